@@ -1,0 +1,220 @@
+//! Tunable behaviour, read from `SAPK_*` environment variables with safe defaults.
+
+use crate::password::{HashParams, PasswordPolicy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u64,
+    pub window_secs: i64,
+}
+
+/// Fixed-window limits per NIP and per source IP. The per-IP limits are sized for a whole
+/// government office behind one NAT address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    pub forgot_nip: RateLimit,
+    pub forgot_ip: RateLimit,
+    pub reset_nip: RateLimit,
+    pub reset_ip: RateLimit,
+    pub login_nip: RateLimit,
+    pub login_ip: RateLimit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let w = 900;
+        RateLimits {
+            forgot_nip: RateLimit { max: 5, window_secs: w },
+            forgot_ip: RateLimit { max: 1000, window_secs: w },
+            reset_nip: RateLimit { max: 10, window_secs: w },
+            reset_ip: RateLimit { max: 2000, window_secs: w },
+            login_nip: RateLimit { max: 30, window_secs: w },
+            login_ip: RateLimit { max: 5000, window_secs: w },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub code_ttl_secs: i64,
+    pub code_max_attempts: u32,
+    pub session_ttl_secs: i64,
+    pub password: PasswordPolicy,
+    pub hash: HashParams,
+    /// Consecutive failures before the first lock.
+    pub lockout_threshold: u32,
+    pub lockout_base_secs: i64,
+    pub lockout_max_secs: i64,
+    /// How long failures are remembered after the last one.
+    pub lockout_memory_secs: i64,
+    /// Every forgot answer takes at least this long, so that sending mail (or not) does
+    /// not show in the response time.
+    pub forgot_min_ms: u64,
+    pub limits: RateLimits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            code_ttl_secs: 15 * 60,
+            code_max_attempts: 5,
+            session_ttl_secs: 8 * 3600,
+            password: PasswordPolicy::default(),
+            hash: HashParams::default(),
+            lockout_threshold: 5,
+            lockout_base_secs: 60,
+            lockout_max_secs: 15 * 60,
+            lockout_memory_secs: 24 * 3600,
+            forgot_min_ms: 300,
+            limits: RateLimits::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration {name}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub name: String,
+    pub value: String,
+    pub reason: String,
+}
+
+fn num<T: std::str::FromStr + PartialOrd + Copy>(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    let err = |reason: &str| ConfigError {
+        name: name.to_owned(),
+        value: raw.clone(),
+        reason: reason.to_owned(),
+    };
+    let v: T = raw.trim().parse().map_err(|_| err("not a number"))?;
+    if v < min || v > max {
+        return Err(err("out of range"));
+    }
+    Ok(v)
+}
+
+fn limit(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: RateLimit,
+) -> Result<RateLimit, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    let err = || ConfigError {
+        name: name.to_owned(),
+        value: raw.clone(),
+        reason: "expected MAX/WINDOW_SECONDS, e.g. 5/900".to_owned(),
+    };
+    let (max, window) = raw.trim().split_once('/').ok_or_else(err)?;
+    let max: u64 = max.trim().parse().map_err(|_| err())?;
+    let window_secs: i64 = window.trim().parse().map_err(|_| err())?;
+    if max == 0 || !(1..=86_400).contains(&window_secs) {
+        return Err(err());
+    }
+    Ok(RateLimit { max, window_secs })
+}
+
+impl Config {
+    /// Reads `SAPK_*` variables through `get` (e.g. `|k| std::env::var(k).ok()`).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let d = Config::default();
+        let dl = RateLimits::default();
+        Ok(Config {
+            code_ttl_secs: num(get, "SAPK_CODE_TTL_SECONDS", d.code_ttl_secs, 60, 86_400)?,
+            code_max_attempts: num(get, "SAPK_CODE_MAX_ATTEMPTS", d.code_max_attempts, 1, 20)?,
+            session_ttl_secs: num(get, "SAPK_SESSION_TTL_SECONDS", d.session_ttl_secs, 60, 30 * 86_400)?,
+            password: PasswordPolicy {
+                min_len: num(get, "SAPK_PASSWORD_MIN_LENGTH", d.password.min_len, 6, 64)?,
+                max_len: d.password.max_len,
+                min_score: num(get, "SAPK_PASSWORD_MIN_SCORE", d.password.min_score, 0, 4)?,
+            },
+            hash: HashParams {
+                m_cost_kib: num(get, "SAPK_ARGON2_MEMORY_KIB", d.hash.m_cost_kib, 8, 4 * 1024 * 1024)?,
+                t_cost: num(get, "SAPK_ARGON2_ITERATIONS", d.hash.t_cost, 1, 100)?,
+                p_cost: num(get, "SAPK_ARGON2_PARALLELISM", d.hash.p_cost, 1, 16)?,
+            },
+            lockout_threshold: num(get, "SAPK_LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100)?,
+            lockout_base_secs: num(get, "SAPK_LOCKOUT_BASE_SECONDS", d.lockout_base_secs, 1, 3600)?,
+            lockout_max_secs: num(get, "SAPK_LOCKOUT_MAX_SECONDS", d.lockout_max_secs, 1, 86_400)?,
+            lockout_memory_secs: num(get, "SAPK_LOCKOUT_MEMORY_SECONDS", d.lockout_memory_secs, 60, 30 * 86_400)?,
+            forgot_min_ms: num(get, "SAPK_FORGOT_MIN_MS", d.forgot_min_ms, 0, 10_000)?,
+            limits: RateLimits {
+                forgot_nip: limit(get, "SAPK_LIMIT_FORGOT_NIP", dl.forgot_nip)?,
+                forgot_ip: limit(get, "SAPK_LIMIT_FORGOT_IP", dl.forgot_ip)?,
+                reset_nip: limit(get, "SAPK_LIMIT_RESET_NIP", dl.reset_nip)?,
+                reset_ip: limit(get, "SAPK_LIMIT_RESET_IP", dl.reset_ip)?,
+                login_nip: limit(get, "SAPK_LIMIT_LOGIN_NIP", dl.login_nip)?,
+                login_ip: limit(get, "SAPK_LIMIT_LOGIN_IP", dl.login_ip)?,
+            },
+        })
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Lock duration after `failures` consecutive failures, if any: the base at the
+    /// threshold, doubling per further failure, capped.
+    pub fn lock_for(&self, failures: u32) -> Option<i64> {
+        if failures < self.lockout_threshold {
+            return None;
+        }
+        let doublings = (failures - self.lockout_threshold).min(30);
+        let secs = self.lockout_base_secs.saturating_mul(1i64 << doublings);
+        Some(secs.min(self.lockout_max_secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let env: HashMap<&str, &str> = [
+            ("SAPK_PASSWORD_MIN_LENGTH", "6"),
+            ("SAPK_LIMIT_FORGOT_NIP", "3/60"),
+            ("SAPK_CODE_TTL_SECONDS", " 600 "),
+        ]
+        .into();
+        let c = Config::from_lookup(&|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.password.min_len, 6);
+        assert_eq!(c.limits.forgot_nip, RateLimit { max: 3, window_secs: 60 });
+        assert_eq!(c.code_ttl_secs, 600);
+        assert_eq!(c.hash, HashParams::default());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_name() {
+        for (k, v) in [
+            ("SAPK_PASSWORD_MIN_LENGTH", "5"),
+            ("SAPK_LIMIT_LOGIN_IP", "ten"),
+            ("SAPK_LIMIT_LOGIN_IP", "0/60"),
+            ("SAPK_CODE_MAX_ATTEMPTS", "-1"),
+        ] {
+            let e = Config::from_lookup(&|n| (n == k).then(|| v.to_string())).unwrap_err();
+            assert_eq!(e.name, k);
+        }
+    }
+
+    #[test]
+    fn lockout_backoff_doubles_and_caps() {
+        let c = Config::default();
+        assert_eq!(c.lock_for(4), None);
+        assert_eq!(c.lock_for(5), Some(60));
+        assert_eq!(c.lock_for(6), Some(120));
+        assert_eq!(c.lock_for(8), Some(480));
+        assert_eq!(c.lock_for(9), Some(900));
+        assert_eq!(c.lock_for(1000), Some(900));
+    }
+}

@@ -1,0 +1,90 @@
+//! E-mail addresses as this service accepts them.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("an e-mail address is at most 254 characters")]
+    TooLong,
+    #[error("not a valid e-mail address")]
+    Invalid,
+}
+
+/// A syntactically valid address, trimmed, with its domain in lower case.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Email, EmailError> {
+        let s = input.trim();
+        if s.len() > 254 {
+            return Err(EmailError::TooLong);
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(EmailError::Invalid);
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(EmailError::Invalid)?;
+        let domain = domain.to_lowercase();
+        // A deliverable address needs a dotted domain; `email_address` checks the rest.
+        if local.is_empty() || !domain.contains('.') || domain.starts_with('.') {
+            return Err(EmailError::Invalid);
+        }
+        let candidate = format!("{local}@{domain}");
+        if !email_address::EmailAddress::is_valid(&candidate) {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Email(candidate))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `bu***@example.go.id`: enough for the holder to recognise, little for anyone else.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let shown: String = local.chars().take(if local.chars().count() > 3 { 2 } else { 1 }).collect();
+        format!("{shown}***@{domain}")
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.masked())
+    }
+}
+
+impl Serialize for Email {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_normalises() {
+        let e = Email::parse("  Budi.Santoso@Example.GO.ID ").unwrap();
+        assert_eq!(e.as_str(), "Budi.Santoso@example.go.id");
+        assert_eq!(e.masked(), "Bu***@example.go.id");
+        assert_eq!(Email::parse("ab@x.id").unwrap().masked(), "a***@x.id");
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in ["", "budi", "budi@", "@x.id", "budi@localhost", "bu di@x.id", "a@b@c", "budi@.id"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{}@example.go.id", "a".repeat(250));
+        assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
+    }
+}

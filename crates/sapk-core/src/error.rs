@@ -1,0 +1,48 @@
+//! The error of the public use cases: what a caller of forgot, reset, login, session and
+//! logout can be told. Each maps to one problem `code` of the API.
+
+use crate::nip::NipError;
+use crate::password::Violation;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid NIP: {0}")]
+    InvalidNip(NipError),
+    /// Wrong, expired, used or superseded code: all alike.
+    #[error("invalid or expired reset code")]
+    InvalidToken,
+    #[error("the new password breaks the policy: {0:?}")]
+    WeakPassword(Vec<Violation>),
+    #[error("wrong NIP or password")]
+    InvalidCredentials,
+    #[error("missing, invalid or expired session")]
+    Unauthorized,
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable; retry after {retry_after_secs} s")]
+    Unavailable { retry_after_secs: u64 },
+}
+
+impl AuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::InvalidNip(_) => "invalid_nip",
+            AuthError::InvalidToken => "invalid_token",
+            AuthError::WeakPassword(_) => "weak_password",
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::Unauthorized => "unauthorized",
+            AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::Unavailable { .. } => "unavailable",
+        }
+    }
+
+    pub(crate) fn unavailable() -> AuthError {
+        AuthError::Unavailable { retry_after_secs: 5 }
+    }
+}
+
+impl From<NipError> for AuthError {
+    fn from(e: NipError) -> Self {
+        AuthError::InvalidNip(e)
+    }
+}

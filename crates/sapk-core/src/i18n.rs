@@ -1,0 +1,158 @@
+//! Language choice and the words people read. Indonesian first, English on request.
+
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+use serde::Serialize;
+
+pub const HELP_PHONE: &str = "021-8093008";
+pub const HELP_URL: &str = "https://www.bkn.go.id/homepage/lapor-bkn";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Id,
+    En,
+}
+
+impl Lang {
+    /// Picks from an `Accept-Language` header: English only when it is preferred over
+    /// Indonesian; Indonesian otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(header) = header else {
+            return Lang::Id;
+        };
+        let mut best: Option<(f32, Lang)> = None;
+        for (pos, item) in header.split(',').enumerate() {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else if tag == "id" || tag.starts_with("id-") || tag == "in" {
+                Lang::Id
+            } else {
+                continue;
+            };
+            // Earlier entries win ties.
+            let score = q - pos as f32 * 1e-4;
+            if q > 0.0 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::Id)
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.to_ascii_lowercase().as_str() {
+            "id" | "in" | "indonesia" => Some(Lang::Id),
+            "en" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn pick(self, id: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Id => id,
+            Lang::En => en,
+        }
+    }
+}
+
+/// WIB (Asia/Jakarta) is UTC+7 all year: Indonesia has no daylight saving.
+pub fn wib() -> FixedOffset {
+    match FixedOffset::east_opt(7 * 3600) {
+        Some(offset) => offset,
+        None => Utc.fix(),
+    }
+}
+
+const MONTHS_ID: [&str; 12] = [
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+    "Oktober", "November", "Desember",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+];
+
+/// `27 November 2026 pukul 16.05 WIB` / `27 November 2026, 16:05 WIB (UTC+7)`.
+pub fn format_wib(t: DateTime<Utc>, lang: Lang) -> String {
+    use chrono::{Datelike, Timelike};
+    let local = t.with_timezone(&wib());
+    let m = local.month0() as usize;
+    match lang {
+        Lang::Id => format!(
+            "{} {} {} pukul {:02}.{:02} WIB",
+            local.day(),
+            MONTHS_ID[m],
+            local.year(),
+            local.hour(),
+            local.minute()
+        ),
+        Lang::En => format!(
+            "{} {} {}, {:02}:{:02} WIB (UTC+7)",
+            local.day(),
+            MONTHS_EN[m],
+            local.year(),
+            local.hour(),
+            local.minute()
+        ),
+    }
+}
+
+/// A calendar date in words, for officers comparing with documents.
+pub fn format_date(d: chrono::NaiveDate, lang: Lang) -> String {
+    use chrono::Datelike;
+    let m = d.month0() as usize;
+    match lang {
+        Lang::Id => format!("{} {} {}", d.day(), MONTHS_ID[m], d.year()),
+        Lang::En => format!("{} {} {}", d.day(), MONTHS_EN[m], d.year()),
+    }
+}
+
+pub fn month_year(year: i32, month: u32, lang: Lang) -> String {
+    let idx = (month.clamp(1, 12) - 1) as usize;
+    match lang {
+        Lang::Id => format!("{} {}", MONTHS_ID[idx], year),
+        Lang::En => format!("{} {}", MONTHS_EN[idx], year),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Id);
+        assert_eq!(Lang::from_accept_language(Some("en")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("id-ID,id;q=0.9,en;q=0.8")), Lang::Id);
+        assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.5")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr")), Lang::Id);
+        assert_eq!(Lang::from_accept_language(Some("en;q=0, id")), Lang::Id);
+        assert_eq!(Lang::from_accept_language(Some("%%%;;;q=x")), Lang::Id);
+    }
+
+    #[test]
+    fn wib_formatting() {
+        let t = DateTime::parse_from_rfc3339("2026-11-27T09:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_wib(t, Lang::Id), "27 November 2026 pukul 16.05 WIB");
+        assert_eq!(format_wib(t, Lang::En), "27 November 2026, 16:05 WIB (UTC+7)");
+        let late = DateTime::parse_from_rfc3339("2026-12-31T20:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_wib(late, Lang::Id), "1 Januari 2027 pukul 03.00 WIB");
+    }
+}

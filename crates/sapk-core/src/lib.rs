@@ -1,0 +1,28 @@
+//! Domain and use cases of the SAPK account-recovery and login service.
+//!
+//! No AWS here: storage, mail and time are ports (`ports`), implemented by adapter crates.
+
+pub mod code;
+pub mod config;
+pub mod email;
+pub mod error;
+pub mod i18n;
+pub mod keys;
+pub mod mail;
+pub mod nik;
+pub mod nip;
+pub mod password;
+pub mod ports;
+pub mod service;
+pub mod staff;
+
+pub use code::ResetCode;
+pub use config::Config;
+pub use email::Email;
+pub use error::AuthError;
+pub use i18n::Lang;
+pub use keys::TokenKey;
+pub use nik::Nik;
+pub use nip::{Gender, Nip};
+pub use password::{Password, PasswordHasher};
+pub use service::{RequestMeta, Service};

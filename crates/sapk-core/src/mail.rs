@@ -1,0 +1,237 @@
+//! The e-mails this service sends, as text and HTML, in Indonesian or English.
+
+use crate::code::ResetCode;
+use crate::email::Email;
+use crate::i18n::{format_wib, Lang, HELP_PHONE, HELP_URL};
+use crate::ports::{EmailKind, OutgoingEmail};
+use askama::Template;
+use chrono::{DateTime, Utc};
+
+#[derive(Template)]
+#[template(path = "reset_code.txt")]
+struct ResetCodeText<'a> {
+    en: bool,
+    name: &'a str,
+    code: &'a str,
+    expires: &'a str,
+    minutes: i64,
+    phone: &'a str,
+    url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "reset_code.html")]
+struct ResetCodeHtml<'a> {
+    en: bool,
+    name: &'a str,
+    code: &'a str,
+    expires: &'a str,
+    minutes: i64,
+    phone: &'a str,
+    url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "notice.txt")]
+struct NoticeText<'a> {
+    en: bool,
+    name: &'a str,
+    paragraphs: &'a [String],
+    phone: &'a str,
+    url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticeHtml<'a> {
+    en: bool,
+    title: &'a str,
+    name: &'a str,
+    paragraphs: &'a [String],
+    phone: &'a str,
+    url: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("e-mail template failed: {0}")]
+pub struct TemplateError(String);
+
+fn render<T: Template>(t: &T) -> Result<String, TemplateError> {
+    t.render().map_err(|e| TemplateError(e.to_string()))
+}
+
+pub fn reset_code_email(
+    to: &Email,
+    name: &str,
+    code: &ResetCode,
+    expires_at: DateTime<Utc>,
+    ttl_minutes: i64,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let en = lang == Lang::En;
+    let shown = code.display();
+    let expires = format_wib(expires_at, lang);
+    let text = render(&ResetCodeText {
+        en,
+        name,
+        code: &shown,
+        expires: &expires,
+        minutes: ttl_minutes,
+        phone: HELP_PHONE,
+        url: HELP_URL,
+    })?;
+    let html = render(&ResetCodeHtml {
+        en,
+        name,
+        code: &shown,
+        expires: &expires,
+        minutes: ttl_minutes,
+        phone: HELP_PHONE,
+        url: HELP_URL,
+    })?;
+    Ok(OutgoingEmail {
+        kind: EmailKind::ResetCode,
+        to: to.clone(),
+        subject: lang
+            .pick("Kode reset password SAPK", "SAPK password reset code")
+            .to_owned(),
+        text,
+        html,
+        lang,
+    })
+}
+
+fn notice(
+    kind: EmailKind,
+    to: &Email,
+    name: &str,
+    subject: &str,
+    paragraphs: Vec<String>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let en = lang == Lang::En;
+    let text = render(&NoticeText {
+        en,
+        name,
+        paragraphs: &paragraphs,
+        phone: HELP_PHONE,
+        url: HELP_URL,
+    })?;
+    let html = render(&NoticeHtml {
+        en,
+        title: subject,
+        name,
+        paragraphs: &paragraphs,
+        phone: HELP_PHONE,
+        url: HELP_URL,
+    })?;
+    Ok(OutgoingEmail {
+        kind,
+        to: to.clone(),
+        subject: subject.to_owned(),
+        text,
+        html,
+        lang,
+    })
+}
+
+pub fn password_changed_email(
+    to: &Email,
+    name: &str,
+    at: DateTime<Utc>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let when = format_wib(at, lang);
+    let body = match lang {
+        Lang::Id => format!("Password akun SAPK Anda telah diganti pada {when}. Semua sesi login sebelumnya telah diakhiri."),
+        Lang::En => format!("The password of your SAPK account was changed on {when}. Every earlier login session has been ended."),
+    };
+    notice(
+        EmailKind::PasswordChanged,
+        to,
+        name,
+        lang.pick("Password SAPK Anda telah diganti", "Your SAPK password was changed"),
+        vec![body],
+        lang,
+    )
+}
+
+/// To the old address after staff changed the e-mail at a BKN office.
+pub fn email_changed_old_email(
+    to: &Email,
+    name: &str,
+    new_masked: &str,
+    office: &str,
+    at: DateTime<Utc>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let when = format_wib(at, lang);
+    let body = match lang {
+        Lang::Id => format!("Pada {when}, petugas kantor BKN {office} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password."),
+        Lang::En => format!("On {when}, staff at BKN office {office} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes."),
+    };
+    notice(
+        EmailKind::EmailChangedOld,
+        to,
+        name,
+        lang.pick("Email akun SAPK Anda telah diganti", "The e-mail of your SAPK account was changed"),
+        vec![body],
+        lang,
+    )
+}
+
+/// To the new address after staff changed the e-mail at a BKN office.
+pub fn email_changed_new_email(
+    to: &Email,
+    name: &str,
+    office: &str,
+    at: DateTime<Utc>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let when = format_wib(at, lang);
+    let body = match lang {
+        Lang::Id => format!("Pada {when}, petugas kantor BKN {office} mendaftarkan alamat ini sebagai email akun SAPK Anda. Untuk membuat password baru, pilih \"Lupa Password\" di aplikasi MySAPK dan masukkan NIP Anda: kode reset akan dikirim ke alamat ini."),
+        Lang::En => format!("On {when}, staff at BKN office {office} registered this address as the e-mail of your SAPK account. To set a new password, choose \"Lupa Password\" (Forgot password) in the MySAPK app and enter your NIP: the reset code will be sent here."),
+    };
+    notice(
+        EmailKind::EmailChangedNew,
+        to,
+        name,
+        lang.pick("Email akun SAPK Anda telah diperbarui", "Your SAPK account e-mail was updated"),
+        vec![body],
+        lang,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_email_in_both_languages_escapes_html() {
+        let to = Email::parse("budi@example.go.id").unwrap();
+        let code = ResetCode::parse("AB12CD34").unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-11-27T09:05:00Z").unwrap().with_timezone(&Utc);
+        let id = reset_code_email(&to, "Budi <Santoso>", &code, at, 15, Lang::Id).unwrap();
+        assert!(id.text.contains("AB12-CD34"));
+        assert!(id.text.contains("27 November 2026 pukul 16.05 WIB"));
+        assert!(id.text.contains("Jika Anda tidak meminta"));
+        assert!(id.text.contains("021-8093008"));
+        assert!(id.html.contains("Budi &#60;Santoso&#62;") || id.html.contains("Budi &lt;Santoso&gt;"), "{}", id.html);
+        assert!(id.html.contains("AB12-CD34"));
+        let en = reset_code_email(&to, "Budi", &code, at, 15, Lang::En).unwrap();
+        assert!(en.text.contains("If you did not ask for this"));
+        assert_eq!(en.subject, "SAPK password reset code");
+        assert!(!format!("{en:?}").contains("AB12"));
+    }
+
+    #[test]
+    fn notices() {
+        let to = Email::parse("budi@example.go.id").unwrap();
+        let at = Utc::now();
+        let m = email_changed_old_email(&to, "Budi", "bu***@baru.id", "KANREG-I", at, Lang::Id).unwrap();
+        assert!(m.text.contains("bu***@baru.id") && m.text.contains("Jika ini bukan Anda"));
+        let m = password_changed_email(&to, "Budi", at, Lang::En).unwrap();
+        assert!(m.html.contains("was changed"));
+    }
+}

@@ -1,0 +1,174 @@
+//! NIK (Nomor Induk Kependudukan), the 16-digit number on the KTP identity card. Digits 7-12
+//! are the birth date `DDMMYY`, with 40 added to the day for women.
+
+use crate::nip::{number, Gender, Nip};
+use chrono::Datelike;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NikError {
+    #[error("a NIK has 16 digits, found {0}")]
+    Length(usize),
+    #[error("a NIK contains only digits")]
+    NonDigit,
+    #[error("the birth date in the NIK is not a real date")]
+    BirthDate,
+}
+
+/// Why a NIK does not belong to the holder of a NIP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NikMismatch {
+    #[error("the birth date in the NIK differs from the NIP's")]
+    BirthDate,
+    #[error("the gender in the NIK differs from the NIP's")]
+    Gender,
+}
+
+/// A parsed NIK. It is personal data: its `Debug` and `Display` show it masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Nik {
+    digits: String,
+    day: u32,
+    month: u32,
+    year2: u32,
+    gender: Gender,
+}
+
+impl Nik {
+    pub fn parse(input: &str) -> Result<Nik, NikError> {
+        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        if !compact.chars().all(|c| c.is_ascii_digit()) {
+            return Err(NikError::NonDigit);
+        }
+        let len = compact.chars().count();
+        if len != 16 {
+            return Err(NikError::Length(len));
+        }
+        let raw_day = number(&compact, 6, 8);
+        let (day, gender) = if raw_day > 40 {
+            (raw_day - 40, Gender::Female)
+        } else {
+            (raw_day, Gender::Male)
+        };
+        let month = number(&compact, 8, 10);
+        let year2 = number(&compact, 10, 12);
+        // Check the day/month against a leap year so 29 Feb is accepted; the year is only
+        // known modulo 100 here and is compared with the NIP's below.
+        if chrono::NaiveDate::from_ymd_opt(2000 + year2 as i32, month, day).is_none()
+            && chrono::NaiveDate::from_ymd_opt(1900 + year2 as i32, month, day).is_none()
+        {
+            return Err(NikError::BirthDate);
+        }
+        Ok(Nik {
+            digits: compact,
+            day,
+            month,
+            year2,
+            gender,
+        })
+    }
+
+    pub fn gender(&self) -> Gender {
+        self.gender
+    }
+
+    /// Checks that the NIK's birth date and gender agree with the NIP's.
+    pub fn check_against(&self, nip: &Nip) -> Result<(), Vec<NikMismatch>> {
+        let f = nip.facts();
+        let mut problems = Vec::new();
+        let b = f.birth_date;
+        if b.day() != self.day || b.month() != self.month || (b.year() % 100) as u32 != self.year2
+        {
+            problems.push(NikMismatch::BirthDate);
+        }
+        if f.gender != self.gender {
+            problems.push(NikMismatch::Gender);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Shown to officers and kept in records: first 6 digits (region) and last 2.
+    pub fn masked(&self) -> String {
+        format!("{}********{}", &self.digits[0..6], &self.digits[14..16])
+    }
+
+    /// The full digits, for keyed hashing only.
+    pub fn expose_digits(&self) -> &str {
+        &self.digits
+    }
+}
+
+impl fmt::Debug for Nik {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Nik({})", self.masked())
+    }
+}
+
+impl fmt::Display for Nik {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn nip(s: &str) -> Nip {
+        Nip::parse(s, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn male_nik_agrees_with_male_nip() {
+        let nik = Nik::parse("3174 0526 0986 0001").unwrap();
+        assert_eq!(nik.gender(), Gender::Male);
+        assert_eq!(nik.check_against(&nip("198609262015051001")), Ok(()));
+    }
+
+    #[test]
+    fn female_day_plus_forty() {
+        let nik = Nik::parse("3273014101900002").unwrap();
+        assert_eq!(nik.gender(), Gender::Female);
+        assert_eq!(nik.check_against(&nip("199001012020122003")), Ok(()));
+    }
+
+    #[test]
+    fn mismatches_are_reported() {
+        let female = Nik::parse("3174056609860001").unwrap();
+        assert_eq!(
+            female.check_against(&nip("198609262015051001")),
+            Err(vec![NikMismatch::Gender])
+        );
+        let other_day = Nik::parse("3174052709860001").unwrap();
+        assert_eq!(
+            other_day.check_against(&nip("198609262015051001")),
+            Err(vec![NikMismatch::BirthDate])
+        );
+        let other_year = Nik::parse("3174052609870001").unwrap();
+        assert_eq!(
+            other_year.check_against(&nip("198609262015051001")),
+            Err(vec![NikMismatch::BirthDate])
+        );
+    }
+
+    #[test]
+    fn invalid_niks() {
+        assert_eq!(Nik::parse("317405260986000"), Err(NikError::Length(15)));
+        assert_eq!(Nik::parse("31740526098600x1"), Err(NikError::NonDigit));
+        assert_eq!(Nik::parse("3174053209860001"), Err(NikError::BirthDate));
+        assert_eq!(Nik::parse("3174057209860001"), Err(NikError::BirthDate));
+        assert_eq!(Nik::parse("3174052613860001"), Err(NikError::BirthDate));
+    }
+
+    #[test]
+    fn masked_hides_the_middle() {
+        let nik = Nik::parse("3174052609860001").unwrap();
+        assert_eq!(nik.masked(), "317405********01");
+        assert!(!format!("{nik:?}").contains("260986"));
+    }
+}

@@ -1,0 +1,340 @@
+//! Passwords: NFKC normalisation, the policy (MySAPK's rule plus NIST SP 800-63B's floor and a
+//! strength estimate) and argon2id hashing.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use unicode_normalization::UnicodeNormalization;
+
+/// A password after Unicode NFKC normalisation. Never shown by `Debug`.
+pub struct Password(SecretString);
+
+impl Password {
+    pub fn new(raw: &str) -> Password {
+        Password(SecretString::from(raw.nfkc().collect::<String>()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+/// A rule the new password breaks; the names are part of the API (`violations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Violation {
+    TooShort,
+    TooLong,
+    NoUppercase,
+    NoDigit,
+    TooGuessable,
+}
+
+impl Violation {
+    pub fn code(self) -> &'static str {
+        match self {
+            Violation::TooShort => "too_short",
+            Violation::TooLong => "too_long",
+            Violation::NoUppercase => "no_uppercase",
+            Violation::NoDigit => "no_digit",
+            Violation::TooGuessable => "too_guessable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Characters (Unicode scalar values after NFKC); 8 by default, never below 6.
+    pub min_len: usize,
+    pub max_len: usize,
+    /// Minimum zxcvbn score (0-4).
+    pub min_score: u8,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_len: 8,
+            max_len: 128,
+            min_score: 3,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Checks `pw`. `context` holds what an attacker knows about the account (NIP, name,
+    /// birth date, e-mail); a password built from it is too guessable.
+    pub fn check(&self, pw: &Password, context: &[String]) -> Result<(), Vec<Violation>> {
+        let s = pw.expose();
+        let len = s.chars().count();
+        let mut v = Vec::new();
+        if len < self.min_len {
+            v.push(Violation::TooShort);
+        }
+        if len > self.max_len {
+            v.push(Violation::TooLong);
+        }
+        if !s.chars().any(char::is_uppercase) {
+            v.push(Violation::NoUppercase);
+        }
+        if !s.chars().any(char::is_numeric) {
+            v.push(Violation::NoDigit);
+        }
+        if len <= self.max_len && len > 0 {
+            let inputs: Vec<&str> = context.iter().map(String::as_str).collect();
+            let score = u8::from(zxcvbn::zxcvbn(s, &inputs).score());
+            if score < self.min_score {
+                v.push(Violation::TooGuessable);
+            }
+        }
+        if v.is_empty() {
+            Ok(())
+        } else {
+            Err(v)
+        }
+    }
+}
+
+/// argon2id parameters; OWASP's (m=19456 KiB, t=2, p=1) by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub m_cost_kib: u32,
+    pub t_cost: u32,
+    pub p_cost: u32,
+}
+
+impl Default for HashParams {
+    fn default() -> Self {
+        HashParams {
+            m_cost_kib: 19456,
+            t_cost: 2,
+            p_cost: 1,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("invalid argon2 parameters: {0}")]
+    Params(String),
+    #[error("hashing failed: {0}")]
+    Hash(String),
+    #[error("the hashing worker stopped: {0}")]
+    Worker(String),
+}
+
+/// Hashes and verifies passwords with argon2id, off the async executor.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<HasherInner>,
+}
+
+struct HasherInner {
+    params: HashParams,
+    argon: Argon2<'static>,
+    dummy: OnceLock<String>,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.inner.params)
+            .finish()
+    }
+}
+
+impl PasswordHasher {
+    pub fn new(params: HashParams) -> Result<PasswordHasher, HashError> {
+        let p = Params::new(params.m_cost_kib, params.t_cost, params.p_cost, None)
+            .map_err(|e| HashError::Params(e.to_string()))?;
+        Ok(PasswordHasher {
+            inner: Arc::new(HasherInner {
+                params,
+                argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, p),
+                dummy: OnceLock::new(),
+            }),
+        })
+    }
+
+    pub fn params(&self) -> HashParams {
+        self.inner.params
+    }
+
+    /// PHC string of `pw` with a fresh salt (blocking; see `hash`).
+    pub fn hash_blocking(&self, pw: &str) -> Result<String, HashError> {
+        let salt_bytes = crate::keys::random_bytes::<16>().map_err(|e| HashError::Hash(e.to_string()))?;
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| HashError::Hash(e.to_string()))?;
+        self.inner
+            .argon
+            .hash_password(pw.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HashError::Hash(e.to_string()))
+    }
+
+    /// Verifies against a PHC string; a malformed stored hash verifies as false.
+    pub fn verify_blocking(&self, pw: &str, phc: &str) -> bool {
+        match PasswordHash::new(phc) {
+            Ok(parsed) => self
+                .inner
+                .argon
+                .verify_password(pw.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// A fixed hash with the current parameters, for unknown accounts to cost the same.
+    pub fn dummy_hash(&self) -> &str {
+        self.inner.dummy.get_or_init(|| {
+            self.hash_blocking("sapk-dummy-password-never-valid")
+                .unwrap_or_default()
+        })
+    }
+
+    /// True when `phc` was made with other parameters than the current ones.
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return true;
+        };
+        if parsed.algorithm.as_str() != "argon2id" {
+            return true;
+        }
+        match Params::try_from(&parsed) {
+            Ok(p) => {
+                p.m_cost() != self.inner.params.m_cost_kib
+                    || p.t_cost() != self.inner.params.t_cost
+                    || p.p_cost() != self.inner.params.p_cost
+            }
+            Err(_) => true,
+        }
+    }
+
+    /// Hashes on the blocking pool.
+    pub async fn hash(&self, pw: &Password) -> Result<String, HashError> {
+        let this = self.clone();
+        let pw = SecretString::from(pw.expose().to_owned());
+        tokio::task::spawn_blocking(move || this.hash_blocking(pw.expose_secret()))
+            .await
+            .map_err(|e| HashError::Worker(e.to_string()))?
+    }
+
+    /// Verifies on the blocking pool; `None` verifies against the dummy hash and is false.
+    pub async fn verify(&self, pw: &Password, phc: Option<&str>) -> Result<bool, HashError> {
+        let this = self.clone();
+        let pw = SecretString::from(pw.expose().to_owned());
+        let phc = phc.map(str::to_owned);
+        tokio::task::spawn_blocking(move || match phc {
+            Some(h) => this.verify_blocking(pw.expose_secret(), &h),
+            None => {
+                let dummy = this.dummy_hash().to_owned();
+                let _ = this.verify_blocking(pw.expose_secret(), &dummy);
+                false
+            }
+        })
+        .await
+        .map_err(|e| HashError::Worker(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Vec<String> {
+        vec![
+            "198609262015051001".into(),
+            "Budi".into(),
+            "Santoso".into(),
+            "19860926".into(),
+            "budi.santoso".into(),
+        ]
+    }
+
+    #[test]
+    fn each_rule() {
+        let p = PasswordPolicy::default();
+        assert_eq!(
+            p.check(&Password::new("Ab1"), &[]),
+            Err(vec![Violation::TooShort, Violation::TooGuessable])
+        );
+        assert_eq!(
+            p.check(&Password::new("kuda-laut-terbang-9"), &[]),
+            Err(vec![Violation::NoUppercase])
+        );
+        assert_eq!(
+            p.check(&Password::new("Kuda-Laut-Terbang"), &[]),
+            Err(vec![Violation::NoDigit])
+        );
+        let long = format!("A1{}", "x".repeat(127));
+        assert_eq!(p.check(&Password::new(&long), &[]), Err(vec![Violation::TooLong]));
+        assert_eq!(p.check(&Password::new("Kuda-Laut-Terbang-9"), &ctx()), Ok(()));
+    }
+
+    #[test]
+    fn common_and_personal_passwords_are_too_guessable() {
+        let p = PasswordPolicy::default();
+        for pw in ["Password1", "Qwerty123", "Budi19860926", "Santoso1986", "Budi.Santoso1"] {
+            let r = p.check(&Password::new(pw), &ctx());
+            assert_eq!(r, Err(vec![Violation::TooGuessable]), "{pw}");
+        }
+    }
+
+    #[test]
+    fn seed_minimum_of_six_is_configurable() {
+        let p = PasswordPolicy {
+            min_len: 6,
+            ..PasswordPolicy::default()
+        };
+        // Six characters pass the length rule; the strength estimate still applies.
+        let r = p.check(&Password::new("Zq7#vK"), &[]);
+        assert!(!r.unwrap_err().contains(&Violation::TooShort));
+        assert_eq!(
+            PasswordPolicy::default().check(&Password::new("Zq7#vK"), &[]),
+            Err(vec![Violation::TooShort, Violation::TooGuessable])
+        );
+    }
+
+    #[test]
+    fn nfkc_is_applied() {
+        // Full-width letters and digits normalise to ASCII.
+        let a = Password::new("Ｋｕｄａ１");
+        assert_eq!(a.expose(), "Kuda1");
+        let b = Password::new("e\u{301}"); // e + combining acute
+        assert_eq!(b.expose(), "\u{e9}");
+    }
+
+    #[test]
+    fn argon2id_with_owasp_defaults_and_rehash() {
+        let h = PasswordHasher::new(HashParams::default()).unwrap();
+        let phc = h.hash_blocking("Kuda-Laut-9").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(h.verify_blocking("Kuda-Laut-9", &phc));
+        assert!(!h.verify_blocking("Kuda-Laut-8", &phc));
+        assert!(!h.needs_rehash(&phc));
+        let cheaper = PasswordHasher::new(HashParams {
+            m_cost_kib: 1024,
+            t_cost: 1,
+            p_cost: 1,
+        })
+        .unwrap();
+        // A hash made with other parameters still verifies, and asks to be redone.
+        assert!(cheaper.verify_blocking("Kuda-Laut-9", &phc));
+        assert!(cheaper.needs_rehash(&phc));
+        assert!(h.needs_rehash("not a phc string"));
+        assert!(!h.verify_blocking("x", "not a phc string"));
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        assert_eq!(format!("{:?}", Password::new("Rahasia123")), "Password([REDACTED])");
+    }
+}

@@ -1,0 +1,229 @@
+//! Ports: what the use cases need from storage, mail and time. Adapters implement them
+//! (SQLite and a file outbox locally; DynamoDB and SES on AWS).
+
+use crate::email::Email;
+use crate::nip::Nip;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::fmt;
+use std::sync::Mutex;
+
+/// An employee's account. `version` guards every update (optimistic concurrency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub nip: Nip,
+    pub name: String,
+    pub email: Option<Email>,
+    pub instansi: Option<String>,
+    /// PHC string; `None` until the account is activated through forgot/reset.
+    pub password_hash: Option<String>,
+    /// Bumped by every reset and staff e-mail change; sessions and codes carry the value
+    /// they were issued under and die when it moves.
+    pub credential_version: u64,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// The one live reset code of an account (a newer one replaces it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetCodeRecord {
+    pub nip: Nip,
+    /// HMAC of the code; also identifies this code.
+    pub code_hash: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub attempts_left: u32,
+    pub credential_version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// HMAC of the bearer token.
+    pub token_hash: String,
+    pub nip: Nip,
+    pub credential_version: u64,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Consecutive login failures of a NIP, kept for unknown NIPs too so that lock-out says
+/// nothing about whether an account exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub nip: Nip,
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    /// `self` for the public API, the operator's ID for staff, `system` otherwise.
+    pub actor: String,
+    pub office: Option<String>,
+    pub nip: Option<Nip>,
+    pub source_ip: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition failed: the item changed, exists already, or is gone.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store could not be reached or refused the request; try again later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data this code cannot read.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError>;
+    /// Creates an account; `Conflict` if the NIP exists.
+    async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// Replaces the account if its stored `version` is `expected_version`, storing
+    /// `account` with `version = expected_version + 1`; `Conflict` otherwise.
+    async fn update_account(&self, account: &Account, expected_version: u64)
+        -> Result<(), StoreError>;
+    async fn count_accounts(&self) -> Result<u64, StoreError>;
+
+    /// Stores the account's code, replacing any older one.
+    async fn put_reset_code(&self, code: &ResetCodeRecord) -> Result<(), StoreError>;
+    async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError>;
+    /// Atomically takes one try from the code identified by `code_hash`: returns the tries
+    /// left afterwards, or `None` when that code is gone or has no tries left.
+    async fn take_code_attempt(&self, nip: &Nip, code_hash: &str)
+        -> Result<Option<u32>, StoreError>;
+    /// Deletes the account's code (only the one with `code_hash`, when given).
+    async fn delete_reset_code(&self, nip: &Nip, code_hash: Option<&str>)
+        -> Result<(), StoreError>;
+    /// One atomic step: delete the code `code_hash` (it must still exist), replace the
+    /// account as `update_account` does, and clear the login throttle. `Conflict` when the
+    /// code is gone or the account changed; then nothing is written.
+    async fn complete_reset(
+        &self,
+        code_hash: &str,
+        account: &Account,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
+
+    async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn get_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError>;
+    /// Atomically adds one failure (creating the record) and sets its expiry; returns the
+    /// new count.
+    async fn add_login_failure(&self, nip: &Nip, expires_at: DateTime<Utc>)
+        -> Result<u32, StoreError>;
+    /// Sets the lock of an existing throttle record (no-op if it is gone).
+    async fn set_login_lock(&self, nip: &Nip, locked_until: DateTime<Utc>)
+        -> Result<(), StoreError>;
+    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError>;
+
+    /// Atomically adds one to the counter `key` (created with `expires_at`); returns the
+    /// new count.
+    async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The NIP's audit events, newest first.
+    async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// Which message an e-mail carries (for logs and outbox file names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailKind {
+    ResetCode,
+    PasswordChanged,
+    EmailChangedOld,
+    EmailChangedNew,
+}
+
+impl EmailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::ResetCode => "reset-code",
+            EmailKind::PasswordChanged => "password-changed",
+            EmailKind::EmailChangedOld => "email-changed-old",
+            EmailKind::EmailChangedNew => "email-changed-new",
+        }
+    }
+}
+
+/// A message ready to send. `Debug` leaves the bodies out: they may hold a reset code.
+#[derive(Clone)]
+pub struct OutgoingEmail {
+    pub kind: EmailKind,
+    pub to: Email,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub lang: crate::i18n::Lang,
+}
+
+impl fmt::Debug for OutgoingEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutgoingEmail")
+            .field("kind", &self.kind)
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("mail service unavailable: {0}")]
+    Unavailable(String),
+    #[error("message refused: {0}")]
+    Rejected(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> ManualClock {
+        ManualClock(Mutex::new(start))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,528 @@
+//! The public use cases: forgot, reset, login, session check and logout.
+
+use crate::code::ResetCode;
+use crate::config::{Config, RateLimit};
+use crate::error::AuthError;
+use crate::i18n::Lang;
+use crate::keys::{ct_eq, random_bytes, TokenKey};
+use crate::mail;
+use crate::nip::Nip;
+use crate::password::{HashError, Password, PasswordHasher};
+use crate::ports::{
+    Account, AuditEvent, Clock, Mailer, OutgoingEmail, ResetCodeRecord, SessionRecord, Store,
+    StoreError,
+};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use std::sync::Arc;
+use tracing::{error, info, instrument, warn};
+
+/// Who is asking, as far as the transport knows.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub source_ip: Option<String>,
+    pub lang: Lang,
+}
+
+/// A new session's bearer token; the token itself is never stored.
+pub struct LoginOutput {
+    pub access_token: secrecy::SecretString,
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for LoginOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOutput")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub nip: Nip,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Forgot,
+    Reset,
+    Login,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Forgot => "forgot",
+            Action::Reset => "reset",
+            Action::Login => "login",
+        }
+    }
+}
+
+/// Everything the use cases need, built once per process.
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: Config,
+    pub(crate) key: TokenKey,
+    pub(crate) hasher: PasswordHasher,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn store_down(e: StoreError) -> AuthError {
+    error!(error = %e, "store call failed");
+    AuthError::unavailable()
+}
+
+fn hash_down(e: HashError) -> AuthError {
+    error!(error = %e, "password hashing failed");
+    AuthError::unavailable()
+}
+
+impl Service {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        key: TokenKey,
+    ) -> Result<Service, HashError> {
+        let hasher = PasswordHasher::new(config.hash)?;
+        Ok(Service {
+            store,
+            mailer,
+            clock,
+            config,
+            key,
+            hasher,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    pub fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
+    /// Does the per-process work once (the dummy hash unknown NIPs are checked against), so
+    /// that no request pays for it.
+    pub async fn warm_up(&self) {
+        let h = self.hasher.clone();
+        let _ = tokio::task::spawn_blocking(move || h.dummy_hash().len()).await;
+    }
+
+    pub fn parse_nip(&self, raw: &str) -> Result<Nip, AuthError> {
+        Ok(Nip::parse(raw, self.clock.now().date_naive())?)
+    }
+
+    pub(crate) async fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.store.append_audit(&event).await {
+            error!(error = %e, action = %event.action, "audit append failed");
+        }
+    }
+
+    fn public_event(&self, nip: &Nip, meta: &RequestMeta, action: &str, outcome: &str) -> AuditEvent {
+        AuditEvent {
+            at: self.clock.now(),
+            actor: "self".to_owned(),
+            office: None,
+            nip: Some(nip.clone()),
+            source_ip: meta.source_ip.clone(),
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    async fn hit(&self, key: String, limit: RateLimit, now: DateTime<Utc>) -> Result<Option<u64>, AuthError> {
+        let window = now.timestamp().div_euclid(limit.window_secs);
+        let ends = (window + 1) * limit.window_secs;
+        let expires_at = DateTime::from_timestamp(ends, 0).unwrap_or(now);
+        let count = self
+            .store
+            .hit_counter(&format!("{key}:{window}"), expires_at)
+            .await
+            .map_err(store_down)?;
+        if count > limit.max {
+            Ok(Some((ends - now.timestamp()).max(1) as u64))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Counts the request against the per-IP and per-NIP limits of `action` (unknown NIPs
+    /// count alike, so limits reveal nothing).
+    async fn rate_limit(&self, action: Action, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
+        let l = &self.config.limits;
+        let (by_nip, by_ip) = match action {
+            Action::Forgot => (l.forgot_nip, l.forgot_ip),
+            Action::Reset => (l.reset_nip, l.reset_ip),
+            Action::Login => (l.login_nip, l.login_ip),
+        };
+        let now = self.clock.now();
+        let mut retry = None;
+        if let Some(ip) = &meta.source_ip {
+            retry = self.hit(format!("rl:{}:ip:{ip}", action.name()), by_ip, now).await?;
+        }
+        if retry.is_none() {
+            retry = self.hit(format!("rl:{}:nip:{nip}", action.name()), by_nip, now).await?;
+        }
+        match retry {
+            None => Ok(()),
+            Some(retry_after_secs) => {
+                warn!(action = action.name(), "rate limited");
+                self.audit(self.public_event(nip, meta, &format!("{}_rate_limited", action.name()), "refused"))
+                    .await;
+                Err(AuthError::RateLimited { retry_after_secs })
+            }
+        }
+    }
+
+    async fn send(&self, email: Result<OutgoingEmail, mail::TemplateError>) -> bool {
+        let email = match email {
+            Ok(m) => m,
+            Err(e) => {
+                error!(error = %e, "e-mail not rendered");
+                return false;
+            }
+        };
+        match self.mailer.send(&email).await {
+            Ok(()) => true,
+            Err(e) => {
+                error!(error = %e, kind = email.kind.as_str(), "e-mail not sent");
+                false
+            }
+        }
+    }
+
+    /// `POST /v1/password/forgot`. The answer is the same, and takes at least
+    /// `forgot_min_ms`, whatever the account's state.
+    #[instrument(skip_all, fields(action = "forgot"))]
+    pub async fn forgot(&self, nip_raw: &str, meta: &RequestMeta) -> Result<(), AuthError> {
+        let started = tokio::time::Instant::now();
+        let nip = self.parse_nip(nip_raw)?;
+        let result = self.forgot_inner(&nip, meta).await;
+        tokio::time::sleep_until(started + std::time::Duration::from_millis(self.config.forgot_min_ms)).await;
+        result
+    }
+
+    async fn forgot_inner(&self, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
+        self.rate_limit(Action::Forgot, nip, meta).await?;
+        let account = self.store.get_account(nip).await.map_err(store_down)?;
+        let Some(account) = account else {
+            self.audit(self.public_event(nip, meta, "code_requested", "unknown_nip")).await;
+            return Ok(());
+        };
+        let Some(email) = account.email.clone() else {
+            self.audit(self.public_event(nip, meta, "code_requested", "no_email")).await;
+            return Ok(());
+        };
+        let code = ResetCode::generate().map_err(|e| {
+            error!(error = %e, "no randomness for a reset code");
+            AuthError::unavailable()
+        })?;
+        let now = self.clock.now();
+        let expires_at = now + Duration::seconds(self.config.code_ttl_secs);
+        let record = ResetCodeRecord {
+            nip: nip.clone(),
+            code_hash: code.hash(&self.key, nip),
+            issued_at: now,
+            expires_at,
+            attempts_left: self.config.code_max_attempts,
+            credential_version: account.credential_version,
+        };
+        self.store.put_reset_code(&record).await.map_err(store_down)?;
+        let sent = self
+            .send(mail::reset_code_email(
+                &email,
+                &account.name,
+                &code,
+                expires_at,
+                self.config.code_ttl_secs / 60,
+                meta.lang,
+            ))
+            .await;
+        let mut ev = self.public_event(nip, meta, "code_requested", if sent { "sent" } else { "mail_failed" });
+        ev.details = json!({ "to": email.masked(), "expires_at": expires_at });
+        self.audit(ev).await;
+        info!(sent, "reset code issued");
+        Ok(())
+    }
+
+    fn context_for(&self, nip: &Nip, account: Option<&Account>) -> Vec<String> {
+        let f = nip.facts();
+        let b = f.birth_date;
+        let mut ctx = vec![
+            nip.as_str().to_owned(),
+            b.format("%Y%m%d").to_string(),
+            b.format("%d%m%Y").to_string(),
+            b.format("%d%m%y").to_string(),
+            b.format("%Y").to_string(),
+            "sapk".to_owned(),
+            "bkn".to_owned(),
+            "mysapk".to_owned(),
+        ];
+        if let Some(a) = account {
+            ctx.extend(a.name.split_whitespace().map(str::to_lowercase));
+            if let Some(e) = &a.email {
+                if let Some((local, _)) = e.as_str().split_once('@') {
+                    ctx.push(local.to_lowercase());
+                    ctx.extend(local.split(['.', '_', '-', '+']).map(str::to_lowercase));
+                }
+            }
+        }
+        ctx
+    }
+
+    /// `POST /v1/password/reset`: policy first (a weak password costs no try), then the
+    /// code, then one atomic write.
+    #[instrument(skip_all, fields(action = "reset"))]
+    pub async fn reset(
+        &self,
+        nip_raw: &str,
+        code_raw: &str,
+        new_password_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let nip = self.parse_nip(nip_raw)?;
+        self.rate_limit(Action::Reset, &nip, meta).await?;
+        let account = self.store.get_account(&nip).await.map_err(store_down)?;
+        let password = Password::new(new_password_raw);
+        self.config
+            .password
+            .check(&password, &self.context_for(&nip, account.as_ref()))
+            .map_err(AuthError::WeakPassword)?;
+
+        let fail = |reason: &'static str| {
+            let nip = nip.clone();
+            async move {
+                let mut ev = self.public_event(&nip, meta, "reset", "failed");
+                ev.details = json!({ "reason": reason });
+                self.audit(ev).await;
+                AuthError::InvalidToken
+            }
+        };
+        let Ok(code) = ResetCode::parse(code_raw) else {
+            return Err(fail("malformed_code").await);
+        };
+        let Some(account) = account else {
+            return Err(fail("unknown_nip").await);
+        };
+        let Some(record) = self.store.get_reset_code(&nip).await.map_err(store_down)? else {
+            return Err(fail("no_code").await);
+        };
+        let now = self.clock.now();
+        if record.expires_at <= now || record.credential_version != account.credential_version {
+            self.store
+                .delete_reset_code(&nip, Some(&record.code_hash))
+                .await
+                .map_err(store_down)?;
+            return Err(fail("expired_code").await);
+        }
+        // Take the try before comparing, so parallel guesses cannot exceed the limit.
+        let Some(left) = self
+            .store
+            .take_code_attempt(&nip, &record.code_hash)
+            .await
+            .map_err(store_down)?
+        else {
+            return Err(fail("no_tries_left").await);
+        };
+        if !ct_eq(&code.hash(&self.key, &nip), &record.code_hash) {
+            if left == 0 {
+                self.store
+                    .delete_reset_code(&nip, Some(&record.code_hash))
+                    .await
+                    .map_err(store_down)?;
+            }
+            return Err(fail("wrong_code").await);
+        }
+        let hash = self.hasher.hash(&password).await.map_err(hash_down)?;
+        let mut updated = account.clone();
+        updated.password_hash = Some(hash);
+        updated.credential_version += 1;
+        updated.password_changed_at = Some(now);
+        updated.updated_at = now;
+        match self
+            .store
+            .complete_reset(&record.code_hash, &updated, account.version)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(fail("code_already_used").await),
+            Err(e) => return Err(store_down(e)),
+        }
+        self.audit(self.public_event(&nip, meta, "reset", "succeeded")).await;
+        info!("password reset");
+        if let Some(email) = &account.email {
+            self.send(mail::password_changed_email(email, &account.name, now, meta.lang))
+                .await;
+        }
+        Ok(())
+    }
+
+    fn session_hash(&self, token: &str) -> String {
+        self.key.mac_hex("sapk/session/v1", &[token.as_bytes()])
+    }
+
+    /// `POST /v1/login`: one argon2id verification whether or not the NIP exists.
+    #[instrument(skip_all, fields(action = "login"))]
+    pub async fn login(
+        &self,
+        nip_raw: &str,
+        password_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<LoginOutput, AuthError> {
+        let nip = self.parse_nip(nip_raw)?;
+        self.rate_limit(Action::Login, &nip, meta).await?;
+        let now = self.clock.now();
+        let throttle = self.store.get_throttle(&nip).await.map_err(store_down)?;
+        if let Some(until) = throttle.as_ref().and_then(|t| t.locked_until) {
+            if until > now {
+                self.audit(self.public_event(&nip, meta, "login", "throttled")).await;
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: (until - now).num_seconds().max(1) as u64,
+                });
+            }
+        }
+        let account = self.store.get_account(&nip).await.map_err(store_down)?;
+        let password = Password::new(password_raw);
+        let phc = account.as_ref().and_then(|a| a.password_hash.as_deref());
+        let ok = self.hasher.verify(&password, phc).await.map_err(hash_down)?;
+        let (Some(account), true) = (account, ok) else {
+            let expires = now + Duration::seconds(self.config.lockout_memory_secs);
+            let failures = self
+                .store
+                .add_login_failure(&nip, expires)
+                .await
+                .map_err(store_down)?;
+            let mut ev = self.public_event(&nip, meta, "login", "failed");
+            if let Some(secs) = self.config.lock_for(failures) {
+                let until = now + Duration::seconds(secs);
+                self.store.set_login_lock(&nip, until).await.map_err(store_down)?;
+                ev.details = json!({ "failures": failures, "locked_until": until });
+            } else {
+                ev.details = json!({ "failures": failures });
+            }
+            self.audit(ev).await;
+            return Err(AuthError::InvalidCredentials);
+        };
+        if throttle.is_some() {
+            self.store.clear_throttle(&nip).await.map_err(store_down)?;
+        }
+        if let Some(phc) = &account.password_hash {
+            if self.hasher.needs_rehash(phc) {
+                self.rehash(&account, &password).await;
+            }
+        }
+        let token_bytes = random_bytes::<32>().map_err(|e| {
+            error!(error = %e, "no randomness for a session token");
+            AuthError::unavailable()
+        })?;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token_bytes);
+        let expires_at = now + Duration::seconds(self.config.session_ttl_secs);
+        self.store
+            .put_session(&SessionRecord {
+                token_hash: self.session_hash(&token),
+                nip: nip.clone(),
+                credential_version: account.credential_version,
+                issued_at: now,
+                expires_at,
+            })
+            .await
+            .map_err(store_down)?;
+        self.audit(self.public_event(&nip, meta, "login", "succeeded")).await;
+        Ok(LoginOutput {
+            access_token: secrecy::SecretString::from(token),
+            expires_in: self.config.session_ttl_secs,
+        })
+    }
+
+    async fn rehash(&self, account: &Account, password: &Password) {
+        let hash = match self.hasher.hash(password).await {
+            Ok(h) => h,
+            Err(e) => {
+                warn!(error = %e, "re-hash skipped");
+                return;
+            }
+        };
+        let mut updated = account.clone();
+        updated.password_hash = Some(hash);
+        updated.updated_at = self.clock.now();
+        match self.store.update_account(&updated, account.version).await {
+            Ok(()) => info!("password re-hashed with current parameters"),
+            // Someone changed the account meanwhile; the next login tries again.
+            Err(e) => warn!(error = %e, "re-hash not stored"),
+        }
+    }
+
+    fn token_shape_ok(token: &str) -> bool {
+        token.len() == 43
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    async fn live_session(&self, token: &str) -> Result<SessionRecord, AuthError> {
+        if !Self::token_shape_ok(token) {
+            return Err(AuthError::Unauthorized);
+        }
+        let hash = self.session_hash(token);
+        let Some(session) = self.store.get_session(&hash).await.map_err(store_down)? else {
+            return Err(AuthError::Unauthorized);
+        };
+        if session.expires_at <= self.clock.now() {
+            return Err(AuthError::Unauthorized);
+        }
+        let account = self.store.get_account(&session.nip).await.map_err(store_down)?;
+        match account {
+            Some(a) if a.credential_version == session.credential_version => Ok(session),
+            _ => Err(AuthError::Unauthorized),
+        }
+    }
+
+    /// `GET /v1/session`.
+    #[instrument(skip_all, fields(action = "session"))]
+    pub async fn session(&self, token: &str) -> Result<SessionInfo, AuthError> {
+        let s = self.live_session(token).await?;
+        Ok(SessionInfo {
+            nip: s.nip,
+            expires_at: s.expires_at,
+        })
+    }
+
+    /// `POST /v1/logout`.
+    #[instrument(skip_all, fields(action = "logout"))]
+    pub async fn logout(&self, token: &str) -> Result<(), AuthError> {
+        let s = self.live_session(token).await?;
+        self.store
+            .delete_session(&s.token_hash)
+            .await
+            .map_err(store_down)
+    }
+}
