@@ -121,10 +121,14 @@ pub trait Store: Send + Sync {
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
 
     async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError>;
-    /// Atomically adds one failure (creating the record) and sets its expiry; returns the
-    /// new count.
-    async fn add_login_failure(&self, nip: &Nip, expires_at: DateTime<Utc>)
-        -> Result<u32, StoreError>;
+    /// Atomically adds one failure and sets the record's expiry; a missing record, or one
+    /// that expired before `now`, starts again at one (with no lock). Returns the new count.
+    async fn add_login_failure(
+        &self,
+        nip: &Nip,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
     /// Sets the lock of an existing throttle record (no-op if it is gone).
     async fn set_login_lock(&self, nip: &Nip, locked_until: DateTime<Utc>)
         -> Result<(), StoreError>;

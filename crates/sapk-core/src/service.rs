@@ -401,7 +401,12 @@ impl Service {
         let nip = self.parse_nip(nip_raw)?;
         self.rate_limit(Action::Login, &nip, meta).await?;
         let now = self.clock.now();
-        let throttle = self.store.get_throttle(&nip).await.map_err(store_down)?;
+        let throttle = self
+            .store
+            .get_throttle(&nip)
+            .await
+            .map_err(store_down)?
+            .filter(|t| t.expires_at > now);
         if let Some(until) = throttle.as_ref().and_then(|t| t.locked_until) {
             if until > now {
                 self.audit(self.public_event(&nip, meta, "login", "throttled")).await;
@@ -418,7 +423,7 @@ impl Service {
             let expires = now + Duration::seconds(self.config.lockout_memory_secs);
             let failures = self
                 .store
-                .add_login_failure(&nip, expires)
+                .add_login_failure(&nip, now, expires)
                 .await
                 .map_err(store_down)?;
             let mut ev = self.public_event(&nip, meta, "login", "failed");

@@ -214,7 +214,7 @@ impl Service {
             return Err(StaffError::UnknownNip);
         };
         let now = self.now();
-        let throttle = self.store.get_throttle(&nip).await?;
+        let throttle = self.store.get_throttle(&nip).await?.filter(|t| t.expires_at > now);
         let code = self.store.get_reset_code(&nip).await?.filter(|c| {
             c.expires_at > now && c.attempts_left > 0 && c.credential_version == a.credential_version
         });

@@ -1,0 +1,353 @@
+//! One conformance suite for every `Store`, written once. An adapter's test file calls
+//! `store_conformance_tests!(async_expr_making_an_Arc_dyn_Store)`, which expands to one
+//! `#[tokio::test]` per check. Checks use fresh NIPs, so a store may be shared.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sapk_core::email::Email;
+use sapk_core::nip::Nip;
+use sapk_core::ports::{
+    Account, AuditEvent, ResetCodeRecord, SessionRecord, Store, StoreError,
+};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+pub type DynStore = Arc<dyn Store>;
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A NIP no other check uses (in this process; the sequence part varies per process).
+pub fn fresh_nip() -> Nip {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let salt = std::process::id() % 1000;
+    let day = 1 + n % 28;
+    let month = 1 + (n / 28) % 12;
+    let year = 1960 + (n / 336) % 40;
+    let s = format!("{year:04}{month:02}{day:02}2001{:02}1{salt:03}", 1 + (n / 13440) % 12);
+    match Nip::from_stored(&s) {
+        Ok(nip) => nip,
+        Err(e) => panic!("generated NIP {s} is invalid: {e}"),
+    }
+}
+
+/// A fixed instant with microseconds, to check times round-trip exactly.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 8, 30, 0).single().unwrap_or_default()
+        + Duration::microseconds(123_456)
+}
+
+pub fn account(nip: &Nip) -> Account {
+    Account {
+        nip: nip.clone(),
+        name: "Siti Rahayu Ñoño 🇮🇩".into(),
+        email: Email::parse("siti.rahayu@example.go.id").ok(),
+        instansi: Some("Badan Kepegawaian Negara".into()),
+        password_hash: None,
+        credential_version: 0,
+        password_changed_at: None,
+        created_at: t0(),
+        updated_at: t0(),
+        version: 0,
+    }
+}
+
+pub fn code(nip: &Nip, hash: &str, attempts: u32) -> ResetCodeRecord {
+    ResetCodeRecord {
+        nip: nip.clone(),
+        code_hash: hash.into(),
+        issued_at: t0(),
+        expires_at: t0() + Duration::minutes(15),
+        attempts_left: attempts,
+        credential_version: 0,
+    }
+}
+
+fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::Conflict(_)))
+}
+
+pub async fn account_round_trip_and_versions(s: DynStore) {
+    let nip = fresh_nip();
+    assert_eq!(s.get_account(&nip).await.unwrap(), None);
+    let mut a = account(&nip);
+    a.password_changed_at = Some(t0());
+    s.insert_account(&a).await.unwrap();
+    assert_eq!(s.get_account(&nip).await.unwrap(), Some(a.clone()));
+    assert!(conflict(s.insert_account(&a).await), "duplicate insert must conflict");
+    assert!(s.count_accounts().await.unwrap() >= 1);
+
+    let mut b = a.clone();
+    b.email = None;
+    b.instansi = None;
+    b.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$x$y".into());
+    b.credential_version = 3;
+    s.update_account(&b, 0).await.unwrap();
+    let stored = s.get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.email, None);
+    assert_eq!(stored.credential_version, 3);
+    assert_eq!(stored.password_hash, b.password_hash);
+    assert!(conflict(s.update_account(&b, 0).await), "stale version must conflict");
+    let mut other = account(&fresh_nip());
+    other.version = 0;
+    assert!(conflict(s.update_account(&other, 0).await), "missing account must conflict");
+}
+
+pub async fn concurrent_updates_one_wins(s: DynStore) {
+    let nip = fresh_nip();
+    s.insert_account(&account(&nip)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let s = s.clone();
+        let mut a = account(&nip);
+        a.name = format!("writer {i}");
+        tasks.push(tokio::spawn(async move { s.update_account(&a, 0).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().version, 1);
+}
+
+pub async fn reset_code_replace_attempts_delete(s: DynStore) {
+    let nip = fresh_nip();
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
+    s.put_reset_code(&code(&nip, "old", 5)).await.unwrap();
+    let newer = code(&nip, "new", 3);
+    s.put_reset_code(&newer).await.unwrap();
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), Some(newer));
+    assert_eq!(s.take_code_attempt(&nip, "old").await.unwrap(), None, "superseded code");
+    assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), Some(2));
+    assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), Some(1));
+    assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), Some(0));
+    assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), None, "no tries left");
+    s.delete_reset_code(&nip, Some("old")).await.unwrap();
+    assert!(s.get_reset_code(&nip).await.unwrap().is_some(), "wrong hash deletes nothing");
+    s.delete_reset_code(&nip, Some("new")).await.unwrap();
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
+    s.put_reset_code(&code(&nip, "third", 5)).await.unwrap();
+    s.delete_reset_code(&nip, None).await.unwrap();
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
+    // Expiry is the caller's: an expired record is still returned as stored.
+    let mut expired = code(&nip, "expired", 5);
+    expired.expires_at = t0() - Duration::hours(1);
+    s.put_reset_code(&expired).await.unwrap();
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), Some(expired));
+}
+
+pub async fn parallel_attempts_never_exceed_the_limit(s: DynStore) {
+    let nip = fresh_nip();
+    s.put_reset_code(&code(&nip, "h", 5)).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (s, nip) = (s.clone(), nip.clone());
+        tasks.push(tokio::spawn(async move { s.take_code_attempt(&nip, "h").await }));
+    }
+    let mut granted = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap().is_some() {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 5);
+}
+
+pub async fn complete_reset_is_atomic(s: DynStore) {
+    let nip = fresh_nip();
+    s.insert_account(&account(&nip)).await.unwrap();
+    s.put_reset_code(&code(&nip, "c1", 5)).await.unwrap();
+    s.add_login_failure(&nip, t0(), t0() + Duration::days(1)).await.unwrap();
+
+    // Account changed meanwhile: nothing is written, the code survives.
+    let mut next = account(&nip);
+    next.password_hash = Some("h1".into());
+    next.credential_version = 1;
+    assert!(conflict(s.complete_reset("c1", &next, 7).await));
+    assert!(s.get_reset_code(&nip).await.unwrap().is_some());
+    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().password_hash, None);
+    assert!(s.get_throttle(&nip).await.unwrap().is_some());
+
+    // Wrong code: nothing is written.
+    assert!(conflict(s.complete_reset("other", &next, 0).await));
+    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().version, 0);
+
+    s.complete_reset("c1", &next, 0).await.unwrap();
+    let stored = s.get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash.as_deref(), Some("h1"));
+    assert_eq!((stored.version, stored.credential_version), (1, 1));
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
+    assert_eq!(s.get_throttle(&nip).await.unwrap(), None, "reset clears lock-out");
+    assert!(conflict(s.complete_reset("c1", &next, 1).await), "single use");
+}
+
+pub async fn one_code_twenty_consumers_one_wins(s: DynStore) {
+    let nip = fresh_nip();
+    s.insert_account(&account(&nip)).await.unwrap();
+    s.put_reset_code(&code(&nip, "race", 5)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let s = s.clone();
+        let mut a = account(&nip);
+        a.password_hash = Some(format!("h{i}"));
+        a.credential_version = 1;
+        tasks.push(tokio::spawn(async move { s.complete_reset("race", &a, 0).await }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    let stored = s.get_account(&nip).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.credential_version), (1, 1));
+}
+
+pub async fn sessions(s: DynStore) {
+    let nip = fresh_nip();
+    let hash = format!("session-{}", nip.as_str());
+    let rec = SessionRecord {
+        token_hash: hash.clone(),
+        nip: nip.clone(),
+        credential_version: 4,
+        issued_at: t0(),
+        expires_at: t0() + Duration::hours(8),
+    };
+    assert_eq!(s.get_session(&hash).await.unwrap(), None);
+    s.put_session(&rec).await.unwrap();
+    assert_eq!(s.get_session(&hash).await.unwrap(), Some(rec));
+    s.delete_session(&hash).await.unwrap();
+    assert_eq!(s.get_session(&hash).await.unwrap(), None);
+    s.delete_session(&hash).await.unwrap();
+}
+
+pub async fn login_throttle(s: DynStore) {
+    let nip = fresh_nip();
+    let later = t0() + Duration::days(1);
+    assert_eq!(s.get_throttle(&nip).await.unwrap(), None);
+    for want in 1..=5 {
+        assert_eq!(s.add_login_failure(&nip, t0(), later).await.unwrap(), want);
+    }
+    let until = t0() + Duration::minutes(1);
+    s.set_login_lock(&nip, until).await.unwrap();
+    let th = s.get_throttle(&nip).await.unwrap().unwrap();
+    assert_eq!((th.failures, th.locked_until, th.expires_at), (5, Some(until), later));
+    assert_eq!(s.add_login_failure(&nip, t0(), later).await.unwrap(), 6);
+    assert_eq!(s.get_throttle(&nip).await.unwrap().unwrap().locked_until, Some(until));
+    // After the record expired, counting starts again with no lock.
+    let much_later = later + Duration::seconds(1);
+    assert_eq!(
+        s.add_login_failure(&nip, much_later, much_later + Duration::days(1)).await.unwrap(),
+        1
+    );
+    assert_eq!(s.get_throttle(&nip).await.unwrap().unwrap().locked_until, None);
+    s.clear_throttle(&nip).await.unwrap();
+    assert_eq!(s.get_throttle(&nip).await.unwrap(), None);
+    // Concurrent failures are all counted.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (s, nip) = (s.clone(), nip.clone());
+        tasks.push(tokio::spawn(async move { s.add_login_failure(&nip, t0(), later).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(s.get_throttle(&nip).await.unwrap().unwrap().failures, 10);
+}
+
+pub async fn rate_counters(s: DynStore) {
+    let key = format!("rl:test:nip:{}:1", fresh_nip());
+    let other = format!("{key}-other");
+    let exp = t0() + Duration::minutes(15);
+    assert_eq!(s.hit_counter(&key, exp).await.unwrap(), 1);
+    assert_eq!(s.hit_counter(&key, exp).await.unwrap(), 2);
+    assert_eq!(s.hit_counter(&other, exp).await.unwrap(), 1);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (s, key) = (s.clone(), key.clone());
+        tasks.push(tokio::spawn(async move { s.hit_counter(&key, exp).await }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap().unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (3..=22).collect::<Vec<u64>>(), "every hit gets its own count");
+}
+
+pub async fn audit_append_and_list(s: DynStore) {
+    let a = fresh_nip();
+    let b = fresh_nip();
+    for i in 0..3 {
+        s.append_audit(&AuditEvent {
+            at: t0() + Duration::seconds(i),
+            actor: "OP-7".into(),
+            office: Some("KANREG-I".into()),
+            nip: Some(a.clone()),
+            source_ip: Some("203.0.113.9".into()),
+            action: format!("action-{i}"),
+            outcome: "ok".into(),
+            details: serde_json::json!({ "i": i, "teks": "é 🇮🇩" }),
+        })
+        .await
+        .unwrap();
+    }
+    s.append_audit(&AuditEvent {
+        at: t0(),
+        actor: "self".into(),
+        office: None,
+        nip: Some(b.clone()),
+        source_ip: None,
+        action: "login".into(),
+        outcome: "failed".into(),
+        details: serde_json::Value::Null,
+    })
+    .await
+    .unwrap();
+    let list = s.list_audit(&a, 10).await.unwrap();
+    let actions: Vec<_> = list.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["action-2", "action-1", "action-0"], "newest first");
+    assert_eq!(list[0].details, serde_json::json!({ "i": 2, "teks": "é 🇮🇩" }));
+    assert_eq!(list[2].at, t0());
+    assert_eq!(list[0].office.as_deref(), Some("KANREG-I"));
+    assert_eq!(s.list_audit(&a, 2).await.unwrap().len(), 2);
+    let lb = s.list_audit(&b, 10).await.unwrap();
+    assert_eq!(lb.len(), 1);
+    assert_eq!(lb[0].source_ip, None);
+}
+
+/// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
+/// `DynStore`.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@each $make;
+            account_round_trip_and_versions,
+            concurrent_updates_one_wins,
+            reset_code_replace_attempts_delete,
+            parallel_attempts_never_exceed_the_limit,
+            complete_reset_is_atomic,
+            one_code_twenty_consumers_one_wins,
+            sessions,
+            login_throttle,
+            rate_counters,
+            audit_append_and_list
+        );
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let store: $crate::DynStore = $make.await;
+                $crate::$name(store).await;
+            }
+        )*
+    };
+}

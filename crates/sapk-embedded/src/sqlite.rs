@@ -1,0 +1,579 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sapk_core::email::Email;
+use sapk_core::nip::Nip;
+use sapk_core::ports::{
+    Account, AuditEvent, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS accounts (
+    nip TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT,
+    instansi TEXT,
+    password_hash TEXT,
+    credential_version INTEGER NOT NULL,
+    password_changed_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reset_codes (
+    nip TEXT PRIMARY KEY,
+    code_hash TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts_left INTEGER NOT NULL,
+    credential_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    nip TEXT NOT NULL,
+    credential_version INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_throttle (
+    nip TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until INTEGER,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    office TEXT,
+    nip TEXT,
+    source_ip TEXT,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    details TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_nip ON audit (nip, id);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#;
+
+/// SQLite store (one file, WAL mode). Times are stored as microseconds since the epoch.
+/// Like DynamoDB's TTL, expiry is not enforced here: callers compare `expires_at`.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+fn down(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(ref f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(e.to_string())
+        }
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn time(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError::Corrupt(format!("time {us}")))
+}
+
+fn nip(s: &str) -> Result<Nip, StoreError> {
+    Nip::from_stored(s).map_err(|e| StoreError::Corrupt(format!("nip {s:?}: {e}")))
+}
+
+fn version_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn conv_err(e: StoreError) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+fn unwrap_conv(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::ToSqlConversionFailure(inner) => match inner.downcast::<StoreError>() {
+            Ok(se) => *se,
+            Err(other) => StoreError::Corrupt(other.to_string()),
+        },
+        other => down(other),
+    }
+}
+
+fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    let email: Option<String> = r.get(2)?;
+    let email = match email {
+        Some(e) => Some(
+            Email::parse(&e).map_err(|err| conv_err(StoreError::Corrupt(format!("email: {err}"))))?,
+        ),
+        None => None,
+    };
+    let changed: Option<i64> = r.get(6)?;
+    Ok(Account {
+        nip: nip(&r.get::<_, String>(0)?).map_err(conv_err)?,
+        name: r.get(1)?,
+        email,
+        instansi: r.get(3)?,
+        password_hash: r.get(4)?,
+        credential_version: version_u64(r.get(5)?),
+        password_changed_at: changed.map(time).transpose().map_err(conv_err)?,
+        created_at: time(r.get(7)?).map_err(conv_err)?,
+        updated_at: time(r.get(8)?).map_err(conv_err)?,
+        version: version_u64(r.get(9)?),
+    })
+}
+
+const ACCOUNT_COLS: &str = "nip, name, email, instansi, password_hash, credential_version, \
+     password_changed_at, created_at, updated_at, version";
+
+fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), StoreError> {
+    let n = tx
+        .execute(
+            "UPDATE accounts SET name = ?2, email = ?3, instansi = ?4, password_hash = ?5, \
+             credential_version = ?6, password_changed_at = ?7, created_at = ?8, updated_at = ?9, \
+             version = ?10 + 1 WHERE nip = ?1 AND version = ?10",
+            params![
+                a.nip.as_str(),
+                a.name,
+                a.email.as_ref().map(Email::as_str),
+                a.instansi,
+                a.password_hash,
+                a.credential_version as i64,
+                a.password_changed_at.map(micros),
+                micros(a.created_at),
+                micros(a.updated_at),
+                expected as i64,
+            ],
+        )
+        .map_err(down)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "account {} is not at version {expected}",
+            a.nip
+        )))
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(down)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(down)?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.busy_timeout(Duration::from_secs(5)).map_err(down)?;
+        conn.execute_batch(SCHEMA).map_err(down)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store worker: {e}")))?
+    }
+
+    /// Deletes expired codes, sessions, throttles and counters (the local stand-in for
+    /// DynamoDB's TTL). Returns how many rows went.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.run(move |c| {
+            let t = micros(now);
+            let mut n = 0;
+            for table in ["reset_codes", "sessions", "login_throttle", "counters"] {
+                n += c
+                    .execute(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), [t])
+                    .map_err(down)?;
+            }
+            Ok(n)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get_account(&self, n: &Nip) -> Result<Option<Account>, StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.query_row(
+                &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE nip = ?1"),
+                [key],
+                read_account,
+            )
+            .optional()
+            .map_err(unwrap_conv)
+        })
+        .await
+    }
+
+    async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
+        let a = a.clone();
+        self.run(move |c| {
+            c.execute(
+                &format!("INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                params![
+                    a.nip.as_str(),
+                    a.name,
+                    a.email.as_ref().map(Email::as_str),
+                    a.instansi,
+                    a.password_hash,
+                    a.credential_version as i64,
+                    a.password_changed_at.map(micros),
+                    micros(a.created_at),
+                    micros(a.updated_at),
+                    a.version as i64,
+                ],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
+        let a = a.clone();
+        self.run(move |c| write_account(c, &a, expected)).await
+    }
+
+    async fn count_accounts(&self) -> Result<u64, StoreError> {
+        self.run(|c| {
+            c.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get::<_, i64>(0))
+                .map(version_u64)
+                .map_err(down)
+        })
+        .await
+    }
+
+    async fn put_reset_code(&self, r: &ResetCodeRecord) -> Result<(), StoreError> {
+        let r = r.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO reset_codes (nip, code_hash, issued_at, expires_at, \
+                 attempts_left, credential_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    r.nip.as_str(),
+                    r.code_hash,
+                    micros(r.issued_at),
+                    micros(r.expires_at),
+                    r.attempts_left,
+                    r.credential_version as i64
+                ],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_reset_code(&self, n: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT nip, code_hash, issued_at, expires_at, attempts_left, credential_version \
+                 FROM reset_codes WHERE nip = ?1",
+                [key],
+                |r| {
+                    Ok(ResetCodeRecord {
+                        nip: nip(&r.get::<_, String>(0)?).map_err(conv_err)?,
+                        code_hash: r.get(1)?,
+                        issued_at: time(r.get(2)?).map_err(conv_err)?,
+                        expires_at: time(r.get(3)?).map_err(conv_err)?,
+                        attempts_left: r.get(4)?,
+                        credential_version: version_u64(r.get(5)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(unwrap_conv)
+        })
+        .await
+    }
+
+    async fn take_code_attempt(&self, n: &Nip, code_hash: &str) -> Result<Option<u32>, StoreError> {
+        let (key, hash) = (n.as_str().to_owned(), code_hash.to_owned());
+        self.run(move |c| {
+            c.query_row(
+                "UPDATE reset_codes SET attempts_left = attempts_left - 1 \
+                 WHERE nip = ?1 AND code_hash = ?2 AND attempts_left > 0 RETURNING attempts_left",
+                [key, hash],
+                |r| r.get::<_, u32>(0),
+            )
+            .optional()
+            .map_err(down)
+        })
+        .await
+    }
+
+    async fn delete_reset_code(&self, n: &Nip, code_hash: Option<&str>) -> Result<(), StoreError> {
+        let (key, hash) = (n.as_str().to_owned(), code_hash.map(str::to_owned));
+        self.run(move |c| {
+            match hash {
+                Some(h) => c.execute(
+                    "DELETE FROM reset_codes WHERE nip = ?1 AND code_hash = ?2",
+                    [key, h],
+                ),
+                None => c.execute("DELETE FROM reset_codes WHERE nip = ?1", [key]),
+            }
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn complete_reset(
+        &self,
+        code_hash: &str,
+        a: &Account,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let (hash, a) = (code_hash.to_owned(), a.clone());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(down)?;
+            let gone = tx
+                .execute(
+                    "DELETE FROM reset_codes WHERE nip = ?1 AND code_hash = ?2",
+                    [a.nip.as_str(), &hash],
+                )
+                .map_err(down)?;
+            if gone != 1 {
+                return Err(StoreError::Conflict("the reset code is gone".into()));
+            }
+            write_account(&tx, &a, expected)?;
+            tx.execute("DELETE FROM login_throttle WHERE nip = ?1", [a.nip.as_str()])
+                .map_err(down)?;
+            tx.commit().map_err(down)
+        })
+        .await
+    }
+
+    async fn put_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        let s = s.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, nip, credential_version, issued_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    s.token_hash,
+                    s.nip.as_str(),
+                    s.credential_version as i64,
+                    micros(s.issued_at),
+                    micros(s.expires_at)
+                ],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let key = token_hash.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT token_hash, nip, credential_version, issued_at, expires_at \
+                 FROM sessions WHERE token_hash = ?1",
+                [key],
+                |r| {
+                    Ok(SessionRecord {
+                        token_hash: r.get(0)?,
+                        nip: nip(&r.get::<_, String>(1)?).map_err(conv_err)?,
+                        credential_version: version_u64(r.get(2)?),
+                        issued_at: time(r.get(3)?).map_err(conv_err)?,
+                        expires_at: time(r.get(4)?).map_err(conv_err)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(unwrap_conv)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let key = token_hash.to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [key])
+                .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_throttle(&self, n: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT nip, failures, locked_until, expires_at FROM login_throttle WHERE nip = ?1",
+                [key],
+                |r| {
+                    let locked: Option<i64> = r.get(2)?;
+                    Ok(LoginThrottle {
+                        nip: nip(&r.get::<_, String>(0)?).map_err(conv_err)?,
+                        failures: r.get(1)?,
+                        locked_until: locked.map(time).transpose().map_err(conv_err)?,
+                        expires_at: time(r.get(3)?).map_err(conv_err)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(unwrap_conv)
+        })
+        .await
+    }
+
+    async fn add_login_failure(
+        &self,
+        n: &Nip,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "INSERT INTO login_throttle (nip, failures, locked_until, expires_at) \
+                 VALUES (?1, 1, NULL, ?3) \
+                 ON CONFLICT (nip) DO UPDATE SET \
+                   failures = CASE WHEN expires_at <= ?2 THEN 1 ELSE failures + 1 END, \
+                   locked_until = CASE WHEN expires_at <= ?2 THEN NULL ELSE locked_until END, \
+                   expires_at = ?3 \
+                 RETURNING failures",
+                params![key, micros(now), micros(expires_at)],
+                |r| r.get::<_, u32>(0),
+            )
+            .map_err(down)
+        })
+        .await
+    }
+
+    async fn set_login_lock(&self, n: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE login_throttle SET locked_until = ?2 WHERE nip = ?1",
+                params![key, micros(until)],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_throttle(&self, n: &Nip) -> Result<(), StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM login_throttle WHERE nip = ?1", [key])
+                .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let key = key.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "INSERT INTO counters (key, count, expires_at) VALUES (?1, 1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET count = count + 1 RETURNING count",
+                params![key, micros(expires_at)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(version_u64)
+            .map_err(down)
+        })
+        .await
+    }
+
+    async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        let e = e.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    micros(e.at),
+                    e.actor,
+                    e.office,
+                    e.nip.as_ref().map(Nip::as_str),
+                    e.source_ip,
+                    e.action,
+                    e.outcome,
+                    e.details.to_string()
+                ],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_audit(&self, n: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT at, actor, office, nip, source_ip, action, outcome, details \
+                     FROM audit WHERE nip = ?1 ORDER BY id DESC LIMIT ?2",
+                )
+                .map_err(down)?;
+            let rows = stmt
+                .query_map(params![key, limit as i64], |r| {
+                    let n: Option<String> = r.get(3)?;
+                    let details: String = r.get(7)?;
+                    Ok(AuditEvent {
+                        at: time(r.get(0)?).map_err(conv_err)?,
+                        actor: r.get(1)?,
+                        office: r.get(2)?,
+                        nip: n.as_deref().map(nip).transpose().map_err(conv_err)?,
+                        source_ip: r.get(4)?,
+                        action: r.get(5)?,
+                        outcome: r.get(6)?,
+                        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                    })
+                })
+                .map_err(down)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(unwrap_conv)
+        })
+        .await
+    }
+}
