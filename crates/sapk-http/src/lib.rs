@@ -1,0 +1,295 @@
+//! The public HTTP API (API Gateway HTTP API, payload v2) as one handler over `lambda_http`
+//! types. The Lambda functions and the local server both call [`Api::handle`].
+
+mod problem;
+
+pub use problem::Problem;
+
+use lambda_http::http::{header, response::Builder, Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use sapk_core::service::RequestMeta;
+use sapk_core::{Lang, Service};
+use secrecy::ExposeSecret;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::info;
+
+/// Request bodies above this size are refused with `413`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Forgot,
+    Reset,
+    Login,
+    Session,
+    Logout,
+}
+
+impl Route {
+    pub const ALL: [Route; 5] = [Route::Forgot, Route::Reset, Route::Login, Route::Session, Route::Logout];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::Forgot => "/v1/password/forgot",
+            Route::Reset => "/v1/password/reset",
+            Route::Login => "/v1/login",
+            Route::Session => "/v1/session",
+            Route::Logout => "/v1/logout",
+        }
+    }
+
+    pub fn method(self) -> Method {
+        match self {
+            Route::Session => Method::GET,
+            _ => Method::POST,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Route::Forgot => "forgot",
+            Route::Reset => "reset",
+            Route::Login => "login",
+            Route::Session => "session",
+            Route::Logout => "logout",
+        }
+    }
+}
+
+pub(crate) fn base_response(status: StatusCode, lang: Lang) -> Builder {
+    Response::builder()
+        .status(status)
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CONTENT_LANGUAGE, lang.tag())
+        .header("x-content-type-options", "nosniff")
+}
+
+pub(crate) fn finish(builder: Builder, body: Body) -> Response<Body> {
+    match builder.body(body) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "response could not be built");
+            let mut r = Response::new(Body::Empty);
+            *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        }
+    }
+}
+
+fn json_response(status: StatusCode, lang: Lang, body: &Value) -> Response<Body> {
+    finish(
+        base_response(status, lang).header(header::CONTENT_TYPE, "application/json; charset=utf-8"),
+        Body::Text(body.to_string()),
+    )
+}
+
+/// Language of the answer, from `Accept-Language`.
+pub fn lang_of_headers(headers: &lambda_http::http::HeaderMap) -> Lang {
+    Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn lang_of(req: &Request) -> Lang {
+    lang_of_headers(req.headers())
+}
+
+fn source_ip(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    }
+}
+
+fn invalid(id: String, en: String) -> Problem {
+    Problem::InvalidRequest { id, en }
+}
+
+/// The JSON object of a request body.
+fn object(req: &Request) -> Result<Map<String, Value>, Problem> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Problem::PayloadTooLarge);
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid(
+            "Isi permintaan harus berupa objek JSON.".into(),
+            "The request body must be a JSON object.".into(),
+        )),
+        Err(_) => Err(invalid(
+            "Isi permintaan bukan JSON yang valid.".into(),
+            "The request body is not valid JSON.".into(),
+        )),
+    }
+}
+
+/// A required string field.
+fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Result<&'a str, Problem> {
+    match map.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        None | Some(Value::Null) => Err(invalid(
+            format!("Field \"{name}\" wajib diisi."),
+            format!("The field \"{name}\" is required."),
+        )),
+        Some(_) => Err(invalid(
+            format!("Field \"{name}\" harus berupa teks."),
+            format!("The field \"{name}\" must be a string."),
+        )),
+    }
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The public API, serving the routes it was built with.
+#[derive(Clone)]
+pub struct Api {
+    service: Arc<Service>,
+    routes: Vec<Route>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("routes", &self.routes).finish()
+    }
+}
+
+impl Api {
+    pub fn new(service: Arc<Service>, routes: &[Route]) -> Api {
+        Api {
+            service,
+            routes: routes.to_vec(),
+        }
+    }
+
+    /// All five routes (the local server).
+    pub fn all(service: Arc<Service>) -> Api {
+        Api::new(service, &Route::ALL)
+    }
+
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+
+    fn min_len(&self) -> usize {
+        self.service.config().password.min_len
+    }
+
+    /// The answer to a problem, in `lang`.
+    pub fn problem(&self, p: &Problem, lang: Lang) -> Response<Body> {
+        p.response(lang, self.min_len())
+    }
+
+    /// Handles one request; never fails (every error becomes a problem response).
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let started = Instant::now();
+        let lang = lang_of(&req);
+        let path = req.uri().path().trim_end_matches('/').to_owned();
+        let route = self.routes.iter().copied().find(|r| r.path() == path);
+        let (name, response) = match route {
+            None => ("none", self.problem(&Problem::NotFound, lang)),
+            Some(r) if req.method() != r.method() => (
+                r.name(),
+                self.problem(
+                    &Problem::MethodNotAllowed(if r.method() == Method::GET { "GET" } else { "POST" }),
+                    lang,
+                ),
+            ),
+            Some(r) => (
+                r.name(),
+                match self.dispatch(r, &req, lang).await {
+                    Ok(resp) => resp,
+                    Err(p) => self.problem(&p, lang),
+                },
+            ),
+        };
+        info!(
+            route = name,
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        response
+    }
+
+    async fn dispatch(&self, route: Route, req: &Request, lang: Lang) -> Result<Response<Body>, Problem> {
+        let meta = RequestMeta {
+            source_ip: source_ip(req),
+            lang,
+        };
+        let svc = &self.service;
+        match route {
+            Route::Forgot => {
+                let body = object(req)?;
+                let nip = field(&body, "nip")?;
+                svc.forgot(nip, &meta).await?;
+                let minutes = svc.config().code_ttl_secs / 60;
+                let message = match lang {
+                    Lang::Id => format!("Jika NIP terdaftar dan memiliki email, kode reset telah dikirim ke email tersebut. Kode berlaku {minutes} menit. Jika email tidak lagi dapat diakses, datangi kantor BKN terdekat dengan membawa KTP. Bantuan: Call Center BKN 021-8093008."),
+                    Lang::En => format!("If the NIP is registered and has an e-mail address, a reset code has been sent to it. The code is valid for {minutes} minutes. If you can no longer reach that e-mail, visit the nearest BKN office with your KTP. Help: Call Center BKN 021-8093008."),
+                };
+                Ok(json_response(
+                    StatusCode::ACCEPTED,
+                    lang,
+                    &json!({ "status": "accepted", "message": message }),
+                ))
+            }
+            Route::Reset => {
+                let body = object(req)?;
+                let (nip, token, pw) = (field(&body, "nip")?, field(&body, "token")?, field(&body, "new_password")?);
+                svc.reset(nip, token, pw, &meta).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "status": "password_changed",
+                        "message": lang.pick(
+                            "Password berhasil diperbarui. Silakan login dengan NIP dan password baru.",
+                            "Your password was updated. Log in with your NIP and the new password.",
+                        ),
+                    }),
+                ))
+            }
+            Route::Login => {
+                let body = object(req)?;
+                let (nip, pw) = (field(&body, "nip")?, field(&body, "password")?);
+                let out = svc.login(nip, pw, &meta).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "access_token": out.access_token.expose_secret(),
+                        "token_type": "Bearer",
+                        "expires_in": out.expires_in,
+                    }),
+                ))
+            }
+            Route::Session => {
+                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
+                let info = svc.session(token).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "nip": info.nip.as_str(),
+                        "expires_at": info.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    }),
+                ))
+            }
+            Route::Logout => {
+                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
+                svc.logout(token).await?;
+                Ok(finish(base_response(StatusCode::NO_CONTENT, lang), Body::Empty))
+            }
+        }
+    }
+}

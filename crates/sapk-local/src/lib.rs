@@ -1,0 +1,205 @@
+//! The local server: every route of the public API on one machine, served by the same
+//! [`sapk_http::Api`] the Lambda functions run. Each HTTP request is turned into the API
+//! Gateway HTTP API (payload v2) event that AWS would deliver, so the handler sees the
+//! caller's IP in `requestContext.http.sourceIp` exactly as in production.
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::http::{header, HeaderMap, StatusCode};
+use lambda_http::Body;
+use sapk_http::{lang_of_headers, Api, Problem, MAX_BODY_BYTES};
+use serde_json::{json, Map, Value};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::net::TcpListener;
+use tracing::{debug, warn};
+
+static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
+    let mut out: Map<String, Value> = Map::new();
+    for (name, value) in headers {
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match out.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&v);
+            }
+            _ => {
+                out.insert(name.as_str().to_owned(), Value::String(v));
+            }
+        }
+    }
+    out
+}
+
+/// The API Gateway HTTP API v2 event for one request.
+pub fn apigw_v2_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    peer: SocketAddr,
+) -> Value {
+    let now = chrono::Utc::now();
+    let (body, b64) = match std::str::from_utf8(body) {
+        Ok(s) => (s.to_owned(), false),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    };
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers_json(headers),
+        "requestContext": {
+            "accountId": "local",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": peer.ip().to_string(),
+                "userAgent": user_agent,
+            },
+            "requestId": format!("local-{}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed)),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": b64,
+    });
+    if !body.is_empty() {
+        event["body"] = Value::String(body);
+    }
+    event
+}
+
+fn to_hyper(resp: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Text(s) => Bytes::from(s),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+async fn serve_one(
+    api: &Api,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let lang = lang_of_headers(req.headers());
+    let too_large = || to_hyper(api.problem(&Problem::PayloadTooLarge, lang));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return too_large();
+            }
+            debug!(error = %e, "request body not read");
+            let mut r = hyper::Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            return r;
+        }
+    };
+    let event = apigw_v2_event(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+        &bytes,
+        peer,
+    );
+    match lambda_http::request::from_str(&event.to_string()) {
+        Ok(lambda_req) => to_hyper(api.handle(lambda_req).await),
+        Err(e) => {
+            warn!(error = %e, "request could not be turned into an API Gateway event");
+            to_hyper(api.problem(
+                &Problem::InvalidRequest {
+                    id: "Permintaan tidak dapat dibaca.".into(),
+                    en: "The request could not be read.".into(),
+                },
+                lang,
+            ))
+        }
+    }
+}
+
+/// Serves `api` on `listener` until the task is dropped or aborted.
+pub async fn serve(listener: TcpListener, api: Api) -> std::io::Result<()> {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let api = api.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let api = api.clone();
+                async move { Ok::<_, Infallible>(serve_one(&api, req, peer).await) }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await
+            {
+                debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// The demo employee seeded into an empty local store.
+pub const DEMO_NIP: &str = "198609262015051001";
+pub const DEMO_NAME: &str = "Budi Santoso";
+pub const DEMO_EMAIL: &str = "budi.santoso@example.go.id";
+
+/// Seeds the demo employee when the store is empty; returns whether it did.
+pub async fn seed_demo_if_empty(service: &sapk_core::Service) -> anyhow::Result<bool> {
+    if service.store().count_accounts().await? > 0 {
+        return Ok(false);
+    }
+    let op = sapk_core::staff::Operator {
+        id: "sapk-local".into(),
+        office: "LOCAL".into(),
+    };
+    service
+        .import_employee(
+            &sapk_core::staff::EmployeeRow {
+                nip: DEMO_NIP.into(),
+                name: DEMO_NAME.into(),
+                email: DEMO_EMAIL.into(),
+                instansi: Some("Badan Kepegawaian Negara".into()),
+            },
+            &op,
+        )
+        .await?;
+    Ok(true)
+}

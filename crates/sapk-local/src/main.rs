@@ -1,1 +1,90 @@
-fn main(){}
+//! `sapk-local`: the whole public API on this machine, with an SQLite store and an outbox
+//! folder instead of DynamoDB and SES.
+
+use anyhow::Context;
+use clap::Parser;
+use sapk_core::ports::SystemClock;
+use sapk_core::{Config, Service, TokenKey};
+use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
+use sapk_http::Api;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Runs the SAPK account-recovery and login API locally.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000", env = "SAPK_LISTEN")]
+    listen: SocketAddr,
+    /// Holds sapk.db (SQLite), outbox/ (one .eml per e-mail) and token.key.
+    #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Sender of the e-mails written to the outbox.
+    #[arg(long, default_value = DEFAULT_MAIL_FROM, env = "SAPK_MAIL_FROM")]
+    mail_from: String,
+    /// Log as JSON lines (as in Lambda) instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if args.log_json {
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
+
+    let config = Config::from_env().context("reading SAPK_* configuration")?;
+    let key_override = match std::env::var("SAPK_TOKEN_KEY") {
+        Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),
+        Err(_) => None,
+    };
+    let data = DataDir::open(&args.data_dir, &args.mail_from, key_override)
+        .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
+    let purged = data.store.purge_expired(chrono::Utc::now()).await?;
+    let outbox_dir = data.outbox.dir().to_owned();
+    let service = Arc::new(
+        Service::new(
+            Arc::new(data.store.clone()),
+            Arc::new(data.outbox),
+            Arc::new(SystemClock),
+            config,
+            data.key,
+        )
+        .context("argon2 parameters")?,
+    );
+    service.warm_up().await;
+    let seeded = sapk_local::seed_demo_if_empty(&service).await?;
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("SAPK local API listening on http://{addr}");
+    println!("  data: {} (expired items purged: {purged})", args.data_dir.display());
+    println!("  e-mails are written to {}", outbox_dir.display());
+    if seeded {
+        println!(
+            "  demo employee: NIP {} ({}), e-mail {}",
+            sapk_local::DEMO_NIP,
+            sapk_local::DEMO_NAME,
+            sapk_local::DEMO_EMAIL
+        );
+        println!(
+            "  try: curl -s -X POST http://{addr}/v1/password/forgot -H 'content-type: application/json' -d '{{\"nip\":\"{}\"}}'",
+            sapk_local::DEMO_NIP
+        );
+    }
+    let api = Api::all(service);
+    tokio::select! {
+        r = sapk_local::serve(listener, api) => r.context("server")?,
+        _ = tokio::signal::ctrl_c() => println!("stopping"),
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! RFC 9457 problem details: every error of the public API, localised, in one place.
+
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Response};
+use sapk_core::nip::NipError;
+use sapk_core::password::Violation;
+use sapk_core::{AuthError, Lang};
+use serde_json::{json, Value};
+
+/// Everything the API can answer with besides success.
+#[derive(Debug)]
+pub enum Problem {
+    Auth(AuthError),
+    /// Body not JSON, not an object, a field missing or of the wrong type.
+    InvalidRequest { id: String, en: String },
+    PayloadTooLarge,
+    NotFound,
+    MethodNotAllowed(&'static str),
+}
+
+impl From<AuthError> for Problem {
+    fn from(e: AuthError) -> Self {
+        Problem::Auth(e)
+    }
+}
+
+fn nip_reason(e: &NipError, lang: Lang) -> String {
+    match (e, lang) {
+        (NipError::Length(n), Lang::Id) => format!("NIP harus 18 digit (yang dimasukkan {n} digit)."),
+        (NipError::Length(n), Lang::En) => format!("A NIP has 18 digits (you entered {n})."),
+        (NipError::NonDigit, l) => l.pick("NIP hanya boleh berisi angka.", "A NIP contains only digits.").into(),
+        (NipError::BirthDate, l) => l.pick("Tanggal lahir dalam NIP tidak valid.", "The birth date in the NIP is not a real date.").into(),
+        (NipError::BirthInFuture, l) => l.pick("Tanggal lahir dalam NIP ada di masa depan.", "The birth date in the NIP is in the future.").into(),
+        (NipError::AppointmentMonth, l) => l.pick("Bulan TMT CPNS dalam NIP tidak valid.", "The appointment month in the NIP is not a real month.").into(),
+        (NipError::AppointmentBeforeBirth, l) => l.pick("TMT CPNS dalam NIP lebih awal dari tanggal lahir.", "The appointment month in the NIP is before the birth date.").into(),
+        (NipError::AppointmentInFuture, l) => l.pick("TMT CPNS dalam NIP ada di masa depan.", "The appointment month in the NIP is in the future.").into(),
+        (NipError::Gender, l) => l.pick("Digit jenis kelamin dalam NIP harus 1 atau 2.", "The gender digit in the NIP must be 1 or 2.").into(),
+    }
+}
+
+fn violation_text(v: Violation, lang: Lang, min_len: usize) -> String {
+    match (v, lang) {
+        (Violation::TooShort, Lang::Id) => format!("minimal {min_len} karakter"),
+        (Violation::TooShort, Lang::En) => format!("at least {min_len} characters"),
+        (Violation::TooLong, l) => l.pick("maksimal 128 karakter", "at most 128 characters").into(),
+        (Violation::NoUppercase, l) => l.pick("minimal 1 huruf besar", "at least 1 uppercase letter").into(),
+        (Violation::NoDigit, l) => l.pick("minimal 1 angka", "at least 1 digit").into(),
+        (Violation::TooGuessable, l) => l
+            .pick(
+                "tidak mudah ditebak (bukan password umum, bukan NIP, nama, tanggal lahir atau email Anda)",
+                "not easy to guess (not a common password, nor your NIP, name, birth date or e-mail)",
+            )
+            .into(),
+    }
+}
+
+impl Problem {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Auth(e) => e.code(),
+            Problem::InvalidRequest { .. } => "invalid_request",
+            Problem::PayloadTooLarge => "payload_too_large",
+            Problem::NotFound => "not_found",
+            Problem::MethodNotAllowed(_) => "method_not_allowed",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Problem::Auth(e) => match e {
+                AuthError::InvalidNip(_) | AuthError::InvalidToken => StatusCode::BAD_REQUEST,
+                AuthError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AuthError::InvalidCredentials | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
+                AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AuthError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            Problem::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            Problem::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::NotFound => StatusCode::NOT_FOUND,
+            Problem::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    fn title_detail(&self, lang: Lang, min_len: usize) -> (&'static str, String) {
+        let p = |id: &'static str, en: &'static str| lang.pick(id, en);
+        match self {
+            Problem::Auth(e) => match e {
+                AuthError::InvalidNip(n) => (p("NIP tidak valid", "Invalid NIP"), nip_reason(n, lang)),
+                AuthError::InvalidToken => (
+                    p("Kode reset tidak valid", "Invalid reset code"),
+                    p(
+                        "Kode salah, sudah kedaluwarsa, sudah dipakai, atau sudah diganti kode yang lebih baru. Periksa email terakhir dari SAPK atau minta kode baru.",
+                        "The code is wrong, expired, already used or replaced by a newer one. Check the latest e-mail from SAPK or ask for a new code.",
+                    )
+                    .into(),
+                ),
+                AuthError::WeakPassword(vs) => {
+                    let list: Vec<String> = vs.iter().map(|v| violation_text(*v, lang, min_len)).collect();
+                    (
+                        p("Password terlalu lemah", "Password too weak"),
+                        match lang {
+                            Lang::Id => format!("Password baru harus {}. Kode reset Anda belum terpakai.", list.join("; ")),
+                            Lang::En => format!("The new password must have {}. Your reset code was not used up.", list.join("; ")),
+                        },
+                    )
+                }
+                AuthError::InvalidCredentials => (
+                    p("NIP atau password salah", "Wrong NIP or password"),
+                    p(
+                        "NIP atau password salah. Jika lupa password, gunakan menu Lupa Password.",
+                        "Wrong NIP or password. If you forgot your password, use Forgot Password.",
+                    )
+                    .into(),
+                ),
+                AuthError::Unauthorized => (
+                    p("Sesi tidak valid", "Invalid session"),
+                    p("Sesi tidak ada atau sudah berakhir. Silakan login kembali.", "The session is missing or has ended. Please log in again.").into(),
+                ),
+                AuthError::RateLimited { retry_after_secs } => (
+                    p("Terlalu banyak percobaan", "Too many attempts"),
+                    match lang {
+                        Lang::Id => format!("Terlalu banyak percobaan. Coba lagi dalam {} menit.", retry_after_secs.div_ceil(60)),
+                        Lang::En => format!("Too many attempts. Try again in {} minute(s).", retry_after_secs.div_ceil(60)),
+                    },
+                ),
+                AuthError::Unavailable { .. } => (
+                    p("Layanan sedang tidak tersedia", "Service unavailable"),
+                    p(
+                        "Layanan sedang sibuk atau dalam gangguan. Coba lagi sebentar lagi. Bantuan: Call Center BKN 021-8093008.",
+                        "The service is busy or having trouble. Please try again shortly. Help: Call Center BKN 021-8093008.",
+                    )
+                    .into(),
+                ),
+            },
+            Problem::InvalidRequest { id, en } => (
+                p("Permintaan tidak valid", "Invalid request"),
+                match lang {
+                    Lang::Id => id.clone(),
+                    Lang::En => en.clone(),
+                },
+            ),
+            Problem::PayloadTooLarge => (
+                p("Permintaan terlalu besar", "Request too large"),
+                p("Isi permintaan melebihi 16 KiB.", "The request body exceeds 16 KiB.").into(),
+            ),
+            Problem::NotFound => (p("Tidak ditemukan", "Not found"), p("Alamat ini tidak ada.", "There is nothing at this address.").into()),
+            Problem::MethodNotAllowed(allow) => (
+                p("Metode tidak diizinkan", "Method not allowed"),
+                match lang {
+                    Lang::Id => format!("Gunakan metode {allow} untuk alamat ini."),
+                    Lang::En => format!("Use {allow} for this address."),
+                },
+            ),
+        }
+    }
+
+    /// The `application/problem+json` response.
+    pub fn response(&self, lang: Lang, min_len: usize) -> Response<Body> {
+        let (title, detail) = self.title_detail(lang, min_len);
+        let status = self.status();
+        let mut body = json!({
+            "type": format!("urn:sapk:problem:{}", self.code()),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+            "code": self.code(),
+        });
+        if let Problem::Auth(AuthError::WeakPassword(vs)) = self {
+            body["violations"] = Value::from(vs.iter().map(|v| v.code()).collect::<Vec<_>>());
+        }
+        let mut builder = crate::base_response(status, lang)
+            .header(header::CONTENT_TYPE, "application/problem+json; charset=utf-8");
+        match self {
+            Problem::Auth(AuthError::RateLimited { retry_after_secs })
+            | Problem::Auth(AuthError::Unavailable { retry_after_secs }) => {
+                builder = builder.header(header::RETRY_AFTER, retry_after_secs.to_string());
+            }
+            Problem::MethodNotAllowed(allow) => {
+                builder = builder.header(header::ALLOW, *allow);
+            }
+            _ => {}
+        }
+        crate::finish(builder, Body::Text(body.to_string()))
+    }
+}
