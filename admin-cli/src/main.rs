@@ -1,1 +1,110 @@
-fn main(){}
+//! `sapk-admin`: the counter tool for BKN office staff.
+//!
+//! Exit codes: 0 success; 1 the action was refused or failed; 2 usage error.
+
+mod commands;
+mod text;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Counter tool for BKN office staff (SAPK account recovery).
+///
+/// Exit codes: 0 = success, 1 = refused or failed, 2 = usage error.
+#[derive(Debug, Parser)]
+#[command(name = "sapk-admin", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Which store to use.
+    #[arg(long, value_enum, default_value = "sqlite", env = "SAPK_STORE", global = true)]
+    pub store: StoreKind,
+    /// Local data directory (SQLite store, outbox, token key) for `--store sqlite`.
+    #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR", global = true)]
+    pub data_dir: PathBuf,
+    /// Your operator ID (NIP or staff ID), recorded in the audit log.
+    #[arg(long, env = "SAPK_OPERATOR", global = true)]
+    pub operator: Option<String>,
+    /// Your office code (e.g. KANREG-I), recorded in the audit log.
+    #[arg(long, env = "SAPK_OFFICE", global = true)]
+    pub office: Option<String>,
+    /// Language of the output: id (default) or en.
+    #[arg(long, value_enum, default_value = "id", env = "SAPK_LANG", global = true)]
+    pub lang: LangArg,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LangArg {
+    Id,
+    En,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Employees: import from CSV, look one up.
+    #[command(subcommand)]
+    Employee(EmployeeCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmployeeCmd {
+    /// Create or update employees from a CSV export with header `nip,name,email[,instansi]`.
+    /// Idempotent; bad rows are reported and the good ones kept (exit 1 if any row failed).
+    Import {
+        /// The CSV file (UTF-8).
+        file: PathBuf,
+    },
+    /// Show an employee: identity facts from the NIP, e-mail, account state, lock-out,
+    /// active reset code, last password change and recent audit events.
+    Show {
+        /// The employee's NIP (spaces allowed).
+        nip: String,
+        /// How many audit events to show.
+        #[arg(long, default_value_t = 10)]
+        audit_limit: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SAPK_ADMIN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sapk-admin: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sapk-admin: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

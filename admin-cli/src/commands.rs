@@ -1,0 +1,262 @@
+//! Each command: parse, call the core, print a table (or `--json`), pick the exit code.
+
+use crate::text::{gender, kv, staff_error, table};
+use crate::{Cli, Command, EmployeeCmd, Global, LangArg, StoreKind};
+use anyhow::Context;
+use chrono::SecondsFormat;
+use sapk_core::i18n::{format_date, format_wib, month_year};
+use sapk_core::ports::SystemClock;
+use sapk_core::staff::{EmployeeRow, ImportOutcome, Operator};
+use sapk_core::{Config, Lang, Service, TokenKey};
+use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
+use serde_json::json;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub const REFUSED: u8 = 1;
+
+fn lang(g: &Global) -> Lang {
+    match g.lang {
+        LangArg::Id => Lang::Id,
+        LangArg::En => Lang::En,
+    }
+}
+
+/// The operator for read-only and import commands: the given identity, or the OS user.
+fn operator_or_os_user(g: &Global) -> Operator {
+    Operator {
+        id: g.operator.clone().unwrap_or_else(|| {
+            format!("os:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+        }),
+        office: g.office.clone().unwrap_or_else(|| "UNSPECIFIED".into()),
+    }
+}
+
+async fn service(g: &Global) -> anyhow::Result<Service> {
+    let config = Config::from_env().context("reading SAPK_* configuration")?;
+    match g.store {
+        StoreKind::Sqlite => {
+            let key = match std::env::var("SAPK_TOKEN_KEY") {
+                Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),
+                Err(_) => None,
+            };
+            let from = std::env::var("SAPK_MAIL_FROM").unwrap_or_else(|_| DEFAULT_MAIL_FROM.into());
+            let data = DataDir::open(&g.data_dir, &from, key)
+                .with_context(|| format!("opening {}", g.data_dir.display()))?;
+            Ok(Service::new(
+                Arc::new(data.store),
+                Arc::new(data.outbox),
+                Arc::new(SystemClock),
+                config,
+                data.key,
+            )?)
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Employee(EmployeeCmd::Import { file }) => import(g, file).await,
+        Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => show(g, nip, *audit_limit).await,
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+}
+
+/// Reads `nip,name,email[,instansi]` rows; header names are matched case-insensitively.
+fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<(u64, Result<EmployeeRow, String>)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("{} {}", l.pick("tidak dapat membuka", "cannot open"), path.display()))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .context("CSV header")?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (col("nip"), col("name"), col("email")) else {
+        anyhow::bail!(
+            "{}: {:?}",
+            l.pick(
+                "header CSV harus berisi nip,name,email[,instansi]",
+                "the CSV header must be nip,name,email[,instansi]"
+            ),
+            headers
+        );
+    };
+    let ci_instansi = col("instansi");
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i as u64 + 2;
+        let row = match rec {
+            Ok(r) => {
+                let get = |c: usize| r.get(c).unwrap_or("").to_owned();
+                if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none() {
+                    Err(l.pick("kolom kurang", "missing columns").to_owned())
+                } else {
+                    Ok(EmployeeRow {
+                        nip: get(ci_nip),
+                        name: get(ci_name),
+                        email: get(ci_email),
+                        instansi: ci_instansi.map(get),
+                    })
+                }
+            }
+            Err(e) => Err(format!("{}: {e}", l.pick("baris CSV tidak terbaca", "unreadable CSV row"))),
+        };
+        rows.push((line, row));
+    }
+    Ok(rows)
+}
+
+async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let rows = read_rows(file, l)?;
+    let svc = service(g).await?;
+    let op = operator_or_os_user(g);
+    let (mut created, mut updated, mut unchanged) = (0u64, 0u64, 0u64);
+    let mut errors = Vec::new();
+    for (line, row) in rows {
+        let nip_text = row.as_ref().map(|r| r.nip.clone()).unwrap_or_default();
+        let result = match row {
+            Ok(r) => svc.import_employee(&r, &op).await.map_err(|e| staff_error(&e, l)),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(ImportOutcome::Created) => created += 1,
+            Ok(ImportOutcome::Updated) => updated += 1,
+            Ok(ImportOutcome::Unchanged) => unchanged += 1,
+            Err(msg) => errors.push((line, nip_text, msg)),
+        }
+    }
+    if g.json {
+        print_json(&json!({
+            "created": created,
+            "updated": updated,
+            "unchanged": unchanged,
+            "failed": errors.len(),
+            "errors": errors.iter().map(|(line, nip, error)| json!({"line": line, "nip": nip, "error": error})).collect::<Vec<_>>(),
+        }));
+    } else {
+        print!(
+            "{}",
+            kv(&[
+                (l.pick("Dibuat", "Created").into(), created.to_string()),
+                (l.pick("Diperbarui", "Updated").into(), updated.to_string()),
+                (l.pick("Tidak berubah", "Unchanged").into(), unchanged.to_string()),
+                (l.pick("Gagal", "Failed").into(), errors.len().to_string()),
+            ])
+        );
+        if !errors.is_empty() {
+            println!();
+            print!(
+                "{}",
+                table(
+                    &[l.pick("Baris", "Line"), "NIP", l.pick("Kesalahan", "Error")],
+                    &errors.iter().map(|(a, b, c)| vec![a.to_string(), b.clone(), c.clone()]).collect::<Vec<_>>()
+                )
+            );
+        }
+    }
+    Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(REFUSED) })
+}
+
+async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let svc = service(g).await?;
+    let op = operator_or_os_user(g);
+    let o = match svc.employee_overview(nip, &op, audit_limit).await {
+        Ok(o) => o,
+        Err(e) => return refuse(g, &staff_error(&e, l)),
+    };
+    if g.json {
+        print_json(&serde_json::to_value(&o)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| format_wib(t, l));
+    let f = &o.facts;
+    let from_nip = l.pick("(dari NIP)", "(from NIP)");
+    let rows = vec![
+        ("NIP".to_owned(), o.nip.grouped()),
+        (l.pick("Nama", "Name").into(), o.name.clone()),
+        (l.pick("Tanggal lahir", "Birth date").into(), format!("{} {from_nip}", format_date(f.birth_date, l))),
+        (l.pick("Jenis kelamin", "Gender").into(), format!("{} {from_nip}", gender(f.gender, l))),
+        (l.pick("TMT CPNS", "Appointed").into(), format!("{} {from_nip}", month_year(f.appointment_year, f.appointment_month, l))),
+        (l.pick("Instansi", "Agency").into(), o.instansi.clone().unwrap_or_else(|| "-".into())),
+        (
+            "Email".into(),
+            match (&o.email_masked, &o.email) {
+                (Some(m), Some(full)) => format!("{m} ({}: {full})", l.pick("lengkap", "full")),
+                _ => l.pick("tidak ada", "none").into(),
+            },
+        ),
+        (
+            l.pick("Status akun", "Account state").into(),
+            match o.state {
+                "active" => l.pick("aktif", "active").into(),
+                _ => l.pick("belum aktivasi (belum pernah membuat password)", "not activated (no password set yet)").into(),
+            },
+        ),
+        (
+            l.pick("Gagal login", "Failed logins").into(),
+            match o.locked_until {
+                Some(u) => format!("{} ({} {})", o.login_failures, l.pick("terkunci sampai", "locked until"), format_wib(u, l)),
+                None => o.login_failures.to_string(),
+            },
+        ),
+        (
+            l.pick("Kode reset aktif", "Active reset code").into(),
+            match &o.active_code {
+                Some(c) => match l {
+                    Lang::Id => format!("ada, berlaku sampai {}, sisa {} percobaan", format_wib(c.expires_at, l), c.attempts_left),
+                    Lang::En => format!("yes, valid until {}, {} tries left", format_wib(c.expires_at, l), c.attempts_left),
+                },
+                None => l.pick("tidak ada", "none").into(),
+            },
+        ),
+        (l.pick("Ganti password terakhir", "Last password change").into(), when(o.password_changed_at)),
+    ];
+    print!("{}", kv(&rows));
+    println!();
+    println!("{}", l.pick("Riwayat audit terbaru:", "Recent audit events:"));
+    print!("{}", audit_table(&o.recent_audit, l));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit_table(events: &[sapk_core::ports::AuditEvent], l: Lang) -> String {
+    if events.is_empty() {
+        return format!("  {}\n", l.pick("(belum ada)", "(none)"));
+    }
+    table(
+        &[l.pick("Waktu (UTC)", "Time (UTC)"), l.pick("Pelaku", "Actor"), l.pick("Kantor", "Office"), l.pick("Aksi", "Action"), l.pick("Hasil", "Outcome"), "IP"],
+        &events
+            .iter()
+            .map(|e| {
+                vec![
+                    e.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    e.actor.clone(),
+                    e.office.clone().unwrap_or_else(|| "-".into()),
+                    e.action.clone(),
+                    e.outcome.clone(),
+                    e.source_ip.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Prints why an action was refused and returns exit code 1.
+pub fn refuse(g: &Global, message: &str) -> anyhow::Result<ExitCode> {
+    if g.json {
+        print_json(&json!({ "ok": false, "error": message }));
+    } else {
+        eprintln!("{}: {message}", lang(g).pick("Ditolak", "Refused"));
+    }
+    Ok(ExitCode::from(REFUSED))
+}

@@ -1,0 +1,93 @@
+//! What officers read, in Indonesian by default and English with `--lang en`.
+
+use sapk_core::email::EmailError;
+use sapk_core::nip::{Gender, NipError};
+use sapk_core::staff::StaffError;
+use sapk_core::Lang;
+
+pub fn nip_error(e: &NipError, lang: Lang) -> String {
+    match (e, lang) {
+        (NipError::Length(n), Lang::Id) => format!("NIP harus 18 digit (ada {n})"),
+        (NipError::Length(n), Lang::En) => format!("a NIP has 18 digits (found {n})"),
+        (NipError::NonDigit, l) => l.pick("NIP hanya boleh berisi angka", "a NIP contains only digits").into(),
+        (NipError::BirthDate, l) => l.pick("tanggal lahir dalam NIP tidak valid", "the birth date in the NIP is not a real date").into(),
+        (NipError::BirthInFuture, l) => l.pick("tanggal lahir dalam NIP di masa depan", "the birth date in the NIP is in the future").into(),
+        (NipError::AppointmentMonth, l) => l.pick("bulan TMT CPNS dalam NIP tidak valid", "the appointment month in the NIP is not a real month").into(),
+        (NipError::AppointmentBeforeBirth, l) => l.pick("TMT CPNS lebih awal dari tanggal lahir", "the appointment month is before the birth date").into(),
+        (NipError::AppointmentInFuture, l) => l.pick("TMT CPNS di masa depan", "the appointment month is in the future").into(),
+        (NipError::Gender, l) => l.pick("digit jenis kelamin dalam NIP harus 1 atau 2", "the gender digit in the NIP must be 1 or 2").into(),
+    }
+}
+
+pub fn email_error(e: &EmailError, lang: Lang) -> String {
+    match e {
+        EmailError::TooLong => lang.pick("email lebih dari 254 karakter", "the e-mail is longer than 254 characters").into(),
+        EmailError::Invalid => lang.pick("alamat email tidak valid", "not a valid e-mail address").into(),
+    }
+}
+
+pub fn staff_error(e: &StaffError, lang: Lang) -> String {
+    match e {
+        StaffError::InvalidNip(n) => format!("{}: {}", lang.pick("NIP tidak valid", "invalid NIP"), nip_error(n, lang)),
+        StaffError::InvalidEmail(m) => email_error(m, lang),
+        StaffError::InvalidName(why) => format!("{}: {why}", lang.pick("nama tidak valid", "invalid name")),
+        StaffError::UnknownNip => lang.pick("NIP tidak terdaftar", "no employee with this NIP").into(),
+        StaffError::EmailNeedsCounter => lang
+            .pick(
+                "akun sudah aktif dan emailnya berbeda; ganti email hanya lewat verifikasi di loket (`email change`)",
+                "the account is active and its e-mail differs; change it only after the counter check (`email change`)",
+            )
+            .into(),
+        StaffError::Conflict => lang
+            .pick(
+                "akun diubah orang lain pada saat yang sama; tampilkan ulang lalu coba lagi",
+                "someone else changed this account at the same time; look it up again and retry",
+            )
+            .into(),
+        StaffError::Store(s) => format!("{}: {s}", lang.pick("penyimpanan data gagal", "the store failed")),
+    }
+}
+
+pub fn gender(g: Gender, lang: Lang) -> &'static str {
+    match g {
+        Gender::Male => lang.pick("Laki-laki", "Male"),
+        Gender::Female => lang.pick("Perempuan", "Female"),
+    }
+}
+
+/// Two-column key/value block.
+pub fn kv(rows: &[(String, String)]) -> String {
+    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| format!("{k:<width$}  {v}\n"))
+        .collect()
+}
+
+/// A table with a header row.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join("  ");
+        s.truncate(s.trim_end().len());
+        s.push('\n');
+        s
+    };
+    let mut out = line(header.to_vec());
+    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()));
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
