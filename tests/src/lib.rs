@@ -1,0 +1,319 @@
+//! Test harness: `spawn_app` runs the local server in-process on an ephemeral port of
+//! 127.0.0.1 over a temporary data directory, with a clock the test moves by hand.
+
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::MessageParser;
+use sapk_core::password::HashParams;
+use sapk_core::ports::{Clock, ManualClock, Mailer, Store};
+use sapk_core::staff::{EmployeeRow, Operator};
+use sapk_core::{Config, Service, TokenKey};
+use sapk_embedded::{FileOutbox, SqliteStore};
+use sapk_http::Api;
+use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use reqwest;
+
+/// A config for tests: cheap argon2 (tests measure behaviour, not cost), no forgot padding.
+pub fn test_config() -> Config {
+    Config {
+        hash: HashParams {
+            m_cost_kib: 1024,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        forgot_min_ms: 0,
+        ..Config::default()
+    }
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).single().unwrap_or_default()
+}
+
+pub struct AppOptions {
+    pub config: Config,
+    /// Wraps the store (e.g. to inject failures).
+    pub store_wrapper: Option<Box<dyn FnOnce(Arc<dyn Store>) -> Arc<dyn Store>>>,
+    pub mailer_wrapper: Option<Box<dyn FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>>>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            config: test_config(),
+            store_wrapper: None,
+            mailer_wrapper: None,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub service: Arc<Service>,
+    pub store: SqliteStore,
+    pub outbox_dir: PathBuf,
+    pub client: reqwest::Client,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// One received e-mail, parsed from its `.eml` file.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub file: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub raw: String,
+}
+
+pub const NIP: &str = "198609262015051001";
+pub const EMAIL: &str = "budi.santoso@example.go.id";
+pub const STRONG: &str = "Kuda-Laut-Terbang-9";
+pub const STRONG2: &str = "Perahu-Layar-Biru-42";
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("sapk.db")).expect("sqlite");
+    let outbox_dir = dir.path().join("outbox");
+    let outbox = FileOutbox::new(&outbox_dir, sapk_embedded::DEFAULT_MAIL_FROM).expect("outbox");
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let mut dyn_store: Arc<dyn Store> = Arc::new(store.clone());
+    if let Some(w) = opts.store_wrapper {
+        dyn_store = w(dyn_store);
+    }
+    let mut mailer: Arc<dyn Mailer> = Arc::new(outbox);
+    if let Some(w) = opts.mailer_wrapper {
+        mailer = w(mailer);
+    }
+    let service = Arc::new(
+        Service::new(
+            dyn_store,
+            mailer,
+            clock.clone() as Arc<dyn Clock>,
+            opts.config,
+            TokenKey::generate().expect("key"),
+        )
+        .expect("service"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(sapk_local::serve(listener, Api::all(service.clone())));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        clock,
+        service,
+        store,
+        outbox_dir,
+        client: client_from(None),
+        server,
+        _dir: dir,
+    }
+}
+
+/// A client whose connections come from `ip` (any 127.x.y.z address works on Linux).
+pub fn client_from(ip: Option<IpAddr>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder().no_proxy();
+    if let Some(ip) = ip {
+        b = b.local_address(ip);
+    }
+    b.build().expect("client")
+}
+
+/// Status, selected headers and the body of a response.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or("").to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+}
+
+impl TestApp {
+    pub async fn seed(&self, nip: &str, name: &str, email: &str) {
+        self.service
+            .import_employee(
+                &EmployeeRow {
+                    nip: nip.into(),
+                    name: name.into(),
+                    email: email.into(),
+                    instansi: None,
+                },
+                &Operator {
+                    id: "test".into(),
+                    office: "TEST".into(),
+                },
+            )
+            .await
+            .expect("seed employee");
+    }
+
+    pub async fn seed_default(&self) {
+        self.seed(NIP, "Budi Santoso", EMAIL).await;
+    }
+
+    pub async fn send(&self, client: &reqwest::Client, req: reqwest::RequestBuilder) -> Answer {
+        let _ = client;
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.expect("body").to_vec();
+        Answer { status, headers, body }
+    }
+
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>, lang: Option<&str>) -> Answer {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(l) = lang {
+            req = req.header("accept-language", l);
+        }
+        self.send(&self.client, req).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.post_raw(path, body.to_string().into_bytes(), None).await
+    }
+
+    pub async fn forgot(&self, nip: &str) -> Answer {
+        self.post("/v1/password/forgot", serde_json::json!({ "nip": nip })).await
+    }
+
+    pub async fn reset(&self, nip: &str, token: &str, pw: &str) -> Answer {
+        self.post(
+            "/v1/password/reset",
+            serde_json::json!({ "nip": nip, "token": token, "new_password": pw }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, nip: &str, pw: &str) -> Answer {
+        self.post("/v1/login", serde_json::json!({ "nip": nip, "password": pw })).await
+    }
+
+    pub async fn session(&self, token: &str) -> Answer {
+        let req = self
+            .client
+            .get(format!("{}/v1/session", self.base))
+            .bearer_auth(token);
+        self.send(&self.client, req).await
+    }
+
+    pub async fn logout(&self, token: &str) -> Answer {
+        let req = self
+            .client
+            .post(format!("{}/v1/logout", self.base))
+            .bearer_auth(token);
+        self.send(&self.client, req).await
+    }
+
+    /// Logs in and returns the access token (panics unless 200).
+    pub async fn token(&self, nip: &str, pw: &str) -> String {
+        let a = self.login(nip, pw).await;
+        assert_eq!(a.status, 200, "login: {}", String::from_utf8_lossy(&a.body));
+        a.json()["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// Every e-mail in the outbox, in send order.
+    pub fn outbox(&self) -> Vec<Mail> {
+        read_outbox(&self.outbox_dir)
+    }
+
+    /// The code in the newest reset-code e-mail to `to`.
+    pub fn last_code(&self, to: &str) -> String {
+        last_code_in(&self.outbox(), to).expect("a reset code e-mail")
+    }
+
+    /// forgot → code from the outbox → reset → login; returns the token.
+    pub async fn activate(&self, nip: &str, email: &str, pw: &str) -> String {
+        assert_eq!(self.forgot(nip).await.status, 202);
+        let code = self.last_code(email);
+        let r = self.reset(nip, &code, pw).await;
+        assert_eq!(r.status, 200, "reset: {}", String::from_utf8_lossy(&r.body));
+        self.token(nip, pw).await
+    }
+}
+
+pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let raw = std::fs::read(&p).expect("eml");
+            let msg = MessageParser::default().parse(&raw).expect("parseable eml");
+            let to = msg
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or("")
+                .to_owned();
+            Mail {
+                file: p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                to,
+                subject: msg.subject().unwrap_or("").to_owned(),
+                text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                html: msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                raw: String::from_utf8_lossy(&raw).into_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Finds `XXXX-XXXX` in the newest reset-code mail to `to`.
+pub fn last_code_in(mails: &[Mail], to: &str) -> Option<String> {
+    mails
+        .iter()
+        .rev()
+        .filter(|m| m.to == to && m.file.ends_with("reset-code.eml"))
+        .find_map(|m| find_code(&m.text))
+}
+
+pub fn find_code(text: &str) -> Option<String> {
+    let alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    text.split_whitespace().find_map(|w| {
+        let ok = w.len() == 9
+            && w.as_bytes()[4] == b'-'
+            && w.chars().enumerate().all(|(i, c)| i == 4 || alphabet.contains(c));
+        ok.then(|| w.to_owned())
+    })
+}

@@ -1,0 +1,230 @@
+//! What an attacker (or a busy office) meets: identical forgot answers, lock-out, rate
+//! limits, races on one code.
+
+use chrono::Duration;
+use sapk_core::config::RateLimit;
+use sapk_e2e::*;
+use std::net::IpAddr;
+
+const NO_EMAIL_NIP: &str = "199001012020122003";
+const LOCKED_NIP: &str = "198001012005011002";
+const UNKNOWN_NIP: &str = "197512312000121009";
+
+#[tokio::test]
+async fn forgot_is_byte_identical_whatever_the_account() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.seed(NO_EMAIL_NIP, "Siti Aminah", "").await;
+    app.seed(LOCKED_NIP, "Andi Wijaya", "andi@example.go.id").await;
+    app.activate(LOCKED_NIP, "andi@example.go.id", STRONG).await;
+    for _ in 0..5 {
+        assert_eq!(app.login(LOCKED_NIP, "Wrong-Password-1").await.status, 401);
+    }
+    assert_eq!(app.login(LOCKED_NIP, STRONG).await.status, 429, "locked out of login");
+
+    let mut answers = Vec::new();
+    for nip in [NIP, UNKNOWN_NIP, NO_EMAIL_NIP, LOCKED_NIP] {
+        let a = app.forgot(nip).await;
+        let mut headers: Vec<(String, String)> = a
+            .headers
+            .iter()
+            .filter(|(k, _)| k.as_str() != "date")
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        headers.sort();
+        answers.push((nip, a.status, headers, a.body));
+    }
+    for (nip, status, headers, body) in &answers[1..] {
+        assert_eq!(*status, answers[0].1, "status for {nip}");
+        assert_eq!(headers, &answers[0].2, "headers for {nip}");
+        assert_eq!(body, &answers[0].3, "body for {nip}");
+    }
+    assert_eq!(answers[0].1, 202);
+    // Mail went only where there is an address: the existing and the locked account.
+    let to: Vec<String> = app.outbox().iter().filter(|m| m.file.ends_with("reset-code.eml")).map(|m| m.to.clone()).collect();
+    assert_eq!(to.iter().filter(|t| t.as_str() == EMAIL).count(), 1);
+    assert_eq!(to.iter().filter(|t| t.as_str() == "andi@example.go.id").count(), 2);
+}
+
+#[tokio::test]
+async fn forgot_takes_the_same_minimum_time() {
+    let mut opts = AppOptions::default();
+    opts.config.forgot_min_ms = 150;
+    let app = spawn_app_with(opts).await;
+    app.seed_default().await;
+    for nip in [NIP, UNKNOWN_NIP] {
+        let t = std::time::Instant::now();
+        assert_eq!(app.forgot(nip).await.status, 202);
+        assert!(t.elapsed() >= std::time::Duration::from_millis(150), "{nip}: {:?}", t.elapsed());
+    }
+}
+
+#[tokio::test]
+async fn login_lockout_backs_off_and_a_reset_clears_it() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    for i in 1..=5 {
+        let a = app.login(NIP, "Wrong-Password-1").await;
+        assert_eq!((a.status, a.code().as_str()), (401, "invalid_credentials"), "failure {i}");
+    }
+    let locked = app.login(NIP, STRONG).await;
+    assert_eq!((locked.status, locked.code().as_str()), (429, "rate_limited"));
+    assert_eq!(locked.header("retry-after").as_deref(), Some("60"));
+
+    // Never permanent: after the back-off, the right password works.
+    app.clock.advance(Duration::seconds(60));
+    // A further failure doubles the lock.
+    assert_eq!(app.login(NIP, "Wrong-Password-1").await.status, 401);
+    assert_eq!(app.login(NIP, STRONG).await.header("retry-after").as_deref(), Some("120"));
+    app.clock.advance(Duration::seconds(120));
+    assert_eq!(app.login(NIP, STRONG).await.status, 200);
+
+    // Lock again, then a reset clears it at once.
+    for _ in 0..5 {
+        app.login(NIP, "Wrong-Password-1").await;
+    }
+    assert_eq!(app.login(NIP, STRONG).await.status, 429);
+    app.forgot(NIP).await;
+    assert_eq!(app.reset(NIP, &app.last_code(EMAIL), STRONG2).await.status, 200);
+    assert_eq!(app.login(NIP, STRONG2).await.status, 200);
+}
+
+#[tokio::test]
+async fn lockout_caps_at_fifteen_minutes() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let mut locks = Vec::new();
+    for _ in 0..24 {
+        let a = app.login(NIP, "Wrong-Password-1").await;
+        if a.status == 429 {
+            let secs: i64 = a.header("retry-after").unwrap().parse().unwrap();
+            locks.push(secs);
+            app.clock.advance(Duration::seconds(secs));
+        }
+    }
+    assert_eq!(locks[..7], [60, 120, 240, 480, 900, 900, 900]);
+    assert_eq!(app.login(NIP, STRONG).await.status, 200, "never permanent");
+}
+
+#[tokio::test]
+async fn unknown_nips_lock_out_alike() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        let a = app.login(UNKNOWN_NIP, "Wrong-Password-1").await;
+        assert_eq!((a.status, a.code().as_str()), (401, "invalid_credentials"));
+    }
+    let a = app.login(UNKNOWN_NIP, "Wrong-Password-1").await;
+    assert_eq!((a.status, a.header("retry-after").as_deref()), (429, Some("60")));
+}
+
+#[tokio::test]
+async fn per_nip_limits_count_unknown_nips_too() {
+    let mut opts = AppOptions::default();
+    opts.config.limits.forgot_nip = RateLimit { max: 3, window_secs: 900 };
+    let app = spawn_app_with(opts).await;
+    app.seed_default().await;
+    for nip in [NIP, UNKNOWN_NIP] {
+        for _ in 0..3 {
+            assert_eq!(app.forgot(nip).await.status, 202);
+        }
+        let a = app.forgot(nip).await;
+        assert_eq!((a.status, a.code().as_str()), (429, "rate_limited"), "{nip}");
+        assert_eq!(a.header("retry-after").as_deref(), Some("900"));
+    }
+    assert_eq!(app.outbox().len(), 3, "no mail beyond the limit");
+    // The window ends.
+    app.clock.advance(Duration::seconds(900));
+    assert_eq!(app.forgot(NIP).await.status, 202);
+}
+
+#[tokio::test]
+async fn per_ip_limits_use_the_source_address() {
+    let mut opts = AppOptions::default();
+    opts.config.limits.login_ip = RateLimit { max: 4, window_secs: 60 };
+    let app = spawn_app_with(opts).await;
+    let office: IpAddr = "127.0.0.2".parse().unwrap();
+    let other: IpAddr = "127.0.0.3".parse().unwrap();
+    let from_office = client_from(Some(office));
+    let body = |i: u32| serde_json::json!({ "nip": format!("19800101200501100{i}"), "password": "x" });
+    for i in 0..4 {
+        let req = from_office.post(format!("{}/v1/login", app.base)).json(&body(i));
+        assert_eq!(app.send(&from_office, req).await.status, 401);
+    }
+    let req = from_office.post(format!("{}/v1/login", app.base)).json(&body(5));
+    let a = app.send(&from_office, req).await;
+    assert_eq!((a.status, a.code().as_str()), (429, "rate_limited"));
+    assert_eq!(a.header("retry-after").as_deref(), Some("60"));
+    let elsewhere = client_from(Some(other));
+    let req = elsewhere.post(format!("{}/v1/login", app.base)).json(&body(5));
+    assert_eq!(app.send(&elsewhere, req).await.status, 401, "another address is not limited");
+}
+
+#[tokio::test]
+async fn reset_limits_apply() {
+    let mut opts = AppOptions::default();
+    opts.config.limits.reset_nip = RateLimit { max: 2, window_secs: 900 };
+    let app = spawn_app_with(opts).await;
+    for _ in 0..2 {
+        assert_eq!(app.reset(UNKNOWN_NIP, "AAAA-AAAA", STRONG).await.status, 400);
+    }
+    assert_eq!(app.reset(UNKNOWN_NIP, "AAAA-AAAA", STRONG).await.status, 429);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_resets_with_one_code_give_one_success() {
+    let mut opts = AppOptions::default();
+    opts.config.limits.reset_nip = RateLimit { max: 1000, window_secs: 900 };
+    let app = std::sync::Arc::new(spawn_app_with(opts).await);
+    app.seed_default().await;
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (app, code) = (app.clone(), code.clone());
+        tasks.push(tokio::spawn(async move {
+            app.reset(NIP, &code, &format!("Perahu-Layar-Biru-{i}")).await
+        }));
+    }
+    let mut ok = Vec::new();
+    let mut codes = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let a = t.await.unwrap();
+        if a.status == 200 {
+            ok.push(i);
+        } else {
+            codes.push((a.status, a.code()));
+        }
+    }
+    assert_eq!(ok.len(), 1, "exactly one success; others: {codes:?}");
+    assert!(codes.iter().all(|(s, c)| *s == 400 && c == "invalid_token"));
+    let winner = format!("Perahu-Layar-Biru-{}", ok[0]);
+    assert_eq!(app.login(NIP, &winner).await.status, 200);
+}
+
+#[tokio::test]
+async fn concurrent_logins_and_forgots_on_one_account() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let mut tasks = Vec::new();
+    // Four forgots: with the one in `activate`, the per-NIP limit (5) is not reached.
+    for i in 0..8 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                app.login(NIP, STRONG).await.status
+            } else {
+                app.forgot(NIP).await.status
+            }
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let s = t.await.unwrap();
+        assert_eq!(s, if i % 2 == 0 { 200 } else { 202 });
+    }
+    // Only the newest of the codes works.
+    let code = app.last_code(EMAIL);
+    assert_eq!(app.reset(NIP, &code, STRONG2).await.status, 200);
+}

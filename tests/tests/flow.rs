@@ -1,0 +1,256 @@
+//! The public flow over HTTP through the local server.
+
+use chrono::Duration;
+use sapk_core::ports::Store;
+use sapk_e2e::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+
+    let f = app.forgot("19860926 201505 1 001").await;
+    assert_eq!(f.status, 202);
+    let mails = app.outbox();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, EMAIL);
+    assert_eq!(mails[0].subject, "Kode reset password SAPK");
+    assert!(mails[0].text.contains("berlaku sampai 27 November 2026 pukul 09.15 WIB"), "{}", mails[0].text);
+    assert!(mails[0].html.contains("Jika Anda tidak meminta reset password"));
+    let code = app.last_code(EMAIL);
+
+    // Case, spaces and hyphens do not matter.
+    let typed = format!(" {} ", code.to_lowercase().replace('-', " "));
+    let r = app.reset(NIP, &typed, STRONG).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["status"], "password_changed");
+    let changed = app.outbox();
+    assert_eq!(changed.len(), 2);
+    assert!(changed[1].file.ends_with("password-changed.eml"));
+    assert!(!changed[1].text.contains(STRONG), "the password is never mailed");
+
+    let l = app.login(NIP, STRONG).await;
+    assert_eq!(l.status, 200);
+    let body = l.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 8 * 3600);
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 43, "256-bit token, base64url");
+
+    let s = app.session(&token).await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.json(), json!({ "nip": NIP, "expires_at": "2026-11-27T10:00:00Z" }));
+
+    // A second reset ends every earlier session.
+    assert_eq!(app.forgot(NIP).await.status, 202);
+    let code2 = app.last_code(EMAIL);
+    assert_ne!(code, code2);
+    assert_eq!(app.reset(NIP, &code2, STRONG2).await.status, 200);
+    let gone = app.session(&token).await;
+    assert_eq!(gone.status, 401);
+    assert_eq!(gone.code(), "unauthorized");
+    assert_eq!(app.login(NIP, STRONG).await.status, 401, "old password no longer works");
+    let fresh = app.token(NIP, STRONG2).await;
+    assert_eq!(app.session(&fresh).await.status, 200);
+
+    // The code is single-use.
+    let again = app.reset(NIP, &code2, "Another-Strong-Pass-7").await;
+    assert_eq!((again.status, again.code().as_str()), (400, "invalid_token"));
+}
+
+#[tokio::test]
+async fn logout_ends_only_that_session() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let t1 = app.activate(NIP, EMAIL, STRONG).await;
+    let t2 = app.token(NIP, STRONG).await;
+    let out = app.logout(&t1).await;
+    assert_eq!(out.status, 204);
+    assert!(out.body.is_empty());
+    assert_eq!(app.session(&t1).await.status, 401);
+    assert_eq!(app.logout(&t1).await.status, 401);
+    assert_eq!(app.session(&t2).await.status, 200);
+}
+
+#[tokio::test]
+async fn sessions_expire() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let t = app.activate(NIP, EMAIL, STRONG).await;
+    app.clock.advance(Duration::hours(8) - Duration::seconds(1));
+    assert_eq!(app.session(&t).await.status, 200);
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(app.session(&t).await.status, 401);
+}
+
+#[tokio::test]
+async fn session_needs_a_well_formed_bearer_token() {
+    let app = spawn_app().await;
+    for header in [None, Some("Bearer"), Some("Basic abc"), Some("Bearer not-a-token"), Some("Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")] {
+        let mut req = app.client.get(format!("{}/v1/session", app.base));
+        if let Some(h) = header {
+            req = req.header("authorization", h);
+        }
+        let a = app.send(&app.client, req).await;
+        assert_eq!((a.status, a.code().as_str()), (401, "unauthorized"), "{header:?}");
+        assert_eq!(a.header("content-type").as_deref(), Some("application/problem+json; charset=utf-8"));
+    }
+}
+
+#[tokio::test]
+async fn weak_password_costs_no_try() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    for weak in ["budi1986", "Password1", "Budi19860926", "short1A", "semuahurufkecil99", "NOLOWERCASE-BUT-NO-DIGIT"] {
+        let r = app.reset(NIP, &code, weak).await;
+        assert_eq!((r.status, r.code().as_str()), (422, "weak_password"), "{weak}");
+        assert!(r.json()["violations"].as_array().is_some_and(|v| !v.is_empty()));
+    }
+    // Even with a wrong code, a weak password is reported first and costs nothing.
+    let r = app.reset(NIP, "ZZZZ-ZZZZ", "weak").await;
+    assert_eq!(r.code(), "weak_password");
+    let rec = app.store.get_reset_code(&sapk_core::Nip::from_stored(NIP).unwrap()).await.unwrap().unwrap();
+    assert_eq!(rec.attempts_left, 5);
+    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
+}
+
+#[tokio::test]
+async fn weak_password_lists_each_rule() {
+    let app = spawn_app().await;
+    let r = app.reset(NIP, "AAAA-AAAA", "abc").await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["violations"], json!(["too_short", "no_uppercase", "no_digit", "too_guessable"]));
+    let long = format!("Aa1-{}", "x".repeat(130));
+    let r = app.reset(NIP, "AAAA-AAAA", &long).await;
+    assert_eq!(r.json()["violations"], json!(["too_long"]));
+}
+
+#[tokio::test]
+async fn five_wrong_codes_kill_the_code() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    let wrong = if code.starts_with('A') { "BBBB-BBBB" } else { "AAAA-AAAA" };
+    for _ in 0..5 {
+        let r = app.reset(NIP, wrong, STRONG).await;
+        assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"));
+    }
+    let r = app.reset(NIP, &code, STRONG).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"), "the right code is dead now");
+    // A fresh code works.
+    app.forgot(NIP).await;
+    assert_eq!(app.reset(NIP, &app.last_code(EMAIL), STRONG).await.status, 200);
+}
+
+#[tokio::test]
+async fn four_wrong_codes_then_the_right_one_works() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    let wrong = if code.starts_with('A') { "BBBB-BBBB" } else { "AAAA-AAAA" };
+    for _ in 0..4 {
+        assert_eq!(app.reset(NIP, wrong, STRONG).await.status, 400);
+    }
+    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
+}
+
+#[tokio::test]
+async fn code_expires_after_fifteen_minutes() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    app.clock.advance(Duration::minutes(15));
+    let r = app.reset(NIP, &code, STRONG).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"));
+
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    app.clock.advance(Duration::minutes(15) - Duration::seconds(1));
+    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200, "valid until the last second");
+}
+
+#[tokio::test]
+async fn newer_code_replaces_the_older() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.forgot(NIP).await;
+    let first = app.last_code(EMAIL);
+    app.forgot(NIP).await;
+    let second = app.last_code(EMAIL);
+    assert_ne!(first, second);
+    let r = app.reset(NIP, &first, STRONG).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"));
+    assert_eq!(app.reset(NIP, &second, STRONG).await.status, 200);
+}
+
+#[tokio::test]
+async fn errors_and_messages_in_english_on_request() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let a = app
+        .post_raw("/v1/password/forgot", br#"{"nip":"123"}"#.to_vec(), Some("en-US,en;q=0.9"))
+        .await;
+    assert_eq!((a.status, a.code().as_str()), (400, "invalid_nip"));
+    assert_eq!(a.json()["detail"], "A NIP has 18 digits (you entered 3).");
+    assert_eq!(a.header("content-language").as_deref(), Some("en"));
+    let a = app.post_raw("/v1/password/forgot", br#"{"nip":"123"}"#.to_vec(), None).await;
+    assert_eq!(a.json()["detail"], "NIP harus 18 digit (yang dimasukkan 3 digit).");
+    assert_eq!(a.json()["title"], "NIP tidak valid");
+    assert_eq!(a.header("content-language").as_deref(), Some("id"));
+
+    let f = app
+        .post_raw("/v1/password/forgot", format!(r#"{{"nip":"{NIP}"}}"#).into_bytes(), Some("en"))
+        .await;
+    assert_eq!(f.status, 202);
+    let mail = &app.outbox()[0];
+    assert_eq!(mail.subject, "SAPK password reset code");
+    assert!(mail.text.contains("If you did not ask for this"));
+    assert!(mail.text.contains("WIB (UTC+7)"));
+}
+
+#[tokio::test]
+async fn a_changed_hash_cost_rehashes_on_next_login() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let before = app.store.get_account(&nip).await.unwrap().unwrap();
+    assert!(before.password_hash.as_deref().unwrap().contains("m=1024,t=1,p=1"));
+
+    // A second service over the same store with stronger parameters.
+    let mut cfg = test_config();
+    cfg.hash.t_cost = 2;
+    let stronger = sapk_core::Service::new(
+        std::sync::Arc::new(app.store.clone()),
+        std::sync::Arc::new(sapk_embedded::FileOutbox::new(&app.outbox_dir, "a@b.id").unwrap()),
+        app.clock.clone(),
+        cfg,
+        sapk_core::TokenKey::generate().unwrap(),
+    )
+    .unwrap();
+    stronger
+        .login(NIP, STRONG, &Default::default())
+        .await
+        .expect("login with the old hash still works");
+    let after = app.store.get_account(&nip).await.unwrap().unwrap();
+    assert!(after.password_hash.as_deref().unwrap().contains("m=1024,t=2,p=1"), "re-hashed");
+    assert_eq!(after.credential_version, before.credential_version, "sessions survive a re-hash");
+    assert_eq!(app.login(NIP, STRONG).await.status, 200);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let app = spawn_app().await;
+    let a = app.post("/v1/nothing", json!({})).await;
+    assert_eq!((a.status, a.code().as_str()), (404, "not_found"));
+    let req = app.client.get(format!("{}/v1/login", app.base));
+    let a = app.send(&app.client, req).await;
+    assert_eq!((a.status, a.code().as_str()), (405, "method_not_allowed"));
+    assert_eq!(a.header("allow").as_deref(), Some("POST"));
+}
