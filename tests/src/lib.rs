@@ -1,6 +1,8 @@
 //! Test harness: `spawn_app` runs the local server in-process on an ephemeral port of
 //! 127.0.0.1 over a temporary data directory, with a clock the test moves by hand.
 
+pub mod faults;
+
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::MessageParser;
 use sapk_core::password::HashParams;

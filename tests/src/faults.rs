@@ -1,0 +1,127 @@
+//! A store and a mailer that fail on demand, around real adapters.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sapk_core::nip::Nip;
+use sapk_core::ports::{
+    Account, AuditEvent, LoginThrottle, MailError, Mailer, OutgoingEmail, ResetCodeRecord,
+    SessionRecord, Store, StoreError,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Shared switch: while on, every call fails as an unreachable service would.
+#[derive(Debug, Clone, Default)]
+pub struct Switch(Arc<AtomicBool>);
+
+impl Switch {
+    pub fn set(&self, failing: bool) {
+        self.0.store(failing, Ordering::SeqCst);
+    }
+
+    fn check_store(&self) -> Result<(), StoreError> {
+        if self.0.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("injected: connection refused".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+pub struct FailingStore {
+    pub inner: Arc<dyn Store>,
+    pub switch: Switch,
+    /// When set, only `complete_reset` fails (a failure in the middle of a reset).
+    pub only_complete_reset: bool,
+}
+
+macro_rules! delegate {
+    ($self:ident, $call:ident ( $($arg:expr),* )) => {{
+        if !$self.only_complete_reset {
+            $self.switch.check_store()?;
+        }
+        $self.inner.$call($($arg),*).await
+    }};
+}
+
+#[async_trait]
+impl Store for FailingStore {
+    async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError> {
+        delegate!(self, get_account(nip))
+    }
+    async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
+        delegate!(self, insert_account(a))
+    }
+    async fn update_account(&self, a: &Account, v: u64) -> Result<(), StoreError> {
+        delegate!(self, update_account(a, v))
+    }
+    async fn count_accounts(&self) -> Result<u64, StoreError> {
+        delegate!(self, count_accounts())
+    }
+    async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
+        delegate!(self, put_reset_code(c))
+    }
+    async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
+        delegate!(self, get_reset_code(nip))
+    }
+    async fn take_code_attempt(&self, nip: &Nip, h: &str) -> Result<Option<u32>, StoreError> {
+        delegate!(self, take_code_attempt(nip, h))
+    }
+    async fn delete_reset_code(&self, nip: &Nip, h: Option<&str>) -> Result<(), StoreError> {
+        delegate!(self, delete_reset_code(nip, h))
+    }
+    async fn complete_reset(&self, h: &str, a: &Account, v: u64) -> Result<(), StoreError> {
+        self.switch.check_store()?;
+        self.inner.complete_reset(h, a, v).await
+    }
+    async fn put_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        delegate!(self, put_session(s))
+    }
+    async fn get_session(&self, h: &str) -> Result<Option<SessionRecord>, StoreError> {
+        delegate!(self, get_session(h))
+    }
+    async fn delete_session(&self, h: &str) -> Result<(), StoreError> {
+        delegate!(self, delete_session(h))
+    }
+    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
+        delegate!(self, get_throttle(nip))
+    }
+    async fn add_login_failure(
+        &self,
+        nip: &Nip,
+        now: DateTime<Utc>,
+        exp: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        delegate!(self, add_login_failure(nip, now, exp))
+    }
+    async fn set_login_lock(&self, nip: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
+        delegate!(self, set_login_lock(nip, until))
+    }
+    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
+        delegate!(self, clear_throttle(nip))
+    }
+    async fn hit_counter(&self, key: &str, exp: DateTime<Utc>) -> Result<u64, StoreError> {
+        delegate!(self, hit_counter(key, exp))
+    }
+    async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        delegate!(self, append_audit(e))
+    }
+    async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        delegate!(self, list_audit(nip, limit))
+    }
+}
+
+pub struct FailingMailer {
+    pub inner: Arc<dyn Mailer>,
+    pub switch: Switch,
+}
+
+#[async_trait]
+impl Mailer for FailingMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        if self.switch.0.load(Ordering::SeqCst) {
+            return Err(MailError::Unavailable("injected: mail service down".into()));
+        }
+        self.inner.send(email).await
+    }
+}

@@ -1,0 +1,136 @@
+//! Malformed, mistyped, missing, huge and odd input: each gets its documented problem and
+//! changes nothing.
+
+use sapk_core::ports::Store;
+use sapk_e2e::*;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn nip() -> sapk_core::Nip {
+    sapk_core::Nip::from_stored(NIP).unwrap()
+}
+
+async fn assert_problem(a: &Answer, status: u16, code: &str, what: &str) {
+    assert_eq!((a.status, a.code().as_str()), (status, code), "{what}: {}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        a.header("content-type").as_deref(),
+        Some("application/problem+json; charset=utf-8"),
+        "{what}"
+    );
+    let p = a.json();
+    assert_eq!(p["status"], status, "{what}");
+    assert_eq!(p["type"], format!("urn:sapk:problem:{code}"), "{what}");
+    assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()), "{what}");
+    assert!(p["detail"].as_str().is_some_and(|t| !t.is_empty()), "{what}");
+}
+
+#[tokio::test]
+async fn bad_bodies_get_clear_problems_and_change_nothing() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let before = app.store.get_account(&nip()).await.unwrap().unwrap();
+    let mails_before = app.outbox().len();
+
+    let routes = ["/v1/password/forgot", "/v1/password/reset", "/v1/login"];
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("malformed JSON", b"{\"nip\": ".to_vec()),
+        ("empty body", Vec::new()),
+        ("array", b"[1,2]".to_vec()),
+        ("string", b"\"198609262015051001\"".to_vec()),
+        ("not UTF-8", vec![0xff, 0xfe, 0x7b, 0x00]),
+        ("trailing garbage", format!("{{\"nip\":\"{NIP}\"}} x").into_bytes()),
+    ];
+    for route in routes {
+        for (what, body) in &bodies {
+            let a = app.post_raw(route, body.clone(), None).await;
+            assert_problem(&a, 400, "invalid_request", &format!("{route} {what}")).await;
+        }
+    }
+
+    let typed = [
+        ("/v1/password/forgot", json!({ "nip": 198609262015051001u64 }), "Field \"nip\" harus berupa teks."),
+        ("/v1/password/forgot", json!({ "nip": ["x"] }), "Field \"nip\" harus berupa teks."),
+        ("/v1/password/forgot", json!({ "nip": null }), "Field \"nip\" wajib diisi."),
+        ("/v1/password/forgot", json!({}), "Field \"nip\" wajib diisi."),
+        ("/v1/password/reset", json!({ "nip": NIP, "token": 12345678, "new_password": STRONG }), "Field \"token\" harus berupa teks."),
+        ("/v1/password/reset", json!({ "nip": NIP, "token": "AAAA-AAAA", "new_password": { "x": 1 } }), "Field \"new_password\" harus berupa teks."),
+        ("/v1/password/reset", json!({ "nip": NIP, "new_password": STRONG }), "Field \"token\" wajib diisi."),
+        ("/v1/login", json!({ "nip": NIP, "password": true }), "Field \"password\" harus berupa teks."),
+        ("/v1/login", json!({ "password": STRONG }), "Field \"nip\" wajib diisi."),
+    ];
+    for (route, body, detail) in typed {
+        let a = app.post(route, body.clone()).await;
+        assert_problem(&a, 400, "invalid_request", &format!("{route} {body}")).await;
+        assert_eq!(a.json()["detail"], detail);
+    }
+
+    let bad_nips = [
+        "19860926201505100",          // 17 digits
+        "１９８６０９２６２０１５０５１００１", // full-width digits
+        "198609262015051001\u{0}",    // NUL
+        "\u{202e}198609262015051001", // right-to-left override
+        "1986092620150510🇮🇩",
+        "198602302015051001",         // 30 February
+        "198609262015131001",         // month 13
+        "198609262015053001",         // gender 3
+    ];
+    for bad in bad_nips {
+        for route in routes {
+            let body = json!({ "nip": bad, "token": "AAAA-AAAA", "new_password": STRONG, "password": STRONG });
+            let a = app.post(route, body).await;
+            assert_problem(&a, 400, "invalid_nip", &format!("{route} {bad:?}")).await;
+        }
+    }
+
+    // Odd but valid Unicode in passwords and codes is handled, not crashed on.
+    let a = app.login(NIP, "Пароль-🇮🇩-\u{202e}-9").await;
+    assert_problem(&a, 401, "invalid_credentials", "odd password").await;
+    let a = app.reset(NIP, "ＡＡＡＡ-ＡＡＡＡ", STRONG2).await;
+    assert_problem(&a, 400, "invalid_token", "full-width code").await;
+
+    // Nothing changed: same account, no code, no mail, old password works.
+    let after = app.store.get_account(&nip()).await.unwrap().unwrap();
+    assert_eq!(after, before);
+    assert_eq!(app.store.get_reset_code(&nip()).await.unwrap(), None);
+    assert_eq!(app.outbox().len(), mails_before);
+    assert_eq!(app.login(NIP, STRONG).await.status, 200);
+}
+
+#[tokio::test]
+async fn bodies_over_16_kib_are_refused() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let mib = format!("{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}", "a".repeat(1024 * 1024));
+    for route in ["/v1/password/forgot", "/v1/password/reset", "/v1/login"] {
+        let a = app.post_raw(route, mib.clone().into_bytes(), Some("en")).await;
+        assert_problem(&a, 413, "payload_too_large", route).await;
+        assert_eq!(a.json()["detail"], "The request body exceeds 16 KiB.");
+    }
+    // Just under the limit is read normally.
+    let pad = 16 * 1024 - 40;
+    let ok = format!("{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}", "a".repeat(pad));
+    assert!(ok.len() <= 16 * 1024);
+    assert_eq!(app.post_raw("/v1/password/forgot", ok.into_bytes(), None).await.status, 202);
+}
+
+#[tokio::test]
+async fn a_chunked_body_without_length_is_cut_at_16_kib() {
+    let app = spawn_app().await;
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /v1/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    s.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'a'; 4096];
+    for _ in 0..8 {
+        let frame = [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat();
+        if s.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("payload_too_large"));
+}
