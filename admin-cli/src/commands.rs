@@ -26,7 +26,10 @@ fn lang(g: &Global) -> Lang {
 fn operator_or_os_user(g: &Global) -> Operator {
     Operator {
         id: g.operator.clone().unwrap_or_else(|| {
-            format!("os:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+            format!(
+                "os:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            )
         }),
         office: g.office.clone().unwrap_or_else(|| "UNSPECIFIED".into()),
     }
@@ -58,21 +61,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
     match &cli.command {
         Command::Employee(EmployeeCmd::Import { file }) => import(g, file).await,
-        Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => show(g, nip, *audit_limit).await,
+        Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => {
+            show(g, nip, *audit_limit).await
+        }
     }
 }
 
 fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
 }
 
 /// Reads `nip,name,email[,instansi]` rows; header names are matched case-insensitively.
-fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<(u64, Result<EmployeeRow, String>)>> {
+fn read_rows(
+    path: &std::path::Path,
+    l: Lang,
+) -> anyhow::Result<Vec<(u64, Result<EmployeeRow, String>)>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_path(path)
-        .with_context(|| format!("{} {}", l.pick("tidak dapat membuka", "cannot open"), path.display()))?;
+        .with_context(|| {
+            format!(
+                "{} {}",
+                l.pick("tidak dapat membuka", "cannot open"),
+                path.display()
+            )
+        })?;
     let headers: Vec<String> = reader
         .headers()
         .context("CSV header")?
@@ -80,7 +97,8 @@ fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<(u64, Result
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
         .collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (col("nip"), col("name"), col("email")) else {
+    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (col("nip"), col("name"), col("email"))
+    else {
         anyhow::bail!(
             "{}: {:?}",
             l.pick(
@@ -97,7 +115,8 @@ fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<(u64, Result
         let row = match rec {
             Ok(r) => {
                 let get = |c: usize| r.get(c).unwrap_or("").to_owned();
-                if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none() {
+                if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none()
+                {
                     Err(l.pick("kolom kurang", "missing columns").to_owned())
                 } else {
                     Ok(EmployeeRow {
@@ -108,7 +127,10 @@ fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<(u64, Result
                     })
                 }
             }
-            Err(e) => Err(format!("{}: {e}", l.pick("baris CSV tidak terbaca", "unreadable CSV row"))),
+            Err(e) => Err(format!(
+                "{}: {e}",
+                l.pick("baris CSV tidak terbaca", "unreadable CSV row")
+            )),
         };
         rows.push((line, row));
     }
@@ -125,7 +147,10 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
     for (line, row) in rows {
         let nip_text = row.as_ref().map(|r| r.nip.clone()).unwrap_or_default();
         let result = match row {
-            Ok(r) => svc.import_employee(&r, &op).await.map_err(|e| staff_error(&e, l)),
+            Ok(r) => svc
+                .import_employee(&r, &op)
+                .await
+                .map_err(|e| staff_error(&e, l)),
             Err(e) => Err(e),
         };
         match result {
@@ -149,7 +174,10 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
             kv(&[
                 (l.pick("Dibuat", "Created").into(), created.to_string()),
                 (l.pick("Diperbarui", "Updated").into(), updated.to_string()),
-                (l.pick("Tidak berubah", "Unchanged").into(), unchanged.to_string()),
+                (
+                    l.pick("Tidak berubah", "Unchanged").into(),
+                    unchanged.to_string()
+                ),
                 (l.pick("Gagal", "Failed").into(), errors.len().to_string()),
             ])
         );
@@ -159,12 +187,19 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
                 "{}",
                 table(
                     &[l.pick("Baris", "Line"), "NIP", l.pick("Kesalahan", "Error")],
-                    &errors.iter().map(|(a, b, c)| vec![a.to_string(), b.clone(), c.clone()]).collect::<Vec<_>>()
+                    &errors
+                        .iter()
+                        .map(|(a, b, c)| vec![a.to_string(), b.clone(), c.clone()])
+                        .collect::<Vec<_>>()
                 )
             );
         }
     }
-    Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(REFUSED) })
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(REFUSED)
+    })
 }
 
 async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {
@@ -179,16 +214,32 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
         print_json(&serde_json::to_value(&o)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| format_wib(t, l));
+    let when =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| format_wib(t, l));
     let f = &o.facts;
     let from_nip = l.pick("(dari NIP)", "(from NIP)");
     let rows = vec![
         ("NIP".to_owned(), o.nip.grouped()),
         (l.pick("Nama", "Name").into(), o.name.clone()),
-        (l.pick("Tanggal lahir", "Birth date").into(), format!("{} {from_nip}", format_date(f.birth_date, l))),
-        (l.pick("Jenis kelamin", "Gender").into(), format!("{} {from_nip}", gender(f.gender, l))),
-        (l.pick("TMT CPNS", "Appointed").into(), format!("{} {from_nip}", month_year(f.appointment_year, f.appointment_month, l))),
-        (l.pick("Instansi", "Agency").into(), o.instansi.clone().unwrap_or_else(|| "-".into())),
+        (
+            l.pick("Tanggal lahir", "Birth date").into(),
+            format!("{} {from_nip}", format_date(f.birth_date, l)),
+        ),
+        (
+            l.pick("Jenis kelamin", "Gender").into(),
+            format!("{} {from_nip}", gender(f.gender, l)),
+        ),
+        (
+            l.pick("TMT CPNS", "Appointed").into(),
+            format!(
+                "{} {from_nip}",
+                month_year(f.appointment_year, f.appointment_month, l)
+            ),
+        ),
+        (
+            l.pick("Instansi", "Agency").into(),
+            o.instansi.clone().unwrap_or_else(|| "-".into()),
+        ),
         (
             "Email".into(),
             match (&o.email_masked, &o.email) {
@@ -200,13 +251,23 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
             l.pick("Status akun", "Account state").into(),
             match o.state {
                 "active" => l.pick("aktif", "active").into(),
-                _ => l.pick("belum aktivasi (belum pernah membuat password)", "not activated (no password set yet)").into(),
+                _ => l
+                    .pick(
+                        "belum aktivasi (belum pernah membuat password)",
+                        "not activated (no password set yet)",
+                    )
+                    .into(),
             },
         ),
         (
             l.pick("Gagal login", "Failed logins").into(),
             match o.locked_until {
-                Some(u) => format!("{} ({} {})", o.login_failures, l.pick("terkunci sampai", "locked until"), format_wib(u, l)),
+                Some(u) => format!(
+                    "{} ({} {})",
+                    o.login_failures,
+                    l.pick("terkunci sampai", "locked until"),
+                    format_wib(u, l)
+                ),
                 None => o.login_failures.to_string(),
             },
         ),
@@ -214,17 +275,32 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
             l.pick("Kode reset aktif", "Active reset code").into(),
             match &o.active_code {
                 Some(c) => match l {
-                    Lang::Id => format!("ada, berlaku sampai {}, sisa {} percobaan", format_wib(c.expires_at, l), c.attempts_left),
-                    Lang::En => format!("yes, valid until {}, {} tries left", format_wib(c.expires_at, l), c.attempts_left),
+                    Lang::Id => format!(
+                        "ada, berlaku sampai {}, sisa {} percobaan",
+                        format_wib(c.expires_at, l),
+                        c.attempts_left
+                    ),
+                    Lang::En => format!(
+                        "yes, valid until {}, {} tries left",
+                        format_wib(c.expires_at, l),
+                        c.attempts_left
+                    ),
                 },
                 None => l.pick("tidak ada", "none").into(),
             },
         ),
-        (l.pick("Ganti password terakhir", "Last password change").into(), when(o.password_changed_at)),
+        (
+            l.pick("Ganti password terakhir", "Last password change")
+                .into(),
+            when(o.password_changed_at),
+        ),
     ];
     print!("{}", kv(&rows));
     println!();
-    println!("{}", l.pick("Riwayat audit terbaru:", "Recent audit events:"));
+    println!(
+        "{}",
+        l.pick("Riwayat audit terbaru:", "Recent audit events:")
+    );
     print!("{}", audit_table(&o.recent_audit, l));
     Ok(ExitCode::SUCCESS)
 }
@@ -234,7 +310,14 @@ pub fn audit_table(events: &[sapk_core::ports::AuditEvent], l: Lang) -> String {
         return format!("  {}\n", l.pick("(belum ada)", "(none)"));
     }
     table(
-        &[l.pick("Waktu (UTC)", "Time (UTC)"), l.pick("Pelaku", "Actor"), l.pick("Kantor", "Office"), l.pick("Aksi", "Action"), l.pick("Hasil", "Outcome"), "IP"],
+        &[
+            l.pick("Waktu (UTC)", "Time (UTC)"),
+            l.pick("Pelaku", "Actor"),
+            l.pick("Kantor", "Office"),
+            l.pick("Aksi", "Action"),
+            l.pick("Hasil", "Outcome"),
+            "IP",
+        ],
         &events
             .iter()
             .map(|e| {

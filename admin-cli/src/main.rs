@@ -13,7 +13,13 @@ use std::process::ExitCode;
 ///
 /// Exit codes: 0 = success, 1 = refused or failed, 2 = usage error.
 #[derive(Debug, Parser)]
-#[command(name = "sapk-admin", version, about, long_about = None)]
+#[command(
+    name = "sapk-admin",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 = success, 1 = refused or failed, 2 = usage error.\nKode keluar: 0 = berhasil, 1 = ditolak atau gagal, 2 = salah penggunaan."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -24,7 +30,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Which store to use.
-    #[arg(long, value_enum, default_value = "sqlite", env = "SAPK_STORE", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "sqlite",
+        env = "SAPK_STORE",
+        global = true
+    )]
     pub store: StoreKind,
     /// Local data directory (SQLite store, outbox, token key) for `--store sqlite`.
     #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR", global = true)]
@@ -36,7 +48,13 @@ pub struct Global {
     #[arg(long, env = "SAPK_OFFICE", global = true)]
     pub office: Option<String>,
     /// Language of the output: id (default) or en.
-    #[arg(long, value_enum, default_value = "id", env = "SAPK_LANG", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "id",
+        env = "SAPK_LANG",
+        global = true
+    )]
     pub lang: LangArg,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]

@@ -9,20 +9,59 @@ pub fn nip_error(e: &NipError, lang: Lang) -> String {
     match (e, lang) {
         (NipError::Length(n), Lang::Id) => format!("NIP harus 18 digit (ada {n})"),
         (NipError::Length(n), Lang::En) => format!("a NIP has 18 digits (found {n})"),
-        (NipError::NonDigit, l) => l.pick("NIP hanya boleh berisi angka", "a NIP contains only digits").into(),
-        (NipError::BirthDate, l) => l.pick("tanggal lahir dalam NIP tidak valid", "the birth date in the NIP is not a real date").into(),
-        (NipError::BirthInFuture, l) => l.pick("tanggal lahir dalam NIP di masa depan", "the birth date in the NIP is in the future").into(),
-        (NipError::AppointmentMonth, l) => l.pick("bulan TMT CPNS dalam NIP tidak valid", "the appointment month in the NIP is not a real month").into(),
-        (NipError::AppointmentBeforeBirth, l) => l.pick("TMT CPNS lebih awal dari tanggal lahir", "the appointment month is before the birth date").into(),
-        (NipError::AppointmentInFuture, l) => l.pick("TMT CPNS di masa depan", "the appointment month is in the future").into(),
-        (NipError::Gender, l) => l.pick("digit jenis kelamin dalam NIP harus 1 atau 2", "the gender digit in the NIP must be 1 or 2").into(),
+        (NipError::NonDigit, l) => l
+            .pick("NIP hanya boleh berisi angka", "a NIP contains only digits")
+            .into(),
+        (NipError::BirthDate, l) => l
+            .pick(
+                "tanggal lahir dalam NIP tidak valid",
+                "the birth date in the NIP is not a real date",
+            )
+            .into(),
+        (NipError::BirthInFuture, l) => l
+            .pick(
+                "tanggal lahir dalam NIP di masa depan",
+                "the birth date in the NIP is in the future",
+            )
+            .into(),
+        (NipError::AppointmentMonth, l) => l
+            .pick(
+                "bulan TMT CPNS dalam NIP tidak valid",
+                "the appointment month in the NIP is not a real month",
+            )
+            .into(),
+        (NipError::AppointmentBeforeBirth, l) => l
+            .pick(
+                "TMT CPNS lebih awal dari tanggal lahir",
+                "the appointment month is before the birth date",
+            )
+            .into(),
+        (NipError::AppointmentInFuture, l) => l
+            .pick(
+                "TMT CPNS di masa depan",
+                "the appointment month is in the future",
+            )
+            .into(),
+        (NipError::Gender, l) => l
+            .pick(
+                "digit jenis kelamin dalam NIP harus 1 atau 2",
+                "the gender digit in the NIP must be 1 or 2",
+            )
+            .into(),
     }
 }
 
 pub fn email_error(e: &EmailError, lang: Lang) -> String {
     match e {
-        EmailError::TooLong => lang.pick("email lebih dari 254 karakter", "the e-mail is longer than 254 characters").into(),
-        EmailError::Invalid => lang.pick("alamat email tidak valid", "not a valid e-mail address").into(),
+        EmailError::TooLong => lang
+            .pick(
+                "email lebih dari 254 karakter",
+                "the e-mail is longer than 254 characters",
+            )
+            .into(),
+        EmailError::Invalid => lang
+            .pick("alamat email tidak valid", "not a valid e-mail address")
+            .into(),
     }
 }
 
@@ -57,7 +96,11 @@ pub fn gender(g: Gender, lang: Lang) -> &'static str {
 
 /// Two-column key/value block.
 pub fn kv(rows: &[(String, String)]) -> String {
-    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     rows.iter()
         .map(|(k, v)| format!("{k:<width$}  {v}\n"))
         .collect()
@@ -85,7 +128,15 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         s
     };
     let mut out = line(header.to_vec());
-    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()));
+    out.push_str(&line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    ));
     for r in rows {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }

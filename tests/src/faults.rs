@@ -21,7 +21,9 @@ impl Switch {
 
     fn check_store(&self) -> Result<(), StoreError> {
         if self.0.load(Ordering::SeqCst) {
-            Err(StoreError::Unavailable("injected: connection refused".into()))
+            Err(StoreError::Unavailable(
+                "injected: connection refused".into(),
+            ))
         } else {
             Ok(())
         }

@@ -6,7 +6,7 @@ pub mod faults;
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::MessageParser;
 use sapk_core::password::HashParams;
-use sapk_core::ports::{Clock, ManualClock, Mailer, Store};
+use sapk_core::ports::{Clock, Mailer, ManualClock, Store};
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_embedded::{FileOutbox, SqliteStore};
@@ -32,14 +32,19 @@ pub fn test_config() -> Config {
 }
 
 pub fn start_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
+
+pub type StoreWrapper = Box<dyn FnOnce(Arc<dyn Store>) -> Arc<dyn Store>>;
+pub type MailerWrapper = Box<dyn FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>>;
 
 pub struct AppOptions {
     pub config: Config,
     /// Wraps the store (e.g. to inject failures).
-    pub store_wrapper: Option<Box<dyn FnOnce(Arc<dyn Store>) -> Arc<dyn Store>>>,
-    pub mailer_wrapper: Option<Box<dyn FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>>>,
+    pub store_wrapper: Option<StoreWrapper>,
+    pub mailer_wrapper: Option<MailerWrapper>,
 }
 
 impl Default for AppOptions {
@@ -114,7 +119,9 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
         )
         .expect("service"),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(sapk_local::serve(listener, Api::all(service.clone())));
     TestApp {
@@ -157,7 +164,10 @@ impl Answer {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 }
 
@@ -190,7 +200,11 @@ impl TestApp {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.expect("body").to_vec();
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn post_raw(&self, path: &str, body: Vec<u8>, lang: Option<&str>) -> Answer {
@@ -206,11 +220,13 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.post_raw(path, body.to_string().into_bytes(), None).await
+        self.post_raw(path, body.to_string().into_bytes(), None)
+            .await
     }
 
     pub async fn forgot(&self, nip: &str) -> Answer {
-        self.post("/v1/password/forgot", serde_json::json!({ "nip": nip })).await
+        self.post("/v1/password/forgot", serde_json::json!({ "nip": nip }))
+            .await
     }
 
     pub async fn reset(&self, nip: &str, token: &str, pw: &str) -> Answer {
@@ -222,7 +238,11 @@ impl TestApp {
     }
 
     pub async fn login(&self, nip: &str, pw: &str) -> Answer {
-        self.post("/v1/login", serde_json::json!({ "nip": nip, "password": pw })).await
+        self.post(
+            "/v1/login",
+            serde_json::json!({ "nip": nip, "password": pw }),
+        )
+        .await
     }
 
     pub async fn session(&self, token: &str) -> Answer {
@@ -245,7 +265,10 @@ impl TestApp {
     pub async fn token(&self, nip: &str, pw: &str) -> String {
         let a = self.login(nip, pw).await;
         assert_eq!(a.status, 200, "login: {}", String::from_utf8_lossy(&a.body));
-        a.json()["access_token"].as_str().expect("access_token").to_owned()
+        a.json()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     /// Every e-mail in the outbox, in send order.
@@ -290,7 +313,10 @@ pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {
                 .unwrap_or("")
                 .to_owned();
             Mail {
-                file: p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                file: p
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 to,
                 subject: msg.subject().unwrap_or("").to_owned(),
                 text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
@@ -315,7 +341,31 @@ pub fn find_code(text: &str) -> Option<String> {
     text.split_whitespace().find_map(|w| {
         let ok = w.len() == 9
             && w.as_bytes()[4] == b'-'
-            && w.chars().enumerate().all(|(i, c)| i == 4 || alphabet.contains(c));
+            && w.chars()
+                .enumerate()
+                .all(|(i, c)| i == 4 || alphabet.contains(c));
         ok.then(|| w.to_owned())
     })
+}
+
+/// Path of a workspace binary, building it first when it is missing.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .to_owned();
+    let bin = dir.join(name);
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--bin", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building {name}");
+    }
+    bin
 }

@@ -15,12 +15,17 @@ async fn forgot_is_byte_identical_whatever_the_account() {
     let app = spawn_app().await;
     app.seed_default().await;
     app.seed(NO_EMAIL_NIP, "Siti Aminah", "").await;
-    app.seed(LOCKED_NIP, "Andi Wijaya", "andi@example.go.id").await;
+    app.seed(LOCKED_NIP, "Andi Wijaya", "andi@example.go.id")
+        .await;
     app.activate(LOCKED_NIP, "andi@example.go.id", STRONG).await;
     for _ in 0..5 {
         assert_eq!(app.login(LOCKED_NIP, "Wrong-Password-1").await.status, 401);
     }
-    assert_eq!(app.login(LOCKED_NIP, STRONG).await.status, 429, "locked out of login");
+    assert_eq!(
+        app.login(LOCKED_NIP, STRONG).await.status,
+        429,
+        "locked out of login"
+    );
 
     let mut answers = Vec::new();
     for nip in [NIP, UNKNOWN_NIP, NO_EMAIL_NIP, LOCKED_NIP] {
@@ -41,9 +46,19 @@ async fn forgot_is_byte_identical_whatever_the_account() {
     }
     assert_eq!(answers[0].1, 202);
     // Mail went only where there is an address: the existing and the locked account.
-    let to: Vec<String> = app.outbox().iter().filter(|m| m.file.ends_with("reset-code.eml")).map(|m| m.to.clone()).collect();
+    let to: Vec<String> = app
+        .outbox()
+        .iter()
+        .filter(|m| m.file.ends_with("reset-code.eml"))
+        .map(|m| m.to.clone())
+        .collect();
     assert_eq!(to.iter().filter(|t| t.as_str() == EMAIL).count(), 1);
-    assert_eq!(to.iter().filter(|t| t.as_str() == "andi@example.go.id").count(), 2);
+    assert_eq!(
+        to.iter()
+            .filter(|t| t.as_str() == "andi@example.go.id")
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -55,7 +70,11 @@ async fn forgot_takes_the_same_minimum_time() {
     for nip in [NIP, UNKNOWN_NIP] {
         let t = std::time::Instant::now();
         assert_eq!(app.forgot(nip).await.status, 202);
-        assert!(t.elapsed() >= std::time::Duration::from_millis(150), "{nip}: {:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= std::time::Duration::from_millis(150),
+            "{nip}: {:?}",
+            t.elapsed()
+        );
     }
 }
 
@@ -66,17 +85,30 @@ async fn login_lockout_backs_off_and_a_reset_clears_it() {
     app.activate(NIP, EMAIL, STRONG).await;
     for i in 1..=5 {
         let a = app.login(NIP, "Wrong-Password-1").await;
-        assert_eq!((a.status, a.code().as_str()), (401, "invalid_credentials"), "failure {i}");
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (401, "invalid_credentials"),
+            "failure {i}"
+        );
     }
     let locked = app.login(NIP, STRONG).await;
-    assert_eq!((locked.status, locked.code().as_str()), (429, "rate_limited"));
+    assert_eq!(
+        (locked.status, locked.code().as_str()),
+        (429, "rate_limited")
+    );
     assert_eq!(locked.header("retry-after").as_deref(), Some("60"));
 
     // Never permanent: after the back-off, the right password works.
     app.clock.advance(Duration::seconds(60));
     // A further failure doubles the lock.
     assert_eq!(app.login(NIP, "Wrong-Password-1").await.status, 401);
-    assert_eq!(app.login(NIP, STRONG).await.header("retry-after").as_deref(), Some("120"));
+    assert_eq!(
+        app.login(NIP, STRONG)
+            .await
+            .header("retry-after")
+            .as_deref(),
+        Some("120")
+    );
     app.clock.advance(Duration::seconds(120));
     assert_eq!(app.login(NIP, STRONG).await.status, 200);
 
@@ -86,7 +118,10 @@ async fn login_lockout_backs_off_and_a_reset_clears_it() {
     }
     assert_eq!(app.login(NIP, STRONG).await.status, 429);
     app.forgot(NIP).await;
-    assert_eq!(app.reset(NIP, &app.last_code(EMAIL), STRONG2).await.status, 200);
+    assert_eq!(
+        app.reset(NIP, &app.last_code(EMAIL), STRONG2).await.status,
+        200
+    );
     assert_eq!(app.login(NIP, STRONG2).await.status, 200);
 }
 
@@ -116,13 +151,19 @@ async fn unknown_nips_lock_out_alike() {
         assert_eq!((a.status, a.code().as_str()), (401, "invalid_credentials"));
     }
     let a = app.login(UNKNOWN_NIP, "Wrong-Password-1").await;
-    assert_eq!((a.status, a.header("retry-after").as_deref()), (429, Some("60")));
+    assert_eq!(
+        (a.status, a.header("retry-after").as_deref()),
+        (429, Some("60"))
+    );
 }
 
 #[tokio::test]
 async fn per_nip_limits_count_unknown_nips_too() {
     let mut opts = AppOptions::default();
-    opts.config.limits.forgot_nip = RateLimit { max: 3, window_secs: 900 };
+    opts.config.limits.forgot_nip = RateLimit {
+        max: 3,
+        window_secs: 900,
+    };
     let app = spawn_app_with(opts).await;
     app.seed_default().await;
     for nip in [NIP, UNKNOWN_NIP] {
@@ -130,7 +171,11 @@ async fn per_nip_limits_count_unknown_nips_too() {
             assert_eq!(app.forgot(nip).await.status, 202);
         }
         let a = app.forgot(nip).await;
-        assert_eq!((a.status, a.code().as_str()), (429, "rate_limited"), "{nip}");
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (429, "rate_limited"),
+            "{nip}"
+        );
         assert_eq!(a.header("retry-after").as_deref(), Some("900"));
     }
     assert_eq!(app.outbox().len(), 3, "no mail beyond the limit");
@@ -142,40 +187,66 @@ async fn per_nip_limits_count_unknown_nips_too() {
 #[tokio::test]
 async fn per_ip_limits_use_the_source_address() {
     let mut opts = AppOptions::default();
-    opts.config.limits.login_ip = RateLimit { max: 4, window_secs: 60 };
+    opts.config.limits.login_ip = RateLimit {
+        max: 4,
+        window_secs: 60,
+    };
     let app = spawn_app_with(opts).await;
     let office: IpAddr = "127.0.0.2".parse().unwrap();
     let other: IpAddr = "127.0.0.3".parse().unwrap();
     let from_office = client_from(Some(office));
-    let body = |i: u32| serde_json::json!({ "nip": format!("19800101200501100{i}"), "password": "x" });
+    let body =
+        |i: u32| serde_json::json!({ "nip": format!("19800101200501100{i}"), "password": "x" });
     for i in 0..4 {
-        let req = from_office.post(format!("{}/v1/login", app.base)).json(&body(i));
+        let req = from_office
+            .post(format!("{}/v1/login", app.base))
+            .json(&body(i));
         assert_eq!(app.send(&from_office, req).await.status, 401);
     }
-    let req = from_office.post(format!("{}/v1/login", app.base)).json(&body(5));
+    let req = from_office
+        .post(format!("{}/v1/login", app.base))
+        .json(&body(5));
     let a = app.send(&from_office, req).await;
     assert_eq!((a.status, a.code().as_str()), (429, "rate_limited"));
     assert_eq!(a.header("retry-after").as_deref(), Some("60"));
     let elsewhere = client_from(Some(other));
-    let req = elsewhere.post(format!("{}/v1/login", app.base)).json(&body(5));
-    assert_eq!(app.send(&elsewhere, req).await.status, 401, "another address is not limited");
+    let req = elsewhere
+        .post(format!("{}/v1/login", app.base))
+        .json(&body(5));
+    assert_eq!(
+        app.send(&elsewhere, req).await.status,
+        401,
+        "another address is not limited"
+    );
 }
 
 #[tokio::test]
 async fn reset_limits_apply() {
     let mut opts = AppOptions::default();
-    opts.config.limits.reset_nip = RateLimit { max: 2, window_secs: 900 };
+    opts.config.limits.reset_nip = RateLimit {
+        max: 2,
+        window_secs: 900,
+    };
     let app = spawn_app_with(opts).await;
     for _ in 0..2 {
-        assert_eq!(app.reset(UNKNOWN_NIP, "AAAA-AAAA", STRONG).await.status, 400);
+        assert_eq!(
+            app.reset(UNKNOWN_NIP, "AAAA-AAAA", STRONG).await.status,
+            400
+        );
     }
-    assert_eq!(app.reset(UNKNOWN_NIP, "AAAA-AAAA", STRONG).await.status, 429);
+    assert_eq!(
+        app.reset(UNKNOWN_NIP, "AAAA-AAAA", STRONG).await.status,
+        429
+    );
 }
 
 #[tokio::test]
 async fn twenty_concurrent_resets_with_one_code_give_one_success() {
     let mut opts = AppOptions::default();
-    opts.config.limits.reset_nip = RateLimit { max: 1000, window_secs: 900 };
+    opts.config.limits.reset_nip = RateLimit {
+        max: 1000,
+        window_secs: 900,
+    };
     let app = std::sync::Arc::new(spawn_app_with(opts).await);
     app.seed_default().await;
     app.forgot(NIP).await;
@@ -184,7 +255,8 @@ async fn twenty_concurrent_resets_with_one_code_give_one_success() {
     for i in 0..20 {
         let (app, code) = (app.clone(), code.clone());
         tasks.push(tokio::spawn(async move {
-            app.reset(NIP, &code, &format!("Perahu-Layar-Biru-{i}")).await
+            app.reset(NIP, &code, &format!("Perahu-Layar-Biru-{i}"))
+                .await
         }));
     }
     let mut ok = Vec::new();

@@ -11,7 +11,12 @@ fn nip() -> sapk_core::Nip {
 }
 
 async fn assert_problem(a: &Answer, status: u16, code: &str, what: &str) {
-    assert_eq!((a.status, a.code().as_str()), (status, code), "{what}: {}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (status, code),
+        "{what}: {}",
+        String::from_utf8_lossy(&a.body)
+    );
     assert_eq!(
         a.header("content-type").as_deref(),
         Some("application/problem+json; charset=utf-8"),
@@ -21,7 +26,10 @@ async fn assert_problem(a: &Answer, status: u16, code: &str, what: &str) {
     assert_eq!(p["status"], status, "{what}");
     assert_eq!(p["type"], format!("urn:sapk:problem:{code}"), "{what}");
     assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()), "{what}");
-    assert!(p["detail"].as_str().is_some_and(|t| !t.is_empty()), "{what}");
+    assert!(
+        p["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "{what}"
+    );
 }
 
 #[tokio::test]
@@ -39,7 +47,10 @@ async fn bad_bodies_get_clear_problems_and_change_nothing() {
         ("array", b"[1,2]".to_vec()),
         ("string", b"\"198609262015051001\"".to_vec()),
         ("not UTF-8", vec![0xff, 0xfe, 0x7b, 0x00]),
-        ("trailing garbage", format!("{{\"nip\":\"{NIP}\"}} x").into_bytes()),
+        (
+            "trailing garbage",
+            format!("{{\"nip\":\"{NIP}\"}} x").into_bytes(),
+        ),
     ];
     for route in routes {
         for (what, body) in &bodies {
@@ -49,15 +60,51 @@ async fn bad_bodies_get_clear_problems_and_change_nothing() {
     }
 
     let typed = [
-        ("/v1/password/forgot", json!({ "nip": 198609262015051001u64 }), "Field \"nip\" harus berupa teks."),
-        ("/v1/password/forgot", json!({ "nip": ["x"] }), "Field \"nip\" harus berupa teks."),
-        ("/v1/password/forgot", json!({ "nip": null }), "Field \"nip\" wajib diisi."),
-        ("/v1/password/forgot", json!({}), "Field \"nip\" wajib diisi."),
-        ("/v1/password/reset", json!({ "nip": NIP, "token": 12345678, "new_password": STRONG }), "Field \"token\" harus berupa teks."),
-        ("/v1/password/reset", json!({ "nip": NIP, "token": "AAAA-AAAA", "new_password": { "x": 1 } }), "Field \"new_password\" harus berupa teks."),
-        ("/v1/password/reset", json!({ "nip": NIP, "new_password": STRONG }), "Field \"token\" wajib diisi."),
-        ("/v1/login", json!({ "nip": NIP, "password": true }), "Field \"password\" harus berupa teks."),
-        ("/v1/login", json!({ "password": STRONG }), "Field \"nip\" wajib diisi."),
+        (
+            "/v1/password/forgot",
+            json!({ "nip": 198609262015051001u64 }),
+            "Field \"nip\" harus berupa teks.",
+        ),
+        (
+            "/v1/password/forgot",
+            json!({ "nip": ["x"] }),
+            "Field \"nip\" harus berupa teks.",
+        ),
+        (
+            "/v1/password/forgot",
+            json!({ "nip": null }),
+            "Field \"nip\" wajib diisi.",
+        ),
+        (
+            "/v1/password/forgot",
+            json!({}),
+            "Field \"nip\" wajib diisi.",
+        ),
+        (
+            "/v1/password/reset",
+            json!({ "nip": NIP, "token": 12345678, "new_password": STRONG }),
+            "Field \"token\" harus berupa teks.",
+        ),
+        (
+            "/v1/password/reset",
+            json!({ "nip": NIP, "token": "AAAA-AAAA", "new_password": { "x": 1 } }),
+            "Field \"new_password\" harus berupa teks.",
+        ),
+        (
+            "/v1/password/reset",
+            json!({ "nip": NIP, "new_password": STRONG }),
+            "Field \"token\" wajib diisi.",
+        ),
+        (
+            "/v1/login",
+            json!({ "nip": NIP, "password": true }),
+            "Field \"password\" harus berupa teks.",
+        ),
+        (
+            "/v1/login",
+            json!({ "password": STRONG }),
+            "Field \"nip\" wajib diisi.",
+        ),
     ];
     for (route, body, detail) in typed {
         let a = app.post(route, body.clone()).await;
@@ -66,14 +113,14 @@ async fn bad_bodies_get_clear_problems_and_change_nothing() {
     }
 
     let bad_nips = [
-        "19860926201505100",          // 17 digits
+        "19860926201505100",                    // 17 digits
         "１９８６０９２６２０１５０５１００１", // full-width digits
-        "198609262015051001\u{0}",    // NUL
-        "\u{202e}198609262015051001", // right-to-left override
+        "198609262015051001\u{0}",              // NUL
+        "\u{202e}198609262015051001",           // right-to-left override
         "1986092620150510🇮🇩",
-        "198602302015051001",         // 30 February
-        "198609262015131001",         // month 13
-        "198609262015053001",         // gender 3
+        "198602302015051001", // 30 February
+        "198609262015131001", // month 13
+        "198609262015053001", // gender 3
     ];
     for bad in bad_nips {
         for route in routes {
@@ -101,9 +148,14 @@ async fn bad_bodies_get_clear_problems_and_change_nothing() {
 async fn bodies_over_16_kib_are_refused() {
     let app = spawn_app().await;
     app.seed_default().await;
-    let mib = format!("{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}", "a".repeat(1024 * 1024));
+    let mib = format!(
+        "{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}",
+        "a".repeat(1024 * 1024)
+    );
     for route in ["/v1/password/forgot", "/v1/password/reset", "/v1/login"] {
-        let a = app.post_raw(route, mib.clone().into_bytes(), Some("en")).await;
+        let a = app
+            .post_raw(route, mib.clone().into_bytes(), Some("en"))
+            .await;
         assert_problem(&a, 413, "payload_too_large", route).await;
         assert_eq!(a.json()["detail"], "The request body exceeds 16 KiB.");
     }
@@ -111,7 +163,12 @@ async fn bodies_over_16_kib_are_refused() {
     let pad = 16 * 1024 - 40;
     let ok = format!("{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}", "a".repeat(pad));
     assert!(ok.len() <= 16 * 1024);
-    assert_eq!(app.post_raw("/v1/password/forgot", ok.into_bytes(), None).await.status, 202);
+    assert_eq!(
+        app.post_raw("/v1/password/forgot", ok.into_bytes(), None)
+            .await
+            .status,
+        202
+    );
 }
 
 #[tokio::test]
@@ -122,7 +179,12 @@ async fn a_chunked_body_without_length_is_cut_at_16_kib() {
     s.write_all(head.as_bytes()).await.unwrap();
     let chunk = vec![b'a'; 4096];
     for _ in 0..8 {
-        let frame = [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat();
+        let frame = [
+            format!("{:x}\r\n", chunk.len()).into_bytes(),
+            chunk.clone(),
+            b"\r\n".to_vec(),
+        ]
+        .concat();
         if s.write_all(&frame).await.is_err() {
             break;
         }

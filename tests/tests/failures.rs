@@ -11,7 +11,11 @@ async fn store_down_gives_503_with_retry_after_then_recovers() {
     let s2 = switch.clone();
     let app = spawn_app_with(AppOptions {
         store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore { inner, switch: s2, only_complete_reset: false }) as Arc<dyn Store>
+            Arc::new(FailingStore {
+                inner,
+                switch: s2,
+                only_complete_reset: false,
+            }) as Arc<dyn Store>
         })),
         ..AppOptions::default()
     })
@@ -42,7 +46,11 @@ async fn a_failure_inside_the_reset_leaves_nothing_half_done() {
     let s2 = switch.clone();
     let app = spawn_app_with(AppOptions {
         store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore { inner, switch: s2, only_complete_reset: true }) as Arc<dyn Store>
+            Arc::new(FailingStore {
+                inner,
+                switch: s2,
+                only_complete_reset: true,
+            }) as Arc<dyn Store>
         })),
         ..AppOptions::default()
     })
@@ -57,13 +65,32 @@ async fn a_failure_inside_the_reset_leaves_nothing_half_done() {
     switch.set(true);
     let a = app.reset(NIP, &code, STRONG2).await;
     assert_eq!((a.status, a.code().as_str()), (503, "unavailable"));
-    assert_eq!(app.store.get_account(&nip).await.unwrap().unwrap(), before, "account untouched");
-    assert!(app.store.get_reset_code(&nip).await.unwrap().is_some(), "code not consumed");
-    assert_eq!(app.session(&token).await.status, 200, "sessions not revoked");
-    assert_eq!(app.login(NIP, STRONG).await.status, 200, "old password still works");
+    assert_eq!(
+        app.store.get_account(&nip).await.unwrap().unwrap(),
+        before,
+        "account untouched"
+    );
+    assert!(
+        app.store.get_reset_code(&nip).await.unwrap().is_some(),
+        "code not consumed"
+    );
+    assert_eq!(
+        app.session(&token).await.status,
+        200,
+        "sessions not revoked"
+    );
+    assert_eq!(
+        app.login(NIP, STRONG).await.status,
+        200,
+        "old password still works"
+    );
 
     switch.set(false);
-    assert_eq!(app.reset(NIP, &code, STRONG2).await.status, 200, "the same code works once the store is back");
+    assert_eq!(
+        app.reset(NIP, &code, STRONG2).await.status,
+        200,
+        "the same code works once the store is back"
+    );
     assert_eq!(app.session(&token).await.status, 401);
 }
 
@@ -82,11 +109,18 @@ async fn mailer_down_forgot_answers_the_same_and_records_it() {
     let ok = app.forgot("197512312000121009").await;
     switch.set(true);
     let a = app.forgot(NIP).await;
-    assert_eq!((a.status, &a.body), (202, &ok.body), "no difference to be seen");
+    assert_eq!(
+        (a.status, &a.body),
+        (202, &ok.body),
+        "no difference to be seen"
+    );
     assert!(app.outbox().is_empty());
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let audit = app.store.list_audit(&nip, 5).await.unwrap();
-    assert_eq!((audit[0].action.as_str(), audit[0].outcome.as_str()), ("code_requested", "mail_failed"));
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].outcome.as_str()),
+        ("code_requested", "mail_failed")
+    );
     switch.set(false);
     assert_eq!(app.forgot(NIP).await.status, 202);
     assert_eq!(app.outbox().len(), 1);
@@ -101,7 +135,11 @@ async fn every_security_event_is_audited() {
     app.login(NIP, "Wrong-Password-1").await;
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let events = app.store.list_audit(&nip, 50).await.unwrap();
-    let seen: Vec<(String, String)> = events.iter().rev().map(|e| (e.action.clone(), e.outcome.clone())).collect();
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .rev()
+        .map(|e| (e.action.clone(), e.outcome.clone()))
+        .collect();
     let want = [
         ("employee_imported", "created"),
         ("code_requested", "sent"),

@@ -16,8 +16,16 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, EMAIL);
     assert_eq!(mails[0].subject, "Kode reset password SAPK");
-    assert!(mails[0].text.contains("berlaku sampai 27 November 2026 pukul 09.15 WIB"), "{}", mails[0].text);
-    assert!(mails[0].html.contains("Jika Anda tidak meminta reset password"));
+    assert!(
+        mails[0]
+            .text
+            .contains("berlaku sampai 27 November 2026 pukul 09.15 WIB"),
+        "{}",
+        mails[0].text
+    );
+    assert!(mails[0]
+        .html
+        .contains("Jika Anda tidak meminta reset password"));
     let code = app.last_code(EMAIL);
 
     // Case, spaces and hyphens do not matter.
@@ -28,7 +36,10 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
     let changed = app.outbox();
     assert_eq!(changed.len(), 2);
     assert!(changed[1].file.ends_with("password-changed.eml"));
-    assert!(!changed[1].text.contains(STRONG), "the password is never mailed");
+    assert!(
+        !changed[1].text.contains(STRONG),
+        "the password is never mailed"
+    );
 
     let l = app.login(NIP, STRONG).await;
     assert_eq!(l.status, 200);
@@ -40,7 +51,10 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
 
     let s = app.session(&token).await;
     assert_eq!(s.status, 200);
-    assert_eq!(s.json(), json!({ "nip": NIP, "expires_at": "2026-11-27T10:00:00Z" }));
+    assert_eq!(
+        s.json(),
+        json!({ "nip": NIP, "expires_at": "2026-11-27T10:00:00Z" })
+    );
 
     // A second reset ends every earlier session.
     assert_eq!(app.forgot(NIP).await.status, 202);
@@ -50,13 +64,20 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
     let gone = app.session(&token).await;
     assert_eq!(gone.status, 401);
     assert_eq!(gone.code(), "unauthorized");
-    assert_eq!(app.login(NIP, STRONG).await.status, 401, "old password no longer works");
+    assert_eq!(
+        app.login(NIP, STRONG).await.status,
+        401,
+        "old password no longer works"
+    );
     let fresh = app.token(NIP, STRONG2).await;
     assert_eq!(app.session(&fresh).await.status, 200);
 
     // The code is single-use.
     let again = app.reset(NIP, &code2, "Another-Strong-Pass-7").await;
-    assert_eq!((again.status, again.code().as_str()), (400, "invalid_token"));
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (400, "invalid_token")
+    );
 }
 
 #[tokio::test]
@@ -87,14 +108,27 @@ async fn sessions_expire() {
 #[tokio::test]
 async fn session_needs_a_well_formed_bearer_token() {
     let app = spawn_app().await;
-    for header in [None, Some("Bearer"), Some("Basic abc"), Some("Bearer not-a-token"), Some("Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")] {
+    for header in [
+        None,
+        Some("Bearer"),
+        Some("Basic abc"),
+        Some("Bearer not-a-token"),
+        Some("Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    ] {
         let mut req = app.client.get(format!("{}/v1/session", app.base));
         if let Some(h) = header {
             req = req.header("authorization", h);
         }
         let a = app.send(&app.client, req).await;
-        assert_eq!((a.status, a.code().as_str()), (401, "unauthorized"), "{header:?}");
-        assert_eq!(a.header("content-type").as_deref(), Some("application/problem+json; charset=utf-8"));
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (401, "unauthorized"),
+            "{header:?}"
+        );
+        assert_eq!(
+            a.header("content-type").as_deref(),
+            Some("application/problem+json; charset=utf-8")
+        );
     }
 }
 
@@ -104,15 +138,33 @@ async fn weak_password_costs_no_try() {
     app.seed_default().await;
     app.forgot(NIP).await;
     let code = app.last_code(EMAIL);
-    for weak in ["budi1986", "Password1", "Budi19860926", "short1A", "semuahurufkecil99", "NOLOWERCASE-BUT-NO-DIGIT"] {
+    for weak in [
+        "budi1986",
+        "Password1",
+        "Budi19860926",
+        "short1A",
+        "semuahurufkecil99",
+        "NOLOWERCASE-BUT-NO-DIGIT",
+    ] {
         let r = app.reset(NIP, &code, weak).await;
-        assert_eq!((r.status, r.code().as_str()), (422, "weak_password"), "{weak}");
-        assert!(r.json()["violations"].as_array().is_some_and(|v| !v.is_empty()));
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (422, "weak_password"),
+            "{weak}"
+        );
+        assert!(r.json()["violations"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty()));
     }
     // Even with a wrong code, a weak password is reported first and costs nothing.
     let r = app.reset(NIP, "ZZZZ-ZZZZ", "weak").await;
     assert_eq!(r.code(), "weak_password");
-    let rec = app.store.get_reset_code(&sapk_core::Nip::from_stored(NIP).unwrap()).await.unwrap().unwrap();
+    let rec = app
+        .store
+        .get_reset_code(&sapk_core::Nip::from_stored(NIP).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.attempts_left, 5);
     assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
 }
@@ -122,7 +174,10 @@ async fn weak_password_lists_each_rule() {
     let app = spawn_app().await;
     let r = app.reset(NIP, "AAAA-AAAA", "abc").await;
     assert_eq!(r.status, 422);
-    assert_eq!(r.json()["violations"], json!(["too_short", "no_uppercase", "no_digit", "too_guessable"]));
+    assert_eq!(
+        r.json()["violations"],
+        json!(["too_short", "no_uppercase", "no_digit", "too_guessable"])
+    );
     let long = format!("Aa1-{}", "x".repeat(130));
     let r = app.reset(NIP, "AAAA-AAAA", &long).await;
     assert_eq!(r.json()["violations"], json!(["too_long"]));
@@ -134,16 +189,27 @@ async fn five_wrong_codes_kill_the_code() {
     app.seed_default().await;
     app.forgot(NIP).await;
     let code = app.last_code(EMAIL);
-    let wrong = if code.starts_with('A') { "BBBB-BBBB" } else { "AAAA-AAAA" };
+    let wrong = if code.starts_with('A') {
+        "BBBB-BBBB"
+    } else {
+        "AAAA-AAAA"
+    };
     for _ in 0..5 {
         let r = app.reset(NIP, wrong, STRONG).await;
         assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"));
     }
     let r = app.reset(NIP, &code, STRONG).await;
-    assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"), "the right code is dead now");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_token"),
+        "the right code is dead now"
+    );
     // A fresh code works.
     app.forgot(NIP).await;
-    assert_eq!(app.reset(NIP, &app.last_code(EMAIL), STRONG).await.status, 200);
+    assert_eq!(
+        app.reset(NIP, &app.last_code(EMAIL), STRONG).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -152,7 +218,11 @@ async fn four_wrong_codes_then_the_right_one_works() {
     app.seed_default().await;
     app.forgot(NIP).await;
     let code = app.last_code(EMAIL);
-    let wrong = if code.starts_with('A') { "BBBB-BBBB" } else { "AAAA-AAAA" };
+    let wrong = if code.starts_with('A') {
+        "BBBB-BBBB"
+    } else {
+        "AAAA-AAAA"
+    };
     for _ in 0..4 {
         assert_eq!(app.reset(NIP, wrong, STRONG).await.status, 400);
     }
@@ -171,8 +241,13 @@ async fn code_expires_after_fifteen_minutes() {
 
     app.forgot(NIP).await;
     let code = app.last_code(EMAIL);
-    app.clock.advance(Duration::minutes(15) - Duration::seconds(1));
-    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200, "valid until the last second");
+    app.clock
+        .advance(Duration::minutes(15) - Duration::seconds(1));
+    assert_eq!(
+        app.reset(NIP, &code, STRONG).await.status,
+        200,
+        "valid until the last second"
+    );
 }
 
 #[tokio::test]
@@ -194,18 +269,31 @@ async fn errors_and_messages_in_english_on_request() {
     let app = spawn_app().await;
     app.seed_default().await;
     let a = app
-        .post_raw("/v1/password/forgot", br#"{"nip":"123"}"#.to_vec(), Some("en-US,en;q=0.9"))
+        .post_raw(
+            "/v1/password/forgot",
+            br#"{"nip":"123"}"#.to_vec(),
+            Some("en-US,en;q=0.9"),
+        )
         .await;
     assert_eq!((a.status, a.code().as_str()), (400, "invalid_nip"));
     assert_eq!(a.json()["detail"], "A NIP has 18 digits (you entered 3).");
     assert_eq!(a.header("content-language").as_deref(), Some("en"));
-    let a = app.post_raw("/v1/password/forgot", br#"{"nip":"123"}"#.to_vec(), None).await;
-    assert_eq!(a.json()["detail"], "NIP harus 18 digit (yang dimasukkan 3 digit).");
+    let a = app
+        .post_raw("/v1/password/forgot", br#"{"nip":"123"}"#.to_vec(), None)
+        .await;
+    assert_eq!(
+        a.json()["detail"],
+        "NIP harus 18 digit (yang dimasukkan 3 digit)."
+    );
     assert_eq!(a.json()["title"], "NIP tidak valid");
     assert_eq!(a.header("content-language").as_deref(), Some("id"));
 
     let f = app
-        .post_raw("/v1/password/forgot", format!(r#"{{"nip":"{NIP}"}}"#).into_bytes(), Some("en"))
+        .post_raw(
+            "/v1/password/forgot",
+            format!(r#"{{"nip":"{NIP}"}}"#).into_bytes(),
+            Some("en"),
+        )
         .await;
     assert_eq!(f.status, 202);
     let mail = &app.outbox()[0];
@@ -221,7 +309,11 @@ async fn a_changed_hash_cost_rehashes_on_next_login() {
     app.activate(NIP, EMAIL, STRONG).await;
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let before = app.store.get_account(&nip).await.unwrap().unwrap();
-    assert!(before.password_hash.as_deref().unwrap().contains("m=1024,t=1,p=1"));
+    assert!(before
+        .password_hash
+        .as_deref()
+        .unwrap()
+        .contains("m=1024,t=1,p=1"));
 
     // A second service over the same store with stronger parameters.
     let mut cfg = test_config();
@@ -239,8 +331,18 @@ async fn a_changed_hash_cost_rehashes_on_next_login() {
         .await
         .expect("login with the old hash still works");
     let after = app.store.get_account(&nip).await.unwrap().unwrap();
-    assert!(after.password_hash.as_deref().unwrap().contains("m=1024,t=2,p=1"), "re-hashed");
-    assert_eq!(after.credential_version, before.credential_version, "sessions survive a re-hash");
+    assert!(
+        after
+            .password_hash
+            .as_deref()
+            .unwrap()
+            .contains("m=1024,t=2,p=1"),
+        "re-hashed"
+    );
+    assert_eq!(
+        after.credential_version, before.credential_version,
+        "sessions survive a re-hash"
+    );
     assert_eq!(app.login(NIP, STRONG).await.status, 200);
 }
 

@@ -89,8 +89,11 @@ mod tests {
 
     #[test]
     fn input_is_normalised() {
-        let nip = Nip::parse("198609262015051001", NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
-            .unwrap();
+        let nip = Nip::parse(
+            "198609262015051001",
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        )
+        .unwrap();
         let key = TokenKey::from_bytes(vec![7; 32]).unwrap();
         let canonical = ResetCode::parse("AB12-CD34").unwrap().hash(&key, &nip);
         for typed in ["ab12cd34", " ab12 - cd34 ", "AB12CD34", "ab12-cd34"] {
@@ -104,7 +107,16 @@ mod tests {
 
     #[test]
     fn malformed_codes() {
-        for bad in ["", "ABC", "AB12-CD3", "AB12-CD345", "AB12-CDU4", "AB12_CD34", "AB12-CD3é", "ＡＢ１２ＣＤ３４"] {
+        for bad in [
+            "",
+            "ABC",
+            "AB12-CD3",
+            "AB12-CD345",
+            "AB12-CDU4",
+            "AB12_CD34",
+            "AB12-CD3é",
+            "ＡＢ１２ＣＤ３４",
+        ] {
             assert!(ResetCode::parse(bad).is_err(), "{bad:?}");
         }
     }

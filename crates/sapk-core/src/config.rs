@@ -24,12 +24,30 @@ impl Default for RateLimits {
     fn default() -> Self {
         let w = 900;
         RateLimits {
-            forgot_nip: RateLimit { max: 5, window_secs: w },
-            forgot_ip: RateLimit { max: 1000, window_secs: w },
-            reset_nip: RateLimit { max: 10, window_secs: w },
-            reset_ip: RateLimit { max: 2000, window_secs: w },
-            login_nip: RateLimit { max: 30, window_secs: w },
-            login_ip: RateLimit { max: 5000, window_secs: w },
+            forgot_nip: RateLimit {
+                max: 5,
+                window_secs: w,
+            },
+            forgot_ip: RateLimit {
+                max: 1000,
+                window_secs: w,
+            },
+            reset_nip: RateLimit {
+                max: 10,
+                window_secs: w,
+            },
+            reset_ip: RateLimit {
+                max: 2000,
+                window_secs: w,
+            },
+            login_nip: RateLimit {
+                max: 30,
+                window_secs: w,
+            },
+            login_ip: RateLimit {
+                max: 5000,
+                window_secs: w,
+            },
         }
     }
 }
@@ -131,21 +149,51 @@ impl Config {
         Ok(Config {
             code_ttl_secs: num(get, "SAPK_CODE_TTL_SECONDS", d.code_ttl_secs, 60, 86_400)?,
             code_max_attempts: num(get, "SAPK_CODE_MAX_ATTEMPTS", d.code_max_attempts, 1, 20)?,
-            session_ttl_secs: num(get, "SAPK_SESSION_TTL_SECONDS", d.session_ttl_secs, 60, 30 * 86_400)?,
+            session_ttl_secs: num(
+                get,
+                "SAPK_SESSION_TTL_SECONDS",
+                d.session_ttl_secs,
+                60,
+                30 * 86_400,
+            )?,
             password: PasswordPolicy {
                 min_len: num(get, "SAPK_PASSWORD_MIN_LENGTH", d.password.min_len, 6, 64)?,
                 max_len: d.password.max_len,
                 min_score: num(get, "SAPK_PASSWORD_MIN_SCORE", d.password.min_score, 0, 4)?,
             },
             hash: HashParams {
-                m_cost_kib: num(get, "SAPK_ARGON2_MEMORY_KIB", d.hash.m_cost_kib, 8, 4 * 1024 * 1024)?,
+                m_cost_kib: num(
+                    get,
+                    "SAPK_ARGON2_MEMORY_KIB",
+                    d.hash.m_cost_kib,
+                    8,
+                    4 * 1024 * 1024,
+                )?,
                 t_cost: num(get, "SAPK_ARGON2_ITERATIONS", d.hash.t_cost, 1, 100)?,
                 p_cost: num(get, "SAPK_ARGON2_PARALLELISM", d.hash.p_cost, 1, 16)?,
             },
             lockout_threshold: num(get, "SAPK_LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100)?,
-            lockout_base_secs: num(get, "SAPK_LOCKOUT_BASE_SECONDS", d.lockout_base_secs, 1, 3600)?,
-            lockout_max_secs: num(get, "SAPK_LOCKOUT_MAX_SECONDS", d.lockout_max_secs, 1, 86_400)?,
-            lockout_memory_secs: num(get, "SAPK_LOCKOUT_MEMORY_SECONDS", d.lockout_memory_secs, 60, 30 * 86_400)?,
+            lockout_base_secs: num(
+                get,
+                "SAPK_LOCKOUT_BASE_SECONDS",
+                d.lockout_base_secs,
+                1,
+                3600,
+            )?,
+            lockout_max_secs: num(
+                get,
+                "SAPK_LOCKOUT_MAX_SECONDS",
+                d.lockout_max_secs,
+                1,
+                86_400,
+            )?,
+            lockout_memory_secs: num(
+                get,
+                "SAPK_LOCKOUT_MEMORY_SECONDS",
+                d.lockout_memory_secs,
+                60,
+                30 * 86_400,
+            )?,
             forgot_min_ms: num(get, "SAPK_FORGOT_MIN_MS", d.forgot_min_ms, 0, 10_000)?,
             limits: RateLimits {
                 forgot_nip: limit(get, "SAPK_LIMIT_FORGOT_NIP", dl.forgot_nip)?,
@@ -189,7 +237,13 @@ mod tests {
         .into();
         let c = Config::from_lookup(&|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(c.password.min_len, 6);
-        assert_eq!(c.limits.forgot_nip, RateLimit { max: 3, window_secs: 60 });
+        assert_eq!(
+            c.limits.forgot_nip,
+            RateLimit {
+                max: 3,
+                window_secs: 60
+            }
+        );
         assert_eq!(c.code_ttl_secs, 600);
         assert_eq!(c.hash, HashParams::default());
     }

@@ -44,7 +44,10 @@ impl Email {
     /// `bu***@example.go.id`: enough for the holder to recognise, little for anyone else.
     pub fn masked(&self) -> String {
         let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
-        let shown: String = local.chars().take(if local.chars().count() > 3 { 2 } else { 1 }).collect();
+        let shown: String = local
+            .chars()
+            .take(if local.chars().count() > 3 { 2 } else { 1 })
+            .collect();
         format!("{shown}***@{domain}")
     }
 }
@@ -81,7 +84,16 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for bad in ["", "budi", "budi@", "@x.id", "budi@localhost", "bu di@x.id", "a@b@c", "budi@.id"] {
+        for bad in [
+            "",
+            "budi",
+            "budi@",
+            "@x.id",
+            "budi@localhost",
+            "bu di@x.id",
+            "a@b@c",
+            "budi@.id",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
         let long = format!("{}@example.go.id", "a".repeat(250));

@@ -37,7 +37,9 @@ impl AuthError {
     }
 
     pub(crate) fn unavailable() -> AuthError {
-        AuthError::Unavailable { retry_after_secs: 5 }
+        AuthError::Unavailable {
+            retry_after_secs: 5,
+        }
     }
 }
 

@@ -26,7 +26,11 @@ impl Lang {
             let mut parts = item.split(';');
             let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = parts
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.trim().parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = if tag == "en" || tag.starts_with("en-") {
                 Lang::En
@@ -76,12 +80,32 @@ pub fn wib() -> FixedOffset {
 }
 
 const MONTHS_ID: [&str; 12] = [
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-    "Oktober", "November", "Desember",
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
 ];
 const MONTHS_EN: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// `27 November 2026 pukul 16.05 WIB` / `27 November 2026, 16:05 WIB (UTC+7)`.
@@ -136,7 +160,10 @@ mod tests {
         assert_eq!(Lang::from_accept_language(None), Lang::Id);
         assert_eq!(Lang::from_accept_language(Some("en")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("id-ID,id;q=0.9,en;q=0.8")), Lang::Id);
+        assert_eq!(
+            Lang::from_accept_language(Some("id-ID,id;q=0.9,en;q=0.8")),
+            Lang::Id
+        );
         assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.5")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("fr")), Lang::Id);
         assert_eq!(Lang::from_accept_language(Some("en;q=0, id")), Lang::Id);
@@ -149,7 +176,10 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format_wib(t, Lang::Id), "27 November 2026 pukul 16.05 WIB");
-        assert_eq!(format_wib(t, Lang::En), "27 November 2026, 16:05 WIB (UTC+7)");
+        assert_eq!(
+            format_wib(t, Lang::En),
+            "27 November 2026, 16:05 WIB (UTC+7)"
+        );
         let late = DateTime::parse_from_rfc3339("2026-12-31T20:00:00Z")
             .unwrap()
             .with_timezone(&Utc);

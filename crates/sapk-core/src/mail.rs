@@ -150,7 +150,10 @@ pub fn password_changed_email(
         EmailKind::PasswordChanged,
         to,
         name,
-        lang.pick("Password SAPK Anda telah diganti", "Your SAPK password was changed"),
+        lang.pick(
+            "Password SAPK Anda telah diganti",
+            "Your SAPK password was changed",
+        ),
         vec![body],
         lang,
     )
@@ -174,7 +177,10 @@ pub fn email_changed_old_email(
         EmailKind::EmailChangedOld,
         to,
         name,
-        lang.pick("Email akun SAPK Anda telah diganti", "The e-mail of your SAPK account was changed"),
+        lang.pick(
+            "Email akun SAPK Anda telah diganti",
+            "The e-mail of your SAPK account was changed",
+        ),
         vec![body],
         lang,
     )
@@ -197,7 +203,10 @@ pub fn email_changed_new_email(
         EmailKind::EmailChangedNew,
         to,
         name,
-        lang.pick("Email akun SAPK Anda telah diperbarui", "Your SAPK account e-mail was updated"),
+        lang.pick(
+            "Email akun SAPK Anda telah diperbarui",
+            "Your SAPK account e-mail was updated",
+        ),
         vec![body],
         lang,
     )
@@ -211,13 +220,19 @@ mod tests {
     fn reset_email_in_both_languages_escapes_html() {
         let to = Email::parse("budi@example.go.id").unwrap();
         let code = ResetCode::parse("AB12CD34").unwrap();
-        let at = DateTime::parse_from_rfc3339("2026-11-27T09:05:00Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-11-27T09:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let id = reset_code_email(&to, "Budi <Santoso>", &code, at, 15, Lang::Id).unwrap();
         assert!(id.text.contains("AB12-CD34"));
         assert!(id.text.contains("27 November 2026 pukul 16.05 WIB"));
         assert!(id.text.contains("Jika Anda tidak meminta"));
         assert!(id.text.contains("021-8093008"));
-        assert!(id.html.contains("Budi &#60;Santoso&#62;") || id.html.contains("Budi &lt;Santoso&gt;"), "{}", id.html);
+        assert!(
+            id.html.contains("Budi &#60;Santoso&#62;") || id.html.contains("Budi &lt;Santoso&gt;"),
+            "{}",
+            id.html
+        );
         assert!(id.html.contains("AB12-CD34"));
         let en = reset_code_email(&to, "Budi", &code, at, 15, Lang::En).unwrap();
         assert!(en.text.contains("If you did not ask for this"));
@@ -229,7 +244,8 @@ mod tests {
     fn notices() {
         let to = Email::parse("budi@example.go.id").unwrap();
         let at = Utc::now();
-        let m = email_changed_old_email(&to, "Budi", "bu***@baru.id", "KANREG-I", at, Lang::Id).unwrap();
+        let m = email_changed_old_email(&to, "Budi", "bu***@baru.id", "KANREG-I", at, Lang::Id)
+            .unwrap();
         assert!(m.text.contains("bu***@baru.id") && m.text.contains("Jika ini bukan Anda"));
         let m = password_changed_email(&to, "Budi", at, Lang::En).unwrap();
         assert!(m.html.contains("was changed"));

@@ -77,8 +77,7 @@ impl Nik {
         let f = nip.facts();
         let mut problems = Vec::new();
         let b = f.birth_date;
-        if b.day() != self.day || b.month() != self.month || (b.year() % 100) as u32 != self.year2
-        {
+        if b.day() != self.day || b.month() != self.month || (b.year() % 100) as u32 != self.year2 {
             problems.push(NikMismatch::BirthDate);
         }
         if f.gender != self.gender {

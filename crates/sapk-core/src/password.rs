@@ -171,8 +171,10 @@ impl PasswordHasher {
 
     /// PHC string of `pw` with a fresh salt (blocking; see `hash`).
     pub fn hash_blocking(&self, pw: &str) -> Result<String, HashError> {
-        let salt_bytes = crate::keys::random_bytes::<16>().map_err(|e| HashError::Hash(e.to_string()))?;
-        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| HashError::Hash(e.to_string()))?;
+        let salt_bytes =
+            crate::keys::random_bytes::<16>().map_err(|e| HashError::Hash(e.to_string()))?;
+        let salt =
+            SaltString::encode_b64(&salt_bytes).map_err(|e| HashError::Hash(e.to_string()))?;
         self.inner
             .argon
             .hash_password(pw.as_bytes(), &salt)
@@ -275,14 +277,26 @@ mod tests {
             Err(vec![Violation::NoDigit])
         );
         let long = format!("A1{}", "x".repeat(127));
-        assert_eq!(p.check(&Password::new(&long), &[]), Err(vec![Violation::TooLong]));
-        assert_eq!(p.check(&Password::new("Kuda-Laut-Terbang-9"), &ctx()), Ok(()));
+        assert_eq!(
+            p.check(&Password::new(&long), &[]),
+            Err(vec![Violation::TooLong])
+        );
+        assert_eq!(
+            p.check(&Password::new("Kuda-Laut-Terbang-9"), &ctx()),
+            Ok(())
+        );
     }
 
     #[test]
     fn common_and_personal_passwords_are_too_guessable() {
         let p = PasswordPolicy::default();
-        for pw in ["Password1", "Qwerty123", "Budi19860926", "Santoso1986", "Budi.Santoso1"] {
+        for pw in [
+            "Password1",
+            "Qwerty123",
+            "Budi19860926",
+            "Santoso1986",
+            "Budi.Santoso1",
+        ] {
             let r = p.check(&Password::new(pw), &ctx());
             assert_eq!(r, Err(vec![Violation::TooGuessable]), "{pw}");
         }
@@ -335,6 +349,9 @@ mod tests {
 
     #[test]
     fn debug_hides_the_password() {
-        assert_eq!(format!("{:?}", Password::new("Rahasia123")), "Password([REDACTED])");
+        assert_eq!(
+            format!("{:?}", Password::new("Rahasia123")),
+            "Password([REDACTED])"
+        );
     }
 }

@@ -92,8 +92,11 @@ pub trait Store: Send + Sync {
     async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
     /// Replaces the account if its stored `version` is `expected_version`, storing
     /// `account` with `version = expected_version + 1`; `Conflict` otherwise.
-    async fn update_account(&self, account: &Account, expected_version: u64)
-        -> Result<(), StoreError>;
+    async fn update_account(
+        &self,
+        account: &Account,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
     async fn count_accounts(&self) -> Result<u64, StoreError>;
 
     /// Stores the account's code, replacing any older one.
@@ -101,8 +104,11 @@ pub trait Store: Send + Sync {
     async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError>;
     /// Atomically takes one try from the code identified by `code_hash`: returns the tries
     /// left afterwards, or `None` when that code is gone or has no tries left.
-    async fn take_code_attempt(&self, nip: &Nip, code_hash: &str)
-        -> Result<Option<u32>, StoreError>;
+    async fn take_code_attempt(
+        &self,
+        nip: &Nip,
+        code_hash: &str,
+    ) -> Result<Option<u32>, StoreError>;
     /// Deletes the account's code (only the one with `code_hash`, when given).
     async fn delete_reset_code(&self, nip: &Nip, code_hash: Option<&str>)
         -> Result<(), StoreError>;
@@ -130,8 +136,11 @@ pub trait Store: Send + Sync {
         expires_at: DateTime<Utc>,
     ) -> Result<u32, StoreError>;
     /// Sets the lock of an existing throttle record (no-op if it is gone).
-    async fn set_login_lock(&self, nip: &Nip, locked_until: DateTime<Utc>)
-        -> Result<(), StoreError>;
+    async fn set_login_lock(
+        &self,
+        nip: &Nip,
+        locked_until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError>;
 
     /// Atomically adds one to the counter `key` (created with `expires_at`); returns the

@@ -146,7 +146,13 @@ impl Service {
         }
     }
 
-    fn public_event(&self, nip: &Nip, meta: &RequestMeta, action: &str, outcome: &str) -> AuditEvent {
+    fn public_event(
+        &self,
+        nip: &Nip,
+        meta: &RequestMeta,
+        action: &str,
+        outcome: &str,
+    ) -> AuditEvent {
         AuditEvent {
             at: self.clock.now(),
             actor: "self".to_owned(),
@@ -159,7 +165,12 @@ impl Service {
         }
     }
 
-    async fn hit(&self, key: String, limit: RateLimit, now: DateTime<Utc>) -> Result<Option<u64>, AuthError> {
+    async fn hit(
+        &self,
+        key: String,
+        limit: RateLimit,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, AuthError> {
         let window = now.timestamp().div_euclid(limit.window_secs);
         let ends = (window + 1) * limit.window_secs;
         let expires_at = DateTime::from_timestamp(ends, 0).unwrap_or(now);
@@ -177,7 +188,12 @@ impl Service {
 
     /// Counts the request against the per-IP and per-NIP limits of `action` (unknown NIPs
     /// count alike, so limits reveal nothing).
-    async fn rate_limit(&self, action: Action, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
+    async fn rate_limit(
+        &self,
+        action: Action,
+        nip: &Nip,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
         let l = &self.config.limits;
         let (by_nip, by_ip) = match action {
             Action::Forgot => (l.forgot_nip, l.forgot_ip),
@@ -187,17 +203,26 @@ impl Service {
         let now = self.clock.now();
         let mut retry = None;
         if let Some(ip) = &meta.source_ip {
-            retry = self.hit(format!("rl:{}:ip:{ip}", action.name()), by_ip, now).await?;
+            retry = self
+                .hit(format!("rl:{}:ip:{ip}", action.name()), by_ip, now)
+                .await?;
         }
         if retry.is_none() {
-            retry = self.hit(format!("rl:{}:nip:{nip}", action.name()), by_nip, now).await?;
+            retry = self
+                .hit(format!("rl:{}:nip:{nip}", action.name()), by_nip, now)
+                .await?;
         }
         match retry {
             None => Ok(()),
             Some(retry_after_secs) => {
                 warn!(action = action.name(), "rate limited");
-                self.audit(self.public_event(nip, meta, &format!("{}_rate_limited", action.name()), "refused"))
-                    .await;
+                self.audit(self.public_event(
+                    nip,
+                    meta,
+                    &format!("{}_rate_limited", action.name()),
+                    "refused",
+                ))
+                .await;
                 Err(AuthError::RateLimited { retry_after_secs })
             }
         }
@@ -227,7 +252,10 @@ impl Service {
         let started = tokio::time::Instant::now();
         let nip = self.parse_nip(nip_raw)?;
         let result = self.forgot_inner(&nip, meta).await;
-        tokio::time::sleep_until(started + std::time::Duration::from_millis(self.config.forgot_min_ms)).await;
+        tokio::time::sleep_until(
+            started + std::time::Duration::from_millis(self.config.forgot_min_ms),
+        )
+        .await;
         result
     }
 
@@ -235,11 +263,13 @@ impl Service {
         self.rate_limit(Action::Forgot, nip, meta).await?;
         let account = self.store.get_account(nip).await.map_err(store_down)?;
         let Some(account) = account else {
-            self.audit(self.public_event(nip, meta, "code_requested", "unknown_nip")).await;
+            self.audit(self.public_event(nip, meta, "code_requested", "unknown_nip"))
+                .await;
             return Ok(());
         };
         let Some(email) = account.email.clone() else {
-            self.audit(self.public_event(nip, meta, "code_requested", "no_email")).await;
+            self.audit(self.public_event(nip, meta, "code_requested", "no_email"))
+                .await;
             return Ok(());
         };
         let code = ResetCode::generate().map_err(|e| {
@@ -256,7 +286,10 @@ impl Service {
             attempts_left: self.config.code_max_attempts,
             credential_version: account.credential_version,
         };
-        self.store.put_reset_code(&record).await.map_err(store_down)?;
+        self.store
+            .put_reset_code(&record)
+            .await
+            .map_err(store_down)?;
         let sent = self
             .send(mail::reset_code_email(
                 &email,
@@ -267,7 +300,12 @@ impl Service {
                 meta.lang,
             ))
             .await;
-        let mut ev = self.public_event(nip, meta, "code_requested", if sent { "sent" } else { "mail_failed" });
+        let mut ev = self.public_event(
+            nip,
+            meta,
+            "code_requested",
+            if sent { "sent" } else { "mail_failed" },
+        );
         ev.details = json!({ "to": email.masked(), "expires_at": expires_at });
         self.audit(ev).await;
         info!(sent, "reset code issued");
@@ -377,11 +415,17 @@ impl Service {
             Err(StoreError::Conflict(_)) => return Err(fail("code_already_used").await),
             Err(e) => return Err(store_down(e)),
         }
-        self.audit(self.public_event(&nip, meta, "reset", "succeeded")).await;
+        self.audit(self.public_event(&nip, meta, "reset", "succeeded"))
+            .await;
         info!("password reset");
         if let Some(email) = &account.email {
-            self.send(mail::password_changed_email(email, &account.name, now, meta.lang))
-                .await;
+            self.send(mail::password_changed_email(
+                email,
+                &account.name,
+                now,
+                meta.lang,
+            ))
+            .await;
         }
         Ok(())
     }
@@ -409,7 +453,8 @@ impl Service {
             .filter(|t| t.expires_at > now);
         if let Some(until) = throttle.as_ref().and_then(|t| t.locked_until) {
             if until > now {
-                self.audit(self.public_event(&nip, meta, "login", "throttled")).await;
+                self.audit(self.public_event(&nip, meta, "login", "throttled"))
+                    .await;
                 return Err(AuthError::RateLimited {
                     retry_after_secs: (until - now).num_seconds().max(1) as u64,
                 });
@@ -418,7 +463,11 @@ impl Service {
         let account = self.store.get_account(&nip).await.map_err(store_down)?;
         let password = Password::new(password_raw);
         let phc = account.as_ref().and_then(|a| a.password_hash.as_deref());
-        let ok = self.hasher.verify(&password, phc).await.map_err(hash_down)?;
+        let ok = self
+            .hasher
+            .verify(&password, phc)
+            .await
+            .map_err(hash_down)?;
         let (Some(account), true) = (account, ok) else {
             let expires = now + Duration::seconds(self.config.lockout_memory_secs);
             let failures = self
@@ -429,7 +478,10 @@ impl Service {
             let mut ev = self.public_event(&nip, meta, "login", "failed");
             if let Some(secs) = self.config.lock_for(failures) {
                 let until = now + Duration::seconds(secs);
-                self.store.set_login_lock(&nip, until).await.map_err(store_down)?;
+                self.store
+                    .set_login_lock(&nip, until)
+                    .await
+                    .map_err(store_down)?;
                 ev.details = json!({ "failures": failures, "locked_until": until });
             } else {
                 ev.details = json!({ "failures": failures });
@@ -461,7 +513,8 @@ impl Service {
             })
             .await
             .map_err(store_down)?;
-        self.audit(self.public_event(&nip, meta, "login", "succeeded")).await;
+        self.audit(self.public_event(&nip, meta, "login", "succeeded"))
+            .await;
         Ok(LoginOutput {
             access_token: secrecy::SecretString::from(token),
             expires_in: self.config.session_ttl_secs,
@@ -504,7 +557,11 @@ impl Service {
         if session.expires_at <= self.clock.now() {
             return Err(AuthError::Unauthorized);
         }
-        let account = self.store.get_account(&session.nip).await.map_err(store_down)?;
+        let account = self
+            .store
+            .get_account(&session.nip)
+            .await
+            .map_err(store_down)?;
         match account {
             Some(a) if a.credential_version == session.credential_version => Ok(session),
             _ => Err(AuthError::Unauthorized),

@@ -128,7 +128,10 @@ impl Service {
 
     /// Staff audit records must be written: a failed append fails the action's report.
     async fn staff_audit(&self, event: AuditEvent) -> Result<(), StaffError> {
-        self.store.append_audit(&event).await.map_err(StaffError::Store)
+        self.store
+            .append_audit(&event)
+            .await
+            .map_err(StaffError::Store)
     }
 
     /// Creates or updates one employee; idempotent. The e-mail of an activated account is
@@ -167,7 +170,8 @@ impl Service {
                 ImportOutcome::Created
             }
             Some(existing) => {
-                if existing.name == name && existing.email == email && existing.instansi == instansi {
+                if existing.name == name && existing.email == email && existing.instansi == instansi
+                {
                     ImportOutcome::Unchanged
                 } else {
                     if existing.email != email && existing.password_hash.is_some() {
@@ -178,7 +182,9 @@ impl Service {
                     updated.email = email.clone();
                     updated.instansi = instansi;
                     updated.updated_at = now;
-                    self.store.update_account(&updated, existing.version).await?;
+                    self.store
+                        .update_account(&updated, existing.version)
+                        .await?;
                     ImportOutcome::Updated
                 }
             }
@@ -209,14 +215,26 @@ impl Service {
         let nip = Nip::parse(nip_raw, self.now().date_naive())?;
         let account = self.store.get_account(&nip).await?;
         let Some(a) = account else {
-            self.staff_audit(self.staff_event(op, Some(&nip), "employee_viewed", "unknown_nip", json!(null)))
-                .await?;
+            self.staff_audit(self.staff_event(
+                op,
+                Some(&nip),
+                "employee_viewed",
+                "unknown_nip",
+                json!(null),
+            ))
+            .await?;
             return Err(StaffError::UnknownNip);
         };
         let now = self.now();
-        let throttle = self.store.get_throttle(&nip).await?.filter(|t| t.expires_at > now);
+        let throttle = self
+            .store
+            .get_throttle(&nip)
+            .await?
+            .filter(|t| t.expires_at > now);
         let code = self.store.get_reset_code(&nip).await?.filter(|c| {
-            c.expires_at > now && c.attempts_left > 0 && c.credential_version == a.credential_version
+            c.expires_at > now
+                && c.attempts_left > 0
+                && c.credential_version == a.credential_version
         });
         self.staff_audit(self.staff_event(op, Some(&nip), "employee_viewed", "ok", json!(null)))
             .await?;
@@ -228,7 +246,11 @@ impl Service {
             email_masked: a.email.as_ref().map(Email::masked),
             email: a.email,
             instansi: a.instansi,
-            state: if a.password_hash.is_some() { "active" } else { "not_activated" },
+            state: if a.password_hash.is_some() {
+                "active"
+            } else {
+                "not_activated"
+            },
             login_failures: throttle.as_ref().map_or(0, |t| t.failures),
             locked_until: throttle.and_then(|t| t.locked_until).filter(|u| *u > now),
             active_code: code.map(|c| CodeSummary {

@@ -31,7 +31,11 @@ pub struct DataDir {
 impl DataDir {
     /// Opens (creating) the directory. `key_override` (e.g. from `SAPK_TOKEN_KEY`) wins over
     /// the key file.
-    pub fn open(path: &Path, mail_from: &str, key_override: Option<TokenKey>) -> Result<DataDir, DataDirError> {
+    pub fn open(
+        path: &Path,
+        mail_from: &str,
+        key_override: Option<TokenKey>,
+    ) -> Result<DataDir, DataDirError> {
         std::fs::create_dir_all(path).map_err(|e| DataDirError::Io(path.to_owned(), e))?;
         let store = SqliteStore::open(&path.join("sapk.db"))?;
         let outbox = FileOutbox::new(path.join("outbox"), mail_from)?;

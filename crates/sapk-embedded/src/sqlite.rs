@@ -126,7 +126,8 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let email: Option<String> = r.get(2)?;
     let email = match email {
         Some(e) => Some(
-            Email::parse(&e).map_err(|err| conv_err(StoreError::Corrupt(format!("email: {err}"))))?,
+            Email::parse(&e)
+                .map_err(|err| conv_err(StoreError::Corrupt(format!("email: {err}"))))?,
         ),
         None => None,
     };
@@ -380,8 +381,11 @@ impl Store for SqliteStore {
                 return Err(StoreError::Conflict("the reset code is gone".into()));
             }
             write_account(&tx, &a, expected)?;
-            tx.execute("DELETE FROM login_throttle WHERE nip = ?1", [a.nip.as_str()])
-                .map_err(down)?;
+            tx.execute(
+                "DELETE FROM login_throttle WHERE nip = ?1",
+                [a.nip.as_str()],
+            )
+            .map_err(down)?;
             tx.commit().map_err(down)
         })
         .await

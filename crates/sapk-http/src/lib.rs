@@ -29,7 +29,13 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 5] = [Route::Forgot, Route::Reset, Route::Login, Route::Session, Route::Logout];
+    pub const ALL: [Route; 5] = [
+        Route::Forgot,
+        Route::Reset,
+        Route::Login,
+        Route::Session,
+        Route::Logout,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -200,7 +206,11 @@ impl Api {
             Some(r) if req.method() != r.method() => (
                 r.name(),
                 self.problem(
-                    &Problem::MethodNotAllowed(if r.method() == Method::GET { "GET" } else { "POST" }),
+                    &Problem::MethodNotAllowed(if r.method() == Method::GET {
+                        "GET"
+                    } else {
+                        "POST"
+                    }),
                     lang,
                 ),
             ),
@@ -221,7 +231,12 @@ impl Api {
         response
     }
 
-    async fn dispatch(&self, route: Route, req: &Request, lang: Lang) -> Result<Response<Body>, Problem> {
+    async fn dispatch(
+        &self,
+        route: Route,
+        req: &Request,
+        lang: Lang,
+    ) -> Result<Response<Body>, Problem> {
         let meta = RequestMeta {
             source_ip: source_ip(req),
             lang,
@@ -245,7 +260,11 @@ impl Api {
             }
             Route::Reset => {
                 let body = object(req)?;
-                let (nip, token, pw) = (field(&body, "nip")?, field(&body, "token")?, field(&body, "new_password")?);
+                let (nip, token, pw) = (
+                    field(&body, "nip")?,
+                    field(&body, "token")?,
+                    field(&body, "new_password")?,
+                );
                 svc.reset(nip, token, pw, &meta).await?;
                 Ok(json_response(
                     StatusCode::OK,
@@ -288,7 +307,10 @@ impl Api {
             Route::Logout => {
                 let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
                 svc.logout(token).await?;
-                Ok(finish(base_response(StatusCode::NO_CONTENT, lang), Body::Empty))
+                Ok(finish(
+                    base_response(StatusCode::NO_CONTENT, lang),
+                    Body::Empty,
+                ))
             }
         }
     }

@@ -12,7 +12,10 @@ use serde_json::{json, Value};
 pub enum Problem {
     Auth(AuthError),
     /// Body not JSON, not an object, a field missing or of the wrong type.
-    InvalidRequest { id: String, en: String },
+    InvalidRequest {
+        id: String,
+        en: String,
+    },
     PayloadTooLarge,
     NotFound,
     MethodNotAllowed(&'static str),
@@ -26,15 +29,52 @@ impl From<AuthError> for Problem {
 
 fn nip_reason(e: &NipError, lang: Lang) -> String {
     match (e, lang) {
-        (NipError::Length(n), Lang::Id) => format!("NIP harus 18 digit (yang dimasukkan {n} digit)."),
+        (NipError::Length(n), Lang::Id) => {
+            format!("NIP harus 18 digit (yang dimasukkan {n} digit).")
+        }
         (NipError::Length(n), Lang::En) => format!("A NIP has 18 digits (you entered {n})."),
-        (NipError::NonDigit, l) => l.pick("NIP hanya boleh berisi angka.", "A NIP contains only digits.").into(),
-        (NipError::BirthDate, l) => l.pick("Tanggal lahir dalam NIP tidak valid.", "The birth date in the NIP is not a real date.").into(),
-        (NipError::BirthInFuture, l) => l.pick("Tanggal lahir dalam NIP ada di masa depan.", "The birth date in the NIP is in the future.").into(),
-        (NipError::AppointmentMonth, l) => l.pick("Bulan TMT CPNS dalam NIP tidak valid.", "The appointment month in the NIP is not a real month.").into(),
-        (NipError::AppointmentBeforeBirth, l) => l.pick("TMT CPNS dalam NIP lebih awal dari tanggal lahir.", "The appointment month in the NIP is before the birth date.").into(),
-        (NipError::AppointmentInFuture, l) => l.pick("TMT CPNS dalam NIP ada di masa depan.", "The appointment month in the NIP is in the future.").into(),
-        (NipError::Gender, l) => l.pick("Digit jenis kelamin dalam NIP harus 1 atau 2.", "The gender digit in the NIP must be 1 or 2.").into(),
+        (NipError::NonDigit, l) => l
+            .pick(
+                "NIP hanya boleh berisi angka.",
+                "A NIP contains only digits.",
+            )
+            .into(),
+        (NipError::BirthDate, l) => l
+            .pick(
+                "Tanggal lahir dalam NIP tidak valid.",
+                "The birth date in the NIP is not a real date.",
+            )
+            .into(),
+        (NipError::BirthInFuture, l) => l
+            .pick(
+                "Tanggal lahir dalam NIP ada di masa depan.",
+                "The birth date in the NIP is in the future.",
+            )
+            .into(),
+        (NipError::AppointmentMonth, l) => l
+            .pick(
+                "Bulan TMT CPNS dalam NIP tidak valid.",
+                "The appointment month in the NIP is not a real month.",
+            )
+            .into(),
+        (NipError::AppointmentBeforeBirth, l) => l
+            .pick(
+                "TMT CPNS dalam NIP lebih awal dari tanggal lahir.",
+                "The appointment month in the NIP is before the birth date.",
+            )
+            .into(),
+        (NipError::AppointmentInFuture, l) => l
+            .pick(
+                "TMT CPNS dalam NIP ada di masa depan.",
+                "The appointment month in the NIP is in the future.",
+            )
+            .into(),
+        (NipError::Gender, l) => l
+            .pick(
+                "Digit jenis kelamin dalam NIP harus 1 atau 2.",
+                "The gender digit in the NIP must be 1 or 2.",
+            )
+            .into(),
     }
 }
 
@@ -168,8 +208,10 @@ impl Problem {
         if let Problem::Auth(AuthError::WeakPassword(vs)) = self {
             body["violations"] = Value::from(vs.iter().map(|v| v.code()).collect::<Vec<_>>());
         }
-        let mut builder = crate::base_response(status, lang)
-            .header(header::CONTENT_TYPE, "application/problem+json; charset=utf-8");
+        let mut builder = crate::base_response(status, lang).header(
+            header::CONTENT_TYPE,
+            "application/problem+json; charset=utf-8",
+        );
         match self {
             Problem::Auth(AuthError::RateLimited { retry_after_secs })
             | Problem::Auth(AuthError::Unavailable { retry_after_secs }) => {

@@ -35,9 +35,16 @@ async fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if args.log_json {
-        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
 
     let config = Config::from_env().context("reading SAPK_* configuration")?;
@@ -67,7 +74,10 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("SAPK local API listening on http://{addr}");
-    println!("  data: {} (expired items purged: {purged})", args.data_dir.display());
+    println!(
+        "  data: {} (expired items purged: {purged})",
+        args.data_dir.display()
+    );
     println!("  e-mails are written to {}", outbox_dir.display());
     if seeded {
         println!(

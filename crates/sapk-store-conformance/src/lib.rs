@@ -5,9 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
-use sapk_core::ports::{
-    Account, AuditEvent, ResetCodeRecord, SessionRecord, Store, StoreError,
-};
+use sapk_core::ports::{Account, AuditEvent, ResetCodeRecord, SessionRecord, Store, StoreError};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -22,7 +20,10 @@ pub fn fresh_nip() -> Nip {
     let day = 1 + n % 28;
     let month = 1 + (n / 28) % 12;
     let year = 1960 + (n / 336) % 40;
-    let s = format!("{year:04}{month:02}{day:02}2001{:02}1{salt:03}", 1 + (n / 13440) % 12);
+    let s = format!(
+        "{year:04}{month:02}{day:02}2001{:02}1{salt:03}",
+        1 + (n / 13440) % 12
+    );
     match Nip::from_stored(&s) {
         Ok(nip) => nip,
         Err(e) => panic!("generated NIP {s} is invalid: {e}"),
@@ -31,7 +32,9 @@ pub fn fresh_nip() -> Nip {
 
 /// A fixed instant with microseconds, to check times round-trip exactly.
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 8, 30, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, 27, 8, 30, 0)
+        .single()
+        .unwrap_or_default()
         + Duration::microseconds(123_456)
 }
 
@@ -72,7 +75,10 @@ pub async fn account_round_trip_and_versions(s: DynStore) {
     a.password_changed_at = Some(t0());
     s.insert_account(&a).await.unwrap();
     assert_eq!(s.get_account(&nip).await.unwrap(), Some(a.clone()));
-    assert!(conflict(s.insert_account(&a).await), "duplicate insert must conflict");
+    assert!(
+        conflict(s.insert_account(&a).await),
+        "duplicate insert must conflict"
+    );
     assert!(s.count_accounts().await.unwrap() >= 1);
 
     let mut b = a.clone();
@@ -86,10 +92,16 @@ pub async fn account_round_trip_and_versions(s: DynStore) {
     assert_eq!(stored.email, None);
     assert_eq!(stored.credential_version, 3);
     assert_eq!(stored.password_hash, b.password_hash);
-    assert!(conflict(s.update_account(&b, 0).await), "stale version must conflict");
+    assert!(
+        conflict(s.update_account(&b, 0).await),
+        "stale version must conflict"
+    );
     let mut other = account(&fresh_nip());
     other.version = 0;
-    assert!(conflict(s.update_account(&other, 0).await), "missing account must conflict");
+    assert!(
+        conflict(s.update_account(&other, 0).await),
+        "missing account must conflict"
+    );
 }
 
 pub async fn concurrent_updates_one_wins(s: DynStore) {
@@ -121,13 +133,24 @@ pub async fn reset_code_replace_attempts_delete(s: DynStore) {
     let newer = code(&nip, "new", 3);
     s.put_reset_code(&newer).await.unwrap();
     assert_eq!(s.get_reset_code(&nip).await.unwrap(), Some(newer));
-    assert_eq!(s.take_code_attempt(&nip, "old").await.unwrap(), None, "superseded code");
+    assert_eq!(
+        s.take_code_attempt(&nip, "old").await.unwrap(),
+        None,
+        "superseded code"
+    );
     assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), Some(2));
     assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), Some(1));
     assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), Some(0));
-    assert_eq!(s.take_code_attempt(&nip, "new").await.unwrap(), None, "no tries left");
+    assert_eq!(
+        s.take_code_attempt(&nip, "new").await.unwrap(),
+        None,
+        "no tries left"
+    );
     s.delete_reset_code(&nip, Some("old")).await.unwrap();
-    assert!(s.get_reset_code(&nip).await.unwrap().is_some(), "wrong hash deletes nothing");
+    assert!(
+        s.get_reset_code(&nip).await.unwrap().is_some(),
+        "wrong hash deletes nothing"
+    );
     s.delete_reset_code(&nip, Some("new")).await.unwrap();
     assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
     s.put_reset_code(&code(&nip, "third", 5)).await.unwrap();
@@ -146,7 +169,9 @@ pub async fn parallel_attempts_never_exceed_the_limit(s: DynStore) {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (s, nip) = (s.clone(), nip.clone());
-        tasks.push(tokio::spawn(async move { s.take_code_attempt(&nip, "h").await }));
+        tasks.push(tokio::spawn(
+            async move { s.take_code_attempt(&nip, "h").await },
+        ));
     }
     let mut granted = 0;
     for t in tasks {
@@ -161,7 +186,9 @@ pub async fn complete_reset_is_atomic(s: DynStore) {
     let nip = fresh_nip();
     s.insert_account(&account(&nip)).await.unwrap();
     s.put_reset_code(&code(&nip, "c1", 5)).await.unwrap();
-    s.add_login_failure(&nip, t0(), t0() + Duration::days(1)).await.unwrap();
+    s.add_login_failure(&nip, t0(), t0() + Duration::days(1))
+        .await
+        .unwrap();
 
     // Account changed meanwhile: nothing is written, the code survives.
     let mut next = account(&nip);
@@ -169,7 +196,10 @@ pub async fn complete_reset_is_atomic(s: DynStore) {
     next.credential_version = 1;
     assert!(conflict(s.complete_reset("c1", &next, 7).await));
     assert!(s.get_reset_code(&nip).await.unwrap().is_some());
-    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().password_hash, None);
+    assert_eq!(
+        s.get_account(&nip).await.unwrap().unwrap().password_hash,
+        None
+    );
     assert!(s.get_throttle(&nip).await.unwrap().is_some());
 
     // Wrong code: nothing is written.
@@ -181,8 +211,15 @@ pub async fn complete_reset_is_atomic(s: DynStore) {
     assert_eq!(stored.password_hash.as_deref(), Some("h1"));
     assert_eq!((stored.version, stored.credential_version), (1, 1));
     assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
-    assert_eq!(s.get_throttle(&nip).await.unwrap(), None, "reset clears lock-out");
-    assert!(conflict(s.complete_reset("c1", &next, 1).await), "single use");
+    assert_eq!(
+        s.get_throttle(&nip).await.unwrap(),
+        None,
+        "reset clears lock-out"
+    );
+    assert!(
+        conflict(s.complete_reset("c1", &next, 1).await),
+        "single use"
+    );
 }
 
 pub async fn one_code_twenty_consumers_one_wins(s: DynStore) {
@@ -195,7 +232,9 @@ pub async fn one_code_twenty_consumers_one_wins(s: DynStore) {
         let mut a = account(&nip);
         a.password_hash = Some(format!("h{i}"));
         a.credential_version = 1;
-        tasks.push(tokio::spawn(async move { s.complete_reset("race", &a, 0).await }));
+        tasks.push(tokio::spawn(async move {
+            s.complete_reset("race", &a, 0).await
+        }));
     }
     let mut wins = 0;
     for t in tasks {
@@ -238,23 +277,36 @@ pub async fn login_throttle(s: DynStore) {
     let until = t0() + Duration::minutes(1);
     s.set_login_lock(&nip, until).await.unwrap();
     let th = s.get_throttle(&nip).await.unwrap().unwrap();
-    assert_eq!((th.failures, th.locked_until, th.expires_at), (5, Some(until), later));
+    assert_eq!(
+        (th.failures, th.locked_until, th.expires_at),
+        (5, Some(until), later)
+    );
     assert_eq!(s.add_login_failure(&nip, t0(), later).await.unwrap(), 6);
-    assert_eq!(s.get_throttle(&nip).await.unwrap().unwrap().locked_until, Some(until));
+    assert_eq!(
+        s.get_throttle(&nip).await.unwrap().unwrap().locked_until,
+        Some(until)
+    );
     // After the record expired, counting starts again with no lock.
     let much_later = later + Duration::seconds(1);
     assert_eq!(
-        s.add_login_failure(&nip, much_later, much_later + Duration::days(1)).await.unwrap(),
+        s.add_login_failure(&nip, much_later, much_later + Duration::days(1))
+            .await
+            .unwrap(),
         1
     );
-    assert_eq!(s.get_throttle(&nip).await.unwrap().unwrap().locked_until, None);
+    assert_eq!(
+        s.get_throttle(&nip).await.unwrap().unwrap().locked_until,
+        None
+    );
     s.clear_throttle(&nip).await.unwrap();
     assert_eq!(s.get_throttle(&nip).await.unwrap(), None);
     // Concurrent failures are all counted.
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let (s, nip) = (s.clone(), nip.clone());
-        tasks.push(tokio::spawn(async move { s.add_login_failure(&nip, t0(), later).await }));
+        tasks.push(tokio::spawn(async move {
+            s.add_login_failure(&nip, t0(), later).await
+        }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
@@ -279,7 +331,11 @@ pub async fn rate_counters(s: DynStore) {
         seen.push(t.await.unwrap().unwrap());
     }
     seen.sort_unstable();
-    assert_eq!(seen, (3..=22).collect::<Vec<u64>>(), "every hit gets its own count");
+    assert_eq!(
+        seen,
+        (3..=22).collect::<Vec<u64>>(),
+        "every hit gets its own count"
+    );
 }
 
 pub async fn audit_append_and_list(s: DynStore) {
@@ -313,8 +369,15 @@ pub async fn audit_append_and_list(s: DynStore) {
     .unwrap();
     let list = s.list_audit(&a, 10).await.unwrap();
     let actions: Vec<_> = list.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["action-2", "action-1", "action-0"], "newest first");
-    assert_eq!(list[0].details, serde_json::json!({ "i": 2, "teks": "é 🇮🇩" }));
+    assert_eq!(
+        actions,
+        ["action-2", "action-1", "action-0"],
+        "newest first"
+    );
+    assert_eq!(
+        list[0].details,
+        serde_json::json!({ "i": 2, "teks": "é 🇮🇩" })
+    );
     assert_eq!(list[2].at, t0());
     assert_eq!(list[0].office.as_deref(), Some("KANREG-I"));
     assert_eq!(s.list_audit(&a, 2).await.unwrap().len(), 2);

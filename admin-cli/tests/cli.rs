@@ -1,0 +1,203 @@
+//! The built `sapk-admin` binary against a temporary local store.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn admin(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("sapk-admin").expect("binary");
+    c.arg("--data-dir")
+        .arg(dir)
+        .env_remove("SAPK_OPERATOR")
+        .env_remove("SAPK_OFFICE");
+    c
+}
+
+fn write_csv(dir: &Path, text: &str) -> std::path::PathBuf {
+    let p = dir.join("pegawai.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const CSV: &str = "\u{feff}NIP,Name,Email,Instansi\n\
+198609262015051001,Budi Santoso,budi@example.go.id,BKN\n\
+19900101 202012 2 003, Siti  Aminah ,siti@example.go.id,\n\
+123,Salah,salah@example.go.id,\n\
+199001012020121004,Tanpa Email,,Pemda\n\
+199001012020121005,Email Rusak,bukan-email,\n";
+
+#[test]
+fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(dir.path(), CSV);
+    let out = admin(dir.path())
+        .args(["employee", "import"])
+        .arg(&csv)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("Dibuat         3"), "{text}");
+    assert!(text.contains("Gagal          2"), "{text}");
+    assert!(text.contains("NIP harus 18 digit (ada 3)"), "{text}");
+    assert!(text.contains("alamat email tidak valid"), "{text}");
+
+    let out = admin(dir.path())
+        .args(["--json", "employee", "import"])
+        .arg(&csv)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (
+            v["created"].as_u64(),
+            v["unchanged"].as_u64(),
+            v["failed"].as_u64()
+        ),
+        (Some(0), Some(3), Some(2))
+    );
+    assert_eq!(v["errors"][0]["line"], 4);
+    assert_eq!(v["errors"][1]["nip"], "199001012020121005");
+
+    // A clean file exits 0; a changed name updates.
+    let fixed = write_csv(
+        dir.path(),
+        "nip,name,email\n198609262015051001,Budi Santoso S.Kom,budi@example.go.id\n",
+    );
+    let out = admin(dir.path())
+        .args(["--json", "employee", "import"])
+        .arg(&fixed)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (v["updated"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
+}
+
+#[test]
+fn import_refuses_a_file_without_the_needed_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(dir.path(), "nip,nama\n198609262015051001,Budi\n");
+    let assert = admin(dir.path())
+        .args(["employee", "import"])
+        .arg(&csv)
+        .assert()
+        .code(1);
+    let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("nip,name,email"), "{err}");
+    admin(dir.path())
+        .args(["employee", "import"])
+        .arg(dir.path().join("missing.csv"))
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn show_in_both_languages_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(dir.path(), CSV);
+    admin(dir.path())
+        .args(["employee", "import"])
+        .arg(&csv)
+        .assert()
+        .code(1);
+
+    let out = admin(dir.path())
+        .args([
+            "--operator",
+            "199001012015031002",
+            "--office",
+            "KANREG-I",
+            "employee",
+            "show",
+            "19860926 201505 1 001",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for want in [
+        "19860926 201505 1 001",
+        "Budi Santoso",
+        "26 September 1986 (dari NIP)",
+        "Laki-laki (dari NIP)",
+        "Mei 2015 (dari NIP)",
+        "bu***@example.go.id (lengkap: budi@example.go.id)",
+        "belum aktivasi",
+        "employee_viewed",
+        "KANREG-I",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+
+    let out = admin(dir.path())
+        .args(["--lang", "en", "employee", "show", "199001012020122003"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("Female (from NIP)") && text.contains("December 2020"),
+        "{text}"
+    );
+
+    let out = admin(dir.path())
+        .args(["employee", "show", "199001012020122003", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["facts"]["gender"], "female");
+    assert_eq!(v["email_masked"], "si***@example.go.id");
+    assert_eq!(v["state"], "not_activated");
+    assert_eq!(v["active_code"], Value::Null);
+}
+
+#[test]
+fn show_refusals_and_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = admin(dir.path())
+        .args(["employee", "show", "197512312000121009"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("NIP tidak terdaftar"));
+    let a = admin(dir.path())
+        .args(["--json", "employee", "show", "12345"])
+        .assert()
+        .code(1);
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    admin(dir.path())
+        .args(["employee", "frobnicate"])
+        .assert()
+        .code(2);
+    admin(dir.path())
+        .args(["--lang", "fr", "employee", "show", "198609262015051001"])
+        .assert()
+        .code(2);
+    let help = admin(dir.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&help)
+        .contains("Exit codes: 0 = success, 1 = refused or failed, 2 = usage error"));
+}
