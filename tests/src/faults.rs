@@ -57,8 +57,8 @@ impl Store for FailingStore {
     async fn update_account(&self, a: &Account, v: u64) -> Result<(), StoreError> {
         delegate!(self, update_account(a, v))
     }
-    async fn count_accounts(&self) -> Result<u64, StoreError> {
-        delegate!(self, count_accounts())
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        delegate!(self, has_accounts())
     }
     async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
         delegate!(self, put_reset_code(c))

@@ -97,7 +97,8 @@ pub trait Store: Send + Sync {
         account: &Account,
         expected_version: u64,
     ) -> Result<(), StoreError>;
-    async fn count_accounts(&self) -> Result<u64, StoreError>;
+    /// Whether any account exists (cheap on every store: no full count).
+    async fn has_accounts(&self) -> Result<bool, StoreError>;
 
     /// Stores the account's code, replacing any older one.
     async fn put_reset_code(&self, code: &ResetCodeRecord) -> Result<(), StoreError>;

@@ -275,11 +275,12 @@ impl Store for SqliteStore {
         self.run(move |c| write_account(c, &a, expected)).await
     }
 
-    async fn count_accounts(&self) -> Result<u64, StoreError> {
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
         self.run(|c| {
-            c.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get::<_, i64>(0))
-                .map(version_u64)
-                .map_err(down)
+            c.query_row("SELECT EXISTS (SELECT 1 FROM accounts)", [], |r| {
+                r.get::<_, bool>(0)
+            })
+            .map_err(down)
         })
         .await
     }

@@ -185,7 +185,7 @@ pub const DEMO_EMAIL: &str = "budi.santoso@example.go.id";
 
 /// Seeds the demo employee when the store is empty; returns whether it did.
 pub async fn seed_demo_if_empty(service: &sapk_core::Service) -> anyhow::Result<bool> {
-    if service.store().count_accounts().await? > 0 {
+    if service.store().has_accounts().await? {
         return Ok(false);
     }
     let op = sapk_core::staff::Operator {

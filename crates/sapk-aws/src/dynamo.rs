@@ -1,0 +1,588 @@
+//! The DynamoDB `Store`. See `docs/dynamodb.md` for the table design and every access
+//! pattern with its condition expression. TTL deletion is lazy, so nothing here relies on
+//! it: callers compare `expires_at` themselves.
+
+use crate::tables::{TableNames, TTL_ATTRIBUTE};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use sapk_core::email::Email;
+use sapk_core::keys::{hex, random_bytes};
+use sapk_core::nip::Nip;
+use sapk_core::ports::{
+    Account, AuditEvent, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: TableNames,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn micros(t: DateTime<Utc>) -> AttributeValue {
+    n(t.timestamp_micros())
+}
+
+fn ttl(t: DateTime<Utc>) -> AttributeValue {
+    n(t.timestamp())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("attribute {what}"))
+}
+
+fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str, StoreError> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| corrupt(k))
+}
+
+fn opt_s(item: &Item, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Result<T, StoreError> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| corrupt(k))
+}
+
+fn opt_n<T: std::str::FromStr>(item: &Item, k: &str) -> Result<Option<T>, StoreError> {
+    match item.get(k) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(_) => get_n(item, k).map(Some),
+    }
+}
+
+fn time(item: &Item, k: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(get_n(item, k)?).ok_or_else(|| corrupt(k))
+}
+
+fn opt_time(item: &Item, k: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    opt_n::<i64>(item, k)?
+        .map(|us| DateTime::from_timestamp_micros(us).ok_or_else(|| corrupt(k)))
+        .transpose()
+}
+
+fn nip_of(item: &Item, k: &str) -> Result<Nip, StoreError> {
+    let raw = get_s(item, k)?;
+    Nip::from_stored(raw).map_err(|e| StoreError::Corrupt(format!("nip {raw:?}: {e}")))
+}
+
+/// Maps an SDK error: failed conditions are conflicts, everything else is "unavailable".
+fn sdk<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e.code() {
+        Some("ConditionalCheckFailedException") | Some("TransactionConflictException") => {
+            StoreError::Conflict(e.code().unwrap_or_default().to_owned())
+        }
+        _ => StoreError::Unavailable(DisplayErrorContext(e).to_string()),
+    }
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+fn account_item(a: &Account, version: u64) -> Item {
+    let mut item: Item = HashMap::from([
+        ("nip".into(), s(a.nip.as_str())),
+        ("name".into(), s(&a.name)),
+        ("credential_version".into(), n(a.credential_version)),
+        ("created_at".into(), micros(a.created_at)),
+        ("updated_at".into(), micros(a.updated_at)),
+        ("version".into(), n(version)),
+    ]);
+    if let Some(e) = &a.email {
+        item.insert("email".into(), s(e.as_str()));
+    }
+    if let Some(i) = &a.instansi {
+        item.insert("instansi".into(), s(i));
+    }
+    if let Some(h) = &a.password_hash {
+        item.insert("password_hash".into(), s(h));
+    }
+    if let Some(t) = a.password_changed_at {
+        item.insert("password_changed_at".into(), micros(t));
+    }
+    item
+}
+
+fn read_account(item: &Item) -> Result<Account, StoreError> {
+    let email = match opt_s(item, "email") {
+        Some(e) => {
+            Some(Email::parse(&e).map_err(|err| StoreError::Corrupt(format!("email: {err}")))?)
+        }
+        None => None,
+    };
+    Ok(Account {
+        nip: nip_of(item, "nip")?,
+        name: get_s(item, "name")?.to_owned(),
+        email,
+        instansi: opt_s(item, "instansi"),
+        password_hash: opt_s(item, "password_hash"),
+        credential_version: get_n(item, "credential_version")?,
+        password_changed_at: opt_time(item, "password_changed_at")?,
+        created_at: time(item, "created_at")?,
+        updated_at: time(item, "updated_at")?,
+        version: get_n(item, "version")?,
+    })
+}
+
+fn code_key(nip: &Nip) -> AttributeValue {
+    s(format!("code#{nip}"))
+}
+
+fn session_key(hash: &str) -> AttributeValue {
+    s(format!("session#{hash}"))
+}
+
+fn throttle_key(nip: &Nip) -> AttributeValue {
+    s(format!("throttle#{nip}"))
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: TableNames) -> DynamoStore {
+        DynamoStore { client, tables }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn tables(&self) -> &TableNames {
+        &self.tables
+    }
+
+    async fn get_ephemeral(&self, key: AttributeValue) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", key)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(out.item)
+    }
+
+    async fn delete_ephemeral(&self, key: AttributeValue) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", key)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    fn account_put(&self, a: &Account, expected: u64) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.tables.accounts)
+            .set_item(Some(account_item(a, expected + 1)))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.accounts)
+            .key("nip", s(nip.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.item.as_ref().map(read_account).transpose()
+    }
+
+    async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.accounts)
+            .set_item(Some(account_item(a, a.version)))
+            .condition_expression("attribute_not_exists(nip)")
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.accounts)
+            .set_item(Some(account_item(a, expected + 1)))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.tables.accounts)
+            .limit(1)
+            .projection_expression("nip")
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(out.count > 0 || out.last_evaluated_key.is_some())
+    }
+
+    async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.ephemeral)
+            .item("pk", code_key(&c.nip))
+            .item("nip", s(c.nip.as_str()))
+            .item("code_hash", s(&c.code_hash))
+            .item("issued_at", micros(c.issued_at))
+            .item("expires_at", micros(c.expires_at))
+            .item("attempts_left", n(c.attempts_left))
+            .item("credential_version", n(c.credential_version))
+            .item(TTL_ATTRIBUTE, ttl(c.expires_at))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
+        let Some(item) = self.get_ephemeral(code_key(nip)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ResetCodeRecord {
+            nip: nip_of(&item, "nip")?,
+            code_hash: get_s(&item, "code_hash")?.to_owned(),
+            issued_at: time(&item, "issued_at")?,
+            expires_at: time(&item, "expires_at")?,
+            attempts_left: get_n(&item, "attempts_left")?,
+            credential_version: get_n(&item, "credential_version")?,
+        }))
+    }
+
+    async fn take_code_attempt(
+        &self,
+        nip: &Nip,
+        code_hash: &str,
+    ) -> Result<Option<u32>, StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", code_key(nip))
+            .update_expression("SET attempts_left = attempts_left - :one")
+            .condition_expression("code_hash = :h AND attempts_left > :zero")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":h", s(code_hash))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match r {
+            Ok(out) => {
+                let attrs = out.attributes.unwrap_or_default();
+                Ok(Some(get_n(&attrs, "attempts_left")?))
+            }
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn delete_reset_code(
+        &self,
+        nip: &Nip,
+        code_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut req = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", code_key(nip));
+        if let Some(h) = code_hash {
+            req = req
+                .condition_expression("code_hash = :h")
+                .expression_attribute_values(":h", s(h));
+        }
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn complete_reset(
+        &self,
+        code_hash: &str,
+        a: &Account,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let delete_code = Delete::builder()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", code_key(&a.nip))
+            .condition_expression("code_hash = :h")
+            .expression_attribute_values(":h", s(code_hash))
+            .build()
+            .map_err(bad)?;
+        let delete_throttle = Delete::builder()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", throttle_key(&a.nip))
+            .build()
+            .map_err(bad)?;
+        let r = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete_code).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(self.account_put(a, expected)?)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().delete(delete_throttle).build())
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                    e.as_service_error()
+                {
+                    let conflict = c.cancellation_reasons().iter().any(|r| {
+                        matches!(
+                            r.code(),
+                            Some("ConditionalCheckFailed") | Some("TransactionConflict")
+                        )
+                    });
+                    if conflict {
+                        return Err(StoreError::Conflict("reset transaction cancelled".into()));
+                    }
+                }
+                Err(sdk(e))
+            }
+        }
+    }
+
+    async fn put_session(&self, x: &SessionRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.ephemeral)
+            .item("pk", session_key(&x.token_hash))
+            .item("token_hash", s(&x.token_hash))
+            .item("nip", s(x.nip.as_str()))
+            .item("credential_version", n(x.credential_version))
+            .item("issued_at", micros(x.issued_at))
+            .item("expires_at", micros(x.expires_at))
+            .item(TTL_ATTRIBUTE, ttl(x.expires_at))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn get_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(item) = self.get_ephemeral(session_key(token_hash)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SessionRecord {
+            token_hash: get_s(&item, "token_hash")?.to_owned(),
+            nip: nip_of(&item, "nip")?,
+            credential_version: get_n(&item, "credential_version")?,
+            issued_at: time(&item, "issued_at")?,
+            expires_at: time(&item, "expires_at")?,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.delete_ephemeral(session_key(token_hash)).await
+    }
+
+    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
+        let Some(item) = self.get_ephemeral(throttle_key(nip)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(LoginThrottle {
+            nip: nip_of(&item, "nip")?,
+            failures: get_n(&item, "failures")?,
+            locked_until: opt_time(&item, "locked_until")?,
+            expires_at: time(&item, "expires_at")?,
+        }))
+    }
+
+    async fn add_login_failure(
+        &self,
+        nip: &Nip,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        // Count on a live record (or create one) ...
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", throttle_key(nip))
+            .update_expression("SET failures = if_not_exists(failures, :zero) + :one, nip = :nip, expires_at = :exp, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(pk) OR expires_at > :now")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":nip", s(nip.as_str()))
+            .expression_attribute_values(":exp", micros(expires_at))
+            .expression_attribute_values(":ttl", ttl(expires_at))
+            .expression_attribute_values(":now", micros(now))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match r {
+            Ok(out) => get_n(&out.attributes.unwrap_or_default(), "failures"),
+            // ... or start again over one that expired but TTL has not deleted yet.
+            Err(e) if is_condition_failure(&e) => {
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.ephemeral)
+                    .item("pk", throttle_key(nip))
+                    .item("nip", s(nip.as_str()))
+                    .item("failures", n(1))
+                    .item("expires_at", micros(expires_at))
+                    .item(TTL_ATTRIBUTE, ttl(expires_at))
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                Ok(1)
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn set_login_lock(&self, nip: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", throttle_key(nip))
+            .update_expression("SET locked_until = :u")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":u", micros(until))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
+        self.delete_ephemeral(throttle_key(nip)).await
+    }
+
+    async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", s(format!("counter#{key}")))
+            .update_expression("SET expires_at = if_not_exists(expires_at, :exp), #ttl = if_not_exists(#ttl, :ttl) ADD hits :one")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":exp", micros(expires_at))
+            .expression_attribute_values(":ttl", ttl(expires_at))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk)?;
+        get_n(&out.attributes.unwrap_or_default(), "hits")
+    }
+
+    async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        let suffix = random_bytes::<8>().map_err(|err| StoreError::Unavailable(err.to_string()))?;
+        let sk = format!("{:020}#{}", e.at.timestamp_micros(), hex(&suffix));
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.tables.audit)
+            .item("nip", s(e.nip.as_ref().map_or("-", Nip::as_str)))
+            .item("sk", s(sk))
+            .item("at", micros(e.at))
+            .item("actor", s(&e.actor))
+            .item("action", s(&e.action))
+            .item("outcome", s(&e.outcome))
+            .item("details", s(e.details.to_string()))
+            .condition_expression("attribute_not_exists(sk)");
+        if let Some(o) = &e.office {
+            req = req.item("office", s(o));
+        }
+        if let Some(ip) = &e.source_ip {
+            req = req.item("source_ip", s(ip));
+        }
+        req.send().await.map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.audit)
+            .key_condition_expression("nip = :nip")
+            .expression_attribute_values(":nip", s(nip.as_str()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.items()
+            .iter()
+            .map(|item| {
+                Ok(AuditEvent {
+                    at: time(item, "at")?,
+                    actor: get_s(item, "actor")?.to_owned(),
+                    office: opt_s(item, "office"),
+                    nip: Some(nip.clone()),
+                    source_ip: opt_s(item, "source_ip"),
+                    action: get_s(item, "action")?.to_owned(),
+                    outcome: get_s(item, "outcome")?.to_owned(),
+                    details: serde_json::from_str(get_s(item, "details")?)
+                        .unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,64 @@
+//! AWS adapters: the DynamoDB `Store` and the SES v2 `Mailer`, plus the SDK client set-up
+//! shared by the Lambda functions, `sapk-admin --store dynamodb` and the tests.
+
+mod dynamo;
+mod ses;
+pub mod tables;
+
+pub use dynamo::DynamoStore;
+pub use ses::SesMailer;
+pub use tables::{create_tables, TableNames, TableRole, TableSpec, TABLES};
+
+pub use aws_sdk_dynamodb;
+pub use aws_sdk_sesv2;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+/// Loads the SDK configuration the usual way (region, credentials, `AWS_ENDPOINT_URL` and
+/// `AWS_ENDPOINT_URL_<SERVICE>` from the environment) with bounded timeouts and retries:
+/// a call never hangs a request for long.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+pub fn dynamodb_client(cfg: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(cfg)
+}
+
+pub fn sesv2_client(cfg: &SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(cfg)
+}
+
+/// SDK configuration for a local stand-in (moto, aws-ses-v2-local): fixed endpoint, region
+/// and dummy static credentials, same timeouts and retries as production.
+pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("ap-southeast-3"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "static",
+        ))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}

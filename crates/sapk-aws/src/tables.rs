@@ -1,0 +1,208 @@
+//! The DynamoDB tables, defined once. `create_tables` (local and test use) and the SAM
+//! template in `infra/` must agree with these definitions (a test checks the template).
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+/// Which of the three tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableRole {
+    /// One item per employee, keyed by NIP.
+    Accounts,
+    /// Short-lived items with TTL: reset codes, sessions, login throttles, rate counters.
+    Ephemeral,
+    /// Append-only audit log: partition = NIP (or `-`), sort = time and a random suffix.
+    Audit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSpec {
+    pub role: TableRole,
+    /// Environment variable holding the table's name.
+    pub env: &'static str,
+    /// Name used by `sapk-admin tables create` when the variable is not set.
+    pub default_name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+    /// Epoch-seconds attribute DynamoDB's TTL deletes by (lazily: code checks expiry too).
+    pub ttl_attribute: Option<&'static str>,
+}
+
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+pub const TABLES: [TableSpec; 3] = [
+    TableSpec {
+        role: TableRole::Accounts,
+        env: "SAPK_TABLE_ACCOUNTS",
+        default_name: "sapk-accounts",
+        partition_key: "nip",
+        sort_key: None,
+        ttl_attribute: None,
+    },
+    TableSpec {
+        role: TableRole::Ephemeral,
+        env: "SAPK_TABLE_EPHEMERAL",
+        default_name: "sapk-ephemeral",
+        partition_key: "pk",
+        sort_key: None,
+        ttl_attribute: Some(TTL_ATTRIBUTE),
+    },
+    TableSpec {
+        role: TableRole::Audit,
+        env: "SAPK_TABLE_AUDIT",
+        default_name: "sapk-audit",
+        partition_key: "nip",
+        sort_key: Some("sk"),
+        ttl_attribute: None,
+    },
+];
+
+/// The three table names in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub accounts: String,
+    pub ephemeral: String,
+    pub audit: String,
+}
+
+impl TableNames {
+    pub fn name(&self, role: TableRole) -> &str {
+        match role {
+            TableRole::Accounts => &self.accounts,
+            TableRole::Ephemeral => &self.ephemeral,
+            TableRole::Audit => &self.audit,
+        }
+    }
+
+    /// All with a common prefix (tests): `<prefix>-accounts`, …
+    pub fn with_prefix(prefix: &str) -> TableNames {
+        TableNames {
+            accounts: format!("{prefix}-accounts"),
+            ephemeral: format!("{prefix}-ephemeral"),
+            audit: format!("{prefix}-audit"),
+        }
+    }
+
+    /// From `SAPK_TABLE_*`; a missing variable is an error naming it.
+    pub fn from_env_required(get: &dyn Fn(&str) -> Option<String>) -> Result<TableNames, String> {
+        let need = |role: TableRole| {
+            let spec = spec(role);
+            get(spec.env)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| spec.env.to_owned())
+        };
+        let mut missing = Vec::new();
+        let mut take = |role| need(role).map_err(|e| missing.push(e)).unwrap_or_default();
+        let names = TableNames {
+            accounts: take(TableRole::Accounts),
+            ephemeral: take(TableRole::Ephemeral),
+            audit: take(TableRole::Audit),
+        };
+        if missing.is_empty() {
+            Ok(names)
+        } else {
+            Err(missing.join(", "))
+        }
+    }
+
+    /// From `SAPK_TABLE_*`, falling back to the default names.
+    pub fn from_env_or_default(get: &dyn Fn(&str) -> Option<String>) -> TableNames {
+        let pick = |role| {
+            let s = spec(role);
+            get(s.env)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| s.default_name.to_owned())
+        };
+        TableNames {
+            accounts: pick(TableRole::Accounts),
+            ephemeral: pick(TableRole::Ephemeral),
+            audit: pick(TableRole::Audit),
+        }
+    }
+}
+
+pub fn spec(role: TableRole) -> TableSpec {
+    match role {
+        TableRole::Accounts => TABLES[0],
+        TableRole::Ephemeral => TABLES[1],
+        TableRole::Audit => TABLES[2],
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("creating table {table}: {message}")]
+pub struct CreateError {
+    pub table: String,
+    pub message: String,
+}
+
+/// Creates the tables (on-demand billing) and turns on TTL where defined. Tables that exist
+/// already are left as they are. For local and test use; production tables come from
+/// `infra/template.yaml`.
+pub async fn create_tables(
+    client: &Client,
+    names: &TableNames,
+) -> Result<Vec<String>, CreateError> {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    let mut created = Vec::new();
+    for t in TABLES {
+        let name = names.name(t.role).to_owned();
+        let err = |m: String| CreateError {
+            table: name.clone(),
+            message: m,
+        };
+        let mut keys = vec![(t.partition_key, KeyType::Hash)];
+        if let Some(sk) = t.sort_key {
+            keys.push((sk, KeyType::Range));
+        }
+        let mut req = client
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (attr, kind) in keys {
+            req = req
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(attr)
+                        .key_type(kind)
+                        .build()
+                        .map_err(|e| err(e.to_string()))?,
+                )
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(attr)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(|e| err(e.to_string()))?,
+                );
+        }
+        match req.send().await {
+            Ok(_) => created.push(name.clone()),
+            Err(e) if e.code() == Some("ResourceInUseException") => continue,
+            Err(e) => {
+                return Err(err(
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
+                ))
+            }
+        }
+        if let Some(ttl) = t.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(&name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(ttl)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| err(e.to_string()))?,
+                )
+                .send()
+                .await
+                .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+        }
+    }
+    Ok(created)
+}
