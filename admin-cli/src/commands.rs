@@ -1,7 +1,7 @@
 //! Each command: parse, call the core, print a table (or `--json`), pick the exit code.
 
 use crate::text::{gender, kv, staff_error, table};
-use crate::{Cli, Command, EmployeeCmd, Global, LangArg, StoreKind};
+use crate::{Cli, Command, EmployeeCmd, Global, LangArg, StoreKind, TablesCmd};
 use anyhow::Context;
 use chrono::SecondsFormat;
 use sapk_core::i18n::{format_date, format_wib, month_year};
@@ -54,7 +54,73 @@ async fn service(g: &Global) -> anyhow::Result<Service> {
                 data.key,
             )?)
         }
+        StoreKind::Dynamodb => {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+            let sdk = sapk_aws::sdk_config().await;
+            let tables = sapk_aws::TableNames::from_env_or_default(&env);
+            let store = sapk_aws::DynamoStore::new(sapk_aws::dynamodb_client(&sdk), tables);
+            let from = env("SAPK_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
+            let mailer = sapk_aws::SesMailer::new(
+                sapk_aws::sesv2_client(&sdk),
+                from,
+                env("SAPK_SES_CONFIGURATION_SET"),
+            );
+            let key = match env("SAPK_TOKEN_KEY") {
+                Some(v) => TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?,
+                // Nothing this tool stores is keyed with it unless an action needs the key;
+                // such actions refuse without SAPK_TOKEN_KEY.
+                None => TokenKey::generate()?,
+            };
+            Ok(Service::new(
+                Arc::new(store),
+                Arc::new(mailer),
+                Arc::new(SystemClock),
+                config,
+                key,
+            )?)
+        }
     }
+}
+
+async fn tables_create(g: &Global) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    if g.store != StoreKind::Dynamodb {
+        let msg = l.pick(
+            "Penyimpanan SQLite membuat tabelnya sendiri; tidak ada yang perlu dibuat.",
+            "The SQLite store creates its tables itself; nothing to do.",
+        );
+        if g.json {
+            print_json(&json!({ "ok": true, "created": [], "message": msg }));
+        } else {
+            say!("{msg}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let names = sapk_aws::TableNames::from_env_or_default(&env);
+    let sdk = sapk_aws::sdk_config().await;
+    let created = match sapk_aws::create_tables(&sapk_aws::dynamodb_client(&sdk), &names).await {
+        Ok(c) => c,
+        Err(e) => return refuse(g, &e.to_string()),
+    };
+    let all = [
+        names.accounts.clone(),
+        names.ephemeral.clone(),
+        names.audit.clone(),
+    ];
+    if g.json {
+        print_json(&json!({ "ok": true, "created": created, "tables": all }));
+    } else {
+        for t in &all {
+            let state = if created.contains(t) {
+                l.pick("dibuat", "created")
+            } else {
+                l.pick("sudah ada", "exists")
+            };
+            say!("{t}  {state}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -64,11 +130,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => {
             show(g, nip, *audit_limit).await
         }
+        Command::Tables(TablesCmd::Create) => tables_create(g).await,
     }
 }
 
 fn print_json(v: &serde_json::Value) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
     );
@@ -169,7 +236,7 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
             "errors": errors.iter().map(|(line, nip, error)| json!({"line": line, "nip": nip, "error": error})).collect::<Vec<_>>(),
         }));
     } else {
-        print!(
+        say_raw!(
             "{}",
             kv(&[
                 (l.pick("Dibuat", "Created").into(), created.to_string()),
@@ -182,8 +249,8 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
             ])
         );
         if !errors.is_empty() {
-            println!();
-            print!(
+            say!("");
+            say_raw!(
                 "{}",
                 table(
                     &[l.pick("Baris", "Line"), "NIP", l.pick("Kesalahan", "Error")],
@@ -295,13 +362,13 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
             when(o.password_changed_at),
         ),
     ];
-    print!("{}", kv(&rows));
-    println!();
-    println!(
+    say_raw!("{}", kv(&rows));
+    say!("");
+    say!(
         "{}",
         l.pick("Riwayat audit terbaru:", "Recent audit events:")
     );
-    print!("{}", audit_table(&o.recent_audit, l));
+    say_raw!("{}", audit_table(&o.recent_audit, l));
     Ok(ExitCode::SUCCESS)
 }
 

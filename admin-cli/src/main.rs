@@ -2,6 +2,22 @@
 //!
 //! Exit codes: 0 success; 1 the action was refused or failed; 2 usage error.
 
+/// Writes a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Writes to stdout without a newline, like `say!`.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod commands;
 mod text;
 
@@ -63,7 +79,10 @@ pub struct Global {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum StoreKind {
+    /// The local SQLite store in `--data-dir`.
     Sqlite,
+    /// DynamoDB (region, credentials, endpoint and `SAPK_TABLE_*` from the environment).
+    Dynamodb,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -77,6 +96,15 @@ pub enum Command {
     /// Employees: import from CSV, look one up.
     #[command(subcommand)]
     Employee(EmployeeCmd),
+    /// DynamoDB tables (for local and test use; production tables come from infra/).
+    #[command(subcommand)]
+    Tables(TablesCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TablesCmd {
+    /// Create the tables named by SAPK_TABLE_* (or the defaults) with TTL; existing ones are kept.
+    Create,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,10 +1,12 @@
 //! Shared start-up of the Lambda functions: JSON logs, configuration from the environment,
-//! clients built once, then the runtime loop over [`sapk_http::Api::handle`].
+//! SDK clients built once at init, then the runtime loop over [`sapk_http::Api::handle`].
 
-use anyhow::Context;
 use lambda_http::{service_fn, Body, Request, Response};
-use sapk_core::Config;
+use sapk_aws::{DynamoStore, SesMailer, TableNames};
+use sapk_core::ports::SystemClock;
+use sapk_core::{Config, Service, TokenKey};
 use sapk_http::{Api, Route};
+use std::sync::Arc;
 
 /// JSON logs, level from `RUST_LOG` (default `info`), without ANSI colours.
 pub fn init_logging() {
@@ -19,29 +21,79 @@ pub fn init_logging() {
         .init();
 }
 
+/// Why a function refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("missing required configuration: {0}")]
+    Missing(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Routes served by each function.
+pub const FORGOT_ROUTES: &[Route] = &[Route::Forgot];
+pub const RESET_ROUTES: &[Route] = &[Route::Reset];
+pub const LOGIN_ROUTES: &[Route] = &[Route::Login, Route::Session, Route::Logout];
+
+/// Builds the service from `SAPK_*` settings (read through `get`) and the SDK clients.
+/// Required: `SAPK_TABLE_ACCOUNTS`, `SAPK_TABLE_EPHEMERAL`, `SAPK_TABLE_AUDIT`,
+/// `SAPK_MAIL_FROM`, `SAPK_TOKEN_KEY` (base64, at least 32 bytes). Optional:
+/// `SAPK_SES_CONFIGURATION_SET` and every tunable of [`Config`].
+pub fn build_service(
+    dynamodb: sapk_aws::aws_sdk_dynamodb::Client,
+    sesv2: sapk_aws::aws_sdk_sesv2::Client,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Service, StartError> {
+    let present = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let mut missing = Vec::new();
+    let tables = TableNames::from_env_required(get)
+        .map_err(|m| missing.push(m))
+        .ok();
+    let from = present("SAPK_MAIL_FROM");
+    if from.is_none() {
+        missing.push("SAPK_MAIL_FROM".to_owned());
+    }
+    let key = present("SAPK_TOKEN_KEY");
+    if key.is_none() {
+        missing.push("SAPK_TOKEN_KEY".to_owned());
+    }
+    let (Some(tables), Some(from), Some(key)) = (tables, from, key) else {
+        return Err(StartError::Missing(missing.join(", ")));
+    };
+    let key = TokenKey::from_base64(&key)
+        .map_err(|e| StartError::Invalid(format!("SAPK_TOKEN_KEY: {e}")))?;
+    let config = Config::from_lookup(get).map_err(|e| StartError::Invalid(e.to_string()))?;
+    let store = DynamoStore::new(dynamodb, tables);
+    let mailer = SesMailer::new(sesv2, from, present("SAPK_SES_CONFIGURATION_SET"));
+    Service::new(
+        Arc::new(store),
+        Arc::new(mailer),
+        Arc::new(SystemClock),
+        config,
+        key,
+    )
+    .map_err(|e| StartError::Invalid(e.to_string()))
+}
+
 /// Builds everything once, then serves `routes` until the runtime stops.
 pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
     init_logging();
-    let config = Config::from_env().context("reading SAPK_* configuration")?;
-    let service = wiring::service_from_env(config).await?;
+    let sdk = sapk_aws::sdk_config().await;
+    let dynamodb = sapk_aws::dynamodb_client(&sdk);
+    let sesv2 = sapk_aws::sesv2_client(&sdk);
+    let service = match build_service(dynamodb, sesv2, &|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "refusing to start");
+            anyhow::bail!("refusing to start: {e}");
+        }
+    };
     service.warm_up().await;
-    let api = Api::new(std::sync::Arc::new(service), routes);
+    let api = Api::new(Arc::new(service), routes);
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
     }))
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
-}
-
-mod wiring {
-    use sapk_core::{Config, Service};
-
-    /// The AWS wiring (DynamoDB store, SES mailer, token key from configuration).
-    pub async fn service_from_env(_config: Config) -> anyhow::Result<Service> {
-        anyhow::bail!(
-            "the AWS adapters (DynamoDB store, SES mailer) are not wired into this build yet; \
-             run `sapk-local` to serve the API on this machine"
-        )
-    }
 }

@@ -1,7 +1,9 @@
 //! Test harness: `spawn_app` runs the local server in-process on an ephemeral port of
 //! 127.0.0.1 over a temporary data directory, with a clock the test moves by hand.
 
+pub mod aws;
 pub mod faults;
+pub mod proxy;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::MessageParser;

@@ -9,6 +9,7 @@ pub use dynamo::DynamoStore;
 pub use ses::SesMailer;
 pub use tables::{create_tables, TableNames, TableRole, TableSpec, TABLES};
 
+pub use aws_config;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_sesv2;
 

@@ -1,0 +1,276 @@
+//! The Lambda handlers wired exactly as their `main`s wire them, over DynamoDB (moto) and SES
+//! (aws-ses-v2-local), both through the AWS SDK.
+
+use sapk_core::ports::Store;
+use sapk_core::staff::{EmployeeRow, Operator};
+use sapk_e2e::aws::*;
+use sapk_e2e::proxy::Proxy;
+use serde_json::json;
+
+const PW: &str = "Kuda-Laut-Terbang-9";
+const PW2: &str = "Perahu-Layar-Biru-42";
+
+async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
+    svc.import_employee(
+        &EmployeeRow {
+            nip: nip.into(),
+            name: "Rina Kartika".into(),
+            email: email.into(),
+            instansi: Some("BKN".into()),
+        },
+        &Operator {
+            id: "test".into(),
+            office: "TEST".into(),
+        },
+    )
+    .await
+    .expect("seed");
+}
+
+#[tokio::test]
+async fn forgot_reset_login_session_second_reset_on_dynamodb_and_ses() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let f = functions(&dynamodb_url(), &function_env(&tables)).await;
+    let nip = "198507152010012004";
+    let email = format!("rina.{}@example.go.id", std::process::id());
+    seed(&f.service, nip, &email).await;
+
+    let (s, body, _) = invoke(
+        &f.forgot,
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": nip })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 202, "{body}");
+    let code = ses_code_for(&email).await.expect("code mailed through SES");
+    let (s, body, _) = invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body, _) = invoke(
+        &f.login,
+        "POST",
+        "/v1/login",
+        Some(json!({ "nip": nip, "password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let (s, body, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
+    assert_eq!((s, body["nip"].as_str()), (200, Some(nip)));
+
+    // Second reset revokes the session.
+    invoke(
+        &f.forgot,
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": nip })),
+        None,
+    )
+    .await;
+    let code2 = ses_code_for(&email).await.unwrap();
+    assert_ne!(code, code2);
+    let (s, _, _) = invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": nip, "token": code2, "new_password": PW2 })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, body, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
+    assert_eq!((s, body["code"].as_str()), (401, Some("unauthorized")));
+    // Used code, wrong function for the route.
+    let (s, body, _) = invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": nip, "token": code2, "new_password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!((s, body["code"].as_str()), (400, Some("invalid_token")));
+    let (s, _, _) = invoke(
+        &f.forgot,
+        "POST",
+        "/v1/login",
+        Some(json!({ "nip": nip, "password": PW2 })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+    // Mail: two codes and two "password changed" notices.
+    assert_eq!(ses_mail_for(&email).await.len(), 4);
+    // The audit trail is in DynamoDB.
+    let n = sapk_core::Nip::from_stored(nip).unwrap();
+    let events = f.service.store().list_audit(&n, 20).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "reset"
+        && e.outcome == "succeeded"
+        && e.source_ip.as_deref() == Some("203.0.113.10")));
+}
+
+#[tokio::test]
+async fn store_unreachable_mid_run_gives_503_and_no_half_done_reset() {
+    let moto: std::net::SocketAddr = dynamodb_url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("moto address");
+    let proxy = Proxy::start(moto).await;
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let f = functions(&proxy.url(), &function_env(&tables)).await;
+    let nip = "199203242015032001";
+    let email = format!("dewi.{}@example.go.id", std::process::id());
+    seed(&f.service, nip, &email).await;
+    invoke(
+        &f.forgot,
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": nip })),
+        None,
+    )
+    .await;
+    let code = ses_code_for(&email).await.expect("code");
+
+    // A direct view of the tables, not through the proxy.
+    let direct = sapk_aws::DynamoStore::new(
+        sapk_aws::dynamodb_client(&sapk_aws::local_sdk_config(&dynamodb_url()).await),
+        tables.clone(),
+    );
+    let n = sapk_core::Nip::from_stored(nip).unwrap();
+    let before = direct.get_account(&n).await.unwrap().unwrap();
+
+    proxy.set_up(false);
+    for (api, path, body) in [
+        (
+            &f.reset,
+            "/v1/password/reset",
+            json!({ "nip": nip, "token": code, "new_password": PW }),
+        ),
+        (&f.forgot, "/v1/password/forgot", json!({ "nip": nip })),
+        (&f.login, "/v1/login", json!({ "nip": nip, "password": PW })),
+    ] {
+        let (s, body, retry) = invoke(api, "POST", path, Some(body), None).await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (503, Some("unavailable")),
+            "{path}"
+        );
+        assert_eq!(retry.as_deref(), Some("5"));
+    }
+    assert_eq!(
+        direct.get_account(&n).await.unwrap().unwrap(),
+        before,
+        "nothing written"
+    );
+    let rec = direct
+        .get_reset_code(&n)
+        .await
+        .unwrap()
+        .expect("code still there");
+    assert_eq!(rec.attempts_left, 5, "no try taken");
+
+    proxy.set_up(true);
+    let (s, body, _) = invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, _, _) = invoke(
+        &f.login,
+        "POST",
+        "/v1/login",
+        Some(json!({ "nip": nip, "password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    env.insert("SAPK_LIMIT_RESET_NIP".into(), "1000/900".into());
+    env.insert("SAPK_LIMIT_RESET_IP".into(), "1000/900".into());
+    let f = std::sync::Arc::new(functions(&dynamodb_url(), &env).await);
+    let nip = "198811302014021003";
+    let email = format!("agus.{}@example.go.id", std::process::id());
+    seed(&f.service, nip, &email).await;
+    invoke(
+        &f.forgot,
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": nip })),
+        None,
+    )
+    .await;
+    let code = ses_code_for(&email).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (f, code) = (f.clone(), code.clone());
+        tasks.push(tokio::spawn(async move {
+            invoke(&f.reset, "POST", "/v1/password/reset", Some(json!({ "nip": nip, "token": code, "new_password": format!("Perahu-Layar-Biru-{i}") })), None).await.0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn functions_refuse_to_start_without_configuration() {
+    let cfg = sapk_aws::local_sdk_config(&dynamodb_url()).await;
+    let err = sapk_functions::build_service(
+        sapk_aws::dynamodb_client(&cfg),
+        sapk_aws::sesv2_client(&cfg),
+        &|_| None,
+    )
+    .expect_err("refused");
+    let msg = err.to_string();
+    for name in [
+        "SAPK_TABLE_ACCOUNTS",
+        "SAPK_TABLE_EPHEMERAL",
+        "SAPK_TABLE_AUDIT",
+        "SAPK_MAIL_FROM",
+        "SAPK_TOKEN_KEY",
+    ] {
+        assert!(msg.contains(name), "{msg}");
+    }
+    let env = std::collections::HashMap::from([
+        ("SAPK_TABLE_ACCOUNTS", "a"),
+        ("SAPK_TABLE_EPHEMERAL", "b"),
+        ("SAPK_TABLE_AUDIT", "c"),
+        ("SAPK_MAIL_FROM", "x@y.id"),
+        ("SAPK_TOKEN_KEY", "c2hvcnQ="),
+    ]);
+    let err = sapk_functions::build_service(
+        sapk_aws::dynamodb_client(&cfg),
+        sapk_aws::sesv2_client(&cfg),
+        &|k| env.get(k).map(|v| v.to_string()),
+    )
+    .expect_err("refused");
+    assert!(err.to_string().contains("SAPK_TOKEN_KEY"), "{err}");
+}
