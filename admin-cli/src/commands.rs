@@ -1,7 +1,10 @@
 //! Each command: parse, call the core, print a table (or `--json`), pick the exit code.
 
 use crate::text::{gender, kv, staff_error, table};
-use crate::{Cli, Command, EmployeeCmd, Global, LangArg, StoreKind, TablesCmd};
+use crate::{
+    AccountCmd, Cli, Command, EmailCmd, EmployeeCmd, Global, LangArg, SessionCmd, StoreKind,
+    TablesCmd,
+};
 use anyhow::Context;
 use chrono::SecondsFormat;
 use sapk_core::i18n::{format_date, format_wib, month_year};
@@ -15,7 +18,7 @@ use std::sync::Arc;
 
 pub const REFUSED: u8 = 1;
 
-fn lang(g: &Global) -> Lang {
+pub fn lang(g: &Global) -> Lang {
     match g.lang {
         LangArg::Id => Lang::Id,
         LangArg::En => Lang::En,
@@ -23,7 +26,7 @@ fn lang(g: &Global) -> Lang {
 }
 
 /// The operator for read-only and import commands: the given identity, or the OS user.
-fn operator_or_os_user(g: &Global) -> Operator {
+pub fn operator_or_os_user(g: &Global) -> Operator {
     Operator {
         id: g.operator.clone().unwrap_or_else(|| {
             format!(
@@ -35,7 +38,7 @@ fn operator_or_os_user(g: &Global) -> Operator {
     }
 }
 
-async fn service(g: &Global) -> anyhow::Result<Service> {
+pub async fn service(g: &Global) -> anyhow::Result<Service> {
     let config = Config::from_env().context("reading SAPK_* configuration")?;
     match g.store {
         StoreKind::Sqlite => {
@@ -131,10 +134,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             show(g, nip, *audit_limit).await
         }
         Command::Tables(TablesCmd::Create) => tables_create(g).await,
+        Command::Email(EmailCmd::Change {
+            nip,
+            new_email,
+            nik,
+            documents,
+            if_version,
+            yes,
+        }) => {
+            let svc = service(g).await?;
+            let args = crate::counter::ChangeArgs {
+                nip,
+                new_email,
+                nik: nik.as_deref(),
+                documents,
+                if_version: *if_version,
+                yes: *yes,
+            };
+            crate::counter::email_change(g, &svc, args, &mut crate::counter::StdPrompt).await
+        }
+        Command::Account(AccountCmd::Unlock { nip }) => {
+            crate::counter::unlock(g, &service(g).await?, nip).await
+        }
+        Command::Session(SessionCmd::Revoke { nip, yes }) => {
+            crate::counter::revoke(
+                g,
+                &service(g).await?,
+                nip,
+                *yes,
+                &mut crate::counter::StdPrompt,
+            )
+            .await
+        }
+        Command::Audit { nip, limit } => {
+            crate::counter::audit(g, &service(g).await?, nip, *limit).await
+        }
     }
 }
 
-fn print_json(v: &serde_json::Value) {
+pub fn print_json(v: &serde_json::Value) {
     say!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())

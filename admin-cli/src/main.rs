@@ -19,6 +19,7 @@ macro_rules! say_raw {
 }
 
 mod commands;
+mod counter;
 mod text;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -96,9 +97,73 @@ pub enum Command {
     /// Employees: import from CSV, look one up.
     #[command(subcommand)]
     Employee(EmployeeCmd),
+    /// Change an employee's e-mail after checking identity in person at the counter.
+    #[command(subcommand)]
+    Email(EmailCmd),
+    /// Account lock-out.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Login sessions.
+    #[command(subcommand)]
+    Session(SessionCmd),
+    /// Show an employee's audit trail, newest first.
+    Audit {
+        /// The employee's NIP.
+        nip: String,
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// DynamoDB tables (for local and test use; production tables come from infra/).
     #[command(subcommand)]
     Tables(TablesCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmailCmd {
+    /// Walks you through the identity check (NIP facts, the KTP's NIK, documents seen), then
+    /// changes the e-mail, ends every session and reset code, and notifies both addresses.
+    /// Needs --operator and --office. Without --yes it asks for whatever is not given.
+    Change {
+        /// The employee's NIP.
+        nip: String,
+        /// The new e-mail address.
+        new_email: String,
+        /// The NIK typed from the KTP shown (16 digits); checked against the NIP.
+        #[arg(long)]
+        nik: Option<String>,
+        /// A document seen: ktp, karpeg, sk_cpns, sk_pns, kpe, paspor… optionally with its
+        /// number as KIND=NUMBER (kept only masked and keyed-hashed). Repeatable.
+        #[arg(long = "document", value_name = "KIND[=NUMBER]")]
+        documents: Vec<String>,
+        /// Change only if the account is still at this version (from `employee show --json`).
+        #[arg(long)]
+        if_version: Option<u64>,
+        /// Confirm: the person matches the documents, and go ahead without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCmd {
+    /// Clear the login lock-out and failure count.
+    Unlock {
+        /// The employee's NIP.
+        nip: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCmd {
+    /// End every login session (and any active reset code) of an employee.
+    Revoke {
+        /// The employee's NIP.
+        nip: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -174,6 +174,11 @@ impl Answer {
 }
 
 impl TestApp {
+    /// The data directory (`sapk.db`, `outbox/`), the layout `sapk-admin --data-dir` opens.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub async fn seed(&self, nip: &str, name: &str, email: &str) {
         self.service
             .import_employee(

@@ -228,7 +228,7 @@ impl Service {
         }
     }
 
-    async fn send(&self, email: Result<OutgoingEmail, mail::TemplateError>) -> bool {
+    pub(crate) async fn send(&self, email: Result<OutgoingEmail, mail::TemplateError>) -> bool {
         let email = match email {
             Ok(m) => m,
             Err(e) => {

@@ -83,6 +83,8 @@ pub struct EmployeeOverview {
     pub active_code: Option<CodeSummary>,
     pub password_changed_at: Option<DateTime<Utc>>,
     pub credential_version: u64,
+    /// Guards a following change (`email change --if-version`).
+    pub version: u64,
     pub recent_audit: Vec<AuditEvent>,
 }
 
@@ -260,7 +262,279 @@ impl Service {
             }),
             password_changed_at: a.password_changed_at,
             credential_version: a.credential_version,
+            version: a.version,
             recent_audit,
         })
+    }
+}
+
+/// A document the officer examined at the counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentSeen {
+    /// `ktp`, `karpeg`, `sk_cpns`, `sk_pns`, `kpe`, `paspor`, or another short name.
+    pub kind: String,
+    /// Its number, if the officer typed it; only kept masked and as a keyed hash.
+    pub number: Option<String>,
+}
+
+/// The in-person identity check that must precede an e-mail change.
+#[derive(Debug, Clone)]
+pub struct IdentityCheck {
+    pub nik: crate::nik::Nik,
+    pub documents: Vec<DocumentSeen>,
+    /// The officer confirmed the person matches the photo and name on the documents.
+    pub person_confirmed: bool,
+}
+
+/// Why an identity check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckFailure {
+    #[error("the NIK does not match the NIP: {0:?}")]
+    NikMismatch(Vec<crate::nik::NikMismatch>),
+    #[error("the KTP must be among the documents seen")]
+    NoKtp,
+    #[error("the officer did not confirm the person matches the documents")]
+    NotConfirmed,
+    #[error("the new e-mail is the current one")]
+    SameEmail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailChangeOutcome {
+    pub nip: Nip,
+    pub old_email: Option<Email>,
+    pub new_email: Email,
+    pub old_notified: Option<bool>,
+    pub new_notified: bool,
+}
+
+fn mask_number(n: &str) -> String {
+    let chars: Vec<char> = n.chars().filter(|c| !c.is_whitespace()).collect();
+    if chars.len() <= 4 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..2].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 4))
+}
+
+impl Service {
+    /// Account state as an officer starts the counter workflow (its `version` guards the
+    /// change that follows).
+    pub async fn account_for_counter(&self, nip_raw: &str) -> Result<Account, StaffError> {
+        let nip = Nip::parse(nip_raw, self.now().date_naive())?;
+        self.store
+            .get_account(&nip)
+            .await?
+            .ok_or(StaffError::UnknownNip)
+    }
+
+    async fn refuse_audited(
+        &self,
+        op: &Operator,
+        nip: &Nip,
+        action: &str,
+        reason: &str,
+        details: serde_json::Value,
+    ) -> Result<(), StaffError> {
+        let mut d = details;
+        d["reason"] = serde_json::Value::from(reason);
+        self.staff_audit(self.staff_event(op, Some(nip), action, "refused", d))
+            .await
+    }
+
+    /// Changes an employee's e-mail after the in-person check, only if the account is still
+    /// at `expected_version` (no lost update when two officers act at once). Ends every
+    /// session and reset code, notifies the old and the new address, audits one record.
+    pub async fn change_email(
+        &self,
+        nip: &Nip,
+        new_email_raw: &str,
+        check: &IdentityCheck,
+        expected_version: u64,
+        op: &Operator,
+        lang: crate::Lang,
+    ) -> Result<EmailChangeOutcome, ChangeError> {
+        let new_email = match Email::parse(new_email_raw) {
+            Ok(e) => e,
+            Err(e) => {
+                self.refuse_audited(op, nip, "email_change", "invalid_email", json!({}))
+                    .await?;
+                return Err(StaffError::from(e).into());
+            }
+        };
+        let docs: Vec<serde_json::Value> = check
+            .documents
+            .iter()
+            .map(|d| {
+                json!({
+                    "kind": d.kind,
+                    "number_masked": d.number.as_deref().map(mask_number),
+                    "number_hash": d.number.as_deref().map(|n| self.key.mac_hex("sapk/document/v1", &[d.kind.as_bytes(), n.trim().as_bytes()])),
+                })
+            })
+            .collect();
+        let nik_hash = self
+            .key
+            .mac_hex("sapk/nik/v1", &[check.nik.expose_digits().as_bytes()]);
+        let base = json!({
+            "documents": docs,
+            "nik_masked": check.nik.masked(),
+            "nik_hash": nik_hash,
+            "new_email": new_email.as_str(),
+        });
+        let Some(account) = self.store.get_account(nip).await? else {
+            self.refuse_audited(op, nip, "email_change", "unknown_nip", base)
+                .await?;
+            return Err(StaffError::UnknownNip.into());
+        };
+        let failure = if let Err(m) = check.nik.check_against(nip) {
+            Some(CheckFailure::NikMismatch(m))
+        } else if !check
+            .documents
+            .iter()
+            .any(|d| d.kind.eq_ignore_ascii_case("ktp"))
+        {
+            Some(CheckFailure::NoKtp)
+        } else if !check.person_confirmed {
+            Some(CheckFailure::NotConfirmed)
+        } else {
+            None
+        };
+        let failure = failure.or_else(|| {
+            (account.email.as_ref() == Some(&new_email)).then_some(CheckFailure::SameEmail)
+        });
+        if let Some(f) = failure {
+            let reason = match &f {
+                CheckFailure::NikMismatch(_) => "nik_mismatch",
+                CheckFailure::NoKtp => "no_ktp",
+                CheckFailure::NotConfirmed => "not_confirmed",
+                CheckFailure::SameEmail => "same_email",
+            };
+            self.refuse_audited(op, nip, "email_change", reason, base)
+                .await?;
+            return Err(ChangeError::Check(f));
+        }
+        if account.version != expected_version {
+            self.refuse_audited(op, nip, "email_change", "concurrent_change", base)
+                .await?;
+            return Err(StaffError::Conflict.into());
+        }
+        let now = self.now();
+        let mut updated = account.clone();
+        updated.email = Some(new_email.clone());
+        updated.credential_version += 1;
+        updated.updated_at = now;
+        if let Err(e) = self.store.update_account(&updated, expected_version).await {
+            let e = StaffError::from(e);
+            if matches!(e, StaffError::Conflict) {
+                self.refuse_audited(op, nip, "email_change", "concurrent_change", base)
+                    .await?;
+            }
+            return Err(e.into());
+        }
+        self.store.delete_reset_code(nip, None).await?;
+        let mut details = base;
+        details["old_email"] = json!(account.email.as_ref().map(Email::as_str));
+        self.staff_audit(self.staff_event(op, Some(nip), "email_change", "changed", details))
+            .await?;
+
+        let old_notified = match &account.email {
+            Some(old) => Some(
+                self.send(crate::mail::email_changed_old_email(
+                    old,
+                    &account.name,
+                    &new_email.masked(),
+                    &op.office,
+                    now,
+                    lang,
+                ))
+                .await,
+            ),
+            None => None,
+        };
+        let new_notified = self
+            .send(crate::mail::email_changed_new_email(
+                &new_email,
+                &account.name,
+                &op.office,
+                now,
+                lang,
+            ))
+            .await;
+        Ok(EmailChangeOutcome {
+            nip: nip.clone(),
+            old_email: account.email,
+            new_email,
+            old_notified,
+            new_notified,
+        })
+    }
+
+    /// Clears the login lock-out (and failure count) of an employee.
+    pub async fn unlock_account(&self, nip_raw: &str, op: &Operator) -> Result<bool, StaffError> {
+        let account = self.account_for_counter(nip_raw).await?;
+        let now = self.now();
+        let was_locked = self
+            .store
+            .get_throttle(&account.nip)
+            .await?
+            .is_some_and(|t| t.expires_at > now && t.locked_until.is_some_and(|u| u > now));
+        self.store.clear_throttle(&account.nip).await?;
+        self.staff_audit(self.staff_event(
+            op,
+            Some(&account.nip),
+            "account_unlock",
+            "done",
+            json!({ "was_locked": was_locked }),
+        ))
+        .await?;
+        Ok(was_locked)
+    }
+
+    /// Ends every session (and any reset code) of an employee by moving the credential
+    /// version.
+    pub async fn revoke_sessions(&self, nip_raw: &str, op: &Operator) -> Result<(), StaffError> {
+        let account = self.account_for_counter(nip_raw).await?;
+        let mut updated = account.clone();
+        updated.credential_version += 1;
+        updated.updated_at = self.now();
+        self.store.update_account(&updated, account.version).await?;
+        self.staff_audit(self.staff_event(
+            op,
+            Some(&account.nip),
+            "session_revoke",
+            "done",
+            json!(null),
+        ))
+        .await
+    }
+
+    /// The audit trail of an employee, newest first (the look-up is audited too).
+    pub async fn audit_trail(
+        &self,
+        nip_raw: &str,
+        limit: usize,
+        op: &Operator,
+    ) -> Result<Vec<AuditEvent>, StaffError> {
+        let nip = Nip::parse(nip_raw, self.now().date_naive())?;
+        self.staff_audit(self.staff_event(op, Some(&nip), "audit_viewed", "ok", json!(null)))
+            .await?;
+        Ok(self.store.list_audit(&nip, limit).await?)
+    }
+}
+
+/// Why an e-mail change did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("identity check failed: {0}")]
+    Check(CheckFailure),
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+impl From<StoreError> for ChangeError {
+    fn from(e: StoreError) -> Self {
+        ChangeError::Staff(e.into())
     }
 }

@@ -1,0 +1,500 @@
+//! The counter workflow: identity check and e-mail change, unlock, session revoke, audit.
+
+use crate::commands::{audit_table, lang, operator_or_os_user, print_json, refuse, REFUSED};
+use crate::text::{gender, kv, staff_error};
+use crate::Global;
+use sapk_core::i18n::{format_date, month_year};
+use sapk_core::staff::{
+    ChangeError, CheckFailure, DocumentSeen, IdentityCheck, Operator, StaffError,
+};
+use sapk_core::{Lang, Nik, Service};
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+pub const USAGE: u8 = 2;
+
+/// Questions to the officer. The terminal implementation writes to stderr (stdout stays
+/// clean for `--json`) and reads one line from stdin; end of input answers "no".
+pub trait Prompt {
+    fn ask(&mut self, question: &str) -> Option<String>;
+
+    fn confirm(&mut self, question: &str, lang: Lang) -> bool {
+        let hint = lang.pick("[y/T]", "[y/N]");
+        matches!(
+            self.ask(&format!("{question} {hint} "))
+                .map(|a| a.trim().to_lowercase())
+                .as_deref(),
+            Some("y" | "ya" | "yes")
+        )
+    }
+}
+
+pub struct StdPrompt;
+
+impl Prompt for StdPrompt {
+    fn ask(&mut self, question: &str) -> Option<String> {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{question}");
+        let _ = err.flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
+        }
+    }
+}
+
+/// Mutating actions need an explicit operator and office.
+fn operator_required(g: &Global) -> Result<Operator, String> {
+    match (&g.operator, &g.office) {
+        (Some(id), Some(office)) if !id.trim().is_empty() && !office.trim().is_empty() => Ok(Operator {
+            id: id.trim().to_owned(),
+            office: office.trim().to_owned(),
+        }),
+        _ => Err(lang(g)
+            .pick(
+                "tindakan ini wajib menyebut petugas: --operator ID dan --office KODE (atau SAPK_OPERATOR dan SAPK_OFFICE)",
+                "this action needs the operator: --operator ID and --office CODE (or SAPK_OPERATOR and SAPK_OFFICE)",
+            )
+            .to_owned()),
+    }
+}
+
+fn usage(msg: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("sapk-admin: {msg}");
+    Ok(ExitCode::from(USAGE))
+}
+
+/// Officer-facing text, to stderr when stdout carries JSON.
+fn note(g: &Global, text: &str) {
+    if g.json {
+        eprint!("{text}");
+    } else {
+        say_raw!("{text}");
+    }
+}
+
+fn parse_document(raw: &str) -> Option<DocumentSeen> {
+    let (kind, number) = match raw.split_once('=') {
+        Some((k, n)) => (k, Some(n.trim().to_owned()).filter(|n| !n.is_empty())),
+        None => (raw, None),
+    };
+    let kind = kind.trim().to_lowercase().replace([' ', '-'], "_");
+    (!kind.is_empty()
+        && kind.len() <= 32
+        && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(DocumentSeen { kind, number })
+}
+
+fn check_failure_text(f: &CheckFailure, l: Lang) -> String {
+    match f {
+        CheckFailure::NikMismatch(m) => {
+            let what: Vec<&str> = m
+                .iter()
+                .map(|x| match x {
+                    sapk_core::nik::NikMismatch::BirthDate => l.pick("tanggal lahir", "birth date"),
+                    sapk_core::nik::NikMismatch::Gender => l.pick("jenis kelamin", "gender"),
+                })
+                .collect();
+            format!(
+                "{}: {}",
+                l.pick(
+                    "NIK pada KTP tidak cocok dengan NIP",
+                    "the KTP's NIK does not match the NIP"
+                ),
+                what.join(", ")
+            )
+        }
+        CheckFailure::NoKtp => l
+            .pick(
+                "KTP wajib diperiksa (--document ktp)",
+                "the KTP must be checked (--document ktp)",
+            )
+            .into(),
+        CheckFailure::NotConfirmed => l
+            .pick(
+                "petugas tidak mengonfirmasi; tidak ada yang diubah",
+                "the officer did not confirm; nothing was changed",
+            )
+            .into(),
+        CheckFailure::SameEmail => l
+            .pick(
+                "email baru sama dengan email sekarang",
+                "the new e-mail is the current one",
+            )
+            .into(),
+    }
+}
+
+fn reason_code(e: &ChangeError) -> &'static str {
+    match e {
+        ChangeError::Check(CheckFailure::NikMismatch(_)) => "nik_mismatch",
+        ChangeError::Check(CheckFailure::NoKtp) => "no_ktp",
+        ChangeError::Check(CheckFailure::NotConfirmed) => "not_confirmed",
+        ChangeError::Check(CheckFailure::SameEmail) => "same_email",
+        ChangeError::Staff(StaffError::UnknownNip) => "unknown_nip",
+        ChangeError::Staff(StaffError::InvalidEmail(_)) => "invalid_email",
+        ChangeError::Staff(StaffError::InvalidNip(_)) => "invalid_nip",
+        ChangeError::Staff(StaffError::Conflict) => "concurrent_change",
+        ChangeError::Staff(_) => "failed",
+    }
+}
+
+fn refuse_change(g: &Global, e: &ChangeError) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let text = match e {
+        ChangeError::Check(f) => check_failure_text(f, l),
+        ChangeError::Staff(s) => staff_error(s, l),
+    };
+    if g.json {
+        print_json(&json!({ "ok": false, "reason": reason_code(e), "error": text }));
+    } else {
+        eprintln!("{}: {text}", l.pick("Ditolak", "Refused"));
+    }
+    Ok(ExitCode::from(REFUSED))
+}
+
+pub struct ChangeArgs<'a> {
+    pub nip: &'a str,
+    pub new_email: &'a str,
+    pub nik: Option<&'a str>,
+    pub documents: &'a [String],
+    pub if_version: Option<u64>,
+    pub yes: bool,
+}
+
+/// `email change`: the guided identity check, then the change.
+pub async fn email_change(
+    g: &Global,
+    svc: &Service,
+    a: ChangeArgs<'_>,
+    prompt: &mut dyn Prompt,
+) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let op = match operator_required(g) {
+        Ok(op) => op,
+        Err(m) => return usage(&m),
+    };
+    if a.yes && a.nik.is_none() {
+        return usage(l.pick("--yes memerlukan --nik", "--yes needs --nik"));
+    }
+    if a.yes && a.documents.is_empty() {
+        return usage(l.pick(
+            "--yes memerlukan --document ktp",
+            "--yes needs --document ktp",
+        ));
+    }
+    let mut documents = Vec::new();
+    for d in a.documents {
+        match parse_document(d) {
+            Some(doc) => documents.push(doc),
+            None => return usage(&format!("--document {d:?}")),
+        }
+    }
+    let o = match svc.employee_overview(a.nip, &op, 5).await {
+        Ok(o) => o,
+        Err(e) => return refuse(g, &staff_error(&e, l)),
+    };
+    let f = &o.facts;
+    let header = l.pick(
+        "Bandingkan data berikut dengan KTP, Karpeg atau SK yang ditunjukkan:",
+        "Compare these facts with the KTP, Karpeg or SK presented:",
+    );
+    let from_nip = l.pick("(dari NIP)", "(from NIP)");
+    note(
+        g,
+        &format!(
+            "{header}\n{}\n",
+            kv(&[
+                ("NIP".into(), o.nip.grouped()),
+                (l.pick("Nama", "Name").into(), o.name.clone()),
+                (
+                    l.pick("Tanggal lahir", "Birth date").into(),
+                    format!("{} {from_nip}", format_date(f.birth_date, l))
+                ),
+                (
+                    l.pick("Jenis kelamin", "Gender").into(),
+                    format!("{} {from_nip}", gender(f.gender, l))
+                ),
+                (
+                    l.pick("TMT CPNS", "Appointed").into(),
+                    format!(
+                        "{} {from_nip}",
+                        month_year(f.appointment_year, f.appointment_month, l)
+                    )
+                ),
+                (
+                    l.pick("Email sekarang", "Current e-mail").into(),
+                    o.email_masked.clone().unwrap_or_else(|| "-".into())
+                ),
+                (
+                    l.pick("Email baru", "New e-mail").into(),
+                    a.new_email.to_owned()
+                ),
+            ])
+        ),
+    );
+
+    // The KTP's NIK, checked against the NIP at once.
+    let nik_text = match a.nik {
+        Some(n) => Some(n.to_owned()),
+        None => prompt.ask(l.pick("NIK pada KTP (16 digit): ", "NIK on the KTP (16 digits): ")),
+    };
+    let Some(nik_text) = nik_text else {
+        return refuse(
+            g,
+            l.pick(
+                "NIK tidak diisi; tidak ada yang diubah",
+                "no NIK given; nothing was changed",
+            ),
+        );
+    };
+    let nik = match Nik::parse(&nik_text) {
+        Ok(n) => n,
+        Err(e) => {
+            return refuse(
+                g,
+                &format!("{}: {e}", l.pick("NIK tidak valid", "invalid NIK")),
+            )
+        }
+    };
+    let mut check = IdentityCheck {
+        nik,
+        documents,
+        person_confirmed: a.yes,
+    };
+    let version = a.if_version.unwrap_or(o.version);
+    if check.nik.check_against(&o.nip).is_err() {
+        // The core records the refusal.
+        return match svc
+            .change_email(&o.nip, a.new_email, &check, version, &op, l)
+            .await
+        {
+            Err(e) => refuse_change(g, &e),
+            Ok(_) => Ok(ExitCode::from(REFUSED)),
+        };
+    }
+    note(
+        g,
+        &format!(
+            "{}\n",
+            l.pick(
+                "NIK cocok dengan tanggal lahir dan jenis kelamin pada NIP.",
+                "The NIK agrees with the NIP's birth date and gender."
+            )
+        ),
+    );
+
+    if !a.yes {
+        if check.documents.is_empty() {
+            let answer = prompt
+                .ask(l.pick(
+                    "Dokumen yang diperiksa, pisahkan dengan koma (ktp, karpeg, sk_cpns, sk_pns) [ktp]: ",
+                    "Documents examined, comma-separated (ktp, karpeg, sk_cpns, sk_pns) [ktp]: ",
+                ))
+                .unwrap_or_default();
+            let answer = if answer.trim().is_empty() {
+                "ktp".to_owned()
+            } else {
+                answer
+            };
+            for part in answer.split(',') {
+                let Some(mut doc) = parse_document(part) else {
+                    return refuse(
+                        g,
+                        &format!(
+                            "{}: {part:?}",
+                            l.pick("dokumen tidak dikenal", "unknown document")
+                        ),
+                    );
+                };
+                if doc.kind != "ktp" && doc.number.is_none() {
+                    let q = match l {
+                        Lang::Id => format!("Nomor {} (boleh kosong): ", doc.kind),
+                        Lang::En => format!("{} number (may be empty): ", doc.kind),
+                    };
+                    doc.number = prompt
+                        .ask(&q)
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty());
+                }
+                check.documents.push(doc);
+            }
+        }
+        let q = match l {
+            Lang::Id => format!("Apakah foto dan nama pada dokumen sesuai dengan orang di loket dan dengan nama \"{}\"?", o.name),
+            Lang::En => format!("Do the photo and name on the documents match the person at the counter and the name \"{}\"?", o.name),
+        };
+        check.person_confirmed = prompt.confirm(&q, l);
+        if check.person_confirmed {
+            let q = match l {
+                Lang::Id => format!(
+                    "Ganti email menjadi {}? Semua sesi login dan kode reset akan diakhiri.",
+                    a.new_email
+                ),
+                Lang::En => format!(
+                    "Change the e-mail to {}? Every login session and reset code will end.",
+                    a.new_email
+                ),
+            };
+            check.person_confirmed = prompt.confirm(&q, l);
+        }
+    }
+    match svc
+        .change_email(&o.nip, a.new_email, &check, version, &op, l)
+        .await
+    {
+        Ok(out) => {
+            if g.json {
+                print_json(&json!({
+                    "ok": true,
+                    "nip": out.nip,
+                    "old_email": out.old_email,
+                    "new_email": out.new_email,
+                    "old_notified": out.old_notified,
+                    "new_notified": out.new_notified,
+                }));
+            } else {
+                let yes_no = |b: bool| {
+                    if b {
+                        l.pick("terkirim", "sent")
+                    } else {
+                        l.pick("GAGAL dikirim", "NOT sent")
+                    }
+                };
+                say!(
+                    "{}",
+                    l.pick("Email berhasil diganti.", "The e-mail was changed.")
+                );
+                say_raw!(
+                    "{}",
+                    kv(&[
+                        (
+                            l.pick("Email lama", "Old e-mail").into(),
+                            out.old_email.as_ref().map_or("-".into(), |e| e.to_string())
+                        ),
+                        (
+                            l.pick("Email baru", "New e-mail").into(),
+                            out.new_email.to_string()
+                        ),
+                        (
+                            l.pick("Pemberitahuan ke email lama", "Notice to the old address")
+                                .into(),
+                            out.old_notified.map_or("-", yes_no).into()
+                        ),
+                        (
+                            l.pick(
+                                "Konfirmasi ke email baru",
+                                "Confirmation to the new address"
+                            )
+                            .into(),
+                            yes_no(out.new_notified).into()
+                        ),
+                        (
+                            l.pick("Sesi login dan kode reset", "Sessions and reset codes")
+                                .into(),
+                            l.pick("diakhiri", "ended").into()
+                        ),
+                    ])
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refuse_change(g, &e),
+    }
+}
+
+pub async fn unlock(g: &Global, svc: &Service, nip: &str) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let op = match operator_required(g) {
+        Ok(op) => op,
+        Err(m) => return usage(&m),
+    };
+    match svc.unlock_account(nip, &op).await {
+        Ok(was_locked) => {
+            if g.json {
+                print_json(&json!({ "ok": true, "was_locked": was_locked }));
+            } else if was_locked {
+                say!(
+                    "{}",
+                    l.pick("Kunci login dibuka.", "Login lock-out cleared.")
+                );
+            } else {
+                say!(
+                    "{}",
+                    l.pick(
+                        "Akun tidak terkunci; hitungan gagal login dihapus.",
+                        "The account was not locked; the failure count was cleared."
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refuse(g, &staff_error(&e, l)),
+    }
+}
+
+pub async fn revoke(
+    g: &Global,
+    svc: &Service,
+    nip: &str,
+    yes: bool,
+    prompt: &mut dyn Prompt,
+) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let op = match operator_required(g) {
+        Ok(op) => op,
+        Err(m) => return usage(&m),
+    };
+    if !yes
+        && !prompt.confirm(
+            l.pick(
+                "Akhiri semua sesi login (dan kode reset aktif) pegawai ini?",
+                "End every login session (and any active reset code) of this employee?",
+            ),
+            l,
+        )
+    {
+        return refuse(
+            g,
+            l.pick(
+                "dibatalkan; tidak ada yang diubah",
+                "cancelled; nothing was changed",
+            ),
+        );
+    }
+    match svc.revoke_sessions(nip, &op).await {
+        Ok(()) => {
+            if g.json {
+                print_json(&json!({ "ok": true }));
+            } else {
+                say!(
+                    "{}",
+                    l.pick(
+                        "Semua sesi login diakhiri.",
+                        "Every login session was ended."
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refuse(g, &staff_error(&e, l)),
+    }
+}
+
+pub async fn audit(g: &Global, svc: &Service, nip: &str, limit: usize) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let op = operator_or_os_user(g);
+    match svc.audit_trail(nip, limit, &op).await {
+        Ok(events) => {
+            if g.json {
+                print_json(&serde_json::to_value(&events)?);
+            } else {
+                say_raw!("{}", audit_table(&events, l));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refuse(g, &staff_error(&e, l)),
+    }
+}

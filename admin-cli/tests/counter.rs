@@ -1,0 +1,507 @@
+//! The counter workflow through the built binary against a temporary local store.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+const NIP: &str = "198609262015051001";
+const NIK: &str = "3174052609860001";
+const NIK_FEMALE: &str = "3174056609860001";
+
+fn admin(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("sapk-admin").expect("binary");
+    c.arg("--data-dir")
+        .arg(dir)
+        .env_remove("SAPK_OPERATOR")
+        .env_remove("SAPK_OFFICE");
+    c
+}
+
+fn officer(dir: &Path) -> Command {
+    let mut c = admin(dir);
+    c.args(["--operator", "199001012015031002", "--office", "KANREG-I"]);
+    c
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("p.csv");
+    std::fs::write(
+        &csv,
+        format!("nip,name,email\n{NIP},Budi Santoso,budi@example.go.id\n"),
+    )
+    .unwrap();
+    admin(dir.path())
+        .args(["employee", "import"])
+        .arg(&csv)
+        .assert()
+        .success();
+    dir
+}
+
+fn json_out(c: &mut Command, code: i32) -> Value {
+    let out = c.assert().code(code).get_output().stdout.clone();
+    serde_json::from_slice(&out)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+}
+
+fn outbox(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("outbox"))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn non_interactive_change_json_then_audit() {
+    let dir = setup();
+    let v = json_out(
+        officer(dir.path()).args([
+            "--json",
+            "email",
+            "change",
+            NIP,
+            "budi.baru@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--document",
+            "karpeg=K 1234567",
+            "--yes",
+        ]),
+        0,
+    );
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["old_email"], "budi@example.go.id");
+    assert_eq!(v["new_email"], "budi.baru@example.go.id");
+    assert_eq!(
+        (v["old_notified"].as_bool(), v["new_notified"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let mails = outbox(dir.path());
+    assert!(
+        mails[0].ends_with("email-changed-old.eml") && mails[1].ends_with("email-changed-new.eml"),
+        "{mails:?}"
+    );
+    let old = std::fs::read_to_string(dir.path().join("outbox").join(&mails[0])).unwrap();
+    assert!(old.contains("To: budi@example.go.id"));
+
+    let events = json_out(admin(dir.path()).args(["--json", "audit", NIP]), 0);
+    let change = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "email_change")
+        .expect("audited");
+    assert_eq!(change["outcome"], "changed");
+    assert_eq!(change["actor"], "199001012015031002");
+    assert_eq!(change["office"], "KANREG-I");
+    let d = &change["details"];
+    assert_eq!(d["old_email"], "budi@example.go.id");
+    assert_eq!(d["new_email"], "budi.baru@example.go.id");
+    assert_eq!(d["nik_masked"], "317405********01");
+    assert_eq!(d["documents"][1]["kind"], "karpeg");
+    assert_eq!(d["documents"][1]["number_masked"], "K1****67");
+    assert_eq!(
+        d["documents"][1]["number_hash"].as_str().map(str::len),
+        Some(64)
+    );
+    let text = change.to_string();
+    assert!(
+        !text.contains(NIK) && !text.contains("1234567"),
+        "no full NIK or document number: {text}"
+    );
+
+    // Human output of the audit trail.
+    let out = admin(dir.path())
+        .args(["audit", NIP])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("email_change") && out.contains("KANREG-I"),
+        "{out}"
+    );
+    // The employee now shows the new address.
+    let v = json_out(
+        admin(dir.path()).args(["--json", "employee", "show", NIP]),
+        0,
+    );
+    assert_eq!(v["email"], "budi.baru@example.go.id");
+    assert_eq!(v["credential_version"], 1);
+}
+
+#[test]
+fn interactive_change_answers_from_the_prompt() {
+    let dir = setup();
+    let out = officer(dir.path())
+        .args(["email", "change", NIP, "budi.baru@example.go.id"])
+        .write_stdin(format!("{NIK}\nktp, sk_cpns\nSK-123/2015\ny\ny\n"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for want in [
+        "26 September 1986 (dari NIP)",
+        "Laki-laki (dari NIP)",
+        "Mei 2015 (dari NIP)",
+        "NIK cocok",
+        "Email berhasil diganti.",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?}:\n{stdout}");
+    }
+    for q in [
+        "NIK pada KTP",
+        "Dokumen yang diperiksa",
+        "Nomor sk_cpns",
+        "Apakah foto dan nama",
+        "Ganti email menjadi",
+    ] {
+        assert!(stderr.contains(q), "prompt {q:?} missing:\n{stderr}");
+    }
+    let events = json_out(admin(dir.path()).args(["--json", "audit", NIP]), 0);
+    let d = &events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "email_change")
+        .unwrap()["details"];
+    assert_eq!(d["documents"][1]["number_masked"], "SK*******15");
+}
+
+#[test]
+fn interactive_in_english() {
+    let dir = setup();
+    let out = officer(dir.path())
+        .args([
+            "--lang",
+            "en",
+            "email",
+            "change",
+            NIP,
+            "budi.baru@example.go.id",
+        ])
+        .write_stdin(format!("{NIK}\n\ny\ny\n"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("Male (from NIP)") && out.contains("The e-mail was changed."),
+        "{out}"
+    );
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let dir = setup();
+    let base = |c: &mut Command| {
+        c.arg("--json");
+    };
+    // NIK of a woman for a man's NIP.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    let v = json_out(
+        c.args([
+            "email",
+            "change",
+            NIP,
+            "b@example.go.id",
+            "--nik",
+            NIK_FEMALE,
+            "--document",
+            "ktp",
+            "--yes",
+        ]),
+        1,
+    );
+    assert_eq!(v["reason"], "nik_mismatch");
+    // Unknown NIP.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    let v = json_out(
+        c.args([
+            "email",
+            "change",
+            "197512312000121009",
+            "b@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ]),
+        1,
+    );
+    assert_eq!(v["ok"], false);
+    // Invalid e-mail.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    let v = json_out(
+        c.args([
+            "email",
+            "change",
+            NIP,
+            "not-an-email",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ]),
+        1,
+    );
+    assert_eq!(v["reason"], "invalid_email");
+    // No KTP among the documents.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    let v = json_out(
+        c.args([
+            "email",
+            "change",
+            NIP,
+            "b@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "karpeg",
+            "--yes",
+        ]),
+        1,
+    );
+    assert_eq!(v["reason"], "no_ktp");
+    // The officer does not confirm.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    let v = json_out(
+        c.args(["email", "change", NIP, "b@example.go.id"])
+            .write_stdin(format!("{NIK}\nktp\nn\n")),
+        1,
+    );
+    assert_eq!(v["reason"], "not_confirmed");
+    // Input ends before confirmation.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    let v = json_out(
+        c.args(["email", "change", NIP, "b@example.go.id"])
+            .write_stdin(format!("{NIK}\n")),
+        1,
+    );
+    assert_eq!(v["reason"], "not_confirmed");
+    // Same address.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    let v = json_out(
+        c.args([
+            "email",
+            "change",
+            NIP,
+            "budi@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ]),
+        1,
+    );
+    assert_eq!(v["reason"], "same_email");
+
+    let v = json_out(
+        admin(dir.path()).args(["--json", "employee", "show", NIP]),
+        0,
+    );
+    assert_eq!(v["email"], "budi@example.go.id", "nothing changed");
+    assert_eq!(v["version"], 0);
+    assert!(outbox(dir.path()).is_empty(), "no mail sent");
+    let events = json_out(
+        admin(dir.path()).args(["--json", "audit", NIP, "--limit", "100"]),
+        0,
+    );
+    let refused = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "email_change" && e["outcome"] == "refused")
+        .count();
+    assert_eq!(refused, 6, "every refusal on a known NIP is audited");
+}
+
+#[test]
+fn a_concurrent_change_is_refused() {
+    let dir = setup();
+    let v = json_out(
+        admin(dir.path()).args(["--json", "employee", "show", NIP]),
+        0,
+    );
+    let seen = v["version"].as_u64().unwrap().to_string();
+    // Another officer changes the account first.
+    officer(dir.path())
+        .args([
+            "email",
+            "change",
+            NIP,
+            "first@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+            "--if-version",
+            &seen,
+        ])
+        .assert()
+        .success();
+    let v = json_out(
+        officer(dir.path()).args([
+            "--json",
+            "email",
+            "change",
+            NIP,
+            "second@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+            "--if-version",
+            &seen,
+        ]),
+        1,
+    );
+    assert_eq!(v["reason"], "concurrent_change");
+    let v = json_out(
+        admin(dir.path()).args(["--json", "employee", "show", NIP]),
+        0,
+    );
+    assert_eq!(v["email"], "first@example.go.id");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = setup();
+    // No operator for a change.
+    admin(dir.path())
+        .args([
+            "email",
+            "change",
+            NIP,
+            "b@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ])
+        .assert()
+        .code(2);
+    admin(dir.path())
+        .args(["account", "unlock", NIP])
+        .assert()
+        .code(2);
+    admin(dir.path())
+        .args(["session", "revoke", NIP, "--yes"])
+        .assert()
+        .code(2);
+    // --yes without the check's inputs.
+    officer(dir.path())
+        .args(["email", "change", NIP, "b@example.go.id", "--yes"])
+        .assert()
+        .code(2);
+    officer(dir.path())
+        .args([
+            "email",
+            "change",
+            NIP,
+            "b@example.go.id",
+            "--nik",
+            NIK,
+            "--yes",
+        ])
+        .assert()
+        .code(2);
+    officer(dir.path())
+        .args(["email", "change", NIP])
+        .assert()
+        .code(2);
+    officer(dir.path())
+        .args([
+            "email",
+            "change",
+            NIP,
+            "b@example.go.id",
+            "--document",
+            "k t p!",
+            "--nik",
+            NIK,
+            "--yes",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn unlock_revoke_and_their_output() {
+    let dir = setup();
+    let v = json_out(
+        officer(dir.path()).args(["--json", "account", "unlock", NIP]),
+        0,
+    );
+    assert_eq!(v["was_locked"], false);
+    let out = officer(dir.path())
+        .args(["account", "unlock", NIP])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("tidak terkunci"));
+    // Revoke asks first; "n" changes nothing.
+    officer(dir.path())
+        .args(["session", "revoke", NIP])
+        .write_stdin("n\n")
+        .assert()
+        .code(1);
+    assert_eq!(
+        json_out(
+            admin(dir.path()).args(["--json", "employee", "show", NIP]),
+            0
+        )["credential_version"],
+        0
+    );
+    officer(dir.path())
+        .args(["session", "revoke", NIP])
+        .write_stdin("y\n")
+        .assert()
+        .success();
+    let v = json_out(
+        officer(dir.path()).args(["--json", "session", "revoke", NIP, "--yes"]),
+        0,
+    );
+    assert_eq!(v["ok"], true);
+    assert_eq!(
+        json_out(
+            admin(dir.path()).args(["--json", "employee", "show", NIP]),
+            0
+        )["credential_version"],
+        2
+    );
+    officer(dir.path())
+        .args(["account", "unlock", "197512312000121009"])
+        .assert()
+        .code(1);
+}

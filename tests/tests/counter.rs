@@ -1,0 +1,302 @@
+//! The counter workflow end to end: the real `sapk-admin` binary on the store the API runs
+//! on, locally (SQLite) and on the DynamoDB and SES stand-ins.
+
+use sapk_e2e::*;
+use std::process::{Command, Output};
+
+const NIK: &str = "3174052609860001";
+const NEW: &str = "budi.baru@example.go.id";
+
+fn admin(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> Output {
+    let mut c = Command::new(workspace_bin("sapk-admin"));
+    c.arg("--data-dir")
+        .arg(dir)
+        .args(["--operator", "OP-7", "--office", "KANREG-I"])
+        .args(args);
+    run(c, stdin)
+}
+
+fn run(mut c: Command, stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("sapk-admin");
+    if let Some(mut si) = child.stdin.take() {
+        let _ = si.write_all(stdin.unwrap_or("").as_bytes());
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[tokio::test]
+async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    app.forgot(NIP).await; // an active code, about to die
+    let old_code = app.last_code(EMAIL);
+
+    let out = admin(
+        &[
+            "email",
+            "change",
+            NIP,
+            NEW,
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    assert_eq!(
+        app.session(&token).await.status,
+        401,
+        "the old session is gone"
+    );
+    assert_eq!(
+        app.reset(NIP, &old_code, STRONG2).await.code(),
+        "invalid_token",
+        "the old code is dead"
+    );
+    let mails = app.outbox();
+    let notice = mails
+        .iter()
+        .find(|m| m.file.ends_with("email-changed-old.eml"))
+        .expect("notice to the old address");
+    assert_eq!(notice.to, EMAIL);
+    assert!(
+        notice.text.contains("KANREG-I")
+            && notice.text.contains("Jika ini bukan Anda")
+            && notice.text.contains("021-8093008")
+    );
+    let confirm = mails
+        .iter()
+        .find(|m| m.file.ends_with("email-changed-new.eml"))
+        .expect("confirmation to the new address");
+    assert_eq!(confirm.to, NEW);
+
+    let before = app.outbox().len();
+    assert_eq!(app.forgot(NIP).await.status, 202);
+    let after = app.outbox();
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(
+        after.last().unwrap().to,
+        NEW,
+        "the code goes to the new address only"
+    );
+    let code = app.last_code(NEW);
+    assert_eq!(app.reset(NIP, &code, STRONG2).await.status, 200);
+    assert_eq!(app.login(NIP, STRONG2).await.status, 200);
+
+    let out = admin(&["--json", "audit", NIP], app.data_dir(), None);
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "email_change")
+        .expect("audit record");
+    assert_eq!(
+        (rec["actor"].as_str(), rec["office"].as_str()),
+        (Some("OP-7"), Some("KANREG-I"))
+    );
+    assert_eq!(rec["details"]["old_email"], EMAIL);
+}
+
+#[tokio::test]
+async fn unlock_and_revoke_at_the_counter() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    for _ in 0..5 {
+        app.login(NIP, "Wrong-Password-1").await;
+    }
+    assert_eq!(app.login(NIP, STRONG).await.status, 429);
+    let show = admin(&["--json", "employee", "show", NIP], app.data_dir(), None);
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(v["login_failures"], 5);
+    let out = admin(&["--json", "account", "unlock", NIP], app.data_dir(), None);
+    assert!(out.status.success());
+    assert_eq!(app.login(NIP, STRONG).await.status, 200, "unlocked");
+
+    assert_eq!(app.session(&token).await.status, 200);
+    let out = admin(&["session", "revoke", NIP], app.data_dir(), Some("y\n"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.session(&token).await.status, 401);
+}
+
+mod on_aws {
+    use super::*;
+    use sapk_e2e::aws::*;
+    use serde_json::json;
+
+    fn admin_aws(args: &[&str], tables: &sapk_aws::TableNames, key: &str) -> Output {
+        let mut c = Command::new(workspace_bin("sapk-admin"));
+        c.args([
+            "--store",
+            "dynamodb",
+            "--operator",
+            "OP-9",
+            "--office",
+            "KANREG-II",
+        ])
+        .args(args)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_url())
+        .env("AWS_ENDPOINT_URL_SESV2", ses_url())
+        .env("AWS_REGION", "ap-southeast-3")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SAPK_TABLE_ACCOUNTS", &tables.accounts)
+        .env("SAPK_TABLE_EPHEMERAL", &tables.ephemeral)
+        .env("SAPK_TABLE_AUDIT", &tables.audit)
+        .env("SAPK_MAIL_FROM", "SAPK BKN <no-reply@sapk.example.go.id>")
+        .env("SAPK_TOKEN_KEY", key);
+        run(c, None)
+    }
+
+    #[tokio::test]
+    async fn email_change_on_dynamodb_and_ses() {
+        let tables = fresh_tables(&dynamodb_url()).await;
+        let env = function_env(&tables);
+        let f = functions(&dynamodb_url(), &env).await;
+        let key = env["SAPK_TOKEN_KEY"].clone();
+        let pid = std::process::id();
+        let old = format!("budi.{pid}@example.go.id");
+        let new = format!("budi.baru.{pid}@example.go.id");
+
+        let csv = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            csv.path(),
+            format!("nip,name,email\n{NIP},Budi Santoso,{old}\n"),
+        )
+        .unwrap();
+        let out = admin_aws(
+            &["employee", "import", csv.path().to_str().unwrap()],
+            &tables,
+            &key,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        invoke(
+            &f.forgot,
+            "POST",
+            "/v1/password/forgot",
+            Some(json!({ "nip": NIP })),
+            None,
+        )
+        .await;
+        let code = ses_code_for(&old).await.expect("code");
+        invoke(
+            &f.reset,
+            "POST",
+            "/v1/password/reset",
+            Some(json!({ "nip": NIP, "token": code, "new_password": STRONG })),
+            None,
+        )
+        .await;
+        let (_, body, _) = invoke(
+            &f.login,
+            "POST",
+            "/v1/login",
+            Some(json!({ "nip": NIP, "password": STRONG })),
+            None,
+        )
+        .await;
+        let token = body["access_token"].as_str().expect("token").to_owned();
+
+        let out = admin_aws(
+            &[
+                "--json",
+                "email",
+                "change",
+                NIP,
+                &new,
+                "--nik",
+                NIK,
+                "--document",
+                "ktp",
+                "--yes",
+            ],
+            &tables,
+            &key,
+        );
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (v["old_notified"].as_bool(), v["new_notified"].as_bool()),
+            (Some(true), Some(true))
+        );
+
+        let (s, _, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
+        assert_eq!(s, 401, "the old session is gone");
+        let notices: Vec<_> = ses_mail_for(&old)
+            .await
+            .into_iter()
+            .filter(|m| m["subject"] == "Email akun SAPK Anda telah diganti")
+            .collect();
+        assert_eq!(notices.len(), 1, "notice to the old address");
+        assert_eq!(
+            ses_mail_for(&new).await.len(),
+            1,
+            "confirmation to the new address"
+        );
+
+        invoke(
+            &f.forgot,
+            "POST",
+            "/v1/password/forgot",
+            Some(json!({ "nip": NIP })),
+            None,
+        )
+        .await;
+        assert!(
+            ses_code_for(&new).await.is_some(),
+            "the code goes to the new address"
+        );
+        let codes_to_old = ses_mail_for(&old)
+            .await
+            .into_iter()
+            .filter(|m| m["subject"] == "Kode reset password SAPK")
+            .count();
+        assert_eq!(
+            codes_to_old, 1,
+            "only the first code went to the old address"
+        );
+
+        let out = admin_aws(&["--json", "audit", NIP], &tables, &key);
+        let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rec = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "email_change")
+            .expect("audit record");
+        assert_eq!(
+            (rec["actor"].as_str(), rec["office"].as_str()),
+            (Some("OP-9"), Some("KANREG-II"))
+        );
+    }
+}
