@@ -37,7 +37,7 @@ pub const LOGIN_ROUTES: &[Route] = &[Route::Login, Route::Session, Route::Logout
 
 /// Builds the service from `SAPK_*` settings (read through `get`) and the SDK clients.
 /// Required: `SAPK_TABLE_ACCOUNTS`, `SAPK_TABLE_EPHEMERAL`, `SAPK_TABLE_AUDIT`,
-/// `SAPK_MAIL_FROM`, `SAPK_TOKEN_KEY` (base64, at least 32 bytes). Optional:
+/// `SAPK_MAIL_FROM`, `SAPK_TOKEN_KEY` (see [`TokenKey::from_secret_text`]). Optional:
 /// `SAPK_SES_CONFIGURATION_SET` and every tunable of [`Config`].
 pub fn build_service(
     dynamodb: sapk_aws::aws_sdk_dynamodb::Client,
@@ -79,9 +79,27 @@ pub fn build_service(
 pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
     init_logging();
     let sdk = sapk_aws::sdk_config().await;
+    // The token key comes from Secrets Manager when SAPK_TOKEN_KEY_SECRET_ARN is set (as in
+    // infra/template.yaml), else from SAPK_TOKEN_KEY.
+    let secret = match std::env::var("SAPK_TOKEN_KEY_SECRET_ARN") {
+        Ok(arn) if !arn.trim().is_empty() => {
+            match sapk_aws::fetch_secret_text(&sdk, arn.trim()).await {
+                Ok(text) => Some(text),
+                Err(e) => {
+                    tracing::error!(error = %e, "token key secret not readable");
+                    anyhow::bail!("refusing to start: SAPK_TOKEN_KEY_SECRET_ARN: {e}");
+                }
+            }
+        }
+        _ => None,
+    };
+    let get = |k: &str| match (k, &secret) {
+        ("SAPK_TOKEN_KEY", Some(text)) => Some(text.clone()),
+        _ => std::env::var(k).ok(),
+    };
     let dynamodb = sapk_aws::dynamodb_client(&sdk);
     let sesv2 = sapk_aws::sesv2_client(&sdk);
-    let service = match build_service(dynamodb, sesv2, &|k| std::env::var(k).ok()) {
+    let service = match build_service(dynamodb, sesv2, &get) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "refusing to start");

@@ -63,3 +63,17 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// Reads the token key's secret text from Secrets Manager (once, at init).
+pub async fn fetch_secret_text(cfg: &SdkConfig, secret_id: &str) -> Result<String, String> {
+    let client = aws_sdk_secretsmanager::Client::new(cfg);
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
+    out.secret_string()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("secret {secret_id} has no SecretString"))
+}

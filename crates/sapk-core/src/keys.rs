@@ -37,6 +37,17 @@ impl TokenKey {
         TokenKey::from_bytes(bytes)
     }
 
+    /// Key material from a secret's text: base64 when it decodes to at least 32 bytes (e.g.
+    /// `openssl rand -base64 32`), else the text's own bytes when there are at least 32
+    /// (e.g. the 64 random alphanumerics Secrets Manager generates).
+    pub fn from_secret_text(text: &str) -> Result<TokenKey, KeyError> {
+        let text = text.trim();
+        match TokenKey::from_base64(text) {
+            Ok(k) => Ok(k),
+            Err(_) => TokenKey::from_bytes(text.as_bytes().to_vec()),
+        }
+    }
+
     pub fn generate() -> Result<TokenKey, KeyError> {
         TokenKey::from_bytes(random_bytes::<32>()?.to_vec())
     }
@@ -116,6 +127,18 @@ mod tests {
         assert_ne!(a, k1.mac_hex("y", &[b"ab", b"c"]));
         assert_ne!(a, k1.mac_hex("x", &[b"a", b"bc"]));
         assert!(ct_eq(&a, &k1.mac_hex("x", &[b"ab", b"c"])));
+    }
+
+    #[test]
+    fn secret_text_is_base64_or_raw() {
+        let b64 = TokenKey::from_bytes(vec![9; 32]).unwrap().to_base64();
+        assert_eq!(
+            TokenKey::from_secret_text(&b64).unwrap().mac(".", &[]),
+            TokenKey::from_bytes(vec![9; 32]).unwrap().mac(".", &[])
+        );
+        let raw = "A".repeat(40) + "-_!";
+        assert!(TokenKey::from_secret_text(&raw).is_ok());
+        assert!(TokenKey::from_secret_text("short").is_err());
     }
 
     #[test]

@@ -1,0 +1,156 @@
+//! The tables in `infra/template.yaml` must be the tables the code defines: same keys, same
+//! TTL attribute, no index the code does not know, and each function's `SAPK_TABLE_*`
+//! pointing at the right one.
+
+use sapk_aws::tables::{TableRole, TABLES};
+use serde_norway::Value;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
+    let text = std::fs::read_to_string(path).expect("infra/template.yaml");
+    serde_norway::from_str(&text).expect("YAML")
+}
+
+fn logical_id(role: TableRole) -> &'static str {
+    match role {
+        TableRole::Accounts => "AccountsTable",
+        TableRole::Ephemeral => "EphemeralTable",
+        TableRole::Audit => "AuditTable",
+    }
+}
+
+/// `!Ref X` as parsed: a tagged value.
+fn ref_target(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str().map(str::to_owned),
+        Value::Mapping(m) => m.get("Ref").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+#[test]
+fn template_tables_match_the_code() {
+    let t = template();
+    let resources = &t["Resources"];
+    let declared: Vec<String> = resources
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
+        .map(|(k, _)| k.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        declared.len(),
+        TABLES.len(),
+        "tables in the template: {declared:?}"
+    );
+
+    for spec in TABLES {
+        let id = logical_id(spec.role);
+        let props = &resources[id]["Properties"];
+        assert!(!props.is_null(), "{id} missing");
+        let keys: Vec<(String, String)> = props["KeySchema"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["AttributeName"].as_str().unwrap().to_owned(),
+                    k["KeyType"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut want = vec![(spec.partition_key.to_owned(), "HASH".to_owned())];
+        if let Some(sk) = spec.sort_key {
+            want.push((sk.to_owned(), "RANGE".to_owned()));
+        }
+        assert_eq!(keys, want, "{id} key schema");
+        let attrs: Vec<(String, String)> = props["AttributeDefinitions"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["AttributeName"].as_str().unwrap().to_owned(),
+                    a["AttributeType"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let want_attrs: Vec<(String, String)> = want
+            .iter()
+            .map(|(n, _)| (n.clone(), "S".to_owned()))
+            .collect();
+        assert_eq!(
+            attrs, want_attrs,
+            "{id} attribute definitions (keys only, strings)"
+        );
+        let ttl = &props["TimeToLiveSpecification"];
+        match spec.ttl_attribute {
+            Some(name) => {
+                assert_eq!(
+                    ttl["AttributeName"].as_str(),
+                    Some(name),
+                    "{id} TTL attribute"
+                );
+                assert_eq!(ttl["Enabled"].as_bool(), Some(true), "{id} TTL enabled");
+            }
+            None => assert!(ttl.is_null(), "{id} has a TTL the code does not expect"),
+        }
+        assert!(
+            props["GlobalSecondaryIndexes"].is_null() && props["LocalSecondaryIndexes"].is_null(),
+            "{id}: the code uses no index"
+        );
+        assert_eq!(
+            props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+            Some(true),
+            "{id} PITR"
+        );
+        assert_eq!(
+            props["DeletionProtectionEnabled"].as_bool(),
+            Some(true),
+            "{id} deletion protection"
+        );
+        assert_eq!(
+            props["SSESpecification"]["SSEEnabled"].as_bool(),
+            Some(true),
+            "{id} encryption"
+        );
+
+        let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+        assert_eq!(
+            ref_target(&env[spec.env]).as_deref(),
+            Some(id),
+            "{} must reference {id}",
+            spec.env
+        );
+    }
+}
+
+#[test]
+fn no_function_may_update_or_delete_audit_records() {
+    let t = template();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
+            for st in policy["Statement"].as_sequence().unwrap() {
+                let resources = format!("{:?}", st["Resource"]);
+                if !resources.contains("AuditTable") {
+                    continue;
+                }
+                let actions: Vec<&str> = st["Action"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                assert_eq!(
+                    actions,
+                    ["dynamodb:PutItem"],
+                    "{name:?} may only append to the audit table"
+                );
+            }
+        }
+    }
+}
