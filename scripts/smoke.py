@@ -1,0 +1,162 @@
+"""Smoke test of the real Lambda binaries under cargo-lambda's runtime emulator.
+
+`cargo lambda watch -A 127.0.0.1` runs the three functions (forgot, reset, login), configured
+only through the environment variables infra/template.yaml gives them, against the DynamoDB
+(moto, with the token key in its Secrets Manager) and SES (aws-ses-v2-local) stand-ins that
+scripts/test started. The full flow forgot -> reset -> login -> session passes over HTTP.
+
+Needs SAPK_TEST_DYNAMODB_URL, SAPK_TEST_SES_URL and cargo-lambda on PATH. Bounded: every wait
+polls with a deadline, and the emulator is stopped on exit.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DYNAMODB = os.environ["SAPK_TEST_DYNAMODB_URL"]
+SES = os.environ["SAPK_TEST_SES_URL"]
+REGION = "ap-southeast-3"
+NIP = "198609262015051001"
+PID = os.getpid()
+EMAIL = f"smoke.{PID}@example.go.id"
+PASSWORD = "Kuda-Laut-Terbang-9"
+AWS = {
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_ENDPOINT_URL": DYNAMODB,  # DynamoDB and Secrets Manager: moto
+    "AWS_ENDPOINT_URL_SESV2": SES,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=60):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def admin(*args, env):
+    cmd = [os.path.join(ROOT, "target", "debug", "sapk-admin"), "--store", "dynamodb", "--operator", "SMOKE", "--office", "CI", *args]
+    out = subprocess.run(cmd, env={**os.environ, **AWS, **env}, capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        sys.exit(f"sapk-admin {args} failed: {out.stdout}{out.stderr}")
+    return out.stdout
+
+
+def latest_code(deadline):
+    while time.monotonic() < deadline:
+        _, raw = http("GET", f"{SES}/store")
+        mails = [m for m in json.loads(raw)["emails"] if EMAIL in m["destination"]["to"]]
+        for m in reversed(mails):
+            found = re.search(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}\b", m["body"]["text"])
+            if found:
+                return found.group(0)
+        time.sleep(0.2)
+    sys.exit("no reset code reached aws-ses-v2-local")
+
+
+def main() -> None:
+    prefix = f"smoke-{PID}"
+    tables = {
+        "SAPK_TABLE_ACCOUNTS": f"{prefix}-accounts",
+        "SAPK_TABLE_EPHEMERAL": f"{prefix}-ephemeral",
+        "SAPK_TABLE_AUDIT": f"{prefix}-audit",
+    }
+    admin("tables", "create", env=tables)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        f.write(f"nip,name,email\n{NIP},Budi Santoso,{EMAIL}\n")
+    admin("employee", "import", f.name, env=tables)
+
+    secrets = boto3.client("secretsmanager", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    arn = secrets.create_secret(Name=f"{prefix}-token-key", SecretString=os.urandom(32).hex())["ARN"]
+
+    # Exactly the function environment of infra/template.yaml (Globals), plus what Lambda
+    # itself provides (region, credentials) and the stand-ins' endpoints.
+    function_env = {
+        **tables,
+        "SAPK_MAIL_FROM": "SAPK BKN <no-reply@sapk.example.go.id>",
+        "SAPK_SES_CONFIGURATION_SET": "sapk-smoke",
+        "SAPK_TOKEN_KEY_SECRET_ARN": arn,
+        "RUST_LOG": "info",
+        **AWS,
+    }
+    env_file = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False)
+    for k, v in function_env.items():
+        quoted = v.replace("\\", "\\\\").replace('"', '\\"')
+        env_file.write(f'{k}="{quoted}"\n')
+    env_file.close()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/lambda-url"
+    log = open(os.path.join(ROOT, "target", "emulator-logs", "cargo-lambda-watch.log"), "w")
+    watch = subprocess.Popen(
+        ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(port), "--env-file", env_file.name,
+         "--ignore-changes", "--manifest-path", os.path.join(ROOT, "functions", "Cargo.toml")],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SAPK_")},
+    )
+    try:
+        deadline = time.monotonic() + 600
+        # The first invocation of each function builds and starts it: poll until forgot answers.
+        while True:
+            if watch.poll() is not None:
+                sys.exit(f"cargo lambda watch exited ({watch.returncode}); see target/emulator-logs/cargo-lambda-watch.log")
+            try:
+                status, raw = http("POST", f"{base}/forgot/v1/password/forgot", {"nip": NIP}, timeout=120)
+                if status == 202:
+                    break
+                if status not in (502, 503, 504, 404):
+                    sys.exit(f"forgot answered {status}: {raw!r}")
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("the emulator did not serve forgot within 600 s")
+            time.sleep(0.5)
+        print("forgot: 202")
+        code = latest_code(time.monotonic() + 30)
+        status, raw = http("POST", f"{base}/reset/v1/password/reset", {"nip": NIP, "token": code, "new_password": PASSWORD}, timeout=300)
+        assert status == 200, f"reset answered {status}: {raw!r}"
+        print("reset: 200")
+        status, raw = http("POST", f"{base}/login/v1/login", {"nip": NIP, "password": PASSWORD}, timeout=300)
+        assert status == 200, f"login answered {status}: {raw!r}"
+        token = json.loads(raw)["access_token"]
+        print("login: 200")
+        status, raw = http("GET", f"{base}/login/v1/session", headers={"authorization": f"Bearer {token}"})
+        assert status == 200 and json.loads(raw)["nip"] == NIP, f"session answered {status}: {raw!r}"
+        print("session: 200")
+        status, raw = http("POST", f"{base}/login/v1/login", {"nip": NIP, "password": "Wrong-Password-1"})
+        assert status == 401 and json.loads(raw)["code"] == "invalid_credentials", f"wrong password answered {status}: {raw!r}"
+        print("smoke test passed: forgot, reset, login, session, wrong password")
+    finally:
+        if watch.poll() is None:
+            os.killpg(watch.pid, signal.SIGTERM)
+            try:
+                watch.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(watch.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
