@@ -69,7 +69,7 @@ pub async fn service(g: &Global) -> anyhow::Result<Service> {
                 env("SAPK_SES_CONFIGURATION_SET"),
             );
             let key = match env("SAPK_TOKEN_KEY") {
-                Some(v) => TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?,
+                Some(v) => TokenKey::from_secret_text(&v).context("SAPK_TOKEN_KEY")?,
                 // Nothing this tool stores is keyed with it unless an action needs the key;
                 // such actions refuse without SAPK_TOKEN_KEY.
                 None => TokenKey::generate()?,
