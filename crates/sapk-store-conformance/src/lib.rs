@@ -9,6 +9,8 @@ use sapk_core::ports::{Account, AuditEvent, ResetCodeRecord, SessionRecord, Stor
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+pub mod memory;
+
 pub type DynStore = Arc<dyn Store>;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);

@@ -1,0 +1,210 @@
+//! The CPU each route adds beyond hashing and storage: the full handler (API Gateway v2 event
+//! parsing, validation, rate limiting, codes, templates, audit records, response) over an
+//! in-memory store and a mailer that only keeps the last message, with argon2id at its
+//! cheapest so that hashing is left out.
+
+use async_trait::async_trait;
+use criterion::{criterion_group, criterion_main, Criterion};
+use sapk_core::config::RateLimit;
+use sapk_core::password::HashParams;
+use sapk_core::ports::{MailError, Mailer, OutgoingEmail, SystemClock};
+use sapk_core::staff::{EmployeeRow, Operator};
+use sapk_core::{Config, Service, TokenKey};
+use sapk_http::Api;
+use sapk_store_conformance::memory::MemoryStore;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct LastMail(Mutex<HashMap<String, String>>);
+
+#[async_trait]
+impl Mailer for LastMail {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(email.to.as_str().to_owned(), email.text.clone());
+        Ok(())
+    }
+}
+
+fn code_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.len() == 9 && w.as_bytes()[4] == b'-')
+        .unwrap_or_default()
+        .to_owned()
+}
+
+const NIP: &str = "198609262015051001";
+const EMAIL: &str = "budi@example.go.id";
+const PW: &str = "Kuda-Laut-Terbang-9";
+
+fn event(method: &str, path: &str, body: Option<Value>, bearer: Option<&str>) -> String {
+    let mut headers = json!({ "content-type": "application/json" });
+    if let Some(t) = bearer {
+        headers["authorization"] = Value::from(format!("Bearer {t}"));
+    }
+    let mut e = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "bench" },
+            "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "27/Nov/2026:08:00:00 +0000", "timeEpoch": 0
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(b) = body {
+        e["body"] = Value::from(b.to_string());
+    }
+    e.to_string()
+}
+
+async fn call(api: &Api, ev: &str) -> u16 {
+    let req = lambda_http::request::from_str(ev).expect("event");
+    api.handle(req).await.status().as_u16()
+}
+
+fn setup(rt: &tokio::runtime::Runtime) -> (Api, Arc<LastMail>) {
+    let big = RateLimit {
+        max: u64::MAX / 2,
+        window_secs: 900,
+    };
+    let mut config = Config {
+        hash: HashParams {
+            m_cost_kib: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        forgot_min_ms: 0,
+        ..Config::default()
+    };
+    config.limits = sapk_core::config::RateLimits {
+        forgot_nip: big,
+        forgot_ip: big,
+        reset_nip: big,
+        reset_ip: big,
+        login_nip: big,
+        login_ip: big,
+    };
+    let mail = Arc::new(LastMail::default());
+    let svc = Service::new(
+        Arc::new(MemoryStore::new()),
+        mail.clone(),
+        Arc::new(SystemClock),
+        config,
+        TokenKey::generate().expect("key"),
+    )
+    .expect("service");
+    rt.block_on(async {
+        svc.import_employee(
+            &EmployeeRow {
+                nip: NIP.into(),
+                name: "Budi Santoso".into(),
+                email: EMAIL.into(),
+                instansi: None,
+            },
+            &Operator {
+                id: "bench".into(),
+                office: "B".into(),
+            },
+        )
+        .await
+        .expect("seed");
+    });
+    (Api::all(Arc::new(svc)), mail)
+}
+
+fn routes(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (api, mail) = setup(&rt);
+    let forgot = event(
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": NIP })),
+        None,
+    );
+    let forgot_unknown = event(
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": "197512312000121009" })),
+        None,
+    );
+    let login = event(
+        "POST",
+        "/v1/login",
+        Some(json!({ "nip": NIP, "password": PW })),
+        None,
+    );
+
+    // Activate once so that login succeeds.
+    rt.block_on(async {
+        assert_eq!(call(&api, &forgot).await, 202);
+        let code = code_in(&mail.0.lock().unwrap()[EMAIL]);
+        let r = event(
+            "POST",
+            "/v1/password/reset",
+            Some(json!({ "nip": NIP, "token": code, "new_password": PW })),
+            None,
+        );
+        assert_eq!(call(&api, &r).await, 200);
+    });
+
+    let mut g = c.benchmark_group("route CPU beyond hashing and storage");
+    g.bench_function("forgot (account with e-mail)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { assert_eq!(call(&api, &forgot).await, 202) })
+    });
+    g.bench_function("forgot (unknown NIP)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { assert_eq!(call(&api, &forgot_unknown).await, 202) })
+    });
+    g.bench_function("reset (valid code)", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let (api, mail, forgot) = (api.clone(), mail.clone(), forgot.clone());
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    assert_eq!(call(&api, &forgot).await, 202);
+                    let code = code_in(&mail.0.lock().unwrap()[EMAIL]);
+                    let r = event(
+                        "POST",
+                        "/v1/password/reset",
+                        Some(json!({ "nip": NIP, "token": code, "new_password": PW })),
+                        None,
+                    );
+                    let t = Instant::now();
+                    assert_eq!(call(&api, &r).await, 200);
+                    total += t.elapsed();
+                }
+                total
+            }
+        })
+    });
+    g.bench_function("login (argon2 at minimum cost)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { assert_eq!(call(&api, &login).await, 200) })
+    });
+    let token = rt.block_on(async {
+        let req = lambda_http::request::from_str(&login).expect("event");
+        let resp = api.handle(req).await;
+        let v: Value = serde_json::from_slice(resp.body().as_ref()).expect("json");
+        v["access_token"].as_str().expect("token").to_owned()
+    });
+    let session = event("GET", "/v1/session", None, Some(&token));
+    g.bench_function("session", |b| {
+        b.to_async(&rt)
+            .iter(|| async { assert_eq!(call(&api, &session).await, 200) })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, routes);
+criterion_main!(benches);

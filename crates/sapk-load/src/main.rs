@@ -1,0 +1,512 @@
+//! `sapk-load`: measures the service on this machine.
+//!
+//! - `sapk-load http`: starts the real `sapk-local` server on 127.0.0.1 over a fresh data
+//!   directory, seeds N employees, and drives login, forgot and reset with bounded
+//!   concurrency for a bounded time, reporting throughput and p50/p95/p99 latency per route,
+//!   and login throughput as a fraction of the hashing bound (cores divided by one argon2id
+//!   verification, measured in the same run).
+//! - `sapk-load lambda-init`: starts a Lambda function binary against a minimal local Runtime
+//!   API and reports its init time (process start to its first `next` call), RSS at that
+//!   point, and peak RSS after one invocation.
+//!
+//! Every loop here is bounded in count and time, and every address is on 127.0.0.1.
+
+mod lambda;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use sapk_core::password::{HashParams, PasswordHasher};
+use sapk_core::ports::{Account, Store};
+use sapk_core::{Email, Nip};
+use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Load the local server: login, forgot and reset phases.
+    Http {
+        /// The sapk-local binary (build it with `cargo build --release -p sapk-local`).
+        #[arg(long, default_value = "target/release/sapk-local")]
+        server: PathBuf,
+        /// Employees to seed.
+        #[arg(long, default_value_t = 2000)]
+        accounts: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Length of each phase, seconds.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Upper bound of requests per phase.
+        #[arg(long, default_value_t = 100_000)]
+        max_requests: u64,
+        /// SAPK_FORGOT_MIN_MS for the server (0 measures its capacity; production uses 300).
+        #[arg(long, default_value_t = 0)]
+        forgot_min_ms: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Init time and memory of a Lambda function binary under a local Runtime API.
+    LambdaInit {
+        /// Function binaries (host builds: `cargo build --release -p sapk-functions`).
+        #[arg(long = "bin", required = true)]
+        bins: Vec<PathBuf>,
+        /// Fresh processes per binary.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// DynamoDB endpoint (moto) with tables created; without it, store calls fail fast.
+        #[arg(long)]
+        dynamodb_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.cmd {
+        Cmd::Http {
+            server,
+            accounts,
+            concurrency,
+            seconds,
+            max_requests,
+            forgot_min_ms,
+            json,
+        } => rt.block_on(http(HttpArgs {
+            server,
+            accounts,
+            concurrency,
+            phase: Duration::from_secs(seconds),
+            max_requests,
+            forgot_min_ms,
+            json,
+        })),
+        Cmd::LambdaInit {
+            bins,
+            runs,
+            dynamodb_url,
+            json,
+        } => rt.block_on(lambda::measure(&bins, runs, dynamodb_url.as_deref(), json)),
+    }
+}
+
+struct HttpArgs {
+    server: PathBuf,
+    accounts: usize,
+    concurrency: usize,
+    phase: Duration,
+    max_requests: u64,
+    forgot_min_ms: u64,
+    json: bool,
+}
+
+const PASSWORD: &str = "Kuda-Laut-Terbang-9";
+
+/// A valid NIP per index: birth dates walk through 1960-1999, sequence numbers vary.
+fn nip_for(i: usize) -> anyhow::Result<Nip> {
+    let day = 1 + i % 28;
+    let month = 1 + (i / 28) % 12;
+    let year = 1960 + (i / 336) % 40;
+    let seq = 1 + i / 13_440;
+    let s = format!("{year:04}{month:02}{day:02}2005011{seq:03}");
+    Nip::from_stored(&s).with_context(|| format!("NIP {s}"))
+}
+
+fn email_for(i: usize) -> String {
+    format!("pegawai{i}@load.example.go.id")
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Latencies and outcome counts of one phase.
+#[derive(Default)]
+struct Phase {
+    latencies_us: Vec<u64>,
+    unexpected: u64,
+    elapsed: Duration,
+}
+
+impl Phase {
+    fn summary(&self, name: &str) -> Value {
+        let mut l = self.latencies_us.clone();
+        l.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            if l.is_empty() {
+                return 0.0;
+            }
+            let idx = ((l.len() as f64 - 1.0) * p).round() as usize;
+            l[idx.min(l.len() - 1)] as f64 / 1000.0
+        };
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        json!({
+            "route": name,
+            "requests": l.len(),
+            "unexpected": self.unexpected,
+            "throughput_per_s": (l.len() as f64 / secs * 10.0).round() / 10.0,
+            "p50_ms": pct(0.50),
+            "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99),
+        })
+    }
+}
+
+async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<()> {
+    let data = DataDir::open(dir, DEFAULT_MAIL_FROM, None)?;
+    let hasher = PasswordHasher::new(HashParams::default())?;
+    let hash = hasher.hash_blocking(PASSWORD)?;
+    let now = chrono::Utc::now();
+    for i in 0..accounts {
+        let account = Account {
+            nip: nip_for(i)?,
+            name: format!("Pegawai {i}"),
+            email: Some(Email::parse(&email_for(i))?),
+            instansi: None,
+            password_hash: Some(hash.clone()),
+            credential_version: 0,
+            password_changed_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        data.store.insert_account(&account).await?;
+    }
+    Ok(())
+}
+
+fn start_server(path: &Path, dir: &Path, forgot_min_ms: u64) -> anyhow::Result<(Server, String)> {
+    let huge = "1000000000/900";
+    let mut child = Command::new(path)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .env("SAPK_FORGOT_MIN_MS", forgot_min_ms.to_string())
+        .env("SAPK_LIMIT_FORGOT_NIP", huge)
+        .env("SAPK_LIMIT_FORGOT_IP", huge)
+        .env("SAPK_LIMIT_RESET_NIP", huge)
+        .env("SAPK_LIMIT_RESET_IP", huge)
+        .env("SAPK_LIMIT_LOGIN_NIP", huge)
+        .env("SAPK_LIMIT_LOGIN_IP", huge)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", path.display()))?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    let base = first.trim().rsplit(' ').next().unwrap_or("").to_owned();
+    if !base.starts_with("http://127.0.0.1:") {
+        bail!("unexpected first line from the server: {first:?}");
+    }
+    Ok((Server(child), base))
+}
+
+/// Median time of one argon2id verification at the default parameters.
+fn verification_time() -> anyhow::Result<Duration> {
+    let h = PasswordHasher::new(HashParams::default())?;
+    let phc = h.hash_blocking(PASSWORD)?;
+    let mut times: Vec<Duration> = (0..15)
+        .map(|_| {
+            let t = Instant::now();
+            let ok = h.verify_blocking(PASSWORD, &phc);
+            let d = t.elapsed();
+            (ok, d)
+        })
+        .filter_map(|(ok, d)| ok.then_some(d))
+        .collect();
+    times.sort();
+    times
+        .get(times.len() / 2)
+        .copied()
+        .context("no verification")
+}
+
+fn random_index(n: usize) -> usize {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    (u64::from_le_bytes(b) % n as u64) as usize
+}
+
+/// Runs `op` from `concurrency` workers until the phase time or request bound is reached.
+async fn run_phase<F, Fut>(a: &HttpArgs, op: F) -> Phase
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Option<(Duration, bool)>> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + a.phase;
+    let issued = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..a.concurrency {
+        let (op, issued, max) = (op.clone(), issued.clone(), a.max_requests);
+        tasks.push(tokio::spawn(async move {
+            let mut p = Phase::default();
+            while Instant::now() < deadline {
+                let k = issued.fetch_add(1, Ordering::Relaxed);
+                if k >= max {
+                    break;
+                }
+                match op(w, k).await {
+                    Some((d, ok)) => {
+                        p.latencies_us.push(d.as_micros() as u64);
+                        if !ok {
+                            p.unexpected += 1;
+                        }
+                    }
+                    None => p.unexpected += 1,
+                }
+            }
+            p
+        }));
+    }
+    let mut all = Phase::default();
+    for t in tasks {
+        if let Ok(p) = t.await {
+            all.latencies_us.extend(p.latencies_us);
+            all.unexpected += p.unexpected;
+        }
+    }
+    all.elapsed = started.elapsed();
+    all
+}
+
+async fn timed_post(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    want: u16,
+) -> Option<(Duration, bool)> {
+    let t = Instant::now();
+    let resp = client.post(url).json(body).send().await.ok()?;
+    let status = resp.status().as_u16();
+    let _ = resp.bytes().await;
+    Some((t.elapsed(), status == want))
+}
+
+/// The newest reset code per recipient, read from the outbox as files appear.
+#[derive(Default)]
+struct OutboxIndex {
+    seen: Mutex<std::collections::HashSet<String>>,
+    latest: Mutex<HashMap<String, (String, String)>>,
+}
+
+impl OutboxIndex {
+    fn scan(&self, dir: &Path) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut names: Vec<String> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with("reset-code.eml"))
+            .collect();
+        names.sort();
+        for name in names {
+            if !self
+                .seen
+                .lock()
+                .map(|mut s| s.insert(name.clone()))
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(dir.join(&name)) else {
+                continue;
+            };
+            let to = text
+                .lines()
+                .find_map(|l| l.strip_prefix("To: "))
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            let code = text
+                .split_whitespace()
+                .find(|w| w.len() == 9 && w.as_bytes()[4] == b'-')
+                .unwrap_or("")
+                .to_owned();
+            if let Ok(mut m) = self.latest.lock() {
+                m.insert(to, (name, code));
+            }
+        }
+    }
+
+    fn get(&self, email: &str) -> Option<(String, String)> {
+        self.latest.lock().ok()?.get(email).cloned()
+    }
+}
+
+async fn http(a: HttpArgs) -> anyhow::Result<()> {
+    if !a.server.exists() {
+        bail!(
+            "{} not found: cargo build --release -p sapk-local",
+            a.server.display()
+        );
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let verify = verification_time()?;
+    let bound = cores as f64 / verify.as_secs_f64();
+
+    let dir = std::env::temp_dir().join(format!("sapk-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    seed(&dir, a.accounts).await?;
+    let (server, base) = start_server(&a.server, &dir, a.forgot_min_ms)?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()?;
+    let n = a.accounts;
+
+    let (c, url) = (client.clone(), format!("{base}/v1/login"));
+    let login = run_phase(&a, move |_, _| {
+        let (c, url) = (c.clone(), url.clone());
+        async move {
+            let i = random_index(n);
+            let body = json!({ "nip": nip_for(i).ok()?.as_str(), "password": PASSWORD });
+            timed_post(&c, &url, &body, 200).await
+        }
+    })
+    .await;
+
+    let (c, url) = (client.clone(), format!("{base}/v1/password/forgot"));
+    let forgot = run_phase(&a, move |_, _| {
+        let (c, url) = (c.clone(), url.clone());
+        async move {
+            let i = random_index(n);
+            timed_post(&c, &url, &json!({ "nip": nip_for(i).ok()?.as_str() }), 202).await
+        }
+    })
+    .await;
+
+    // Reset: each worker asks for a code (not timed), reads it from the outbox, then resets.
+    let outbox = dir.join("outbox");
+    let index = Arc::new(OutboxIndex::default());
+    index.scan(&outbox);
+    let (c, forgot_url, reset_url) = (
+        client.clone(),
+        format!("{base}/v1/password/forgot"),
+        format!("{base}/v1/password/reset"),
+    );
+    let conc = a.concurrency;
+    let reset = run_phase(&a, move |w, k| {
+        let (c, forgot_url, reset_url, index, outbox) = (
+            c.clone(),
+            forgot_url.clone(),
+            reset_url.clone(),
+            index.clone(),
+            outbox.clone(),
+        );
+        async move {
+            // Accounts of worker w: w, w + conc, w + 2·conc, …
+            let i = (w + conc * (k as usize / conc.max(1))) % n;
+            let nip = nip_for(i).ok()?;
+            let email = email_for(i);
+            index.scan(&outbox);
+            let before = index.get(&email).map(|(f, _)| f);
+            let r = c
+                .post(&forgot_url)
+                .json(&json!({ "nip": nip.as_str() }))
+                .send()
+                .await
+                .ok()?;
+            if r.status().as_u16() != 202 {
+                return None;
+            }
+            let wait_until = Instant::now() + Duration::from_secs(5);
+            let code = loop {
+                index.scan(&outbox);
+                match index.get(&email) {
+                    Some((f, code)) if Some(&f) != before.as_ref() => break code,
+                    _ if Instant::now() > wait_until => return None,
+                    _ => tokio::time::sleep(Duration::from_millis(2)).await,
+                }
+            };
+            let body = json!({ "nip": nip.as_str(), "token": code, "new_password": PASSWORD });
+            timed_post(&c, &reset_url, &body, 200).await
+        }
+    })
+    .await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let rows = [
+        login.summary("login"),
+        forgot.summary("forgot"),
+        reset.summary("reset"),
+    ];
+    let login_rps = rows[0]["throughput_per_s"].as_f64().unwrap_or(0.0);
+    let report = json!({
+        "cores": cores,
+        "concurrency": a.concurrency,
+        "accounts": a.accounts,
+        "phase_seconds": a.phase.as_secs(),
+        "forgot_min_ms": a.forgot_min_ms,
+        "argon2id_verify_ms": verify.as_secs_f64() * 1000.0,
+        "hashing_bound_per_s": (bound * 10.0).round() / 10.0,
+        "login_fraction_of_bound": (login_rps / bound * 1000.0).round() / 1000.0,
+        "routes": rows,
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "cores {cores}, concurrency {}, {} accounts, {} s per phase, forgot minimum {} ms",
+            a.concurrency,
+            a.accounts,
+            a.phase.as_secs(),
+            a.forgot_min_ms
+        );
+        println!(
+            "argon2id verification {:.1} ms -> hashing bound {:.1} logins/s",
+            verify.as_secs_f64() * 1000.0,
+            bound
+        );
+        println!(
+            "{:<8} {:>9} {:>10} {:>12} {:>9} {:>9} {:>9}",
+            "route", "requests", "unexpected", "per second", "p50 ms", "p95 ms", "p99 ms"
+        );
+        for r in &report["routes"].as_array().cloned().unwrap_or_default() {
+            println!(
+                "{:<8} {:>9} {:>10} {:>12} {:>9.2} {:>9.2} {:>9.2}",
+                r["route"].as_str().unwrap_or(""),
+                r["requests"],
+                r["unexpected"],
+                r["throughput_per_s"],
+                r["p50_ms"].as_f64().unwrap_or(0.0),
+                r["p95_ms"].as_f64().unwrap_or(0.0),
+                r["p99_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
+        println!(
+            "login throughput = {:.1}% of the hashing bound",
+            report["login_fraction_of_bound"].as_f64().unwrap_or(0.0) * 100.0
+        );
+    }
+    Ok(())
+}

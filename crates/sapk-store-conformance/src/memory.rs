@@ -1,0 +1,181 @@
+//! An in-process `Store` over hash maps, for benchmarks and core tests. It passes the same
+//! conformance suite as the real stores (see `tests/memory.rs`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sapk_core::nip::Nip;
+use sapk_core::ports::{
+    Account, AuditEvent, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct State {
+    accounts: HashMap<Nip, Account>,
+    codes: HashMap<Nip, ResetCodeRecord>,
+    sessions: HashMap<String, SessionRecord>,
+    throttles: HashMap<Nip, LoginThrottle>,
+    counters: HashMap<String, u64>,
+    audit: Vec<AuditEvent>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore(Mutex<State>);
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+}
+
+fn conflict(what: &str) -> StoreError {
+    StoreError::Conflict(what.to_owned())
+}
+
+fn replace_account(s: &mut State, a: &Account, expected: u64) -> Result<(), StoreError> {
+    match s.accounts.get(&a.nip) {
+        Some(cur) if cur.version == expected => {
+            let mut next = a.clone();
+            next.version = expected + 1;
+            s.accounts.insert(a.nip.clone(), next);
+            Ok(())
+        }
+        _ => Err(conflict("account version")),
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError> {
+        Ok(self.with(|s| s.accounts.get(nip).cloned()))
+    }
+    async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
+        self.with(|s| {
+            if s.accounts.contains_key(&a.nip) {
+                return Err(conflict("account exists"));
+            }
+            s.accounts.insert(a.nip.clone(), a.clone());
+            Ok(())
+        })
+    }
+    async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
+        self.with(|s| replace_account(s, a, expected))
+    }
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        Ok(self.with(|s| !s.accounts.is_empty()))
+    }
+    async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
+        self.with(|s| s.codes.insert(c.nip.clone(), c.clone()));
+        Ok(())
+    }
+    async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
+        Ok(self.with(|s| s.codes.get(nip).cloned()))
+    }
+    async fn take_code_attempt(&self, nip: &Nip, h: &str) -> Result<Option<u32>, StoreError> {
+        Ok(self.with(|s| match s.codes.get_mut(nip) {
+            Some(c) if c.code_hash == h && c.attempts_left > 0 => {
+                c.attempts_left -= 1;
+                Some(c.attempts_left)
+            }
+            _ => None,
+        }))
+    }
+    async fn delete_reset_code(&self, nip: &Nip, h: Option<&str>) -> Result<(), StoreError> {
+        self.with(|s| {
+            if s.codes
+                .get(nip)
+                .is_some_and(|c| h.is_none_or(|h| c.code_hash == h))
+            {
+                s.codes.remove(nip);
+            }
+        });
+        Ok(())
+    }
+    async fn complete_reset(&self, h: &str, a: &Account, expected: u64) -> Result<(), StoreError> {
+        self.with(|s| {
+            if s.codes.get(&a.nip).is_none_or(|c| c.code_hash != h) {
+                return Err(conflict("code gone"));
+            }
+            replace_account(s, a, expected)?;
+            s.codes.remove(&a.nip);
+            s.throttles.remove(&a.nip);
+            Ok(())
+        })
+    }
+    async fn put_session(&self, x: &SessionRecord) -> Result<(), StoreError> {
+        self.with(|s| s.sessions.insert(x.token_hash.clone(), x.clone()));
+        Ok(())
+    }
+    async fn get_session(&self, h: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.with(|s| s.sessions.get(h).cloned()))
+    }
+    async fn delete_session(&self, h: &str) -> Result<(), StoreError> {
+        self.with(|s| s.sessions.remove(h));
+        Ok(())
+    }
+    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
+        Ok(self.with(|s| s.throttles.get(nip).cloned()))
+    }
+    async fn add_login_failure(
+        &self,
+        nip: &Nip,
+        now: DateTime<Utc>,
+        exp: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        Ok(self.with(|s| {
+            let t = s.throttles.entry(nip.clone()).or_insert(LoginThrottle {
+                nip: nip.clone(),
+                failures: 0,
+                locked_until: None,
+                expires_at: exp,
+            });
+            if t.expires_at <= now {
+                t.failures = 0;
+                t.locked_until = None;
+            }
+            t.failures += 1;
+            t.expires_at = exp;
+            t.failures
+        }))
+    }
+    async fn set_login_lock(&self, nip: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some(t) = s.throttles.get_mut(nip) {
+                t.locked_until = Some(until);
+            }
+        });
+        Ok(())
+    }
+    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
+        self.with(|s| s.throttles.remove(nip));
+        Ok(())
+    }
+    async fn hit_counter(&self, key: &str, _exp: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(self.with(|s| {
+            let c = s.counters.entry(key.to_owned()).or_insert(0);
+            *c += 1;
+            *c
+        }))
+    }
+    async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        self.with(|s| s.audit.push(e.clone()));
+        Ok(())
+    }
+    async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(self.with(|s| {
+            s.audit
+                .iter()
+                .rev()
+                .filter(|e| e.nip.as_ref() == Some(nip))
+                .take(limit)
+                .cloned()
+                .collect()
+        }))
+    }
+}
