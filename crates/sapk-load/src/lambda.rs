@@ -270,7 +270,7 @@ pub async fn measure(
             println!(
                 "{:<8} {:>10} {:>12.2} {:>10.2} {:>10.1} {:>10.1} {:>12.2} {:>7}",
                 r["function"].as_str().unwrap_or(""),
-                r["binary_bytes"],
+                r["binary_bytes"].as_u64().unwrap_or(0),
                 r["init_ms_median"].as_f64().unwrap_or(0.0),
                 r["init_ms_max"].as_f64().unwrap_or(0.0),
                 r["idle_rss_mib"].as_f64().unwrap_or(0.0),
@@ -278,7 +278,7 @@ pub async fn measure(
                     .as_f64()
                     .unwrap_or(0.0),
                 r["first_invocation_ms"].as_f64().unwrap_or(0.0),
-                r["first_invocation_status"]
+                r["first_invocation_status"].as_u64().unwrap_or(0)
             );
         }
     }
