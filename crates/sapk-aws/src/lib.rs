@@ -22,17 +22,26 @@ use std::time::Duration;
 /// `AWS_ENDPOINT_URL_<SERVICE>` from the environment) with bounded timeouts and retries:
 /// a call never hangs a request for long.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    bounded(aws_config::defaults(BehaviorVersion::latest()), 2, 5)
+        .load()
+        .await
+}
+
+/// 1 s to connect, `attempt_secs` per attempt, `operation_secs` in all, 3 attempts.
+fn bounded(
+    loader: aws_config::ConfigLoader,
+    attempt_secs: u64,
+    operation_secs: u64,
+) -> aws_config::ConfigLoader {
+    loader
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(attempt_secs))
+                .operation_timeout(Duration::from_secs(operation_secs))
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
 }
 
 pub fn dynamodb_client(cfg: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -44,24 +53,16 @@ pub fn sesv2_client(cfg: &SdkConfig) -> aws_sdk_sesv2::Client {
 }
 
 /// SDK configuration for a local stand-in (moto, aws-ses-v2-local): fixed endpoint, region
-/// and dummy static credentials, same timeouts and retries as production.
+/// and dummy static credentials; the same retries as production, with more time per attempt
+/// (the stand-ins are slower than AWS on a busy test machine).
 pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("ap-southeast-3"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "static",
-        ))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(10))
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
+        ));
+    bounded(loader, 5, 10).load().await
 }
 
 /// Reads the token key's secret text from Secrets Manager (once, at init).

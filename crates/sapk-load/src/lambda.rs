@@ -25,7 +25,11 @@ struct Runtime {
 
 fn event_for(bin: &Path) -> Value {
     let name = bin.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let unknown = "197512312000121009";
+    // A different unknown NIP per run, so that repeated runs do not lock it out.
+    let mut r = [0u8; 2];
+    let _ = getrandom::fill(&mut r);
+    let unknown = format!("197512312000121{:03}", 1 + u16::from_le_bytes(r) % 999);
+    let unknown = unknown.as_str();
     let (method, path, body) = match name {
         "forgot" => ("POST", "/v1/password/forgot", json!({ "nip": unknown })),
         "reset" => (
