@@ -143,10 +143,7 @@ impl Service {
         row: &EmployeeRow,
         op: &Operator,
     ) -> Result<ImportOutcome, StaffError> {
-        let nip = self.parse_nip(&row.nip).map_err(|e| match e {
-            crate::AuthError::InvalidNip(n) => StaffError::InvalidNip(n),
-            _ => StaffError::InvalidName("unreachable"),
-        })?;
+        let nip = Nip::parse(&row.nip, self.now().date_naive())?;
         let name = clean_name(&row.name)?;
         let email = match row.email.trim() {
             "" => None,
