@@ -7,10 +7,10 @@ EMU_DIR="$PWD/tests/emulators"
 EMU_LOGS="$PWD/target/emulator-logs"
 mkdir -p "$EMU_LOGS"
 
+source "$PWD/scripts/tools.sh"
+
 install_emulators() {
-    if [ ! -x .venv/bin/python ]; then
-        python3 -m venv .venv
-    fi
+    ensure_venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$EMU_DIR/requirements.txt"
     if [ ! -d "$EMU_DIR/node_modules/aws-ses-v2-local" ] || [ "$EMU_DIR/package-lock.json" -nt "$EMU_DIR/node_modules" ]; then
         (cd "$EMU_DIR" && npm ci --no-audit --no-fund --loglevel=error)

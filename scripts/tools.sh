@@ -1,9 +1,13 @@
 # Sourced by the scripts: the project's Python venv (.venv) with the pinned tools of
 # infra/requirements.txt (cargo-lambda, zig, cfn-lint, SAM CLI, SAM translator) on PATH.
-install_infra_tools() {
+ensure_venv() {
     if [ ! -x .venv/bin/python ]; then
         python3 -m venv .venv
     fi
+}
+
+install_infra_tools() {
+    ensure_venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
     export PATH="$PWD/.venv/bin:$PATH"
 }

@@ -38,6 +38,11 @@ pub fn operator_or_os_user(g: &Global) -> Operator {
     }
 }
 
+/// A set, non-blank environment variable.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 pub async fn service(g: &Global) -> anyhow::Result<Service> {
     let config = Config::from_env().context("reading SAPK_* configuration")?;
     match g.store {
@@ -58,9 +63,8 @@ pub async fn service(g: &Global) -> anyhow::Result<Service> {
             )?)
         }
         StoreKind::Dynamodb => {
-            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
             let sdk = sapk_aws::sdk_config().await;
-            let tables = sapk_aws::TableNames::from_env_or_default(&env);
+            let tables = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
             let store = sapk_aws::DynamoStore::new(sapk_aws::dynamodb_client(&sdk), tables);
             let from = env("SAPK_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
             let mailer = sapk_aws::SesMailer::new(
@@ -99,8 +103,7 @@ async fn tables_create(g: &Global) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let names = sapk_aws::TableNames::from_env_or_default(&env);
+    let names = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
     let sdk = sapk_aws::sdk_config().await;
     let created = match sapk_aws::create_tables(&sapk_aws::dynamodb_client(&sdk), &names).await {
         Ok(c) => c,

@@ -176,9 +176,7 @@ pub async fn email_change(
         Ok(op) => op,
         Err(m) => return usage(&m),
     };
-    if g.store == crate::StoreKind::Dynamodb
-        && std::env::var("SAPK_TOKEN_KEY").map_or(true, |v| v.trim().is_empty())
-    {
+    if g.store == crate::StoreKind::Dynamodb && crate::commands::env("SAPK_TOKEN_KEY").is_none() {
         return usage(l.pick(
             "email change pada DynamoDB memerlukan SAPK_TOKEN_KEY (nomor dokumen disimpan sebagai hash berkunci)",
             "email change on DynamoDB needs SAPK_TOKEN_KEY (document numbers are stored as keyed hashes)",

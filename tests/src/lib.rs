@@ -201,8 +201,7 @@ impl TestApp {
         self.seed(NIP, "Budi Santoso", EMAIL).await;
     }
 
-    pub async fn send(&self, client: &reqwest::Client, req: reqwest::RequestBuilder) -> Answer {
-        let _ = client;
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -223,7 +222,7 @@ impl TestApp {
         if let Some(l) = lang {
             req = req.header("accept-language", l);
         }
-        self.send(&self.client, req).await
+        self.send(req).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
@@ -257,7 +256,7 @@ impl TestApp {
             .client
             .get(format!("{}/v1/session", self.base))
             .bearer_auth(token);
-        self.send(&self.client, req).await
+        self.send(req).await
     }
 
     pub async fn logout(&self, token: &str) -> Answer {
@@ -265,7 +264,7 @@ impl TestApp {
             .client
             .post(format!("{}/v1/logout", self.base))
             .bearer_auth(token);
-        self.send(&self.client, req).await
+        self.send(req).await
     }
 
     /// Logs in and returns the access token (panics unless 200).

@@ -119,7 +119,7 @@ async fn session_needs_a_well_formed_bearer_token() {
         if let Some(h) = header {
             req = req.header("authorization", h);
         }
-        let a = app.send(&app.client, req).await;
+        let a = app.send(req).await;
         assert_eq!(
             (a.status, a.code().as_str()),
             (401, "unauthorized"),
@@ -352,7 +352,7 @@ async fn unknown_routes_and_methods() {
     let a = app.post("/v1/nothing", json!({})).await;
     assert_eq!((a.status, a.code().as_str()), (404, "not_found"));
     let req = app.client.get(format!("{}/v1/login", app.base));
-    let a = app.send(&app.client, req).await;
+    let a = app.send(req).await;
     assert_eq!((a.status, a.code().as_str()), (405, "method_not_allowed"));
     assert_eq!(a.header("allow").as_deref(), Some("POST"));
 }

@@ -149,26 +149,36 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 const ACCOUNT_COLS: &str = "nip, name, email, instansi, password_hash, credential_version, \
      password_changed_at, created_at, updated_at, version";
 
+/// Runs `sql` with the account's ten columns bound as `?1`..`?10` in `ACCOUNT_COLS` order,
+/// `?10` being `last` (the version to insert, or the expected version of an update).
+fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<usize, StoreError> {
+    c.execute(
+        sql,
+        params![
+            a.nip.as_str(),
+            a.name,
+            a.email.as_ref().map(Email::as_str),
+            a.instansi,
+            a.password_hash,
+            a.credential_version as i64,
+            a.password_changed_at.map(micros),
+            micros(a.created_at),
+            micros(a.updated_at),
+            last as i64,
+        ],
+    )
+    .map_err(down)
+}
+
 fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), StoreError> {
-    let n = tx
-        .execute(
-            "UPDATE accounts SET name = ?2, email = ?3, instansi = ?4, password_hash = ?5, \
-             credential_version = ?6, password_changed_at = ?7, created_at = ?8, updated_at = ?9, \
-             version = ?10 + 1 WHERE nip = ?1 AND version = ?10",
-            params![
-                a.nip.as_str(),
-                a.name,
-                a.email.as_ref().map(Email::as_str),
-                a.instansi,
-                a.password_hash,
-                a.credential_version as i64,
-                a.password_changed_at.map(micros),
-                micros(a.created_at),
-                micros(a.updated_at),
-                expected as i64,
-            ],
-        )
-        .map_err(down)?;
+    let n = execute_account(
+        tx,
+        "UPDATE accounts SET name = ?2, email = ?3, instansi = ?4, password_hash = ?5, \
+         credential_version = ?6, password_changed_at = ?7, created_at = ?8, updated_at = ?9, \
+         version = ?10 + 1 WHERE nip = ?1 AND version = ?10",
+        a,
+        expected,
+    )?;
     if n == 1 {
         Ok(())
     } else {
@@ -249,23 +259,10 @@ impl Store for SqliteStore {
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
         let a = a.clone();
         self.run(move |c| {
-            c.execute(
-                &format!("INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-                params![
-                    a.nip.as_str(),
-                    a.name,
-                    a.email.as_ref().map(Email::as_str),
-                    a.instansi,
-                    a.password_hash,
-                    a.credential_version as i64,
-                    a.password_changed_at.map(micros),
-                    micros(a.created_at),
-                    micros(a.updated_at),
-                    a.version as i64,
-                ],
-            )
-            .map_err(down)?;
-            Ok(())
+            let sql = format!(
+                "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            );
+            execute_account(c, &sql, &a, a.version).map(|_| ())
         })
         .await
     }
