@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use sapk_core::config::RateLimit;
+use sapk_core::ports::Store;
 use sapk_e2e::*;
 use std::net::IpAddr;
 
@@ -299,4 +300,44 @@ async fn concurrent_logins_and_forgots_on_one_account() {
     // Only the newest of the codes works.
     let code = app.last_code(EMAIL);
     assert_eq!(app.reset(NIP, &code, STRONG2).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_password_built_from_the_name_reveals_nothing_without_the_code() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    let wrong = if code.starts_with('A') {
+        "BBBB-BBBB"
+    } else {
+        "AAAA-AAAA"
+    };
+    let named = "Budi.Santoso7";
+    // Without the right code, an existing and an unknown NIP answer alike.
+    let known = app.reset(NIP, wrong, named).await;
+    let unknown = app.reset(UNKNOWN_NIP, wrong, named).await;
+    assert_eq!(
+        (known.status, known.code().as_str()),
+        (400, "invalid_token")
+    );
+    assert_eq!((unknown.status, &unknown.body), (known.status, &known.body));
+    // With the right code, the name makes it too guessable, and costs no try.
+    let before = app
+        .store
+        .get_reset_code(&sapk_core::Nip::from_stored(NIP).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let r = app.reset(NIP, &code, named).await;
+    assert_eq!((r.status, r.code().as_str()), (422, "weak_password"));
+    assert_eq!(r.json()["violations"], serde_json::json!(["too_guessable"]));
+    let after = app
+        .store
+        .get_reset_code(&sapk_core::Nip::from_stored(NIP).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.attempts_left, before.attempts_left);
+    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
 }

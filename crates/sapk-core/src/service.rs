@@ -313,10 +313,11 @@ impl Service {
         Ok(())
     }
 
-    fn context_for(&self, nip: &Nip, account: Option<&Account>) -> Vec<String> {
-        let f = nip.facts();
-        let b = f.birth_date;
-        let mut ctx = vec![
+    /// What anyone knows from the NIP alone: the same for every NIP, whether or not an
+    /// account exists.
+    fn public_context(nip: &Nip) -> Vec<String> {
+        let b = nip.facts().birth_date;
+        vec![
             nip.as_str().to_owned(),
             b.format("%Y%m%d").to_string(),
             b.format("%d%m%Y").to_string(),
@@ -325,21 +326,32 @@ impl Service {
             "sapk".to_owned(),
             "bkn".to_owned(),
             "mysapk".to_owned(),
-        ];
-        if let Some(a) = account {
-            ctx.extend(a.name.split_whitespace().map(str::to_lowercase));
-            if let Some(e) = &a.email {
-                if let Some((local, _)) = e.as_str().split_once('@') {
-                    ctx.push(local.to_lowercase());
-                    ctx.extend(local.split(['.', '_', '-', '+']).map(str::to_lowercase));
-                }
-            }
+        ]
+    }
+
+    /// The NIP's context plus the account's name and e-mail.
+    fn personal_context(nip: &Nip, account: &Account) -> Vec<String> {
+        let mut ctx = Self::public_context(nip);
+        ctx.extend(account.name.split_whitespace().map(str::to_lowercase));
+        if let Some((local, _)) = account
+            .email
+            .as_ref()
+            .and_then(|e| e.as_str().split_once('@'))
+        {
+            ctx.push(local.to_lowercase());
+            ctx.extend(local.split(['.', '_', '-', '+']).map(str::to_lowercase));
         }
         ctx
     }
 
-    /// `POST /v1/password/reset`: policy first (a weak password costs no try), then the
-    /// code, then one atomic write.
+    /// `POST /v1/password/reset`. No weak password costs a try, and no answer depends on
+    /// whether the NIP exists:
+    /// 1. the policy with what the NIP itself tells (same for every NIP);
+    /// 2. the code, compared without writing; a wrong one then takes a try;
+    /// 3. only for the right code, the policy with the account's name and e-mail (checking
+    ///    that earlier would tell a guesser which NIPs have an account with that name);
+    /// 4. a try taken atomically (of parallel requests with the right code, at most as many
+    ///    as tries are left get further), the hash, and one atomic write.
     #[instrument(skip_all, fields(action = "reset"))]
     pub async fn reset(
         &self,
@@ -350,11 +362,10 @@ impl Service {
     ) -> Result<(), AuthError> {
         let nip = self.parse_nip(nip_raw)?;
         self.rate_limit(Action::Reset, &nip, meta).await?;
-        let account = self.store.get_account(&nip).await.map_err(store_down)?;
         let password = Password::new(new_password_raw);
-        self.config
-            .password
-            .check(&password, &self.context_for(&nip, account.as_ref()))
+        let policy = &self.config.password;
+        policy
+            .check(&password, &Self::public_context(&nip))
             .map_err(AuthError::WeakPassword)?;
 
         let fail = |reason: &'static str| {
@@ -369,7 +380,7 @@ impl Service {
         let Ok(code) = ResetCode::parse(code_raw) else {
             return Err(fail("malformed_code").await);
         };
-        let Some(account) = account else {
+        let Some(account) = self.store.get_account(&nip).await.map_err(store_down)? else {
             return Err(fail("unknown_nip").await);
         };
         let Some(record) = self.store.get_reset_code(&nip).await.map_err(store_down)? else {
@@ -383,7 +394,12 @@ impl Service {
                 .map_err(store_down)?;
             return Err(fail("expired_code").await);
         }
-        // Take the try before comparing, so parallel guesses cannot exceed the limit.
+        let right = ct_eq(&code.hash(&self.key, &nip), &record.code_hash);
+        if right {
+            policy
+                .check(&password, &Self::personal_context(&nip, &account))
+                .map_err(AuthError::WeakPassword)?;
+        }
         let Some(left) = self
             .store
             .take_code_attempt(&nip, &record.code_hash)
@@ -392,7 +408,7 @@ impl Service {
         else {
             return Err(fail("no_tries_left").await);
         };
-        if !ct_eq(&code.hash(&self.key, &nip), &record.code_hash) {
+        if !right {
             if left == 0 {
                 self.store
                     .delete_reset_code(&nip, Some(&record.code_hash))
