@@ -7,7 +7,7 @@ use crate::{
 };
 use anyhow::Context;
 use chrono::SecondsFormat;
-use sapk_core::i18n::{format_date, format_wib, month_year};
+use sapk_core::i18n::{format_date, format_wib};
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::{EmployeeRow, ImportOutcome, Operator};
 use sapk_core::{Config, Lang, Service, TokenKey};
@@ -338,11 +338,8 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
             format!("{} {from_nip}", gender(f.gender, l)),
         ),
         (
-            l.pick("TMT CPNS", "Appointed").into(),
-            format!(
-                "{} {from_nip}",
-                month_year(f.appointment_year, f.appointment_month, l)
-            ),
+            l.pick("Kepegawaian", "Appointment").into(),
+            format!("{} {from_nip}", f.appointment_text(l)),
         ),
         (
             l.pick("Instansi", "Agency").into(),

@@ -3,7 +3,7 @@
 use crate::commands::{audit_table, lang, operator_or_os_user, print_json, refuse, REFUSED};
 use crate::text::{gender, kv, staff_error};
 use crate::Global;
-use sapk_core::i18n::{format_date, month_year};
+use sapk_core::i18n::format_date;
 use sapk_core::staff::{
     ChangeError, CheckFailure, DocumentSeen, IdentityCheck, Operator, StaffError,
 };
@@ -224,11 +224,8 @@ pub async fn email_change(
                     format!("{} {from_nip}", gender(f.gender, l))
                 ),
                 (
-                    l.pick("TMT CPNS", "Appointed").into(),
-                    format!(
-                        "{} {from_nip}",
-                        month_year(f.appointment_year, f.appointment_month, l)
-                    )
+                    l.pick("Kepegawaian", "Appointment").into(),
+                    format!("{} {from_nip}", f.appointment_text(l))
                 ),
                 (
                     l.pick("Email sekarang", "Current e-mail").into(),

@@ -6,49 +6,7 @@ use sapk_core::staff::StaffError;
 use sapk_core::Lang;
 
 pub fn nip_error(e: &NipError, lang: Lang) -> String {
-    match (e, lang) {
-        (NipError::Length(n), Lang::Id) => format!("NIP harus 18 digit (ada {n})"),
-        (NipError::Length(n), Lang::En) => format!("a NIP has 18 digits (found {n})"),
-        (NipError::NonDigit, l) => l
-            .pick("NIP hanya boleh berisi angka", "a NIP contains only digits")
-            .into(),
-        (NipError::BirthDate, l) => l
-            .pick(
-                "tanggal lahir dalam NIP tidak valid",
-                "the birth date in the NIP is not a real date",
-            )
-            .into(),
-        (NipError::BirthInFuture, l) => l
-            .pick(
-                "tanggal lahir dalam NIP di masa depan",
-                "the birth date in the NIP is in the future",
-            )
-            .into(),
-        (NipError::AppointmentMonth, l) => l
-            .pick(
-                "bulan TMT CPNS dalam NIP tidak valid",
-                "the appointment month in the NIP is not a real month",
-            )
-            .into(),
-        (NipError::AppointmentBeforeBirth, l) => l
-            .pick(
-                "TMT CPNS lebih awal dari tanggal lahir",
-                "the appointment month is before the birth date",
-            )
-            .into(),
-        (NipError::AppointmentInFuture, l) => l
-            .pick(
-                "TMT CPNS di masa depan",
-                "the appointment month is in the future",
-            )
-            .into(),
-        (NipError::Gender, l) => l
-            .pick(
-                "digit jenis kelamin dalam NIP harus 1 atau 2",
-                "the gender digit in the NIP must be 1 or 2",
-            )
-            .into(),
-    }
+    e.text(lang)
 }
 
 pub fn email_error(e: &EmailError, lang: Lang) -> String {

@@ -41,7 +41,10 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("Dibuat         3"), "{text}");
     assert!(text.contains("Gagal          2"), "{text}");
-    assert!(text.contains("NIP harus 18 digit (ada 3)"), "{text}");
+    assert!(
+        text.contains("NIP harus 18 digit (yang dimasukkan 3 digit)"),
+        "{text}"
+    );
     assert!(text.contains("alamat email tidak valid"), "{text}");
 
     let out = admin(dir.path())

@@ -179,6 +179,15 @@ impl TestApp {
         self._dir.path()
     }
 
+    /// Moves the test clock to the real time, for tests whose records must be live for a
+    /// process on the system clock (the `sapk-admin` binary).
+    pub fn sync_clock_to_real_time(&self) {
+        let behind = Utc::now() - self.clock.now();
+        if behind > chrono::Duration::zero() {
+            self.clock.advance(behind);
+        }
+    }
+
     pub async fn seed(&self, nip: &str, name: &str, email: &str) {
         self.service
             .import_employee(

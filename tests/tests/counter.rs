@@ -115,6 +115,8 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
 #[tokio::test]
 async fn unlock_and_revoke_at_the_counter() {
     let app = spawn_app().await;
+    // The lock-out must be live for sapk-admin, which runs on the system clock.
+    app.sync_clock_to_real_time();
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     for _ in 0..5 {

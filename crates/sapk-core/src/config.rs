@@ -1,5 +1,6 @@
 //! Tunable behaviour, read from `SAPK_*` environment variables with safe defaults.
 
+use crate::nip::NipRules;
 use crate::password::{HashParams, PasswordPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,8 @@ pub struct Config {
     /// not show in the response time.
     pub forgot_min_ms: u64,
     pub limits: RateLimits,
+    /// Which NIP digits 13-14 read as an NI PPPK (`SAPK_PPPK_CODES`, default `21-29`).
+    pub nip: NipRules,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             lockout_memory_secs: 24 * 3600,
             forgot_min_ms: 300,
             limits: RateLimits::default(),
+            nip: NipRules::default(),
         }
     }
 }
@@ -203,6 +207,14 @@ impl Config {
                 login_nip: limit(get, "SAPK_LIMIT_LOGIN_NIP", dl.login_nip)?,
                 login_ip: limit(get, "SAPK_LIMIT_LOGIN_IP", dl.login_ip)?,
             },
+            nip: match get("SAPK_PPPK_CODES") {
+                None => d.nip,
+                Some(raw) => NipRules::parse(&raw).map_err(|reason| ConfigError {
+                    name: "SAPK_PPPK_CODES".to_owned(),
+                    value: raw.clone(),
+                    reason: format!("{reason} (expected codes and ranges such as 21-29 or 21,24)"),
+                })?,
+            },
         })
     }
 
@@ -233,6 +245,7 @@ mod tests {
             ("SAPK_PASSWORD_MIN_LENGTH", "6"),
             ("SAPK_LIMIT_FORGOT_NIP", "3/60"),
             ("SAPK_CODE_TTL_SECONDS", " 600 "),
+            ("SAPK_PPPK_CODES", "21-29,31"),
         ]
         .into();
         let c = Config::from_lookup(&|k| env.get(k).map(|v| v.to_string())).unwrap();
@@ -246,6 +259,8 @@ mod tests {
         );
         assert_eq!(c.code_ttl_secs, 600);
         assert_eq!(c.hash, HashParams::default());
+        assert_eq!(c.nip.describe(), "21-29,31");
+        assert_eq!(Config::default().nip.describe(), "21-29");
     }
 
     #[test]
@@ -255,6 +270,8 @@ mod tests {
             ("SAPK_LIMIT_LOGIN_IP", "ten"),
             ("SAPK_LIMIT_LOGIN_IP", "0/60"),
             ("SAPK_CODE_MAX_ATTEMPTS", "-1"),
+            ("SAPK_PPPK_CODES", "05"),
+            ("SAPK_PPPK_CODES", ""),
         ] {
             let e = Config::from_lookup(&|n| (n == k).then(|| v.to_string())).unwrap_err();
             assert_eq!(e.name, k);

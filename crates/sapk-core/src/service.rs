@@ -136,8 +136,13 @@ impl Service {
         let _ = tokio::task::spawn_blocking(move || h.dummy_hash().len()).await;
     }
 
+    /// A NIP (PNS or PPPK) as typed by a person, under the configured rules.
+    pub fn nip(&self, raw: &str) -> Result<Nip, crate::nip::NipError> {
+        Nip::parse_with(raw, self.clock.now().date_naive(), &self.config.nip)
+    }
+
     pub fn parse_nip(&self, raw: &str) -> Result<Nip, AuthError> {
-        Ok(Nip::parse(raw, self.clock.now().date_naive())?)
+        Ok(self.nip(raw)?)
     }
 
     pub(crate) async fn audit(&self, event: AuditEvent) {
@@ -317,8 +322,8 @@ impl Service {
     /// account exists.
     fn public_context(nip: &Nip) -> Vec<String> {
         let b = nip.facts().birth_date;
-        vec![
-            nip.as_str().to_owned(),
+        let mut ctx: Vec<String> = nip.pieces().into_iter().map(str::to_owned).collect();
+        ctx.extend([
             b.format("%Y%m%d").to_string(),
             b.format("%d%m%Y").to_string(),
             b.format("%d%m%y").to_string(),
@@ -326,7 +331,8 @@ impl Service {
             "sapk".to_owned(),
             "bkn".to_owned(),
             "mysapk".to_owned(),
-        ]
+        ]);
+        ctx
     }
 
     /// The NIP's context plus the account's name and e-mail.

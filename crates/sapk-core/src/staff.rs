@@ -143,7 +143,7 @@ impl Service {
         row: &EmployeeRow,
         op: &Operator,
     ) -> Result<ImportOutcome, StaffError> {
-        let nip = Nip::parse(&row.nip, self.now().date_naive())?;
+        let nip = self.nip(&row.nip)?;
         let name = clean_name(&row.name)?;
         let email = match row.email.trim() {
             "" => None,
@@ -211,7 +211,7 @@ impl Service {
         op: &Operator,
         audit_limit: usize,
     ) -> Result<EmployeeOverview, StaffError> {
-        let nip = Nip::parse(nip_raw, self.now().date_naive())?;
+        let nip = self.nip(nip_raw)?;
         let account = self.store.get_account(&nip).await?;
         let Some(a) = account else {
             self.staff_audit(self.staff_event(
@@ -319,7 +319,7 @@ impl Service {
     /// Account state as an officer starts the counter workflow (its `version` guards the
     /// change that follows).
     pub async fn account_for_counter(&self, nip_raw: &str) -> Result<Account, StaffError> {
-        let nip = Nip::parse(nip_raw, self.now().date_naive())?;
+        let nip = self.nip(nip_raw)?;
         self.store
             .get_account(&nip)
             .await?
@@ -514,7 +514,7 @@ impl Service {
         limit: usize,
         op: &Operator,
     ) -> Result<Vec<AuditEvent>, StaffError> {
-        let nip = Nip::parse(nip_raw, self.now().date_naive())?;
+        let nip = self.nip(nip_raw)?;
         self.staff_audit(self.staff_event(op, Some(&nip), "audit_viewed", "ok", json!(null)))
             .await?;
         Ok(self.store.list_audit(&nip, limit).await?)

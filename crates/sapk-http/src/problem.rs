@@ -2,7 +2,6 @@
 
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
-use sapk_core::nip::NipError;
 use sapk_core::password::Violation;
 use sapk_core::{AuthError, Lang};
 use serde_json::{json, Value};
@@ -24,57 +23,6 @@ pub enum Problem {
 impl From<AuthError> for Problem {
     fn from(e: AuthError) -> Self {
         Problem::Auth(e)
-    }
-}
-
-fn nip_reason(e: &NipError, lang: Lang) -> String {
-    match (e, lang) {
-        (NipError::Length(n), Lang::Id) => {
-            format!("NIP harus 18 digit (yang dimasukkan {n} digit).")
-        }
-        (NipError::Length(n), Lang::En) => format!("A NIP has 18 digits (you entered {n})."),
-        (NipError::NonDigit, l) => l
-            .pick(
-                "NIP hanya boleh berisi angka.",
-                "A NIP contains only digits.",
-            )
-            .into(),
-        (NipError::BirthDate, l) => l
-            .pick(
-                "Tanggal lahir dalam NIP tidak valid.",
-                "The birth date in the NIP is not a real date.",
-            )
-            .into(),
-        (NipError::BirthInFuture, l) => l
-            .pick(
-                "Tanggal lahir dalam NIP ada di masa depan.",
-                "The birth date in the NIP is in the future.",
-            )
-            .into(),
-        (NipError::AppointmentMonth, l) => l
-            .pick(
-                "Bulan TMT CPNS dalam NIP tidak valid.",
-                "The appointment month in the NIP is not a real month.",
-            )
-            .into(),
-        (NipError::AppointmentBeforeBirth, l) => l
-            .pick(
-                "TMT CPNS dalam NIP lebih awal dari tanggal lahir.",
-                "The appointment month in the NIP is before the birth date.",
-            )
-            .into(),
-        (NipError::AppointmentInFuture, l) => l
-            .pick(
-                "TMT CPNS dalam NIP ada di masa depan.",
-                "The appointment month in the NIP is in the future.",
-            )
-            .into(),
-        (NipError::Gender, l) => l
-            .pick(
-                "Digit jenis kelamin dalam NIP harus 1 atau 2.",
-                "The gender digit in the NIP must be 1 or 2.",
-            )
-            .into(),
     }
 }
 
@@ -125,7 +73,7 @@ impl Problem {
         let p = |id: &'static str, en: &'static str| lang.pick(id, en);
         match self {
             Problem::Auth(e) => match e {
-                AuthError::InvalidNip(n) => (p("NIP tidak valid", "Invalid NIP"), nip_reason(n, lang)),
+                AuthError::InvalidNip(n) => (p("NIP tidak valid", "Invalid NIP"), n.text(lang)),
                 AuthError::InvalidToken => (
                     p("Kode reset tidak valid", "Invalid reset code"),
                     p(

@@ -121,13 +121,18 @@ struct HttpArgs {
 
 const PASSWORD: &str = "Kuda-Laut-Terbang-9";
 
-/// A valid NIP per index: birth dates walk through 1960-1999, sequence numbers vary.
+/// A valid NIP per index: birth dates walk through 1960-1999, appointed at 25, every other
+/// one an NI PPPK (code 21), sequence numbers vary.
 fn nip_for(i: usize) -> anyhow::Result<Nip> {
     let day = 1 + i % 28;
     let month = 1 + (i / 28) % 12;
     let year = 1960 + (i / 336) % 40;
     let seq = 1 + i / 13_440;
-    let s = format!("{year:04}{month:02}{day:02}2005011{seq:03}");
+    let code = if i % 2 == 1 { 21 } else { 1 };
+    let s = format!(
+        "{year:04}{month:02}{day:02}{:04}{code:02}1{seq:03}",
+        year + 25
+    );
     Nip::from_stored(&s).with_context(|| format!("NIP {s}"))
 }
 

@@ -178,12 +178,15 @@ pub async fn serve(listener: TcpListener, api: Api) -> std::io::Result<()> {
     }
 }
 
-/// The demo employee seeded into an empty local store.
+/// The demo employees seeded into an empty local store: a PNS and a PPPK.
 pub const DEMO_NIP: &str = "198609262015051001";
 pub const DEMO_NAME: &str = "Budi Santoso";
 pub const DEMO_EMAIL: &str = "budi.santoso@example.go.id";
+pub const DEMO_PPPK_NIP: &str = "199009132025242014";
+pub const DEMO_PPPK_NAME: &str = "Ayu Lestari";
+pub const DEMO_PPPK_EMAIL: &str = "ayu.lestari@example.go.id";
 
-/// Seeds the demo employee when the store is empty; returns whether it did.
+/// Seeds the demo employees when the store is empty; returns whether it did.
 pub async fn seed_demo_if_empty(service: &sapk_core::Service) -> anyhow::Result<bool> {
     if service.store().has_accounts().await? {
         return Ok(false);
@@ -192,16 +195,21 @@ pub async fn seed_demo_if_empty(service: &sapk_core::Service) -> anyhow::Result<
         id: "sapk-local".into(),
         office: "LOCAL".into(),
     };
-    service
-        .import_employee(
-            &sapk_core::staff::EmployeeRow {
-                nip: DEMO_NIP.into(),
-                name: DEMO_NAME.into(),
-                email: DEMO_EMAIL.into(),
-                instansi: Some("Badan Kepegawaian Negara".into()),
-            },
-            &op,
-        )
-        .await?;
+    for (nip, name, email) in [
+        (DEMO_NIP, DEMO_NAME, DEMO_EMAIL),
+        (DEMO_PPPK_NIP, DEMO_PPPK_NAME, DEMO_PPPK_EMAIL),
+    ] {
+        service
+            .import_employee(
+                &sapk_core::staff::EmployeeRow {
+                    nip: nip.into(),
+                    name: name.into(),
+                    email: email.into(),
+                    instansi: Some("Badan Kepegawaian Negara".into()),
+                },
+                &op,
+            )
+            .await?;
+    }
     Ok(true)
 }

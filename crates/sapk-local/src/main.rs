@@ -81,10 +81,16 @@ async fn main() -> anyhow::Result<()> {
     println!("  e-mails are written to {}", outbox_dir.display());
     if seeded {
         println!(
-            "  demo employee: NIP {} ({}), e-mail {}",
+            "  demo employees: NIP {} ({}, PNS), e-mail {}",
             sapk_local::DEMO_NIP,
             sapk_local::DEMO_NAME,
             sapk_local::DEMO_EMAIL
+        );
+        println!(
+            "                  NI PPPK {} ({}, PPPK), e-mail {}",
+            sapk_local::DEMO_PPPK_NIP,
+            sapk_local::DEMO_PPPK_NAME,
+            sapk_local::DEMO_PPPK_EMAIL
         );
         println!(
             "  try: curl -s -X POST http://{addr}/v1/password/forgot -H 'content-type: application/json' -d '{{\"nip\":\"{}\"}}'",

@@ -16,16 +16,20 @@ pub type DynStore = Arc<dyn Store>;
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A NIP no other check uses (in this process; the sequence part varies per process).
+/// Every other one is an NI PPPK, so each store keeps both layouts.
 pub fn fresh_nip() -> Nip {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let salt = std::process::id() % 1000;
     let day = 1 + n % 28;
     let month = 1 + (n / 28) % 12;
     let year = 1960 + (n / 336) % 40;
-    let s = format!(
-        "{year:04}{month:02}{day:02}2001{:02}1{salt:03}",
+    let appointed = year + 25;
+    let digits_13_14 = if n % 2 == 1 {
+        21 + (n / 13440) % 9
+    } else {
         1 + (n / 13440) % 12
-    );
+    };
+    let s = format!("{year:04}{month:02}{day:02}{appointed:04}{digits_13_14:02}1{salt:03}");
     match Nip::from_stored(&s) {
         Ok(nip) => nip,
         Err(e) => panic!("generated NIP {s} is invalid: {e}"),
