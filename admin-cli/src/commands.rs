@@ -136,6 +136,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => {
             show(g, nip, *audit_limit).await
         }
+        Command::Employee(EmployeeCmd::Renumber {
+            old_nip,
+            new_nip,
+            file,
+            reason,
+        }) => {
+            let args = crate::renumber::Args {
+                old_nip: old_nip.as_deref(),
+                new_nip: new_nip.as_deref(),
+                file: file.as_deref(),
+                reason: reason.as_deref(),
+            };
+            crate::renumber::run(g, args).await
+        }
         Command::Tables(TablesCmd::Create) => tables_create(g).await,
         Command::Email(EmailCmd::Change {
             nip,
@@ -350,6 +364,17 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
             match (&o.email_masked, &o.email) {
                 (Some(m), Some(full)) => format!("{m} ({}: {full})", l.pick("lengkap", "full")),
                 _ => l.pick("tidak ada", "none").into(),
+            },
+        ),
+        (
+            l.pick(
+                "Email diverifikasi di loket",
+                "E-mail verified at a counter",
+            )
+            .into(),
+            match o.email_verified_at {
+                Some(t) => format_wib(t, l),
+                None => l.pick("belum", "no").into(),
             },
         ),
         (

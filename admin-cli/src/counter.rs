@@ -46,7 +46,7 @@ impl Prompt for StdPrompt {
 }
 
 /// Mutating actions need an explicit operator and office.
-fn operator_required(g: &Global) -> Result<Operator, String> {
+pub fn operator_required(g: &Global) -> Result<Operator, String> {
     match (&g.operator, &g.office) {
         (Some(id), Some(office)) if !id.trim().is_empty() && !office.trim().is_empty() => Ok(Operator {
             id: id.trim().to_owned(),
@@ -61,7 +61,7 @@ fn operator_required(g: &Global) -> Result<Operator, String> {
     }
 }
 
-fn usage(msg: &str) -> anyhow::Result<ExitCode> {
+pub fn usage(msg: &str) -> anyhow::Result<ExitCode> {
     eprintln!("sapk-admin: {msg}");
     Ok(ExitCode::from(USAGE))
 }

@@ -20,6 +20,7 @@ macro_rules! say_raw {
 
 mod commands;
 mod counter;
+mod renumber;
 mod text;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -179,6 +180,26 @@ pub enum EmployeeCmd {
     Import {
         /// The CSV file (UTF-8).
         file: PathBuf,
+    },
+    /// Carry accounts to their new numbers (a PPPK's new NI PPPK at another agency, a PPPK
+    /// become PNS, a corrected NIP): `renumber OLD NEW --reason R`, or `renumber --file F`
+    /// with header `old_nip,new_nip[,reason]` (or `nip_lama,nip_baru[,alasan]`). Password,
+    /// e-mail and its counter verification move; the old number's sessions, reset code and
+    /// lock-out end, and it then answers like an unknown number. Needs --operator/--office.
+    /// Reasons: perbaikan (correction), pindah-instansi (PPPK at another agency),
+    /// pppk-ke-pns. Example: `sapk-admin employee renumber 199009132025242014
+    /// 199009132026212001 --reason pindah-instansi`.
+    Renumber {
+        /// The old number.
+        old_nip: Option<String>,
+        /// The new number.
+        new_nip: Option<String>,
+        /// A CSV mapping of old to new numbers instead of one pair.
+        #[arg(long, conflicts_with_all = ["old_nip", "new_nip"])]
+        file: Option<PathBuf>,
+        /// Why the number changes (for rows without a reason column).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Show an employee: identity facts from the NIP, e-mail, account state, lock-out,
     /// active reset code, last password change and recent audit events.

@@ -41,6 +41,21 @@ pub fn staff_error(e: &StaffError, lang: Lang) -> String {
                 "someone else changed this account at the same time; look it up again and retry",
             )
             .into(),
+        StaffError::SameNip => lang
+            .pick("nomor lama dan nomor baru sama", "the old and the new number are the same")
+            .into(),
+        StaffError::NewNipInUse => lang
+            .pick(
+                "nomor baru sudah memiliki akun yang aktif; tidak ada yang dipindahkan",
+                "the new number already has an activated account; nothing was moved",
+            )
+            .into(),
+        StaffError::RenumberMismatch => lang
+            .pick(
+                "tanggal lahir atau jenis kelamin pada nomor baru berbeda dari nomor lama; hanya perbaikan NIP (--reason perbaikan) yang boleh mengubahnya",
+                "the new number's birth date or gender differs from the old one's; only a correction (--reason perbaikan) may change them",
+            )
+            .into(),
         StaffError::Store(s) => format!("{}: {s}", lang.pick("penyimpanan data gagal", "the store failed")),
     }
 }

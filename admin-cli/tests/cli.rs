@@ -24,7 +24,8 @@ const CSV: &str = "\u{feff}NIP,Name,Email,Instansi\n\
 19900101 202012 2 003, Siti  Aminah ,siti@example.go.id,\n\
 123,Salah,salah@example.go.id,\n\
 199001012020121004,Tanpa Email,,Pemda\n\
-199001012020121005,Email Rusak,bukan-email,\n";
+199001012020121005,Email Rusak,bukan-email,\n\
+199009132025242014,Ayu Lestari,ayu@example.go.id,Pemkot Bandung\n";
 
 #[test]
 fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
@@ -39,7 +40,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("Dibuat         3"), "{text}");
+    assert!(text.contains("Dibuat         4"), "{text}");
     assert!(text.contains("Gagal          2"), "{text}");
     assert!(
         text.contains("NIP harus 18 digit (yang dimasukkan 3 digit)"),
@@ -62,7 +63,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
             v["unchanged"].as_u64(),
             v["failed"].as_u64()
         ),
-        (Some(0), Some(3), Some(2))
+        (Some(0), Some(4), Some(2))
     );
     assert_eq!(v["errors"][0]["line"], 4);
     assert_eq!(v["errors"][1]["nip"], "199001012020121005");

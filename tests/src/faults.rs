@@ -102,6 +102,14 @@ impl Store for FailingStore {
     async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
         delegate!(self, clear_throttle(nip))
     }
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, renumber_account(old, moved, replace))
+    }
     async fn hit_counter(&self, key: &str, exp: DateTime<Utc>) -> Result<u64, StoreError> {
         delegate!(self, hit_counter(key, exp))
     }

@@ -29,10 +29,18 @@ async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
 
 #[tokio::test]
 async fn forgot_reset_login_session_second_reset_on_dynamodb_and_ses() {
+    whole_flow_on_dynamodb("198507152010012004", "rina").await;
+}
+
+#[tokio::test]
+async fn the_whole_flow_works_for_an_ni_pppk_on_dynamodb() {
+    whole_flow_on_dynamodb("199009132025242014", "ayu").await;
+}
+
+async fn whole_flow_on_dynamodb(nip: &str, who: &str) {
     let tables = fresh_tables(&dynamodb_url()).await;
     let f = functions(&dynamodb_url(), &function_env(&tables)).await;
-    let nip = "198507152010012004";
-    let email = format!("rina.{}@example.go.id", std::process::id());
+    let email = format!("{who}.{}@example.go.id", std::process::id());
     seed(&f.service, nip, &email).await;
 
     let (s, body, _) = invoke(
@@ -273,4 +281,87 @@ async fn functions_refuse_to_start_without_configuration() {
     )
     .expect_err("refused");
     assert!(err.to_string().contains("SAPK_TOKEN_KEY"), "{err}");
+}
+
+#[tokio::test]
+async fn an_account_carried_to_its_new_number_on_dynamodb() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let f = functions(&dynamodb_url(), &function_env(&tables)).await;
+    let (old, new) = ("199203142022211001", "199203142027031001");
+    let email = format!("andi.{}@example.go.id", std::process::id());
+    seed(&f.service, old, &email).await;
+    let login = |nip: &'static str| {
+        let f = &f;
+        async move {
+            invoke(
+                &f.login,
+                "POST",
+                "/v1/login",
+                Some(json!({ "nip": nip, "password": PW })),
+                None,
+            )
+            .await
+        }
+    };
+    invoke(
+        &f.forgot,
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": old })),
+        None,
+    )
+    .await;
+    let code = ses_code_for(&email).await.expect("code");
+    let (s, _, _) = invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": old, "token": code, "new_password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, body, _) = login(old).await;
+    let token = body["access_token"].as_str().expect("token").to_owned();
+
+    // A PPPK appointed PNS: the new NIP says TMT CPNS March 2027.
+    let op = Operator {
+        id: "admin-data".into(),
+        office: "BKN-PUSAT".into(),
+    };
+    let r = f
+        .service
+        .renumber_employee(
+            old,
+            new,
+            sapk_core::staff::RenumberReason::PppkToPns,
+            &op,
+            sapk_core::Lang::Id,
+        )
+        .await
+        .expect("renumbered");
+    assert_eq!(r.notified, Some(true));
+    let (s, _, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
+    assert_eq!(s, 401, "sessions of the old number end");
+    let (s, body, _) = login(old).await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+    let (s, _, _) = login(new).await;
+    assert_eq!(s, 200, "the password came along");
+    let mails = ses_mail_for(&email).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m["subject"] == "Nomor akun SAPK Anda telah berubah"),
+        "{mails:?}"
+    );
+    let store = f.service.store();
+    let old_nip = sapk_core::Nip::from_stored(old).unwrap();
+    assert!(store.get_account(&old_nip).await.unwrap().is_none());
+    let events = store.list_audit(&old_nip, 20).await.unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.action == "account_renumber" && e.outcome == "moved_out"));
 }

@@ -5,6 +5,8 @@ use sapk_e2e::*;
 use std::process::{Command, Output};
 
 const NIK: &str = "3174052609860001";
+const PPPK_NIP: &str = "199009132025242014";
+const PPPK_NIK: &str = "3174055309900002";
 const NEW: &str = "budi.baru@example.go.id";
 
 fn admin(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> Output {
@@ -140,6 +142,193 @@ async fn unlock_and_revoke_at_the_counter() {
     assert_eq!(app.session(&token).await.status, 401);
 }
 
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn an_ni_pppk_recovers_changes_email_at_the_counter_and_is_renumbered() {
+    let app = spawn_app().await;
+    app.sync_clock_to_real_time();
+    let email = "ayu.lestari@example.go.id";
+    let new_email = "ayu.baru@example.go.id";
+    app.seed(PPPK_NIP, "Ayu Lestari", email).await;
+    // The number as printed on the SK, with spaces.
+    let token = app.activate("19900913 202524 2 014", email, STRONG).await;
+    let s = app.session(&token).await;
+    assert_eq!((s.status, s.json()["nip"].as_str()), (200, Some(PPPK_NIP)));
+
+    // The counter sees a PPPK, not a month that does not exist.
+    let v = json_of(&admin(
+        &["--json", "employee", "show", PPPK_NIP],
+        app.data_dir(),
+        None,
+    ));
+    assert_eq!(v["facts"]["kind"], "pppk");
+    assert_eq!(v["facts"]["pppk_code"], 24);
+    assert_eq!(v["facts"]["appointment_month"], serde_json::Value::Null);
+    let human = admin(&["employee", "show", PPPK_NIP], app.data_dir(), None);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("PPPK, diangkat 2025 (kode 24)"), "{text}");
+    assert!(!text.contains("TMT"), "{text}");
+
+    let out = admin(
+        &[
+            "email",
+            "change",
+            PPPK_NIP,
+            new_email,
+            "--nik",
+            PPPK_NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.session(&token).await.status, 401);
+    let token = app.token(PPPK_NIP, STRONG).await;
+
+    // A new NI PPPK at another agency: the account moves with its password and e-mail.
+    let new_nip = "199009132026212001";
+    let out = admin(
+        &[
+            "--json",
+            "employee",
+            "renumber",
+            PPPK_NIP,
+            new_nip,
+            "--reason",
+            "pindah-instansi",
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out);
+    assert_eq!(v["renumbered"][0]["outcome"], "moved");
+    assert_eq!(v["renumbered"][0]["notified"], true);
+
+    // The old number answers like an unknown one.
+    assert_eq!(app.session(&token).await.status, 401);
+    let old_login = app.login(PPPK_NIP, STRONG).await;
+    assert_eq!(
+        (old_login.status, old_login.json()["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+    let mails_before = app.outbox().len();
+    assert_eq!(app.forgot(PPPK_NIP).await.status, 202);
+    assert_eq!(
+        app.outbox().len(),
+        mails_before,
+        "no code for the old number"
+    );
+    // The new one logs in with the same password; the counter-verified e-mail came along.
+    let t2 = app.token(new_nip, STRONG).await;
+    assert_eq!(app.session(&t2).await.json()["nip"], new_nip);
+    let v = json_of(&admin(
+        &["--json", "employee", "show", new_nip],
+        app.data_dir(),
+        None,
+    ));
+    assert_eq!(v["email"], new_email);
+    assert!(v["email_verified_at"].is_string(), "{v}");
+    let notice = app
+        .outbox()
+        .into_iter()
+        .find(|m| m.file.ends_with("nip-changed.eml"))
+        .expect("notice of the new number");
+    assert_eq!(notice.to, new_email);
+    assert!(
+        notice.text.contains("19900913 202621 2 001"),
+        "{}",
+        notice.text
+    );
+    let trail = |nip: &str| {
+        json_of(&admin(&["--json", "audit", nip], app.data_dir(), None))
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "account_renumber")
+            .map(|e| e["outcome"].as_str().unwrap_or("").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(trail(PPPK_NIP), ["moved_out"]);
+    assert_eq!(trail(new_nip), ["moved_in"]);
+
+    // A mapping whose numbers disagree on the birth date is refused unless it is a
+    // correction; a Kanreg export with semicolons and Indonesian headers.
+    let map = app.data_dir().join("pemetaan.csv");
+    std::fs::write(
+        &map,
+        format!(
+            "\u{feff}nip_lama;nip_baru;alasan\n\
+             {new_nip};199009142027012001;pppk-ke-pns\n\
+             {new_nip};199009132027012001;pppk-ke-pns\n\
+             199101012020121001;199101012021211001;pindah-instansi\n"
+        ),
+    )
+    .unwrap();
+    let out = admin(
+        &[
+            "--json",
+            "employee",
+            "renumber",
+            "--file",
+            map.to_str().unwrap(),
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out);
+    assert_eq!(v["renumbered"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["renumbered"][0]["new_nip"], "199009132027012001");
+    assert_eq!(v["renumbered"][0]["kind"], "pns");
+    let lines: Vec<u64> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 4], "{v}");
+    assert_eq!(app.token("199009132027012001", STRONG).await.len(), 43);
+    // Running the same mapping again changes nothing more.
+    let v = json_of(&admin(
+        &[
+            "--json",
+            "employee",
+            "renumber",
+            "--file",
+            map.to_str().unwrap(),
+        ],
+        app.data_dir(),
+        None,
+    ));
+    assert_eq!(v["renumbered"][0]["outcome"], "already_moved");
+}
+
 mod on_aws {
     use super::*;
     use sapk_e2e::aws::*;
@@ -172,18 +361,28 @@ mod on_aws {
 
     #[tokio::test]
     async fn email_change_on_dynamodb_and_ses() {
+        email_change_on_dynamodb_and_ses_for(NIP, NIK, "budi").await;
+    }
+
+    #[tokio::test]
+    async fn email_change_for_an_ni_pppk_on_dynamodb_and_ses() {
+        // Ayu, female, born 1990-09-13: the KTP's day is 13 + 40.
+        email_change_on_dynamodb_and_ses_for(PPPK_NIP, PPPK_NIK, "ayu").await;
+    }
+
+    async fn email_change_on_dynamodb_and_ses_for(nip: &str, nik: &str, who: &str) {
         let tables = fresh_tables(&dynamodb_url()).await;
         let env = function_env(&tables);
         let f = functions(&dynamodb_url(), &env).await;
         let key = env["SAPK_TOKEN_KEY"].clone();
         let pid = std::process::id();
-        let old = format!("budi.{pid}@example.go.id");
-        let new = format!("budi.baru.{pid}@example.go.id");
+        let old = format!("{who}.{pid}@example.go.id");
+        let new = format!("{who}.baru.{pid}@example.go.id");
 
         let csv = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(
             csv.path(),
-            format!("nip,name,email\n{NIP},Budi Santoso,{old}\n"),
+            format!("nip,name,email\n{nip},Pegawai {who},{old}\n"),
         )
         .unwrap();
         let out = admin_aws(
@@ -201,7 +400,7 @@ mod on_aws {
             &f.forgot,
             "POST",
             "/v1/password/forgot",
-            Some(json!({ "nip": NIP })),
+            Some(json!({ "nip": nip })),
             None,
         )
         .await;
@@ -210,7 +409,7 @@ mod on_aws {
             &f.reset,
             "POST",
             "/v1/password/reset",
-            Some(json!({ "nip": NIP, "token": code, "new_password": STRONG })),
+            Some(json!({ "nip": nip, "token": code, "new_password": STRONG })),
             None,
         )
         .await;
@@ -218,7 +417,7 @@ mod on_aws {
             &f.login,
             "POST",
             "/v1/login",
-            Some(json!({ "nip": NIP, "password": STRONG })),
+            Some(json!({ "nip": nip, "password": STRONG })),
             None,
         )
         .await;
@@ -229,10 +428,10 @@ mod on_aws {
                 "--json",
                 "email",
                 "change",
-                NIP,
+                nip,
                 &new,
                 "--nik",
-                NIK,
+                nik,
                 "--document",
                 "ktp",
                 "--yes",
@@ -270,7 +469,7 @@ mod on_aws {
             &f.forgot,
             "POST",
             "/v1/password/forgot",
-            Some(json!({ "nip": NIP })),
+            Some(json!({ "nip": nip })),
             None,
         )
         .await;
@@ -288,7 +487,7 @@ mod on_aws {
             "only the first code went to the old address"
         );
 
-        let out = admin_aws(&["--json", "audit", NIP], &tables, &key);
+        let out = admin_aws(&["--json", "audit", nip], &tables, &key);
         let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let rec = events
             .as_array()

@@ -105,6 +105,26 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// A cancelled transaction whose condition failed (or met another transaction) is a
+/// conflict; anything else is "unavailable".
+fn transaction_error<R: std::fmt::Debug>(
+    e: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+    what: &str,
+) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() {
+        let conflict = c.cancellation_reasons().iter().any(|r| {
+            matches!(
+                r.code(),
+                Some("ConditionalCheckFailed") | Some("TransactionConflict")
+            )
+        });
+        if conflict {
+            return StoreError::Conflict(format!("{what} transaction cancelled"));
+        }
+    }
+    sdk(e)
+}
+
 fn account_item(a: &Account, version: u64) -> Item {
     let mut item: Item = HashMap::from([
         ("nip".into(), s(a.nip.as_str())),
@@ -126,6 +146,9 @@ fn account_item(a: &Account, version: u64) -> Item {
     if let Some(t) = a.password_changed_at {
         item.insert("password_changed_at".into(), micros(t));
     }
+    if let Some(t) = a.email_verified_at {
+        item.insert("email_verified_at".into(), micros(t));
+    }
     item
 }
 
@@ -140,6 +163,7 @@ fn read_account(item: &Item) -> Result<Account, StoreError> {
         nip: nip_of(item, "nip")?,
         name: get_s(item, "name")?.to_owned(),
         email,
+        email_verified_at: opt_time(item, "email_verified_at")?,
         instansi: opt_s(item, "instansi"),
         password_hash: opt_s(item, "password_hash"),
         credential_version: get_n(item, "credential_version")?,
@@ -378,25 +402,7 @@ impl Store for DynamoStore {
             .transact_items(TransactWriteItem::builder().delete(delete_throttle).build())
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                    e.as_service_error()
-                {
-                    let conflict = c.cancellation_reasons().iter().any(|r| {
-                        matches!(
-                            r.code(),
-                            Some("ConditionalCheckFailed") | Some("TransactionConflict")
-                        )
-                    });
-                    if conflict {
-                        return Err(StoreError::Conflict("reset transaction cancelled".into()));
-                    }
-                }
-                Err(sdk(e))
-            }
-        }
+        r.map(|_| ()).map_err(|e| transaction_error(e, "reset"))
     }
 
     async fn put_session(&self, x: &SessionRecord) -> Result<(), StoreError> {
@@ -511,6 +517,51 @@ impl Store for DynamoStore {
 
     async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
         self.delete_ephemeral(throttle_key(nip)).await
+    }
+
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let delete_old = Delete::builder()
+            .table_name(&self.tables.accounts)
+            .key("nip", s(old.nip.as_str()))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(old.version))
+            .build()
+            .map_err(bad)?;
+        let put_new = match replace {
+            Some(v) => self.account_put(moved, v)?,
+            None => Put::builder()
+                .table_name(&self.tables.accounts)
+                .set_item(Some(account_item(moved, moved.version)))
+                .condition_expression("attribute_not_exists(nip)")
+                .build()
+                .map_err(bad)?,
+        };
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete_old).build())
+            .transact_items(TransactWriteItem::builder().put(put_new).build());
+        // Sessions are keyed by token; they die with the old account record (a session
+        // whose NIP has no account is refused).
+        for key in [code_key(&old.nip), throttle_key(&old.nip)] {
+            let d = Delete::builder()
+                .table_name(&self.tables.ephemeral)
+                .key("pk", key)
+                .build()
+                .map_err(bad)?;
+            tx = tx.transact_items(TransactWriteItem::builder().delete(d).build());
+        }
+        tx.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| transaction_error(e, "renumber"))
     }
 
     async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -212,6 +212,34 @@ pub fn email_changed_new_email(
     )
 }
 
+/// To the account's e-mail after its number changed (new NI PPPK, PPPK to PNS, correction).
+pub fn nip_changed_email(
+    to: &Email,
+    name: &str,
+    old: &crate::nip::Nip,
+    new: &crate::nip::Nip,
+    at: DateTime<Utc>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let when = format_wib(at, lang);
+    let (old, new) = (old.grouped(), new.grouped());
+    let body = match lang {
+        Lang::Id => format!("Pada {when}, akun SAPK Anda dipindahkan dari nomor {old} ke nomor baru {new}. Password dan email Anda tetap sama; mulai sekarang masuk dengan nomor baru. Semua sesi login dan kode reset dengan nomor lama telah diakhiri."),
+        Lang::En => format!("On {when}, your SAPK account was moved from number {old} to the new number {new}. Your password and e-mail stay the same; from now on sign in with the new number. Every login session and reset code of the old number has ended."),
+    };
+    notice(
+        EmailKind::NipChanged,
+        to,
+        name,
+        lang.pick(
+            "Nomor akun SAPK Anda telah berubah",
+            "Your SAPK account number has changed",
+        ),
+        vec![body],
+        lang,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

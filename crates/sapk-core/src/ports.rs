@@ -15,6 +15,9 @@ pub struct Account {
     pub nip: Nip,
     pub name: String,
     pub email: Option<Email>,
+    /// When staff set `email` after the in-person check at a counter; such an e-mail is
+    /// never changed by an import.
+    pub email_verified_at: Option<DateTime<Utc>>,
     pub instansi: Option<String>,
     /// PHC string; `None` until the account is activated through forgot/reset.
     pub password_hash: Option<String>,
@@ -144,6 +147,18 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError>;
 
+    /// Carries an account to a new number in one atomic step: deletes `old` (it must still
+    /// be at `old.version`) with its reset code, login throttle and sessions, and stores
+    /// `moved` under its (new) NIP: created when `replace` is `None` (`Conflict` if that NIP
+    /// exists), or replacing the record there at version `replace` (stored at `replace + 1`).
+    /// `Conflict` when any condition fails; then nothing is written.
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError>;
+
     /// Atomically adds one to the counter `key` (created with `expires_at`); returns the
     /// new count.
     async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError>;
@@ -161,6 +176,7 @@ pub enum EmailKind {
     PasswordChanged,
     EmailChangedOld,
     EmailChangedNew,
+    NipChanged,
 }
 
 impl EmailKind {
@@ -170,6 +186,7 @@ impl EmailKind {
             EmailKind::PasswordChanged => "password-changed",
             EmailKind::EmailChangedOld => "email-changed-old",
             EmailKind::EmailChangedNew => "email-changed-new",
+            EmailKind::NipChanged => "nip-changed",
         }
     }
 }

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     password_changed_at INTEGER,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    email_verified_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS reset_codes (
     nip TEXT PRIMARY KEY,
@@ -132,10 +133,12 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         None => None,
     };
     let changed: Option<i64> = r.get(6)?;
+    let verified: Option<i64> = r.get(10)?;
     Ok(Account {
         nip: nip(&r.get::<_, String>(0)?).map_err(conv_err)?,
         name: r.get(1)?,
         email,
+        email_verified_at: verified.map(time).transpose().map_err(conv_err)?,
         instansi: r.get(3)?,
         password_hash: r.get(4)?,
         credential_version: version_u64(r.get(5)?),
@@ -147,9 +150,9 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 }
 
 const ACCOUNT_COLS: &str = "nip, name, email, instansi, password_hash, credential_version, \
-     password_changed_at, created_at, updated_at, version";
+     password_changed_at, created_at, updated_at, version, email_verified_at";
 
-/// Runs `sql` with the account's ten columns bound as `?1`..`?10` in `ACCOUNT_COLS` order,
+/// Runs `sql` with the account's eleven columns bound as `?1`..`?11` in `ACCOUNT_COLS` order,
 /// `?10` being `last` (the version to insert, or the expected version of an update).
 fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<usize, StoreError> {
     c.execute(
@@ -165,9 +168,17 @@ fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<
             micros(a.created_at),
             micros(a.updated_at),
             last as i64,
+            a.email_verified_at.map(micros),
         ],
     )
     .map_err(down)
+}
+
+fn insert_account_row(c: &Connection, a: &Account) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    );
+    execute_account(c, &sql, a, a.version).map(|_| ())
 }
 
 fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), StoreError> {
@@ -175,7 +186,7 @@ fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), Stor
         tx,
         "UPDATE accounts SET name = ?2, email = ?3, instansi = ?4, password_hash = ?5, \
          credential_version = ?6, password_changed_at = ?7, created_at = ?8, updated_at = ?9, \
-         version = ?10 + 1 WHERE nip = ?1 AND version = ?10",
+         version = ?10 + 1, email_verified_at = ?11 WHERE nip = ?1 AND version = ?10",
         a,
         expected,
     )?;
@@ -187,6 +198,23 @@ fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), Stor
             a.nip
         )))
     }
+}
+
+/// Brings a store made by an earlier version up to the current schema.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_verified: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('accounts') \
+             WHERE name = 'email_verified_at')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(down)?;
+    if !has_verified {
+        conn.execute_batch("ALTER TABLE accounts ADD COLUMN email_verified_at INTEGER")
+            .map_err(down)?;
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -204,6 +232,7 @@ impl SqliteStore {
     fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(Duration::from_secs(5)).map_err(down)?;
         conn.execute_batch(SCHEMA).map_err(down)?;
+        migrate(&conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -258,13 +287,7 @@ impl Store for SqliteStore {
 
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
         let a = a.clone();
-        self.run(move |c| {
-            let sql = format!(
-                "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-            );
-            execute_account(c, &sql, &a, a.version).map(|_| ())
-        })
-        .await
+        self.run(move |c| insert_account_row(c, &a)).await
     }
 
     async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
@@ -507,6 +530,45 @@ impl Store for SqliteStore {
             c.execute("DELETE FROM login_throttle WHERE nip = ?1", [key])
                 .map_err(down)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let (old, moved) = (old.clone(), moved.clone());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(down)?;
+            let gone = tx
+                .execute(
+                    "DELETE FROM accounts WHERE nip = ?1 AND version = ?2",
+                    params![old.nip.as_str(), old.version as i64],
+                )
+                .map_err(down)?;
+            if gone != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "account {} is not at version {}",
+                    old.nip, old.version
+                )));
+            }
+            match replace {
+                Some(v) => write_account(&tx, &moved, v)?,
+                None => insert_account_row(&tx, &moved)?,
+            }
+            for table in ["reset_codes", "login_throttle", "sessions"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE nip = ?1"),
+                    [old.nip.as_str()],
+                )
+                .map_err(down)?;
+            }
+            tx.commit().map_err(down)
         })
         .await
     }

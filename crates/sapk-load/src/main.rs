@@ -191,6 +191,7 @@ async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<()> {
             nip: nip_for(i)?,
             name: format!("Pegawai {i}"),
             email: Some(Email::parse(&email_for(i))?),
+            email_verified_at: None,
             instansi: None,
             password_hash: Some(hash.clone()),
             credential_version: 0,

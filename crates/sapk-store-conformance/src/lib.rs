@@ -49,6 +49,7 @@ pub fn account(nip: &Nip) -> Account {
         nip: nip.clone(),
         name: "Siti Rahayu Ñoño 🇮🇩".into(),
         email: Email::parse("siti.rahayu@example.go.id").ok(),
+        email_verified_at: None,
         instansi: Some("Badan Kepegawaian Negara".into()),
         password_hash: None,
         credential_version: 0,
@@ -392,6 +393,93 @@ pub async fn audit_append_and_list(s: DynStore) {
     assert_eq!(lb[0].source_ip, None);
 }
 
+pub async fn renumber_moves_atomically(s: DynStore) {
+    let (old, new) = (fresh_nip(), fresh_nip());
+    let mut a = account(&old);
+    a.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$x$y".into());
+    a.email_verified_at = Some(t0());
+    s.insert_account(&a).await.unwrap();
+    s.put_reset_code(&code(&old, "h-old", 5)).await.unwrap();
+    s.add_login_failure(&old, t0(), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    let mut moved = a.clone();
+    moved.nip = new.clone();
+    moved.credential_version = 1;
+
+    // A stale version of the old record writes nothing.
+    let mut stale = a.clone();
+    stale.version = 7;
+    assert!(conflict(s.renumber_account(&stale, &moved, None).await));
+    assert_eq!(s.get_account(&new).await.unwrap(), None);
+    assert!(s.get_reset_code(&old).await.unwrap().is_some());
+
+    s.renumber_account(&a, &moved, None).await.unwrap();
+    assert_eq!(s.get_account(&old).await.unwrap(), None);
+    assert_eq!(s.get_reset_code(&old).await.unwrap(), None);
+    assert_eq!(s.get_throttle(&old).await.unwrap(), None);
+    let stored = s.get_account(&new).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, a.password_hash);
+    assert_eq!(stored.email_verified_at, Some(t0()));
+    assert_eq!((stored.credential_version, stored.version), (1, 0));
+
+    // Onto an existing record: only at the expected version.
+    let third = fresh_nip();
+    let mut target = account(&third);
+    target.name = "Data HR baru".into();
+    s.insert_account(&target).await.unwrap();
+    let mut onto = stored.clone();
+    onto.nip = third.clone();
+    assert!(
+        conflict(s.renumber_account(&stored, &onto, None).await),
+        "creating over an existing NIP must conflict"
+    );
+    assert!(conflict(s.renumber_account(&stored, &onto, Some(3)).await));
+    assert!(
+        s.get_account(&new).await.unwrap().is_some(),
+        "nothing moved"
+    );
+    s.renumber_account(&stored, &onto, Some(0)).await.unwrap();
+    assert_eq!(s.get_account(&new).await.unwrap(), None);
+    let merged = s.get_account(&third).await.unwrap().unwrap();
+    assert_eq!(merged.version, 1);
+    assert_eq!(merged.password_hash, a.password_hash);
+}
+
+pub async fn concurrent_renumbers_one_wins(s: DynStore) {
+    let old = fresh_nip();
+    let a = account(&old);
+    s.insert_account(&a).await.unwrap();
+    let mut tasks = Vec::new();
+    let mut targets = Vec::new();
+    for _ in 0..10 {
+        let s = s.clone();
+        let (a, mut moved) = (a.clone(), a.clone());
+        moved.nip = fresh_nip();
+        targets.push(moved.nip.clone());
+        tasks.push(tokio::spawn(async move {
+            s.renumber_account(&a, &moved, None).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one renumbering wins");
+    let mut present = 0;
+    for n in &targets {
+        present += usize::from(s.get_account(n).await.unwrap().is_some());
+    }
+    assert_eq!(
+        present, 1,
+        "the account exists under exactly one new number"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
 /// `DynStore`.
 #[macro_export]
@@ -407,7 +495,9 @@ macro_rules! store_conformance_tests {
             sessions,
             login_throttle,
             rate_counters,
-            audit_append_and_list
+            audit_append_and_list,
+            renumber_moves_atomically,
+            concurrent_renumbers_one_wins
         );
     };
     (@each $make:expr; $($name:ident),*) => {

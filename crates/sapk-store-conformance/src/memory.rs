@@ -156,6 +156,31 @@ impl Store for MemoryStore {
         self.with(|s| s.throttles.remove(nip));
         Ok(())
     }
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            if s.accounts.get(&old.nip).map(|a| a.version) != Some(old.version) {
+                return Err(conflict("old account version"));
+            }
+            let target = s.accounts.get(&moved.nip).map(|a| a.version);
+            let mut next = moved.clone();
+            match (replace, target) {
+                (None, None) => {}
+                (Some(v), Some(cur)) if v == cur => next.version = v + 1,
+                _ => return Err(conflict("new account")),
+            }
+            s.accounts.remove(&old.nip);
+            s.codes.remove(&old.nip);
+            s.throttles.remove(&old.nip);
+            s.sessions.retain(|_, x| x.nip != old.nip);
+            s.accounts.insert(next.nip.clone(), next);
+            Ok(())
+        })
+    }
     async fn hit_counter(&self, key: &str, _exp: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(self.with(|s| {
             let c = s.counters.entry(key.to_owned()).or_insert(0);
