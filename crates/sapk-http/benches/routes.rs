@@ -137,6 +137,12 @@ fn routes(c: &mut Criterion) {
         Some(json!({ "nip": "197512312000121009" })),
         None,
     );
+    let forgot_unknown_pppk = event(
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": "199009132025242014" })),
+        None,
+    );
     let login = event(
         "POST",
         "/v1/login",
@@ -165,6 +171,10 @@ fn routes(c: &mut Criterion) {
     g.bench_function("forgot (unknown NIP)", |b| {
         b.to_async(&rt)
             .iter(|| async { assert_eq!(call(&api, &forgot_unknown).await, 202) })
+    });
+    g.bench_function("forgot (unknown NI PPPK)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { assert_eq!(call(&api, &forgot_unknown_pppk).await, 202) })
     });
     g.bench_function("reset (valid code)", |b| {
         b.to_async(&rt).iter_custom(|iters| {
