@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
     Account, AuditEvent, LoginThrottle, MailError, Mailer, OutgoingEmail, ResetCodeRecord,
-    SessionRecord, Store, StoreError,
+    SessionRecord, Store, StoreError, ThrottleWrite,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -72,9 +72,15 @@ impl Store for FailingStore {
     async fn delete_reset_code(&self, nip: &Nip, h: Option<&str>) -> Result<(), StoreError> {
         delegate!(self, delete_reset_code(nip, h))
     }
-    async fn complete_reset(&self, h: &str, a: &Account, v: u64) -> Result<(), StoreError> {
+    async fn complete_reset(
+        &self,
+        h: &str,
+        a: &Account,
+        v: u64,
+        cleared: &LoginThrottle,
+    ) -> Result<(), StoreError> {
         self.switch.check_store()?;
-        self.inner.complete_reset(h, a, v).await
+        self.inner.complete_reset(h, a, v, cleared).await
     }
     async fn put_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         delegate!(self, put_session(s))
@@ -85,22 +91,17 @@ impl Store for FailingStore {
     async fn delete_session(&self, h: &str) -> Result<(), StoreError> {
         delegate!(self, delete_session(h))
     }
-    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
-        delegate!(self, get_throttle(nip))
-    }
-    async fn add_login_failure(
+    async fn get_throttles(
         &self,
-        nip: &Nip,
-        now: DateTime<Utc>,
-        exp: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
-        delegate!(self, add_login_failure(nip, now, exp))
+        keys: &[String],
+    ) -> Result<Vec<Option<LoginThrottle>>, StoreError> {
+        delegate!(self, get_throttles(keys))
     }
-    async fn set_login_lock(&self, nip: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
-        delegate!(self, set_login_lock(nip, until))
+    async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError> {
+        delegate!(self, put_throttles(writes))
     }
-    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
-        delegate!(self, clear_throttle(nip))
+    async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
+        delegate!(self, delete_throttle(key))
     }
     async fn renumber_account(
         &self,

@@ -248,6 +248,7 @@ async fn twenty_concurrent_resets_with_one_code_give_one_success() {
         max: 1000,
         window_secs: 900,
     };
+    opts.config.limits.reset_nip_ip = opts.config.limits.reset_nip;
     let app = std::sync::Arc::new(spawn_app_with(opts).await);
     app.seed_default().await;
     app.forgot(NIP).await;
@@ -271,7 +272,10 @@ async fn twenty_concurrent_resets_with_one_code_give_one_success() {
         }
     }
     assert_eq!(ok.len(), 1, "exactly one success; others: {codes:?}");
-    assert!(codes.iter().all(|(s, c)| *s == 400 && c == "invalid_token"));
+    assert!(
+        codes.iter().all(|(s, c)| *s == 400 && c == "invalid_token"),
+        "{codes:?}"
+    );
     let winner = format!("Perahu-Layar-Biru-{}", ok[0]);
     assert_eq!(app.login(NIP, &winner).await.status, 200);
 }

@@ -213,6 +213,7 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
     let mut env = function_env(&tables);
     env.insert("SAPK_LIMIT_RESET_NIP".into(), "1000/900".into());
     env.insert("SAPK_LIMIT_RESET_IP".into(), "1000/900".into());
+    env.insert("SAPK_LIMIT_RESET_NIP_IP".into(), "1000/900".into());
     let f = std::sync::Arc::new(functions(&dynamodb_url(), &env).await);
     let nip = "198811302014021003";
     let email = format!("agus.{}@example.go.id", std::process::id());

@@ -13,7 +13,8 @@ use sapk_core::email::Email;
 use sapk_core::keys::{hex, random_bytes};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+    ThrottleWrite,
 };
 use std::collections::HashMap;
 
@@ -182,8 +183,39 @@ fn session_key(hash: &str) -> AttributeValue {
     s(format!("session#{hash}"))
 }
 
-fn throttle_key(nip: &Nip) -> AttributeValue {
-    s(format!("throttle#{nip}"))
+/// Login throttle records (`lock#<nip>` and `lock#<nip>@<address>`). The first design's
+/// `throttle#<nip>` items are no longer read; TTL removes them.
+fn lock_key(key: &str) -> AttributeValue {
+    s(format!("lock#{key}"))
+}
+
+fn throttle_item(t: &LoginThrottle) -> Item {
+    let mut item: Item = HashMap::from([
+        ("pk".into(), lock_key(&t.key)),
+        ("key".into(), s(&t.key)),
+        ("nip".into(), s(t.nip.as_str())),
+        ("failures".into(), n(t.failures)),
+        ("since".into(), micros(t.since)),
+        ("expires_at".into(), micros(t.expires_at)),
+        ("rev".into(), n(t.rev)),
+        (TTL_ATTRIBUTE.into(), ttl(t.expires_at)),
+    ]);
+    if let Some(u) = t.locked_until {
+        item.insert("locked_until".into(), micros(u));
+    }
+    item
+}
+
+fn read_throttle(item: &Item) -> Result<LoginThrottle, StoreError> {
+    Ok(LoginThrottle {
+        key: get_s(item, "key")?.to_owned(),
+        nip: nip_of(item, "nip")?,
+        failures: get_n(item, "failures")?,
+        locked_until: opt_time(item, "locked_until")?,
+        since: time(item, "since")?,
+        expires_at: time(item, "expires_at")?,
+        rev: get_n(item, "rev")?,
+    })
 }
 
 impl DynamoStore {
@@ -221,6 +253,23 @@ impl DynamoStore {
             .await
             .map_err(sdk)?;
         Ok(())
+    }
+
+    fn throttle_put(&self, w: &ThrottleWrite) -> Result<Put, StoreError> {
+        let mut b = Put::builder()
+            .table_name(&self.tables.ephemeral)
+            .set_item(Some(throttle_item(&w.record)));
+        match w.expect {
+            Expect::Any => {}
+            Expect::Absent => b = b.condition_expression("attribute_not_exists(pk)"),
+            Expect::Rev(r) => {
+                b = b
+                    .condition_expression("rev = :rev")
+                    .expression_attribute_values(":rev", n(r));
+            }
+        }
+        b.build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     fn account_put(&self, a: &Account, expected: u64) -> Result<Put, StoreError> {
@@ -376,6 +425,7 @@ impl Store for DynamoStore {
         code_hash: &str,
         a: &Account,
         expected: u64,
+        cleared: &LoginThrottle,
     ) -> Result<(), StoreError> {
         let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
         let delete_code = Delete::builder()
@@ -385,11 +435,10 @@ impl Store for DynamoStore {
             .expression_attribute_values(":h", s(code_hash))
             .build()
             .map_err(bad)?;
-        let delete_throttle = Delete::builder()
-            .table_name(&self.tables.ephemeral)
-            .key("pk", throttle_key(&a.nip))
-            .build()
-            .map_err(bad)?;
+        let clear_throttle = self.throttle_put(&ThrottleWrite {
+            expect: Expect::Any,
+            record: cleared.clone(),
+        })?;
         let r = self
             .client
             .transact_write_items()
@@ -399,7 +448,7 @@ impl Store for DynamoStore {
                     .put(self.account_put(a, expected)?)
                     .build(),
             )
-            .transact_items(TransactWriteItem::builder().delete(delete_throttle).build())
+            .transact_items(TransactWriteItem::builder().put(clear_throttle).build())
             .send()
             .await;
         r.map(|_| ()).map_err(|e| transaction_error(e, "reset"))
@@ -440,83 +489,55 @@ impl Store for DynamoStore {
         self.delete_ephemeral(session_key(token_hash)).await
     }
 
-    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
-        let Some(item) = self.get_ephemeral(throttle_key(nip)).await? else {
-            return Ok(None);
-        };
-        Ok(Some(LoginThrottle {
-            nip: nip_of(&item, "nip")?,
-            failures: get_n(&item, "failures")?,
-            locked_until: opt_time(&item, "locked_until")?,
-            expires_at: time(&item, "expires_at")?,
-        }))
+    async fn get_throttles(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<LoginThrottle>>, StoreError> {
+        let items = futures_util::future::try_join_all(
+            keys.iter().map(|k| self.get_ephemeral(lock_key(k))),
+        )
+        .await?;
+        items
+            .iter()
+            .map(|i| i.as_ref().map(read_throttle).transpose())
+            .collect()
     }
 
-    async fn add_login_failure(
-        &self,
-        nip: &Nip,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
-        // Count on a live record (or create one) ...
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.tables.ephemeral)
-            .key("pk", throttle_key(nip))
-            .update_expression("SET failures = if_not_exists(failures, :zero) + :one, nip = :nip, expires_at = :exp, #ttl = :ttl")
-            .condition_expression("attribute_not_exists(pk) OR expires_at > :now")
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":nip", s(nip.as_str()))
-            .expression_attribute_values(":exp", micros(expires_at))
-            .expression_attribute_values(":ttl", ttl(expires_at))
-            .expression_attribute_values(":now", micros(now))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match r {
-            Ok(out) => get_n(&out.attributes.unwrap_or_default(), "failures"),
-            // ... or start again over one that expired but TTL has not deleted yet.
-            Err(e) if is_condition_failure(&e) => {
+    async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError> {
+        match writes {
+            [] => Ok(()),
+            [one] => {
+                let put = self.throttle_put(one)?;
                 self.client
                     .put_item()
-                    .table_name(&self.tables.ephemeral)
-                    .item("pk", throttle_key(nip))
-                    .item("nip", s(nip.as_str()))
-                    .item("failures", n(1))
-                    .item("expires_at", micros(expires_at))
-                    .item(TTL_ATTRIBUTE, ttl(expires_at))
+                    .table_name(put.table_name())
+                    .set_item(Some(put.item().clone()))
+                    .set_condition_expression(put.condition_expression().map(str::to_owned))
+                    .set_expression_attribute_values(put.expression_attribute_values().cloned())
                     .send()
                     .await
                     .map_err(sdk)?;
-                Ok(1)
+                Ok(())
             }
-            Err(e) => Err(sdk(e)),
+            many => {
+                let mut tx = self.client.transact_write_items();
+                for w in many {
+                    tx = tx.transact_items(
+                        TransactWriteItem::builder()
+                            .put(self.throttle_put(w)?)
+                            .build(),
+                    );
+                }
+                tx.send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| transaction_error(e, "throttle"))
+            }
         }
     }
 
-    async fn set_login_lock(&self, nip: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.tables.ephemeral)
-            .key("pk", throttle_key(nip))
-            .update_expression("SET locked_until = :u")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":u", micros(until))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(sdk(e)),
-        }
-    }
-
-    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
-        self.delete_ephemeral(throttle_key(nip)).await
+    async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
+        self.delete_ephemeral(lock_key(key)).await
     }
 
     async fn renumber_account(
@@ -550,7 +571,7 @@ impl Store for DynamoStore {
             .transact_items(TransactWriteItem::builder().put(put_new).build());
         // Sessions are keyed by token; they die with the old account record (a session
         // whose NIP has no account is refused).
-        for key in [code_key(&old.nip), throttle_key(&old.nip)] {
+        for key in [code_key(&old.nip), lock_key(old.nip.as_str())] {
             let d = Delete::builder()
                 .table_name(&self.tables.ephemeral)
                 .key("pk", key)

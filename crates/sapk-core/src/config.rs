@@ -9,46 +9,40 @@ pub struct RateLimit {
     pub window_secs: i64,
 }
 
-/// Fixed-window limits per NIP and per source IP. The per-IP limits are sized for a whole
-/// government office behind one NAT address.
+/// Fixed-window limits per source address, per NIP and source address, and per NIP. The
+/// per-address limits are sized for a whole government office behind one NAT address; the
+/// per-NIP limits are ceilings well above what one person needs, so that strangers at
+/// other addresses cannot use up the owner's requests (the per-NIP-and-address limit stops
+/// one address long before).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
-    pub forgot_nip: RateLimit,
     pub forgot_ip: RateLimit,
-    pub reset_nip: RateLimit,
+    pub forgot_nip_ip: RateLimit,
+    pub forgot_nip: RateLimit,
     pub reset_ip: RateLimit,
-    pub login_nip: RateLimit,
+    pub reset_nip_ip: RateLimit,
+    pub reset_nip: RateLimit,
     pub login_ip: RateLimit,
+    pub login_nip_ip: RateLimit,
+    pub login_nip: RateLimit,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
-        let w = 900;
+        let l = |max: u64| RateLimit {
+            max,
+            window_secs: 900,
+        };
         RateLimits {
-            forgot_nip: RateLimit {
-                max: 5,
-                window_secs: w,
-            },
-            forgot_ip: RateLimit {
-                max: 1000,
-                window_secs: w,
-            },
-            reset_nip: RateLimit {
-                max: 10,
-                window_secs: w,
-            },
-            reset_ip: RateLimit {
-                max: 2000,
-                window_secs: w,
-            },
-            login_nip: RateLimit {
-                max: 30,
-                window_secs: w,
-            },
-            login_ip: RateLimit {
-                max: 5000,
-                window_secs: w,
-            },
+            forgot_ip: l(1000),
+            forgot_nip_ip: l(5),
+            forgot_nip: l(30),
+            reset_ip: l(2000),
+            reset_nip_ip: l(10),
+            reset_nip: l(100),
+            login_ip: l(5000),
+            login_nip_ip: l(30),
+            login_nip: l(300),
         }
     }
 }
@@ -60,8 +54,12 @@ pub struct Config {
     pub session_ttl_secs: i64,
     pub password: PasswordPolicy,
     pub hash: HashParams,
-    /// Consecutive failures before the first lock.
+    /// Consecutive failures from one source address before that address is locked out
+    /// of the NIP.
     pub lockout_threshold: u32,
+    /// Consecutive failures from all addresses together before the NIP is locked for
+    /// everyone (NIST SP 800-63B: no more than 100).
+    pub lockout_nip_ceiling: u32,
     pub lockout_base_secs: i64,
     pub lockout_max_secs: i64,
     /// How long failures are remembered after the last one.
@@ -69,6 +67,8 @@ pub struct Config {
     /// Every forgot answer takes at least this long, so that sending mail (or not) does
     /// not show in the response time.
     pub forgot_min_ms: u64,
+    /// A forgot this soon after the last code of the NIP sends nothing new (same answer).
+    pub forgot_cooldown_secs: i64,
     pub limits: RateLimits,
     /// Which NIP digits 13-14 read as an NI PPPK (`SAPK_PPPK_CODES`, default `21-29`).
     pub nip: NipRules,
@@ -83,10 +83,12 @@ impl Default for Config {
             password: PasswordPolicy::default(),
             hash: HashParams::default(),
             lockout_threshold: 5,
+            lockout_nip_ceiling: 100,
             lockout_base_secs: 60,
             lockout_max_secs: 15 * 60,
             lockout_memory_secs: 24 * 3600,
             forgot_min_ms: 300,
+            forgot_cooldown_secs: 60,
             limits: RateLimits::default(),
             nip: NipRules::default(),
         }
@@ -177,6 +179,13 @@ impl Config {
                 p_cost: num(get, "SAPK_ARGON2_PARALLELISM", d.hash.p_cost, 1, 16)?,
             },
             lockout_threshold: num(get, "SAPK_LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100)?,
+            lockout_nip_ceiling: num(
+                get,
+                "SAPK_LOCKOUT_NIP_CEILING",
+                d.lockout_nip_ceiling,
+                1,
+                1000,
+            )?,
             lockout_base_secs: num(
                 get,
                 "SAPK_LOCKOUT_BASE_SECONDS",
@@ -199,13 +208,23 @@ impl Config {
                 30 * 86_400,
             )?,
             forgot_min_ms: num(get, "SAPK_FORGOT_MIN_MS", d.forgot_min_ms, 0, 10_000)?,
+            forgot_cooldown_secs: num(
+                get,
+                "SAPK_FORGOT_COOLDOWN_SECONDS",
+                d.forgot_cooldown_secs,
+                0,
+                3600,
+            )?,
             limits: RateLimits {
-                forgot_nip: limit(get, "SAPK_LIMIT_FORGOT_NIP", dl.forgot_nip)?,
                 forgot_ip: limit(get, "SAPK_LIMIT_FORGOT_IP", dl.forgot_ip)?,
-                reset_nip: limit(get, "SAPK_LIMIT_RESET_NIP", dl.reset_nip)?,
+                forgot_nip_ip: limit(get, "SAPK_LIMIT_FORGOT_NIP_IP", dl.forgot_nip_ip)?,
+                forgot_nip: limit(get, "SAPK_LIMIT_FORGOT_NIP", dl.forgot_nip)?,
                 reset_ip: limit(get, "SAPK_LIMIT_RESET_IP", dl.reset_ip)?,
-                login_nip: limit(get, "SAPK_LIMIT_LOGIN_NIP", dl.login_nip)?,
+                reset_nip_ip: limit(get, "SAPK_LIMIT_RESET_NIP_IP", dl.reset_nip_ip)?,
+                reset_nip: limit(get, "SAPK_LIMIT_RESET_NIP", dl.reset_nip)?,
                 login_ip: limit(get, "SAPK_LIMIT_LOGIN_IP", dl.login_ip)?,
+                login_nip_ip: limit(get, "SAPK_LIMIT_LOGIN_NIP_IP", dl.login_nip_ip)?,
+                login_nip: limit(get, "SAPK_LIMIT_LOGIN_NIP", dl.login_nip)?,
             },
             nip: match get("SAPK_PPPK_CODES") {
                 None => d.nip,
@@ -220,6 +239,12 @@ impl Config {
 
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Lock of a whole NIP after `failures` consecutive failures from all addresses: the
+    /// longest lock from the ceiling on.
+    pub fn ceiling_lock_for(&self, failures: u32) -> Option<i64> {
+        (failures >= self.lockout_nip_ceiling).then_some(self.lockout_max_secs)
     }
 
     /// Lock duration after `failures` consecutive failures, if any: the base at the

@@ -12,9 +12,11 @@ pub mod mail;
 pub mod nik;
 pub mod nip;
 pub mod password;
+pub mod policy;
 pub mod ports;
 pub mod service;
 pub mod staff;
+pub mod throttle;
 
 pub use code::ResetCode;
 pub use config::Config;

@@ -4,7 +4,6 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use unicode_normalization::UnicodeNormalization;
@@ -28,81 +27,7 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A rule the new password breaks; the names are part of the API (`violations`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Violation {
-    TooShort,
-    TooLong,
-    NoUppercase,
-    NoDigit,
-    TooGuessable,
-}
-
-impl Violation {
-    pub fn code(self) -> &'static str {
-        match self {
-            Violation::TooShort => "too_short",
-            Violation::TooLong => "too_long",
-            Violation::NoUppercase => "no_uppercase",
-            Violation::NoDigit => "no_digit",
-            Violation::TooGuessable => "too_guessable",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswordPolicy {
-    /// Characters (Unicode scalar values after NFKC); 8 by default, never below 6.
-    pub min_len: usize,
-    pub max_len: usize,
-    /// Minimum zxcvbn score (0-4).
-    pub min_score: u8,
-}
-
-impl Default for PasswordPolicy {
-    fn default() -> Self {
-        PasswordPolicy {
-            min_len: 8,
-            max_len: 128,
-            min_score: 3,
-        }
-    }
-}
-
-impl PasswordPolicy {
-    /// Checks `pw`. `context` holds what an attacker knows about the account (NIP, name,
-    /// birth date, e-mail); a password built from it is too guessable.
-    pub fn check(&self, pw: &Password, context: &[String]) -> Result<(), Vec<Violation>> {
-        let s = pw.expose();
-        let len = s.chars().count();
-        let mut v = Vec::new();
-        if len < self.min_len {
-            v.push(Violation::TooShort);
-        }
-        if len > self.max_len {
-            v.push(Violation::TooLong);
-        }
-        if !s.chars().any(char::is_uppercase) {
-            v.push(Violation::NoUppercase);
-        }
-        if !s.chars().any(char::is_numeric) {
-            v.push(Violation::NoDigit);
-        }
-        if len <= self.max_len && len > 0 {
-            let inputs: Vec<&str> = context.iter().map(String::as_str).collect();
-            let score = u8::from(zxcvbn::zxcvbn(s, &inputs).score());
-            if score < self.min_score {
-                v.push(Violation::TooGuessable);
-            }
-        }
-        if v.is_empty() {
-            Ok(())
-        } else {
-            Err(v)
-        }
-    }
-}
+pub use crate::policy::{PasswordPolicy, PolicyContext, Violation};
 
 /// argon2id parameters; OWASP's (m=19456 KiB, t=2, p=1) by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,72 +185,6 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ctx() -> Vec<String> {
-        vec![
-            "198609262015051001".into(),
-            "Budi".into(),
-            "Santoso".into(),
-            "19860926".into(),
-            "budi.santoso".into(),
-        ]
-    }
-
-    #[test]
-    fn each_rule() {
-        let p = PasswordPolicy::default();
-        assert_eq!(
-            p.check(&Password::new("Ab1"), &[]),
-            Err(vec![Violation::TooShort, Violation::TooGuessable])
-        );
-        assert_eq!(
-            p.check(&Password::new("kuda-laut-terbang-9"), &[]),
-            Err(vec![Violation::NoUppercase])
-        );
-        assert_eq!(
-            p.check(&Password::new("Kuda-Laut-Terbang"), &[]),
-            Err(vec![Violation::NoDigit])
-        );
-        let long = format!("A1{}", "x".repeat(127));
-        assert_eq!(
-            p.check(&Password::new(&long), &[]),
-            Err(vec![Violation::TooLong])
-        );
-        assert_eq!(
-            p.check(&Password::new("Kuda-Laut-Terbang-9"), &ctx()),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn common_and_personal_passwords_are_too_guessable() {
-        let p = PasswordPolicy::default();
-        for pw in [
-            "Password1",
-            "Qwerty123",
-            "Budi19860926",
-            "Santoso1986",
-            "Budi.Santoso1",
-        ] {
-            let r = p.check(&Password::new(pw), &ctx());
-            assert_eq!(r, Err(vec![Violation::TooGuessable]), "{pw}");
-        }
-    }
-
-    #[test]
-    fn seed_minimum_of_six_is_configurable() {
-        let p = PasswordPolicy {
-            min_len: 6,
-            ..PasswordPolicy::default()
-        };
-        // Six characters pass the length rule; the strength estimate still applies.
-        let r = p.check(&Password::new("Zq7#vK"), &[]);
-        assert!(!r.unwrap_err().contains(&Violation::TooShort));
-        assert_eq!(
-            PasswordPolicy::default().check(&Password::new("Zq7#vK"), &[]),
-            Err(vec![Violation::TooShort, Violation::TooGuessable])
-        );
-    }
 
     #[test]
     fn nfkc_is_applied() {

@@ -52,14 +52,39 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Consecutive login failures of a NIP, kept for unknown NIPs too so that lock-out says
-/// nothing about whether an account exists.
+/// Consecutive login failures counted under one key: a NIP alone (the per-NIP ceiling) or a
+/// NIP with a source address (the lock-out). Kept for unknown NIPs too, so that lock-out
+/// says nothing about whether an account exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginThrottle {
+    /// `<nip>` for the per-NIP record, `<nip>@<address>` for a NIP and a source address.
+    pub key: String,
     pub nip: Nip,
     pub failures: u32,
     pub locked_until: Option<DateTime<Utc>>,
+    /// When this count began. A per-NIP record's `since` also ends every per-address count
+    /// of that NIP that began earlier (a reset or an unlock writes a fresh one).
+    pub since: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Random per write: what a compare-and-set compares.
+    pub rev: u64,
+}
+
+/// What a throttle write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No record under the key.
+    Absent,
+    /// The record written with this `rev`.
+    Rev(u64),
+    /// Anything (an unconditional write).
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleWrite {
+    pub expect: Expect,
+    pub record: LoginThrottle,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,38 +142,33 @@ pub trait Store: Send + Sync {
     async fn delete_reset_code(&self, nip: &Nip, code_hash: Option<&str>)
         -> Result<(), StoreError>;
     /// One atomic step: delete the code `code_hash` (it must still exist), replace the
-    /// account as `update_account` does, and clear the login throttle. `Conflict` when the
-    /// code is gone or the account changed; then nothing is written.
+    /// account as `update_account` does, and write `cleared` (the NIP's fresh throttle
+    /// record, which ends its lock-outs) unconditionally. `Conflict` when the code is gone or
+    /// the account changed; then nothing is written.
     async fn complete_reset(
         &self,
         code_hash: &str,
         account: &Account,
         expected_version: u64,
+        cleared: &LoginThrottle,
     ) -> Result<(), StoreError>;
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn get_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
 
-    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError>;
-    /// Atomically adds one failure and sets the record's expiry; a missing record, or one
-    /// that expired before `now`, starts again at one (with no lock). Returns the new count.
-    async fn add_login_failure(
+    /// The throttle records under `keys`, in the same order (absent ones as `None`).
+    async fn get_throttles(
         &self,
-        nip: &Nip,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<u32, StoreError>;
-    /// Sets the lock of an existing throttle record (no-op if it is gone).
-    async fn set_login_lock(
-        &self,
-        nip: &Nip,
-        locked_until: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError>;
+        keys: &[String],
+    ) -> Result<Vec<Option<LoginThrottle>>, StoreError>;
+    /// Writes every record, all or nothing: `Conflict` (and nothing written) when any
+    /// record is not as its `expect` says.
+    async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError>;
+    async fn delete_throttle(&self, key: &str) -> Result<(), StoreError>;
 
     /// Carries an account to a new number in one atomic step: deletes `old` (it must still
-    /// be at `old.version`) with its reset code, login throttle and sessions, and stores
+    /// be at `old.version`) with its reset code, per-NIP throttle record and sessions, and stores
     /// `moved` under its (new) NIP: created when `replace` is `None` (`Conflict` if that NIP
     /// exists), or replacing the record there at version `replace` (stored at `replace + 1`).
     /// `Conflict` when any condition fails; then nothing is written.

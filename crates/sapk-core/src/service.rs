@@ -7,11 +7,12 @@ use crate::i18n::Lang;
 use crate::keys::{ct_eq, random_bytes, TokenKey};
 use crate::mail;
 use crate::nip::Nip;
-use crate::password::{HashError, Password, PasswordHasher};
+use crate::password::{HashError, Password, PasswordHasher, PolicyContext};
 use crate::ports::{
     Account, AuditEvent, Clock, Mailer, OutgoingEmail, ResetCodeRecord, SessionRecord, Store,
     StoreError,
 };
+use crate::throttle::{self, Reservation};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -191,8 +192,9 @@ impl Service {
         }
     }
 
-    /// Counts the request against the per-IP and per-NIP limits of `action` (unknown NIPs
-    /// count alike, so limits reveal nothing).
+    /// Counts the request against the limits of `action` per source address, per NIP and
+    /// address, and per NIP (unknown NIPs count alike, so limits reveal nothing). The three
+    /// counters are written at once, whatever their state.
     async fn rate_limit(
         &self,
         action: Action,
@@ -200,31 +202,28 @@ impl Service {
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
         let l = &self.config.limits;
-        let (by_nip, by_ip) = match action {
-            Action::Forgot => (l.forgot_nip, l.forgot_ip),
-            Action::Reset => (l.reset_nip, l.reset_ip),
-            Action::Login => (l.login_nip, l.login_ip),
+        let (by_ip, by_nip_ip, by_nip) = match action {
+            Action::Forgot => (l.forgot_ip, l.forgot_nip_ip, l.forgot_nip),
+            Action::Reset => (l.reset_ip, l.reset_nip_ip, l.reset_nip),
+            Action::Login => (l.login_ip, l.login_nip_ip, l.login_nip),
         };
         let now = self.clock.now();
-        let mut retry = None;
-        if let Some(ip) = &meta.source_ip {
-            retry = self
-                .hit(format!("rl:{}:ip:{ip}", action.name()), by_ip, now)
-                .await?;
-        }
-        if retry.is_none() {
-            retry = self
-                .hit(format!("rl:{}:nip:{nip}", action.name()), by_nip, now)
-                .await?;
-        }
+        let ip = throttle::source_key(meta.source_ip.as_deref());
+        let name = action.name();
+        let (a, b, c) = tokio::join!(
+            self.hit(format!("rl:{name}:ip:{ip}"), by_ip, now),
+            self.hit(format!("rl:{name}:nipip:{nip}@{ip}"), by_nip_ip, now),
+            self.hit(format!("rl:{name}:nip:{nip}"), by_nip, now),
+        );
+        let retry = [a?, b?, c?].into_iter().flatten().max();
         match retry {
             None => Ok(()),
             Some(retry_after_secs) => {
-                warn!(action = action.name(), "rate limited");
+                warn!(action = name, "rate limited");
                 self.audit(self.public_event(
                     nip,
                     meta,
-                    &format!("{}_rate_limited", action.name()),
+                    &format!("{name}_rate_limited"),
                     "refused",
                 ))
                 .await;
@@ -265,37 +264,63 @@ impl Service {
         result
     }
 
+    /// Every NIP gets the same store work: the account and the current code are read, and
+    /// (unless a code was issued within the cooldown) a code record is written: a real one
+    /// for an account with an e-mail, otherwise one no one can know (the hash of a code that
+    /// is never sent). Only the e-mail differs, and the answer time is padded.
     async fn forgot_inner(&self, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
         self.rate_limit(Action::Forgot, nip, meta).await?;
-        let account = self.store.get_account(nip).await.map_err(store_down)?;
-        let Some(account) = account else {
-            self.audit(self.public_event(nip, meta, "code_requested", "unknown_nip"))
+        let (account, current) =
+            tokio::join!(self.store.get_account(nip), self.store.get_reset_code(nip));
+        let account = account.map_err(store_down)?;
+        let current = current.map_err(store_down)?;
+        let now = self.clock.now();
+        let cooldown = Duration::seconds(self.config.forgot_cooldown_secs);
+        if current
+            .as_ref()
+            .is_some_and(|c| c.expires_at > now && c.issued_at + cooldown > now)
+        {
+            self.audit(self.public_event(nip, meta, "code_requested", "cooldown"))
                 .await;
             return Ok(());
-        };
-        let Some(email) = account.email.clone() else {
-            self.audit(self.public_event(nip, meta, "code_requested", "no_email"))
-                .await;
-            return Ok(());
-        };
-        let code = ResetCode::generate().map_err(|e| {
+        }
+        let no_randomness = |e| {
             error!(error = %e, "no randomness for a reset code");
             AuthError::unavailable()
-        })?;
-        let now = self.clock.now();
+        };
+        let code = ResetCode::generate().map_err(no_randomness)?;
+        let target = account
+            .as_ref()
+            .and_then(|a| a.email.clone().map(|e| (a, e)));
+        let code_hash = match target {
+            Some(_) => code.hash(&self.key, nip),
+            None => ResetCode::generate()
+                .map_err(no_randomness)?
+                .hash(&self.key, nip),
+        };
         let expires_at = now + Duration::seconds(self.config.code_ttl_secs);
         let record = ResetCodeRecord {
             nip: nip.clone(),
-            code_hash: code.hash(&self.key, nip),
+            code_hash,
             issued_at: now,
             expires_at,
             attempts_left: self.config.code_max_attempts,
-            credential_version: account.credential_version,
+            credential_version: account.as_ref().map_or(0, |a| a.credential_version),
         };
         self.store
             .put_reset_code(&record)
             .await
             .map_err(store_down)?;
+        let Some((account, email)) = target else {
+            let outcome = if account.is_some() {
+                "no_email"
+            } else {
+                "unknown_nip"
+            };
+            self.audit(self.public_event(nip, meta, "code_requested", outcome))
+                .await;
+            return Ok(());
+        };
         let sent = self
             .send(mail::reset_code_email(
                 &email,
@@ -320,34 +345,34 @@ impl Service {
 
     /// What anyone knows from the NIP alone: the same for every NIP, whether or not an
     /// account exists.
-    fn public_context(nip: &Nip) -> Vec<String> {
-        let b = nip.facts().birth_date;
-        let mut ctx: Vec<String> = nip.pieces().into_iter().map(str::to_owned).collect();
-        ctx.extend([
-            b.format("%Y%m%d").to_string(),
-            b.format("%d%m%Y").to_string(),
-            b.format("%d%m%y").to_string(),
-            b.format("%Y").to_string(),
-            "sapk".to_owned(),
-            "bkn".to_owned(),
-            "mysapk".to_owned(),
-        ]);
-        ctx
+    fn public_context(nip: &Nip) -> PolicyContext {
+        PolicyContext::for_nip(nip)
     }
 
     /// The NIP's context plus the account's name and e-mail.
-    fn personal_context(nip: &Nip, account: &Account) -> Vec<String> {
-        let mut ctx = Self::public_context(nip);
-        ctx.extend(account.name.split_whitespace().map(str::to_lowercase));
-        if let Some((local, _)) = account
-            .email
-            .as_ref()
-            .and_then(|e| e.as_str().split_once('@'))
-        {
-            ctx.push(local.to_lowercase());
-            ctx.extend(local.split(['.', '_', '-', '+']).map(str::to_lowercase));
+    fn personal_context(nip: &Nip, account: &Account) -> PolicyContext {
+        let ctx = PolicyContext::for_nip(nip).with_name(&account.name);
+        match &account.email {
+            Some(e) => ctx.with_email(e),
+            None => ctx,
         }
-        ctx
+    }
+
+    /// The password policy, off the async executor (the estimator costs milliseconds).
+    pub(crate) async fn check_policy(
+        &self,
+        password: &Password,
+        ctx: PolicyContext,
+    ) -> Result<(), AuthError> {
+        let policy = self.config.password.clone();
+        let pw = Password::new(password.expose());
+        match tokio::task::spawn_blocking(move || policy.check(&pw, &ctx)).await {
+            Ok(r) => r.map_err(AuthError::WeakPassword),
+            Err(e) => {
+                error!(error = %e, "password policy worker failed");
+                Err(AuthError::unavailable())
+            }
+        }
     }
 
     /// `POST /v1/password/reset`. No weak password costs a try, and no answer depends on
@@ -369,10 +394,8 @@ impl Service {
         let nip = self.parse_nip(nip_raw)?;
         self.rate_limit(Action::Reset, &nip, meta).await?;
         let password = Password::new(new_password_raw);
-        let policy = &self.config.password;
-        policy
-            .check(&password, &Self::public_context(&nip))
-            .map_err(AuthError::WeakPassword)?;
+        self.check_policy(&password, Self::public_context(&nip))
+            .await?;
 
         let fail = |reason: &'static str| {
             let nip = nip.clone();
@@ -386,43 +409,47 @@ impl Service {
         let Ok(code) = ResetCode::parse(code_raw) else {
             return Err(fail("malformed_code").await);
         };
-        let Some(account) = self.store.get_account(&nip).await.map_err(store_down)? else {
+        // The same store work for every NIP: read the account and the code, then take a
+        // try (from whatever code is there; nothing, if there is none).
+        let (account, record) = tokio::join!(
+            self.store.get_account(&nip),
+            self.store.get_reset_code(&nip)
+        );
+        let account = account.map_err(store_down)?;
+        let record = record.map_err(store_down)?;
+        let now = self.clock.now();
+        let live = record.as_ref().filter(|r| {
+            r.expires_at > now
+                && r.credential_version == account.as_ref().map_or(0, |a| a.credential_version)
+        });
+        let stored_hash = record
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |r| r.code_hash.clone());
+        let right = live.is_some() && ct_eq(&code.hash(&self.key, &nip), &stored_hash);
+        if let (true, Some(a)) = (right, &account) {
+            self.check_policy(&password, Self::personal_context(&nip, a))
+                .await?;
+        }
+        let left = self
+            .store
+            .take_code_attempt(&nip, &stored_hash)
+            .await
+            .map_err(store_down)?;
+        let reason = match (&record, live, left, right, &account) {
+            (None, ..) => Some("no_code"),
+            (Some(_), None, ..) => Some("expired_code"),
+            (_, _, None, ..) => Some("no_tries_left"),
+            (_, _, _, false, _) => Some("wrong_code"),
+            // A code for a NIP without an account is never sent; guessing it proves nothing.
+            (_, _, _, true, None) => Some("unknown_nip"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(fail(reason).await);
+        }
+        let (Some(account), Some(record)) = (account, record) else {
             return Err(fail("unknown_nip").await);
         };
-        let Some(record) = self.store.get_reset_code(&nip).await.map_err(store_down)? else {
-            return Err(fail("no_code").await);
-        };
-        let now = self.clock.now();
-        if record.expires_at <= now || record.credential_version != account.credential_version {
-            self.store
-                .delete_reset_code(&nip, Some(&record.code_hash))
-                .await
-                .map_err(store_down)?;
-            return Err(fail("expired_code").await);
-        }
-        let right = ct_eq(&code.hash(&self.key, &nip), &record.code_hash);
-        if right {
-            policy
-                .check(&password, &Self::personal_context(&nip, &account))
-                .map_err(AuthError::WeakPassword)?;
-        }
-        let Some(left) = self
-            .store
-            .take_code_attempt(&nip, &record.code_hash)
-            .await
-            .map_err(store_down)?
-        else {
-            return Err(fail("no_tries_left").await);
-        };
-        if !right {
-            if left == 0 {
-                self.store
-                    .delete_reset_code(&nip, Some(&record.code_hash))
-                    .await
-                    .map_err(store_down)?;
-            }
-            return Err(fail("wrong_code").await);
-        }
         let hash = self.hasher.hash(&password).await.map_err(hash_down)?;
         let mut updated = account.clone();
         updated.password_hash = Some(hash);
@@ -431,7 +458,12 @@ impl Service {
         updated.updated_at = now;
         match self
             .store
-            .complete_reset(&record.code_hash, &updated, account.version)
+            .complete_reset(
+                &record.code_hash,
+                &updated,
+                account.version,
+                &throttle::cleared(&nip, now, &self.config),
+            )
             .await
         {
             Ok(()) => {}
@@ -468,22 +500,34 @@ impl Service {
         let nip = self.parse_nip(nip_raw)?;
         self.rate_limit(Action::Login, &nip, meta).await?;
         let now = self.clock.now();
-        let throttle = self
-            .store
-            .get_throttle(&nip)
-            .await
-            .map_err(store_down)?
-            .filter(|t| t.expires_at > now);
-        if let Some(until) = throttle.as_ref().and_then(|t| t.locked_until) {
-            if until > now {
+        let keys = throttle::keys(&nip, meta.source_ip.as_deref());
+        let (account, reservation) = tokio::join!(
+            self.store.get_account(&nip),
+            throttle::reserve(self.store.as_ref(), &nip, &keys, now, &self.config)
+        );
+        let account = account.map_err(store_down)?;
+        let (pair_failures, nip_failures, lock, records) = match reservation.map_err(store_down)? {
+            Reservation::Taken {
+                pair_failures,
+                nip_failures,
+                lock,
+                records,
+            } => (pair_failures, nip_failures, lock, records),
+            Reservation::Locked(until) => {
                 self.audit(self.public_event(&nip, meta, "login", "throttled"))
                     .await;
                 return Err(AuthError::RateLimited {
                     retry_after_secs: (until - now).num_seconds().max(1) as u64,
                 });
             }
-        }
-        let account = self.store.get_account(&nip).await.map_err(store_down)?;
+            Reservation::Busy => {
+                self.audit(self.public_event(&nip, meta, "login", "throttled"))
+                    .await;
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: 1,
+                });
+            }
+        };
         let password = Password::new(password_raw);
         let phc = account.as_ref().and_then(|a| a.password_hash.as_deref());
         let ok = self
@@ -492,29 +536,20 @@ impl Service {
             .await
             .map_err(hash_down)?;
         let (Some(account), true) = (account, ok) else {
-            let expires = now + Duration::seconds(self.config.lockout_memory_secs);
-            let failures = self
-                .store
-                .add_login_failure(&nip, now, expires)
-                .await
-                .map_err(store_down)?;
+            // The failure was counted when the attempt was reserved.
             let mut ev = self.public_event(&nip, meta, "login", "failed");
-            if let Some(secs) = self.config.lock_for(failures) {
-                let until = now + Duration::seconds(secs);
-                self.store
-                    .set_login_lock(&nip, until)
-                    .await
-                    .map_err(store_down)?;
-                ev.details = json!({ "failures": failures, "locked_until": until });
-            } else {
-                ev.details = json!({ "failures": failures });
-            }
+            ev.details = json!({
+                "failures": pair_failures,
+                "failures_all_addresses": nip_failures,
+                "locked_until": lock,
+            });
             self.audit(ev).await;
             return Err(AuthError::InvalidCredentials);
         };
-        if throttle.is_some() {
-            self.store.clear_throttle(&nip).await.map_err(store_down)?;
-        }
+        self.store
+            .put_throttles(&throttle::given_back(&records))
+            .await
+            .map_err(store_down)?;
         if let Some(phc) = &account.password_hash {
             if self.hasher.needs_rehash(phc) {
                 self.rehash(&account, &password).await;

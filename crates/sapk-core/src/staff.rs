@@ -236,8 +236,10 @@ impl Service {
         let now = self.now();
         let throttle = self
             .store
-            .get_throttle(&nip)
+            .get_throttles(&[nip.as_str().to_owned()])
             .await?
+            .pop()
+            .flatten()
             .filter(|t| t.expires_at > now);
         let code = self.store.get_reset_code(&nip).await?.filter(|c| {
             c.expires_at > now
@@ -485,10 +487,18 @@ impl Service {
         let now = self.now();
         let was_locked = self
             .store
-            .get_throttle(&account.nip)
+            .get_throttles(&[account.nip.as_str().to_owned()])
             .await?
-            .is_some_and(|t| t.expires_at > now && t.locked_until.is_some_and(|u| u > now));
-        self.store.clear_throttle(&account.nip).await?;
+            .pop()
+            .flatten()
+            .is_some_and(|t| t.expires_at > now && (t.failures > 0 || t.locked_until.is_some()));
+        // A fresh per-NIP record ends the lock-out of every address.
+        self.store
+            .put_throttles(&[crate::ports::ThrottleWrite {
+                expect: crate::ports::Expect::Any,
+                record: crate::throttle::cleared(&account.nip, now, &self.config),
+            }])
+            .await?;
         self.staff_audit(self.staff_event(
             op,
             Some(&account.nip),

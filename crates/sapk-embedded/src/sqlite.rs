@@ -4,7 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+    ThrottleWrite,
 };
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -40,11 +41,14 @@ CREATE TABLE IF NOT EXISTS sessions (
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS login_throttle (
-    nip TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS login_locks (
+    key TEXT PRIMARY KEY,
+    nip TEXT NOT NULL,
     failures INTEGER NOT NULL,
     locked_until INTEGER,
-    expires_at INTEGER NOT NULL
+    since INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    rev INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (
     key TEXT PRIMARY KEY,
@@ -181,6 +185,46 @@ fn insert_account_row(c: &Connection, a: &Account) -> Result<(), StoreError> {
     execute_account(c, &sql, a, a.version).map(|_| ())
 }
 
+fn read_throttle(c: &Connection, key: &str) -> rusqlite::Result<Option<LoginThrottle>> {
+    c.query_row(
+        "SELECT key, nip, failures, locked_until, since, expires_at, rev \
+         FROM login_locks WHERE key = ?1",
+        [key],
+        |r| {
+            let locked: Option<i64> = r.get(3)?;
+            Ok(LoginThrottle {
+                key: r.get(0)?,
+                nip: nip(&r.get::<_, String>(1)?).map_err(conv_err)?,
+                failures: r.get(2)?,
+                locked_until: locked.map(time).transpose().map_err(conv_err)?,
+                since: time(r.get(4)?).map_err(conv_err)?,
+                expires_at: time(r.get(5)?).map_err(conv_err)?,
+                rev: r.get::<_, i64>(6)? as u64,
+            })
+        },
+    )
+    .optional()
+}
+
+fn write_throttle(c: &Connection, t: &LoginThrottle) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT OR REPLACE INTO login_locks \
+         (key, nip, failures, locked_until, since, expires_at, rev) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            t.key,
+            t.nip.as_str(),
+            t.failures,
+            t.locked_until.map(micros),
+            micros(t.since),
+            micros(t.expires_at),
+            t.rev as i64
+        ],
+    )
+    .map_err(down)?;
+    Ok(())
+}
+
 fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), StoreError> {
     let n = execute_account(
         tx,
@@ -214,6 +258,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         conn.execute_batch("ALTER TABLE accounts ADD COLUMN email_verified_at INTEGER")
             .map_err(down)?;
     }
+    // Replaced by login_locks (per NIP and per NIP and address); its rows were ephemeral.
+    conn.execute_batch("DROP TABLE IF EXISTS login_throttle")
+        .map_err(down)?;
     Ok(())
 }
 
@@ -258,7 +305,7 @@ impl SqliteStore {
         self.run(move |c| {
             let t = micros(now);
             let mut n = 0;
-            for table in ["reset_codes", "sessions", "login_throttle", "counters"] {
+            for table in ["reset_codes", "sessions", "login_locks", "counters"] {
                 n += c
                     .execute(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), [t])
                     .map_err(down)?;
@@ -386,8 +433,9 @@ impl Store for SqliteStore {
         code_hash: &str,
         a: &Account,
         expected: u64,
+        cleared: &LoginThrottle,
     ) -> Result<(), StoreError> {
-        let (hash, a) = (code_hash.to_owned(), a.clone());
+        let (hash, a, cleared) = (code_hash.to_owned(), a.clone(), cleared.clone());
         self.run(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -402,11 +450,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::Conflict("the reset code is gone".into()));
             }
             write_account(&tx, &a, expected)?;
-            tx.execute(
-                "DELETE FROM login_throttle WHERE nip = ?1",
-                [a.nip.as_str()],
-            )
-            .map_err(down)?;
+            write_throttle(&tx, &cleared)?;
             tx.commit().map_err(down)
         })
         .await
@@ -465,69 +509,56 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_throttle(&self, n: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
-        let key = n.as_str().to_owned();
-        self.run(move |c| {
-            c.query_row(
-                "SELECT nip, failures, locked_until, expires_at FROM login_throttle WHERE nip = ?1",
-                [key],
-                |r| {
-                    let locked: Option<i64> = r.get(2)?;
-                    Ok(LoginThrottle {
-                        nip: nip(&r.get::<_, String>(0)?).map_err(conv_err)?,
-                        failures: r.get(1)?,
-                        locked_until: locked.map(time).transpose().map_err(conv_err)?,
-                        expires_at: time(r.get(3)?).map_err(conv_err)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(unwrap_conv)
-        })
-        .await
-    }
-
-    async fn add_login_failure(
+    async fn get_throttles(
         &self,
-        n: &Nip,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
-        let key = n.as_str().to_owned();
+        keys: &[String],
+    ) -> Result<Vec<Option<LoginThrottle>>, StoreError> {
+        let keys = keys.to_vec();
         self.run(move |c| {
-            c.query_row(
-                "INSERT INTO login_throttle (nip, failures, locked_until, expires_at) \
-                 VALUES (?1, 1, NULL, ?3) \
-                 ON CONFLICT (nip) DO UPDATE SET \
-                   failures = CASE WHEN expires_at <= ?2 THEN 1 ELSE failures + 1 END, \
-                   locked_until = CASE WHEN expires_at <= ?2 THEN NULL ELSE locked_until END, \
-                   expires_at = ?3 \
-                 RETURNING failures",
-                params![key, micros(now), micros(expires_at)],
-                |r| r.get::<_, u32>(0),
-            )
-            .map_err(down)
+            keys.iter()
+                .map(|k| read_throttle(c, k).map_err(unwrap_conv))
+                .collect()
         })
         .await
     }
 
-    async fn set_login_lock(&self, n: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
-        let key = n.as_str().to_owned();
+    async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError> {
+        let writes = writes.to_vec();
         self.run(move |c| {
-            c.execute(
-                "UPDATE login_throttle SET locked_until = ?2 WHERE nip = ?1",
-                params![key, micros(until)],
-            )
-            .map_err(down)?;
-            Ok(())
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(down)?;
+            for w in &writes {
+                let cur: Option<i64> = tx
+                    .query_row(
+                        "SELECT rev FROM login_locks WHERE key = ?1",
+                        [&w.record.key],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(down)?;
+                let ok = match w.expect {
+                    Expect::Any => true,
+                    Expect::Absent => cur.is_none(),
+                    Expect::Rev(r) => cur == Some(r as i64),
+                };
+                if !ok {
+                    return Err(StoreError::Conflict(format!(
+                        "throttle {} changed",
+                        w.record.key
+                    )));
+                }
+                write_throttle(&tx, &w.record)?;
+            }
+            tx.commit().map_err(down)
         })
         .await
     }
 
-    async fn clear_throttle(&self, n: &Nip) -> Result<(), StoreError> {
-        let key = n.as_str().to_owned();
+    async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
         self.run(move |c| {
-            c.execute("DELETE FROM login_throttle WHERE nip = ?1", [key])
+            c.execute("DELETE FROM login_locks WHERE key = ?1", [key])
                 .map_err(down)?;
             Ok(())
         })
@@ -561,13 +592,15 @@ impl Store for SqliteStore {
                 Some(v) => write_account(&tx, &moved, v)?,
                 None => insert_account_row(&tx, &moved)?,
             }
-            for table in ["reset_codes", "login_throttle", "sessions"] {
+            for table in ["reset_codes", "sessions"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE nip = ?1"),
                     [old.nip.as_str()],
                 )
                 .map_err(down)?;
             }
+            tx.execute("DELETE FROM login_locks WHERE key = ?1", [old.nip.as_str()])
+                .map_err(down)?;
             tx.commit().map_err(down)
         })
         .await

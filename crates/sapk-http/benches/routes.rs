@@ -80,14 +80,19 @@ fn setup(rt: &tokio::runtime::Runtime) -> (Api, Arc<LastMail>) {
             p_cost: 1,
         },
         forgot_min_ms: 0,
+        // Tests and benches ask for several codes in a row; the cooldown has its own test.
+        forgot_cooldown_secs: 0,
         ..Config::default()
     };
     config.limits = sapk_core::config::RateLimits {
         forgot_nip: big,
+        forgot_nip_ip: big,
         forgot_ip: big,
         reset_nip: big,
+        reset_nip_ip: big,
         reset_ip: big,
         login_nip: big,
+        login_nip_ip: big,
         login_ip: big,
     };
     let mail = Arc::new(LastMail::default());

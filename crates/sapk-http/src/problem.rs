@@ -35,8 +35,8 @@ fn violation_text(v: Violation, lang: Lang, min_len: usize) -> String {
         (Violation::NoDigit, l) => l.pick("minimal 1 angka", "at least 1 digit").into(),
         (Violation::TooGuessable, l) => l
             .pick(
-                "tidak mudah ditebak (bukan password umum, bukan NIP, nama, tanggal lahir atau email Anda)",
-                "not easy to guess (not a common password, nor your NIP, name, birth date or e-mail)",
+                "tidak mudah ditebak: jangan memakai nama, tanggal lahir, NIP, email, kata umum atau password umum; gunakan tiga atau empat kata yang tidak berhubungan ditambah angka, misalnya Lumbung-Padi-Kertas-48",
+                "not easy to guess: do not use your name, birth date, NIP, e-mail, common words or common passwords; use three or four unrelated words and a number, e.g. Lumbung-Padi-Kertas-48",
             )
             .into(),
     }

@@ -5,7 +5,10 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
-use sapk_core::ports::{Account, AuditEvent, ResetCodeRecord, SessionRecord, Store, StoreError};
+use sapk_core::ports::{
+    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+    ThrottleWrite,
+};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -189,42 +192,76 @@ pub async fn parallel_attempts_never_exceed_the_limit(s: DynStore) {
     assert_eq!(granted, 5);
 }
 
+/// A throttle record under `key` (the NIP alone, or `<nip>@<address>`).
+pub fn throttle(nip: &Nip, key: &str, failures: u32, rev: u64) -> LoginThrottle {
+    LoginThrottle {
+        key: key.to_owned(),
+        nip: nip.clone(),
+        failures,
+        locked_until: None,
+        since: t0(),
+        expires_at: t0() + Duration::days(1),
+        rev,
+    }
+}
+
+fn write(expect: Expect, record: &LoginThrottle) -> ThrottleWrite {
+    ThrottleWrite {
+        expect,
+        record: record.clone(),
+    }
+}
+
+async fn get_one(s: &DynStore, key: &str) -> Option<LoginThrottle> {
+    s.get_throttles(&[key.to_owned()])
+        .await
+        .unwrap()
+        .pop()
+        .flatten()
+}
+
 pub async fn complete_reset_is_atomic(s: DynStore) {
     let nip = fresh_nip();
     s.insert_account(&account(&nip)).await.unwrap();
     s.put_reset_code(&code(&nip, "c1", 5)).await.unwrap();
-    s.add_login_failure(&nip, t0(), t0() + Duration::days(1))
+    let locked = throttle(&nip, nip.as_str(), 5, 1);
+    s.put_throttles(&[write(Expect::Absent, &locked)])
         .await
         .unwrap();
+    let mut cleared = throttle(&nip, nip.as_str(), 0, 2);
+    cleared.since = t0() + Duration::minutes(3);
 
     // Account changed meanwhile: nothing is written, the code survives.
     let mut next = account(&nip);
     next.password_hash = Some("h1".into());
     next.credential_version = 1;
-    assert!(conflict(s.complete_reset("c1", &next, 7).await));
+    assert!(conflict(s.complete_reset("c1", &next, 7, &cleared).await));
     assert!(s.get_reset_code(&nip).await.unwrap().is_some());
     assert_eq!(
         s.get_account(&nip).await.unwrap().unwrap().password_hash,
         None
     );
-    assert!(s.get_throttle(&nip).await.unwrap().is_some());
+    assert_eq!(get_one(&s, nip.as_str()).await, Some(locked.clone()));
 
     // Wrong code: nothing is written.
-    assert!(conflict(s.complete_reset("other", &next, 0).await));
+    assert!(conflict(
+        s.complete_reset("other", &next, 0, &cleared).await
+    ));
     assert_eq!(s.get_account(&nip).await.unwrap().unwrap().version, 0);
+    assert_eq!(get_one(&s, nip.as_str()).await, Some(locked));
 
-    s.complete_reset("c1", &next, 0).await.unwrap();
+    s.complete_reset("c1", &next, 0, &cleared).await.unwrap();
     let stored = s.get_account(&nip).await.unwrap().unwrap();
     assert_eq!(stored.password_hash.as_deref(), Some("h1"));
     assert_eq!((stored.version, stored.credential_version), (1, 1));
     assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
     assert_eq!(
-        s.get_throttle(&nip).await.unwrap(),
-        None,
-        "reset clears lock-out"
+        get_one(&s, nip.as_str()).await,
+        Some(cleared.clone()),
+        "reset writes the cleared lock-out record"
     );
     assert!(
-        conflict(s.complete_reset("c1", &next, 1).await),
+        conflict(s.complete_reset("c1", &next, 1, &cleared).await),
         "single use"
     );
 }
@@ -240,7 +277,8 @@ pub async fn one_code_twenty_consumers_one_wins(s: DynStore) {
         a.password_hash = Some(format!("h{i}"));
         a.credential_version = 1;
         tasks.push(tokio::spawn(async move {
-            s.complete_reset("race", &a, 0).await
+            let cleared = throttle(&a.nip, a.nip.as_str(), 0, i);
+            s.complete_reset("race", &a, 0, &cleared).await
         }));
     }
     let mut wins = 0;
@@ -276,49 +314,66 @@ pub async fn sessions(s: DynStore) {
 
 pub async fn login_throttle(s: DynStore) {
     let nip = fresh_nip();
-    let later = t0() + Duration::days(1);
-    assert_eq!(s.get_throttle(&nip).await.unwrap(), None);
-    for want in 1..=5 {
-        assert_eq!(s.add_login_failure(&nip, t0(), later).await.unwrap(), want);
-    }
-    let until = t0() + Duration::minutes(1);
-    s.set_login_lock(&nip, until).await.unwrap();
-    let th = s.get_throttle(&nip).await.unwrap().unwrap();
+    let (k1, k2) = (nip.as_str().to_owned(), format!("{nip}@203.0.113.9"));
+    let keys = [k1.clone(), k2.clone()];
+    assert_eq!(s.get_throttles(&keys).await.unwrap(), vec![None, None]);
+    let mut a = throttle(&nip, &k1, 1, 11);
+    a.locked_until = Some(t0() + Duration::minutes(15));
+    let b = throttle(&nip, &k2, 5, 12);
+    s.put_throttles(&[write(Expect::Absent, &a), write(Expect::Absent, &b)])
+        .await
+        .unwrap();
     assert_eq!(
-        (th.failures, th.locked_until, th.expires_at),
-        (5, Some(until), later)
+        s.get_throttles(&keys).await.unwrap(),
+        vec![Some(a.clone()), Some(b.clone())],
+        "records round-trip, in the order asked"
     );
-    assert_eq!(s.add_login_failure(&nip, t0(), later).await.unwrap(), 6);
-    assert_eq!(
-        s.get_throttle(&nip).await.unwrap().unwrap().locked_until,
-        Some(until)
-    );
-    // After the record expired, counting starts again with no lock.
-    let much_later = later + Duration::seconds(1);
-    assert_eq!(
-        s.add_login_failure(&nip, much_later, much_later + Duration::days(1))
+    // All or nothing: one expectation fails, neither record is written.
+    let a2 = throttle(&nip, &k1, 2, 21);
+    let b2 = throttle(&nip, &k2, 6, 22);
+    assert!(conflict(
+        s.put_throttles(&[write(Expect::Rev(11), &a2), write(Expect::Rev(99), &b2)])
             .await
-            .unwrap(),
-        1
-    );
+    ));
+    assert!(conflict(
+        s.put_throttles(&[write(Expect::Rev(11), &a2), write(Expect::Absent, &b2)])
+            .await
+    ));
     assert_eq!(
-        s.get_throttle(&nip).await.unwrap().unwrap().locked_until,
-        None
+        s.get_throttles(&keys).await.unwrap(),
+        vec![Some(a.clone()), Some(b.clone())]
     );
-    s.clear_throttle(&nip).await.unwrap();
-    assert_eq!(s.get_throttle(&nip).await.unwrap(), None);
-    // Concurrent failures are all counted.
+    s.put_throttles(&[write(Expect::Rev(11), &a2), write(Expect::Rev(12), &b2)])
+        .await
+        .unwrap();
+    assert_eq!(get_one(&s, &k2).await, Some(b2.clone()));
+    // Unconditional writes, a single write, and deletion.
+    let a3 = throttle(&nip, &k1, 0, 31);
+    s.put_throttles(&[write(Expect::Any, &a3)]).await.unwrap();
+    assert!(conflict(
+        s.put_throttles(&[write(Expect::Rev(21), &a3)]).await
+    ));
+    assert_eq!(get_one(&s, &k1).await, Some(a3));
+    s.delete_throttle(&k2).await.unwrap();
+    assert_eq!(get_one(&s, &k2).await, None);
+
+    // Of 20 writers expecting the same record, exactly one wins.
     let mut tasks = Vec::new();
-    for _ in 0..10 {
-        let (s, nip) = (s.clone(), nip.clone());
+    for i in 0..20u64 {
+        let (s, rec) = (s.clone(), throttle(&nip, &k1, 100 + i as u32, 1000 + i));
         tasks.push(tokio::spawn(async move {
-            s.add_login_failure(&nip, t0(), later).await
+            s.put_throttles(&[write(Expect::Rev(31), &rec)]).await
         }));
     }
+    let mut won = 0;
     for t in tasks {
-        t.await.unwrap().unwrap();
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
     }
-    assert_eq!(s.get_throttle(&nip).await.unwrap().unwrap().failures, 10);
+    assert_eq!(won, 1, "compare-and-set admits one writer");
 }
 
 pub async fn rate_counters(s: DynStore) {
@@ -400,7 +455,7 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     a.email_verified_at = Some(t0());
     s.insert_account(&a).await.unwrap();
     s.put_reset_code(&code(&old, "h-old", 5)).await.unwrap();
-    s.add_login_failure(&old, t0(), t0() + Duration::hours(1))
+    s.put_throttles(&[write(Expect::Absent, &throttle(&old, old.as_str(), 3, 5))])
         .await
         .unwrap();
     let mut moved = a.clone();
@@ -417,7 +472,7 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     s.renumber_account(&a, &moved, None).await.unwrap();
     assert_eq!(s.get_account(&old).await.unwrap(), None);
     assert_eq!(s.get_reset_code(&old).await.unwrap(), None);
-    assert_eq!(s.get_throttle(&old).await.unwrap(), None);
+    assert_eq!(get_one(&s, old.as_str()).await, None);
     let stored = s.get_account(&new).await.unwrap().unwrap();
     assert_eq!(stored.password_hash, a.password_hash);
     assert_eq!(stored.email_verified_at, Some(t0()));

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
+    ThrottleWrite,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,7 +16,7 @@ struct State {
     accounts: HashMap<Nip, Account>,
     codes: HashMap<Nip, ResetCodeRecord>,
     sessions: HashMap<String, SessionRecord>,
-    throttles: HashMap<Nip, LoginThrottle>,
+    throttles: HashMap<String, LoginThrottle>,
     counters: HashMap<String, u64>,
     audit: Vec<AuditEvent>,
 }
@@ -97,14 +98,20 @@ impl Store for MemoryStore {
         });
         Ok(())
     }
-    async fn complete_reset(&self, h: &str, a: &Account, expected: u64) -> Result<(), StoreError> {
+    async fn complete_reset(
+        &self,
+        h: &str,
+        a: &Account,
+        expected: u64,
+        cleared: &LoginThrottle,
+    ) -> Result<(), StoreError> {
         self.with(|s| {
             if s.codes.get(&a.nip).is_none_or(|c| c.code_hash != h) {
                 return Err(conflict("code gone"));
             }
             replace_account(s, a, expected)?;
             s.codes.remove(&a.nip);
-            s.throttles.remove(&a.nip);
+            s.throttles.insert(cleared.key.clone(), cleared.clone());
             Ok(())
         })
     }
@@ -119,41 +126,33 @@ impl Store for MemoryStore {
         self.with(|s| s.sessions.remove(h));
         Ok(())
     }
-    async fn get_throttle(&self, nip: &Nip) -> Result<Option<LoginThrottle>, StoreError> {
-        Ok(self.with(|s| s.throttles.get(nip).cloned()))
-    }
-    async fn add_login_failure(
+    async fn get_throttles(
         &self,
-        nip: &Nip,
-        now: DateTime<Utc>,
-        exp: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
-        Ok(self.with(|s| {
-            let t = s.throttles.entry(nip.clone()).or_insert(LoginThrottle {
-                nip: nip.clone(),
-                failures: 0,
-                locked_until: None,
-                expires_at: exp,
-            });
-            if t.expires_at <= now {
-                t.failures = 0;
-                t.locked_until = None;
-            }
-            t.failures += 1;
-            t.expires_at = exp;
-            t.failures
-        }))
+        keys: &[String],
+    ) -> Result<Vec<Option<LoginThrottle>>, StoreError> {
+        Ok(self.with(|s| keys.iter().map(|k| s.throttles.get(k).cloned()).collect()))
     }
-    async fn set_login_lock(&self, nip: &Nip, until: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError> {
         self.with(|s| {
-            if let Some(t) = s.throttles.get_mut(nip) {
-                t.locked_until = Some(until);
+            for w in writes {
+                let cur = s.throttles.get(&w.record.key).map(|t| t.rev);
+                let ok = match w.expect {
+                    Expect::Any => true,
+                    Expect::Absent => cur.is_none(),
+                    Expect::Rev(r) => cur == Some(r),
+                };
+                if !ok {
+                    return Err(conflict("throttle changed"));
+                }
             }
-        });
-        Ok(())
+            for w in writes {
+                s.throttles.insert(w.record.key.clone(), w.record.clone());
+            }
+            Ok(())
+        })
     }
-    async fn clear_throttle(&self, nip: &Nip) -> Result<(), StoreError> {
-        self.with(|s| s.throttles.remove(nip));
+    async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
+        self.with(|s| s.throttles.remove(key));
         Ok(())
     }
     async fn renumber_account(
@@ -175,7 +174,7 @@ impl Store for MemoryStore {
             }
             s.accounts.remove(&old.nip);
             s.codes.remove(&old.nip);
-            s.throttles.remove(&old.nip);
+            s.throttles.remove(old.nip.as_str());
             s.sessions.retain(|_, x| x.nip != old.nip);
             s.accounts.insert(next.nip.clone(), next);
             Ok(())
