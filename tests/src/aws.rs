@@ -1,6 +1,9 @@
 //! The Lambda functions wired as their `main`s wire them, over the DynamoDB (moto) and SES
 //! (aws-ses-v2-local) stand-ins that `scripts/test` starts.
 
+use sapk_aws::aws_sdk_dynamodb;
+use sapk_aws::aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use sapk_aws::aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use sapk_aws::{create_tables, dynamodb_client, local_sdk_config, sesv2_client, TableNames};
 use sapk_http::Api;
 use serde_json::Value;
@@ -58,8 +61,58 @@ pub struct Functions {
     pub service: Arc<sapk_core::Service>,
 }
 
+/// The DynamoDB operations a client sent (by their `X-Amz-Target`), counted by an SDK
+/// interceptor.
+#[derive(Debug, Clone, Default)]
+pub struct DynamoCalls(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl DynamoCalls {
+    /// Takes the operations sent so far, sorted (calls made at once have no order).
+    pub fn take_sorted(&self) -> Vec<String> {
+        let mut v = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        v.sort_unstable();
+        v
+    }
+}
+
+impl Intercept for DynamoCalls {
+    fn name(&self) -> &'static str {
+        "DynamoCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(t) = ctx.request().headers().get("x-amz-target") {
+            let op = t.rsplit('.').next().unwrap_or(t).to_owned();
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(op);
+        }
+        Ok(())
+    }
+}
+
 pub async fn functions(dynamodb_endpoint: &str, env: &HashMap<String, String>) -> Functions {
-    let dynamodb = dynamodb_client(&local_sdk_config(dynamodb_endpoint).await);
+    functions_counted(dynamodb_endpoint, env, None).await
+}
+
+/// The functions over a DynamoDB client whose every call `calls` records.
+pub async fn functions_counted(
+    dynamodb_endpoint: &str,
+    env: &HashMap<String, String>,
+    calls: Option<DynamoCalls>,
+) -> Functions {
+    let sdk = local_sdk_config(dynamodb_endpoint).await;
+    let dynamodb = match calls {
+        Some(c) => aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(c)
+                .build(),
+        ),
+        None => dynamodb_client(&sdk),
+    };
     let ses = sesv2_client(&local_sdk_config(&ses_url()).await);
     let service = Arc::new(
         sapk_functions::build_service(dynamodb, ses, &|k| env.get(k).cloned()).expect("wiring"),

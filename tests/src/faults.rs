@@ -30,16 +30,59 @@ impl Switch {
     }
 }
 
+/// Which calls fail while the switch is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailMode {
+    /// Every call fails before it reaches the store.
+    #[default]
+    Everything,
+    /// Only `complete_reset` fails, before it writes: after a try was taken, before the
+    /// reset completes.
+    BeforeCompleteReset,
+    /// `complete_reset` is done, then its answer is lost (a timeout after the commit).
+    AfterCompleteReset,
+}
+
+/// The store calls made, by method name, in order.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+impl CallLog {
+    fn push(&self, name: &'static str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name);
+    }
+
+    /// Takes the calls made so far, sorted (calls made at once have no order).
+    pub fn take_sorted(&self) -> Vec<&'static str> {
+        let mut v = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        v.sort_unstable();
+        v
+    }
+}
+
+/// A store that fails on command and logs every call.
 pub struct FailingStore {
     pub inner: Arc<dyn Store>,
     pub switch: Switch,
-    /// When set, only `complete_reset` fails (a failure in the middle of a reset).
-    pub only_complete_reset: bool,
+    pub mode: FailMode,
+    pub calls: CallLog,
+}
+
+impl FailingStore {
+    pub fn new(inner: Arc<dyn Store>, switch: Switch, mode: FailMode) -> FailingStore {
+        FailingStore {
+            inner,
+            switch,
+            mode,
+            calls: CallLog::default(),
+        }
+    }
 }
 
 macro_rules! delegate {
     ($self:ident, $call:ident ( $($arg:expr),* )) => {{
-        if !$self.only_complete_reset {
+        $self.calls.push(stringify!($call));
+        if $self.mode == FailMode::Everything {
             $self.switch.check_store()?;
         }
         $self.inner.$call($($arg),*).await
@@ -63,6 +106,15 @@ impl Store for FailingStore {
     async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
         delegate!(self, put_reset_code(c))
     }
+    async fn rewrite_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
+        // One code write, like `put_reset_code` (on DynamoDB both are a PutItem): logged as
+        // one, so that the log compares the work the store does.
+        self.calls.push("put_reset_code");
+        if self.mode == FailMode::Everything {
+            self.switch.check_store()?;
+        }
+        self.inner.rewrite_reset_code(c).await
+    }
     async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
         delegate!(self, get_reset_code(nip))
     }
@@ -79,8 +131,15 @@ impl Store for FailingStore {
         v: u64,
         cleared: &LoginThrottle,
     ) -> Result<(), StoreError> {
-        self.switch.check_store()?;
-        self.inner.complete_reset(h, a, v, cleared).await
+        self.calls.push("complete_reset");
+        if self.mode != FailMode::AfterCompleteReset {
+            self.switch.check_store()?;
+        }
+        self.inner.complete_reset(h, a, v, cleared).await?;
+        if self.mode == FailMode::AfterCompleteReset {
+            self.switch.check_store()?;
+        }
+        Ok(())
     }
     async fn put_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         delegate!(self, put_session(s))

@@ -345,3 +345,221 @@ async fn a_password_built_from_the_name_reveals_nothing_without_the_code() {
     assert_eq!(after.attempts_left, before.attempts_left);
     assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
 }
+
+/// POST /v1/login from a given source address.
+async fn login_from(app: &TestApp, from: &reqwest::Client, nip: &str, pw: &str) -> Answer {
+    let req = from
+        .post(format!("{}/v1/login", app.base))
+        .json(&serde_json::json!({ "nip": nip, "password": pw }));
+    app.send(req).await
+}
+
+fn addr(s: &str) -> reqwest::Client {
+    client_from(Some(s.parse::<IpAddr>().expect("address")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_logins_cannot_exceed_the_failure_budget() {
+    let mut opts = AppOptions::default();
+    opts.config.limits.login_nip_ip = RateLimit {
+        max: 1000,
+        window_secs: 900,
+    };
+    opts.config.limits.login_nip = opts.config.limits.login_nip_ip;
+    let app = std::sync::Arc::new(spawn_app_with(opts).await);
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    // 40 at once, the right password at position 17: a barrier releases them together.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let pw = if i == 17 { STRONG } else { "Wrong-Password-1" };
+            barrier.wait().await;
+            app.login(NIP, pw).await.status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let count = |s: u16| statuses.iter().filter(|&&x| x == s).count();
+    let (ok, wrong, locked) = (count(200), count(401), count(429));
+    assert_eq!(ok + wrong + locked, 40, "{statuses:?}");
+    // Every judged wrong password was reserved first: at most the threshold per window,
+    // and a success starts a new window.
+    assert!(
+        wrong <= 5 * (1 + ok),
+        "{wrong} wrong passwords judged: {statuses:?}"
+    );
+    assert!(locked >= 40 - 5 * (1 + ok) - ok, "{statuses:?}");
+    let failed = app
+        .store
+        .list_audit(&sapk_core::Nip::from_stored(NIP).unwrap(), 200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "login" && e.outcome == "failed")
+        .collect::<Vec<_>>();
+    assert_eq!(failed.len(), wrong);
+    assert!(
+        failed
+            .iter()
+            .all(|e| e.details["failures"].as_u64().is_some_and(|f| f <= 5)),
+        "no reservation beyond the threshold"
+    );
+}
+
+#[tokio::test]
+async fn an_attacker_at_one_address_cannot_lock_the_owner_out_at_another() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let (attacker, owner) = (addr("127.0.0.2"), addr("127.0.0.3"));
+    let mut locks = 0;
+    for _ in 0..12 {
+        let a = login_from(&app, &attacker, NIP, "Wrong-Password-1").await;
+        if a.status == 429 {
+            locks += 1;
+            // One failure after each lock would re-lock: keep the lock in force.
+            app.clock.advance(Duration::seconds(61));
+        }
+    }
+    assert!(locks >= 3, "the attacker's address is locked out");
+    assert_eq!(login_from(&app, &owner, NIP, STRONG).await.status, 200);
+    // The owner's success does not lift the attacker's lock-out.
+    let a = login_from(&app, &attacker, NIP, STRONG).await;
+    assert_eq!(a.status, 429, "{}", String::from_utf8_lossy(&a.body));
+    // Nor can strangers use up the owner's forgot requests or codes.
+    for _ in 0..8 {
+        let req = attacker
+            .post(format!("{}/v1/password/forgot", app.base))
+            .json(&serde_json::json!({ "nip": NIP }));
+        app.send(req).await;
+    }
+    let req = owner
+        .post(format!("{}/v1/password/forgot", app.base))
+        .json(&serde_json::json!({ "nip": NIP }));
+    assert_eq!(
+        app.send(req).await.status,
+        202,
+        "the owner still gets a code"
+    );
+}
+
+#[tokio::test]
+async fn the_per_nip_ceiling_locks_every_address_until_a_reset() {
+    let mut opts = AppOptions::default();
+    opts.config.lockout_nip_ceiling = 12;
+    let app = spawn_app_with(opts).await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    // Three addresses, four failures each: no address reaches its own threshold (5).
+    for a in ["127.0.0.11", "127.0.0.12", "127.0.0.13"] {
+        let from = addr(a);
+        for _ in 0..4 {
+            assert_eq!(
+                login_from(&app, &from, NIP, "Wrong-Password-1")
+                    .await
+                    .status,
+                401
+            );
+        }
+    }
+    let owner = addr("127.0.0.20");
+    let a = login_from(&app, &owner, NIP, STRONG).await;
+    assert_eq!(
+        (a.status, a.header("retry-after").as_deref()),
+        (429, Some("900"))
+    );
+    // A reset by e-mail ends every lock-out of the NIP.
+    app.forgot(NIP).await;
+    assert_eq!(
+        app.reset(NIP, &app.last_code(EMAIL), STRONG2).await.status,
+        200
+    );
+    assert_eq!(login_from(&app, &owner, NIP, STRONG2).await.status, 200);
+    assert_eq!(
+        login_from(&app, &addr("127.0.0.11"), NIP, STRONG2)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_clears_the_failure_count() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    for _ in 0..4 {
+        assert_eq!(app.login(NIP, "Wrong-Password-1").await.status, 401);
+    }
+    assert_eq!(app.login(NIP, STRONG).await.status, 200);
+    // Four more failures: without the clearing, the fifth of nine would have locked.
+    for _ in 0..4 {
+        assert_eq!(app.login(NIP, "Wrong-Password-1").await.status, 401);
+    }
+    assert_eq!(app.login(NIP, STRONG).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_forgot_within_the_cooldown_sends_nothing_new() {
+    let mut opts = AppOptions::default();
+    opts.config.forgot_cooldown_secs = 60;
+    let app = spawn_app_with(opts).await;
+    app.seed_default().await;
+    let first = app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    let again = app.forgot(NIP).await;
+    let unknown = app.forgot(UNKNOWN_NIP).await;
+    let unknown_again = app.forgot(UNKNOWN_NIP).await;
+    assert_eq!((first.status, again.status), (202, 202));
+    assert_eq!(first.body, again.body);
+    assert_eq!(unknown_again.body, unknown.body);
+    assert_eq!(app.outbox().len(), 1, "nothing new within 60 s");
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(app.forgot(NIP).await.status, 202);
+    assert_eq!(app.outbox().len(), 2);
+    assert_ne!(app.last_code(EMAIL), code, "a new code after the cooldown");
+}
+
+#[tokio::test]
+async fn passwords_built_from_the_name_and_birth_date_are_refused_at_reset() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    for pw in [
+        "BudiSantoso1986",
+        "Budi260986!",
+        "Santoso.Budi-86",
+        "Indonesia2024!",
+    ] {
+        app.forgot(NIP).await;
+        let code = app.last_code(EMAIL);
+        let a = app.reset(NIP, &code, pw).await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (422, "weak_password"),
+            "{pw}"
+        );
+        assert!(
+            a.json()["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v == "too_guessable"),
+            "{pw}"
+        );
+        assert!(a.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("tiga atau empat kata"));
+    }
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    assert_eq!(
+        app.reset(NIP, &code, "Lumbung-Padi-Kertas-48").await.status,
+        200
+    );
+}

@@ -366,3 +366,105 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
         .iter()
         .any(|e| e.action == "account_renumber" && e.outcome == "moved_out"));
 }
+
+#[tokio::test]
+async fn every_account_state_sends_the_same_dynamodb_calls() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let calls = DynamoCalls::default();
+    let f = functions_counted(&dynamodb_url(), &function_env(&tables), Some(calls.clone())).await;
+    let pid = std::process::id();
+    let (active, fresh, no_mail) = (
+        "198609262015051001",
+        "199009132025242014",
+        "199001012020122003",
+    );
+    let (unknown, unknown_asked) = ("197512312000121009", "198811302014021003");
+    let active_mail = format!("budi.count.{pid}@example.go.id");
+    seed(&f.service, active, &active_mail).await;
+    seed(&f.service, fresh, &format!("ayu.count.{pid}@example.go.id")).await;
+    seed(&f.service, no_mail, "").await;
+    let post = |api: &'static str, nip: &'static str| {
+        let f = &f;
+        async move {
+            let (api, path, body) = match api {
+                "forgot" => (&f.forgot, "/v1/password/forgot", json!({ "nip": nip })),
+                "reset" => (
+                    &f.reset,
+                    "/v1/password/reset",
+                    json!({ "nip": nip, "token": "AAAA-AAAA", "new_password": PW2 }),
+                ),
+                _ => (
+                    &f.login,
+                    "/v1/login",
+                    json!({ "nip": nip, "password": "Wrong-Password-1" }),
+                ),
+            };
+            invoke(api, "POST", path, Some(body), None).await
+        }
+    };
+    // Activate one account, and leave a live code on it and on one unknown NIP.
+    post("forgot", active).await;
+    let code = ses_code_for(&active_mail).await.expect("code");
+    invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": active, "token": code, "new_password": PW })),
+        None,
+    )
+    .await;
+    post("forgot", active).await;
+    post("forgot", unknown_asked).await;
+    let all = [active, fresh, no_mail, unknown, unknown_asked];
+    for route in ["reset", "login", "forgot"] {
+        let mut seen = Vec::new();
+        for nip in all {
+            calls.take_sorted();
+            post(route, nip).await;
+            seen.push(calls.take_sorted());
+        }
+        assert!(seen.iter().all(|c| *c == seen[0]), "{route}: {seen:#?}");
+        assert!(!seen[0].is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_logins_on_dynamodb_cannot_exceed_the_failure_budget() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    env.insert("SAPK_LIMIT_LOGIN_NIP_IP".into(), "1000/900".into());
+    let f = std::sync::Arc::new(functions(&dynamodb_url(), &env).await);
+    let nip = "199203142022211001";
+    seed(
+        &f.service,
+        nip,
+        &format!("par.{}@example.go.id", std::process::id()),
+    )
+    .await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (f, barrier) = (f.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let (s, _, _) = invoke(
+                &f.login,
+                "POST",
+                "/v1/login",
+                Some(json!({ "nip": nip, "password": "Wrong-Password-1" })),
+                None,
+            )
+            .await;
+            s
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let wrong = statuses.iter().filter(|&&s| s == 401).count();
+    let locked = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(wrong + locked, 20, "{statuses:?}");
+    assert!(wrong <= 5, "{wrong} wrong passwords judged: {statuses:?}");
+    assert!(wrong >= 1, "{statuses:?}");
+}

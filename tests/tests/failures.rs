@@ -1,7 +1,7 @@
 //! A store or mailer that fails: a clear 503 (or, for mail, the same 202), nothing half-done.
 
 use sapk_core::ports::Store;
-use sapk_e2e::faults::{FailingMailer, FailingStore, Switch};
+use sapk_e2e::faults::{CallLog, FailMode, FailingMailer, FailingStore, Switch};
 use sapk_e2e::*;
 use std::sync::Arc;
 
@@ -11,11 +11,7 @@ async fn store_down_gives_503_with_retry_after_then_recovers() {
     let s2 = switch.clone();
     let app = spawn_app_with(AppOptions {
         store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore {
-                inner,
-                switch: s2,
-                only_complete_reset: false,
-            }) as Arc<dyn Store>
+            Arc::new(FailingStore::new(inner, s2, FailMode::Everything)) as Arc<dyn Store>
         })),
         ..AppOptions::default()
     })
@@ -46,11 +42,7 @@ async fn a_failure_inside_the_reset_leaves_nothing_half_done() {
     let s2 = switch.clone();
     let app = spawn_app_with(AppOptions {
         store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore {
-                inner,
-                switch: s2,
-                only_complete_reset: true,
-            }) as Arc<dyn Store>
+            Arc::new(FailingStore::new(inner, s2, FailMode::BeforeCompleteReset)) as Arc<dyn Store>
         })),
         ..AppOptions::default()
     })
@@ -153,4 +145,104 @@ async fn every_security_event_is_audited() {
     assert_eq!(last.source_ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(last.actor, "self");
     assert_eq!(last.details["failures"], 1);
+}
+
+#[tokio::test]
+async fn a_reset_whose_answer_is_lost_after_the_commit_is_whole_and_done_once() {
+    let switch = Switch::default();
+    let s2 = switch.clone();
+    let app = spawn_app_with(AppOptions {
+        store_wrapper: Some(Box::new(move |inner| {
+            Arc::new(FailingStore::new(inner, s2, FailMode::AfterCompleteReset)) as Arc<dyn Store>
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
+    switch.set(true);
+    let a = app.reset(NIP, &code, STRONG2).await;
+    assert_eq!((a.status, a.code().as_str()), (503, "unavailable"));
+    switch.set(false);
+    // The transaction committed as a whole: new password, code used, sessions ended.
+    assert_eq!(app.login(NIP, STRONG2).await.status, 200);
+    assert_eq!(app.login(NIP, STRONG).await.status, 401);
+    assert_eq!(app.session(&token).await.status, 401);
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    assert!(app.store.get_reset_code(&nip).await.unwrap().is_none());
+    // Trying again with the same code cannot set another password.
+    let again = app.reset(NIP, &code, "Lumbung-Padi-Kertas-48").await;
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (400, "invalid_token")
+    );
+}
+
+/// The store calls one request makes, sorted.
+async fn calls_of<F: std::future::Future<Output = Answer>>(
+    log: &CallLog,
+    f: F,
+) -> Vec<&'static str> {
+    log.take_sorted();
+    f.await;
+    log.take_sorted()
+}
+
+#[tokio::test]
+async fn every_account_state_costs_the_same_store_work() {
+    let log = CallLog::default();
+    let l2 = log.clone();
+    let mut config = test_config();
+    // A live code within the cooldown is one more state that must not show.
+    config.forgot_cooldown_secs = 60;
+    let app = spawn_app_with(AppOptions {
+        config,
+        store_wrapper: Some(Box::new(move |inner| {
+            let mut s = FailingStore::new(inner, Switch::default(), FailMode::Everything);
+            s.calls = l2;
+            Arc::new(s) as Arc<dyn Store>
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    // Activated with a live code, activated without code, not activated, no e-mail,
+    // unknown (never asked), unknown with a code requested.
+    let (active, idle, fresh, no_mail) = (
+        "198609262015051001",
+        "199203242015032001",
+        "199009132025242014",
+        "199001012020122003",
+    );
+    let (unknown, unknown_asked) = ("197512312000121009", "198811302014021003");
+    app.seed(active, "Budi Santoso", EMAIL).await;
+    app.seed(idle, "Dewi Lestari", "dewi@example.go.id").await;
+    app.seed(fresh, "Ayu Lestari", "ayu@example.go.id").await;
+    app.seed(no_mail, "Tanpa Email", "").await;
+    app.activate(active, EMAIL, STRONG).await;
+    app.activate(idle, "dewi@example.go.id", STRONG).await;
+    app.forgot(active).await;
+    app.forgot(unknown_asked).await;
+    let all = [active, idle, fresh, no_mail, unknown, unknown_asked];
+
+    let mut seen = Vec::new();
+    for nip in all {
+        seen.push(calls_of(&log, app.reset(nip, "AAAA-AAAA", STRONG2)).await);
+    }
+    assert!(seen.iter().all(|c| *c == seen[0]), "reset: {seen:?}");
+    assert!(seen[0].contains(&"take_code_attempt"), "{:?}", seen[0]);
+
+    let mut seen = Vec::new();
+    for nip in all {
+        seen.push(calls_of(&log, app.login(nip, "Wrong-Password-1")).await);
+    }
+    assert!(seen.iter().all(|c| *c == seen[0]), "login: {seen:?}");
+
+    let mut seen = Vec::new();
+    for nip in all {
+        seen.push(calls_of(&log, app.forgot(nip)).await);
+    }
+    assert!(seen.iter().all(|c| *c == seen[0]), "forgot: {seen:?}");
+    assert!(seen[0].contains(&"put_reset_code"), "{:?}", seen[0]);
 }

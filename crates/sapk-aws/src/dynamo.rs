@@ -255,6 +255,23 @@ impl DynamoStore {
         Ok(())
     }
 
+    fn code_put(
+        &self,
+        c: &ResetCodeRecord,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        self.client
+            .put_item()
+            .table_name(&self.tables.ephemeral)
+            .item("pk", code_key(&c.nip))
+            .item("nip", s(c.nip.as_str()))
+            .item("code_hash", s(&c.code_hash))
+            .item("issued_at", micros(c.issued_at))
+            .item("expires_at", micros(c.expires_at))
+            .item("attempts_left", n(c.attempts_left))
+            .item("credential_version", n(c.credential_version))
+            .item(TTL_ATTRIBUTE, ttl(c.expires_at))
+    }
+
     fn throttle_put(&self, w: &ThrottleWrite) -> Result<Put, StoreError> {
         let mut b = Put::builder()
             .table_name(&self.tables.ephemeral)
@@ -339,21 +356,23 @@ impl Store for DynamoStore {
     }
 
     async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.tables.ephemeral)
-            .item("pk", code_key(&c.nip))
-            .item("nip", s(c.nip.as_str()))
-            .item("code_hash", s(&c.code_hash))
-            .item("issued_at", micros(c.issued_at))
-            .item("expires_at", micros(c.expires_at))
-            .item("attempts_left", n(c.attempts_left))
-            .item("credential_version", n(c.credential_version))
-            .item(TTL_ATTRIBUTE, ttl(c.expires_at))
-            .send()
-            .await
-            .map_err(sdk)?;
+        self.code_put(c).send().await.map_err(sdk)?;
         Ok(())
+    }
+
+    async fn rewrite_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
+        let r = self
+            .code_put(c)
+            .condition_expression("code_hash = :h AND attempts_left = :a")
+            .expression_attribute_values(":h", s(&c.code_hash))
+            .expression_attribute_values(":a", n(c.attempts_left))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(sdk(e)),
+        }
     }
 
     async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {

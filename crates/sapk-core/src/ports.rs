@@ -130,6 +130,10 @@ pub trait Store: Send + Sync {
 
     /// Stores the account's code, replacing any older one.
     async fn put_reset_code(&self, code: &ResetCodeRecord) -> Result<(), StoreError>;
+    /// Writes `code` again only if the stored code is exactly it (same hash and tries
+    /// left); otherwise nothing (and no error). The same write as `put_reset_code`, for a
+    /// forgot within the cooldown, which must not look different on the wire.
+    async fn rewrite_reset_code(&self, code: &ResetCodeRecord) -> Result<(), StoreError>;
     async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError>;
     /// Atomically takes one try from the code identified by `code_hash`: returns the tries
     /// left afterwards, or `None` when that code is gone or has no tries left.

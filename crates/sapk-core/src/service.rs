@@ -276,10 +276,12 @@ impl Service {
         let current = current.map_err(store_down)?;
         let now = self.clock.now();
         let cooldown = Duration::seconds(self.config.forgot_cooldown_secs);
-        if current
+        if let Some(c) = current
             .as_ref()
-            .is_some_and(|c| c.expires_at > now && c.issued_at + cooldown > now)
+            .filter(|c| c.expires_at > now && c.issued_at + cooldown > now)
         {
+            // The same write as a new code, changing nothing.
+            self.store.rewrite_reset_code(c).await.map_err(store_down)?;
             self.audit(self.public_event(nip, meta, "code_requested", "cooldown"))
                 .await;
             return Ok(());

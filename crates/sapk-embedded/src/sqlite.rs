@@ -373,6 +373,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn rewrite_reset_code(&self, r: &ResetCodeRecord) -> Result<(), StoreError> {
+        let r = r.clone();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE reset_codes SET issued_at = ?4, expires_at = ?5, credential_version = ?6 \
+                 WHERE nip = ?1 AND code_hash = ?2 AND attempts_left = ?3",
+                params![
+                    r.nip.as_str(),
+                    r.code_hash,
+                    r.attempts_left,
+                    micros(r.issued_at),
+                    micros(r.expires_at),
+                    r.credential_version as i64
+                ],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn get_reset_code(&self, n: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
         let key = n.as_str().to_owned();
         self.run(move |c| {

@@ -535,6 +535,27 @@ pub async fn concurrent_renumbers_one_wins(s: DynStore) {
     );
 }
 
+pub async fn rewriting_a_code_changes_nothing_if_it_moved(s: DynStore) {
+    let nip = fresh_nip();
+    let c = code(&nip, "rw", 5);
+    s.rewrite_reset_code(&c).await.unwrap();
+    assert_eq!(
+        s.get_reset_code(&nip).await.unwrap(),
+        None,
+        "no code, no write"
+    );
+    s.put_reset_code(&c).await.unwrap();
+    s.rewrite_reset_code(&c).await.unwrap();
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), Some(c.clone()));
+    // A try taken meanwhile is never given back by a rewrite.
+    assert_eq!(s.take_code_attempt(&nip, "rw").await.unwrap(), Some(4));
+    s.rewrite_reset_code(&c).await.unwrap();
+    assert_eq!(
+        s.get_reset_code(&nip).await.unwrap().unwrap().attempts_left,
+        4
+    );
+}
+
 /// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
 /// `DynStore`.
 #[macro_export]
@@ -552,7 +573,8 @@ macro_rules! store_conformance_tests {
             rate_counters,
             audit_append_and_list,
             renumber_moves_atomically,
-            concurrent_renumbers_one_wins
+            concurrent_renumbers_one_wins,
+            rewriting_a_code_changes_nothing_if_it_moved
         );
     };
     (@each $make:expr; $($name:ident),*) => {

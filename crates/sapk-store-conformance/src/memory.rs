@@ -75,6 +75,16 @@ impl Store for MemoryStore {
         self.with(|s| s.codes.insert(c.nip.clone(), c.clone()));
         Ok(())
     }
+    async fn rewrite_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some(cur) = s.codes.get_mut(&c.nip) {
+                if cur.code_hash == c.code_hash && cur.attempts_left == c.attempts_left {
+                    *cur = c.clone();
+                }
+            }
+        });
+        Ok(())
+    }
     async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
         Ok(self.with(|s| s.codes.get(nip).cloned()))
     }
