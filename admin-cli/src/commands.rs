@@ -51,8 +51,12 @@ pub async fn service(g: &Global) -> anyhow::Result<Service> {
                 Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),
                 Err(_) => None,
             };
+            let pii_key = match env("SAPK_PII_KEY") {
+                Some(v) => Some(TokenKey::from_secret_text(&v).context("SAPK_PII_KEY")?),
+                None => None,
+            };
             let from = std::env::var("SAPK_MAIL_FROM").unwrap_or_else(|_| DEFAULT_MAIL_FROM.into());
-            let data = DataDir::open(&g.data_dir, &from, key)
+            let data = DataDir::open_with_keys(&g.data_dir, &from, key, pii_key)
                 .with_context(|| format!("opening {}", g.data_dir.display()))?;
             Ok(Service::new(
                 Arc::new(data.store),
@@ -60,7 +64,8 @@ pub async fn service(g: &Global) -> anyhow::Result<Service> {
                 Arc::new(SystemClock),
                 config,
                 data.key,
-            )?)
+            )?
+            .with_pii_key(data.pii_key))
         }
         StoreKind::Dynamodb => {
             let sdk = sapk_aws::sdk_config().await;
@@ -78,13 +83,19 @@ pub async fn service(g: &Global) -> anyhow::Result<Service> {
                 // such actions refuse without SAPK_TOKEN_KEY.
                 None => TokenKey::generate()?,
             };
-            Ok(Service::new(
+            let svc = Service::new(
                 Arc::new(store),
                 Arc::new(mailer),
                 Arc::new(SystemClock),
                 config,
                 key,
-            )?)
+            )?;
+            Ok(match env("SAPK_PII_KEY") {
+                Some(v) => {
+                    svc.with_pii_key(TokenKey::from_secret_text(&v).context("SAPK_PII_KEY")?)
+                }
+                None => svc,
+            })
         }
     }
 }

@@ -176,10 +176,10 @@ pub async fn email_change(
         Ok(op) => op,
         Err(m) => return usage(&m),
     };
-    if g.store == crate::StoreKind::Dynamodb && crate::commands::env("SAPK_TOKEN_KEY").is_none() {
+    if g.store == crate::StoreKind::Dynamodb && crate::commands::env("SAPK_PII_KEY").is_none() {
         return usage(l.pick(
-            "email change pada DynamoDB memerlukan SAPK_TOKEN_KEY (nomor dokumen disimpan sebagai hash berkunci)",
-            "email change on DynamoDB needs SAPK_TOKEN_KEY (document numbers are stored as keyed hashes)",
+            "email change pada DynamoDB memerlukan SAPK_PII_KEY (NIK dan nomor dokumen disimpan sebagai hash berkunci)",
+            "email change on DynamoDB needs SAPK_PII_KEY (the NIK and document numbers are stored as keyed hashes)",
         ));
     }
     if a.yes && a.nik.is_none() {

@@ -41,6 +41,12 @@ pub fn staff_error(e: &StaffError, lang: Lang) -> String {
                 "someone else changed this account at the same time; look it up again and retry",
             )
             .into(),
+        StaffError::NoPiiKey => lang
+            .pick(
+                "kunci untuk NIK dan nomor dokumen belum diatur (SAPK_PII_KEY)",
+                "no key for NIK and document numbers is configured (SAPK_PII_KEY)",
+            )
+            .into(),
         StaffError::SameNip => lang
             .pick("nomor lama dan nomor baru sama", "the old and the new number are the same")
             .into(),

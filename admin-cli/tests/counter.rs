@@ -106,9 +106,9 @@ fn non_interactive_change_json_then_audit() {
     let d = &change["details"];
     assert_eq!(d["old_email"], "budi@example.go.id");
     assert_eq!(d["new_email"], "budi.baru@example.go.id");
-    assert_eq!(d["nik_masked"], "317405********01");
+    assert_eq!(d["nik_masked"], "************0001");
     assert_eq!(d["documents"][1]["kind"], "karpeg");
-    assert_eq!(d["documents"][1]["number_masked"], "K1****67");
+    assert_eq!(d["documents"][1]["number_masked"], "****4567");
     assert_eq!(
         d["documents"][1]["number_hash"].as_str().map(str::len),
         Some(64)
@@ -178,7 +178,7 @@ fn interactive_change_answers_from_the_prompt() {
         .iter()
         .find(|e| e["action"] == "email_change")
         .unwrap()["details"];
-    assert_eq!(d["documents"][1]["number_masked"], "SK*******15");
+    assert_eq!(d["documents"][1]["number_masked"], "*******2015");
 }
 
 #[test]

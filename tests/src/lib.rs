@@ -121,7 +121,8 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
             opts.config,
             TokenKey::generate().expect("key"),
         )
-        .expect("service"),
+        .expect("service")
+        .with_pii_key(TokenKey::generate().expect("pii key")),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

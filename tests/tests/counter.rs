@@ -355,7 +355,11 @@ mod on_aws {
         .env("SAPK_TABLE_EPHEMERAL", &tables.ephemeral)
         .env("SAPK_TABLE_AUDIT", &tables.audit)
         .env("SAPK_MAIL_FROM", "SAPK BKN <no-reply@sapk.example.go.id>")
-        .env("SAPK_TOKEN_KEY", key);
+        .env("SAPK_TOKEN_KEY", key)
+        .env(
+            "SAPK_PII_KEY",
+            "cGlpLWtleS1mb3ItdGVzdHMtb25seS0zMi1ieXRlcy1sb25nISE=",
+        );
         run(c, None)
     }
 

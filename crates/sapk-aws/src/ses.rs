@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 use aws_sdk_sesv2::Client;
 use sapk_core::ports::{MailError, Mailer, OutgoingEmail};
 use tracing::info;
@@ -44,6 +44,14 @@ impl Mailer for SesMailer {
                     .text(utf8(&email.text)?)
                     .html(utf8(&email.html)?)
                     .build(),
+            )
+            // SES sets the Message-ID itself.
+            .headers(
+                MessageHeader::builder()
+                    .name("Content-Language")
+                    .value(email.lang.tag())
+                    .build()
+                    .map_err(|e| MailError::Rejected(e.to_string()))?,
             )
             .build();
         let out = self

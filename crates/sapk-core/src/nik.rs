@@ -90,9 +90,10 @@ impl Nik {
         }
     }
 
-    /// Shown to officers and kept in records: first 6 digits (region) and last 2.
+    /// Shown to officers and kept in records: the last 4 digits only. The first 12 are the
+    /// region and the birth date, which a NIP beside it tells.
     pub fn masked(&self) -> String {
-        format!("{}********{}", &self.digits[0..6], &self.digits[14..16])
+        format!("************{}", &self.digits[12..16])
     }
 
     /// The full digits, for keyed hashing only.
@@ -167,7 +168,8 @@ mod tests {
     #[test]
     fn masked_hides_the_middle() {
         let nik = Nik::parse("3174052609860001").unwrap();
-        assert_eq!(nik.masked(), "317405********01");
+        assert_eq!(nik.masked(), "************0001");
         assert!(!format!("{nik:?}").contains("260986"));
+        assert!(!format!("{nik:?}").contains("317405"));
     }
 }

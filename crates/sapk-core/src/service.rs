@@ -70,6 +70,9 @@ pub struct Service {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
     pub(crate) key: TokenKey,
+    /// Keys NIK and document numbers recorded at the counter; `None` where no staff action
+    /// runs (then e-mail changes are refused).
+    pub(crate) pii_key: Option<TokenKey>,
     pub(crate) hasher: PasswordHasher,
 }
 
@@ -106,8 +109,15 @@ impl Service {
             clock,
             config,
             key,
+            pii_key: None,
             hasher,
         })
+    }
+
+    /// The key for NIK and document numbers (a key of its own, not the token key).
+    pub fn with_pii_key(mut self, key: TokenKey) -> Service {
+        self.pii_key = Some(key);
+        self
     }
 
     pub fn config(&self) -> &Config {

@@ -32,6 +32,8 @@ pub enum StaffError {
     Conflict,
     #[error("the old and the new number are the same")]
     SameNip,
+    #[error("no key for NIK and document numbers is configured (SAPK_PII_KEY)")]
+    NoPiiKey,
     #[error("the new number already has an activated account")]
     NewNipInUse,
     #[error("the new number's birth date or gender differs from the old one's; only a correction (perbaikan NIP) may change them")]
@@ -317,14 +319,14 @@ pub struct EmailChangeOutcome {
     pub new_notified: bool,
 }
 
+/// A document number as kept in records: at most its last 4 characters (UU PDP 27/2022).
 fn mask_number(n: &str) -> String {
     let chars: Vec<char> = n.chars().filter(|c| !c.is_whitespace()).collect();
     if chars.len() <= 4 {
         return "*".repeat(chars.len());
     }
-    let head: String = chars[..2].iter().collect();
-    let tail: String = chars[chars.len() - 2..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 4))
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{}{tail}", "*".repeat(chars.len() - 4))
 }
 
 impl Service {
@@ -372,6 +374,10 @@ impl Service {
                 return Err(StaffError::from(e).into());
             }
         };
+        // NIK and document numbers are keyed with a key of their own, never the token key.
+        let Some(pii) = self.pii_key.as_ref() else {
+            return Err(StaffError::NoPiiKey.into());
+        };
         let docs: Vec<serde_json::Value> = check
             .documents
             .iter()
@@ -379,13 +385,11 @@ impl Service {
                 json!({
                     "kind": d.kind,
                     "number_masked": d.number.as_deref().map(mask_number),
-                    "number_hash": d.number.as_deref().map(|n| self.key.mac_hex("sapk/document/v1", &[d.kind.as_bytes(), n.trim().as_bytes()])),
+                    "number_hash": d.number.as_deref().map(|n| pii.mac_hex("sapk/document/v1", &[d.kind.as_bytes(), n.trim().as_bytes()])),
                 })
             })
             .collect();
-        let nik_hash = self
-            .key
-            .mac_hex("sapk/nik/v1", &[check.nik.expose_digits().as_bytes()]);
+        let nik_hash = pii.mac_hex("sapk/nik/v1", &[check.nik.expose_digits().as_bytes()]);
         let base = json!({
             "documents": docs,
             "nik_masked": check.nik.masked(),

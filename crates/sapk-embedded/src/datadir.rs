@@ -1,5 +1,6 @@
 //! The local data directory shared by `sapk-local` and `sapk-admin`: `sapk.db` (SQLite),
-//! `outbox/` (e-mails) and `token.key` (the HMAC key, created on first use).
+//! `outbox/` (e-mails), `token.key` (the HMAC key of codes and sessions) and `pii.key` (the
+//! HMAC key of NIK and document numbers), the keys created on first use.
 
 use crate::{FileOutbox, SqliteStore};
 use sapk_core::keys::TokenKey;
@@ -25,29 +26,77 @@ pub struct DataDir {
     pub path: PathBuf,
     pub store: SqliteStore,
     pub outbox: FileOutbox,
+    /// Keys reset codes and session tokens.
     pub key: TokenKey,
+    /// Keys the NIK and document numbers recorded at the counter (a key of their own).
+    pub pii_key: TokenKey,
+}
+
+/// Creates `dir` (and its parents) if needed and makes it readable by its owner only.
+pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file readable by its owner only.
+pub(crate) fn write_private(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(file)?.write_all(bytes)
 }
 
 impl DataDir {
-    /// Opens (creating) the directory. `key_override` (e.g. from `SAPK_TOKEN_KEY`) wins over
-    /// the key file.
+    /// Opens (creating) the directory (mode 0700; database and key files 0600). A given
+    /// key (e.g. from `SAPK_TOKEN_KEY`, `SAPK_PII_KEY`) wins over its key file.
     pub fn open(
         path: &Path,
         mail_from: &str,
         key_override: Option<TokenKey>,
     ) -> Result<DataDir, DataDirError> {
-        std::fs::create_dir_all(path).map_err(|e| DataDirError::Io(path.to_owned(), e))?;
-        let store = SqliteStore::open(&path.join("sapk.db"))?;
+        DataDir::open_with_keys(path, mail_from, key_override, None)
+    }
+
+    pub fn open_with_keys(
+        path: &Path,
+        mail_from: &str,
+        key_override: Option<TokenKey>,
+        pii_key_override: Option<TokenKey>,
+    ) -> Result<DataDir, DataDirError> {
+        private_dir(path).map_err(|e| DataDirError::Io(path.to_owned(), e))?;
+        let db = path.join("sapk.db");
+        let store = SqliteStore::open(&db)?;
+        #[cfg(unix)]
+        {
+            // SQLite gives its -wal and -shm files the database file's mode.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| DataDirError::Io(db.clone(), e))?;
+        }
         let outbox = FileOutbox::new(path.join("outbox"), mail_from)?;
         let key = match key_override {
             Some(k) => k,
             None => load_or_create_key(&path.join("token.key"))?,
+        };
+        let pii_key = match pii_key_override {
+            Some(k) => k,
+            None => load_or_create_key(&path.join("pii.key"))?,
         };
         Ok(DataDir {
             path: path.to_owned(),
             store,
             outbox,
             key,
+            pii_key,
         })
     }
 }

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 use sapk_core::ports::{MailError, Mailer, OutgoingEmail};
@@ -19,7 +20,7 @@ impl FileOutbox {
     /// `from` is a mailbox such as `SAPK BKN <no-reply@sapk.localhost>`.
     pub fn new(dir: impl Into<PathBuf>, from: &str) -> Result<FileOutbox, MailError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)
+        crate::datadir::private_dir(&dir)
             .map_err(|e| MailError::Unavailable(format!("outbox {}: {e}", dir.display())))?;
         let from = from
             .parse::<Mailbox>()
@@ -41,9 +42,20 @@ impl FileOutbox {
             .as_str()
             .parse::<Mailbox>()
             .map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
+        let domain = self.from.email.domain().to_owned();
+        let id = format!(
+            "<{}.{}@{domain}>",
+            chrono::Utc::now().timestamp_micros(),
+            self.seq.load(Ordering::SeqCst)
+        );
         let msg = Message::builder()
             .from(self.from.clone())
             .to(to)
+            .message_id(Some(id))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Content-Language"),
+                email.lang.tag().to_owned(),
+            ))
             .subject(email.subject.clone())
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
@@ -69,13 +81,14 @@ impl Mailer for FileOutbox {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let (p, t) = (path.clone(), tmp.clone());
         tokio::task::spawn_blocking(move || {
-            std::fs::write(&t, &bytes)?;
+            // The files hold reset codes: readable by the owner only.
+            crate::datadir::write_private(&t, &bytes)?;
             std::fs::rename(&t, &p)
         })
         .await
         .map_err(|e| MailError::Unavailable(e.to_string()))?
         .map_err(|e| MailError::Unavailable(format!("{}: {e}", path.display())))?;
-        info!(to = %email.to, kind = email.kind.as_str(), file = %path.display(), "e-mail written to outbox");
+        info!(to = %email.to.masked(), kind = email.kind.as_str(), file = %path.display(), "e-mail written to outbox");
         Ok(())
     }
 }

@@ -64,7 +64,8 @@ async fn main() -> anyhow::Result<()> {
             config,
             data.key,
         )
-        .context("argon2 parameters")?,
+        .context("argon2 parameters")?
+        .with_pii_key(data.pii_key),
     );
     service.warm_up().await;
     let seeded = sapk_local::seed_demo_if_empty(&service).await?;
