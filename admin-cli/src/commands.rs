@@ -275,7 +275,7 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
     let rows = read_rows(file, l)?;
     let svc = service(g).await?;
     let op = operator_or_os_user(g);
-    let (mut created, mut updated, mut unchanged) = (0u64, 0u64, 0u64);
+    let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
     let mut errors = Vec::new();
     for (line, row) in rows {
         let nip_text = row.as_ref().map(|r| r.nip.clone()).unwrap_or_default();
@@ -290,6 +290,7 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
             Ok(ImportOutcome::Created) => created += 1,
             Ok(ImportOutcome::Updated) => updated += 1,
             Ok(ImportOutcome::Unchanged) => unchanged += 1,
+            Ok(ImportOutcome::KeptCounterEmail) => kept += 1,
             Err(msg) => errors.push((line, nip_text, msg)),
         }
     }
@@ -298,6 +299,7 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
             "created": created,
             "updated": updated,
             "unchanged": unchanged,
+            "kept_counter_email": kept,
             "failed": errors.len(),
             "errors": errors.iter().map(|(line, nip, error)| json!({"line": line, "nip": nip, "error": error})).collect::<Vec<_>>(),
         }));
@@ -310,6 +312,11 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
                 (
                     l.pick("Tidak berubah", "Unchanged").into(),
                     unchanged.to_string()
+                ),
+                (
+                    l.pick("Email loket dipertahankan", "Counter e-mail kept")
+                        .into(),
+                    kept.to_string()
                 ),
                 (l.pick("Gagal", "Failed").into(), errors.len().to_string()),
             ])

@@ -40,8 +40,13 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("Dibuat         4"), "{text}");
-    assert!(text.contains("Gagal          2"), "{text}");
+    let row = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .map(|l| l[key.len()..].trim().to_owned())
+    };
+    assert_eq!(row("Dibuat").as_deref(), Some("4"), "{text}");
+    assert_eq!(row("Gagal").as_deref(), Some("2"), "{text}");
     assert!(
         text.contains("NIP harus 18 digit (yang dimasukkan 3 digit)"),
         "{text}"

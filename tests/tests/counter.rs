@@ -329,6 +329,105 @@ async fn an_ni_pppk_recovers_changes_email_at_the_counter_and_is_renumbered() {
     assert_eq!(v["renumbered"][0]["outcome"], "already_moved");
 }
 
+#[tokio::test]
+async fn an_import_never_undoes_a_counter_email_change() {
+    let app = spawn_app().await;
+    app.sync_clock_to_real_time();
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    app.forgot(NIP).await;
+    let old_code = app.last_code(EMAIL);
+    let out = admin(
+        &[
+            "email",
+            "change",
+            NIP,
+            NEW,
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The usual export, still with the old address, and a new name.
+    let csv = app.data_dir().join("ekspor.csv");
+    std::fs::write(
+        &csv,
+        format!("nip,name,email\n{NIP},Budi Santoso S.Kom,{EMAIL}\n"),
+    )
+    .unwrap();
+    let out = admin(
+        &["--json", "employee", "import", csv.to_str().unwrap()],
+        app.data_dir(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out);
+    assert_eq!(v["kept_counter_email"], 1, "{v}");
+    let shown = json_of(&admin(
+        &["--json", "employee", "show", NIP],
+        app.data_dir(),
+        None,
+    ));
+    assert_eq!(shown["email"], NEW);
+    assert_eq!(shown["name"], "Budi Santoso S.Kom");
+    // The code sent to the old address before the change is dead, the session too.
+    assert_eq!(app.reset(NIP, &old_code, STRONG2).await.status, 400);
+    assert_eq!(app.session(&token).await.status, 401);
+    assert_eq!(app.forgot(NIP).await.status, 202);
+    assert!(
+        last_code_in(&app.outbox(), NEW).is_some(),
+        "codes go to the new address"
+    );
+}
+
+#[tokio::test]
+async fn an_import_that_changes_an_email_ends_codes_and_tells_the_old_address() {
+    let app = spawn_app().await;
+    app.sync_clock_to_real_time();
+    let nip = "199203242015032001";
+    app.seed(nip, "Dewi Lestari", "dewi.lama@example.go.id")
+        .await;
+    app.forgot(nip).await;
+    let old_code = app.last_code("dewi.lama@example.go.id");
+    let csv = app.data_dir().join("ekspor.csv");
+    std::fs::write(
+        &csv,
+        format!("nip,name,email\n{nip},Dewi Lestari,dewi.baru@example.go.id\n"),
+    )
+    .unwrap();
+    let out = admin(
+        &["--json", "employee", "import", csv.to_str().unwrap()],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(json_of(&out)["updated"], 1);
+    let a = app.reset(nip, &old_code, STRONG).await;
+    assert_eq!((a.status, a.code().as_str()), (400, "invalid_token"));
+    let notice = app
+        .outbox()
+        .into_iter()
+        .find(|m| m.to == "dewi.lama@example.go.id" && m.file.ends_with("email-changed-old.eml"))
+        .expect("notice to the old address");
+    assert!(
+        notice.text.contains("BKPSDM") && notice.text.contains("de***"),
+        "{}",
+        notice.text
+    );
+}
+
 mod on_aws {
     use super::*;
     use sapk_e2e::aws::*;

@@ -212,6 +212,33 @@ pub fn email_changed_new_email(
     )
 }
 
+/// To the old address after an employee import (the agency's HR data) changed the e-mail of
+/// an account not yet activated.
+pub fn email_changed_by_import_email(
+    to: &Email,
+    name: &str,
+    new_masked: &str,
+    at: DateTime<Utc>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let when = format_wib(at, lang);
+    let body = match lang {
+        Lang::Id => format!("Pada {when}, data kepegawaian dari instansi Anda mengganti email akun SAPK Anda menjadi {new_masked}. Alamat ini tidak akan lagi menerima kode reset password. Jika data itu keliru, hubungi unit kepegawaian (BKPSDM) instansi Anda."),
+        Lang::En => format!("On {when}, the HR data of your agency changed the e-mail of your SAPK account to {new_masked}. This address will no longer receive password reset codes. If that data is wrong, contact your agency's HR unit (BKPSDM)."),
+    };
+    notice(
+        EmailKind::EmailChangedOld,
+        to,
+        name,
+        lang.pick(
+            "Email akun SAPK Anda telah diganti",
+            "The e-mail of your SAPK account was changed",
+        ),
+        vec![body],
+        lang,
+    )
+}
+
 /// To the account's e-mail after its number changed (new NI PPPK, PPPK to PNS, correction).
 pub fn nip_changed_email(
     to: &Email,

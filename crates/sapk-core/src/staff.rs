@@ -66,6 +66,9 @@ pub enum ImportOutcome {
     Created,
     Updated,
     Unchanged,
+    /// The row's e-mail differs from one verified at a counter: the e-mail was kept (any
+    /// other change applied).
+    KeptCounterEmail,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,9 +183,21 @@ impl Service {
                 ImportOutcome::Created
             }
             Some(existing) => {
+                // An e-mail set at a counter after the in-person check is never changed by
+                // an import: the export may be older than the visit.
+                let keep_email = existing.email_verified_at.is_some() && existing.email != email;
+                let email = if keep_email {
+                    existing.email.clone()
+                } else {
+                    email.clone()
+                };
                 if existing.name == name && existing.email == email && existing.instansi == instansi
                 {
-                    ImportOutcome::Unchanged
+                    if keep_email {
+                        ImportOutcome::KeptCounterEmail
+                    } else {
+                        ImportOutcome::Unchanged
+                    }
                 } else {
                     if existing.email != email && existing.password_hash.is_some() {
                         return Err(StaffError::EmailNeedsCounter);
@@ -192,10 +207,31 @@ impl Service {
                     updated.email = email.clone();
                     updated.instansi = instansi;
                     updated.updated_at = now;
+                    let email_changed = existing.email != email;
+                    if email_changed {
+                        // Codes sent to the old address die with the credential version.
+                        updated.credential_version += 1;
+                    }
                     self.store
                         .update_account(&updated, existing.version)
                         .await?;
-                    ImportOutcome::Updated
+                    if email_changed {
+                        if let Some(old) = &existing.email {
+                            self.send(crate::mail::email_changed_by_import_email(
+                                old,
+                                &updated.name,
+                                &email.as_ref().map_or_else(|| "-".to_owned(), Email::masked),
+                                now,
+                                crate::Lang::Id,
+                            ))
+                            .await;
+                        }
+                    }
+                    if keep_email {
+                        ImportOutcome::KeptCounterEmail
+                    } else {
+                        ImportOutcome::Updated
+                    }
                 }
             }
         };
@@ -206,6 +242,7 @@ impl Service {
                 "employee_imported",
                 match outcome {
                     ImportOutcome::Created => "created",
+                    ImportOutcome::KeptCounterEmail => "kept_counter_email",
                     _ => "updated",
                 },
                 json!({ "email": email.as_ref().map(Email::masked) }),
