@@ -49,6 +49,8 @@ pub struct AppOptions {
     /// Wraps the store (e.g. to inject failures).
     pub store_wrapper: Option<StoreWrapper>,
     pub mailer_wrapper: Option<MailerWrapper>,
+    /// The server's read timeouts (the binary's by default).
+    pub timeouts: sapk_local::Timeouts,
 }
 
 impl Default for AppOptions {
@@ -57,6 +59,7 @@ impl Default for AppOptions {
             config: test_config(),
             store_wrapper: None,
             mailer_wrapper: None,
+            timeouts: sapk_local::Timeouts::default(),
         }
     }
 }
@@ -128,7 +131,11 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(sapk_local::serve(listener, Api::all(service.clone())));
+    let server = tokio::spawn(sapk_local::serve_with(
+        listener,
+        Api::all(service.clone()),
+        opts.timeouts,
+    ));
     TestApp {
         addr,
         base: format!("http://{addr}"),

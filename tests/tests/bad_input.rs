@@ -196,3 +196,70 @@ async fn a_chunked_body_without_length_is_cut_at_16_kib() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("payload_too_large"));
 }
+
+/// Sends `head` and then all of `body` the way a simple client does (every byte written
+/// before anything is read), then reads the whole answer.
+async fn write_all_then_read(app: &TestApp, head: String, body: &[u8]) -> Result<String, String> {
+    let mut s = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    s.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
+    s.write_all(body).await.map_err(|e| format!("writing the body: {e}"))?;
+    let mut out = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .map_err(|_| "no answer in 10 s".to_owned())?
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_writing_a_huge_body_still_reads_the_413() {
+    let app = spawn_app().await;
+    // Larger than the socket buffers on loopback, so the client is still writing when the
+    // server has decided.
+    let body = vec![b'a'; 4 * 1024 * 1024];
+    for i in 0..12 {
+        let head = format!(
+            "POST /v1/password/forgot HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        let text = write_all_then_read(&app, head, &body)
+            .await
+            .unwrap_or_else(|e| panic!("try {i}: {e}"));
+        assert!(text.starts_with("HTTP/1.1 413"), "try {i}: {text}");
+        assert!(text.contains("payload_too_large"), "try {i}");
+    }
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    let app = spawn_app_with(AppOptions {
+        timeouts: sapk_local::Timeouts {
+            header_read: std::time::Duration::from_millis(500),
+            body_read: std::time::Duration::from_millis(500),
+        },
+        ..AppOptions::default()
+    })
+    .await;
+    // Headers that never end: the connection is closed.
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(b"POST /v1/login HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(r.is_ok(), "the server kept a header-less connection open for 5 s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    // A body that never comes: 408.
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(b"POST /v1/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"nip\"")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(r.is_ok(), "the server waited 5 s for a body");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    // The server still answers others.
+    assert_eq!(app.forgot(NIP).await.status, 202);
+}

@@ -5,11 +5,11 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_http::http::{header, HeaderMap, StatusCode};
 use lambda_http::Body;
 use sapk_http::{lang_of_headers, Api, Problem, MAX_BODY_BYTES};
@@ -17,10 +17,30 @@ use serde_json::{json, Map, Value};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// How long a client may take to send its request headers (slowloris) and its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub header_read: Duration,
+    pub body_read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(10),
+        }
+    }
+}
+/// Of an oversized body, up to this much is read and thrown away before the 413 is sent, so
+/// that a client still writing reads the answer instead of a reset connection.
+pub const DRAIN_LIMIT_BYTES: u64 = 8 * 1024 * 1024;
 
 fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
     let mut out: Map<String, Value> = Map::new();
@@ -99,33 +119,85 @@ fn to_hyper(resp: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
+/// Reads and discards what is left of a body, up to `DRAIN_LIMIT_BYTES` and
+/// `BODY_READ_TIMEOUT`.
+async fn drain(mut body: Incoming, within: Duration) {
+    let mut seen = 0u64;
+    let reading = async {
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => {
+                    seen += f.data_ref().map_or(0, |d| d.len() as u64);
+                    if seen > DRAIN_LIMIT_BYTES {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(within, reading).await;
+}
+
+/// The answer to an oversized body: 413, and the connection closes after it.
+fn too_large(api: &Api, lang: sapk_core::Lang) -> hyper::Response<Full<Bytes>> {
+    let mut r = to_hyper(api.problem(&Problem::PayloadTooLarge, lang));
+    r.headers_mut()
+        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    r
+}
+
 async fn serve_one(
     api: &Api,
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
+    timeouts: Timeouts,
 ) -> hyper::Response<Full<Bytes>> {
     let lang = lang_of_headers(req.headers());
-    let too_large = || to_hyper(api.problem(&Problem::PayloadTooLarge, lang));
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return too_large();
-    }
     let (parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return too_large();
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        drain(body, timeouts.body_read).await;
+        return too_large(api, lang);
+    }
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut over = false;
+    let read = tokio::time::timeout(timeouts.body_read, async {
+        while let Some(frame) = body.frame().await {
+            if let Some(d) = frame?.data_ref() {
+                buf.extend_from_slice(d);
+                if buf.len() > MAX_BODY_BYTES {
+                    over = true;
+                    break;
+                }
             }
+        }
+        Ok::<(), hyper::Error>(())
+    })
+    .await;
+    let bytes = match read {
+        Ok(Ok(())) if over => {
+            drain(body, timeouts.body_read).await;
+            return too_large(api, lang);
+        }
+        Ok(Ok(())) => Bytes::from(buf),
+        Ok(Err(e)) => {
             debug!(error = %e, "request body not read");
             let mut r = hyper::Response::new(Full::new(Bytes::new()));
             *r.status_mut() = StatusCode::BAD_REQUEST;
+            return r;
+        }
+        Err(_) => {
+            debug!("request body not sent in time");
+            let mut r = hyper::Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            r.headers_mut()
+                .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
             return r;
         }
     };
@@ -154,6 +226,15 @@ async fn serve_one(
 
 /// Serves `api` on `listener` until the task is dropped or aborted.
 pub async fn serve(listener: TcpListener, api: Api) -> std::io::Result<()> {
+    serve_with(listener, api, Timeouts::default()).await
+}
+
+/// `serve` with other read timeouts (tests).
+pub async fn serve_with(
+    listener: TcpListener,
+    api: Api,
+    timeouts: Timeouts,
+) -> std::io::Result<()> {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
@@ -166,9 +247,11 @@ pub async fn serve(listener: TcpListener, api: Api) -> std::io::Result<()> {
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let api = api.clone();
-                async move { Ok::<_, Infallible>(serve_one(&api, req, peer).await) }
+                async move { Ok::<_, Infallible>(serve_one(&api, req, peer, timeouts).await) }
             });
             if let Err(e) = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeouts.header_read)
                 .serve_connection(TokioIo::new(stream), svc)
                 .await
             {
