@@ -245,6 +245,8 @@ pub async fn email_change(
         None => prompt.ask(l.pick("NIK pada KTP (16 digit): ", "NIK on the KTP (16 digits): ")),
     };
     let Some(nik_text) = nik_text else {
+        svc.record_refused_email_change(&o.nip, &op, "no_nik")
+            .await?;
         return refuse(
             g,
             l.pick(
@@ -256,10 +258,12 @@ pub async fn email_change(
     let nik = match Nik::parse(&nik_text) {
         Ok(n) => n,
         Err(e) => {
+            svc.record_refused_email_change(&o.nip, &op, "invalid_nik")
+                .await?;
             return refuse(
                 g,
                 &format!("{}: {e}", l.pick("NIK tidak valid", "invalid NIK")),
-            )
+            );
         }
     };
     let mut check = IdentityCheck {
@@ -326,8 +330,8 @@ pub async fn email_change(
             }
         }
         let q = match l {
-            Lang::Id => format!("Apakah foto dan nama pada dokumen sesuai dengan orang di loket dan dengan nama \"{}\"?", o.name),
-            Lang::En => format!("Do the photo and name on the documents match the person at the counter and the name \"{}\"?", o.name),
+            Lang::Id => format!("Apakah foto dan nama pada dokumen sesuai dengan orang di loket dan dengan nama \"{}\"?", sapk_core::i18n::printable(&o.name)),
+            Lang::En => format!("Do the photo and name on the documents match the person at the counter and the name \"{}\"?", sapk_core::i18n::printable(&o.name)),
         };
         check.person_confirmed = prompt.confirm(&q, l);
         if check.person_confirmed {

@@ -1,6 +1,7 @@
 //! What officers read, in Indonesian by default and English with `--lang en`.
 
 use sapk_core::email::EmailError;
+use sapk_core::i18n::printable;
 use sapk_core::nip::{Gender, NipError};
 use sapk_core::staff::StaffError;
 use sapk_core::Lang;
@@ -81,12 +82,17 @@ pub fn kv(rows: &[(String, String)]) -> String {
         .max()
         .unwrap_or(0);
     rows.iter()
-        .map(|(k, v)| format!("{k:<width$}  {v}\n"))
+        .map(|(k, v)| format!("{k:<width$}  {}\n", printable(v)))
         .collect()
 }
 
 /// A table with a header row.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c)).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {

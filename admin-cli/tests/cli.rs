@@ -210,3 +210,52 @@ fn show_refusals_and_usage_errors() {
     assert!(String::from_utf8_lossy(&help)
         .contains("Exit codes: 0 = success, 1 = refused or failed, 2 = usage error"));
 }
+
+#[test]
+fn control_and_bidi_characters_never_reach_the_store_or_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(
+        dir.path(),
+        "nip,name,email,instansi\n\
+         198609262015051001,Budi \u{202E}otnaS\u{200B},budi@example.go.id,Pemkot\u{7}\u{1b}[31m Bandung\u{2066}\n\
+         199001012020122003,\"Siti\u{1b}[2J\",siti@example.go.id,\n",
+    );
+    let out = admin(dir.path())
+        .args(["--json", "employee", "import"])
+        .arg(&csv)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (v["created"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    let out = admin(dir.path())
+        .args(["--json", "employee", "show", "198609262015051001"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["name"], "Budi otnaS");
+    assert_eq!(v["instansi"], "Pemkot[31m Bandung");
+    let out = admin(dir.path())
+        .args(["employee", "show", "198609262015051001"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || ('\u{202A}'..='\u{202E}').contains(&c)),
+        "{text:?}"
+    );
+}

@@ -320,6 +320,30 @@ fn refusals_change_nothing() {
         1,
     );
     assert_eq!(v["reason"], "same_email");
+    // A NIK that is not a NIK, and none at all.
+    let mut c = officer(dir.path());
+    base(&mut c);
+    json_out(
+        c.args([
+            "email",
+            "change",
+            NIP,
+            "b@example.go.id",
+            "--nik",
+            "31740526",
+            "--document",
+            "ktp",
+            "--yes",
+        ]),
+        1,
+    );
+    let mut c = officer(dir.path());
+    base(&mut c);
+    json_out(
+        c.args(["email", "change", NIP, "b@example.go.id"])
+            .write_stdin(""),
+        1,
+    );
 
     let v = json_out(
         admin(dir.path()).args(["--json", "employee", "show", NIP]),
@@ -332,13 +356,19 @@ fn refusals_change_nothing() {
         admin(dir.path()).args(["--json", "audit", NIP, "--limit", "100"]),
         0,
     );
-    let refused = events
+    let refused: Vec<&str> = events
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["action"] == "email_change" && e["outcome"] == "refused")
-        .count();
-    assert_eq!(refused, 6, "every refusal on a known NIP is audited");
+        .filter_map(|e| e["details"]["reason"].as_str())
+        .collect();
+    assert_eq!(
+        refused.len(),
+        8,
+        "every refusal on a known NIP is audited: {refused:?}"
+    );
+    assert!(refused.contains(&"invalid_nik") && refused.contains(&"no_nik"));
 }
 
 #[test]

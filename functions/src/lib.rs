@@ -38,7 +38,8 @@ pub const LOGIN_ROUTES: &[Route] = &[Route::Login, Route::Session, Route::Logout
 /// Builds the service from `SAPK_*` settings (read through `get`) and the SDK clients.
 /// Required: `SAPK_TABLE_ACCOUNTS`, `SAPK_TABLE_EPHEMERAL`, `SAPK_TABLE_AUDIT`,
 /// `SAPK_MAIL_FROM`, `SAPK_TOKEN_KEY` (see [`TokenKey::from_secret_text`]). Optional:
-/// `SAPK_SES_CONFIGURATION_SET` and every tunable of [`Config`].
+/// `SAPK_SES_CONFIGURATION_SET` and every tunable of [`Config`], none below
+/// [`Config::security_floor_violations`]'s floors.
 pub fn build_service(
     dynamodb: sapk_aws::aws_sdk_dynamodb::Client,
     sesv2: sapk_aws::aws_sdk_sesv2::Client,
@@ -60,11 +61,41 @@ pub fn build_service(
     let (Some(tables), Some(from), Some(key)) = (tables, from, key) else {
         return Err(StartError::Missing(missing.join(", ")));
     };
-    let key = TokenKey::from_base64(&key)
+    let key = TokenKey::from_secret_text(&key)
         .map_err(|e| StartError::Invalid(format!("SAPK_TOKEN_KEY: {e}")))?;
     let config = Config::from_lookup(get).map_err(|e| StartError::Invalid(e.to_string()))?;
+    let weak = config.security_floor_violations();
+    if !weak.is_empty() {
+        return Err(StartError::Invalid(format!(
+            "settings below the security floor: {}",
+            weak.join("; ")
+        )));
+    }
+    config.log_effective();
+    build_service_with(
+        dynamodb,
+        sesv2,
+        tables,
+        from,
+        key,
+        config,
+        present("SAPK_SES_CONFIGURATION_SET"),
+    )
+}
+
+/// The service over DynamoDB and SES with a given `Config` (tests inject theirs here; the
+/// functions go through [`build_service`], which holds the settings to the floors).
+pub fn build_service_with(
+    dynamodb: sapk_aws::aws_sdk_dynamodb::Client,
+    sesv2: sapk_aws::aws_sdk_sesv2::Client,
+    tables: TableNames,
+    from: String,
+    key: TokenKey,
+    config: Config,
+    configuration_set: Option<String>,
+) -> Result<Service, StartError> {
     let store = DynamoStore::new(dynamodb, tables);
-    let mailer = SesMailer::new(sesv2, from, present("SAPK_SES_CONFIGURATION_SET"));
+    let mailer = SesMailer::new(sesv2, from, configuration_set);
     Service::new(
         Arc::new(store),
         Arc::new(mailer),

@@ -114,8 +114,23 @@ pub async fn functions_counted(
         None => dynamodb_client(&sdk),
     };
     let ses = sesv2_client(&local_sdk_config(&ses_url()).await);
+    // The functions' wiring with the test's own settings (cheap argon2, no padding): below
+    // the floors `build_service` holds deployed functions to, so injected directly.
+    let get = |k: &str| env.get(k).cloned();
+    let config = sapk_core::Config::from_lookup(&get).expect("test configuration");
+    let tables = TableNames::from_env_required(&get).expect("table names");
+    let key = sapk_core::TokenKey::from_secret_text(&env["SAPK_TOKEN_KEY"]).expect("token key");
     let service = Arc::new(
-        sapk_functions::build_service(dynamodb, ses, &|k| env.get(k).cloned()).expect("wiring"),
+        sapk_functions::build_service_with(
+            dynamodb,
+            ses,
+            tables,
+            env["SAPK_MAIL_FROM"].clone(),
+            key,
+            config,
+            None,
+        )
+        .expect("wiring"),
     );
     Functions {
         forgot: Api::new(service.clone(), sapk_functions::FORGOT_ROUTES),

@@ -282,6 +282,28 @@ async fn functions_refuse_to_start_without_configuration() {
     )
     .expect_err("refused");
     assert!(err.to_string().contains("SAPK_TOKEN_KEY"), "{err}");
+    // Settings that weaken the service are refused by name.
+    let key = sapk_core::TokenKey::generate().unwrap().to_base64();
+    let weak = std::collections::HashMap::from([
+        ("SAPK_TABLE_ACCOUNTS", "a"),
+        ("SAPK_TABLE_EPHEMERAL", "b"),
+        ("SAPK_TABLE_AUDIT", "c"),
+        ("SAPK_MAIL_FROM", "x@y.id"),
+        ("SAPK_TOKEN_KEY", key.as_str()),
+        ("SAPK_ARGON2_MEMORY_KIB", "8"),
+        ("SAPK_FORGOT_MIN_MS", "0"),
+    ]);
+    let err = sapk_functions::build_service(
+        sapk_aws::dynamodb_client(&cfg),
+        sapk_aws::sesv2_client(&cfg),
+        &|k| weak.get(k).map(|v| v.to_string()),
+    )
+    .expect_err("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("argon2id m=8") && msg.contains("SAPK_FORGOT_MIN_MS"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]

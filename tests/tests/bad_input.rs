@@ -203,8 +203,12 @@ async fn write_all_then_read(app: &TestApp, head: String, body: &[u8]) -> Result
     let mut s = tokio::net::TcpStream::connect(app.addr)
         .await
         .map_err(|e| e.to_string())?;
-    s.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
-    s.write_all(body).await.map_err(|e| format!("writing the body: {e}"))?;
+    s.write_all(head.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    s.write_all(body)
+        .await
+        .map_err(|e| format!("writing the body: {e}"))?;
     let mut out = Vec::new();
     tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out))
         .await
@@ -244,11 +248,16 @@ async fn slow_clients_are_cut_off() {
     .await;
     // Headers that never end: the connection is closed.
     let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    s.write_all(b"POST /v1/login HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    s.write_all(b"POST /v1/login HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     let mut out = Vec::new();
     let r = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
-    assert!(r.is_ok(), "the server kept a header-less connection open for 5 s");
+    assert!(
+        r.is_ok(),
+        "the server kept a header-less connection open for 5 s"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
     // A body that never comes: 408.
     let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();

@@ -241,6 +241,107 @@ impl Config {
         Config::from_lookup(&|k| std::env::var(k).ok())
     }
 
+    /// The settings a deployed function refuses to run with: each makes the service weaker
+    /// than the product promises (OWASP's argon2id minimums, the strength estimate, the
+    /// forgot padding, NIST's lock-out ceiling, the code's tries and lifetime, limits that
+    /// would stop limiting). Empty when the configuration is safe. Tests build their
+    /// `Config` directly and are not held to these.
+    pub fn security_floor_violations(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let h = self.hash;
+        // OWASP Password Storage Cheat Sheet: argon2id m=47104/t=1, m=19456/t=2,
+        // m=12288/t=3, m=9216/t=4 or m=7168/t=5 (KiB), p=1.
+        let owasp = [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)];
+        if !owasp
+            .iter()
+            .any(|&(m, t)| h.m_cost_kib >= m && h.t_cost >= t)
+        {
+            v.push(format!(
+                "argon2id m={} KiB, t={} is below OWASP's minimum (e.g. m=19456, t=2)",
+                h.m_cost_kib, h.t_cost
+            ));
+        }
+        if self.password.min_score < 3 {
+            v.push(format!(
+                "SAPK_PASSWORD_MIN_SCORE={} is below 3",
+                self.password.min_score
+            ));
+        }
+        if self.forgot_min_ms < 100 {
+            v.push(format!(
+                "SAPK_FORGOT_MIN_MS={} is below 100: the answer time would show whether mail was sent",
+                self.forgot_min_ms
+            ));
+        }
+        if self.code_max_attempts > 10 {
+            v.push(format!(
+                "SAPK_CODE_MAX_ATTEMPTS={} is above 10",
+                self.code_max_attempts
+            ));
+        }
+        if self.code_ttl_secs > 3600 {
+            v.push(format!(
+                "SAPK_CODE_TTL_SECONDS={} is above 3600",
+                self.code_ttl_secs
+            ));
+        }
+        if self.lockout_threshold > 10 {
+            v.push(format!(
+                "SAPK_LOCKOUT_THRESHOLD={} is above 10",
+                self.lockout_threshold
+            ));
+        }
+        if self.lockout_nip_ceiling > 100 {
+            v.push(format!(
+                "SAPK_LOCKOUT_NIP_CEILING={} is above NIST's 100",
+                self.lockout_nip_ceiling
+            ));
+        }
+        if self.lockout_base_secs < 30 {
+            v.push(format!(
+                "SAPK_LOCKOUT_BASE_SECONDS={} is below 30",
+                self.lockout_base_secs
+            ));
+        }
+        let l = &self.limits;
+        let per_15_min = |r: RateLimit| r.max.saturating_mul(900) / r.window_secs.max(1) as u64;
+        for (name, limit, cap) in [
+            ("SAPK_LIMIT_FORGOT_NIP_IP", l.forgot_nip_ip, 20),
+            ("SAPK_LIMIT_FORGOT_NIP", l.forgot_nip, 100),
+            ("SAPK_LIMIT_RESET_NIP_IP", l.reset_nip_ip, 50),
+            ("SAPK_LIMIT_RESET_NIP", l.reset_nip, 300),
+            ("SAPK_LIMIT_LOGIN_NIP_IP", l.login_nip_ip, 100),
+            ("SAPK_LIMIT_LOGIN_NIP", l.login_nip, 1000),
+            ("SAPK_LIMIT_FORGOT_IP", l.forgot_ip, 100_000),
+            ("SAPK_LIMIT_RESET_IP", l.reset_ip, 100_000),
+            ("SAPK_LIMIT_LOGIN_IP", l.login_ip, 100_000),
+        ] {
+            if per_15_min(limit) > cap {
+                v.push(format!("{name} allows more than {cap} per 15 minutes"));
+            }
+        }
+        v
+    }
+
+    /// Logs the security parameters in force (at start).
+    pub fn log_effective(&self) {
+        tracing::info!(
+            argon2_m_kib = self.hash.m_cost_kib,
+            argon2_t = self.hash.t_cost,
+            argon2_p = self.hash.p_cost,
+            password_min_len = self.password.min_len,
+            password_min_score = self.password.min_score,
+            code_ttl_secs = self.code_ttl_secs,
+            code_max_attempts = self.code_max_attempts,
+            lockout_threshold = self.lockout_threshold,
+            lockout_nip_ceiling = self.lockout_nip_ceiling,
+            forgot_min_ms = self.forgot_min_ms,
+            forgot_cooldown_secs = self.forgot_cooldown_secs,
+            pppk_codes = %self.nip.describe(),
+            "security parameters in force"
+        );
+    }
+
     /// Lock of a whole NIP after `failures` consecutive failures from all addresses: the
     /// longest lock from the ceiling on.
     pub fn ceiling_lock_for(&self, failures: u32) -> Option<i64> {
@@ -301,6 +402,33 @@ mod tests {
             let e = Config::from_lookup(&|n| (n == k).then(|| v.to_string())).unwrap_err();
             assert_eq!(e.name, k);
         }
+    }
+
+    #[test]
+    fn the_defaults_meet_the_floors_and_weakening_settings_do_not() {
+        assert_eq!(
+            Config::default().security_floor_violations(),
+            Vec::<String>::new()
+        );
+        for (k, v) in [
+            ("SAPK_ARGON2_MEMORY_KIB", "8"),
+            ("SAPK_ARGON2_ITERATIONS", "1"),
+            ("SAPK_FORGOT_MIN_MS", "0"),
+            ("SAPK_PASSWORD_MIN_SCORE", "0"),
+            ("SAPK_LIMIT_LOGIN_NIP_IP", "100000/60"),
+            ("SAPK_LOCKOUT_NIP_CEILING", "1000"),
+            ("SAPK_CODE_MAX_ATTEMPTS", "20"),
+        ] {
+            let c = Config::from_lookup(&|n| (n == k).then(|| v.to_string())).unwrap();
+            assert_eq!(c.security_floor_violations().len(), 1, "{k}={v}");
+        }
+        let strong = Config::from_lookup(&|n| match n {
+            "SAPK_ARGON2_MEMORY_KIB" => Some("47104".into()),
+            "SAPK_ARGON2_ITERATIONS" => Some("1".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(strong.security_floor_violations().is_empty());
     }
 
     #[test]

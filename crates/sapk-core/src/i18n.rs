@@ -71,6 +71,32 @@ impl Lang {
     }
 }
 
+/// Invisible formatting characters that can reorder or hide text on a screen: bidi
+/// embeddings, overrides and isolates, zero-width characters, the BOM.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{061C}'
+        | '\u{FEFF}')
+}
+
+/// Text safe to write to a terminal: control and invisible formatting characters become
+/// U+FFFD, so stored data can neither move the cursor nor reorder what an officer reads.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || is_invisible_format(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// WIB (Asia/Jakarta) is UTC+7 all year: Indonesia has no daylight saving.
 pub fn wib() -> FixedOffset {
     match FixedOffset::east_opt(7 * 3600) {

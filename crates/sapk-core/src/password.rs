@@ -137,7 +137,10 @@ impl PasswordHasher {
         })
     }
 
-    /// True when `phc` was made with other parameters than the current ones.
+    /// True when `phc` is weaker than the current parameters would make it: never argon2id,
+    /// or made with less memory, fewer iterations or less parallelism (and none more).
+    /// Only upwards: lowering the parameters never re-hashes (and so never downgrades)
+    /// stored hashes.
     pub fn needs_rehash(&self, phc: &str) -> bool {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return true;
@@ -147,9 +150,12 @@ impl PasswordHasher {
         }
         match Params::try_from(&parsed) {
             Ok(p) => {
-                p.m_cost() != self.inner.params.m_cost_kib
-                    || p.t_cost() != self.inner.params.t_cost
-                    || p.p_cost() != self.inner.params.p_cost
+                let cur = self.inner.params;
+                let stored = [p.m_cost(), p.t_cost(), p.p_cost()];
+                let wanted = [cur.m_cost_kib, cur.t_cost, cur.p_cost];
+                let none_above = stored.iter().zip(wanted).all(|(s, w)| *s <= w);
+                let some_below = stored.iter().zip(wanted).any(|(s, w)| *s < w);
+                none_above && some_below
             }
             Err(_) => true,
         }
@@ -209,9 +215,12 @@ mod tests {
             p_cost: 1,
         })
         .unwrap();
-        // A hash made with other parameters still verifies, and asks to be redone.
+        // A stronger hash still verifies under cheaper parameters and is never downgraded.
         assert!(cheaper.verify_blocking("Kuda-Laut-9", &phc));
-        assert!(cheaper.needs_rehash(&phc));
+        assert!(!cheaper.needs_rehash(&phc));
+        // A weaker one is redone with the current parameters.
+        let weak = cheaper.hash_blocking("Kuda-Laut-9").unwrap();
+        assert!(h.needs_rehash(&weak));
         assert!(h.needs_rehash("not a phc string"));
         assert!(!h.verify_blocking("x", "not a phc string"));
     }

@@ -101,8 +101,14 @@ pub struct EmployeeOverview {
     pub recent_audit: Vec<AuditEvent>,
 }
 
+/// Invisible formatting (bidi overrides, zero-width characters) is dropped; white space
+/// is folded; control characters are refused.
 fn clean_name(raw: &str) -> Result<String, StaffError> {
-    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let visible: String = raw
+        .chars()
+        .filter(|c| !crate::i18n::is_invisible_format(*c))
+        .collect();
+    let name = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() {
         return Err(StaffError::InvalidName("empty"));
     }
@@ -115,9 +121,18 @@ fn clean_name(raw: &str) -> Result<String, StaffError> {
     Ok(name)
 }
 
+/// An agency name: invisible formatting and control characters dropped, white space
+/// folded.
 fn clean_optional(raw: Option<&str>) -> Option<String> {
-    raw.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|s| !s.is_empty())
+    raw.map(|s| {
+        s.chars()
+            .filter(|c| !c.is_control() && !crate::i18n::is_invisible_format(*c))
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+    .filter(|s| !s.is_empty())
 }
 
 impl Service {
@@ -388,6 +403,19 @@ impl Service {
         let mut d = details;
         d["reason"] = serde_json::Value::from(reason);
         self.staff_audit(self.staff_event(op, Some(nip), action, "refused", d))
+            .await
+    }
+
+    /// Records an e-mail change the counter tool refused before it could reach
+    /// [`Service::change_email`] (a NIK that is missing or not a NIK, no confirmation):
+    /// every refusal is audited.
+    pub async fn record_refused_email_change(
+        &self,
+        nip: &Nip,
+        op: &Operator,
+        reason: &str,
+    ) -> Result<(), StaffError> {
+        self.refuse_audited(op, nip, "email_change", reason, json!({}))
             .await
     }
 

@@ -71,6 +71,9 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit
+    WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#;
 
 /// SQLite store (one file, WAL mode). Times are stored as microseconds since the epoch.
@@ -246,6 +249,10 @@ fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), Stor
 
 /// Brings a store made by an earlier version up to the current schema.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    // REPLACE deletes the old row; with recursive triggers that delete fires
+    // audit_no_delete too (belt and braces beside audit_no_replace).
+    conn.execute_batch("PRAGMA recursive_triggers = ON")
+        .map_err(down)?;
     let has_verified: bool = conn
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM pragma_table_info('accounts') \
@@ -693,5 +700,33 @@ impl Store for SqliteStore {
             rows.collect::<Result<Vec<_>, _>>().map_err(unwrap_conv)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_rows_cannot_be_rewritten_by_any_statement() {
+        let store = SqliteStore::in_memory().unwrap();
+        let c = store.conn.lock().unwrap();
+        c.execute(
+            "INSERT INTO audit (at, actor, action, outcome, details) VALUES (1, 'a', 'x', 'ok', '{}')",
+            [],
+        )
+        .unwrap();
+        for sql in [
+            "REPLACE INTO audit (id, at, actor, action, outcome, details) VALUES (1, 2, 'b', 'x', 'forged', '{}')",
+            "INSERT OR REPLACE INTO audit (id, at, actor, action, outcome, details) VALUES (1, 2, 'b', 'x', 'forged', '{}')",
+            "UPDATE audit SET outcome = 'forged'",
+            "DELETE FROM audit",
+        ] {
+            assert!(c.execute(sql, []).is_err(), "{sql} must be refused");
+        }
+        let outcome: String = c
+            .query_row("SELECT outcome FROM audit WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(outcome, "ok");
     }
 }

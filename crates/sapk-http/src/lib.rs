@@ -116,11 +116,33 @@ fn invalid(id: String, en: String) -> Problem {
     Problem::InvalidRequest { id, en }
 }
 
+/// Whether a `Content-Type` declares JSON (`application/json`, `application/*+json`, with
+/// any parameters). A request without one is read as JSON.
+fn declares_json(req: &Request) -> bool {
+    let Some(v) = req.headers().get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(v) = v.to_str() else {
+        return false;
+    };
+    let essence = v
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
 /// The JSON object of a request body.
 fn object(req: &Request) -> Result<Map<String, Value>, Problem> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::PayloadTooLarge);
+    }
+    if !declares_json(req) {
+        return Err(Problem::UnsupportedMediaType);
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),

@@ -16,6 +16,8 @@ pub enum Problem {
         en: String,
     },
     PayloadTooLarge,
+    /// A body that is not declared as JSON.
+    UnsupportedMediaType,
     NotFound,
     MethodNotAllowed(&'static str),
 }
@@ -48,6 +50,7 @@ impl Problem {
             Problem::Auth(e) => e.code(),
             Problem::InvalidRequest { .. } => "invalid_request",
             Problem::PayloadTooLarge => "payload_too_large",
+            Problem::UnsupportedMediaType => "unsupported_media_type",
             Problem::NotFound => "not_found",
             Problem::MethodNotAllowed(_) => "method_not_allowed",
         }
@@ -64,6 +67,7 @@ impl Problem {
             },
             Problem::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
             Problem::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -131,6 +135,14 @@ impl Problem {
                 p("Permintaan terlalu besar", "Request too large"),
                 p("Isi permintaan melebihi 16 KiB.", "The request body exceeds 16 KiB.").into(),
             ),
+            Problem::UnsupportedMediaType => (
+                p("Jenis isi tidak didukung", "Unsupported media type"),
+                p(
+                    "Kirim isi permintaan sebagai JSON (Content-Type: application/json).",
+                    "Send the request body as JSON (Content-Type: application/json).",
+                )
+                .into(),
+            ),
             Problem::NotFound => (p("Tidak ditemukan", "Not found"), p("Alamat ini tidak ada.", "There is nothing at this address.").into()),
             Problem::MethodNotAllowed(allow) => (
                 p("Metode tidak diizinkan", "Method not allowed"),
@@ -167,6 +179,15 @@ impl Problem {
             }
             Problem::MethodNotAllowed(allow) => {
                 builder = builder.header(header::ALLOW, *allow);
+            }
+            Problem::Auth(AuthError::Unauthorized) => {
+                builder = builder.header(
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"sapk\", error=\"invalid_token\"",
+                );
+            }
+            Problem::Auth(AuthError::InvalidCredentials) => {
+                builder = builder.header(header::WWW_AUTHENTICATE, "Bearer realm=\"sapk\"");
             }
             _ => {}
         }

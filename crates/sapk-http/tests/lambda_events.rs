@@ -269,3 +269,117 @@ async fn login_function_full_cycle_with_base64_bodies_and_english() {
         .await;
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn an_oversized_event_body_is_413_on_the_lambda_path_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = Api::new(service(dir.path()).await, &[Route::Forgot]);
+    let big = format!(
+        "{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}",
+        "a".repeat(64 * 1024)
+    );
+    let r = api
+        .handle(event(
+            "POST",
+            "/v1/password/forgot",
+            "203.0.113.5",
+            Some(&big),
+            false,
+            json!({ "content-type": "application/json" }),
+        ))
+        .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(body_json(&r)["code"], "payload_too_large");
+    // The same in base64, as API Gateway sends binary bodies.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(big.as_bytes());
+    let r = api
+        .handle(event(
+            "POST",
+            "/v1/password/forgot",
+            "203.0.113.5",
+            Some(&b64),
+            true,
+            json!({ "content-type": "application/json" }),
+        ))
+        .await;
+    assert_eq!(r.status(), 413);
+}
+
+#[tokio::test]
+async fn a_body_not_declared_as_json_is_415_and_401s_name_the_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = Api::new(
+        service(dir.path()).await,
+        &[Route::Forgot, Route::Login, Route::Session],
+    );
+    let body = format!("{{\"nip\":\"{NIP}\"}}");
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let r = api
+            .handle(event(
+                "POST",
+                "/v1/password/forgot",
+                "203.0.113.6",
+                Some(&body),
+                false,
+                json!({ "content-type": ct }),
+            ))
+            .await;
+        assert_eq!(r.status(), 415, "{ct}");
+        assert_eq!(body_json(&r)["code"], "unsupported_media_type");
+    }
+    let accepted = [
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/problem+json",
+    ];
+    for (i, ct) in accepted.into_iter().enumerate() {
+        let r = api
+            .handle(event(
+                "POST",
+                "/v1/password/forgot",
+                &format!("198.51.100.{}", i + 1),
+                Some(&body),
+                false,
+                json!({ "content-type": ct }),
+            ))
+            .await;
+        assert_eq!(r.status(), 202, "{ct}");
+    }
+    let r = api
+        .handle(event(
+            "GET",
+            "/v1/session",
+            "203.0.113.6",
+            None,
+            false,
+            json!({ "authorization": "Bearer nope" }),
+        ))
+        .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer realm=\"sapk\", error=\"invalid_token\""
+    );
+    let r = api
+        .handle(event(
+            "POST",
+            "/v1/login",
+            "203.0.113.6",
+            Some(&format!(
+                "{{\"nip\":\"{NIP}\",\"password\":\"Salah-Sekali-1\"}}"
+            )),
+            false,
+            json!({ "content-type": "application/json" }),
+        ))
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+}

@@ -142,8 +142,10 @@ async fn drain(mut body: Incoming, within: Duration) {
 /// The answer to an oversized body: 413, and the connection closes after it.
 fn too_large(api: &Api, lang: sapk_core::Lang) -> hyper::Response<Full<Bytes>> {
     let mut r = to_hyper(api.problem(&Problem::PayloadTooLarge, lang));
-    r.headers_mut()
-        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
     r
 }
 
@@ -196,8 +198,10 @@ async fn serve_one(
             debug!("request body not sent in time");
             let mut r = hyper::Response::new(Full::new(Bytes::new()));
             *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            r.headers_mut()
-                .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            r.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
             return r;
         }
     };

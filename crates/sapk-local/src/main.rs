@@ -41,13 +41,19 @@ async fn main() -> anyhow::Result<()> {
             .with_writer(std::io::stderr)
             .init();
     } else {
+        use std::io::IsTerminal;
         tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .init();
     }
 
     let config = Config::from_env().context("reading SAPK_* configuration")?;
+    for weak in config.security_floor_violations() {
+        tracing::warn!(setting = %weak, "below the floor a deployed function refuses");
+    }
+    config.log_effective();
     let key_override = match std::env::var("SAPK_TOKEN_KEY") {
         Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),
         Err(_) => None,
