@@ -41,6 +41,12 @@ AWS = {
 }
 
 
+
+def check(ok, message):
+    """Fails the smoke test; unlike `assert`, never dropped under `python -O`."""
+    if not ok:
+        raise SystemExit(f"smoke test failed: {message}")
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,17 +143,17 @@ def main() -> None:
         print("forgot: 202")
         code = latest_code(time.monotonic() + 30)
         status, raw = http("POST", f"{base}/reset/v1/password/reset", {"nip": NIP, "token": code, "new_password": PASSWORD}, timeout=300)
-        assert status == 200, f"reset answered {status}: {raw!r}"
+        check(status == 200, f"reset answered {status}: {raw!r}")
         print("reset: 200")
         status, raw = http("POST", f"{base}/login/v1/login", {"nip": NIP, "password": PASSWORD}, timeout=300)
-        assert status == 200, f"login answered {status}: {raw!r}"
+        check(status == 200, f"login answered {status}: {raw!r}")
         token = json.loads(raw)["access_token"]
         print("login: 200")
         status, raw = http("GET", f"{base}/login/v1/session", headers={"authorization": f"Bearer {token}"})
-        assert status == 200 and json.loads(raw)["nip"] == NIP, f"session answered {status}: {raw!r}"
+        check(status == 200 and json.loads(raw)["nip"] == NIP, f"session answered {status}: {raw!r}")
         print("session: 200")
         status, raw = http("POST", f"{base}/login/v1/login", {"nip": NIP, "password": "Wrong-Password-1"})
-        assert status == 401 and json.loads(raw)["code"] == "invalid_credentials", f"wrong password answered {status}: {raw!r}"
+        check(status == 401 and json.loads(raw)["code"] == "invalid_credentials", f"wrong password answered {status}: {raw!r}")
         print("smoke test passed: forgot, reset, login, session, wrong password")
     finally:
         if watch.poll() is None:

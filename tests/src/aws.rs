@@ -64,14 +64,52 @@ pub struct Functions {
 /// The DynamoDB operations a client sent (by their `X-Amz-Target`), counted by an SDK
 /// interceptor.
 #[derive(Debug, Clone, Default)]
-pub struct DynamoCalls(Arc<std::sync::Mutex<Vec<String>>>);
+pub struct DynamoCalls {
+    ops: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Every (IAM action, table) a request needed, transactions broken into their items.
+    actions: Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>,
+}
 
 impl DynamoCalls {
     /// Takes the operations sent so far, sorted (calls made at once have no order).
     pub fn take_sorted(&self) -> Vec<String> {
-        let mut v = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut v = std::mem::take(&mut *self.ops.lock().unwrap_or_else(|p| p.into_inner()));
         v.sort_unstable();
         v
+    }
+
+    /// Takes the (IAM action, table name) pairs used so far.
+    pub fn take_actions(&self) -> std::collections::BTreeSet<(String, String)> {
+        std::mem::take(&mut *self.actions.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn record(&self, op: &str, body: &[u8]) {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let mut pairs = Vec::new();
+        if op == "TransactWriteItems" {
+            for item in v["TransactItems"].as_array().into_iter().flatten() {
+                for (kind, action) in [
+                    ("Put", "PutItem"),
+                    ("Delete", "DeleteItem"),
+                    ("Update", "UpdateItem"),
+                    ("ConditionCheck", "ConditionCheckItem"),
+                ] {
+                    if let Some(t) = item[kind]["TableName"].as_str() {
+                        pairs.push((format!("dynamodb:{action}"), t.to_owned()));
+                    }
+                }
+            }
+        } else if let Some(t) = v["TableName"].as_str() {
+            pairs.push((format!("dynamodb:{op}"), t.to_owned()));
+        }
+        self.ops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(op.to_owned());
+        self.actions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(pairs);
     }
 }
 
@@ -87,8 +125,71 @@ impl Intercept for DynamoCalls {
         _cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         if let Some(t) = ctx.request().headers().get("x-amz-target") {
-            let op = t.rsplit('.').next().unwrap_or(t).to_owned();
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(op);
+            let op = t.rsplit('.').next().unwrap_or(t);
+            self.record(op, ctx.request().body().bytes().unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
+/// Makes one DynamoDB operation fail while armed: before it is sent (nothing reaches the
+/// table), or after its answer arrived (the write is done, the answer is lost). Meant for
+/// one such request at a time.
+#[derive(Debug, Clone, Default)]
+pub struct DynamoFault {
+    pub operation: &'static str,
+    pub after_commit: bool,
+    pub armed: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when the armed operation was sent, for `read_after_transmit`.
+    sent: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DynamoFault {
+    pub fn new(operation: &'static str, after_commit: bool) -> DynamoFault {
+        DynamoFault {
+            operation,
+            after_commit,
+            ..DynamoFault::default()
+        }
+    }
+
+    pub fn arm(&self, on: bool) {
+        self.armed.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for DynamoFault {
+    fn name(&self) -> &'static str {
+        "DynamoFault"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let hit = self.armed.load(Ordering::SeqCst)
+            && ctx
+                .request()
+                .headers()
+                .get("x-amz-target")
+                .is_some_and(|t| t.rsplit('.').next() == Some(self.operation));
+        if hit && !self.after_commit {
+            return Err("injected: connection lost before sending".into());
+        }
+        self.sent.store(hit, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _ctx: &sapk_aws::aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if self.after_commit && self.sent.swap(false, Ordering::SeqCst) {
+            return Err("injected: connection lost after the write".into());
         }
         Ok(())
     }
@@ -104,15 +205,25 @@ pub async fn functions_counted(
     env: &HashMap<String, String>,
     calls: Option<DynamoCalls>,
 ) -> Functions {
+    functions_intercepted(dynamodb_endpoint, env, calls, None).await
+}
+
+/// The functions over a DynamoDB client with a call log and a fault, as given.
+pub async fn functions_intercepted(
+    dynamodb_endpoint: &str,
+    env: &HashMap<String, String>,
+    calls: Option<DynamoCalls>,
+    fault: Option<DynamoFault>,
+) -> Functions {
     let sdk = local_sdk_config(dynamodb_endpoint).await;
-    let dynamodb = match calls {
-        Some(c) => aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(c)
-                .build(),
-        ),
-        None => dynamodb_client(&sdk),
-    };
+    let mut cfg = sapk_aws::dynamodb_config(&sdk);
+    if let Some(c) = calls {
+        cfg = cfg.interceptor(c);
+    }
+    if let Some(f) = fault {
+        cfg = cfg.interceptor(f);
+    }
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(cfg.build());
     let ses = sesv2_client(&local_sdk_config(&ses_url()).await);
     // The functions' wiring with the test's own settings (cheap argon2, no padding): below
     // the floors `build_service` holds deployed functions to, so injected directly.

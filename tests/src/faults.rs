@@ -66,6 +66,10 @@ pub struct FailingStore {
     pub switch: Switch,
     pub mode: FailMode,
     pub calls: CallLog,
+    /// When set, `take_code_attempt` waits here after taking its try: with a barrier for N
+    /// concurrent resets, every try is taken before any reset goes on (a race that
+    /// certainly happens).
+    pub attempt_barrier: Option<Arc<tokio::sync::Barrier>>,
 }
 
 impl FailingStore {
@@ -75,6 +79,7 @@ impl FailingStore {
             switch,
             mode,
             calls: CallLog::default(),
+            attempt_barrier: None,
         }
     }
 }
@@ -119,7 +124,11 @@ impl Store for FailingStore {
         delegate!(self, get_reset_code(nip))
     }
     async fn take_code_attempt(&self, nip: &Nip, h: &str) -> Result<Option<u32>, StoreError> {
-        delegate!(self, take_code_attempt(nip, h))
+        let r = delegate!(self, take_code_attempt(nip, h));
+        if let Some(b) = &self.attempt_barrier {
+            b.wait().await;
+        }
+        r
     }
     async fn delete_reset_code(&self, nip: &Nip, h: Option<&str>) -> Result<(), StoreError> {
         delegate!(self, delete_reset_code(nip, h))

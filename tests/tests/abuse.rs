@@ -241,7 +241,7 @@ async fn reset_limits_apply() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_resets_with_one_code_give_one_success() {
     let mut opts = AppOptions::default();
     opts.config.limits.reset_nip = RateLimit {
@@ -249,6 +249,17 @@ async fn twenty_concurrent_resets_with_one_code_give_one_success() {
         window_secs: 900,
     };
     opts.config.limits.reset_nip_ip = opts.config.limits.reset_nip;
+    // Every try is taken before any reset goes on (only resets take tries).
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    opts.store_wrapper = Some(Box::new(move |inner| {
+        let mut s = sapk_e2e::faults::FailingStore::new(
+            inner,
+            sapk_e2e::faults::Switch::default(),
+            sapk_e2e::faults::FailMode::Everything,
+        );
+        s.attempt_barrier = Some(barrier);
+        std::sync::Arc::new(s) as std::sync::Arc<dyn Store>
+    }));
     let app = std::sync::Arc::new(spawn_app_with(opts).await);
     app.seed_default().await;
     app.forgot(NIP).await;
@@ -278,6 +289,20 @@ async fn twenty_concurrent_resets_with_one_code_give_one_success() {
     );
     let winner = format!("Perahu-Layar-Biru-{}", ok[0]);
     assert_eq!(app.login(NIP, &winner).await.status, 200);
+    // The race happened: five requests held a try; one won the atomic step and four lost
+    // it; the other fifteen found no try left.
+    let reasons: Vec<String> = app
+        .store
+        .list_audit(&sapk_core::Nip::from_stored(NIP).unwrap(), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "reset" && e.outcome == "failed")
+        .filter_map(|e| e.details["reason"].as_str().map(str::to_owned))
+        .collect();
+    let count = |what: &str| reasons.iter().filter(|r| *r == what).count();
+    assert_eq!(count("code_already_used"), 4, "{reasons:?}");
+    assert_eq!(count("no_tries_left"), 15, "{reasons:?}");
 }
 
 #[tokio::test]

@@ -490,3 +490,230 @@ async fn parallel_logins_on_dynamodb_cannot_exceed_the_failure_budget() {
     assert!(wrong <= 5, "{wrong} wrong passwords judged: {statuses:?}");
     assert!(wrong >= 1, "{statuses:?}");
 }
+
+/// Activates `nip` through the functions and leaves a fresh code in `email`'s inbox; returns
+/// (session token, code).
+async fn activated_with_a_code(f: &Functions, nip: &str, email: &str) -> (String, String) {
+    seed(&f.service, nip, email).await;
+    let forgot = || {
+        invoke(
+            &f.forgot,
+            "POST",
+            "/v1/password/forgot",
+            Some(json!({ "nip": nip })),
+            None,
+        )
+    };
+    forgot().await;
+    let code = ses_code_for(email).await.expect("code");
+    let (s, _, _) = invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, body, _) = invoke(
+        &f.login,
+        "POST",
+        "/v1/login",
+        Some(json!({ "nip": nip, "password": PW })),
+        None,
+    )
+    .await;
+    let token = body["access_token"].as_str().expect("token").to_owned();
+    forgot().await;
+    let code2 = ses_code_for(email).await.expect("second code");
+    assert_ne!(code, code2);
+    (token, code2)
+}
+
+#[tokio::test]
+async fn the_reset_transaction_lost_before_or_after_dynamodb_leaves_nothing_half_done() {
+    for after_commit in [false, true] {
+        let tables = fresh_tables(&dynamodb_url()).await;
+        let fault = DynamoFault::new("TransactWriteItems", after_commit);
+        let f = functions_intercepted(
+            &dynamodb_url(),
+            &function_env(&tables),
+            None,
+            Some(fault.clone()),
+        )
+        .await;
+        let nip = "199203242015032001";
+        let email = format!("fault.{after_commit}.{}@example.go.id", std::process::id());
+        let (token, code) = activated_with_a_code(&f, nip, &email).await;
+        let n = sapk_core::Nip::from_stored(nip).unwrap();
+        let before = f.service.store().get_account(&n).await.unwrap().unwrap();
+
+        // The try is taken, then the one atomic write fails.
+        fault.arm(true);
+        let (s, body, retry) = invoke(
+            &f.reset,
+            "POST",
+            "/v1/password/reset",
+            Some(json!({ "nip": nip, "token": code, "new_password": PW2 })),
+            None,
+        )
+        .await;
+        fault.arm(false);
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (503, Some("unavailable")),
+            "{body}"
+        );
+        assert_eq!(retry.as_deref(), Some("5"));
+        let after = f.service.store().get_account(&n).await.unwrap().unwrap();
+        let (session, _, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
+        let again = invoke(
+            &f.reset,
+            "POST",
+            "/v1/password/reset",
+            Some(json!({ "nip": nip, "token": code, "new_password": PW2 })),
+            None,
+        )
+        .await;
+        let login_new = invoke(
+            &f.login,
+            "POST",
+            "/v1/login",
+            Some(json!({ "nip": nip, "password": PW2 })),
+            None,
+        )
+        .await;
+        if after_commit {
+            // All of it happened: new password, sessions ended, code used.
+            assert_eq!(after.version, before.version + 1);
+            assert_eq!(session, 401);
+            assert_eq!(
+                (again.0, again.1["code"].as_str()),
+                (400, Some("invalid_token"))
+            );
+        } else {
+            // None of it happened; the same code still works.
+            assert_eq!(after, before);
+            assert_eq!(session, 200);
+            assert_eq!(again.0, 200, "{}", again.1);
+        }
+        assert_eq!(login_new.0, 200, "after_commit={after_commit}");
+    }
+}
+
+/// The (action, table logical id) pairs a function's policy in `infra/template.yaml` allows.
+fn allowed_by_template(function: &str) -> std::collections::BTreeSet<(String, String)> {
+    use serde_norway::Value as Y;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let t: Y = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for policy in t["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+    {
+        for st in policy["Statement"].as_sequence().unwrap() {
+            if st["Effect"] != "Allow" {
+                continue;
+            }
+            let target = match &st["Resource"] {
+                Y::Tagged(tag) if tag.tag == "!GetAtt" => tag
+                    .value
+                    .as_str()
+                    .and_then(|s| s.strip_suffix(".Arn"))
+                    .map(str::to_owned),
+                _ => None,
+            };
+            let Some(target) = target else { continue };
+            for a in st["Action"].as_sequence().unwrap() {
+                out.insert((a.as_str().unwrap().to_owned(), target.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let calls = DynamoCalls::default();
+    let mut env = function_env(&tables);
+    env.insert("SAPK_FORGOT_COOLDOWN_SECONDS".into(), "60".into());
+    let f = functions_counted(&dynamodb_url(), &env, Some(calls.clone())).await;
+    let logical = |name: &str| {
+        if name == tables.accounts {
+            "AccountsTable"
+        } else if name == tables.ephemeral {
+            "EphemeralTable"
+        } else if name == tables.audit {
+            "AuditTable"
+        } else {
+            panic!("unknown table {name}")
+        }
+    };
+    let nip = "199203142022211001";
+    let email = format!("policy.{}@example.go.id", std::process::id());
+    seed(&f.service, nip, &email).await;
+    seed(&f.service, "199001012020122003", "").await;
+    calls.take_actions();
+    let post = |api: &'static str, path: &'static str, body: serde_json::Value| {
+        let f = &f;
+        async move {
+            let api = match api {
+                "forgot" => &f.forgot,
+                "reset" => &f.reset,
+                _ => &f.login,
+            };
+            invoke(api, "POST", path, Some(body), None).await
+        }
+    };
+    // forgot: a code, the cooldown, an unknown NIP, an account without e-mail.
+    for n in [nip, nip, "197512312000121009", "199001012020122003"] {
+        post("forgot", "/v1/password/forgot", json!({ "nip": n })).await;
+    }
+    let forgot_used = calls.take_actions();
+    let code = ses_code_for(&email).await.expect("code");
+    // reset: a wrong code, then the right one.
+    post(
+        "reset",
+        "/v1/password/reset",
+        json!({ "nip": nip, "token": "AAAA-AAAA", "new_password": PW }),
+    )
+    .await;
+    let (s, _, _) = post(
+        "reset",
+        "/v1/password/reset",
+        json!({ "nip": nip, "token": code, "new_password": PW }),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let reset_used = calls.take_actions();
+    // login: a failure, a success, the session, logout.
+    post(
+        "login",
+        "/v1/login",
+        json!({ "nip": nip, "password": "Wrong-Password-1" }),
+    )
+    .await;
+    let (_, body, _) = post("login", "/v1/login", json!({ "nip": nip, "password": PW })).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
+    invoke(&f.login, "POST", "/v1/logout", None, Some(&token)).await;
+    let login_used = calls.take_actions();
+
+    for (function, used) in [
+        ("ForgotFunction", forgot_used),
+        ("ResetFunction", reset_used),
+        ("LoginFunction", login_used),
+    ] {
+        assert!(!used.is_empty());
+        let allowed = allowed_by_template(function);
+        for (action, table) in used {
+            let pair = (action.clone(), logical(&table).to_owned());
+            assert!(
+                allowed.contains(&pair),
+                "{function} calls {action} on {} but its policy does not allow it",
+                pair.1
+            );
+        }
+    }
+}

@@ -133,6 +133,9 @@ async fn unlock_and_revoke_at_the_counter() {
     assert_eq!(app.login(NIP, STRONG).await.status, 200, "unlocked");
 
     assert_eq!(app.session(&token).await.status, 200);
+    // A code asked for before the revocation dies with it.
+    app.forgot(NIP).await;
+    let code = app.last_code(EMAIL);
     let out = admin(&["session", "revoke", NIP], app.data_dir(), Some("y\n"));
     assert!(
         out.status.success(),
@@ -140,6 +143,13 @@ async fn unlock_and_revoke_at_the_counter() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(app.session(&token).await.status, 401);
+    let a = app.reset(NIP, &code, STRONG2).await;
+    assert_eq!((a.status, a.code().as_str()), (400, "invalid_token"));
+    assert_eq!(
+        app.login(NIP, STRONG).await.status,
+        200,
+        "the password stays"
+    );
 }
 
 fn json_of(out: &Output) -> serde_json::Value {

@@ -93,9 +93,11 @@ where
     R: std::fmt::Debug,
 {
     match e.code() {
-        Some("ConditionalCheckFailedException") | Some("TransactionConflictException") => {
+        Some("ConditionalCheckFailedException") => {
             StoreError::Conflict(e.code().unwrap_or_default().to_owned())
         }
+        // Transaction conflicts are retried by the client (`TransactionConflicts`); one that
+        // outlasts the retries is a busy store, not a lost race.
         _ => StoreError::Unavailable(DisplayErrorContext(e).to_string()),
     }
 }
@@ -113,12 +115,12 @@ fn transaction_error<R: std::fmt::Debug>(
     what: &str,
 ) -> StoreError {
     if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() {
-        let conflict = c.cancellation_reasons().iter().any(|r| {
-            matches!(
-                r.code(),
-                Some("ConditionalCheckFailed") | Some("TransactionConflict")
-            )
-        });
+        // A failed condition is a lost race; a transaction conflict that outlasted the
+        // client's retries is a busy store (unavailable).
+        let conflict = c
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed"));
         if conflict {
             return StoreError::Conflict(format!("{what} transaction cancelled"));
         }

@@ -41,11 +41,82 @@ fn bounded(
                 .operation_timeout(Duration::from_secs(operation_secs))
                 .build(),
         )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(50)),
+        )
 }
 
+/// The DynamoDB client of every entry point: the SDK configuration plus a retry of
+/// transaction conflicts.
 pub fn dynamodb_client(cfg: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(cfg)
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(cfg).build())
+}
+
+/// The configuration [`dynamodb_client`] builds from, for callers that add to it (tests add
+/// interceptors).
+pub fn dynamodb_config(cfg: &SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::from(cfg).retry_classifier(TransactionConflicts)
+}
+
+/// DynamoDB answers `TransactionConflictException` when a write meets an item inside a
+/// running transaction, and cancels a transaction with the reason `TransactionConflict`
+/// when another one holds an item. Both are transient: the standard retry strategy tries
+/// again with back-off. A transaction cancelled by a failed condition is not retried (the
+/// store answers a conflict).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TransactionConflicts;
+
+impl aws_sdk_dynamodb::config::retry::ClassifyRetry for TransactionConflicts {
+    fn classify_retry(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::InterceptorContext,
+    ) -> aws_sdk_dynamodb::config::retry::RetryAction {
+        use aws_sdk_dynamodb::config::retry::RetryAction;
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        let Some(Err(err)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let Some(op) = err.as_operation_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+            op.downcast_ref::<TransactWriteItemsError>()
+        {
+            let codes: Vec<&str> = c
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .collect();
+            let conflict = codes.contains(&"TransactionConflict");
+            let condition = codes.contains(&"ConditionalCheckFailed");
+            return if conflict && !condition {
+                RetryAction::transient_error()
+            } else {
+                RetryAction::NoActionIndicated
+            };
+        }
+        let code = {
+            use aws_sdk_dynamodb::operation::{
+                delete_item::DeleteItemError, put_item::PutItemError, update_item::UpdateItemError,
+            };
+            op.downcast_ref::<PutItemError>()
+                .and_then(|e| e.code())
+                .or_else(|| op.downcast_ref::<UpdateItemError>().and_then(|e| e.code()))
+                .or_else(|| op.downcast_ref::<DeleteItemError>().and_then(|e| e.code()))
+        };
+        if code == Some("TransactionConflictException") {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "sapk: DynamoDB transaction conflicts"
+    }
 }
 
 pub fn sesv2_client(cfg: &SdkConfig) -> aws_sdk_sesv2::Client {

@@ -154,3 +154,62 @@ fn no_function_may_update_or_delete_audit_records() {
         }
     }
 }
+
+#[test]
+fn the_audit_table_denies_rewrites_to_everyone() {
+    let t = template();
+    let statements = t["Resources"]["AuditTable"]["Properties"]["ResourcePolicy"]["PolicyDocument"]
+        ["Statement"]
+        .as_sequence()
+        .expect("the audit table has a resource policy");
+    let deny = statements
+        .iter()
+        .find(|s| s["Effect"] == "Deny")
+        .expect("a Deny statement");
+    assert_eq!(deny["Principal"], "*", "denied to every principal");
+    let actions: Vec<&str> = deny["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for a in [
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    ] {
+        assert!(actions.contains(&a), "{a} must be denied: {actions:?}");
+    }
+}
+
+#[test]
+fn no_function_policy_allows_a_wildcard_resource_or_action() {
+    let t = template();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
+            for st in policy["Statement"].as_sequence().unwrap() {
+                if st["Effect"] != "Allow" {
+                    continue;
+                }
+                let resources = match &st["Resource"] {
+                    Value::Sequence(s) => s.clone(),
+                    other => vec![other.clone()],
+                };
+                for res in resources {
+                    let text = format!("{res:?}");
+                    assert!(
+                        res.as_str() != Some("*") && !text.contains("\"*\""),
+                        "{name:?} allows a wildcard resource: {text}"
+                    );
+                }
+                for a in st["Action"].as_sequence().unwrap() {
+                    let a = a.as_str().unwrap_or("");
+                    assert!(!a.contains('*'), "{name:?} allows a wildcard action {a}");
+                }
+            }
+        }
+    }
+}
