@@ -391,56 +391,88 @@ fn log10_factorial(n: usize) -> f64 {
 /// year, a sequence) and brute force (10 per character), times the orderings of the parts:
 /// zxcvbn's model without its additive term for the number of parts, which lets a known
 /// word with a year and a symbol pass as strong. Returns log10.
+/// A string with the byte offset of each character, to slice by character index without
+/// allocating.
+struct Indexed {
+    text: String,
+    offsets: Vec<usize>,
+}
+
+impl Indexed {
+    fn new(chars: impl Iterator<Item = char>) -> Indexed {
+        let text: String = chars.collect();
+        let mut offsets: Vec<usize> = text.char_indices().map(|(o, _)| o).collect();
+        offsets.push(text.len());
+        Indexed { text, offsets }
+    }
+
+    fn slice(&self, i: usize, j: usize) -> &str {
+        &self.text[self.offsets[i]..self.offsets[j]]
+    }
+}
+
+/// The longest known token looked up (context forms and words are shorter).
+const MAX_TOKEN_CHARS: usize = 24;
+
 fn strict_guesses_log10(s: &str, known: &[(&str, u64)]) -> f64 {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
     if n == 0 {
         return 0.0;
     }
-    let lower: Vec<char> = s.to_lowercase().chars().collect();
-    let lower = if lower.len() == n {
-        lower
-    } else {
-        chars.clone()
-    };
+    // Lower case character by character, so that every form has the same length.
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| {
+            let mut l = c.to_lowercase();
+            match (l.next(), l.next()) {
+                (Some(one), None) => one,
+                _ => *c,
+            }
+        })
+        .collect();
+    let low = Indexed::new(lower.iter().copied());
+    let leet_i = Indexed::new(unleet(&low.text, false).chars());
+    let leet_l = Indexed::new(unleet(&low.text, true).chars());
+    let rev = Indexed::new(lower.iter().rev().copied());
     let ranks: HashMap<&str, u64> = known.iter().copied().collect();
-    let rank_of = |t: &str| -> Option<u64> { ranks.get(t).copied() };
     // Cheapest single part for chars[i..j].
     let part = |i: usize, j: usize| -> f64 {
         let len = j - i;
         let mut best = len as f64; // brute force: 10^len
-        let raw: String = chars[i..j].iter().collect();
-        let low: String = lower[i..j].iter().collect();
-        let caps = if raw == low {
-            1.0
-        } else if raw.chars().skip(1).collect::<String>() == low.chars().skip(1).collect::<String>()
-            || raw.chars().all(|c| !c.is_lowercase())
-        {
-            2.0
-        } else {
-            10.0
-        };
-        if len >= 2 {
-            let rev: String = low.chars().rev().collect();
-            let options = [
-                (low.clone(), 1.0),
-                (unleet(&low, false), 2.0),
-                (unleet(&low, true), 2.0),
-                (rev, 2.0),
+        if (2..=MAX_TOKEN_CHARS).contains(&len) {
+            let caps = if chars[i..j] == lower[i..j] {
+                1.0
+            } else if chars[i + 1..j] == lower[i + 1..j]
+                || chars[i..j].iter().all(|c| !c.is_lowercase())
+            {
+                2.0
+            } else {
+                10.0
+            };
+            let forms = [
+                (low.slice(i, j), 1.0),
+                (leet_i.slice(i, j), 2.0),
+                (leet_l.slice(i, j), 2.0),
+                (rev.slice(n - j, n - i), 2.0),
             ];
-            for (form, extra) in options {
-                if let Some(r) = rank_of(&form) {
-                    best = best.min((r as f64 * caps * extra).log10());
+            for (form, extra) in forms {
+                if let Some(r) = ranks.get(form) {
+                    best = best.min((*r as f64 * caps * extra).log10());
                 }
             }
         }
-        if raw.chars().all(|c| c.is_ascii_digit()) {
-            let digits: Vec<u32> = raw.chars().filter_map(|c| c.to_digit(10)).collect();
+        if len >= 3 && chars[i..j].iter().all(char::is_ascii_digit) {
+            let digits: Vec<i32> = chars[i..j]
+                .iter()
+                .filter_map(|c| c.to_digit(10))
+                .map(|d| d as i32)
+                .collect();
             if len == 4 && (1900..=2099).contains(&digits.iter().fold(0, |a, d| a * 10 + d)) {
                 best = best.min(50f64.log10());
             }
-            let step = |k: usize| digits[k + 1] as i32 - digits[k] as i32;
-            if len >= 3 && (0..len - 1).all(|k| step(k) == step(0)) && step(0).abs() <= 1 {
+            let step = digits[1] - digits[0];
+            if step.abs() <= 1 && digits.windows(2).all(|w| w[1] - w[0] == step) {
                 best = best.min((10.0 * len as f64).log10());
             }
         }
