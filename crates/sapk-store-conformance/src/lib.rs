@@ -556,6 +556,46 @@ pub async fn rewriting_a_code_changes_nothing_if_it_moved(s: DynStore) {
     );
 }
 
+/// Concurrent failures counted by compare-and-set over a record that has expired (TTL has
+/// not removed it): each counts exactly once, none is lost to a blind overwrite.
+pub async fn concurrent_failures_after_expiry_all_count(s: DynStore) {
+    let nip = fresh_nip();
+    let key = format!("{nip}@198.51.100.7");
+    let mut old = throttle(&nip, &key, 9, 77);
+    old.expires_at = t0() - Duration::seconds(1);
+    s.put_throttles(&[write(Expect::Absent, &old)])
+        .await
+        .unwrap();
+    let now = t0();
+    let mut tasks = Vec::new();
+    for i in 0..10u64 {
+        let (s, nip, key) = (s.clone(), nip.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            for attempt in 0..200u64 {
+                let cur = get_one(&s, &key).await;
+                let live = cur.as_ref().filter(|t| t.expires_at > now);
+                let mut next = throttle(&nip, &key, live.map_or(0, |t| t.failures) + 1, 0);
+                next.rev = 1_000_000 + i * 1000 + attempt;
+                let expect = cur.as_ref().map_or(Expect::Absent, |t| Expect::Rev(t.rev));
+                match s.put_throttles(&[write(expect, &next)]).await {
+                    Ok(()) => return,
+                    Err(StoreError::Conflict(_)) => continue,
+                    Err(e) => panic!("unexpected {e}"),
+                }
+            }
+            panic!("no turn in 200 tries");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        get_one(&s, &key).await.unwrap().failures,
+        10,
+        "the expired count starts again at 1 and none of the ten is lost"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
 /// `DynStore`.
 #[macro_export]
@@ -574,7 +614,8 @@ macro_rules! store_conformance_tests {
             audit_append_and_list,
             renumber_moves_atomically,
             concurrent_renumbers_one_wins,
-            rewriting_a_code_changes_nothing_if_it_moved
+            rewriting_a_code_changes_nothing_if_it_moved,
+            concurrent_failures_after_expiry_all_count
         );
     };
     (@each $make:expr; $($name:ident),*) => {
