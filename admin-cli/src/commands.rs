@@ -1,6 +1,6 @@
 //! Each command: parse, call the core, print a table (or `--json`), pick the exit code.
 
-use crate::text::{gender, kv, staff_error, table};
+use crate::text::{gender, kv, line_errors, staff_error, table};
 use crate::{
     AccountCmd, Cli, Command, EmailCmd, EmployeeCmd, Global, LangArg, SessionCmd, StoreKind,
     TablesCmd,
@@ -323,16 +323,7 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
         );
         if !errors.is_empty() {
             say!("");
-            say_raw!(
-                "{}",
-                table(
-                    &[l.pick("Baris", "Line"), "NIP", l.pick("Kesalahan", "Error")],
-                    &errors
-                        .iter()
-                        .map(|(a, b, c)| vec![a.to_string(), b.clone(), c.clone()])
-                        .collect::<Vec<_>>()
-                )
-            );
+            say_raw!("{}", line_errors("NIP", &errors, l));
         }
     }
     Ok(if errors.is_empty() {

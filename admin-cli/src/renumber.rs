@@ -2,7 +2,7 @@
 
 use crate::commands::{lang, print_json, refuse, service, REFUSED};
 use crate::counter::{operator_required, usage};
-use crate::text::{kv, staff_error, table};
+use crate::text::{kv, line_errors, staff_error, table};
 use crate::Global;
 use anyhow::Context;
 use sapk_core::staff::{RenumberOutcome, RenumberReason};
@@ -245,17 +245,7 @@ fn report(g: &Global, done: &[serde_json::Value], errors: &[(u64, String, String
         say!("");
         say_raw!(
             "{}",
-            table(
-                &[
-                    l.pick("Baris", "Line"),
-                    l.pick("NIP lama", "Old number"),
-                    l.pick("Kesalahan", "Error"),
-                ],
-                &errors
-                    .iter()
-                    .map(|(a, b, c)| vec![a.to_string(), b.clone(), c.clone()])
-                    .collect::<Vec<_>>()
-            )
+            line_errors(l.pick("NIP lama", "Old number"), errors, l)
         );
     }
 }

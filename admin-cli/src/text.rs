@@ -127,3 +127,18 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// The rows a bulk command could not take, by line: `(line, number, why)`.
+pub fn line_errors(nip_header: &str, errors: &[(u64, String, String)], lang: Lang) -> String {
+    table(
+        &[
+            lang.pick("Baris", "Line"),
+            nip_header,
+            lang.pick("Kesalahan", "Error"),
+        ],
+        &errors
+            .iter()
+            .map(|(a, b, c)| vec![a.to_string(), b.clone(), c.clone()])
+            .collect::<Vec<_>>(),
+    )
+}

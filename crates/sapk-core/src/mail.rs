@@ -159,19 +159,30 @@ pub fn password_changed_email(
     )
 }
 
-/// To the old address after staff changed the e-mail at a BKN office.
+/// Who changed an account's e-mail, for the notice to the old address.
+#[derive(Debug, Clone, Copy)]
+pub enum ChangedBy<'a> {
+    /// Staff at this office, after checking identity in person.
+    Office(&'a str),
+    /// An employee import (the agency's HR data), for an account not yet activated.
+    Import,
+}
+
+/// To the old address after the e-mail changed.
 pub fn email_changed_old_email(
     to: &Email,
     name: &str,
     new_masked: &str,
-    office: &str,
+    by: ChangedBy<'_>,
     at: DateTime<Utc>,
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
     let when = format_wib(at, lang);
-    let body = match lang {
-        Lang::Id => format!("Pada {when}, petugas kantor BKN {office} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password."),
-        Lang::En => format!("On {when}, staff at BKN office {office} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes."),
+    let body = match (lang, by) {
+        (Lang::Id, ChangedBy::Office(office)) => format!("Pada {when}, petugas kantor BKN {office} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password."),
+        (Lang::En, ChangedBy::Office(office)) => format!("On {when}, staff at BKN office {office} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes."),
+        (Lang::Id, ChangedBy::Import) => format!("Pada {when}, data kepegawaian dari instansi Anda mengganti email akun SAPK Anda menjadi {new_masked}. Alamat ini tidak akan lagi menerima kode reset password. Jika data itu keliru, hubungi unit kepegawaian (BKPSDM) instansi Anda."),
+        (Lang::En, ChangedBy::Import) => format!("On {when}, the HR data of your agency changed the e-mail of your SAPK account to {new_masked}. This address will no longer receive password reset codes. If that data is wrong, contact your agency's HR unit (BKPSDM)."),
     };
     notice(
         EmailKind::EmailChangedOld,
@@ -206,33 +217,6 @@ pub fn email_changed_new_email(
         lang.pick(
             "Email akun SAPK Anda telah diperbarui",
             "Your SAPK account e-mail was updated",
-        ),
-        vec![body],
-        lang,
-    )
-}
-
-/// To the old address after an employee import (the agency's HR data) changed the e-mail of
-/// an account not yet activated.
-pub fn email_changed_by_import_email(
-    to: &Email,
-    name: &str,
-    new_masked: &str,
-    at: DateTime<Utc>,
-    lang: Lang,
-) -> Result<OutgoingEmail, TemplateError> {
-    let when = format_wib(at, lang);
-    let body = match lang {
-        Lang::Id => format!("Pada {when}, data kepegawaian dari instansi Anda mengganti email akun SAPK Anda menjadi {new_masked}. Alamat ini tidak akan lagi menerima kode reset password. Jika data itu keliru, hubungi unit kepegawaian (BKPSDM) instansi Anda."),
-        Lang::En => format!("On {when}, the HR data of your agency changed the e-mail of your SAPK account to {new_masked}. This address will no longer receive password reset codes. If that data is wrong, contact your agency's HR unit (BKPSDM)."),
-    };
-    notice(
-        EmailKind::EmailChangedOld,
-        to,
-        name,
-        lang.pick(
-            "Email akun SAPK Anda telah diganti",
-            "The e-mail of your SAPK account was changed",
         ),
         vec![body],
         lang,
@@ -299,8 +283,15 @@ mod tests {
     fn notices() {
         let to = Email::parse("budi@example.go.id").unwrap();
         let at = Utc::now();
-        let m = email_changed_old_email(&to, "Budi", "bu***@baru.id", "KANREG-I", at, Lang::Id)
-            .unwrap();
+        let m = email_changed_old_email(
+            &to,
+            "Budi",
+            "bu***@baru.id",
+            ChangedBy::Office("KANREG-I"),
+            at,
+            Lang::Id,
+        )
+        .unwrap();
         assert!(m.text.contains("bu***@baru.id") && m.text.contains("Jika ini bukan Anda"));
         let m = password_changed_email(&to, "Budi", at, Lang::En).unwrap();
         assert!(m.html.contains("was changed"));

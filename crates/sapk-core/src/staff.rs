@@ -232,10 +232,11 @@ impl Service {
                         .await?;
                     if email_changed {
                         if let Some(old) = &existing.email {
-                            self.send(crate::mail::email_changed_by_import_email(
+                            self.send(crate::mail::email_changed_old_email(
                                 old,
                                 &updated.name,
                                 &email.as_ref().map_or_else(|| "-".to_owned(), Email::masked),
+                                crate::mail::ChangedBy::Import,
                                 now,
                                 crate::Lang::Id,
                             ))
@@ -524,7 +525,7 @@ impl Service {
                     old,
                     &account.name,
                     &new_email.masked(),
-                    &op.office,
+                    crate::mail::ChangedBy::Office(&op.office),
                     now,
                     lang,
                 ))
