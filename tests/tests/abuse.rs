@@ -548,6 +548,14 @@ async fn a_forgot_within_the_cooldown_sends_nothing_new() {
     assert_eq!(app.forgot(NIP).await.status, 202);
     assert_eq!(app.outbox().len(), 2);
     assert_ne!(app.last_code(EMAIL), code, "a new code after the cooldown");
+    // A code that no longer works (staff ended codes and sessions) holds no cooldown.
+    let op = sapk_core::staff::Operator {
+        id: "OP-1".into(),
+        office: "KANREG-I".into(),
+    };
+    app.service.revoke_sessions(NIP, &op).await.unwrap();
+    assert_eq!(app.forgot(NIP).await.status, 202);
+    assert_eq!(app.outbox().len(), 3, "a fresh code at once");
 }
 
 #[tokio::test]

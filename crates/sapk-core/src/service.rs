@@ -286,10 +286,14 @@ impl Service {
         let current = current.map_err(store_down)?;
         let now = self.clock.now();
         let cooldown = Duration::seconds(self.config.forgot_cooldown_secs);
-        if let Some(c) = current
-            .as_ref()
-            .filter(|c| c.expires_at > now && c.issued_at + cooldown > now)
-        {
+        // Only a code that still works holds the cooldown (not one from before a reset or
+        // an e-mail change at the counter).
+        let credential_version = account.as_ref().map_or(0, |a| a.credential_version);
+        if let Some(c) = current.as_ref().filter(|c| {
+            c.expires_at > now
+                && c.issued_at + cooldown > now
+                && c.credential_version == credential_version
+        }) {
             // The same write as a new code, changing nothing.
             self.store.rewrite_reset_code(c).await.map_err(store_down)?;
             self.audit(self.public_event(nip, meta, "code_requested", "cooldown"))
@@ -317,7 +321,7 @@ impl Service {
             issued_at: now,
             expires_at,
             attempts_left: self.config.code_max_attempts,
-            credential_version: account.as_ref().map_or(0, |a| a.credential_version),
+            credential_version,
         };
         self.store
             .put_reset_code(&record)
