@@ -74,14 +74,28 @@ impl DataDir {
     ) -> Result<DataDir, DataDirError> {
         private_dir(path).map_err(|e| DataDirError::Io(path.to_owned(), e))?;
         let db = path.join("sapk.db");
-        let store = SqliteStore::open(&db)?;
+        // The database file exists with mode 0600 before SQLite opens it: SQLite gives its
+        // -wal and -shm files the database file's mode. Files of an older data directory
+        // are narrowed too.
         #[cfg(unix)]
         {
-            // SQLite gives its -wal and -shm files the database file's mode.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&db)
                 .map_err(|e| DataDirError::Io(db.clone(), e))?;
+            for suffix in ["", "-wal", "-shm"] {
+                let f = path.join(format!("sapk.db{suffix}"));
+                if f.exists() {
+                    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| DataDirError::Io(f.clone(), e))?;
+                }
+            }
         }
+        let store = SqliteStore::open(&db)?;
         let outbox = FileOutbox::new(path.join("outbox"), mail_from)?;
         let key = match key_override {
             Some(k) => k,
@@ -128,5 +142,48 @@ fn load_or_create_key(file: &Path) -> Result<TokenKey, DataDirError> {
             }
         }
         Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use sapk_core::ports::{EmailKind, Mailer, OutgoingEmail};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_data_directory_is_readable_by_its_owner_only() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join(".sapk");
+        let data = DataDir::open(&dir, DEFAULT_MAIL_FROM, None).unwrap();
+        data.outbox
+            .send(&OutgoingEmail {
+                kind: EmailKind::ResetCode,
+                to: sapk_core::Email::parse("budi@example.go.id").unwrap(),
+                subject: "s".into(),
+                text: "ABCD-EFGH".into(),
+                html: "<p>ABCD-EFGH</p>".into(),
+                lang: sapk_core::Lang::Id,
+            })
+            .await
+            .unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("outbox")), 0o700);
+        for f in [
+            "sapk.db",
+            "sapk.db-wal",
+            "sapk.db-shm",
+            "token.key",
+            "pii.key",
+        ] {
+            assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+        }
+        for e in std::fs::read_dir(dir.join("outbox")).unwrap() {
+            assert_eq!(mode(&e.unwrap().path()), 0o600);
+        }
     }
 }
