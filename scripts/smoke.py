@@ -89,6 +89,7 @@ def main() -> None:
         "SAPK_TABLE_ACCOUNTS": f"{prefix}-accounts",
         "SAPK_TABLE_EPHEMERAL": f"{prefix}-ephemeral",
         "SAPK_TABLE_AUDIT": f"{prefix}-audit",
+        "SAPK_TABLE_STAFF": f"{prefix}-staff",
     }
     admin("tables", "create", env=tables)
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:

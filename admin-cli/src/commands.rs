@@ -124,6 +124,7 @@ async fn tables_create(g: &Global) -> anyhow::Result<ExitCode> {
         names.accounts.clone(),
         names.ephemeral.clone(),
         names.audit.clone(),
+        names.staff.clone(),
     ];
     if g.json {
         print_json(&json!({ "ok": true, "created": created, "tables": all }));
@@ -162,6 +163,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::renumber::run(g, args).await
         }
         Command::Tables(TablesCmd::Create) => tables_create(g).await,
+        Command::Staff(cmd) => crate::staff::run(g, cmd).await,
         Command::Email(EmailCmd::Change {
             nip,
             new_email,

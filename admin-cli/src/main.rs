@@ -21,6 +21,7 @@ macro_rules! say_raw {
 mod commands;
 mod counter;
 mod renumber;
+mod staff;
 mod text;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -118,6 +119,42 @@ pub enum Command {
     /// DynamoDB tables (for local and test use; production tables come from infra/).
     #[command(subcommand)]
     Tables(TablesCmd),
+    /// The staff registry (a supervisor's commands): which signed-in identity is which
+    /// officer, at which office, acting on whom.
+    #[command(subcommand)]
+    Staff(StaffCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCmd {
+    /// Register (or update) an officer. Example: `sapk-admin staff register
+    /// arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id
+    /// --officer-id 199001012015031002 --name "Rina Kartika" --office BKPSDM-KOTA-BANDUNG
+    /// --scope "instansi:Pemerintah Kota Bandung"`. Needs --operator/--office.
+    Register {
+        /// The IAM principal ARN the officer signs in as.
+        principal: String,
+        /// The officer's own NIP or staff ID.
+        #[arg(long)]
+        officer_id: String,
+        /// The officer's name.
+        #[arg(long)]
+        name: String,
+        /// The officer's office code.
+        #[arg(long = "office-code")]
+        office_code: String,
+        /// `bkn` (a BKN office: any employee) or `instansi:<name>` (an agency HR unit: only
+        /// its own employees).
+        #[arg(long)]
+        scope: String,
+    },
+    /// Deactivate an officer (their requests are then refused). Needs --operator/--office.
+    Deactivate {
+        /// The IAM principal ARN.
+        principal: String,
+    },
+    /// List the registered officers.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -48,6 +48,21 @@ pub fn staff_error(e: &StaffError, lang: Lang) -> String {
                 "no key for NIK and document numbers is configured (SAPK_PII_KEY)",
             )
             .into(),
+        StaffError::Forbidden(why) => match why {
+            sapk_core::staff::Forbidden::Unregistered => lang.pick(
+                "identitas Anda belum terdaftar sebagai petugas; minta supervisor mendaftarkannya",
+                "your identity is not registered as an officer; ask your supervisor to register it",
+            ),
+            sapk_core::staff::Forbidden::Deactivated => lang.pick(
+                "pendaftaran Anda sebagai petugas dinonaktifkan",
+                "your registration as an officer is deactivated",
+            ),
+            sapk_core::staff::Forbidden::OutOfScope => lang.pick(
+                "pegawai ini bukan dari instansi Anda; hanya kantor BKN yang boleh melayaninya",
+                "this employee is not of your agency; only a BKN office may act on them",
+            ),
+        }
+        .into(),
         StaffError::SameNip => lang
             .pick("nomor lama dan nomor baru sama", "the old and the new number are the same")
             .into(),

@@ -259,3 +259,91 @@ fn control_and_bidi_characters_never_reach_the_store_or_the_terminal() {
         "{text:?}"
     );
 }
+
+#[test]
+fn a_supervisor_keeps_the_staff_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id";
+    let sup = |c: &mut Command| {
+        c.args(["--operator", "199001012015031002", "--office", "KANREG-III"]);
+    };
+    // Without the supervisor's identity, or with a scope that is not one: usage errors.
+    admin(dir.path())
+        .args([
+            "staff",
+            "register",
+            arn,
+            "--officer-id",
+            "1",
+            "--name",
+            "Rina",
+            "--office-code",
+            "X",
+            "--scope",
+            "bkn",
+        ])
+        .assert()
+        .code(2);
+    let mut c = admin(dir.path());
+    sup(&mut c);
+    c.args([
+        "staff",
+        "register",
+        arn,
+        "--officer-id",
+        "1",
+        "--name",
+        "Rina",
+        "--office-code",
+        "X",
+        "--scope",
+        "kota",
+    ])
+    .assert()
+    .code(2);
+    let mut c = admin(dir.path());
+    sup(&mut c);
+    c.args([
+        "staff",
+        "register",
+        arn,
+        "--officer-id",
+        "198807122019032001",
+        "--name",
+        "Rina Kartika",
+        "--office-code",
+        "BKPSDM-KOTA-BANDUNG",
+        "--scope",
+        "instansi:Pemerintah Kota Bandung",
+    ])
+    .assert()
+    .success();
+    let list = |dir: &Path| -> Value {
+        let out = admin(dir)
+            .args(["--json", "staff", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let v = list(dir.path());
+    assert_eq!(v[0]["principal"], arn);
+    assert_eq!(v[0]["scope"]["kind"], "instansi");
+    assert_eq!(v[0]["scope"]["instansi"], "Pemerintah Kota Bandung");
+    assert_eq!(v[0]["active"], true);
+    let mut c = admin(dir.path());
+    sup(&mut c);
+    c.args(["staff", "deactivate", arn]).assert().success();
+    assert_eq!(list(dir.path())[0]["active"], false);
+    let mut c = admin(dir.path());
+    sup(&mut c);
+    c.args([
+        "staff",
+        "deactivate",
+        "arn:aws:sts::1:assumed-role/x/nobody",
+    ])
+    .assert()
+    .code(1);
+}

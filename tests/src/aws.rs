@@ -39,6 +39,7 @@ pub fn function_env(tables: &TableNames) -> HashMap<String, String> {
         ("SAPK_TABLE_ACCOUNTS".into(), tables.accounts.clone()),
         ("SAPK_TABLE_EPHEMERAL".into(), tables.ephemeral.clone()),
         ("SAPK_TABLE_AUDIT".into(), tables.audit.clone()),
+        ("SAPK_TABLE_STAFF".into(), tables.staff.clone()),
         (
             "SAPK_MAIL_FROM".into(),
             "SAPK BKN <no-reply@sapk.example.go.id>".into(),

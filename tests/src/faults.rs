@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, LoginThrottle, MailError, Mailer, OutgoingEmail, ResetCodeRecord,
+    Account, AuditEvent, LoginThrottle, MailError, Mailer, Officer, OutgoingEmail, ResetCodeRecord,
     SessionRecord, Store, StoreError, ThrottleWrite,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -181,6 +181,15 @@ impl Store for FailingStore {
     }
     async fn hit_counter(&self, key: &str, exp: DateTime<Utc>) -> Result<u64, StoreError> {
         delegate!(self, hit_counter(key, exp))
+    }
+    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
+        delegate!(self, get_officer(principal))
+    }
+    async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
+        delegate!(self, put_officer(o))
+    }
+    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
+        delegate!(self, list_officers())
     }
     async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
         delegate!(self, append_audit(e))

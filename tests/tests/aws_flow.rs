@@ -263,6 +263,7 @@ async fn functions_refuse_to_start_without_configuration() {
         "SAPK_TABLE_ACCOUNTS",
         "SAPK_TABLE_EPHEMERAL",
         "SAPK_TABLE_AUDIT",
+        "SAPK_TABLE_STAFF",
         "SAPK_MAIL_FROM",
         "SAPK_TOKEN_KEY",
     ] {
@@ -272,6 +273,7 @@ async fn functions_refuse_to_start_without_configuration() {
         ("SAPK_TABLE_ACCOUNTS", "a"),
         ("SAPK_TABLE_EPHEMERAL", "b"),
         ("SAPK_TABLE_AUDIT", "c"),
+        ("SAPK_TABLE_STAFF", "d"),
         ("SAPK_MAIL_FROM", "x@y.id"),
         ("SAPK_TOKEN_KEY", "c2hvcnQ="),
     ]);
@@ -288,6 +290,7 @@ async fn functions_refuse_to_start_without_configuration() {
         ("SAPK_TABLE_ACCOUNTS", "a"),
         ("SAPK_TABLE_EPHEMERAL", "b"),
         ("SAPK_TABLE_AUDIT", "c"),
+        ("SAPK_TABLE_STAFF", "d"),
         ("SAPK_MAIL_FROM", "x@y.id"),
         ("SAPK_TOKEN_KEY", key.as_str()),
         ("SAPK_ARGON2_MEMORY_KIB", "8"),
@@ -646,6 +649,8 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
             "EphemeralTable"
         } else if name == tables.audit {
             "AuditTable"
+        } else if name == tables.staff {
+            "StaffTable"
         } else {
             panic!("unknown table {name}")
         }

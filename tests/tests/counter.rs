@@ -463,6 +463,7 @@ mod on_aws {
         .env("SAPK_TABLE_ACCOUNTS", &tables.accounts)
         .env("SAPK_TABLE_EPHEMERAL", &tables.ephemeral)
         .env("SAPK_TABLE_AUDIT", &tables.audit)
+        .env("SAPK_TABLE_STAFF", &tables.staff)
         .env("SAPK_MAIL_FROM", "SAPK BKN <no-reply@sapk.example.go.id>")
         .env("SAPK_TOKEN_KEY", key)
         .env(
@@ -612,5 +613,118 @@ mod on_aws {
             (rec["actor"].as_str(), rec["office"].as_str()),
             (Some("OP-9"), Some("KANREG-II"))
         );
+    }
+}
+
+mod registry {
+    use super::*;
+    use sapk_core::ports::{Officer, StaffScope, Store};
+    use sapk_core::staff::{Forbidden, Operator, StaffError};
+
+    fn officer(principal: &str, scope: StaffScope) -> Officer {
+        Officer {
+            principal: principal.into(),
+            officer_id: "199001012015031002".into(),
+            name: "Rina  Kartika".into(),
+            office: "BKPSDM-KOTA-BANDUNG".into(),
+            scope,
+            active: true,
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_registered_active_officers_act_and_agency_officers_only_on_their_own() {
+        let app = spawn_app().await;
+        let svc = &app.service;
+        app.seed_default().await; // Budi, no instansi
+        svc.import_employee(
+            &sapk_core::staff::EmployeeRow {
+                nip: PPPK_NIP.into(),
+                name: "Ayu Lestari".into(),
+                email: "ayu@example.go.id".into(),
+                instansi: Some("Pemerintah Kota Bandung".into()),
+            },
+            &Operator {
+                id: "t".into(),
+                office: "T".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let supervisor = Operator {
+            id: "arn:aws:sts::1:assumed-role/Supervisor/sri".into(),
+            office: "KANREG-III".into(),
+        };
+        let agency = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/rina@bandung.go.id";
+        let kanreg = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
+        let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+        let pppk = sapk_core::Nip::from_stored(PPPK_NIP).unwrap();
+
+        // Unregistered: refused and audited in the employee's trail.
+        let r = svc.authorize_officer(kanreg, Some(&nip)).await;
+        assert!(
+            matches!(r, Err(StaffError::Forbidden(Forbidden::Unregistered))),
+            "{r:?}"
+        );
+        let trail = app.store.list_audit(&nip, 10).await.unwrap();
+        assert_eq!(
+            (
+                trail[0].action.as_str(),
+                trail[0].outcome.as_str(),
+                trail[0].actor.as_str()
+            ),
+            ("staff_request", "refused", kanreg)
+        );
+
+        svc.register_officer(
+            officer(
+                agency,
+                StaffScope::Instansi("Pemerintah Kota Bandung".into()),
+            ),
+            &supervisor,
+        )
+        .await
+        .unwrap();
+        svc.register_officer(officer(kanreg, StaffScope::Bkn), &supervisor)
+            .await
+            .unwrap();
+        let rina = svc.authorize_officer(agency, None).await.unwrap();
+        assert_eq!(rina.name, "Rina Kartika", "names are cleaned");
+        assert_eq!(rina.operator().id, agency, "audit names the IAM principal");
+        let andi = svc.authorize_officer(kanreg, None).await.unwrap();
+
+        let budi = app.store.get_account(&nip).await.unwrap().unwrap();
+        let ayu = app.store.get_account(&pppk).await.unwrap().unwrap();
+        // The agency officer: their own employee yes, another (or none) no, audited.
+        svc.check_scope(&rina, &ayu, "email_change").await.unwrap();
+        let r = svc.check_scope(&rina, &budi, "email_change").await;
+        assert!(
+            matches!(r, Err(StaffError::Forbidden(Forbidden::OutOfScope))),
+            "{r:?}"
+        );
+        let trail = app.store.list_audit(&nip, 10).await.unwrap();
+        assert_eq!(
+            (
+                trail[0].outcome.as_str(),
+                trail[0].details["reason"].as_str()
+            ),
+            ("refused", Some("out_of_scope"))
+        );
+        assert_eq!(trail[0].office.as_deref(), Some("BKPSDM-KOTA-BANDUNG"));
+        // A BKN office: anyone.
+        svc.check_scope(&andi, &budi, "email_change").await.unwrap();
+        svc.check_scope(&andi, &ayu, "email_change").await.unwrap();
+
+        // Deactivated: refused.
+        let mut off = rina.clone();
+        off.active = false;
+        svc.register_officer(off, &supervisor).await.unwrap();
+        let r = svc.authorize_officer(agency, Some(&pppk)).await;
+        assert!(
+            matches!(r, Err(StaffError::Forbidden(Forbidden::Deactivated))),
+            "{r:?}"
+        );
+        assert_eq!(app.store.list_officers().await.unwrap().len(), 2);
     }
 }

@@ -13,8 +13,8 @@ use sapk_core::email::Email;
 use sapk_core::keys::{hex, random_bytes};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
-    ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord,
+    StaffScope, Store, StoreError, ThrottleWrite,
 };
 use std::collections::HashMap;
 
@@ -174,6 +174,24 @@ fn read_account(item: &Item) -> Result<Account, StoreError> {
         created_at: time(item, "created_at")?,
         updated_at: time(item, "updated_at")?,
         version: get_n(item, "version")?,
+    })
+}
+
+fn read_officer(item: &Item) -> Result<Officer, StoreError> {
+    let scope = get_s(item, "scope")?;
+    Ok(Officer {
+        principal: get_s(item, "principal")?.to_owned(),
+        officer_id: get_s(item, "officer_id")?.to_owned(),
+        name: get_s(item, "name")?.to_owned(),
+        office: get_s(item, "office")?.to_owned(),
+        scope: StaffScope::parse(scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("scope {scope:?}")))?,
+        active: item
+            .get("active")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .ok_or_else(|| corrupt("active"))?,
+        updated_at: time(item, "updated_at")?,
     })
 }
 
@@ -622,6 +640,61 @@ impl Store for DynamoStore {
             .await
             .map_err(sdk)?;
         get_n(&out.attributes.unwrap_or_default(), "hits")
+    }
+
+    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.staff)
+            .key("principal", s(principal))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.item.as_ref().map(read_officer).transpose()
+    }
+
+    async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.staff)
+            .item("principal", s(&o.principal))
+            .item("officer_id", s(&o.officer_id))
+            .item("name", s(&o.name))
+            .item("office", s(&o.office))
+            .item("scope", s(o.scope.as_text()))
+            .item("active", AttributeValue::Bool(o.active))
+            .item("updated_at", micros(o.updated_at))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.tables.staff)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items() {
+                out.push(read_officer(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.principal.cmp(&b.principal));
+        Ok(out)
     }
 
     async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {

@@ -16,6 +16,8 @@ pub enum TableRole {
     Ephemeral,
     /// Append-only audit log: partition = NIP (or `-`), sort = time and a random suffix.
     Audit,
+    /// The staff registry: one item per officer, keyed by IAM principal.
+    Staff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +35,7 @@ pub struct TableSpec {
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
 
-pub const TABLES: [TableSpec; 3] = [
+pub const TABLES: [TableSpec; 4] = [
     TableSpec {
         role: TableRole::Accounts,
         env: "SAPK_TABLE_ACCOUNTS",
@@ -58,14 +60,23 @@ pub const TABLES: [TableSpec; 3] = [
         sort_key: Some("sk"),
         ttl_attribute: None,
     },
+    TableSpec {
+        role: TableRole::Staff,
+        env: "SAPK_TABLE_STAFF",
+        default_name: "sapk-staff",
+        partition_key: "principal",
+        sort_key: None,
+        ttl_attribute: None,
+    },
 ];
 
-/// The three table names in use.
+/// The table names in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub accounts: String,
     pub ephemeral: String,
     pub audit: String,
+    pub staff: String,
 }
 
 impl TableNames {
@@ -74,6 +85,7 @@ impl TableNames {
             TableRole::Accounts => &self.accounts,
             TableRole::Ephemeral => &self.ephemeral,
             TableRole::Audit => &self.audit,
+            TableRole::Staff => &self.staff,
         }
     }
 
@@ -83,6 +95,7 @@ impl TableNames {
             accounts: format!("{prefix}-accounts"),
             ephemeral: format!("{prefix}-ephemeral"),
             audit: format!("{prefix}-audit"),
+            staff: format!("{prefix}-staff"),
         }
     }
 
@@ -100,6 +113,7 @@ impl TableNames {
             accounts: take(TableRole::Accounts),
             ephemeral: take(TableRole::Ephemeral),
             audit: take(TableRole::Audit),
+            staff: take(TableRole::Staff),
         };
         if missing.is_empty() {
             Ok(names)
@@ -120,6 +134,7 @@ impl TableNames {
             accounts: pick(TableRole::Accounts),
             ephemeral: pick(TableRole::Ephemeral),
             audit: pick(TableRole::Audit),
+            staff: pick(TableRole::Staff),
         }
     }
 }
@@ -129,6 +144,7 @@ pub fn spec(role: TableRole) -> TableSpec {
         TableRole::Accounts => TABLES[0],
         TableRole::Ephemeral => TABLES[1],
         TableRole::Audit => TABLES[2],
+        TableRole::Staff => TABLES[3],
     }
 }
 

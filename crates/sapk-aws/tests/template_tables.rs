@@ -16,6 +16,7 @@ fn logical_id(role: TableRole) -> &'static str {
         TableRole::Accounts => "AccountsTable",
         TableRole::Ephemeral => "EphemeralTable",
         TableRole::Audit => "AuditTable",
+        TableRole::Staff => "StaffTable",
     }
 }
 

@@ -87,6 +87,63 @@ pub struct ThrottleWrite {
     pub record: LoginThrottle,
 }
 
+/// On whom a registered officer may act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "instansi", rename_all = "snake_case")]
+pub enum StaffScope {
+    /// A BKN office (Kanreg): any employee.
+    Bkn,
+    /// An agency's HR unit (BKPSDM, Biro SDM): only employees of this `instansi`.
+    Instansi(String),
+}
+
+impl StaffScope {
+    /// `bkn` or `instansi:<name>`, as stored and typed.
+    pub fn as_text(&self) -> String {
+        match self {
+            StaffScope::Bkn => "bkn".to_owned(),
+            StaffScope::Instansi(i) => format!("instansi:{i}"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StaffScope> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("bkn") {
+            return Some(StaffScope::Bkn);
+        }
+        let (kind, name) = s.split_once(':')?;
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        (kind.trim().eq_ignore_ascii_case("instansi") && !name.is_empty())
+            .then_some(StaffScope::Instansi(name))
+    }
+
+    /// Whether an officer of this scope may act on an employee of `instansi`.
+    pub fn covers(&self, instansi: Option<&str>) -> bool {
+        match self {
+            StaffScope::Bkn => true,
+            StaffScope::Instansi(mine) => {
+                instansi.is_some_and(|theirs| theirs.trim().eq_ignore_ascii_case(mine.trim()))
+            }
+        }
+    }
+}
+
+/// A person registered to act at a counter, keyed by the IAM principal they sign in as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Officer {
+    /// The IAM principal ARN (for IAM Identity Center users, the assumed-role ARN whose
+    /// session name is the user).
+    pub principal: String,
+    /// The officer's own NIP or staff ID.
+    pub officer_id: String,
+    pub name: String,
+    /// Office code, e.g. `KANREG-I` or `BKPSDM-KOTA-BANDUNG`.
+    pub office: String,
+    pub scope: StaffScope,
+    pub active: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEvent {
     pub at: DateTime<Utc>,
@@ -186,6 +243,13 @@ pub trait Store: Send + Sync {
     /// Atomically adds one to the counter `key` (created with `expires_at`); returns the
     /// new count.
     async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// The registered officer signed in as `principal`, if any.
+    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError>;
+    /// Registers or replaces an officer.
+    async fn put_officer(&self, officer: &Officer) -> Result<(), StoreError>;
+    /// Every registered officer (a registry of hundreds, not millions).
+    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError>;
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The NIP's audit events, newest first.

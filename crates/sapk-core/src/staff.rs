@@ -34,6 +34,8 @@ pub enum StaffError {
     SameNip,
     #[error("no key for NIK and document numbers is configured (SAPK_PII_KEY)")]
     NoPiiKey,
+    #[error("forbidden: {0:?}")]
+    Forbidden(Forbidden),
     #[error("the new number already has an activated account")]
     NewNipInUse,
     #[error("the new number's birth date or gender differs from the old one's; only a correction (perbaikan NIP) may change them")]
@@ -48,6 +50,120 @@ impl From<StoreError> for StaffError {
             StoreError::Conflict(_) => StaffError::Conflict,
             other => StaffError::Store(other),
         }
+    }
+}
+
+/// Why a staff request is refused (403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Forbidden {
+    /// The signed-in principal is not in the staff registry.
+    Unregistered,
+    /// The officer's registration was deactivated.
+    Deactivated,
+    /// An agency officer acting on an employee of another agency.
+    OutOfScope,
+}
+
+impl Forbidden {
+    pub fn code(self) -> &'static str {
+        match self {
+            Forbidden::Unregistered => "unregistered",
+            Forbidden::Deactivated => "deactivated",
+            Forbidden::OutOfScope => "out_of_scope",
+        }
+    }
+}
+
+impl crate::ports::Officer {
+    /// The identity every audit record of this officer's actions carries: the IAM
+    /// principal and the registered office.
+    pub fn operator(&self) -> Operator {
+        Operator {
+            id: self.principal.clone(),
+            office: self.office.clone(),
+        }
+    }
+}
+
+impl Service {
+    /// The registered, active officer signed in as `principal`. An unregistered or
+    /// deactivated principal is refused, and the refusal audited (in the trail of the
+    /// employee the request was about, `target`, when there is one).
+    pub async fn authorize_officer(
+        &self,
+        principal: &str,
+        target: Option<&Nip>,
+    ) -> Result<crate::ports::Officer, StaffError> {
+        let officer = self.store.get_officer(principal).await?;
+        let why = match &officer {
+            None => Forbidden::Unregistered,
+            Some(o) if !o.active => Forbidden::Deactivated,
+            Some(o) => return Ok(o.clone()),
+        };
+        let op = Operator {
+            id: principal.to_owned(),
+            office: officer.map_or_else(|| "UNREGISTERED".to_owned(), |o| o.office),
+        };
+        let mut ev = self.staff_event(&op, target, "staff_request", "refused", json!({}));
+        ev.details = json!({ "reason": why.code() });
+        self.staff_audit(ev).await?;
+        Err(StaffError::Forbidden(why))
+    }
+
+    /// Refuses, audited, an action on `account` outside the officer's scope (an agency HR
+    /// officer may act only on employees of their own `instansi`).
+    pub async fn check_scope(
+        &self,
+        officer: &crate::ports::Officer,
+        account: &Account,
+        action: &str,
+    ) -> Result<(), StaffError> {
+        if officer.scope.covers(account.instansi.as_deref()) {
+            return Ok(());
+        }
+        self.refuse_audited(
+            &officer.operator(),
+            &account.nip,
+            action,
+            Forbidden::OutOfScope.code(),
+            json!({ "scope": officer.scope.as_text() }),
+        )
+        .await?;
+        Err(StaffError::Forbidden(Forbidden::OutOfScope))
+    }
+
+    /// Registers or replaces an officer (a supervisor's action, audited under the
+    /// supervisor's identity).
+    pub async fn register_officer(
+        &self,
+        mut officer: crate::ports::Officer,
+        by: &Operator,
+    ) -> Result<(), StaffError> {
+        officer.principal = officer.principal.trim().to_owned();
+        if officer.principal.is_empty() || officer.office.trim().is_empty() {
+            return Err(StaffError::InvalidName("principal and office are required"));
+        }
+        officer.name = clean_name(&officer.name)?;
+        officer.updated_at = self.now();
+        self.store.put_officer(&officer).await?;
+        self.staff_audit(self.staff_event(
+            by,
+            None,
+            "staff_registry",
+            if officer.active {
+                "registered"
+            } else {
+                "deactivated"
+            },
+            json!({
+                "principal": officer.principal,
+                "officer_id": officer.officer_id,
+                "office": officer.office,
+                "scope": officer.scope.as_text(),
+            }),
+        ))
+        .await
     }
 }
 

@@ -4,8 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
-    ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord,
+    StaffScope, Store, StoreError, ThrottleWrite,
 };
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS counters (
     key TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staff (
+    principal TEXT PRIMARY KEY,
+    officer_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    office TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -186,6 +195,22 @@ fn insert_account_row(c: &Connection, a: &Account) -> Result<(), StoreError> {
         "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     );
     execute_account(c, &sql, a, a.version).map(|_| ())
+}
+
+const STAFF_COLS: &str = "principal, officer_id, name, office, scope, active, updated_at";
+
+fn read_officer(r: &rusqlite::Row<'_>) -> rusqlite::Result<Officer> {
+    let scope: String = r.get(4)?;
+    Ok(Officer {
+        principal: r.get(0)?,
+        officer_id: r.get(1)?,
+        name: r.get(2)?,
+        office: r.get(3)?,
+        scope: StaffScope::parse(&scope)
+            .ok_or_else(|| conv_err(StoreError::Corrupt(format!("scope {scope:?}"))))?,
+        active: r.get(5)?,
+        updated_at: time(r.get(6)?).map_err(conv_err)?,
+    })
 }
 
 fn read_throttle(c: &Connection, key: &str) -> rusqlite::Result<Option<LoginThrottle>> {
@@ -645,6 +670,54 @@ impl Store for SqliteStore {
             )
             .map(version_u64)
             .map_err(down)
+        })
+        .await
+    }
+
+    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
+        let key = principal.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                &format!("SELECT {STAFF_COLS} FROM staff WHERE principal = ?1"),
+                [key],
+                read_officer,
+            )
+            .optional()
+            .map_err(unwrap_conv)
+        })
+        .await
+    }
+
+    async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
+        let o = o.clone();
+        self.run(move |c| {
+            c.execute(
+                &format!("INSERT OR REPLACE INTO staff ({STAFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    o.principal,
+                    o.officer_id,
+                    o.name,
+                    o.office,
+                    o.scope.as_text(),
+                    o.active,
+                    micros(o.updated_at)
+                ],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
+        self.run(|c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {STAFF_COLS} FROM staff ORDER BY principal"
+                ))
+                .map_err(down)?;
+            let rows = stmt.query_map([], read_officer).map_err(down)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(unwrap_conv)
         })
         .await
     }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
-    ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord,
+    StaffScope, Store, StoreError, ThrottleWrite,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -596,6 +596,35 @@ pub async fn concurrent_failures_after_expiry_all_count(s: DynStore) {
     );
 }
 
+pub async fn officers_round_trip(s: DynStore) {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let principal = format!(
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/petugas{n}@bkn.go.id"
+    );
+    assert_eq!(s.get_officer(&principal).await.unwrap(), None);
+    let mut o = Officer {
+        principal: principal.clone(),
+        officer_id: "199001012015031002".into(),
+        name: "Rina Kartika".into(),
+        office: "BKPSDM-KOTA-BANDUNG".into(),
+        scope: StaffScope::Instansi("Pemerintah Kota Bandung".into()),
+        active: true,
+        updated_at: t0(),
+    };
+    s.put_officer(&o).await.unwrap();
+    assert_eq!(s.get_officer(&principal).await.unwrap(), Some(o.clone()));
+    o.active = false;
+    o.scope = StaffScope::Bkn;
+    s.put_officer(&o).await.unwrap();
+    assert_eq!(s.get_officer(&principal).await.unwrap(), Some(o.clone()));
+    let all = s.list_officers().await.unwrap();
+    assert_eq!(all.iter().filter(|x| x.principal == principal).count(), 1);
+    assert!(
+        all.windows(2).all(|w| w[0].principal <= w[1].principal),
+        "sorted"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
 /// `DynStore`.
 #[macro_export]
@@ -615,7 +644,8 @@ macro_rules! store_conformance_tests {
             renumber_moves_atomically,
             concurrent_renumbers_one_wins,
             rewriting_a_code_changes_nothing_if_it_moved,
-            concurrent_failures_after_expiry_all_count
+            concurrent_failures_after_expiry_all_count,
+            officers_round_trip
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, ResetCodeRecord, SessionRecord, Store, StoreError,
-    ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord, Store,
+    StoreError, ThrottleWrite,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +19,7 @@ struct State {
     throttles: HashMap<String, LoginThrottle>,
     counters: HashMap<String, u64>,
     audit: Vec<AuditEvent>,
+    officers: HashMap<String, Officer>,
 }
 
 #[derive(Default)]
@@ -196,6 +197,18 @@ impl Store for MemoryStore {
             *c += 1;
             *c
         }))
+    }
+    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
+        Ok(self.with(|s| s.officers.get(principal).cloned()))
+    }
+    async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
+        self.with(|s| s.officers.insert(o.principal.clone(), o.clone()));
+        Ok(())
+    }
+    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
+        let mut v: Vec<Officer> = self.with(|s| s.officers.values().cloned().collect());
+        v.sort_by(|a, b| a.principal.cmp(&b.principal));
+        Ok(v)
     }
     async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
         self.with(|s| s.audit.push(e.clone()));
