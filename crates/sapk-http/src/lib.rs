@@ -2,8 +2,10 @@
 //! types. The Lambda functions and the local server both call [`Api::handle`].
 
 mod problem;
+pub mod staff;
 
 pub use problem::Problem;
+pub use staff::StaffApi;
 
 use lambda_http::http::{header, response::Builder, Method, StatusCode};
 use lambda_http::request::RequestContext;

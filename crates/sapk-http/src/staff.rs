@@ -1,0 +1,379 @@
+//! The staff API (`/v1/staff/...`): the counter operations for officers who sign their
+//! requests with their own IAM identity. API Gateway's `AWS_IAM` authorizer verifies the
+//! SigV4 signature and puts the caller in `requestContext.authorizer.iam`; this handler takes
+//! the identity from there only, finds the officer in the staff registry, and leaves every
+//! rule (registration, scope, the identity check, versions) to the core, which audits every
+//! refusal. Without an IAM context a request is refused: these routes are never reachable
+//! without IAM.
+//!
+//! | route | body | success |
+//! |---|---|---|
+//! | `GET /v1/staff/employees/{nip}` | – | `200` the employee overview |
+//! | `POST /v1/staff/employees/{nip}/email` | `{"new_email","nik","documents":[{"kind","number"?}],"person_confirmed","if_version"?}` | `200` |
+//! | `POST /v1/staff/employees/{nip}/unlock` | – | `200` `{"was_locked"}` |
+//! | `POST /v1/staff/employees/{nip}/sessions/revoke` | – | `200` |
+//! | `GET /v1/staff/employees/{nip}/audit?limit=N` | – | `200` the trail, newest first |
+
+use crate::{base_response, finish, lang_of_headers, MAX_BODY_BYTES};
+use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use sapk_core::nik::Nik;
+use sapk_core::staff::{
+    ChangeError, CheckFailure, DocumentSeen, Forbidden, IdentityCheck, StaffError,
+};
+use sapk_core::{Lang, Service};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The IAM principal API Gateway verified, if the request came through the IAM authorizer.
+pub fn iam_principal(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone())
+            .filter(|arn| !arn.trim().is_empty()),
+        _ => None,
+    }
+}
+
+/// A staff problem: status, stable code, localised detail, and a refusal reason if any.
+struct StaffProblem {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    reason: Option<&'static str>,
+}
+
+fn problem(status: StatusCode, code: &'static str, detail: String) -> StaffProblem {
+    StaffProblem {
+        status,
+        code,
+        detail,
+        reason: None,
+    }
+}
+
+fn respond_problem(p: StaffProblem, lang: Lang) -> Response<Body> {
+    let mut body = json!({
+        "type": format!("urn:sapk:problem:{}", p.code),
+        "title": p.code,
+        "status": p.status.as_u16(),
+        "detail": p.detail,
+        "code": p.code,
+    });
+    if let Some(r) = p.reason {
+        body["reason"] = Value::from(r);
+    }
+    finish(
+        base_response(p.status, lang).header(
+            header::CONTENT_TYPE,
+            "application/problem+json; charset=utf-8",
+        ),
+        Body::Text(body.to_string()),
+    )
+}
+
+fn ok(lang: Lang, body: &Value) -> Response<Body> {
+    finish(
+        base_response(StatusCode::OK, lang)
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8"),
+        Body::Text(body.to_string()),
+    )
+}
+
+fn forbidden(why: Forbidden, lang: Lang) -> StaffProblem {
+    let detail = match why {
+        Forbidden::Unregistered => lang.pick(
+            "Identitas Anda belum terdaftar sebagai petugas.",
+            "Your identity is not registered as an officer.",
+        ),
+        Forbidden::Deactivated => lang.pick(
+            "Pendaftaran Anda sebagai petugas dinonaktifkan.",
+            "Your registration as an officer is deactivated.",
+        ),
+        Forbidden::OutOfScope => lang.pick(
+            "Pegawai ini bukan dari instansi Anda.",
+            "This employee is not of your agency.",
+        ),
+    };
+    StaffProblem {
+        status: StatusCode::FORBIDDEN,
+        code: "forbidden",
+        detail: detail.into(),
+        reason: Some(why.code()),
+    }
+}
+
+fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
+    match e {
+        StaffError::Forbidden(why) => forbidden(*why, lang),
+        StaffError::InvalidNip(n) => problem(StatusCode::BAD_REQUEST, "invalid_nip", n.text(lang)),
+        StaffError::InvalidEmail(_) => StaffProblem {
+            reason: Some("invalid_email"),
+            ..problem(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                lang.pick("Alamat email tidak valid.", "Not a valid e-mail address.")
+                    .into(),
+            )
+        },
+        StaffError::UnknownNip => problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            lang.pick("NIP tidak terdaftar.", "No employee with this NIP.")
+                .into(),
+        ),
+        StaffError::Conflict => problem(
+            StatusCode::CONFLICT,
+            "conflict",
+            lang.pick(
+                "Akun diubah orang lain pada saat yang sama; tampilkan ulang lalu coba lagi.",
+                "Someone else changed this account meanwhile; look it up again.",
+            )
+            .into(),
+        ),
+        StaffError::Store(_) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            lang.pick(
+                "Layanan sedang tidak tersedia; coba lagi sebentar lagi.",
+                "The service is unavailable; try again shortly.",
+            )
+            .into(),
+        ),
+        other => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            other.to_string(),
+        ),
+    }
+}
+
+fn check_problem(f: &CheckFailure, lang: Lang) -> StaffProblem {
+    let (reason, id, en) = match f {
+        CheckFailure::NikMismatch(_) => (
+            "nik_mismatch",
+            "NIK pada KTP tidak cocok dengan tanggal lahir atau jenis kelamin pada NIP.",
+            "The KTP's NIK does not match the NIP's birth date or gender.",
+        ),
+        CheckFailure::NoKtp => (
+            "no_ktp",
+            "KTP wajib diperiksa.",
+            "The KTP must be among the documents checked.",
+        ),
+        CheckFailure::NotConfirmed => (
+            "not_confirmed",
+            "Petugas tidak mengonfirmasi kecocokan orang dengan dokumen.",
+            "The officer did not confirm the person matches the documents.",
+        ),
+        CheckFailure::SameEmail => (
+            "same_email",
+            "Email baru sama dengan email sekarang.",
+            "The new e-mail is the current one.",
+        ),
+    };
+    StaffProblem {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "check_failed",
+        detail: lang.pick(id, en).into(),
+        reason: Some(reason),
+    }
+}
+
+/// The staff routes, served by the `staff` function.
+#[derive(Clone)]
+pub struct StaffApi {
+    service: Arc<Service>,
+}
+
+impl StaffApi {
+    pub fn new(service: Arc<Service>) -> StaffApi {
+        StaffApi { service }
+    }
+
+    /// Handles one request; never fails (every error becomes a problem response).
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let lang = lang_of_headers(req.headers());
+        match self.dispatch(&req, lang).await {
+            Ok(r) => r,
+            Err(p) => respond_problem(p, lang),
+        }
+    }
+
+    async fn dispatch(&self, req: &Request, lang: Lang) -> Result<Response<Body>, StaffProblem> {
+        let not_found = || {
+            problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                lang.pick("Alamat ini tidak ada.", "There is nothing at this address.")
+                    .into(),
+            )
+        };
+        let path = req.uri().path().trim_end_matches('/').to_owned();
+        let rest = path
+            .strip_prefix("/v1/staff/employees/")
+            .ok_or_else(not_found)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let (nip_raw, action) = match (parts.as_slice(), req.method()) {
+            ([nip], &Method::GET) => (*nip, "employee_viewed"),
+            ([nip, "email"], &Method::POST) => (*nip, "email_change"),
+            ([nip, "unlock"], &Method::POST) => (*nip, "account_unlock"),
+            ([nip, "sessions", "revoke"], &Method::POST) => (*nip, "session_revoke"),
+            ([nip, "audit"], &Method::GET) => (*nip, "audit_viewed"),
+            _ => return Err(not_found()),
+        };
+        // Percent-encoded spaces in a typed NIP are spaces.
+        let nip_raw = nip_raw.replace("%20", " ");
+        // Identity: only what the IAM authorizer verified.
+        let Some(principal) = iam_principal(req) else {
+            return Err(forbidden(Forbidden::Unregistered, lang));
+        };
+        let svc = &self.service;
+        let nip = svc
+            .nip(&nip_raw)
+            .map_err(|e| problem(StatusCode::BAD_REQUEST, "invalid_nip", e.text(lang)))?;
+        let officer = svc
+            .authorize_officer(&principal, Some(&nip))
+            .await
+            .map_err(|e| staff_problem(&e, lang))?;
+        let op = officer.operator();
+        let account = svc
+            .account_for_counter(nip.as_str())
+            .await
+            .map_err(|e| staff_problem(&e, lang))?;
+        svc.check_scope(&officer, &account, action)
+            .await
+            .map_err(|e| staff_problem(&e, lang))?;
+        let fail = |e: StaffError| staff_problem(&e, lang);
+        match action {
+            "employee_viewed" => {
+                let o = svc
+                    .employee_overview(nip.as_str(), &op, 10)
+                    .await
+                    .map_err(fail)?;
+                Ok(ok(lang, &json!(o)))
+            }
+            "account_unlock" => {
+                let was_locked = svc.unlock_account(nip.as_str(), &op).await.map_err(fail)?;
+                Ok(ok(lang, &json!({ "ok": true, "was_locked": was_locked })))
+            }
+            "session_revoke" => {
+                svc.revoke_sessions(nip.as_str(), &op).await.map_err(fail)?;
+                Ok(ok(lang, &json!({ "ok": true })))
+            }
+            "audit_viewed" => {
+                let limit = req
+                    .query_string_parameters_ref()
+                    .and_then(|q| q.first("limit"))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(50)
+                    .clamp(1, 500);
+                let events = svc
+                    .audit_trail(nip.as_str(), limit, &op)
+                    .await
+                    .map_err(fail)?;
+                Ok(ok(lang, &json!(events)))
+            }
+            _ => self.email_change(req, svc, &nip, &account, &op, lang).await,
+        }
+    }
+
+    async fn email_change(
+        &self,
+        req: &Request,
+        svc: &Service,
+        nip: &sapk_core::Nip,
+        account: &sapk_core::ports::Account,
+        op: &sapk_core::staff::Operator,
+        lang: Lang,
+    ) -> Result<Response<Body>, StaffProblem> {
+        let bad = |id: &'static str, en: &'static str| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                lang.pick(id, en).to_owned(),
+            )
+        };
+        let bytes: &[u8] = req.body().as_ref();
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                lang.pick(
+                    "Isi permintaan melebihi 16 KiB.",
+                    "The request body exceeds 16 KiB.",
+                )
+                .into(),
+            ));
+        }
+        let refuse = |reason: &'static str, p: StaffProblem| async move {
+            match svc.record_refused_email_change(nip, op, reason).await {
+                Ok(()) => p,
+                Err(e) => staff_problem(&e, lang),
+            }
+        };
+        let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
+            return Err(refuse(
+                "invalid_request",
+                bad(
+                    "Isi permintaan bukan JSON yang valid.",
+                    "The request body is not valid JSON.",
+                ),
+            )
+            .await);
+        };
+        let (Some(new_email), Some(nik_raw)) = (body["new_email"].as_str(), body["nik"].as_str())
+        else {
+            return Err(refuse(
+                "invalid_request",
+                bad(
+                    "Field \"new_email\" dan \"nik\" wajib diisi.",
+                    "The fields \"new_email\" and \"nik\" are required.",
+                ),
+            )
+            .await);
+        };
+        let nik = match Nik::parse(nik_raw) {
+            Ok(n) => n,
+            Err(_) => {
+                let mut p = bad("NIK tidak valid.", "Not a valid NIK.");
+                p.reason = Some("invalid_nik");
+                return Err(refuse("invalid_nik", p).await);
+            }
+        };
+        let documents: Vec<DocumentSeen> = body["documents"]
+            .as_array()
+            .map(|docs| {
+                docs.iter()
+                    .filter_map(|d| {
+                        let kind = d["kind"].as_str()?.trim().to_lowercase();
+                        (!kind.is_empty() && kind.len() <= 32).then(|| DocumentSeen {
+                            kind,
+                            number: d["number"]
+                                .as_str()
+                                .map(|n| n.trim().to_owned())
+                                .filter(|n| !n.is_empty()),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let check = IdentityCheck {
+            nik,
+            documents,
+            person_confirmed: body["person_confirmed"].as_bool() == Some(true),
+        };
+        let version = body["if_version"].as_u64().unwrap_or(account.version);
+        match svc
+            .change_email(nip, new_email, &check, version, op, lang)
+            .await
+        {
+            Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
+            Err(ChangeError::Check(f)) => Err(check_problem(&f, lang)),
+            Err(ChangeError::Staff(e)) => Err(staff_problem(&e, lang)),
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The staff routes called with API Gateway v2 events that carry an IAM authorizer context,
+//! built from a captured-format fixture (`tests/data/apigw_v2_iam_staff_request.json`).
+
+use sapk_core::password::HashParams;
+use sapk_core::ports::{Officer, StaffScope, SystemClock};
+use sapk_core::staff::{EmployeeRow, Operator};
+use sapk_core::{Config, Service, TokenKey};
+use sapk_embedded::{FileOutbox, SqliteStore};
+use sapk_http::StaffApi;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const BUDI: &str = "198609262015051001"; // no instansi
+const AYU: &str = "199009132025242014"; // Pemerintah Kota Bandung
+const AYU_NIK: &str = "3273015309900002";
+const RINA: &str =
+    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b3c4d5e6f7a8b/rina@bandung.go.id";
+const ANDI: &str =
+    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b3c4d5e6f7a8b/andi@bkn.go.id";
+
+/// The fixture with another method, path, body and caller (`None`: no IAM context).
+fn event(
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    caller: Option<&str>,
+) -> lambda_http::Request {
+    let text = include_str!("data/apigw_v2_iam_staff_request.json");
+    let mut e: Value = serde_json::from_str(text).expect("fixture");
+    e["rawPath"] = json!(path);
+    e["requestContext"]["http"]["method"] = json!(method);
+    e["requestContext"]["http"]["path"] = json!(path);
+    match caller {
+        Some(arn) => e["requestContext"]["authorizer"]["iam"]["userArn"] = json!(arn),
+        None => {
+            e["requestContext"]
+                .as_object_mut()
+                .expect("context")
+                .remove("authorizer");
+        }
+    }
+    if let Some(b) = body {
+        e["body"] = json!(b.to_string());
+        e["headers"]["content-type"] = json!("application/json");
+    }
+    lambda_http::request::from_str(&e.to_string()).expect("event")
+}
+
+async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
+    let config = Config {
+        hash: HashParams {
+            m_cost_kib: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        forgot_min_ms: 0,
+        ..Config::default()
+    };
+    let svc = Arc::new(
+        Service::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            Arc::new(FileOutbox::new(dir.join("outbox"), "a@b.id").unwrap()),
+            Arc::new(SystemClock),
+            config,
+            TokenKey::generate().unwrap(),
+        )
+        .unwrap()
+        .with_pii_key(TokenKey::generate().unwrap()),
+    );
+    let op = Operator {
+        id: "import".into(),
+        office: "BKN".into(),
+    };
+    for (nip, name, email, instansi) in [
+        (BUDI, "Budi Santoso", "budi@example.go.id", None),
+        (
+            AYU,
+            "Ayu Lestari",
+            "ayu@example.go.id",
+            Some("Pemerintah Kota Bandung".to_owned()),
+        ),
+    ] {
+        svc.import_employee(
+            &EmployeeRow {
+                nip: nip.into(),
+                name: name.into(),
+                email: email.into(),
+                instansi,
+            },
+            &op,
+        )
+        .await
+        .unwrap();
+    }
+    let supervisor = Operator {
+        id: "arn:aws:sts::123456789012:assumed-role/Supervisor/sri".into(),
+        office: "KANREG-III".into(),
+    };
+    for (principal, office, scope) in [
+        (
+            RINA,
+            "BKPSDM-KOTA-BANDUNG",
+            StaffScope::Instansi("Pemerintah Kota Bandung".into()),
+        ),
+        (ANDI, "KANREG-III", StaffScope::Bkn),
+    ] {
+        svc.register_officer(
+            Officer {
+                principal: principal.into(),
+                officer_id: "198807122019032001".into(),
+                name: "Petugas".into(),
+                office: office.into(),
+                scope,
+                active: true,
+                updated_at: chrono::Utc::now(),
+            },
+            &supervisor,
+        )
+        .await
+        .unwrap();
+    }
+    (StaffApi::new(svc.clone()), svc)
+}
+
+fn json_of(r: &lambda_http::Response<lambda_http::Body>) -> Value {
+    serde_json::from_slice(r.body().as_ref()).unwrap_or(Value::Null)
+}
+
+async fn last_audit(svc: &Service, nip: &str) -> sapk_core::ports::AuditEvent {
+    let nip = sapk_core::Nip::from_stored(nip).unwrap();
+    svc.store().list_audit(&nip, 1).await.unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn the_fixture_as_captured_is_an_agency_officer_out_of_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let text = include_str!("data/apigw_v2_iam_staff_request.json");
+    let r = api
+        .handle(lambda_http::request::from_str(text).unwrap())
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(json_of(&r)["reason"], "out_of_scope");
+    let ev = last_audit(&svc, BUDI).await;
+    assert_eq!(
+        (ev.actor.as_str(), ev.office.as_deref(), ev.outcome.as_str()),
+        (RINA, Some("BKPSDM-KOTA-BANDUNG"), "refused")
+    );
+}
+
+#[tokio::test]
+async fn without_iam_or_registration_nothing_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let path = format!("/v1/staff/employees/{AYU}");
+    let r = api.handle(event("GET", &path, None, None)).await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["code"].clone()),
+        (403, json!("forbidden"))
+    );
+    let stranger = "arn:aws:sts::123456789012:assumed-role/Other/mallory";
+    let r = api.handle(event("GET", &path, None, Some(stranger))).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(json_of(&r)["reason"], "unregistered");
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (ev.actor.as_str(), ev.outcome.as_str()),
+        (stranger, "refused")
+    );
+    // A deactivated officer is refused too.
+    let mut rina = svc.store().get_officer(RINA).await.unwrap().unwrap();
+    rina.active = false;
+    svc.store().put_officer(&rina).await.unwrap();
+    let r = api.handle(event("GET", &path, None, Some(RINA))).await;
+    assert_eq!(json_of(&r)["reason"], "deactivated");
+}
+
+#[tokio::test]
+async fn an_officer_in_scope_sees_and_changes_an_email_after_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let base = format!("/v1/staff/employees/{AYU}");
+    let r = api.handle(event("GET", &base, None, Some(RINA))).await;
+    assert_eq!(r.status(), 200);
+    let o = json_of(&r);
+    assert_eq!(o["facts"]["kind"], "pppk");
+    let version = o["version"].as_u64().unwrap();
+    let email = format!("{base}/email");
+    let body = |nik: &str, confirmed: bool, v: u64| {
+        json!({
+            "new_email": "ayu.baru@example.go.id",
+            "nik": nik,
+            "documents": [{ "kind": "ktp" }, { "kind": "sk_pppk", "number": "800/123/2025" }],
+            "person_confirmed": confirmed,
+            "if_version": v,
+        })
+    };
+    // A malformed NIK, a mismatching NIK, no confirmation, a stale version: refused, audited.
+    let r = api
+        .handle(event(
+            "POST",
+            &email,
+            Some(body("3273", true, version)),
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["reason"].clone()),
+        (400, json!("invalid_nik"))
+    );
+    assert_eq!(last_audit(&svc, AYU).await.details["reason"], "invalid_nik");
+    let r = api
+        .handle(event(
+            "POST",
+            &email,
+            Some(body("3273012609860001", true, version)),
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["reason"].clone()),
+        (422, json!("nik_mismatch"))
+    );
+    let r = api
+        .handle(event(
+            "POST",
+            &email,
+            Some(body(AYU_NIK, false, version)),
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(json_of(&r)["reason"], "not_confirmed");
+    let r = api
+        .handle(event(
+            "POST",
+            &email,
+            Some(body(AYU_NIK, true, version + 7)),
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["code"].clone()),
+        (409, json!("conflict"))
+    );
+    // The real thing.
+    let r = api
+        .handle(event(
+            "POST",
+            &email,
+            Some(body(AYU_NIK, true, version)),
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (ev.action.as_str(), ev.outcome.as_str(), ev.actor.as_str()),
+        ("email_change", "changed", RINA)
+    );
+    assert_eq!(ev.details["nik_masked"], "************0002");
+    // The agency officer cannot touch another agency's employee; a BKN office can.
+    let budi = format!("/v1/staff/employees/{BUDI}/unlock");
+    assert_eq!(
+        api.handle(event("POST", &budi, None, Some(RINA)))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        api.handle(event("POST", &budi, None, Some(ANDI)))
+            .await
+            .status(),
+        200
+    );
+    let r = api
+        .handle(event(
+            "GET",
+            &format!("/v1/staff/employees/{BUDI}/audit"),
+            None,
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(json_of(&r).as_array().is_some_and(|a| !a.is_empty()));
+    let r = api
+        .handle(event(
+            "POST",
+            &format!("/v1/staff/employees/{BUDI}/sessions/revoke"),
+            None,
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    // Unknown routes and NIPs.
+    let r = api
+        .handle(event(
+            "GET",
+            "/v1/staff/employees/197512312000121009",
+            None,
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = api
+        .handle(event("GET", "/v1/staff/employees/123", None, Some(ANDI)))
+        .await;
+    assert_eq!(json_of(&r)["code"], "invalid_nip");
+}
