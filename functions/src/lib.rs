@@ -5,7 +5,7 @@ use lambda_http::{service_fn, Body, Request, Response};
 use sapk_aws::{DynamoStore, SesMailer, TableNames};
 use sapk_core::ports::SystemClock;
 use sapk_core::{Config, Service, TokenKey};
-use sapk_http::{Api, Route};
+use sapk_http::{Api, Route, StaffApi};
 use std::sync::Arc;
 
 /// JSON logs, level from `RUST_LOG` (default `info`), without ANSI colours.
@@ -106,39 +106,73 @@ pub fn build_service_with(
     .map_err(|e| StartError::Invalid(e.to_string()))
 }
 
-/// Builds everything once, then serves `routes` until the runtime stops.
-pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
-    init_logging();
-    let sdk = sapk_aws::sdk_config().await;
-    // The token key comes from Secrets Manager when SAPK_TOKEN_KEY_SECRET_ARN is set (as in
-    // infra/template.yaml), else from SAPK_TOKEN_KEY.
-    let secret = match std::env::var("SAPK_TOKEN_KEY_SECRET_ARN") {
+/// A key's text from Secrets Manager when `<NAME>_SECRET_ARN` is set (as in
+/// `infra/template.yaml`), else from `<NAME>` itself.
+async fn key_text(
+    sdk: &sapk_aws::aws_config::SdkConfig,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
+    let arn_var = format!("{name}_SECRET_ARN");
+    match std::env::var(&arn_var) {
         Ok(arn) if !arn.trim().is_empty() => {
-            match sapk_aws::fetch_secret_text(&sdk, arn.trim()).await {
-                Ok(text) => Some(text),
+            match sapk_aws::fetch_secret_text(sdk, arn.trim()).await {
+                Ok(text) => Ok(Some(text)),
                 Err(e) => {
-                    tracing::error!(error = %e, "token key secret not readable");
-                    anyhow::bail!("refusing to start: SAPK_TOKEN_KEY_SECRET_ARN: {e}");
+                    tracing::error!(error = %e, secret = %arn_var, "key secret not readable");
+                    anyhow::bail!("refusing to start: {arn_var}: {e}");
                 }
             }
         }
-        _ => None,
-    };
-    let get = |k: &str| match (k, &secret) {
+        _ => Ok(std::env::var(name).ok()),
+    }
+}
+
+/// Builds the service once (clients, configuration, keys) from the environment.
+async fn service_from_env() -> anyhow::Result<(Service, Option<String>)> {
+    init_logging();
+    let sdk = sapk_aws::sdk_config().await;
+    let token = key_text(&sdk, "SAPK_TOKEN_KEY").await?;
+    let pii = key_text(&sdk, "SAPK_PII_KEY").await?;
+    let get = |k: &str| match (k, &token) {
         ("SAPK_TOKEN_KEY", Some(text)) => Some(text.clone()),
         _ => std::env::var(k).ok(),
     };
     let dynamodb = sapk_aws::dynamodb_client(&sdk);
     let sesv2 = sapk_aws::sesv2_client(&sdk);
-    let service = match build_service(dynamodb, sesv2, &get) {
-        Ok(s) => s,
+    match build_service(dynamodb, sesv2, &get) {
+        Ok(s) => Ok((s, pii)),
         Err(e) => {
             tracing::error!(error = %e, "refusing to start");
             anyhow::bail!("refusing to start: {e}");
         }
-    };
+    }
+}
+
+/// Builds everything once, then serves `routes` until the runtime stops.
+pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
+    let (service, _) = service_from_env().await?;
     service.warm_up().await;
     let api = Api::new(Arc::new(service), routes);
+    lambda_http::run(service_fn(move |req: Request| {
+        let api = api.clone();
+        async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}
+
+/// The `staff` function: the counter routes behind API Gateway's IAM authorizer. Needs the
+/// key of NIK and document numbers (`SAPK_PII_KEY_SECRET_ARN` or `SAPK_PII_KEY`) besides
+/// what every function needs.
+pub async fn run_staff() -> anyhow::Result<()> {
+    let (service, pii) = service_from_env().await?;
+    let Some(pii) = pii else {
+        tracing::error!("refusing to start: SAPK_PII_KEY_SECRET_ARN or SAPK_PII_KEY is missing");
+        anyhow::bail!("refusing to start: missing required configuration: SAPK_PII_KEY");
+    };
+    let pii = TokenKey::from_secret_text(&pii)
+        .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_PII_KEY: {e}"))?;
+    let api = StaffApi::new(Arc::new(service.with_pii_key(pii)));
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }

@@ -54,11 +54,12 @@ pub fn function_env(tables: &TableNames) -> HashMap<String, String> {
     ])
 }
 
-/// The three functions, sharing one service as three Lambdas share one database.
+/// The functions, sharing one service as the Lambdas share one database.
 pub struct Functions {
     pub forgot: Api,
     pub reset: Api,
     pub login: Api,
+    pub staff: sapk_http::StaffApi,
     pub service: Arc<sapk_core::Service>,
 }
 
@@ -242,12 +243,14 @@ pub async fn functions_intercepted(
             config,
             None,
         )
-        .expect("wiring"),
+        .expect("wiring")
+        .with_pii_key(sapk_core::TokenKey::generate().expect("pii key")),
     );
     Functions {
         forgot: Api::new(service.clone(), sapk_functions::FORGOT_ROUTES),
         reset: Api::new(service.clone(), sapk_functions::RESET_ROUTES),
         login: Api::new(service.clone(), sapk_functions::LOGIN_ROUTES),
+        staff: sapk_http::StaffApi::new(service.clone()),
         service,
     }
 }
@@ -279,6 +282,37 @@ pub async fn invoke(
         .map(str::to_owned);
     let json = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
     (status, json, retry)
+}
+
+/// A staff request as API Gateway delivers it after its IAM authorizer verified `principal`.
+pub async fn invoke_staff(
+    api: &sapk_http::StaffApi,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    principal: &str,
+) -> (u16, Value) {
+    let mut headers = lambda_http::http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().expect("header"));
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let peer: SocketAddr = "198.51.100.20:443".parse().expect("addr");
+    let mut event = sapk_local::apigw_v2_event(method, path, "", &headers, &bytes, peer);
+    event["requestContext"]["authorizer"] = serde_json::json!({
+        "iam": {
+            "accessKey": "ASIAEXAMPLEKEY",
+            "accountId": "123456789012",
+            "callerId": "AROAEXAMPLE:officer",
+            "cognitoIdentity": null,
+            "principalOrgId": null,
+            "userArn": principal,
+            "userId": "AROAEXAMPLE:officer"
+        }
+    });
+    let req = lambda_http::request::from_str(&event.to_string()).expect("event");
+    let resp = api.handle(req).await;
+    let status = resp.status().as_u16();
+    let json = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
+    (status, json)
 }
 
 /// The code in the newest reset-code e-mail aws-ses-v2-local holds for `to`.

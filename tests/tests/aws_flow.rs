@@ -705,10 +705,71 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
     invoke(&f.login, "POST", "/v1/logout", None, Some(&token)).await;
     let login_used = calls.take_actions();
 
+    // staff: a registered BKN officer looks up, changes the e-mail after the check, unlocks,
+    // ends sessions, reads the trail; and an unregistered caller is refused.
+    let officer =
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
+    f.service
+        .register_officer(
+            sapk_core::ports::Officer {
+                principal: officer.into(),
+                officer_id: "198807122019032001".into(),
+                name: "Andi".into(),
+                office: "KANREG-III".into(),
+                scope: sapk_core::ports::StaffScope::Bkn,
+                active: true,
+                updated_at: chrono::Utc::now(),
+            },
+            &Operator {
+                id: "supervisor".into(),
+                office: "KANREG-III".into(),
+            },
+        )
+        .await
+        .unwrap();
+    calls.take_actions();
+    let base = format!("/v1/staff/employees/{nip}");
+    let (s, o) = invoke_staff(&f.staff, "GET", &base, None, officer).await;
+    assert_eq!(s, 200, "{o}");
+    let (s, body) = invoke_staff(
+        &f.staff,
+        "POST",
+        &format!("{base}/email"),
+        Some(json!({
+            "new_email": format!("policy.baru.{}@example.go.id", std::process::id()),
+            "nik": "3174051403920001",
+            "documents": [{ "kind": "ktp" }],
+            "person_confirmed": true,
+            "if_version": o["version"],
+        })),
+        officer,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    for (method, path) in [
+        ("POST", format!("{base}/unlock")),
+        ("POST", format!("{base}/sessions/revoke")),
+        ("GET", format!("{base}/audit")),
+    ] {
+        let (s, body) = invoke_staff(&f.staff, method, &path, None, officer).await;
+        assert_eq!(s, 200, "{path}: {body}");
+    }
+    let (s, _) = invoke_staff(
+        &f.staff,
+        "GET",
+        &base,
+        None,
+        "arn:aws:sts::1:assumed-role/x/eve",
+    )
+    .await;
+    assert_eq!(s, 403);
+    let staff_used = calls.take_actions();
+
     for (function, used) in [
         ("ForgotFunction", forgot_used),
         ("ResetFunction", reset_used),
         ("LoginFunction", login_used),
+        ("StaffFunction", staff_used),
     ] {
         assert!(!used.is_empty());
         let allowed = allowed_by_template(function);
