@@ -218,6 +218,11 @@ fn start_server(path: &Path, dir: &Path, forgot_min_ms: u64) -> anyhow::Result<(
         .env("SAPK_LIMIT_RESET_IP", huge)
         .env("SAPK_LIMIT_LOGIN_NIP", huge)
         .env("SAPK_LIMIT_LOGIN_IP", huge)
+        .env("SAPK_LIMIT_FORGOT_NIP_IP", huge)
+        .env("SAPK_LIMIT_RESET_NIP_IP", huge)
+        .env("SAPK_LIMIT_LOGIN_NIP_IP", huge)
+        // The reset phase asks for a code per account as fast as it can.
+        .env("SAPK_FORGOT_COOLDOWN_SECONDS", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
