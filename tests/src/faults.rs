@@ -171,6 +171,14 @@ impl Store for FailingStore {
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
         delegate!(self, delete_throttle(key))
     }
+    async fn change_email_audited(
+        &self,
+        a: &Account,
+        v: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        delegate!(self, change_email_audited(a, v, audit))
+    }
     async fn renumber_account(
         &self,
         old: &Account,

@@ -195,6 +195,29 @@ fn read_officer(item: &Item) -> Result<Officer, StoreError> {
     })
 }
 
+/// An audit record's item: partition by NIP (`-` when none), sort by time and a random
+/// suffix.
+fn audit_item(e: &AuditEvent) -> Result<Item, StoreError> {
+    let suffix = random_bytes::<8>().map_err(|err| StoreError::Unavailable(err.to_string()))?;
+    let sk = format!("{:020}#{}", e.at.timestamp_micros(), hex(&suffix));
+    let mut item: Item = HashMap::from([
+        ("nip".into(), s(e.nip.as_ref().map_or("-", Nip::as_str))),
+        ("sk".into(), s(sk)),
+        ("at".into(), micros(e.at)),
+        ("actor".into(), s(&e.actor)),
+        ("action".into(), s(&e.action)),
+        ("outcome".into(), s(&e.outcome)),
+        ("details".into(), s(e.details.to_string())),
+    ]);
+    if let Some(o) = &e.office {
+        item.insert("office".into(), s(o));
+    }
+    if let Some(ip) = &e.source_ip {
+        item.insert("source_ip".into(), s(ip));
+    }
+    Ok(item)
+}
+
 fn code_key(nip: &Nip) -> AttributeValue {
     s(format!("code#{nip}"))
 }
@@ -579,6 +602,39 @@ impl Store for DynamoStore {
         self.delete_ephemeral(lock_key(key)).await
     }
 
+    async fn change_email_audited(
+        &self,
+        a: &Account,
+        expected: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let delete_code = Delete::builder()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", code_key(&a.nip))
+            .build()
+            .map_err(bad)?;
+        let put_audit = Put::builder()
+            .table_name(&self.tables.audit)
+            .set_item(Some(audit_item(audit)?))
+            .condition_expression("attribute_not_exists(sk)")
+            .build()
+            .map_err(bad)?;
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(self.account_put(a, expected)?)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().delete(delete_code).build())
+            .transact_items(TransactWriteItem::builder().put(put_audit).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| transaction_error(e, "e-mail change"))
+    }
+
     async fn renumber_account(
         &self,
         old: &Account,
@@ -698,27 +754,14 @@ impl Store for DynamoStore {
     }
 
     async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        let suffix = random_bytes::<8>().map_err(|err| StoreError::Unavailable(err.to_string()))?;
-        let sk = format!("{:020}#{}", e.at.timestamp_micros(), hex(&suffix));
-        let mut req = self
-            .client
+        self.client
             .put_item()
             .table_name(&self.tables.audit)
-            .item("nip", s(e.nip.as_ref().map_or("-", Nip::as_str)))
-            .item("sk", s(sk))
-            .item("at", micros(e.at))
-            .item("actor", s(&e.actor))
-            .item("action", s(&e.action))
-            .item("outcome", s(&e.outcome))
-            .item("details", s(e.details.to_string()))
-            .condition_expression("attribute_not_exists(sk)");
-        if let Some(o) = &e.office {
-            req = req.item("office", s(o));
-        }
-        if let Some(ip) = &e.source_ip {
-            req = req.item("source_ip", s(ip));
-        }
-        req.send().await.map_err(sdk)?;
+            .set_item(Some(audit_item(e)?))
+            .condition_expression("attribute_not_exists(sk)")
+            .send()
+            .await
+            .map_err(sdk)?;
         Ok(())
     }
 

@@ -228,6 +228,17 @@ pub trait Store: Send + Sync {
     async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError>;
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError>;
 
+    /// A staff e-mail change in one atomic step: replaces the account as `update_account`
+    /// does (it must be at `expected_version`), deletes its reset code, and appends `audit`.
+    /// `Conflict` when the account changed; then nothing is written, not even the audit
+    /// record (no change exists without its record, and no record without its change).
+    async fn change_email_audited(
+        &self,
+        account: &Account,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
     /// Carries an account to a new number in one atomic step: deletes `old` (it must still
     /// be at `old.version`) with its reset code, per-NIP throttle record and sessions, and stores
     /// `moved` under its (new) NIP: created when `replace` is `None` (`Conflict` if that NIP

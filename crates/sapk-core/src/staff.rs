@@ -621,7 +621,16 @@ impl Service {
         updated.email_verified_at = Some(now);
         updated.credential_version += 1;
         updated.updated_at = now;
-        if let Err(e) = self.store.update_account(&updated, expected_version).await {
+        let mut details = base.clone();
+        details["old_email"] = json!(account.email.as_ref().map(Email::as_str));
+        let record = self.staff_event(op, Some(nip), "email_change", "changed", details);
+        // The change, the end of the code (sessions end with the credential version) and its
+        // audit record: one atomic write.
+        if let Err(e) = self
+            .store
+            .change_email_audited(&updated, expected_version, &record)
+            .await
+        {
             let e = StaffError::from(e);
             if matches!(e, StaffError::Conflict) {
                 self.refuse_audited(op, nip, "email_change", "concurrent_change", base)
@@ -629,11 +638,6 @@ impl Service {
             }
             return Err(e.into());
         }
-        self.store.delete_reset_code(nip, None).await?;
-        let mut details = base;
-        details["old_email"] = json!(account.email.as_ref().map(Email::as_str));
-        self.staff_audit(self.staff_event(op, Some(nip), "email_change", "changed", details))
-            .await?;
 
         let old_notified = match &account.email {
             Some(old) => Some(

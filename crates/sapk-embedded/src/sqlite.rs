@@ -253,6 +253,25 @@ fn write_throttle(c: &Connection, t: &LoginThrottle) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            micros(e.at),
+            e.actor,
+            e.office,
+            e.nip.as_ref().map(Nip::as_str),
+            e.source_ip,
+            e.action,
+            e.outcome,
+            e.details.to_string()
+        ],
+    )
+    .map_err(down)?;
+    Ok(())
+}
+
 fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), StoreError> {
     let n = execute_account(
         tx,
@@ -618,6 +637,26 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn change_email_audited(
+        &self,
+        a: &Account,
+        expected: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (a, audit) = (a.clone(), audit.clone());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(down)?;
+            write_account(&tx, &a, expected)?;
+            tx.execute("DELETE FROM reset_codes WHERE nip = ?1", [a.nip.as_str()])
+                .map_err(down)?;
+            insert_audit(&tx, &audit)?;
+            tx.commit().map_err(down)
+        })
+        .await
+    }
+
     async fn renumber_account(
         &self,
         old: &Account,
@@ -724,25 +763,7 @@ impl Store for SqliteStore {
 
     async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
         let e = e.clone();
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    micros(e.at),
-                    e.actor,
-                    e.office,
-                    e.nip.as_ref().map(Nip::as_str),
-                    e.source_ip,
-                    e.action,
-                    e.outcome,
-                    e.details.to_string()
-                ],
-            )
-            .map_err(down)?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| insert_audit(c, &e)).await
     }
 
     async fn list_audit(&self, n: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {

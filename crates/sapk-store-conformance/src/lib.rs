@@ -625,6 +625,43 @@ pub async fn officers_round_trip(s: DynStore) {
     );
 }
 
+pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
+    let nip = fresh_nip();
+    let a = account(&nip);
+    s.insert_account(&a).await.unwrap();
+    s.put_reset_code(&code(&nip, "old-code", 5)).await.unwrap();
+    let mut next = a.clone();
+    next.email = Email::parse("baru@example.go.id").ok();
+    next.email_verified_at = Some(t0());
+    next.credential_version = 1;
+    let record = AuditEvent {
+        at: t0(),
+        actor: "arn:aws:sts::1:assumed-role/x/petugas".into(),
+        office: Some("KANREG-I".into()),
+        nip: Some(nip.clone()),
+        source_ip: None,
+        action: "email_change".into(),
+        outcome: "changed".into(),
+        details: serde_json::json!({ "new_email": "baru@example.go.id" }),
+    };
+    // A stale version: nothing at all is written.
+    assert!(conflict(s.change_email_audited(&next, 5, &record).await));
+    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().email, a.email);
+    assert!(s.get_reset_code(&nip).await.unwrap().is_some());
+    assert!(
+        s.list_audit(&nip, 10).await.unwrap().is_empty(),
+        "no record without its change"
+    );
+    s.change_email_audited(&next, 0, &record).await.unwrap();
+    let stored = s.get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.email.clone(), stored.version),
+        (next.email.clone(), 1)
+    );
+    assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
+    assert_eq!(s.list_audit(&nip, 10).await.unwrap(), vec![record]);
+}
+
 /// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
 /// `DynStore`.
 #[macro_export]
@@ -645,7 +682,8 @@ macro_rules! store_conformance_tests {
             concurrent_renumbers_one_wins,
             rewriting_a_code_changes_nothing_if_it_moved,
             concurrent_failures_after_expiry_all_count,
-            officers_round_trip
+            officers_round_trip,
+            an_email_change_and_its_audit_record_are_one_write
         );
     };
     (@each $make:expr; $($name:ident),*) => {

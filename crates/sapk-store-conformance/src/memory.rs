@@ -166,6 +166,19 @@ impl Store for MemoryStore {
         self.with(|s| s.throttles.remove(key));
         Ok(())
     }
+    async fn change_email_audited(
+        &self,
+        a: &Account,
+        expected: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            replace_account(s, a, expected)?;
+            s.codes.remove(&a.nip);
+            s.audit.push(audit.clone());
+            Ok(())
+        })
+    }
     async fn renumber_account(
         &self,
         old: &Account,
