@@ -98,6 +98,7 @@ def main() -> None:
 
     secrets = boto3.client("secretsmanager", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     arn = secrets.create_secret(Name=f"{prefix}-token-key", SecretString=os.urandom(32).hex())["ARN"]
+    pii_arn = secrets.create_secret(Name=f"{prefix}-pii-key", SecretString=os.urandom(32).hex())["ARN"]
 
     # Exactly the function environment of infra/template.yaml (Globals), plus what Lambda
     # itself provides (region, credentials) and the stand-ins' endpoints.
@@ -106,6 +107,9 @@ def main() -> None:
         "SAPK_MAIL_FROM": "SAPK BKN <no-reply@sapk.example.go.id>",
         "SAPK_SES_CONFIGURATION_SET": "sapk-smoke",
         "SAPK_TOKEN_KEY_SECRET_ARN": arn,
+        # The template gives this one to the staff function only; the watcher shares one
+        # environment between all functions.
+        "SAPK_PII_KEY_SECRET_ARN": pii_arn,
         "RUST_LOG": "info",
         **AWS,
     }
@@ -155,7 +159,12 @@ def main() -> None:
         print("session: 200")
         status, raw = http("POST", f"{base}/login/v1/login", {"nip": NIP, "password": "Wrong-Password-1"})
         check(status == 401 and json.loads(raw)["code"] == "invalid_credentials", f"wrong password answered {status}: {raw!r}")
-        print("smoke test passed: forgot, reset, login, session, wrong password")
+        # The staff function starts with both key secrets and refuses a request that did not
+        # come through API Gateway's IAM authorizer (the watcher adds no IAM context).
+        status, raw = http("GET", f"{base}/staff/v1/staff/employees/{NIP}", timeout=300)
+        check(status == 403 and json.loads(raw)["code"] == "forbidden", f"staff without IAM answered {status}: {raw!r}")
+        print("staff without IAM: 403")
+        print("smoke test passed: forgot, reset, login, session, wrong password, staff refuses unsigned")
     finally:
         if watch.poll() is None:
             os.killpg(watch.pid, signal.SIGTERM)
