@@ -523,6 +523,19 @@ impl Service {
             .await
     }
 
+    /// Records a staff request refused before it reached a use case (a malformed or unknown
+    /// NIP), in the trail of that NIP when there is one.
+    pub async fn record_staff_refusal(
+        &self,
+        op: &Operator,
+        nip: Option<&Nip>,
+        action: &str,
+        reason: &str,
+    ) -> Result<(), StaffError> {
+        self.staff_audit(self.staff_event(op, nip, action, "refused", json!({ "reason": reason })))
+            .await
+    }
+
     /// Records an e-mail change the counter tool refused before it could reach
     /// [`Service::change_email`] (a NIK that is missing or not a NIK, no confirmation):
     /// every refusal is audited.

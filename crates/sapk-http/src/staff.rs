@@ -232,18 +232,45 @@ impl StaffApi {
             return Err(forbidden(Forbidden::Unregistered, lang));
         };
         let svc = &self.service;
-        let nip = svc
-            .nip(&nip_raw)
-            .map_err(|e| problem(StatusCode::BAD_REQUEST, "invalid_nip", e.text(lang)))?;
+        // Who asks comes first: an unregistered caller learns nothing, not even whether the
+        // NIP is well formed. Every refusal after that is audited too.
+        let parsed = svc.nip(&nip_raw);
         let officer = svc
-            .authorize_officer(&principal, Some(&nip))
+            .authorize_officer(&principal, parsed.as_ref().ok())
             .await
             .map_err(|e| staff_problem(&e, lang))?;
         let op = officer.operator();
-        let account = svc
-            .account_for_counter(nip.as_str())
-            .await
-            .map_err(|e| staff_problem(&e, lang))?;
+        let nip = match parsed {
+            Ok(n) => n,
+            Err(e) => {
+                let p = problem(StatusCode::BAD_REQUEST, "invalid_nip", e.text(lang));
+                return Err(
+                    match svc
+                        .record_staff_refusal(&op, None, action, "invalid_nip")
+                        .await
+                    {
+                        Ok(()) => p,
+                        Err(e) => staff_problem(&e, lang),
+                    },
+                );
+            }
+        };
+        let account = match svc.account_for_counter(nip.as_str()).await {
+            Ok(a) => a,
+            Err(StaffError::UnknownNip) => {
+                let p = staff_problem(&StaffError::UnknownNip, lang);
+                return Err(
+                    match svc
+                        .record_staff_refusal(&op, Some(&nip), action, "unknown_nip")
+                        .await
+                    {
+                        Ok(()) => p,
+                        Err(e) => staff_problem(&e, lang),
+                    },
+                );
+            }
+            Err(e) => return Err(staff_problem(&e, lang)),
+        };
         svc.check_scope(&officer, &account, action)
             .await
             .map_err(|e| staff_problem(&e, lang))?;

@@ -291,18 +291,38 @@ async fn an_officer_in_scope_sees_and_changes_an_email_after_the_check() {
         ))
         .await;
     assert_eq!(r.status(), 200);
-    // Unknown routes and NIPs.
+    // Unknown and malformed NIPs: refused, and audited.
+    let unknown = "197512312000121009";
     let r = api
         .handle(event(
             "GET",
-            "/v1/staff/employees/197512312000121009",
+            &format!("/v1/staff/employees/{unknown}"),
             None,
             Some(ANDI),
         ))
         .await;
     assert_eq!(r.status(), 404);
+    let ev = last_audit(&svc, unknown).await;
+    assert_eq!(
+        (
+            ev.outcome.as_str(),
+            ev.details["reason"].as_str(),
+            ev.actor.as_str()
+        ),
+        ("refused", Some("unknown_nip"), ANDI)
+    );
     let r = api
         .handle(event("GET", "/v1/staff/employees/123", None, Some(ANDI)))
         .await;
     assert_eq!(json_of(&r)["code"], "invalid_nip");
+    // An unregistered caller is refused before the NIP is even read.
+    let r = api
+        .handle(event(
+            "GET",
+            "/v1/staff/employees/123",
+            None,
+            Some("arn:aws:sts::1:assumed-role/x/eve"),
+        ))
+        .await;
+    assert_eq!(r.status(), 403);
 }
