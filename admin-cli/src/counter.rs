@@ -75,16 +75,12 @@ fn note(g: &Global, text: &str) {
     }
 }
 
+/// `KIND` or `KIND=NUMBER`.
 fn parse_document(raw: &str) -> Option<DocumentSeen> {
-    let (kind, number) = match raw.split_once('=') {
-        Some((k, n)) => (k, Some(n.trim().to_owned()).filter(|n| !n.is_empty())),
-        None => (raw, None),
-    };
-    let kind = kind.trim().to_lowercase().replace([' ', '-'], "_");
-    (!kind.is_empty()
-        && kind.len() <= 32
-        && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    .then_some(DocumentSeen { kind, number })
+    match raw.split_once('=') {
+        Some((k, n)) => DocumentSeen::new(k, Some(n)),
+        None => DocumentSeen::new(raw, None),
+    }
 }
 
 fn check_failure_text(f: &CheckFailure, l: Lang) -> String {

@@ -249,6 +249,18 @@ fn throttle_item(t: &LoginThrottle) -> Item {
     item
 }
 
+/// The condition a throttle write puts on the stored record (compare-and-set on `rev`).
+fn throttle_condition(expect: Expect) -> (Option<String>, Option<Item>) {
+    match expect {
+        Expect::Any => (None, None),
+        Expect::Absent => (Some("attribute_not_exists(pk)".to_owned()), None),
+        Expect::Rev(r) => (
+            Some("rev = :rev".to_owned()),
+            Some(HashMap::from([(":rev".to_owned(), n(r))])),
+        ),
+    }
+}
+
 fn read_throttle(item: &Item) -> Result<LoginThrottle, StoreError> {
     Ok(LoginThrottle {
         key: get_s(item, "key")?.to_owned(),
@@ -316,19 +328,13 @@ impl DynamoStore {
     }
 
     fn throttle_put(&self, w: &ThrottleWrite) -> Result<Put, StoreError> {
-        let mut b = Put::builder()
+        let (condition, values) = throttle_condition(w.expect);
+        Put::builder()
             .table_name(&self.tables.ephemeral)
-            .set_item(Some(throttle_item(&w.record)));
-        match w.expect {
-            Expect::Any => {}
-            Expect::Absent => b = b.condition_expression("attribute_not_exists(pk)"),
-            Expect::Rev(r) => {
-                b = b
-                    .condition_expression("rev = :rev")
-                    .expression_attribute_values(":rev", n(r));
-            }
-        }
-        b.build()
+            .set_item(Some(throttle_item(&w.record)))
+            .set_condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
@@ -569,13 +575,13 @@ impl Store for DynamoStore {
         match writes {
             [] => Ok(()),
             [one] => {
-                let put = self.throttle_put(one)?;
+                let (condition, values) = throttle_condition(one.expect);
                 self.client
                     .put_item()
-                    .table_name(put.table_name())
-                    .set_item(Some(put.item().clone()))
-                    .set_condition_expression(put.condition_expression().map(str::to_owned))
-                    .set_expression_attribute_values(put.expression_attribute_values().cloned())
+                    .table_name(&self.tables.ephemeral)
+                    .set_item(Some(throttle_item(&one.record)))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_values(values)
                     .send()
                     .await
                     .map_err(sdk)?;

@@ -65,8 +65,8 @@ impl Default for PasswordPolicy {
 }
 
 /// Words every Indonesian guesser tries first: the service's own names, words people use
-/// for passwords, months and days, and patriotic dates. Closed sets, ranked before the
-/// word list.
+/// for passwords, month abbreviations, days and patriotic dates (the month names are
+/// `MONTHS`). Closed sets, ranked before the word list.
 const LOCAL_GUESSES: &[&str] = &[
     "sapk",
     "mysapk",
@@ -98,18 +98,6 @@ const LOCAL_GUESSES: &[&str] = &[
     "alhamdulillah",
     "sayang",
     "cinta",
-    "januari",
-    "februari",
-    "maret",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "agustus",
-    "september",
-    "oktober",
-    "november",
-    "desember",
     "jan",
     "feb",
     "mar",
@@ -172,6 +160,11 @@ static WORDS: LazyLock<HashMap<&'static str, u32>> = LazyLock::new(|| {
     ranks
 });
 
+/// Parses the word list now (about 25,000 entries) instead of at the first password check.
+pub fn load_word_list() -> usize {
+    WORDS.len()
+}
+
 /// What an attacker knows about the account, most telling first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyContext {
@@ -205,11 +198,10 @@ impl PolicyContext {
         for p in &parts {
             self.push(p);
         }
+        let reversed: Vec<String> = parts.iter().rev().cloned().collect();
         for sep in ["", ".", "_", "-", " "] {
             self.push(&parts.join(sep));
-            let mut rev = parts.clone();
-            rev.reverse();
-            self.push(&rev.join(sep));
+            self.push(&reversed.join(sep));
         }
         let initials: String = parts.iter().filter_map(|p| p.chars().next()).collect();
         self.push(&initials);
@@ -349,7 +341,8 @@ fn known_tokens<'a>(ctx: &'a PolicyContext, words: &[(&'a str, u32)]) -> Vec<(&'
         .tokens()
         .iter()
         .map(String::as_str)
-        .chain(LOCAL_GUESSES.iter().copied());
+        .chain(LOCAL_GUESSES.iter().copied())
+        .chain(MONTHS.iter().copied());
     for t in firsts {
         if seen.insert(t) {
             out.push((t, out.len() as u64 + 1));
@@ -364,33 +357,11 @@ fn known_tokens<'a>(ctx: &'a PolicyContext, words: &[(&'a str, u32)]) -> Vec<(&'
     out
 }
 
-/// zxcvbn ranks its extra dictionary by position, so the known tokens go at their rank and
-/// unused positions hold an empty word (which never matches).
-fn user_inputs<'a>(known: &[(&'a str, u64)]) -> Vec<&'a str> {
-    let mut inputs: Vec<&str> = Vec::new();
-    for &(w, rank) in known {
-        let at = usize::try_from(rank.saturating_sub(1)).unwrap_or(usize::MAX);
-        if at >= 200_000 {
-            continue;
-        }
-        if inputs.len() <= at {
-            inputs.resize(at + 1, "");
-        }
-        inputs[at] = w;
-    }
-    inputs
-}
-
 /// log10 of n!
 fn log10_factorial(n: usize) -> f64 {
     (2..=n).map(|k| (k as f64).log10()).sum()
 }
 
-/// How many guesses a guesser who knows `known` needs for `s`, by the cheapest split into
-/// known tokens (rank, times 2 for capitals, a rewritten or reversed form), digit runs (a
-/// year, a sequence) and brute force (10 per character), times the orderings of the parts:
-/// zxcvbn's model without its additive term for the number of parts, which lets a known
-/// word with a year and a symbol pass as strong. Returns log10.
 /// A string with the byte offset of each character, to slice by character index without
 /// allocating.
 struct Indexed {
@@ -414,6 +385,11 @@ impl Indexed {
 /// The longest known token looked up (context forms and words are shorter).
 const MAX_TOKEN_CHARS: usize = 24;
 
+/// How many guesses a guesser who knows `known` needs for `s`, by the cheapest split into
+/// known tokens (rank, times 2 for capitals, a rewritten or reversed form), digit runs (a
+/// year, a sequence) and brute force (10 per character), times the orderings of the parts:
+/// zxcvbn's model without its additive term for the number of parts, which lets a known
+/// word with a year and a symbol pass as strong. Returns log10.
 fn strict_guesses_log10(s: &str, known: &[(&str, u64)]) -> f64 {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
@@ -569,8 +545,15 @@ impl PasswordPolicy {
         if distinct_leet_symbols(&prefix) > MAX_LEET_SYMBOLS_FOR_ZXCVBN {
             return score_of(strict);
         }
-        let firsts = ctx.tokens().len() + LOCAL_GUESSES.len();
-        let inputs = user_inputs(&known[..known.len().min(firsts)]);
+        // zxcvbn ranks its extra dictionary by position: the context and the local guesses
+        // come first in `known`, ranked 1, 2, ... in order (the words found follow at their
+        // own, higher ranks, and are left to the split).
+        let inputs: Vec<&str> = known
+            .iter()
+            .enumerate()
+            .take_while(|(i, (_, rank))| *rank == *i as u64 + 1)
+            .map(|(_, (w, _))| *w)
+            .collect();
         let z = zxcvbn::zxcvbn(&prefix, &inputs);
         let parts = z.sequence();
         let zxcvbn_log10 = parts

@@ -140,11 +140,15 @@ impl Service {
         &self.key
     }
 
-    /// Does the per-process work once (the dummy hash unknown NIPs are checked against), so
-    /// that no request pays for it.
+    /// Does the per-process work once (the dummy hash unknown NIPs are checked against, the
+    /// password policy's word list), so that no request pays for it.
     pub async fn warm_up(&self) {
         let h = self.hasher.clone();
-        let _ = tokio::task::spawn_blocking(move || h.dummy_hash().len()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            crate::policy::load_word_list();
+            h.dummy_hash().len()
+        })
+        .await;
     }
 
     /// A NIP (PNS or PPPK) as typed by a person, under the configured rules.

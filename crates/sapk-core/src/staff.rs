@@ -457,6 +457,24 @@ pub struct DocumentSeen {
     pub number: Option<String>,
 }
 
+impl DocumentSeen {
+    /// A document as an officer names it: the kind normalised (`SK CPNS` is `sk_cpns`), at
+    /// most 32 letters, digits or `_`; the number trimmed, and none when empty. `None` for a
+    /// kind that is not one.
+    pub fn new(kind: &str, number: Option<&str>) -> Option<DocumentSeen> {
+        let kind = kind.trim().to_lowercase().replace([' ', '-'], "_");
+        (!kind.is_empty()
+            && kind.len() <= 32
+            && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| DocumentSeen {
+            kind,
+            number: number
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
+        })
+    }
+}
+
 /// The in-person identity check that must precede an e-mail change.
 #[derive(Debug, Clone)]
 pub struct IdentityCheck {

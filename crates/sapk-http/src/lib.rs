@@ -87,7 +87,7 @@ pub(crate) fn finish(builder: Builder, body: Body) -> Response<Body> {
     }
 }
 
-fn json_response(status: StatusCode, lang: Lang, body: &Value) -> Response<Body> {
+pub(crate) fn json_response(status: StatusCode, lang: Lang, body: &Value) -> Response<Body> {
     finish(
         base_response(status, lang).header(header::CONTENT_TYPE, "application/json; charset=utf-8"),
         Body::Text(body.to_string()),

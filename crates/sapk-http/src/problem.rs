@@ -157,40 +157,68 @@ impl Problem {
     /// The `application/problem+json` response.
     pub fn response(&self, lang: Lang, min_len: usize) -> Response<Body> {
         let (title, detail) = self.title_detail(lang, min_len);
-        let status = self.status();
-        let mut body = json!({
-            "type": format!("urn:sapk:problem:{}", self.code()),
-            "title": title,
-            "status": status.as_u16(),
-            "detail": detail,
-            "code": self.code(),
-        });
+        let mut extra = serde_json::Map::new();
         if let Problem::Auth(AuthError::WeakPassword(vs)) = self {
-            body["violations"] = Value::from(vs.iter().map(|v| v.code()).collect::<Vec<_>>());
+            extra.insert(
+                "violations".into(),
+                Value::from(vs.iter().map(|v| v.code()).collect::<Vec<_>>()),
+            );
         }
-        let mut builder = crate::base_response(status, lang).header(
-            header::CONTENT_TYPE,
-            "application/problem+json; charset=utf-8",
-        );
-        match self {
+        let header: Option<(header::HeaderName, String)> = match self {
             Problem::Auth(AuthError::RateLimited { retry_after_secs })
             | Problem::Auth(AuthError::Unavailable { retry_after_secs }) => {
-                builder = builder.header(header::RETRY_AFTER, retry_after_secs.to_string());
+                Some((header::RETRY_AFTER, retry_after_secs.to_string()))
             }
-            Problem::MethodNotAllowed(allow) => {
-                builder = builder.header(header::ALLOW, *allow);
-            }
-            Problem::Auth(AuthError::Unauthorized) => {
-                builder = builder.header(
-                    header::WWW_AUTHENTICATE,
-                    "Bearer realm=\"sapk\", error=\"invalid_token\"",
-                );
-            }
+            Problem::MethodNotAllowed(allow) => Some((header::ALLOW, (*allow).to_owned())),
+            Problem::Auth(AuthError::Unauthorized) => Some((
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"sapk\", error=\"invalid_token\"".to_owned(),
+            )),
             Problem::Auth(AuthError::InvalidCredentials) => {
-                builder = builder.header(header::WWW_AUTHENTICATE, "Bearer realm=\"sapk\"");
+                Some((header::WWW_AUTHENTICATE, "Bearer realm=\"sapk\"".to_owned()))
             }
-            _ => {}
-        }
-        crate::finish(builder, Body::Text(body.to_string()))
+            _ => None,
+        };
+        problem_response(
+            self.status(),
+            self.code(),
+            title,
+            &detail,
+            extra,
+            header,
+            lang,
+        )
     }
+}
+
+/// An RFC 9457 `application/problem+json` answer: `type`, `title`, `status`, `detail` and
+/// the stable `code`, plus `extra` members and at most one extra header. Every problem of
+/// the public and the staff API is built here.
+pub(crate) fn problem_response(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: &str,
+    extra: serde_json::Map<String, Value>,
+    header: Option<(header::HeaderName, String)>,
+    lang: Lang,
+) -> Response<Body> {
+    let mut body = json!({
+        "type": format!("urn:sapk:problem:{code}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+    });
+    for (k, v) in extra {
+        body[k] = v;
+    }
+    let mut builder = crate::base_response(status, lang).header(
+        header::CONTENT_TYPE,
+        "application/problem+json; charset=utf-8",
+    );
+    if let Some((name, value)) = header {
+        builder = builder.header(name, value);
+    }
+    crate::finish(builder, Body::Text(body.to_string()))
 }

@@ -14,7 +14,8 @@
 //! | `POST /v1/staff/employees/{nip}/sessions/revoke` | – | `200` |
 //! | `GET /v1/staff/employees/{nip}/audit?limit=N` | – | `200` the trail, newest first |
 
-use crate::{base_response, finish, lang_of_headers, MAX_BODY_BYTES};
+use crate::problem::problem_response;
+use crate::{json_response, lang_of_headers, MAX_BODY_BYTES};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -57,31 +58,28 @@ fn problem(status: StatusCode, code: &'static str, detail: String) -> StaffProbl
 }
 
 fn respond_problem(p: StaffProblem, lang: Lang) -> Response<Body> {
-    let mut body = json!({
-        "type": format!("urn:sapk:problem:{}", p.code),
-        "title": p.code,
-        "status": p.status.as_u16(),
-        "detail": p.detail,
-        "code": p.code,
-    });
+    let title = match p.code {
+        "forbidden" => lang.pick("Tidak diizinkan", "Forbidden"),
+        "invalid_nip" => lang.pick("NIP tidak valid", "Invalid NIP"),
+        "not_found" => lang.pick("Tidak ditemukan", "Not found"),
+        "conflict" => lang.pick("Terjadi perubahan bersamaan", "Concurrent change"),
+        "check_failed" => lang.pick("Pemeriksaan identitas gagal", "Identity check failed"),
+        "payload_too_large" => lang.pick("Permintaan terlalu besar", "Request too large"),
+        "unavailable" => lang.pick("Layanan sedang tidak tersedia", "Service unavailable"),
+        _ => lang.pick("Permintaan tidak valid", "Invalid request"),
+    };
+    let mut extra = serde_json::Map::new();
     if let Some(r) = p.reason {
-        body["reason"] = Value::from(r);
+        extra.insert("reason".into(), Value::from(r));
     }
-    finish(
-        base_response(p.status, lang).header(
-            header::CONTENT_TYPE,
-            "application/problem+json; charset=utf-8",
-        ),
-        Body::Text(body.to_string()),
-    )
+    // As on the public routes, an unreachable store says when to try again.
+    let header = (p.status == StatusCode::SERVICE_UNAVAILABLE)
+        .then(|| (header::RETRY_AFTER, "5".to_owned()));
+    problem_response(p.status, p.code, title, &p.detail, extra, header, lang)
 }
 
 fn ok(lang: Lang, body: &Value) -> Response<Body> {
-    finish(
-        base_response(StatusCode::OK, lang)
-            .header(header::CONTENT_TYPE, "application/json; charset=utf-8"),
-        Body::Text(body.to_string()),
-    )
+    json_response(StatusCode::OK, lang, body)
 }
 
 fn forbidden(why: Forbidden, lang: Lang) -> StaffProblem {
@@ -375,16 +373,7 @@ impl StaffApi {
             .as_array()
             .map(|docs| {
                 docs.iter()
-                    .filter_map(|d| {
-                        let kind = d["kind"].as_str()?.trim().to_lowercase();
-                        (!kind.is_empty() && kind.len() <= 32).then(|| DocumentSeen {
-                            kind,
-                            number: d["number"]
-                                .as_str()
-                                .map(|n| n.trim().to_owned())
-                                .filter(|n| !n.is_empty()),
-                        })
-                    })
+                    .filter_map(|d| DocumentSeen::new(d["kind"].as_str()?, d["number"].as_str()))
                     .collect()
             })
             .unwrap_or_default();
