@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::SecondsFormat;
 use sapk_core::i18n::{format_date, format_wib};
 use sapk_core::ports::SystemClock;
-use sapk_core::staff::{EmployeeRow, ImportOutcome, Operator};
+use sapk_core::staff::{AccountState, EmployeeRow, ImportOutcome, Operator};
 use sapk_core::{Config, Lang, Service, TokenKey};
 use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
 use serde_json::json;
@@ -141,8 +141,25 @@ async fn tables_create(g: &Global) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Commands that act on the tables directly, under the data administrator's or the
+/// supervisor's own role: never through the counter's staff API.
+fn direct_only(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Employee(EmployeeCmd::Import { .. } | EmployeeCmd::Renumber { .. })
+            | Command::Tables(_)
+            | Command::Staff(_)
+    )
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
+    if g.api.is_some() && direct_only(&cli.command) {
+        return crate::counter::usage(lang(g).pick(
+            "perintah ini tidak melalui API petugas: impor dan penomoran ulang dijalankan administrator data, registri petugas oleh supervisor, masing-masing dengan perannya sendiri (tanpa --api)",
+            "this command does not go through the staff API: import and renumbering are run by the data administrator, the staff registry by a supervisor, each under their own role (without --api)",
+        ));
+    }
     match &cli.command {
         Command::Employee(EmployeeCmd::Import { file }) => import(g, file).await,
         Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => {
@@ -172,7 +189,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if_version,
             yes,
         }) => {
-            let svc = service(g).await?;
             let args = crate::counter::ChangeArgs {
                 nip,
                 new_email,
@@ -181,24 +197,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if_version: *if_version,
                 yes: *yes,
             };
-            crate::counter::email_change(g, &svc, args, &mut crate::counter::StdPrompt).await
+            crate::counter::email_change(g, args, &mut crate::counter::StdPrompt).await
         }
-        Command::Account(AccountCmd::Unlock { nip }) => {
-            crate::counter::unlock(g, &service(g).await?, nip).await
-        }
+        Command::Account(AccountCmd::Unlock { nip }) => crate::counter::unlock(g, nip).await,
         Command::Session(SessionCmd::Revoke { nip, yes }) => {
-            crate::counter::revoke(
-                g,
-                &service(g).await?,
-                nip,
-                *yes,
-                &mut crate::counter::StdPrompt,
-            )
-            .await
+            crate::counter::revoke(g, nip, *yes, &mut crate::counter::StdPrompt).await
         }
-        Command::Audit { nip, limit } => {
-            crate::counter::audit(g, &service(g).await?, nip, *limit).await
-        }
+        Command::Audit { nip, limit } => crate::counter::audit(g, nip, *limit).await,
     }
 }
 
@@ -337,11 +342,13 @@ async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> 
 
 async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {
     let l = lang(g);
-    let svc = service(g).await?;
-    let op = operator_or_os_user(g);
-    let o = match svc.employee_overview(nip, &op, audit_limit).await {
+    let counter = match crate::counter::open(g, false).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let o = match counter.overview(nip, audit_limit, l).await {
         Ok(o) => o,
-        Err(e) => return refuse(g, &staff_error(&e, l)),
+        Err(e) => return crate::counter::refused(g, e),
     };
     if g.json {
         print_json(&serde_json::to_value(&o)?);
@@ -391,8 +398,8 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
         (
             l.pick("Status akun", "Account state").into(),
             match o.state {
-                "active" => l.pick("aktif", "active").into(),
-                _ => l
+                AccountState::Active => l.pick("aktif", "active").into(),
+                AccountState::NotActivated => l
                     .pick(
                         "belum aktivasi (belum pernah membuat password)",
                         "not activated (no password set yet)",

@@ -1,13 +1,12 @@
 //! The counter workflow: identity check and e-mail change, unlock, session revoke, audit.
 
-use crate::commands::{audit_table, lang, operator_or_os_user, print_json, refuse, REFUSED};
-use crate::text::{gender, kv, staff_error};
+use crate::backend::{refusal_json, Counter, CounterError, OpenError};
+use crate::commands::{audit_table, lang, print_json, refuse, REFUSED};
+use crate::text::{gender, kv};
 use crate::Global;
 use sapk_core::i18n::format_date;
-use sapk_core::staff::{
-    ChangeError, CheckFailure, DocumentSeen, IdentityCheck, Operator, StaffError,
-};
-use sapk_core::{Lang, Nik, Service};
+use sapk_core::staff::{DocumentSeen, EmailChangeRequest, Operator};
+use sapk_core::{Lang, Nik};
 use serde_json::json;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -83,72 +82,29 @@ fn parse_document(raw: &str) -> Option<DocumentSeen> {
     }
 }
 
-fn check_failure_text(f: &CheckFailure, l: Lang) -> String {
-    match f {
-        CheckFailure::NikMismatch(m) => {
-            let what: Vec<&str> = m
-                .iter()
-                .map(|x| match x {
-                    sapk_core::nik::NikMismatch::BirthDate => l.pick("tanggal lahir", "birth date"),
-                    sapk_core::nik::NikMismatch::Gender => l.pick("jenis kelamin", "gender"),
-                })
-                .collect();
-            format!(
-                "{}: {}",
-                l.pick(
-                    "NIK pada KTP tidak cocok dengan NIP",
-                    "the KTP's NIK does not match the NIP"
-                ),
-                what.join(", ")
-            )
-        }
-        CheckFailure::NoKtp => l
-            .pick(
-                "KTP wajib diperiksa (--document ktp)",
-                "the KTP must be checked (--document ktp)",
-            )
-            .into(),
-        CheckFailure::NotConfirmed => l
-            .pick(
-                "petugas tidak mengonfirmasi; tidak ada yang diubah",
-                "the officer did not confirm; nothing was changed",
-            )
-            .into(),
-        CheckFailure::SameEmail => l
-            .pick(
-                "email baru sama dengan email sekarang",
-                "the new e-mail is the current one",
-            )
-            .into(),
-    }
-}
-
-fn reason_code(e: &ChangeError) -> &'static str {
+/// Prints a refusal (JSON with its reason, or a line on stderr) and returns exit code 1; a
+/// failure to act at all is an error (also exit 1).
+pub fn refused(g: &Global, e: CounterError) -> anyhow::Result<ExitCode> {
     match e {
-        ChangeError::Check(CheckFailure::NikMismatch(_)) => "nik_mismatch",
-        ChangeError::Check(CheckFailure::NoKtp) => "no_ktp",
-        ChangeError::Check(CheckFailure::NotConfirmed) => "not_confirmed",
-        ChangeError::Check(CheckFailure::SameEmail) => "same_email",
-        ChangeError::Staff(StaffError::UnknownNip) => "unknown_nip",
-        ChangeError::Staff(StaffError::InvalidEmail(_)) => "invalid_email",
-        ChangeError::Staff(StaffError::InvalidNip(_)) => "invalid_nip",
-        ChangeError::Staff(StaffError::Conflict) => "concurrent_change",
-        ChangeError::Staff(_) => "failed",
+        CounterError::Refused(r) => {
+            if g.json {
+                print_json(&refusal_json(&r));
+            } else {
+                eprintln!("{}: {}", lang(g).pick("Ditolak", "Refused"), r.text);
+            }
+            Ok(ExitCode::from(REFUSED))
+        }
+        CounterError::Failed(e) => Err(e),
     }
 }
 
-fn refuse_change(g: &Global, e: &ChangeError) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let text = match e {
-        ChangeError::Check(f) => check_failure_text(f, l),
-        ChangeError::Staff(s) => staff_error(s, l),
-    };
-    if g.json {
-        print_json(&json!({ "ok": false, "reason": reason_code(e), "error": text }));
-    } else {
-        eprintln!("{}: {text}", l.pick("Ditolak", "Refused"));
+/// Opens the counter, or the exit code of why not.
+pub async fn open(g: &Global, mutating: bool) -> Result<Counter, anyhow::Result<ExitCode>> {
+    match Counter::open(g, mutating).await {
+        Ok(c) => Ok(c),
+        Err(OpenError::Usage(m)) => Err(usage(&m)),
+        Err(OpenError::Failed(e)) => Err(Err(e)),
     }
-    Ok(ExitCode::from(REFUSED))
 }
 
 pub struct ChangeArgs<'a> {
@@ -160,24 +116,15 @@ pub struct ChangeArgs<'a> {
     pub yes: bool,
 }
 
-/// `email change`: the guided identity check, then the change.
+/// `email change`: the guided identity check, then the change. The NIK is checked against
+/// the NIP as soon as it is typed, so the officer knows at once; the decision and its audit
+/// record are the core's (here or behind the staff API).
 pub async fn email_change(
     g: &Global,
-    svc: &Service,
     a: ChangeArgs<'_>,
     prompt: &mut dyn Prompt,
 ) -> anyhow::Result<ExitCode> {
     let l = lang(g);
-    let op = match operator_required(g) {
-        Ok(op) => op,
-        Err(m) => return usage(&m),
-    };
-    if g.store == crate::StoreKind::Dynamodb && crate::commands::env("SAPK_PII_KEY").is_none() {
-        return usage(l.pick(
-            "email change pada DynamoDB memerlukan SAPK_PII_KEY (NIK dan nomor dokumen disimpan sebagai hash berkunci)",
-            "email change on DynamoDB needs SAPK_PII_KEY (the NIK and document numbers are stored as keyed hashes)",
-        ));
-    }
     if a.yes && a.nik.is_none() {
         return usage(l.pick("--yes memerlukan --nik", "--yes needs --nik"));
     }
@@ -194,9 +141,22 @@ pub async fn email_change(
             None => return usage(&format!("--document {d:?}")),
         }
     }
-    let o = match svc.employee_overview(a.nip, &op, 5).await {
+    let counter = match open(g, true).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if !counter.is_api()
+        && g.store == crate::StoreKind::Dynamodb
+        && crate::commands::env("SAPK_PII_KEY").is_none()
+    {
+        return usage(l.pick(
+            "email change pada DynamoDB memerlukan SAPK_PII_KEY (NIK dan nomor dokumen disimpan sebagai hash berkunci)",
+            "email change on DynamoDB needs SAPK_PII_KEY (the NIK and document numbers are stored as keyed hashes)",
+        ));
+    }
+    let o = match counter.overview(a.nip, 5, l).await {
         Ok(o) => o,
-        Err(e) => return refuse(g, &staff_error(&e, l)),
+        Err(e) => return refused(g, e),
     };
     let f = &o.facts;
     let header = l.pick(
@@ -234,48 +194,39 @@ pub async fn email_change(
             ])
         ),
     );
+    let mut request = EmailChangeRequest {
+        new_email: a.new_email.to_owned(),
+        nik: None,
+        documents,
+        person_confirmed: a.yes,
+        if_version: Some(a.if_version.unwrap_or(o.version)),
+    };
+    let submit = |request: EmailChangeRequest| {
+        let counter = &counter;
+        let nip = o.nip.clone();
+        async move {
+            match counter.change_email(&nip, &request, l).await {
+                Ok(out) => Ok(out),
+                Err(e) => Err(refused(g, e)),
+            }
+        }
+    };
 
-    // The KTP's NIK, checked against the NIP at once.
-    let nik_text = match a.nik {
+    // The KTP's NIK, checked against the NIP at once. A missing, malformed or mismatching
+    // NIK goes to the core as it is: it refuses and records the refusal.
+    request.nik = match a.nik {
         Some(n) => Some(n.to_owned()),
         None => prompt.ask(l.pick("NIK pada KTP (16 digit): ", "NIK on the KTP (16 digits): ")),
     };
-    let Some(nik_text) = nik_text else {
-        svc.record_refused_email_change(&o.nip, &op, "no_nik")
-            .await?;
-        return refuse(
-            g,
-            l.pick(
-                "NIK tidak diisi; tidak ada yang diubah",
-                "no NIK given; nothing was changed",
-            ),
-        );
-    };
-    let nik = match Nik::parse(&nik_text) {
-        Ok(n) => n,
-        Err(e) => {
-            svc.record_refused_email_change(&o.nip, &op, "invalid_nik")
-                .await?;
-            return refuse(
-                g,
-                &format!("{}: {e}", l.pick("NIK tidak valid", "invalid NIK")),
-            );
-        }
-    };
-    let mut check = IdentityCheck {
-        nik,
-        documents,
-        person_confirmed: a.yes,
-    };
-    let version = a.if_version.unwrap_or(o.version);
-    if check.nik.check_against(&o.nip).is_err() {
-        // The core records the refusal.
-        return match svc
-            .change_email(&o.nip, a.new_email, &check, version, &op, l)
-            .await
-        {
-            Err(e) => refuse_change(g, &e),
+    let agrees = request
+        .nik
+        .as_deref()
+        .and_then(|n| Nik::parse(n).ok())
+        .is_some_and(|nik| nik.check_against(&o.nip).is_ok());
+    if !agrees {
+        return match submit(request).await {
             Ok(_) => Ok(ExitCode::from(REFUSED)),
+            Err(code) => code,
         };
     }
     note(
@@ -290,7 +241,7 @@ pub async fn email_change(
     );
 
     if !a.yes {
-        if check.documents.is_empty() {
+        if request.documents.is_empty() {
             let answer = prompt
                 .ask(l.pick(
                     "Dokumen yang diperiksa, pisahkan dengan koma (ktp, karpeg, sk_cpns, sk_pns) [ktp]: ",
@@ -322,15 +273,15 @@ pub async fn email_change(
                         .map(|s| s.trim().to_owned())
                         .filter(|s| !s.is_empty());
                 }
-                check.documents.push(doc);
+                request.documents.push(doc);
             }
         }
         let q = match l {
             Lang::Id => format!("Apakah foto dan nama pada dokumen sesuai dengan orang di loket dan dengan nama \"{}\"?", sapk_core::i18n::printable(&o.name)),
             Lang::En => format!("Do the photo and name on the documents match the person at the counter and the name \"{}\"?", sapk_core::i18n::printable(&o.name)),
         };
-        check.person_confirmed = prompt.confirm(&q, l);
-        if check.person_confirmed {
+        request.person_confirmed = prompt.confirm(&q, l);
+        if request.person_confirmed {
             let q = match l {
                 Lang::Id => format!(
                     "Ganti email menjadi {}? Semua sesi login dan kode reset akan diakhiri.",
@@ -341,80 +292,76 @@ pub async fn email_change(
                     a.new_email
                 ),
             };
-            check.person_confirmed = prompt.confirm(&q, l);
+            request.person_confirmed = prompt.confirm(&q, l);
         }
     }
-    match svc
-        .change_email(&o.nip, a.new_email, &check, version, &op, l)
-        .await
-    {
-        Ok(out) => {
-            if g.json {
-                print_json(&json!({
-                    "ok": true,
-                    "nip": out.nip,
-                    "old_email": out.old_email,
-                    "new_email": out.new_email,
-                    "old_notified": out.old_notified,
-                    "new_notified": out.new_notified,
-                }));
+    let out = match submit(request).await {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
+    if g.json {
+        print_json(&json!({
+            "ok": true,
+            "nip": out.nip,
+            "old_email": out.old_email,
+            "new_email": out.new_email,
+            "old_notified": out.old_notified,
+            "new_notified": out.new_notified,
+        }));
+    } else {
+        let yes_no = |b: bool| {
+            if b {
+                l.pick("terkirim", "sent")
             } else {
-                let yes_no = |b: bool| {
-                    if b {
-                        l.pick("terkirim", "sent")
-                    } else {
-                        l.pick("GAGAL dikirim", "NOT sent")
-                    }
-                };
-                say!(
-                    "{}",
-                    l.pick("Email berhasil diganti.", "The e-mail was changed.")
-                );
-                say_raw!(
-                    "{}",
-                    kv(&[
-                        (
-                            l.pick("Email lama", "Old e-mail").into(),
-                            out.old_email.as_ref().map_or("-".into(), |e| e.to_string())
-                        ),
-                        (
-                            l.pick("Email baru", "New e-mail").into(),
-                            out.new_email.to_string()
-                        ),
-                        (
-                            l.pick("Pemberitahuan ke email lama", "Notice to the old address")
-                                .into(),
-                            out.old_notified.map_or("-", yes_no).into()
-                        ),
-                        (
-                            l.pick(
-                                "Konfirmasi ke email baru",
-                                "Confirmation to the new address"
-                            )
-                            .into(),
-                            yes_no(out.new_notified).into()
-                        ),
-                        (
-                            l.pick("Sesi login dan kode reset", "Sessions and reset codes")
-                                .into(),
-                            l.pick("diakhiri", "ended").into()
-                        ),
-                    ])
-                );
+                l.pick("GAGAL dikirim", "NOT sent")
             }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => refuse_change(g, &e),
+        };
+        say!(
+            "{}",
+            l.pick("Email berhasil diganti.", "The e-mail was changed.")
+        );
+        say_raw!(
+            "{}",
+            kv(&[
+                (
+                    l.pick("Email lama", "Old e-mail").into(),
+                    out.old_email.as_ref().map_or("-".into(), |e| e.to_string())
+                ),
+                (
+                    l.pick("Email baru", "New e-mail").into(),
+                    out.new_email.to_string()
+                ),
+                (
+                    l.pick("Pemberitahuan ke email lama", "Notice to the old address")
+                        .into(),
+                    out.old_notified.map_or("-", yes_no).into()
+                ),
+                (
+                    l.pick(
+                        "Konfirmasi ke email baru",
+                        "Confirmation to the new address"
+                    )
+                    .into(),
+                    yes_no(out.new_notified).into()
+                ),
+                (
+                    l.pick("Sesi login dan kode reset", "Sessions and reset codes")
+                        .into(),
+                    l.pick("diakhiri", "ended").into()
+                ),
+            ])
+        );
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-pub async fn unlock(g: &Global, svc: &Service, nip: &str) -> anyhow::Result<ExitCode> {
+pub async fn unlock(g: &Global, nip: &str) -> anyhow::Result<ExitCode> {
     let l = lang(g);
-    let op = match operator_required(g) {
-        Ok(op) => op,
-        Err(m) => return usage(&m),
+    let counter = match open(g, true).await {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    match svc.unlock_account(nip, &op).await {
+    match counter.unlock(nip, l).await {
         Ok(was_locked) => {
             if g.json {
                 print_json(&json!({ "ok": true, "was_locked": was_locked }));
@@ -434,21 +381,20 @@ pub async fn unlock(g: &Global, svc: &Service, nip: &str) -> anyhow::Result<Exit
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => refuse(g, &staff_error(&e, l)),
+        Err(e) => refused(g, e),
     }
 }
 
 pub async fn revoke(
     g: &Global,
-    svc: &Service,
     nip: &str,
     yes: bool,
     prompt: &mut dyn Prompt,
 ) -> anyhow::Result<ExitCode> {
     let l = lang(g);
-    let op = match operator_required(g) {
-        Ok(op) => op,
-        Err(m) => return usage(&m),
+    let counter = match open(g, true).await {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     if !yes
         && !prompt.confirm(
@@ -467,7 +413,7 @@ pub async fn revoke(
             ),
         );
     }
-    match svc.revoke_sessions(nip, &op).await {
+    match counter.revoke(nip, l).await {
         Ok(()) => {
             if g.json {
                 print_json(&json!({ "ok": true }));
@@ -482,14 +428,17 @@ pub async fn revoke(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => refuse(g, &staff_error(&e, l)),
+        Err(e) => refused(g, e),
     }
 }
 
-pub async fn audit(g: &Global, svc: &Service, nip: &str, limit: usize) -> anyhow::Result<ExitCode> {
+pub async fn audit(g: &Global, nip: &str, limit: usize) -> anyhow::Result<ExitCode> {
     let l = lang(g);
-    let op = operator_or_os_user(g);
-    match svc.audit_trail(nip, limit, &op).await {
+    let counter = match open(g, false).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match counter.audit(nip, limit, l).await {
         Ok(events) => {
             if g.json {
                 print_json(&serde_json::to_value(&events)?);
@@ -498,6 +447,6 @@ pub async fn audit(g: &Global, svc: &Service, nip: &str, limit: usize) -> anyhow
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => refuse(g, &staff_error(&e, l)),
+        Err(e) => refused(g, e),
     }
 }

@@ -18,6 +18,8 @@ macro_rules! say_raw {
     }};
 }
 
+mod api;
+mod backend;
 mod commands;
 mod counter;
 mod renumber;
@@ -60,10 +62,19 @@ pub struct Global {
     /// Local data directory (SQLite store, outbox, token key) for `--store sqlite`.
     #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR", global = true)]
     pub data_dir: PathBuf,
-    /// Your operator ID (NIP or staff ID), recorded in the audit log.
+    /// The staff API (e.g. https://abc123.execute-api.ap-southeast-3.amazonaws.com): the
+    /// counter commands (employee show, email change, account unlock, session revoke, audit)
+    /// go through it, signed with your AWS identity (IAM Identity Center: `aws sso login`).
+    /// Your officer identity and office then come from the staff registry, not from flags.
+    #[arg(long, env = "SAPK_API_URL", global = true, value_name = "URL")]
+    pub api: Option<String>,
+    /// The AWS profile to sign with (default: the standard chain, e.g. AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Without --api: your operator ID (NIP or staff ID), recorded in the audit log.
     #[arg(long, env = "SAPK_OPERATOR", global = true)]
     pub operator: Option<String>,
-    /// Your office code (e.g. KANREG-I), recorded in the audit log.
+    /// Without --api: your office code (e.g. KANREG-I), recorded in the audit log.
     #[arg(long, env = "SAPK_OFFICE", global = true)]
     pub office: Option<String>,
     /// Language of the output: id (default) or en.

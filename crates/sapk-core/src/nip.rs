@@ -15,11 +15,11 @@
 
 use crate::i18n::Lang;
 use chrono::{Datelike, Months, NaiveDate};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// Gender encoded in the NIP (digit 15) and in the NIK (day + 40 for women).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     Male,
@@ -27,7 +27,7 @@ pub enum Gender {
 }
 
 /// Which kind of ASN a number belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NipKind {
     /// Pegawai Negeri Sipil: digits 9-14 are the TMT CPNS `YYYYMM`.
@@ -253,7 +253,7 @@ pub struct Nip {
 }
 
 /// What a NIP says about its holder, for the officer to compare with documents.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NipFacts {
     pub kind: NipKind,
     pub birth_date: NaiveDate,
@@ -443,6 +443,15 @@ impl fmt::Debug for Nip {
 impl Serialize for Nip {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.digits)
+    }
+}
+
+/// A NIP read back from a record or an API answer (as [`Nip::from_stored`]: the layout is
+/// checked, not today's settings).
+impl<'de> Deserialize<'de> for Nip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Nip, D::Error> {
+        let s = String::deserialize(d)?;
+        Nip::from_stored(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -5,7 +5,7 @@ use crate::email::Email;
 use crate::nip::Nip;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Mutex;
 
@@ -144,7 +144,7 @@ pub struct Officer {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub at: DateTime<Utc>,
     /// `self` for the public API, the operator's ID for staff, `system` otherwise.

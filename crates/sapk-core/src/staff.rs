@@ -6,7 +6,7 @@ use crate::nip::{Nip, NipError, NipFacts, NipRules};
 use crate::ports::{Account, AuditEvent, StoreError};
 use crate::service::Service;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The officer at the keyboard, recorded on every action.
@@ -42,6 +42,26 @@ pub enum StaffError {
     RenumberMismatch,
     #[error("store: {0}")]
     Store(StoreError),
+}
+
+impl StaffError {
+    /// The stable reason code in audit records and answers.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            StaffError::InvalidNip(_) => "invalid_nip",
+            StaffError::InvalidEmail(_) => "invalid_email",
+            StaffError::InvalidName(_) => "invalid_name",
+            StaffError::UnknownNip => "unknown_nip",
+            StaffError::EmailNeedsCounter => "email_needs_counter",
+            StaffError::Conflict => "concurrent_change",
+            StaffError::SameNip => "same_nip",
+            StaffError::NoPiiKey => "no_pii_key",
+            StaffError::Forbidden(f) => f.code(),
+            StaffError::NewNipInUse => "new_nip_in_use",
+            StaffError::RenumberMismatch => "renumber_mismatch",
+            StaffError::Store(_) => "unavailable",
+        }
+    }
 }
 
 impl From<StoreError> for StaffError {
@@ -187,15 +207,24 @@ pub enum ImportOutcome {
     KeptCounterEmail,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeSummary {
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub attempts_left: u32,
 }
 
+/// Whether the employee has ever set a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// No password yet: the account is activated by the first reset.
+    NotActivated,
+    Active,
+}
+
 /// What `employee show` tells an officer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmployeeOverview {
     pub nip: Nip,
     pub facts: NipFacts,
@@ -205,8 +234,7 @@ pub struct EmployeeOverview {
     /// When staff set the e-mail after the in-person check (import never changes it then).
     pub email_verified_at: Option<DateTime<Utc>>,
     pub instansi: Option<String>,
-    /// `not_activated` (no password yet) or `active`.
-    pub state: &'static str,
+    pub state: AccountState,
     pub login_failures: u32,
     pub locked_until: Option<DateTime<Utc>>,
     pub active_code: Option<CodeSummary>,
@@ -429,9 +457,9 @@ impl Service {
             email: a.email,
             instansi: a.instansi,
             state: if a.password_hash.is_some() {
-                "active"
+                AccountState::Active
             } else {
-                "not_activated"
+                AccountState::NotActivated
             },
             login_failures: throttle.as_ref().map_or(0, |t| t.failures),
             locked_until: throttle.and_then(|t| t.locked_until).filter(|u| *u > now),
@@ -449,11 +477,12 @@ impl Service {
 }
 
 /// A document the officer examined at the counter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentSeen {
     /// `ktp`, `karpeg`, `sk_cpns`, `sk_pns`, `kpe`, `paspor`, or another short name.
     pub kind: String,
     /// Its number, if the officer typed it; only kept masked and as a keyed hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
 }
 
@@ -475,20 +504,54 @@ impl DocumentSeen {
     }
 }
 
-/// The in-person identity check that must precede an e-mail change.
-#[derive(Debug, Clone)]
-pub struct IdentityCheck {
-    pub nik: crate::nik::Nik,
+/// An e-mail change as the counter submits it, as the officer typed it: the core parses
+/// and checks every field and audits every refusal, whether it comes from the CLI on one
+/// machine or through the staff API.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct EmailChangeRequest {
+    pub new_email: String,
+    /// The NIK read from the KTP shown (16 digits), checked against the NIP.
+    #[serde(default)]
+    pub nik: Option<String>,
+    /// The documents examined (the KTP among them).
+    #[serde(default)]
     pub documents: Vec<DocumentSeen>,
     /// The officer confirmed the person matches the photo and name on the documents.
+    #[serde(default)]
     pub person_confirmed: bool,
+    /// Change only if the account is still at this version (from the overview); without
+    /// it, the version read at the change.
+    #[serde(default)]
+    pub if_version: Option<u64>,
+}
+
+/// The NIK and document numbers are personal data: never in logs.
+impl std::fmt::Debug for EmailChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailChangeRequest")
+            .field("new_email", &"<redacted>")
+            .field("nik", &self.nik.as_ref().map(|_| "<redacted>"))
+            .field(
+                "documents",
+                &self.documents.iter().map(|d| &d.kind).collect::<Vec<_>>(),
+            )
+            .field("person_confirmed", &self.person_confirmed)
+            .field("if_version", &self.if_version)
+            .finish()
+    }
 }
 
 /// Why an identity check failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckFailure {
+    #[error("no NIK was given")]
+    NoNik,
+    #[error("the NIK is not a NIK")]
+    InvalidNik,
     #[error("the NIK does not match the NIP: {0:?}")]
     NikMismatch(Vec<crate::nik::NikMismatch>),
+    #[error("a document kind is not one: letters, digits and _ only, at most 32")]
+    InvalidDocument,
     #[error("the KTP must be among the documents seen")]
     NoKtp,
     #[error("the officer did not confirm the person matches the documents")]
@@ -497,7 +560,78 @@ pub enum CheckFailure {
     SameEmail,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl CheckFailure {
+    /// The stable reason code in audit records and API answers.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CheckFailure::NoNik => "no_nik",
+            CheckFailure::InvalidNik => "invalid_nik",
+            CheckFailure::NikMismatch(_) => "nik_mismatch",
+            CheckFailure::InvalidDocument => "invalid_document",
+            CheckFailure::NoKtp => "no_ktp",
+            CheckFailure::NotConfirmed => "not_confirmed",
+            CheckFailure::SameEmail => "same_email",
+        }
+    }
+
+    /// What the officer reads.
+    pub fn text(&self, l: crate::Lang) -> String {
+        match self {
+            CheckFailure::NoNik => l
+                .pick(
+                    "NIK pada KTP wajib diisi.",
+                    "The NIK on the KTP is required.",
+                )
+                .into(),
+            CheckFailure::InvalidNik => l
+                .pick(
+                    "NIK tidak valid (16 digit dengan kode wilayah dan tanggal lahir).",
+                    "Not a valid NIK (16 digits with a region code and a birth date).",
+                )
+                .into(),
+            CheckFailure::NikMismatch(m) => {
+                let what: Vec<&str> = m
+                    .iter()
+                    .map(|x| match x {
+                        crate::nik::NikMismatch::BirthDate => l.pick("tanggal lahir", "birth date"),
+                        crate::nik::NikMismatch::Gender => l.pick("jenis kelamin", "gender"),
+                    })
+                    .collect();
+                format!(
+                    "{}: {}.",
+                    l.pick(
+                        "NIK pada KTP tidak cocok dengan NIP",
+                        "The KTP's NIK does not match the NIP"
+                    ),
+                    what.join(", ")
+                )
+            }
+            CheckFailure::InvalidDocument => l
+                .pick(
+                    "Jenis dokumen tidak dikenal (huruf, angka dan _, paling banyak 32).",
+                    "Unknown document kind (letters, digits and _, at most 32).",
+                )
+                .into(),
+            CheckFailure::NoKtp => l
+                .pick("KTP wajib diperiksa.", "The KTP must be among the documents checked.")
+                .into(),
+            CheckFailure::NotConfirmed => l
+                .pick(
+                    "Petugas tidak mengonfirmasi kecocokan orang dengan dokumen; tidak ada yang diubah.",
+                    "The officer did not confirm the person matches the documents; nothing was changed.",
+                )
+                .into(),
+            CheckFailure::SameEmail => l
+                .pick(
+                    "Email baru sama dengan email sekarang.",
+                    "The new e-mail is the current one.",
+                )
+                .into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmailChangeOutcome {
     pub nip: Nip,
     pub old_email: Option<Email>,
@@ -554,32 +688,20 @@ impl Service {
             .await
     }
 
-    /// Records an e-mail change the counter tool refused before it could reach
-    /// [`Service::change_email`] (a NIK that is missing or not a NIK, no confirmation):
-    /// every refusal is audited.
-    pub async fn record_refused_email_change(
-        &self,
-        nip: &Nip,
-        op: &Operator,
-        reason: &str,
-    ) -> Result<(), StaffError> {
-        self.refuse_audited(op, nip, "email_change", reason, json!({}))
-            .await
-    }
-
-    /// Changes an employee's e-mail after the in-person check, only if the account is still
-    /// at `expected_version` (no lost update when two officers act at once). Ends every
-    /// session and reset code, notifies the old and the new address, audits one record.
+    /// The counter's e-mail change, whole: parses what the officer typed (the NIK, the
+    /// documents), checks the NIK against the NIP, the KTP among the documents, the
+    /// officer's confirmation and the version, and changes the e-mail only if the account is
+    /// still at `if_version` (no lost update when two officers act at once). Ends every
+    /// session and reset code, writes the change and its audit record in one atomic write,
+    /// then notifies the old and the new address. Every refusal is audited.
     pub async fn change_email(
         &self,
         nip: &Nip,
-        new_email_raw: &str,
-        check: &IdentityCheck,
-        expected_version: u64,
+        req: &EmailChangeRequest,
         op: &Operator,
         lang: crate::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
-        let new_email = match Email::parse(new_email_raw) {
+        let new_email = match Email::parse(&req.new_email) {
             Ok(e) => e,
             Err(e) => {
                 self.refuse_audited(op, nip, "email_change", "invalid_email", json!({}))
@@ -591,9 +713,27 @@ impl Service {
         let Some(pii) = self.pii_key.as_ref() else {
             return Err(StaffError::NoPiiKey.into());
         };
-        let docs: Vec<serde_json::Value> = check
+        let nik = match req.nik.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            None => Err(CheckFailure::NoNik),
+            Some(raw) => crate::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik),
+        };
+        let nik = match nik {
+            Ok(n) => n,
+            Err(f) => {
+                let d = json!({ "new_email": new_email.as_str() });
+                self.refuse_audited(op, nip, "email_change", f.reason(), d)
+                    .await?;
+                return Err(ChangeError::Check(f));
+            }
+        };
+        let documents: Option<Vec<DocumentSeen>> = req
             .documents
             .iter()
+            .map(|d| DocumentSeen::new(&d.kind, d.number.as_deref()))
+            .collect();
+        let docs: Vec<serde_json::Value> = documents
+            .iter()
+            .flatten()
             .map(|d| {
                 json!({
                     "kind": d.kind,
@@ -602,10 +742,10 @@ impl Service {
                 })
             })
             .collect();
-        let nik_hash = pii.mac_hex("sapk/nik/v1", &[check.nik.expose_digits().as_bytes()]);
+        let nik_hash = pii.mac_hex("sapk/nik/v1", &[nik.expose_digits().as_bytes()]);
         let base = json!({
             "documents": docs,
-            "nik_masked": check.nik.masked(),
+            "nik_masked": nik.masked(),
             "nik_hash": nik_hash,
             "new_email": new_email.as_str(),
         });
@@ -614,15 +754,13 @@ impl Service {
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
-        let failure = if let Err(m) = check.nik.check_against(nip) {
+        let failure = if let Err(m) = nik.check_against(nip) {
             Some(CheckFailure::NikMismatch(m))
-        } else if !check
-            .documents
-            .iter()
-            .any(|d| d.kind.eq_ignore_ascii_case("ktp"))
-        {
+        } else if documents.is_none() {
+            Some(CheckFailure::InvalidDocument)
+        } else if !documents.iter().flatten().any(|d| d.kind == "ktp") {
             Some(CheckFailure::NoKtp)
-        } else if !check.person_confirmed {
+        } else if !req.person_confirmed {
             Some(CheckFailure::NotConfirmed)
         } else {
             None
@@ -631,16 +769,11 @@ impl Service {
             (account.email.as_ref() == Some(&new_email)).then_some(CheckFailure::SameEmail)
         });
         if let Some(f) = failure {
-            let reason = match &f {
-                CheckFailure::NikMismatch(_) => "nik_mismatch",
-                CheckFailure::NoKtp => "no_ktp",
-                CheckFailure::NotConfirmed => "not_confirmed",
-                CheckFailure::SameEmail => "same_email",
-            };
-            self.refuse_audited(op, nip, "email_change", reason, base)
+            self.refuse_audited(op, nip, "email_change", f.reason(), base)
                 .await?;
             return Err(ChangeError::Check(f));
         }
+        let expected_version = req.if_version.unwrap_or(account.version);
         if account.version != expected_version {
             self.refuse_audited(op, nip, "email_change", "concurrent_change", base)
                 .await?;
@@ -770,6 +903,16 @@ pub enum ChangeError {
     Check(CheckFailure),
     #[error(transparent)]
     Staff(#[from] StaffError),
+}
+
+impl ChangeError {
+    /// The stable reason code in audit records and API answers.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ChangeError::Check(f) => f.reason(),
+            ChangeError::Staff(s) => s.reason(),
+        }
+    }
 }
 
 impl From<StoreError> for ChangeError {

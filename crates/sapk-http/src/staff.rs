@@ -8,8 +8,8 @@
 //!
 //! | route | body | success |
 //! |---|---|---|
-//! | `GET /v1/staff/employees/{nip}` | – | `200` the employee overview |
-//! | `POST /v1/staff/employees/{nip}/email` | `{"new_email","nik","documents":[{"kind","number"?}],"person_confirmed","if_version"?}` | `200` |
+//! | `GET /v1/staff/employees/{nip}?limit=N` | – | `200` the employee overview (N recent audit events) |
+//! | `POST /v1/staff/employees/{nip}/email` | `{"new_email","nik","documents":[{"kind","number"?}],"person_confirmed","if_version"?}` (the core's `EmailChangeRequest`) | `200` |
 //! | `POST /v1/staff/employees/{nip}/unlock` | – | `200` `{"was_locked"}` |
 //! | `POST /v1/staff/employees/{nip}/sessions/revoke` | – | `200` |
 //! | `GET /v1/staff/employees/{nip}/audit?limit=N` | – | `200` the trail, newest first |
@@ -19,10 +19,7 @@ use crate::{json_response, lang_of_headers, MAX_BODY_BYTES};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use sapk_core::nik::Nik;
-use sapk_core::staff::{
-    ChangeError, CheckFailure, DocumentSeen, Forbidden, IdentityCheck, StaffError,
-};
+use sapk_core::staff::{ChangeError, CheckFailure, EmailChangeRequest, Forbidden, StaffError};
 use sapk_core::{Lang, Service};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -105,7 +102,15 @@ fn forbidden(why: Forbidden, lang: Lang) -> StaffProblem {
     }
 }
 
+/// Every staff problem carries the core's reason code, as the audit record does.
 fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
+    StaffProblem {
+        reason: Some(e.reason()),
+        ..staff_problem_of(e, lang)
+    }
+}
+
+fn staff_problem_of(e: &StaffError, lang: Lang) -> StaffProblem {
     match e {
         StaffError::Forbidden(why) => forbidden(*why, lang),
         StaffError::InvalidNip(n) => problem(StatusCode::BAD_REQUEST, "invalid_nip", n.text(lang)),
@@ -151,33 +156,11 @@ fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
 }
 
 fn check_problem(f: &CheckFailure, lang: Lang) -> StaffProblem {
-    let (reason, id, en) = match f {
-        CheckFailure::NikMismatch(_) => (
-            "nik_mismatch",
-            "NIK pada KTP tidak cocok dengan tanggal lahir atau jenis kelamin pada NIP.",
-            "The KTP's NIK does not match the NIP's birth date or gender.",
-        ),
-        CheckFailure::NoKtp => (
-            "no_ktp",
-            "KTP wajib diperiksa.",
-            "The KTP must be among the documents checked.",
-        ),
-        CheckFailure::NotConfirmed => (
-            "not_confirmed",
-            "Petugas tidak mengonfirmasi kecocokan orang dengan dokumen.",
-            "The officer did not confirm the person matches the documents.",
-        ),
-        CheckFailure::SameEmail => (
-            "same_email",
-            "Email baru sama dengan email sekarang.",
-            "The new e-mail is the current one.",
-        ),
-    };
     StaffProblem {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         code: "check_failed",
-        detail: lang.pick(id, en).into(),
-        reason: Some(reason),
+        detail: f.text(lang),
+        reason: Some(f.reason()),
     }
 }
 
@@ -223,8 +206,10 @@ impl StaffApi {
             ([nip, "audit"], &Method::GET) => (*nip, "audit_viewed"),
             _ => return Err(not_found()),
         };
-        // Percent-encoded spaces in a typed NIP are spaces.
-        let nip_raw = nip_raw.replace("%20", " ");
+        // The NIP as typed (spaces and all), percent-encoded as one path segment.
+        let nip_raw = percent_encoding::percent_decode_str(nip_raw)
+            .decode_utf8_lossy()
+            .into_owned();
         // Identity: only what the IAM authorizer verified.
         let Some(principal) = iam_principal(req) else {
             return Err(forbidden(Forbidden::Unregistered, lang));
@@ -273,10 +258,17 @@ impl StaffApi {
             .await
             .map_err(|e| staff_problem(&e, lang))?;
         let fail = |e: StaffError| staff_problem(&e, lang);
+        let limit = |default: usize| {
+            req.query_string_parameters_ref()
+                .and_then(|q| q.first("limit"))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(default)
+                .clamp(1, 500)
+        };
         match action {
             "employee_viewed" => {
                 let o = svc
-                    .employee_overview(nip.as_str(), &op, 10)
+                    .employee_overview(nip.as_str(), &op, limit(10))
                     .await
                     .map_err(fail)?;
                 Ok(ok(lang, &json!(o)))
@@ -290,19 +282,13 @@ impl StaffApi {
                 Ok(ok(lang, &json!({ "ok": true })))
             }
             "audit_viewed" => {
-                let limit = req
-                    .query_string_parameters_ref()
-                    .and_then(|q| q.first("limit"))
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(50)
-                    .clamp(1, 500);
                 let events = svc
-                    .audit_trail(nip.as_str(), limit, &op)
+                    .audit_trail(nip.as_str(), limit(50), &op)
                     .await
                     .map_err(fail)?;
                 Ok(ok(lang, &json!(events)))
             }
-            _ => self.email_change(req, svc, &nip, &account, &op, lang).await,
+            _ => self.email_change(req, svc, &nip, &op, lang).await,
         }
     }
 
@@ -311,17 +297,9 @@ impl StaffApi {
         req: &Request,
         svc: &Service,
         nip: &sapk_core::Nip,
-        account: &sapk_core::ports::Account,
         op: &sapk_core::staff::Operator,
         lang: Lang,
     ) -> Result<Response<Body>, StaffProblem> {
-        let bad = |id: &'static str, en: &'static str| {
-            problem(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                lang.pick(id, en).to_owned(),
-            )
-        };
         let bytes: &[u8] = req.body().as_ref();
         if bytes.len() > MAX_BODY_BYTES {
             return Err(problem(
@@ -334,59 +312,29 @@ impl StaffApi {
                 .into(),
             ));
         }
-        let refuse = |reason: &'static str, p: StaffProblem| async move {
-            match svc.record_refused_email_change(nip, op, reason).await {
-                Ok(()) => p,
-                Err(e) => staff_problem(&e, lang),
+        let request = match serde_json::from_slice::<EmailChangeRequest>(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                let detail = match lang {
+                    Lang::Id => format!("Isi permintaan tidak dapat dibaca sebagai perubahan email (new_email, nik, documents, person_confirmed, if_version): {e}"),
+                    Lang::En => format!("The request body is not an e-mail change (new_email, nik, documents, person_confirmed, if_version): {e}"),
+                };
+                let p = StaffProblem {
+                    reason: Some("invalid_request"),
+                    ..problem(StatusCode::BAD_REQUEST, "invalid_request", detail)
+                };
+                return Err(
+                    match svc
+                        .record_staff_refusal(op, Some(nip), "email_change", "invalid_request")
+                        .await
+                    {
+                        Ok(()) => p,
+                        Err(e) => staff_problem(&e, lang),
+                    },
+                );
             }
         };
-        let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
-            return Err(refuse(
-                "invalid_request",
-                bad(
-                    "Isi permintaan bukan JSON yang valid.",
-                    "The request body is not valid JSON.",
-                ),
-            )
-            .await);
-        };
-        let (Some(new_email), Some(nik_raw)) = (body["new_email"].as_str(), body["nik"].as_str())
-        else {
-            return Err(refuse(
-                "invalid_request",
-                bad(
-                    "Field \"new_email\" dan \"nik\" wajib diisi.",
-                    "The fields \"new_email\" and \"nik\" are required.",
-                ),
-            )
-            .await);
-        };
-        let nik = match Nik::parse(nik_raw) {
-            Ok(n) => n,
-            Err(_) => {
-                let mut p = bad("NIK tidak valid.", "Not a valid NIK.");
-                p.reason = Some("invalid_nik");
-                return Err(refuse("invalid_nik", p).await);
-            }
-        };
-        let documents: Vec<DocumentSeen> = body["documents"]
-            .as_array()
-            .map(|docs| {
-                docs.iter()
-                    .filter_map(|d| DocumentSeen::new(d["kind"].as_str()?, d["number"].as_str()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let check = IdentityCheck {
-            nik,
-            documents,
-            person_confirmed: body["person_confirmed"].as_bool() == Some(true),
-        };
-        let version = body["if_version"].as_u64().unwrap_or(account.version);
-        match svc
-            .change_email(nip, new_email, &check, version, op, lang)
-            .await
-        {
+        match svc.change_email(nip, &request, op, lang).await {
             Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
             Err(ChangeError::Check(f)) => Err(check_problem(&f, lang)),
             Err(ChangeError::Staff(e)) => Err(staff_problem(&e, lang)),

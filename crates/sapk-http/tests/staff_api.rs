@@ -184,6 +184,17 @@ async fn an_officer_in_scope_sees_and_changes_an_email_after_the_check() {
     assert_eq!(r.status(), 200);
     let o = json_of(&r);
     assert_eq!(o["facts"]["kind"], "pppk");
+    // The overview reads back into the core's type (what `sapk-admin --api` does), and a NIP
+    // typed with spaces arrives as one percent-encoded segment.
+    let typed: sapk_core::staff::EmployeeOverview = serde_json::from_value(o.clone()).unwrap();
+    assert_eq!(typed.nip.as_str(), AYU);
+    let spaced = format!("/v1/staff/employees/{}%20{}", &AYU[..8], &AYU[8..]);
+    assert_eq!(
+        api.handle(event("GET", &spaced, None, Some(RINA)))
+            .await
+            .status(),
+        200
+    );
     let version = o["version"].as_u64().unwrap();
     let email = format!("{base}/email");
     let body = |nik: &str, confirmed: bool, v: u64| {
@@ -206,9 +217,49 @@ async fn an_officer_in_scope_sees_and_changes_an_email_after_the_check() {
         .await;
     assert_eq!(
         (r.status().as_u16(), json_of(&r)["reason"].clone()),
-        (400, json!("invalid_nik"))
+        (422, json!("invalid_nik"))
     );
     assert_eq!(last_audit(&svc, AYU).await.details["reason"], "invalid_nik");
+    // No NIK, a document kind that is not one, a body that is not an e-mail change: each
+    // refused with its reason and audited.
+    let mut no_nik = body(AYU_NIK, true, version);
+    no_nik.as_object_mut().unwrap().remove("nik");
+    let r = api
+        .handle(event("POST", &email, Some(no_nik), Some(RINA)))
+        .await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["reason"].clone()),
+        (422, json!("no_nik"))
+    );
+    assert_eq!(last_audit(&svc, AYU).await.details["reason"], "no_nik");
+    let mut bad_doc = body(AYU_NIK, true, version);
+    bad_doc["documents"] = json!([{ "kind": "ktp" }, { "kind": "<script>" }]);
+    let r = api
+        .handle(event("POST", &email, Some(bad_doc), Some(RINA)))
+        .await;
+    assert_eq!(json_of(&r)["reason"], "invalid_document");
+    assert_eq!(
+        last_audit(&svc, AYU).await.details["reason"],
+        "invalid_document"
+    );
+    for wrong in [
+        json!({ "new_email": 5, "nik": AYU_NIK }),
+        json!({ "new_email": "a@b.go.id", "nik": AYU_NIK, "person_confirmed": "yes" }),
+        json!([1, 2]),
+    ] {
+        let r = api
+            .handle(event("POST", &email, Some(wrong), Some(RINA)))
+            .await;
+        assert_eq!(
+            (r.status().as_u16(), json_of(&r)["reason"].clone()),
+            (400, json!("invalid_request"))
+        );
+        let ev = last_audit(&svc, AYU).await;
+        assert_eq!(
+            (ev.outcome.as_str(), ev.details["reason"].as_str()),
+            ("refused", Some("invalid_request"))
+        );
+    }
     let r = api
         .handle(event(
             "POST",

@@ -3,6 +3,8 @@
 //! Gateway HTTP API (payload v2) event that AWS would deliver, so the handler sees the
 //! caller's IP in `requestContext.http.sourceIp` exactly as in production.
 
+pub mod gateway;
+
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -12,11 +14,12 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_http::http::{header, HeaderMap, StatusCode};
 use lambda_http::Body;
-use sapk_http::{lang_of_headers, Api, Problem, MAX_BODY_BYTES};
+use sapk_http::{lang_of_headers, Api, Problem, StaffApi, MAX_BODY_BYTES};
 use serde_json::{json, Map, Value};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
@@ -38,6 +41,21 @@ impl Default for Timeouts {
         }
     }
 }
+/// What the server answers: the public API, and (development mode) the staff routes behind
+/// a stand-in for API Gateway's IAM authorizer.
+#[derive(Clone)]
+pub struct Routes {
+    pub api: Api,
+    pub staff: Option<(StaffApi, Arc<gateway::IamGateway>)>,
+}
+
+impl Routes {
+    /// The public API alone (staff routes answer 404, as there is no IAM here).
+    pub fn public(api: Api) -> Routes {
+        Routes { api, staff: None }
+    }
+}
+
 /// Of an oversized body, up to this much is read and thrown away before the 413 is sent, so
 /// that a client still writing reads the answer instead of a reset connection.
 pub const DRAIN_LIMIT_BYTES: u64 = 8 * 1024 * 1024;
@@ -150,11 +168,12 @@ fn too_large(api: &Api, lang: sapk_core::Lang) -> hyper::Response<Full<Bytes>> {
 }
 
 async fn serve_one(
-    api: &Api,
+    routes: &Routes,
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
     timeouts: Timeouts,
 ) -> hyper::Response<Full<Bytes>> {
+    let api = &routes.api;
     let lang = lang_of_headers(req.headers());
     let declared = req
         .headers()
@@ -205,7 +224,7 @@ async fn serve_one(
             return r;
         }
     };
-    let event = apigw_v2_event(
+    let mut event = apigw_v2_event(
         parts.method.as_str(),
         parts.uri.path(),
         parts.uri.query().unwrap_or(""),
@@ -213,8 +232,33 @@ async fn serve_one(
         &bytes,
         peer,
     );
+    let staff = match &routes.staff {
+        Some((staff, iam)) if parts.uri.path().starts_with("/v1/staff/") => {
+            let path_and_query = parts
+                .uri
+                .path_and_query()
+                .map_or(parts.uri.path(), |p| p.as_str());
+            match iam.verify(
+                parts.method.as_str(),
+                path_and_query,
+                &parts.headers,
+                &bytes,
+                std::time::SystemTime::now(),
+            ) {
+                Ok(authorizer) => {
+                    event["requestContext"]["authorizer"] = authorizer;
+                    Some(staff)
+                }
+                Err(denied) => return gateway_refusal(&denied),
+            }
+        }
+        _ => None,
+    };
     match lambda_http::request::from_str(&event.to_string()) {
-        Ok(lambda_req) => to_hyper(api.handle(lambda_req).await),
+        Ok(lambda_req) => to_hyper(match staff {
+            Some(staff) => staff.handle(lambda_req).await,
+            None => api.handle(lambda_req).await,
+        }),
         Err(e) => {
             warn!(error = %e, "request could not be turned into an API Gateway event");
             to_hyper(api.problem(
@@ -228,15 +272,40 @@ async fn serve_one(
     }
 }
 
+/// API Gateway's own 403, before any function runs.
+fn gateway_refusal(denied: &gateway::Denied) -> hyper::Response<Full<Bytes>> {
+    let body = json!({ "message": denied.message() }).to_string();
+    let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        "x-amzn-errortype",
+        header::HeaderValue::from_static("ForbiddenException"),
+    );
+    r
+}
+
 /// Serves `api` on `listener` until the task is dropped or aborted.
 pub async fn serve(listener: TcpListener, api: Api) -> std::io::Result<()> {
-    serve_with(listener, api, Timeouts::default()).await
+    serve_routes(listener, Routes::public(api), Timeouts::default()).await
 }
 
 /// `serve` with other read timeouts (tests).
 pub async fn serve_with(
     listener: TcpListener,
     api: Api,
+    timeouts: Timeouts,
+) -> std::io::Result<()> {
+    serve_routes(listener, Routes::public(api), timeouts).await
+}
+
+/// Serves `routes` on `listener` until the task is dropped or aborted.
+pub async fn serve_routes(
+    listener: TcpListener,
+    routes: Routes,
     timeouts: Timeouts,
 ) -> std::io::Result<()> {
     loop {
@@ -247,11 +316,11 @@ pub async fn serve_with(
                 continue;
             }
         };
-        let api = api.clone();
+        let routes = routes.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                let api = api.clone();
-                async move { Ok::<_, Infallible>(serve_one(&api, req, peer, timeouts).await) }
+                let routes = routes.clone();
+                async move { Ok::<_, Infallible>(serve_one(&routes, req, peer, timeouts).await) }
             });
             if let Err(e) = http1::Builder::new()
                 .timer(TokioTimer::new())

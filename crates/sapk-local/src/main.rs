@@ -27,6 +27,12 @@ struct Args {
     /// Log as JSON lines (as in Lambda) instead of text.
     #[arg(long)]
     log_json: bool,
+    /// Development mode: also serve the staff routes (`/v1/staff/...`) behind a stand-in for
+    /// API Gateway's IAM authorizer that verifies SigV4 signatures made with the test
+    /// credentials in FILE (lines of `ACCESS_KEY_ID SECRET_ACCESS_KEY PRINCIPAL_ARN`). Only
+    /// on a loopback address.
+    #[arg(long, value_name = "FILE", env = "SAPK_LOCAL_IAM_CREDENTIALS")]
+    iam_credentials: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -76,6 +82,21 @@ async fn main() -> anyhow::Result<()> {
     service.warm_up().await;
     let seeded = sapk_local::seed_demo_if_empty(&service).await?;
 
+    let staff = match &args.iam_credentials {
+        None => None,
+        Some(path) => {
+            anyhow::ensure!(
+                args.listen.ip().is_loopback(),
+                "--iam-credentials is a development mode: listen on 127.0.0.1 or ::1, not {}",
+                args.listen
+            );
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let iam = sapk_local::gateway::IamGateway::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Some((sapk_http::StaffApi::new(service.clone()), Arc::new(iam)))
+        }
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -104,9 +125,17 @@ async fn main() -> anyhow::Result<()> {
             sapk_local::DEMO_NIP
         );
     }
-    let api = Api::all(service);
+    if staff.is_some() {
+        println!(
+            "  staff routes: http://{addr}/v1/staff/... (SigV4 checked with the test credentials; development only)"
+        );
+    }
+    let routes = sapk_local::Routes {
+        api: Api::all(service),
+        staff,
+    };
     tokio::select! {
-        r = sapk_local::serve(listener, api) => r.context("server")?,
+        r = sapk_local::serve_routes(listener, routes, sapk_local::Timeouts::default()) => r.context("server")?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),
     }
     Ok(())

@@ -1,0 +1,198 @@
+//! Where the counter commands act: directly on a store this machine holds (the embedded
+//! SQLite store, operator = the flags or the OS user), or through the staff API (`--api`),
+//! where the signed-in IAM identity is the operator and the server decides. Both run the
+//! same core use cases; this module only carries requests and answers.
+
+use crate::api::StaffClient;
+use crate::commands::{lang, operator_or_os_user, service};
+use crate::counter::operator_required;
+use crate::text::staff_error;
+use crate::Global;
+use sapk_core::ports::AuditEvent;
+use sapk_core::staff::{
+    ChangeError, EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator, StaffError,
+};
+use sapk_core::{Lang, Nip, Service};
+use serde_json::{json, Value};
+
+/// A refused action: a stable reason code and what the officer reads.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub reason: String,
+    pub text: String,
+}
+
+#[derive(Debug)]
+pub enum CounterError {
+    /// Refused by a rule (exit 1, with the reason).
+    Refused(Refusal),
+    /// Could not be carried out (no credentials, network, store).
+    Failed(anyhow::Error),
+}
+
+impl CounterError {
+    fn staff(e: &StaffError, l: Lang) -> CounterError {
+        CounterError::Refused(Refusal {
+            reason: e.reason().into(),
+            text: staff_error(e, l),
+        })
+    }
+
+    fn change(e: &ChangeError, l: Lang) -> CounterError {
+        match e {
+            ChangeError::Check(f) => CounterError::Refused(Refusal {
+                reason: f.reason().into(),
+                text: f.text(l),
+            }),
+            ChangeError::Staff(s) => CounterError::staff(s, l),
+        }
+    }
+}
+
+pub enum Counter {
+    Direct { svc: Box<Service>, op: Operator },
+    Api(Box<StaffClient>),
+}
+
+/// Why a counter could not be opened: a usage error (exit 2) or a failure.
+pub enum OpenError {
+    Usage(String),
+    Failed(anyhow::Error),
+}
+
+impl Counter {
+    /// Opens the counter for `g`. Direct actions that change an account need an explicit
+    /// operator and office (`mutating`); read-only ones fall back to the OS user.
+    pub async fn open(g: &Global, mutating: bool) -> Result<Counter, OpenError> {
+        if let Some(url) = &g.api {
+            if g.operator.is_some() || g.office.is_some() {
+                eprintln!(
+                    "{}",
+                    lang(g).pick(
+                        "catatan: dengan --api, petugas dan kantor diambil dari identitas yang masuk (IAM) dan registri petugas; --operator/--office diabaikan",
+                        "note: with --api the operator and office come from the signed-in identity (IAM) and the staff registry; --operator/--office are ignored",
+                    )
+                );
+            }
+            return StaffClient::new(url, g.profile.as_deref(), lang(g))
+                .await
+                .map(|c| Counter::Api(Box::new(c)))
+                .map_err(OpenError::Failed);
+        }
+        let op = if mutating {
+            operator_required(g).map_err(OpenError::Usage)?
+        } else {
+            operator_or_os_user(g)
+        };
+        let svc = service(g).await.map_err(OpenError::Failed)?;
+        Ok(Counter::Direct {
+            svc: Box::new(svc),
+            op,
+        })
+    }
+
+    pub fn is_api(&self) -> bool {
+        matches!(self, Counter::Api(_))
+    }
+
+    pub async fn overview(
+        &self,
+        nip: &str,
+        audit_limit: usize,
+        l: Lang,
+    ) -> Result<EmployeeOverview, CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .employee_overview(nip, op, audit_limit)
+                .await
+                .map_err(|e| CounterError::staff(&e, l)),
+            Counter::Api(c) => {
+                let path = format!(
+                    "{}?limit={audit_limit}",
+                    StaffClient::employee_path(nip, "")
+                );
+                decode(c.call("GET", &path, None).await?)
+            }
+        }
+    }
+
+    pub async fn change_email(
+        &self,
+        nip: &Nip,
+        req: &EmailChangeRequest,
+        l: Lang,
+    ) -> Result<EmailChangeOutcome, CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .change_email(nip, req, op, l)
+                .await
+                .map_err(|e| CounterError::change(&e, l)),
+            Counter::Api(c) => {
+                let body = serde_json::to_vec(req).map_err(|e| CounterError::Failed(e.into()))?;
+                let path = StaffClient::employee_path(nip.as_str(), "/email");
+                let answer = c.call("POST", &path, Some(body)).await?;
+                decode(answer["outcome"].clone())
+            }
+        }
+    }
+
+    /// Clears the lock-out; whether the account was locked.
+    pub async fn unlock(&self, nip: &str, l: Lang) -> Result<bool, CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .unlock_account(nip, op)
+                .await
+                .map_err(|e| CounterError::staff(&e, l)),
+            Counter::Api(c) => {
+                let path = StaffClient::employee_path(nip, "/unlock");
+                let answer = c.call("POST", &path, None).await?;
+                Ok(answer["was_locked"].as_bool().unwrap_or(false))
+            }
+        }
+    }
+
+    pub async fn revoke(&self, nip: &str, l: Lang) -> Result<(), CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .revoke_sessions(nip, op)
+                .await
+                .map_err(|e| CounterError::staff(&e, l)),
+            Counter::Api(c) => {
+                let path = StaffClient::employee_path(nip, "/sessions/revoke");
+                c.call("POST", &path, None).await.map(|_| ())
+            }
+        }
+    }
+
+    pub async fn audit(
+        &self,
+        nip: &str,
+        limit: usize,
+        l: Lang,
+    ) -> Result<Vec<AuditEvent>, CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .audit_trail(nip, limit, op)
+                .await
+                .map_err(|e| CounterError::staff(&e, l)),
+            Counter::Api(c) => {
+                let path = format!(
+                    "{}?limit={limit}",
+                    StaffClient::employee_path(nip, "/audit")
+                );
+                decode(c.call("GET", &path, None).await?)
+            }
+        }
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CounterError> {
+    serde_json::from_value(v).map_err(|e| {
+        CounterError::Failed(anyhow::anyhow!("unexpected answer from the staff API: {e}"))
+    })
+}
+
+/// The JSON of a refusal: `{"ok": false, "reason", "error"}`.
+pub fn refusal_json(r: &Refusal) -> Value {
+    json!({ "ok": false, "reason": r.reason, "error": r.text })
+}

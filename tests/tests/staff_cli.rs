@@ -1,0 +1,471 @@
+//! The deployed counter path on one machine: `sapk-admin --api` signs each request with
+//! SigV4 from the standard AWS credential chain; the real `sapk-local` binary, in its
+//! development gateway mode, verifies the signature as API Gateway's IAM authorizer does and
+//! hands the IAM identity to the staff function's handler. Every rule is decided there and
+//! every refusal is recorded under the signed-in principal.
+
+use sapk_e2e::*;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BUDI: &str = "198609262015051001";
+const BUDI_NIK: &str = "3174052609860001";
+const AYU: &str = "199009132025242014";
+const AYU_NIK: &str = "3174055309900002";
+
+const ANDI_KEY: &str = "AKIALOCALANDI0000001";
+const RINA_KEY: &str = "AKIALOCALRINA0000001";
+const EVE_KEY: &str = "AKIALOCALEVE00000001";
+const NOBODY_KEY: &str = "AKIALOCALNOBODY00001";
+const SECRET: &str = "local-test-secret-do-not-use-0000000000";
+const ANDI: &str =
+    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/andi@bkn.go.id";
+const RINA: &str =
+    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id";
+const EVE: &str =
+    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/eve@example.go.id";
+const NOBODY: &str =
+    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/nobody@example.go.id";
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(dir: &Path) -> Server {
+    let creds = dir.join("iam-credentials.txt");
+    std::fs::write(
+        &creds,
+        format!("# test principals\n{ANDI_KEY} {SECRET} {ANDI}\n{RINA_KEY} {SECRET} {RINA}\n{EVE_KEY} {SECRET} {EVE}\n{NOBODY_KEY} {SECRET} {NOBODY}\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(workspace_bin("sapk-local"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg("--iam-credentials")
+        .arg(&creds)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sapk-local");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let client = client_from(None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("{base}/v1/session"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "server did not answer");
+        tokio::task::yield_now().await;
+    }
+    Server { child, base }
+}
+
+fn run(mut c: Command, stdin: &str) -> Output {
+    use std::io::Write;
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("sapk-admin");
+    if let Some(mut si) = child.stdin.take() {
+        let _ = si.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// `sapk-admin --api` as an officer whose only credentials are these keys: no profile, no
+/// instance metadata, no data directory, no token key, no table names.
+fn officer<S: AsRef<std::ffi::OsStr>>(
+    server: &Server,
+    dir: &Path,
+    key: &str,
+    secret: &str,
+    args: &[S],
+    stdin: &str,
+) -> Output {
+    let mut c = Command::new(workspace_bin("sapk-admin"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "ap-southeast-3")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(dir)
+        .args(["--api", &server.base])
+        .args(args);
+    run(c, stdin)
+}
+
+/// The supervisor's registry commands, directly on the data directory.
+fn supervisor(dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new(workspace_bin("sapk-admin"));
+    c.arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--operator", "SUPERVISOR-1", "--office", "KANREG-III"])
+        .args(args);
+    run(c, "")
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {:?} stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn refused_for(out: &Output, reason: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout {} stderr {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = json_of(out);
+    assert_eq!(
+        (j["ok"].as_bool(), j["reason"].as_str()),
+        (Some(false), Some(reason)),
+        "{j}"
+    );
+}
+
+/// The newest audit record of `nip`, read by the supervisor on the data directory.
+fn last_audit(dir: &Path, nip: &str) -> serde_json::Value {
+    let out = supervisor(dir, &["--json", "audit", nip, "--limit", "5"]);
+    let all = json_of(&out);
+    // The supervisor's own look-up is the newest; the one before it is the officer's.
+    all[1].clone()
+}
+
+#[tokio::test]
+async fn the_counter_signs_and_the_server_decides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = start(dir).await;
+    for (principal, id, name, office, scope) in [
+        (ANDI, "198001012005011001", "Andi Wijaya", "KANREG-I", "bkn"),
+        (
+            RINA,
+            "199001012015032002",
+            "Rina Kartika",
+            "BKPSDM-KOTA-BANDUNG",
+            "instansi:Pemerintah Kota Bandung",
+        ),
+        (EVE, "199101012016032003", "Eve Pratiwi", "KANREG-I", "bkn"),
+    ] {
+        let out = supervisor(
+            dir,
+            &[
+                "staff",
+                "register",
+                principal,
+                "--officer-id",
+                id,
+                "--name",
+                name,
+                "--office-code",
+                office,
+                "--scope",
+                scope,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = supervisor(dir, &["staff", "deactivate", EVE]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A request without a signature never reaches the staff function.
+    let r = client_from(None)
+        .get(format!("{}/v1/staff/employees/{BUDI}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["message"],
+        "Forbidden"
+    );
+    // Signed with the wrong secret: refused by the gateway.
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        "not-the-secret",
+        &["--json", "employee", "show", BUDI],
+        "",
+    );
+    refused_for(&out, "signature_refused");
+
+    // A registered BKN officer looks an employee up; the record names the principal and
+    // the registered office, whatever --operator says.
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &[
+            "--json",
+            "--operator",
+            "x",
+            "--office",
+            "y",
+            "employee",
+            "show",
+            BUDI,
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = json_of(&out);
+    assert_eq!(o["nip"], BUDI);
+    assert_eq!(o["facts"]["kind"], "pns");
+    let version = o["version"].as_u64().unwrap();
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (
+            ev["action"].as_str(),
+            ev["actor"].as_str(),
+            ev["office"].as_str()
+        ),
+        (Some("employee_viewed"), Some(ANDI), Some("KANREG-I"))
+    );
+
+    // Signed but unregistered, deactivated, out of scope, a failed NIK check, a stale
+    // version: refused and recorded.
+    let out = officer(
+        &server,
+        dir,
+        NOBODY_KEY,
+        SECRET,
+        &["--json", "employee", "show", BUDI],
+        "",
+    );
+    refused_for(&out, "unregistered");
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (ev["outcome"].as_str(), ev["actor"].as_str()),
+        (Some("refused"), Some(NOBODY))
+    );
+    let out = officer(
+        &server,
+        dir,
+        EVE_KEY,
+        SECRET,
+        &["--json", "account", "unlock", BUDI],
+        "",
+    );
+    refused_for(&out, "deactivated");
+    let out = officer(
+        &server,
+        dir,
+        RINA_KEY,
+        SECRET,
+        &["--json", "account", "unlock", BUDI],
+        "",
+    );
+    refused_for(&out, "out_of_scope");
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (ev["outcome"].as_str(), ev["actor"].as_str()),
+        (Some("refused"), Some(RINA))
+    );
+    let change = |nik: &str, extra: &[&str]| -> Vec<String> {
+        let mut a = vec![
+            "--json",
+            "email",
+            "change",
+            BUDI,
+            "budi.baru@example.go.id",
+            "--nik",
+            nik,
+            "--document",
+            "ktp",
+            "--yes",
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect()
+    };
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &change("3174054509860001", &[]),
+        "",
+    );
+    refused_for(&out, "nik_mismatch");
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (
+            ev["action"].as_str(),
+            ev["details"]["reason"].as_str(),
+            ev["actor"].as_str()
+        ),
+        (Some("email_change"), Some("nik_mismatch"), Some(ANDI))
+    );
+    let stale = (version + 5).to_string();
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &change(BUDI_NIK, &["--if-version", &stale]),
+        "",
+    );
+    refused_for(&out, "concurrent_change");
+
+    // The change itself: decided, written and recorded by the server.
+    let out = officer(&server, dir, ANDI_KEY, SECRET, &change(BUDI_NIK, &[]), "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = json_of(&out);
+    assert_eq!(
+        (
+            j["ok"].as_bool(),
+            j["new_email"].as_str(),
+            j["new_notified"].as_bool()
+        ),
+        (Some(true), Some("budi.baru@example.go.id"), Some(true))
+    );
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (
+            ev["action"].as_str(),
+            ev["outcome"].as_str(),
+            ev["actor"].as_str(),
+            ev["office"].as_str()
+        ),
+        (
+            Some("email_change"),
+            Some("changed"),
+            Some(ANDI),
+            Some("KANREG-I")
+        )
+    );
+    assert_eq!(ev["details"]["nik_masked"], "************0001");
+    let mails = read_outbox(&dir.join("data").join("outbox"));
+    assert!(
+        mails.iter().any(|m| m.to == "budi.baru@example.go.id"),
+        "confirmation to the new address"
+    );
+
+    // The guided path over the API, answering the prompts.
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &["email", "change", AYU, "ayu.baru@example.go.id"],
+        &format!("{AYU_NIK}\nktp\ny\ny\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Email berhasil diganti."));
+    // Unlock, revoke and the audit trail, all through the API.
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &["--json", "account", "unlock", AYU],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &["--json", "session", "revoke", AYU, "--yes"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &["--json", "audit", AYU, "--limit", "10"],
+        "",
+    );
+    let trail = json_of(&out);
+    let actions: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "audit_viewed",
+        "session_revoke",
+        "account_unlock",
+        "email_change",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+
+    // What the counter role cannot do through the API at all: import, renumber, the
+    // registry (usage error, nothing sent).
+    let out = officer(&server, dir, ANDI_KEY, SECRET, &["staff", "list"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &["employee", "import", "x.csv"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
