@@ -60,6 +60,16 @@ pub enum OpenError {
     Failed(anyhow::Error),
 }
 
+impl OpenError {
+    /// The exit of a command that could not start: 2 for usage, an error (1) otherwise.
+    pub fn exit(self) -> anyhow::Result<std::process::ExitCode> {
+        match self {
+            OpenError::Usage(m) => crate::counter::usage(&m),
+            OpenError::Failed(e) => Err(e),
+        }
+    }
+}
+
 impl Counter {
     /// Opens the counter for `g`. Direct actions that change an account need an explicit
     /// operator and office (`mutating`); read-only ones fall back to the OS user.
@@ -79,11 +89,7 @@ impl Counter {
                 .map(|c| Counter::Api(Box::new(c)))
                 .map_err(OpenError::Failed);
         }
-        let op = if mutating {
-            operator_required(g).map_err(OpenError::Usage)?
-        } else {
-            operator_or_os_user(g)
-        };
+        let op = operator(g, mutating).await?;
         let svc = service(g).await.map_err(OpenError::Failed)?;
         Ok(Counter::Direct {
             svc: Box::new(svc),
@@ -190,6 +196,46 @@ fn decode<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CounterError> {
     serde_json::from_value(v).map_err(|e| {
         CounterError::Failed(anyhow::anyhow!("unexpected answer from the staff API: {e}"))
     })
+}
+
+/// Who acts directly on a store. On DynamoDB it is the AWS identity the credentials belong
+/// to (`sts:GetCallerIdentity`), never a flag, and a mutating action needs `--office`; on
+/// the embedded store, `--operator`/`--office` (required for a mutating action) or the OS
+/// user.
+pub async fn operator(g: &Global, mutating: bool) -> Result<Operator, OpenError> {
+    let l = lang(g);
+    if g.store == crate::StoreKind::Dynamodb {
+        let sdk = sapk_aws::sdk_config().await;
+        let arn = sapk_aws::caller_arn(&sdk).await.map_err(|e| {
+            OpenError::Failed(anyhow::anyhow!(
+                "{}: {e}",
+                l.pick(
+                    "identitas AWS Anda tidak dapat dibaca (sts:GetCallerIdentity); masuk dulu, misalnya `aws sso login`",
+                    "cannot tell your AWS identity (sts:GetCallerIdentity); sign in first, e.g. `aws sso login`",
+                )
+            ))
+        })?;
+        let office = g.office.as_deref().map(str::trim).filter(|o| !o.is_empty());
+        let office = match (office, mutating) {
+            (Some(o), _) => o.to_owned(),
+            (None, false) => "UNSPECIFIED".to_owned(),
+            (None, true) => {
+                return Err(OpenError::Usage(
+                    l.pick(
+                        "tindakan ini wajib menyebut kantor: --office KODE (atau SAPK_OFFICE); petugasnya adalah identitas AWS Anda",
+                        "this action needs your office: --office CODE (or SAPK_OFFICE); the operator is your AWS identity",
+                    )
+                    .to_owned(),
+                ))
+            }
+        };
+        return Ok(Operator { id: arn, office });
+    }
+    if mutating {
+        operator_required(g).map_err(OpenError::Usage)
+    } else {
+        Ok(operator_or_os_user(g))
+    }
 }
 
 /// The JSON of a refusal: `{"ok": false, "reason", "error"}`.

@@ -280,8 +280,11 @@ fn read_rows(
 async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let l = lang(g);
     let rows = read_rows(file, l)?;
+    let op = match crate::backend::operator(g, false).await {
+        Ok(op) => op,
+        Err(e) => return e.exit(),
+    };
     let svc = service(g).await?;
-    let op = operator_or_os_user(g);
     let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
     let mut errors = Vec::new();
     for (line, row) in rows {

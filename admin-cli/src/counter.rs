@@ -100,11 +100,7 @@ pub fn refused(g: &Global, e: CounterError) -> anyhow::Result<ExitCode> {
 
 /// Opens the counter, or the exit code of why not.
 pub async fn open(g: &Global, mutating: bool) -> Result<Counter, anyhow::Result<ExitCode>> {
-    match Counter::open(g, mutating).await {
-        Ok(c) => Ok(c),
-        Err(OpenError::Usage(m)) => Err(usage(&m)),
-        Err(OpenError::Failed(e)) => Err(Err(e)),
-    }
+    Counter::open(g, mutating).await.map_err(OpenError::exit)
 }
 
 pub struct ChangeArgs<'a> {

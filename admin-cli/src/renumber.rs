@@ -1,7 +1,7 @@
 //! `employee renumber`: carry accounts to their new numbers, one pair or a CSV mapping.
 
 use crate::commands::{lang, print_json, refuse, service, REFUSED};
-use crate::counter::{operator_required, usage};
+use crate::counter::usage;
 use crate::text::{kv, line_errors, staff_error, table};
 use crate::Global;
 use anyhow::Context;
@@ -104,9 +104,9 @@ fn read_mapping(path: &Path, l: Lang) -> anyhow::Result<Vec<Row>> {
 
 pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
     let l = lang(g);
-    let op = match operator_required(g) {
+    let op = match crate::backend::operator(g, true).await {
         Ok(op) => op,
-        Err(m) => return usage(&m),
+        Err(e) => return e.exit(),
     };
     let default_reason = match a.reason {
         Some(r) => match RenumberReason::parse(r) {

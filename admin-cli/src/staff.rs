@@ -1,7 +1,7 @@
 //! `staff`: the registry of officers, kept by a supervisor.
 
 use crate::commands::{lang, print_json, refuse, service};
-use crate::counter::{operator_required, usage};
+use crate::counter::usage;
 use crate::text::{staff_error, table};
 use crate::{Global, StaffCmd};
 use sapk_core::ports::{Officer, StaffScope};
@@ -48,9 +48,9 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let by = match operator_required(g) {
+    let by = match crate::backend::operator(g, true).await {
         Ok(op) => op,
-        Err(m) => return usage(&m),
+        Err(e) => return e.exit(),
     };
     let svc = service(g).await?;
     let officer = match cmd {

@@ -136,6 +136,19 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
     bounded(loader, 5, 10).load().await
 }
 
+/// The ARN of the identity these credentials belong to (`sts:GetCallerIdentity`, which needs
+/// no permission): what the tools record as the actor of a direct action on the tables.
+pub async fn caller_arn(cfg: &SdkConfig) -> Result<String, String> {
+    let out = aws_sdk_sts::Client::new(cfg)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sts::error::DisplayErrorContext(e).to_string())?;
+    out.arn
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| "no ARN in the answer".to_owned())
+}
+
 /// Reads the token key's secret text from Secrets Manager (once, at init).
 pub async fn fetch_secret_text(cfg: &SdkConfig, secret_id: &str) -> Result<String, String> {
     let client = aws_sdk_secretsmanager::Client::new(cfg);
