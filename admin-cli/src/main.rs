@@ -141,7 +141,7 @@ pub enum StaffCmd {
     /// Register (or update) an officer. Example: `sapk-admin staff register
     /// arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id
     /// --officer-id 199001012015031002 --name "Rina Kartika" --office BKPSDM-KOTA-BANDUNG
-    /// --scope "instansi:Pemerintah Kota Bandung"`. Needs --operator/--office.
+    /// --scope "instansi:Pemerintah Kota Bandung"`. Needs --office (on DynamoDB the operator is your AWS identity).
     Register {
         /// The IAM principal ARN the officer signs in as.
         principal: String,
@@ -159,7 +159,7 @@ pub enum StaffCmd {
         #[arg(long)]
         scope: String,
     },
-    /// Deactivate an officer (their requests are then refused). Needs --operator/--office.
+    /// Deactivate an officer (their requests are then refused). Needs --office.
     Deactivate {
         /// The IAM principal ARN.
         principal: String,
@@ -172,7 +172,7 @@ pub enum StaffCmd {
 pub enum EmailCmd {
     /// Walks you through the identity check (NIP facts, the KTP's NIK, documents seen), then
     /// changes the e-mail, ends every session and reset code, and notifies both addresses.
-    /// Needs --operator and --office. Without --yes it asks for whatever is not given.
+    /// With --api your signed-in identity is the operator; on the embedded store it needs --operator and --office. Without --yes it asks for whatever is not given.
     Change {
         /// The employee's NIP.
         nip: String,
@@ -233,7 +233,7 @@ pub enum EmployeeCmd {
     /// become PNS, a corrected NIP): `renumber OLD NEW --reason R`, or `renumber --file F`
     /// with header `old_nip,new_nip[,reason]` (or `nip_lama,nip_baru[,alasan]`). Password,
     /// e-mail and its counter verification move; the old number's sessions, reset code and
-    /// lock-out end, and it then answers like an unknown number. Needs --operator/--office.
+    /// lock-out end, and it then answers like an unknown number. Needs --office (and --operator on the embedded store).
     /// Reasons: perbaikan (correction), pindah-instansi (PPPK at another agency),
     /// pppk-ke-pns. Example: `sapk-admin employee renumber 199009132025242014
     /// 199009132026212001 --reason pindah-instansi`.

@@ -614,10 +614,7 @@ mod on_aws {
         // On DynamoDB the actor is the AWS identity of the credentials (moto's), not the
         // --operator flag.
         let actor = rec["actor"].as_str().unwrap_or_default();
-        assert!(
-            actor.starts_with("arn:aws:") && actor != "OP-9",
-            "{actor}"
-        );
+        assert!(actor.starts_with("arn:aws:") && actor != "OP-9", "{actor}");
         assert_eq!(rec["office"].as_str(), Some("KANREG-II"));
     }
 }
