@@ -25,15 +25,33 @@ pub fn lang(g: &Global) -> Lang {
     }
 }
 
+/// The name of the signed-in OS user: `$USER`, else `id -un` (a service or `sudo -u`
+/// session may have no `$USER`), else the numeric id.
+fn os_user() -> String {
+    if let Some(u) = env("USER") {
+        return u;
+    }
+    let id = |arg: &str| {
+        std::process::Command::new("id")
+            .arg(arg)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    id("-un")
+        .or_else(|| id("-u").map(|n| format!("uid-{n}")))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The operator for read-only and import commands: the given identity, or the OS user.
 pub fn operator_or_os_user(g: &Global) -> Operator {
     Operator {
-        id: g.operator.clone().unwrap_or_else(|| {
-            format!(
-                "os:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            )
-        }),
+        id: g
+            .operator
+            .clone()
+            .unwrap_or_else(|| format!("os:{}", os_user())),
         office: g.office.clone().unwrap_or_else(|| "UNSPECIFIED".into()),
     }
 }
@@ -43,10 +61,27 @@ pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The service on the store `g` names. An embedded data folder without a store is refused:
+/// a mistyped or missing `--data-dir` must not quietly start an empty one.
 pub async fn service(g: &Global) -> anyhow::Result<Service> {
+    open_service(g, false).await
+}
+
+/// [`service`], creating the embedded store when `create` (`init`, `employee import --init`).
+pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
     let config = Config::from_env().context("reading SAPK_* configuration")?;
     match g.store {
         StoreKind::Sqlite => {
+            if !create && !g.data_dir.join(sapk_embedded::DB_FILE).exists() {
+                anyhow::bail!(
+                    "{} {}",
+                    g.data_dir.display(),
+                    lang(g).pick(
+                        "belum berisi penyimpanan SAPK. Periksa folder kerja atau --data-dir (SAPK_DATA_DIR); penyimpanan baru hanya dibuat dengan `sapk-admin init` atau `employee import --init`.",
+                        "holds no SAPK store. Check the working folder or --data-dir (SAPK_DATA_DIR); a new store is only created by `sapk-admin init` or `employee import --init`.",
+                    )
+                );
+            }
             let key = match std::env::var("SAPK_TOKEN_KEY") {
                 Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),
                 Err(_) => None,
@@ -152,8 +187,60 @@ fn direct_only(cmd: &Command) -> bool {
     )
 }
 
+/// `init`: creates the embedded store (and its keys) in `--data-dir`; idempotent.
+async fn init(g: &Global) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    if g.store != StoreKind::Sqlite || g.api.is_some() {
+        return crate::counter::usage(l.pick(
+            "init hanya untuk penyimpanan lokal (--data-dir)",
+            "init is for the embedded store only (--data-dir)",
+        ));
+    }
+    let existed = g.data_dir.join(sapk_embedded::DB_FILE).exists();
+    open_service(g, true).await?;
+    if g.json {
+        print_json(&json!({ "ok": true, "data_dir": g.data_dir, "created": !existed }));
+    } else if existed {
+        say!(
+            "{} {}",
+            g.data_dir.display(),
+            l.pick(
+                "sudah berisi penyimpanan SAPK.",
+                "already holds a SAPK store."
+            )
+        );
+    } else {
+        say!(
+            "{} {}",
+            l.pick("Penyimpanan SAPK dibuat di", "SAPK store created in"),
+            g.data_dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of every command's human output: where it acts.
+fn target_line(g: &Global) -> String {
+    let l = lang(g);
+    match (&g.api, g.store) {
+        (Some(url), _) => format!("{} {url}", l.pick("[API petugas]", "[staff API]")),
+        (None, StoreKind::Dynamodb) => {
+            let t = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
+            format!("[DynamoDB] {}", t.accounts)
+        }
+        (None, StoreKind::Sqlite) => format!(
+            "[{}] {}",
+            l.pick("penyimpanan lokal", "embedded store"),
+            g.data_dir.display()
+        ),
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
+    if !g.json {
+        say!("{}", target_line(g));
+    }
     if g.api.is_some() && direct_only(&cli.command) {
         return crate::counter::usage(lang(g).pick(
             "perintah ini tidak melalui API petugas: impor dan penomoran ulang dijalankan administrator data, registri petugas oleh supervisor, masing-masing dengan perannya sendiri (tanpa --api)",
@@ -161,7 +248,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ));
     }
     match &cli.command {
-        Command::Employee(EmployeeCmd::Import { file }) => import(g, file).await,
+        Command::Employee(EmployeeCmd::Import { file, init }) => import(g, file, *init).await,
+        Command::Init => init(g).await,
         Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => {
             show(g, nip, *audit_limit).await
         }
@@ -214,81 +302,97 @@ pub fn print_json(v: &serde_json::Value) {
     );
 }
 
-/// Reads `nip,name,email[,instansi]` rows; header names are matched case-insensitively.
-fn read_rows(
-    path: &std::path::Path,
-    l: Lang,
-) -> anyhow::Result<Vec<(u64, Result<EmployeeRow, String>)>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| {
-            format!(
-                "{} {}",
-                l.pick("tidak dapat membuka", "cannot open"),
-                path.display()
-            )
-        })?;
-    let headers: Vec<String> = reader
-        .headers()
-        .context("CSV header")?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
-        .collect();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (col("nip"), col("name"), col("email"))
-    else {
+/// One data row of an import: its line, the NIP as written, and the row or why not.
+type ImportRow = (u64, String, Result<EmployeeRow, String>);
+
+/// Reads `nip,name,email[,instansi]` rows (or the Indonesian `nip,nama,email,instansi`),
+/// comma or semicolon separated. A NIP that appears on several lines is refused on each of
+/// them, naming the others: which line is right is for the data administrator to say.
+fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<ImportRow>> {
+    let table = crate::csvfile::read(path, l)?;
+    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (
+        table.col(&["nip"]),
+        table.col(&["nama", "name"]),
+        table.col(&["email", "e-mail", "surel"]),
+    ) else {
         anyhow::bail!(
-            "{}: {:?}",
+            "{}: {}",
             l.pick(
-                "header CSV harus berisi nip,name,email[,instansi]",
-                "the CSV header must be nip,name,email[,instansi]"
+                "header CSV harus nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma; yang ada",
+                "the CSV header must be nip,nama,email[,instansi] (or nip,name,email[,instansi]), comma or semicolon separated; found",
             ),
-            headers
+            table.headers.join(",")
         );
     };
-    let ci_instansi = col("instansi");
+    let ci_instansi = table.col(&["instansi", "agency"]);
     let mut rows = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let row = match rec {
-            Ok(r) => {
-                let get = |c: usize| r.get(c).unwrap_or("").to_owned();
-                if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none()
-                {
-                    Err(l.pick("kolom kurang", "missing columns").to_owned())
-                } else {
-                    Ok(EmployeeRow {
-                        nip: get(ci_nip),
-                        name: get(ci_name),
-                        email: get(ci_email),
-                        instansi: ci_instansi.map(get),
-                    })
-                }
+    for (line, rec) in table.rows {
+        let nip_text = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.get(ci_nip))
+            .unwrap_or("")
+            .to_owned();
+        let row = rec.and_then(|r| {
+            let get = |c: usize| r.get(c).unwrap_or("").to_owned();
+            if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none() {
+                Err(l.pick("kolom kurang", "missing columns").to_owned())
+            } else {
+                Ok(EmployeeRow {
+                    nip: get(ci_nip),
+                    name: get(ci_name),
+                    email: get(ci_email),
+                    instansi: ci_instansi.map(get),
+                })
             }
-            Err(e) => Err(format!(
-                "{}: {e}",
-                l.pick("baris CSV tidak terbaca", "unreadable CSV row")
-            )),
-        };
-        rows.push((line, row));
+        });
+        rows.push((line, nip_text, row));
+    }
+    // The same NIP (as digits) on several lines.
+    let mut lines_of: std::collections::HashMap<String, Vec<u64>> = Default::default();
+    for (line, _, row) in &rows {
+        if let Ok(r) = row {
+            let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
+            lines_of.entry(digits).or_default().push(*line);
+        }
+    }
+    for (line, _, row) in rows.iter_mut() {
+        let Ok(r) = row else { continue };
+        let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
+        if let Some(all) = lines_of.get(&digits).filter(|v| v.len() > 1) {
+            let others: Vec<String> = all
+                .iter()
+                .filter(|x| **x != *line)
+                .map(u64::to_string)
+                .collect();
+            *row = Err(format!(
+                "{} {}; {}",
+                l.pick(
+                    "NIP yang sama juga di baris",
+                    "the same NIP is also on line"
+                ),
+                others.join(", "),
+                l.pick(
+                    "tidak ada yang diimpor untuk NIP ini",
+                    "nothing imported for this NIP"
+                ),
+            ));
+        }
     }
     Ok(rows)
 }
 
-async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn import(g: &Global, file: &std::path::Path, init: bool) -> anyhow::Result<ExitCode> {
     let l = lang(g);
     let rows = read_rows(file, l)?;
     let op = match crate::backend::operator(g, false).await {
         Ok(op) => op,
         Err(e) => return e.exit(),
     };
-    let svc = service(g).await?;
+    let svc = open_service(g, init).await?;
     let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
     let mut errors = Vec::new();
-    for (line, row) in rows {
-        let nip_text = row.as_ref().map(|r| r.nip.clone()).unwrap_or_default();
+    for (line, nip_text, row) in rows {
         let result = match row {
             Ok(r) => svc
                 .import_employee(&r, &op)

@@ -82,6 +82,17 @@ fn parse_document(raw: &str) -> Option<DocumentSeen> {
     }
 }
 
+/// A NIP as a question shows it: the birth year and the sequence, the rest hidden.
+pub fn masked_nip(digits: &str) -> String {
+    let chars: Vec<char> = digits.chars().collect();
+    if chars.len() != 18 {
+        return digits.to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[15..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(11))
+}
+
 /// Prints a refusal (JSON with its reason, or a line on stderr) and returns exit code 1; a
 /// failure to act at all is an error (also exit 1).
 pub fn refused(g: &Global, e: CounterError) -> anyhow::Result<ExitCode> {
@@ -121,14 +132,22 @@ pub async fn email_change(
     prompt: &mut dyn Prompt,
 ) -> anyhow::Result<ExitCode> {
     let l = lang(g);
-    if a.yes && a.nik.is_none() {
-        return usage(l.pick("--yes memerlukan --nik", "--yes needs --nik"));
-    }
-    if a.yes && a.documents.is_empty() {
-        return usage(l.pick(
-            "--yes memerlukan --document ktp",
-            "--yes needs --document ktp",
-        ));
+    if a.yes {
+        // Everything --yes lacks, at once.
+        let mut missing = Vec::new();
+        if a.nik.is_none() {
+            missing.push("--nik NIK");
+        }
+        if a.documents.is_empty() {
+            missing.push("--document ktp");
+        }
+        if !missing.is_empty() {
+            return usage(&format!(
+                "{} {}",
+                l.pick("--yes memerlukan juga", "--yes also needs"),
+                missing.join(", ")
+            ));
+        }
     }
     let mut documents = Vec::new();
     for d in a.documents {
@@ -208,17 +227,69 @@ pub async fn email_change(
         }
     };
 
-    // The KTP's NIK, checked against the NIP at once. A missing, malformed or mismatching
-    // NIK goes to the core as it is: it refuses and records the refusal.
-    request.nik = match a.nik {
-        Some(n) => Some(n.to_owned()),
-        None => prompt.ask(l.pick("NIK pada KTP (16 digit): ", "NIK on the KTP (16 digits): ")),
-    };
-    let agrees = request
-        .nik
-        .as_deref()
-        .and_then(|n| Nik::parse(n).ok())
-        .is_some_and(|nik| nik.check_against(&o.nip).is_ok());
+    // An address that is not one is refused before any question (by the core, which
+    // records it).
+    if sapk_core::Email::parse(a.new_email).is_err() {
+        return match submit(request).await {
+            Ok(_) => Ok(ExitCode::from(REFUSED)),
+            Err(code) => code,
+        };
+    }
+
+    // The KTP's NIK, checked against the NIP at once. Typed at the prompt, it may be retyped
+    // (a few tries), and a mismatch shows what the NIK says beside what the NIP says. A
+    // missing, malformed or mismatching NIK then goes to the core as it is: it refuses and
+    // records the refusal.
+    const NIK_TRIES: usize = 3;
+    let tries = if a.nik.is_some() { 1 } else { NIK_TRIES };
+    let mut agrees = false;
+    for attempt in 1..=tries {
+        request.nik = match a.nik {
+            Some(n) => Some(n.to_owned()),
+            None => prompt.ask(l.pick(
+                "NIK pada KTP (16 digit, spasi boleh): ",
+                "NIK on the KTP (16 digits, spaces allowed): ",
+            )),
+        };
+        let Some(typed) = request.nik.as_deref() else {
+            break;
+        };
+        let problem = match Nik::parse(typed) {
+            Err(e) => e.text(l),
+            Ok(nik) => match nik.check_against(&o.nip) {
+                Ok(()) => {
+                    agrees = true;
+                    break;
+                }
+                Err(_) => match l {
+                    Lang::Id => format!(
+                        "NIK tidak cocok dengan NIP. NIK: {}; NIP: lahir {}, {}",
+                        nik.implied_text(l),
+                        f.birth_date.format("%d-%m-%y"),
+                        gender(f.gender, l)
+                    ),
+                    Lang::En => format!(
+                        "the NIK does not match the NIP. NIK: {}; NIP: born {}, {}",
+                        nik.implied_text(l),
+                        f.birth_date.format("%d-%m-%y"),
+                        gender(f.gender, l)
+                    ),
+                },
+            },
+        };
+        if attempt < tries {
+            note(
+                g,
+                &format!(
+                    "{problem}. {}\n",
+                    l.pick(
+                        "Periksa KTP lalu ketik ulang.",
+                        "Check the KTP and type it again."
+                    )
+                ),
+            );
+        }
+    }
     if !agrees {
         return match submit(request).await {
             Ok(_) => Ok(ExitCode::from(REFUSED)),
@@ -272,19 +343,28 @@ pub async fn email_change(
                 request.documents.push(doc);
             }
         }
+        let who = format!(
+            "{} (NIP {})",
+            sapk_core::i18n::printable(&o.name),
+            masked_nip(o.nip.as_str())
+        );
         let q = match l {
-            Lang::Id => format!("Apakah foto dan nama pada dokumen sesuai dengan orang di loket dan dengan nama \"{}\"?", sapk_core::i18n::printable(&o.name)),
-            Lang::En => format!("Do the photo and name on the documents match the person at the counter and the name \"{}\"?", sapk_core::i18n::printable(&o.name)),
+            Lang::Id => format!(
+                "Apakah foto dan nama pada dokumen sesuai dengan orang di loket dan dengan {who}?"
+            ),
+            Lang::En => format!(
+                "Do the photo and name on the documents match the person at the counter and {who}?"
+            ),
         };
         request.person_confirmed = prompt.confirm(&q, l);
         if request.person_confirmed {
             let q = match l {
                 Lang::Id => format!(
-                    "Ganti email menjadi {}? Semua sesi login dan kode reset akan diakhiri.",
+                    "Ganti email {who} menjadi {}? Semua sesi login dan kode reset akan diakhiri.",
                     a.new_email
                 ),
                 Lang::En => format!(
-                    "Change the e-mail to {}? Every login session and reset code will end.",
+                    "Change the e-mail of {who} to {}? Every login session and reset code will end.",
                     a.new_email
                 ),
             };
@@ -392,22 +472,30 @@ pub async fn revoke(
         Ok(c) => c,
         Err(code) => return code,
     };
-    if !yes
-        && !prompt.confirm(
-            l.pick(
-                "Akhiri semua sesi login (dan kode reset aktif) pegawai ini?",
-                "End every login session (and any active reset code) of this employee?",
-            ),
-            l,
-        )
-    {
-        return refuse(
-            g,
-            l.pick(
-                "dibatalkan; tidak ada yang diubah",
-                "cancelled; nothing was changed",
-            ),
+    if !yes {
+        // The question names the employee; an unknown NIP is refused before it.
+        let o = match counter.overview(nip, 1, l).await {
+            Ok(o) => o,
+            Err(e) => return refused(g, e),
+        };
+        let who = format!(
+            "{} (NIP {})",
+            sapk_core::i18n::printable(&o.name),
+            masked_nip(o.nip.as_str())
         );
+        let q = match l {
+            Lang::Id => format!("Akhiri semua sesi login (dan kode reset aktif) {who}?"),
+            Lang::En => format!("End every login session (and any active reset code) of {who}?"),
+        };
+        if !prompt.confirm(&q, l) {
+            return refuse(
+                g,
+                l.pick(
+                    "dibatalkan; tidak ada yang diubah",
+                    "cancelled; nothing was changed",
+                ),
+            );
+        }
     }
     match counter.revoke(nip, l).await {
         Ok(()) => {

@@ -22,6 +22,7 @@ mod api;
 mod backend;
 mod commands;
 mod counter;
+mod csvfile;
 mod renumber;
 mod staff;
 mod text;
@@ -107,6 +108,9 @@ pub enum LangArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create the embedded store in --data-dir (a new folder, its keys); existing ones are
+    /// kept. Other commands refuse a folder without a store.
+    Init,
     /// Employees: import from CSV, look one up.
     #[command(subcommand)]
     Employee(EmployeeCmd),
@@ -223,11 +227,16 @@ pub enum TablesCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum EmployeeCmd {
-    /// Create or update employees from a CSV export with header `nip,name,email[,instansi]`.
-    /// Idempotent; bad rows are reported and the good ones kept (exit 1 if any row failed).
+    /// Create or update employees from a CSV export with header `nip,nama,email[,instansi]`
+    /// (or `nip,name,email[,instansi]`). Without an `instansi` column each employee keeps
+    /// their agency; a NIP on several lines is refused on each. Idempotent; bad rows are
+    /// reported and the good ones kept (exit 1 if any row failed).
     Import {
-        /// The CSV file (UTF-8).
+        /// The CSV file (UTF-8, BOM allowed; comma or semicolon separated).
         file: PathBuf,
+        /// Create the embedded store in --data-dir if there is none yet.
+        #[arg(long)]
+        init: bool,
     },
     /// Carry accounts to their new numbers (a PPPK's new NI PPPK at another agency, a PPPK
     /// become PNS, a corrected NIP): `renumber OLD NEW --reason R`, or `renumber --file F`

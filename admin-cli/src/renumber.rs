@@ -4,7 +4,6 @@ use crate::commands::{lang, print_json, refuse, service, REFUSED};
 use crate::counter::usage;
 use crate::text::{kv, line_errors, staff_error, table};
 use crate::Global;
-use anyhow::Context;
 use sapk_core::staff::{RenumberOutcome, RenumberReason};
 use sapk_core::{Lang, Service};
 use serde_json::json;
@@ -44,53 +43,25 @@ fn outcome_text(o: RenumberOutcome, l: Lang) -> &'static str {
     }
 }
 
-/// The field separator of a CSV export: `;` when the header has more of them than commas.
-fn delimiter(header_line: &str) -> u8 {
-    if header_line.matches(';').count() > header_line.matches(',').count() {
-        b';'
-    } else {
-        b','
-    }
-}
-
 fn read_mapping(path: &Path, l: Lang) -> anyhow::Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "{} {}",
-            l.pick("tidak dapat membaca", "cannot read"),
-            path.display()
-        )
-    })?;
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .delimiter(delimiter(text.lines().next().unwrap_or("")))
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .context("CSV header")?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
-    let (Some(ci_old), Some(ci_new)) =
-        (col(&["old_nip", "nip_lama"]), col(&["new_nip", "nip_baru"]))
-    else {
+    let table = crate::csvfile::read(path, l)?;
+    let (Some(ci_old), Some(ci_new)) = (
+        table.col(&["old_nip", "nip_lama"]),
+        table.col(&["new_nip", "nip_baru"]),
+    ) else {
         anyhow::bail!(
             "{}: {}",
             l.pick(
                 "header CSV harus old_nip,new_nip[,reason] atau nip_lama,nip_baru[,alasan]; yang ada",
                 "the CSV header must be old_nip,new_nip[,reason] or nip_lama,nip_baru[,alasan]; found",
             ),
-            headers.join(",")
+            table.headers.join(",")
         );
     };
-    let ci_reason = col(&["reason", "alasan"]);
+    let ci_reason = table.col(&["reason", "alasan"]);
     let mut rows = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let rec = rec.with_context(|| format!("{} {line}", l.pick("baris", "line")))?;
+    for (line, rec) in table.rows {
+        let rec = rec.map_err(|e| anyhow::anyhow!("{} {line}: {e}", l.pick("baris", "line")))?;
         let get = |c: usize| rec.get(c).unwrap_or("").to_owned();
         rows.push(Row {
             line,

@@ -32,7 +32,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write_csv(dir.path(), CSV);
     let out = admin(dir.path())
-        .args(["employee", "import"])
+        .args(["employee", "import", "--init"])
         .arg(&csv)
         .assert()
         .code(1)
@@ -54,7 +54,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
     assert!(text.contains("alamat email tidak valid"), "{text}");
 
     let out = admin(dir.path())
-        .args(["--json", "employee", "import"])
+        .args(["--json", "employee", "import", "--init"])
         .arg(&csv)
         .assert()
         .code(1)
@@ -79,7 +79,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
         "nip,name,email\n198609262015051001,Budi Santoso S.Kom,budi@example.go.id\n",
     );
     let out = admin(dir.path())
-        .args(["--json", "employee", "import"])
+        .args(["--json", "employee", "import", "--init"])
         .arg(&fixed)
         .assert()
         .success()
@@ -98,14 +98,14 @@ fn import_refuses_a_file_without_the_needed_columns() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write_csv(dir.path(), "nip,nama\n198609262015051001,Budi\n");
     let assert = admin(dir.path())
-        .args(["employee", "import"])
+        .args(["employee", "import", "--init"])
         .arg(&csv)
         .assert()
         .code(1);
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(err.contains("nip,name,email"), "{err}");
     admin(dir.path())
-        .args(["employee", "import"])
+        .args(["employee", "import", "--init"])
         .arg(dir.path().join("missing.csv"))
         .assert()
         .code(1);
@@ -116,7 +116,7 @@ fn show_in_both_languages_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write_csv(dir.path(), CSV);
     admin(dir.path())
-        .args(["employee", "import"])
+        .args(["employee", "import", "--init"])
         .arg(&csv)
         .assert()
         .code(1);
@@ -181,6 +181,26 @@ fn show_in_both_languages_and_json() {
 #[test]
 fn show_refusals_and_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
+    // A folder without a store is refused, and nothing is created in it.
+    let a = admin(dir.path())
+        .args(["employee", "show", "197512312000121009"])
+        .assert()
+        .code(1);
+    assert!(
+        String::from_utf8_lossy(&a.get_output().stderr).contains("belum berisi penyimpanan SAPK")
+    );
+    assert!(!dir.path().join("sapk.db").exists());
+    // `init` creates it (once; again is harmless), and says where it acts first.
+    let a = admin(dir.path()).arg("init").assert().success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("[penyimpanan lokal]")),
+        "{out}"
+    );
+    assert!(out.contains("Penyimpanan SAPK dibuat"), "{out}");
+    admin(dir.path()).arg("init").assert().success();
     let a = admin(dir.path())
         .args(["employee", "show", "197512312000121009"])
         .assert()
@@ -221,7 +241,7 @@ fn control_and_bidi_characters_never_reach_the_store_or_the_terminal() {
          199001012020122003,\"Siti\u{1b}[2J\",siti@example.go.id,\n",
     );
     let out = admin(dir.path())
-        .args(["--json", "employee", "import"])
+        .args(["--json", "employee", "import", "--init"])
         .arg(&csv)
         .assert()
         .code(1)
@@ -263,6 +283,7 @@ fn control_and_bidi_characters_never_reach_the_store_or_the_terminal() {
 #[test]
 fn a_supervisor_keeps_the_staff_registry() {
     let dir = tempfile::tempdir().unwrap();
+    admin(dir.path()).arg("init").assert().success();
     let arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id";
     let sup = |c: &mut Command| {
         c.args(["--operator", "199001012015031002", "--office", "KANREG-III"]);
@@ -346,4 +367,79 @@ fn a_supervisor_keeps_the_staff_registry() {
     ])
     .assert()
     .code(1);
+}
+
+#[test]
+fn imports_as_hr_offices_write_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // Semicolons, Indonesian headers, a BOM, an agency.
+    let first = write_csv(
+        dir.path(),
+        "\u{feff}NIP;Nama;Email;Instansi\n198609262015051001;Budi Santoso;budi@example.go.id;Pemerintah Kota Bandung\n199009132025242014;Ayu Lestari;ayu@example.go.id;Pemerintah Kota Bandung\n",
+    );
+    let out = admin(dir.path())
+        .args(["--json", "employee", "import", "--init"])
+        .arg(&first)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["created"], 2);
+    // A later export without the agency column keeps the agency; the same NIP twice is
+    // refused on both lines, naming the other.
+    let second = dir.path().join("second.csv");
+    std::fs::write(
+        &second,
+        "nip,nama,email\n198609262015051001,Budi Santoso Putra,budi@example.go.id\n199009132025242014,Ayu Lestari,ayu@example.go.id\n199009132025242014,Ayu L.,ayu2@example.go.id\n",
+    )
+    .unwrap();
+    let out = admin(dir.path())
+        .args(["--json", "employee", "import"])
+        .arg(&second)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (v["updated"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(2)),
+        "{v}"
+    );
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors[0]["error"].as_str().unwrap().contains("baris 4"),
+        "{v}"
+    );
+    assert!(
+        errors[1]["error"].as_str().unwrap().contains("baris 3"),
+        "{v}"
+    );
+    let out = admin(dir.path())
+        .args(["--json", "employee", "show", "198609262015051001"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let o: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (o["name"].as_str(), o["instansi"].as_str()),
+        (Some("Budi Santoso Putra"), Some("Pemerintah Kota Bandung"))
+    );
+    // A wrong header says what is expected and what was found.
+    let bad = write_csv(dir.path(), "id;nama\n1;x\n");
+    let a = admin(dir.path())
+        .args(["employee", "import"])
+        .arg(&bad)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("nip,nama,email[,instansi]") && err.contains("id,nama"),
+        "{err}"
+    );
 }

@@ -32,7 +32,7 @@ fn setup() -> tempfile::TempDir {
     )
     .unwrap();
     admin(dir.path())
-        .args(["employee", "import"])
+        .args(["employee", "import", "--init"])
         .arg(&csv)
         .assert()
         .success();
@@ -167,7 +167,8 @@ fn interactive_change_answers_from_the_prompt() {
         "Dokumen yang diperiksa",
         "Nomor sk_cpns",
         "Apakah foto dan nama",
-        "Ganti email menjadi",
+        // Each confirmation names the employee and the action.
+        "Ganti email Budi Santoso (NIP 1986***********001) menjadi budi.baru@example.go.id?",
     ] {
         assert!(stderr.contains(q), "prompt {q:?} missing:\n{stderr}");
     }
@@ -447,11 +448,16 @@ fn usage_errors_exit_2() {
         .args(["session", "revoke", NIP, "--yes"])
         .assert()
         .code(2);
-    // --yes without the check's inputs.
-    officer(dir.path())
+    // --yes without the check's inputs: all of them named at once.
+    let a = officer(dir.path())
         .args(["email", "change", NIP, "b@example.go.id", "--yes"])
         .assert()
         .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("--nik NIK") && err.contains("--document ktp"),
+        "{err}"
+    );
     officer(dir.path())
         .args([
             "email",
@@ -534,4 +540,54 @@ fn unlock_revoke_and_their_output() {
         .args(["account", "unlock", "197512312000121009"])
         .assert()
         .code(1);
+}
+
+#[test]
+fn a_nik_typo_can_be_retyped_and_a_bad_address_stops_before_any_question() {
+    let dir = setup();
+    // A NIK printed with hyphens that belongs to a woman, then the right one with spaces.
+    let out = officer(dir.path())
+        .args(["email", "change", NIP, "budi.baru@example.go.id"])
+        .write_stdin("317405-660986-0001\n3174 0526 0986 0001\nktp\ny\ny\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("NIK: lahir 26-09-86, perempuan; NIP: lahir 26-09-86, Laki-laki"),
+        "{text}"
+    );
+    assert!(text.contains("Email berhasil diganti."), "{text}");
+    // Three wrong NIKs: refused, and recorded once.
+    let out = officer(dir.path())
+        .args(["--json", "email", "change", NIP, "budi.lagi@example.go.id"])
+        .write_stdin(format!("{NIK_FEMALE}\n12345\n{NIK_FEMALE}\n"))
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reason"], "nik_mismatch");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("16 digit; yang diketik 5 digit"));
+    // An address that is not one: refused before the NIK is asked.
+    let out = officer(dir.path())
+        .args(["--json", "email", "change", NIP, "ayu@@example"])
+        .write_stdin(format!("{NIK}\nktp\ny\ny\n"))
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reason"], "invalid_email");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("NIK pada KTP"));
+    // An unknown NIP: refused before any question.
+    let out = officer(dir.path())
+        .args(["email", "change", "197512312000121009", "x@example.go.id"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("NIK pada KTP"));
 }

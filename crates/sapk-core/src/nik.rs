@@ -15,6 +15,32 @@ pub enum NikError {
     BirthDate,
 }
 
+impl NikError {
+    /// What the officer reads.
+    pub fn text(&self, lang: crate::Lang) -> String {
+        match (self, lang) {
+            (NikError::Length(n), crate::Lang::Id) => {
+                format!("NIK terdiri atas 16 digit; yang diketik {n} digit")
+            }
+            (NikError::Length(n), crate::Lang::En) => {
+                format!("a NIK has 16 digits; {n} were typed")
+            }
+            (NikError::NonDigit, l) => l
+                .pick(
+                    "NIK hanya berisi angka (spasi dan tanda hubung boleh)",
+                    "a NIK holds only digits (spaces and hyphens allowed)",
+                )
+                .into(),
+            (NikError::BirthDate, l) => l
+                .pick(
+                    "tanggal lahir di dalam NIK (digit 7-12) bukan tanggal yang ada",
+                    "the birth date inside the NIK (digits 7-12) is not a real date",
+                )
+                .into(),
+        }
+    }
+}
+
 /// Why a NIK does not belong to the holder of a NIP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NikMismatch {
@@ -35,8 +61,13 @@ pub struct Nik {
 }
 
 impl Nik {
+    /// Reads a NIK as printed or typed: spaces, hyphens and dots between the digits are
+    /// allowed (`3174 0526 0986 0001`, `317405-260986-0001`).
     pub fn parse(input: &str) -> Result<Nik, NikError> {
-        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        let compact: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.'))
+            .collect();
         if !compact.chars().all(|c| c.is_ascii_digit()) {
             return Err(NikError::NonDigit);
         }
@@ -70,6 +101,22 @@ impl Nik {
 
     pub fn gender(&self) -> Gender {
         self.gender
+    }
+
+    /// What the NIK says of its holder, for the officer to set beside what the NIP says:
+    /// `lahir 26-09-86, laki-laki`.
+    pub fn implied_text(&self, lang: crate::Lang) -> String {
+        let g = match self.gender {
+            Gender::Male => lang.pick("laki-laki", "male"),
+            Gender::Female => lang.pick("perempuan", "female"),
+        };
+        format!(
+            "{} {:02}-{:02}-{:02}, {g}",
+            lang.pick("lahir", "born"),
+            self.day,
+            self.month,
+            self.year2
+        )
     }
 
     /// Checks that the NIK's birth date and gender agree with the NIP's.
@@ -128,6 +175,28 @@ mod tests {
         let nik = Nik::parse("3174 0526 0986 0001").unwrap();
         assert_eq!(nik.gender(), Gender::Male);
         assert_eq!(nik.check_against(&nip("198609262015051001")), Ok(()));
+    }
+
+    #[test]
+    fn printed_separators_are_read_and_the_implied_facts_shown() {
+        for typed in [
+            "317405-260986-0001",
+            "3174.0526.0986.0001",
+            " 3174052609860001 ",
+        ] {
+            let nik = Nik::parse(typed).unwrap();
+            assert_eq!(nik.expose_digits(), "3174052609860001");
+        }
+        let nik = Nik::parse("3174056609860001").unwrap();
+        assert_eq!(
+            nik.implied_text(crate::Lang::Id),
+            "lahir 26-09-86, perempuan"
+        );
+        assert_eq!(nik.implied_text(crate::Lang::En), "born 26-09-86, female");
+        assert_eq!(
+            NikError::Length(15).text(crate::Lang::Id),
+            "NIK terdiri atas 16 digit; yang diketik 15 digit"
+        );
     }
 
     #[test]

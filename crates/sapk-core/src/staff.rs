@@ -193,6 +193,8 @@ pub struct EmployeeRow {
     pub nip: String,
     pub name: String,
     pub email: String,
+    /// The agency; `None` when the export has no such column (the employee keeps theirs),
+    /// an empty text when the column is there and empty (the agency is cleared).
     pub instansi: Option<String>,
 }
 
@@ -342,6 +344,11 @@ impl Service {
                 ImportOutcome::Created
             }
             Some(existing) => {
+                // An export without the agency column keeps each employee's agency.
+                let instansi = match row.instansi {
+                    None => existing.instansi.clone(),
+                    Some(_) => instansi,
+                };
                 // An e-mail set at a counter after the in-person check is never changed by
                 // an import: the export may be older than the visit.
                 let keep_email = existing.email_verified_at.is_some() && existing.email != email;

@@ -7,6 +7,9 @@ use sapk_core::keys::TokenKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The SQLite file inside a data directory.
+pub const DB_FILE: &str = "sapk.db";
+
 pub const DEFAULT_MAIL_FROM: &str = "SAPK BKN <no-reply@sapk.localhost>";
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +76,7 @@ impl DataDir {
         pii_key_override: Option<TokenKey>,
     ) -> Result<DataDir, DataDirError> {
         private_dir(path).map_err(|e| DataDirError::Io(path.to_owned(), e))?;
-        let db = path.join("sapk.db");
+        let db = path.join(DB_FILE);
         // The database file exists with mode 0600 before SQLite opens it: SQLite gives its
         // -wal and -shm files the database file's mode. Files of an older data directory
         // are narrowed too.

@@ -5,6 +5,6 @@ mod datadir;
 mod outbox;
 mod sqlite;
 
-pub use datadir::{DataDir, DataDirError, DEFAULT_MAIL_FROM};
+pub use datadir::{DataDir, DataDirError, DB_FILE, DEFAULT_MAIL_FROM};
 pub use outbox::FileOutbox;
 pub use sqlite::SqliteStore;
