@@ -1,6 +1,6 @@
 //! Each command: parse, call the core, print a table (or `--json`), pick the exit code.
 
-use crate::text::{gender, kv, line_errors, staff_error, table};
+use crate::text::{gender, kv, table};
 use crate::{
     AccountCmd, Cli, Command, EmailCmd, EmployeeCmd, Global, LangArg, SessionCmd, StoreKind,
     TablesCmd,
@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::SecondsFormat;
 use sapk_core::i18n::{format_date, format_wib};
 use sapk_core::ports::SystemClock;
-use sapk_core::staff::{AccountState, EmployeeRow, ImportOutcome, Operator};
+use sapk_core::staff::{AccountState, Operator};
 use sapk_core::{Config, Lang, Service, TokenKey};
 use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
 use serde_json::json;
@@ -248,7 +248,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ));
     }
     match &cli.command {
-        Command::Employee(EmployeeCmd::Import { file, init }) => import(g, file, *init).await,
+        Command::Employee(EmployeeCmd::Import {
+            file,
+            init,
+            jobs,
+            report,
+        }) => {
+            let args = crate::import::Args {
+                file,
+                init: *init,
+                jobs: *jobs,
+                report: report.as_deref(),
+            };
+            crate::import::run(g, args).await
+        }
         Command::Init => init(g).await,
         Command::Employee(EmployeeCmd::Show { nip, audit_limit }) => {
             show(g, nip, *audit_limit).await
@@ -300,151 +313,6 @@ pub fn print_json(v: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
     );
-}
-
-/// One data row of an import: its line, the NIP as written, and the row or why not.
-type ImportRow = (u64, String, Result<EmployeeRow, String>);
-
-/// Reads `nip,name,email[,instansi]` rows (or the Indonesian `nip,nama,email,instansi`),
-/// comma or semicolon separated. A NIP that appears on several lines is refused on each of
-/// them, naming the others: which line is right is for the data administrator to say.
-fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<ImportRow>> {
-    let table = crate::csvfile::read(path, l)?;
-    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (
-        table.col(&["nip"]),
-        table.col(&["nama", "name"]),
-        table.col(&["email", "e-mail", "surel"]),
-    ) else {
-        anyhow::bail!(
-            "{}: {}",
-            l.pick(
-                "header CSV harus nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma; yang ada",
-                "the CSV header must be nip,nama,email[,instansi] (or nip,name,email[,instansi]), comma or semicolon separated; found",
-            ),
-            table.headers.join(",")
-        );
-    };
-    let ci_instansi = table.col(&["instansi", "agency"]);
-    let mut rows = Vec::new();
-    for (line, rec) in table.rows {
-        let nip_text = rec
-            .as_ref()
-            .ok()
-            .and_then(|r| r.get(ci_nip))
-            .unwrap_or("")
-            .to_owned();
-        let row = rec.and_then(|r| {
-            let get = |c: usize| r.get(c).unwrap_or("").to_owned();
-            if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none() {
-                Err(l.pick("kolom kurang", "missing columns").to_owned())
-            } else {
-                Ok(EmployeeRow {
-                    nip: get(ci_nip),
-                    name: get(ci_name),
-                    email: get(ci_email),
-                    instansi: ci_instansi.map(get),
-                })
-            }
-        });
-        rows.push((line, nip_text, row));
-    }
-    // The same NIP (as digits) on several lines.
-    let mut lines_of: std::collections::HashMap<String, Vec<u64>> = Default::default();
-    for (line, _, row) in &rows {
-        if let Ok(r) = row {
-            let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
-            lines_of.entry(digits).or_default().push(*line);
-        }
-    }
-    for (line, _, row) in rows.iter_mut() {
-        let Ok(r) = row else { continue };
-        let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
-        if let Some(all) = lines_of.get(&digits).filter(|v| v.len() > 1) {
-            let others: Vec<String> = all
-                .iter()
-                .filter(|x| **x != *line)
-                .map(u64::to_string)
-                .collect();
-            *row = Err(format!(
-                "{} {}; {}",
-                l.pick(
-                    "NIP yang sama juga di baris",
-                    "the same NIP is also on line"
-                ),
-                others.join(", "),
-                l.pick(
-                    "tidak ada yang diimpor untuk NIP ini",
-                    "nothing imported for this NIP"
-                ),
-            ));
-        }
-    }
-    Ok(rows)
-}
-
-async fn import(g: &Global, file: &std::path::Path, init: bool) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let rows = read_rows(file, l)?;
-    let op = match crate::backend::operator(g, false).await {
-        Ok(op) => op,
-        Err(e) => return e.exit(),
-    };
-    let svc = open_service(g, init).await?;
-    let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
-    let mut errors = Vec::new();
-    for (line, nip_text, row) in rows {
-        let result = match row {
-            Ok(r) => svc
-                .import_employee(&r, &op)
-                .await
-                .map_err(|e| staff_error(&e, l)),
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(ImportOutcome::Created) => created += 1,
-            Ok(ImportOutcome::Updated) => updated += 1,
-            Ok(ImportOutcome::Unchanged) => unchanged += 1,
-            Ok(ImportOutcome::KeptCounterEmail) => kept += 1,
-            Err(msg) => errors.push((line, nip_text, msg)),
-        }
-    }
-    if g.json {
-        print_json(&json!({
-            "created": created,
-            "updated": updated,
-            "unchanged": unchanged,
-            "kept_counter_email": kept,
-            "failed": errors.len(),
-            "errors": errors.iter().map(|(line, nip, error)| json!({"line": line, "nip": nip, "error": error})).collect::<Vec<_>>(),
-        }));
-    } else {
-        say_raw!(
-            "{}",
-            kv(&[
-                (l.pick("Dibuat", "Created").into(), created.to_string()),
-                (l.pick("Diperbarui", "Updated").into(), updated.to_string()),
-                (
-                    l.pick("Tidak berubah", "Unchanged").into(),
-                    unchanged.to_string()
-                ),
-                (
-                    l.pick("Email loket dipertahankan", "Counter e-mail kept")
-                        .into(),
-                    kept.to_string()
-                ),
-                (l.pick("Gagal", "Failed").into(), errors.len().to_string()),
-            ])
-        );
-        if !errors.is_empty() {
-            say!("");
-            say_raw!("{}", line_errors("NIP", &errors, l));
-        }
-    }
-    Ok(if errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(REFUSED)
-    })
 }
 
 async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {

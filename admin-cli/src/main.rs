@@ -23,6 +23,7 @@ mod backend;
 mod commands;
 mod counter;
 mod csvfile;
+mod import;
 mod renumber;
 mod staff;
 mod text;
@@ -237,6 +238,13 @@ pub enum EmployeeCmd {
         /// Create the embedded store in --data-dir if there is none yet.
         #[arg(long)]
         init: bool,
+        /// Rows in flight at once (default 32 on DynamoDB, 4 on the embedded store).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: Option<u16>,
+        /// Where to write the rejected rows (CSV: baris,nip,kesalahan); default
+        /// `<file>.ditolak.csv` beside the input, written only when a row failed.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Carry accounts to their new numbers (a PPPK's new NI PPPK at another agency, a PPPK
     /// become PNS, a corrected NIP): `renumber OLD NEW --reason R`, or `renumber --file F`

@@ -310,6 +310,17 @@ impl Service {
             .map_err(StaffError::Store)
     }
 
+    /// One record for a whole import run (its file, counts and time); the rows that changed
+    /// have their own records.
+    pub async fn record_import_run(
+        &self,
+        op: &Operator,
+        summary: serde_json::Value,
+    ) -> Result<(), StaffError> {
+        self.staff_audit(self.staff_event(op, None, "employee_import_run", "done", summary))
+            .await
+    }
+
     /// Creates or updates one employee; idempotent. The e-mail of an activated account is
     /// only changed at the counter (identity check), never by import.
     pub async fn import_employee(

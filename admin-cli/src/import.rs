@@ -1,0 +1,278 @@
+//! `employee import`: the data administrator's bulk load of the employee export. Rows go to
+//! the core's import use case with bounded parallelism (the store's latency, not the CPU,
+//! bounds a run); unchanged rows cost one read and write nothing, so a run that stopped can
+//! simply be started again. A progress bar with rate and ETA shows on a terminal; rejected
+//! rows go to a report file; one audit record sums up the run.
+
+use crate::commands::{lang, open_service, print_json, REFUSED};
+use crate::text::{kv, line_errors, staff_error};
+use crate::Global;
+use futures_util::stream::{self, StreamExt};
+use sapk_core::staff::{EmployeeRow, ImportOutcome};
+use sapk_core::Lang;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub struct Args<'a> {
+    pub file: &'a Path,
+    pub init: bool,
+    pub jobs: Option<u16>,
+    pub report: Option<&'a Path>,
+}
+
+/// Rows in flight at once when not set: DynamoDB answers in milliseconds and scales; the
+/// embedded store writes one transaction at a time.
+fn default_jobs(g: &Global) -> usize {
+    match g.store {
+        crate::StoreKind::Dynamodb => 32,
+        crate::StoreKind::Sqlite => 4,
+    }
+}
+
+/// At most this many rejected rows are listed on the terminal; all are in the report.
+const LISTED: usize = 20;
+
+/// One data row of an import: its line, the NIP as written, and the row or why not.
+type ImportRow = (u64, String, Result<EmployeeRow, String>);
+
+/// Reads `nip,name,email[,instansi]` rows (or the Indonesian `nip,nama,email,instansi`),
+/// comma or semicolon separated. A NIP that appears on several lines is refused on each of
+/// them, naming the others: which line is right is for the data administrator to say.
+fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<ImportRow>> {
+    let table = crate::csvfile::read(path, l)?;
+    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (
+        table.col(&["nip"]),
+        table.col(&["nama", "name"]),
+        table.col(&["email", "e-mail", "surel"]),
+    ) else {
+        anyhow::bail!(
+            "{}: {}",
+            l.pick(
+                "header CSV harus nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma; yang ada",
+                "the CSV header must be nip,nama,email[,instansi] (or nip,name,email[,instansi]), comma or semicolon separated; found",
+            ),
+            table.headers.join(",")
+        );
+    };
+    let ci_instansi = table.col(&["instansi", "agency"]);
+    let mut rows = Vec::new();
+    for (line, rec) in table.rows {
+        let nip_text = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.get(ci_nip))
+            .unwrap_or("")
+            .to_owned();
+        let row = rec.and_then(|r| {
+            let get = |c: usize| r.get(c).unwrap_or("").to_owned();
+            if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none() {
+                Err(l.pick("kolom kurang", "missing columns").to_owned())
+            } else {
+                Ok(EmployeeRow {
+                    nip: get(ci_nip),
+                    name: get(ci_name),
+                    email: get(ci_email),
+                    instansi: ci_instansi.map(get),
+                })
+            }
+        });
+        rows.push((line, nip_text, row));
+    }
+    // The same NIP (as digits) on several lines.
+    let mut lines_of: std::collections::HashMap<String, Vec<u64>> = Default::default();
+    for (line, _, row) in &rows {
+        if let Ok(r) = row {
+            let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
+            lines_of.entry(digits).or_default().push(*line);
+        }
+    }
+    for (line, _, row) in rows.iter_mut() {
+        let Ok(r) = row else { continue };
+        let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
+        if let Some(all) = lines_of.get(&digits).filter(|v| v.len() > 1) {
+            let others: Vec<String> = all
+                .iter()
+                .filter(|x| **x != *line)
+                .map(u64::to_string)
+                .collect();
+            *row = Err(format!(
+                "{} {}; {}",
+                l.pick(
+                    "NIP yang sama juga di baris",
+                    "the same NIP is also on line"
+                ),
+                others.join(", "),
+                l.pick(
+                    "tidak ada yang diimpor untuk NIP ini",
+                    "nothing imported for this NIP"
+                ),
+            ));
+        }
+    }
+    Ok(rows)
+}
+
+/// `<input>.ditolak.csv` beside the input.
+fn default_report(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".into());
+    file.with_file_name(format!("{stem}.ditolak.csv"))
+}
+
+fn write_report(path: &Path, errors: &[(u64, String, String)]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["baris", "nip", "kesalahan"])?;
+    for (line, nip, error) in errors {
+        w.write_record([line.to_string().as_str(), nip, error])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn progress(g: &Global, len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if g.json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    let template = match lang(g) {
+        Lang::Id => "{elapsed_precise} [{bar:30}] {pos}/{len} baris, {per_sec}, sisa ~{eta}",
+        Lang::En => "{elapsed_precise} [{bar:30}] {pos}/{len} rows, {per_sec}, ~{eta} left",
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let started = Instant::now();
+    let rows = read_rows(a.file, l)?;
+    let op = match crate::backend::operator(g, false).await {
+        Ok(op) => op,
+        Err(e) => return e.exit(),
+    };
+    let svc = open_service(g, a.init).await?;
+    let jobs = a.jobs.map_or_else(|| default_jobs(g), usize::from);
+    let bar = progress(g, rows.len() as u64);
+    let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
+    let mut errors = Vec::new();
+    let mut results = stream::iter(rows)
+        .map(|(line, nip_text, row)| {
+            let (svc, op) = (&svc, &op);
+            async move {
+                let result = match row {
+                    Ok(r) => svc
+                        .import_employee(&r, op)
+                        .await
+                        .map_err(|e| staff_error(&e, l)),
+                    Err(e) => Err(e),
+                };
+                (line, nip_text, result)
+            }
+        })
+        .buffer_unordered(jobs);
+    while let Some((line, nip_text, result)) = results.next().await {
+        bar.inc(1);
+        match result {
+            Ok(ImportOutcome::Created) => created += 1,
+            Ok(ImportOutcome::Updated) => updated += 1,
+            Ok(ImportOutcome::Unchanged) => unchanged += 1,
+            Ok(ImportOutcome::KeptCounterEmail) => kept += 1,
+            Err(msg) => errors.push((line, nip_text, msg)),
+        }
+    }
+    drop(results);
+    bar.finish_and_clear();
+    errors.sort_by_key(|e| e.0);
+    let report = if errors.is_empty() {
+        None
+    } else {
+        let path = a
+            .report
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| default_report(a.file));
+        write_report(&path, &errors)?;
+        Some(path)
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = json!({
+        "file": a.file.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "rows": created + updated + unchanged + kept + errors.len() as u64,
+        "created": created,
+        "updated": updated,
+        "unchanged": unchanged,
+        "kept_counter_email": kept,
+        "failed": errors.len(),
+        "seconds": (seconds * 10.0).round() / 10.0,
+        "jobs": jobs,
+    });
+    svc.record_import_run(&op, summary.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", staff_error(&e, l)))?;
+    if g.json {
+        let mut out = summary;
+        out["errors"] = errors
+            .iter()
+            .map(|(line, nip, error)| json!({"line": line, "nip": nip, "error": error}))
+            .collect();
+        out["report"] = json!(report);
+        print_json(&out);
+    } else {
+        let rate = (created + updated + unchanged + kept + errors.len() as u64) as f64
+            / seconds.max(0.001);
+        say_raw!(
+            "{}",
+            kv(&[
+                (l.pick("Dibuat", "Created").into(), created.to_string()),
+                (l.pick("Diperbarui", "Updated").into(), updated.to_string()),
+                (
+                    l.pick("Tidak berubah", "Unchanged").into(),
+                    unchanged.to_string()
+                ),
+                (
+                    l.pick("Email loket dipertahankan", "Counter e-mail kept")
+                        .into(),
+                    kept.to_string()
+                ),
+                (l.pick("Gagal", "Failed").into(), errors.len().to_string()),
+                (
+                    l.pick("Waktu", "Time").into(),
+                    format!(
+                        "{seconds:.1} s ({rate:.0} {})",
+                        l.pick("baris/detik", "rows/s")
+                    )
+                ),
+            ])
+        );
+        if let Some(path) = &report {
+            say!("");
+            say_raw!(
+                "{}",
+                line_errors("NIP", &errors[..errors.len().min(LISTED)], l)
+            );
+            if errors.len() > LISTED {
+                say!(
+                    "… {} {}",
+                    errors.len() - LISTED,
+                    l.pick("baris lagi", "more rows")
+                );
+            }
+            say!(
+                "{}: {}",
+                l.pick("Semua baris yang ditolak", "Every rejected row"),
+                path.display()
+            );
+        }
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(REFUSED)
+    })
+}
