@@ -6,7 +6,6 @@ use crate::{
     TablesCmd,
 };
 use anyhow::Context;
-use chrono::SecondsFormat;
 use sapk_core::i18n::{format_date, format_wib};
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::{AccountState, Operator};
@@ -429,27 +428,32 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
 }
 
 pub fn audit_table(events: &[sapk_core::ports::AuditEvent], l: Lang) -> String {
+    use sapk_core::audit_text;
     if events.is_empty() {
         return format!("  {}\n", l.pick("(belum ada)", "(none)"));
     }
     table(
         &[
-            l.pick("Waktu (UTC)", "Time (UTC)"),
+            l.pick("Waktu", "Time"),
             l.pick("Pelaku", "Actor"),
             l.pick("Kantor", "Office"),
             l.pick("Aksi", "Action"),
             l.pick("Hasil", "Outcome"),
+            l.pick("Alasan", "Reason"),
             "IP",
         ],
         &events
             .iter()
             .map(|e| {
                 vec![
-                    e.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    sapk_core::i18n::format_wib_compact(e.at),
                     e.actor.clone(),
                     e.office.clone().unwrap_or_else(|| "-".into()),
-                    e.action.clone(),
-                    e.outcome.clone(),
+                    audit_text::action(&e.action, l),
+                    audit_text::outcome(&e.outcome, l),
+                    e.details["reason"]
+                        .as_str()
+                        .map_or_else(|| "-".to_owned(), |r| audit_text::reason(r, l)),
                     e.source_ip.clone().unwrap_or_else(|| "-".into()),
                 ]
             })

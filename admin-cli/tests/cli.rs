@@ -145,7 +145,9 @@ fn show_in_both_languages_and_json() {
         "Mei 2015 (dari NIP)",
         "bu***@example.go.id (lengkap: budi@example.go.id)",
         "belum aktivasi",
-        "employee_viewed",
+        // The trail in Indonesian, times in WIB.
+        "data pegawai dilihat",
+        " WIB ",
         "KANREG-I",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");

@@ -129,7 +129,20 @@ fn non_interactive_change_json_then_audit() {
         .clone();
     let out = String::from_utf8(out).unwrap();
     assert!(
-        out.contains("email_change") && out.contains("KANREG-I"),
+        out.contains("ganti email") && out.contains("diubah") && out.contains("KANREG-I"),
+        "{out}"
+    );
+    // Refusals show their reason in the human table too, in English with --lang en.
+    let out = admin(dir.path())
+        .args(["--lang", "en", "audit", NIP])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("e-mail change") && out.contains("Reason"),
         "{out}"
     );
     // The employee now shows the new address.

@@ -135,6 +135,13 @@ const MONTHS_EN: [&str; 12] = [
 ];
 
 /// `27 November 2026 pukul 16.05 WIB` / `27 November 2026, 16:05 WIB (UTC+7)`.
+/// A time for tables: `2026-11-28 09:05:00 WIB`.
+pub fn format_wib_compact(t: DateTime<Utc>) -> String {
+    t.with_timezone(&wib())
+        .format("%Y-%m-%d %H:%M:%S WIB")
+        .to_string()
+}
+
 pub fn format_wib(t: DateTime<Utc>, lang: Lang) -> String {
     use chrono::{Datelike, Timelike};
     let local = t.with_timezone(&wib());
