@@ -106,6 +106,11 @@ impl StaffClient {
         )
     }
 
+    /// A query value or path segment, percent-encoded.
+    pub fn encode(value: &str) -> String {
+        utf8_percent_encode(value, SEGMENT).to_string()
+    }
+
     /// One signed request; a 2xx answer's JSON, or why not.
     pub async fn call(
         &self,

@@ -101,22 +101,28 @@ impl Counter {
         matches!(self, Counter::Api(_))
     }
 
+    /// The employee; with `new_email`, also who else has that address.
     pub async fn overview(
         &self,
         nip: &str,
         audit_limit: usize,
+        new_email: Option<&str>,
         l: Lang,
     ) -> Result<EmployeeOverview, CounterError> {
         match self {
             Counter::Direct { svc, op } => svc
-                .employee_overview(nip, op, audit_limit)
+                .employee_overview_for(nip, op, audit_limit, new_email)
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
             Counter::Api(c) => {
-                let path = format!(
+                let mut path = format!(
                     "{}?limit={audit_limit}",
                     StaffClient::employee_path(nip, "")
                 );
+                if let Some(e) = new_email {
+                    path.push_str("&new_email=");
+                    path.push_str(&StaffClient::encode(e));
+                }
                 decode(c.call("GET", &path, None).await?)
             }
         }

@@ -288,8 +288,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             documents,
             if_version,
             yes,
+            email_shared,
         }) => {
             let args = crate::counter::ChangeArgs {
+                email_shared: *email_shared,
                 nip,
                 new_email,
                 nik: nik.as_deref(),
@@ -320,7 +322,7 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
         Ok(c) => c,
         Err(code) => return code,
     };
-    let o = match counter.overview(nip, audit_limit, l).await {
+    let o = match counter.overview(nip, audit_limit, None, l).await {
         Ok(o) => o,
         Err(e) => return crate::counter::refused(g, e),
     };

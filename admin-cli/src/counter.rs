@@ -82,17 +82,6 @@ fn parse_document(raw: &str) -> Option<DocumentSeen> {
     }
 }
 
-/// A NIP as a question shows it: the birth year and the sequence, the rest hidden.
-pub fn masked_nip(digits: &str) -> String {
-    let chars: Vec<char> = digits.chars().collect();
-    if chars.len() != 18 {
-        return digits.to_owned();
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[15..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(11))
-}
-
 /// Prints a refusal (JSON with its reason, or a line on stderr) and returns exit code 1; a
 /// failure to act at all is an error (also exit 1).
 pub fn refused(g: &Global, e: CounterError) -> anyhow::Result<ExitCode> {
@@ -121,6 +110,7 @@ pub struct ChangeArgs<'a> {
     pub documents: &'a [String],
     pub if_version: Option<u64>,
     pub yes: bool,
+    pub email_shared: bool,
 }
 
 /// `email change`: the guided identity check, then the change. The NIK is checked against
@@ -169,7 +159,7 @@ pub async fn email_change(
             "email change on DynamoDB needs SAPK_PII_KEY (the NIK and document numbers are stored as keyed hashes)",
         ));
     }
-    let o = match counter.overview(a.nip, 5, l).await {
+    let o = match counter.overview(a.nip, 5, Some(a.new_email), l).await {
         Ok(o) => o,
         Err(e) => return refused(g, e),
     };
@@ -209,12 +199,18 @@ pub async fn email_change(
             ])
         ),
     );
+    let who = format!(
+        "{} (NIP {})",
+        sapk_core::i18n::printable(&o.name),
+        o.nip.masked()
+    );
     let mut request = EmailChangeRequest {
         new_email: a.new_email.to_owned(),
         nik: None,
         documents,
         person_confirmed: a.yes,
         if_version: Some(a.if_version.unwrap_or(o.version)),
+        email_shared_confirmed: a.email_shared,
     };
     let submit = |request: EmailChangeRequest| {
         let counter = &counter;
@@ -234,6 +230,39 @@ pub async fn email_change(
             Ok(_) => Ok(ExitCode::from(REFUSED)),
             Err(code) => code,
         };
+    }
+
+    // An address other employees already have: said before any question, and used only
+    // with an explicit confirmation.
+    if !o.new_email_holders.is_empty() && !request.email_shared_confirmed {
+        let others = o.new_email_holders.join(", ");
+        note(
+            g,
+            &format!(
+                "{} {others}\n",
+                l.pick(
+                    "PERHATIAN: alamat ini sudah dipakai pegawai lain, NIP",
+                    "WARNING: other employees already have this address, NIP"
+                )
+            ),
+        );
+        if !a.yes {
+            let q = match l {
+                Lang::Id => format!(
+                    "Tetap pakai {} untuk {who}, bersama pegawai tersebut?",
+                    a.new_email
+                ),
+                Lang::En => format!("Use {} for {who} anyway, shared with them?", a.new_email),
+            };
+            request.email_shared_confirmed = prompt.confirm(&q, l);
+        }
+        if !request.email_shared_confirmed {
+            // The core refuses and records it.
+            return match submit(request).await {
+                Ok(_) => Ok(ExitCode::from(REFUSED)),
+                Err(code) => code,
+            };
+        }
     }
 
     // The KTP's NIK, checked against the NIP at once. Typed at the prompt, it may be retyped
@@ -346,7 +375,7 @@ pub async fn email_change(
         let who = format!(
             "{} (NIP {})",
             sapk_core::i18n::printable(&o.name),
-            masked_nip(o.nip.as_str())
+            o.nip.masked()
         );
         let q = match l {
             Lang::Id => format!(
@@ -474,14 +503,14 @@ pub async fn revoke(
     };
     if !yes {
         // The question names the employee; an unknown NIP is refused before it.
-        let o = match counter.overview(nip, 1, l).await {
+        let o = match counter.overview(nip, 1, None, l).await {
             Ok(o) => o,
             Err(e) => return refused(g, e),
         };
         let who = format!(
             "{} (NIP {})",
             sapk_core::i18n::printable(&o.name),
-            masked_nip(o.nip.as_str())
+            o.nip.masked()
         );
         let q = match l {
             Lang::Id => format!("Akhiri semua sesi login (dan kode reset aktif) {who}?"),

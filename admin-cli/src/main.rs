@@ -196,6 +196,10 @@ pub enum EmailCmd {
         /// Confirm: the person matches the documents, and go ahead without asking.
         #[arg(long)]
         yes: bool,
+        /// Confirm that the new address may be used although other employees have it
+        /// (without it, such an address is refused with --yes, and asked about otherwise).
+        #[arg(long)]
+        email_shared: bool,
     },
 }
 

@@ -604,3 +604,82 @@ fn a_nik_typo_can_be_retyped_and_a_bad_address_stops_before_any_question() {
         .clone();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("NIK pada KTP"));
 }
+
+#[test]
+fn an_address_another_employee_has_needs_an_explicit_confirmation() {
+    let dir = setup();
+    let csv = dir.path().join("q.csv");
+    std::fs::write(
+        &csv,
+        "nip,nama,email\n199009132025242014,Ayu Lestari,keluarga@example.go.id\n",
+    )
+    .unwrap();
+    admin(dir.path())
+        .args(["employee", "import"])
+        .arg(&csv)
+        .assert()
+        .success();
+    // Scripted without --email-shared: refused, and recorded.
+    let v = json_out(
+        officer(dir.path()).args([
+            "--json",
+            "email",
+            "change",
+            NIP,
+            "keluarga@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ]),
+        1,
+    );
+    assert_eq!(v["reason"], "email_in_use");
+    assert!(
+        v["error"].as_str().unwrap().contains("1990***********014"),
+        "{v}"
+    );
+    // Interactive: warned before the NIK is asked; "no" ends it.
+    let out = officer(dir.path())
+        .args(["email", "change", NIP, "keluarga@example.go.id"])
+        .write_stdin("t\n")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("PERHATIAN: alamat ini sudah dipakai pegawai lain, NIP 1990***********014"),
+        "{text}"
+    );
+    assert!(!text.contains("NIK pada KTP"), "{text}");
+    // With the confirmation: changed, and the record says with whom it is shared.
+    officer(dir.path())
+        .args([
+            "email",
+            "change",
+            NIP,
+            "keluarga@example.go.id",
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+            "--email-shared",
+        ])
+        .assert()
+        .success();
+    let events = json_out(admin(dir.path()).args(["--json", "audit", NIP]), 0);
+    let rec = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "email_change" && e["outcome"] == "changed")
+        .unwrap();
+    assert_eq!(
+        rec["details"]["email_shared_with"],
+        serde_json::json!(["1990***********014"])
+    );
+}

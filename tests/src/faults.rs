@@ -108,6 +108,13 @@ impl Store for FailingStore {
     async fn has_accounts(&self) -> Result<bool, StoreError> {
         delegate!(self, has_accounts())
     }
+    async fn accounts_with_email(
+        &self,
+        e: &sapk_core::Email,
+        limit: usize,
+    ) -> Result<Vec<Nip>, StoreError> {
+        delegate!(self, accounts_with_email(e, limit))
+    }
     async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
         delegate!(self, put_reset_code(c))
     }

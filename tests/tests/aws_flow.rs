@@ -624,6 +624,14 @@ fn allowed_by_template(function: &str) -> std::collections::BTreeSet<(String, St
                     .as_str()
                     .and_then(|s| s.strip_suffix(".Arn"))
                     .map(str::to_owned),
+                // `${AccountsTable.Arn}/index/email`: the table's index (the only way this
+                // code queries that table).
+                Y::Tagged(tag) if tag.tag == "!Sub" => tag
+                    .value
+                    .as_str()
+                    .and_then(|s| s.strip_prefix("${"))
+                    .and_then(|s| s.split_once(".Arn}/index/"))
+                    .map(|(t, _)| t.to_owned()),
                 _ => None,
             };
             let Some(target) = target else { continue };

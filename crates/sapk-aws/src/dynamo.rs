@@ -391,6 +391,29 @@ impl Store for DynamoStore {
         Ok(())
     }
 
+    async fn accounts_with_email(
+        &self,
+        email: &Email,
+        limit: usize,
+    ) -> Result<Vec<Nip>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.accounts)
+            .index_name(crate::tables::EMAIL_INDEX)
+            .key_condition_expression("email = :e")
+            .expression_attribute_values(":e", s(email.as_str()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.items()
+            .iter()
+            .filter_map(|item| item.get("nip").and_then(|v| v.as_s().ok()))
+            .map(|n| Nip::from_stored(n).map_err(|e| StoreError::Corrupt(format!("nip: {e}"))))
+            .collect()
+    }
+
     async fn has_accounts(&self) -> Result<bool, StoreError> {
         let out = self
             .client

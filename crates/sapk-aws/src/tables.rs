@@ -2,8 +2,8 @@
 //! template in `infra/` must agree with these definitions (a test checks the template).
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -31,9 +31,15 @@ pub struct TableSpec {
     pub sort_key: Option<&'static str>,
     /// Epoch-seconds attribute DynamoDB's TTL deletes by (lazily: code checks expiry too).
     pub ttl_attribute: Option<&'static str>,
+    /// A global secondary index (name, string partition key), keys only.
+    pub index: Option<(&'static str, &'static str)>,
 }
 
 pub const TTL_ATTRIBUTE: &str = "ttl";
+
+/// The accounts table's global secondary index on `email` (keys only; sparse: accounts
+/// without an e-mail are not in it), to tell an officer that an address is already in use.
+pub const EMAIL_INDEX: &str = "email";
 
 pub const TABLES: [TableSpec; 4] = [
     TableSpec {
@@ -43,6 +49,7 @@ pub const TABLES: [TableSpec; 4] = [
         partition_key: "nip",
         sort_key: None,
         ttl_attribute: None,
+        index: Some((EMAIL_INDEX, "email")),
     },
     TableSpec {
         role: TableRole::Ephemeral,
@@ -51,6 +58,7 @@ pub const TABLES: [TableSpec; 4] = [
         partition_key: "pk",
         sort_key: None,
         ttl_attribute: Some(TTL_ATTRIBUTE),
+        index: None,
     },
     TableSpec {
         role: TableRole::Audit,
@@ -59,6 +67,7 @@ pub const TABLES: [TableSpec; 4] = [
         partition_key: "nip",
         sort_key: Some("sk"),
         ttl_attribute: None,
+        index: None,
     },
     TableSpec {
         role: TableRole::Staff,
@@ -67,6 +76,7 @@ pub const TABLES: [TableSpec; 4] = [
         partition_key: "principal",
         sort_key: None,
         ttl_attribute: None,
+        index: None,
     },
 ];
 
@@ -194,6 +204,31 @@ pub async fn create_tables(
                         .build()
                         .map_err(|e| err(e.to_string()))?,
                 );
+        }
+        if let Some((index, key)) = t.index {
+            let gsi = GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(key)
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .map_err(|e| err(e.to_string()))?,
+                )
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| err(e.to_string()))?;
+            req = req.global_secondary_indexes(gsi).attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            );
         }
         match req.send().await {
             Ok(_) => created.push(name.clone()),

@@ -77,10 +77,13 @@ fn template_tables_match_the_code() {
                 )
             })
             .collect();
-        let want_attrs: Vec<(String, String)> = want
+        let mut want_attrs: Vec<(String, String)> = want
             .iter()
             .map(|(n, _)| (n.clone(), "S".to_owned()))
             .collect();
+        if let Some((_, key)) = spec.index {
+            want_attrs.push((key.to_owned(), "S".to_owned()));
+        }
         assert_eq!(
             attrs, want_attrs,
             "{id} attribute definitions (keys only, strings)"
@@ -98,9 +101,27 @@ fn template_tables_match_the_code() {
             None => assert!(ttl.is_null(), "{id} has a TTL the code does not expect"),
         }
         assert!(
-            props["GlobalSecondaryIndexes"].is_null() && props["LocalSecondaryIndexes"].is_null(),
-            "{id}: the code uses no index"
+            props["LocalSecondaryIndexes"].is_null(),
+            "{id}: no local index"
         );
+        match spec.index {
+            None => assert!(
+                props["GlobalSecondaryIndexes"].is_null(),
+                "{id}: the code uses no index"
+            ),
+            Some((index, key)) => {
+                let gsis = props["GlobalSecondaryIndexes"].as_sequence().unwrap();
+                assert_eq!(gsis.len(), 1, "{id}: one index");
+                let g = &gsis[0];
+                assert_eq!(g["IndexName"].as_str(), Some(index), "{id} index name");
+                assert_eq!(g["KeySchema"][0]["AttributeName"].as_str(), Some(key));
+                assert_eq!(g["KeySchema"][0]["KeyType"].as_str(), Some("HASH"));
+                assert_eq!(
+                    g["Projection"]["ProjectionType"].as_str(),
+                    Some("KEYS_ONLY")
+                );
+            }
+        }
         assert_eq!(
             props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
             Some(true),

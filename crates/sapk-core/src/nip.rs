@@ -321,6 +321,17 @@ impl Nip {
         parse(s, None, &NipRules::permissive())
     }
 
+    /// As a question or a warning shows a NIP that is not the one at hand: the birth year
+    /// and the sequence, the rest hidden (`1986***********001`).
+    pub fn masked(&self) -> String {
+        format!(
+            "{}{}{}",
+            &self.digits[..4],
+            "*".repeat(11),
+            &self.digits[15..]
+        )
+    }
+
     /// The facts the NIP encodes.
     pub fn facts(&self) -> &NipFacts {
         &self.facts

@@ -184,6 +184,13 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Whether any account exists (cheap on every store: no full count).
     async fn has_accounts(&self) -> Result<bool, StoreError>;
+    /// Up to `limit` NIPs whose account has exactly this e-mail (on DynamoDB from an index,
+    /// so a write of the last second may be missing: a warning, not a guarantee).
+    async fn accounts_with_email(
+        &self,
+        email: &Email,
+        limit: usize,
+    ) -> Result<Vec<Nip>, StoreError>;
 
     /// Stores the account's code, replacing any older one.
     async fn put_reset_code(&self, code: &ResetCodeRecord) -> Result<(), StoreError>;

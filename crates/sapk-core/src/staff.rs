@@ -245,6 +245,9 @@ pub struct EmployeeOverview {
     /// Guards a following change (`email change --if-version`).
     pub version: u64,
     pub recent_audit: Vec<AuditEvent>,
+    /// When asked about a new address: the other employees (masked NIPs) who have it.
+    #[serde(default)]
+    pub new_email_holders: Vec<String>,
 }
 
 /// Invisible formatting (bidi overrides, zero-width characters) is dropped; white space
@@ -437,6 +440,19 @@ impl Service {
         op: &Operator,
         audit_limit: usize,
     ) -> Result<EmployeeOverview, StaffError> {
+        self.employee_overview_for(nip_raw, op, audit_limit, None)
+            .await
+    }
+
+    /// [`Service::employee_overview`] before an e-mail change to `new_email`: also says who
+    /// else already has that address, so the officer is warned before any question.
+    pub async fn employee_overview_for(
+        &self,
+        nip_raw: &str,
+        op: &Operator,
+        audit_limit: usize,
+        new_email: Option<&str>,
+    ) -> Result<EmployeeOverview, StaffError> {
         let nip = self.nip(nip_raw)?;
         let account = self.store.get_account(&nip).await?;
         let Some(a) = account else {
@@ -466,7 +482,12 @@ impl Service {
         self.staff_audit(self.staff_event(op, Some(&nip), "employee_viewed", "ok", json!(null)))
             .await?;
         let recent_audit = self.store.list_audit(&nip, audit_limit).await?;
+        let new_email_holders = match new_email.map(Email::parse) {
+            Some(Ok(e)) => self.other_holders(&e, &nip).await?,
+            _ => Vec::new(),
+        };
         Ok(EmployeeOverview {
+            new_email_holders,
             facts: nip.facts().clone(),
             nip,
             name: a.name,
@@ -541,6 +562,10 @@ pub struct EmailChangeRequest {
     /// it, the version read at the change.
     #[serde(default)]
     pub if_version: Option<u64>,
+    /// The officer confirmed the address may be used although other employees have it
+    /// (a shared family address, a mistake in the other record).
+    #[serde(default)]
+    pub email_shared_confirmed: bool,
 }
 
 /// The NIK and document numbers are personal data: never in logs.
@@ -555,6 +580,7 @@ impl std::fmt::Debug for EmailChangeRequest {
             )
             .field("person_confirmed", &self.person_confirmed)
             .field("if_version", &self.if_version)
+            .field("email_shared_confirmed", &self.email_shared_confirmed)
             .finish()
     }
 }
@@ -576,6 +602,8 @@ pub enum CheckFailure {
     NotConfirmed,
     #[error("the new e-mail is the current one")]
     SameEmail,
+    #[error("other employees already have this e-mail: {0:?}")]
+    EmailInUse(Vec<String>),
 }
 
 impl CheckFailure {
@@ -589,6 +617,7 @@ impl CheckFailure {
             CheckFailure::NoKtp => "no_ktp",
             CheckFailure::NotConfirmed => "not_confirmed",
             CheckFailure::SameEmail => "same_email",
+            CheckFailure::EmailInUse(_) => "email_in_use",
         }
     }
 
@@ -645,6 +674,18 @@ impl CheckFailure {
                     "The new e-mail is the current one.",
                 )
                 .into(),
+            CheckFailure::EmailInUse(others) => format!(
+                "{} {}. {}",
+                l.pick(
+                    "Alamat ini sudah dipakai pegawai lain: NIP",
+                    "Other employees already have this address: NIP"
+                ),
+                others.join(", "),
+                l.pick(
+                    "Gunakan hanya bila memang dipakai bersama, dengan konfirmasi tegas (--email-shared).",
+                    "Use it only if it is truly shared, with an explicit confirmation (--email-shared).",
+                )
+            ),
         }
     }
 }
@@ -669,6 +710,19 @@ fn mask_number(n: &str) -> String {
 }
 
 impl Service {
+    /// Other employees (masked NIPs, at most 5) whose account has this e-mail.
+    async fn other_holders(&self, email: &Email, nip: &Nip) -> Result<Vec<String>, StaffError> {
+        Ok(self
+            .store
+            .accounts_with_email(email, 6)
+            .await?
+            .into_iter()
+            .filter(|n| n != nip)
+            .take(5)
+            .map(|n| n.masked())
+            .collect())
+    }
+
     /// Account state as an officer starts the counter workflow (its `version` guards the
     /// change that follows).
     pub async fn account_for_counter(&self, nip_raw: &str) -> Result<Account, StaffError> {
@@ -731,6 +785,16 @@ impl Service {
         let Some(pii) = self.pii_key.as_ref() else {
             return Err(StaffError::NoPiiKey.into());
         };
+        // An address other employees have: only with the officer's explicit confirmation
+        // (asked before anything else), and the record says with whom it is shared.
+        let others = self.other_holders(&new_email, nip).await?;
+        if !others.is_empty() && !req.email_shared_confirmed {
+            let f = CheckFailure::EmailInUse(others);
+            let d = json!({ "new_email": new_email.as_str() });
+            self.refuse_audited(op, nip, "email_change", f.reason(), d)
+                .await?;
+            return Err(ChangeError::Check(f));
+        }
         let nik = match req.nik.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             None => Err(CheckFailure::NoNik),
             Some(raw) => crate::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik),
@@ -786,6 +850,7 @@ impl Service {
         let failure = failure.or_else(|| {
             (account.email.as_ref() == Some(&new_email)).then_some(CheckFailure::SameEmail)
         });
+
         if let Some(f) = failure {
             self.refuse_audited(op, nip, "email_change", f.reason(), base)
                 .await?;
@@ -805,6 +870,9 @@ impl Service {
         updated.updated_at = now;
         let mut details = base.clone();
         details["old_email"] = json!(account.email.as_ref().map(Email::as_str));
+        if !others.is_empty() {
+            details["email_shared_with"] = json!(others);
+        }
         let record = self.staff_event(op, Some(nip), "email_change", "changed", details);
         // The change, the end of the code (sessions end with the credential version) and its
         // audit record: one atomic write.

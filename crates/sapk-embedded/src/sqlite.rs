@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     version INTEGER NOT NULL,
     email_verified_at INTEGER
 );
+CREATE INDEX IF NOT EXISTS accounts_email ON accounts (email);
 CREATE TABLE IF NOT EXISTS reset_codes (
     nip TEXT PRIMARY KEY,
     code_hash TEXT NOT NULL,
@@ -391,6 +392,34 @@ impl Store for SqliteStore {
     async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
         let a = a.clone();
         self.run(move |c| write_account(c, &a, expected)).await
+    }
+
+    async fn accounts_with_email(
+        &self,
+        email: &Email,
+        limit: usize,
+    ) -> Result<Vec<Nip>, StoreError> {
+        let email = email.as_str().to_owned();
+        let rows: Vec<String> = self
+            .run(move |c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT nip FROM accounts WHERE email = ?1 ORDER BY nip LIMIT ?2",
+                    )
+                    .map_err(down)?;
+                let rows = st
+                    .query_map(rusqlite::params![email, limit as i64], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .map_err(down)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(down);
+                rows
+            })
+            .await?;
+        rows.iter()
+            .map(|n| Nip::from_stored(n).map_err(|e| StoreError::Corrupt(format!("nip: {e}"))))
+            .collect()
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {

@@ -8,7 +8,7 @@
 //!
 //! | route | body | success |
 //! |---|---|---|
-//! | `GET /v1/staff/employees/{nip}?limit=N` | – | `200` the employee overview (N recent audit events) |
+//! | `GET /v1/staff/employees/{nip}?limit=N[&new_email=A]` | – | `200` the employee overview (N recent audit events; with `new_email`, who else has that address) |
 //! | `POST /v1/staff/employees/{nip}/email` | `{"new_email","nik","documents":[{"kind","number"?}],"person_confirmed","if_version"?}` (the core's `EmailChangeRequest`) | `200` |
 //! | `POST /v1/staff/employees/{nip}/unlock` | – | `200` `{"was_locked"}` |
 //! | `POST /v1/staff/employees/{nip}/sessions/revoke` | – | `200` |
@@ -267,8 +267,12 @@ impl StaffApi {
         };
         match action {
             "employee_viewed" => {
+                let new_email = req
+                    .query_string_parameters_ref()
+                    .and_then(|q| q.first("new_email"))
+                    .map(str::to_owned);
                 let o = svc
-                    .employee_overview(nip.as_str(), &op, limit(10))
+                    .employee_overview_for(nip.as_str(), &op, limit(10), new_email.as_deref())
                     .await
                     .map_err(fail)?;
                 Ok(ok(lang, &json!(o)))

@@ -662,6 +662,53 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
     assert_eq!(s.list_audit(&nip, 10).await.unwrap(), vec![record]);
 }
 
+/// Who has an address: exact matches only, at most `limit`, none after the address changed.
+/// (DynamoDB answers from an eventually consistent index: polled, bounded.)
+pub async fn accounts_by_email(s: DynStore) {
+    let shared = Email::parse(&format!("keluarga.{}@example.go.id", fresh_nip().as_str())).unwrap();
+    let (a, b, c) = (fresh_nip(), fresh_nip(), fresh_nip());
+    for nip in [&a, &b] {
+        let mut acc = account(nip);
+        acc.email = Some(shared.clone());
+        s.insert_account(&acc).await.unwrap();
+    }
+    let mut other = account(&c);
+    other.email = Email::parse(&format!("Keluarga.{}@example.go.id", c.as_str())).ok();
+    s.insert_account(&other).await.unwrap();
+    let mut want = vec![a.as_str().to_owned(), b.as_str().to_owned()];
+    want.sort();
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        seen = s
+            .accounts_with_email(&shared, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect::<Vec<_>>();
+        seen.sort();
+        if seen == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, want);
+    assert_eq!(s.accounts_with_email(&shared, 1).await.unwrap().len(), 1);
+    // b moves to another address: only a is left.
+    let mut moved = s.get_account(&b).await.unwrap().unwrap();
+    moved.email = Email::parse("pindah@example.go.id").ok();
+    s.update_account(&moved, 0).await.unwrap();
+    let mut left = Vec::new();
+    for _ in 0..40 {
+        left = s.accounts_with_email(&shared, 10).await.unwrap();
+        if left.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, vec![a]);
+}
+
 /// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
 /// `DynStore`.
 #[macro_export]
@@ -683,7 +730,8 @@ macro_rules! store_conformance_tests {
             rewriting_a_code_changes_nothing_if_it_moved,
             concurrent_failures_after_expiry_all_count,
             officers_round_trip,
-            an_email_change_and_its_audit_record_are_one_write
+            an_email_change_and_its_audit_record_are_one_write,
+            accounts_by_email
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -72,6 +72,22 @@ impl Store for MemoryStore {
     async fn has_accounts(&self) -> Result<bool, StoreError> {
         Ok(self.with(|s| !s.accounts.is_empty()))
     }
+    async fn accounts_with_email(
+        &self,
+        email: &sapk_core::Email,
+        limit: usize,
+    ) -> Result<Vec<Nip>, StoreError> {
+        let mut nips: Vec<Nip> = self.with(|s| {
+            s.accounts
+                .values()
+                .filter(|a| a.email.as_ref() == Some(email))
+                .map(|a| a.nip.clone())
+                .collect()
+        });
+        nips.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        nips.truncate(limit);
+        Ok(nips)
+    }
     async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
         self.with(|s| s.codes.insert(c.nip.clone(), c.clone()));
         Ok(())
