@@ -146,7 +146,7 @@ pub enum StaffCmd {
     /// Register (or update) an officer. Example: `sapk-admin staff register
     /// arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id
     /// --officer-id 199001012015031002 --name "Rina Kartika" --office BKPSDM-KOTA-BANDUNG
-    /// --scope "instansi:Pemerintah Kota Bandung"`. Needs --office (on DynamoDB the operator is your AWS identity).
+    /// --scope "instansi:Pemerintah Kota Bandung"`. Needs --office, and --operator on the embedded store (on DynamoDB the operator is your AWS identity).
     Register {
         /// The IAM principal ARN the officer signs in as.
         principal: String,
@@ -164,7 +164,7 @@ pub enum StaffCmd {
         #[arg(long)]
         scope: String,
     },
-    /// Deactivate an officer (their requests are then refused). Needs --office.
+    /// Deactivate an officer (their requests are then refused). Needs --office (and --operator on the embedded store).
     Deactivate {
         /// The IAM principal ARN.
         principal: String,
