@@ -6,7 +6,7 @@ use crate::{
     TablesCmd,
 };
 use anyhow::Context;
-use sapk_core::i18n::{format_date, format_wib};
+use sapk_core::i18n::format_date;
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::{AccountState, Operator};
 use sapk_core::{Config, Lang, Service, TokenKey};
@@ -16,6 +16,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub const REFUSED: u8 = 1;
+
+pub fn zone(g: &Global) -> sapk_core::i18n::Zone {
+    use sapk_core::i18n::Zone;
+    match g.tz {
+        crate::TzArg::Wib => Zone::Wib,
+        crate::TzArg::Wita => Zone::Wita,
+        crate::TzArg::Wit => Zone::Wit,
+    }
+}
 
 pub fn lang(g: &Global) -> Lang {
     match g.lang {
@@ -318,6 +327,9 @@ pub fn print_json(v: &serde_json::Value) {
 
 async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {
     let l = lang(g);
+    let z = zone(g);
+    let format_wib =
+        |t: chrono::DateTime<chrono::Utc>, l: Lang| sapk_core::i18n::format_in(t, l, z);
     let counter = match crate::counter::open(g, false).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -425,11 +437,15 @@ async fn show(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitC
         "{}",
         l.pick("Riwayat audit terbaru:", "Recent audit events:")
     );
-    say_raw!("{}", audit_table(&o.recent_audit, l));
+    say_raw!("{}", audit_table(&o.recent_audit, l, z));
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn audit_table(events: &[sapk_core::ports::AuditEvent], l: Lang) -> String {
+pub fn audit_table(
+    events: &[sapk_core::ports::AuditEvent],
+    l: Lang,
+    z: sapk_core::i18n::Zone,
+) -> String {
     use sapk_core::audit_text;
     if events.is_empty() {
         return format!("  {}\n", l.pick("(belum ada)", "(none)"));
@@ -448,7 +464,7 @@ pub fn audit_table(events: &[sapk_core::ports::AuditEvent], l: Lang) -> String {
             .iter()
             .map(|e| {
                 vec![
-                    sapk_core::i18n::format_wib_compact(e.at),
+                    sapk_core::i18n::format_compact(e.at, z),
                     e.actor.clone(),
                     e.office.clone().unwrap_or_else(|| "-".into()),
                     audit_text::action(&e.action, l),

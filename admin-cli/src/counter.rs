@@ -556,7 +556,7 @@ pub async fn audit(g: &Global, nip: &str, limit: usize) -> anyhow::Result<ExitCo
             if g.json {
                 print_json(&serde_json::to_value(&events)?);
             } else {
-                say_raw!("{}", audit_table(&events, l));
+                say_raw!("{}", audit_table(&events, l, crate::commands::zone(g)));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -88,6 +88,15 @@ pub struct Global {
         global = true
     )]
     pub lang: LangArg,
+    /// Time zone of the times shown: wib (default), wita or wit.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "wib",
+        env = "SAPK_TZ",
+        global = true
+    )]
+    pub tz: TzArg,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
@@ -99,6 +108,13 @@ pub enum StoreKind {
     Sqlite,
     /// DynamoDB (region, credentials, endpoint and `SAPK_TABLE_*` from the environment).
     Dynamodb,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TzArg {
+    Wib,
+    Wita,
+    Wit,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -145,6 +145,16 @@ fn non_interactive_change_json_then_audit() {
         out.contains("e-mail change") && out.contains("Reason"),
         "{out}"
     );
+    // Times in the zone asked for (an office in Makassar reads WITA).
+    let out = admin(dir.path())
+        .args(["--tz", "wita", "audit", NIP])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains(" WITA ") && !out.contains(" WIB "), "{out}");
     // The employee now shows the new address.
     let v = json_out(
         admin(dir.path()).args(["--json", "employee", "show", NIP]),

@@ -135,33 +135,86 @@ const MONTHS_EN: [&str; 12] = [
 ];
 
 /// `27 November 2026 pukul 16.05 WIB` / `27 November 2026, 16:05 WIB (UTC+7)`.
+/// Indonesia's three time zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    /// Waktu Indonesia Barat, UTC+7 (Sumatra, Java, West and Central Kalimantan).
+    #[default]
+    Wib,
+    /// Waktu Indonesia Tengah, UTC+8 (Bali, Nusa Tenggara, Sulawesi, East, North and South
+    /// Kalimantan).
+    Wita,
+    /// Waktu Indonesia Timur, UTC+9 (Maluku, Papua).
+    Wit,
+}
+
+impl Zone {
+    pub fn hours(self) -> i32 {
+        match self {
+            Zone::Wib => 7,
+            Zone::Wita => 8,
+            Zone::Wit => 9,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Zone::Wib => "WIB",
+            Zone::Wita => "WITA",
+            Zone::Wit => "WIT",
+        }
+    }
+
+    fn offset(self) -> FixedOffset {
+        match FixedOffset::east_opt(self.hours() * 3600) {
+            Some(offset) => offset,
+            None => Utc.fix(),
+        }
+    }
+}
+
 /// A time for tables: `2026-11-28 09:05:00 WIB`.
 pub fn format_wib_compact(t: DateTime<Utc>) -> String {
-    t.with_timezone(&wib())
-        .format("%Y-%m-%d %H:%M:%S WIB")
-        .to_string()
+    format_compact(t, Zone::Wib)
+}
+
+/// A time for tables in a zone: `2026-11-28 10:05:00 WITA`.
+pub fn format_compact(t: DateTime<Utc>, zone: Zone) -> String {
+    format!(
+        "{} {}",
+        t.with_timezone(&zone.offset()).format("%Y-%m-%d %H:%M:%S"),
+        zone.name()
+    )
 }
 
 pub fn format_wib(t: DateTime<Utc>, lang: Lang) -> String {
+    format_in(t, lang, Zone::Wib)
+}
+
+/// A time as a person reads it: `27 November 2026 pukul 16.05 WIB`.
+pub fn format_in(t: DateTime<Utc>, lang: Lang, zone: Zone) -> String {
     use chrono::{Datelike, Timelike};
-    let local = t.with_timezone(&wib());
+    let local = t.with_timezone(&zone.offset());
     let m = local.month0() as usize;
     match lang {
         Lang::Id => format!(
-            "{} {} {} pukul {:02}.{:02} WIB",
+            "{} {} {} pukul {:02}.{:02} {}",
             local.day(),
             MONTHS_ID[m],
             local.year(),
             local.hour(),
-            local.minute()
+            local.minute(),
+            zone.name()
         ),
         Lang::En => format!(
-            "{} {} {}, {:02}:{:02} WIB (UTC+7)",
+            "{} {} {}, {:02}:{:02} {} (UTC+{})",
             local.day(),
             MONTHS_EN[m],
             local.year(),
             local.hour(),
-            local.minute()
+            local.minute(),
+            zone.name(),
+            zone.hours()
         ),
     }
 }
@@ -201,6 +254,22 @@ mod tests {
         assert_eq!(Lang::from_accept_language(Some("fr")), Lang::Id);
         assert_eq!(Lang::from_accept_language(Some("en;q=0, id")), Lang::Id);
         assert_eq!(Lang::from_accept_language(Some("%%%;;;q=x")), Lang::Id);
+    }
+
+    #[test]
+    fn the_three_zones() {
+        let t = DateTime::parse_from_rfc3339("2026-11-27T09:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_compact(t, Zone::Wita), "2026-11-27 17:05:00 WITA");
+        assert_eq!(
+            format_in(t, Lang::Id, Zone::Wit),
+            "27 November 2026 pukul 18.05 WIT"
+        );
+        assert_eq!(
+            format_in(t, Lang::En, Zone::Wita),
+            "27 November 2026, 17:05 WITA (UTC+8)"
+        );
     }
 
     #[test]
