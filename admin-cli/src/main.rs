@@ -23,6 +23,7 @@ mod backend;
 mod commands;
 mod counter;
 mod csvfile;
+mod help;
 mod import;
 mod renumber;
 mod staff;
@@ -298,7 +299,17 @@ pub enum EmployeeCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let text: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let matches = help::localise(Cli::command(), help::lang_of_args(&text)).get_matches_from(args);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_ansi(std::io::stderr().is_terminal())

@@ -1,0 +1,325 @@
+//! `--help` in the officer's language: Indonesian by default, English with `--lang en` (or
+//! `SAPK_LANG=en`), with an example for every command. The English texts are the doc
+//! comments of the clap types; the Indonesian ones are here, keyed by command path and
+//! argument id, and laid over them before parsing.
+
+use clap::{Arg, ArgAction, Command};
+use sapk_core::Lang;
+
+/// One command: its path, its Indonesian description, and an example in each language.
+struct Page {
+    path: &'static [&'static str],
+    about_id: &'static str,
+    example: &'static str,
+}
+
+const PAGES: &[Page] = &[
+    Page {
+        path: &["init"],
+        about_id: "Buat penyimpanan lokal di --data-dir (folder baru beserta kuncinya); penyimpanan yang sudah ada dibiarkan. Perintah lain menolak folder tanpa penyimpanan.",
+        example: "sapk-admin --data-dir .sapk init",
+    },
+    Page {
+        path: &["employee"],
+        about_id: "Pegawai: impor dari CSV, lihat data, ganti nomor.",
+        example: "sapk-admin employee show 198609262015051001",
+    },
+    Page {
+        path: &["employee", "import"],
+        about_id: "Buat atau perbarui pegawai dari ekspor CSV dengan header nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma. Tanpa kolom instansi, instansi tiap pegawai tetap; NIP yang muncul di beberapa baris ditolak di semua baris itu. Boleh diulang; baris yang salah dilaporkan dan yang benar tetap disimpan (kode keluar 1 bila ada baris gagal).",
+        example: "sapk-admin --data-dir .sapk employee import --init pegawai.csv",
+    },
+    Page {
+        path: &["employee", "renumber"],
+        about_id: "Pindahkan akun ke nomor barunya (NI PPPK baru di instansi lain, PPPK menjadi PNS, perbaikan NIP): password, email dan verifikasi loketnya ikut pindah; sesi, kode reset dan kunci login nomor lama berakhir. Alasan: perbaikan, pindah-instansi, pppk-ke-pns.",
+        example: "sapk-admin employee renumber 199009132025242014 199009132026212001 --reason pindah-instansi",
+    },
+    Page {
+        path: &["employee", "show"],
+        about_id: "Tampilkan pegawai: data dari NIP, email, status akun, kunci login, kode reset aktif, ganti password terakhir dan riwayat audit terbaru.",
+        example: "sapk-admin employee show \"19860926 201505 1 001\"",
+    },
+    Page {
+        path: &["email"],
+        about_id: "Ganti email pegawai setelah identitasnya diperiksa langsung di loket.",
+        example: "sapk-admin email change 198609262015051001 budi.baru@example.go.id",
+    },
+    Page {
+        path: &["email", "change"],
+        about_id: "Memandu pemeriksaan identitas (data dari NIP, NIK pada KTP, dokumen yang dilihat), lalu mengganti email, mengakhiri semua sesi dan kode reset, dan memberi tahu kedua alamat. Dengan --api petugasnya adalah identitas Anda yang masuk; di penyimpanan lokal perlu --operator dan --office. Tanpa --yes ditanyakan apa yang belum diisi.",
+        example: "sapk-admin email change 198609262015051001 budi.baru@example.go.id --nik \"3174 0526 0986 0001\" --document ktp --document karpeg=K1234567 --yes",
+    },
+    Page {
+        path: &["account"],
+        about_id: "Kunci login akun.",
+        example: "sapk-admin account unlock 198609262015051001",
+    },
+    Page {
+        path: &["account", "unlock"],
+        about_id: "Buka kunci login dan hapus hitungan gagal login.",
+        example: "sapk-admin account unlock 198609262015051001",
+    },
+    Page {
+        path: &["session"],
+        about_id: "Sesi login.",
+        example: "sapk-admin session revoke 198609262015051001",
+    },
+    Page {
+        path: &["session", "revoke"],
+        about_id: "Akhiri semua sesi login (dan kode reset aktif) seorang pegawai.",
+        example: "sapk-admin session revoke 198609262015051001 --yes",
+    },
+    Page {
+        path: &["audit"],
+        about_id: "Tampilkan riwayat audit pegawai, yang terbaru lebih dulu.",
+        example: "sapk-admin audit 198609262015051001 --limit 20",
+    },
+    Page {
+        path: &["tables"],
+        about_id: "Tabel DynamoDB (untuk pemakaian lokal dan pengujian; tabel produksi dibuat dari infra/).",
+        example: "sapk-admin --store dynamodb tables create",
+    },
+    Page {
+        path: &["tables", "create"],
+        about_id: "Buat tabel yang dinamai SAPK_TABLE_* (atau nama bawaan) beserta TTL dan indeksnya; tabel yang sudah ada dibiarkan.",
+        example: "sapk-admin --store dynamodb tables create",
+    },
+    Page {
+        path: &["staff"],
+        about_id: "Registri petugas (perintah supervisor): identitas masuk mana adalah petugas siapa, di kantor mana, dan boleh melayani siapa.",
+        example: "sapk-admin --store dynamodb --office KANREG-III staff list",
+    },
+    Page {
+        path: &["staff", "register"],
+        about_id: "Daftarkan (atau perbarui) petugas. Perlu --office, dan --operator di penyimpanan lokal (di DynamoDB petugasnya adalah identitas AWS Anda).",
+        example: "sapk-admin --store dynamodb --office KANREG-III staff register arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id --officer-id 199001012015031002 --name \"Rina Kartika\" --office-code BKPSDM-KOTA-BANDUNG --scope \"instansi:Pemerintah Kota Bandung\"",
+    },
+    Page {
+        path: &["staff", "deactivate"],
+        about_id: "Nonaktifkan petugas (permintaannya lalu ditolak). Perlu --office, dan --operator di penyimpanan lokal.",
+        example: "sapk-admin --store dynamodb --office KANREG-III staff deactivate arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id",
+    },
+    Page {
+        path: &["staff", "list"],
+        about_id: "Daftar petugas yang terdaftar.",
+        example: "sapk-admin --store dynamodb staff list",
+    },
+];
+
+/// Indonesian help of arguments, by id (the same id means the same thing everywhere).
+const ARGS_ID: &[(&str, &str)] = &[
+    ("store", "Penyimpanan yang dipakai: sqlite (lokal, di --data-dir) atau dynamodb (wilayah, kredensial, endpoint dan SAPK_TABLE_* dari lingkungan)."),
+    ("data_dir", "Folder data lokal (penyimpanan SQLite, outbox, kunci) untuk --store sqlite."),
+    ("api", "API petugas (mis. https://abc123.execute-api.ap-southeast-3.amazonaws.com): perintah loket (employee show, email change, account unlock, session revoke, audit) melaluinya, ditandatangani dengan identitas AWS Anda (IAM Identity Center: `aws sso login`). Identitas petugas dan kantor lalu diambil dari registri petugas, bukan dari pilihan."),
+    ("profile", "Profil AWS untuk menandatangani (bawaan: rantai standar, mis. AWS_PROFILE)."),
+    ("operator", "Tanpa --api: ID petugas Anda (NIP atau ID staf), dicatat di audit."),
+    ("office", "Kode kantor Anda (mis. KANREG-I), dicatat di audit."),
+    ("lang", "Bahasa keluaran: id (bawaan) atau en."),
+    ("tz", "Zona waktu yang ditampilkan: wib (bawaan), wita atau wit."),
+    ("json", "Keluaran JSON untuk mesin."),
+    ("nip", "NIP pegawai (spasi boleh)."),
+    ("limit", "Berapa peristiwa."),
+    ("audit_limit", "Berapa peristiwa audit yang ditampilkan."),
+    ("principal", "ARN principal IAM yang dipakai petugas untuk masuk."),
+    ("officer_id", "NIP atau ID staf petugas sendiri."),
+    ("name", "Nama petugas."),
+    ("office_code", "Kode kantor petugas."),
+    ("scope", "`bkn` (kantor BKN: semua pegawai) atau `instansi:<nama>` (unit SDM instansi: hanya pegawainya sendiri)."),
+    ("new_email", "Alamat email baru."),
+    ("nik", "NIK yang diketik dari KTP yang ditunjukkan (16 digit, spasi boleh); dicocokkan dengan NIP."),
+    ("documents", "Dokumen yang dilihat: ktp, karpeg, sk_cpns, sk_pns, kpe, paspor… boleh dengan nomornya sebagai JENIS=NOMOR (hanya disimpan tersamar dan sebagai hash berkunci). Boleh diulang."),
+    ("if_version", "Ganti hanya bila akun masih pada versi ini (dari `employee show --json`)."),
+    ("yes", "Konfirmasi tanpa ditanya: orangnya cocok dengan dokumen, lanjutkan."),
+    ("email_shared", "Konfirmasi bahwa alamat baru boleh dipakai walau pegawai lain juga memakainya (tanpa ini, alamat itu ditolak bila --yes, dan ditanyakan bila tidak)."),
+    ("file", "File CSV (UTF-8, BOM boleh; dipisah koma atau titik koma)."),
+    ("init", "Buat penyimpanan lokal di --data-dir bila belum ada."),
+    ("jobs", "Berapa baris diproses bersamaan (bawaan 32 di DynamoDB, 4 di penyimpanan lokal)."),
+    ("report", "Ke mana baris yang ditolak ditulis (CSV: baris,nip,kesalahan); bawaan <file>.ditolak.csv di samping file masukan, hanya bila ada baris gagal."),
+    ("old_nip", "Nomor lama."),
+    ("new_nip", "Nomor baru."),
+    ("reason", "Alasan nomor berubah (untuk baris tanpa kolom alasan): perbaikan, pindah-instansi, pppk-ke-pns."),
+];
+
+/// The language `--help` is shown in, read before parsing: `--lang en` / `--lang=en`, else
+/// `SAPK_LANG=en`, else Indonesian.
+pub fn lang_of_args(args: &[String]) -> Lang {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--lang" {
+            return pick(it.next().map(String::as_str));
+        }
+        if let Some(v) = a.strip_prefix("--lang=") {
+            return pick(Some(v));
+        }
+    }
+    pick(std::env::var("SAPK_LANG").ok().as_deref())
+}
+
+fn pick(v: Option<&str>) -> Lang {
+    match v {
+        Some("en") => Lang::En,
+        _ => Lang::Id,
+    }
+}
+
+/// The help and version flags in the officer's language (clap's own say "Print help").
+fn help_flag(cmd: Command, l: Lang) -> Command {
+    cmd.disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .global(true)
+                .help(l.pick("Tampilkan bantuan ini", "Print this help")),
+        )
+        .arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help(l.pick("Tampilkan versi", "Print the version")),
+        )
+}
+
+/// Indonesian help of every argument and Indonesian section headings, on `cmd` and below.
+fn indonesian_args(mut cmd: Command) -> Command {
+    cmd = cmd.subcommand_help_heading("Perintah");
+    let ids: Vec<(String, bool)> = cmd
+        .get_arguments()
+        .map(|a| (a.get_id().to_string(), a.is_positional()))
+        .collect();
+    for (order, (id, positional)) in ids.into_iter().enumerate() {
+        let text = ARGS_ID.iter().find(|(k, _)| *k == id).map(|(_, t)| *t);
+        cmd = cmd.mut_arg(id.as_str(), |a| {
+            // The English descriptions of the values are in the Indonesian text instead.
+            let a = a
+                .help_heading(if positional { "Argumen" } else { "Pilihan" })
+                .display_order(order)
+                .hide_possible_values(id == "store");
+            match text {
+                Some(t) => a.help(t).long_help(None::<&str>),
+                None => a,
+            }
+        });
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for n in names {
+        cmd = cmd.mut_subcommand(n.as_str(), indonesian_args);
+    }
+    cmd
+}
+
+/// Lays the officer's language over `cmd` (the derive's English) and adds an example to
+/// every command.
+pub fn localise(cmd: Command, l: Lang) -> Command {
+    let template = match l {
+        Lang::Id => "{about-with-newline}\nPenggunaan: {usage}\n\n{all-args}{after-help}",
+        Lang::En => "{about-with-newline}\nUsage: {usage}\n\n{all-args}{after-help}",
+    };
+    let mut cmd = help_flag(cmd, l)
+        .disable_help_subcommand(true)
+        .help_template(template);
+    for page in PAGES {
+        cmd = edit(cmd, page.path, page, l, template);
+    }
+    if l == Lang::Id {
+        cmd = indonesian_args(
+            cmd.about("Alat loket untuk petugas BKN dan unit SDM instansi (pemulihan akun SAPK)."),
+        );
+    }
+    cmd
+}
+
+fn edit(cmd: Command, path: &[&str], page: &Page, l: Lang, template: &'static str) -> Command {
+    let Some((first, rest)) = path.split_first() else {
+        return cmd;
+    };
+    if cmd.find_subcommand(first).is_none() {
+        return cmd;
+    }
+    cmd.mut_subcommand(*first, |sub| {
+        if !rest.is_empty() {
+            return edit(sub, rest, page, l, template);
+        }
+        let mut sub = sub.help_template(template).after_help(format!(
+            "{}\n  {}",
+            l.pick("Contoh:", "Example:"),
+            page.example
+        ));
+        if l == Lang::Id {
+            sub = sub.about(page.about_id).long_about(None::<&str>);
+        }
+        sub
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn help_of(args: &[&str]) -> String {
+        let l = lang_of_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let mut cmd = localise(crate::Cli::command(), l);
+        cmd.build();
+        let mut c = &mut cmd;
+        for name in args.iter().filter(|a| !a.starts_with('-') && **a != "en") {
+            c = c.find_subcommand_mut(name).unwrap();
+        }
+        c.render_long_help().to_string()
+    }
+
+    #[test]
+    fn every_command_has_an_indonesian_page_and_an_example() {
+        let cmd = crate::Cli::command();
+        let mut paths = Vec::new();
+        for s in cmd.get_subcommands() {
+            paths.push(vec![s.get_name().to_owned()]);
+            for t in s.get_subcommands() {
+                paths.push(vec![s.get_name().to_owned(), t.get_name().to_owned()]);
+            }
+        }
+        for p in &paths {
+            assert!(
+                PAGES
+                    .iter()
+                    .any(|page| page.path == p.iter().map(String::as_str).collect::<Vec<_>>()),
+                "no page for {p:?}"
+            );
+        }
+        // Every argument anywhere has an Indonesian help.
+        fn walk(c: &Command, out: &mut Vec<String>) {
+            out.extend(c.get_arguments().map(|a| a.get_id().to_string()));
+            for s in c.get_subcommands() {
+                walk(s, out);
+            }
+        }
+        let mut ids = Vec::new();
+        walk(&cmd, &mut ids);
+        for id in ids.iter().filter(|i| *i != "help" && *i != "version") {
+            assert!(
+                ARGS_ID.iter().any(|(k, _)| k == id),
+                "no Indonesian help for {id}"
+            );
+        }
+    }
+
+    #[test]
+    fn help_speaks_the_officers_language() {
+        let id = help_of(&["email", "change"]);
+        assert!(id.contains("Memandu pemeriksaan identitas"), "{id}");
+        assert!(id.contains("Contoh:") && id.contains("Penggunaan:"), "{id}");
+        assert!(id.contains("Tampilkan bantuan ini"), "{id}");
+        assert!(!id.contains("Walks you through"), "{id}");
+        let en = help_of(&["--lang", "en", "email", "change"]);
+        assert!(
+            en.contains("Walks you through") && en.contains("Example:"),
+            "{en}"
+        );
+    }
+}
