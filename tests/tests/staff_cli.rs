@@ -58,9 +58,14 @@ async fn start(dir: &Path) -> Server {
         .spawn()
         .expect("start sapk-local");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    // Keep reading what the server prints after its first line: a closed pipe would make
+    // its next println fail and stop it.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+    });
     let base = first.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{first}");
     let client = client_from(None);
