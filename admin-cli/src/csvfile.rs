@@ -20,50 +20,87 @@ pub struct Table {
     pub rows: Vec<(u64, Result<csv::StringRecord, String>)>,
 }
 
+fn col_of(headers: &[String], names: &[&str]) -> Option<usize> {
+    headers.iter().position(|h| names.contains(&h.as_str()))
+}
+
 impl Table {
     /// The column with any of these names.
     pub fn col(&self, names: &[&str]) -> Option<usize> {
-        self.headers
-            .iter()
-            .position(|h| names.contains(&h.as_str()))
+        col_of(&self.headers, names)
     }
 }
 
-pub fn read(path: &Path, l: Lang) -> anyhow::Result<Table> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "{} {}",
-            l.pick("tidak dapat membaca", "cannot read"),
-            path.display()
-        )
-    })?;
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .delimiter(delimiter(text.lines().next().unwrap_or("")))
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .context("CSV header")?
-        .iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
-    let rows = reader
-        .records()
-        .enumerate()
-        .map(|(i, rec)| {
-            let line = i as u64 + 2;
+/// An export read as a stream: the header now, the rows one at a time (a file of millions
+/// of rows is never held in memory).
+pub struct Stream {
+    pub headers: Vec<String>,
+    reader: csv::Reader<std::io::BufReader<std::fs::File>>,
+    lang: Lang,
+}
+
+impl Stream {
+    /// The column with any of these names.
+    pub fn col(&self, names: &[&str]) -> Option<usize> {
+        col_of(&self.headers, names)
+    }
+
+    /// Each data row with its line number (the header is line 1).
+    pub fn rows(self) -> impl Iterator<Item = (u64, Result<csv::StringRecord, String>)> {
+        let l = self.lang;
+        self.reader.into_records().enumerate().map(move |(i, rec)| {
             let rec = rec.map_err(|e| {
                 format!(
                     "{}: {e}",
                     l.pick("baris CSV tidak terbaca", "unreadable CSV row")
                 )
             });
-            (line, rec)
+            (i as u64 + 2, rec)
         })
+    }
+}
+
+pub fn open(path: &Path, l: Lang) -> anyhow::Result<Stream> {
+    use std::io::BufRead;
+    let cannot = || {
+        format!(
+            "{} {}",
+            l.pick("tidak dapat membaca", "cannot read"),
+            path.display()
+        )
+    };
+    let mut first = String::new();
+    std::io::BufReader::new(std::fs::File::open(path).with_context(cannot)?)
+        .read_line(&mut first)
+        .with_context(cannot)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(delimiter(first.trim_start_matches('\u{feff}')))
+        .from_reader(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(cannot)?,
+        ));
+    let headers: Vec<String> = reader
+        .headers()
+        .context("CSV header")?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
         .collect();
-    Ok(Table { headers, rows })
+    Ok(Stream {
+        headers,
+        reader,
+        lang: l,
+    })
+}
+
+/// The whole export (small files: mappings).
+pub fn read(path: &Path, l: Lang) -> anyhow::Result<Table> {
+    let stream = open(path, l)?;
+    let headers = stream.headers.clone();
+    Ok(Table {
+        headers,
+        rows: stream.rows().collect(),
+    })
 }
 
 #[cfg(test)]

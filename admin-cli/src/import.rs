@@ -11,6 +11,8 @@ use futures_util::stream::{self, StreamExt};
 use sapk_core::staff::{EmployeeRow, ImportOutcome};
 use sapk_core::Lang;
 use serde_json::json;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -37,15 +39,19 @@ const LISTED: usize = 20;
 /// One data row of an import: its line, the NIP as written, and the row or why not.
 type ImportRow = (u64, String, Result<EmployeeRow, String>);
 
-/// Reads `nip,name,email[,instansi]` rows (or the Indonesian `nip,nama,email,instansi`),
-/// comma or semicolon separated. A NIP that appears on several lines is refused on each of
-/// them, naming the others: which line is right is for the data administrator to say.
-fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<ImportRow>> {
-    let table = crate::csvfile::read(path, l)?;
-    let (Some(ci_nip), Some(ci_name), Some(ci_email)) = (
-        table.col(&["nip"]),
-        table.col(&["nama", "name"]),
-        table.col(&["email", "e-mail", "surel"]),
+/// Where the columns are.
+struct Columns {
+    nip: usize,
+    name: usize,
+    email: usize,
+    instansi: Option<usize>,
+}
+
+fn columns(stream: &crate::csvfile::Stream, l: Lang) -> anyhow::Result<Columns> {
+    let (Some(nip), Some(name), Some(email)) = (
+        stream.col(&["nip"]),
+        stream.col(&["nama", "name"]),
+        stream.col(&["email", "e-mail", "surel"]),
     ) else {
         anyhow::bail!(
             "{}: {}",
@@ -53,51 +59,75 @@ fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<ImportRow>> 
                 "header CSV harus nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma; yang ada",
                 "the CSV header must be nip,nama,email[,instansi] (or nip,name,email[,instansi]), comma or semicolon separated; found",
             ),
-            table.headers.join(",")
+            stream.headers.join(",")
         );
     };
-    let ci_instansi = table.col(&["instansi", "agency"]);
-    let mut rows = Vec::new();
-    for (line, rec) in table.rows {
-        let nip_text = rec
-            .as_ref()
-            .ok()
-            .and_then(|r| r.get(ci_nip))
-            .unwrap_or("")
-            .to_owned();
-        let row = rec.and_then(|r| {
-            let get = |c: usize| r.get(c).unwrap_or("").to_owned();
-            if r.get(ci_nip).is_none() || r.get(ci_name).is_none() || r.get(ci_email).is_none() {
-                Err(l.pick("kolom kurang", "missing columns").to_owned())
-            } else {
-                Ok(EmployeeRow {
-                    nip: get(ci_nip),
-                    name: get(ci_name),
-                    email: get(ci_email),
-                    instansi: ci_instansi.map(get),
-                })
+    Ok(Columns {
+        nip,
+        name,
+        email,
+        instansi: stream.col(&["instansi", "agency"]),
+    })
+}
+
+/// An 18-digit NIP (spaces allowed) as a number, for the duplicate check.
+fn nip_key(text: &str) -> Option<u64> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    (digits.len() == 18 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// The first pass over the file: how many rows, and the lines of every NIP that appears
+/// more than once (a NIP → first line map: about 40 bytes per row, not the rows).
+fn scan(path: &Path, l: Lang) -> anyhow::Result<(u64, HashMap<u64, Vec<u64>>)> {
+    let stream = crate::csvfile::open(path, l)?;
+    let cols = columns(&stream, l)?;
+    let mut first: HashMap<u64, u64> = HashMap::new();
+    let mut dups: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut total = 0u64;
+    for (line, rec) in stream.rows() {
+        total += 1;
+        let Some(key) = rec.ok().and_then(|r| r.get(cols.nip).and_then(nip_key)) else {
+            continue;
+        };
+        match first.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert(line);
             }
-        });
-        rows.push((line, nip_text, row));
-    }
-    // The same NIP (as digits) on several lines.
-    let mut lines_of: std::collections::HashMap<String, Vec<u64>> = Default::default();
-    for (line, _, row) in &rows {
-        if let Ok(r) = row {
-            let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
-            lines_of.entry(digits).or_default().push(*line);
+            Entry::Occupied(o) => dups.entry(key).or_insert_with(|| vec![*o.get()]).push(line),
         }
     }
-    for (line, _, row) in rows.iter_mut() {
-        let Ok(r) = row else { continue };
-        let digits: String = r.nip.chars().filter(char::is_ascii_digit).collect();
-        if let Some(all) = lines_of.get(&digits).filter(|v| v.len() > 1) {
+    Ok((total, dups))
+}
+
+/// One row as the core takes it. A NIP that appears on several lines is refused on each
+/// of them, naming the others: which line is right is for the data administrator to say.
+fn to_row(
+    line: u64,
+    rec: Result<csv::StringRecord, String>,
+    cols: &Columns,
+    dups: &HashMap<u64, Vec<u64>>,
+    l: Lang,
+) -> ImportRow {
+    let nip_text = rec
+        .as_ref()
+        .ok()
+        .and_then(|r| r.get(cols.nip))
+        .unwrap_or("")
+        .to_owned();
+    let row = rec.and_then(|r| {
+        let get = |c: usize| r.get(c).unwrap_or("").to_owned();
+        if r.get(cols.nip).is_none() || r.get(cols.name).is_none() || r.get(cols.email).is_none() {
+            return Err(l.pick("kolom kurang", "missing columns").to_owned());
+        }
+        if let Some(all) = nip_key(&get(cols.nip)).and_then(|k| dups.get(&k)) {
             let others: Vec<String> = all
                 .iter()
-                .filter(|x| **x != *line)
+                .filter(|x| **x != line)
                 .map(u64::to_string)
                 .collect();
-            *row = Err(format!(
+            return Err(format!(
                 "{} {}; {}",
                 l.pick(
                     "NIP yang sama juga di baris",
@@ -110,8 +140,14 @@ fn read_rows(path: &std::path::Path, l: Lang) -> anyhow::Result<Vec<ImportRow>> 
                 ),
             ));
         }
-    }
-    Ok(rows)
+        Ok(EmployeeRow {
+            nip: get(cols.nip),
+            name: get(cols.name),
+            email: get(cols.email),
+            instansi: cols.instansi.map(get),
+        })
+    });
+    (line, nip_text, row)
 }
 
 /// `<input>.ditolak.csv` beside the input.
@@ -152,16 +188,21 @@ fn progress(g: &Global, len: u64) -> indicatif::ProgressBar {
 pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
     let l = lang(g);
     let started = Instant::now();
-    let rows = read_rows(a.file, l)?;
+    let (total, dups) = scan(a.file, l)?;
+    let stream = crate::csvfile::open(a.file, l)?;
+    let cols = columns(&stream, l)?;
     let op = match crate::backend::operator(g, false).await {
         Ok(op) => op,
         Err(e) => return e.exit(),
     };
     let svc = open_service(g, a.init).await?;
     let jobs = a.jobs.map_or_else(|| default_jobs(g), usize::from);
-    let bar = progress(g, rows.len() as u64);
+    let bar = progress(g, total);
     let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
     let mut errors = Vec::new();
+    let rows = stream
+        .rows()
+        .map(|(line, rec)| to_row(line, rec, &cols, &dups, l));
     let mut results = stream::iter(rows)
         .map(|(line, nip_text, row)| {
             let (svc, op) = (&svc, &op);
