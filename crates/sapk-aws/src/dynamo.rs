@@ -407,11 +407,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(sdk)?;
-        out.items()
-            .iter()
-            .filter_map(|item| item.get("nip").and_then(|v| v.as_s().ok()))
-            .map(|n| Nip::from_stored(n).map_err(|e| StoreError::Corrupt(format!("nip: {e}"))))
-            .collect()
+        out.items().iter().map(|item| nip_of(item, "nip")).collect()
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {

@@ -173,11 +173,6 @@ impl Zone {
     }
 }
 
-/// A time for tables: `2026-11-28 09:05:00 WIB`.
-pub fn format_wib_compact(t: DateTime<Utc>) -> String {
-    format_compact(t, Zone::Wib)
-}
-
 /// A time for tables in a zone: `2026-11-28 10:05:00 WITA`.
 pub fn format_compact(t: DateTime<Utc>, zone: Zone) -> String {
     format!(

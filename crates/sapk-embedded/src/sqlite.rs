@@ -408,18 +408,14 @@ impl Store for SqliteStore {
                     )
                     .map_err(down)?;
                 let rows = st
-                    .query_map(rusqlite::params![email, limit as i64], |r| {
-                        r.get::<_, String>(0)
-                    })
+                    .query_map(params![email, limit as i64], |r| r.get::<_, String>(0))
                     .map_err(down)?
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(down);
                 rows
             })
             .await?;
-        rows.iter()
-            .map(|n| Nip::from_stored(n).map_err(|e| StoreError::Corrupt(format!("nip: {e}"))))
-            .collect()
+        rows.iter().map(|n| nip(n)).collect()
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {
