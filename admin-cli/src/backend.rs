@@ -6,7 +6,7 @@
 use crate::api::StaffClient;
 use crate::commands::{lang, operator_or_os_user, service};
 use crate::counter::operator_required;
-use crate::text::staff_error;
+
 use crate::Global;
 use sapk_core::ports::AuditEvent;
 use sapk_core::staff::{
@@ -34,7 +34,7 @@ impl CounterError {
     fn staff(e: &StaffError, l: Lang) -> CounterError {
         CounterError::Refused(Refusal {
             reason: e.reason().into(),
-            text: staff_error(e, l),
+            text: e.text(l),
         })
     }
 

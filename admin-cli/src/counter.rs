@@ -211,6 +211,7 @@ pub async fn email_change(
         person_confirmed: a.yes,
         if_version: Some(a.if_version.unwrap_or(o.version)),
         email_shared_confirmed: a.email_shared,
+        exception_reason: None,
     };
     let submit = |request: EmailChangeRequest| {
         let counter = &counter;

@@ -5,7 +5,7 @@
 //! rows go to a report file; one audit record sums up the run.
 
 use crate::commands::{lang, open_service, print_json, REFUSED};
-use crate::text::{kv, line_errors, staff_error};
+use crate::text::{kv, line_errors};
 use crate::Global;
 use futures_util::stream::{self, StreamExt};
 use sapk_core::staff::{EmployeeRow, ImportOutcome};
@@ -208,10 +208,7 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
             let (svc, op) = (&svc, &op);
             async move {
                 let result = match row {
-                    Ok(r) => svc
-                        .import_employee(&r, op)
-                        .await
-                        .map_err(|e| staff_error(&e, l)),
+                    Ok(r) => svc.import_employee(&r, op).await.map_err(|e| e.text(l)),
                     Err(e) => Err(e),
                 };
                 (line, nip_text, result)
@@ -255,7 +252,7 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
     });
     svc.record_import_run(&op, summary.clone())
         .await
-        .map_err(|e| anyhow::anyhow!("{}", staff_error(&e, l)))?;
+        .map_err(|e| anyhow::anyhow!("{}", e.text(l)))?;
     if g.json {
         let mut out = summary;
         out["errors"] = errors

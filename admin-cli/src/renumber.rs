@@ -2,7 +2,7 @@
 
 use crate::commands::{lang, print_json, refuse, service, REFUSED};
 use crate::counter::usage;
-use crate::text::{kv, line_errors, staff_error, table};
+use crate::text::{kv, line_errors, table};
 use crate::Global;
 use sapk_core::staff::{RenumberOutcome, RenumberReason};
 use sapk_core::{Lang, Service};
@@ -151,7 +151,7 @@ async fn renumber_one(
     let r = svc
         .renumber_employee(&row.old, &row.new, reason, op, l)
         .await
-        .map_err(|e| staff_error(&e, l))?;
+        .map_err(|e| e.text(l))?;
     Ok(json!({
         "line": row.line,
         "old_nip": r.old_nip,

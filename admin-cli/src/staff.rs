@@ -2,7 +2,7 @@
 
 use crate::commands::{lang, print_json, refuse, service};
 use crate::counter::usage;
-use crate::text::{staff_error, table};
+use crate::text::table;
 use crate::{Global, StaffCmd};
 use sapk_core::ports::{Officer, StaffScope};
 use serde_json::json;
@@ -111,6 +111,6 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => refuse(g, &staff_error(&e, l)),
+        Err(e) => refuse(g, &e.text(l)),
     }
 }

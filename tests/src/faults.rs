@@ -186,6 +186,21 @@ impl Store for FailingStore {
     ) -> Result<(), StoreError> {
         delegate!(self, change_email_audited(a, v, audit))
     }
+    async fn put_email_exception(
+        &self,
+        p: &sapk_core::ports::PendingException,
+    ) -> Result<(), StoreError> {
+        delegate!(self, put_email_exception(p))
+    }
+    async fn get_email_exception(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<sapk_core::ports::PendingException>, StoreError> {
+        delegate!(self, get_email_exception(nip))
+    }
+    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError> {
+        delegate!(self, delete_email_exception(nip))
+    }
     async fn renumber_account(
         &self,
         old: &Account,

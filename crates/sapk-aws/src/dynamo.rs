@@ -13,8 +13,8 @@ use sapk_core::email::Email;
 use sapk_core::keys::{hex, random_bytes};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord,
-    StaffScope, Store, StoreError, ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
+    SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
 };
 use std::collections::HashMap;
 
@@ -220,6 +220,10 @@ fn audit_item(e: &AuditEvent) -> Result<Item, StoreError> {
 
 fn code_key(nip: &Nip) -> AttributeValue {
     s(format!("code#{nip}"))
+}
+
+fn exception_key(nip: &Nip) -> AttributeValue {
+    s(format!("exception#{nip}"))
 }
 
 fn session_key(hash: &str) -> AttributeValue {
@@ -634,11 +638,15 @@ impl Store for DynamoStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
-        let delete_code = Delete::builder()
-            .table_name(&self.tables.ephemeral)
-            .key("pk", code_key(&a.nip))
-            .build()
-            .map_err(bad)?;
+        let delete = |key| {
+            Delete::builder()
+                .table_name(&self.tables.ephemeral)
+                .key("pk", key)
+                .build()
+                .map_err(bad)
+        };
+        let (delete_code, delete_exception) =
+            (delete(code_key(&a.nip))?, delete(exception_key(&a.nip))?);
         let put_audit = Put::builder()
             .table_name(&self.tables.audit)
             .set_item(Some(audit_item(audit)?))
@@ -653,11 +661,45 @@ impl Store for DynamoStore {
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().delete(delete_code).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(delete_exception)
+                    .build(),
+            )
             .transact_items(TransactWriteItem::builder().put(put_audit).build())
             .send()
             .await
             .map(|_| ())
             .map_err(|e| transaction_error(e, "e-mail change"))
+    }
+
+    async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {
+        let body = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.tables.ephemeral)
+            .item("pk", exception_key(&p.nip))
+            .item("nip", s(p.nip.as_str()))
+            .item("body", s(body))
+            .item("expires_at", micros(p.expires_at))
+            .item(TTL_ATTRIBUTE, ttl(p.expires_at))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError> {
+        let Some(item) = self.get_ephemeral(exception_key(nip)).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(get_s(&item, "body")?)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("exception: {e}")))
+    }
+
+    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError> {
+        self.delete_ephemeral(exception_key(nip)).await
     }
 
     async fn renumber_account(
@@ -691,7 +733,11 @@ impl Store for DynamoStore {
             .transact_items(TransactWriteItem::builder().put(put_new).build());
         // Sessions are keyed by token; they die with the old account record (a session
         // whose NIP has no account is refused).
-        for key in [code_key(&old.nip), lock_key(old.nip.as_str())] {
+        for key in [
+            code_key(&old.nip),
+            lock_key(old.nip.as_str()),
+            exception_key(&old.nip),
+        ] {
             let d = Delete::builder()
                 .table_name(&self.tables.ephemeral)
                 .key("pk", key)

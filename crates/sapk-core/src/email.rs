@@ -12,6 +12,23 @@ pub enum EmailError {
 }
 
 /// A syntactically valid address, trimmed, with its domain in lower case.
+impl EmailError {
+    /// What an officer or a civil servant reads.
+    pub fn text(&self, lang: crate::Lang) -> String {
+        match self {
+            EmailError::TooLong => lang
+                .pick(
+                    "email lebih dari 254 karakter",
+                    "the e-mail is longer than 254 characters",
+                )
+                .into(),
+            EmailError::Invalid => lang
+                .pick("alamat email tidak valid", "not a valid e-mail address")
+                .into(),
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 

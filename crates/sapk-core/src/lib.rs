@@ -7,6 +7,7 @@ pub mod code;
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod exception;
 pub mod i18n;
 pub mod keys;
 pub mod mail;

@@ -103,6 +103,11 @@ impl Nik {
         self.gender
     }
 
+    /// The birth date the NIK holds, `DD-MM-YY` (the century is not in a NIK).
+    pub fn birth_text(&self) -> String {
+        format!("{:02}-{:02}-{:02}", self.day, self.month, self.year2)
+    }
+
     /// What the NIK says of its holder, for the officer to set beside what the NIP says:
     /// `lahir 26-09-86, laki-laki`.
     pub fn implied_text(&self, lang: crate::Lang) -> String {

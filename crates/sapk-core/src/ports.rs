@@ -157,6 +157,34 @@ pub struct AuditEvent {
     pub details: serde_json::Value,
 }
 
+/// An e-mail change whose KTP NIK disagrees with the NIP's birth date or gender, recorded by
+/// one officer with the reason and the evidence seen, and waiting for a second officer's
+/// approval. One per NIP (a newer request replaces it); it ends at `expires_at`, with any
+/// e-mail change of the account, and with a renumbering. It holds masked and keyed-hashed
+/// numbers only, as the audit record does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingException {
+    pub nip: Nip,
+    pub new_email: Email,
+    /// The account's version when the request was made: approval changes nothing if the
+    /// account changed since.
+    pub account_version: u64,
+    pub email_shared_confirmed: bool,
+    /// Why the NIK may disagree (what the requesting officer saw).
+    pub reason: String,
+    /// What disagrees: `birth_date`, `gender`.
+    pub mismatch: Vec<String>,
+    /// What the NIK implies (birth date `DD-MM-YY` and gender), beside the NIP's.
+    pub nik_birth: String,
+    pub nik_gender: crate::nip::Gender,
+    /// The identity record: documents and NIK, masked and keyed-hashed.
+    pub identity: serde_json::Value,
+    pub requested_by: String,
+    pub requested_office: String,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A condition failed: the item changed, exists already, or is gone.
@@ -235,8 +263,16 @@ pub trait Store: Send + Sync {
     async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError>;
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError>;
 
+    /// Records a pending exception, replacing the NIP's earlier one.
+    async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError>;
+    /// The NIP's pending exception, expired or not (callers compare `expires_at`).
+    async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError>;
+    /// Ends the NIP's pending exception, if any.
+    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError>;
+
     /// A staff e-mail change in one atomic step: replaces the account as `update_account`
-    /// does (it must be at `expected_version`), deletes its reset code, and appends `audit`.
+    /// does (it must be at `expected_version`), deletes its reset code and any pending
+    /// e-mail exception, and appends `audit`.
     /// `Conflict` when the account changed; then nothing is written, not even the audit
     /// record (no change exists without its record, and no record without its change).
     async fn change_email_audited(
@@ -251,6 +287,7 @@ pub trait Store: Send + Sync {
     /// `moved` under its (new) NIP: created when `replace` is `None` (`Conflict` if that NIP
     /// exists), or replacing the record there at version `replace` (stored at `replace + 1`).
     /// `Conflict` when any condition fails; then nothing is written.
+    /// The old number's pending e-mail exception ends with it too.
     async fn renumber_account(
         &self,
         old: &Account,

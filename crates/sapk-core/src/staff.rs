@@ -64,6 +64,67 @@ impl StaffError {
     }
 }
 
+impl StaffError {
+    /// What the officer reads, in their language.
+    pub fn text(&self, lang: crate::Lang) -> String {
+        match self {
+        StaffError::InvalidNip(n) => format!("{}: {}", lang.pick("NIP tidak valid", "invalid NIP"), n.text(lang)),
+        StaffError::InvalidEmail(m) => m.text(lang),
+        StaffError::InvalidName(why) => format!("{}: {why}", lang.pick("nama tidak valid", "invalid name")),
+        StaffError::UnknownNip => lang.pick("NIP tidak terdaftar", "no employee with this NIP").into(),
+        StaffError::EmailNeedsCounter => lang
+            .pick(
+                "akun sudah aktif dan emailnya berbeda; ganti email hanya lewat verifikasi di loket (`email change`)",
+                "the account is active and its e-mail differs; change it only after the counter check (`email change`)",
+            )
+            .into(),
+        StaffError::Conflict => lang
+            .pick(
+                "akun diubah orang lain pada saat yang sama; tampilkan ulang lalu coba lagi",
+                "someone else changed this account at the same time; look it up again and retry",
+            )
+            .into(),
+        StaffError::NoPiiKey => lang
+            .pick(
+                "kunci untuk NIK dan nomor dokumen belum diatur (SAPK_PII_KEY)",
+                "no key for NIK and document numbers is configured (SAPK_PII_KEY)",
+            )
+            .into(),
+        StaffError::Forbidden(why) => match why {
+            Forbidden::Unregistered => lang.pick(
+                "identitas Anda belum terdaftar sebagai petugas; minta supervisor mendaftarkannya",
+                "your identity is not registered as an officer; ask your supervisor to register it",
+            ),
+            Forbidden::Deactivated => lang.pick(
+                "pendaftaran Anda sebagai petugas dinonaktifkan",
+                "your registration as an officer is deactivated",
+            ),
+            Forbidden::OutOfScope => lang.pick(
+                "pegawai ini bukan dari instansi Anda; hanya kantor BKN yang boleh melayaninya",
+                "this employee is not of your agency; only a BKN office may act on them",
+            ),
+        }
+        .into(),
+        StaffError::SameNip => lang
+            .pick("nomor lama dan nomor baru sama", "the old and the new number are the same")
+            .into(),
+        StaffError::NewNipInUse => lang
+            .pick(
+                "nomor baru sudah memiliki akun yang aktif; tidak ada yang dipindahkan",
+                "the new number already has an activated account; nothing was moved",
+            )
+            .into(),
+        StaffError::RenumberMismatch => lang
+            .pick(
+                "tanggal lahir atau jenis kelamin pada nomor baru berbeda dari nomor lama; hanya perbaikan NIP (--reason perbaikan) yang boleh mengubahnya",
+                "the new number's birth date or gender differs from the old one's; only a correction (--reason perbaikan) may change them",
+            )
+            .into(),
+        StaffError::Store(s) => format!("{}: {s}", lang.pick("penyimpanan data gagal", "the store failed")),
+    }
+    }
+}
+
 impl From<StoreError> for StaffError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -306,7 +367,7 @@ impl Service {
     }
 
     /// Staff audit records must be written: a failed append fails the action's report.
-    async fn staff_audit(&self, event: AuditEvent) -> Result<(), StaffError> {
+    pub(crate) async fn staff_audit(&self, event: AuditEvent) -> Result<(), StaffError> {
         self.store
             .append_audit(&event)
             .await
@@ -566,6 +627,29 @@ pub struct EmailChangeRequest {
     /// (a shared family address, a mistake in the other record).
     #[serde(default)]
     pub email_shared_confirmed: bool,
+    /// For an exception request only: why the NIK may disagree with the NIP (what the
+    /// officer saw, e.g. a Dukcapil letter or a birth certificate).
+    #[serde(default)]
+    pub exception_reason: Option<String>,
+}
+
+/// An e-mail change that passed every check but (possibly) the NIK×NIP match.
+pub(crate) struct CheckedChange {
+    pub nip: Nip,
+    pub new_email: Email,
+    /// The identity record for the audit trail: masked and keyed-hashed numbers only.
+    pub base: serde_json::Value,
+    pub others: Vec<String>,
+    pub account: Account,
+    pub expected_version: u64,
+}
+
+/// What the identity check saw, beside a [`CheckedChange`].
+pub(crate) struct IdentitySeen {
+    /// Where the KTP's NIK disagrees with the NIP, if it does.
+    pub mismatch: Option<Vec<crate::nik::NikMismatch>>,
+    pub nik: crate::nik::Nik,
+    pub documents: Vec<DocumentSeen>,
 }
 
 /// The NIK and document numbers are personal data: never in logs.
@@ -581,6 +665,10 @@ impl std::fmt::Debug for EmailChangeRequest {
             .field("person_confirmed", &self.person_confirmed)
             .field("if_version", &self.if_version)
             .field("email_shared_confirmed", &self.email_shared_confirmed)
+            .field(
+                "exception_reason",
+                &self.exception_reason.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -604,6 +692,16 @@ pub enum CheckFailure {
     SameEmail,
     #[error("other employees already have this e-mail: {0:?}")]
     EmailInUse(Vec<String>),
+    #[error("the NIK matches the NIP: no exception is needed")]
+    ExceptionNotNeeded,
+    #[error("an exception needs its reason (at most 500 characters)")]
+    NoExceptionReason,
+    #[error("an exception needs a document besides the KTP that shows the true birth date")]
+    NoEvidence,
+    #[error("no e-mail exception is waiting for this NIP")]
+    NoPendingException,
+    #[error("the officer who asked for the exception cannot approve it")]
+    SameOfficer,
 }
 
 impl CheckFailure {
@@ -618,6 +716,11 @@ impl CheckFailure {
             CheckFailure::NotConfirmed => "not_confirmed",
             CheckFailure::SameEmail => "same_email",
             CheckFailure::EmailInUse(_) => "email_in_use",
+            CheckFailure::ExceptionNotNeeded => "exception_not_needed",
+            CheckFailure::NoExceptionReason => "no_exception_reason",
+            CheckFailure::NoEvidence => "no_evidence",
+            CheckFailure::NoPendingException => "no_pending_exception",
+            CheckFailure::SameOfficer => "same_officer",
         }
     }
 
@@ -686,6 +789,36 @@ impl CheckFailure {
                     "Use it only if it is truly shared, with an explicit confirmation (--email-shared).",
                 )
             ),
+            CheckFailure::ExceptionNotNeeded => l
+                .pick(
+                    "NIK cocok dengan NIP; tidak perlu pengecualian, ganti email biasa saja.",
+                    "The NIK matches the NIP; no exception is needed, change the e-mail as usual.",
+                )
+                .into(),
+            CheckFailure::NoExceptionReason => l
+                .pick(
+                    "Pengecualian wajib disertai alasan (paling banyak 500 karakter), mis. surat keterangan Dukcapil atau akta kelahiran yang dilihat.",
+                    "An exception needs its reason (at most 500 characters), e.g. the Dukcapil letter or birth certificate seen.",
+                )
+                .into(),
+            CheckFailure::NoEvidence => l
+                .pick(
+                    "Pengecualian wajib disertai dokumen selain KTP yang menunjukkan tanggal lahir sebenarnya (mis. akta_kelahiran, surat_dukcapil).",
+                    "An exception needs a document besides the KTP that shows the true birth date (e.g. akta_kelahiran, surat_dukcapil).",
+                )
+                .into(),
+            CheckFailure::NoPendingException => l
+                .pick(
+                    "Tidak ada pengajuan pengecualian yang menunggu untuk NIP ini (atau sudah kedaluwarsa).",
+                    "No exception request is waiting for this NIP (or it has expired).",
+                )
+                .into(),
+            CheckFailure::SameOfficer => l
+                .pick(
+                    "Petugas yang mengajukan pengecualian tidak boleh menyetujuinya sendiri; minta petugas lain atau supervisor.",
+                    "The officer who asked for the exception may not approve it; ask another officer or a supervisor.",
+                )
+                .into(),
         }
     }
 }
@@ -700,7 +833,7 @@ pub struct EmailChangeOutcome {
 }
 
 /// A document number as kept in records: at most its last 4 characters (UU PDP 27/2022).
-fn mask_number(n: &str) -> String {
+pub(crate) fn mask_number(n: &str) -> String {
     let chars: Vec<char> = n.chars().filter(|c| !c.is_whitespace()).collect();
     if chars.len() <= 4 {
         return "*".repeat(chars.len());
@@ -711,7 +844,11 @@ fn mask_number(n: &str) -> String {
 
 impl Service {
     /// Other employees (masked NIPs, at most 5) whose account has this e-mail.
-    async fn other_holders(&self, email: &Email, nip: &Nip) -> Result<Vec<String>, StaffError> {
+    pub(crate) async fn other_holders(
+        &self,
+        email: &Email,
+        nip: &Nip,
+    ) -> Result<Vec<String>, StaffError> {
         Ok(self
             .store
             .accounts_with_email(email, 6)
@@ -733,7 +870,7 @@ impl Service {
             .ok_or(StaffError::UnknownNip)
     }
 
-    async fn refuse_audited(
+    pub(crate) async fn refuse_audited(
         &self,
         op: &Operator,
         nip: &Nip,
@@ -766,6 +903,9 @@ impl Service {
     /// still at `if_version` (no lost update when two officers act at once). Ends every
     /// session and reset code, writes the change and its audit record in one atomic write,
     /// then notifies the old and the new address. Every refusal is audited.
+    ///
+    /// A NIK that disagrees with the NIP is refused here; the exception path
+    /// ([`Service::request_email_exception`]) takes such a case to a second officer.
     pub async fn change_email(
         &self,
         nip: &Nip,
@@ -773,10 +913,56 @@ impl Service {
         op: &Operator,
         lang: crate::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
+        let (c, seen) = self
+            .check_email_change(nip, req, op, "email_change")
+            .await?;
+        if let Some(m) = seen.mismatch {
+            return Err(self
+                .refuse_check(
+                    op,
+                    nip,
+                    "email_change",
+                    CheckFailure::NikMismatch(m),
+                    &c.base,
+                )
+                .await);
+        }
+        self.apply_email_change(c, op, "changed", json!({}), lang)
+            .await
+    }
+
+    /// Records a refused check in the employee's trail and returns it as the error.
+    pub(crate) async fn refuse_check(
+        &self,
+        op: &Operator,
+        nip: &Nip,
+        action: &str,
+        f: CheckFailure,
+        details: &serde_json::Value,
+    ) -> ChangeError {
+        match self
+            .refuse_audited(op, nip, action, f.reason(), details.clone())
+            .await
+        {
+            Ok(()) => ChangeError::Check(f),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Everything an e-mail change checks but the NIK×NIP match, which it returns for the
+    /// caller to decide on (a refusal, or an exception for a second officer). Refusals are
+    /// audited under `action`.
+    pub(crate) async fn check_email_change(
+        &self,
+        nip: &Nip,
+        req: &EmailChangeRequest,
+        op: &Operator,
+        action: &str,
+    ) -> Result<(CheckedChange, IdentitySeen), ChangeError> {
         let new_email = match Email::parse(&req.new_email) {
             Ok(e) => e,
             Err(e) => {
-                self.refuse_audited(op, nip, "email_change", "invalid_email", json!({}))
+                self.refuse_audited(op, nip, action, "invalid_email", json!({}))
                     .await?;
                 return Err(StaffError::from(e).into());
             }
@@ -789,11 +975,10 @@ impl Service {
         // (asked before anything else), and the record says with whom it is shared.
         let others = self.other_holders(&new_email, nip).await?;
         if !others.is_empty() && !req.email_shared_confirmed {
-            let f = CheckFailure::EmailInUse(others);
             let d = json!({ "new_email": new_email.as_str() });
-            self.refuse_audited(op, nip, "email_change", f.reason(), d)
-                .await?;
-            return Err(ChangeError::Check(f));
+            return Err(self
+                .refuse_check(op, nip, action, CheckFailure::EmailInUse(others), &d)
+                .await);
         }
         let nik = match req.nik.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             None => Err(CheckFailure::NoNik),
@@ -803,9 +988,7 @@ impl Service {
             Ok(n) => n,
             Err(f) => {
                 let d = json!({ "new_email": new_email.as_str() });
-                self.refuse_audited(op, nip, "email_change", f.reason(), d)
-                    .await?;
-                return Err(ChangeError::Check(f));
+                return Err(self.refuse_check(op, nip, action, f, &d).await);
             }
         };
         let documents: Option<Vec<DocumentSeen>> = req
@@ -832,36 +1015,73 @@ impl Service {
             "new_email": new_email.as_str(),
         });
         let Some(account) = self.store.get_account(nip).await? else {
-            self.refuse_audited(op, nip, "email_change", "unknown_nip", base)
+            self.refuse_audited(op, nip, action, "unknown_nip", base)
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
-        let failure = if let Err(m) = nik.check_against(nip) {
-            Some(CheckFailure::NikMismatch(m))
-        } else if documents.is_none() {
+        let failure = if documents.is_none() {
             Some(CheckFailure::InvalidDocument)
         } else if !documents.iter().flatten().any(|d| d.kind == "ktp") {
             Some(CheckFailure::NoKtp)
         } else if !req.person_confirmed {
             Some(CheckFailure::NotConfirmed)
+        } else if account.email.as_ref() == Some(&new_email) {
+            Some(CheckFailure::SameEmail)
         } else {
             None
         };
-        let failure = failure.or_else(|| {
-            (account.email.as_ref() == Some(&new_email)).then_some(CheckFailure::SameEmail)
-        });
-
+        let mismatch = nik.check_against(nip).err();
+        // A mismatch is reported before the other failures: it is what the officer must
+        // see first (and what decides whether an exception is the way on).
         if let Some(f) = failure {
-            self.refuse_audited(op, nip, "email_change", f.reason(), base)
-                .await?;
-            return Err(ChangeError::Check(f));
+            let f = match mismatch {
+                Some(m) if req.exception_reason.is_none() => CheckFailure::NikMismatch(m),
+                _ => f,
+            };
+            return Err(self.refuse_check(op, nip, action, f, &base).await);
         }
         let expected_version = req.if_version.unwrap_or(account.version);
         if account.version != expected_version {
-            self.refuse_audited(op, nip, "email_change", "concurrent_change", base)
+            self.refuse_audited(op, nip, action, "concurrent_change", base)
                 .await?;
             return Err(StaffError::Conflict.into());
         }
+        Ok((
+            CheckedChange {
+                nip: nip.clone(),
+                new_email,
+                base,
+                others,
+                account,
+                expected_version,
+            },
+            IdentitySeen {
+                mismatch,
+                nik,
+                documents: documents.unwrap_or_default(),
+            },
+        ))
+    }
+
+    /// Writes a checked e-mail change: the change, the end of every session and reset code
+    /// (with the credential version) and its audit record (outcome `outcome`, `extra`
+    /// merged into the details) in one atomic write; then notifies both addresses.
+    pub(crate) async fn apply_email_change(
+        &self,
+        c: CheckedChange,
+        op: &Operator,
+        outcome: &str,
+        extra: serde_json::Value,
+        lang: crate::Lang,
+    ) -> Result<EmailChangeOutcome, ChangeError> {
+        let CheckedChange {
+            nip,
+            new_email,
+            base,
+            others,
+            account,
+            expected_version,
+        } = c;
         let now = self.now();
         let mut updated = account.clone();
         updated.email = Some(new_email.clone());
@@ -873,9 +1093,12 @@ impl Service {
         if !others.is_empty() {
             details["email_shared_with"] = json!(others);
         }
-        let record = self.staff_event(op, Some(nip), "email_change", "changed", details);
-        // The change, the end of the code (sessions end with the credential version) and its
-        // audit record: one atomic write.
+        if let (Some(d), serde_json::Value::Object(x)) = (details.as_object_mut(), extra) {
+            d.extend(x);
+        }
+        let record = self.staff_event(op, Some(&nip), "email_change", outcome, details);
+        // The change, the end of the code (sessions end with the credential version), any
+        // pending exception and the audit record: one atomic write.
         if let Err(e) = self
             .store
             .change_email_audited(&updated, expected_version, &record)
@@ -883,7 +1106,7 @@ impl Service {
         {
             let e = StaffError::from(e);
             if matches!(e, StaffError::Conflict) {
-                self.refuse_audited(op, nip, "email_change", "concurrent_change", base)
+                self.refuse_audited(op, &nip, "email_change", "concurrent_change", base)
                     .await?;
             }
             return Err(e.into());
@@ -913,7 +1136,7 @@ impl Service {
             ))
             .await;
         Ok(EmailChangeOutcome {
-            nip: nip.clone(),
+            nip,
             old_email: account.email,
             new_email,
             old_notified,

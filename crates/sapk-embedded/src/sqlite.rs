@@ -4,8 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord,
-    StaffScope, Store, StoreError, ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
+    SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
 };
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS staff (
     scope TEXT NOT NULL,
     active INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS email_exceptions (
+    nip TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -674,10 +679,58 @@ impl Store for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(down)?;
             write_account(&tx, &a, expected)?;
-            tx.execute("DELETE FROM reset_codes WHERE nip = ?1", [a.nip.as_str()])
+            for table in ["reset_codes", "email_exceptions"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE nip = ?1"),
+                    [a.nip.as_str()],
+                )
                 .map_err(down)?;
+            }
             insert_audit(&tx, &audit)?;
             tx.commit().map_err(down)
+        })
+        .await
+    }
+
+    async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {
+        let body = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (nip, expires) = (p.nip.as_str().to_owned(), micros(p.expires_at));
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO email_exceptions (nip, body, expires_at) VALUES (?1, ?2, ?3)",
+                params![nip, body, expires],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_email_exception(&self, n: &Nip) -> Result<Option<PendingException>, StoreError> {
+        let key = n.as_str().to_owned();
+        let body: Option<String> = self
+            .run(move |c| {
+                c.query_row(
+                    "SELECT body FROM email_exceptions WHERE nip = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(down)
+            })
+            .await?;
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("exception: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn delete_email_exception(&self, n: &Nip) -> Result<(), StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM email_exceptions WHERE nip = ?1", [key])
+                .map_err(down)?;
+            Ok(())
         })
         .await
     }
@@ -709,7 +762,7 @@ impl Store for SqliteStore {
                 Some(v) => write_account(&tx, &moved, v)?,
                 None => insert_account_row(&tx, &moved)?,
             }
-            for table in ["reset_codes", "sessions"] {
+            for table in ["reset_codes", "sessions", "email_exceptions"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE nip = ?1"),
                     [old.nip.as_str()],

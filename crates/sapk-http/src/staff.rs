@@ -10,6 +10,10 @@
 //! |---|---|---|
 //! | `GET /v1/staff/employees/{nip}?limit=N[&new_email=A]` | – | `200` the employee overview (N recent audit events; with `new_email`, who else has that address) |
 //! | `POST /v1/staff/employees/{nip}/email` | `{"new_email","nik","documents":[{"kind","number"?}],"person_confirmed","if_version"?}` (the core's `EmailChangeRequest`) | `200` |
+//! | `POST /v1/staff/employees/{nip}/email-exception` | an e-mail change with `"exception_reason"` (the NIK disagrees with the NIP) | `200` `{"pending"}`: waits for a second officer |
+//! | `GET /v1/staff/employees/{nip}/email-exception` | – | `200` `{"pending": … or null}` |
+//! | `POST /v1/staff/employees/{nip}/email-exception/approve` | – | `200` as an e-mail change; refused (`same_officer`) for the requester |
+//! | `POST /v1/staff/employees/{nip}/email-exception/reject` | `{"why"?}` or empty | `200` |
 //! | `POST /v1/staff/employees/{nip}/unlock` | – | `200` `{"was_locked"}` |
 //! | `POST /v1/staff/employees/{nip}/sessions/revoke` | – | `200` |
 //! | `GET /v1/staff/employees/{nip}/audit?limit=N` | – | `200` the trail, newest first |
@@ -80,78 +84,37 @@ fn ok(lang: Lang, body: &Value) -> Response<Body> {
 }
 
 fn forbidden(why: Forbidden, lang: Lang) -> StaffProblem {
-    let detail = match why {
-        Forbidden::Unregistered => lang.pick(
-            "Identitas Anda belum terdaftar sebagai petugas.",
-            "Your identity is not registered as an officer.",
-        ),
-        Forbidden::Deactivated => lang.pick(
-            "Pendaftaran Anda sebagai petugas dinonaktifkan.",
-            "Your registration as an officer is deactivated.",
-        ),
-        Forbidden::OutOfScope => lang.pick(
-            "Pegawai ini bukan dari instansi Anda.",
-            "This employee is not of your agency.",
-        ),
-    };
-    StaffProblem {
-        status: StatusCode::FORBIDDEN,
-        code: "forbidden",
-        detail: detail.into(),
-        reason: Some(why.code()),
-    }
+    staff_problem(&StaffError::Forbidden(why), lang)
 }
 
-/// Every staff problem carries the core's reason code, as the audit record does.
+/// Every staff problem carries the core's reason code, as the audit record does, and the
+/// core's text for it.
 fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
-    StaffProblem {
-        reason: Some(e.reason()),
-        ..staff_problem_of(e, lang)
-    }
-}
-
-fn staff_problem_of(e: &StaffError, lang: Lang) -> StaffProblem {
-    match e {
-        StaffError::Forbidden(why) => forbidden(*why, lang),
-        StaffError::InvalidNip(n) => problem(StatusCode::BAD_REQUEST, "invalid_nip", n.text(lang)),
-        StaffError::InvalidEmail(_) => StaffProblem {
-            reason: Some("invalid_email"),
-            ..problem(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                lang.pick("Alamat email tidak valid.", "Not a valid e-mail address.")
-                    .into(),
-            )
-        },
-        StaffError::UnknownNip => problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            lang.pick("NIP tidak terdaftar.", "No employee with this NIP.")
-                .into(),
-        ),
-        StaffError::Conflict => problem(
-            StatusCode::CONFLICT,
-            "conflict",
-            lang.pick(
-                "Akun diubah orang lain pada saat yang sama; tampilkan ulang lalu coba lagi.",
-                "Someone else changed this account meanwhile; look it up again.",
-            )
-            .into(),
-        ),
-        StaffError::Store(_) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+    let (status, code) = match e {
+        StaffError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        StaffError::InvalidNip(_) => (StatusCode::BAD_REQUEST, "invalid_nip"),
+        StaffError::UnknownNip => (StatusCode::NOT_FOUND, "not_found"),
+        StaffError::Conflict => (StatusCode::CONFLICT, "conflict"),
+        StaffError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+    };
+    // The store's own message stays in the logs, not in the answer.
+    let detail = match e {
+        StaffError::Store(err) => {
+            tracing::error!(error = %err, "staff request: the store failed");
             lang.pick(
                 "Layanan sedang tidak tersedia; coba lagi sebentar lagi.",
                 "The service is unavailable; try again shortly.",
             )
-            .into(),
-        ),
-        other => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            other.to_string(),
-        ),
+            .to_owned()
+        }
+        other => other.text(lang),
+    };
+    StaffProblem {
+        status,
+        code,
+        detail,
+        reason: Some(e.reason()),
     }
 }
 
@@ -201,6 +164,12 @@ impl StaffApi {
         let (nip_raw, action) = match (parts.as_slice(), req.method()) {
             ([nip], &Method::GET) => (*nip, "employee_viewed"),
             ([nip, "email"], &Method::POST) => (*nip, "email_change"),
+            ([nip, "email-exception"], &Method::POST) => (*nip, "email_exception_request"),
+            ([nip, "email-exception"], &Method::GET) => (*nip, "email_exception_viewed"),
+            ([nip, "email-exception", "approve"], &Method::POST) => {
+                (*nip, "email_exception_approve")
+            }
+            ([nip, "email-exception", "reject"], &Method::POST) => (*nip, "email_exception_reject"),
             ([nip, "unlock"], &Method::POST) => (*nip, "account_unlock"),
             ([nip, "sessions", "revoke"], &Method::POST) => (*nip, "session_revoke"),
             ([nip, "audit"], &Method::GET) => (*nip, "audit_viewed"),
@@ -292,56 +261,103 @@ impl StaffApi {
                     .map_err(fail)?;
                 Ok(ok(lang, &json!(events)))
             }
-            _ => self.email_change(req, svc, &nip, &op, lang).await,
+            "email_exception_viewed" => {
+                let pending = svc.pending_email_exception(&nip).await.map_err(fail)?;
+                Ok(ok(lang, &json!({ "pending": pending })))
+            }
+            "email_exception_approve" => match svc.approve_email_exception(&nip, &op, lang).await {
+                Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
+                Err(e) => Err(change_problem(e, lang)),
+            },
+            "email_exception_reject" => {
+                let why = body_json::<RejectBody>(req, svc, &nip, &op, action, lang).await?;
+                svc.reject_email_exception(&nip, &op, why.why.as_deref())
+                    .await
+                    .map_err(|e| change_problem(e, lang))?;
+                Ok(ok(lang, &json!({ "ok": true })))
+            }
+            _ => {
+                let request =
+                    body_json::<EmailChangeRequest>(req, svc, &nip, &op, action, lang).await?;
+                let result = if action == "email_change" {
+                    svc.change_email(&nip, &request, &op, lang)
+                        .await
+                        .map(|out| json!({ "ok": true, "outcome": out }))
+                } else {
+                    svc.request_email_exception(&nip, &request, &op)
+                        .await
+                        .map(|p| json!({ "ok": true, "pending": p }))
+                };
+                result
+                    .map(|v| ok(lang, &v))
+                    .map_err(|e| change_problem(e, lang))
+            }
         }
     }
+}
 
-    async fn email_change(
-        &self,
-        req: &Request,
-        svc: &Service,
-        nip: &sapk_core::Nip,
-        op: &sapk_core::staff::Operator,
-        lang: Lang,
-    ) -> Result<Response<Body>, StaffProblem> {
-        let bytes: &[u8] = req.body().as_ref();
-        if bytes.len() > MAX_BODY_BYTES {
-            return Err(problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                lang.pick(
-                    "Isi permintaan melebihi 16 KiB.",
-                    "The request body exceeds 16 KiB.",
-                )
-                .into(),
-            ));
-        }
-        let request = match serde_json::from_slice::<EmailChangeRequest>(bytes) {
-            Ok(r) => r,
-            Err(e) => {
-                let detail = match lang {
-                    Lang::Id => format!("Isi permintaan tidak dapat dibaca sebagai perubahan email (new_email, nik, documents, person_confirmed, if_version): {e}"),
-                    Lang::En => format!("The request body is not an e-mail change (new_email, nik, documents, person_confirmed, if_version): {e}"),
-                };
-                let p = StaffProblem {
-                    reason: Some("invalid_request"),
-                    ..problem(StatusCode::BAD_REQUEST, "invalid_request", detail)
-                };
-                return Err(
-                    match svc
-                        .record_staff_refusal(op, Some(nip), "email_change", "invalid_request")
-                        .await
-                    {
-                        Ok(()) => p,
-                        Err(e) => staff_problem(&e, lang),
-                    },
-                );
-            }
-        };
-        match svc.change_email(nip, &request, op, lang).await {
-            Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
-            Err(ChangeError::Check(f)) => Err(check_problem(&f, lang)),
-            Err(ChangeError::Staff(e)) => Err(staff_problem(&e, lang)),
+/// The body of a rejection: why, optionally.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RejectBody {
+    #[serde(default)]
+    why: Option<String>,
+}
+
+fn change_problem(e: ChangeError, lang: Lang) -> StaffProblem {
+    match e {
+        ChangeError::Check(f) => check_problem(&f, lang),
+        ChangeError::Staff(e) => staff_problem(&e, lang),
+    }
+}
+
+/// A request body as `T`: at most 16 KiB, JSON of that shape (an empty body is `{}`).
+/// A body that is neither is refused, and the refusal audited under `action`.
+async fn body_json<T: serde::de::DeserializeOwned>(
+    req: &Request,
+    svc: &Service,
+    nip: &sapk_core::Nip,
+    op: &sapk_core::staff::Operator,
+    action: &str,
+    lang: Lang,
+) -> Result<T, StaffProblem> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            lang.pick(
+                "Isi permintaan melebihi 16 KiB.",
+                "The request body exceeds 16 KiB.",
+            )
+            .into(),
+        ));
+    }
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            let detail = match lang {
+                Lang::Id => format!("Isi permintaan tidak dapat dibaca untuk tindakan ini (lihat dokumentasi API): {e}"),
+                Lang::En => format!("The request body does not fit this action (see the API documentation): {e}"),
+            };
+            let p = StaffProblem {
+                reason: Some("invalid_request"),
+                ..problem(StatusCode::BAD_REQUEST, "invalid_request", detail)
+            };
+            Err(
+                match svc
+                    .record_staff_refusal(op, Some(nip), action, "invalid_request")
+                    .await
+                {
+                    Ok(()) => p,
+                    Err(e) => staff_problem(&e, lang),
+                },
+            )
         }
     }
 }

@@ -377,3 +377,184 @@ async fn an_officer_in_scope_sees_and_changes_an_email_after_the_check() {
         .await;
     assert_eq!(r.status(), 403);
 }
+
+/// A KTP whose NIK carries a wrong birth date: one officer asks for an exception with the
+/// reason and evidence, a second one approves it; the requester alone never can.
+#[tokio::test]
+async fn a_nik_exception_needs_a_second_officer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let base = format!("/v1/staff/employees/{AYU}");
+    let exception = format!("{base}/email-exception");
+    let approve = format!("{exception}/approve");
+    // Born 13-09-1990 by the NIP; the KTP says 14-09-90 (Dukcapil keeps the number).
+    let wrong_nik = "3273015409900002";
+    let body = |nik: &str, reason: Option<&str>, evidence: bool| {
+        let mut docs = vec![json!({ "kind": "ktp", "number": nik })];
+        if evidence {
+            docs.push(json!({ "kind": "akta_kelahiran", "number": "AL.123.0456789" }));
+        }
+        json!({
+            "new_email": "ayu.baru@example.go.id",
+            "nik": nik,
+            "documents": docs,
+            "person_confirmed": true,
+            "exception_reason": reason,
+        })
+    };
+    let reason = "Akta kelahiran dan surat keterangan Dukcapil: lahir 13-09-1990";
+    for (b, want) in [
+        (body(wrong_nik, None, true), "no_exception_reason"),
+        (body(wrong_nik, Some("  "), true), "no_exception_reason"),
+        (body(wrong_nik, Some(reason), false), "no_evidence"),
+        (body(AYU_NIK, Some(reason), true), "exception_not_needed"),
+    ] {
+        let r = api
+            .handle(event("POST", &exception, Some(b), Some(RINA)))
+            .await;
+        assert_eq!(
+            (r.status().as_u16(), json_of(&r)["reason"].clone()),
+            (422, json!(want))
+        );
+        let ev = last_audit(&svc, AYU).await;
+        assert_eq!(
+            (ev.action.as_str(), ev.details["reason"].as_str()),
+            ("email_exception_request", Some(want))
+        );
+    }
+    // Nothing waits yet: approving is refused and audited.
+    let r = api.handle(event("POST", &approve, None, Some(ANDI))).await;
+    assert_eq!(json_of(&r)["reason"], "no_pending_exception");
+
+    let r = api
+        .handle(event(
+            "POST",
+            &exception,
+            Some(body(wrong_nik, Some(reason), true)),
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    assert_eq!(json_of(&r)["pending"]["mismatch"], json!(["birth_date"]));
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (ev.action.as_str(), ev.outcome.as_str()),
+        ("email_exception_request", "requested")
+    );
+    let nip = sapk_core::Nip::from_stored(AYU).unwrap();
+    let account = svc.store().get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(
+        account.email.as_ref().map(|e| e.as_str()),
+        Some("ayu@example.go.id"),
+        "a request changes nothing"
+    );
+
+    // The second officer reads it; the requester cannot approve it.
+    let r = api.handle(event("GET", &exception, None, Some(ANDI))).await;
+    let pending = json_of(&r)["pending"].clone();
+    assert_eq!(
+        (
+            pending["requested_by"].as_str(),
+            pending["nik_birth"].as_str()
+        ),
+        (Some(RINA), Some("14-09-90"))
+    );
+    let r = api.handle(event("POST", &approve, None, Some(RINA))).await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["reason"].clone()),
+        (422, json!("same_officer"))
+    );
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (ev.action.as_str(), ev.actor.as_str(), ev.outcome.as_str()),
+        ("email_exception_approve", RINA, "refused")
+    );
+
+    let r = api.handle(event("POST", &approve, None, Some(ANDI))).await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    let account = svc.store().get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(
+        account.email.as_ref().map(|e| e.as_str()),
+        Some("ayu.baru@example.go.id")
+    );
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (ev.action.as_str(), ev.outcome.as_str(), ev.actor.as_str()),
+        ("email_change", "exception_approved", ANDI)
+    );
+    let x = &ev.details["exception"];
+    assert_eq!(
+        (x["requested_by"].as_str(), x["approved_by"].as_str()),
+        (Some(RINA), Some(ANDI))
+    );
+    assert_eq!(x["reason"], reason);
+    assert_eq!(ev.details["nik_masked"], "************0002");
+    assert_eq!(
+        ev.details["documents"][1]["number_masked"],
+        "**********6789"
+    );
+    assert!(
+        !ev.details.to_string().contains("0456789\""),
+        "no full number kept"
+    );
+    // Approved once: nothing waits any more.
+    let r = api.handle(event("POST", &approve, None, Some(ANDI))).await;
+    assert_eq!(json_of(&r)["reason"], "no_pending_exception");
+
+    // A request the account outran is not approved: the version moved (sessions ended).
+    let again = body(wrong_nik, Some(reason), true);
+    let mut again = again;
+    again["new_email"] = json!("ayu.lagi@example.go.id");
+    let r = api
+        .handle(event("POST", &exception, Some(again.clone()), Some(RINA)))
+        .await;
+    assert_eq!(r.status(), 200);
+    let revoke = format!("{base}/sessions/revoke");
+    assert_eq!(
+        api.handle(event("POST", &revoke, None, Some(ANDI)))
+            .await
+            .status(),
+        200
+    );
+    let r = api.handle(event("POST", &approve, None, Some(ANDI))).await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["reason"].clone()),
+        (409, json!("concurrent_change"))
+    );
+
+    // A rejection ends the request, with who and why.
+    let r = api
+        .handle(event("POST", &exception, Some(again), Some(RINA)))
+        .await;
+    assert_eq!(r.status(), 200);
+    let reject = format!("{exception}/reject");
+    let r = api
+        .handle(event(
+            "POST",
+            &reject,
+            Some(json!({ "why": "akta tidak asli" })),
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (
+            ev.action.as_str(),
+            ev.outcome.as_str(),
+            ev.details["why"].as_str()
+        ),
+        (
+            "email_exception_reject",
+            "rejected",
+            Some("akta tidak asli")
+        )
+    );
+    let r = api.handle(event("GET", &exception, None, Some(ANDI))).await;
+    assert_eq!(json_of(&r)["pending"], Value::Null);
+    let account = svc.store().get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(
+        account.email.as_ref().map(|e| e.as_str()),
+        Some("ayu.baru@example.go.id")
+    );
+}

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord,
-    StaffScope, Store, StoreError, ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
+    SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -71,6 +71,25 @@ pub fn code(nip: &Nip, hash: &str, attempts: u32) -> ResetCodeRecord {
         expires_at: t0() + Duration::minutes(15),
         attempts_left: attempts,
         credential_version: 0,
+    }
+}
+
+/// A pending e-mail exception for `nip`, as the core records it.
+pub fn exception(nip: &Nip, reason: &str) -> PendingException {
+    PendingException {
+        nip: nip.clone(),
+        new_email: Email::parse("siti.baru@example.go.id").unwrap(),
+        account_version: 0,
+        email_shared_confirmed: false,
+        reason: reason.into(),
+        mismatch: vec!["birth_date".into()],
+        nik_birth: "27-09-86".into(),
+        nik_gender: sapk_core::Gender::Female,
+        identity: serde_json::json!({ "nik_masked": "************0003", "documents": [] }),
+        requested_by: "arn:aws:sts::1:assumed-role/x/rina".into(),
+        requested_office: "KANREG-I".into(),
+        requested_at: t0(),
+        expires_at: t0() + Duration::hours(24),
     }
 }
 
@@ -458,6 +477,9 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     s.put_throttles(&[write(Expect::Absent, &throttle(&old, old.as_str(), 3, 5))])
         .await
         .unwrap();
+    s.put_email_exception(&exception(&old, "akta kelahiran"))
+        .await
+        .unwrap();
     let mut moved = a.clone();
     moved.nip = new.clone();
     moved.credential_version = 1;
@@ -472,6 +494,7 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     s.renumber_account(&a, &moved, None).await.unwrap();
     assert_eq!(s.get_account(&old).await.unwrap(), None);
     assert_eq!(s.get_reset_code(&old).await.unwrap(), None);
+    assert_eq!(s.get_email_exception(&old).await.unwrap(), None);
     assert_eq!(get_one(&s, old.as_str()).await, None);
     let stored = s.get_account(&new).await.unwrap().unwrap();
     assert_eq!(stored.password_hash, a.password_hash);
@@ -630,6 +653,9 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
     let a = account(&nip);
     s.insert_account(&a).await.unwrap();
     s.put_reset_code(&code(&nip, "old-code", 5)).await.unwrap();
+    s.put_email_exception(&exception(&nip, "akta kelahiran"))
+        .await
+        .unwrap();
     let mut next = a.clone();
     next.email = Email::parse("baru@example.go.id").ok();
     next.email_verified_at = Some(t0());
@@ -648,6 +674,7 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
     assert!(conflict(s.change_email_audited(&next, 5, &record).await));
     assert_eq!(s.get_account(&nip).await.unwrap().unwrap().email, a.email);
     assert!(s.get_reset_code(&nip).await.unwrap().is_some());
+    assert!(s.get_email_exception(&nip).await.unwrap().is_some());
     assert!(
         s.list_audit(&nip, 10).await.unwrap().is_empty(),
         "no record without its change"
@@ -659,7 +686,31 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
         (next.email.clone(), 1)
     );
     assert_eq!(s.get_reset_code(&nip).await.unwrap(), None);
+    assert_eq!(
+        s.get_email_exception(&nip).await.unwrap(),
+        None,
+        "a change ends the pending exception"
+    );
     assert_eq!(s.list_audit(&nip, 10).await.unwrap(), vec![record]);
+}
+
+/// A pending e-mail exception: round trip, one per NIP (the newer replaces), delete.
+pub async fn email_exceptions(s: DynStore) {
+    let (nip, other) = (fresh_nip(), fresh_nip());
+    assert_eq!(s.get_email_exception(&nip).await.unwrap(), None);
+    let first = exception(
+        &nip,
+        "Surat keterangan Dukcapil no. 470/123, tanggal lahir 26-09-1986",
+    );
+    s.put_email_exception(&first).await.unwrap();
+    assert_eq!(s.get_email_exception(&nip).await.unwrap(), Some(first));
+    let second = exception(&nip, "akta kelahiran ñ 🇮🇩");
+    s.put_email_exception(&second).await.unwrap();
+    assert_eq!(s.get_email_exception(&nip).await.unwrap(), Some(second));
+    assert_eq!(s.get_email_exception(&other).await.unwrap(), None);
+    s.delete_email_exception(&nip).await.unwrap();
+    assert_eq!(s.get_email_exception(&nip).await.unwrap(), None);
+    s.delete_email_exception(&nip).await.unwrap();
 }
 
 /// Who has an address: exact matches only, at most `limit`, none after the address changed.
@@ -731,6 +782,7 @@ macro_rules! store_conformance_tests {
             concurrent_failures_after_expiry_all_count,
             officers_round_trip,
             an_email_change_and_its_audit_record_are_one_write,
+            email_exceptions,
             accounts_by_email
         );
     };

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, ResetCodeRecord, SessionRecord, Store,
-    StoreError, ThrottleWrite,
+    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
+    SessionRecord, Store, StoreError, ThrottleWrite,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,6 +20,7 @@ struct State {
     counters: HashMap<String, u64>,
     audit: Vec<AuditEvent>,
     officers: HashMap<String, Officer>,
+    exceptions: HashMap<Nip, PendingException>,
 }
 
 #[derive(Default)]
@@ -191,9 +192,21 @@ impl Store for MemoryStore {
         self.with(|s| {
             replace_account(s, a, expected)?;
             s.codes.remove(&a.nip);
+            s.exceptions.remove(&a.nip);
             s.audit.push(audit.clone());
             Ok(())
         })
+    }
+    async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {
+        self.with(|s| s.exceptions.insert(p.nip.clone(), p.clone()));
+        Ok(())
+    }
+    async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError> {
+        Ok(self.with(|s| s.exceptions.get(nip).cloned()))
+    }
+    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError> {
+        self.with(|s| s.exceptions.remove(nip));
+        Ok(())
     }
     async fn renumber_account(
         &self,
@@ -214,6 +227,7 @@ impl Store for MemoryStore {
             }
             s.accounts.remove(&old.nip);
             s.codes.remove(&old.nip);
+            s.exceptions.remove(&old.nip);
             s.throttles.remove(old.nip.as_str());
             s.sessions.retain(|_, x| x.nip != old.nip);
             s.accounts.insert(next.nip.clone(), next);

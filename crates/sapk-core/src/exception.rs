@@ -1,0 +1,230 @@
+//! The exception path of the counter's e-mail change: a KTP whose NIK disagrees with the
+//! NIP's birth date or gender.
+//!
+//! A NIK is issued for life. When the birth date was entered wrongly at registration,
+//! Dukcapil keeps the number (it is not re-issued to correct the date), so an honest person
+//! can fail the NIK×NIP check forever. One officer records the case with the reason and the
+//! evidence seen (a Dukcapil letter, a birth certificate); a second registered officer or a
+//! supervisor approves it under their own identity; only then does the e-mail change. The
+//! change's audit record names both and marks it an approved exception. One person alone can
+//! never do it: the approver must be another identity than the requester (on AWS, another
+//! IAM principal in the staff registry).
+
+use crate::nik::NikMismatch;
+use crate::nip::Nip;
+use crate::ports::PendingException;
+use crate::service::Service;
+use crate::staff::{
+    ChangeError, CheckFailure, CheckedChange, EmailChangeOutcome, EmailChangeRequest, Operator,
+    StaffError,
+};
+use serde_json::json;
+
+/// How long a request waits for its approval.
+pub const EXCEPTION_VALID_HOURS: i64 = 24;
+/// The longest reason an officer may record.
+pub const EXCEPTION_REASON_MAX: usize = 500;
+
+const REQUEST: &str = "email_exception_request";
+const APPROVE: &str = "email_exception_approve";
+const REJECT: &str = "email_exception_reject";
+
+fn mismatch_code(m: &NikMismatch) -> &'static str {
+    match m {
+        NikMismatch::BirthDate => "birth_date",
+        NikMismatch::Gender => "gender",
+    }
+}
+
+/// The reason as recorded: white space folded; `None` when empty, too long or with
+/// control characters.
+fn clean_reason(raw: Option<&str>) -> Option<String> {
+    let r = raw?.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!r.is_empty()
+        && r.chars().count() <= EXCEPTION_REASON_MAX
+        && !r
+            .chars()
+            .any(|c| c.is_control() || crate::i18n::is_invisible_format(c)))
+    .then_some(r)
+}
+
+impl PendingException {
+    /// Whether a request is still waiting at `now`.
+    pub fn is_open(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at > now
+    }
+
+    /// Whether `op` asked for it (an approver must be someone else).
+    pub fn requested_by_operator(&self, op: &Operator) -> bool {
+        self.requested_by.trim().eq_ignore_ascii_case(op.id.trim())
+    }
+}
+
+impl Service {
+    /// Officer one: records an e-mail change whose NIK disagrees with the NIP, to wait for
+    /// a second officer's approval. Every other check of an e-mail change must pass (the
+    /// address, the KTP seen, the person confirmed, the version), and the request needs a
+    /// reason and a document besides the KTP. Nothing about the account changes. Replaces
+    /// an earlier request for the NIP; audited as requested or refused.
+    pub async fn request_email_exception(
+        &self,
+        nip: &Nip,
+        req: &EmailChangeRequest,
+        op: &Operator,
+    ) -> Result<PendingException, ChangeError> {
+        let reason = clean_reason(req.exception_reason.as_deref());
+        let mut req = req.clone();
+        // Asking for an exception is what lets the other checks speak before the mismatch.
+        req.exception_reason.get_or_insert_with(String::new);
+        let (c, seen) = self.check_email_change(nip, &req, op, REQUEST).await?;
+        let failure = if seen.mismatch.is_none() {
+            Some(CheckFailure::ExceptionNotNeeded)
+        } else if reason.is_none() {
+            Some(CheckFailure::NoExceptionReason)
+        } else if !seen.documents.iter().any(|d| d.kind != "ktp") {
+            Some(CheckFailure::NoEvidence)
+        } else {
+            None
+        };
+        if let Some(f) = failure {
+            return Err(self.refuse_check(op, nip, REQUEST, f, &c.base).await);
+        }
+        let now = self.now();
+        let pending = PendingException {
+            nip: nip.clone(),
+            new_email: c.new_email.clone(),
+            account_version: c.expected_version,
+            email_shared_confirmed: req.email_shared_confirmed,
+            reason: reason.unwrap_or_default(),
+            mismatch: seen
+                .mismatch
+                .iter()
+                .flatten()
+                .map(|m| mismatch_code(m).to_owned())
+                .collect(),
+            nik_birth: seen.nik.birth_text(),
+            nik_gender: seen.nik.gender(),
+            identity: c.base.clone(),
+            requested_by: op.id.clone(),
+            requested_office: op.office.clone(),
+            requested_at: now,
+            expires_at: now + chrono::Duration::hours(EXCEPTION_VALID_HOURS),
+        };
+        self.store.put_email_exception(&pending).await?;
+        let mut details = c.base;
+        details["reason"] = json!(pending.reason);
+        details["mismatch"] = json!(pending.mismatch);
+        details["expires_at"] = json!(pending.expires_at);
+        self.staff_audit(self.staff_event(op, Some(nip), REQUEST, "requested", details))
+            .await?;
+        Ok(pending)
+    }
+
+    /// The request waiting for `nip`, for the approver to read before deciding. Not audited
+    /// by itself: the overview that goes with it is.
+    pub async fn pending_email_exception(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<PendingException>, StaffError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .get_email_exception(nip)
+            .await?
+            .filter(|p| p.is_open(now)))
+    }
+
+    /// The waiting request, or the refusal `no_pending_exception` (audited under `action`).
+    async fn open_exception(
+        &self,
+        nip: &Nip,
+        op: &Operator,
+        action: &str,
+    ) -> Result<PendingException, ChangeError> {
+        match self.pending_email_exception(nip).await? {
+            Some(p) => Ok(p),
+            None => Err(self
+                .refuse_check(
+                    op,
+                    nip,
+                    action,
+                    CheckFailure::NoPendingException,
+                    &json!({}),
+                )
+                .await),
+        }
+    }
+
+    /// Officer two: approves the waiting request and changes the e-mail, as the counter's
+    /// change does (sessions and reset code end, both addresses notified). Refused when the
+    /// approver is the requester, when nothing is waiting (or it expired), when the account
+    /// changed since the request, or when the address has meanwhile reached another
+    /// employee without the requester's confirmation. The change's audit record carries
+    /// both identities, the reason, what disagreed and the documents' masked numbers.
+    pub async fn approve_email_exception(
+        &self,
+        nip: &Nip,
+        op: &Operator,
+        lang: crate::Lang,
+    ) -> Result<EmailChangeOutcome, ChangeError> {
+        let p = self.open_exception(nip, op, APPROVE).await?;
+        if p.requested_by_operator(op) {
+            return Err(self
+                .refuse_check(op, nip, APPROVE, CheckFailure::SameOfficer, &p.identity)
+                .await);
+        }
+        let Some(account) = self.store.get_account(nip).await? else {
+            self.refuse_audited(op, nip, APPROVE, "unknown_nip", p.identity.clone())
+                .await?;
+            return Err(StaffError::UnknownNip.into());
+        };
+        if account.version != p.account_version {
+            self.refuse_audited(op, nip, APPROVE, "concurrent_change", p.identity.clone())
+                .await?;
+            return Err(StaffError::Conflict.into());
+        }
+        let others = self.other_holders(&p.new_email, nip).await?;
+        if !others.is_empty() && !p.email_shared_confirmed {
+            let f = CheckFailure::EmailInUse(others);
+            return Err(self.refuse_check(op, nip, APPROVE, f, &p.identity).await);
+        }
+        let exception = json!({ "exception": {
+            "reason": p.reason,
+            "mismatch": p.mismatch,
+            "nik_birth": p.nik_birth,
+            "nik_gender": p.nik_gender,
+            "requested_by": p.requested_by,
+            "requested_office": p.requested_office,
+            "requested_at": p.requested_at,
+            "approved_by": op.id,
+            "approved_office": op.office,
+        }});
+        let change = CheckedChange {
+            nip: nip.clone(),
+            new_email: p.new_email.clone(),
+            base: p.identity.clone(),
+            others,
+            expected_version: p.account_version,
+            account,
+        };
+        self.apply_email_change(change, op, "exception_approved", exception, lang)
+            .await
+    }
+
+    /// Officer two turns the request down: it ends, and the record says who and why.
+    pub async fn reject_email_exception(
+        &self,
+        nip: &Nip,
+        op: &Operator,
+        why: Option<&str>,
+    ) -> Result<(), ChangeError> {
+        let p = self.open_exception(nip, op, REJECT).await?;
+        self.store.delete_email_exception(nip).await?;
+        let mut details = p.identity;
+        details["requested_by"] = json!(p.requested_by);
+        details["why"] = json!(clean_reason(why));
+        self.staff_audit(self.staff_event(op, Some(nip), REJECT, "rejected", details))
+            .await?;
+        Ok(())
+    }
+}
