@@ -8,7 +8,7 @@ use crate::commands::{lang, operator_or_os_user, service};
 use crate::counter::operator_required;
 
 use crate::Global;
-use sapk_core::ports::AuditEvent;
+use sapk_core::ports::{AuditEvent, PendingException};
 use sapk_core::staff::{
     ChangeError, EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator, StaffError,
 };
@@ -144,6 +144,84 @@ impl Counter {
                 let path = StaffClient::employee_path(nip.as_str(), "/email");
                 let answer = c.call("POST", &path, Some(body)).await?;
                 decode(answer["outcome"].clone())
+            }
+        }
+    }
+
+    /// Officer one: records an e-mail change whose NIK disagrees with the NIP, for a second
+    /// officer to approve.
+    pub async fn request_exception(
+        &self,
+        nip: &Nip,
+        req: &EmailChangeRequest,
+        l: Lang,
+    ) -> Result<PendingException, CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .request_email_exception(nip, req, op)
+                .await
+                .map_err(|e| CounterError::change(&e, l)),
+            Counter::Api(c) => {
+                let body = serde_json::to_vec(req).map_err(|e| CounterError::Failed(e.into()))?;
+                let path = StaffClient::employee_path(nip.as_str(), "/email-exception");
+                decode(c.call("POST", &path, Some(body)).await?["pending"].clone())
+            }
+        }
+    }
+
+    /// The exception request waiting for `nip`, if any.
+    pub async fn pending_exception(
+        &self,
+        nip: &Nip,
+        l: Lang,
+    ) -> Result<Option<PendingException>, CounterError> {
+        match self {
+            Counter::Direct { svc, .. } => svc
+                .pending_email_exception(nip)
+                .await
+                .map_err(|e| CounterError::staff(&e, l)),
+            Counter::Api(c) => {
+                let path = StaffClient::employee_path(nip.as_str(), "/email-exception");
+                decode(c.call("GET", &path, None).await?["pending"].clone())
+            }
+        }
+    }
+
+    /// Officer two: approves the waiting request (the e-mail changes).
+    pub async fn approve_exception(
+        &self,
+        nip: &Nip,
+        l: Lang,
+    ) -> Result<EmailChangeOutcome, CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .approve_email_exception(nip, op, l)
+                .await
+                .map_err(|e| CounterError::change(&e, l)),
+            Counter::Api(c) => {
+                let path = StaffClient::employee_path(nip.as_str(), "/email-exception/approve");
+                decode(c.call("POST", &path, None).await?["outcome"].clone())
+            }
+        }
+    }
+
+    /// Officer two turns the waiting request down.
+    pub async fn reject_exception(
+        &self,
+        nip: &Nip,
+        why: Option<&str>,
+        l: Lang,
+    ) -> Result<(), CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .reject_email_exception(nip, op, why)
+                .await
+                .map_err(|e| CounterError::change(&e, l)),
+            Counter::Api(c) => {
+                let body = serde_json::to_vec(&json!({ "why": why }))
+                    .map_err(|e| CounterError::Failed(e.into()))?;
+                let path = StaffClient::employee_path(nip.as_str(), "/email-exception/reject");
+                c.call("POST", &path, Some(body)).await.map(|_| ())
             }
         }
     }

@@ -298,9 +298,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if_version,
             yes,
             email_shared,
+            exception,
         }) => {
             let args = crate::counter::ChangeArgs {
                 email_shared: *email_shared,
+                exception: exception.as_deref(),
                 nip,
                 new_email,
                 nik: nik.as_deref(),
@@ -309,6 +311,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 yes: *yes,
             };
             crate::counter::email_change(g, args, &mut crate::counter::StdPrompt).await
+        }
+        Command::Email(EmailCmd::Approve { nip, yes }) => {
+            crate::exception::approve(g, nip, *yes, &mut crate::counter::StdPrompt).await
+        }
+        Command::Email(EmailCmd::Reject { nip, why }) => {
+            crate::exception::reject(g, nip, why.as_deref()).await
         }
         Command::Account(AccountCmd::Unlock { nip }) => crate::counter::unlock(g, nip).await,
         Command::Session(SessionCmd::Revoke { nip, yes }) => {

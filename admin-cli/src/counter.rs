@@ -103,6 +103,54 @@ pub async fn open(g: &Global, mutating: bool) -> Result<Counter, anyhow::Result<
     Counter::open(g, mutating).await.map_err(OpenError::exit)
 }
 
+/// What a typed NIK says against the NIP.
+enum NikVerdict {
+    Missing,
+    Agrees,
+    /// Not a NIK: why.
+    Invalid(String),
+    /// A NIK, but its birth date or gender differs: both sides, for the officer.
+    Disagrees(String),
+}
+
+fn nik_verdict(typed: &str, o: &sapk_core::staff::EmployeeOverview, l: Lang) -> NikVerdict {
+    let f = &o.facts;
+    match Nik::parse(typed) {
+        Err(e) => NikVerdict::Invalid(e.text(l)),
+        Ok(nik) => match nik.check_against(&o.nip) {
+            Ok(()) => NikVerdict::Agrees,
+            Err(_) => NikVerdict::Disagrees(match l {
+                Lang::Id => format!(
+                    "NIK tidak cocok dengan NIP. NIK: {}; NIP: lahir {}, {}",
+                    nik.implied_text(l),
+                    f.birth_date.format("%d-%m-%y"),
+                    gender(f.gender, l)
+                ),
+                Lang::En => format!(
+                    "the NIK does not match the NIP. NIK: {}; NIP: born {}, {}",
+                    nik.implied_text(l),
+                    f.birth_date.format("%d-%m-%y"),
+                    gender(f.gender, l)
+                ),
+            }),
+        },
+    }
+}
+
+/// Sends a request the core is to refuse (and record): exit 1 with its reason.
+async fn submit_refusal<F, Fut>(submit: F, request: EmailChangeRequest) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(EmailChangeRequest) -> Fut,
+    Fut: std::future::Future<
+        Output = Result<sapk_core::staff::EmailChangeOutcome, anyhow::Result<ExitCode>>,
+    >,
+{
+    match submit(request).await {
+        Ok(_) => Ok(ExitCode::from(REFUSED)),
+        Err(code) => code,
+    }
+}
+
 pub struct ChangeArgs<'a> {
     pub nip: &'a str,
     pub new_email: &'a str,
@@ -111,6 +159,7 @@ pub struct ChangeArgs<'a> {
     pub if_version: Option<u64>,
     pub yes: bool,
     pub email_shared: bool,
+    pub exception: Option<&'a str>,
 }
 
 /// `email change`: the guided identity check, then the change. The NIK is checked against
@@ -268,11 +317,11 @@ pub async fn email_change(
 
     // The KTP's NIK, checked against the NIP at once. Typed at the prompt, it may be retyped
     // (a few tries), and a mismatch shows what the NIK says beside what the NIP says. A
-    // missing, malformed or mismatching NIK then goes to the core as it is: it refuses and
-    // records the refusal.
+    // missing or malformed NIK then goes to the core as it is: it refuses and records the
+    // refusal. A well-formed NIK that still disagrees may become an exception request.
     const NIK_TRIES: usize = 3;
     let tries = if a.nik.is_some() { 1 } else { NIK_TRIES };
-    let mut agrees = false;
+    let mut verdict = NikVerdict::Missing;
     for attempt in 1..=tries {
         request.nik = match a.nik {
             Some(n) => Some(n.to_owned()),
@@ -284,28 +333,11 @@ pub async fn email_change(
         let Some(typed) = request.nik.as_deref() else {
             break;
         };
-        let problem = match Nik::parse(typed) {
-            Err(e) => e.text(l),
-            Ok(nik) => match nik.check_against(&o.nip) {
-                Ok(()) => {
-                    agrees = true;
-                    break;
-                }
-                Err(_) => match l {
-                    Lang::Id => format!(
-                        "NIK tidak cocok dengan NIP. NIK: {}; NIP: lahir {}, {}",
-                        nik.implied_text(l),
-                        f.birth_date.format("%d-%m-%y"),
-                        gender(f.gender, l)
-                    ),
-                    Lang::En => format!(
-                        "the NIK does not match the NIP. NIK: {}; NIP: born {}, {}",
-                        nik.implied_text(l),
-                        f.birth_date.format("%d-%m-%y"),
-                        gender(f.gender, l)
-                    ),
-                },
-            },
+        verdict = nik_verdict(typed, &o, l);
+        let problem = match &verdict {
+            NikVerdict::Agrees => break,
+            NikVerdict::Missing => break,
+            NikVerdict::Invalid(p) | NikVerdict::Disagrees(p) => p,
         };
         if attempt < tries {
             note(
@@ -320,37 +352,66 @@ pub async fn email_change(
             );
         }
     }
-    if !agrees {
-        return match submit(request).await {
-            Ok(_) => Ok(ExitCode::from(REFUSED)),
-            Err(code) => code,
-        };
+    let exception = match (&verdict, a.exception) {
+        (NikVerdict::Agrees, None) => false,
+        // Scripted: the officer asked for the exception; the core decides whether it is one.
+        (_, Some(reason)) => {
+            request.exception_reason = Some(reason.to_owned());
+            true
+        }
+        (NikVerdict::Disagrees(p), None) if !a.yes => {
+            note(g, &format!("{p}.\n"));
+            let q = match l {
+                Lang::Id => format!("NIK tetap tidak cocok. Bila tanggal lahir pada NIK memang salah tercatat di Dukcapil (ada surat keterangan Dukcapil atau akta kelahiran), ajukan pengecualian untuk {who}? Petugas lain atau supervisor harus menyetujuinya."),
+                Lang::En => format!("The NIK still disagrees. If the NIK's birth date was recorded wrongly by Dukcapil (a Dukcapil letter or birth certificate is shown), ask for an exception for {who}? Another officer or a supervisor must approve it."),
+            };
+            if !prompt.confirm(&q, l) {
+                return submit_refusal(submit, request).await;
+            }
+            true
+        }
+        _ => return submit_refusal(submit, request).await,
+    };
+    if !exception {
+        note(
+            g,
+            &format!(
+                "{}\n",
+                l.pick(
+                    "NIK cocok dengan tanggal lahir dan jenis kelamin pada NIP.",
+                    "The NIK agrees with the NIP's birth date and gender."
+                )
+            ),
+        );
     }
-    note(
-        g,
-        &format!(
-            "{}\n",
-            l.pick(
-                "NIK cocok dengan tanggal lahir dan jenis kelamin pada NIP.",
-                "The NIK agrees with the NIP's birth date and gender."
-            )
-        ),
-    );
 
     if !a.yes {
+        // The documents first (the KTP among them), then the person against them.
         if request.documents.is_empty() {
-            let answer = prompt
-                .ask(l.pick(
-                    "Dokumen yang diperiksa, pisahkan dengan koma (ktp, karpeg, sk_cpns, sk_pns) [ktp]: ",
-                    "Documents examined, comma-separated (ktp, karpeg, sk_cpns, sk_pns) [ktp]: ",
-                ))
-                .unwrap_or_default();
+            let (q, default) = if exception {
+                (
+                    l.pick(
+                        "Dokumen yang diperiksa, pisahkan dengan koma (ktp dan bukti tanggal lahir: akta_kelahiran, surat_dukcapil): ",
+                        "Documents examined, comma-separated (ktp and proof of the birth date: akta_kelahiran, surat_dukcapil): ",
+                    ),
+                    "",
+                )
+            } else {
+                (
+                    l.pick(
+                        "Dokumen yang diperiksa, pisahkan dengan koma (ktp, karpeg, sk_cpns, sk_pns) [ktp]: ",
+                        "Documents examined, comma-separated (ktp, karpeg, sk_cpns, sk_pns) [ktp]: ",
+                    ),
+                    "ktp",
+                )
+            };
+            let answer = prompt.ask(q).unwrap_or_default();
             let answer = if answer.trim().is_empty() {
-                "ktp".to_owned()
+                default.to_owned()
             } else {
                 answer
             };
-            for part in answer.split(',') {
+            for part in answer.split(',').filter(|p| !p.trim().is_empty()) {
                 let Some(mut doc) = parse_document(part) else {
                     return refuse(
                         g,
@@ -373,11 +434,6 @@ pub async fn email_change(
                 request.documents.push(doc);
             }
         }
-        let who = format!(
-            "{} (NIP {})",
-            sapk_core::i18n::printable(&o.name),
-            o.nip.masked()
-        );
         let q = match l {
             Lang::Id => format!(
                 "Apakah foto dan nama pada dokumen sesuai dengan orang di loket dan dengan {who}?"
@@ -387,24 +443,49 @@ pub async fn email_change(
             ),
         };
         request.person_confirmed = prompt.confirm(&q, l);
+        if request.person_confirmed && exception && request.exception_reason.is_none() {
+            request.exception_reason = prompt.ask(l.pick(
+                "Alasan pengecualian (dokumen apa yang menunjukkan tanggal lahir sebenarnya): ",
+                "Reason for the exception (which document shows the true birth date): ",
+            ));
+        }
         if request.person_confirmed {
-            let q = match l {
-                Lang::Id => format!(
+            let q = match (exception, l) {
+                (false, Lang::Id) => format!(
                     "Ganti email {who} menjadi {}? Semua sesi login dan kode reset akan diakhiri.",
                     a.new_email
                 ),
-                Lang::En => format!(
+                (false, Lang::En) => format!(
                     "Change the e-mail of {who} to {}? Every login session and reset code will end.",
+                    a.new_email
+                ),
+                (true, Lang::Id) => format!(
+                    "Ajukan pengecualian: email {who} menjadi {} setelah disetujui petugas kedua?",
+                    a.new_email
+                ),
+                (true, Lang::En) => format!(
+                    "Ask for the exception: the e-mail of {who} becomes {} once a second officer approves?",
                     a.new_email
                 ),
             };
             request.person_confirmed = prompt.confirm(&q, l);
         }
     }
-    let out = match submit(request).await {
-        Ok(out) => out,
-        Err(code) => return code,
-    };
+    if exception {
+        return crate::exception::submit_request(g, &counter, &o, &request).await;
+    }
+    match submit(request).await {
+        Ok(out) => print_changed(g, &out),
+        Err(code) => code,
+    }
+}
+
+/// Prints a done e-mail change (JSON, or what was changed and who was told).
+pub fn print_changed(
+    g: &Global,
+    out: &sapk_core::staff::EmailChangeOutcome,
+) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
     if g.json {
         print_json(&json!({
             "ok": true,

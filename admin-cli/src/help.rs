@@ -50,6 +50,16 @@ const PAGES: &[Page] = &[
         example: "sapk-admin email change 198609262015051001 budi.baru@example.go.id --nik \"3174 0526 0986 0001\" --document ktp --document karpeg=K1234567 --yes",
     },
     Page {
+        path: &["email", "approve"],
+        about_id: "Setujui pengecualian yang diajukan petugas lain (NIK tidak cocok dengan NIP): pengajuan ditampilkan, lalu email diganti seperti pada `email change`. Petugas yang mengajukan tidak boleh menyetujuinya sendiri.",
+        example: "sapk-admin --api https://abc123.execute-api.ap-southeast-3.amazonaws.com email approve 199009132025242014",
+    },
+    Page {
+        path: &["email", "reject"],
+        about_id: "Tolak pengajuan pengecualian; pengajuan berakhir dan catatan audit menyebut siapa dan mengapa.",
+        example: "sapk-admin email reject 199009132025242014 --why \"akta kelahiran tidak asli\"",
+    },
+    Page {
         path: &["account"],
         about_id: "Kunci login akun.",
         example: "sapk-admin account unlock 198609262015051001",
@@ -129,7 +139,9 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("nik", "NIK yang diketik dari KTP yang ditunjukkan (16 digit, spasi boleh); dicocokkan dengan NIP."),
     ("documents", "Dokumen yang dilihat: ktp, karpeg, sk_cpns, sk_pns, kpe, paspor… boleh dengan nomornya sebagai JENIS=NOMOR (hanya disimpan tersamar dan sebagai hash berkunci). Boleh diulang."),
     ("if_version", "Ganti hanya bila akun masih pada versi ini (dari `employee show --json`)."),
-    ("yes", "Konfirmasi tanpa ditanya: orangnya cocok dengan dokumen, lanjutkan."),
+    ("yes", "Lanjutkan tanpa ditanya: Anda sudah mengonfirmasi (pada email change: orangnya cocok dengan dokumen)."),
+    ("exception", "NIK pada KTP tidak cocok dengan NIP (tanggal lahir salah tercatat di Dukcapil): ajukan pengecualian dengan alasan ini, bukan langsung mengganti. Perlu dokumen selain KTP (mis. akta_kelahiran=NOMOR); petugas kedua menyetujuinya dengan `email approve`."),
+    ("why", "Alasan penolakan (dicatat)."),
     ("email_shared", "Konfirmasi bahwa alamat baru boleh dipakai walau pegawai lain juga memakainya (tanpa ini, alamat itu ditolak bila --yes, dan ditanyakan bila tidak)."),
     ("file", "File CSV (UTF-8, BOM boleh; dipisah koma atau titik koma)."),
     ("init", "Buat penyimpanan lokal di --data-dir bila belum ada."),

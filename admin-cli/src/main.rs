@@ -23,6 +23,7 @@ mod backend;
 mod commands;
 mod counter;
 mod csvfile;
+mod exception;
 mod help;
 mod import;
 mod renumber;
@@ -217,6 +218,30 @@ pub enum EmailCmd {
         /// (without it, such an address is refused with --yes, and asked about otherwise).
         #[arg(long)]
         email_shared: bool,
+        /// The KTP's NIK disagrees with the NIP (a birth date Dukcapil recorded wrongly): ask
+        /// for an exception with this reason instead of changing. Needs a document besides
+        /// the KTP (e.g. akta_kelahiran=NUMBER); a second officer approves it with
+        /// `email approve`.
+        #[arg(long, value_name = "REASON")]
+        exception: Option<String>,
+    },
+    /// Approve an exception another officer asked for (the NIK disagrees with the NIP): shows
+    /// the request, then changes the e-mail as `email change` does. The requester cannot
+    /// approve their own request.
+    Approve {
+        /// The employee's NIP.
+        nip: String,
+        /// Approve without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Turn down an exception request; it ends and the record says who and why.
+    Reject {
+        /// The employee's NIP.
+        nip: String,
+        /// Why (recorded).
+        #[arg(long)]
+        why: Option<String>,
     },
 }
 

@@ -731,3 +731,180 @@ mod registry {
         assert_eq!(app.store.list_officers().await.unwrap().len(), 2);
     }
 }
+
+fn admin_as(op: &str, args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> Output {
+    let mut c = Command::new(workspace_bin("sapk-admin"));
+    c.arg("--data-dir")
+        .arg(dir)
+        .args(["--operator", op, "--office", "KANREG-I"])
+        .args(args);
+    run(c, stdin)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A KTP whose NIK carries a wrong birth date (Dukcapil keeps the number): the guided flow
+/// offers an exception after the retries, the request changes nothing, the requester cannot
+/// approve it, a second officer can, and the trail shows both.
+#[tokio::test]
+async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    let wrong = "3174 0527 0986 0001"; // born 27-09-86; the NIP says 26-09-1986
+    let answers = format!(
+        "{wrong}\n{wrong}\n{wrong}\ny\nktp, akta_kelahiran\nAL 5120 0098765\ny\nAkta kelahiran asli dan surat keterangan Dukcapil: lahir 26-09-1986\ny\n"
+    );
+    let out = admin_as(
+        "RINA",
+        &["email", "change", NIP, NEW],
+        app.data_dir(),
+        Some(&answers),
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("NIK: lahir 27-09-86"), "{said}");
+    assert!(said.contains("ajukan pengecualian"), "{said}");
+    assert!(said.contains("email BELUM diganti"), "{said}");
+    assert!(
+        said.contains(&format!("sapk-admin email approve {NIP}")),
+        "{said}"
+    );
+    assert_eq!(app.session(&token).await.status, 200, "nothing changed yet");
+
+    // The requester alone: refused, whatever they answer.
+    let out = admin_as(
+        "RINA",
+        &["email", "approve", NIP, "--yes"],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("tidak boleh menyetujuinya sendiri"));
+
+    // A second officer reads the request and approves it.
+    let out = admin_as(
+        "SUPERVISOR-2",
+        &["email", "approve", NIP],
+        app.data_dir(),
+        Some("y\n"),
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    for shown in [
+        "Menurut NIK",
+        "27-09-86",
+        "akta_kelahiran *********8765",
+        "RINA (KANREG-I)",
+        "Email berhasil diganti.",
+    ] {
+        assert!(said.contains(shown), "{shown:?} missing from:\n{said}");
+    }
+    assert!(
+        !said.contains("0098765"),
+        "the document number is shown masked"
+    );
+    assert_eq!(app.session(&token).await.status, 401, "sessions ended");
+    let out = admin_as(
+        "RINA",
+        &["--json", "audit", NIP, "--limit", "5"],
+        app.data_dir(),
+        None,
+    );
+    let events = json_of(&out);
+    let change = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "email_change")
+        .expect("the change");
+    assert_eq!(change["outcome"], "exception_approved");
+    assert_eq!(change["actor"], "SUPERVISOR-2");
+    assert_eq!(change["details"]["exception"]["requested_by"], "RINA");
+    let out = admin_as(
+        "RINA",
+        &["audit", NIP, "--limit", "5"],
+        app.data_dir(),
+        None,
+    );
+    assert!(
+        text(&out).contains("pengecualian disetujui"),
+        "{}",
+        text(&out)
+    );
+
+    // Scripted, without evidence besides the KTP: refused; nothing waits to approve.
+    let out = admin_as(
+        "RINA",
+        &[
+            "--json",
+            "email",
+            "change",
+            NIP,
+            "lagi@example.go.id",
+            "--nik",
+            wrong,
+            "--document",
+            "ktp",
+            "--exception",
+            "akta kelahiran",
+            "--yes",
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["reason"], "no_evidence");
+    let out = admin_as(
+        "SUPERVISOR-2",
+        &["--json", "email", "approve", NIP, "--yes"],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // With the evidence: recorded, then turned down by the second officer.
+    let out = admin_as(
+        "RINA",
+        &[
+            "--json",
+            "email",
+            "change",
+            NIP,
+            "lagi@example.go.id",
+            "--nik",
+            wrong,
+            "--document",
+            "ktp",
+            "--document",
+            "surat_dukcapil=470/55/2026",
+            "--exception",
+            "surat keterangan Dukcapil",
+            "--yes",
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(json_of(&out)["pending"]["mismatch"][0], "birth_date");
+    let out = admin_as(
+        "SUPERVISOR-2",
+        &["email", "reject", NIP, "--why", "surat tidak asli"],
+        app.data_dir(),
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = admin_as(
+        "SUPERVISOR-2",
+        &["email", "approve", NIP, "--yes"],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("Tidak ada pengajuan pengecualian"));
+}

@@ -17,6 +17,9 @@ pub fn action(code: &str, l: Lang) -> String {
         "employee_imported" => ("impor pegawai", "employee import"),
         "employee_import_run" => ("impor (satu kali jalan)", "import run"),
         "email_change" => ("ganti email", "e-mail change"),
+        "email_exception_request" => ("ajukan pengecualian email", "e-mail exception request"),
+        "email_exception_approve" => ("setujui pengecualian email", "e-mail exception approval"),
+        "email_exception_reject" => ("tolak pengecualian email", "e-mail exception turned down"),
         "account_unlock" => ("buka kunci login", "login unlock"),
         "session_revoke" => ("akhiri sesi", "sessions ended"),
         "audit_viewed" => ("riwayat dilihat", "trail viewed"),
@@ -41,6 +44,12 @@ pub fn outcome(code: &str, l: Lang) -> String {
         "throttled" => ("terkunci", "locked out"),
         "refused" => ("ditolak", "refused"),
         "changed" => ("diubah", "changed"),
+        "exception_approved" => (
+            "diubah (pengecualian disetujui)",
+            "changed (exception approved)",
+        ),
+        "requested" => ("diajukan", "requested"),
+        "rejected" => ("ditolak petugas kedua", "turned down"),
         "created" => ("dibuat", "created"),
         "updated" => ("diperbarui", "updated"),
         "kept_counter_email" => ("email loket dipertahankan", "counter e-mail kept"),
@@ -66,6 +75,19 @@ pub fn reason(code: &str, l: Lang) -> String {
         "no_ktp" => ("KTP tidak diperiksa", "KTP not checked"),
         "not_confirmed" => ("tidak dikonfirmasi", "not confirmed"),
         "same_email" => ("email sama", "same e-mail"),
+        "email_in_use" => ("email dipakai pegawai lain", "e-mail used by others"),
+        "exception_not_needed" => ("NIK cocok, tak perlu pengecualian", "NIK matches, no exception needed"),
+        "no_exception_reason" => ("alasan pengecualian kosong", "no exception reason"),
+        "no_evidence" => ("tanpa bukti selain KTP", "no evidence besides the KTP"),
+        "no_pending_exception" => ("tak ada pengajuan", "no pending request"),
+        "same_officer" => ("petugas yang sama", "same officer"),
+        "invalid_name" => ("nama tidak valid", "invalid name"),
+        "email_needs_counter" => ("email hanya lewat loket", "e-mail only at the counter"),
+        "same_nip" => ("nomor sama", "same number"),
+        "no_pii_key" => ("kunci data pribadi belum diatur", "no PII key"),
+        "new_nip_in_use" => ("nomor baru sudah aktif", "new number in use"),
+        "renumber_mismatch" => ("data lahir nomor baru berbeda", "new number's birth data differs"),
+        "unavailable" => ("layanan tidak tersedia", "service unavailable"),
         "invalid_email" => ("email tidak valid", "invalid e-mail"),
         "invalid_nip" => ("NIP tidak valid", "invalid NIP"),
         "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),
@@ -89,5 +111,51 @@ mod tests {
         assert_eq!(outcome("refused", Lang::En), "refused");
         assert_eq!(reason("nik_mismatch", Lang::Id), "NIK tidak cocok");
         assert_eq!(action("something_new", Lang::Id), "something_new");
+    }
+
+    /// Every refusal code the core can record has its text here (one place for both).
+    #[test]
+    fn every_refusal_code_of_the_core_reads_in_indonesian() {
+        use crate::staff::{CheckFailure, Forbidden, StaffError};
+        let checks = [
+            CheckFailure::NoNik,
+            CheckFailure::InvalidNik,
+            CheckFailure::NikMismatch(vec![]),
+            CheckFailure::InvalidDocument,
+            CheckFailure::NoKtp,
+            CheckFailure::NotConfirmed,
+            CheckFailure::SameEmail,
+            CheckFailure::EmailInUse(vec![]),
+            CheckFailure::ExceptionNotNeeded,
+            CheckFailure::NoExceptionReason,
+            CheckFailure::NoEvidence,
+            CheckFailure::NoPendingException,
+            CheckFailure::SameOfficer,
+        ];
+        let staff = [
+            StaffError::InvalidNip(crate::nip::NipError::Length(3)),
+            StaffError::InvalidEmail(crate::email::EmailError::Invalid),
+            StaffError::InvalidName("x"),
+            StaffError::UnknownNip,
+            StaffError::EmailNeedsCounter,
+            StaffError::Conflict,
+            StaffError::SameNip,
+            StaffError::NoPiiKey,
+            StaffError::Forbidden(Forbidden::Unregistered),
+            StaffError::Forbidden(Forbidden::Deactivated),
+            StaffError::Forbidden(Forbidden::OutOfScope),
+            StaffError::NewNipInUse,
+            StaffError::RenumberMismatch,
+            StaffError::Store(crate::ports::StoreError::Unavailable("x".into())),
+        ];
+        let codes = checks
+            .iter()
+            .map(|c| c.reason())
+            .chain(staff.iter().map(|s| s.reason()))
+            .chain(["invalid_request"]);
+        for code in codes {
+            assert_ne!(reason(code, Lang::Id), code, "{code} has no text");
+            assert_ne!(reason(code, Lang::En), code, "{code} has no text");
+        }
     }
 }
