@@ -473,4 +473,86 @@ async fn the_counter_signs_and_the_server_decides() {
         "",
     );
     assert_eq!(out.status.code(), Some(2));
+
+    // The exception path through the API: ANDI records a change whose NIK carries a wrong
+    // birth date; ANDI cannot approve it; EVE, registered again, another signed-in
+    // principal, can.
+    let out = supervisor(
+        dir,
+        &[
+            "staff",
+            "register",
+            EVE,
+            "--officer-id",
+            "199101012016032003",
+            "--name",
+            "Eve Pratiwi",
+            "--office-code",
+            "KANREG-I",
+            "--scope",
+            "bkn",
+        ],
+    );
+    assert!(out.status.success());
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &[
+            "--json",
+            "email",
+            "change",
+            BUDI,
+            "budi.lagi@example.go.id",
+            "--nik",
+            "3174052709860001",
+            "--document",
+            "ktp",
+            "--document",
+            "akta_kelahiran=AL-5120-0098765",
+            "--exception",
+            "akta kelahiran: lahir 26-09-1986",
+            "--yes",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_of(&out)["pending"]["requested_by"], ANDI);
+    let out = officer(
+        &server,
+        dir,
+        ANDI_KEY,
+        SECRET,
+        &["--json", "email", "approve", BUDI, "--yes"],
+        "",
+    );
+    refused_for(&out, "same_officer");
+    let out = officer(
+        &server,
+        dir,
+        EVE_KEY,
+        SECRET,
+        &["--json", "email", "approve", BUDI, "--yes"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_of(&out)["new_email"], "budi.lagi@example.go.id");
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (
+            ev["outcome"].as_str(),
+            ev["actor"].as_str(),
+            ev["details"]["exception"]["requested_by"].as_str()
+        ),
+        (Some("exception_approved"), Some(EVE), Some(ANDI))
+    );
 }

@@ -76,7 +76,10 @@ pub fn reason(code: &str, l: Lang) -> String {
         "not_confirmed" => ("tidak dikonfirmasi", "not confirmed"),
         "same_email" => ("email sama", "same e-mail"),
         "email_in_use" => ("email dipakai pegawai lain", "e-mail used by others"),
-        "exception_not_needed" => ("NIK cocok, tak perlu pengecualian", "NIK matches, no exception needed"),
+        "exception_not_needed" => (
+            "NIK cocok, tak perlu pengecualian",
+            "NIK matches, no exception needed",
+        ),
         "no_exception_reason" => ("alasan pengecualian kosong", "no exception reason"),
         "no_evidence" => ("tanpa bukti selain KTP", "no evidence besides the KTP"),
         "no_pending_exception" => ("tak ada pengajuan", "no pending request"),
@@ -86,7 +89,10 @@ pub fn reason(code: &str, l: Lang) -> String {
         "same_nip" => ("nomor sama", "same number"),
         "no_pii_key" => ("kunci data pribadi belum diatur", "no PII key"),
         "new_nip_in_use" => ("nomor baru sudah aktif", "new number in use"),
-        "renumber_mismatch" => ("data lahir nomor baru berbeda", "new number's birth data differs"),
+        "renumber_mismatch" => (
+            "data lahir nomor baru berbeda",
+            "new number's birth data differs",
+        ),
         "unavailable" => ("layanan tidak tersedia", "service unavailable"),
         "invalid_email" => ("email tidak valid", "invalid e-mail"),
         "invalid_nip" => ("NIP tidak valid", "invalid NIP"),
