@@ -20,9 +20,14 @@ pub const REFUSED: u8 = 1;
 pub fn zone(g: &Global) -> sapk_core::i18n::Zone {
     use sapk_core::i18n::Zone;
     match g.tz {
-        crate::TzArg::Wib => Zone::Wib,
-        crate::TzArg::Wita => Zone::Wita,
-        crate::TzArg::Wit => Zone::Wit,
+        Some(crate::TzArg::Wib) => Zone::Wib,
+        Some(crate::TzArg::Wita) => Zone::Wita,
+        Some(crate::TzArg::Wit) => Zone::Wit,
+        None => g
+            .office
+            .as_deref()
+            .and_then(Zone::of_office)
+            .unwrap_or_default(),
     }
 }
 

@@ -125,7 +125,7 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("operator", "Tanpa --api: ID petugas Anda (NIP atau ID staf), dicatat di audit."),
     ("office", "Kode kantor Anda (mis. KANREG-I), dicatat di audit."),
     ("lang", "Bahasa keluaran: id (bawaan) atau en."),
-    ("tz", "Zona waktu yang ditampilkan: wib (bawaan), wita atau wit."),
+    ("tz", "Zona waktu yang ditampilkan: wib, wita atau wit. Bawaan: zona kantor Anda (--office / SAPK_OFFICE, mis. KANREG-IV berarti WITA), selain itu WIB."),
     ("json", "Keluaran JSON untuk mesin."),
     ("nip", "NIP pegawai (spasi boleh)."),
     ("limit", "Berapa peristiwa."),
@@ -268,6 +268,93 @@ fn edit(cmd: Command, path: &[&str], page: &Page, l: Lang, template: &'static st
         }
         sub
     })
+}
+
+/// A command-line mistake in the officer's language. `--help` and `--version` print and
+/// exit 0; every other parse error exits 2 (a usage error), as the README says. English
+/// keeps clap's own message; Indonesian names the same thing in its own words, with the
+/// usage line and the hint to `--help`.
+pub fn parse_error(e: clap::Error, l: Lang) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if l == Lang::En
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        e.exit()
+    }
+    let ctx = |k: ContextKind| -> String {
+        match e.get(k) {
+            Some(ContextValue::String(s)) => s.clone(),
+            Some(ContextValue::Strings(v)) => v.join(", "),
+            Some(ContextValue::StyledStr(s)) => s.to_string(),
+            Some(ContextValue::StyledStrs(v)) => v
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            Some(ContextValue::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    };
+    let arg = ctx(ContextKind::InvalidArg);
+    let value = ctx(ContextKind::InvalidValue);
+    let message = match e.kind() {
+        ErrorKind::UnknownArgument => format!("pilihan atau argumen '{arg}' tidak dikenal"),
+        ErrorKind::InvalidSubcommand => {
+            format!(
+                "perintah '{}' tidak dikenal",
+                ctx(ContextKind::InvalidSubcommand)
+            )
+        }
+        ErrorKind::InvalidValue => {
+            let valid = ctx(ContextKind::ValidValue);
+            if valid.is_empty() {
+                format!("nilai '{value}' tidak berlaku untuk {arg}")
+            } else {
+                format!("nilai '{value}' tidak berlaku untuk {arg}; pilihan: {valid}")
+            }
+        }
+        ErrorKind::ValueValidation => {
+            format!("nilai '{value}' tidak berlaku untuk {arg}")
+        }
+        ErrorKind::MissingRequiredArgument => format!("wajib diisi: {arg}"),
+        ErrorKind::MissingSubcommand => "perintah belum disebut".to_owned(),
+        ErrorKind::ArgumentConflict => format!(
+            "{arg} tidak boleh dipakai bersama {}",
+            ctx(ContextKind::PriorArg)
+        ),
+        ErrorKind::NoEquals => format!("{arg} memerlukan '=' sebelum nilainya"),
+        ErrorKind::TooManyValues => format!("nilai '{value}' berlebih untuk {arg}"),
+        ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            format!("jumlah nilai untuk {arg} salah")
+        }
+        ErrorKind::InvalidUtf8 => "argumen bukan teks UTF-8 yang sah".to_owned(),
+        _ => e
+            .to_string()
+            .trim()
+            .trim_start_matches("error: ")
+            .to_owned(),
+    };
+    let suggestion = match ctx(ContextKind::SuggestedArg) {
+        s if s.is_empty() => match ctx(ContextKind::SuggestedSubcommand) {
+            c if c.is_empty() => String::new(),
+            c => format!("\n  saran: '{c}'"),
+        },
+        s => format!("\n  saran: '{s}'"),
+    };
+    let usage = e
+        .get(ContextKind::Usage)
+        .map(|u| u.to_string().replacen("Usage:", "Penggunaan:", 1))
+        .map(|u| format!("\n\n{}", u.trim()))
+        .unwrap_or_default();
+    eprintln!(
+        "galat: {message}{suggestion}{usage}\n\nKetik --help untuk bantuan (tambahkan --lang en untuk bahasa Inggris)."
+    );
+    std::process::exit(2)
 }
 
 #[cfg(test)]

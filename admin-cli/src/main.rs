@@ -90,15 +90,10 @@ pub struct Global {
         global = true
     )]
     pub lang: LangArg,
-    /// Time zone of the times shown: wib (default), wita or wit.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "wib",
-        env = "SAPK_TZ",
-        global = true
-    )]
-    pub tz: TzArg,
+    /// Time zone of the times shown: wib, wita or wit. Default: the zone of your office
+    /// (--office / SAPK_OFFICE, e.g. KANREG-IV is WITA), else WIB.
+    #[arg(long, value_enum, env = "SAPK_TZ", global = true)]
+    pub tz: Option<TzArg>,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
@@ -330,10 +325,13 @@ fn main() -> ExitCode {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let matches = help::localise(Cli::command(), help::lang_of_args(&text)).get_matches_from(args);
-    let cli = match Cli::from_arg_matches(&matches) {
+    let l = help::lang_of_args(&text);
+    let cli = match help::localise(Cli::command(), l)
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => help::parse_error(e, l),
     };
     use std::io::IsTerminal;
     tracing_subscriber::fmt()

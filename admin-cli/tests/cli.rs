@@ -214,14 +214,29 @@ fn show_refusals_and_usage_errors() {
         .code(1);
     let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     assert_eq!(v["ok"], false);
-    admin(dir.path())
-        .args(["employee", "frobnicate"])
-        .assert()
-        .code(2);
-    admin(dir.path())
-        .args(["--lang", "fr", "employee", "show", "198609262015051001"])
-        .assert()
-        .code(2);
+    // Command-line mistakes: exit 2, in the officer's language, with a suggestion.
+    let stderr = |args: &[&str]| {
+        let a = admin(dir.path()).args(args).assert().code(2);
+        String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+    };
+    let err = stderr(&["employee", "shwo"]);
+    assert!(
+        err.contains("galat: perintah 'shwo' tidak dikenal") && err.contains("saran: 'show'"),
+        "{err}"
+    );
+    let err = stderr(&["--lang", "fr", "employee", "show", "198609262015051001"]);
+    assert!(
+        err.contains("nilai 'fr' tidak berlaku untuk --lang") && err.contains("pilihan: id, en"),
+        "{err}"
+    );
+    let err = stderr(&["email", "change", "198609262015051001"]);
+    assert!(err.contains("wajib diisi: <NEW_EMAIL>"), "{err}");
+    assert!(
+        err.contains("Penggunaan:") && !err.contains("error:"),
+        "{err}"
+    );
+    let err = stderr(&["--lang", "en", "employee", "shwo"]);
+    assert!(err.contains("unrecognized subcommand 'shwo'"), "{err}");
     let help = admin(dir.path())
         .arg("--help")
         .assert()

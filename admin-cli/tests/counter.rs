@@ -155,6 +155,18 @@ fn non_interactive_change_json_then_audit() {
         .clone();
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains(" WITA ") && !out.contains(" WIB "), "{out}");
+    // Without --tz, the office's zone: Jayapura reads WIT, a Bandung office WIB.
+    for (office, zone) in [("KANREG-IX", " WIT "), ("BKPSDM-KOTA-BANDUNG", " WIB ")] {
+        let out = admin(dir.path())
+            .args(["--office", office, "audit", NIP])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains(zone), "{office}: {out}");
+    }
     // The employee now shows the new address.
     let v = json_out(
         admin(dir.path()).args(["--json", "employee", "show", NIP]),

@@ -134,7 +134,6 @@ const MONTHS_EN: [&str; 12] = [
     "December",
 ];
 
-/// `27 November 2026 pukul 16.05 WIB` / `27 November 2026, 16:05 WIB (UTC+7)`.
 /// Indonesia's three time zones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Zone {
@@ -163,6 +162,95 @@ impl Zone {
             Zone::Wita => "WITA",
             Zone::Wit => "WIT",
         }
+    }
+
+    /// The zone of an office, from its code: a BKN regional office (`KANREG-IV`, `Kanreg
+    /// IV Makassar`, `KANREG-4`) by its number, another office by a province or city word
+    /// in its code (`BKPSDM-KOTA-MAKASSAR`, `BKD-PROV-PAPUA`). `None` when the code says
+    /// nothing of its place (then WIB is the default).
+    pub fn of_office(code: &str) -> Option<Zone> {
+        let words: Vec<String> = code
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_uppercase)
+            .collect();
+        // BKN's 14 regional offices: I Yogyakarta, II Surabaya, III Bandung, IV Makassar,
+        // V Jakarta, VI Medan, VII Palembang, VIII Banjarmasin, IX Jayapura, X Denpasar,
+        // XI Manado, XII Pekanbaru, XIII Banda Aceh, XIV Manokwari.
+        const KANREG: [Zone; 14] = [
+            Zone::Wib,
+            Zone::Wib,
+            Zone::Wib,
+            Zone::Wita,
+            Zone::Wib,
+            Zone::Wib,
+            Zone::Wib,
+            Zone::Wita,
+            Zone::Wit,
+            Zone::Wita,
+            Zone::Wita,
+            Zone::Wib,
+            Zone::Wib,
+            Zone::Wit,
+        ];
+        if let Some(i) = words.iter().position(|w| w == "KANREG") {
+            let n = words.get(i + 1).and_then(|w| roman_or_number(w));
+            if let Some(z) = n.and_then(|n| KANREG.get(n.checked_sub(1)?)) {
+                return Some(*z);
+            }
+        }
+        const WITA: &[&str] = &[
+            "BALI",
+            "DENPASAR",
+            "NTB",
+            "MATARAM",
+            "NTT",
+            "KUPANG",
+            "KALSEL",
+            "BANJARMASIN",
+            "BANJARBARU",
+            "KALTIM",
+            "SAMARINDA",
+            "BALIKPAPAN",
+            "KALTARA",
+            "TARAKAN",
+            "SULUT",
+            "MANADO",
+            "SULTENG",
+            "PALU",
+            "SULSEL",
+            "MAKASSAR",
+            "SULTRA",
+            "KENDARI",
+            "SULBAR",
+            "MAMUJU",
+            "GORONTALO",
+            "SULAWESI",
+        ];
+        const WIT: &[&str] = &[
+            "MALUKU",
+            "MALUT",
+            "AMBON",
+            "TERNATE",
+            "SOFIFI",
+            "PAPUA",
+            "JAYAPURA",
+            "MANOKWARI",
+            "SORONG",
+            "MERAUKE",
+            "NABIRE",
+            "WAMENA",
+            "TIMIKA",
+        ];
+        words.iter().find_map(|w| {
+            if WITA.contains(&w.as_str()) {
+                Some(Zone::Wita)
+            } else if WIT.contains(&w.as_str()) {
+                Some(Zone::Wit)
+            } else {
+                None
+            }
+        })
     }
 
     fn offset(self) -> FixedOffset {
@@ -232,6 +320,30 @@ pub fn month_year(year: i32, month: u32, lang: Lang) -> String {
     }
 }
 
+/// `IV` or `4` as 4.
+fn roman_or_number(w: &str) -> Option<usize> {
+    if let Ok(n) = w.parse::<usize>() {
+        return Some(n);
+    }
+    let value = |c: char| match c {
+        'I' => Some(1),
+        'V' => Some(5),
+        'X' => Some(10),
+        _ => None,
+    };
+    let digits: Option<Vec<usize>> = w.chars().map(value).collect();
+    let digits = digits?;
+    let mut total = 0;
+    for (i, d) in digits.iter().enumerate() {
+        if digits.get(i + 1).is_some_and(|next| next > d) {
+            total -= *d as isize;
+        } else {
+            total += *d as isize;
+        }
+    }
+    usize::try_from(total).ok().filter(|n| *n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +369,20 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format_compact(t, Zone::Wita), "2026-11-27 17:05:00 WITA");
+        for (office, zone) in [
+            ("KANREG-I", Some(Zone::Wib)),
+            ("KANREG-IV", Some(Zone::Wita)),
+            ("Kanreg IX Jayapura", Some(Zone::Wit)),
+            ("KANREG-14", Some(Zone::Wit)),
+            ("KANREG-XIII", Some(Zone::Wib)),
+            ("KANREG-XV", None),
+            ("BKPSDM-KOTA-MAKASSAR", Some(Zone::Wita)),
+            ("BKD-PROV-PAPUA-BARAT", Some(Zone::Wit)),
+            ("BKPSDM-KOTA-BANDUNG", None),
+            ("", None),
+        ] {
+            assert_eq!(Zone::of_office(office), zone, "{office}");
+        }
         assert_eq!(
             format_in(t, Lang::Id, Zone::Wit),
             "27 November 2026 pukul 18.05 WIT"
