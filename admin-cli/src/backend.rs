@@ -4,8 +4,7 @@
 //! same core use cases; this module only carries requests and answers.
 
 use crate::api::StaffClient;
-use crate::commands::{lang, operator_or_os_user, service};
-use crate::counter::operator_required;
+use crate::context::{lang, operator_or_os_user, operator_required, service};
 
 use crate::Global;
 use sapk_core::ports::{AuditEvent, PendingException};
@@ -14,6 +13,7 @@ use sapk_core::staff::{
 };
 use sapk_core::{Lang, Nip, Service};
 use serde_json::{json, Value};
+use std::process::ExitCode;
 
 /// A refused action: a stable reason code and what the officer reads.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ impl OpenError {
     /// The exit of a command that could not start: 2 for usage, an error (1) otherwise.
     pub fn exit(self) -> anyhow::Result<std::process::ExitCode> {
         match self {
-            OpenError::Usage(m) => crate::counter::usage(&m),
+            OpenError::Usage(m) => crate::output::usage(&m),
             OpenError::Failed(e) => Err(e),
         }
     }
@@ -325,4 +325,9 @@ pub async fn operator(g: &Global, mutating: bool) -> Result<Operator, OpenError>
 /// The JSON of a refusal: `{"ok": false, "reason", "error"}`.
 pub fn refusal_json(r: &Refusal) -> Value {
     json!({ "ok": false, "reason": r.reason, "error": r.text })
+}
+
+/// Opens the counter, or the exit code of why not.
+pub async fn open(g: &Global, mutating: bool) -> Result<Counter, anyhow::Result<ExitCode>> {
+    Counter::open(g, mutating).await.map_err(OpenError::exit)
 }

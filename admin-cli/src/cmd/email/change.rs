@@ -1,78 +1,16 @@
-//! The counter workflow: identity check and e-mail change, unlock, session revoke, audit.
+//! `email change`: the guided identity check at the counter, then the change (or, for a
+//! NIK that disagrees with the NIP, an exception request for a second officer).
 
-use crate::backend::{refusal_json, Counter, CounterError, OpenError};
-use crate::commands::{audit_table, lang, print_json, refuse, REFUSED};
-use crate::text::{gender, kv};
+use crate::backend::open;
+use crate::context::lang;
+use crate::output::{gender, kv, note, print_json, refuse, refused, usage, REFUSED};
+use crate::prompt::Prompt;
 use crate::Global;
 use sapk_core::i18n::format_date;
-use sapk_core::staff::{DocumentSeen, EmailChangeRequest, Operator};
+use sapk_core::staff::{DocumentSeen, EmailChangeRequest};
 use sapk_core::{Lang, Nik};
 use serde_json::json;
-use std::io::{BufRead, Write};
 use std::process::ExitCode;
-
-pub const USAGE: u8 = 2;
-
-/// Questions to the officer. The terminal implementation writes to stderr (stdout stays
-/// clean for `--json`) and reads one line from stdin; end of input answers "no".
-pub trait Prompt {
-    fn ask(&mut self, question: &str) -> Option<String>;
-
-    fn confirm(&mut self, question: &str, lang: Lang) -> bool {
-        let hint = lang.pick("[y/T]", "[y/N]");
-        matches!(
-            self.ask(&format!("{question} {hint} "))
-                .map(|a| a.trim().to_lowercase())
-                .as_deref(),
-            Some("y" | "ya" | "yes")
-        )
-    }
-}
-
-pub struct StdPrompt;
-
-impl Prompt for StdPrompt {
-    fn ask(&mut self, question: &str) -> Option<String> {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{question}");
-        let _ = err.flush();
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
-        }
-    }
-}
-
-/// Mutating actions need an explicit operator and office.
-pub fn operator_required(g: &Global) -> Result<Operator, String> {
-    match (&g.operator, &g.office) {
-        (Some(id), Some(office)) if !id.trim().is_empty() && !office.trim().is_empty() => Ok(Operator {
-            id: id.trim().to_owned(),
-            office: office.trim().to_owned(),
-        }),
-        _ => Err(lang(g)
-            .pick(
-                "tindakan ini wajib menyebut petugas: --operator ID dan --office KODE (atau SAPK_OPERATOR dan SAPK_OFFICE)",
-                "this action needs the operator: --operator ID and --office CODE (or SAPK_OPERATOR and SAPK_OFFICE)",
-            )
-            .to_owned()),
-    }
-}
-
-pub fn usage(msg: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("sapk-admin: {msg}");
-    Ok(ExitCode::from(USAGE))
-}
-
-/// Officer-facing text, to stderr when stdout carries JSON.
-fn note(g: &Global, text: &str) {
-    if g.json {
-        eprint!("{text}");
-    } else {
-        say_raw!("{text}");
-    }
-}
 
 /// `KIND` or `KIND=NUMBER`.
 fn parse_document(raw: &str) -> Option<DocumentSeen> {
@@ -80,27 +18,6 @@ fn parse_document(raw: &str) -> Option<DocumentSeen> {
         Some((k, n)) => DocumentSeen::new(k, Some(n)),
         None => DocumentSeen::new(raw, None),
     }
-}
-
-/// Prints a refusal (JSON with its reason, or a line on stderr) and returns exit code 1; a
-/// failure to act at all is an error (also exit 1).
-pub fn refused(g: &Global, e: CounterError) -> anyhow::Result<ExitCode> {
-    match e {
-        CounterError::Refused(r) => {
-            if g.json {
-                print_json(&refusal_json(&r));
-            } else {
-                eprintln!("{}: {}", lang(g).pick("Ditolak", "Refused"), r.text);
-            }
-            Ok(ExitCode::from(REFUSED))
-        }
-        CounterError::Failed(e) => Err(e),
-    }
-}
-
-/// Opens the counter, or the exit code of why not.
-pub async fn open(g: &Global, mutating: bool) -> Result<Counter, anyhow::Result<ExitCode>> {
-    Counter::open(g, mutating).await.map_err(OpenError::exit)
 }
 
 /// What a typed NIK says against the NIP.
@@ -165,7 +82,7 @@ pub struct ChangeArgs<'a> {
 /// `email change`: the guided identity check, then the change. The NIK is checked against
 /// the NIP as soon as it is typed, so the officer knows at once; the decision and its audit
 /// record are the core's (here or behind the staff API).
-pub async fn email_change(
+pub async fn run(
     g: &Global,
     a: ChangeArgs<'_>,
     prompt: &mut dyn Prompt,
@@ -201,7 +118,7 @@ pub async fn email_change(
     };
     if !counter.is_api()
         && g.store == crate::StoreKind::Dynamodb
-        && crate::commands::env("SAPK_PII_KEY").is_none()
+        && crate::context::env("SAPK_PII_KEY").is_none()
     {
         return usage(l.pick(
             "email change pada DynamoDB memerlukan SAPK_PII_KEY (NIK dan nomor dokumen disimpan sebagai hash berkunci)",
@@ -472,7 +389,7 @@ pub async fn email_change(
         }
     }
     if exception {
-        return crate::exception::submit_request(g, &counter, &o, &request).await;
+        return super::exception::submit_request(g, &counter, &o, &request).await;
     }
     match submit(request).await {
         Ok(out) => print_changed(g, &out),
@@ -540,108 +457,4 @@ pub fn print_changed(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub async fn unlock(g: &Global, nip: &str) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let counter = match open(g, true).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match counter.unlock(nip, l).await {
-        Ok(was_locked) => {
-            if g.json {
-                print_json(&json!({ "ok": true, "was_locked": was_locked }));
-            } else if was_locked {
-                say!(
-                    "{}",
-                    l.pick("Kunci login dibuka.", "Login lock-out cleared.")
-                );
-            } else {
-                say!(
-                    "{}",
-                    l.pick(
-                        "Akun tidak terkunci; hitungan gagal login dihapus.",
-                        "The account was not locked; the failure count was cleared."
-                    )
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => refused(g, e),
-    }
-}
-
-pub async fn revoke(
-    g: &Global,
-    nip: &str,
-    yes: bool,
-    prompt: &mut dyn Prompt,
-) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let counter = match open(g, true).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    if !yes {
-        // The question names the employee; an unknown NIP is refused before it.
-        let o = match counter.overview(nip, 1, None, l).await {
-            Ok(o) => o,
-            Err(e) => return refused(g, e),
-        };
-        let who = format!(
-            "{} (NIP {})",
-            sapk_core::i18n::printable(&o.name),
-            o.nip.masked()
-        );
-        let q = match l {
-            Lang::Id => format!("Akhiri semua sesi login (dan kode reset aktif) {who}?"),
-            Lang::En => format!("End every login session (and any active reset code) of {who}?"),
-        };
-        if !prompt.confirm(&q, l) {
-            return refuse(
-                g,
-                l.pick(
-                    "dibatalkan; tidak ada yang diubah",
-                    "cancelled; nothing was changed",
-                ),
-            );
-        }
-    }
-    match counter.revoke(nip, l).await {
-        Ok(()) => {
-            if g.json {
-                print_json(&json!({ "ok": true }));
-            } else {
-                say!(
-                    "{}",
-                    l.pick(
-                        "Semua sesi login diakhiri.",
-                        "Every login session was ended."
-                    )
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => refused(g, e),
-    }
-}
-
-pub async fn audit(g: &Global, nip: &str, limit: usize) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let counter = match open(g, false).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match counter.audit(nip, limit, l).await {
-        Ok(events) => {
-            if g.json {
-                print_json(&serde_json::to_value(&events)?);
-            } else {
-                say_raw!("{}", audit_table(&events, l, crate::commands::zone(g)));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => refused(g, e),
-    }
 }

@@ -1,8 +1,8 @@
 //! `employee renumber`: carry accounts to their new numbers, one pair or a CSV mapping.
 
-use crate::commands::{lang, print_json, refuse, service, REFUSED};
-use crate::counter::usage;
-use crate::text::{kv, line_errors, table};
+use crate::context::{lang, service};
+use crate::output::{kv, line_errors, table};
+use crate::output::{print_json, refuse, usage, REFUSED};
 use crate::Global;
 use sapk_core::staff::{RenumberOutcome, RenumberReason};
 use sapk_core::{Lang, Service};

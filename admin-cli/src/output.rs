@@ -1,8 +1,19 @@
-//! What officers read, in Indonesian by default and English with `--lang en`.
+//! What officers read: tables, key/value blocks, JSON, refusals and usage errors, in
+//! Indonesian by default and English with `--lang en`.
 
+use crate::backend::{refusal_json, CounterError};
+use crate::context::lang;
+use crate::Global;
 use sapk_core::i18n::printable;
 use sapk_core::nip::Gender;
 use sapk_core::Lang;
+use serde_json::json;
+use std::process::ExitCode;
+
+/// Exit code of a refused or failed action.
+pub const REFUSED: u8 = 1;
+/// Exit code of a usage error.
+pub const USAGE: u8 = 2;
 
 pub fn gender(g: Gender, lang: Lang) -> &'static str {
     match g {
@@ -78,4 +89,51 @@ pub fn line_errors(nip_header: &str, errors: &[(u64, String, String)], lang: Lan
             .map(|(a, b, c)| vec![a.to_string(), b.clone(), c.clone()])
             .collect::<Vec<_>>(),
     )
+}
+
+pub fn print_json(v: &serde_json::Value) {
+    say!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
+}
+
+/// Prints why an action was refused and returns exit code 1.
+pub fn refuse(g: &Global, message: &str) -> anyhow::Result<ExitCode> {
+    if g.json {
+        print_json(&json!({ "ok": false, "error": message }));
+    } else {
+        eprintln!("{}: {message}", lang(g).pick("Ditolak", "Refused"));
+    }
+    Ok(ExitCode::from(REFUSED))
+}
+
+/// Prints a refusal (JSON with its reason, or a line on stderr) and returns exit code 1; a
+/// failure to act at all is an error (also exit 1).
+pub fn refused(g: &Global, e: CounterError) -> anyhow::Result<ExitCode> {
+    match e {
+        CounterError::Refused(r) => {
+            if g.json {
+                print_json(&refusal_json(&r));
+            } else {
+                eprintln!("{}: {}", lang(g).pick("Ditolak", "Refused"), r.text);
+            }
+            Ok(ExitCode::from(REFUSED))
+        }
+        CounterError::Failed(e) => Err(e),
+    }
+}
+
+pub fn usage(msg: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("sapk-admin: {msg}");
+    Ok(ExitCode::from(USAGE))
+}
+
+/// Officer-facing text, to stderr when stdout carries JSON.
+pub fn note(g: &Global, text: &str) {
+    if g.json {
+        eprint!("{text}");
+    } else {
+        say_raw!("{text}");
+    }
 }

@@ -2,10 +2,11 @@
 //! one officer submits, and `email approve` / `email reject` for a second officer. The rules
 //! (who may approve, what a request needs) are the core's; this module asks and prints.
 
+use crate::backend::open;
 use crate::backend::Counter;
-use crate::commands::{lang, print_json, refuse, zone};
-use crate::counter::{open, refused, Prompt};
-use crate::text::{gender, kv};
+use crate::context::{lang, zone};
+use crate::output::{gender, kv, print_json, refuse, refused};
+use crate::prompt::Prompt;
 use crate::Global;
 use sapk_core::i18n::{format_date, format_in};
 use sapk_core::ports::PendingException;
@@ -215,7 +216,7 @@ pub async fn approve(
         }
     }
     match counter.approve_exception(&o.nip, l).await {
-        Ok(out) => crate::counter::print_changed(g, &out),
+        Ok(out) => super::change::print_changed(g, &out),
         Err(e) => refused(g, e),
     }
 }

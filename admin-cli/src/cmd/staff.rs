@@ -1,12 +1,44 @@
 //! `staff`: the registry of officers, kept by a supervisor.
 
-use crate::commands::{lang, print_json, refuse, service};
-use crate::counter::usage;
-use crate::text::table;
-use crate::{Global, StaffCmd};
+use crate::context::{lang, service};
+use crate::output::{print_json, refuse, table, usage};
+use crate::Global;
+use clap::Subcommand;
 use sapk_core::ports::{Officer, StaffScope};
 use serde_json::json;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCmd {
+    /// Register (or update) an officer. Example: `sapk-admin staff register
+    /// arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id
+    /// --officer-id 199001012015031002 --name "Rina Kartika" --office BKPSDM-KOTA-BANDUNG
+    /// --scope "instansi:Pemerintah Kota Bandung"`. Needs --office, and --operator on the embedded store (on DynamoDB the operator is your AWS identity).
+    Register {
+        /// The IAM principal ARN the officer signs in as.
+        principal: String,
+        /// The officer's own NIP or staff ID.
+        #[arg(long)]
+        officer_id: String,
+        /// The officer's name.
+        #[arg(long)]
+        name: String,
+        /// The officer's office code.
+        #[arg(long = "office-code")]
+        office_code: String,
+        /// `bkn` (a BKN office: any employee) or `instansi:<name>` (an agency HR unit: only
+        /// its own employees).
+        #[arg(long)]
+        scope: String,
+    },
+    /// Deactivate an officer (their requests are then refused). Needs --office (and --operator on the embedded store).
+    Deactivate {
+        /// The IAM principal ARN.
+        principal: String,
+    },
+    /// List the registered officers.
+    List,
+}
 
 pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
     let l = lang(g);

@@ -4,8 +4,9 @@
 //! simply be started again. A progress bar with rate and ETA shows on a terminal; rejected
 //! rows go to a report file; one audit record sums up the run.
 
-use crate::commands::{lang, open_service, print_json, REFUSED};
-use crate::text::{kv, line_errors};
+use crate::context::{lang, open_service};
+use crate::output::{kv, line_errors};
+use crate::output::{print_json, REFUSED};
 use crate::Global;
 use futures_util::stream::{self, StreamExt};
 use sapk_core::staff::{EmployeeRow, ImportOutcome};

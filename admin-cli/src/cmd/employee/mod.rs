@@ -1,0 +1,106 @@
+//! `employee`: import from CSV, renumber, show.
+
+mod import;
+mod renumber;
+mod show;
+
+use crate::Global;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum EmployeeCmd {
+    /// Create or update employees from a CSV export with header `nip,nama,email[,instansi]`
+    /// (or `nip,name,email[,instansi]`). Without an `instansi` column each employee keeps
+    /// their agency; a NIP on several lines is refused on each. Idempotent; bad rows are
+    /// reported and the good ones kept (exit 1 if any row failed).
+    Import {
+        /// The CSV file (UTF-8, BOM allowed; comma or semicolon separated).
+        file: PathBuf,
+        /// Create the embedded store in --data-dir if there is none yet.
+        #[arg(long)]
+        init: bool,
+        /// Rows in flight at once (default 32 on DynamoDB, 4 on the embedded store).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: Option<u16>,
+        /// Where to write the rejected rows (CSV: baris,nip,kesalahan); default
+        /// `<file>.ditolak.csv` beside the input, written only when a row failed.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+    /// Carry accounts to their new numbers (a PPPK's new NI PPPK at another agency, a PPPK
+    /// become PNS, a corrected NIP): `renumber OLD NEW --reason R`, or `renumber --file F`
+    /// with header `old_nip,new_nip[,reason]` (or `nip_lama,nip_baru[,alasan]`). Password,
+    /// e-mail and its counter verification move; the old number's sessions, reset code and
+    /// lock-out end, and it then answers like an unknown number. Needs --office (and --operator on the embedded store).
+    /// Reasons: perbaikan (correction), pindah-instansi (PPPK at another agency),
+    /// pppk-ke-pns. Example: `sapk-admin employee renumber 199009132025242014
+    /// 199009132026212001 --reason pindah-instansi`.
+    Renumber {
+        /// The old number.
+        old_nip: Option<String>,
+        /// The new number.
+        new_nip: Option<String>,
+        /// A CSV mapping of old to new numbers instead of one pair.
+        #[arg(long, conflicts_with_all = ["old_nip", "new_nip"])]
+        file: Option<PathBuf>,
+        /// Why the number changes (for rows without a reason column).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Show an employee: identity facts from the NIP, e-mail, account state, lock-out,
+    /// active reset code, last password change and recent audit events.
+    Show {
+        /// The employee's NIP (spaces allowed).
+        nip: String,
+        /// How many audit events to show.
+        #[arg(long, default_value_t = 10)]
+        audit_limit: usize,
+    },
+}
+
+impl EmployeeCmd {
+    /// Import and renumbering act on the tables directly, under the data administrator's
+    /// role: never through the counter's staff API.
+    pub fn direct_only(&self) -> bool {
+        matches!(
+            self,
+            EmployeeCmd::Import { .. } | EmployeeCmd::Renumber { .. }
+        )
+    }
+}
+
+pub async fn run(g: &Global, cmd: &EmployeeCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        EmployeeCmd::Import {
+            file,
+            init,
+            jobs,
+            report,
+        } => {
+            let args = import::Args {
+                file,
+                init: *init,
+                jobs: *jobs,
+                report: report.as_deref(),
+            };
+            import::run(g, args).await
+        }
+        EmployeeCmd::Show { nip, audit_limit } => show::run(g, nip, *audit_limit).await,
+        EmployeeCmd::Renumber {
+            old_nip,
+            new_nip,
+            file,
+            reason,
+        } => {
+            let args = renumber::Args {
+                old_nip: old_nip.as_deref(),
+                new_nip: new_nip.as_deref(),
+                file: file.as_deref(),
+                reason: reason.as_deref(),
+            };
+            renumber::run(g, args).await
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `employee show NIP`: what the counter needs to know of an employee.
+
+use crate::cmd::audit::audit_table;
+use crate::context::{lang, zone};
+use crate::output::{gender, kv, print_json, refused};
+use crate::Global;
+use sapk_core::i18n::format_date;
+use sapk_core::staff::AccountState;
+use sapk_core::Lang;
+
+use std::process::ExitCode;
+
+pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let z = zone(g);
+    let format_wib =
+        |t: chrono::DateTime<chrono::Utc>, l: Lang| sapk_core::i18n::format_in(t, l, z);
+    let counter = match crate::backend::open(g, false).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let o = match counter.overview(nip, audit_limit, None, l).await {
+        Ok(o) => o,
+        Err(e) => return refused(g, e),
+    };
+    if g.json {
+        print_json(&serde_json::to_value(&o)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let when =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| format_wib(t, l));
+    let f = &o.facts;
+    let from_nip = l.pick("(dari NIP)", "(from NIP)");
+    let rows = vec![
+        ("NIP".to_owned(), o.nip.grouped()),
+        (l.pick("Nama", "Name").into(), o.name.clone()),
+        (
+            l.pick("Tanggal lahir", "Birth date").into(),
+            format!("{} {from_nip}", format_date(f.birth_date, l)),
+        ),
+        (
+            l.pick("Jenis kelamin", "Gender").into(),
+            format!("{} {from_nip}", gender(f.gender, l)),
+        ),
+        (
+            l.pick("Kepegawaian", "Appointment").into(),
+            format!("{} {from_nip}", f.appointment_text(l)),
+        ),
+        (
+            l.pick("Instansi", "Agency").into(),
+            o.instansi.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "Email".into(),
+            match (&o.email_masked, &o.email) {
+                (Some(m), Some(full)) => format!("{m} ({}: {full})", l.pick("lengkap", "full")),
+                _ => l.pick("tidak ada", "none").into(),
+            },
+        ),
+        (
+            l.pick(
+                "Email diverifikasi di loket",
+                "E-mail verified at a counter",
+            )
+            .into(),
+            match o.email_verified_at {
+                Some(t) => format_wib(t, l),
+                None => l.pick("belum", "no").into(),
+            },
+        ),
+        (
+            l.pick("Status akun", "Account state").into(),
+            match o.state {
+                AccountState::Active => l.pick("aktif", "active").into(),
+                AccountState::NotActivated => l
+                    .pick(
+                        "belum aktivasi (belum pernah membuat password)",
+                        "not activated (no password set yet)",
+                    )
+                    .into(),
+            },
+        ),
+        (
+            l.pick("Gagal login", "Failed logins").into(),
+            match o.locked_until {
+                Some(u) => format!(
+                    "{} ({} {})",
+                    o.login_failures,
+                    l.pick("terkunci sampai", "locked until"),
+                    format_wib(u, l)
+                ),
+                None => o.login_failures.to_string(),
+            },
+        ),
+        (
+            l.pick("Kode reset aktif", "Active reset code").into(),
+            match &o.active_code {
+                Some(c) => match l {
+                    Lang::Id => format!(
+                        "ada, berlaku sampai {}, sisa {} percobaan",
+                        format_wib(c.expires_at, l),
+                        c.attempts_left
+                    ),
+                    Lang::En => format!(
+                        "yes, valid until {}, {} tries left",
+                        format_wib(c.expires_at, l),
+                        c.attempts_left
+                    ),
+                },
+                None => l.pick("tidak ada", "none").into(),
+            },
+        ),
+        (
+            l.pick("Ganti password terakhir", "Last password change")
+                .into(),
+            when(o.password_changed_at),
+        ),
+    ];
+    say_raw!("{}", kv(&rows));
+    say!("");
+    say!(
+        "{}",
+        l.pick("Riwayat audit terbaru:", "Recent audit events:")
+    );
+    say_raw!("{}", audit_table(&o.recent_audit, l, z));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,39 @@
+//! `init`: creates the embedded store.
+
+use crate::context::{lang, open_service};
+use crate::output::{print_json, usage};
+use crate::{Global, StoreKind};
+use serde_json::json;
+use std::process::ExitCode;
+
+/// `init`: creates the embedded store (and its keys) in `--data-dir`; idempotent.
+pub async fn run(g: &Global) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    if g.store != StoreKind::Sqlite || g.api.is_some() {
+        return usage(l.pick(
+            "init hanya untuk penyimpanan lokal (--data-dir)",
+            "init is for the embedded store only (--data-dir)",
+        ));
+    }
+    let existed = g.data_dir.join(sapk_embedded::DB_FILE).exists();
+    open_service(g, true).await?;
+    if g.json {
+        print_json(&json!({ "ok": true, "data_dir": g.data_dir, "created": !existed }));
+    } else if existed {
+        say!(
+            "{} {}",
+            g.data_dir.display(),
+            l.pick(
+                "sudah berisi penyimpanan SAPK.",
+                "already holds a SAPK store."
+            )
+        );
+    } else {
+        say!(
+            "{} {}",
+            l.pick("Penyimpanan SAPK dibuat di", "SAPK store created in"),
+            g.data_dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

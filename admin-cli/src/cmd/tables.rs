@@ -1,0 +1,61 @@
+//! `tables create`: the DynamoDB tables for local and test use.
+
+use crate::context::{env, lang};
+use crate::output::{print_json, refuse};
+use crate::{Global, StoreKind};
+use clap::Subcommand;
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum TablesCmd {
+    /// Create the tables named by SAPK_TABLE_* (or the defaults) with TTL; existing ones are kept.
+    Create,
+}
+
+pub async fn run(g: &Global, cmd: &TablesCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TablesCmd::Create => create(g).await,
+    }
+}
+
+async fn create(g: &Global) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    if g.store != StoreKind::Dynamodb {
+        let msg = l.pick(
+            "Penyimpanan SQLite membuat tabelnya sendiri; tidak ada yang perlu dibuat.",
+            "The SQLite store creates its tables itself; nothing to do.",
+        );
+        if g.json {
+            print_json(&json!({ "ok": true, "created": [], "message": msg }));
+        } else {
+            say!("{msg}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
+    let sdk = sapk_aws::sdk_config().await;
+    let created = match sapk_aws::create_tables(&sapk_aws::dynamodb_client(&sdk), &names).await {
+        Ok(c) => c,
+        Err(e) => return refuse(g, &e.to_string()),
+    };
+    let all = [
+        names.accounts.clone(),
+        names.ephemeral.clone(),
+        names.audit.clone(),
+        names.staff.clone(),
+    ];
+    if g.json {
+        print_json(&json!({ "ok": true, "created": created, "tables": all }));
+    } else {
+        for t in &all {
+            let state = if created.contains(t) {
+                l.pick("dibuat", "created")
+            } else {
+                l.pick("sudah ada", "exists")
+            };
+            say!("{t}  {state}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
