@@ -700,8 +700,12 @@ mod registry {
         let budi = app.store.get_account(&nip).await.unwrap().unwrap();
         let ayu = app.store.get_account(&pppk).await.unwrap().unwrap();
         // The agency officer: their own employee yes, another (or none) no, audited.
-        svc.check_scope(&rina, &ayu, "email_change").await.unwrap();
-        let r = svc.check_scope(&rina, &budi, "email_change").await;
+        svc.check_scope(&rina, &ayu, sapk_core::audit_text::Action::EmailChange)
+            .await
+            .unwrap();
+        let r = svc
+            .check_scope(&rina, &budi, sapk_core::audit_text::Action::EmailChange)
+            .await;
         assert!(
             matches!(r, Err(StaffError::Forbidden(Forbidden::OutOfScope))),
             "{r:?}"
@@ -716,8 +720,12 @@ mod registry {
         );
         assert_eq!(trail[0].office.as_deref(), Some("BKPSDM-KOTA-BANDUNG"));
         // A BKN office: anyone.
-        svc.check_scope(&andi, &budi, "email_change").await.unwrap();
-        svc.check_scope(&andi, &ayu, "email_change").await.unwrap();
+        svc.check_scope(&andi, &budi, sapk_core::audit_text::Action::EmailChange)
+            .await
+            .unwrap();
+        svc.check_scope(&andi, &ayu, sapk_core::audit_text::Action::EmailChange)
+            .await
+            .unwrap();
 
         // Deactivated: refused.
         let mut off = rina.clone();

@@ -1,110 +1,151 @@
-//! What an officer reads for the codes in audit records: actions, outcomes and refusal
-//! reasons, in Indonesian and English, in one place. Records keep the stable codes; a code
-//! without a text here (an older or newer one) is shown as it is.
+//! The codes of audit records, as enums owned by the core, each with what an officer reads
+//! for it in Indonesian and English, in one place: the action (`email_change`, "ganti
+//! email"), the outcome (`refused`, "ditolak") and the refusal reason (`nik_mismatch`, "NIK
+//! tidak cocok"). Records keep the stable codes (text); a code without an entry here (an
+//! older or newer one) is shown as it is.
 
 use crate::Lang;
 
-/// The action of an audit record (`email_change` → "ganti email").
+/// An enum of stable codes with their texts.
+macro_rules! codes {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $code:literal => ($id:literal, $en:literal),)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant,)* }
+
+        impl $name {
+            /// Every value, in the order of the table.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The stable code kept in records and answers.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code,)* }
+            }
+
+            /// What an officer reads.
+            pub fn text(self, l: Lang) -> &'static str {
+                match self { $($name::$variant => l.pick($id, $en),)* }
+            }
+
+            /// The value of a stored code, if it is one of ours.
+            pub fn parse(code: &str) -> Option<$name> {
+                match code { $($code => Some($name::$variant),)* _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
+codes!(
+    /// What an audit record is about.
+    Action {
+        CodeRequested = "code_requested" => ("minta kode reset", "reset code requested"),
+        Reset = "reset" => ("buat password baru", "password reset"),
+        Login = "login" => ("masuk", "login"),
+        ForgotRateLimited = "forgot_rate_limited" => ("batas permintaan kode", "code request limit"),
+        ResetRateLimited = "reset_rate_limited" => ("batas reset", "reset limit"),
+        LoginRateLimited = "login_rate_limited" => ("batas masuk", "login limit"),
+        EmployeeViewed = "employee_viewed" => ("data pegawai dilihat", "employee looked up"),
+        EmployeeImported = "employee_imported" => ("impor pegawai", "employee import"),
+        EmployeeImportRun = "employee_import_run" => ("impor (satu kali jalan)", "import run"),
+        EmailChange = "email_change" => ("ganti email", "e-mail change"),
+        EmailExceptionRequest = "email_exception_request" => ("ajukan pengecualian email", "e-mail exception request"),
+        EmailExceptionViewed = "email_exception_viewed" => ("pengajuan pengecualian dilihat", "e-mail exception request read"),
+        EmailExceptionApprove = "email_exception_approve" => ("setujui pengecualian email", "e-mail exception approval"),
+        EmailExceptionReject = "email_exception_reject" => ("tolak pengecualian email", "e-mail exception turned down"),
+        AccountUnlock = "account_unlock" => ("buka kunci login", "login unlock"),
+        SessionRevoke = "session_revoke" => ("akhiri sesi", "sessions ended"),
+        AuditViewed = "audit_viewed" => ("riwayat dilihat", "trail viewed"),
+        AccountRenumber = "account_renumber" => ("ganti nomor (NIP)", "renumbering"),
+        StaffRequest = "staff_request" => ("permintaan petugas", "staff request"),
+        StaffRegistry = "staff_registry" => ("registri petugas", "staff registry"),
+    }
+);
+
+/// The text of a stored action code (`code_requested` → "minta kode reset"); an unknown one as it is.
 pub fn action(code: &str, l: Lang) -> String {
-    let (id, en) = match code {
-        "code_requested" => ("minta kode reset", "reset code requested"),
-        "reset" => ("buat password baru", "password reset"),
-        "login" => ("masuk", "login"),
-        "forgot_rate_limited" => ("batas permintaan kode", "code request limit"),
-        "reset_rate_limited" => ("batas reset", "reset limit"),
-        "login_rate_limited" => ("batas masuk", "login limit"),
-        "employee_viewed" => ("data pegawai dilihat", "employee looked up"),
-        "employee_imported" => ("impor pegawai", "employee import"),
-        "employee_import_run" => ("impor (satu kali jalan)", "import run"),
-        "email_change" => ("ganti email", "e-mail change"),
-        "email_exception_request" => ("ajukan pengecualian email", "e-mail exception request"),
-        "email_exception_approve" => ("setujui pengecualian email", "e-mail exception approval"),
-        "email_exception_reject" => ("tolak pengecualian email", "e-mail exception turned down"),
-        "account_unlock" => ("buka kunci login", "login unlock"),
-        "session_revoke" => ("akhiri sesi", "sessions ended"),
-        "audit_viewed" => ("riwayat dilihat", "trail viewed"),
-        "account_renumber" => ("ganti nomor (NIP)", "renumbering"),
-        "staff_request" => ("permintaan petugas", "staff request"),
-        "staff_registry" => ("registri petugas", "staff registry"),
-        other => return other.to_owned(),
-    };
-    l.pick(id, en).to_owned()
+    Action::parse(code).map_or_else(|| code.to_owned(), |x| x.text(l).to_owned())
 }
 
-/// The outcome of an audit record (`refused` → "ditolak").
+codes!(
+    /// How it ended.
+    Outcome {
+        Sent = "sent" => ("terkirim", "sent"),
+        MailFailed = "mail_failed" => ("email gagal", "mail failed"),
+        NoEmail = "no_email" => ("tanpa email", "no e-mail"),
+        UnknownNip = "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),
+        Cooldown = "cooldown" => ("tunggu dulu", "cooldown"),
+        Succeeded = "succeeded" => ("berhasil", "succeeded"),
+        Failed = "failed" => ("gagal", "failed"),
+        Throttled = "throttled" => ("terkunci", "locked out"),
+        Refused = "refused" => ("ditolak", "refused"),
+        Changed = "changed" => ("diubah", "changed"),
+        ExceptionApproved = "exception_approved" => ("diubah (pengecualian disetujui)", "changed (exception approved)"),
+        Requested = "requested" => ("diajukan", "requested"),
+        Rejected = "rejected" => ("ditolak petugas kedua", "turned down"),
+        Created = "created" => ("dibuat", "created"),
+        Updated = "updated" => ("diperbarui", "updated"),
+        KeptCounterEmail = "kept_counter_email" => ("email loket dipertahankan", "counter e-mail kept"),
+        Done = "done" => ("selesai", "done"),
+        Ok = "ok" => ("ok", "ok"),
+        MovedOut = "moved_out" => ("dipindah keluar", "moved out"),
+        MovedIn = "moved_in" => ("dipindah masuk", "moved in"),
+        MergedIn = "merged_in" => ("digabung masuk", "merged in"),
+        Registered = "registered" => ("didaftarkan", "registered"),
+        Deactivated = "deactivated" => ("dinonaktifkan", "deactivated"),
+    }
+);
+
+/// The text of a stored outcome code (`sent` → "terkirim"); an unknown one as it is.
 pub fn outcome(code: &str, l: Lang) -> String {
-    let (id, en) = match code {
-        "sent" => ("terkirim", "sent"),
-        "mail_failed" => ("email gagal", "mail failed"),
-        "no_email" => ("tanpa email", "no e-mail"),
-        "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),
-        "cooldown" => ("tunggu dulu", "cooldown"),
-        "succeeded" => ("berhasil", "succeeded"),
-        "failed" => ("gagal", "failed"),
-        "throttled" => ("terkunci", "locked out"),
-        "refused" => ("ditolak", "refused"),
-        "changed" => ("diubah", "changed"),
-        "exception_approved" => (
-            "diubah (pengecualian disetujui)",
-            "changed (exception approved)",
-        ),
-        "requested" => ("diajukan", "requested"),
-        "rejected" => ("ditolak petugas kedua", "turned down"),
-        "created" => ("dibuat", "created"),
-        "updated" => ("diperbarui", "updated"),
-        "kept_counter_email" => ("email loket dipertahankan", "counter e-mail kept"),
-        "done" => ("selesai", "done"),
-        "ok" => ("ok", "ok"),
-        "moved_out" => ("dipindah keluar", "moved out"),
-        "moved_in" => ("dipindah masuk", "moved in"),
-        "merged_in" => ("digabung masuk", "merged in"),
-        "registered" => ("didaftarkan", "registered"),
-        "deactivated" => ("dinonaktifkan", "deactivated"),
-        other => return other.to_owned(),
-    };
-    l.pick(id, en).to_owned()
+    Outcome::parse(code).map_or_else(|| code.to_owned(), |x| x.text(l).to_owned())
 }
 
-/// A refusal reason (`nik_mismatch` → "NIK tidak cocok").
+codes!(
+    /// Why a request was refused: the codes of the core's refusals (`CheckFailure::reason`,
+    /// `StaffError::reason`) and of the API's.
+    Reason {
+        NoNik = "no_nik" => ("NIK tidak diisi", "no NIK"),
+        InvalidNik = "invalid_nik" => ("NIK tidak valid", "invalid NIK"),
+        NikMismatch = "nik_mismatch" => ("NIK tidak cocok", "NIK mismatch"),
+        InvalidDocument = "invalid_document" => ("dokumen tidak dikenal", "unknown document"),
+        NoKtp = "no_ktp" => ("KTP tidak diperiksa", "KTP not checked"),
+        NotConfirmed = "not_confirmed" => ("tidak dikonfirmasi", "not confirmed"),
+        SameEmail = "same_email" => ("email sama", "same e-mail"),
+        EmailInUse = "email_in_use" => ("email dipakai pegawai lain", "e-mail used by others"),
+        ExceptionNotNeeded = "exception_not_needed" => ("NIK cocok, tak perlu pengecualian", "NIK matches, no exception needed"),
+        NoExceptionReason = "no_exception_reason" => ("alasan pengecualian kosong", "no exception reason"),
+        NoEvidence = "no_evidence" => ("tanpa bukti selain KTP", "no evidence besides the KTP"),
+        NoPendingException = "no_pending_exception" => ("tak ada pengajuan", "no pending request"),
+        SameOfficer = "same_officer" => ("petugas yang sama", "same officer"),
+        InvalidName = "invalid_name" => ("nama tidak valid", "invalid name"),
+        EmailNeedsCounter = "email_needs_counter" => ("email hanya lewat loket", "e-mail only at the counter"),
+        SameNip = "same_nip" => ("nomor sama", "same number"),
+        NoPiiKey = "no_pii_key" => ("kunci data pribadi belum diatur", "no PII key"),
+        NewNipInUse = "new_nip_in_use" => ("nomor baru sudah aktif", "new number in use"),
+        FactsDiffer = "facts_differ" => ("data lahir nomor baru berbeda", "new number's birth data differs"),
+        NewNipActive = "new_nip_active" => ("nomor baru sudah aktif", "new number already active"),
+        RenumberMismatch = "renumber_mismatch" => ("data lahir nomor baru berbeda", "new number's birth data differs"),
+        Unavailable = "unavailable" => ("layanan tidak tersedia", "service unavailable"),
+        InvalidEmail = "invalid_email" => ("email tidak valid", "invalid e-mail"),
+        InvalidNip = "invalid_nip" => ("NIP tidak valid", "invalid NIP"),
+        UnknownNip = "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),
+        ConcurrentChange = "concurrent_change" => ("diubah bersamaan", "concurrent change"),
+        InvalidRequest = "invalid_request" => ("permintaan tidak valid", "invalid request"),
+        Unregistered = "unregistered" => ("petugas tidak terdaftar", "officer not registered"),
+        Deactivated = "deactivated" => ("petugas nonaktif", "officer deactivated"),
+        OutOfScope = "out_of_scope" => ("di luar instansi petugas", "outside the officer's agency"),
+    }
+);
+
+/// The text of a stored reason code (`no_nik` → "NIK tidak diisi"); an unknown one as it is.
 pub fn reason(code: &str, l: Lang) -> String {
-    let (id, en) = match code {
-        "no_nik" => ("NIK tidak diisi", "no NIK"),
-        "invalid_nik" => ("NIK tidak valid", "invalid NIK"),
-        "nik_mismatch" => ("NIK tidak cocok", "NIK mismatch"),
-        "invalid_document" => ("dokumen tidak dikenal", "unknown document"),
-        "no_ktp" => ("KTP tidak diperiksa", "KTP not checked"),
-        "not_confirmed" => ("tidak dikonfirmasi", "not confirmed"),
-        "same_email" => ("email sama", "same e-mail"),
-        "email_in_use" => ("email dipakai pegawai lain", "e-mail used by others"),
-        "exception_not_needed" => (
-            "NIK cocok, tak perlu pengecualian",
-            "NIK matches, no exception needed",
-        ),
-        "no_exception_reason" => ("alasan pengecualian kosong", "no exception reason"),
-        "no_evidence" => ("tanpa bukti selain KTP", "no evidence besides the KTP"),
-        "no_pending_exception" => ("tak ada pengajuan", "no pending request"),
-        "same_officer" => ("petugas yang sama", "same officer"),
-        "invalid_name" => ("nama tidak valid", "invalid name"),
-        "email_needs_counter" => ("email hanya lewat loket", "e-mail only at the counter"),
-        "same_nip" => ("nomor sama", "same number"),
-        "no_pii_key" => ("kunci data pribadi belum diatur", "no PII key"),
-        "new_nip_in_use" => ("nomor baru sudah aktif", "new number in use"),
-        "renumber_mismatch" => (
-            "data lahir nomor baru berbeda",
-            "new number's birth data differs",
-        ),
-        "unavailable" => ("layanan tidak tersedia", "service unavailable"),
-        "invalid_email" => ("email tidak valid", "invalid e-mail"),
-        "invalid_nip" => ("NIP tidak valid", "invalid NIP"),
-        "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),
-        "concurrent_change" => ("diubah bersamaan", "concurrent change"),
-        "invalid_request" => ("permintaan tidak valid", "invalid request"),
-        "unregistered" => ("petugas tidak terdaftar", "officer not registered"),
-        "deactivated" => ("petugas nonaktif", "officer deactivated"),
-        "out_of_scope" => ("di luar instansi petugas", "outside the officer's agency"),
-        other => return other.to_owned(),
-    };
-    l.pick(id, en).to_owned()
+    Reason::parse(code).map_or_else(|| code.to_owned(), |x| x.text(l).to_owned())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! never do it: the approver must be another identity than the requester (on AWS, another
 //! IAM principal in the staff registry).
 
+use crate::audit_text::{Action, Outcome, Reason};
 use crate::nik::NikMismatch;
 use crate::nip::Nip;
 use crate::ports::PendingException;
@@ -25,9 +26,9 @@ pub const EXCEPTION_VALID_HOURS: i64 = 24;
 /// The longest reason an officer may record.
 pub const EXCEPTION_REASON_MAX: usize = 500;
 
-const REQUEST: &str = "email_exception_request";
-const APPROVE: &str = "email_exception_approve";
-const REJECT: &str = "email_exception_reject";
+const REQUEST: Action = Action::EmailExceptionRequest;
+const APPROVE: Action = Action::EmailExceptionApprove;
+const REJECT: Action = Action::EmailExceptionReject;
 
 fn mismatch_code(m: &NikMismatch) -> &'static str {
     match m {
@@ -115,7 +116,7 @@ impl Service {
         details["reason"] = json!(pending.reason);
         details["mismatch"] = json!(pending.mismatch);
         details["expires_at"] = json!(pending.expires_at);
-        self.staff_audit(self.staff_event(op, Some(nip), REQUEST, "requested", details))
+        self.staff_audit(self.staff_event(op, Some(nip), REQUEST, Outcome::Requested, details))
             .await?;
         Ok(pending)
     }
@@ -139,7 +140,7 @@ impl Service {
         &self,
         nip: &Nip,
         op: &Operator,
-        action: &str,
+        action: Action,
     ) -> Result<PendingException, ChangeError> {
         match self.pending_email_exception(nip).await? {
             Some(p) => Ok(p),
@@ -174,13 +175,19 @@ impl Service {
                 .await);
         }
         let Some(account) = self.store.get_account(nip).await? else {
-            self.refuse_audited(op, nip, APPROVE, "unknown_nip", p.identity.clone())
+            self.refuse_audited(op, nip, APPROVE, Reason::UnknownNip, p.identity.clone())
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
         if account.version != p.account_version {
-            self.refuse_audited(op, nip, APPROVE, "concurrent_change", p.identity.clone())
-                .await?;
+            self.refuse_audited(
+                op,
+                nip,
+                APPROVE,
+                Reason::ConcurrentChange,
+                p.identity.clone(),
+            )
+            .await?;
             return Err(StaffError::Conflict.into());
         }
         let others = self.other_holders(&p.new_email, nip).await?;
@@ -207,7 +214,7 @@ impl Service {
             expected_version: p.account_version,
             account,
         };
-        self.apply_email_change(change, op, "exception_approved", exception, lang)
+        self.apply_email_change(change, op, Outcome::ExceptionApproved, exception, lang)
             .await
     }
 
@@ -223,7 +230,7 @@ impl Service {
         let mut details = p.identity;
         details["requested_by"] = json!(p.requested_by);
         details["why"] = json!(clean_reason(why));
-        self.staff_audit(self.staff_event(op, Some(nip), REJECT, "rejected", details))
+        self.staff_audit(self.staff_event(op, Some(nip), REJECT, Outcome::Rejected, details))
             .await?;
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The public use cases: forgot, reset, login, session check and logout.
 
+use crate::audit_text::{Action, Outcome};
 use crate::code::ResetCode;
 use crate::config::{Config, RateLimit};
 use crate::error::AuthError;
@@ -46,19 +47,29 @@ pub struct SessionInfo {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The public actions with rate limits of their own.
 #[derive(Clone, Copy, Debug)]
-enum Action {
+enum Limited {
     Forgot,
     Reset,
     Login,
 }
 
-impl Action {
+impl Limited {
     fn name(self) -> &'static str {
         match self {
-            Action::Forgot => "forgot",
-            Action::Reset => "reset",
-            Action::Login => "login",
+            Limited::Forgot => "forgot",
+            Limited::Reset => "reset",
+            Limited::Login => "login",
+        }
+    }
+
+    /// The audit action of a request refused by this limit.
+    fn refused_action(self) -> Action {
+        match self {
+            Limited::Forgot => Action::ForgotRateLimited,
+            Limited::Reset => Action::ResetRateLimited,
+            Limited::Login => Action::LoginRateLimited,
         }
     }
 }
@@ -170,8 +181,8 @@ impl Service {
         &self,
         nip: &Nip,
         meta: &RequestMeta,
-        action: &str,
-        outcome: &str,
+        action: Action,
+        outcome: Outcome,
     ) -> AuditEvent {
         AuditEvent {
             at: self.clock.now(),
@@ -179,8 +190,8 @@ impl Service {
             office: None,
             nip: Some(nip.clone()),
             source_ip: meta.source_ip.clone(),
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
+            action: action.code().to_owned(),
+            outcome: outcome.code().to_owned(),
             details: serde_json::Value::Null,
         }
     }
@@ -211,15 +222,15 @@ impl Service {
     /// counters are written at once, whatever their state.
     async fn rate_limit(
         &self,
-        action: Action,
+        action: Limited,
         nip: &Nip,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
         let l = &self.config.limits;
         let (by_ip, by_nip_ip, by_nip) = match action {
-            Action::Forgot => (l.forgot_ip, l.forgot_nip_ip, l.forgot_nip),
-            Action::Reset => (l.reset_ip, l.reset_nip_ip, l.reset_nip),
-            Action::Login => (l.login_ip, l.login_nip_ip, l.login_nip),
+            Limited::Forgot => (l.forgot_ip, l.forgot_nip_ip, l.forgot_nip),
+            Limited::Reset => (l.reset_ip, l.reset_nip_ip, l.reset_nip),
+            Limited::Login => (l.login_ip, l.login_nip_ip, l.login_nip),
         };
         let now = self.clock.now();
         let ip = throttle::source_key(meta.source_ip.as_deref());
@@ -234,13 +245,8 @@ impl Service {
             None => Ok(()),
             Some(retry_after_secs) => {
                 warn!(action = name, "rate limited");
-                self.audit(self.public_event(
-                    nip,
-                    meta,
-                    &format!("{name}_rate_limited"),
-                    "refused",
-                ))
-                .await;
+                self.audit(self.public_event(nip, meta, action.refused_action(), Outcome::Refused))
+                    .await;
                 Err(AuthError::RateLimited { retry_after_secs })
             }
         }
@@ -283,7 +289,7 @@ impl Service {
     /// for an account with an e-mail, otherwise one no one can know (the hash of a code that
     /// is never sent). Only the e-mail differs, and the answer time is padded.
     async fn forgot_inner(&self, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
-        self.rate_limit(Action::Forgot, nip, meta).await?;
+        self.rate_limit(Limited::Forgot, nip, meta).await?;
         let (account, current) =
             tokio::join!(self.store.get_account(nip), self.store.get_reset_code(nip));
         let account = account.map_err(store_down)?;
@@ -300,7 +306,7 @@ impl Service {
         }) {
             // The same write as a new code, changing nothing.
             self.store.rewrite_reset_code(c).await.map_err(store_down)?;
-            self.audit(self.public_event(nip, meta, "code_requested", "cooldown"))
+            self.audit(self.public_event(nip, meta, Action::CodeRequested, Outcome::Cooldown))
                 .await;
             return Ok(());
         }
@@ -333,11 +339,11 @@ impl Service {
             .map_err(store_down)?;
         let Some((account, email)) = target else {
             let outcome = if account.is_some() {
-                "no_email"
+                Outcome::NoEmail
             } else {
-                "unknown_nip"
+                Outcome::UnknownNip
             };
-            self.audit(self.public_event(nip, meta, "code_requested", outcome))
+            self.audit(self.public_event(nip, meta, Action::CodeRequested, outcome))
                 .await;
             return Ok(());
         };
@@ -354,8 +360,12 @@ impl Service {
         let mut ev = self.public_event(
             nip,
             meta,
-            "code_requested",
-            if sent { "sent" } else { "mail_failed" },
+            Action::CodeRequested,
+            if sent {
+                Outcome::Sent
+            } else {
+                Outcome::MailFailed
+            },
         );
         ev.details = json!({ "to": email.masked(), "expires_at": expires_at });
         self.audit(ev).await;
@@ -412,7 +422,7 @@ impl Service {
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
         let nip = self.parse_nip(nip_raw)?;
-        self.rate_limit(Action::Reset, &nip, meta).await?;
+        self.rate_limit(Limited::Reset, &nip, meta).await?;
         let password = Password::new(new_password_raw);
         self.check_policy(&password, Self::public_context(&nip))
             .await?;
@@ -420,7 +430,7 @@ impl Service {
         let fail = |reason: &'static str| {
             let nip = nip.clone();
             async move {
-                let mut ev = self.public_event(&nip, meta, "reset", "failed");
+                let mut ev = self.public_event(&nip, meta, Action::Reset, Outcome::Failed);
                 ev.details = json!({ "reason": reason });
                 self.audit(ev).await;
                 AuthError::InvalidToken
@@ -490,7 +500,7 @@ impl Service {
             Err(StoreError::Conflict(_)) => return Err(fail("code_already_used").await),
             Err(e) => return Err(store_down(e)),
         }
-        self.audit(self.public_event(&nip, meta, "reset", "succeeded"))
+        self.audit(self.public_event(&nip, meta, Action::Reset, Outcome::Succeeded))
             .await;
         info!("password reset");
         if let Some(email) = &account.email {
@@ -518,7 +528,7 @@ impl Service {
         meta: &RequestMeta,
     ) -> Result<LoginOutput, AuthError> {
         let nip = self.parse_nip(nip_raw)?;
-        self.rate_limit(Action::Login, &nip, meta).await?;
+        self.rate_limit(Limited::Login, &nip, meta).await?;
         let now = self.clock.now();
         let keys = throttle::keys(&nip, meta.source_ip.as_deref());
         let (account, reservation) = tokio::join!(
@@ -534,14 +544,14 @@ impl Service {
                 records,
             } => (pair_failures, nip_failures, lock, records),
             Reservation::Locked(until) => {
-                self.audit(self.public_event(&nip, meta, "login", "throttled"))
+                self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Throttled))
                     .await;
                 return Err(AuthError::RateLimited {
                     retry_after_secs: (until - now).num_seconds().max(1) as u64,
                 });
             }
             Reservation::Busy => {
-                self.audit(self.public_event(&nip, meta, "login", "throttled"))
+                self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Throttled))
                     .await;
                 return Err(AuthError::RateLimited {
                     retry_after_secs: 1,
@@ -557,7 +567,7 @@ impl Service {
             .map_err(hash_down)?;
         let (Some(account), true) = (account, ok) else {
             // The failure was counted when the attempt was reserved.
-            let mut ev = self.public_event(&nip, meta, "login", "failed");
+            let mut ev = self.public_event(&nip, meta, Action::Login, Outcome::Failed);
             ev.details = json!({
                 "failures": pair_failures,
                 "failures_all_addresses": nip_failures,
@@ -591,7 +601,7 @@ impl Service {
             })
             .await
             .map_err(store_down)?;
-        self.audit(self.public_event(&nip, meta, "login", "succeeded"))
+        self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Succeeded))
             .await;
         Ok(LoginOutput {
             access_token: secrecy::SecretString::from(token),

@@ -1,6 +1,7 @@
 //! Staff actions behind the admin CLI: import, look-up and the counter workflow. Each one is
 //! audited with the operator's identity.
 
+use crate::audit_text::{Action, Outcome, Reason};
 use crate::email::{Email, EmailError};
 use crate::nip::{Nip, NipError, NipFacts, NipRules};
 use crate::ports::{Account, AuditEvent, StoreError};
@@ -46,21 +47,26 @@ pub enum StaffError {
 
 impl StaffError {
     /// The stable reason code in audit records and answers.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason_code(&self) -> Reason {
         match self {
-            StaffError::InvalidNip(_) => "invalid_nip",
-            StaffError::InvalidEmail(_) => "invalid_email",
-            StaffError::InvalidName(_) => "invalid_name",
-            StaffError::UnknownNip => "unknown_nip",
-            StaffError::EmailNeedsCounter => "email_needs_counter",
-            StaffError::Conflict => "concurrent_change",
-            StaffError::SameNip => "same_nip",
-            StaffError::NoPiiKey => "no_pii_key",
-            StaffError::Forbidden(f) => f.code(),
-            StaffError::NewNipInUse => "new_nip_in_use",
-            StaffError::RenumberMismatch => "renumber_mismatch",
-            StaffError::Store(_) => "unavailable",
+            StaffError::InvalidNip(_) => Reason::InvalidNip,
+            StaffError::InvalidEmail(_) => Reason::InvalidEmail,
+            StaffError::InvalidName(_) => Reason::InvalidName,
+            StaffError::UnknownNip => Reason::UnknownNip,
+            StaffError::EmailNeedsCounter => Reason::EmailNeedsCounter,
+            StaffError::Conflict => Reason::ConcurrentChange,
+            StaffError::SameNip => Reason::SameNip,
+            StaffError::NoPiiKey => Reason::NoPiiKey,
+            StaffError::Forbidden(f) => f.reason_code(),
+            StaffError::NewNipInUse => Reason::NewNipInUse,
+            StaffError::RenumberMismatch => Reason::RenumberMismatch,
+            StaffError::Store(_) => Reason::Unavailable,
         }
+    }
+
+    /// The stable reason code in audit records and answers.
+    pub fn reason(&self) -> &'static str {
+        self.reason_code().code()
     }
 }
 
@@ -147,12 +153,16 @@ pub enum Forbidden {
 }
 
 impl Forbidden {
-    pub fn code(self) -> &'static str {
+    pub fn reason_code(self) -> Reason {
         match self {
-            Forbidden::Unregistered => "unregistered",
-            Forbidden::Deactivated => "deactivated",
-            Forbidden::OutOfScope => "out_of_scope",
+            Forbidden::Unregistered => Reason::Unregistered,
+            Forbidden::Deactivated => Reason::Deactivated,
+            Forbidden::OutOfScope => Reason::OutOfScope,
         }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.reason_code().code()
     }
 }
 
@@ -186,7 +196,13 @@ impl Service {
             id: principal.to_owned(),
             office: officer.map_or_else(|| "UNREGISTERED".to_owned(), |o| o.office),
         };
-        let mut ev = self.staff_event(&op, target, "staff_request", "refused", json!({}));
+        let mut ev = self.staff_event(
+            &op,
+            target,
+            Action::StaffRequest,
+            Outcome::Refused,
+            json!({}),
+        );
         ev.details = json!({ "reason": why.code() });
         self.staff_audit(ev).await?;
         Err(StaffError::Forbidden(why))
@@ -198,7 +214,7 @@ impl Service {
         &self,
         officer: &crate::ports::Officer,
         account: &Account,
-        action: &str,
+        action: Action,
     ) -> Result<(), StaffError> {
         if officer.scope.covers(account.instansi.as_deref()) {
             return Ok(());
@@ -207,7 +223,7 @@ impl Service {
             &officer.operator(),
             &account.nip,
             action,
-            Forbidden::OutOfScope.code(),
+            Forbidden::OutOfScope.reason_code(),
             json!({ "scope": officer.scope.as_text() }),
         )
         .await?;
@@ -231,11 +247,11 @@ impl Service {
         self.staff_audit(self.staff_event(
             by,
             None,
-            "staff_registry",
+            Action::StaffRegistry,
             if officer.active {
-                "registered"
+                Outcome::Registered
             } else {
-                "deactivated"
+                Outcome::Deactivated
             },
             json!({
                 "principal": officer.principal,
@@ -284,6 +300,19 @@ pub enum AccountState {
     /// No password yet: the account is activated by the first reset.
     NotActivated,
     Active,
+}
+
+impl AccountState {
+    /// What the officer reads.
+    pub fn text(self, l: crate::Lang) -> &'static str {
+        match self {
+            AccountState::Active => l.pick("aktif", "active"),
+            AccountState::NotActivated => l.pick(
+                "belum aktivasi (belum pernah membuat password)",
+                "not activated (no password set yet)",
+            ),
+        }
+    }
 }
 
 /// What `employee show` tells an officer.
@@ -350,8 +379,8 @@ impl Service {
         &self,
         op: &Operator,
         nip: Option<&Nip>,
-        action: &str,
-        outcome: &str,
+        action: Action,
+        outcome: Outcome,
         details: serde_json::Value,
     ) -> AuditEvent {
         AuditEvent {
@@ -360,8 +389,8 @@ impl Service {
             office: Some(op.office.clone()),
             nip: nip.cloned(),
             source_ip: None,
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
+            action: action.code().to_owned(),
+            outcome: outcome.code().to_owned(),
             details,
         }
     }
@@ -381,8 +410,14 @@ impl Service {
         op: &Operator,
         summary: serde_json::Value,
     ) -> Result<(), StaffError> {
-        self.staff_audit(self.staff_event(op, None, "employee_import_run", "done", summary))
-            .await
+        self.staff_audit(self.staff_event(
+            op,
+            None,
+            Action::EmployeeImportRun,
+            Outcome::Done,
+            summary,
+        ))
+        .await
     }
 
     /// Creates or updates one employee; idempotent. The e-mail of an activated account is
@@ -481,11 +516,11 @@ impl Service {
             self.staff_audit(self.staff_event(
                 op,
                 Some(&nip),
-                "employee_imported",
+                Action::EmployeeImported,
                 match outcome {
-                    ImportOutcome::Created => "created",
-                    ImportOutcome::KeptCounterEmail => "kept_counter_email",
-                    _ => "updated",
+                    ImportOutcome::Created => Outcome::Created,
+                    ImportOutcome::KeptCounterEmail => Outcome::KeptCounterEmail,
+                    _ => Outcome::Updated,
                 },
                 json!({ "email": email.as_ref().map(Email::masked) }),
             ))
@@ -520,8 +555,8 @@ impl Service {
             self.staff_audit(self.staff_event(
                 op,
                 Some(&nip),
-                "employee_viewed",
-                "unknown_nip",
+                Action::EmployeeViewed,
+                Outcome::UnknownNip,
                 json!(null),
             ))
             .await?;
@@ -540,8 +575,14 @@ impl Service {
                 && c.attempts_left > 0
                 && c.credential_version == a.credential_version
         });
-        self.staff_audit(self.staff_event(op, Some(&nip), "employee_viewed", "ok", json!(null)))
-            .await?;
+        self.staff_audit(self.staff_event(
+            op,
+            Some(&nip),
+            Action::EmployeeViewed,
+            Outcome::Ok,
+            json!(null),
+        ))
+        .await?;
         let recent_audit = self.store.list_audit(&nip, audit_limit).await?;
         let new_email_holders = match new_email.map(Email::parse) {
             Some(Ok(e)) => self.other_holders(&e, &nip).await?,
@@ -706,22 +747,27 @@ pub enum CheckFailure {
 
 impl CheckFailure {
     /// The stable reason code in audit records and API answers.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason_code(&self) -> Reason {
         match self {
-            CheckFailure::NoNik => "no_nik",
-            CheckFailure::InvalidNik => "invalid_nik",
-            CheckFailure::NikMismatch(_) => "nik_mismatch",
-            CheckFailure::InvalidDocument => "invalid_document",
-            CheckFailure::NoKtp => "no_ktp",
-            CheckFailure::NotConfirmed => "not_confirmed",
-            CheckFailure::SameEmail => "same_email",
-            CheckFailure::EmailInUse(_) => "email_in_use",
-            CheckFailure::ExceptionNotNeeded => "exception_not_needed",
-            CheckFailure::NoExceptionReason => "no_exception_reason",
-            CheckFailure::NoEvidence => "no_evidence",
-            CheckFailure::NoPendingException => "no_pending_exception",
-            CheckFailure::SameOfficer => "same_officer",
+            CheckFailure::NoNik => Reason::NoNik,
+            CheckFailure::InvalidNik => Reason::InvalidNik,
+            CheckFailure::NikMismatch(_) => Reason::NikMismatch,
+            CheckFailure::InvalidDocument => Reason::InvalidDocument,
+            CheckFailure::NoKtp => Reason::NoKtp,
+            CheckFailure::NotConfirmed => Reason::NotConfirmed,
+            CheckFailure::SameEmail => Reason::SameEmail,
+            CheckFailure::EmailInUse(_) => Reason::EmailInUse,
+            CheckFailure::ExceptionNotNeeded => Reason::ExceptionNotNeeded,
+            CheckFailure::NoExceptionReason => Reason::NoExceptionReason,
+            CheckFailure::NoEvidence => Reason::NoEvidence,
+            CheckFailure::NoPendingException => Reason::NoPendingException,
+            CheckFailure::SameOfficer => Reason::SameOfficer,
         }
+    }
+
+    /// The stable reason code in audit records and answers.
+    pub fn reason(&self) -> &'static str {
+        self.reason_code().code()
     }
 
     /// What the officer reads.
@@ -874,13 +920,13 @@ impl Service {
         &self,
         op: &Operator,
         nip: &Nip,
-        action: &str,
-        reason: &str,
+        action: Action,
+        reason: Reason,
         details: serde_json::Value,
     ) -> Result<(), StaffError> {
         let mut d = details;
-        d["reason"] = serde_json::Value::from(reason);
-        self.staff_audit(self.staff_event(op, Some(nip), action, "refused", d))
+        d["reason"] = serde_json::Value::from(reason.code());
+        self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Refused, d))
             .await
     }
 
@@ -890,11 +936,17 @@ impl Service {
         &self,
         op: &Operator,
         nip: Option<&Nip>,
-        action: &str,
-        reason: &str,
+        action: Action,
+        reason: Reason,
     ) -> Result<(), StaffError> {
-        self.staff_audit(self.staff_event(op, nip, action, "refused", json!({ "reason": reason })))
-            .await
+        self.staff_audit(self.staff_event(
+            op,
+            nip,
+            action,
+            Outcome::Refused,
+            json!({ "reason": reason.code() }),
+        ))
+        .await
     }
 
     /// The counter's e-mail change, whole: parses what the officer typed (the NIK, the
@@ -914,20 +966,20 @@ impl Service {
         lang: crate::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
         let (c, seen) = self
-            .check_email_change(nip, req, op, "email_change")
+            .check_email_change(nip, req, op, Action::EmailChange)
             .await?;
         if let Some(m) = seen.mismatch {
             return Err(self
                 .refuse_check(
                     op,
                     nip,
-                    "email_change",
+                    Action::EmailChange,
                     CheckFailure::NikMismatch(m),
                     &c.base,
                 )
                 .await);
         }
-        self.apply_email_change(c, op, "changed", json!({}), lang)
+        self.apply_email_change(c, op, Outcome::Changed, json!({}), lang)
             .await
     }
 
@@ -936,12 +988,12 @@ impl Service {
         &self,
         op: &Operator,
         nip: &Nip,
-        action: &str,
+        action: Action,
         f: CheckFailure,
         details: &serde_json::Value,
     ) -> ChangeError {
         match self
-            .refuse_audited(op, nip, action, f.reason(), details.clone())
+            .refuse_audited(op, nip, action, f.reason_code(), details.clone())
             .await
         {
             Ok(()) => ChangeError::Check(f),
@@ -957,12 +1009,12 @@ impl Service {
         nip: &Nip,
         req: &EmailChangeRequest,
         op: &Operator,
-        action: &str,
+        action: Action,
     ) -> Result<(CheckedChange, IdentitySeen), ChangeError> {
         let new_email = match Email::parse(&req.new_email) {
             Ok(e) => e,
             Err(e) => {
-                self.refuse_audited(op, nip, action, "invalid_email", json!({}))
+                self.refuse_audited(op, nip, action, Reason::InvalidEmail, json!({}))
                     .await?;
                 return Err(StaffError::from(e).into());
             }
@@ -1015,7 +1067,7 @@ impl Service {
             "new_email": new_email.as_str(),
         });
         let Some(account) = self.store.get_account(nip).await? else {
-            self.refuse_audited(op, nip, action, "unknown_nip", base)
+            self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
@@ -1042,7 +1094,7 @@ impl Service {
         }
         let expected_version = req.if_version.unwrap_or(account.version);
         if account.version != expected_version {
-            self.refuse_audited(op, nip, action, "concurrent_change", base)
+            self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
                 .await?;
             return Err(StaffError::Conflict.into());
         }
@@ -1070,7 +1122,7 @@ impl Service {
         &self,
         c: CheckedChange,
         op: &Operator,
-        outcome: &str,
+        outcome: Outcome,
         extra: serde_json::Value,
         lang: crate::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
@@ -1096,7 +1148,7 @@ impl Service {
         if let (Some(d), serde_json::Value::Object(x)) = (details.as_object_mut(), extra) {
             d.extend(x);
         }
-        let record = self.staff_event(op, Some(&nip), "email_change", outcome, details);
+        let record = self.staff_event(op, Some(&nip), Action::EmailChange, outcome, details);
         // The change, the end of the code (sessions end with the credential version), any
         // pending exception and the audit record: one atomic write.
         if let Err(e) = self
@@ -1106,8 +1158,14 @@ impl Service {
         {
             let e = StaffError::from(e);
             if matches!(e, StaffError::Conflict) {
-                self.refuse_audited(op, &nip, "email_change", "concurrent_change", base)
-                    .await?;
+                self.refuse_audited(
+                    op,
+                    &nip,
+                    Action::EmailChange,
+                    Reason::ConcurrentChange,
+                    base,
+                )
+                .await?;
             }
             return Err(e.into());
         }
@@ -1165,8 +1223,8 @@ impl Service {
         self.staff_audit(self.staff_event(
             op,
             Some(&account.nip),
-            "account_unlock",
-            "done",
+            Action::AccountUnlock,
+            Outcome::Done,
             json!({ "was_locked": was_locked }),
         ))
         .await?;
@@ -1184,8 +1242,8 @@ impl Service {
         self.staff_audit(self.staff_event(
             op,
             Some(&account.nip),
-            "session_revoke",
-            "done",
+            Action::SessionRevoke,
+            Outcome::Done,
             json!(null),
         ))
         .await
@@ -1199,8 +1257,14 @@ impl Service {
         op: &Operator,
     ) -> Result<Vec<AuditEvent>, StaffError> {
         let nip = self.nip(nip_raw)?;
-        self.staff_audit(self.staff_event(op, Some(&nip), "audit_viewed", "ok", json!(null)))
-            .await?;
+        self.staff_audit(self.staff_event(
+            op,
+            Some(&nip),
+            Action::AuditViewed,
+            Outcome::Ok,
+            json!(null),
+        ))
+        .await?;
         Ok(self.store.list_audit(&nip, limit).await?)
     }
 }
@@ -1216,11 +1280,16 @@ pub enum ChangeError {
 
 impl ChangeError {
     /// The stable reason code in audit records and API answers.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason_code(&self) -> Reason {
         match self {
-            ChangeError::Check(f) => f.reason(),
-            ChangeError::Staff(s) => s.reason(),
+            ChangeError::Check(f) => f.reason_code(),
+            ChangeError::Staff(s) => s.reason_code(),
         }
+    }
+
+    /// The stable reason code in audit records and answers.
+    pub fn reason(&self) -> &'static str {
+        self.reason_code().code()
     }
 }
 
@@ -1305,12 +1374,12 @@ impl Service {
             return Err(StaffError::SameNip);
         }
         let details = json!({ "old_nip": old, "new_nip": new, "reason": reason.code() });
-        let action = "account_renumber";
+        let action = Action::AccountRenumber;
         let (of, nf) = (old.facts(), new.facts());
         if reason != RenumberReason::Correction
             && (of.birth_date != nf.birth_date || of.gender != nf.gender)
         {
-            self.refuse_audited(op, &old, action, "facts_differ", details)
+            self.refuse_audited(op, &old, action, Reason::FactsDiffer, details)
                 .await?;
             return Err(StaffError::RenumberMismatch);
         }
@@ -1325,12 +1394,12 @@ impl Service {
                     notified: None,
                 });
             }
-            self.refuse_audited(op, &old, action, "unknown_nip", details)
+            self.refuse_audited(op, &old, action, Reason::UnknownNip, details)
                 .await?;
             return Err(StaffError::UnknownNip);
         };
         if target.as_ref().is_some_and(|t| t.password_hash.is_some()) {
-            self.refuse_audited(op, &old, action, "new_nip_active", details)
+            self.refuse_audited(op, &old, action, Reason::NewNipActive, details)
                 .await?;
             return Err(StaffError::NewNipInUse);
         }
@@ -1357,7 +1426,7 @@ impl Service {
         {
             let e = StaffError::from(e);
             if matches!(e, StaffError::Conflict) {
-                self.refuse_audited(op, &old, action, "concurrent_change", details)
+                self.refuse_audited(op, &old, action, Reason::ConcurrentChange, details)
                     .await?;
             }
             return Err(e);
@@ -1369,11 +1438,11 @@ impl Service {
         };
         let mut d = details;
         d["email"] = json!(moved.email.as_ref().map(Email::masked));
-        self.staff_audit(self.staff_event(op, Some(&old), action, "moved_out", d.clone()))
+        self.staff_audit(self.staff_event(op, Some(&old), action, Outcome::MovedOut, d.clone()))
             .await?;
         let in_outcome = match outcome {
-            RenumberOutcome::Merged => "merged_in",
-            _ => "moved_in",
+            RenumberOutcome::Merged => Outcome::MergedIn,
+            _ => Outcome::MovedIn,
         };
         self.staff_audit(self.staff_event(op, Some(&new), action, in_outcome, d))
             .await?;

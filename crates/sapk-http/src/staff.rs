@@ -23,6 +23,7 @@ use crate::{json_response, lang_of_headers, MAX_BODY_BYTES};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use sapk_core::audit_text::{Action, Reason};
 use sapk_core::staff::{ChangeError, CheckFailure, EmailChangeRequest, Forbidden, StaffError};
 use sapk_core::{Lang, Service};
 use serde_json::{json, Value};
@@ -162,17 +163,19 @@ impl StaffApi {
             .ok_or_else(not_found)?;
         let parts: Vec<&str> = rest.split('/').collect();
         let (nip_raw, action) = match (parts.as_slice(), req.method()) {
-            ([nip], &Method::GET) => (*nip, "employee_viewed"),
-            ([nip, "email"], &Method::POST) => (*nip, "email_change"),
-            ([nip, "email-exception"], &Method::POST) => (*nip, "email_exception_request"),
-            ([nip, "email-exception"], &Method::GET) => (*nip, "email_exception_viewed"),
+            ([nip], &Method::GET) => (*nip, Action::EmployeeViewed),
+            ([nip, "email"], &Method::POST) => (*nip, Action::EmailChange),
+            ([nip, "email-exception"], &Method::POST) => (*nip, Action::EmailExceptionRequest),
+            ([nip, "email-exception"], &Method::GET) => (*nip, Action::EmailExceptionViewed),
             ([nip, "email-exception", "approve"], &Method::POST) => {
-                (*nip, "email_exception_approve")
+                (*nip, Action::EmailExceptionApprove)
             }
-            ([nip, "email-exception", "reject"], &Method::POST) => (*nip, "email_exception_reject"),
-            ([nip, "unlock"], &Method::POST) => (*nip, "account_unlock"),
-            ([nip, "sessions", "revoke"], &Method::POST) => (*nip, "session_revoke"),
-            ([nip, "audit"], &Method::GET) => (*nip, "audit_viewed"),
+            ([nip, "email-exception", "reject"], &Method::POST) => {
+                (*nip, Action::EmailExceptionReject)
+            }
+            ([nip, "unlock"], &Method::POST) => (*nip, Action::AccountUnlock),
+            ([nip, "sessions", "revoke"], &Method::POST) => (*nip, Action::SessionRevoke),
+            ([nip, "audit"], &Method::GET) => (*nip, Action::AuditViewed),
             _ => return Err(not_found()),
         };
         // The NIP as typed (spaces and all), percent-encoded as one path segment.
@@ -198,7 +201,7 @@ impl StaffApi {
                 let p = problem(StatusCode::BAD_REQUEST, "invalid_nip", e.text(lang));
                 return Err(
                     match svc
-                        .record_staff_refusal(&op, None, action, "invalid_nip")
+                        .record_staff_refusal(&op, None, action, Reason::InvalidNip)
                         .await
                     {
                         Ok(()) => p,
@@ -213,7 +216,7 @@ impl StaffApi {
                 let p = staff_problem(&StaffError::UnknownNip, lang);
                 return Err(
                     match svc
-                        .record_staff_refusal(&op, Some(&nip), action, "unknown_nip")
+                        .record_staff_refusal(&op, Some(&nip), action, Reason::UnknownNip)
                         .await
                     {
                         Ok(()) => p,
@@ -235,7 +238,7 @@ impl StaffApi {
                 .clamp(1, 500)
         };
         match action {
-            "employee_viewed" => {
+            Action::EmployeeViewed => {
                 let new_email = req
                     .query_string_parameters_ref()
                     .and_then(|q| q.first("new_email"))
@@ -246,30 +249,32 @@ impl StaffApi {
                     .map_err(fail)?;
                 Ok(ok(lang, &json!(o)))
             }
-            "account_unlock" => {
+            Action::AccountUnlock => {
                 let was_locked = svc.unlock_account(nip.as_str(), &op).await.map_err(fail)?;
                 Ok(ok(lang, &json!({ "ok": true, "was_locked": was_locked })))
             }
-            "session_revoke" => {
+            Action::SessionRevoke => {
                 svc.revoke_sessions(nip.as_str(), &op).await.map_err(fail)?;
                 Ok(ok(lang, &json!({ "ok": true })))
             }
-            "audit_viewed" => {
+            Action::AuditViewed => {
                 let events = svc
                     .audit_trail(nip.as_str(), limit(50), &op)
                     .await
                     .map_err(fail)?;
                 Ok(ok(lang, &json!(events)))
             }
-            "email_exception_viewed" => {
+            Action::EmailExceptionViewed => {
                 let pending = svc.pending_email_exception(&nip).await.map_err(fail)?;
                 Ok(ok(lang, &json!({ "pending": pending })))
             }
-            "email_exception_approve" => match svc.approve_email_exception(&nip, &op, lang).await {
-                Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
-                Err(e) => Err(change_problem(e, lang)),
-            },
-            "email_exception_reject" => {
+            Action::EmailExceptionApprove => {
+                match svc.approve_email_exception(&nip, &op, lang).await {
+                    Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
+                    Err(e) => Err(change_problem(e, lang)),
+                }
+            }
+            Action::EmailExceptionReject => {
                 let why = body_json::<RejectBody>(req, svc, &nip, &op, action, lang).await?;
                 svc.reject_email_exception(&nip, &op, why.why.as_deref())
                     .await
@@ -279,7 +284,7 @@ impl StaffApi {
             _ => {
                 let request =
                     body_json::<EmailChangeRequest>(req, svc, &nip, &op, action, lang).await?;
-                let result = if action == "email_change" {
+                let result = if action == Action::EmailChange {
                     svc.change_email(&nip, &request, &op, lang)
                         .await
                         .map(|out| json!({ "ok": true, "outcome": out }))
@@ -318,7 +323,7 @@ async fn body_json<T: serde::de::DeserializeOwned>(
     svc: &Service,
     nip: &sapk_core::Nip,
     op: &sapk_core::staff::Operator,
-    action: &str,
+    action: Action,
     lang: Lang,
 ) -> Result<T, StaffProblem> {
     let bytes: &[u8] = req.body().as_ref();
@@ -351,7 +356,7 @@ async fn body_json<T: serde::de::DeserializeOwned>(
             };
             Err(
                 match svc
-                    .record_staff_refusal(op, Some(nip), action, "invalid_request")
+                    .record_staff_refusal(op, Some(nip), action, Reason::InvalidRequest)
                     .await
                 {
                     Ok(()) => p,

@@ -5,7 +5,6 @@ use crate::context::{lang, zone};
 use crate::output::{gender, kv, print_json, refused};
 use crate::Global;
 use sapk_core::i18n::format_date;
-use sapk_core::staff::AccountState;
 use sapk_core::Lang;
 
 use std::process::ExitCode;
@@ -70,15 +69,7 @@ pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<Ex
         ),
         (
             l.pick("Status akun", "Account state").into(),
-            match o.state {
-                AccountState::Active => l.pick("aktif", "active").into(),
-                AccountState::NotActivated => l
-                    .pick(
-                        "belum aktivasi (belum pernah membuat password)",
-                        "not activated (no password set yet)",
-                    )
-                    .into(),
-            },
+            o.state.text(l).into(),
         ),
         (
             l.pick("Gagal login", "Failed logins").into(),
