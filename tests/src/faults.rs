@@ -41,6 +41,8 @@ pub enum FailMode {
     BeforeCompleteReset,
     /// `complete_reset` is done, then its answer is lost (a timeout after the commit).
     AfterCompleteReset,
+    /// Only the batched read (`get_accounts`) fails.
+    BatchReads,
 }
 
 /// The store calls made, by method name, in order.
@@ -98,6 +100,12 @@ macro_rules! delegate {
 impl Store for FailingStore {
     async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError> {
         delegate!(self, get_account(nip))
+    }
+    async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError> {
+        if self.mode == FailMode::BatchReads {
+            self.switch.check_store()?;
+        }
+        delegate!(self, get_accounts(nips))
     }
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
         delegate!(self, insert_account(a))

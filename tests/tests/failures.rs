@@ -246,3 +246,75 @@ async fn every_account_state_costs_the_same_store_work() {
     assert!(seen.iter().all(|c| *c == seen[0]), "forgot: {seen:?}");
     assert!(seen[0].contains(&"put_reset_code"), "{:?}", seen[0]);
 }
+
+/// A bulk import's batch: one batched read, then per-row writes. A row whose account was
+/// created between the batch read and its write (here: the same NIP twice in one batch) is
+/// read again and retried, not failed; when the batched read itself fails, every row is read
+/// on its own and nothing is lost.
+#[tokio::test]
+async fn a_batched_import_retries_a_row_that_raced_and_survives_a_failed_batch_read() {
+    use sapk_core::staff::{EmployeeRow, ImportOutcome, Operator};
+    let switch = Switch::default();
+    let s2 = switch.clone();
+    let app = spawn_app_with(AppOptions {
+        store_wrapper: Some(Box::new(move |inner| {
+            Arc::new(FailingStore::new(inner, s2, FailMode::BatchReads)) as Arc<dyn Store>
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    app.seed_default().await;
+    let op = Operator {
+        id: "data-admin".into(),
+        office: "BKN".into(),
+    };
+    let row = |nip: &str, name: &str| EmployeeRow {
+        nip: nip.into(),
+        name: name.into(),
+        email: format!("{nip}@example.go.id"),
+        instansi: None,
+    };
+    let other = "199009132025242014";
+    let rows = vec![
+        row(NIP, "Budi Santoso Baru"),
+        row(other, "Ayu Lestari"),
+        row(other, "Ayu Lestari"),
+        row("12345", "Bukan NIP"),
+    ];
+    let results = app.service.import_employees(&rows, &op, 4).await;
+    let outcomes: Vec<_> = results
+        .iter()
+        .map(|r| r.as_ref().map_err(|e| e.reason()))
+        .collect();
+    assert_eq!(outcomes[0], Ok(&ImportOutcome::Updated));
+    assert_eq!(outcomes[3], Err("invalid_nip"));
+    let mut pair = [outcomes[1], outcomes[2]];
+    pair.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        pair,
+        [Ok(&ImportOutcome::Created), Ok(&ImportOutcome::Unchanged)],
+        "the second row of a NIP is retried after a fresh read"
+    );
+
+    // The batched read fails: each row reads on its own, and the batch still lands.
+    switch.set(true);
+    let third = "198807122019032001";
+    let results = app
+        .service
+        .import_employees(
+            &[row(third, "Sri Wahyuni"), row(NIP, "Budi Santoso")],
+            &op,
+            2,
+        )
+        .await;
+    assert!(
+        results.iter().all(Result::is_ok),
+        "{:?}",
+        results
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.reason()))
+            .collect::<Vec<_>>()
+    );
+    let nip = sapk_core::Nip::from_stored(third).unwrap();
+    assert!(app.store.get_account(&nip).await.unwrap().is_some());
+}

@@ -202,6 +202,9 @@ pub enum StoreError {
 pub trait Store: Send + Sync {
     async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError>;
     /// Creates an account; `Conflict` if the NIP exists.
+    /// Several accounts in one read (a bulk import's batch): one answer per NIP, in order.
+    /// A NIP given twice is answered twice.
+    async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError>;
     async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
     /// Replaces the account if its stored `version` is `expected_version`, storing
     /// `account` with `version = expected_version + 1`; `Conflict` otherwise.

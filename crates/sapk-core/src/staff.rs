@@ -293,6 +293,9 @@ pub struct CodeSummary {
     pub attempts_left: u32,
 }
 
+/// Rows a bulk import reads in one batch (DynamoDB's BatchGetItem takes 100 keys).
+pub const IMPORT_BATCH: usize = 100;
+
 /// Whether the employee has ever set a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -427,6 +430,58 @@ impl Service {
         row: &EmployeeRow,
         op: &Operator,
     ) -> Result<ImportOutcome, StaffError> {
+        self.import_row(row, op, None).await
+    }
+
+    /// Imports a batch of rows (a bulk import feeds [`IMPORT_BATCH`] at a time): one
+    /// batched read of the accounts that exist (BatchGetItem on DynamoDB), then each row's
+    /// conditional write, at most `jobs` at once. The writes stay one per row: a new account
+    /// is created only if none appeared meanwhile, a change only at the version read, which a
+    /// batched write cannot express. A row whose account changed since the batch read is
+    /// read again and retried once; a failed batch read falls back to a read per row. One
+    /// result per row, in order.
+    pub async fn import_employees(
+        &self,
+        rows: &[EmployeeRow],
+        op: &Operator,
+        jobs: usize,
+    ) -> Vec<Result<ImportOutcome, StaffError>> {
+        use futures_util::stream::{self, StreamExt};
+        let nips: Vec<Option<Nip>> = rows.iter().map(|r| self.nip(&r.nip).ok()).collect();
+        let valid: Vec<Nip> = nips.iter().flatten().cloned().collect();
+        let mut found: std::collections::HashMap<Nip, Option<Account>> =
+            match self.store.get_accounts(&valid).await {
+                Ok(accounts) => valid.into_iter().zip(accounts).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "batched account read failed; reading per row");
+                    std::collections::HashMap::new()
+                }
+            };
+        let prefetched: Vec<Option<Option<Account>>> = nips
+            .iter()
+            .map(|n| n.as_ref().and_then(|n| found.remove(n)))
+            .collect();
+        stream::iter(rows.iter().zip(prefetched))
+            .map(|(row, known)| async move {
+                match self.import_row(row, op, known.clone()).await {
+                    Err(StaffError::Conflict) if known.is_some() => {
+                        self.import_row(row, op, None).await
+                    }
+                    other => other,
+                }
+            })
+            .buffered(jobs.max(1))
+            .collect()
+            .await
+    }
+
+    /// One row; `known` is the account as a batch read found it (`None`: read it now).
+    async fn import_row(
+        &self,
+        row: &EmployeeRow,
+        op: &Operator,
+        known: Option<Option<Account>>,
+    ) -> Result<ImportOutcome, StaffError> {
         let nip = self.nip(&row.nip)?;
         let name = clean_name(&row.name)?;
         let email = match row.email.trim() {
@@ -435,7 +490,11 @@ impl Service {
         };
         let instansi = clean_optional(row.instansi.as_deref());
         let now = self.now();
-        let outcome = match self.store.get_account(&nip).await? {
+        let existing = match known {
+            Some(k) => k,
+            None => self.store.get_account(&nip).await?,
+        };
+        let outcome = match existing {
             None => {
                 let account = Account {
                     nip: nip.clone(),

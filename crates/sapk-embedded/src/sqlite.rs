@@ -389,6 +389,31 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError> {
+        let keys: Vec<String> = nips.iter().map(|n| n.as_str().to_owned()).collect();
+        self.run(move |c| {
+            let mut found = std::collections::HashMap::new();
+            // SQLite binds at most 32766 parameters; a batch is far below, but chunk anyway.
+            for chunk in keys.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let mut stmt = c
+                    .prepare(&format!(
+                        "SELECT {ACCOUNT_COLS} FROM accounts WHERE nip IN ({marks})"
+                    ))
+                    .map_err(down)?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(chunk.iter()), read_account)
+                    .map_err(down)?;
+                for row in rows {
+                    let a = row.map_err(unwrap_conv)?;
+                    found.insert(a.nip.as_str().to_owned(), a);
+                }
+            }
+            Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+        })
+        .await
+    }
+
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
         let a = a.clone();
         self.run(move |c| insert_account_row(c, &a)).await

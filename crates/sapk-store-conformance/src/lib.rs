@@ -694,6 +694,37 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
     assert_eq!(s.list_audit(&nip, 10).await.unwrap(), vec![record]);
 }
 
+/// A batched read: one answer per NIP in the order asked, absent ones `None`, a NIP asked
+/// twice answered twice, more keys than one DynamoDB call takes (100).
+pub async fn batched_account_reads(s: DynStore) {
+    let nips: Vec<Nip> = (0..130).map(|_| fresh_nip()).collect();
+    for (i, nip) in nips.iter().enumerate() {
+        if i % 3 == 0 {
+            let mut a = account(nip);
+            a.name = format!("Pegawai {i}");
+            s.insert_account(&a).await.unwrap();
+        }
+    }
+    let mut asked = nips.clone();
+    asked.push(nips[0].clone());
+    let got = s.get_accounts(&asked).await.unwrap();
+    assert_eq!(got.len(), asked.len());
+    for (i, (nip, a)) in asked.iter().zip(&got).enumerate() {
+        let i = i % 130;
+        match a {
+            Some(a) => {
+                assert_eq!(
+                    (&a.nip, a.name.as_str()),
+                    (nip, format!("Pegawai {i}").as_str())
+                );
+            }
+            None => assert_ne!(i % 3, 0, "{nip} exists"),
+        }
+    }
+    assert!(got[130].is_some(), "a NIP asked twice is answered twice");
+    assert!(s.get_accounts(&[]).await.unwrap().is_empty());
+}
+
 /// A pending e-mail exception: round trip, one per NIP (the newer replaces), delete.
 pub async fn email_exceptions(s: DynStore) {
     let (nip, other) = (fresh_nip(), fresh_nip());
@@ -783,6 +814,7 @@ macro_rules! store_conformance_tests {
             officers_round_trip,
             an_email_change_and_its_audit_record_are_one_write,
             email_exceptions,
+            batched_account_reads,
             accounts_by_email
         );
     };

@@ -58,6 +58,9 @@ impl Store for MemoryStore {
     async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError> {
         Ok(self.with(|s| s.accounts.get(nip).cloned()))
     }
+    async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError> {
+        Ok(self.with(|s| nips.iter().map(|n| s.accounts.get(n).cloned()).collect()))
+    }
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
         self.with(|s| {
             if s.accounts.contains_key(&a.nip) {

@@ -9,7 +9,7 @@ use crate::output::{kv, line_errors};
 use crate::output::{print_json, REFUSED};
 use crate::Global;
 use futures_util::stream::{self, StreamExt};
-use sapk_core::staff::{EmployeeRow, ImportOutcome};
+use sapk_core::staff::{EmployeeRow, ImportOutcome, IMPORT_BATCH};
 use sapk_core::Lang;
 use serde_json::json;
 use std::collections::hash_map::Entry;
@@ -201,21 +201,40 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
     let bar = progress(g, total);
     let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
     let mut errors = Vec::new();
+    // Batches of rows: one batched read of the accounts each, then the rows' writes. Two
+    // batches are in flight (the next one reads while this one writes), each with half of
+    // the jobs writing.
+    let per_batch = (jobs / 2).max(1);
     let rows = stream
         .rows()
         .map(|(line, rec)| to_row(line, rec, &cols, &dups, l));
     let mut results = stream::iter(rows)
-        .map(|(line, nip_text, row)| {
+        .chunks(IMPORT_BATCH)
+        .map(|batch| {
             let (svc, op) = (&svc, &op);
             async move {
-                let result = match row {
-                    Ok(r) => svc.import_employee(&r, op).await.map_err(|e| e.text(l)),
-                    Err(e) => Err(e),
-                };
-                (line, nip_text, result)
+                let good: Vec<EmployeeRow> = batch
+                    .iter()
+                    .filter_map(|(_, _, r)| r.as_ref().ok().cloned())
+                    .collect();
+                let mut done = svc.import_employees(&good, op, per_batch).await.into_iter();
+                batch
+                    .into_iter()
+                    .map(|(line, nip_text, row)| {
+                        let result = match row {
+                            Ok(_) => match done.next() {
+                                Some(r) => r.map_err(|e| e.text(l)),
+                                None => Err("internal: a result is missing".to_owned()),
+                            },
+                            Err(e) => Err(e),
+                        };
+                        (line, nip_text, result)
+                    })
+                    .collect::<Vec<_>>()
             }
         })
-        .buffer_unordered(jobs);
+        .buffer_unordered(2)
+        .flat_map(stream::iter);
     while let Some((line, nip_text, result)) = results.next().await {
         bar.inc(1);
         match result {
