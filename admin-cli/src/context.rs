@@ -78,14 +78,17 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
     match g.store {
         StoreKind::Sqlite => {
             if !create && !g.data_dir.join(sapk_embedded::DB_FILE).exists() {
-                anyhow::bail!(
-                    "{} {}",
-                    g.data_dir.display(),
-                    lang(g).pick(
-                        "belum berisi penyimpanan SAPK. Periksa folder kerja atau --data-dir (SAPK_DATA_DIR); penyimpanan baru hanya dibuat dengan `sapk-admin init` atau `employee import --init`.",
-                        "holds no SAPK store. Check the working folder or --data-dir (SAPK_DATA_DIR); a new store is only created by `sapk-admin init` or `employee import --init`.",
-                    )
-                );
+                return Err(crate::output::failure(
+                    "no_store",
+                    format!(
+                        "{} {}",
+                        g.data_dir.display(),
+                        lang(g).pick(
+                            "belum berisi penyimpanan SAPK. Periksa folder kerja atau --data-dir (SAPK_DATA_DIR); penyimpanan baru hanya dibuat dengan `sapk-admin init` atau `employee import --init`.",
+                            "holds no SAPK store. Check the working folder or --data-dir (SAPK_DATA_DIR); a new store is only created by `sapk-admin init` or `employee import --init`.",
+                        )
+                    ),
+                ));
             }
             let key = match std::env::var("SAPK_TOKEN_KEY") {
                 Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),

@@ -1,7 +1,6 @@
 //! The CSV exports HR offices produce: comma or semicolon separated (detected from the
 //! header), UTF-8 with or without a BOM, header names matched case-insensitively.
 
-use anyhow::Context;
 use sapk_core::Lang;
 use std::path::Path;
 
@@ -62,27 +61,37 @@ impl Stream {
 
 pub fn open(path: &Path, l: Lang) -> anyhow::Result<Stream> {
     use std::io::BufRead;
-    let cannot = || {
-        format!(
-            "{} {}",
-            l.pick("tidak dapat membaca", "cannot read"),
-            path.display()
+    let cannot = |e: std::io::Error| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => l.pick("berkas tidak ada", "no such file").to_owned(),
+            std::io::ErrorKind::PermissionDenied => l
+                .pick("tidak ada izin membaca", "permission denied")
+                .to_owned(),
+            _ => e.to_string(),
+        };
+        crate::output::failure(
+            "file_unreadable",
+            format!(
+                "{} {}: {why}",
+                l.pick("tidak dapat membaca", "cannot read"),
+                path.display()
+            ),
         )
     };
     let mut first = String::new();
-    std::io::BufReader::new(std::fs::File::open(path).with_context(cannot)?)
+    std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?)
         .read_line(&mut first)
-        .with_context(cannot)?;
+        .map_err(cannot)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .delimiter(delimiter(first.trim_start_matches('\u{feff}')))
         .from_reader(std::io::BufReader::new(
-            std::fs::File::open(path).with_context(cannot)?,
+            std::fs::File::open(path).map_err(cannot)?,
         ));
     let headers: Vec<String> = reader
         .headers()
-        .context("CSV header")?
+        .map_err(|e| crate::output::failure("bad_header", format!("CSV header: {e}")))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
         .collect();

@@ -220,11 +220,23 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let json = cli.global.json;
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
+            // Under --json a failure is JSON too, with its stable code.
+            if json {
+                let reason = e
+                    .downcast_ref::<output::Failure>()
+                    .map_or("failed", |f| f.reason);
+                output::print_json(&serde_json::json!({
+                    "ok": false,
+                    "reason": reason,
+                    "error": format!("{e:#}"),
+                }));
+            }
             eprintln!("sapk-admin: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(output::REFUSED)
         }
     }
 }

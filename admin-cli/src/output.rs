@@ -98,14 +98,41 @@ pub fn print_json(v: &serde_json::Value) {
     );
 }
 
-/// Prints why an action was refused and returns exit code 1.
-pub fn refuse(g: &Global, message: &str) -> anyhow::Result<ExitCode> {
+/// Prints why an action was refused, with its stable code (`reason` in `--json`), and returns
+/// exit code 1.
+pub fn refuse(g: &Global, reason: &str, message: &str) -> anyhow::Result<ExitCode> {
     if g.json {
-        print_json(&json!({ "ok": false, "error": message }));
+        print_json(&json!({ "ok": false, "reason": reason, "error": message }));
     } else {
         eprintln!("{}: {message}", lang(g).pick("Ditolak", "Refused"));
     }
     Ok(ExitCode::from(REFUSED))
+}
+
+/// A failure that stops a command, with its stable code: `main` prints it as
+/// `{"ok": false, "reason", "error"}` under `--json` (an error without one has reason
+/// `failed`).
+#[derive(Debug)]
+pub struct Failure {
+    pub reason: &'static str,
+    pub text: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// A [`Failure`] as an error.
+pub fn failure(reason: &'static str, text: impl Into<String>) -> anyhow::Error {
+    Failure {
+        reason,
+        text: text.into(),
+    }
+    .into()
 }
 
 /// Prints a refusal (JSON with its reason, or a line on stderr) and returns exit code 1; a

@@ -109,6 +109,46 @@ fn import_refuses_a_file_without_the_needed_columns() {
         .arg(dir.path().join("missing.csv"))
         .assert()
         .code(1);
+    // Under --json each failure is JSON with its stable code beside the text.
+    let json = |args: &[&str], file: &std::path::Path| -> Value {
+        let a = admin(dir.path()).args(args).arg(file).assert().code(1);
+        serde_json::from_slice(&a.get_output().stdout).unwrap()
+    };
+    let v = json(&["--json", "employee", "import"], &csv);
+    assert_eq!(
+        (v["ok"].as_bool(), v["reason"].as_str()),
+        (Some(false), Some("bad_header"))
+    );
+    let v = json(
+        &["--json", "employee", "import"],
+        &dir.path().join("missing.csv"),
+    );
+    assert_eq!(v["reason"], "file_unreadable");
+    assert!(
+        v["error"].as_str().unwrap().contains("berkas tidak ada"),
+        "{v}"
+    );
+    let v = json(
+        &[
+            "--json",
+            "--operator",
+            "OP",
+            "--office",
+            "KANREG-I",
+            "employee",
+            "renumber",
+            "--file",
+        ],
+        &csv,
+    );
+    assert_eq!(v["reason"], "bad_header");
+    let empty = tempfile::tempdir().unwrap();
+    let a = admin(empty.path())
+        .args(["--json", "employee", "show", "198609262015051001"])
+        .assert()
+        .code(1);
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["reason"], "no_store");
 }
 
 #[test]

@@ -57,6 +57,7 @@ pub async fn revoke(
         if !prompt.confirm(&q, l) {
             return refuse(
                 g,
+                "cancelled",
                 l.pick(
                     "dibatalkan; tidak ada yang diubah",
                     "cancelled; nothing was changed",

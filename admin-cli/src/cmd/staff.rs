@@ -120,6 +120,7 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
             None => {
                 return refuse(
                     g,
+                    "unregistered",
                     l.pick(
                         "identitas ini tidak terdaftar",
                         "this identity is not registered",
@@ -143,6 +144,6 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => refuse(g, &e.text(l)),
+        Err(e) => refuse(g, e.reason(), &e.text(l)),
     }
 }

@@ -37,7 +37,7 @@ async fn create(g: &Global) -> anyhow::Result<ExitCode> {
     let sdk = sapk_aws::sdk_config().await;
     let created = match sapk_aws::create_tables(&sapk_aws::dynamodb_client(&sdk), &names).await {
         Ok(c) => c,
-        Err(e) => return refuse(g, &e.to_string()),
+        Err(e) => return refuse(g, "unavailable", &e.to_string()),
     };
     let all = [
         names.accounts.clone(),

@@ -332,6 +332,7 @@ pub async fn run(
                 let Some(mut doc) = parse_document(part) else {
                     return refuse(
                         g,
+                        "invalid_document",
                         &format!(
                             "{}: {part:?}",
                             l.pick("dokumen tidak dikenal", "unknown document")

@@ -160,10 +160,10 @@ async fn load(
         .map_err(|e| refused(g, e))?;
     match counter.pending_exception(&o.nip, l).await {
         Ok(Some(p)) => Ok((o, p)),
-        Ok(None) => Err(refuse(
-            g,
-            &sapk_core::staff::CheckFailure::NoPendingException.text(l),
-        )),
+        Ok(None) => {
+            let f = sapk_core::staff::CheckFailure::NoPendingException;
+            Err(refuse(g, f.reason(), &f.text(l)))
+        }
         Err(e) => Err(refused(g, e)),
     }
 }
@@ -208,6 +208,7 @@ pub async fn approve(
         if !prompt.confirm(&q, l) {
             return refuse(
                 g,
+                "cancelled",
                 l.pick(
                     "tidak disetujui; tidak ada yang diubah (tolak dengan `email reject`)",
                     "not approved; nothing was changed (turn it down with `email reject`)",

@@ -5,8 +5,8 @@
 //! rows go to a report file; one audit record sums up the run.
 
 use crate::context::{lang, open_service};
+use crate::output::{failure, print_json, REFUSED};
 use crate::output::{kv, line_errors};
-use crate::output::{print_json, REFUSED};
 use crate::Global;
 use futures_util::stream::{self, StreamExt};
 use sapk_core::staff::{EmployeeRow, ImportOutcome, IMPORT_BATCH};
@@ -54,14 +54,17 @@ fn columns(stream: &crate::csvfile::Stream, l: Lang) -> anyhow::Result<Columns> 
         stream.col(&["nama", "name"]),
         stream.col(&["email", "e-mail", "surel"]),
     ) else {
-        anyhow::bail!(
+        return Err(failure(
+            "bad_header",
+            format!(
             "{}: {}",
             l.pick(
                 "header CSV harus nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma; yang ada",
                 "the CSV header must be nip,nama,email[,instansi] (or nip,name,email[,instansi]), comma or semicolon separated; found",
             ),
             stream.headers.join(",")
-        );
+            ),
+        ));
     };
     Ok(Columns {
         nip,

@@ -1,8 +1,8 @@
 //! `employee renumber`: carry accounts to their new numbers, one pair or a CSV mapping.
 
 use crate::context::{lang, service};
+use crate::output::{failure, print_json, refuse, usage, REFUSED};
 use crate::output::{kv, line_errors, table};
-use crate::output::{print_json, refuse, usage, REFUSED};
 use crate::Global;
 use sapk_core::staff::{RenumberOutcome, RenumberReason};
 use sapk_core::{Lang, Service};
@@ -49,14 +49,17 @@ fn read_mapping(path: &Path, l: Lang) -> anyhow::Result<Vec<Row>> {
         table.col(&["old_nip", "nip_lama"]),
         table.col(&["new_nip", "nip_baru"]),
     ) else {
-        anyhow::bail!(
+        return Err(failure(
+            "bad_header",
+            format!(
             "{}: {}",
             l.pick(
                 "header CSV harus old_nip,new_nip[,reason] atau nip_lama,nip_baru[,alasan]; yang ada",
                 "the CSV header must be old_nip,new_nip[,reason] or nip_lama,nip_baru[,alasan]; found",
             ),
             table.headers.join(",")
-        );
+            ),
+        ));
     };
     let ci_reason = table.col(&["reason", "alasan"]);
     let mut rows = Vec::new();
@@ -113,6 +116,7 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
     let single = a.file.is_none();
     let mut done = Vec::new();
     let mut errors = Vec::new();
+    let mut first_code = None;
     for row in rows {
         let reason = match row.reason.as_deref().map(RenumberReason::parse) {
             Some(Some(r)) => Some(r),
@@ -125,12 +129,15 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
         };
         match renumber_one(&svc, &row, reason, &op, l).await {
             Ok(v) => done.push(v),
-            Err(msg) => errors.push((row.line, row.old, msg)),
+            Err((code, msg)) => {
+                first_code.get_or_insert(code);
+                errors.push((row.line, row.old, msg));
+            }
         }
     }
     if single {
         if let Some((_, _, msg)) = errors.first() {
-            return refuse(g, msg);
+            return refuse(g, first_code.unwrap_or("invalid_reason"), msg);
         }
     }
     report(g, &done, &errors);
@@ -147,11 +154,11 @@ async fn renumber_one(
     reason: RenumberReason,
     op: &sapk_core::staff::Operator,
     l: Lang,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, (&'static str, String)> {
     let r = svc
         .renumber_employee(&row.old, &row.new, reason, op, l)
         .await
-        .map_err(|e| e.text(l))?;
+        .map_err(|e| (e.reason(), e.text(l)))?;
     Ok(json!({
         "line": row.line,
         "old_nip": r.old_nip,
