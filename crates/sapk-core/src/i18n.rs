@@ -3,8 +3,22 @@
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::Serialize;
 
+/// BKN headquarters' general line (a switchboard, not a dedicated call centre).
 pub const HELP_PHONE: &str = "021-8093008";
+/// BKN's public relations address, which answers the public.
+pub const HELP_EMAIL: &str = "humas@bkn.go.id";
+/// BKN's public complaint page.
 pub const HELP_URL: &str = "https://www.bkn.go.id/homepage/lapor-bkn";
+
+/// Where a civil servant gets help, in the order to try: their own agency's HR unit (which
+/// keeps their data), a BKN office, then BKN's general line and e-mail. Every text that
+/// names help (the API's answers, the e-mails) takes it from here.
+pub fn help_line(l: Lang) -> String {
+    match l {
+        Lang::Id => format!("Bantuan: unit kepegawaian (BKPSDM/Biro SDM) instansi Anda, kantor BKN terdekat, atau BKN di {HELP_PHONE} / {HELP_EMAIL}."),
+        Lang::En => format!("Help: your agency's HR unit (BKPSDM/Biro SDM), the nearest BKN office, or BKN on {HELP_PHONE} / {HELP_EMAIL}."),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -2,7 +2,7 @@
 
 use crate::code::ResetCode;
 use crate::email::Email;
-use crate::i18n::{format_wib, Lang, HELP_PHONE, HELP_URL};
+use crate::i18n::{format_wib, help_line, Lang, HELP_EMAIL, HELP_PHONE, HELP_URL};
 use crate::ports::{EmailKind, OutgoingEmail};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ struct ResetCodeText<'a> {
     code: &'a str,
     expires: &'a str,
     minutes: i64,
-    phone: &'a str,
+    help: &'a str,
     url: &'a str,
 }
 
@@ -27,7 +27,7 @@ struct ResetCodeHtml<'a> {
     code: &'a str,
     expires: &'a str,
     minutes: i64,
-    phone: &'a str,
+    help: &'a str,
     url: &'a str,
 }
 
@@ -38,6 +38,7 @@ struct NoticeText<'a> {
     name: &'a str,
     paragraphs: &'a [String],
     phone: &'a str,
+    email: &'a str,
     url: &'a str,
 }
 
@@ -49,6 +50,7 @@ struct NoticeHtml<'a> {
     name: &'a str,
     paragraphs: &'a [String],
     phone: &'a str,
+    email: &'a str,
     url: &'a str,
 }
 
@@ -69,6 +71,7 @@ pub fn reset_code_email(
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
     let en = lang == Lang::En;
+    let help = help_line(lang);
     let shown = code.display();
     let expires = format_wib(expires_at, lang);
     let text = render(&ResetCodeText {
@@ -77,7 +80,7 @@ pub fn reset_code_email(
         code: &shown,
         expires: &expires,
         minutes: ttl_minutes,
-        phone: HELP_PHONE,
+        help: &help,
         url: HELP_URL,
     })?;
     let html = render(&ResetCodeHtml {
@@ -86,7 +89,7 @@ pub fn reset_code_email(
         code: &shown,
         expires: &expires,
         minutes: ttl_minutes,
-        phone: HELP_PHONE,
+        help: &help,
         url: HELP_URL,
     })?;
     Ok(OutgoingEmail {
@@ -115,6 +118,7 @@ fn notice(
         name,
         paragraphs: &paragraphs,
         phone: HELP_PHONE,
+        email: HELP_EMAIL,
         url: HELP_URL,
     })?;
     let html = render(&NoticeHtml {
@@ -123,6 +127,7 @@ fn notice(
         name,
         paragraphs: &paragraphs,
         phone: HELP_PHONE,
+        email: HELP_EMAIL,
         url: HELP_URL,
     })?;
     Ok(OutgoingEmail {
@@ -267,6 +272,11 @@ mod tests {
         assert!(id.text.contains("27 November 2026 pukul 16.05 WIB"));
         assert!(id.text.contains("Jika Anda tidak meminta"));
         assert!(id.text.contains("021-8093008"));
+        assert!(id.text.contains("BKPSDM") && id.text.contains("humas@bkn.go.id"));
+        assert!(
+            !id.text.contains("Call Center"),
+            "a general line, not a call centre"
+        );
         assert!(
             id.html.contains("Budi &#60;Santoso&#62;") || id.html.contains("Budi &lt;Santoso&gt;"),
             "{}",

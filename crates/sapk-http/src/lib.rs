@@ -273,8 +273,8 @@ impl Api {
                 svc.forgot(nip, &meta).await?;
                 let minutes = svc.config().code_ttl_secs / 60;
                 let message = match lang {
-                    Lang::Id => format!("Jika NIP terdaftar dan memiliki email, kode reset telah dikirim ke email tersebut. Kode berlaku {minutes} menit. Jika email tidak lagi dapat diakses, datangi kantor BKN terdekat dengan membawa KTP. Bantuan: Call Center BKN 021-8093008."),
-                    Lang::En => format!("If the NIP is registered and has an e-mail address, a reset code has been sent to it. The code is valid for {minutes} minutes. If you can no longer reach that e-mail, visit the nearest BKN office with your KTP. Help: Call Center BKN 021-8093008."),
+                    Lang::Id => format!("Jika NIP terdaftar dan memiliki email, kode reset telah dikirim ke email tersebut. Kode berlaku {minutes} menit. Jika email tidak lagi dapat diakses, datangi kantor BKN terdekat atau unit kepegawaian instansi Anda dengan membawa KTP. {}", sapk_core::i18n::help_line(lang)),
+                    Lang::En => format!("If the NIP is registered and has an e-mail address, a reset code has been sent to it. The code is valid for {minutes} minutes. If you can no longer reach that e-mail, visit the nearest BKN office or your agency's HR unit with your KTP. {}", sapk_core::i18n::help_line(lang)),
                 };
                 Ok(json_response(
                     StatusCode::ACCEPTED,

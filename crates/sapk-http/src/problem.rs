@@ -117,11 +117,14 @@ impl Problem {
                 ),
                 AuthError::Unavailable { .. } => (
                     p("Layanan sedang tidak tersedia", "Service unavailable"),
-                    p(
-                        "Layanan sedang sibuk atau dalam gangguan. Coba lagi sebentar lagi. Bantuan: Call Center BKN 021-8093008.",
-                        "The service is busy or having trouble. Please try again shortly. Help: Call Center BKN 021-8093008.",
-                    )
-                    .into(),
+                    format!(
+                        "{} {}",
+                        p(
+                            "Layanan sedang sibuk atau dalam gangguan. Coba lagi sebentar lagi.",
+                            "The service is busy or having trouble. Please try again shortly.",
+                        ),
+                        sapk_core::i18n::help_line(lang)
+                    ),
                 ),
             },
             Problem::InvalidRequest { id, en } => (
