@@ -17,9 +17,9 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
     assert_eq!(mails[0].to, EMAIL);
     assert_eq!(mails[0].subject, "Kode reset password SAPK");
     assert!(
-        mails[0]
-            .text
-            .contains("berlaku sampai 27 November 2026 pukul 09.15 WIB"),
+        mails[0].text.contains(
+            "berlaku 15 menit, sampai 27 November 2026 pukul 09.15 WIB / 10.15 WITA / 11.15 WIT"
+        ),
         "{}",
         mails[0].text
     );
@@ -299,7 +299,11 @@ async fn errors_and_messages_in_english_on_request() {
     let mail = &app.outbox()[0];
     assert_eq!(mail.subject, "SAPK password reset code");
     assert!(mail.text.contains("If you did not ask for this"));
-    assert!(mail.text.contains("WIB (UTC+7)"));
+    assert!(
+        mail.text.contains("WIB / ") && mail.text.contains("WIT (UTC+7/+8/+9)"),
+        "{}",
+        mail.text
+    );
 }
 
 #[tokio::test]

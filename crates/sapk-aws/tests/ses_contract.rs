@@ -80,7 +80,7 @@ async fn reset_code_mail_arrives_in_indonesian_and_english() {
         text.contains("AB12-CD34") && text.contains("Siti Ñurhayati"),
         "{text}"
     );
-    assert!(text.contains("27 November 2026 pukul 16.05 WIB"));
+    assert!(text.contains("27 November 2026 pukul 16.05 WIB / 17.05 WITA / 18.05 WIT"));
     let html = m["body"]["html"].as_str().unwrap();
     assert!(html.contains("AB12-CD34") && html.contains("Jika Anda tidak meminta"));
 

@@ -289,6 +289,39 @@ pub fn format_wib(t: DateTime<Utc>, lang: Lang) -> String {
 }
 
 /// A time as a person reads it: `27 November 2026 pukul 16.05 WIB`.
+/// A time for someone whose zone is not known, in all three zones: `27 November 2026 pukul
+/// 16.05 WIB / 17.05 WITA / 18.05 WIT` (a zone already on the next day says its date).
+pub fn format_all_zones(t: DateTime<Utc>, lang: Lang) -> String {
+    use chrono::{Datelike, Timelike};
+    let wib = t.with_timezone(&Zone::Wib.offset());
+    let mut out = format_in(t, lang, Zone::Wib);
+    if lang == Lang::En {
+        // `…, 16:05 WIB (UTC+7)`: the offsets follow once, after the list.
+        out.truncate(out.rfind(" (UTC").unwrap_or(out.len()));
+    }
+    for zone in [Zone::Wita, Zone::Wit] {
+        let local = t.with_timezone(&zone.offset());
+        let clock = match lang {
+            Lang::Id => format!("{:02}.{:02} {}", local.hour(), local.minute(), zone.name()),
+            Lang::En => format!("{:02}:{:02} {}", local.hour(), local.minute(), zone.name()),
+        };
+        if local.day() == wib.day() {
+            out.push_str(&format!(" / {clock}"));
+        } else {
+            let m = local.month0() as usize;
+            let month = match lang {
+                Lang::Id => MONTHS_ID[m],
+                Lang::En => MONTHS_EN[m],
+            };
+            out.push_str(&format!(" / {} {month} {clock}", local.day()));
+        }
+    }
+    if lang == Lang::En {
+        out.push_str(" (UTC+7/+8/+9)");
+    }
+    out
+}
+
 pub fn format_in(t: DateTime<Utc>, lang: Lang, zone: Zone) -> String {
     use chrono::{Datelike, Timelike};
     let local = t.with_timezone(&zone.offset());
@@ -421,5 +454,18 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format_wib(late, Lang::Id), "1 Januari 2027 pukul 03.00 WIB");
+        assert_eq!(
+            format_all_zones(t, Lang::Id),
+            "27 November 2026 pukul 16.05 WIB / 17.05 WITA / 18.05 WIT"
+        );
+        assert_eq!(
+            format_all_zones(t, Lang::En),
+            "27 November 2026, 16:05 WIB / 17:05 WITA / 18:05 WIT (UTC+7/+8/+9)"
+        );
+        let near_midnight = t + chrono::Duration::minutes(7 * 60 + 30); // 23.35 WIB
+        assert_eq!(
+            format_all_zones(near_midnight, Lang::Id),
+            "27 November 2026 pukul 23.35 WIB / 28 November 00.35 WITA / 28 November 01.35 WIT"
+        );
     }
 }

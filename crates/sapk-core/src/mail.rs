@@ -2,7 +2,7 @@
 
 use crate::code::ResetCode;
 use crate::email::Email;
-use crate::i18n::{format_wib, help_line, Lang, HELP_EMAIL, HELP_PHONE, HELP_URL};
+use crate::i18n::{format_all_zones, help_line, Lang, HELP_EMAIL, HELP_PHONE, HELP_URL};
 use crate::ports::{EmailKind, OutgoingEmail};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -73,7 +73,7 @@ pub fn reset_code_email(
     let en = lang == Lang::En;
     let help = help_line(lang);
     let shown = code.display();
-    let expires = format_wib(expires_at, lang);
+    let expires = format_all_zones(expires_at, lang);
     let text = render(&ResetCodeText {
         en,
         name,
@@ -146,7 +146,7 @@ pub fn password_changed_email(
     at: DateTime<Utc>,
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
-    let when = format_wib(at, lang);
+    let when = format_all_zones(at, lang);
     let body = match lang {
         Lang::Id => format!("Password akun SAPK Anda telah diganti pada {when}. Semua sesi login sebelumnya telah diakhiri."),
         Lang::En => format!("The password of your SAPK account was changed on {when}. Every earlier login session has been ended."),
@@ -182,7 +182,7 @@ pub fn email_changed_old_email(
     at: DateTime<Utc>,
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
-    let when = format_wib(at, lang);
+    let when = format_all_zones(at, lang);
     let body = match (lang, by) {
         (Lang::Id, ChangedBy::Office(office)) => format!("Pada {when}, petugas kantor BKN {office} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password."),
         (Lang::En, ChangedBy::Office(office)) => format!("On {when}, staff at BKN office {office} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes."),
@@ -210,7 +210,7 @@ pub fn email_changed_new_email(
     at: DateTime<Utc>,
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
-    let when = format_wib(at, lang);
+    let when = format_all_zones(at, lang);
     let body = match lang {
         Lang::Id => format!("Pada {when}, petugas kantor BKN {office} mendaftarkan alamat ini sebagai email akun SAPK Anda. Untuk membuat password baru, pilih \"Lupa Password\" di aplikasi MySAPK dan masukkan NIP Anda: kode reset akan dikirim ke alamat ini."),
         Lang::En => format!("On {when}, staff at BKN office {office} registered this address as the e-mail of your SAPK account. To set a new password, choose \"Lupa Password\" (Forgot password) in the MySAPK app and enter your NIP: the reset code will be sent here."),
@@ -237,7 +237,7 @@ pub fn nip_changed_email(
     at: DateTime<Utc>,
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
-    let when = format_wib(at, lang);
+    let when = format_all_zones(at, lang);
     let (old, new) = (old.grouped(), new.grouped());
     let body = match lang {
         Lang::Id => format!("Pada {when}, akun SAPK Anda dipindahkan dari nomor {old} ke nomor baru {new}. Password dan email Anda tetap sama; mulai sekarang masuk dengan nomor baru. Semua sesi login dan kode reset dengan nomor lama telah diakhiri."),
@@ -269,7 +269,9 @@ mod tests {
             .with_timezone(&Utc);
         let id = reset_code_email(&to, "Budi <Santoso>", &code, at, 15, Lang::Id).unwrap();
         assert!(id.text.contains("AB12-CD34"));
-        assert!(id.text.contains("27 November 2026 pukul 16.05 WIB"));
+        assert!(id
+            .text
+            .contains("27 November 2026 pukul 16.05 WIB / 17.05 WITA / 18.05 WIT"));
         assert!(id.text.contains("Jika Anda tidak meminta"));
         assert!(id.text.contains("021-8093008"));
         assert!(id.text.contains("BKPSDM") && id.text.contains("humas@bkn.go.id"));
