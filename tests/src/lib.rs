@@ -72,6 +72,8 @@ pub struct TestApp {
     pub store: SqliteStore,
     pub outbox_dir: PathBuf,
     pub client: reqwest::Client,
+    /// Delivers the mail queue to the outbox; `outbox()` runs it first.
+    pub sender: Arc<sapk_embedded::Sender>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
@@ -112,14 +114,17 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
     if let Some(w) = opts.store_wrapper {
         dyn_store = w(dyn_store);
     }
+    // As deployed: the use cases queue, a sender delivers through the mailer (here the
+    // outbox, which `mailer_wrapper` may make fail, as SES would).
     let mut mailer: Arc<dyn Mailer> = Arc::new(outbox);
     if let Some(w) = opts.mailer_wrapper {
         mailer = w(mailer);
     }
+    let queue = sapk_embedded::MailQueue::new(store.clone());
     let service = Arc::new(
         Service::new(
             dyn_store,
-            mailer,
+            Arc::new(queue.clone()),
             clock.clone() as Arc<dyn Clock>,
             opts.config,
             TokenKey::generate().expect("key"),
@@ -127,6 +132,7 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
         .expect("service")
         .with_pii_key(TokenKey::generate().expect("pii key")),
     );
+    let sender = Arc::new(queue.sender(service.clone(), mailer));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -144,6 +150,7 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
         store,
         outbox_dir,
         client: client_from(None),
+        sender,
         server,
         _dir: dir,
     }
@@ -296,20 +303,22 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Every e-mail in the outbox, in send order.
-    pub fn outbox(&self) -> Vec<Mail> {
+    /// Every e-mail in the outbox, in send order, after the sender has delivered what is due
+    /// (deterministic: no background sender races the test).
+    pub async fn outbox(&self) -> Vec<Mail> {
+        self.sender.drain().await.expect("mail queue");
         read_outbox(&self.outbox_dir)
     }
 
     /// The code in the newest reset-code e-mail to `to`.
-    pub fn last_code(&self, to: &str) -> String {
-        last_code_in(&self.outbox(), to).expect("a reset code e-mail")
+    pub async fn last_code(&self, to: &str) -> String {
+        last_code_in(&self.outbox().await, to).expect("a reset code e-mail")
     }
 
     /// forgot → code from the outbox → reset → login; returns the token.
     pub async fn activate(&self, nip: &str, email: &str, pw: &str) -> String {
         assert_eq!(self.forgot(nip).await.status, 202);
-        let code = self.last_code(email);
+        let code = self.last_code(email).await;
         let r = self.reset(nip, &code, pw).await;
         assert_eq!(r.status, 200, "reset: {}", String::from_utf8_lossy(&r.body));
         self.token(nip, pw).await

@@ -38,7 +38,7 @@ async fn bad_bodies_get_clear_problems_and_change_nothing() {
     app.seed_default().await;
     app.activate(NIP, EMAIL, STRONG).await;
     let before = app.store.get_account(&nip()).await.unwrap().unwrap();
-    let mails_before = app.outbox().len();
+    let mails_before = app.outbox().await.len();
 
     let routes = ["/v1/password/forgot", "/v1/password/reset", "/v1/login"];
     let bodies: Vec<(&str, Vec<u8>)> = vec![
@@ -140,7 +140,7 @@ async fn bad_bodies_get_clear_problems_and_change_nothing() {
     let after = app.store.get_account(&nip()).await.unwrap().unwrap();
     assert_eq!(after, before);
     assert_eq!(app.store.get_reset_code(&nip()).await.unwrap(), None);
-    assert_eq!(app.outbox().len(), mails_before);
+    assert_eq!(app.outbox().await.len(), mails_before);
     assert_eq!(app.login(NIP, STRONG).await.status, 200);
 }
 

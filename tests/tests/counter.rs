@@ -36,7 +36,7 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     app.forgot(NIP).await; // an active code, about to die
-    let old_code = app.last_code(EMAIL);
+    let old_code = app.last_code(EMAIL).await;
 
     let out = admin(
         &[
@@ -69,7 +69,7 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
         "invalid_token",
         "the old code is dead"
     );
-    let mails = app.outbox();
+    let mails = app.outbox().await;
     let notice = mails
         .iter()
         .find(|m| m.file.ends_with("email-changed-old.eml"))
@@ -86,16 +86,16 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
         .expect("confirmation to the new address");
     assert_eq!(confirm.to, NEW);
 
-    let before = app.outbox().len();
+    let before = app.outbox().await.len();
     assert_eq!(app.forgot(NIP).await.status, 202);
-    let after = app.outbox();
+    let after = app.outbox().await;
     assert_eq!(after.len(), before + 1);
     assert_eq!(
         after.last().unwrap().to,
         NEW,
         "the code goes to the new address only"
     );
-    let code = app.last_code(NEW);
+    let code = app.last_code(NEW).await;
     assert_eq!(app.reset(NIP, &code, STRONG2).await.status, 200);
     assert_eq!(app.login(NIP, STRONG2).await.status, 200);
 
@@ -135,7 +135,7 @@ async fn unlock_and_revoke_at_the_counter() {
     assert_eq!(app.session(&token).await.status, 200);
     // A code asked for before the revocation dies with it.
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     let out = admin(&["session", "revoke", NIP], app.data_dir(), Some("y\n"));
     assert!(
         out.status.success(),
@@ -242,10 +242,10 @@ async fn an_ni_pppk_recovers_changes_email_at_the_counter_and_is_renumbered() {
         (old_login.status, old_login.json()["code"].as_str()),
         (401, Some("invalid_credentials"))
     );
-    let mails_before = app.outbox().len();
+    let mails_before = app.outbox().await.len();
     assert_eq!(app.forgot(PPPK_NIP).await.status, 202);
     assert_eq!(
-        app.outbox().len(),
+        app.outbox().await.len(),
         mails_before,
         "no code for the old number"
     );
@@ -261,6 +261,7 @@ async fn an_ni_pppk_recovers_changes_email_at_the_counter_and_is_renumbered() {
     assert!(v["email_verified_at"].is_string(), "{v}");
     let notice = app
         .outbox()
+        .await
         .into_iter()
         .find(|m| m.file.ends_with("nip-changed.eml"))
         .expect("notice of the new number");
@@ -346,7 +347,7 @@ async fn an_import_never_undoes_a_counter_email_change() {
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     app.forgot(NIP).await;
-    let old_code = app.last_code(EMAIL);
+    let old_code = app.last_code(EMAIL).await;
     let out = admin(
         &[
             "email",
@@ -398,7 +399,7 @@ async fn an_import_never_undoes_a_counter_email_change() {
     assert_eq!(app.session(&token).await.status, 401);
     assert_eq!(app.forgot(NIP).await.status, 202);
     assert!(
-        last_code_in(&app.outbox(), NEW).is_some(),
+        last_code_in(&app.outbox().await, NEW).is_some(),
         "codes go to the new address"
     );
 }
@@ -411,7 +412,7 @@ async fn an_import_that_changes_an_email_ends_codes_and_tells_the_old_address() 
     app.seed(nip, "Dewi Lestari", "dewi.lama@example.go.id")
         .await;
     app.forgot(nip).await;
-    let old_code = app.last_code("dewi.lama@example.go.id");
+    let old_code = app.last_code("dewi.lama@example.go.id").await;
     let csv = app.data_dir().join("ekspor.csv");
     std::fs::write(
         &csv,
@@ -428,6 +429,7 @@ async fn an_import_that_changes_an_email_ends_codes_and_tells_the_old_address() 
     assert_eq!((a.status, a.code().as_str()), (400, "invalid_token"));
     let notice = app
         .outbox()
+        .await
         .into_iter()
         .find(|m| m.to == "dewi.lama@example.go.id" && m.file.ends_with("email-changed-old.eml"))
         .expect("notice to the old address");

@@ -1,5 +1,6 @@
 //! A store or mailer that fails: a clear 503 (or, for mail, the same 202), nothing half-done.
 
+use chrono::Duration;
 use sapk_core::ports::Store;
 use sapk_e2e::faults::{CallLog, FailMode, FailingMailer, FailingStore, Switch};
 use sapk_e2e::*;
@@ -50,7 +51,7 @@ async fn a_failure_inside_the_reset_leaves_nothing_half_done() {
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let before = app.store.get_account(&nip).await.unwrap().unwrap();
 
@@ -86,8 +87,11 @@ async fn a_failure_inside_the_reset_leaves_nothing_half_done() {
     assert_eq!(app.session(&token).await.status, 401);
 }
 
+/// The mail service is down when a code is asked for: the answer is the same, the e-mail
+/// waits in the queue, and once the service is back (within the code's lifetime) the code
+/// arrives and works. A code whose lifetime ends during the outage is dropped, not sent.
 #[tokio::test]
-async fn mailer_down_forgot_answers_the_same_and_records_it() {
+async fn a_code_asked_for_during_a_mail_outage_arrives_when_mail_is_back() {
     let switch = Switch::default();
     let s2 = switch.clone();
     let app = spawn_app_with(AppOptions {
@@ -106,16 +110,65 @@ async fn mailer_down_forgot_answers_the_same_and_records_it() {
         (202, &ok.body),
         "no difference to be seen"
     );
-    assert!(app.outbox().is_empty());
+    assert!(app.outbox().await.is_empty(), "the mail service is down");
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let audit = app.store.list_audit(&nip, 5).await.unwrap();
     assert_eq!(
         (audit[0].action.as_str(), audit[0].outcome.as_str()),
-        ("code_requested", "mail_failed")
+        ("code_requested", "queued")
     );
+    assert_eq!(app.store.mail_queue_depth().await.unwrap(), (1, 0));
+
+    // Back after a few minutes: the retry after the back-off delivers the same code.
     switch.set(false);
+    app.clock.advance(Duration::minutes(3));
+    let code = app.last_code(EMAIL).await;
+    assert_eq!(app.store.mail_queue_depth().await.unwrap(), (0, 0));
+    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
+    let before = app.outbox().await.len(); // the code and the password-changed notice
+    assert_eq!(before, 2);
+
+    // A code whose lifetime ends while mail is down is dropped when mail is back.
+    app.clock.advance(Duration::minutes(2));
+    switch.set(true);
     assert_eq!(app.forgot(NIP).await.status, 202);
-    assert_eq!(app.outbox().len(), 1);
+    assert_eq!(app.outbox().await.len(), before);
+    app.clock.advance(Duration::minutes(16));
+    switch.set(false);
+    let drained = app.sender.drain().await.unwrap();
+    assert_eq!(
+        (drained.sent, drained.dropped_expired),
+        (0, 1),
+        "an expired code is not sent"
+    );
+    assert_eq!(app.outbox().await.len(), before);
+    assert_eq!(app.store.mail_queue_depth().await.unwrap(), (0, 0));
+}
+
+/// A message that keeps failing is set aside after its tries (the local dead-letter queue),
+/// and the others still go.
+#[tokio::test]
+async fn a_message_that_keeps_failing_is_set_aside() {
+    let switch = Switch::default();
+    let s2 = switch.clone();
+    let app = spawn_app_with(AppOptions {
+        mailer_wrapper: Some(Box::new(move |inner| {
+            Arc::new(FailingMailer { inner, switch: s2 }) as Arc<dyn sapk_core::ports::Mailer>
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    app.seed_default().await;
+    switch.set(true);
+    assert_eq!(app.forgot(NIP).await.status, 202);
+    let mut tries = 0;
+    for _ in 0..sapk_embedded::MAX_ATTEMPTS {
+        let d = app.sender.drain().await.unwrap();
+        tries += d.retried + d.dead;
+        app.clock.advance(Duration::seconds(40));
+    }
+    assert_eq!(tries, u64::from(sapk_embedded::MAX_ATTEMPTS));
+    assert_eq!(app.store.mail_queue_depth().await.unwrap(), (0, 1));
 }
 
 #[tokio::test]
@@ -134,7 +187,7 @@ async fn every_security_event_is_audited() {
         .collect();
     let want = [
         ("employee_imported", "created"),
-        ("code_requested", "sent"),
+        ("code_requested", "queued"),
         ("reset", "succeeded"),
         ("login", "succeeded"),
         ("reset", "failed"),
@@ -161,7 +214,7 @@ async fn a_reset_whose_answer_is_lost_after_the_commit_is_whole_and_done_once() 
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     switch.set(true);
     let a = app.reset(NIP, &code, STRONG2).await;
     assert_eq!((a.status, a.code().as_str()), (503, "unavailable"));

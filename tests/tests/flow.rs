@@ -12,7 +12,7 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
 
     let f = app.forgot("19860926 201505 1 001").await;
     assert_eq!(f.status, 202);
-    let mails = app.outbox();
+    let mails = app.outbox().await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, EMAIL);
     assert_eq!(mails[0].subject, "Kode reset password SAPK");
@@ -26,14 +26,14 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
     assert!(mails[0]
         .html
         .contains("Jika Anda tidak meminta reset password"));
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
 
     // Case, spaces and hyphens do not matter.
     let typed = format!(" {} ", code.to_lowercase().replace('-', " "));
     let r = app.reset(NIP, &typed, STRONG).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["status"], "password_changed");
-    let changed = app.outbox();
+    let changed = app.outbox().await;
     assert_eq!(changed.len(), 2);
     assert!(changed[1].file.ends_with("password-changed.eml"));
     assert!(
@@ -58,7 +58,7 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
 
     // A second reset ends every earlier session.
     assert_eq!(app.forgot(NIP).await.status, 202);
-    let code2 = app.last_code(EMAIL);
+    let code2 = app.last_code(EMAIL).await;
     assert_ne!(code, code2);
     assert_eq!(app.reset(NIP, &code2, STRONG2).await.status, 200);
     let gone = app.session(&token).await;
@@ -137,7 +137,7 @@ async fn weak_password_costs_no_try() {
     let app = spawn_app().await;
     app.seed_default().await;
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     for weak in [
         "budi1986",
         "Password1",
@@ -188,7 +188,7 @@ async fn five_wrong_codes_kill_the_code() {
     let app = spawn_app().await;
     app.seed_default().await;
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     let wrong = if code.starts_with('A') {
         "BBBB-BBBB"
     } else {
@@ -207,7 +207,9 @@ async fn five_wrong_codes_kill_the_code() {
     // A fresh code works.
     app.forgot(NIP).await;
     assert_eq!(
-        app.reset(NIP, &app.last_code(EMAIL), STRONG).await.status,
+        app.reset(NIP, &app.last_code(EMAIL).await, STRONG)
+            .await
+            .status,
         200
     );
 }
@@ -217,7 +219,7 @@ async fn four_wrong_codes_then_the_right_one_works() {
     let app = spawn_app().await;
     app.seed_default().await;
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     let wrong = if code.starts_with('A') {
         "BBBB-BBBB"
     } else {
@@ -234,13 +236,13 @@ async fn code_expires_after_fifteen_minutes() {
     let app = spawn_app().await;
     app.seed_default().await;
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     app.clock.advance(Duration::minutes(15));
     let r = app.reset(NIP, &code, STRONG).await;
     assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"));
 
     app.forgot(NIP).await;
-    let code = app.last_code(EMAIL);
+    let code = app.last_code(EMAIL).await;
     app.clock
         .advance(Duration::minutes(15) - Duration::seconds(1));
     assert_eq!(
@@ -255,9 +257,9 @@ async fn newer_code_replaces_the_older() {
     let app = spawn_app().await;
     app.seed_default().await;
     app.forgot(NIP).await;
-    let first = app.last_code(EMAIL);
+    let first = app.last_code(EMAIL).await;
     app.forgot(NIP).await;
-    let second = app.last_code(EMAIL);
+    let second = app.last_code(EMAIL).await;
     assert_ne!(first, second);
     let r = app.reset(NIP, &first, STRONG).await;
     assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"));
@@ -296,7 +298,7 @@ async fn errors_and_messages_in_english_on_request() {
         )
         .await;
     assert_eq!(f.status, 202);
-    let mail = &app.outbox()[0];
+    let mail = &app.outbox().await[0];
     assert_eq!(mail.subject, "SAPK password reset code");
     assert!(mail.text.contains("If you did not ask for this"));
     assert!(

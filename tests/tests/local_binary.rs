@@ -69,8 +69,17 @@ async fn local_binary_full_flow_and_logs_hold_no_secrets() {
             .status(),
         202
     );
+    // The answer does not wait for the mail: the server's sender delivers the queue to the
+    // outbox right after. Poll for it (bounded).
     let outbox = dir.path().join("outbox");
-    let code = last_code_in(&read_outbox(&outbox), email).expect("code in the outbox");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(code) = last_code_in(&read_outbox(&outbox), email) {
+            break code;
+        }
+        assert!(Instant::now() < deadline, "no code in the outbox");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     let weak = "Budi19860926";
     assert_eq!(
         post(

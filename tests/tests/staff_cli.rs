@@ -388,11 +388,18 @@ async fn the_counter_signs_and_the_server_decides() {
         )
     );
     assert_eq!(ev["details"]["nik_masked"], "************0001");
-    let mails = read_outbox(&dir.join("data").join("outbox"));
-    assert!(
-        mails.iter().any(|m| m.to == "budi.baru@example.go.id"),
-        "confirmation to the new address"
-    );
+    // Queued by the change, delivered by the server's sender: poll the outbox (bounded).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read_outbox(&dir.join("data").join("outbox"))
+        .iter()
+        .any(|m| m.to == "budi.baru@example.go.id")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no confirmation to the new address"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     // The guided path over the API, answering the prompts.
     let out = officer(

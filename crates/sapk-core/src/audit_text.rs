@@ -76,6 +76,7 @@ codes!(
     /// How it ended.
     Outcome {
         Sent = "sent" => ("terkirim", "sent"),
+        Queued = "queued" => ("diantrekan", "queued"),
         MailFailed = "mail_failed" => ("email gagal", "mail failed"),
         NoEmail = "no_email" => ("tanpa email", "no e-mail"),
         UnknownNip = "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),

@@ -29,4 +29,4 @@ pub use keys::TokenKey;
 pub use nik::Nik;
 pub use nip::{Gender, Nip};
 pub use password::{Password, PasswordHasher};
-pub use service::{RequestMeta, Service};
+pub use service::{Delivery, RequestMeta, Service};

@@ -101,6 +101,7 @@ pub fn reset_code_email(
         text,
         html,
         lang,
+        guard: None,
     })
 }
 
@@ -137,6 +138,7 @@ fn notice(
         text,
         html,
         lang,
+        guard: None,
     })
 }
 

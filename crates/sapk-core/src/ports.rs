@@ -315,7 +315,7 @@ pub trait Store: Send + Sync {
 }
 
 /// Which message an e-mail carries (for logs and outbox file names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailKind {
     ResetCode,
@@ -338,7 +338,9 @@ impl EmailKind {
 }
 
 /// A message ready to send. `Debug` leaves the bodies out: they may hold a reset code.
-#[derive(Clone)]
+/// An e-mail ready to send. It is serialisable because a queue carries it (the SQLite mail
+/// queue; SQS, server-side encrypted, retained no longer than a code lives).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct OutgoingEmail {
     pub kind: EmailKind,
     pub to: Email,
@@ -346,6 +348,18 @@ pub struct OutgoingEmail {
     pub text: String,
     pub html: String,
     pub lang: crate::i18n::Lang,
+    /// For a reset code: the code it carries, so that a queued message whose code expired or
+    /// was replaced meanwhile is dropped instead of sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<CodeGuard>,
+}
+
+/// Which code a queued e-mail carries: its NIP, its keyed hash and its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeGuard {
+    pub nip: Nip,
+    pub code_hash: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 impl fmt::Debug for OutgoingEmail {
@@ -369,6 +383,11 @@ pub enum MailError {
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+
+    /// Whether `send` only queues the message (a sender delivers it later).
+    fn queues(&self) -> bool {
+        false
+    }
 }
 
 pub trait Clock: Send + Sync {

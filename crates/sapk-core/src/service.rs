@@ -74,6 +74,16 @@ impl Limited {
     }
 }
 
+/// What became of a queued e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Its code expired before it could be sent.
+    DroppedExpired,
+    /// Its code was replaced or used meanwhile.
+    DroppedSuperseded,
+}
+
 /// Everything the use cases need, built once per process.
 pub struct Service {
     pub(crate) store: Arc<dyn Store>,
@@ -269,6 +279,28 @@ impl Service {
         }
     }
 
+    /// Sends one queued e-mail through `via` (the sender's real mailer: SES, the outbox). A
+    /// reset-code e-mail whose code expired or was replaced (a newer code, a completed reset,
+    /// an e-mail change) since it was queued is dropped, not sent: the code in it would not
+    /// work. A store that cannot be read is a failure to retry, like a mailer that fails.
+    pub async fn deliver(
+        &self,
+        email: &OutgoingEmail,
+        via: &dyn crate::ports::Mailer,
+    ) -> Result<Delivery, crate::ports::MailError> {
+        if let Some(g) = &email.guard {
+            if g.expires_at <= self.clock.now() {
+                return Ok(Delivery::DroppedExpired);
+            }
+            match self.store.get_reset_code(&g.nip).await {
+                Ok(Some(c)) if c.code_hash == g.code_hash => {}
+                Ok(_) => return Ok(Delivery::DroppedSuperseded),
+                Err(e) => return Err(crate::ports::MailError::Unavailable(e.to_string())),
+            }
+        }
+        via.send(email).await.map(|()| Delivery::Sent)
+    }
+
     /// `POST /v1/password/forgot`. The answer is the same, and takes at least
     /// `forgot_min_ms`, whatever the account's state.
     #[instrument(skip_all, fields(action = "forgot"))]
@@ -347,24 +379,31 @@ impl Service {
                 .await;
             return Ok(());
         };
-        let sent = self
-            .send(mail::reset_code_email(
-                &email,
-                &account.name,
-                &code,
+        let mail = mail::reset_code_email(
+            &email,
+            &account.name,
+            &code,
+            expires_at,
+            self.config.code_ttl_secs / 60,
+            meta.lang,
+        )
+        .map(|mut m| {
+            m.guard = Some(crate::ports::CodeGuard {
+                nip: nip.clone(),
+                code_hash: record.code_hash.clone(),
                 expires_at,
-                self.config.code_ttl_secs / 60,
-                meta.lang,
-            ))
-            .await;
+            });
+            m
+        });
+        let sent = self.send(mail).await;
         let mut ev = self.public_event(
             nip,
             meta,
             Action::CodeRequested,
-            if sent {
-                Outcome::Sent
-            } else {
-                Outcome::MailFailed
+            match (sent, self.mailer.queues()) {
+                (true, true) => Outcome::Queued,
+                (true, false) => Outcome::Sent,
+                (false, _) => Outcome::MailFailed,
             },
         );
         ev.details = json!({ "to": email.masked(), "expires_at": expires_at });

@@ -459,14 +459,13 @@ impl Service {
             };
         let prefetched: Vec<Option<Option<Account>>> = nips
             .iter()
-            .map(|n| n.as_ref().and_then(|n| found.remove(n)))
+            .map(|n| n.as_ref().and_then(|n| found.get(n).cloned()))
             .collect();
+        found.clear();
         stream::iter(rows.iter().zip(prefetched))
             .map(|(row, known)| async move {
-                match self.import_row(row, op, known.clone()).await {
-                    Err(StaffError::Conflict) if known.is_some() => {
-                        self.import_row(row, op, None).await
-                    }
+                match self.import_row(row, op, known).await {
+                    Err(StaffError::Conflict) => self.import_row(row, op, None).await,
                     other => other,
                 }
             })

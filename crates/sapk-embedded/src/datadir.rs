@@ -171,6 +171,7 @@ mod tests {
                 text: "ABCD-EFGH".into(),
                 html: "<p>ABCD-EFGH</p>".into(),
                 lang: sapk_core::Lang::Id,
+                guard: None,
             })
             .await
             .unwrap();

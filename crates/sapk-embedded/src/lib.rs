@@ -1,10 +1,13 @@
-//! Embedded adapters for running on one machine: an SQLite `Store` and a `Mailer` that
-//! writes each e-mail to a folder as an RFC 5322 `.eml` file.
+//! Embedded adapters for running on one machine: an SQLite `Store`, a mail queue in the same
+//! file with its sender, and a `Mailer` that writes each e-mail to a folder as an RFC 5322
+//! `.eml` file.
 
 mod datadir;
 mod outbox;
+mod queue;
 mod sqlite;
 
 pub use datadir::{DataDir, DataDirError, DB_FILE, DEFAULT_MAIL_FROM};
 pub use outbox::FileOutbox;
+pub use queue::{Drained, MailQueue, Sender, MAX_ATTEMPTS};
 pub use sqlite::SqliteStore;

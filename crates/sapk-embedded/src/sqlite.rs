@@ -70,6 +70,15 @@ CREATE TABLE IF NOT EXISTS email_exceptions (
     body TEXT NOT NULL,
     expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mail_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_at INTEGER NOT NULL,
+    dead INTEGER NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS mail_queue_due ON mail_queue (dead, next_at, id);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
@@ -354,6 +363,92 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("store worker: {e}")))?
+    }
+
+    /// Queues an e-mail (JSON), due at once. Returns its id.
+    pub async fn enqueue_mail(&self, body: String) -> Result<i64, StoreError> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO mail_queue (body, attempts, next_at, dead) VALUES (?1, 0, 0, 0)",
+                [body],
+            )
+            .map_err(down)?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    /// Up to `limit` live queued e-mails due at `now`, oldest first: `(id, body, attempts)`.
+    pub async fn due_mail(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, u32)>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, body, attempts FROM mail_queue \
+                     WHERE dead = 0 AND next_at <= ?1 ORDER BY id LIMIT ?2",
+                )
+                .map_err(down)?;
+            let rows = stmt
+                .query_map(params![micros(now), limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(down)?;
+            rows.map(|r| {
+                r.map(|(id, body, n)| (id, body, u32::try_from(n).unwrap_or(u32::MAX)))
+                    .map_err(down)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    /// A queued e-mail is done with (sent or dropped).
+    pub async fn finish_mail(&self, id: i64) -> Result<(), StoreError> {
+        self.run(move |c| {
+            c.execute("DELETE FROM mail_queue WHERE id = ?1", [id])
+                .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A try failed: try again at `next_at`, or keep it aside as dead (the local dead-letter
+    /// queue) when `dead`.
+    pub async fn retry_mail(
+        &self,
+        id: i64,
+        attempts: u32,
+        next_at: DateTime<Utc>,
+        dead: bool,
+        error: String,
+    ) -> Result<(), StoreError> {
+        self.run(move |c| {
+            c.execute(
+                "UPDATE mail_queue SET attempts = ?2, next_at = ?3, dead = ?4, last_error = ?5 \
+                 WHERE id = ?1",
+                params![id, attempts, micros(next_at), dead, error],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// How many queued e-mails wait, and how many are dead.
+    pub async fn mail_queue_depth(&self) -> Result<(u64, u64), StoreError> {
+        self.run(|c| {
+            c.query_row(
+                "SELECT COALESCE(SUM(dead = 0), 0), COALESCE(SUM(dead = 1), 0) FROM mail_queue",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .map(|(a, b)| (version_u64(a), version_u64(b)))
+            .map_err(down)
+        })
+        .await
     }
 
     /// Deletes expired codes, sessions, throttles and counters (the local stand-in for

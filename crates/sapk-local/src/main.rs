@@ -68,10 +68,13 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
     let purged = data.store.purge_expired(chrono::Utc::now()).await?;
     let outbox_dir = data.outbox.dir().to_owned();
+    // As deployed: the use cases queue their e-mails, a sender delivers them (here to the
+    // outbox), and no answer waits for the mail.
+    let queue = sapk_embedded::MailQueue::new(data.store.clone());
     let service = Arc::new(
         Service::new(
             Arc::new(data.store.clone()),
-            Arc::new(data.outbox),
+            Arc::new(queue.clone()),
             Arc::new(SystemClock),
             config,
             data.key,
@@ -80,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         .with_pii_key(data.pii_key),
     );
     service.warm_up().await;
+    tokio::spawn(queue.sender(service.clone(), Arc::new(data.outbox)).run());
     let seeded = sapk_local::seed_demo_if_empty(&service).await?;
 
     let staff = match &args.iam_credentials {
@@ -106,7 +110,10 @@ async fn main() -> anyhow::Result<()> {
         "  data: {} (expired items purged: {purged})",
         args.data_dir.display()
     );
-    println!("  e-mails are written to {}", outbox_dir.display());
+    println!(
+        "  e-mails are queued, then written to {}",
+        outbox_dir.display()
+    );
     if seeded {
         println!(
             "  demo employees: NIP {} ({}, PNS), e-mail {}",

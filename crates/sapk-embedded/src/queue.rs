@@ -1,0 +1,157 @@
+//! The local mail pipeline, with the deployed one's semantics: the use cases queue e-mails
+//! (a table in the SQLite file), and a sender delivers them through the outbox, at least
+//! once, retrying with back-off, setting aside what keeps failing (dead), and dropping a
+//! reset-code e-mail whose code expired or was replaced before it could go
+//! (`Service::deliver`). A request's answer never waits for the mail.
+
+use crate::SqliteStore;
+use async_trait::async_trait;
+use sapk_core::ports::{MailError, Mailer, OutgoingEmail, StoreError};
+use sapk_core::{Delivery, Service};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Tries before a message is set aside as dead.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The `Mailer` the use cases see: it queues.
+#[derive(Clone)]
+pub struct MailQueue {
+    store: SqliteStore,
+    wake: Arc<Notify>,
+}
+
+impl MailQueue {
+    pub fn new(store: SqliteStore) -> MailQueue {
+        MailQueue {
+            store,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// A sender for this queue, delivering through `via` with `service`'s rules and clock.
+    pub fn sender(&self, service: Arc<Service>, via: Arc<dyn Mailer>) -> Sender {
+        Sender {
+            store: self.store.clone(),
+            service,
+            via,
+            wake: self.wake.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl Mailer for MailQueue {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        let body = serde_json::to_string(email).map_err(|e| MailError::Rejected(e.to_string()))?;
+        self.store
+            .enqueue_mail(body)
+            .await
+            .map_err(|e| MailError::Unavailable(e.to_string()))?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    fn queues(&self) -> bool {
+        true
+    }
+}
+
+/// What one pass of the sender did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drained {
+    pub sent: u64,
+    pub dropped_expired: u64,
+    pub dropped_superseded: u64,
+    /// Failed and to be tried again later.
+    pub retried: u64,
+    /// Failed for the last time (or unreadable): set aside.
+    pub dead: u64,
+}
+
+/// Delivers the queue.
+pub struct Sender {
+    store: SqliteStore,
+    service: Arc<Service>,
+    via: Arc<dyn Mailer>,
+    wake: Arc<Notify>,
+}
+
+/// The wait before try `attempt + 1`: 2, 4, 8, 16 seconds.
+fn backoff(attempt: u32) -> chrono::Duration {
+    chrono::Duration::seconds(1i64 << attempt.min(10))
+}
+
+impl Sender {
+    /// Delivers everything due now, until nothing due is left. Messages that fail wait for
+    /// their back-off, so one pass ends.
+    pub async fn drain(&self) -> Result<Drained, StoreError> {
+        let mut done = Drained::default();
+        loop {
+            let now = self.service.now();
+            let due = self.store.due_mail(now, 50).await?;
+            if due.is_empty() {
+                return Ok(done);
+            }
+            for (id, body, attempts) in due {
+                let mail: OutgoingEmail = match serde_json::from_str(&body) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::error!(id, error = %e, "queued e-mail unreadable: set aside");
+                        self.store
+                            .retry_mail(id, attempts + 1, now, true, e.to_string())
+                            .await?;
+                        done.dead += 1;
+                        continue;
+                    }
+                };
+                match self.service.deliver(&mail, self.via.as_ref()).await {
+                    Ok(outcome) => {
+                        self.store.finish_mail(id).await?;
+                        match outcome {
+                            Delivery::Sent => done.sent += 1,
+                            Delivery::DroppedExpired => done.dropped_expired += 1,
+                            Delivery::DroppedSuperseded => done.dropped_superseded += 1,
+                        }
+                        if outcome != Delivery::Sent {
+                            tracing::info!(
+                                id,
+                                kind = mail.kind.as_str(),
+                                ?outcome,
+                                "queued e-mail dropped"
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        let attempts = attempts + 1;
+                        let dead = attempts >= MAX_ATTEMPTS;
+                        tracing::warn!(id, attempts, dead, error = %e, "e-mail not sent");
+                        self.store
+                            .retry_mail(id, attempts, now + backoff(attempts), dead, e.to_string())
+                            .await?;
+                        if dead {
+                            done.dead += 1;
+                        } else {
+                            done.retried += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs for as long as the process: drains when woken by a new message, and every
+    /// second for retries.
+    pub async fn run(self) {
+        loop {
+            if let Err(e) = self.drain().await {
+                tracing::error!(error = %e, "mail queue unreadable");
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
