@@ -2,8 +2,8 @@
 //! SDK clients built once at init, then the runtime loop over [`sapk_http::Api::handle`].
 
 use lambda_http::{service_fn, Body, Request, Response};
-use sapk_aws::{DynamoStore, SesMailer, TableNames};
-use sapk_core::ports::SystemClock;
+use sapk_aws::{DynamoStore, SesMailer, SqsMailQueue, TableNames};
+use sapk_core::ports::{Mailer, OutgoingEmail, SystemClock};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_http::{Api, Route, StaffApi};
 use std::sync::Arc;
@@ -127,8 +127,22 @@ async fn key_text(
     }
 }
 
-/// Builds the service once (clients, configuration, keys) from the environment.
+/// Builds the service once (clients, configuration, keys) from the environment. With
+/// `SAPK_MAIL_QUEUE_URL` (as deployed) its e-mails go to the mail queue, not to SES.
 async fn service_from_env() -> anyhow::Result<(Service, Option<String>)> {
+    let (service, pii, sdk) = service_with_ses_from_env().await?;
+    Ok(match std::env::var("SAPK_MAIL_QUEUE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            let queue = SqsMailQueue::new(sapk_aws::sqs_client(&sdk), url.trim().to_owned());
+            (service.with_mailer(Arc::new(queue)), pii)
+        }
+        _ => (service, pii),
+    })
+}
+
+/// The service with its e-mails going to SES, and the SDK configuration.
+async fn service_with_ses_from_env(
+) -> anyhow::Result<(Service, Option<String>, sapk_aws::aws_config::SdkConfig)> {
     init_logging();
     let sdk = sapk_aws::sdk_config().await;
     let token = key_text(&sdk, "SAPK_TOKEN_KEY").await?;
@@ -140,7 +154,7 @@ async fn service_from_env() -> anyhow::Result<(Service, Option<String>)> {
     let dynamodb = sapk_aws::dynamodb_client(&sdk);
     let sesv2 = sapk_aws::sesv2_client(&sdk);
     match build_service(dynamodb, sesv2, &get) {
-        Ok(s) => Ok((s, pii)),
+        Ok(s) => Ok((s, pii, sdk)),
         Err(e) => {
             tracing::error!(error = %e, "refusing to start");
             anyhow::bail!("refusing to start: {e}");
@@ -177,6 +191,133 @@ pub async fn run_staff() -> anyhow::Result<()> {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
     }))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}
+
+/// Spaces sends out to a rate (SES's per-second quota shared by the mailer's concurrent
+/// instances): each send takes the next free slot.
+pub struct Pace {
+    interval: std::time::Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    /// `per_sec` sends a second (at least one a minute).
+    pub fn new(per_sec: f64) -> Pace {
+        let per_sec = if per_sec.is_finite() && per_sec > 0.0 {
+            per_sec.max(1.0 / 60.0)
+        } else {
+            1.0
+        };
+        Pace {
+            interval: std::time::Duration::from_secs_f64(1.0 / per_sec),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for this send's slot.
+    pub async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// What one batch of the mail queue came to (logged; the numbers operations alarms on).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailBatch {
+    pub sent: u32,
+    pub dropped_expired: u32,
+    pub dropped_superseded: u32,
+    pub failed: u32,
+}
+
+/// The `mailer` function's work on one SQS batch: each message is an e-mail the API queued;
+/// [`Service::deliver`] sends it through `via` (SES) at `pace`, or drops it when its code
+/// expired or was replaced. A message that fails (SES down or throttling, the store
+/// unreadable) is reported back as a batch item failure: SQS makes it visible again after
+/// the visibility timeout and, after its receives run out, moves it to the dead-letter
+/// queue. An unreadable message is reported too, so it ends in the dead-letter queue for
+/// inspection rather than vanishing.
+pub async fn deliver_batch(
+    service: &Service,
+    via: &dyn Mailer,
+    pace: &Pace,
+    event: aws_lambda_events::event::sqs::SqsEvent,
+) -> (aws_lambda_events::event::sqs::SqsBatchResponse, MailBatch) {
+    use sapk_core::Delivery;
+    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    let mut counts = MailBatch::default();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let mail = record
+            .body
+            .as_deref()
+            .map(serde_json::from_str::<OutgoingEmail>);
+        let mail = match mail {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                tracing::error!(message_id = %id, error = %e, "queued e-mail unreadable");
+                counts.failed += 1;
+                response.add_failure(id);
+                continue;
+            }
+            None => {
+                tracing::error!(message_id = %id, "queued e-mail without a body");
+                counts.failed += 1;
+                response.add_failure(id);
+                continue;
+            }
+        };
+        pace.wait().await;
+        match service.deliver(&mail, via).await {
+            Ok(Delivery::Sent) => counts.sent += 1,
+            Ok(Delivery::DroppedExpired) => counts.dropped_expired += 1,
+            Ok(Delivery::DroppedSuperseded) => counts.dropped_superseded += 1,
+            Err(e) => {
+                tracing::warn!(message_id = %id, kind = mail.kind.as_str(), error = %e, "e-mail not sent; SQS will retry");
+                counts.failed += 1;
+                response.add_failure(id);
+            }
+        }
+    }
+    tracing::info!(
+        sent = counts.sent,
+        dropped_expired = counts.dropped_expired,
+        dropped_superseded = counts.dropped_superseded,
+        failed = counts.failed,
+        "mail batch"
+    );
+    (response, counts)
+}
+
+/// The `mailer` function: consumes the mail queue and sends through SES
+/// (`SAPK_MAIL_FROM`, `SAPK_SES_CONFIGURATION_SET`) at `SAPK_MAIL_RATE_PER_SEC` per
+/// instance (default 1: SES's sandbox quota; the template sets quota ÷ maximum concurrency).
+pub async fn run_mailer() -> anyhow::Result<()> {
+    let (service, _, _) = service_with_ses_from_env().await?;
+    let rate = std::env::var("SAPK_MAIL_RATE_PER_SEC")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(1.0);
+    let service = Arc::new(service);
+    let pace = Arc::new(Pace::new(rate));
+    let via = service.mailer();
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+            let (service, pace, via) = (service.clone(), pace.clone(), via.clone());
+            async move {
+                let (response, _) =
+                    deliver_batch(&service, via.as_ref(), &pace, event.payload).await;
+                Ok::<_, lambda_runtime::Error>(response)
+            }
+        },
+    ))
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }

@@ -246,6 +246,18 @@ pub async fn functions_intercepted(
         .expect("wiring")
         .with_pii_key(sapk_core::TokenKey::generate().expect("pii key")),
     );
+    // As `service_from_env` does: with a queue URL, the e-mails go to SQS (moto).
+    let service = match env.get("SAPK_MAIL_QUEUE_URL") {
+        Some(url) => {
+            let sqs = sapk_aws::sqs_client(&local_sdk_config(dynamodb_endpoint).await);
+            let queue = sapk_aws::SqsMailQueue::new(sqs, url.clone());
+            match Arc::try_unwrap(service) {
+                Ok(s) => Arc::new(s.with_mailer(Arc::new(queue))),
+                Err(_) => panic!("the service is shared before it is wired"),
+            }
+        }
+        None => service,
+    };
     Functions {
         forgot: Api::new(service.clone(), sapk_functions::FORGOT_ROUTES),
         reset: Api::new(service.clone(), sapk_functions::RESET_ROUTES),

@@ -1,17 +1,20 @@
-//! AWS adapters: the DynamoDB `Store` and the SES v2 `Mailer`, plus the SDK client set-up
+//! AWS adapters: the DynamoDB `Store`, the SES v2 `Mailer` and the SQS mail queue, plus the SDK client set-up
 //! shared by the Lambda functions, `sapk-admin --store dynamodb` and the tests.
 
 mod dynamo;
 mod ses;
+mod sqs;
 pub mod tables;
 
 pub use dynamo::DynamoStore;
 pub use ses::SesMailer;
+pub use sqs::SqsMailQueue;
 pub use tables::{create_tables, TableNames, TableRole, TableSpec, TABLES};
 
 pub use aws_config;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_sesv2;
+pub use aws_sdk_sqs;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -121,6 +124,10 @@ impl aws_sdk_dynamodb::config::retry::ClassifyRetry for TransactionConflicts {
 
 pub fn sesv2_client(cfg: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(cfg)
+}
+
+pub fn sqs_client(cfg: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(cfg)
 }
 
 /// SDK configuration for a local stand-in (moto, aws-ses-v2-local): fixed endpoint, region

@@ -141,6 +141,17 @@ impl Service {
         self
     }
 
+    /// The mailer the service sends through.
+    pub fn mailer(&self) -> Arc<dyn Mailer> {
+        self.mailer.clone()
+    }
+
+    /// The same service, its e-mails going to `mailer` (a queue instead of SES).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Service {
+        self.mailer = mailer;
+        self
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

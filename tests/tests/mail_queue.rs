@@ -1,0 +1,231 @@
+//! The deployed mail path on the stand-ins: the API functions queue e-mails on SQS (moto);
+//! the `mailer` function's batch handler, fed SQS events in the format Lambda delivers
+//! (`tests/data/sqs_event.json`, AWS's documented sample), sends them through SES
+//! (aws-ses-v2-local), drops codes that expired or were replaced, and reports what failed
+//! so SQS retries it.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use sapk_core::staff::{EmployeeRow, Operator};
+use sapk_e2e::aws::*;
+use serde_json::json;
+
+const PW: &str = "Kuda-Laut-Terbang-9";
+
+async fn queue(name: &str) -> (sapk_aws::aws_sdk_sqs::Client, String) {
+    let sqs = sapk_aws::sqs_client(&sapk_aws::local_sdk_config(&dynamodb_url()).await);
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-{}-{}", std::process::id(), rand_suffix()))
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    (sqs, url)
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64 % 1_000_000_007)
+        .unwrap_or(0)
+}
+
+/// Everything on the queue now, as the SQS events Lambda would hand the mailer (10 a batch).
+async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent> {
+    let sample: serde_json::Value =
+        serde_json::from_str(include_str!("../data/sqs_event.json")).expect("fixture");
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        let records: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                let mut r = sample["Records"][0].clone();
+                r["messageId"] = json!(m.message_id());
+                r["receiptHandle"] = json!(m.receipt_handle());
+                r["body"] = json!(m.body());
+                r["md5OfBody"] = json!(m.md5_of_body());
+                r
+            })
+            .collect();
+        for m in &messages {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        out.push(serde_json::from_value(json!({ "Records": records })).expect("event"));
+    }
+}
+
+async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
+    svc.import_employee(
+        &EmployeeRow {
+            nip: nip.into(),
+            name: "Rina Kartika".into(),
+            email: email.into(),
+            instansi: None,
+        },
+        &Operator {
+            id: "test".into(),
+            office: "TEST".into(),
+        },
+    )
+    .await
+    .expect("seed");
+}
+
+#[tokio::test]
+async fn forgot_queues_and_the_mailer_sends_drops_and_reports_failures() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    // The mailer's side sends through SES; the API side as deployed: SAPK_MAIL_QUEUE_URL
+    // makes the service queue (one key for both).
+    let f = functions(&dynamodb_url(), &env).await;
+    let (sqs, url) = queue("sapk-mail").await;
+    env.insert("SAPK_MAIL_QUEUE_URL".into(), url.clone());
+    let forgot = functions(&dynamodb_url(), &env).await.forgot;
+    let nip = "198507152010012004";
+    let email = format!(
+        "antri.{}.{}@example.go.id",
+        std::process::id(),
+        rand_suffix()
+    );
+    seed(&f.service, nip, &email).await;
+
+    let (s, _, _) = invoke(
+        &forgot,
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": nip })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 202);
+    assert_eq!(ses_code_for(&email).await, None, "queued, not sent");
+    let batches = events(&sqs, &url).await;
+    assert_eq!(batches.iter().map(|b| b.records.len()).sum::<usize>(), 1);
+    let body: serde_json::Value =
+        serde_json::from_str(batches[0].records[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["kind"], "reset_code");
+    assert_eq!(body["guard"]["nip"], nip);
+
+    // SES is down: the message is reported back (SQS would retry it), nothing sent.
+    let dead_ses = sapk_aws::SesMailer::new(
+        sapk_aws::sesv2_client(&sapk_aws::local_sdk_config("http://127.0.0.1:9").await),
+        "SAPK BKN <no-reply@sapk.bkn.go.id>".into(),
+        None,
+    );
+    let pace = sapk_functions::Pace::new(1000.0);
+    let (resp, counts) =
+        sapk_functions::deliver_batch(&f.service, &dead_ses, &pace, batches[0].clone()).await;
+    assert_eq!(counts.failed, 1);
+    assert_eq!(
+        resp.batch_item_failures[0].item_identifier,
+        batches[0].records[0].message_id.clone().unwrap()
+    );
+    // SES back: the same message sends, and the code in it works.
+    let ses = f.service.mailer();
+    let (resp, counts) =
+        sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, batches[0].clone()).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(counts.sent, 1);
+    let code = ses_code_for(&email).await.expect("code mailed through SES");
+    let (s, body, _) = invoke(
+        &f.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    // Sent again after the reset (SQS delivers at least once): the code is used, dropped.
+    let (_, counts) =
+        sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, batches[0].clone()).await;
+    assert_eq!((counts.sent, counts.dropped_superseded), (0, 1));
+
+    // An expired code is dropped; an unreadable message is reported (to the dead-letter queue).
+    let mut expired: serde_json::Value = body_of(&batches[0]);
+    expired["guard"]["expires_at"] = json!("2020-01-01T00:00:00Z");
+    let mut broken = batches[0].clone();
+    broken.records[0].body = Some(expired.to_string());
+    let mut unreadable = batches[0].records[0].clone();
+    unreadable.message_id = Some("not-json".into());
+    unreadable.body = Some("{".into());
+    broken.records.push(unreadable);
+    let (resp, counts) =
+        sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, broken).await;
+    assert_eq!((counts.dropped_expired, counts.failed), (1, 1));
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert_eq!(resp.batch_item_failures[0].item_identifier, "not-json");
+}
+
+fn body_of(e: &SqsEvent) -> serde_json::Value {
+    serde_json::from_str(e.records[0].body.as_deref().unwrap()).unwrap()
+}
+
+/// A wave: many codes queued at once drain at the capped rate; every one is delivered and
+/// none is lost.
+#[tokio::test]
+async fn a_wave_drains_at_the_capped_rate_and_loses_nothing() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    let f = functions(&dynamodb_url(), &env).await;
+    let (sqs, url) = queue("sapk-wave").await;
+    env.insert("SAPK_MAIL_QUEUE_URL".into(), url.clone());
+    let forgot = functions(&dynamodb_url(), &env).await.forgot;
+    const N: usize = 60;
+    let run = rand_suffix();
+    let mut who = Vec::new();
+    for i in 0..N {
+        let nip = format!("198507152010{:02}1{:03}", 1 + i % 12, 100 + i);
+        let email = format!("gelombang.{run}.{i}@example.go.id");
+        seed(&f.service, &nip, &email).await;
+        let (s, _, _) = invoke(
+            &forgot,
+            "POST",
+            "/v1/password/forgot",
+            Some(json!({ "nip": nip })),
+            None,
+        )
+        .await;
+        assert_eq!(s, 202);
+        who.push(email);
+    }
+    let batches = events(&sqs, &url).await;
+    assert_eq!(batches.iter().map(|b| b.records.len()).sum::<usize>(), N);
+    let rate = 200.0;
+    let pace = sapk_functions::Pace::new(rate);
+    let ses = f.service.mailer();
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    for b in batches {
+        let (resp, counts) =
+            sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, b).await;
+        assert!(resp.batch_item_failures.is_empty());
+        sent += counts.sent;
+    }
+    assert_eq!(sent as usize, N, "every code delivered");
+    assert!(
+        started.elapsed().as_secs_f64() >= (N as f64 - 1.0) / rate,
+        "no faster than the cap"
+    );
+    for email in &who {
+        assert!(ses_code_for(email).await.is_some(), "{email}");
+    }
+}
