@@ -1,6 +1,6 @@
 """Smoke test of the real Lambda binaries under cargo-lambda's runtime emulator.
 
-`cargo lambda watch -A 127.0.0.1` runs the three functions (forgot, reset, login), configured
+`cargo lambda watch -A 127.0.0.1` runs the functions (forgot, reset, login, staff, mailer), configured
 only through the environment variables infra/template.yaml gives them, against the DynamoDB
 (moto, with the token key in its Secrets Manager) and SES (aws-ses-v2-local) stand-ins that
 scripts/test started. The full flow forgot -> reset -> login -> session passes over HTTP.
@@ -83,6 +83,31 @@ def latest_code(deadline):
     sys.exit("no reset code reached aws-ses-v2-local")
 
 
+def pump_mail(sqs, queue_url, invoke_url):
+    """Does what Lambda's SQS event source does for the mailer: takes what is on the queue,
+    hands it to the function as an SQS event (the documented format), and deletes what the
+    function did not report as failed."""
+    sent = 0
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = got.get("Messages", [])
+        if not messages:
+            return sent
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:mail", "awsRegion": REGION,
+        } for m in messages]}
+        status, raw = http("POST", invoke_url, event, timeout=300)
+        check(status == 200, f"mailer answered {status}: {raw!r}")
+        failed = {f["itemIdentifier"] for f in json.loads(raw).get("batchItemFailures", [])}
+        check(not failed, f"the mailer could not send {failed}")
+        for m in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        sent += len(messages)
+
+
 def main() -> None:
     prefix = f"smoke-{PID}"
     tables = {
@@ -97,6 +122,8 @@ def main() -> None:
     admin("employee", "import", f.name, env=tables)
 
     secrets = boto3.client("secretsmanager", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    sqs = boto3.client("sqs", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    queue_url = sqs.create_queue(QueueName=f"{prefix}-mail")["QueueUrl"]
     arn = secrets.create_secret(Name=f"{prefix}-token-key", SecretString=os.urandom(32).hex())["ARN"]
     pii_arn = secrets.create_secret(Name=f"{prefix}-pii-key", SecretString=os.urandom(32).hex())["ARN"]
 
@@ -107,6 +134,7 @@ def main() -> None:
         "SAPK_MAIL_FROM": "SAPK BKN <no-reply@sapk.example.go.id>",
         "SAPK_SES_CONFIGURATION_SET": "sapk-smoke",
         "SAPK_TOKEN_KEY_SECRET_ARN": arn,
+        "SAPK_MAIL_QUEUE_URL": queue_url,
         # The template gives this one to the staff function only; the watcher shares one
         # environment between all functions.
         "SAPK_PII_KEY_SECRET_ARN": pii_arn,
@@ -145,7 +173,10 @@ def main() -> None:
             if time.monotonic() > deadline:
                 sys.exit("the emulator did not serve forgot within 600 s")
             time.sleep(0.5)
-        print("forgot: 202")
+        print("forgot: 202 (the code is queued)")
+        invoke = f"http://127.0.0.1:{port}/2015-03-31/functions/mailer/invocations"
+        check(pump_mail(sqs, queue_url, invoke) == 1, "one e-mail queued by forgot")
+        print("mailer: sent the queued code through SES")
         code = latest_code(time.monotonic() + 30)
         status, raw = http("POST", f"{base}/reset/v1/password/reset", {"nip": NIP, "token": code, "new_password": PASSWORD}, timeout=300)
         check(status == 200, f"reset answered {status}: {raw!r}")
@@ -164,7 +195,9 @@ def main() -> None:
         status, raw = http("GET", f"{base}/staff/v1/staff/employees/{NIP}", timeout=300)
         check(status == 403 and json.loads(raw)["code"] == "forbidden", f"staff without IAM answered {status}: {raw!r}")
         print("staff without IAM: 403")
-        print("smoke test passed: forgot, reset, login, session, wrong password, staff refuses unsigned")
+        check(pump_mail(sqs, queue_url, invoke) == 1, "the reset's notice was queued")
+        print("mailer: sent the password-changed notice")
+        print("smoke test passed: forgot, mailer, reset, login, session, wrong password, staff refuses unsigned")
     finally:
         if watch.poll() is None:
             os.killpg(watch.pid, signal.SIGTERM)
