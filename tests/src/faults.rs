@@ -194,6 +194,22 @@ impl Store for FailingStore {
     ) -> Result<(), StoreError> {
         delegate!(self, change_email_audited(a, v, audit))
     }
+    async fn put_mail_status(
+        &self,
+        nip: &Nip,
+        status: &sapk_core::mail_status::MailStatus,
+    ) -> Result<(), StoreError> {
+        delegate!(self, put_mail_status(nip, status))
+    }
+    async fn get_mail_status(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<sapk_core::mail_status::MailStatus>, StoreError> {
+        delegate!(self, get_mail_status(nip))
+    }
+    async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError> {
+        delegate!(self, delete_mail_status(nip))
+    }
     async fn put_email_exception(
         &self,
         p: &sapk_core::ports::PendingException,

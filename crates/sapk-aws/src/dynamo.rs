@@ -226,6 +226,10 @@ fn exception_key(nip: &Nip) -> AttributeValue {
     s(format!("exception#{nip}"))
 }
 
+fn mail_status_key(nip: &Nip) -> AttributeValue {
+    s(format!("mailstatus#{nip}"))
+}
+
 fn session_key(hash: &str) -> AttributeValue {
     s(format!("session#{hash}"))
 }
@@ -732,6 +736,42 @@ impl Store for DynamoStore {
             .await
             .map(|_| ())
             .map_err(|e| transaction_error(e, "e-mail change"))
+    }
+
+    /// An item of the ephemeral table without a TTL: it stays until the next status or an
+    /// e-mail change.
+    async fn put_mail_status(
+        &self,
+        nip: &Nip,
+        status: &sapk_core::mail_status::MailStatus,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.tables.ephemeral)
+            .item("pk", mail_status_key(nip))
+            .item("nip", s(nip.as_str()))
+            .item("body", s(body))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn get_mail_status(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<sapk_core::mail_status::MailStatus>, StoreError> {
+        let Some(item) = self.get_ephemeral(mail_status_key(nip)).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(get_s(&item, "body")?)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("mail status: {e}")))
+    }
+
+    async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError> {
+        self.delete_ephemeral(mail_status_key(nip)).await
     }
 
     async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {

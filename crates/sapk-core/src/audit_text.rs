@@ -63,6 +63,7 @@ codes!(
         AuditViewed = "audit_viewed" => ("riwayat dilihat", "trail viewed"),
         AccountRenumber = "account_renumber" => ("ganti nomor (NIP)", "renumbering"),
         StaffRequest = "staff_request" => ("permintaan petugas", "staff request"),
+        MailStatus = "mail_status" => ("status email", "mail status"),
         StaffRegistry = "staff_registry" => ("registri petugas", "staff registry"),
     }
 );
@@ -77,6 +78,7 @@ codes!(
     Outcome {
         Sent = "sent" => ("terkirim", "sent"),
         Queued = "queued" => ("diantrekan", "queued"),
+        Problem = "problem" => ("bermasalah", "problem"),
         MailFailed = "mail_failed" => ("email gagal", "mail failed"),
         NoEmail = "no_email" => ("tanpa email", "no e-mail"),
         UnknownNip = "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),

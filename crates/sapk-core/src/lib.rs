@@ -11,6 +11,7 @@ pub mod exception;
 pub mod i18n;
 pub mod keys;
 pub mod mail;
+pub mod mail_status;
 pub mod nik;
 pub mod nip;
 pub mod password;

@@ -266,6 +266,18 @@ pub trait Store: Send + Sync {
     async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError>;
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError>;
 
+    /// The last mail status of an account (replacing the one before).
+    async fn put_mail_status(
+        &self,
+        nip: &Nip,
+        status: &crate::mail_status::MailStatus,
+    ) -> Result<(), StoreError>;
+    async fn get_mail_status(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<crate::mail_status::MailStatus>, StoreError>;
+    async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError>;
+
     /// Records a pending exception, replacing the NIP's earlier one.
     async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError>;
     /// The NIP's pending exception, expired or not (callers compare `expires_at`).

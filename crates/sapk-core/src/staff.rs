@@ -341,6 +341,9 @@ pub struct EmployeeOverview {
     /// When asked about a new address: the other employees (masked NIPs) who have it.
     #[serde(default)]
     pub new_email_holders: Vec<String>,
+    /// What became of the last e-mail (delivered, bounced…), from the mail service's events.
+    #[serde(default)]
+    pub mail_status: Option<crate::mail_status::MailStatus>,
 }
 
 /// Invisible formatting (bidi overrides, zero-width characters) is dropped; white space
@@ -642,12 +645,14 @@ impl Service {
         ))
         .await?;
         let recent_audit = self.store.list_audit(&nip, audit_limit).await?;
+        let mail_status = self.store.get_mail_status(&nip).await?;
         let new_email_holders = match new_email.map(Email::parse) {
             Some(Ok(e)) => self.other_holders(&e, &nip).await?,
             _ => Vec::new(),
         };
         Ok(EmployeeOverview {
             new_email_holders,
+            mail_status,
             facts: nip.facts().clone(),
             nip,
             name: a.name,
@@ -1226,6 +1231,10 @@ impl Service {
                 .await?;
             }
             return Err(e.into());
+        }
+        // The last mail status was about the old address: it no longer says anything.
+        if let Err(e) = self.store.delete_mail_status(&nip).await {
+            tracing::warn!(error = %e, "mail status of the old address not cleared");
         }
 
         let old_notified = match &account.email {

@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS staff (
     active INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mail_status (
+    nip TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS email_exceptions (
     nip TEXT PRIMARY KEY,
     body TEXT NOT NULL,
@@ -808,6 +812,54 @@ impl Store for SqliteStore {
             }
             insert_audit(&tx, &audit)?;
             tx.commit().map_err(down)
+        })
+        .await
+    }
+
+    async fn put_mail_status(
+        &self,
+        n: &Nip,
+        status: &sapk_core::mail_status::MailStatus,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO mail_status (nip, body) VALUES (?1, ?2)",
+                params![key, body],
+            )
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_mail_status(
+        &self,
+        n: &Nip,
+    ) -> Result<Option<sapk_core::mail_status::MailStatus>, StoreError> {
+        let key = n.as_str().to_owned();
+        let body: Option<String> = self
+            .run(move |c| {
+                c.query_row("SELECT body FROM mail_status WHERE nip = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(down)
+            })
+            .await?;
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("mail status: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn delete_mail_status(&self, n: &Nip) -> Result<(), StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM mail_status WHERE nip = ?1", [key])
+                .map_err(down)?;
+            Ok(())
         })
         .await
     }

@@ -725,6 +725,35 @@ pub async fn batched_account_reads(s: DynStore) {
     assert!(s.get_accounts(&[]).await.unwrap().is_empty());
 }
 
+/// The last mail status of an account: round trip, replaced, deleted, one per NIP.
+pub async fn mail_statuses(s: DynStore) {
+    use sapk_core::mail_status::{MailState, MailStatus};
+    let (nip, other) = (fresh_nip(), fresh_nip());
+    assert_eq!(s.get_mail_status(&nip).await.unwrap(), None);
+    let bounced = MailStatus {
+        state: MailState::HardBounce,
+        at: t0(),
+        address: Email::parse("siti.rahayu@example.go.id").unwrap(),
+        diagnostic: Some("smtp; 550 5.1.1 user unknown ñ".into()),
+    };
+    s.put_mail_status(&nip, &bounced).await.unwrap();
+    assert_eq!(
+        s.get_mail_status(&nip).await.unwrap(),
+        Some(bounced.clone())
+    );
+    let delivered = MailStatus {
+        state: MailState::Delivered,
+        at: t0() + Duration::minutes(5),
+        diagnostic: None,
+        ..bounced
+    };
+    s.put_mail_status(&nip, &delivered).await.unwrap();
+    assert_eq!(s.get_mail_status(&nip).await.unwrap(), Some(delivered));
+    assert_eq!(s.get_mail_status(&other).await.unwrap(), None);
+    s.delete_mail_status(&nip).await.unwrap();
+    assert_eq!(s.get_mail_status(&nip).await.unwrap(), None);
+}
+
 /// A pending e-mail exception: round trip, one per NIP (the newer replaces), delete.
 pub async fn email_exceptions(s: DynStore) {
     let (nip, other) = (fresh_nip(), fresh_nip());
@@ -815,6 +844,7 @@ macro_rules! store_conformance_tests {
             an_email_change_and_its_audit_record_are_one_write,
             email_exceptions,
             batched_account_reads,
+            mail_statuses,
             accounts_by_email
         );
     };

@@ -21,6 +21,7 @@ struct State {
     audit: Vec<AuditEvent>,
     officers: HashMap<String, Officer>,
     exceptions: HashMap<Nip, PendingException>,
+    mail_status: HashMap<Nip, sapk_core::mail_status::MailStatus>,
 }
 
 #[derive(Default)]
@@ -199,6 +200,24 @@ impl Store for MemoryStore {
             s.audit.push(audit.clone());
             Ok(())
         })
+    }
+    async fn put_mail_status(
+        &self,
+        nip: &Nip,
+        status: &sapk_core::mail_status::MailStatus,
+    ) -> Result<(), StoreError> {
+        self.with(|s| s.mail_status.insert(nip.clone(), status.clone()));
+        Ok(())
+    }
+    async fn get_mail_status(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<sapk_core::mail_status::MailStatus>, StoreError> {
+        Ok(self.with(|s| s.mail_status.get(nip).cloned()))
+    }
+    async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError> {
+        self.with(|s| s.mail_status.remove(nip));
+        Ok(())
     }
     async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {
         self.with(|s| s.exceptions.insert(p.nip.clone(), p.clone()));

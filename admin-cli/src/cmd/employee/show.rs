@@ -68,6 +68,12 @@ pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<Ex
             },
         ),
         (
+            l.pick("Email terakhir", "Last e-mail").into(),
+            o.mail_status
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |m| m.describe(l, z)),
+        ),
+        (
             l.pick("Status akun", "Account state").into(),
             o.state.text(l).into(),
         ),

@@ -1,0 +1,252 @@
+//! What became of the last e-mail to an account, from the mail service's events (SES:
+//! delivery, bounce, complaint, reject, delivery delay). Kept per account, shown to counter
+//! officers in plain Indonesian ("Email terakhir ditolak permanen pada …: alamat tidak ada"),
+//! audited when something went wrong, never shown through the public API. A staff e-mail
+//! change clears it.
+
+use crate::audit_text::{Action, Outcome};
+use crate::email::Email;
+use crate::i18n::{format_in, Lang, Zone};
+use crate::nip::Nip;
+use crate::service::Service;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The mail service's last word on an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailState {
+    Delivered,
+    /// Delivery is being retried by the mail service (a full mailbox, a slow server).
+    Delayed,
+    /// A temporary refusal: later mail may arrive.
+    SoftBounce,
+    /// A permanent refusal: the address does not exist or refuses mail.
+    HardBounce,
+    /// The recipient marked the mail as spam.
+    Complaint,
+    /// The mail service did not send it: the address is on its suppression list (an earlier
+    /// hard bounce or complaint).
+    Suppressed,
+    /// The mail service refused the message itself.
+    Rejected,
+}
+
+impl MailState {
+    /// Whether an officer should act (the address needs checking or changing).
+    pub fn is_problem(self) -> bool {
+        !matches!(self, MailState::Delivered | MailState::Delayed)
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            MailState::Delivered => "delivered",
+            MailState::Delayed => "delayed",
+            MailState::SoftBounce => "soft_bounce",
+            MailState::HardBounce => "hard_bounce",
+            MailState::Complaint => "complaint",
+            MailState::Suppressed => "suppressed",
+            MailState::Rejected => "rejected",
+        }
+    }
+
+    fn text(self, l: Lang) -> &'static str {
+        match self {
+            MailState::Delivered => l.pick("terkirim", "delivered"),
+            MailState::Delayed => {
+                l.pick("tertunda (sedang dicoba ulang)", "delayed (being retried)")
+            }
+            MailState::SoftBounce => l.pick("ditolak sementara", "refused for now"),
+            MailState::HardBounce => l.pick("ditolak permanen", "refused permanently"),
+            MailState::Complaint => l.pick(
+                "dilaporkan sebagai spam oleh penerima",
+                "reported as spam by the recipient",
+            ),
+            MailState::Suppressed => l.pick(
+                "tidak dikirim: alamat ada di daftar blokir pengiriman",
+                "not sent: the address is on the suppression list",
+            ),
+            MailState::Rejected => l.pick("ditolak layanan email", "rejected by the mail service"),
+        }
+    }
+}
+
+/// The last status of an account's mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailStatus {
+    pub state: MailState,
+    pub at: DateTime<Utc>,
+    /// The address the event was about.
+    pub address: Email,
+    /// The receiving server's or the mail service's own words (e.g. `smtp; 550 5.1.1 user
+    /// unknown`), at most 300 characters.
+    pub diagnostic: Option<String>,
+}
+
+/// One event of the mail service about one recipient (an adapter parses the service's
+/// format into these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailEvent {
+    pub to: Email,
+    pub status: MailStatus,
+}
+
+/// The meaning of a common SMTP enhanced status code in a diagnostic.
+fn diagnostic_meaning(d: &str, l: Lang) -> Option<&'static str> {
+    let known: [(&str, &str, &str); 6] = [
+        ("5.1.1", "alamat tidak ada", "the address does not exist"),
+        ("5.1.10", "alamat tidak ada", "the address does not exist"),
+        (
+            "5.2.1",
+            "kotak surat dinonaktifkan",
+            "the mailbox is disabled",
+        ),
+        ("5.2.2", "kotak surat penuh", "the mailbox is full"),
+        ("4.2.2", "kotak surat penuh", "the mailbox is full"),
+        (
+            "5.7.1",
+            "ditolak oleh server penerima (kebijakan)",
+            "refused by the receiving server (policy)",
+        ),
+    ];
+    known
+        .iter()
+        .find(|(code, _, _)| {
+            d.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .any(|w| w == *code)
+        })
+        .map(|(_, id, en)| l.pick(id, en))
+}
+
+impl MailStatus {
+    /// `Email terakhir ditolak permanen pada 27 November 2026 pukul 10.02 WIB (bu***@example.go.id): alamat tidak ada`.
+    pub fn text(&self, l: Lang, zone: Zone) -> String {
+        format!(
+            "{} {}",
+            l.pick("Email terakhir", "Last e-mail"),
+            self.describe(l, zone)
+        )
+    }
+
+    /// The same without the subject: `ditolak permanen pada …: alamat tidak ada`.
+    pub fn describe(&self, l: Lang, zone: Zone) -> String {
+        let why = self
+            .diagnostic
+            .as_deref()
+            .map(|d| match diagnostic_meaning(d, l) {
+                Some(m) => format!(": {m}"),
+                None => format!(": {}", crate::i18n::printable(d)),
+            })
+            .unwrap_or_default();
+        format!(
+            "{} {} {} ({}){why}",
+            self.state.text(l),
+            l.pick("pada", "on"),
+            format_in(self.at, l, zone),
+            self.address.masked()
+        )
+    }
+}
+
+impl Service {
+    /// Records the mail service's events: the newest status per account whose e-mail is the
+    /// event's address (an older event does not overwrite a newer one); a problem (bounce,
+    /// complaint, suppression, rejection) is audited in the account's trail too. Events for
+    /// addresses no account has are ignored.
+    pub async fn record_mail_events(
+        &self,
+        events: &[MailEvent],
+    ) -> Result<usize, crate::ports::StoreError> {
+        let mut recorded = 0;
+        for e in events {
+            let mut status = e.status.clone();
+            status.diagnostic = status
+                .diagnostic
+                .map(|d| d.chars().take(300).collect::<String>());
+            for nip in self.store.accounts_with_email(&e.to, 10).await? {
+                if !self.newer_than_stored(&nip, &status).await? {
+                    continue;
+                }
+                self.store.put_mail_status(&nip, &status).await?;
+                recorded += 1;
+                if status.state.is_problem() {
+                    self.record_mail_problem(&nip, &status).await;
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
+    async fn newer_than_stored(
+        &self,
+        nip: &Nip,
+        status: &MailStatus,
+    ) -> Result<bool, crate::ports::StoreError> {
+        Ok(match self.store.get_mail_status(nip).await? {
+            Some(old) => status.at >= old.at,
+            None => true,
+        })
+    }
+
+    async fn record_mail_problem(&self, nip: &Nip, status: &MailStatus) {
+        let event = crate::ports::AuditEvent {
+            at: self.now(),
+            actor: "mail-service".to_owned(),
+            office: None,
+            nip: Some(nip.clone()),
+            source_ip: None,
+            action: Action::MailStatus.code().to_owned(),
+            outcome: Outcome::Problem.code().to_owned(),
+            details: json!({
+                "state": status.state.code(),
+                "at": status.at,
+                "to": status.address.masked(),
+                "diagnostic": status.diagnostic,
+            }),
+        };
+        self.audit(event).await;
+    }
+
+    /// The last mail status of an account, for the counter.
+    pub async fn mail_status(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<MailStatus>, crate::ports::StoreError> {
+        self.store.get_mail_status(nip).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_status_reads_in_plain_indonesian() {
+        let s = MailStatus {
+            state: MailState::HardBounce,
+            at: Utc
+                .with_ymd_and_hms(2026, 11, 27, 3, 2, 0)
+                .single()
+                .unwrap(),
+            address: Email::parse("budi.santoso@example.go.id").unwrap(),
+            diagnostic: Some("smtp; 550 5.1.1 <budi.santoso@example.go.id>: user unknown".into()),
+        };
+        let t = s.text(Lang::Id, Zone::Wib);
+        assert!(
+            t.starts_with("Email terakhir ditolak permanen pada 27 November 2026 pukul 10.02 WIB"),
+            "{t}"
+        );
+        assert!(t.ends_with(": alamat tidak ada"), "{t}");
+        assert!(!t.contains("budi.santoso@"), "the address is masked: {t}");
+        let other = MailStatus {
+            diagnostic: Some("smtp; 421 try later".into()),
+            state: MailState::SoftBounce,
+            ..s
+        };
+        assert!(other
+            .text(Lang::En, Zone::Wita)
+            .ends_with(": smtp; 421 try later"));
+    }
+}
