@@ -321,3 +321,44 @@ pub async fn run_mailer() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }
+
+/// The `mail-status` function's work on one SNS delivery of SES event records: each record
+/// is read ([`sapk_aws::ses_events::parse`]) and its statuses recorded for the accounts with
+/// that address ([`Service::record_mail_events`]). A record that is not an SES event is
+/// logged and skipped (retrying it would not help); a store that fails fails the invocation,
+/// so SNS delivers it again.
+pub async fn record_ses_notifications(
+    service: &Service,
+    event: aws_lambda_events::event::sns::SnsEvent,
+) -> Result<usize, sapk_core::ports::StoreError> {
+    let mut recorded = 0;
+    for record in event.records {
+        match sapk_aws::ses_events::parse(&record.sns.message) {
+            Ok(events) => recorded += service.record_mail_events(&events).await?,
+            Err(e) => {
+                tracing::warn!(message_id = %record.sns.message_id, error = %e, "SNS message skipped")
+            }
+        }
+    }
+    tracing::info!(recorded, "mail statuses");
+    Ok(recorded)
+}
+
+/// The `mail-status` function: SES's events through SNS into each account's last mail
+/// status.
+pub async fn run_mail_status() -> anyhow::Result<()> {
+    let (service, _, _) = service_with_ses_from_env().await?;
+    let service = Arc::new(service);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sns::SnsEvent>| {
+            let service = service.clone();
+            async move {
+                record_ses_notifications(&service, event.payload)
+                    .await
+                    .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+            }
+        },
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}

@@ -229,3 +229,116 @@ async fn a_wave_drains_at_the_capped_rate_and_loses_nothing() {
         assert!(ses_code_for(email).await.is_some(), "{email}");
     }
 }
+
+fn sns_event(fixture: &str, to: &str) -> aws_lambda_events::event::sns::SnsEvent {
+    let mut v: serde_json::Value = serde_json::from_str(fixture).expect("fixture");
+    let message = v["Records"][0]["Sns"]["Message"]
+        .as_str()
+        .expect("message")
+        .replace("RECIPIENT", to);
+    v["Records"][0]["Sns"]["Message"] = json!(message);
+    serde_json::from_value(v).expect("SNS event")
+}
+
+/// SES's events (the documented records, through SNS) become the account's last mail status:
+/// the newest wins, problems are audited, the counter reads it in Indonesian, and a staff
+/// e-mail change clears it.
+#[tokio::test]
+async fn ses_events_become_the_counters_mail_status() {
+    use sapk_core::mail_status::MailState;
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let f = functions(&dynamodb_url(), &function_env(&tables)).await;
+    let nip = "198507152010012004";
+    let email = format!(
+        "status.{}.{}@example.go.id",
+        std::process::id(),
+        rand_suffix()
+    );
+    seed(&f.service, nip, &email).await;
+    let data = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/../crates/sapk-aws/tests/data/ses_{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+    };
+    let state = || async {
+        let n = sapk_core::Nip::from_stored(nip).unwrap();
+        f.service.mail_status(&n).await.unwrap().map(|s| s.state)
+    };
+    // The email index is eventually consistent on DynamoDB: poll (bounded) until the
+    // account is found by its address.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = sapk_functions::record_ses_notifications(
+            &f.service,
+            sns_event(&data("bounce_permanent"), &email),
+        )
+        .await
+        .unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the address was never found"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(state().await, Some(MailState::HardBounce));
+    // An older delivery does not overwrite the newer bounce; a newer complaint does.
+    sapk_functions::record_ses_notifications(&f.service, sns_event(&data("delivery"), &email))
+        .await
+        .unwrap();
+    assert_eq!(state().await, Some(MailState::HardBounce));
+    sapk_functions::record_ses_notifications(&f.service, sns_event(&data("complaint"), &email))
+        .await
+        .unwrap();
+    assert_eq!(state().await, Some(MailState::Complaint));
+    // Something that is not an SES record is skipped, not retried.
+    let mut junk = sns_event(&data("delivery"), &email);
+    junk.records[0].sns.message = "hello".into();
+    assert_eq!(
+        sapk_functions::record_ses_notifications(&f.service, junk)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // The counter's view (the staff API's overview carries it) and the trail.
+    let op = Operator {
+        id: "officer".into(),
+        office: "KANREG-IV".into(),
+    };
+    let o = f
+        .service
+        .employee_overview_for(nip, &op, 10, None)
+        .await
+        .unwrap();
+    let status = o.mail_status.expect("a status");
+    let text = status.text(sapk_core::Lang::Id, sapk_core::i18n::Zone::Wita);
+    assert!(text.starts_with("Email terakhir dilaporkan sebagai spam oleh penerima pada 27 November 2026 pukul 11.05 WITA"), "{text}");
+    let problems: Vec<_> = o
+        .recent_audit
+        .iter()
+        .filter(|e| e.action == "mail_status" && e.outcome == "problem")
+        .map(|e| e.details["state"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(problems, ["complaint", "hard_bounce"]);
+
+    // A staff e-mail change clears it: it was about the old address.
+    let nik = "3174055507850004"; // born 15-07-85, female (day + 40)
+    let req = sapk_core::staff::EmailChangeRequest {
+        new_email: format!("baru.{email}"),
+        nik: Some(nik.into()),
+        documents: vec![sapk_core::staff::DocumentSeen::new("ktp", None).unwrap()],
+        person_confirmed: true,
+        ..Default::default()
+    };
+    let n = sapk_core::Nip::from_stored(nip).unwrap();
+    f.service
+        .change_email(&n, &req, &op, sapk_core::Lang::Id)
+        .await
+        .expect("the e-mail changed");
+    assert_eq!(state().await, None);
+}

@@ -3,6 +3,7 @@
 
 mod dynamo;
 mod ses;
+pub mod ses_events;
 mod sqs;
 pub mod tables;
 
