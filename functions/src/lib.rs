@@ -186,7 +186,18 @@ pub async fn run_staff() -> anyhow::Result<()> {
     };
     let pii = TokenKey::from_secret_text(&pii)
         .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_PII_KEY: {e}"))?;
-    let api = StaffApi::new(Arc::new(service.with_pii_key(pii)));
+    // An officer's e-mail change takes the new address off SES's suppression list.
+    let sdk = sapk_aws::sdk_config().await;
+    let ses = SesMailer::new(
+        sapk_aws::sesv2_client(&sdk),
+        std::env::var("SAPK_MAIL_FROM").unwrap_or_default(),
+        std::env::var("SAPK_SES_CONFIGURATION_SET")
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+    );
+    let api = StaffApi::new(Arc::new(
+        service.with_pii_key(pii).with_suppressions(Arc::new(ses)),
+    ));
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }

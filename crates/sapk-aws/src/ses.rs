@@ -91,3 +91,29 @@ impl Mailer for SesMailer {
         Ok(())
     }
 }
+
+/// SES's account-level suppression list.
+#[async_trait]
+impl sapk_core::ports::Suppressions for SesMailer {
+    async fn release(&self, to: &sapk_core::Email) -> Result<bool, MailError> {
+        match self
+            .client
+            .delete_suppressed_destination()
+            .email_address(to.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => {
+                info!(to = %to.masked(), "address taken off the SES suppression list");
+                Ok(true)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(MailError::Unavailable(DisplayErrorContext(&e).to_string())),
+        }
+    }
+}

@@ -402,6 +402,14 @@ pub trait Mailer: Send + Sync {
     }
 }
 
+/// The mail service's list of addresses it will not send to (SES's account-level
+/// suppression list: earlier hard bounces and complaints).
+#[async_trait]
+pub trait Suppressions: Send + Sync {
+    /// Takes `to` off the list; `Ok(true)` if it was on it.
+    async fn release(&self, to: &Email) -> Result<bool, MailError>;
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }

@@ -95,6 +95,9 @@ pub struct Service {
     /// runs (then e-mail changes are refused).
     pub(crate) pii_key: Option<TokenKey>,
     pub(crate) hasher: PasswordHasher,
+    /// The mail service's suppression list, where there is one (SES): a staff e-mail change
+    /// takes the new address off it.
+    pub(crate) suppressions: Option<Arc<dyn crate::ports::Suppressions>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -131,6 +134,7 @@ impl Service {
             config,
             key,
             pii_key: None,
+            suppressions: None,
             hasher,
         })
     }
@@ -138,6 +142,13 @@ impl Service {
     /// The key for NIK and document numbers (a key of its own, not the token key).
     pub fn with_pii_key(mut self, key: TokenKey) -> Service {
         self.pii_key = Some(key);
+        self
+    }
+
+    /// The same service, with the mail service's suppression list to clear at a staff e-mail
+    /// change.
+    pub fn with_suppressions(mut self, s: Arc<dyn crate::ports::Suppressions>) -> Service {
+        self.suppressions = Some(s);
         self
     }
 

@@ -939,6 +939,10 @@ pub struct EmailChangeOutcome {
     pub new_email: Email,
     pub old_notified: Option<bool>,
     pub new_notified: bool,
+    /// Whether the new address was on the mail service's suppression list and was taken off
+    /// it (`None`: no such list here, or it could not be reached).
+    #[serde(default)]
+    pub unsuppressed: Option<bool>,
 }
 
 /// A document number as kept in records: at most its last 4 characters (UU PDP 27/2022).
@@ -1236,6 +1240,18 @@ impl Service {
         if let Err(e) = self.store.delete_mail_status(&nip).await {
             tracing::warn!(error = %e, "mail status of the old address not cleared");
         }
+        // A new address on the mail service's suppression list (an old bounce or complaint)
+        // would never get the next code: take it off, now that an officer has checked it.
+        let released = match &self.suppressions {
+            Some(list) => match list.release(&new_email).await {
+                Ok(was_listed) => Some(was_listed),
+                Err(e) => {
+                    tracing::warn!(error = %e, "new address not taken off the suppression list");
+                    None
+                }
+            },
+            None => None,
+        };
 
         let old_notified = match &account.email {
             Some(old) => Some(
@@ -1266,6 +1282,7 @@ impl Service {
             new_email,
             old_notified,
             new_notified,
+            unsuppressed: released,
         })
     }
 

@@ -558,3 +558,65 @@ async fn a_nik_exception_needs_a_second_officer() {
         Some("ayu.baru@example.go.id")
     );
 }
+
+/// The mail service's suppression list, recording what was taken off it.
+#[derive(Default)]
+struct FakeSuppressions(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl sapk_core::ports::Suppressions for FakeSuppressions {
+    async fn release(&self, to: &sapk_core::Email) -> Result<bool, sapk_core::ports::MailError> {
+        let mut taken = self.0.lock().unwrap();
+        taken.push(to.as_str().to_owned());
+        Ok(to.as_str().starts_with("pernah.mental"))
+    }
+}
+
+/// An officer's change takes the new address off the suppression list (an old hard bounce
+/// would otherwise swallow every code) and clears the last mail status.
+#[tokio::test]
+async fn a_staff_change_releases_the_new_address_and_clears_the_mail_status() {
+    use sapk_core::mail_status::{MailEvent, MailState, MailStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, svc) = setup(dir.path()).await;
+    let list = Arc::new(FakeSuppressions::default());
+    let svc = match Arc::try_unwrap(svc) {
+        Ok(s) => Arc::new(s.with_suppressions(list.clone())),
+        Err(_) => panic!("shared"),
+    };
+    let api = StaffApi::new(svc.clone());
+    let old = sapk_core::Email::parse("ayu@example.go.id").unwrap();
+    svc.record_mail_events(&[MailEvent {
+        to: old.clone(),
+        status: MailStatus {
+            state: MailState::HardBounce,
+            at: chrono::Utc::now(),
+            address: old,
+            diagnostic: Some("smtp; 550 5.1.1 user unknown".into()),
+        },
+    }])
+    .await
+    .unwrap();
+    let path = format!("/v1/staff/employees/{AYU}");
+    let o = json_of(&api.handle(event("GET", &path, None, Some(RINA))).await);
+    assert_eq!(o["mail_status"]["state"], "hard_bounce");
+    let body = json!({
+        "new_email": "pernah.mental@example.go.id",
+        "nik": AYU_NIK,
+        "documents": [{ "kind": "ktp" }],
+        "person_confirmed": true,
+    });
+    let r = api
+        .handle(event(
+            "POST",
+            &format!("{path}/email"),
+            Some(body),
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    assert_eq!(json_of(&r)["outcome"]["unsuppressed"], true);
+    assert_eq!(*list.0.lock().unwrap(), ["pernah.mental@example.go.id"]);
+    let o = json_of(&api.handle(event("GET", &path, None, Some(RINA))).await);
+    assert_eq!(o["mail_status"], serde_json::Value::Null);
+}

@@ -412,6 +412,7 @@ pub fn print_changed(
             "new_email": out.new_email,
             "old_notified": out.old_notified,
             "new_notified": out.new_notified,
+            "unsuppressed": out.unsuppressed,
         }));
     } else {
         let yes_no = |b: bool| {
@@ -456,6 +457,15 @@ pub fn print_changed(
                 ),
             ])
         );
+        if out.unsuppressed == Some(true) {
+            say!(
+                "{}",
+                l.pick(
+                    "Alamat baru sebelumnya diblokir layanan email (pernah ditolak atau dilaporkan spam); blokirnya sudah dicabut.",
+                    "The new address was blocked by the mail service (an earlier bounce or spam report); the block is lifted."
+                )
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
