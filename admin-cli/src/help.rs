@@ -60,6 +60,16 @@ const PAGES: &[Page] = &[
         example: "sapk-admin email reject 199009132025242014 --why \"akta kelahiran tidak asli\"",
     },
     Page {
+        path: &["mail"],
+        about_id: "Status email (untuk pengembangan dan pelatihan di penyimpanan lokal).",
+        example: "sapk-admin mail bounce budi.santoso@example.go.id",
+    },
+    Page {
+        path: &["mail", "bounce"],
+        about_id: "Pengembangan dan pelatihan di penyimpanan lokal: catat bahwa email ke alamat ini ditolak (seperti laporan SES di AWS); `employee show` lalu menampilkannya.",
+        example: "sapk-admin mail bounce budi.santoso@example.go.id --diagnostic \"smtp; 550 5.1.1 user unknown\"",
+    },
+    Page {
         path: &["account"],
         about_id: "Kunci login akun.",
         example: "sapk-admin account unlock 198609262015051001",
@@ -142,6 +152,10 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("yes", "Lanjutkan tanpa ditanya: Anda sudah mengonfirmasi (pada email change: orangnya cocok dengan dokumen)."),
     ("exception", "NIK pada KTP tidak cocok dengan NIP (tanggal lahir salah tercatat di Dukcapil): ajukan pengecualian dengan alasan ini, bukan langsung mengganti. Perlu dokumen selain KTP (mis. akta_kelahiran=NOMOR); petugas kedua menyetujuinya dengan `email approve`."),
     ("why", "Alasan penolakan (dicatat)."),
+    ("email", "Alamat email."),
+    ("soft", "Penolakan sementara (kotak surat penuh), bukan permanen."),
+    ("complaint", "Laporan spam, bukan penolakan."),
+    ("diagnostic", "Kata-kata server penerima, mis. \"smtp; 550 5.1.1 user unknown\"."),
     ("email_shared", "Konfirmasi bahwa alamat baru boleh dipakai walau pegawai lain juga memakainya (tanpa ini, alamat itu ditolak bila --yes, dan ditanyakan bila tidak)."),
     ("file", "File CSV (UTF-8, BOM boleh; dipisah koma atau titik koma)."),
     ("init", "Buat penyimpanan lokal di --data-dir bila belum ada."),

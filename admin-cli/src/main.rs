@@ -140,6 +140,9 @@ pub enum Command {
     Session(cmd::session::SessionCmd),
     /// Show an employee's audit trail, newest first.
     Audit(cmd::audit::AuditArgs),
+    /// Mail status (development and training on the embedded store).
+    #[command(subcommand)]
+    Mail(cmd::mail::MailCmd),
     /// DynamoDB tables (for local and test use; production tables come from infra/).
     #[command(subcommand)]
     Tables(cmd::tables::TablesCmd),
@@ -155,7 +158,7 @@ impl Command {
     fn direct_only(&self) -> bool {
         match self {
             Command::Employee(e) => e.direct_only(),
-            Command::Tables(_) | Command::Staff(_) => true,
+            Command::Tables(_) | Command::Staff(_) | Command::Mail(_) => true,
             _ => false,
         }
     }
@@ -182,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(a) => cmd::audit::run(g, a).await,
         Command::Tables(c) => cmd::tables::run(g, c).await,
         Command::Staff(c) => cmd::staff::run(g, c).await,
+        Command::Mail(c) => cmd::mail::run(g, c).await,
     }
 }
 

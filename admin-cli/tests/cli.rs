@@ -500,3 +500,58 @@ fn imports_as_hr_offices_write_them() {
         "{err}"
     );
 }
+
+/// A bounce marked locally (as SES reports it when deployed) shows at the counter in
+/// Indonesian; elsewhere than the embedded store the command is refused.
+#[test]
+fn a_local_bounce_shows_in_the_employee_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write_csv(dir.path(), CSV);
+    admin(dir.path())
+        .args(["employee", "import", "--init"])
+        .arg(&csv)
+        .assert()
+        .code(1); // some rows are bad on purpose
+    let a = admin(dir.path())
+        .args(["--json", "mail", "bounce", "budi@example.go.id"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(
+        (v["state"].as_str(), v["accounts"].as_u64()),
+        (Some("hard_bounce"), Some(1))
+    );
+    let a = admin(dir.path())
+        .args([
+            "--office",
+            "KANREG-I",
+            "employee",
+            "show",
+            "198609262015051001",
+        ])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.contains("Email terakhir")
+            && out.contains("ditolak permanen pada")
+            && out.contains("alamat tidak ada"),
+        "{out}"
+    );
+    let a = admin(dir.path())
+        .args(["--json", "employee", "show", "198609262015051001"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["mail_status"]["state"], "hard_bounce");
+    admin(dir.path())
+        .args([
+            "--store",
+            "dynamodb",
+            "mail",
+            "bounce",
+            "budi@example.go.id",
+        ])
+        .assert()
+        .code(2);
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod email;
 pub mod employee;
 pub mod init;
+pub mod mail;
 pub mod session;
 pub mod staff;
 pub mod tables;
