@@ -87,7 +87,7 @@ impl Default for Config {
             lockout_base_secs: 60,
             lockout_max_secs: 15 * 60,
             lockout_memory_secs: 24 * 3600,
-            forgot_min_ms: 300,
+            forgot_min_ms: 200,
             forgot_cooldown_secs: 60,
             limits: RateLimits::default(),
             nip: NipRules::default(),

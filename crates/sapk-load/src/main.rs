@@ -54,7 +54,7 @@ enum Cmd {
         /// Upper bound of requests per phase.
         #[arg(long, default_value_t = 100_000)]
         max_requests: u64,
-        /// SAPK_FORGOT_MIN_MS for the server (0 measures its capacity; production uses 300).
+        /// SAPK_FORGOT_MIN_MS for the server (0 measures its capacity; production uses 200).
         #[arg(long, default_value_t = 0)]
         forgot_min_ms: u64,
         /// Print JSON instead of a table.
@@ -228,8 +228,16 @@ fn start_server(path: &Path, dir: &Path, forgot_min_ms: u64) -> anyhow::Result<(
         .spawn()
         .with_context(|| format!("starting {}", path.display()))?;
     let stdout = child.stdout.take().context("server stdout")?;
+    let mut reader = BufReader::new(stdout);
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first)?;
+    reader.read_line(&mut first)?;
+    // Keep reading what the server prints: a closed pipe would stop it at its next line.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    });
     let base = first.trim().rsplit(' ').next().unwrap_or("").to_owned();
     if !base.starts_with("http://127.0.0.1:") {
         bail!("unexpected first line from the server: {first:?}");

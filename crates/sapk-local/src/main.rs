@@ -1,6 +1,14 @@
 //! `sapk-local`: the whole public API on this machine, with an SQLite store and an outbox
 //! folder instead of DynamoDB and SES.
 
+/// Writes a line to stdout; a reader that went away (a closed pipe) does not stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use anyhow::Context;
 use clap::Parser;
 use sapk_core::ports::SystemClock;
@@ -105,35 +113,35 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("SAPK local API listening on http://{addr}");
-    println!(
+    say!("SAPK local API listening on http://{addr}");
+    say!(
         "  data: {} (expired items purged: {purged})",
         args.data_dir.display()
     );
-    println!(
+    say!(
         "  e-mails are queued, then written to {}",
         outbox_dir.display()
     );
     if seeded {
-        println!(
+        say!(
             "  demo employees: NIP {} ({}, PNS), e-mail {}",
             sapk_local::DEMO_NIP,
             sapk_local::DEMO_NAME,
             sapk_local::DEMO_EMAIL
         );
-        println!(
+        say!(
             "                  NI PPPK {} ({}, PPPK), e-mail {}",
             sapk_local::DEMO_PPPK_NIP,
             sapk_local::DEMO_PPPK_NAME,
             sapk_local::DEMO_PPPK_EMAIL
         );
-        println!(
+        say!(
             "  try: curl -s -X POST http://{addr}/v1/password/forgot -H 'content-type: application/json' -d '{{\"nip\":\"{}\"}}'",
             sapk_local::DEMO_NIP
         );
     }
     if staff.is_some() {
-        println!(
+        say!(
             "  staff routes: http://{addr}/v1/staff/... (SigV4 checked with the test credentials; development only)"
         );
     }
@@ -143,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
     };
     tokio::select! {
         r = sapk_local::serve_routes(listener, routes, sapk_local::Timeouts::default()) => r.context("server")?,
-        _ = tokio::signal::ctrl_c() => println!("stopping"),
+        _ = tokio::signal::ctrl_c() => say!("stopping"),
     }
     Ok(())
 }
