@@ -72,6 +72,8 @@ pub struct Config {
     pub limits: RateLimits,
     /// Which NIP digits 13-14 read as an NI PPPK (`SAPK_PPPK_CODES`, default `21-29`).
     pub nip: NipRules,
+    /// BKN's line and address every help text names (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`).
+    pub help: crate::i18n::HelpContacts,
 }
 
 impl Default for Config {
@@ -91,6 +93,7 @@ impl Default for Config {
             forgot_cooldown_secs: 60,
             limits: RateLimits::default(),
             nip: NipRules::default(),
+            help: crate::i18n::HelpContacts::default(),
         }
     }
 }
@@ -233,6 +236,29 @@ impl Config {
                     value: raw.clone(),
                     reason: format!("{reason} (expected codes and ranges such as 21-29 or 21,24)"),
                 })?,
+            },
+            help: crate::i18n::HelpContacts {
+                phone: match get("SAPK_HELP_PHONE") {
+                    None => d.help.phone,
+                    Some(raw) => crate::i18n::HelpContacts::phone_from(&raw).ok_or_else(|| {
+                        ConfigError {
+                            name: "SAPK_HELP_PHONE".to_owned(),
+                            value: raw.clone(),
+                            reason: "a telephone number: digits, spaces, +, - and parentheses, at most 24"
+                                .to_owned(),
+                        }
+                    })?,
+                },
+                email: match get("SAPK_HELP_EMAIL") {
+                    None => d.help.email,
+                    Some(raw) => crate::Email::parse(raw.trim())
+                        .map(|e| e.as_str().to_owned())
+                        .map_err(|_| ConfigError {
+                            name: "SAPK_HELP_EMAIL".to_owned(),
+                            value: raw.clone(),
+                            reason: "an e-mail address".to_owned(),
+                        })?,
+                },
             },
         })
     }
@@ -398,10 +424,32 @@ mod tests {
             ("SAPK_CODE_MAX_ATTEMPTS", "-1"),
             ("SAPK_PPPK_CODES", "05"),
             ("SAPK_PPPK_CODES", ""),
+            ("SAPK_HELP_PHONE", "call us"),
+            ("SAPK_HELP_PHONE", "021-8093008; DROP"),
+            ("SAPK_HELP_EMAIL", "humas at bkn"),
         ] {
             let e = Config::from_lookup(&|n| (n == k).then(|| v.to_string())).unwrap_err();
             assert_eq!(e.name, k);
         }
+    }
+
+    #[test]
+    fn help_contacts_are_configurable() {
+        let c = Config::from_lookup(&|n| match n {
+            "SAPK_HELP_PHONE" => Some(" (021) 809 3008 ".into()),
+            "SAPK_HELP_EMAIL" => Some("bantuan@bkn.go.id".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            (c.help.phone.as_str(), c.help.email.as_str()),
+            ("(021) 809 3008", "bantuan@bkn.go.id")
+        );
+        let d = Config::default();
+        assert_eq!(
+            (d.help.phone.as_str(), d.help.email.as_str()),
+            ("021-8093008", "humas@bkn.go.id")
+        );
     }
 
     #[test]

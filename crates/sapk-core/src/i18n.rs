@@ -3,10 +3,52 @@
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::Serialize;
 
-/// BKN headquarters' general line (a switchboard, not a dedicated call centre).
+/// BKN headquarters' general line (a switchboard, not a dedicated call centre): the default.
 pub const HELP_PHONE: &str = "021-8093008";
-/// BKN's public relations address, which answers the public.
+/// BKN's public relations address, which answers the public: the default.
 pub const HELP_EMAIL: &str = "humas@bkn.go.id";
+
+/// BKN's line and address that help texts name, configured once per process
+/// (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`; [`HelpContacts::install`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpContacts {
+    pub phone: String,
+    pub email: String,
+}
+
+impl Default for HelpContacts {
+    fn default() -> Self {
+        HelpContacts {
+            phone: HELP_PHONE.to_owned(),
+            email: HELP_EMAIL.to_owned(),
+        }
+    }
+}
+
+static HELP: std::sync::OnceLock<HelpContacts> = std::sync::OnceLock::new();
+
+impl HelpContacts {
+    /// A telephone number as configured: digits, spaces, `+`, `-`, parentheses.
+    pub fn phone_from(raw: &str) -> Option<String> {
+        let t = raw.trim();
+        (!t.is_empty()
+            && t.chars().count() <= 24
+            && t.chars().any(|c| c.is_ascii_digit())
+            && t.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+        .then(|| t.to_owned())
+    }
+
+    /// Makes these the contacts every help text names in this process (the first
+    /// configuration wins; building a service does it).
+    pub fn install(&self) {
+        let _ = HELP.set(self.clone());
+    }
+
+    /// The contacts in force.
+    pub fn current() -> HelpContacts {
+        HELP.get().cloned().unwrap_or_default()
+    }
+}
 /// BKN's public complaint page.
 pub const HELP_URL: &str = "https://www.bkn.go.id/homepage/lapor-bkn";
 
@@ -14,9 +56,10 @@ pub const HELP_URL: &str = "https://www.bkn.go.id/homepage/lapor-bkn";
 /// keeps their data), a BKN office, then BKN's general line and e-mail. Every text that
 /// names help (the API's answers, the e-mails) takes it from here.
 pub fn help_line(l: Lang) -> String {
+    let HelpContacts { phone, email } = HelpContacts::current();
     match l {
-        Lang::Id => format!("Bantuan: unit kepegawaian (BKPSDM/Biro SDM) instansi Anda, kantor BKN terdekat, atau BKN di {HELP_PHONE} / {HELP_EMAIL}."),
-        Lang::En => format!("Help: your agency's HR unit (BKPSDM/Biro SDM), the nearest BKN office, or BKN on {HELP_PHONE} / {HELP_EMAIL}."),
+        Lang::Id => format!("Bantuan: unit kepegawaian (BKPSDM/Biro SDM) instansi Anda, kantor BKN terdekat, atau BKN di {phone} / {email}."),
+        Lang::En => format!("Help: your agency's HR unit (BKPSDM/Biro SDM), the nearest BKN office, or BKN on {phone} / {email}."),
     }
 }
 

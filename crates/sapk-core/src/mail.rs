@@ -2,7 +2,7 @@
 
 use crate::code::ResetCode;
 use crate::email::Email;
-use crate::i18n::{format_all_zones, help_line, Lang, HELP_EMAIL, HELP_PHONE, HELP_URL};
+use crate::i18n::{format_all_zones, help_line, Lang, HELP_URL};
 use crate::ports::{EmailKind, OutgoingEmail};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -114,12 +114,13 @@ fn notice(
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
     let en = lang == Lang::En;
+    let contacts = crate::i18n::HelpContacts::current();
     let text = render(&NoticeText {
         en,
         name,
         paragraphs: &paragraphs,
-        phone: HELP_PHONE,
-        email: HELP_EMAIL,
+        phone: &contacts.phone,
+        email: &contacts.email,
         url: HELP_URL,
     })?;
     let html = render(&NoticeHtml {
@@ -127,8 +128,8 @@ fn notice(
         title: subject,
         name,
         paragraphs: &paragraphs,
-        phone: HELP_PHONE,
-        email: HELP_EMAIL,
+        phone: &contacts.phone,
+        email: &contacts.email,
         url: HELP_URL,
     })?;
     Ok(OutgoingEmail {

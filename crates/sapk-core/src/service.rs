@@ -127,6 +127,7 @@ impl Service {
         key: TokenKey,
     ) -> Result<Service, HashError> {
         let hasher = PasswordHasher::new(config.hash)?;
+        config.help.install();
         Ok(Service {
             store,
             mailer,
