@@ -368,3 +368,22 @@ pub async fn ses_mail_for(to: &str) -> Vec<Value> {
         })
         .collect()
 }
+
+/// An employee (name Rina Kartika, agency BKN) imported as the data administrator would.
+pub async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
+    use sapk_core::staff::{EmployeeRow, Operator};
+    svc.import_employee(
+        &EmployeeRow {
+            nip: nip.into(),
+            name: "Rina Kartika".into(),
+            email: email.into(),
+            instansi: Some("BKN".into()),
+        },
+        &Operator {
+            id: "test".into(),
+            office: "TEST".into(),
+        },
+    )
+    .await
+    .expect("seed");
+}

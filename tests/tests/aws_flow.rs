@@ -2,30 +2,13 @@
 //! (aws-ses-v2-local), both through the AWS SDK.
 
 use sapk_core::ports::Store;
-use sapk_core::staff::{EmployeeRow, Operator};
+use sapk_core::staff::Operator;
 use sapk_e2e::aws::*;
 use sapk_e2e::proxy::Proxy;
 use serde_json::json;
 
 const PW: &str = "Kuda-Laut-Terbang-9";
 const PW2: &str = "Perahu-Layar-Biru-42";
-
-async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
-    svc.import_employee(
-        &EmployeeRow {
-            nip: nip.into(),
-            name: "Rina Kartika".into(),
-            email: email.into(),
-            instansi: Some("BKN".into()),
-        },
-        &Operator {
-            id: "test".into(),
-            office: "TEST".into(),
-        },
-    )
-    .await
-    .expect("seed");
-}
 
 #[tokio::test]
 async fn forgot_reset_login_session_second_reset_on_dynamodb_and_ses() {

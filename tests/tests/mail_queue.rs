@@ -5,7 +5,7 @@
 //! so SQS retries it.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use sapk_core::staff::{EmployeeRow, Operator};
+use sapk_core::staff::Operator;
 use sapk_e2e::aws::*;
 use serde_json::json;
 
@@ -70,23 +70,6 @@ async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent>
         }
         out.push(serde_json::from_value(json!({ "Records": records })).expect("event"));
     }
-}
-
-async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
-    svc.import_employee(
-        &EmployeeRow {
-            nip: nip.into(),
-            name: "Rina Kartika".into(),
-            email: email.into(),
-            instansi: None,
-        },
-        &Operator {
-            id: "test".into(),
-            office: "TEST".into(),
-        },
-    )
-    .await
-    .expect("seed");
 }
 
 #[tokio::test]
