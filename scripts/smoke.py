@@ -1,6 +1,7 @@
 """Smoke test of the real Lambda binaries under cargo-lambda's runtime emulator.
 
-`cargo lambda watch -A 127.0.0.1` runs the functions (forgot, reset, login, staff, mailer), configured
+`cargo lambda watch -A 127.0.0.1` runs the functions (forgot, reset, login, staff, mailer,
+mail-status), configured
 only through the environment variables infra/template.yaml gives them, against the DynamoDB
 (moto, with the token key in its Secrets Manager) and SES (aws-ses-v2-local) stand-ins that
 scripts/test started. The full flow forgot -> reset -> login -> session passes over HTTP.
@@ -197,7 +198,18 @@ def main() -> None:
         print("staff without IAM: 403")
         check(pump_mail(sqs, queue_url, invoke) == 1, "the reset's notice was queued")
         print("mailer: sent the password-changed notice")
-        print("smoke test passed: forgot, mailer, reset, login, session, wrong password, staff refuses unsigned")
+        # SES reports a hard bounce for the address (its documented SNS record, through the
+        # configuration set): mail-status records it, and the counter sees it.
+        with open(os.path.join(ROOT, "crates", "sapk-aws", "tests", "data", "ses_bounce_permanent.json")) as f:
+            sns = json.load(f)
+        record = sns["Records"][0]["Sns"]
+        record["Message"] = record["Message"].replace("RECIPIENT", EMAIL)
+        status, raw = http("POST", f"http://127.0.0.1:{port}/2015-03-31/functions/mail-status/invocations", sns, timeout=300)
+        check(status == 200, f"mail-status answered {status}: {raw!r}")
+        shown = json.loads(admin("--json", "employee", "show", NIP, env=tables))
+        check(shown.get("mail_status", {}).get("state") == "hard_bounce", f"the counter does not see the bounce: {shown.get('mail_status')!r}")
+        print("mail-status: a bounce reached the counter's view")
+        print("smoke test passed: forgot, mailer, reset, login, session, wrong password, staff refuses unsigned, mail-status")
     finally:
         if watch.poll() is None:
             os.killpg(watch.pid, signal.SIGTERM)

@@ -347,3 +347,106 @@ async fn ses_events_become_the_counters_mail_status() {
         .expect("the e-mail changed");
     assert_eq!(state().await, None);
 }
+
+/// An activation wave at scale: a thousand codes queued at once (a quarter of them outlived
+/// by the wave), drained by the mailer capped at 500 a second: every unexpired code sent
+/// once, every expired one dropped, none lost, and never faster than the cap.
+#[tokio::test]
+async fn a_wave_of_a_thousand_codes_drains_at_the_cap_and_loses_none() {
+    use futures::stream::{self, StreamExt};
+    use sapk_core::ports::{CodeGuard, EmailKind, Mailer, OutgoingEmail, ResetCodeRecord};
+    const N: usize = 1000;
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let f = functions(&dynamodb_url(), &function_env(&tables)).await;
+    let (sqs, url) = queue("sapk-wave-1k").await;
+    let q = sapk_aws::SqsMailQueue::new(sqs.clone(), url.clone());
+    let run = rand_suffix();
+    let now = chrono::Utc::now();
+    let store = f.service.store();
+    let expired = stream::iter(0..N)
+        .map(|i| {
+            let (q, store) = (&q, &store);
+            async move {
+                let nip = sapk_core::Nip::from_stored(&format!(
+                    "198507152010{:02}1{:03}",
+                    1 + i % 12,
+                    1 + i / 12
+                ))
+                .expect("nip");
+                let outlived = i % 4 == 0;
+                let expires_at = if outlived {
+                    now - chrono::Duration::seconds(1)
+                } else {
+                    now + chrono::Duration::minutes(15)
+                };
+                let code_hash = format!("wave-{run}-{i}");
+                store
+                    .put_reset_code(&ResetCodeRecord {
+                        nip: nip.clone(),
+                        code_hash: code_hash.clone(),
+                        issued_at: now,
+                        expires_at,
+                        attempts_left: 5,
+                        credential_version: 0,
+                    })
+                    .await
+                    .expect("code");
+                q.send(&OutgoingEmail {
+                    kind: EmailKind::ResetCode,
+                    to: sapk_core::Email::parse(&format!("wave.{run}.{i}@example.go.id")).unwrap(),
+                    subject: "Kode reset password SAPK".into(),
+                    text: format!("kode {i}"),
+                    html: format!("<p>kode {i}</p>"),
+                    lang: sapk_core::Lang::Id,
+                    guard: Some(CodeGuard {
+                        nip,
+                        code_hash,
+                        expires_at,
+                    }),
+                })
+                .await
+                .expect("queued");
+                outlived
+            }
+        })
+        .buffer_unordered(16)
+        .filter(|outlived| std::future::ready(*outlived))
+        .count()
+        .await;
+    let batches = events(&sqs, &url).await;
+    assert_eq!(batches.iter().map(|b| b.records.len()).sum::<usize>(), N);
+    let rate = 500.0;
+    let pace = sapk_functions::Pace::new(rate);
+    let ses = f.service.mailer();
+    let started = std::time::Instant::now();
+    let (mut sent, mut dropped) = (0usize, 0usize);
+    for b in batches {
+        let (resp, counts) =
+            sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, b).await;
+        assert!(resp.batch_item_failures.is_empty());
+        sent += counts.sent as usize;
+        dropped += counts.dropped_expired as usize;
+    }
+    assert_eq!((sent, dropped), (N - expired, expired), "none lost");
+    assert!(
+        started.elapsed().as_secs_f64() >= (N as f64 - 1.0) / rate,
+        "no faster than the cap"
+    );
+    let store: serde_json::Value = reqwest::get(format!("{}/store", ses_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let delivered = store["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["destination"]["to"][0]
+                .as_str()
+                .is_some_and(|to| to.starts_with(&format!("wave.{run}.")))
+        })
+        .count();
+    assert_eq!(delivered, N - expired, "each unexpired code sent once");
+}
