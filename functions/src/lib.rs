@@ -33,7 +33,12 @@ pub enum StartError {
 /// Routes served by each function.
 pub const FORGOT_ROUTES: &[Route] = &[Route::Forgot];
 pub const RESET_ROUTES: &[Route] = &[Route::Reset];
-pub const LOGIN_ROUTES: &[Route] = &[Route::Login, Route::Session, Route::Logout];
+pub const LOGIN_ROUTES: &[Route] = &[
+    Route::Login,
+    Route::Session,
+    Route::Logout,
+    Route::ChangePassword,
+];
 
 /// Builds the service from `SAPK_*` settings (read through `get`) and the SDK clients.
 /// Required: `SAPK_TABLE_ACCOUNTS`, `SAPK_TABLE_EPHEMERAL`, `SAPK_TABLE_AUDIT`,

@@ -99,8 +99,31 @@ async fn whole_flow_on_dynamodb(nip: &str, who: &str) {
     )
     .await;
     assert_eq!(s, 404);
-    // Mail: two codes and two "password changed" notices.
-    assert_eq!(ses_mail_for(&email).await.len(), 4);
+    // The login function also serves a signed-in password change, on DynamoDB.
+    let (s, body, _) = invoke(
+        &f.login,
+        "POST",
+        "/v1/login",
+        Some(json!({ "nip": nip, "password": PW2 })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let (s, body, _) = invoke(
+        &f.login,
+        "POST",
+        "/v1/password/change",
+        Some(json!({ "current_password": PW2, "new_password": PW })),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let renewed = body["access_token"].as_str().unwrap().to_owned();
+    let (s, _, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&renewed)).await;
+    assert_eq!(s, 200);
+    // Mail: two codes and three "password changed" notices.
+    assert_eq!(ses_mail_for(&email).await.len(), 5);
     // The audit trail is in DynamoDB.
     let n = sapk_core::Nip::from_stored(nip).unwrap();
     let events = f.service.store().list_audit(&n, 20).await.unwrap();

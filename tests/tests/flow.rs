@@ -362,3 +362,68 @@ async fn unknown_routes_and_methods() {
     assert_eq!((a.status, a.code().as_str()), (405, "method_not_allowed"));
     assert_eq!(a.header("allow").as_deref(), Some("POST"));
 }
+
+/// A signed-in civil servant changes the password: the current one is checked as a login
+/// attempt, the new one against the same policy as a reset; other sessions end, a new token
+/// replaces this one, the e-mail is told, and it is audited.
+#[tokio::test]
+async fn a_signed_in_user_changes_the_password() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    let other = app.token(NIP, STRONG).await;
+    let change = |bearer: &str, current: &str, new: &str| {
+        app.client
+            .post(format!("{}/v1/password/change", app.base))
+            .bearer_auth(bearer)
+            .json(&serde_json::json!({ "current_password": current, "new_password": new }))
+    };
+    // No session, a wrong current password, a weak new one: refused, nothing changes.
+    let a = app
+        .send(
+            app.client
+                .post(format!("{}/v1/password/change", app.base))
+                .json(&serde_json::json!({ "current_password": STRONG, "new_password": STRONG2 })),
+        )
+        .await;
+    assert_eq!((a.status, a.code().as_str()), (401, "unauthorized"));
+    let a = app.send(change(&token, "Wrong-Password-1", STRONG2)).await;
+    assert_eq!((a.status, a.code().as_str()), (401, "invalid_credentials"));
+    let a = app.send(change(&token, STRONG, "Budi-Santoso-1986")).await;
+    assert_eq!((a.status, a.code().as_str()), (422, "weak_password"));
+    assert_eq!(app.session(&other).await.status, 200, "nothing changed yet");
+
+    let a = app.send(change(&token, STRONG, STRONG2)).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let new_token = a.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.session(&new_token).await.status, 200);
+    assert_eq!(
+        app.session(&token).await.status,
+        401,
+        "this session was replaced"
+    );
+    assert_eq!(
+        app.session(&other).await.status,
+        401,
+        "other sessions ended"
+    );
+    assert_eq!(app.login(NIP, STRONG).await.status, 401);
+    assert_eq!(app.login(NIP, STRONG2).await.status, 200);
+    let mails = app.outbox().await;
+    assert!(
+        mails
+            .iter()
+            .filter(|m| m.file.ends_with("password-changed.eml"))
+            .count()
+            >= 2,
+        "the activation's and the change's notices"
+    );
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let trail = app.store.list_audit(&nip, 20).await.unwrap();
+    let changes: Vec<&str> = trail
+        .iter()
+        .filter(|e| e.action == "password_change")
+        .map(|e| e.outcome.as_str())
+        .collect();
+    assert_eq!(changes, ["succeeded", "failed"]);
+}

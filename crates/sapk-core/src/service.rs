@@ -647,6 +647,21 @@ impl Service {
                 self.rehash(&account, &password).await;
             }
         }
+        let out = self
+            .issue_session(&nip, account.credential_version, now)
+            .await?;
+        self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Succeeded))
+            .await;
+        Ok(out)
+    }
+
+    /// A new session of `nip` at `credential_version`.
+    async fn issue_session(
+        &self,
+        nip: &Nip,
+        credential_version: u64,
+        now: DateTime<Utc>,
+    ) -> Result<LoginOutput, AuthError> {
         let token_bytes = random_bytes::<32>().map_err(|e| {
             error!(error = %e, "no randomness for a session token");
             AuthError::unavailable()
@@ -657,18 +672,110 @@ impl Service {
             .put_session(&SessionRecord {
                 token_hash: self.session_hash(&token),
                 nip: nip.clone(),
-                credential_version: account.credential_version,
+                credential_version,
                 issued_at: now,
                 expires_at,
             })
             .await
             .map_err(store_down)?;
-        self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Succeeded))
-            .await;
         Ok(LoginOutput {
             access_token: secrecy::SecretString::from(token),
             expires_in: self.config.session_ttl_secs,
         })
+    }
+
+    /// `POST /v1/password/change`: a signed-in civil servant sets a new password. The new one
+    /// must pass the same policy as at a reset (with the account's name and e-mail); the
+    /// current one is checked as a login attempt (a wrong one counts toward the same
+    /// lock-out, and a locked account is refused as at login). On success the credential
+    /// version moves (every other session ends), a new session replaces this one, the
+    /// account's e-mail is told, and it is audited.
+    #[instrument(skip_all, fields(action = "password_change"))]
+    pub async fn change_password(
+        &self,
+        token: &str,
+        current_raw: &str,
+        new_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<LoginOutput, AuthError> {
+        let session = self.live_session(token).await?;
+        let nip = session.nip.clone();
+        self.rate_limit(Limited::Login, &nip, meta).await?;
+        let Some(account) = self.store.get_account(&nip).await.map_err(store_down)? else {
+            return Err(AuthError::Unauthorized);
+        };
+        let new = Password::new(new_raw);
+        self.check_policy(&new, Self::personal_context(&nip, &account))
+            .await?;
+        let now = self.clock.now();
+        let keys = throttle::keys(&nip, meta.source_ip.as_deref());
+        let records = match throttle::reserve(self.store.as_ref(), &nip, &keys, now, &self.config)
+            .await
+            .map_err(store_down)?
+        {
+            Reservation::Taken { records, .. } => records,
+            Reservation::Locked(until) => {
+                self.audit(self.public_event(
+                    &nip,
+                    meta,
+                    Action::PasswordChange,
+                    Outcome::Throttled,
+                ))
+                .await;
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: (until - now).num_seconds().max(1) as u64,
+                });
+            }
+            Reservation::Busy => {
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: 1,
+                })
+            }
+        };
+        let current = Password::new(current_raw);
+        let ok = self
+            .hasher
+            .verify(&current, account.password_hash.as_deref())
+            .await
+            .map_err(hash_down)?;
+        if !ok {
+            self.audit(self.public_event(&nip, meta, Action::PasswordChange, Outcome::Failed))
+                .await;
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.store
+            .put_throttles(&throttle::given_back(&records))
+            .await
+            .map_err(store_down)?;
+        let hash = self.hasher.hash(&new).await.map_err(hash_down)?;
+        let mut updated = account.clone();
+        updated.password_hash = Some(hash);
+        updated.credential_version += 1;
+        updated.password_changed_at = Some(now);
+        updated.updated_at = now;
+        self.store
+            .update_account(&updated, account.version)
+            .await
+            .map_err(|e| match e {
+                // Changed meanwhile (another change, a reset): this session is gone anyway.
+                StoreError::Conflict(_) => AuthError::Unauthorized,
+                other => store_down(other),
+            })?;
+        let out = self
+            .issue_session(&nip, updated.credential_version, now)
+            .await?;
+        if let Some(email) = &account.email {
+            self.send(mail::password_changed_email(
+                email,
+                &account.name,
+                now,
+                meta.lang,
+            ))
+            .await;
+        }
+        self.audit(self.public_event(&nip, meta, Action::PasswordChange, Outcome::Succeeded))
+            .await;
+        Ok(out)
     }
 
     async fn rehash(&self, account: &Account, password: &Password) {

@@ -28,15 +28,18 @@ pub enum Route {
     Login,
     Session,
     Logout,
+    /// A signed-in user's password change.
+    ChangePassword,
 }
 
 impl Route {
-    pub const ALL: [Route; 5] = [
+    pub const ALL: [Route; 6] = [
         Route::Forgot,
         Route::Reset,
         Route::Login,
         Route::Session,
         Route::Logout,
+        Route::ChangePassword,
     ];
 
     pub fn path(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Route {
             Route::Login => "/v1/login",
             Route::Session => "/v1/session",
             Route::Logout => "/v1/logout",
+            Route::ChangePassword => "/v1/password/change",
         }
     }
 
@@ -63,6 +67,7 @@ impl Route {
             Route::Login => "login",
             Route::Session => "session",
             Route::Logout => "logout",
+            Route::ChangePassword => "password_change",
         }
     }
 }
@@ -325,6 +330,29 @@ impl Api {
                     &json!({
                         "nip": info.nip.as_str(),
                         "expires_at": info.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    }),
+                ))
+            }
+            Route::ChangePassword => {
+                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
+                let body = object(req)?;
+                let (current, new) = (
+                    field(&body, "current_password")?,
+                    field(&body, "new_password")?,
+                );
+                let out = svc.change_password(token, current, new, &meta).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "status": "password_changed",
+                        "message": lang.pick(
+                            "Password berhasil diganti. Sesi lain sudah diakhiri; gunakan token baru ini.",
+                            "Your password was changed. Other sessions were ended; use this new token.",
+                        ),
+                        "access_token": out.access_token.expose_secret(),
+                        "token_type": "Bearer",
+                        "expires_in": out.expires_in,
                     }),
                 ))
             }
