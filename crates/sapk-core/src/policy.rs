@@ -47,7 +47,9 @@ impl Violation {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
-    /// Characters (Unicode scalar values after NFKC); 8 by default, never below 6.
+    /// Characters (Unicode scalar values after NFKC); 12 by default (BKN's ASN Digital rule
+    /// since April 2025; NIST SP 800-63B-4 asks 15 for a password as the only factor), never
+    /// below the seed's 6.
     pub min_len: usize,
     pub max_len: usize,
     /// Minimum zxcvbn score (0-4).
@@ -57,7 +59,7 @@ pub struct PasswordPolicy {
 impl Default for PasswordPolicy {
     fn default() -> Self {
         PasswordPolicy {
-            min_len: 8,
+            min_len: 12,
             max_len: 128,
             min_score: 3,
         }
