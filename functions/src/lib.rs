@@ -38,6 +38,7 @@ pub const LOGIN_ROUTES: &[Route] = &[
     Route::Session,
     Route::Logout,
     Route::ChangePassword,
+    Route::Activity,
 ];
 
 /// Builds the service from `SAPK_*` settings (read through `get`) and the SDK clients.

@@ -427,3 +427,53 @@ async fn a_signed_in_user_changes_the_password() {
         .collect();
     assert_eq!(changes, ["succeeded", "failed"]);
 }
+
+/// A signed-in civil servant reads their own security activity: sign-ins with the source
+/// network (not the address), failures, the reset, and what an office did (the office, not
+/// the officer), newest first; without a session, nothing.
+#[tokio::test]
+async fn a_signed_in_user_reads_their_own_activity() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    app.login(NIP, "Wrong-Password-1").await;
+    let op = sapk_core::staff::Operator {
+        id: "arn:aws:sts::1:assumed-role/CounterStaff/rina@bkn.go.id".into(),
+        office: "KANREG-I".into(),
+    };
+    app.service.unlock_account(NIP, &op).await.unwrap();
+    let read = |q: &str| {
+        app.client
+            .get(format!("{}/v1/account/activity{q}", app.base))
+            .bearer_auth(&token)
+    };
+    let a = app.send(read("?limit=10")).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let events = a.json()["events"].as_array().unwrap().clone();
+    assert!(events.len() <= 10);
+    let first = &events[0];
+    assert_eq!(
+        (first["action"].as_str(), first["office"].as_str()),
+        (Some("account_unlock"), Some("KANREG-I"))
+    );
+    assert_eq!(first["what"], "buka kunci login");
+    let body = String::from_utf8_lossy(&a.body).into_owned();
+    assert!(
+        !body.contains("rina@bkn.go.id"),
+        "no officer identity: {body}"
+    );
+    let failed = events
+        .iter()
+        .find(|e| e["action"] == "login" && e["result"] == "failed")
+        .expect("the failed login");
+    assert_eq!(failed["source"], "127.0.0.x");
+    assert!(!body.contains("127.0.0.1"), "no full address: {body}");
+    assert!(events.iter().any(|e| e["action"] == "reset"));
+    let a = app
+        .send(app.client.get(format!("{}/v1/account/activity", app.base)))
+        .await;
+    assert_eq!((a.status, a.code().as_str()), (401, "unauthorized"));
+    // In English on request.
+    let a = app.send(read("").header("accept-language", "en")).await;
+    assert_eq!(a.json()["events"][0]["what"], "login unlock");
+}

@@ -30,4 +30,4 @@ pub use keys::TokenKey;
 pub use nik::Nik;
 pub use nip::{Gender, Nip};
 pub use password::{Password, PasswordHasher};
-pub use service::{Delivery, RequestMeta, Service};
+pub use service::{ActivityItem, Delivery, RequestMeta, Service};

@@ -30,16 +30,19 @@ pub enum Route {
     Logout,
     /// A signed-in user's password change.
     ChangePassword,
+    /// A signed-in user's own security activity.
+    Activity,
 }
 
 impl Route {
-    pub const ALL: [Route; 6] = [
+    pub const ALL: [Route; 7] = [
         Route::Forgot,
         Route::Reset,
         Route::Login,
         Route::Session,
         Route::Logout,
         Route::ChangePassword,
+        Route::Activity,
     ];
 
     pub fn path(self) -> &'static str {
@@ -50,12 +53,13 @@ impl Route {
             Route::Session => "/v1/session",
             Route::Logout => "/v1/logout",
             Route::ChangePassword => "/v1/password/change",
+            Route::Activity => "/v1/account/activity",
         }
     }
 
     pub fn method(self) -> Method {
         match self {
-            Route::Session => Method::GET,
+            Route::Session | Route::Activity => Method::GET,
             _ => Method::POST,
         }
     }
@@ -68,6 +72,7 @@ impl Route {
             Route::Session => "session",
             Route::Logout => "logout",
             Route::ChangePassword => "password_change",
+            Route::Activity => "activity",
         }
     }
 }
@@ -354,6 +359,20 @@ impl Api {
                         "token_type": "Bearer",
                         "expires_in": out.expires_in,
                     }),
+                ))
+            }
+            Route::Activity => {
+                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
+                let limit = req
+                    .query_string_parameters_ref()
+                    .and_then(|q| q.first("limit"))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(30);
+                let items = svc.account_activity(token, limit, lang).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({ "events": items }),
                 ))
             }
             Route::Logout => {
