@@ -125,6 +125,7 @@ def main() -> None:
     secrets = boto3.client("secretsmanager", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     sqs = boto3.client("sqs", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     queue_url = sqs.create_queue(QueueName=f"{prefix}-mail")["QueueUrl"]
+    notice_url = sqs.create_queue(QueueName=f"{prefix}-notices")["QueueUrl"]
     arn = secrets.create_secret(Name=f"{prefix}-token-key", SecretString=os.urandom(32).hex())["ARN"]
     pii_arn = secrets.create_secret(Name=f"{prefix}-pii-key", SecretString=os.urandom(32).hex())["ARN"]
 
@@ -136,6 +137,7 @@ def main() -> None:
         "SAPK_SES_CONFIGURATION_SET": "sapk-smoke",
         "SAPK_TOKEN_KEY_SECRET_ARN": arn,
         "SAPK_MAIL_QUEUE_URL": queue_url,
+        "SAPK_MAIL_NOTICE_QUEUE_URL": notice_url,
         # The template gives this one to the staff function only; the watcher shares one
         # environment between all functions.
         "SAPK_PII_KEY_SECRET_ARN": pii_arn,
@@ -196,7 +198,7 @@ def main() -> None:
         status, raw = http("GET", f"{base}/staff/v1/staff/employees/{NIP}", timeout=300)
         check(status == 403 and json.loads(raw)["code"] == "forbidden", f"staff without IAM answered {status}: {raw!r}")
         print("staff without IAM: 403")
-        check(pump_mail(sqs, queue_url, invoke) == 1, "the reset's notice was queued")
+        check(pump_mail(sqs, notice_url, invoke) == 1, "the reset's notice was queued on the notice queue")
         print("mailer: sent the password-changed notice")
         # SES reports a hard bounce for the address (its documented SNS record, through the
         # configuration set): mail-status records it, and the counter sees it.

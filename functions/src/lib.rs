@@ -134,12 +134,18 @@ async fn key_text(
 }
 
 /// Builds the service once (clients, configuration, keys) from the environment. With
-/// `SAPK_MAIL_QUEUE_URL` (as deployed) its e-mails go to the mail queue, not to SES.
+/// `SAPK_MAIL_QUEUE_URL` (as deployed) its e-mails go to the mail queue, not to SES, and with
+/// `SAPK_MAIL_NOTICE_QUEUE_URL` the notices to a queue of their own.
 async fn service_from_env() -> anyhow::Result<(Service, Option<String>)> {
     let (service, pii, sdk) = service_with_ses_from_env().await?;
     Ok(match std::env::var("SAPK_MAIL_QUEUE_URL") {
         Ok(url) if !url.trim().is_empty() => {
-            let queue = SqsMailQueue::new(sapk_aws::sqs_client(&sdk), url.trim().to_owned());
+            let mut queue = SqsMailQueue::new(sapk_aws::sqs_client(&sdk), url.trim().to_owned());
+            if let Ok(n) = std::env::var("SAPK_MAIL_NOTICE_QUEUE_URL") {
+                if !n.trim().is_empty() {
+                    queue = queue.with_notice_queue(n.trim().to_owned());
+                }
+            }
             (service.with_mailer(Arc::new(queue)), pii)
         }
         _ => (service, pii),

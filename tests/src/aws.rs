@@ -250,7 +250,10 @@ pub async fn functions_intercepted(
     let service = match env.get("SAPK_MAIL_QUEUE_URL") {
         Some(url) => {
             let sqs = sapk_aws::sqs_client(&local_sdk_config(dynamodb_endpoint).await);
-            let queue = sapk_aws::SqsMailQueue::new(sqs, url.clone());
+            let mut queue = sapk_aws::SqsMailQueue::new(sqs, url.clone());
+            if let Some(n) = env.get("SAPK_MAIL_NOTICE_QUEUE_URL") {
+                queue = queue.with_notice_queue(n.clone());
+            }
             match Arc::try_unwrap(service) {
                 Ok(s) => Arc::new(s.with_mailer(Arc::new(queue))),
                 Err(_) => panic!("the service is shared before it is wired"),

@@ -450,3 +450,58 @@ async fn a_wave_of_a_thousand_codes_drains_at_the_cap_and_loses_none() {
         .count();
     assert_eq!(delivered, N - expired, "each unexpired code sent once");
 }
+
+/// Codes and notices take different queues when a notice queue is configured (as deployed):
+/// a notice outlives a long SES outage, a code's message does not outlive the code.
+#[tokio::test]
+async fn notices_go_to_their_own_queue() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    let f = functions(&dynamodb_url(), &env).await;
+    let (sqs, codes) = queue("sapk-codes").await;
+    let (_, notices) = queue("sapk-notices").await;
+    env.insert("SAPK_MAIL_QUEUE_URL".into(), codes.clone());
+    env.insert("SAPK_MAIL_NOTICE_QUEUE_URL".into(), notices.clone());
+    let queued = functions(&dynamodb_url(), &env).await;
+    let nip = "198507152010012004";
+    let email = format!(
+        "dua.antrean.{}.{}@example.go.id",
+        std::process::id(),
+        rand_suffix()
+    );
+    seed(&f.service, nip, &email).await;
+    let (s, _, _) = invoke(
+        &queued.forgot,
+        "POST",
+        "/v1/password/forgot",
+        Some(json!({ "nip": nip })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 202);
+    assert!(
+        events(&sqs, &notices).await.is_empty(),
+        "a code is not a notice"
+    );
+    let batches = events(&sqs, &codes).await;
+    assert_eq!(batches.len(), 1);
+    let pace = sapk_functions::Pace::new(1000.0);
+    let ses = f.service.mailer();
+    for b in batches {
+        sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, b).await;
+    }
+    let code = ses_code_for(&email).await.expect("code");
+    let (s, body, _) = invoke(
+        &queued.reset,
+        "POST",
+        "/v1/password/reset",
+        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert!(events(&sqs, &codes).await.is_empty());
+    let batches = events(&sqs, &notices).await;
+    assert_eq!(batches.iter().map(|b| b.records.len()).sum::<usize>(), 1);
+    assert_eq!(body_of(&batches[0])["kind"], "password_changed");
+}

@@ -1,6 +1,8 @@
-//! The SQS mail queue: the `Mailer` the API functions use. `send` puts the e-mail (JSON) on
-//! the queue (server-side encrypted, retained no longer than a code lives, see
-//! `infra/template.yaml`); the `mailer` function sends it through SES at the quota's rate.
+//! The SQS mail queues: the `Mailer` the API functions use. `send` puts the e-mail (JSON) on
+//! a queue (server-side encrypted, see `infra/template.yaml`): a reset code on the code queue,
+//! retained no longer than a code lives; a notice (password or e-mail changed) on the notice
+//! queue when there is one, retained for days, so an SES outage longer than a code's lifetime
+//! does not lose it. The `mailer` function sends both through SES at the quota's rate.
 
 use async_trait::async_trait;
 use aws_sdk_sqs::error::DisplayErrorContext;
@@ -12,11 +14,29 @@ use sapk_core::ports::{MailError, Mailer, OutgoingEmail};
 pub struct SqsMailQueue {
     client: Client,
     queue_url: String,
+    notice_queue_url: Option<String>,
 }
 
 impl SqsMailQueue {
     pub fn new(client: Client, queue_url: String) -> SqsMailQueue {
-        SqsMailQueue { client, queue_url }
+        SqsMailQueue {
+            client,
+            queue_url,
+            notice_queue_url: None,
+        }
+    }
+
+    /// Notices go to `url` instead (a queue that keeps them longer than a code lives).
+    pub fn with_notice_queue(mut self, url: String) -> SqsMailQueue {
+        self.notice_queue_url = Some(url);
+        self
+    }
+
+    fn url_for(&self, email: &OutgoingEmail) -> &str {
+        match (&self.notice_queue_url, email.kind) {
+            (_, sapk_core::ports::EmailKind::ResetCode) | (None, _) => &self.queue_url,
+            (Some(notices), _) => notices,
+        }
     }
 }
 
@@ -32,7 +52,7 @@ impl Mailer for SqsMailQueue {
         let out = self
             .client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(self.url_for(email))
             .message_body(body)
             .message_attributes("kind", kind)
             .send()
