@@ -15,6 +15,11 @@ pub const REFUSED: u8 = 1;
 /// Exit code of a usage error.
 pub const USAGE: u8 = 2;
 
+/// The employee a question or a result is about: `Name (NIP 1986***********001)`.
+pub fn who(name: &str, nip: &sapk_core::Nip) -> String {
+    format!("{} (NIP {})", printable(name), nip.masked())
+}
+
 pub fn gender(g: Gender, lang: Lang) -> &'static str {
     match g {
         Gender::Male => lang.pick("Laki-laki", "Male"),

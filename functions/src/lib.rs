@@ -136,9 +136,10 @@ async fn key_text(
 /// Builds the service once (clients, configuration, keys) from the environment. With
 /// `SAPK_MAIL_QUEUE_URL` (as deployed) its e-mails go to the mail queue, not to SES, and with
 /// `SAPK_MAIL_NOTICE_QUEUE_URL` the notices to a queue of their own.
-async fn service_from_env() -> anyhow::Result<(Service, Option<String>)> {
+async fn service_from_env(
+) -> anyhow::Result<(Service, Option<String>, sapk_aws::aws_config::SdkConfig)> {
     let (service, pii, sdk) = service_with_ses_from_env().await?;
-    Ok(match std::env::var("SAPK_MAIL_QUEUE_URL") {
+    let service = match std::env::var("SAPK_MAIL_QUEUE_URL") {
         Ok(url) if !url.trim().is_empty() => {
             let mut queue = SqsMailQueue::new(sapk_aws::sqs_client(&sdk), url.trim().to_owned());
             if let Ok(n) = std::env::var("SAPK_MAIL_NOTICE_QUEUE_URL") {
@@ -146,10 +147,11 @@ async fn service_from_env() -> anyhow::Result<(Service, Option<String>)> {
                     queue = queue.with_notice_queue(n.trim().to_owned());
                 }
             }
-            (service.with_mailer(Arc::new(queue)), pii)
+            service.with_mailer(Arc::new(queue))
         }
-        _ => (service, pii),
-    })
+        _ => service,
+    };
+    Ok((service, pii, sdk))
 }
 
 /// The service with its e-mails going to SES, and the SDK configuration.
@@ -176,7 +178,7 @@ async fn service_with_ses_from_env(
 
 /// Builds everything once, then serves `routes` until the runtime stops.
 pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
-    let (service, _) = service_from_env().await?;
+    let (service, _, _) = service_from_env().await?;
     service.warm_up().await;
     let api = Api::new(Arc::new(service), routes);
     lambda_http::run(service_fn(move |req: Request| {
@@ -191,7 +193,7 @@ pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
 /// key of NIK and document numbers (`SAPK_PII_KEY_SECRET_ARN` or `SAPK_PII_KEY`) besides
 /// what every function needs.
 pub async fn run_staff() -> anyhow::Result<()> {
-    let (service, pii) = service_from_env().await?;
+    let (service, pii, sdk) = service_from_env().await?;
     let Some(pii) = pii else {
         tracing::error!("refusing to start: SAPK_PII_KEY_SECRET_ARN or SAPK_PII_KEY is missing");
         anyhow::bail!("refusing to start: missing required configuration: SAPK_PII_KEY");
@@ -199,7 +201,6 @@ pub async fn run_staff() -> anyhow::Result<()> {
     let pii = TokenKey::from_secret_text(&pii)
         .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_PII_KEY: {e}"))?;
     // An officer's e-mail change takes the new address off SES's suppression list.
-    let sdk = sapk_aws::sdk_config().await;
     let ses = SesMailer::new(
         sapk_aws::sesv2_client(&sdk),
         std::env::var("SAPK_MAIL_FROM").unwrap_or_default(),

@@ -87,11 +87,8 @@ async fn a_failure_inside_the_reset_leaves_nothing_half_done() {
     assert_eq!(app.session(&token).await.status, 401);
 }
 
-/// The mail service is down when a code is asked for: the answer is the same, the e-mail
-/// waits in the queue, and once the service is back (within the code's lifetime) the code
-/// arrives and works. A code whose lifetime ends during the outage is dropped, not sent.
-#[tokio::test]
-async fn a_code_asked_for_during_a_mail_outage_arrives_when_mail_is_back() {
+/// The app with a mail service (the sender's mailer) that fails while the switch is on.
+async fn with_failing_mailer() -> (TestApp, Switch) {
     let switch = Switch::default();
     let s2 = switch.clone();
     let app = spawn_app_with(AppOptions {
@@ -101,6 +98,15 @@ async fn a_code_asked_for_during_a_mail_outage_arrives_when_mail_is_back() {
         ..AppOptions::default()
     })
     .await;
+    (app, switch)
+}
+
+/// The mail service is down when a code is asked for: the answer is the same, the e-mail
+/// waits in the queue, and once the service is back (within the code's lifetime) the code
+/// arrives and works. A code whose lifetime ends during the outage is dropped, not sent.
+#[tokio::test]
+async fn a_code_asked_for_during_a_mail_outage_arrives_when_mail_is_back() {
+    let (app, switch) = with_failing_mailer().await;
     app.seed_default().await;
     let ok = app.forgot("197512312000121009").await;
     switch.set(true);
@@ -149,15 +155,7 @@ async fn a_code_asked_for_during_a_mail_outage_arrives_when_mail_is_back() {
 /// and the others still go.
 #[tokio::test]
 async fn a_message_that_keeps_failing_is_set_aside() {
-    let switch = Switch::default();
-    let s2 = switch.clone();
-    let app = spawn_app_with(AppOptions {
-        mailer_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingMailer { inner, switch: s2 }) as Arc<dyn sapk_core::ports::Mailer>
-        })),
-        ..AppOptions::default()
-    })
-    .await;
+    let (app, switch) = with_failing_mailer().await;
     app.seed_default().await;
     switch.set(true);
     assert_eq!(app.forgot(NIP).await.status, 202);

@@ -45,11 +45,7 @@ pub async fn revoke(
             Ok(o) => o,
             Err(e) => return refused(g, e),
         };
-        let who = format!(
-            "{} (NIP {})",
-            sapk_core::i18n::printable(&o.name),
-            o.nip.masked()
-        );
+        let who = crate::output::who(&o.name, &o.nip);
         let q = match l {
             Lang::Id => format!("Akhiri semua sesi login (dan kode reset aktif) {who}?"),
             Lang::En => format!("End every login session (and any active reset code) of {who}?"),

@@ -318,6 +318,44 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// A record kept as JSON in the ephemeral table under `key`, replacing the one there;
+    /// with `expires_at`, also its TTL.
+    async fn put_body<T: serde::Serialize>(
+        &self,
+        key: AttributeValue,
+        nip: &Nip,
+        value: &T,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.ephemeral)
+            .item("pk", key)
+            .item("nip", s(nip.as_str()))
+            .item("body", s(body));
+        if let Some(t) = expires_at {
+            put = put
+                .item("expires_at", micros(t))
+                .item(TTL_ATTRIBUTE, ttl(t));
+        }
+        put.send().await.map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn get_body<T: serde::de::DeserializeOwned>(
+        &self,
+        key: AttributeValue,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(item) = self.get_ephemeral(key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(get_s(&item, "body")?)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("body: {e}")))
+    }
+
     fn code_put(
         &self,
         c: &ResetCodeRecord,
@@ -745,29 +783,14 @@ impl Store for DynamoStore {
         nip: &Nip,
         status: &sapk_core::mail_status::MailStatus,
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.tables.ephemeral)
-            .item("pk", mail_status_key(nip))
-            .item("nip", s(nip.as_str()))
-            .item("body", s(body))
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
+        self.put_body(mail_status_key(nip), nip, status, None).await
     }
 
     async fn get_mail_status(
         &self,
         nip: &Nip,
     ) -> Result<Option<sapk_core::mail_status::MailStatus>, StoreError> {
-        let Some(item) = self.get_ephemeral(mail_status_key(nip)).await? else {
-            return Ok(None);
-        };
-        serde_json::from_str(get_s(&item, "body")?)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("mail status: {e}")))
+        self.get_body(mail_status_key(nip)).await
     }
 
     async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError> {
@@ -775,28 +798,12 @@ impl Store for DynamoStore {
     }
 
     async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {
-        let body = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.tables.ephemeral)
-            .item("pk", exception_key(&p.nip))
-            .item("nip", s(p.nip.as_str()))
-            .item("body", s(body))
-            .item("expires_at", micros(p.expires_at))
-            .item(TTL_ATTRIBUTE, ttl(p.expires_at))
-            .send()
+        self.put_body(exception_key(&p.nip), &p.nip, p, Some(p.expires_at))
             .await
-            .map_err(sdk)?;
-        Ok(())
     }
 
     async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError> {
-        let Some(item) = self.get_ephemeral(exception_key(nip)).await? else {
-            return Ok(None);
-        };
-        serde_json::from_str(get_s(&item, "body")?)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("exception: {e}")))
+        self.get_body(exception_key(nip)).await
     }
 
     async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError> {

@@ -74,10 +74,7 @@ impl Service {
         op: &Operator,
     ) -> Result<PendingException, ChangeError> {
         let reason = clean_reason(req.exception_reason.as_deref());
-        let mut req = req.clone();
-        // Asking for an exception is what lets the other checks speak before the mismatch.
-        req.exception_reason.get_or_insert_with(String::new);
-        let (c, seen) = self.check_email_change(nip, &req, op, REQUEST).await?;
+        let (c, seen) = self.check_email_change(nip, req, op, REQUEST).await?;
         let failure = if seen.mismatch.is_none() {
             Some(CheckFailure::ExceptionNotNeeded)
         } else if reason.is_none() {

@@ -1150,11 +1150,12 @@ impl Service {
             None
         };
         let mismatch = nik.check_against(nip).err();
-        // A mismatch is reported before the other failures: it is what the officer must
-        // see first (and what decides whether an exception is the way on).
+        // For a plain change a mismatch is reported before the other failures: it is what the
+        // officer must see first (and what decides whether an exception is the way on). An
+        // exception request exists because of the mismatch: its other failures speak.
         if let Some(f) = failure {
             let f = match mismatch {
-                Some(m) if req.exception_reason.is_none() => CheckFailure::NikMismatch(m),
+                Some(m) if action != Action::EmailExceptionRequest => CheckFailure::NikMismatch(m),
                 _ => f,
             };
             return Err(self.refuse_check(op, nip, action, f, &base).await);

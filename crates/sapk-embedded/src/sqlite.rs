@@ -369,6 +369,67 @@ impl SqliteStore {
         .map_err(|e| StoreError::Unavailable(format!("store worker: {e}")))?
     }
 
+    /// A record kept as JSON by NIP (`mail_status`, `email_exceptions`), replacing the NIP's
+    /// earlier one; `expires_at` for the tables that have one.
+    async fn put_body<T: serde::Serialize>(
+        &self,
+        table: &'static str,
+        n: &Nip,
+        value: &T,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            match expires_at {
+                Some(t) => c.execute(
+                    &format!("INSERT OR REPLACE INTO {table} (nip, body, expires_at) VALUES (?1, ?2, ?3)"),
+                    params![key, body, micros(t)],
+                ),
+                None => c.execute(
+                    &format!("INSERT OR REPLACE INTO {table} (nip, body) VALUES (?1, ?2)"),
+                    params![key, body],
+                ),
+            }
+            .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_body<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        n: &Nip,
+    ) -> Result<Option<T>, StoreError> {
+        let key = n.as_str().to_owned();
+        let body: Option<String> = self
+            .run(move |c| {
+                c.query_row(
+                    &format!("SELECT body FROM {table} WHERE nip = ?1"),
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(down)
+            })
+            .await?;
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("{table}: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn delete_body(&self, table: &'static str, n: &Nip) -> Result<(), StoreError> {
+        let key = n.as_str().to_owned();
+        self.run(move |c| {
+            c.execute(&format!("DELETE FROM {table} WHERE nip = ?1"), [key])
+                .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Queues an e-mail (JSON), due at once. Returns its id.
     pub async fn enqueue_mail(&self, body: String) -> Result<i64, StoreError> {
         self.run(move |c| {
@@ -821,90 +882,31 @@ impl Store for SqliteStore {
         n: &Nip,
         status: &sapk_core::mail_status::MailStatus,
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let key = n.as_str().to_owned();
-        self.run(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO mail_status (nip, body) VALUES (?1, ?2)",
-                params![key, body],
-            )
-            .map_err(down)?;
-            Ok(())
-        })
-        .await
+        self.put_body("mail_status", n, status, None).await
     }
 
     async fn get_mail_status(
         &self,
         n: &Nip,
     ) -> Result<Option<sapk_core::mail_status::MailStatus>, StoreError> {
-        let key = n.as_str().to_owned();
-        let body: Option<String> = self
-            .run(move |c| {
-                c.query_row("SELECT body FROM mail_status WHERE nip = ?1", [key], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(down)
-            })
-            .await?;
-        body.map(|b| {
-            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("mail status: {e}")))
-        })
-        .transpose()
+        self.get_body("mail_status", n).await
     }
 
     async fn delete_mail_status(&self, n: &Nip) -> Result<(), StoreError> {
-        let key = n.as_str().to_owned();
-        self.run(move |c| {
-            c.execute("DELETE FROM mail_status WHERE nip = ?1", [key])
-                .map_err(down)?;
-            Ok(())
-        })
-        .await
+        self.delete_body("mail_status", n).await
     }
 
     async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {
-        let body = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let (nip, expires) = (p.nip.as_str().to_owned(), micros(p.expires_at));
-        self.run(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO email_exceptions (nip, body, expires_at) VALUES (?1, ?2, ?3)",
-                params![nip, body, expires],
-            )
-            .map_err(down)?;
-            Ok(())
-        })
-        .await
+        self.put_body("email_exceptions", &p.nip, p, Some(p.expires_at))
+            .await
     }
 
     async fn get_email_exception(&self, n: &Nip) -> Result<Option<PendingException>, StoreError> {
-        let key = n.as_str().to_owned();
-        let body: Option<String> = self
-            .run(move |c| {
-                c.query_row(
-                    "SELECT body FROM email_exceptions WHERE nip = ?1",
-                    [key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(down)
-            })
-            .await?;
-        body.map(|b| {
-            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("exception: {e}")))
-        })
-        .transpose()
+        self.get_body("email_exceptions", n).await
     }
 
     async fn delete_email_exception(&self, n: &Nip) -> Result<(), StoreError> {
-        let key = n.as_str().to_owned();
-        self.run(move |c| {
-            c.execute("DELETE FROM email_exceptions WHERE nip = ?1", [key])
-                .map_err(down)?;
-            Ok(())
-        })
-        .await
+        self.delete_body("email_exceptions", n).await
     }
 
     async fn renumber_account(

@@ -165,11 +165,7 @@ pub async fn run(
             ])
         ),
     );
-    let who = format!(
-        "{} (NIP {})",
-        sapk_core::i18n::printable(&o.name),
-        o.nip.masked()
-    );
+    let who = crate::output::who(&o.name, &o.nip);
     let mut request = EmailChangeRequest {
         new_email: a.new_email.to_owned(),
         nik: None,

@@ -5,24 +5,15 @@
 use crate::backend::open;
 use crate::backend::Counter;
 use crate::context::{lang, zone};
-use crate::output::{gender, kv, print_json, refuse, refused};
+use crate::output::{gender, kv, print_json, refuse, refused, who};
 use crate::prompt::Prompt;
 use crate::Global;
 use sapk_core::i18n::{format_date, format_in};
 use sapk_core::ports::PendingException;
 use sapk_core::staff::{EmailChangeRequest, EmployeeOverview};
-use sapk_core::{Lang, Nip};
+use sapk_core::Lang;
 use serde_json::json;
 use std::process::ExitCode;
-
-/// `Name (NIP 1986…001)`.
-fn who(name: &str, nip: &Nip) -> String {
-    format!(
-        "{} (NIP {})",
-        sapk_core::i18n::printable(name),
-        nip.masked()
-    )
-}
 
 /// Officer one: submits the request and says what happens next.
 pub async fn submit_request(
