@@ -39,6 +39,10 @@ pub const LOGIN_ROUTES: &[Route] = &[
     Route::Logout,
     Route::ChangePassword,
     Route::Activity,
+    Route::LoginSecondStep,
+    Route::FactorEnrol,
+    Route::FactorConfirm,
+    Route::RecoveryCodes,
 ];
 
 /// Builds the service from `SAPK_*` settings (read through `get`) and the SDK clients.

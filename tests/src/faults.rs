@@ -171,7 +171,7 @@ impl Store for FailingStore {
     async fn get_session(&self, h: &str) -> Result<Option<SessionRecord>, StoreError> {
         delegate!(self, get_session(h))
     }
-    async fn delete_session(&self, h: &str) -> Result<(), StoreError> {
+    async fn delete_session(&self, h: &str) -> Result<bool, StoreError> {
         delegate!(self, delete_session(h))
     }
     async fn get_throttles(

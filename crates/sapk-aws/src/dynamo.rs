@@ -128,7 +128,7 @@ fn transaction_error<R: std::fmt::Debug>(
     sdk(e)
 }
 
-fn account_item(a: &Account, version: u64) -> Item {
+fn account_item(a: &Account, version: u64) -> Result<Item, StoreError> {
     let mut item: Item = HashMap::from([
         ("nip".into(), s(a.nip.as_str())),
         ("name".into(), s(&a.name)),
@@ -152,7 +152,11 @@ fn account_item(a: &Account, version: u64) -> Item {
     if let Some(t) = a.email_verified_at {
         item.insert("email_verified_at".into(), micros(t));
     }
-    item
+    if let Some(f) = &a.second_factor {
+        let json = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        item.insert("second_factor".into(), s(json));
+    }
+    Ok(item)
 }
 
 fn read_account(item: &Item) -> Result<Account, StoreError> {
@@ -171,6 +175,10 @@ fn read_account(item: &Item) -> Result<Account, StoreError> {
         password_hash: opt_s(item, "password_hash"),
         credential_version: get_n(item, "credential_version")?,
         password_changed_at: opt_time(item, "password_changed_at")?,
+        second_factor: opt_s(item, "second_factor")
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("second_factor: {e}")))?,
         created_at: time(item, "created_at")?,
         updated_at: time(item, "updated_at")?,
         version: get_n(item, "version")?,
@@ -387,7 +395,7 @@ impl DynamoStore {
     fn account_put(&self, a: &Account, expected: u64) -> Result<Put, StoreError> {
         Put::builder()
             .table_name(&self.tables.accounts)
-            .set_item(Some(account_item(a, expected + 1)))
+            .set_item(Some(account_item(a, expected + 1)?))
             .condition_expression("#v = :expected")
             .expression_attribute_names("#v", "version")
             .expression_attribute_values(":expected", n(expected))
@@ -476,7 +484,7 @@ impl Store for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.tables.accounts)
-            .set_item(Some(account_item(a, a.version)))
+            .set_item(Some(account_item(a, a.version)?))
             .condition_expression("attribute_not_exists(nip)")
             .send()
             .await
@@ -488,7 +496,7 @@ impl Store for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.tables.accounts)
-            .set_item(Some(account_item(a, expected + 1)))
+            .set_item(Some(account_item(a, expected + 1)?))
             .condition_expression("#v = :expected")
             .expression_attribute_names("#v", "version")
             .expression_attribute_values(":expected", n(expected))
@@ -679,8 +687,18 @@ impl Store for DynamoStore {
         }))
     }
 
-    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.delete_ephemeral(session_key(token_hash)).await
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        // The old item comes back only to the delete that removed it.
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", session_key(token_hash))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(out.attributes().is_some_and(|a| !a.is_empty()))
     }
 
     async fn get_throttles(
@@ -829,7 +847,7 @@ impl Store for DynamoStore {
             Some(v) => self.account_put(moved, v)?,
             None => Put::builder()
                 .table_name(&self.tables.accounts)
-                .set_item(Some(account_item(moved, moved.version)))
+                .set_item(Some(account_item(moved, moved.version)?))
                 .condition_expression("attribute_not_exists(nip)")
                 .build()
                 .map_err(bad)?,

@@ -111,6 +111,7 @@ fn account() -> Account {
         password_hash: Some("h".into()),
         credential_version: 1,
         password_changed_at: Some(t),
+        second_factor: None,
         created_at: t,
         updated_at: t,
         version: 0,

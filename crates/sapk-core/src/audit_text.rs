@@ -66,6 +66,10 @@ codes!(
         StaffRequest = "staff_request" => ("permintaan petugas", "staff request"),
         MailStatus = "mail_status" => ("status email", "mail status"),
         StaffRegistry = "staff_registry" => ("registri petugas", "staff registry"),
+        SecondFactorEnrol = "second_factor_enrol" => ("pasang verifikasi dua langkah", "two-step login set-up"),
+        LoginSecondStep = "login_second_step" => ("masuk, langkah kedua (kode authenticator)", "login, second step (authenticator code)"),
+        RecoveryCodesRenew = "recovery_codes_renew" => ("buat ulang kode pemulihan", "recovery codes renewed"),
+        SecondFactorRemove = "second_factor_remove" => ("hapus verifikasi dua langkah", "two-step login removal"),
     }
 );
 
@@ -102,6 +106,9 @@ codes!(
         MergedIn = "merged_in" => ("digabung masuk", "merged in"),
         Registered = "registered" => ("didaftarkan", "registered"),
         Deactivated = "deactivated" => ("dinonaktifkan", "deactivated"),
+        Started = "started" => ("dimulai", "started"),
+        SecondStep = "second_step" => ("password benar, menunggu kode authenticator", "password right, awaiting the authenticator code"),
+        RecoveryCodeUsed = "recovery_code_used" => ("berhasil dengan kode pemulihan", "succeeded with a recovery code"),
     }
 );
 
@@ -144,6 +151,7 @@ codes!(
         Unregistered = "unregistered" => ("petugas tidak terdaftar", "officer not registered"),
         Deactivated = "deactivated" => ("petugas nonaktif", "officer deactivated"),
         OutOfScope = "out_of_scope" => ("di luar instansi petugas", "outside the officer's agency"),
+        NoSecondFactor = "no_second_factor" => ("verifikasi dua langkah tidak aktif", "no two-step login"),
     }
 );
 
@@ -197,6 +205,7 @@ mod tests {
             StaffError::Forbidden(Forbidden::OutOfScope),
             StaffError::NewNipInUse,
             StaffError::RenumberMismatch,
+            StaffError::NoSecondFactor,
             StaffError::Store(crate::ports::StoreError::Unavailable("x".into())),
         ];
         let codes = checks

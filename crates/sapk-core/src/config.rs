@@ -74,6 +74,58 @@ pub struct Config {
     pub nip: NipRules,
     /// BKN's line and address every help text names (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`).
     pub help: crate::i18n::HelpContacts,
+    /// Whose employees must set up two-step login (`SAPK_SECOND_FACTOR_REQUIRED`).
+    pub second_factor_required: FactorRequirement,
+}
+
+/// Which agencies require two-step login of their employees: none (the default), all
+/// (`*`), or the `instansi` names listed, separated by `;` (names may hold commas, as
+/// "Kementerian Pendidikan, Kebudayaan, Riset, dan Teknologi" does), compared without case
+/// and with runs of spaces as one. A required employee who has not set it up is still let
+/// in, and led to set it up.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FactorRequirement {
+    #[default]
+    Nobody,
+    Everyone,
+    Instansi(Vec<String>),
+}
+
+fn fold_name(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+impl FactorRequirement {
+    pub fn parse(raw: &str) -> FactorRequirement {
+        let raw = raw.trim();
+        if raw == "*" {
+            return FactorRequirement::Everyone;
+        }
+        let names: Vec<String> = raw
+            .split(';')
+            .map(fold_name)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() {
+            FactorRequirement::Nobody
+        } else {
+            FactorRequirement::Instansi(names)
+        }
+    }
+
+    /// Whether an employee of `instansi` must set up two-step login.
+    pub fn applies(&self, instansi: Option<&str>) -> bool {
+        match self {
+            FactorRequirement::Nobody => false,
+            FactorRequirement::Everyone => true,
+            FactorRequirement::Instansi(names) => {
+                instansi.is_some_and(|i| names.contains(&fold_name(i)))
+            }
+        }
+    }
 }
 
 impl Default for Config {
@@ -94,6 +146,7 @@ impl Default for Config {
             limits: RateLimits::default(),
             nip: NipRules::default(),
             help: crate::i18n::HelpContacts::default(),
+            second_factor_required: FactorRequirement::Nobody,
         }
     }
 }
@@ -260,6 +313,8 @@ impl Config {
                         })?,
                 },
             },
+            second_factor_required: get("SAPK_SECOND_FACTOR_REQUIRED")
+                .map_or(FactorRequirement::Nobody, |raw| FactorRequirement::parse(&raw)),
         })
     }
 

@@ -21,6 +21,18 @@ pub enum AuthError {
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable; retry after {retry_after_secs} s")]
     Unavailable { retry_after_secs: u64 },
+    /// A wrong, used or malformed authenticator or recovery code.
+    #[error("wrong authenticator or recovery code")]
+    InvalidSecondFactor,
+    /// The second step's challenge is missing, expired, used, or outlived by a change of
+    /// the account: log in again.
+    #[error("missing, expired or used login challenge")]
+    InvalidChallenge,
+    #[error("two-step login is already set up")]
+    AlreadyEnrolled,
+    /// No confirmed (or, for a confirmation, no pending) authenticator.
+    #[error("two-step login is not set up")]
+    NotEnrolled,
 }
 
 impl AuthError {
@@ -33,6 +45,10 @@ impl AuthError {
             AuthError::Unauthorized => "unauthorized",
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::Unavailable { .. } => "unavailable",
+            AuthError::InvalidSecondFactor => "invalid_second_factor",
+            AuthError::InvalidChallenge => "invalid_challenge",
+            AuthError::AlreadyEnrolled => "already_enrolled",
+            AuthError::NotEnrolled => "not_enrolled",
         }
     }
 

@@ -312,3 +312,48 @@ mod tests {
         assert!(m.html.contains("was changed"));
     }
 }
+
+/// What happened to an account's second factor.
+#[derive(Debug, Clone, Copy)]
+pub enum FactorNotice<'a> {
+    /// The owner set up an authenticator app.
+    Enrolled,
+    /// A recovery code was used to sign in; `left` remain.
+    RecoveryCodeUsed { left: usize },
+    /// The owner made new recovery codes (the old ones stopped working).
+    RecoveryCodesRenewed,
+    /// An office removed the authenticator after checking the owner in person.
+    RemovedAtCounter { office: &'a str },
+}
+
+pub fn second_factor_email(
+    to: &Email,
+    name: &str,
+    what: FactorNotice<'_>,
+    at: DateTime<Utc>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let when = format_all_zones(at, lang);
+    let not_you = lang.pick(
+        "Jika bukan Anda yang melakukannya, segera ganti password Anda dan hubungi kantor BKN atau unit kepegawaian instansi Anda.",
+        "If this was not you, change your password at once and contact a BKN office or your agency's HR unit.",
+    );
+    let (subject, body) = match (what, lang) {
+        (FactorNotice::Enrolled, Lang::Id) => ("Verifikasi dua langkah SAPK telah aktif", format!("Pada {when}, verifikasi dua langkah (aplikasi authenticator) diaktifkan untuk akun SAPK Anda. Mulai sekarang, setelah password Anda juga akan diminta kode 6 digit dari aplikasi tersebut. Simpan kode pemulihan Anda di tempat aman.")),
+        (FactorNotice::Enrolled, Lang::En) => ("SAPK two-step login is on", format!("On {when}, two-step login (an authenticator app) was turned on for your SAPK account. From now on, after your password you will also be asked for the 6-digit code from that app. Keep your recovery codes somewhere safe.")),
+        (FactorNotice::RecoveryCodeUsed { left }, Lang::Id) => ("Kode pemulihan SAPK dipakai untuk masuk", format!("Pada {when}, satu kode pemulihan dipakai untuk masuk ke akun SAPK Anda. Sisa kode pemulihan: {left}. Jika aplikasi authenticator Anda hilang, datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.")),
+        (FactorNotice::RecoveryCodeUsed { left }, Lang::En) => ("A SAPK recovery code was used to sign in", format!("On {when}, a recovery code was used to sign in to your SAPK account. Recovery codes left: {left}. If you lost your authenticator app, visit a BKN office or your agency's HR unit with your KTP.")),
+        (FactorNotice::RecoveryCodesRenewed, Lang::Id) => ("Kode pemulihan SAPK telah dibuat ulang", format!("Pada {when}, kode pemulihan baru dibuat untuk akun SAPK Anda. Kode pemulihan yang lama tidak berlaku lagi.")),
+        (FactorNotice::RecoveryCodesRenewed, Lang::En) => ("Your SAPK recovery codes were renewed", format!("On {when}, new recovery codes were made for your SAPK account. The old recovery codes no longer work.")),
+        (FactorNotice::RemovedAtCounter { office }, Lang::Id) => ("Verifikasi dua langkah SAPK telah dihapus", format!("Pada {when}, petugas {office} menghapus verifikasi dua langkah akun SAPK Anda setelah memeriksa identitas Anda secara langsung. Semua sesi login telah diakhiri. Setelah masuk, pasang kembali aplikasi authenticator Anda.")),
+        (FactorNotice::RemovedAtCounter { office }, Lang::En) => ("SAPK two-step login was removed", format!("On {when}, staff at {office} removed the two-step login of your SAPK account after checking your identity in person. Every login session has been ended. After signing in, set up your authenticator app again.")),
+    };
+    notice(
+        EmailKind::SecondFactor,
+        to,
+        name,
+        subject,
+        vec![body, not_you.to_owned()],
+        lang,
+    )
+}

@@ -25,6 +25,10 @@ pub struct Account {
     /// they were issued under and die when it moves.
     pub credential_version: u64,
     pub password_changed_at: Option<DateTime<Utc>>,
+    /// The authenticator of a two-step login (confirmed or waiting for its first code).
+    /// A reset by e-mail code keeps it; only the owner (signed in) or an officer after the
+    /// in-person check changes it.
+    pub second_factor: Option<crate::factor::SecondFactor>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -254,7 +258,9 @@ pub trait Store: Send + Sync {
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn get_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
-    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Deletes a session (or a login challenge); whether it was there. Of two deletes at
+    /// once only one sees `true`: that makes a challenge single-use.
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError>;
 
     /// The throttle records under `keys`, in the same order (absent ones as `None`).
     async fn get_throttles(
@@ -335,6 +341,8 @@ pub enum EmailKind {
     EmailChangedOld,
     EmailChangedNew,
     NipChanged,
+    /// Two-step login set up, a recovery code used, codes renewed, or the factor removed.
+    SecondFactor,
 }
 
 impl EmailKind {
@@ -345,6 +353,7 @@ impl EmailKind {
             EmailKind::EmailChangedOld => "email-changed-old",
             EmailKind::EmailChangedNew => "email-changed-new",
             EmailKind::NipChanged => "nip-changed",
+            EmailKind::SecondFactor => "second-factor",
         }
     }
 }

@@ -31,25 +31,55 @@ pub struct RequestMeta {
 pub struct LoginOutput {
     pub access_token: secrecy::SecretString,
     pub expires_in: i64,
+    /// The account's agency requires two-step login and it is not set up yet: the client
+    /// leads the user to set it up.
+    pub enrol_second_factor: bool,
 }
 
 impl std::fmt::Debug for LoginOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoginOutput")
             .field("expires_in", &self.expires_in)
+            .field("enrol_second_factor", &self.enrol_second_factor)
             .finish_non_exhaustive()
     }
+}
+
+/// The second step's challenge: a short-lived, single-use token that is not a session.
+pub struct Challenge {
+    pub token: secrecy::SecretString,
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Challenge")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a right NIP and password lead to.
+#[derive(Debug)]
+pub enum LoginStep {
+    Session(LoginOutput),
+    /// Two-step login is on: the authenticator (or a recovery code) is asked for next.
+    SecondStep(Challenge),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     pub nip: Nip,
     pub expires_at: DateTime<Utc>,
+    /// Whether two-step login is on.
+    pub second_factor: bool,
+    /// Whether the account's agency requires it.
+    pub second_factor_required: bool,
 }
 
 /// The public actions with rate limits of their own.
 #[derive(Clone, Copy, Debug)]
-enum Limited {
+pub(crate) enum Limited {
     Forgot,
     Reset,
     Login,
@@ -126,6 +156,9 @@ pub struct Service {
     /// runs (then e-mail changes are refused).
     pub(crate) pii_key: Option<TokenKey>,
     pub(crate) hasher: PasswordHasher,
+    /// Seals TOTP secrets and keys recovery-code hashes; `None` where no two-step login is
+    /// served (then setting it up, and its second step, are unavailable).
+    pub(crate) factor_key: Option<crate::factor::FactorKey>,
     /// The mail service's suppression list, where there is one (SES): a staff e-mail change
     /// takes the new address off it.
     pub(crate) suppressions: Option<Arc<dyn crate::ports::Suppressions>>,
@@ -139,12 +172,12 @@ impl std::fmt::Debug for Service {
     }
 }
 
-fn store_down(e: StoreError) -> AuthError {
+pub(crate) fn store_down(e: StoreError) -> AuthError {
     error!(error = %e, "store call failed");
     AuthError::unavailable()
 }
 
-fn hash_down(e: HashError) -> AuthError {
+pub(crate) fn hash_down(e: HashError) -> AuthError {
     error!(error = %e, "password hashing failed");
     AuthError::unavailable()
 }
@@ -166,6 +199,7 @@ impl Service {
             config,
             key,
             pii_key: None,
+            factor_key: None,
             suppressions: None,
             hasher,
         })
@@ -174,6 +208,12 @@ impl Service {
     /// The key for NIK and document numbers (a key of its own, not the token key).
     pub fn with_pii_key(mut self, key: TokenKey) -> Service {
         self.pii_key = Some(key);
+        self
+    }
+
+    /// The key of two-step login (a key of its own: not the token key, not the PII key).
+    pub fn with_factor_key(mut self, key: TokenKey) -> Service {
+        self.factor_key = Some(crate::factor::FactorKey::new(key));
         self
     }
 
@@ -241,7 +281,7 @@ impl Service {
         }
     }
 
-    fn public_event(
+    pub(crate) fn public_event(
         &self,
         nip: &Nip,
         meta: &RequestMeta,
@@ -284,7 +324,7 @@ impl Service {
     /// Counts the request against the limits of `action` per source address, per NIP and
     /// address, and per NIP (unknown NIPs count alike, so limits reveal nothing). The three
     /// counters are written at once, whatever their state.
-    async fn rate_limit(
+    pub(crate) async fn rate_limit(
         &self,
         action: Limited,
         nip: &Nip,
@@ -608,7 +648,7 @@ impl Service {
         Ok(())
     }
 
-    fn session_hash(&self, token: &str) -> String {
+    pub(crate) fn session_hash(&self, token: &str) -> String {
         self.key.mac_hex("sapk/session/v1", &[token.as_bytes()])
     }
 
@@ -619,7 +659,7 @@ impl Service {
         nip_raw: &str,
         password_raw: &str,
         meta: &RequestMeta,
-    ) -> Result<LoginOutput, AuthError> {
+    ) -> Result<LoginStep, AuthError> {
         let nip = self.parse_nip(nip_raw)?;
         self.rate_limit(Limited::Login, &nip, meta).await?;
         let now = self.clock.now();
@@ -678,16 +718,43 @@ impl Service {
                 self.rehash(&account, &password).await;
             }
         }
-        let out = self
+        // Two-step login: a right password gives a challenge, not a session. (Whether the
+        // account has a factor was read with the account, as for every NIP; nothing before
+        // this point differs.)
+        if account
+            .second_factor
+            .as_ref()
+            .is_some_and(crate::factor::SecondFactor::is_active)
+        {
+            let challenge = self
+                .issue_challenge(&nip, account.credential_version, now)
+                .await?;
+            self.audit(self.public_event(&nip, meta, Action::Login, Outcome::SecondStep))
+                .await;
+            return Ok(LoginStep::SecondStep(challenge));
+        }
+        let mut out = self
             .issue_session(&nip, account.credential_version, now)
             .await?;
+        out.enrol_second_factor = self.second_factor_required(&account);
         self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Succeeded))
             .await;
-        Ok(out)
+        Ok(LoginStep::Session(out))
+    }
+
+    /// Whether the account's agency requires two-step login and it is not on.
+    pub(crate) fn second_factor_required(&self, account: &Account) -> bool {
+        self.config
+            .second_factor_required
+            .applies(account.instansi.as_deref())
+            && !account
+                .second_factor
+                .as_ref()
+                .is_some_and(crate::factor::SecondFactor::is_active)
     }
 
     /// A new session of `nip` at `credential_version`.
-    async fn issue_session(
+    pub(crate) async fn issue_session(
         &self,
         nip: &Nip,
         credential_version: u64,
@@ -712,6 +779,7 @@ impl Service {
         Ok(LoginOutput {
             access_token: secrecy::SecretString::from(token),
             expires_in: self.config.session_ttl_secs,
+            enrol_second_factor: false,
         })
     }
 
@@ -729,40 +797,16 @@ impl Service {
         new_raw: &str,
         meta: &RequestMeta,
     ) -> Result<LoginOutput, AuthError> {
-        let session = self.live_session(token).await?;
+        let (session, account) = self.live_session(token).await?;
         let nip = session.nip.clone();
         self.rate_limit(Limited::Login, &nip, meta).await?;
-        let Some(account) = self.store.get_account(&nip).await.map_err(store_down)? else {
-            return Err(AuthError::Unauthorized);
-        };
         let new = Password::new(new_raw);
         self.check_policy(&new, Self::personal_context(&nip, &account))
             .await?;
         let now = self.clock.now();
-        let keys = throttle::keys(&nip, meta.source_ip.as_deref());
-        let records = match throttle::reserve(self.store.as_ref(), &nip, &keys, now, &self.config)
-            .await
-            .map_err(store_down)?
-        {
-            Reservation::Taken { records, .. } => records,
-            Reservation::Locked(until) => {
-                self.audit(self.public_event(
-                    &nip,
-                    meta,
-                    Action::PasswordChange,
-                    Outcome::Throttled,
-                ))
-                .await;
-                return Err(AuthError::RateLimited {
-                    retry_after_secs: (until - now).num_seconds().max(1) as u64,
-                });
-            }
-            Reservation::Busy => {
-                return Err(AuthError::RateLimited {
-                    retry_after_secs: 1,
-                })
-            }
-        };
+        let records = self
+            .reserve_attempt(&nip, meta, Action::PasswordChange)
+            .await?;
         let current = Password::new(current_raw);
         let ok = self
             .hasher
@@ -774,10 +818,7 @@ impl Service {
                 .await;
             return Err(AuthError::InvalidCredentials);
         }
-        self.store
-            .put_throttles(&throttle::given_back(&records))
-            .await
-            .map_err(store_down)?;
+        self.give_back(&records).await?;
         let hash = self.hasher.hash(&new).await.map_err(hash_down)?;
         let mut updated = account.clone();
         updated.password_hash = Some(hash);
@@ -827,14 +868,18 @@ impl Service {
         }
     }
 
-    fn token_shape_ok(token: &str) -> bool {
+    pub(crate) fn token_shape_ok(token: &str) -> bool {
         token.len() == 43
             && token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 
-    async fn live_session(&self, token: &str) -> Result<SessionRecord, AuthError> {
+    /// The live session of a bearer token, and its account.
+    pub(crate) async fn live_session(
+        &self,
+        token: &str,
+    ) -> Result<(SessionRecord, Account), AuthError> {
         if !Self::token_shape_ok(token) {
             return Err(AuthError::Unauthorized);
         }
@@ -851,7 +896,7 @@ impl Service {
             .await
             .map_err(store_down)?;
         match account {
-            Some(a) if a.credential_version == session.credential_version => Ok(session),
+            Some(a) if a.credential_version == session.credential_version => Ok((session, a)),
             _ => Err(AuthError::Unauthorized),
         }
     }
@@ -859,10 +904,18 @@ impl Service {
     /// `GET /v1/session`.
     #[instrument(skip_all, fields(action = "session"))]
     pub async fn session(&self, token: &str) -> Result<SessionInfo, AuthError> {
-        let s = self.live_session(token).await?;
+        let (s, account) = self.live_session(token).await?;
         Ok(SessionInfo {
             nip: s.nip,
             expires_at: s.expires_at,
+            second_factor: account
+                .second_factor
+                .as_ref()
+                .is_some_and(crate::factor::SecondFactor::is_active),
+            second_factor_required: self
+                .config
+                .second_factor_required
+                .applies(account.instansi.as_deref()),
         })
     }
 
@@ -878,7 +931,7 @@ impl Service {
         limit: usize,
         lang: crate::Lang,
     ) -> Result<Vec<ActivityItem>, AuthError> {
-        let s = self.live_session(token).await?;
+        let (s, _) = self.live_session(token).await?;
         let events = self
             .store
             .list_audit(&s.nip, limit.clamp(1, 100))
@@ -901,10 +954,11 @@ impl Service {
     /// `POST /v1/logout`.
     #[instrument(skip_all, fields(action = "logout"))]
     pub async fn logout(&self, token: &str) -> Result<(), AuthError> {
-        let s = self.live_session(token).await?;
+        let (s, _) = self.live_session(token).await?;
         self.store
             .delete_session(&s.token_hash)
             .await
+            .map(|_| ())
             .map_err(store_down)
     }
 }

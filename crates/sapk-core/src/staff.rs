@@ -41,6 +41,8 @@ pub enum StaffError {
     NewNipInUse,
     #[error("the new number's birth date or gender differs from the old one's; only a correction (perbaikan NIP) may change them")]
     RenumberMismatch,
+    #[error("the employee has no two-step login to remove")]
+    NoSecondFactor,
     #[error("store: {0}")]
     Store(StoreError),
 }
@@ -60,6 +62,7 @@ impl StaffError {
             StaffError::Forbidden(f) => f.reason_code(),
             StaffError::NewNipInUse => Reason::NewNipInUse,
             StaffError::RenumberMismatch => Reason::RenumberMismatch,
+            StaffError::NoSecondFactor => Reason::NoSecondFactor,
             StaffError::Store(_) => Reason::Unavailable,
         }
     }
@@ -124,6 +127,12 @@ impl StaffError {
             .pick(
                 "tanggal lahir atau jenis kelamin pada nomor baru berbeda dari nomor lama; hanya perbaikan NIP (--reason perbaikan) yang boleh mengubahnya",
                 "the new number's birth date or gender differs from the old one's; only a correction (--reason perbaikan) may change them",
+            )
+            .into(),
+        StaffError::NoSecondFactor => lang
+            .pick(
+                "pegawai ini tidak memakai verifikasi dua langkah; tidak ada yang dihapus",
+                "this employee has no two-step login; nothing was removed",
             )
             .into(),
         StaffError::Store(s) => format!("{}: {s}", lang.pick("penyimpanan data gagal", "the store failed")),
@@ -507,6 +516,7 @@ impl Service {
                     password_hash: None,
                     credential_version: 0,
                     password_changed_at: None,
+                    second_factor: None,
                     created_at: now,
                     updated_at: now,
                     version: 0,
@@ -945,6 +955,56 @@ pub struct EmailChangeOutcome {
     pub unsuppressed: Option<bool>,
 }
 
+/// The identity seen at the counter as records keep it: the NIK parsed, the documents as
+/// named (`None` when a kind is not one), and the record of both with numbers masked and
+/// keyed-hashed (UU PDP 27/2022).
+#[allow(clippy::type_complexity)]
+pub(crate) fn identity_record(
+    pii: &crate::keys::TokenKey,
+    nik: Option<&str>,
+    documents: &[DocumentSeen],
+) -> Result<(crate::nik::Nik, Option<Vec<DocumentSeen>>, serde_json::Value), CheckFailure> {
+    let nik = match nik.map(str::trim).filter(|n| !n.is_empty()) {
+        None => return Err(CheckFailure::NoNik),
+        Some(raw) => crate::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik)?,
+    };
+    let documents: Option<Vec<DocumentSeen>> = documents
+        .iter()
+        .map(|d| DocumentSeen::new(&d.kind, d.number.as_deref()))
+        .collect();
+    let docs: Vec<serde_json::Value> = documents
+        .iter()
+        .flatten()
+        .map(|d| {
+            json!({
+                "kind": d.kind,
+                "number_masked": d.number.as_deref().map(mask_number),
+                "number_hash": d.number.as_deref().map(|n| pii.mac_hex("sapk/document/v1", &[d.kind.as_bytes(), n.trim().as_bytes()])),
+            })
+        })
+        .collect();
+    let nik_hash = pii.mac_hex("sapk/nik/v1", &[nik.expose_digits().as_bytes()]);
+    let base = json!({
+        "documents": docs,
+        "nik_masked": nik.masked(),
+        "nik_hash": nik_hash,
+    });
+    Ok((nik, documents, base))
+}
+
+/// What is wrong with the documents seen and the officer's confirmation, if anything.
+pub(crate) fn documents_failure(
+    documents: Option<&[DocumentSeen]>,
+    person_confirmed: bool,
+) -> Option<CheckFailure> {
+    match documents {
+        None => Some(CheckFailure::InvalidDocument),
+        Some(d) if !d.iter().any(|d| d.kind == "ktp") => Some(CheckFailure::NoKtp),
+        Some(_) if !person_confirmed => Some(CheckFailure::NotConfirmed),
+        Some(_) => None,
+    }
+}
+
 /// A document number as kept in records: at most its last 4 characters (UU PDP 27/2022).
 pub(crate) fn mask_number(n: &str) -> String {
     let chars: Vec<char> = n.chars().filter(|c| !c.is_whitespace()).collect();
@@ -1099,56 +1159,23 @@ impl Service {
                 .refuse_check(op, nip, action, CheckFailure::EmailInUse(others), &d)
                 .await);
         }
-        let nik = match req.nik.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            None => Err(CheckFailure::NoNik),
-            Some(raw) => crate::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik),
-        };
-        let nik = match nik {
-            Ok(n) => n,
-            Err(f) => {
-                let d = json!({ "new_email": new_email.as_str() });
-                return Err(self.refuse_check(op, nip, action, f, &d).await);
-            }
-        };
-        let documents: Option<Vec<DocumentSeen>> = req
-            .documents
-            .iter()
-            .map(|d| DocumentSeen::new(&d.kind, d.number.as_deref()))
-            .collect();
-        let docs: Vec<serde_json::Value> = documents
-            .iter()
-            .flatten()
-            .map(|d| {
-                json!({
-                    "kind": d.kind,
-                    "number_masked": d.number.as_deref().map(mask_number),
-                    "number_hash": d.number.as_deref().map(|n| pii.mac_hex("sapk/document/v1", &[d.kind.as_bytes(), n.trim().as_bytes()])),
-                })
-            })
-            .collect();
-        let nik_hash = pii.mac_hex("sapk/nik/v1", &[nik.expose_digits().as_bytes()]);
-        let base = json!({
-            "documents": docs,
-            "nik_masked": nik.masked(),
-            "nik_hash": nik_hash,
-            "new_email": new_email.as_str(),
-        });
+        let (nik, documents, mut base) =
+            match identity_record(pii, req.nik.as_deref(), &req.documents) {
+                Ok(x) => x,
+                Err(f) => {
+                    let d = json!({ "new_email": new_email.as_str() });
+                    return Err(self.refuse_check(op, nip, action, f, &d).await);
+                }
+            };
+        base["new_email"] = json!(new_email.as_str());
         let Some(account) = self.store.get_account(nip).await? else {
             self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
-        let failure = if documents.is_none() {
-            Some(CheckFailure::InvalidDocument)
-        } else if !documents.iter().flatten().any(|d| d.kind == "ktp") {
-            Some(CheckFailure::NoKtp)
-        } else if !req.person_confirmed {
-            Some(CheckFailure::NotConfirmed)
-        } else if account.email.as_ref() == Some(&new_email) {
-            Some(CheckFailure::SameEmail)
-        } else {
-            None
-        };
+        let failure = documents_failure(documents.as_deref(), req.person_confirmed).or(
+            (account.email.as_ref() == Some(&new_email)).then_some(CheckFailure::SameEmail),
+        );
         let mismatch = nik.check_against(nip).err();
         // For a plain change a mismatch is reported before the other failures: it is what the
         // officer must see first (and what decides whether an exception is the way on). An

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
-    email_verified_at INTEGER
+    email_verified_at INTEGER,
+    second_factor TEXT
 );
 CREATE INDEX IF NOT EXISTS accounts_email ON accounts (email);
 CREATE TABLE IF NOT EXISTS reset_codes (
@@ -169,6 +170,11 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     };
     let changed: Option<i64> = r.get(6)?;
     let verified: Option<i64> = r.get(10)?;
+    let factor: Option<String> = r.get(11)?;
+    let second_factor = factor
+        .map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map_err(|e| conv_err(StoreError::Corrupt(format!("second_factor: {e}"))))?;
     Ok(Account {
         nip: nip(&r.get::<_, String>(0)?).map_err(conv_err)?,
         name: r.get(1)?,
@@ -178,6 +184,7 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         password_hash: r.get(4)?,
         credential_version: version_u64(r.get(5)?),
         password_changed_at: changed.map(time).transpose().map_err(conv_err)?,
+        second_factor,
         created_at: time(r.get(7)?).map_err(conv_err)?,
         updated_at: time(r.get(8)?).map_err(conv_err)?,
         version: version_u64(r.get(9)?),
@@ -185,11 +192,17 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 }
 
 const ACCOUNT_COLS: &str = "nip, name, email, instansi, password_hash, credential_version, \
-     password_changed_at, created_at, updated_at, version, email_verified_at";
+     password_changed_at, created_at, updated_at, version, email_verified_at, second_factor";
 
-/// Runs `sql` with the account's eleven columns bound as `?1`..`?11` in `ACCOUNT_COLS` order,
+/// Runs `sql` with the account's twelve columns bound as `?1`..`?12` in `ACCOUNT_COLS` order,
 /// `?10` being `last` (the version to insert, or the expected version of an update).
 fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<usize, StoreError> {
+    let factor = a
+        .second_factor
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     c.execute(
         sql,
         params![
@@ -204,6 +217,7 @@ fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<
             micros(a.updated_at),
             last as i64,
             a.email_verified_at.map(micros),
+            factor,
         ],
     )
     .map_err(down)
@@ -211,7 +225,7 @@ fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<
 
 fn insert_account_row(c: &Connection, a: &Account) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     );
     execute_account(c, &sql, a, a.version).map(|_| ())
 }
@@ -296,7 +310,8 @@ fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), Stor
         tx,
         "UPDATE accounts SET name = ?2, email = ?3, instansi = ?4, password_hash = ?5, \
          credential_version = ?6, password_changed_at = ?7, created_at = ?8, updated_at = ?9, \
-         version = ?10 + 1, email_verified_at = ?11 WHERE nip = ?1 AND version = ?10",
+         version = ?10 + 1, email_verified_at = ?11, second_factor = ?12 \
+         WHERE nip = ?1 AND version = ?10",
         a,
         expected,
     )?;
@@ -310,24 +325,30 @@ fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), Stor
     }
 }
 
+/// Adds a column to `accounts` unless a store made by an earlier version has it already.
+fn add_account_column(conn: &Connection, name: &str, kind: &str) -> Result<(), StoreError> {
+    let has: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('accounts') WHERE name = ?1)",
+            [name],
+            |r| r.get(0),
+        )
+        .map_err(down)?;
+    if !has {
+        conn.execute_batch(&format!("ALTER TABLE accounts ADD COLUMN {name} {kind}"))
+            .map_err(down)?;
+    }
+    Ok(())
+}
+
 /// Brings a store made by an earlier version up to the current schema.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
     // REPLACE deletes the old row; with recursive triggers that delete fires
     // audit_no_delete too (belt and braces beside audit_no_replace).
     conn.execute_batch("PRAGMA recursive_triggers = ON")
         .map_err(down)?;
-    let has_verified: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('accounts') \
-             WHERE name = 'email_verified_at')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(down)?;
-    if !has_verified {
-        conn.execute_batch("ALTER TABLE accounts ADD COLUMN email_verified_at INTEGER")
-            .map_err(down)?;
-    }
+    add_account_column(conn, "email_verified_at", "INTEGER")?;
+    add_account_column(conn, "second_factor", "TEXT")?;
     // Replaced by login_locks (per NIP and per NIP and address); its rows were ephemeral.
     conn.execute_batch("DROP TABLE IF EXISTS login_throttle")
         .map_err(down)?;
@@ -786,12 +807,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
         let key = token_hash.to_owned();
         self.run(move |c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [key])
+            let n = c
+                .execute("DELETE FROM sessions WHERE token_hash = ?1", [key])
                 .map_err(down)?;
-            Ok(())
+            Ok(n == 1)
         })
         .await
     }

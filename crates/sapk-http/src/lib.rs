@@ -11,7 +11,7 @@ use lambda_http::http::{header, response::Builder, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use sapk_core::service::RequestMeta;
-use sapk_core::{Lang, Service};
+use sapk_core::{Lang, LoginStep, Service};
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -32,10 +32,18 @@ pub enum Route {
     ChangePassword,
     /// A signed-in user's own security activity.
     Activity,
+    /// The second step of a two-step login (challenge and code).
+    LoginSecondStep,
+    /// A signed-in user starts setting up an authenticator app.
+    FactorEnrol,
+    /// ... and confirms it with the app's first code.
+    FactorConfirm,
+    /// New recovery codes, given a current code.
+    RecoveryCodes,
 }
 
 impl Route {
-    pub const ALL: [Route; 7] = [
+    pub const ALL: [Route; 11] = [
         Route::Forgot,
         Route::Reset,
         Route::Login,
@@ -43,6 +51,10 @@ impl Route {
         Route::Logout,
         Route::ChangePassword,
         Route::Activity,
+        Route::LoginSecondStep,
+        Route::FactorEnrol,
+        Route::FactorConfirm,
+        Route::RecoveryCodes,
     ];
 
     pub fn path(self) -> &'static str {
@@ -54,6 +66,10 @@ impl Route {
             Route::Logout => "/v1/logout",
             Route::ChangePassword => "/v1/password/change",
             Route::Activity => "/v1/account/activity",
+            Route::LoginSecondStep => "/v1/login/second-factor",
+            Route::FactorEnrol => "/v1/account/second-factor",
+            Route::FactorConfirm => "/v1/account/second-factor/confirm",
+            Route::RecoveryCodes => "/v1/account/recovery-codes",
         }
     }
 
@@ -73,6 +89,10 @@ impl Route {
             Route::Logout => "logout",
             Route::ChangePassword => "password_change",
             Route::Activity => "activity",
+            Route::LoginSecondStep => "login_second_step",
+            Route::FactorEnrol => "second_factor_enrol",
+            Route::FactorConfirm => "second_factor_confirm",
+            Route::RecoveryCodes => "recovery_codes",
         }
     }
 }
@@ -191,6 +211,23 @@ fn bearer(req: &Request) -> Option<&str> {
 }
 
 /// The public API, serving the routes it was built with.
+/// The answer that carries a new session.
+fn session_body(out: &sapk_core::service::LoginOutput, lang: Lang) -> Value {
+    let mut body = json!({
+        "access_token": out.access_token.expose_secret(),
+        "token_type": "Bearer",
+        "expires_in": out.expires_in,
+    });
+    if out.enrol_second_factor {
+        body["second_factor_setup_required"] = json!(true);
+        body["message"] = json!(lang.pick(
+            "Instansi Anda mewajibkan verifikasi dua langkah. Pasang aplikasi authenticator sekarang (POST /v1/account/second-factor).",
+            "Your agency requires two-step login. Set up an authenticator app now (POST /v1/account/second-factor).",
+        ));
+    }
+    body
+}
+
 #[derive(Clone)]
 pub struct Api {
     service: Arc<Service>,
@@ -315,16 +352,25 @@ impl Api {
             Route::Login => {
                 let body = object(req)?;
                 let (nip, pw) = (field(&body, "nip")?, field(&body, "password")?);
-                let out = svc.login(nip, pw, &meta).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "access_token": out.access_token.expose_secret(),
-                        "token_type": "Bearer",
-                        "expires_in": out.expires_in,
+                let body = match svc.login(nip, pw, &meta).await? {
+                    LoginStep::Session(out) => session_body(&out, lang),
+                    LoginStep::SecondStep(ch) => json!({
+                        "second_factor_required": true,
+                        "challenge": ch.token.expose_secret(),
+                        "challenge_expires_in": ch.expires_in,
+                        "message": lang.pick(
+                            "Masukkan kode 6 digit dari aplikasi authenticator Anda, atau salah satu kode pemulihan.",
+                            "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+                        ),
                     }),
-                ))
+                };
+                Ok(json_response(StatusCode::OK, lang, &body))
+            }
+            Route::LoginSecondStep => {
+                let body = object(req)?;
+                let (challenge, code) = (field(&body, "challenge")?, field(&body, "code")?);
+                let out = svc.login_second_step(challenge, code, &meta).await?;
+                Ok(json_response(StatusCode::OK, lang, &session_body(&out, lang)))
             }
             Route::Session => {
                 let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
@@ -335,6 +381,47 @@ impl Api {
                     &json!({
                         "nip": info.nip.as_str(),
                         "expires_at": info.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        "second_factor": info.second_factor,
+                        "second_factor_required": info.second_factor_required,
+                    }),
+                ))
+            }
+            Route::FactorEnrol => {
+                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
+                let e = svc.start_totp_enrolment(token, &meta).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "otpauth_uri": e.otpauth_uri.expose_secret(),
+                        "secret": e.secret.expose_secret(),
+                        "expires_in": e.expires_in,
+                        "message": lang.pick(
+                            "Pindai kode QR (atau ketik kunci ini) di aplikasi authenticator, lalu kirim kode 6 digit pertamanya ke /v1/account/second-factor/confirm dalam 10 menit.",
+                            "Scan the QR code (or type this key) in an authenticator app, then send its first 6-digit code to /v1/account/second-factor/confirm within 10 minutes.",
+                        ),
+                    }),
+                ))
+            }
+            Route::FactorConfirm | Route::RecoveryCodes => {
+                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
+                let body = object(req)?;
+                let code = field(&body, "code")?;
+                let codes = if route == Route::FactorConfirm {
+                    svc.confirm_totp_enrolment(token, code, &meta).await?
+                } else {
+                    svc.renew_recovery_codes(token, code, &meta).await?
+                };
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "second_factor": true,
+                        "recovery_codes": codes.0,
+                        "message": lang.pick(
+                            "Verifikasi dua langkah aktif. Simpan 10 kode pemulihan ini di tempat aman (dicetak atau di pengelola password): masing-masing dapat dipakai sekali bila ponsel Anda hilang. Kode ini tidak akan ditampilkan lagi.",
+                            "Two-step login is on. Keep these 10 recovery codes somewhere safe (printed or in a password manager): each works once if you lose your phone. They will not be shown again.",
+                        ),
                     }),
                 ))
             }

@@ -59,7 +59,11 @@ impl Problem {
     pub fn status(&self) -> StatusCode {
         match self {
             Problem::Auth(e) => match e {
-                AuthError::InvalidNip(_) | AuthError::InvalidToken => StatusCode::BAD_REQUEST,
+                AuthError::InvalidNip(_) | AuthError::InvalidToken | AuthError::InvalidSecondFactor => {
+                    StatusCode::BAD_REQUEST
+                }
+                AuthError::InvalidChallenge => StatusCode::UNAUTHORIZED,
+                AuthError::AlreadyEnrolled | AuthError::NotEnrolled => StatusCode::CONFLICT,
                 AuthError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AuthError::InvalidCredentials | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -101,6 +105,38 @@ impl Problem {
                     p(
                         "NIP atau password salah. Jika lupa password, gunakan menu Lupa Password.",
                         "Wrong NIP or password. If you forgot your password, use Forgot Password.",
+                    )
+                    .into(),
+                ),
+                AuthError::InvalidSecondFactor => (
+                    p("Kode verifikasi salah", "Wrong verification code"),
+                    p(
+                        "Kode authenticator atau kode pemulihan salah atau sudah dipakai. Periksa jam ponsel Anda dan masukkan kode yang sedang tampil. Jika aplikasi authenticator hilang, pakai kode pemulihan atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.",
+                        "The authenticator or recovery code is wrong or was used already. Check your phone's clock and enter the code shown now. If you lost the authenticator app, use a recovery code or visit a BKN office or your agency's HR unit with your KTP.",
+                    )
+                    .into(),
+                ),
+                AuthError::InvalidChallenge => (
+                    p("Langkah login berakhir", "Login step expired"),
+                    p(
+                        "Langkah kedua login sudah kedaluwarsa atau sudah dipakai. Silakan login lagi dengan NIP dan password.",
+                        "The second login step expired or was used already. Please log in again with your NIP and password.",
+                    )
+                    .into(),
+                ),
+                AuthError::AlreadyEnrolled => (
+                    p("Verifikasi dua langkah sudah aktif", "Two-step login is already on"),
+                    p(
+                        "Akun ini sudah memakai aplikasi authenticator. Untuk menggantinya karena ponsel hilang, datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.",
+                        "This account already uses an authenticator app. To replace a lost one, visit a BKN office or your agency's HR unit with your KTP.",
+                    )
+                    .into(),
+                ),
+                AuthError::NotEnrolled => (
+                    p("Verifikasi dua langkah belum aktif", "Two-step login is not on"),
+                    p(
+                        "Belum ada aplikasi authenticator yang terpasang (atau pemasangan lebih dari 10 menit lalu). Mulai lagi dari POST /v1/account/second-factor.",
+                        "No authenticator app is set up (or the set-up started more than 10 minutes ago). Start again with POST /v1/account/second-factor.",
                     )
                     .into(),
                 ),

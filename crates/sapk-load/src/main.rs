@@ -196,6 +196,7 @@ async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<()> {
             password_hash: Some(hash.clone()),
             credential_version: 0,
             password_changed_at: Some(now),
+            second_factor: None,
             created_at: now,
             updated_at: now,
             version: 0,

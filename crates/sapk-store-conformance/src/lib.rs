@@ -57,6 +57,7 @@ pub fn account(nip: &Nip) -> Account {
         password_hash: None,
         credential_version: 0,
         password_changed_at: None,
+        second_factor: None,
         created_at: t0(),
         updated_at: t0(),
         version: 0,
@@ -131,6 +132,22 @@ pub async fn account_round_trip_and_versions(s: DynStore) {
         conflict(s.update_account(&other, 0).await),
         "missing account must conflict"
     );
+    // A second factor is kept whole, and removed.
+    let mut c = stored.clone();
+    c.second_factor = Some(sapk_core::factor::SecondFactor {
+        sealed_secret: "c2VhbGVk".into(),
+        started_at: t0(),
+        enrolled_at: Some(t0() + Duration::minutes(1)),
+        last_step: 59_000_001,
+        recovery: vec!["a".repeat(64), "b".repeat(64)],
+    });
+    s.update_account(&c, 1).await.unwrap();
+    let with = s.get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(with.second_factor, c.second_factor);
+    let mut d = with.clone();
+    d.second_factor = None;
+    s.update_account(&d, 2).await.unwrap();
+    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().second_factor, None);
 }
 
 pub async fn concurrent_updates_one_wins(s: DynStore) {
@@ -326,9 +343,29 @@ pub async fn sessions(s: DynStore) {
     assert_eq!(s.get_session(&hash).await.unwrap(), None);
     s.put_session(&rec).await.unwrap();
     assert_eq!(s.get_session(&hash).await.unwrap(), Some(rec));
-    s.delete_session(&hash).await.unwrap();
+    assert!(s.delete_session(&hash).await.unwrap(), "it was there");
     assert_eq!(s.get_session(&hash).await.unwrap(), None);
-    s.delete_session(&hash).await.unwrap();
+    assert!(!s.delete_session(&hash).await.unwrap(), "gone already");
+    // Of several deletes at once exactly one removes it (a login challenge is single-use).
+    s.put_session(&SessionRecord {
+        token_hash: hash.clone(),
+        ..rec_again(&nip)
+    })
+    .await
+    .unwrap();
+    let deletes = futures_util::future::join_all((0..6).map(|_| s.delete_session(&hash))).await;
+    let won = deletes.into_iter().filter(|d| *d.as_ref().unwrap()).count();
+    assert_eq!(won, 1);
+}
+
+fn rec_again(nip: &Nip) -> SessionRecord {
+    SessionRecord {
+        token_hash: String::new(),
+        nip: nip.clone(),
+        credential_version: 4,
+        issued_at: t0(),
+        expires_at: t0() + Duration::hours(8),
+    }
 }
 
 pub async fn login_throttle(s: DynStore) {

@@ -154,9 +154,8 @@ impl Store for MemoryStore {
     async fn get_session(&self, h: &str) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self.with(|s| s.sessions.get(h).cloned()))
     }
-    async fn delete_session(&self, h: &str) -> Result<(), StoreError> {
-        self.with(|s| s.sessions.remove(h));
-        Ok(())
+    async fn delete_session(&self, h: &str) -> Result<bool, StoreError> {
+        Ok(self.with(|s| s.sessions.remove(h)).is_some())
     }
     async fn get_throttles(
         &self,

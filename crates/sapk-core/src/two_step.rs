@@ -1,0 +1,570 @@
+//! Two-step login: setting up an authenticator app (TOTP) and recovery codes for the
+//! signed-in civil servant, the second step of a login, and the removal of a lost
+//! authenticator at a counter after the in-person identity check (a reset by e-mail code
+//! never removes it: that would make it pointless).
+
+use crate::audit_text::{Action, Outcome};
+use crate::error::AuthError;
+use crate::factor::{FactorError, FactorInput, FactorKey, SecondFactor, TotpSecret};
+use crate::keys::{ct_eq, random_bytes};
+use crate::mail::{self, FactorNotice};
+use crate::nip::Nip;
+use crate::ports::{Account, LoginThrottle, SessionRecord, StoreError};
+use crate::service::{store_down, Challenge, Limited, LoginOutput, RequestMeta, Service};
+use crate::staff::{
+    documents_failure, identity_record, ChangeError, CheckFailure, DocumentSeen, Operator,
+    StaffError,
+};
+use crate::audit_text::Reason;
+use crate::throttle::{self, Reservation};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use secrecy::SecretString;
+use serde_json::json;
+use tracing::{error, info, instrument};
+
+/// How long the second step of a login waits for its code.
+pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
+
+/// A started set-up: what the authenticator app needs. `Debug` hides the secret.
+pub struct TotpEnrolment {
+    /// `otpauth://totp/SAPK%20BKN:<NIP>?secret=…&issuer=SAPK%20BKN` (for a QR code or a link).
+    pub otpauth_uri: SecretString,
+    /// The secret in base32, to type by hand.
+    pub secret: SecretString,
+    /// How long the set-up waits for the first code.
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Recovery codes as shown once (`abcde-fghij`). `Debug` hides them.
+pub struct RecoveryCodes(pub Vec<String>);
+
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecoveryCodes({} codes)", self.0.len())
+    }
+}
+
+fn factor_down(e: FactorError) -> AuthError {
+    error!(error = %e, "second factor unusable");
+    AuthError::unavailable()
+}
+
+/// An account changed between reading and writing (another request of the same user):
+/// nothing was written; try again.
+fn changed_meanwhile(e: StoreError) -> AuthError {
+    match e {
+        StoreError::Conflict(_) => AuthError::Unavailable {
+            retry_after_secs: 1,
+        },
+        other => store_down(other),
+    }
+}
+
+fn is_on(a: &Account) -> bool {
+    a.second_factor.as_ref().is_some_and(SecondFactor::is_active)
+}
+
+impl Service {
+    fn factor_key(&self) -> Result<&FactorKey, AuthError> {
+        self.factor_key.as_ref().ok_or_else(|| {
+            error!("no factor key (SAPK_FACTOR_KEY): two-step login is not served here");
+            AuthError::unavailable()
+        })
+    }
+
+    fn challenge_hash(&self, token: &str) -> String {
+        self.key.mac_hex("sapk/challenge/v1", &[token.as_bytes()])
+    }
+
+    /// A challenge for the second step: kept (as a keyed hash) beside sessions, under a
+    /// label of its own, so a challenge never works as a session nor a session as one.
+    pub(crate) async fn issue_challenge(
+        &self,
+        nip: &Nip,
+        credential_version: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Challenge, AuthError> {
+        let bytes = random_bytes::<32>().map_err(|e| {
+            error!(error = %e, "no randomness for a login challenge");
+            AuthError::unavailable()
+        })?;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        self.store
+            .put_session(&SessionRecord {
+                token_hash: self.challenge_hash(&token),
+                nip: nip.clone(),
+                credential_version,
+                issued_at: now,
+                expires_at: now + Duration::seconds(CHALLENGE_TTL_SECS),
+            })
+            .await
+            .map_err(store_down)?;
+        Ok(Challenge {
+            token: SecretString::from(token),
+            expires_in: CHALLENGE_TTL_SECS,
+        })
+    }
+
+    /// Counts one attempt against the login lock-out (as a failure until given back), or
+    /// refuses a locked NIP as login does. What the reservation wrote is returned to give
+    /// back on success.
+    pub(crate) async fn reserve_attempt(
+        &self,
+        nip: &Nip,
+        meta: &RequestMeta,
+        action: Action,
+    ) -> Result<Box<[LoginThrottle; 2]>, AuthError> {
+        let now = self.now();
+        let keys = throttle::keys(nip, meta.source_ip.as_deref());
+        match throttle::reserve(self.store.as_ref(), nip, &keys, now, &self.config)
+            .await
+            .map_err(store_down)?
+        {
+            Reservation::Taken { records, .. } => Ok(records),
+            Reservation::Locked(until) => {
+                self.audit(self.public_event(nip, meta, action, Outcome::Throttled))
+                    .await;
+                Err(AuthError::RateLimited {
+                    retry_after_secs: (until - now).num_seconds().max(1) as u64,
+                })
+            }
+            Reservation::Busy => Err(AuthError::RateLimited {
+                retry_after_secs: 1,
+            }),
+        }
+    }
+
+    pub(crate) async fn give_back(&self, records: &[LoginThrottle; 2]) -> Result<(), AuthError> {
+        self.store
+            .put_throttles(&throttle::given_back(records))
+            .await
+            .map_err(store_down)
+    }
+
+    /// The step of a right authenticator code newer than the last one accepted.
+    fn totp_step(
+        &self,
+        factor: &SecondFactor,
+        input: Option<&FactorInput>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, AuthError> {
+        let Some(FactorInput::Totp(code)) = input else {
+            return Ok(None);
+        };
+        let secret = self
+            .factor_key()?
+            .open(&factor.sealed_secret)
+            .map_err(factor_down)?;
+        secret
+            .matching_step(code, now, factor.last_step)
+            .map_err(factor_down)
+    }
+
+    /// `POST /v1/login/second-factor`: the challenge of a right password and a code from
+    /// the authenticator app (one step of clock drift either way, never one accepted
+    /// before) or an unused recovery code give a session. A wrong code counts toward the
+    /// same lock-out as a wrong password. The challenge is single-use: of two requests with
+    /// it, only one gets a session.
+    #[instrument(skip_all, fields(action = "login_second_step"))]
+    pub async fn login_second_step(
+        &self,
+        challenge: &str,
+        code_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<LoginOutput, AuthError> {
+        if !Self::token_shape_ok(challenge) {
+            return Err(AuthError::InvalidChallenge);
+        }
+        let hash = self.challenge_hash(challenge);
+        let now = self.now();
+        let ch = match self.store.get_session(&hash).await.map_err(store_down)? {
+            Some(c) if c.expires_at > now => c,
+            _ => return Err(AuthError::InvalidChallenge),
+        };
+        let nip = ch.nip.clone();
+        self.rate_limit(Limited::Login, &nip, meta).await?;
+        let records = self
+            .reserve_attempt(&nip, meta, Action::LoginSecondStep)
+            .await?;
+        // The account as it was when the challenge was given (a reset or a counter action
+        // since ends it), with its authenticator still on.
+        let account = self
+            .store
+            .get_account(&nip)
+            .await
+            .map_err(store_down)?
+            .filter(|a| a.credential_version == ch.credential_version);
+        let Some((account, factor)) =
+            account.and_then(|a| a.second_factor.clone().filter(|f| f.is_active()).map(|f| (a, f)))
+        else {
+            return Err(AuthError::InvalidChallenge);
+        };
+        let input = FactorInput::parse(code_raw);
+        let accepted = match &input {
+            Some(FactorInput::Recovery(code)) => {
+                let h = self.factor_key()?.recovery_hash(code);
+                factor.recovery.iter().position(|x| ct_eq(x, &h)).map(|i| {
+                    let mut f = factor.clone();
+                    f.recovery.remove(i);
+                    f
+                })
+            }
+            totp => self
+                .totp_step(&factor, totp.as_ref(), now)?
+                .map(|step| SecondFactor {
+                    last_step: step,
+                    ..factor.clone()
+                }),
+        };
+        let failures = records[1].failures;
+        let fail = |reason: &'static str| {
+            let nip = &nip;
+            async move {
+                let mut ev =
+                    self.public_event(nip, meta, Action::LoginSecondStep, Outcome::Failed);
+                ev.details = json!({ "reason": reason, "failures": failures });
+                self.audit(ev).await;
+                AuthError::InvalidSecondFactor
+            }
+        };
+        let Some(updated_factor) = accepted else {
+            // The failure was counted when the attempt was reserved.
+            let reason = match &input {
+                None => "malformed_code",
+                Some(FactorInput::Totp(_)) => "wrong_code",
+                Some(FactorInput::Recovery(_)) => "wrong_recovery_code",
+            };
+            return Err(fail(reason).await);
+        };
+        // Only one request takes the challenge; then the code is marked used with a
+        // compare-and-set on the account (a code used meanwhile makes it fail).
+        if !self.store.delete_session(&hash).await.map_err(store_down)? {
+            return Err(AuthError::InvalidChallenge);
+        }
+        let left = updated_factor.recovery.len();
+        let mut updated = account.clone();
+        updated.second_factor = Some(updated_factor);
+        updated.updated_at = now;
+        match self.store.update_account(&updated, account.version).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(fail("used_meanwhile").await),
+            Err(e) => return Err(store_down(e)),
+        }
+        self.give_back(&records).await?;
+        let out = self
+            .issue_session(&nip, account.credential_version, now)
+            .await?;
+        let by_recovery = matches!(input, Some(FactorInput::Recovery(_)));
+        let outcome = if by_recovery {
+            Outcome::RecoveryCodeUsed
+        } else {
+            Outcome::Succeeded
+        };
+        let mut ev = self.public_event(&nip, meta, Action::LoginSecondStep, outcome);
+        if by_recovery {
+            ev.details = json!({ "recovery_codes_left": left });
+        }
+        self.audit(ev).await;
+        if let (true, Some(email)) = (by_recovery, &account.email) {
+            self.send(mail::second_factor_email(
+                email,
+                &account.name,
+                FactorNotice::RecoveryCodeUsed { left },
+                now,
+                meta.lang,
+            ))
+            .await;
+        }
+        Ok(out)
+    }
+
+    /// `POST /v1/account/second-factor`: starts setting up an authenticator app for the
+    /// signed-in user. A new secret is made and kept sealed; it is not in force until the
+    /// first code confirms it (within ten minutes). Starting again replaces a set-up that
+    /// was not confirmed; one that was is refused (`already_enrolled`).
+    #[instrument(skip_all, fields(action = "second_factor_enrol"))]
+    pub async fn start_totp_enrolment(
+        &self,
+        token: &str,
+        meta: &RequestMeta,
+    ) -> Result<TotpEnrolment, AuthError> {
+        let (session, account) = self.live_session(token).await?;
+        self.rate_limit(Limited::Login, &session.nip, meta).await?;
+        if is_on(&account) {
+            return Err(AuthError::AlreadyEnrolled);
+        }
+        let key = self.factor_key()?;
+        let secret = TotpSecret::generate().map_err(factor_down)?;
+        let sealed = key.seal(&secret).map_err(factor_down)?;
+        let (uri, base32) = secret
+            .provisioning(session.nip.as_str())
+            .map_err(factor_down)?;
+        let now = self.now();
+        let mut updated = account.clone();
+        updated.second_factor = Some(SecondFactor {
+            sealed_secret: sealed,
+            started_at: now,
+            enrolled_at: None,
+            last_step: 0,
+            recovery: Vec::new(),
+        });
+        updated.updated_at = now;
+        self.store
+            .update_account(&updated, account.version)
+            .await
+            .map_err(changed_meanwhile)?;
+        self.audit(self.public_event(
+            &session.nip,
+            meta,
+            Action::SecondFactorEnrol,
+            Outcome::Started,
+        ))
+        .await;
+        Ok(TotpEnrolment {
+            otpauth_uri: SecretString::from(uri),
+            secret: SecretString::from(base32),
+            expires_in: crate::factor::ENROL_WINDOW_SECS,
+        })
+    }
+
+    /// `POST /v1/account/second-factor/confirm`: the first code from the app turns the
+    /// set-up on and gives ten recovery codes, shown this once. The account's e-mail is told.
+    #[instrument(skip_all, fields(action = "second_factor_enrol"))]
+    pub async fn confirm_totp_enrolment(
+        &self,
+        token: &str,
+        code_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let (session, account) = self.live_session(token).await?;
+        let nip = session.nip.clone();
+        self.rate_limit(Limited::Login, &nip, meta).await?;
+        let now = self.now();
+        let factor = match &account.second_factor {
+            Some(f) if f.is_active() => return Err(AuthError::AlreadyEnrolled),
+            Some(f)
+                if f.started_at + Duration::seconds(crate::factor::ENROL_WINDOW_SECS) > now =>
+            {
+                f.clone()
+            }
+            _ => return Err(AuthError::NotEnrolled),
+        };
+        self.renew_with_code(
+            &account,
+            factor,
+            code_raw,
+            meta,
+            Action::SecondFactorEnrol,
+            FactorNotice::Enrolled,
+        )
+        .await
+    }
+
+    /// `POST /v1/account/recovery-codes`: ten new recovery codes for the signed-in user with
+    /// two-step login on, given a current code from the app (a stolen session alone cannot
+    /// make them). The old codes stop working; the account's e-mail is told.
+    #[instrument(skip_all, fields(action = "recovery_codes_renew"))]
+    pub async fn renew_recovery_codes(
+        &self,
+        token: &str,
+        code_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let (session, account) = self.live_session(token).await?;
+        self.rate_limit(Limited::Login, &session.nip, meta).await?;
+        let Some(factor) = account.second_factor.clone().filter(|f| f.is_active()) else {
+            return Err(AuthError::NotEnrolled);
+        };
+        self.renew_with_code(
+            &account,
+            factor,
+            code_raw,
+            meta,
+            Action::RecoveryCodesRenew,
+            FactorNotice::RecoveryCodesRenewed,
+        )
+        .await
+    }
+
+    /// Checks an authenticator code (counted toward the lock-out like a login), then stores
+    /// `factor` on, with the code's step as the last one used and ten new recovery codes.
+    async fn renew_with_code(
+        &self,
+        account: &Account,
+        factor: SecondFactor,
+        code_raw: &str,
+        meta: &RequestMeta,
+        action: Action,
+        notice: FactorNotice<'_>,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let nip = &account.nip;
+        let now = self.now();
+        let records = self.reserve_attempt(nip, meta, action).await?;
+        let input = FactorInput::parse(code_raw);
+        let Some(step) = self.totp_step(&factor, input.as_ref(), now)? else {
+            self.audit(self.public_event(nip, meta, action, Outcome::Failed))
+                .await;
+            return Err(AuthError::InvalidSecondFactor);
+        };
+        self.give_back(&records).await?;
+        let (codes, hashes) = self
+            .factor_key()?
+            .new_recovery_codes()
+            .map_err(factor_down)?;
+        let mut updated = account.clone();
+        updated.second_factor = Some(SecondFactor {
+            enrolled_at: factor.enrolled_at.or(Some(now)),
+            last_step: step,
+            recovery: hashes,
+            ..factor
+        });
+        updated.updated_at = now;
+        self.store
+            .update_account(&updated, account.version)
+            .await
+            .map_err(changed_meanwhile)?;
+        self.audit(self.public_event(nip, meta, action, Outcome::Succeeded))
+            .await;
+        info!(action = action.code(), "second factor updated");
+        if let Some(email) = &account.email {
+            self.send(mail::second_factor_email(
+                email,
+                &account.name,
+                notice,
+                now,
+                meta.lang,
+            ))
+            .await;
+        }
+        Ok(RecoveryCodes(codes.iter().map(|c| c.display()).collect()))
+    }
+}
+
+/// A lost authenticator's removal as the counter submits it: the same in-person identity
+/// check as an e-mail change (the KTP's NIK against the NIP, the documents seen, the
+/// officer's confirmation), and the account version the officer looked at.
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactorRemovalRequest {
+    #[serde(default)]
+    pub nik: Option<String>,
+    #[serde(default)]
+    pub documents: Vec<DocumentSeen>,
+    #[serde(default)]
+    pub person_confirmed: bool,
+    #[serde(default)]
+    pub if_version: Option<u64>,
+}
+
+/// The NIK and document numbers are personal data: never in logs.
+impl std::fmt::Debug for FactorRemovalRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactorRemovalRequest")
+            .field("nik", &self.nik.as_ref().map(|_| "<redacted>"))
+            .field(
+                "documents",
+                &self.documents.iter().map(|d| &d.kind).collect::<Vec<_>>(),
+            )
+            .field("person_confirmed", &self.person_confirmed)
+            .field("if_version", &self.if_version)
+            .finish()
+    }
+}
+
+/// What a removal did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FactorRemoval {
+    /// Whether the authenticator had been confirmed (or was a set-up never finished).
+    pub was_active: bool,
+    /// Whether the account's e-mail was told (`None`: it has none).
+    pub notified: Option<bool>,
+}
+
+impl Service {
+    /// Removes the authenticator (and its recovery codes) of an employee who lost it, after
+    /// the officer checked their identity in person as for an e-mail change. Every session
+    /// ends (the credential version moves); the employee signs in with the password and may
+    /// set up a new authenticator. Audited with the identity record; the account's e-mail
+    /// is told. Every refusal is audited too.
+    pub async fn remove_second_factor(
+        &self,
+        nip: &Nip,
+        req: &FactorRemovalRequest,
+        op: &Operator,
+        lang: crate::Lang,
+    ) -> Result<FactorRemoval, ChangeError> {
+        let action = Action::SecondFactorRemove;
+        let Some(pii) = self.pii_key.as_ref() else {
+            return Err(StaffError::NoPiiKey.into());
+        };
+        let (nik, documents, base) =
+            match identity_record(pii, req.nik.as_deref(), &req.documents) {
+                Ok(x) => x,
+                Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
+            };
+        let Some(account) = self.store.get_account(nip).await.map_err(StaffError::from)? else {
+            self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
+                .await?;
+            return Err(StaffError::UnknownNip.into());
+        };
+        let failure = documents_failure(documents.as_deref(), req.person_confirmed)
+            .or_else(|| nik.check_against(nip).err().map(CheckFailure::NikMismatch));
+        if let Some(f) = failure {
+            return Err(self.refuse_check(op, nip, action, f, &base).await);
+        }
+        let Some(factor) = &account.second_factor else {
+            self.refuse_audited(op, nip, action, Reason::NoSecondFactor, base)
+                .await?;
+            return Err(StaffError::NoSecondFactor.into());
+        };
+        let was_active = factor.is_active();
+        if req.if_version.is_some_and(|v| v != account.version) {
+            self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
+                .await?;
+            return Err(StaffError::Conflict.into());
+        }
+        let now = self.now();
+        let mut updated = account.clone();
+        updated.second_factor = None;
+        updated.credential_version += 1;
+        updated.updated_at = now;
+        if let Err(e) = self.store.update_account(&updated, account.version).await {
+            let e = StaffError::from(e);
+            if matches!(e, StaffError::Conflict) {
+                self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
+                    .await?;
+            }
+            return Err(e.into());
+        }
+        let mut details = base;
+        details["was_active"] = json!(was_active);
+        self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Done, details))
+            .await?;
+        let notified = match &account.email {
+            Some(email) => Some(
+                self.send(mail::second_factor_email(
+                    email,
+                    &account.name,
+                    FactorNotice::RemovedAtCounter { office: &op.office },
+                    now,
+                    lang,
+                ))
+                .await,
+            ),
+            None => None,
+        };
+        Ok(FactorRemoval {
+            was_active,
+            notified,
+        })
+    }
+}
