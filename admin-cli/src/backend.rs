@@ -11,6 +11,7 @@ use sapk_core::ports::{AuditEvent, PendingException};
 use sapk_core::staff::{
     ChangeError, EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator, StaffError,
 };
+use sapk_core::two_step::{FactorRemoval, FactorRemovalRequest};
 use sapk_core::{Lang, Nip, Service};
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -227,6 +228,27 @@ impl Counter {
     }
 
     /// Clears the lock-out; whether the account was locked.
+    /// Removes a lost authenticator after the in-person identity check.
+    pub async fn remove_second_factor(
+        &self,
+        nip: &Nip,
+        req: &FactorRemovalRequest,
+        l: Lang,
+    ) -> Result<FactorRemoval, CounterError> {
+        match self {
+            Counter::Direct { svc, op } => svc
+                .remove_second_factor(nip, req, op, l)
+                .await
+                .map_err(|e| CounterError::change(&e, l)),
+            Counter::Api(c) => {
+                let body = serde_json::to_vec(req).map_err(|e| CounterError::Failed(e.into()))?;
+                let path = StaffClient::employee_path(nip.as_str(), "/second-factor/remove");
+                let answer = c.call("POST", &path, Some(body)).await?;
+                decode(answer["outcome"].clone())
+            }
+        }
+    }
+
     pub async fn unlock(&self, nip: &str, l: Lang) -> Result<bool, CounterError> {
         match self {
             Counter::Direct { svc, op } => svc

@@ -180,9 +180,18 @@ async fn service_with_ses_from_env(
     }
 }
 
-/// Builds everything once, then serves `routes` until the runtime stops.
+/// Builds everything once, then serves `routes` until the runtime stops. The login
+/// function also reads the key of two-step login (`SAPK_FACTOR_KEY_SECRET_ARN` or
+/// `SAPK_FACTOR_KEY`); without it, accounts with two-step login on cannot finish a login.
 pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
-    let (service, _, _) = service_from_env().await?;
+    let (service, _, sdk) = service_from_env().await?;
+    let service = match key_text(&sdk, "SAPK_FACTOR_KEY").await? {
+        Some(text) => service.with_factor_key(
+            TokenKey::from_secret_text(&text)
+                .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_FACTOR_KEY: {e}"))?,
+        ),
+        None => service,
+    };
     service.warm_up().await;
     let api = Api::new(Arc::new(service), routes);
     lambda_http::run(service_fn(move |req: Request| {

@@ -244,7 +244,8 @@ pub async fn functions_intercepted(
             None,
         )
         .expect("wiring")
-        .with_pii_key(sapk_core::TokenKey::generate().expect("pii key")),
+        .with_pii_key(sapk_core::TokenKey::generate().expect("pii key"))
+        .with_factor_key(sapk_core::TokenKey::generate().expect("factor key")),
     );
     // As `service_from_env` does: with a queue URL, the e-mails go to SQS (moto).
     let service = match env.get("SAPK_MAIL_QUEUE_URL") {

@@ -130,7 +130,8 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
             TokenKey::generate().expect("key"),
         )
         .expect("service")
-        .with_pii_key(TokenKey::generate().expect("pii key")),
+        .with_pii_key(TokenKey::generate().expect("pii key"))
+        .with_factor_key(TokenKey::generate().expect("factor key")),
     );
     let sender = Arc::new(queue.sender(service.clone(), mailer));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

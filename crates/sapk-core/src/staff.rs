@@ -343,6 +343,9 @@ pub struct EmployeeOverview {
     pub locked_until: Option<DateTime<Utc>>,
     pub active_code: Option<CodeSummary>,
     pub password_changed_at: Option<DateTime<Utc>>,
+    /// Whether two-step login (an authenticator app) is on.
+    #[serde(default)]
+    pub second_factor: bool,
     pub credential_version: u64,
     /// Guards a following change (`email change --if-version`).
     pub version: u64,
@@ -683,6 +686,10 @@ impl Service {
                 attempts_left: c.attempts_left,
             }),
             password_changed_at: a.password_changed_at,
+            second_factor: a
+                .second_factor
+                .as_ref()
+                .is_some_and(crate::factor::SecondFactor::is_active),
             credential_version: a.credential_version,
             version: a.version,
             recent_audit,

@@ -481,7 +481,7 @@ impl std::fmt::Debug for FactorRemovalRequest {
 }
 
 /// What a removal did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FactorRemoval {
     /// Whether the authenticator had been confirmed (or was a set-up never finished).
     pub was_active: bool,

@@ -1,6 +1,7 @@
 //! The local data directory shared by `sapk-local` and `sapk-admin`: `sapk.db` (SQLite),
-//! `outbox/` (e-mails), `token.key` (the HMAC key of codes and sessions) and `pii.key` (the
-//! HMAC key of NIK and document numbers), the keys created on first use.
+//! `outbox/` (e-mails), `token.key` (the HMAC key of codes and sessions), `pii.key` (the
+//! HMAC key of NIK and document numbers) and `factor.key` (the key that seals TOTP secrets
+//! and keys recovery codes), the keys created on first use.
 
 use crate::{FileOutbox, SqliteStore};
 use sapk_core::keys::TokenKey;
@@ -33,6 +34,8 @@ pub struct DataDir {
     pub key: TokenKey,
     /// Keys the NIK and document numbers recorded at the counter (a key of their own).
     pub pii_key: TokenKey,
+    /// Seals two-step login secrets (a key of its own).
+    pub factor_key: TokenKey,
 }
 
 /// Creates `dir` (and its parents) if needed and makes it readable by its owner only.
@@ -108,12 +111,14 @@ impl DataDir {
             Some(k) => k,
             None => load_or_create_key(&path.join("pii.key"))?,
         };
+        let factor_key = load_or_create_key(&path.join("factor.key"))?;
         Ok(DataDir {
             path: path.to_owned(),
             store,
             outbox,
             key,
             pii_key,
+            factor_key,
         })
     }
 }
@@ -183,6 +188,7 @@ mod tests {
             "sapk.db-shm",
             "token.key",
             "pii.key",
+            "factor.key",
         ] {
             assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
         }

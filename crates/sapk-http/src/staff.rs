@@ -15,6 +15,7 @@
 //! | `POST /v1/staff/employees/{nip}/email-exception/approve` | – | `200` as an e-mail change; refused (`same_officer`) for the requester |
 //! | `POST /v1/staff/employees/{nip}/email-exception/reject` | `{"why"?}` or empty | `200` |
 //! | `POST /v1/staff/employees/{nip}/unlock` | – | `200` `{"was_locked"}` |
+//! | `POST /v1/staff/employees/{nip}/second-factor/remove` | `{"nik","documents":[…],"person_confirmed","if_version"?}` (the core's `FactorRemovalRequest`: the e-mail change's identity check) | `200` `{"outcome":{"was_active","notified"}}`; `409 no_second_factor` when there is none |
 //! | `POST /v1/staff/employees/{nip}/sessions/revoke` | – | `200` |
 //! | `GET /v1/staff/employees/{nip}/audit?limit=N` | – | `200` the trail, newest first |
 
@@ -25,6 +26,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use sapk_core::audit_text::{Action, Reason};
 use sapk_core::staff::{ChangeError, CheckFailure, EmailChangeRequest, Forbidden, StaffError};
+use sapk_core::two_step::FactorRemovalRequest;
 use sapk_core::{Lang, Service};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -68,6 +70,7 @@ fn respond_problem(p: StaffProblem, lang: Lang) -> Response<Body> {
         "check_failed" => lang.pick("Pemeriksaan identitas gagal", "Identity check failed"),
         "payload_too_large" => lang.pick("Permintaan terlalu besar", "Request too large"),
         "unavailable" => lang.pick("Layanan sedang tidak tersedia", "Service unavailable"),
+        "no_second_factor" => lang.pick("Verifikasi dua langkah tidak aktif", "No two-step login"),
         _ => lang.pick("Permintaan tidak valid", "Invalid request"),
     };
     let mut extra = serde_json::Map::new();
@@ -96,6 +99,7 @@ fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
         StaffError::InvalidNip(_) => (StatusCode::BAD_REQUEST, "invalid_nip"),
         StaffError::UnknownNip => (StatusCode::NOT_FOUND, "not_found"),
         StaffError::Conflict => (StatusCode::CONFLICT, "conflict"),
+        StaffError::NoSecondFactor => (StatusCode::CONFLICT, "no_second_factor"),
         StaffError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         _ => (StatusCode::BAD_REQUEST, "invalid_request"),
     };
@@ -174,6 +178,9 @@ impl StaffApi {
                 (*nip, Action::EmailExceptionReject)
             }
             ([nip, "unlock"], &Method::POST) => (*nip, Action::AccountUnlock),
+            ([nip, "second-factor", "remove"], &Method::POST) => {
+                (*nip, Action::SecondFactorRemove)
+            }
             ([nip, "sessions", "revoke"], &Method::POST) => (*nip, Action::SessionRevoke),
             ([nip, "audit"], &Method::GET) => (*nip, Action::AuditViewed),
             _ => return Err(not_found()),
@@ -273,6 +280,14 @@ impl StaffApi {
                     Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
                     Err(e) => Err(change_problem(e, lang)),
                 }
+            }
+            Action::SecondFactorRemove => {
+                let request =
+                    body_json::<FactorRemovalRequest>(req, svc, &nip, &op, action, lang).await?;
+                svc.remove_second_factor(&nip, &request, &op, lang)
+                    .await
+                    .map(|out| ok(lang, &json!({ "ok": true, "outcome": out })))
+                    .map_err(|e| change_problem(e, lang))
             }
             Action::EmailExceptionReject => {
                 let why = body_json::<RejectBody>(req, svc, &nip, &op, action, lang).await?;

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 /// `KIND` or `KIND=NUMBER`.
-fn parse_document(raw: &str) -> Option<DocumentSeen> {
+pub(crate) fn parse_document(raw: &str) -> Option<DocumentSeen> {
     match raw.split_once('=') {
         Some((k, n)) => DocumentSeen::new(k, Some(n)),
         None => DocumentSeen::new(raw, None),

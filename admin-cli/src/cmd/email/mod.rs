@@ -1,6 +1,6 @@
 //! `email`: the counter's e-mail change and its exception path.
 
-mod change;
+pub(crate) mod change;
 mod exception;
 
 use crate::prompt::StdPrompt;

@@ -90,6 +90,18 @@ pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<Ex
             },
         ),
         (
+            l.pick("Verifikasi dua langkah", "Two-step login").into(),
+            if o.second_factor {
+                l.pick(
+                    "aktif (aplikasi authenticator); hapus bila hilang: account remove-second-factor",
+                    "on (authenticator app); remove a lost one: account remove-second-factor",
+                )
+            } else {
+                l.pick("tidak aktif", "off")
+            }
+            .into(),
+        ),
+        (
             l.pick("Kode reset aktif", "Active reset code").into(),
             match &o.active_code {
                 Some(c) => match l {
