@@ -316,6 +316,42 @@ impl TestApp {
         last_code_in(&self.outbox().await, to).expect("a reset code e-mail")
     }
 
+    /// A POST with a bearer token.
+    pub async fn post_bearer(&self, path: &str, token: &str, body: Value) -> Answer {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body);
+        self.send(req).await
+    }
+
+    /// Sets up two-step login for the session `token`: returns the `otpauth://` URI and the
+    /// ten recovery codes.
+    pub async fn enrol(&self, token: &str) -> (String, Vec<String>) {
+        let a = self
+            .post_bearer("/v1/account/second-factor", token, serde_json::json!({}))
+            .await;
+        assert_eq!(a.status, 200, "enrol: {}", a.json());
+        let uri = a.json()["otpauth_uri"].as_str().expect("uri").to_owned();
+        let code = totp_code(&uri, self.clock.now());
+        let c = self
+            .post_bearer(
+                "/v1/account/second-factor/confirm",
+                token,
+                serde_json::json!({ "code": code }),
+            )
+            .await;
+        assert_eq!(c.status, 200, "confirm: {}", c.json());
+        let codes = c.json()["recovery_codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .map(|v| v.as_str().expect("code").to_owned())
+            .collect();
+        (uri, codes)
+    }
+
     /// forgot → code from the outbox → reset → login; returns the token.
     pub async fn activate(&self, nip: &str, email: &str, pw: &str) -> String {
         assert_eq!(self.forgot(nip).await.status, 202);
@@ -324,6 +360,13 @@ impl TestApp {
         assert_eq!(r.status, 200, "reset: {}", String::from_utf8_lossy(&r.body));
         self.token(nip, pw).await
     }
+}
+
+/// The code an authenticator app set up from `otpauth_uri` shows at `at`.
+pub fn totp_code(otpauth_uri: &str, at: DateTime<Utc>) -> String {
+    totp_rs::TOTP::from_url(otpauth_uri)
+        .expect("an otpauth URI an app reads")
+        .generate(u64::try_from(at.timestamp()).expect("after 1970"))
 }
 
 pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {

@@ -129,8 +129,10 @@ impl FactorKey {
 
     /// The stored form of a recovery code.
     pub fn recovery_hash(&self, code: &RecoveryCode) -> String {
-        self.0
-            .mac_hex("sapk/recovery-code/v1", &[code.0.expose_secret().as_bytes()])
+        self.0.mac_hex(
+            "sapk/recovery-code/v1",
+            &[code.0.expose_secret().as_bytes()],
+        )
     }
 
     /// Ten new recovery codes, and their stored hashes.
@@ -154,7 +156,9 @@ impl fmt::Debug for TotpSecret {
 
 impl TotpSecret {
     pub fn generate() -> Result<TotpSecret, FactorError> {
-        Ok(TotpSecret(SecretSlice::from(random_bytes::<20>()?.to_vec())))
+        Ok(TotpSecret(SecretSlice::from(
+            random_bytes::<20>()?.to_vec(),
+        )))
     }
 
     #[cfg(test)]
@@ -359,7 +363,10 @@ mod tests {
     fn provisioning_uri_names_the_issuer_and_account() {
         let s = TotpSecret::generate().unwrap();
         let (uri, b32) = s.provisioning("198609262015051001").unwrap();
-        assert!(uri.starts_with("otpauth://totp/SAPK%20BKN:198609262015051001?"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/SAPK%20BKN:198609262015051001?"),
+            "{uri}"
+        );
         assert!(uri.contains(&format!("secret={b32}")));
         assert!(uri.contains("issuer=SAPK%20BKN"));
         assert_eq!(b32.len(), 32);
@@ -368,7 +375,10 @@ mod tests {
     #[test]
     fn recovery_codes_read_forgivingly_and_hash_by_key() {
         let (codes, hashes) = key(1).new_recovery_codes().unwrap();
-        assert_eq!((codes.len(), hashes.len()), (RECOVERY_CODES, RECOVERY_CODES));
+        assert_eq!(
+            (codes.len(), hashes.len()),
+            (RECOVERY_CODES, RECOVERY_CODES)
+        );
         let shown = codes[0].display();
         assert_eq!(shown.len(), 11);
         for typed in [shown.clone(), shown.to_uppercase(), shown.replace('-', " ")] {
@@ -385,7 +395,14 @@ mod tests {
             panic!()
         };
         assert_eq!(key(1).recovery_hash(&a), key(1).recovery_hash(&b));
-        for bad in ["", "12345", "1234567", "abcde-fghiu", "abcdé-fghij", "12 34 5"] {
+        for bad in [
+            "",
+            "12345",
+            "1234567",
+            "abcde-fghiu",
+            "abcdé-fghij",
+            "12 34 5",
+        ] {
             assert!(
                 !matches!(FactorInput::parse(bad), Some(FactorInput::Recovery(_))),
                 "{bad}"

@@ -970,7 +970,14 @@ pub(crate) fn identity_record(
     pii: &crate::keys::TokenKey,
     nik: Option<&str>,
     documents: &[DocumentSeen],
-) -> Result<(crate::nik::Nik, Option<Vec<DocumentSeen>>, serde_json::Value), CheckFailure> {
+) -> Result<
+    (
+        crate::nik::Nik,
+        Option<Vec<DocumentSeen>>,
+        serde_json::Value,
+    ),
+    CheckFailure,
+> {
     let nik = match nik.map(str::trim).filter(|n| !n.is_empty()) {
         None => return Err(CheckFailure::NoNik),
         Some(raw) => crate::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik)?,
@@ -1180,9 +1187,11 @@ impl Service {
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
-        let failure = documents_failure(documents.as_deref(), req.person_confirmed).or(
-            (account.email.as_ref() == Some(&new_email)).then_some(CheckFailure::SameEmail),
-        );
+        let failure = documents_failure(documents.as_deref(), req.person_confirmed).or((account
+            .email
+            .as_ref()
+            == Some(&new_email))
+        .then_some(CheckFailure::SameEmail));
         let mismatch = nik.check_against(nip).err();
         // For a plain change a mismatch is reported before the other failures: it is what the
         // officer must see first (and what decides whether an exception is the way on). An

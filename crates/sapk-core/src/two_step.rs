@@ -3,6 +3,7 @@
 //! authenticator at a counter after the in-person identity check (a reset by e-mail code
 //! never removes it: that would make it pointless).
 
+use crate::audit_text::Reason;
 use crate::audit_text::{Action, Outcome};
 use crate::error::AuthError;
 use crate::factor::{FactorError, FactorInput, FactorKey, SecondFactor, TotpSecret};
@@ -15,7 +16,6 @@ use crate::staff::{
     documents_failure, identity_record, ChangeError, CheckFailure, DocumentSeen, Operator,
     StaffError,
 };
-use crate::audit_text::Reason;
 use crate::throttle::{self, Reservation};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -70,7 +70,9 @@ fn changed_meanwhile(e: StoreError) -> AuthError {
 }
 
 fn is_on(a: &Account) -> bool {
-    a.second_factor.as_ref().is_some_and(SecondFactor::is_active)
+    a.second_factor
+        .as_ref()
+        .is_some_and(SecondFactor::is_active)
 }
 
 impl Service {
@@ -203,9 +205,12 @@ impl Service {
             .await
             .map_err(store_down)?
             .filter(|a| a.credential_version == ch.credential_version);
-        let Some((account, factor)) =
-            account.and_then(|a| a.second_factor.clone().filter(|f| f.is_active()).map(|f| (a, f)))
-        else {
+        let Some((account, factor)) = account.and_then(|a| {
+            a.second_factor
+                .clone()
+                .filter(|f| f.is_active())
+                .map(|f| (a, f))
+        }) else {
             return Err(AuthError::InvalidChallenge);
         };
         let input = FactorInput::parse(code_raw);
@@ -229,8 +234,7 @@ impl Service {
         let fail = |reason: &'static str| {
             let nip = &nip;
             async move {
-                let mut ev =
-                    self.public_event(nip, meta, Action::LoginSecondStep, Outcome::Failed);
+                let mut ev = self.public_event(nip, meta, Action::LoginSecondStep, Outcome::Failed);
                 ev.details = json!({ "reason": reason, "failures": failures });
                 self.audit(ev).await;
                 AuthError::InvalidSecondFactor
@@ -351,9 +355,7 @@ impl Service {
         let now = self.now();
         let factor = match &account.second_factor {
             Some(f) if f.is_active() => return Err(AuthError::AlreadyEnrolled),
-            Some(f)
-                if f.started_at + Duration::seconds(crate::factor::ENROL_WINDOW_SECS) > now =>
-            {
+            Some(f) if f.started_at + Duration::seconds(crate::factor::ENROL_WINDOW_SECS) > now => {
                 f.clone()
             }
             _ => return Err(AuthError::NotEnrolled),
@@ -506,12 +508,17 @@ impl Service {
         let Some(pii) = self.pii_key.as_ref() else {
             return Err(StaffError::NoPiiKey.into());
         };
-        let (nik, documents, base) =
-            match identity_record(pii, req.nik.as_deref(), &req.documents) {
-                Ok(x) => x,
-                Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
-            };
-        let Some(account) = self.store.get_account(nip).await.map_err(StaffError::from)? else {
+        let (nik, documents, base) = match identity_record(pii, req.nik.as_deref(), &req.documents)
+        {
+            Ok(x) => x,
+            Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
+        };
+        let Some(account) = self
+            .store
+            .get_account(nip)
+            .await
+            .map_err(StaffError::from)?
+        else {
             self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
                 .await?;
             return Err(StaffError::UnknownNip.into());

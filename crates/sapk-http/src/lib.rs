@@ -370,7 +370,11 @@ impl Api {
                 let body = object(req)?;
                 let (challenge, code) = (field(&body, "challenge")?, field(&body, "code")?);
                 let out = svc.login_second_step(challenge, code, &meta).await?;
-                Ok(json_response(StatusCode::OK, lang, &session_body(&out, lang)))
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &session_body(&out, lang),
+                ))
             }
             Route::Session => {
                 let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;

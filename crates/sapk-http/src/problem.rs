@@ -59,9 +59,9 @@ impl Problem {
     pub fn status(&self) -> StatusCode {
         match self {
             Problem::Auth(e) => match e {
-                AuthError::InvalidNip(_) | AuthError::InvalidToken | AuthError::InvalidSecondFactor => {
-                    StatusCode::BAD_REQUEST
-                }
+                AuthError::InvalidNip(_)
+                | AuthError::InvalidToken
+                | AuthError::InvalidSecondFactor => StatusCode::BAD_REQUEST,
                 AuthError::InvalidChallenge => StatusCode::UNAUTHORIZED,
                 AuthError::AlreadyEnrolled | AuthError::NotEnrolled => StatusCode::CONFLICT,
                 AuthError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,

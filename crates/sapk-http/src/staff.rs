@@ -178,9 +178,7 @@ impl StaffApi {
                 (*nip, Action::EmailExceptionReject)
             }
             ([nip, "unlock"], &Method::POST) => (*nip, Action::AccountUnlock),
-            ([nip, "second-factor", "remove"], &Method::POST) => {
-                (*nip, Action::SecondFactorRemove)
-            }
+            ([nip, "second-factor", "remove"], &Method::POST) => (*nip, Action::SecondFactorRemove),
             ([nip, "sessions", "revoke"], &Method::POST) => (*nip, Action::SessionRevoke),
             ([nip, "audit"], &Method::GET) => (*nip, Action::AuditViewed),
             _ => return Err(not_found()),

@@ -147,7 +147,10 @@ pub async fn account_round_trip_and_versions(s: DynStore) {
     let mut d = with.clone();
     d.second_factor = None;
     s.update_account(&d, 2).await.unwrap();
-    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().second_factor, None);
+    assert_eq!(
+        s.get_account(&nip).await.unwrap().unwrap().second_factor,
+        None
+    );
 }
 
 pub async fn concurrent_updates_one_wins(s: DynStore) {

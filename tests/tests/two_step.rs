@@ -1,0 +1,557 @@
+//! Two-step login over HTTP on the embedded store: setting up an authenticator app, the
+//! second step (replay, drift, single use, the shared lock-out), recovery codes, a reset
+//! that keeps the factor, its removal at a counter, and an agency's requirement.
+
+use chrono::Duration;
+use sapk_core::ports::{Clock, Store};
+use sapk_core::staff::{ChangeError, DocumentSeen, Operator, StaffError};
+use sapk_core::two_step::FactorRemovalRequest;
+use sapk_e2e::faults::{CallLog, FailMode, FailingStore, Switch};
+use sapk_e2e::*;
+use serde_json::json;
+use std::sync::Arc;
+
+/// The NIK of the KTP that matches [`NIP`] (born 26-09-1986, male).
+const NIK: &str = "3273012609860001";
+
+async fn active_app_with(opts: AppOptions) -> (TestApp, String) {
+    let app = spawn_app_with(opts).await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    (app, token)
+}
+
+/// An app whose default employee has two-step login on; the clock moved past the step of
+/// the confirming code.
+async fn enrolled_app() -> (TestApp, String, Vec<String>) {
+    let (app, token) = active_app_with(AppOptions::default()).await;
+    let (uri, codes) = app.enrol(&token).await;
+    app.clock.advance(Duration::seconds(30));
+    (app, uri, codes)
+}
+
+/// NIP and password: the challenge of the second step (asserting there is no session).
+async fn challenge(app: &TestApp) -> String {
+    let a = app.login(NIP, STRONG).await;
+    assert_eq!(a.status, 200, "{}", a.json());
+    let j = a.json();
+    assert_eq!(j["second_factor_required"], true);
+    assert!(
+        j.get("access_token").is_none(),
+        "no session before the code"
+    );
+    j["challenge"].as_str().expect("challenge").to_owned()
+}
+
+async fn second(app: &TestApp, challenge: &str, code: &str) -> Answer {
+    app.post(
+        "/v1/login/second-factor",
+        json!({ "challenge": challenge, "code": code }),
+    )
+    .await
+}
+
+fn code_now(app: &TestApp, uri: &str, offset_secs: i64) -> String {
+    totp_code(uri, app.clock.now() + Duration::seconds(offset_secs))
+}
+
+fn subjects(mails: &[Mail]) -> Vec<String> {
+    mails.iter().map(|m| m.subject.clone()).collect()
+}
+
+#[tokio::test]
+async fn set_up_then_log_in_in_two_steps() {
+    let (app, token) = active_app_with(AppOptions::default()).await;
+    let s = app.session(&token).await.json();
+    assert_eq!(
+        (&s["second_factor"], &s["second_factor_required"]),
+        (&json!(false), &json!(false))
+    );
+    // Start: an otpauth URI for the app and the key to type by hand.
+    let a = app
+        .post_bearer("/v1/account/second-factor", &token, json!({}))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.json());
+    let uri = a.json()["otpauth_uri"].as_str().unwrap().to_owned();
+    assert!(
+        uri.starts_with(&format!("otpauth://totp/SAPK%20BKN:{NIP}?")),
+        "{uri}"
+    );
+    assert!(uri.contains(&format!("secret={}", a.json()["secret"].as_str().unwrap())));
+    // Not in force until confirmed: login still gives a session at once.
+    assert!(app.login(NIP, STRONG).await.json()["access_token"].is_string());
+    // A wrong first code is refused; the right one turns it on, with ten recovery codes.
+    let right = code_now(&app, &uri, 0);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let w = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": wrong }),
+        )
+        .await;
+    assert_eq!(
+        (w.status, w.code().as_str()),
+        (400, "invalid_second_factor")
+    );
+    let c = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": right }),
+        )
+        .await;
+    assert_eq!(c.status, 200, "{}", c.json());
+    let codes: Vec<String> = c.json()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    let distinct: std::collections::BTreeSet<_> = codes.iter().collect();
+    assert_eq!(distinct.len(), 10);
+    for code in &codes {
+        assert!(
+            code.len() == 11
+                && code.as_bytes()[5] == b'-'
+                && code
+                    .chars()
+                    .all(|ch| ch == '-' || ch.is_ascii_digit() || ch.is_ascii_lowercase()),
+            "{code}"
+        );
+    }
+    // Once on: neither a second set-up nor a second confirmation.
+    for path in [
+        "/v1/account/second-factor",
+        "/v1/account/second-factor/confirm",
+    ] {
+        let again = app
+            .post_bearer(path, &token, json!({ "code": right }))
+            .await;
+        assert_eq!(
+            (again.status, again.code().as_str()),
+            (409, "already_enrolled"),
+            "{path}"
+        );
+    }
+    assert!(subjects(&app.outbox().await)
+        .contains(&"Verifikasi dua langkah SAPK telah aktif".to_owned()));
+    assert_eq!(app.session(&token).await.json()["second_factor"], true);
+    // The secret is kept sealed: not in the clear, not in base32, in the store.
+    let stored = app
+        .store
+        .get_account(&sapk_core::Nip::from_stored(NIP).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .second_factor
+        .unwrap();
+    let b32 = a.json()["secret"].as_str().unwrap().to_owned();
+    assert!(!stored.sealed_secret.contains(&b32));
+    assert_eq!(stored.recovery.len(), 10);
+    assert!(stored.recovery.iter().all(|h| !codes.contains(h)));
+
+    // Login: the password gives a challenge; a challenge is not a session.
+    let ch = challenge(&app).await;
+    assert_eq!(app.session(&ch).await.status, 401);
+    // The code used to confirm is never accepted again, even within its step.
+    let replay = second(&app, &ch, &right).await;
+    assert_eq!(
+        (replay.status, replay.code().as_str()),
+        (400, "invalid_second_factor")
+    );
+    app.clock.advance(Duration::seconds(30));
+    let ok = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    assert_eq!(ok.status, 200, "{}", ok.json());
+    let session = ok.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.session(&session).await.status, 200);
+    // The challenge is single-use.
+    app.clock.advance(Duration::seconds(30));
+    let used = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    assert_eq!(
+        (used.status, used.code().as_str()),
+        (401, "invalid_challenge")
+    );
+    // A session token is no challenge, nor is garbage.
+    for not_one in [session.as_str(), "x", ""] {
+        let a = second(&app, not_one, &code_now(&app, &uri, 0)).await;
+        assert_eq!((a.status, a.code().as_str()), (401, "invalid_challenge"));
+    }
+    // The activity shows the set-up and the second step.
+    let activity = app
+        .send(
+            app.client
+                .get(format!("{}/v1/account/activity", app.base))
+                .bearer_auth(&session),
+        )
+        .await
+        .json();
+    let actions: Vec<&str> = activity["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["second_factor_enrol", "login_second_step"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_step_of_drift_either_way_and_no_older_code() {
+    let (app, uri, _) = enrolled_app().await;
+    // A clock 30 s behind is accepted (once past the step the set-up used).
+    app.clock.advance(Duration::seconds(30));
+    let ch = challenge(&app).await;
+    assert_eq!(
+        second(&app, &ch, &code_now(&app, &uri, -30)).await.status,
+        200
+    );
+    // 60 s ahead is not; 30 s ahead is.
+    app.clock.advance(Duration::seconds(90));
+    let ch = challenge(&app).await;
+    let far = second(&app, &ch, &code_now(&app, &uri, 60)).await;
+    assert_eq!(far.status, 400);
+    assert_eq!(
+        second(&app, &ch, &code_now(&app, &uri, 30)).await.status,
+        200
+    );
+    // After the step ahead was used, the current step's code is older: refused.
+    let ch = challenge(&app).await;
+    let older = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    assert_eq!(
+        (older.status, older.code().as_str()),
+        (400, "invalid_second_factor")
+    );
+    // Malformed codes are just wrong codes (and count: with the older one, four of the
+    // five failures before the lock-out).
+    for bad in ["12345", "١٢٣٤٥٦", ""] {
+        let a = second(&app, &ch, bad).await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (400, "invalid_second_factor"),
+            "{bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_are_told_by_mail_and_can_be_renewed() {
+    let (app, uri, codes) = enrolled_app().await;
+    let ch = challenge(&app).await;
+    let a = second(&app, &ch, &codes[0]).await;
+    assert_eq!(a.status, 200, "{}", a.json());
+    let token = a.json()["access_token"].as_str().unwrap().to_owned();
+    let mails = app.outbox().await;
+    let used = mails
+        .iter()
+        .rfind(|m| m.subject == "Kode pemulihan SAPK dipakai untuk masuk")
+        .expect("a notice");
+    assert!(
+        used.text.contains("Sisa kode pemulihan: 9"),
+        "{}",
+        used.text
+    );
+    // Used once: gone.
+    let ch = challenge(&app).await;
+    assert_eq!(second(&app, &ch, &codes[0]).await.status, 400);
+    // Typed in capitals with a space instead of the hyphen: still the code.
+    let typed = codes[1].to_uppercase().replace('-', " ");
+    assert_eq!(second(&app, &ch, &typed).await.status, 200);
+
+    // Renewing needs a current code from the app (a session alone is not enough).
+    let no = app
+        .post_bearer(
+            "/v1/account/recovery-codes",
+            &token,
+            json!({ "code": codes[2] }),
+        )
+        .await;
+    assert_eq!(
+        (no.status, no.code().as_str()),
+        (400, "invalid_second_factor")
+    );
+    let renewed = app
+        .post_bearer(
+            "/v1/account/recovery-codes",
+            &token,
+            json!({ "code": code_now(&app, &uri, 0) }),
+        )
+        .await;
+    assert_eq!(renewed.status, 200, "{}", renewed.json());
+    let fresh: Vec<String> = renewed.json()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fresh.len(), 10);
+    assert!(subjects(&app.outbox().await)
+        .contains(&"Kode pemulihan SAPK telah dibuat ulang".to_owned()));
+    let ch = challenge(&app).await;
+    assert_eq!(
+        second(&app, &ch, &codes[2]).await.status,
+        400,
+        "old codes end"
+    );
+    assert_eq!(second(&app, &ch, &fresh[0]).await.status, 200);
+}
+
+#[tokio::test]
+async fn wrong_codes_share_the_password_lock_out() {
+    let (app, uri, _) = enrolled_app().await;
+    let right = code_now(&app, &uri, 0);
+    let wrong = if right == "999999" {
+        "999998"
+    } else {
+        "999999"
+    };
+    let ch = challenge(&app).await;
+    for i in 1..=5 {
+        let a = second(&app, &ch, wrong).await;
+        assert_eq!(a.status, 400, "try {i}");
+    }
+    // Locked now: the right code and the right password alike.
+    let locked = second(&app, &ch, &right).await;
+    assert_eq!(
+        (locked.status, locked.code().as_str()),
+        (429, "rate_limited")
+    );
+    assert_eq!(app.login(NIP, STRONG).await.status, 429);
+}
+
+#[tokio::test]
+async fn before_the_password_is_right_enrolled_plain_and_unknown_look_alike() {
+    let log = CallLog::default();
+    let l2 = log.clone();
+    let app = spawn_app_with(AppOptions {
+        store_wrapper: Some(Box::new(move |inner| {
+            let mut s = FailingStore::new(inner, Switch::default(), FailMode::Everything);
+            s.calls = l2;
+            Arc::new(s) as Arc<dyn Store>
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    let plain = "199203242015032001";
+    app.seed_default().await;
+    app.seed(plain, "Dewi Lestari", "dewi@example.go.id").await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    app.enrol(&token).await;
+    app.activate(plain, "dewi@example.go.id", STRONG).await;
+    let mut seen = Vec::new();
+    for nip in [NIP, plain, "197512312000121009"] {
+        log.take_sorted();
+        let a = app.login(nip, "Wrong-Password-123").await;
+        let mut body = a.json();
+        body.as_object_mut().unwrap().remove("instance");
+        seen.push((a.status, body, log.take_sorted()));
+    }
+    assert_eq!(seen[0], seen[1], "enrolled vs plain");
+    assert_eq!(seen[1], seen[2], "plain vs unknown");
+    assert_eq!(seen[0].0, 401);
+}
+
+#[tokio::test]
+async fn a_reset_by_email_keeps_the_factor_and_ends_open_challenges() {
+    let (app, uri, _) = enrolled_app().await;
+    let ch = challenge(&app).await;
+    assert_eq!(app.forgot(NIP).await.status, 202);
+    let code = app.last_code(EMAIL).await;
+    assert_eq!(app.reset(NIP, &code, STRONG2).await.status, 200);
+    let old = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    assert_eq!(
+        (old.status, old.code().as_str()),
+        (401, "invalid_challenge")
+    );
+    let a = app.login(NIP, STRONG2).await;
+    assert_eq!(a.json()["second_factor_required"], true, "still two steps");
+    let ch = a.json()["challenge"].as_str().unwrap().to_owned();
+    assert_eq!(
+        second(&app, &ch, &code_now(&app, &uri, 0)).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_challenge_gives_one_session_however_many_ask_at_once() {
+    let (app, uri, _) = enrolled_app().await;
+    let ch = challenge(&app).await;
+    let code = code_now(&app, &uri, 0);
+    let answers = futures::future::join_all((0..8).map(|_| second(&app, &ch, &code))).await;
+    let won = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(
+        won,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    // The others: the code or the challenge used already, or (many writers on one NIP at
+    // once) "try again in a second".
+    assert!(
+        answers
+            .iter()
+            .all(|a| [200, 400, 401, 429].contains(&a.status)),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+}
+
+fn officer() -> Operator {
+    Operator {
+        id: "198807122019032001".into(),
+        office: "KANREG-III".into(),
+    }
+}
+
+fn removal(nik: Option<&str>, docs: &[&str], confirmed: bool) -> FactorRemovalRequest {
+    FactorRemovalRequest {
+        nik: nik.map(str::to_owned),
+        documents: docs
+            .iter()
+            .map(|d| DocumentSeen::new(d, Some("12345678")).unwrap())
+            .collect(),
+        person_confirmed: confirmed,
+        if_version: None,
+    }
+}
+
+#[tokio::test]
+async fn a_counter_removes_a_lost_authenticator_after_the_identity_check() {
+    let (app, uri, _) = enrolled_app().await;
+    let ch = challenge(&app).await;
+    let session = second(&app, &ch, &code_now(&app, &uri, 0)).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let svc = &app.service;
+    let lang = sapk_core::Lang::Id;
+    // Every refusal changes nothing.
+    let refusals = [
+        (removal(None, &["ktp"], true), "no_nik"),
+        (
+            removal(Some("3273016609860001"), &["ktp"], true),
+            "nik_mismatch",
+        ),
+        (removal(Some(NIK), &["karpeg"], true), "no_ktp"),
+        (removal(Some(NIK), &["ktp"], false), "not_confirmed"),
+    ];
+    for (req, reason) in refusals {
+        match svc.remove_second_factor(&nip, &req, &officer(), lang).await {
+            Err(ChangeError::Check(f)) => assert_eq!(f.reason(), reason),
+            other => panic!("{reason}: {other:?}"),
+        }
+    }
+    let out = svc
+        .remove_second_factor(&nip, &removal(Some(NIK), &["ktp"], true), &officer(), lang)
+        .await
+        .expect("removed");
+    assert!(out.was_active);
+    assert_eq!(out.notified, Some(true));
+    // Every session ended; the password alone signs in now.
+    assert_eq!(app.session(&session).await.status, 401);
+    let a = app.login(NIP, STRONG).await;
+    assert!(a.json()["access_token"].is_string(), "{}", a.json());
+    let mails = app.outbox().await;
+    let notice = mails
+        .iter()
+        .rfind(|m| m.subject == "Verifikasi dua langkah SAPK telah dihapus")
+        .expect("a notice");
+    assert!(notice.text.contains("KANREG-III"));
+    // Audited with the identity record (masked), never the NIK itself.
+    let trail = app.store.list_audit(&nip, 50).await.unwrap();
+    let done = trail
+        .iter()
+        .find(|e| e.action == "second_factor_remove" && e.outcome == "done")
+        .expect("audited");
+    assert_eq!(done.office.as_deref(), Some("KANREG-III"));
+    assert!(!done.details.to_string().contains(NIK));
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.action == "second_factor_remove" && e.outcome == "refused")
+            .count(),
+        4
+    );
+    // The user's activity names the office, not the officer.
+    let token = a.json()["access_token"].as_str().unwrap().to_owned();
+    let activity = app
+        .send(
+            app.client
+                .get(format!("{}/v1/account/activity", app.base))
+                .bearer_auth(&token),
+        )
+        .await
+        .json();
+    let removed = activity["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "second_factor_remove" && e["result"] == "done")
+        .cloned()
+        .expect("in the activity");
+    assert_eq!(removed["office"], "KANREG-III");
+    assert!(!activity.to_string().contains("198807122019032001"));
+    // Nothing left to remove; a new set-up is possible.
+    assert!(matches!(
+        svc.remove_second_factor(&nip, &removal(Some(NIK), &["ktp"], true), &officer(), lang)
+            .await,
+        Err(ChangeError::Staff(StaffError::NoSecondFactor))
+    ));
+    app.enrol(&token).await;
+}
+
+#[tokio::test]
+async fn an_agency_that_requires_it_leads_its_employees_to_set_it_up() {
+    let mut config = test_config();
+    config.second_factor_required = sapk_core::config::FactorRequirement::parse(
+        "Kementerian Pendidikan, Kebudayaan; Pemerintah Kota Bandung",
+    );
+    let app = spawn_app_with(AppOptions {
+        config,
+        ..AppOptions::default()
+    })
+    .await;
+    let other = "199203242015032001";
+    for (nip, email, instansi) in [
+        (NIP, EMAIL, "PEMERINTAH  KOTA BANDUNG"),
+        (other, "dewi@example.go.id", "Pemerintah Kota Bogor"),
+    ] {
+        app.service
+            .import_employee(
+                &sapk_core::staff::EmployeeRow {
+                    nip: nip.into(),
+                    name: "Pegawai".into(),
+                    email: email.into(),
+                    instansi: Some(instansi.into()),
+                },
+                &officer(),
+            )
+            .await
+            .unwrap();
+    }
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    let a = app.login(NIP, STRONG).await.json();
+    assert_eq!(a["second_factor_setup_required"], true, "{a}");
+    assert!(a["access_token"].is_string(), "still let in");
+    assert_eq!(
+        app.session(&token).await.json()["second_factor_required"],
+        true
+    );
+    app.activate(other, "dewi@example.go.id", STRONG).await;
+    let b = app.login(other, STRONG).await.json();
+    assert!(b.get("second_factor_setup_required").is_none(), "{b}");
+    // Once set up, the login has two steps and nothing more to ask.
+    app.enrol(&token).await;
+    app.clock.advance(Duration::seconds(30));
+    assert_eq!(
+        app.login(NIP, STRONG).await.json()["second_factor_required"],
+        true
+    );
+}
