@@ -717,6 +717,45 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
     let token = body["access_token"].as_str().unwrap().to_owned();
     invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
     invoke(&f.login, "POST", "/v1/logout", None, Some(&token)).await;
+    // Two-step login on DynamoDB, served by the login function: set-up and confirmation,
+    // then a second step with a recovery code and one with the app's code (single-use
+    // challenges, no code twice).
+    let (_, body, _) = post("login", "/v1/login", json!({ "nip": nip, "password": PW })).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let (s, body, _) = invoke(
+        &f.login,
+        "POST",
+        "/v1/account/second-factor",
+        Some(json!({})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let uri = body["otpauth_uri"].as_str().unwrap().to_owned();
+    let now = chrono::Utc::now();
+    let (s, body, _) = invoke(
+        &f.login,
+        "POST",
+        "/v1/account/second-factor/confirm",
+        Some(json!({ "code": sapk_e2e::totp_code(&uri, now) })),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let recovery = body["recovery_codes"][0].as_str().unwrap().to_owned();
+    for code in [
+        recovery,
+        sapk_e2e::totp_code(&uri, now + chrono::Duration::seconds(30)),
+    ] {
+        let (_, body, _) = post("login", "/v1/login", json!({ "nip": nip, "password": PW })).await;
+        let challenge = body["challenge"].as_str().expect("a challenge").to_owned();
+        let step = json!({ "challenge": challenge, "code": code });
+        let (s, body, _) = post("login", "/v1/login/second-factor", step.clone()).await;
+        assert_eq!(s, 200, "{body}");
+        assert!(body["access_token"].is_string());
+        let (s, body, _) = post("login", "/v1/login/second-factor", step).await;
+        assert_eq!((s, body["code"].as_str()), (401, Some("invalid_challenge")));
+    }
     let login_used = calls.take_actions();
 
     // staff: a registered BKN officer looks up, changes the e-mail after the check, unlocks,
@@ -760,6 +799,41 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
     )
     .await;
     assert_eq!(s, 200, "{body}");
+    // The lost authenticator, removed after the same identity check.
+    let (s, body) = invoke_staff(
+        &f.staff,
+        "POST",
+        &format!("{base}/second-factor/remove"),
+        Some(json!({
+            "nik": "3174051403920001",
+            "documents": [{ "kind": "ktp" }],
+            "person_confirmed": true,
+        })),
+        officer,
+    )
+    .await;
+    assert_eq!(
+        (s, &body["outcome"]["was_active"]),
+        (200, &json!(true)),
+        "{body}"
+    );
+    let (s, body) = invoke_staff(
+        &f.staff,
+        "POST",
+        &format!("{base}/second-factor/remove"),
+        Some(json!({
+            "nik": "3174051403920001",
+            "documents": [{ "kind": "ktp" }],
+            "person_confirmed": true,
+        })),
+        officer,
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (409, Some("no_second_factor")),
+        "{body}"
+    );
     for (method, path) in [
         ("POST", format!("{base}/unlock")),
         ("POST", format!("{base}/sessions/revoke")),

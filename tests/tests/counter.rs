@@ -152,6 +152,68 @@ async fn unlock_and_revoke_at_the_counter() {
     );
 }
 
+#[tokio::test]
+async fn a_lost_authenticator_is_removed_with_sapk_admin() {
+    let app = spawn_app().await;
+    app.sync_clock_to_real_time();
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    app.enrol(&token).await;
+    let show = json_of(&admin(
+        &["--json", "employee", "show", NIP],
+        app.data_dir(),
+        None,
+    ));
+    assert_eq!(show["second_factor"], true);
+    // Without the NIK: a usage error, nothing asked.
+    let out = admin(
+        &["account", "remove-second-factor", NIP, "--document", "ktp"],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // A KTP of someone else, and a person the officer did not confirm: refused, with reasons.
+    let args = |nik: &'static str| {
+        vec![
+            "--json",
+            "account",
+            "remove-second-factor",
+            NIP,
+            "--nik",
+            nik,
+            "--document",
+            "ktp=3174052609860001",
+        ]
+    };
+    let mut mismatch = args("3174056609860001");
+    mismatch.push("--yes");
+    let out = admin(&mismatch, app.data_dir(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["reason"], "nik_mismatch");
+    let out = admin(&args(NIK), app.data_dir(), Some("n\n"));
+    assert_eq!(json_of(&out)["reason"], "not_confirmed");
+    assert_eq!(
+        app.login(NIP, STRONG).await.json()["second_factor_required"],
+        true
+    );
+    // Confirmed: removed, every session ended, the password alone signs in.
+    let out = admin(&args(NIK), app.data_dir(), Some("y\n"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_of(&out)["outcome"]["was_active"], true);
+    assert_eq!(app.session(&token).await.status, 401);
+    assert!(app.login(NIP, STRONG).await.json()["access_token"].is_string());
+    let show = json_of(&admin(
+        &["--json", "employee", "show", NIP],
+        app.data_dir(),
+        None,
+    ));
+    assert_eq!(show["second_factor"], false);
+}
+
 fn json_of(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
