@@ -80,6 +80,11 @@ const PAGES: &[Page] = &[
         example: "sapk-admin account unlock 198609262015051001",
     },
     Page {
+        path: &["account", "remove-second-factor"],
+        about_id: "Hapus aplikasi authenticator (verifikasi dua langkah) yang hilang, setelah memeriksa identitas pegawai secara langsung seperti pada ganti email (KTP dan NIK). Semua sesi diakhiri; pegawai masuk dengan password lalu dapat memasang authenticator baru.",
+        example: "sapk-admin account remove-second-factor 198609262015051001 --nik 3174052609860001 --document ktp",
+    },
+    Page {
         path: &["session"],
         about_id: "Sesi login.",
         example: "sapk-admin session revoke 198609262015051001",

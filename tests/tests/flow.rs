@@ -53,7 +53,12 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
     assert_eq!(s.status, 200);
     assert_eq!(
         s.json(),
-        json!({ "nip": NIP, "expires_at": "2026-11-27T10:00:00Z" })
+        json!({
+            "nip": NIP,
+            "expires_at": "2026-11-27T10:00:00Z",
+            "second_factor": false,
+            "second_factor_required": false,
+        })
     );
 
     // A second reset ends every earlier session.
