@@ -43,6 +43,16 @@ AWS = {
 
 
 
+def totp(uri, at):
+    """The code an authenticator app set up from `uri` shows at `at` (RFC 6238, SHA-1)."""
+    import base64, hashlib, hmac, struct, urllib.parse
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 15
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
 def check(ok, message):
     """Fails the smoke test; unlike `assert`, never dropped under `python -O`."""
     if not ok:
@@ -128,6 +138,7 @@ def main() -> None:
     notice_url = sqs.create_queue(QueueName=f"{prefix}-notices")["QueueUrl"]
     arn = secrets.create_secret(Name=f"{prefix}-token-key", SecretString=os.urandom(32).hex())["ARN"]
     pii_arn = secrets.create_secret(Name=f"{prefix}-pii-key", SecretString=os.urandom(32).hex())["ARN"]
+    factor_arn = secrets.create_secret(Name=f"{prefix}-factor-key", SecretString=os.urandom(32).hex())["ARN"]
 
     # Exactly the function environment of infra/template.yaml (Globals), plus what Lambda
     # itself provides (region, credentials) and the stand-ins' endpoints.
@@ -141,6 +152,8 @@ def main() -> None:
         # The template gives this one to the staff function only; the watcher shares one
         # environment between all functions.
         "SAPK_PII_KEY_SECRET_ARN": pii_arn,
+        # The template gives this one to the login function only.
+        "SAPK_FACTOR_KEY_SECRET_ARN": factor_arn,
         "RUST_LOG": "info",
         **AWS,
     }
@@ -191,6 +204,21 @@ def main() -> None:
         status, raw = http("GET", f"{base}/login/v1/session", headers={"authorization": f"Bearer {token}"})
         check(status == 200 and json.loads(raw)["nip"] == NIP, f"session answered {status}: {raw!r}")
         print("session: 200")
+        # Two-step login through the login binary (its factor key from Secrets Manager).
+        bearer = {"authorization": f"Bearer {token}"}
+        status, raw = http("POST", f"{base}/login/v1/account/second-factor", {}, headers=bearer)
+        check(status == 200, f"second-factor set-up answered {status}: {raw!r}")
+        uri = json.loads(raw)["otpauth_uri"]
+        status, raw = http("POST", f"{base}/login/v1/account/second-factor/confirm", {"code": totp(uri, time.time())}, headers=bearer)
+        check(status == 200 and len(json.loads(raw)["recovery_codes"]) == 10, f"confirmation answered {status}: {raw!r}")
+        recovery = json.loads(raw)["recovery_codes"][0]
+        status, raw = http("POST", f"{base}/login/v1/login", {"nip": NIP, "password": PASSWORD})
+        check(status == 200 and json.loads(raw).get("second_factor_required") is True, f"two-step login answered {status}: {raw!r}")
+        challenge = json.loads(raw)["challenge"]
+        status, raw = http("POST", f"{base}/login/v1/login/second-factor", {"challenge": challenge, "code": recovery})
+        check(status == 200 and "access_token" in json.loads(raw), f"second step answered {status}: {raw!r}")
+        token = json.loads(raw)["access_token"]
+        print("two-step login: 200")
         status, raw = http("POST", f"{base}/login/v1/login", {"nip": NIP, "password": "Wrong-Password-1"})
         check(status == 401 and json.loads(raw)["code"] == "invalid_credentials", f"wrong password answered {status}: {raw!r}")
         # The staff function starts with both key secrets and refuses a request that did not
