@@ -86,6 +86,18 @@ impl FailingStore {
     }
 }
 
+impl CallLog {
+    /// A store wrapper (for `AppOptions::store_wrapper`) that logs every call here.
+    pub fn wrapper(&self) -> crate::StoreWrapper {
+        let log = self.clone();
+        Box::new(move |inner| {
+            let mut s = FailingStore::new(inner, Switch::default(), FailMode::Everything);
+            s.calls = log;
+            Arc::new(s) as Arc<dyn Store>
+        })
+    }
+}
+
 macro_rules! delegate {
     ($self:ident, $call:ident ( $($arg:expr),* )) => {{
         $self.calls.push(stringify!($call));

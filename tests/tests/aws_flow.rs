@@ -799,36 +799,28 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
     )
     .await;
     assert_eq!(s, 200, "{body}");
-    // The lost authenticator, removed after the same identity check.
-    let (s, body) = invoke_staff(
-        &f.staff,
-        "POST",
-        &format!("{base}/second-factor/remove"),
-        Some(json!({
-            "nik": "3174051403920001",
-            "documents": [{ "kind": "ktp" }],
-            "person_confirmed": true,
-        })),
-        officer,
-    )
-    .await;
+    // The lost authenticator, removed after the same identity check (then nothing is left).
+    let remove_path = format!("{base}/second-factor/remove");
+    let remove = || {
+        invoke_staff(
+            &f.staff,
+            "POST",
+            &remove_path,
+            Some(json!({
+                "nik": "3174051403920001",
+                "documents": [{ "kind": "ktp" }],
+                "person_confirmed": true,
+            })),
+            officer,
+        )
+    };
+    let (s, body) = remove().await;
     assert_eq!(
         (s, &body["outcome"]["was_active"]),
         (200, &json!(true)),
         "{body}"
     );
-    let (s, body) = invoke_staff(
-        &f.staff,
-        "POST",
-        &format!("{base}/second-factor/remove"),
-        Some(json!({
-            "nik": "3174051403920001",
-            "documents": [{ "kind": "ktp" }],
-            "person_confirmed": true,
-        })),
-        officer,
-    )
-    .await;
+    let (s, body) = remove().await;
     assert_eq!(
         (s, body["code"].as_str()),
         (409, Some("no_second_factor")),

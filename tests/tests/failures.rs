@@ -250,11 +250,7 @@ async fn every_account_state_costs_the_same_store_work() {
     config.forgot_cooldown_secs = 60;
     let app = spawn_app_with(AppOptions {
         config,
-        store_wrapper: Some(Box::new(move |inner| {
-            let mut s = FailingStore::new(inner, Switch::default(), FailMode::Everything);
-            s.calls = l2;
-            Arc::new(s) as Arc<dyn Store>
-        })),
+        store_wrapper: Some(l2.wrapper()),
         ..AppOptions::default()
     })
     .await;

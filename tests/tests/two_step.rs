@@ -6,10 +6,9 @@ use chrono::Duration;
 use sapk_core::ports::{Clock, Store};
 use sapk_core::staff::{ChangeError, DocumentSeen, Operator, StaffError};
 use sapk_core::two_step::FactorRemovalRequest;
-use sapk_e2e::faults::{CallLog, FailMode, FailingStore, Switch};
+use sapk_e2e::faults::CallLog;
 use sapk_e2e::*;
 use serde_json::json;
-use std::sync::Arc;
 
 /// The NIK of the KTP that matches [`NIP`] (born 26-09-1986, male).
 const NIK: &str = "3273012609860001";
@@ -330,11 +329,7 @@ async fn before_the_password_is_right_enrolled_plain_and_unknown_look_alike() {
     let log = CallLog::default();
     let l2 = log.clone();
     let app = spawn_app_with(AppOptions {
-        store_wrapper: Some(Box::new(move |inner| {
-            let mut s = FailingStore::new(inner, Switch::default(), FailMode::Everything);
-            s.calls = l2;
-            Arc::new(s) as Arc<dyn Store>
-        })),
+        store_wrapper: Some(l2.wrapper()),
         ..AppOptions::default()
     })
     .await;

@@ -172,6 +172,15 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// 256 random bits, base64url (43 characters): a session token or a login challenge.
+pub(crate) fn new_bearer_token() -> Result<String, AuthError> {
+    let bytes = random_bytes::<32>().map_err(|e| {
+        error!(error = %e, "no randomness for a token");
+        AuthError::unavailable()
+    })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
 pub(crate) fn store_down(e: StoreError) -> AuthError {
     error!(error = %e, "store call failed");
     AuthError::unavailable()
@@ -760,11 +769,7 @@ impl Service {
         credential_version: u64,
         now: DateTime<Utc>,
     ) -> Result<LoginOutput, AuthError> {
-        let token_bytes = random_bytes::<32>().map_err(|e| {
-            error!(error = %e, "no randomness for a session token");
-            AuthError::unavailable()
-        })?;
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token_bytes);
+        let token = new_bearer_token()?;
         let expires_at = now + Duration::seconds(self.config.session_ttl_secs);
         self.store
             .put_session(&SessionRecord {

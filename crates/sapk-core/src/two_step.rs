@@ -7,17 +7,18 @@ use crate::audit_text::Reason;
 use crate::audit_text::{Action, Outcome};
 use crate::error::AuthError;
 use crate::factor::{FactorError, FactorInput, FactorKey, SecondFactor, TotpSecret};
-use crate::keys::{ct_eq, random_bytes};
+use crate::keys::ct_eq;
 use crate::mail::{self, FactorNotice};
 use crate::nip::Nip;
 use crate::ports::{Account, LoginThrottle, SessionRecord, StoreError};
-use crate::service::{store_down, Challenge, Limited, LoginOutput, RequestMeta, Service};
+use crate::service::{
+    new_bearer_token, store_down, Challenge, Limited, LoginOutput, RequestMeta, Service,
+};
 use crate::staff::{
     documents_failure, identity_record, ChangeError, CheckFailure, DocumentSeen, Operator,
     StaffError,
 };
 use crate::throttle::{self, Reservation};
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use serde_json::json;
@@ -95,11 +96,7 @@ impl Service {
         credential_version: u64,
         now: DateTime<Utc>,
     ) -> Result<Challenge, AuthError> {
-        let bytes = random_bytes::<32>().map_err(|e| {
-            error!(error = %e, "no randomness for a login challenge");
-            AuthError::unavailable()
-        })?;
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let token = new_bearer_token()?;
         self.store
             .put_session(&SessionRecord {
                 token_hash: self.challenge_hash(&token),
