@@ -550,3 +550,124 @@ async fn an_agency_that_requires_it_leads_its_employees_to_set_it_up() {
         true
     );
 }
+
+#[tokio::test]
+async fn bad_bodies_on_the_two_step_routes_get_clear_problems_and_change_nothing() {
+    let (app, token) = active_app_with(AppOptions::default()).await;
+    let before = app
+        .store
+        .get_account(&sapk_core::Nip::from_stored(NIP).unwrap())
+        .await
+        .unwrap();
+    let cases = [
+        (
+            "/v1/login/second-factor",
+            json!({ "challenge": 5, "code": "123456" }),
+            "Field \"challenge\" harus berupa teks.",
+        ),
+        (
+            "/v1/login/second-factor",
+            json!({ "challenge": "x" }),
+            "Field \"code\" wajib diisi.",
+        ),
+        (
+            "/v1/account/second-factor/confirm",
+            json!({ "code": 123456 }),
+            "Field \"code\" harus berupa teks.",
+        ),
+        (
+            "/v1/account/recovery-codes",
+            json!({ "code": null }),
+            "Field \"code\" wajib diisi.",
+        ),
+    ];
+    for (path, body, detail) in cases {
+        let a = app.post_bearer(path, &token, body.clone()).await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (400, "invalid_request"),
+            "{path} {body}"
+        );
+        assert_eq!(a.json()["detail"], detail);
+    }
+    for (path, raw) in [
+        ("/v1/login/second-factor", b"{\"challenge\": ".to_vec()),
+        ("/v1/login/second-factor", b"[1,2]".to_vec()),
+    ] {
+        let a = app.post_raw(path, raw, None).await;
+        assert_eq!(a.status, 400, "{path}");
+    }
+    // Without a session, the signed-in routes refuse before reading anything.
+    for path in [
+        "/v1/account/second-factor",
+        "/v1/account/second-factor/confirm",
+        "/v1/account/recovery-codes",
+    ] {
+        let a = app.post(path, json!({ "code": "123456" })).await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (401, "unauthorized"),
+            "{path}"
+        );
+    }
+    // A confirmation or renewal with nothing set up.
+    for path in [
+        "/v1/account/second-factor/confirm",
+        "/v1/account/recovery-codes",
+    ] {
+        let a = app
+            .post_bearer(path, &token, json!({ "code": "123456" }))
+            .await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (409, "not_enrolled"),
+            "{path}"
+        );
+    }
+    let after = app
+        .store
+        .get_account(&sapk_core::Nip::from_stored(NIP).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(before, after, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_set_up_not_confirmed_within_ten_minutes_must_start_again() {
+    let (app, token) = active_app_with(AppOptions::default()).await;
+    let a = app
+        .post_bearer("/v1/account/second-factor", &token, json!({}))
+        .await;
+    let uri = a.json()["otpauth_uri"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(11));
+    let late = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": code_now(&app, &uri, 0) }),
+        )
+        .await;
+    assert_eq!((late.status, late.code().as_str()), (409, "not_enrolled"));
+    // Starting again replaces the secret: the old app's codes do not confirm the new one.
+    let b = app
+        .post_bearer("/v1/account/second-factor", &token, json!({}))
+        .await;
+    let fresh = b.json()["otpauth_uri"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, uri);
+    let old = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": code_now(&app, &uri, 0) }),
+        )
+        .await;
+    assert_eq!(old.status, 400);
+    let ok = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": code_now(&app, &fresh, 0) }),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.json());
+}
