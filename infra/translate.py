@@ -7,7 +7,6 @@ import json
 import sys
 
 from samtranslator.model.exceptions import InvalidDocumentException
-from samtranslator.parser.parser import Parser
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
@@ -30,7 +29,9 @@ def main() -> None:
         if res.get("Type") == "AWS::Serverless::Function" and not str(props.get("CodeUri", "")).startswith("s3://"):
             props["CodeUri"] = f"s3://sapk-artifacts-placeholder/{name}.zip"
     try:
-        translated = transform(template, {}, NoManagedPolicies(), Parser())
+        # The fourth argument is a feature toggle, not a parser: without one the translator
+        # uses its defaults (deployment preferences need it).
+        translated = transform(template, {}, NoManagedPolicies())
     except InvalidDocumentException as e:
         for cause in e.causes:
             print(f"error: {cause.message}", file=sys.stderr)
