@@ -193,7 +193,12 @@ pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
         None => service,
     };
     service.warm_up().await;
-    let api = Api::new(Arc::new(service), routes);
+    let mut api = Api::new(Arc::new(service), routes);
+    // Behind CloudFront (infra/edge.yaml), the viewer's address comes from
+    // CloudFront-Viewer-Address on requests with the origin-verify secret.
+    if let Some(secret) = key_text(&sdk, "SAPK_ORIGIN_VERIFY").await? {
+        api = api.with_edge(sapk_http::EdgeTrust::cloudfront(&secret));
+    }
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }

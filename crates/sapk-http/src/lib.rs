@@ -137,11 +137,73 @@ fn lang_of(req: &Request) -> Lang {
     lang_of_headers(req.headers())
 }
 
-fn source_ip(req: &Request) -> Option<String> {
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
-        _ => None,
+/// The header CloudFront adds to every request it forwards, with the origin-verify secret.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+/// The viewer's address and port as CloudFront saw them (`198.51.100.7:46532`,
+/// `2001:db8::7:46532`).
+pub const VIEWER_ADDRESS_HEADER: &str = "cloudfront-viewer-address";
+
+/// Where a request's source address comes from. Directly on API Gateway it is the request
+/// context's. Behind CloudFront, API Gateway sees CloudFront's address, and the viewer's is in
+/// `CloudFront-Viewer-Address`; anyone can send that header, so it is believed only on a
+/// request that carries the origin-verify secret CloudFront adds (`X-Origin-Verify`), compared
+/// in constant time. Otherwise the request context's address is used, as without CloudFront.
+#[derive(Clone, Default)]
+pub struct EdgeTrust {
+    origin_secret: Option<secrecy::SecretString>,
+}
+
+impl std::fmt::Debug for EdgeTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeTrust")
+            .field("cloudfront", &self.origin_secret.is_some())
+            .finish()
     }
+}
+
+impl EdgeTrust {
+    /// Behind CloudFront, with the origin-verify secret it sends.
+    pub fn cloudfront(origin_secret: &str) -> EdgeTrust {
+        let secret = origin_secret.trim();
+        EdgeTrust {
+            origin_secret: (!secret.is_empty())
+                .then(|| secrecy::SecretString::from(secret.to_owned())),
+        }
+    }
+
+    /// The client's address for limits, lock-outs and the audit.
+    pub fn source_ip(&self, req: &Request) -> Option<String> {
+        let direct = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            _ => None,
+        };
+        let Some(secret) = &self.origin_secret else {
+            return direct;
+        };
+        let headers = req.headers();
+        let verified = headers
+            .get(ORIGIN_VERIFY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| sapk_core::keys::ct_eq(v, secret.expose_secret()));
+        if !verified {
+            return direct;
+        }
+        headers
+            .get(VIEWER_ADDRESS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(viewer_ip)
+            .or(direct)
+    }
+}
+
+/// The address of `CloudFront-Viewer-Address` (`ADDRESS:PORT`, an IPv6 address unbracketed).
+fn viewer_ip(value: &str) -> Option<String> {
+    let (ip, port) = value.trim().rsplit_once(':')?;
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| ip.parse::<std::net::IpAddr>().ok())
+        .flatten()
+        .map(|a| a.to_string())
 }
 
 fn invalid(id: String, en: String) -> Problem {
@@ -232,6 +294,7 @@ fn session_body(out: &sapk_core::service::LoginOutput, lang: Lang) -> Value {
 pub struct Api {
     service: Arc<Service>,
     routes: Vec<Route>,
+    edge: EdgeTrust,
 }
 
 impl std::fmt::Debug for Api {
@@ -245,7 +308,15 @@ impl Api {
         Api {
             service,
             routes: routes.to_vec(),
+            edge: EdgeTrust::default(),
         }
+    }
+
+    /// The same API, behind CloudFront: the viewer's address from `CloudFront-Viewer-Address`
+    /// on requests that carry the origin-verify secret.
+    pub fn with_edge(mut self, edge: EdgeTrust) -> Api {
+        self.edge = edge;
+        self
     }
 
     /// All five routes (the local server).
@@ -309,7 +380,7 @@ impl Api {
         lang: Lang,
     ) -> Result<Response<Body>, Problem> {
         let meta = RequestMeta {
-            source_ip: source_ip(req),
+            source_ip: self.edge.source_ip(req),
             lang,
         };
         let svc = &self.service;

@@ -1,0 +1,124 @@
+//! The source address behind CloudFront: `CloudFront-Viewer-Address` is believed only on a
+//! request with the origin-verify secret; otherwise, and without CloudFront, the request
+//! context's address counts (for limits, lock-outs and the audit).
+
+use sapk_core::ports::Store;
+use sapk_e2e::*;
+use sapk_http::{Api, EdgeTrust};
+use serde_json::json;
+
+const SECRET: &str = "origin-verify-3f9c2a7d1b";
+const PEER: &str = "203.0.113.10";
+
+/// A wrong-password login through `api` with `headers`, as API Gateway delivers it from PEER;
+/// returns the source address the audit recorded for it.
+async fn source_seen(app: &TestApp, api: &Api, headers: &[(&str, &str)]) -> Option<String> {
+    let mut map = lambda_http::http::HeaderMap::new();
+    map.insert("content-type", "application/json".parse().unwrap());
+    for (k, v) in headers {
+        map.insert(
+            lambda_http::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let body = json!({ "nip": NIP, "password": "Wrong-Password-123" }).to_string();
+    let peer: std::net::SocketAddr = format!("{PEER}:443").parse().unwrap();
+    let event = sapk_local::apigw_v2_event("POST", "/v1/login", "", &map, body.as_bytes(), peer);
+    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let resp = api.handle(req).await;
+    // Wrong, or locked out by the failures before (from that address): audited either way.
+    assert!([401, 429].contains(&resp.status().as_u16()));
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    app.store.list_audit(&nip, 1).await.unwrap()[0]
+        .source_ip
+        .clone()
+}
+
+#[tokio::test]
+async fn the_viewer_address_counts_only_with_the_origin_secret() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let edge = Api::all(app.service.clone()).with_edge(EdgeTrust::cloudfront(SECRET));
+    let direct = Api::all(app.service.clone());
+    let viewer = ("cloudfront-viewer-address", "198.51.100.7:46532");
+    let verified = ("x-origin-verify", SECRET);
+    // Through CloudFront: the viewer's address, IPv4 or IPv6.
+    assert_eq!(
+        source_seen(&app, &edge, &[viewer, verified])
+            .await
+            .as_deref(),
+        Some("198.51.100.7")
+    );
+    assert_eq!(
+        source_seen(
+            &app,
+            &edge,
+            &[
+                ("cloudfront-viewer-address", "2001:db8:0:0:0:0:0:7:443"),
+                verified
+            ]
+        )
+        .await
+        .as_deref(),
+        Some("2001:db8::7")
+    );
+    // A forged viewer address without the secret, or with a wrong one: the peer's.
+    for headers in [
+        vec![viewer],
+        vec![viewer, ("x-origin-verify", "guess")],
+        vec![viewer, ("x-origin-verify", "")],
+    ] {
+        assert_eq!(
+            source_seen(&app, &edge, &headers).await.as_deref(),
+            Some(PEER),
+            "{headers:?}"
+        );
+    }
+    // A verified request with an unreadable viewer address: the peer's.
+    for bad in ["garbage", "198.51.100.7", "198.51.100.7:port", ":443"] {
+        assert_eq!(
+            source_seen(&app, &edge, &[("cloudfront-viewer-address", bad), verified])
+                .await
+                .as_deref(),
+            Some(PEER),
+            "{bad}"
+        );
+    }
+    // Without CloudFront configured, the header is never believed.
+    assert_eq!(
+        source_seen(&app, &direct, &[viewer, verified])
+            .await
+            .as_deref(),
+        Some(PEER)
+    );
+}
+
+#[tokio::test]
+async fn behind_cloudfront_one_viewer_cannot_lock_out_another() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let edge = Api::all(app.service.clone()).with_edge(EdgeTrust::cloudfront(SECRET));
+    let attacker = [
+        ("cloudfront-viewer-address", "198.51.100.66:50000"),
+        ("x-origin-verify", SECRET),
+    ];
+    for _ in 0..6 {
+        source_seen(&app, &edge, &attacker).await;
+    }
+    // The owner reaches the API through the same CloudFront address, from elsewhere.
+    let mut map = lambda_http::http::HeaderMap::new();
+    map.insert("content-type", "application/json".parse().unwrap());
+    map.insert(
+        "cloudfront-viewer-address",
+        "192.0.2.20:40000".parse().unwrap(),
+    );
+    map.insert("x-origin-verify", SECRET.parse().unwrap());
+    let body = json!({ "nip": NIP, "password": STRONG }).to_string();
+    let peer: std::net::SocketAddr = format!("{PEER}:443").parse().unwrap();
+    let event = sapk_local::apigw_v2_event("POST", "/v1/login", "", &map, body.as_bytes(), peer);
+    let resp = edge
+        .handle(lambda_http::request::from_str(&event.to_string()).unwrap())
+        .await;
+    assert_eq!(resp.status(), 200, "the owner is not locked out");
+}
