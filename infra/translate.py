@@ -31,7 +31,8 @@ def main() -> None:
     try:
         # The fourth argument is a feature toggle, not a parser: without one the translator
         # uses its defaults (deployment preferences need it).
-        translated = transform(template, {}, NoManagedPolicies())
+        # Metadata passes through to the functions: checkov reads its inline suppressions.
+        translated = transform(template, {}, NoManagedPolicies(), None, True)
     except InvalidDocumentException as e:
         for cause in e.causes:
             print(f"error: {cause.message}", file=sys.stderr)

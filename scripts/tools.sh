@@ -6,6 +6,15 @@ ensure_venv() {
     fi
 }
 
+# checkov (infra/checkov-requirements.txt) in a venv of its own: its pins differ from the
+# SAM CLI's and moto's.
+install_checkov() {
+    if [ ! -x .venv-checkov/bin/python ]; then
+        python3 -m venv .venv-checkov
+    fi
+    .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r infra/checkov-requirements.txt
+}
+
 install_infra_tools() {
     ensure_venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
