@@ -113,7 +113,8 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
         StoreKind::Dynamodb => {
             let sdk = sapk_aws::sdk_config().await;
             let tables = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
-            let store = sapk_aws::DynamoStore::new(sapk_aws::dynamodb_client(&sdk), tables);
+            let store = sapk_aws::DynamoStore::new(sapk_aws::dynamodb_client(&sdk), tables)
+                .with_audit_retention(config.audit_retention_days);
             let from = env("SAPK_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
             let mailer = sapk_aws::SesMailer::new(
                 sapk_aws::sesv2_client(&sdk),

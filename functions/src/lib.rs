@@ -104,7 +104,8 @@ pub fn build_service_with(
     config: Config,
     configuration_set: Option<String>,
 ) -> Result<Service, StartError> {
-    let store = DynamoStore::new(dynamodb, tables);
+    let store =
+        DynamoStore::new(dynamodb, tables).with_audit_retention(config.audit_retention_days);
     let mailer = SesMailer::new(sesv2, from, configuration_set);
     Service::new(
         Arc::new(store),

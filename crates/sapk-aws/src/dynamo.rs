@@ -24,6 +24,8 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     tables: TableNames,
+    /// How long an audit record is kept (its `ttl`); `None`: for ever.
+    audit_retention: Option<chrono::Duration>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -291,7 +293,26 @@ fn read_throttle(item: &Item) -> Result<LoginThrottle, StoreError> {
 
 impl DynamoStore {
     pub fn new(client: Client, tables: TableNames) -> DynamoStore {
-        DynamoStore { client, tables }
+        DynamoStore {
+            client,
+            tables,
+            audit_retention: None,
+        }
+    }
+
+    /// Audit records written from now on expire `days` after their time (DynamoDB's TTL
+    /// removes them: the retention period of UU PDP 27/2022, `SAPK_AUDIT_RETENTION_DAYS`).
+    pub fn with_audit_retention(mut self, days: i64) -> DynamoStore {
+        self.audit_retention = Some(chrono::Duration::days(days));
+        self
+    }
+
+    fn audit_item(&self, e: &AuditEvent) -> Result<Item, StoreError> {
+        let mut item = audit_item(e)?;
+        if let Some(keep) = self.audit_retention {
+            item.insert(TTL_ATTRIBUTE.into(), ttl(e.at + keep));
+        }
+        Ok(item)
     }
 
     pub fn client(&self) -> &Client {
@@ -770,7 +791,7 @@ impl Store for DynamoStore {
             (delete(code_key(&a.nip))?, delete(exception_key(&a.nip))?);
         let put_audit = Put::builder()
             .table_name(&self.tables.audit)
-            .set_item(Some(audit_item(audit)?))
+            .set_item(Some(self.audit_item(audit)?))
             .condition_expression("attribute_not_exists(sk)")
             .build()
             .map_err(bad)?;
@@ -954,7 +975,7 @@ impl Store for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.tables.audit)
-            .set_item(Some(audit_item(e)?))
+            .set_item(Some(self.audit_item(e)?))
             .condition_expression("attribute_not_exists(sk)")
             .send()
             .await

@@ -14,7 +14,8 @@ pub enum TableRole {
     Accounts,
     /// Short-lived items with TTL: reset codes, sessions, login throttles, rate counters.
     Ephemeral,
-    /// Append-only audit log: partition = NIP (or `-`), sort = time and a random suffix.
+    /// Append-only audit log: partition = NIP (or `-`), sort = time and a random suffix;
+    /// records expire (TTL) after the retention period.
     Audit,
     /// The staff registry: one item per officer, keyed by IAM principal.
     Staff,
@@ -66,7 +67,7 @@ pub const TABLES: [TableSpec; 4] = [
         default_name: "sapk-audit",
         partition_key: "nip",
         sort_key: Some("sk"),
-        ttl_attribute: None,
+        ttl_attribute: Some(TTL_ATTRIBUTE),
         index: None,
     },
     TableSpec {

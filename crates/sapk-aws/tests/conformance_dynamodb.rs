@@ -50,3 +50,54 @@ async fn create_tables_is_idempotent_and_sets_ttl() {
     let d = ttl.time_to_live_description().unwrap();
     assert_eq!(d.attribute_name(), Some("ttl"));
 }
+
+#[tokio::test]
+async fn audit_records_carry_their_retention_as_ttl() {
+    let cfg = local_sdk_config(&endpoint()).await;
+    let client = dynamodb_client(&cfg);
+    let names = TableNames::with_prefix(&format!("retention-{}", std::process::id()));
+    create_tables(&client, &names).await.unwrap();
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&names.audit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description().unwrap().attribute_name(),
+        Some("ttl")
+    );
+    let store = DynamoStore::new(client.clone(), names.clone()).with_audit_retention(30);
+    let at = chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+    let nip = sapk_core::Nip::from_stored("198609262015051001").unwrap();
+    use sapk_core::ports::Store;
+    store
+        .append_audit(&sapk_core::ports::AuditEvent {
+            at,
+            actor: "self".into(),
+            office: None,
+            nip: Some(nip.clone()),
+            source_ip: None,
+            action: "login".into(),
+            outcome: "failed".into(),
+            details: serde_json::Value::Null,
+        })
+        .await
+        .unwrap();
+    let items = client
+        .query()
+        .table_name(&names.audit)
+        .key_condition_expression("nip = :n")
+        .expression_attribute_values(
+            ":n",
+            sapk_aws::aws_sdk_dynamodb::types::AttributeValue::S(nip.as_str().into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let item = &items.items()[0];
+    let expires = item["ttl"].as_n().unwrap().parse::<i64>().unwrap();
+    assert_eq!(expires, at.timestamp() + 30 * 86_400);
+    // Read back, the record is whole (the ttl is the store's, not part of the event).
+    assert_eq!(store.list_audit(&nip, 5).await.unwrap().len(), 1);
+}

@@ -76,6 +76,9 @@ pub struct Config {
     pub help: crate::i18n::HelpContacts,
     /// Whose employees must set up two-step login (`SAPK_SECOND_FACTOR_REQUIRED`).
     pub second_factor_required: FactorRequirement,
+    /// How long audit records (with the masked, keyed-hashed NIK and document numbers in
+    /// them) are kept, in days (`SAPK_AUDIT_RETENTION_DAYS`, 30 to 3650).
+    pub audit_retention_days: i64,
 }
 
 /// Which agencies require two-step login of their employees: none (the default), all
@@ -147,6 +150,7 @@ impl Default for Config {
             nip: NipRules::default(),
             help: crate::i18n::HelpContacts::default(),
             second_factor_required: FactorRequirement::Nobody,
+            audit_retention_days: 5 * 365,
         }
     }
 }
@@ -315,6 +319,13 @@ impl Config {
             },
             second_factor_required: get("SAPK_SECOND_FACTOR_REQUIRED")
                 .map_or(FactorRequirement::Nobody, |raw| FactorRequirement::parse(&raw)),
+            audit_retention_days: num(
+                get,
+                "SAPK_AUDIT_RETENTION_DAYS",
+                d.audit_retention_days,
+                30,
+                3650,
+            )?,
         })
     }
 
