@@ -132,11 +132,18 @@ fn template_tables_match_the_code() {
             Some(true),
             "{id} deletion protection"
         );
-        assert_eq!(
-            props["SSESpecification"]["SSEEnabled"].as_bool(),
-            Some(true),
-            "{id} encryption"
-        );
+        // Encrypted either way: `!If [HasCmk, {KMS key}, {AWS-managed}]`, or a plain mapping.
+        let sse = &props["SSESpecification"];
+        let branches: Vec<&Value> = match sse {
+            Value::Tagged(t) if t.tag == "!If" => {
+                t.value.as_sequence().unwrap().iter().skip(1).collect()
+            }
+            other => vec![other],
+        };
+        assert!(!branches.is_empty());
+        for b in branches {
+            assert_eq!(b["SSEEnabled"].as_bool(), Some(true), "{id} encryption");
+        }
 
         let env = &t["Globals"]["Function"]["Environment"]["Variables"];
         assert_eq!(
