@@ -136,6 +136,11 @@ def main() -> None:
     sqs = boto3.client("sqs", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     queue_url = sqs.create_queue(QueueName=f"{prefix}-mail")["QueueUrl"]
     notice_url = sqs.create_queue(QueueName=f"{prefix}-notices")["QueueUrl"]
+    s3 = boto3.client("s3", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    archive_bucket = f"{prefix}-audit-archive"
+    s3.create_bucket(Bucket=archive_bucket, ObjectLockEnabledForBucket=True, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object_lock_configuration(Bucket=archive_bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}})
     arn = secrets.create_secret(Name=f"{prefix}-token-key", SecretString=os.urandom(32).hex())["ARN"]
     pii_arn = secrets.create_secret(Name=f"{prefix}-pii-key", SecretString=os.urandom(32).hex())["ARN"]
     factor_arn = secrets.create_secret(Name=f"{prefix}-factor-key", SecretString=os.urandom(32).hex())["ARN"]
@@ -154,6 +159,8 @@ def main() -> None:
         "SAPK_PII_KEY_SECRET_ARN": pii_arn,
         # The template gives this one to the login function only.
         "SAPK_FACTOR_KEY_SECRET_ARN": factor_arn,
+        # And this one to audit-archive only.
+        "SAPK_AUDIT_ARCHIVE_BUCKET": archive_bucket,
         "RUST_LOG": "info",
         **AWS,
     }
@@ -241,7 +248,18 @@ def main() -> None:
         shown = json.loads(admin("--json", "employee", "show", NIP, env=tables))
         check(shown.get("mail_status", {}).get("state") == "hard_bounce", f"the counter does not see the bounce: {shown.get('mail_status')!r}")
         print("mail-status: a bounce reached the counter's view")
-        print("smoke test passed: forgot, mailer, reset, login, session, two-step login, wrong password, staff refuses unsigned, mail-status")
+        # The audit table's stream (captured records: an append, a modification, a removal
+        # and a TTL expiry) into the Object Lock bucket.
+        with open(os.path.join(ROOT, "crates", "sapk-aws", "tests", "data", "audit_stream.json")) as f:
+            stream = json.load(f)
+        status, raw = http("POST", f"http://127.0.0.1:{port}/2015-03-31/functions/audit-archive/invocations", stream, timeout=300)
+        check(status == 200, f"audit-archive answered {status}: {raw!r}")
+        objects = s3.list_objects_v2(Bucket=archive_bucket).get("Contents", [])
+        check(len(objects) == 1, f"one archived object, not {objects}")
+        head = s3.head_object(Bucket=archive_bucket, Key=objects[0]["Key"])
+        check(head.get("ObjectLockMode") == "COMPLIANCE", f"the archive object is not locked: {head}")
+        print("audit-archive: the stream batch is archived and locked")
+        print("smoke test passed: forgot, mailer, reset, login, session, two-step login, wrong password, staff refuses unsigned, mail-status, audit-archive")
     finally:
         if watch.poll() is None:
             os.killpg(watch.pid, signal.SIGTERM)

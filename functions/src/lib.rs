@@ -405,3 +405,73 @@ pub async fn run_mail_status() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }
+
+/// The `audit-archive` function's work on one batch of the audit table's stream: the whole
+/// batch into the archive bucket ([`sapk_aws::archive::AuditArchive`]), and every
+/// modification or removal that DynamoDB's TTL did not make logged as an error (a metric
+/// filter raises the `AuditTamperingAlarm`). A bucket that fails fails the invocation: the
+/// stream delivers the batch again.
+pub async fn archive_audit_batch(
+    archive: &sapk_aws::archive::AuditArchive,
+    event: aws_lambda_events::event::dynamodb::Event,
+) -> Result<sapk_aws::archive::ArchiveCounts, sapk_aws::archive::ArchiveError> {
+    use sapk_aws::archive::AuditChange;
+    for r in &event.records {
+        let change = AuditChange::of(r);
+        if change.is_tampering() {
+            let keys = serde_json::to_string(&r.change.keys).unwrap_or_default();
+            let what = if change == AuditChange::Modified {
+                "audit record modified"
+            } else {
+                "audit record removed"
+            };
+            tracing::error!(
+                keys = %keys,
+                by = ?r.user_identity.as_ref().map(|u| &u.principal_id),
+                "{what}"
+            );
+        }
+    }
+    let counts = archive.archive(&event.records).await?;
+    tracing::info!(
+        appended = counts.appended,
+        modified = counts.modified,
+        removed = counts.removed,
+        expired = counts.expired,
+        "audit archived"
+    );
+    Ok(counts)
+}
+
+/// The `audit-archive` function: the audit table's stream into the Object Lock bucket
+/// `SAPK_AUDIT_ARCHIVE_BUCKET`.
+pub async fn run_audit_archive() -> anyhow::Result<()> {
+    init_logging();
+    let Some(bucket) = std::env::var("SAPK_AUDIT_ARCHIVE_BUCKET")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    else {
+        tracing::error!("refusing to start: SAPK_AUDIT_ARCHIVE_BUCKET is missing");
+        anyhow::bail!(
+            "refusing to start: missing required configuration: SAPK_AUDIT_ARCHIVE_BUCKET"
+        );
+    };
+    let sdk = sapk_aws::sdk_config().await;
+    let archive = Arc::new(sapk_aws::archive::AuditArchive::new(
+        sapk_aws::s3_client(&sdk),
+        bucket.trim().to_owned(),
+    ));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::dynamodb::Event>| {
+            let archive = archive.clone();
+            async move {
+                archive_audit_batch(&archive, event.payload)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+            }
+        },
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}

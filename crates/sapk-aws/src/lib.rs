@@ -1,6 +1,7 @@
 //! AWS adapters: the DynamoDB `Store`, the SES v2 `Mailer` and the SQS mail queue, plus the SDK client set-up
 //! shared by the Lambda functions, `sapk-admin --store dynamodb` and the tests.
 
+pub mod archive;
 mod dynamo;
 mod ses;
 pub mod ses_events;
@@ -14,6 +15,7 @@ pub use tables::{create_tables, TableNames, TableRole, TableSpec, TABLES};
 
 pub use aws_config;
 pub use aws_sdk_dynamodb;
+pub use aws_sdk_s3;
 pub use aws_sdk_sesv2;
 pub use aws_sdk_sqs;
 
@@ -129,6 +131,14 @@ pub fn sesv2_client(cfg: &SdkConfig) -> aws_sdk_sesv2::Client {
 
 pub fn sqs_client(cfg: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(cfg)
+}
+
+/// S3 with path-style addresses when an endpoint is set (a local stand-in serves one host).
+pub fn s3_client(cfg: &SdkConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(cfg)
+        .force_path_style(cfg.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }
 
 /// SDK configuration for a local stand-in (moto, aws-ses-v2-local): fixed endpoint, region

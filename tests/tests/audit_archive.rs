@@ -1,0 +1,143 @@
+//! The audit archive on moto's S3 (through the SDK): a batch of the audit table's stream
+//! (captured in DynamoDB Streams' documented format) becomes one locked object of JSON lines;
+//! appends and TTL expiries are normal, a modification or a removal by a person is counted
+//! as tampering.
+
+use sapk_aws::archive::{ArchiveCounts, AuditArchive, AuditChange};
+use sapk_aws::aws_sdk_s3::types::{
+    DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+    ObjectLockRule,
+};
+
+fn endpoint() -> String {
+    std::env::var("SAPK_TEST_DYNAMODB_URL")
+        .expect("SAPK_TEST_DYNAMODB_URL is not set: run scripts/test, which starts moto")
+}
+
+fn stream_event() -> aws_lambda_events::event::dynamodb::Event {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/sapk-aws/tests/data/audit_stream.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn stream_records_are_told_apart() {
+    let e = stream_event();
+    let kinds: Vec<AuditChange> = e.records.iter().map(AuditChange::of).collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditChange::Appended,
+            AuditChange::Modified,
+            AuditChange::Removed,
+            AuditChange::Expired
+        ]
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| k.is_tampering()).count(),
+        2,
+        "a TTL expiry is not tampering"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_becomes_one_locked_object() {
+    let sdk = sapk_aws::local_sdk_config(&endpoint()).await;
+    let s3 = sapk_aws::s3_client(&sdk);
+    let bucket = format!("sapk-audit-archive-{}", std::process::id());
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            sapk_aws::aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(region.as_str().into())
+                .build(),
+        )
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    s3.put_object_lock_configuration()
+        .bucket(&bucket)
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(
+                    ObjectLockRule::builder()
+                        .default_retention(
+                            DefaultRetention::builder()
+                                .mode(ObjectLockRetentionMode::Compliance)
+                                .days(30)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let archive = AuditArchive::new(s3.clone(), bucket.clone());
+    let event = stream_event();
+    let key = AuditArchive::object_key(&event.records);
+    assert_eq!(
+        key,
+        "audit/2026/11/18/c4ca4238a0b923820dcc509a6f75849b.jsonl"
+    );
+    let counts = sapk_functions::archive_audit_batch(&archive, event)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        ArchiveCounts {
+            appended: 1,
+            modified: 1,
+            removed: 1,
+            expired: 1
+        }
+    );
+    let got = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let version = got.version_id().map(str::to_owned);
+    let body = got.body.collect().await.unwrap().into_bytes();
+    let lines: Vec<serde_json::Value> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    // The modification is kept with what it overwrote.
+    assert_eq!(lines[1]["eventName"], "MODIFY");
+    assert_eq!(lines[1]["dynamodb"]["OldImage"]["outcome"]["S"], "failed");
+    // The object is locked: its version cannot be deleted before the retention ends.
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.object_lock_mode(),
+        Some(&sapk_aws::aws_sdk_s3::types::ObjectLockMode::Compliance)
+    );
+    assert!(head.object_lock_retain_until_date().is_some());
+    let delete = s3
+        .delete_object()
+        .bucket(&bucket)
+        .key(&key)
+        .set_version_id(version)
+        .send()
+        .await;
+    assert!(delete.is_err(), "a locked version was deleted");
+    // An empty batch writes nothing.
+    let none = archive.archive(&[]).await.unwrap();
+    assert_eq!(none, ArchiveCounts::default());
+}
