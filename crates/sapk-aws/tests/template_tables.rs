@@ -174,13 +174,29 @@ fn no_function_may_update_or_delete_audit_records() {
                     .iter()
                     .filter_map(Value::as_str)
                     .collect();
+                // Appending and reading the records, or reading the table's stream (the
+                // archive); never changing or removing a record.
+                const READ_OR_APPEND: [&str; 6] = [
+                    "dynamodb:PutItem",
+                    "dynamodb:Query",
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ];
                 assert!(
-                    !actions.is_empty()
-                        && actions
-                            .iter()
-                            .all(|a| ["dynamodb:PutItem", "dynamodb:Query"].contains(a)),
+                    !actions.is_empty() && actions.iter().all(|a| READ_OR_APPEND.contains(a)),
                     "{name:?} may only append to and read the audit table: {actions:?}"
                 );
+                if actions
+                    .iter()
+                    .any(|a| a.contains("Stream") || *a == "dynamodb:GetRecords")
+                {
+                    assert!(
+                        resources.contains("StreamArn"),
+                        "{name:?}: stream actions only on the stream"
+                    );
+                }
             }
         }
     }
