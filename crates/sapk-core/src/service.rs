@@ -645,15 +645,7 @@ impl Service {
         self.audit(self.public_event(&nip, meta, Action::Reset, Outcome::Succeeded))
             .await;
         info!("password reset");
-        if let Some(email) = &account.email {
-            self.send(mail::password_changed_email(
-                email,
-                &account.name,
-                now,
-                meta.lang,
-            ))
-            .await;
-        }
+        self.notify_password_changed(&account, now, meta.lang).await;
         Ok(())
     }
 
@@ -841,18 +833,18 @@ impl Service {
         let out = self
             .issue_session(&nip, updated.credential_version, now)
             .await?;
-        if let Some(email) = &account.email {
-            self.send(mail::password_changed_email(
-                email,
-                &account.name,
-                now,
-                meta.lang,
-            ))
-            .await;
-        }
+        self.notify_password_changed(&account, now, meta.lang).await;
         self.audit(self.public_event(&nip, meta, Action::PasswordChange, Outcome::Succeeded))
             .await;
         Ok(out)
+    }
+
+    /// Tells the account's e-mail (if any) that its password changed (a reset or a change).
+    async fn notify_password_changed(&self, account: &Account, at: DateTime<Utc>, lang: Lang) {
+        if let Some(email) = &account.email {
+            self.send(mail::password_changed_email(email, &account.name, at, lang))
+                .await;
+        }
     }
 
     async fn rehash(&self, account: &Account, password: &Password) {
