@@ -7,6 +7,7 @@ use crate::api::StaffClient;
 use crate::context::{lang, operator_or_os_user, operator_required, service};
 
 use crate::Global;
+use sapk_core::audit_chain::{ChainReport, SYSTEM_CHAIN};
 use sapk_core::ports::{AuditEvent, PendingException};
 use sapk_core::staff::{
     ChangeError, EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator, StaffError,
@@ -292,6 +293,36 @@ impl Counter {
                     "{}?limit={limit}",
                     StaffClient::employee_path(nip, "/audit")
                 );
+                decode(c.call("GET", &path, None).await?)
+            }
+        }
+    }
+
+    /// Checks the keyed hash chain of an employee's audit trail; `-` for the records
+    /// without a NIP (on a store this machine holds only).
+    pub async fn verify_audit(&self, nip: &str, l: Lang) -> Result<ChainReport, CounterError> {
+        match self {
+            Counter::Direct { svc, op } if nip.trim() == SYSTEM_CHAIN => svc
+                .verify_system_audit(op)
+                .await
+                .map_err(|e| CounterError::staff(&e, l)),
+            Counter::Direct { svc, op } => svc
+                .verify_audit_trail(nip, op)
+                .await
+                .map_err(|e| CounterError::staff(&e, l)),
+            Counter::Api(_) if nip.trim() == SYSTEM_CHAIN => {
+                Err(CounterError::Refused(Refusal {
+                    reason: "invalid_nip".into(),
+                    text: l
+                        .pick(
+                            "rantai catatan tanpa NIP hanya diperiksa langsung pada penyimpanan (tanpa --api)",
+                            "the chain of records without a NIP is only checked on the store itself (without --api)",
+                        )
+                        .into(),
+                }))
+            }
+            Counter::Api(c) => {
+                let path = StaffClient::employee_path(nip, "/audit/verify");
                 decode(c.call("GET", &path, None).await?)
             }
         }

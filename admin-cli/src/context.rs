@@ -108,7 +108,8 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
                 config,
                 data.key,
             )?
-            .with_pii_key(data.pii_key))
+            .with_pii_key(data.pii_key)
+            .with_audit_key(data.audit_key))
         }
         StoreKind::Dynamodb => {
             let sdk = sapk_aws::sdk_config().await;
@@ -121,8 +122,9 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
                 from,
                 env("SAPK_SES_CONFIGURATION_SET"),
             );
-            let key = match env("SAPK_TOKEN_KEY") {
-                Some(v) => TokenKey::from_secret_text(&v).context("SAPK_TOKEN_KEY")?,
+            let token = env("SAPK_TOKEN_KEY");
+            let key = match &token {
+                Some(v) => TokenKey::from_secret_text(v).context("SAPK_TOKEN_KEY")?,
                 // Nothing this tool stores is keyed with it unless an action needs the key;
                 // such actions refuse without SAPK_TOKEN_KEY.
                 None => TokenKey::generate()?,
@@ -134,6 +136,16 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
                 config,
                 key,
             )?;
+            // The audit chain's key, as the functions have it: SAPK_AUDIT_KEY (the stack's
+            // AuditKeySecret), else derived from the token key. With neither, this tool
+            // reads but never writes an audit record (it could not seal it).
+            let svc = match (env("SAPK_AUDIT_KEY"), token) {
+                (Some(v), _) => {
+                    svc.with_audit_key(TokenKey::from_secret_text(&v).context("SAPK_AUDIT_KEY")?)
+                }
+                (None, Some(_)) => svc,
+                (None, None) => svc.without_audit_key(),
+            };
             Ok(match env("SAPK_PII_KEY") {
                 Some(v) => {
                     svc.with_pii_key(TokenKey::from_secret_text(&v).context("SAPK_PII_KEY")?)

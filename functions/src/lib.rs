@@ -166,6 +166,7 @@ async fn service_with_ses_from_env(
     let sdk = sapk_aws::sdk_config().await;
     let token = key_text(&sdk, "SAPK_TOKEN_KEY").await?;
     let pii = key_text(&sdk, "SAPK_PII_KEY").await?;
+    let audit = key_text(&sdk, "SAPK_AUDIT_KEY").await?;
     let get = |k: &str| match (k, &token) {
         ("SAPK_TOKEN_KEY", Some(text)) => Some(text.clone()),
         _ => std::env::var(k).ok(),
@@ -173,7 +174,19 @@ async fn service_with_ses_from_env(
     let dynamodb = sapk_aws::dynamodb_client(&sdk);
     let sesv2 = sapk_aws::sesv2_client(&sdk);
     match build_service(dynamodb, sesv2, &get) {
-        Ok(s) => Ok((s, pii, sdk)),
+        // The audit chain's key of its own (deployed: AuditKeySecret); without it, one
+        // derived from the token key.
+        Ok(s) => match audit {
+            Some(text) => Ok((
+                s.with_audit_key(
+                    TokenKey::from_secret_text(&text)
+                        .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_AUDIT_KEY: {e}"))?,
+                ),
+                pii,
+                sdk,
+            )),
+            None => Ok((s, pii, sdk)),
+        },
         Err(e) => {
             tracing::error!(error = %e, "refusing to start");
             anyhow::bail!("refusing to start: {e}");

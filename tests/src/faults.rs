@@ -263,6 +263,15 @@ impl Store for FailingStore {
     async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         delegate!(self, list_audit(nip, limit))
     }
+    async fn audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<sapk_core::audit_chain::AuditLink>, StoreError> {
+        delegate!(self, audit_head(chain))
+    }
+    async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        delegate!(self, audit_chain(chain))
+    }
 }
 
 pub struct FailingMailer {

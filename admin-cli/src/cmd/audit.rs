@@ -1,4 +1,5 @@
-//! `audit NIP`: an employee's audit trail, newest first.
+//! `audit NIP`: an employee's audit trail, newest first; `audit NIP --verify`: the check of
+//! its keyed hash chain (exit 0 intact, 1 not).
 
 use crate::backend::open;
 use crate::context::{lang, zone};
@@ -9,14 +10,18 @@ use clap::Args;
 use sapk_core::Lang;
 use std::process::ExitCode;
 
-/// Show an employee's audit trail, newest first.
+/// Show an employee's audit trail, newest first, or check that it is intact.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The employee's NIP.
+    /// The employee's NIP (with --verify, `-` checks the records without a NIP).
     pub nip: String,
     /// How many events.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Check the trail's keyed hash chain instead: every record unaltered, none missing
+    /// between the oldest and the newest (exit 1 when not intact).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 pub async fn run(g: &Global, a: &AuditArgs) -> anyhow::Result<ExitCode> {
@@ -25,6 +30,23 @@ pub async fn run(g: &Global, a: &AuditArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if a.verify {
+        return match counter.verify_audit(&a.nip, l).await {
+            Ok(report) => {
+                if g.json {
+                    print_json(&serde_json::to_value(&report)?);
+                } else {
+                    say_raw!("{}", report_text(&report, l));
+                }
+                Ok(if report.intact() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(crate::output::REFUSED)
+                })
+            }
+            Err(e) => refused(g, e),
+        };
+    }
     match counter.audit(&a.nip, a.limit, l).await {
         Ok(events) => {
             if g.json {
@@ -74,4 +96,53 @@ pub fn audit_table(
             })
             .collect::<Vec<_>>(),
     )
+}
+
+/// What an officer or auditor reads of a chain check.
+pub fn report_text(r: &sapk_core::audit_chain::ChainReport, l: Lang) -> String {
+    let mut out = format!(
+        "{} {}: {}\n",
+        l.pick("Rantai riwayat", "Audit chain"),
+        r.chain,
+        if r.intact() {
+            l.pick("UTUH", "INTACT")
+        } else {
+            l.pick("TIDAK UTUH", "NOT INTACT")
+        }
+    );
+    match (r.first_seq, r.last_seq) {
+        (Some(first), Some(last)) => out.push_str(&format!(
+            "  {} {} (#{first}..#{last})\n",
+            r.records - r.unchained,
+            l.pick("catatan bersegel", "sealed records"),
+        )),
+        _ => out.push_str(&format!(
+            "  {}\n",
+            l.pick("belum ada catatan bersegel", "no sealed record yet")
+        )),
+    }
+    if r.absent_before() > 0 {
+        out.push_str(&format!(
+            "  {} {}\n",
+            r.absent_before(),
+            l.pick(
+                "catatan lebih lama tidak ada lagi (masa simpan habis, atau dihapus: periksa arsip)",
+                "older records are no longer held (retention ended, or deleted: check the archive)"
+            )
+        ));
+    }
+    if r.unchained > 0 {
+        out.push_str(&format!(
+            "  {} {}\n",
+            r.unchained,
+            l.pick(
+                "catatan dari sebelum segel diberlakukan",
+                "records from before sealing began"
+            )
+        ));
+    }
+    for p in &r.problems {
+        out.push_str(&format!("  ! {}\n", p.text(l)));
+    }
+    out
 }

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
+use sapk_core::audit_chain::{chain_of, AuditLink, SYSTEM_CHAIN};
 use sapk_core::email::Email;
 use sapk_core::keys::{hex, random_bytes};
 use sapk_core::nip::Nip;
@@ -207,11 +208,26 @@ fn read_officer(item: &Item) -> Result<Officer, StoreError> {
 
 /// An audit record's item: partition by NIP (`-` when none), sort by time and a random
 /// suffix.
+/// The sort key of a chained audit record: its place in the chain, so that the store refuses
+/// a second record there (`attribute_not_exists(sk)`). Records from before the chain have
+/// `<at micros, 20 digits>#<16 hex random>`, which sorts before every `c#`.
+fn chain_sk(seq: u64) -> String {
+    format!("{CHAIN_SK_PREFIX}{seq:020}")
+}
+
+const CHAIN_SK_PREFIX: &str = "c#";
+
 fn audit_item(e: &AuditEvent) -> Result<Item, StoreError> {
-    let suffix = random_bytes::<8>().map_err(|err| StoreError::Unavailable(err.to_string()))?;
-    let sk = format!("{:020}#{}", e.at.timestamp_micros(), hex(&suffix));
+    let sk = match &e.link {
+        Some(l) => chain_sk(l.seq),
+        None => {
+            let suffix =
+                random_bytes::<8>().map_err(|err| StoreError::Unavailable(err.to_string()))?;
+            format!("{:020}#{}", e.at.timestamp_micros(), hex(&suffix))
+        }
+    };
     let mut item: Item = HashMap::from([
-        ("nip".into(), s(e.nip.as_ref().map_or("-", Nip::as_str))),
+        ("nip".into(), s(chain_of(e))),
         ("sk".into(), s(sk)),
         ("at".into(), micros(e.at)),
         ("actor".into(), s(&e.actor)),
@@ -225,7 +241,43 @@ fn audit_item(e: &AuditEvent) -> Result<Item, StoreError> {
     if let Some(ip) = &e.source_ip {
         item.insert("source_ip".into(), s(ip));
     }
+    if let Some(l) = &e.link {
+        item.insert("chain_seq".into(), n(l.seq));
+        item.insert("chain_mac".into(), s(&l.mac));
+        if !l.prev.is_empty() {
+            item.insert("chain_prev".into(), s(&l.prev));
+        }
+    }
     Ok(item)
+}
+
+/// An audit record as [`audit_item`] wrote it.
+fn read_audit(item: &Item) -> Result<AuditEvent, StoreError> {
+    let nip_key = get_s(item, "nip")?;
+    let nip = if nip_key == SYSTEM_CHAIN {
+        None
+    } else {
+        Some(Nip::from_stored(nip_key).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    };
+    let link = match opt_n::<u64>(item, "chain_seq")? {
+        Some(seq) => Some(AuditLink {
+            seq,
+            prev: opt_s(item, "chain_prev").unwrap_or_default(),
+            mac: get_s(item, "chain_mac")?.to_owned(),
+        }),
+        None => None,
+    };
+    Ok(AuditEvent {
+        at: time(item, "at")?,
+        actor: get_s(item, "actor")?.to_owned(),
+        office: opt_s(item, "office"),
+        nip,
+        source_ip: opt_s(item, "source_ip"),
+        action: get_s(item, "action")?.to_owned(),
+        outcome: get_s(item, "outcome")?.to_owned(),
+        details: serde_json::from_str(get_s(item, "details")?).unwrap_or(serde_json::Value::Null),
+        link,
+    })
 }
 
 fn code_key(nip: &Nip) -> AttributeValue {
@@ -995,21 +1047,52 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(sdk)?;
-        out.items()
-            .iter()
-            .map(|item| {
-                Ok(AuditEvent {
-                    at: time(item, "at")?,
-                    actor: get_s(item, "actor")?.to_owned(),
-                    office: opt_s(item, "office"),
-                    nip: Some(nip.clone()),
-                    source_ip: opt_s(item, "source_ip"),
-                    action: get_s(item, "action")?.to_owned(),
-                    outcome: get_s(item, "outcome")?.to_owned(),
-                    details: serde_json::from_str(get_s(item, "details")?)
-                        .unwrap_or(serde_json::Value::Null),
-                })
-            })
-            .collect()
+        out.items().iter().map(read_audit).collect()
+    }
+
+    async fn audit_head(&self, chain: &str) -> Result<Option<AuditLink>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.audit)
+            .key_condition_expression("nip = :c AND begins_with(sk, :p)")
+            .expression_attribute_values(":c", s(chain))
+            .expression_attribute_values(":p", s(CHAIN_SK_PREFIX))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        match out.items().first() {
+            Some(item) => Ok(read_audit(item)?.link),
+            None => Ok(None),
+        }
+    }
+
+    async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.audit)
+                .key_condition_expression("nip = :c")
+                .expression_attribute_values(":c", s(chain))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items() {
+                out.push(read_audit(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 }

@@ -81,6 +81,7 @@ async fn audit_records_carry_their_retention_as_ttl() {
             action: "login".into(),
             outcome: "failed".into(),
             details: serde_json::Value::Null,
+            link: None,
         })
         .await
         .unwrap();

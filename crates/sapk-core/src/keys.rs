@@ -73,6 +73,12 @@ impl TokenKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// A key of its own for another purpose, derived from this one under `label` (HMAC as a
+    /// key-derivation step): knowing the derived key tells nothing of this one.
+    pub fn derive(&self, label: &str) -> TokenKey {
+        TokenKey(SecretSlice::from(self.mac(label, &[]).to_vec()))
+    }
+
     /// Hex of `mac`, the form stored in databases.
     pub fn mac_hex(&self, label: &str, parts: &[&[u8]]) -> String {
         hex(&self.mac(label, parts))

@@ -2,6 +2,7 @@
 //!
 //! No AWS here: storage, mail and time are ports (`ports`), implemented by adapter crates.
 
+pub mod audit_chain;
 pub mod audit_text;
 pub mod code;
 pub mod config;

@@ -204,6 +204,7 @@ impl Service {
                 "to": status.address.masked(),
                 "diagnostic": status.diagnostic,
             }),
+            link: None,
         };
         self.audit(event).await;
     }

@@ -159,6 +159,11 @@ pub struct AuditEvent {
     pub action: String,
     pub outcome: String,
     pub details: serde_json::Value,
+    /// The record's place in its NIP's chain and its keyed MAC
+    /// ([`crate::audit_chain`]); `None` on an event not yet appended, and on records
+    /// written before the chain existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<crate::audit_chain::AuditLink>,
 }
 
 /// An e-mail change whose KTP NIK disagrees with the NIP's birth date or gender, recorded by
@@ -327,7 +332,16 @@ pub trait Store: Send + Sync {
     /// Every registered officer (a registry of hundreds, not millions).
     async fn list_officers(&self) -> Result<Vec<Officer>, StoreError>;
 
+    /// Appends a chained record (`event.link` set by the core). `Conflict` when its chain
+    /// already holds a record at `link.seq` (another append won the place; the core seals
+    /// again on the new head and retries). Records without a link are stored as they are.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The link of the newest chained record of `chain` (a NIP, or
+    /// [`crate::audit_chain::SYSTEM_CHAIN`] for records without one).
+    async fn audit_head(&self, chain: &str) -> Result<Option<crate::audit_chain::AuditLink>, StoreError>;
+    /// Every record of `chain`, oldest first (chained records in `seq` order, after any
+    /// written before the chain existed): what a verification reads.
+    async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError>;
     /// The NIP's audit events, newest first.
     async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
 }

@@ -162,6 +162,9 @@ pub struct Service {
     /// The mail service's suppression list, where there is one (SES): a staff e-mail change
     /// takes the new address off it.
     pub(crate) suppressions: Option<Arc<dyn crate::ports::Suppressions>>,
+    /// Seals each audit record into its NIP's chain ([`crate::audit_chain`]); `None` only
+    /// where no key was given (then every audit append is refused, never written unsealed).
+    pub(crate) audit_key: Option<crate::audit_chain::AuditKey>,
 }
 
 impl std::fmt::Debug for Service {
@@ -206,12 +209,27 @@ impl Service {
             mailer,
             clock,
             config,
-            key,
             pii_key: None,
             factor_key: None,
             suppressions: None,
+            audit_key: Some(crate::audit_chain::AuditKey::derived_from(&key)),
+            key,
             hasher,
         })
+    }
+
+    /// The key of the audit chain: a key of its own (deployed: `SAPK_AUDIT_KEY`). Without
+    /// it the key is derived from the token key.
+    pub fn with_audit_key(mut self, key: TokenKey) -> Service {
+        self.audit_key = Some(crate::audit_chain::AuditKey::new(key));
+        self
+    }
+
+    /// No audit key (a tool started without one): reading works, every audit append is
+    /// refused.
+    pub fn without_audit_key(mut self) -> Service {
+        self.audit_key = None;
+        self
     }
 
     /// The key for NIK and document numbers (a key of its own, not the token key).
@@ -285,9 +303,63 @@ impl Service {
     }
 
     pub(crate) async fn audit(&self, event: AuditEvent) {
-        if let Err(e) = self.store.append_audit(&event).await {
+        if let Err(e) = self.append_chained(&event).await {
             error!(error = %e, action = %event.action, "audit append failed");
         }
+    }
+
+    /// Seals `event` on its chain's head and appends it; when another append took the place
+    /// first, seals again on the new head (a few times, with a short random pause).
+    pub(crate) async fn append_chained(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.sealed_write(event, |sealed| async move {
+            self.store.append_audit(&sealed).await
+        })
+        .await
+    }
+
+    /// `write` with `event` sealed on its chain's current head, again on a newer head when
+    /// the write meets a conflict and the head moved (a conflict with an unmoved head is the
+    /// write's own and is returned).
+    pub(crate) async fn sealed_write<F, Fut>(
+        &self,
+        event: &AuditEvent,
+        write: F,
+    ) -> Result<(), StoreError>
+    where
+        F: Fn(AuditEvent) -> Fut,
+        Fut: std::future::Future<Output = Result<(), StoreError>>,
+    {
+        const ATTEMPTS: u32 = 24;
+        let Some(key) = &self.audit_key else {
+            return Err(StoreError::Unavailable(
+                "no audit key configured (SAPK_AUDIT_KEY): audit records cannot be sealed".into(),
+            ));
+        };
+        let chain = crate::audit_chain::chain_of(event);
+        let mut head = self.store.audit_head(chain).await?;
+        for attempt in 0..ATTEMPTS {
+            let mut sealed = event.clone();
+            sealed.link = Some(key.seal(event, head.as_ref()));
+            match write(sealed).await {
+                Err(StoreError::Conflict(why)) => {
+                    let now = self.store.audit_head(chain).await?;
+                    if now == head {
+                        return Err(StoreError::Conflict(why));
+                    }
+                    head = now;
+                    let spread = 1u64 << attempt.min(5);
+                    let jitter = u64::from(crate::keys::random_bytes::<1>().map_or(0, |b| b[0]));
+                    tokio::time::sleep(std::time::Duration::from_micros(
+                        200 * spread + jitter * 4 * spread,
+                    ))
+                    .await;
+                }
+                done => return done,
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "audit chain {chain}: {ATTEMPTS} appends lost the race"
+        )))
     }
 
     pub(crate) fn public_event(
@@ -306,6 +378,7 @@ impl Service {
             action: action.code().to_owned(),
             outcome: outcome.code().to_owned(),
             details: serde_json::Value::Null,
+            link: None,
         }
     }
 

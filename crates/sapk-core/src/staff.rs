@@ -1,6 +1,7 @@
 //! Staff actions behind the admin CLI: import, look-up and the counter workflow. Each one is
 //! audited with the operator's identity.
 
+use crate::audit_chain::ChainReport;
 use crate::audit_text::{Action, Outcome, Reason};
 use crate::email::{Email, EmailError};
 use crate::nip::{Nip, NipError, NipFacts, NipRules};
@@ -410,13 +411,13 @@ impl Service {
             action: action.code().to_owned(),
             outcome: outcome.code().to_owned(),
             details,
+            link: None,
         }
     }
 
     /// Staff audit records must be written: a failed append fails the action's report.
     pub(crate) async fn staff_audit(&self, event: AuditEvent) -> Result<(), StaffError> {
-        self.store
-            .append_audit(&event)
+        self.append_chained(&event)
             .await
             .map_err(StaffError::Store)
     }
@@ -1263,8 +1264,14 @@ impl Service {
         // The change, the end of the code (sessions end with the credential version), any
         // pending exception and the audit record: one atomic write.
         if let Err(e) = self
-            .store
-            .change_email_audited(&updated, expected_version, &record)
+            .sealed_write(&record, |sealed| {
+                let updated = &updated;
+                async move {
+                    self.store
+                        .change_email_audited(updated, expected_version, &sealed)
+                        .await
+                }
+            })
             .await
         {
             let e = StaffError::from(e);
@@ -1394,6 +1401,58 @@ impl Service {
         ))
         .await?;
         Ok(self.store.list_audit(&nip, limit).await?)
+    }
+
+    /// Checks the keyed hash chain of an employee's audit trail ([`crate::audit_chain`]):
+    /// every record held, oldest first. The check is recorded after it, with what it found.
+    pub async fn verify_audit_trail(
+        &self,
+        nip_raw: &str,
+        op: &Operator,
+    ) -> Result<ChainReport, StaffError> {
+        let nip = self.nip(nip_raw)?;
+        self.verify_chain(nip.as_str(), Some(&nip), op).await
+    }
+
+    /// [`Service::verify_audit_trail`] for the records without a NIP (import runs, the
+    /// staff registry).
+    pub async fn verify_system_audit(&self, op: &Operator) -> Result<ChainReport, StaffError> {
+        self.verify_chain(crate::audit_chain::SYSTEM_CHAIN, None, op)
+            .await
+    }
+
+    async fn verify_chain(
+        &self,
+        chain: &str,
+        nip: Option<&Nip>,
+        op: &Operator,
+    ) -> Result<ChainReport, StaffError> {
+        let Some(key) = &self.audit_key else {
+            return Err(StaffError::Store(StoreError::Unavailable(
+                "no audit key configured (SAPK_AUDIT_KEY)".into(),
+            )));
+        };
+        let records = self.store.audit_chain(chain).await?;
+        let report = key.verify(chain, &records);
+        let outcome = if report.intact() {
+            Outcome::Intact
+        } else {
+            Outcome::Broken
+        };
+        self.staff_audit(self.staff_event(
+            op,
+            nip,
+            Action::AuditVerified,
+            outcome,
+            json!({
+                "records": report.records,
+                "first_seq": report.first_seq,
+                "last_seq": report.last_seq,
+                "problems": report.problems.len(),
+            }),
+        ))
+        .await?;
+        Ok(report)
     }
 }
 

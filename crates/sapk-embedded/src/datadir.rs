@@ -36,6 +36,8 @@ pub struct DataDir {
     pub pii_key: TokenKey,
     /// Seals two-step login secrets (a key of its own).
     pub factor_key: TokenKey,
+    /// Keys the audit chain (a key of its own: `audit.key`).
+    pub audit_key: TokenKey,
 }
 
 /// Creates `dir` (and its parents) if needed and makes it readable by its owner only.
@@ -112,6 +114,7 @@ impl DataDir {
             None => load_or_create_key(&path.join("pii.key"))?,
         };
         let factor_key = load_or_create_key(&path.join("factor.key"))?;
+        let audit_key = load_or_create_key(&path.join("audit.key"))?;
         Ok(DataDir {
             path: path.to_owned(),
             store,
@@ -119,6 +122,7 @@ impl DataDir {
             key,
             pii_key,
             factor_key,
+            audit_key,
         })
     }
 }

@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sapk_core::audit_chain::AuditLink;
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
@@ -286,10 +287,14 @@ fn write_throttle(c: &Connection, t: &LoginThrottle) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Appends a record; a chained one whose place is held already is refused by the unique
+/// index `audit_chain_place` (a `Conflict`).
 fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
+    let link = e.link.as_ref();
     c.execute(
-        "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details, \
+         chain_seq, chain_prev, chain_mac) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             micros(e.at),
             e.actor,
@@ -298,11 +303,43 @@ fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
             e.source_ip,
             e.action,
             e.outcome,
-            e.details.to_string()
+            e.details.to_string(),
+            link.map(|l| l.seq as i64),
+            link.map(|l| l.prev.as_str()),
+            link.map(|l| l.mac.as_str()),
         ],
     )
     .map_err(down)?;
     Ok(())
+}
+
+const AUDIT_COLUMNS: &str =
+    "at, actor, office, nip, source_ip, action, outcome, details, chain_seq, chain_prev, chain_mac";
+
+/// A row selected with [`AUDIT_COLUMNS`].
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
+    let n: Option<String> = r.get(3)?;
+    let details: String = r.get(7)?;
+    let seq: Option<i64> = r.get(8)?;
+    let link = match seq {
+        Some(seq) => Some(AuditLink {
+            seq: u64::try_from(seq).map_err(|_| conv_err(StoreError::Corrupt("chain_seq".into())))?,
+            prev: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+            mac: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(AuditEvent {
+        at: time(r.get(0)?).map_err(conv_err)?,
+        actor: r.get(1)?,
+        office: r.get(2)?,
+        nip: n.as_deref().map(nip).transpose().map_err(conv_err)?,
+        source_ip: r.get(4)?,
+        action: r.get(5)?,
+        outcome: r.get(6)?,
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        link,
+    })
 }
 
 fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), StoreError> {
@@ -325,17 +362,17 @@ fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), Stor
     }
 }
 
-/// Adds a column to `accounts` unless a store made by an earlier version has it already.
-fn add_account_column(conn: &Connection, name: &str, kind: &str) -> Result<(), StoreError> {
+/// Adds a column to `table` unless a store made by an earlier version has it already.
+fn add_column(conn: &Connection, table: &str, name: &str, kind: &str) -> Result<(), StoreError> {
     let has: bool = conn
         .query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('accounts') WHERE name = ?1)",
-            [name],
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            [table, name],
             |r| r.get(0),
         )
         .map_err(down)?;
     if !has {
-        conn.execute_batch(&format!("ALTER TABLE accounts ADD COLUMN {name} {kind}"))
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {kind}"))
             .map_err(down)?;
     }
     Ok(())
@@ -347,8 +384,18 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     // audit_no_delete too (belt and braces beside audit_no_replace).
     conn.execute_batch("PRAGMA recursive_triggers = ON")
         .map_err(down)?;
-    add_account_column(conn, "email_verified_at", "INTEGER")?;
-    add_account_column(conn, "second_factor", "TEXT")?;
+    add_column(conn, "accounts", "email_verified_at", "INTEGER")?;
+    add_column(conn, "accounts", "second_factor", "TEXT")?;
+    // The audit chain (sapk_core::audit_chain): a record's place, its predecessor's MAC and
+    // its own; one record per place of a chain (a NIP, or '-' for records without one).
+    add_column(conn, "audit", "chain_seq", "INTEGER")?;
+    add_column(conn, "audit", "chain_prev", "TEXT")?;
+    add_column(conn, "audit", "chain_mac", "TEXT")?;
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS audit_chain_place \
+         ON audit (coalesce(nip, '-'), chain_seq) WHERE chain_seq IS NOT NULL",
+    )
+    .map_err(down)?;
     // Replaced by login_locks (per NIP and per NIP and address); its rows were ephemeral.
     conn.execute_batch("DROP TABLE IF EXISTS login_throttle")
         .map_err(down)?;
@@ -1044,27 +1091,56 @@ impl Store for SqliteStore {
         let key = n.as_str().to_owned();
         self.run(move |c| {
             let mut stmt = c
-                .prepare(
-                    "SELECT at, actor, office, nip, source_ip, action, outcome, details \
-                     FROM audit WHERE nip = ?1 ORDER BY id DESC LIMIT ?2",
-                )
+                .prepare_cached(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit WHERE nip = ?1 ORDER BY id DESC LIMIT ?2"
+                ))
                 .map_err(down)?;
             let rows = stmt
-                .query_map(params![key, limit as i64], |r| {
-                    let n: Option<String> = r.get(3)?;
-                    let details: String = r.get(7)?;
-                    Ok(AuditEvent {
-                        at: time(r.get(0)?).map_err(conv_err)?,
-                        actor: r.get(1)?,
-                        office: r.get(2)?,
-                        nip: n.as_deref().map(nip).transpose().map_err(conv_err)?,
-                        source_ip: r.get(4)?,
-                        action: r.get(5)?,
-                        outcome: r.get(6)?,
-                        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-                    })
-                })
+                .query_map(params![key, limit as i64], audit_row)
                 .map_err(down)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(unwrap_conv)
+        })
+        .await
+    }
+
+    async fn audit_head(&self, chain: &str) -> Result<Option<AuditLink>, StoreError> {
+        let key = chain.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT chain_seq, chain_prev, chain_mac FROM audit \
+                 WHERE coalesce(nip, '-') = ?1 AND chain_seq IS NOT NULL \
+                 ORDER BY chain_seq DESC LIMIT 1",
+                [key],
+                |r| {
+                    let seq: i64 = r.get(0)?;
+                    Ok((seq, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                },
+            )
+            .optional()
+            .map_err(down)?
+            .map(|(seq, prev, mac)| {
+                Ok(AuditLink {
+                    seq: u64::try_from(seq)
+                        .map_err(|_| StoreError::Corrupt(format!("chain_seq {seq}")))?,
+                    prev,
+                    mac,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let key = chain.to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit WHERE coalesce(nip, '-') = ?1 \
+                     ORDER BY chain_seq IS NOT NULL, chain_seq, id"
+                ))
+                .map_err(down)?;
+            let rows = stmt.query_map([key], audit_row).map_err(down)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(unwrap_conv)
         })
         .await

@@ -18,6 +18,7 @@
 //! | `POST /v1/staff/employees/{nip}/second-factor/remove` | `{"nik","documents":[…],"person_confirmed","if_version"?}` (the core's `FactorRemovalRequest`: the e-mail change's identity check) | `200` `{"outcome":{"was_active","notified"}}`; `409 no_second_factor` when there is none |
 //! | `POST /v1/staff/employees/{nip}/sessions/revoke` | – | `200` |
 //! | `GET /v1/staff/employees/{nip}/audit?limit=N` | – | `200` the trail, newest first |
+//! | `GET /v1/staff/employees/{nip}/audit/verify` | – | `200` the check of the trail's keyed hash chain (`ChainReport`: `problems` empty when intact) |
 
 use crate::problem::problem_response;
 use crate::{json_response, lang_of_headers, MAX_BODY_BYTES};
@@ -181,6 +182,7 @@ impl StaffApi {
             ([nip, "second-factor", "remove"], &Method::POST) => (*nip, Action::SecondFactorRemove),
             ([nip, "sessions", "revoke"], &Method::POST) => (*nip, Action::SessionRevoke),
             ([nip, "audit"], &Method::GET) => (*nip, Action::AuditViewed),
+            ([nip, "audit", "verify"], &Method::GET) => (*nip, Action::AuditVerified),
             _ => return Err(not_found()),
         };
         // The NIP as typed (spaces and all), percent-encoded as one path segment.
@@ -268,6 +270,13 @@ impl StaffApi {
                     .await
                     .map_err(fail)?;
                 Ok(ok(lang, &json!(events)))
+            }
+            Action::AuditVerified => {
+                let report = svc
+                    .verify_audit_trail(nip.as_str(), &op)
+                    .await
+                    .map_err(fail)?;
+                Ok(ok(lang, &json!(report)))
             }
             Action::EmailExceptionViewed => {
                 let pending = svc.pending_email_exception(&nip).await.map_err(fail)?;

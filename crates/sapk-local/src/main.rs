@@ -89,7 +89,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .context("argon2 parameters")?
         .with_pii_key(data.pii_key)
-        .with_factor_key(data.factor_key),
+        .with_factor_key(data.factor_key)
+        .with_audit_key(data.audit_key),
     );
     service.warm_up().await;
     tokio::spawn(queue.sender(service.clone(), Arc::new(data.outbox)).run());

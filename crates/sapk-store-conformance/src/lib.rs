@@ -3,6 +3,7 @@
 //! `#[tokio::test]` per check. Checks use fresh NIPs, so a store may be shared.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use sapk_core::audit_chain::{chain_of, AuditKey, SYSTEM_CHAIN};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
@@ -472,6 +473,7 @@ pub async fn audit_append_and_list(s: DynStore) {
             action: format!("action-{i}"),
             outcome: "ok".into(),
             details: serde_json::json!({ "i": i, "teks": "é 🇮🇩" }),
+            link: None,
         })
         .await
         .unwrap();
@@ -485,6 +487,7 @@ pub async fn audit_append_and_list(s: DynStore) {
         action: "login".into(),
         outcome: "failed".into(),
         details: serde_json::Value::Null,
+        link: None,
     })
     .await
     .unwrap();
@@ -709,6 +712,7 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
         action: "email_change".into(),
         outcome: "changed".into(),
         details: serde_json::json!({ "new_email": "baru@example.go.id" }),
+        link: None,
     };
     // A stale version: nothing at all is written.
     assert!(conflict(s.change_email_audited(&next, 5, &record).await));
@@ -732,6 +736,124 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
         "a change ends the pending exception"
     );
     assert_eq!(s.list_audit(&nip, 10).await.unwrap(), vec![record]);
+}
+
+fn chain_key() -> AuditKey {
+    match sapk_core::TokenKey::from_bytes(vec![42; 32]) {
+        Ok(k) => AuditKey::new(k),
+        Err(e) => panic!("test key: {e}"),
+    }
+}
+
+fn chain_event(nip: Option<&Nip>, i: i64) -> AuditEvent {
+    AuditEvent {
+        at: t0() + Duration::microseconds(i),
+        actor: "OP-7".into(),
+        office: Some("KANREG-I".into()),
+        nip: nip.cloned(),
+        source_ip: Some("203.0.113.9".into()),
+        action: format!("action-{i}"),
+        outcome: "ok".into(),
+        details: serde_json::json!({ "i": i, "teks": "é 🇮🇩", "x": [1.5, null] }),
+        link: None,
+    }
+}
+
+/// Seals `e` on `chain`'s head as the core does and appends it.
+async fn append_sealed(s: &DynStore, k: &AuditKey, mut e: AuditEvent) -> Result<AuditEvent, StoreError> {
+    let head = s.audit_head(chain_of(&e)).await?;
+    e.link = Some(k.seal(&e, head.as_ref()));
+    s.append_audit(&e).await?;
+    Ok(e)
+}
+
+/// Chained records come back exactly as sealed (they verify), oldest first, with the head
+/// the newest; one place of a chain takes one record; chains of different NIPs and the
+/// chain of records without one are apart.
+pub async fn audit_chain_places(s: DynStore) {
+    let k = chain_key();
+    let (a, b) = (fresh_nip(), fresh_nip());
+    assert_eq!(s.audit_head(a.as_str()).await.unwrap(), None);
+    let mut written = Vec::new();
+    for i in 0..4 {
+        written.push(append_sealed(&s, &k, chain_event(Some(&a), i)).await.unwrap());
+    }
+    append_sealed(&s, &k, chain_event(Some(&b), 9)).await.unwrap();
+    let head = s.audit_head(a.as_str()).await.unwrap().unwrap();
+    assert_eq!(Some(&head), written[3].link.as_ref());
+    assert_eq!(head.seq, 4);
+    let chain = s.audit_chain(a.as_str()).await.unwrap();
+    assert_eq!(chain, written, "oldest first, as written");
+    let report = k.verify(a.as_str(), &chain);
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(s.audit_head(b.as_str()).await.unwrap().map(|l| l.seq), Some(1));
+
+    // A second record at a held place: refused, nothing written.
+    let mut rival = chain_event(Some(&a), 7);
+    rival.link = Some(k.seal(&rival, written[2].link.as_ref()));
+    assert!(conflict(s.append_audit(&rival).await));
+    assert_eq!(s.audit_chain(a.as_str()).await.unwrap().len(), 4);
+    assert_eq!(s.list_audit(&a, 10).await.unwrap()[0], written[3], "newest first");
+
+    // The chain of records without a NIP is one of its own (shared by every check: only
+    // its growth is asserted).
+    let before = s.audit_head(SYSTEM_CHAIN).await.unwrap().map_or(0, |l| l.seq);
+    let sys = append_sealed(&s, &k, chain_event(None, 1)).await;
+    let sys = match sys {
+        Ok(e) => e,
+        // Another check appended at the same moment: seal again on the new head.
+        Err(StoreError::Conflict(_)) => append_sealed(&s, &k, chain_event(None, 1)).await.unwrap(),
+        Err(e) => panic!("{e}"),
+    };
+    assert!(sys.link.as_ref().unwrap().seq > before);
+    assert!(s
+        .audit_chain(SYSTEM_CHAIN)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.nip.is_none()));
+}
+
+/// Six appends racing for one place of a chain: exactly one lands.
+pub async fn racing_appends_one_place_one_wins(s: DynStore) {
+    let k = chain_key();
+    let a = fresh_nip();
+    let first = append_sealed(&s, &k, chain_event(Some(&a), 0)).await.unwrap();
+    let tries = futures_util::future::join_all((1..=6).map(|i| {
+        let s = s.clone();
+        let mut e = chain_event(Some(&a), i);
+        e.link = Some(k.seal(&e, first.link.as_ref()));
+        async move { s.append_audit(&e).await }
+    }))
+    .await;
+    assert_eq!(tries.iter().filter(|r| r.is_ok()).count(), 1, "{tries:?}");
+    assert!(tries
+        .iter()
+        .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict(_)))));
+    let chain = s.audit_chain(a.as_str()).await.unwrap();
+    assert_eq!(chain.len(), 2);
+    assert!(k.verify(a.as_str(), &chain).intact());
+}
+
+/// An e-mail change whose audit record's place is held already: nothing is written.
+pub async fn an_email_change_with_a_held_audit_place_writes_nothing(s: DynStore) {
+    let k = chain_key();
+    let nip = fresh_nip();
+    let a = account(&nip);
+    s.insert_account(&a).await.unwrap();
+    let first = append_sealed(&s, &k, chain_event(Some(&nip), 0)).await.unwrap();
+    let mut next = a.clone();
+    next.email = Email::parse("baru@example.go.id").ok();
+    let mut record = chain_event(Some(&nip), 1);
+    record.link = Some(k.seal(&record, None));
+    assert!(conflict(s.change_email_audited(&next, 0, &record).await));
+    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().email, a.email);
+    assert_eq!(s.audit_chain(nip.as_str()).await.unwrap(), vec![first.clone()]);
+    record.link = Some(k.seal(&record, first.link.as_ref()));
+    s.change_email_audited(&next, 0, &record).await.unwrap();
+    let chain = s.audit_chain(nip.as_str()).await.unwrap();
+    assert_eq!(chain, vec![first, record]);
+    assert!(k.verify(nip.as_str(), &chain).intact());
 }
 
 /// A batched read: one answer per NIP in the order asked, absent ones `None`, a NIP asked
@@ -885,7 +1007,10 @@ macro_rules! store_conformance_tests {
             email_exceptions,
             batched_account_reads,
             mail_statuses,
-            accounts_by_email
+            accounts_by_email,
+            audit_chain_places,
+            racing_appends_one_place_one_wins,
+            an_email_change_with_a_held_audit_place_writes_nothing
         );
     };
     (@each $make:expr; $($name:ident),*) => {

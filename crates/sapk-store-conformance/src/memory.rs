@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sapk_core::audit_chain::{chain_of, AuditLink};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
     Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
@@ -40,6 +41,23 @@ impl MemoryStore {
 
 fn conflict(what: &str) -> StoreError {
     StoreError::Conflict(what.to_owned())
+}
+
+/// Whether `e`'s place in its chain is held already.
+fn taken(s: &State, e: &AuditEvent) -> bool {
+    e.link.as_ref().is_some_and(|l| {
+        s.audit.iter().any(|x| {
+            chain_of(x) == chain_of(e) && x.link.as_ref().is_some_and(|y| y.seq == l.seq)
+        })
+    })
+}
+
+fn push_audit(s: &mut State, e: &AuditEvent) -> Result<(), StoreError> {
+    if taken(s, e) {
+        return Err(conflict("audit chain place"));
+    }
+    s.audit.push(e.clone());
+    Ok(())
 }
 
 fn replace_account(s: &mut State, a: &Account, expected: u64) -> Result<(), StoreError> {
@@ -193,11 +211,13 @@ impl Store for MemoryStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.with(|s| {
+            if taken(s, audit) {
+                return Err(conflict("audit chain place"));
+            }
             replace_account(s, a, expected)?;
             s.codes.remove(&a.nip);
             s.exceptions.remove(&a.nip);
-            s.audit.push(audit.clone());
-            Ok(())
+            push_audit(s, audit)
         })
     }
     async fn put_mail_status(
@@ -275,8 +295,30 @@ impl Store for MemoryStore {
         Ok(v)
     }
     async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        self.with(|s| s.audit.push(e.clone()));
-        Ok(())
+        self.with(|s| {
+            push_audit(s, e)?;
+            Ok(())
+        })
+    }
+    async fn audit_head(&self, chain: &str) -> Result<Option<AuditLink>, StoreError> {
+        Ok(self.with(|s| {
+            s.audit
+                .iter()
+                .filter(|e| chain_of(e) == chain)
+                .filter_map(|e| e.link.clone())
+                .max_by_key(|l| l.seq)
+        }))
+    }
+    async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut v: Vec<AuditEvent> = self.with(|s| {
+            s.audit
+                .iter()
+                .filter(|e| chain_of(e) == chain)
+                .cloned()
+                .collect()
+        });
+        v.sort_by_key(|e| e.link.as_ref().map(|l| l.seq));
+        Ok(v)
     }
     async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         Ok(self.with(|s| {
