@@ -96,8 +96,8 @@ const PAGES: &[Page] = &[
     },
     Page {
         path: &["audit"],
-        about_id: "Tampilkan riwayat audit pegawai, yang terbaru lebih dulu.",
-        example: "sapk-admin audit 198609262015051001 --limit 20",
+        about_id: "Tampilkan riwayat audit pegawai, yang terbaru lebih dulu; dengan --verify, periksa bahwa riwayat itu utuh (rantai segel).",
+        example: "sapk-admin audit 198609262015051001 --verify",
     },
     Page {
         path: &["tables"],
@@ -144,6 +144,7 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("json", "Keluaran JSON untuk mesin."),
     ("nip", "NIP pegawai (spasi boleh)."),
     ("limit", "Berapa peristiwa."),
+    ("verify", "Periksa rantai segel riwayat: tidak ada catatan yang diubah, dan tidak ada yang hilang antara yang tertua dan terbaru (keluar 1 bila tidak utuh). NIP `-`: catatan tanpa NIP (hanya tanpa --api)."),
     ("audit_limit", "Berapa peristiwa audit yang ditampilkan."),
     ("principal", "ARN principal IAM yang dipakai petugas untuk masuk."),
     ("officer_id", "NIP atau ID staf petugas sendiri."),

@@ -110,6 +110,10 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
     let outbox_dir = dir.path().join("outbox");
     let outbox = FileOutbox::new(&outbox_dir, sapk_embedded::DEFAULT_MAIL_FROM).expect("outbox");
     let clock = Arc::new(ManualClock::new(start_time()));
+    // The audit chain's key where the data directory keeps it, so that `sapk-admin` on this
+    // directory seals and checks with the same key as the served routes.
+    let audit_key = TokenKey::generate().expect("audit key");
+    std::fs::write(dir.path().join("audit.key"), audit_key.to_base64()).expect("audit.key");
     let mut dyn_store: Arc<dyn Store> = Arc::new(store.clone());
     if let Some(w) = opts.store_wrapper {
         dyn_store = w(dyn_store);
@@ -131,7 +135,8 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
         )
         .expect("service")
         .with_pii_key(TokenKey::generate().expect("pii key"))
-        .with_factor_key(TokenKey::generate().expect("factor key")),
+        .with_factor_key(TokenKey::generate().expect("factor key"))
+        .with_audit_key(audit_key),
     );
     let sender = Arc::new(queue.sender(service.clone(), mailer));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -424,6 +429,19 @@ pub fn find_code(text: &str) -> Option<String> {
                 .all(|(i, c)| i == 4 || alphabet.contains(c));
         ok.then(|| w.to_owned())
     })
+}
+
+/// The check of a NIP's audit chain, as an auditor at the counter would run it (the check
+/// is recorded too).
+pub async fn verify_chain(service: &Service, nip: &str) -> sapk_core::audit_chain::ChainReport {
+    let auditor = sapk_core::staff::Operator {
+        id: "AUDITOR-1".into(),
+        office: "KANREG-I".into(),
+    };
+    service
+        .verify_audit_trail(nip, &auditor)
+        .await
+        .expect("audit chain readable")
 }
 
 /// Path of a workspace binary, building it first when it is missing.

@@ -308,6 +308,18 @@ async fn twenty_concurrent_resets_with_one_code_give_one_success() {
     let count = |what: &str| reasons.iter().filter(|r| *r == what).count();
     assert_eq!(count("code_already_used"), 4, "{reasons:?}");
     assert_eq!(count("no_tries_left"), 15, "{reasons:?}");
+    // Twenty appends raced for the NIP's audit chain: every record landed, sealed in order.
+    let report = verify_chain(&app.service, NIP).await;
+    assert!(report.intact(), "{report:?}");
+    let all = app
+        .store
+        .list_audit(&sapk_core::Nip::from_stored(NIP).unwrap(), 1000)
+        .await
+        .unwrap();
+    // (The check's own record comes after what it read.)
+    assert_eq!(report.records + 1, all.len());
+    assert_eq!(report.last_seq, Some(report.records as u64));
+    assert!(all.iter().filter(|e| e.action == "reset").count() >= 20);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use sapk_core::ports::Store;
 use sapk_core::staff::Operator;
 use sapk_e2e::aws::*;
 use sapk_e2e::proxy::Proxy;
+use sapk_e2e::verify_chain;
 use serde_json::json;
 
 const PW: &str = "Kuda-Laut-Terbang-9";
@@ -253,6 +254,11 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
         statuses.iter().all(|s| *s == 200 || *s == 400),
         "{statuses:?}"
     );
+    // Twenty audit appends raced for the NIP's chain on DynamoDB: all landed, in order.
+    let report = verify_chain(&f.service, nip).await;
+    assert!(report.intact(), "{report:?}");
+    assert!(report.last_seq.unwrap_or(0) >= 21, "{report:?}");
+    assert_eq!(report.last_seq, Some(report.records as u64));
 }
 
 #[tokio::test]

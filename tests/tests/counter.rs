@@ -114,6 +114,102 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
     assert_eq!(rec["details"]["old_email"], EMAIL);
 }
 
+/// What an intruder with the database file could do past the triggers: the chain shows it.
+fn tamper(dir: &std::path::Path, sql: &str) {
+    let db = rusqlite::Connection::open(dir.join("sapk.db")).unwrap();
+    db.execute_batch(sql).unwrap();
+}
+
+#[tokio::test]
+async fn the_audit_trail_verifies_and_shows_a_rewrite_or_a_deletion() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    app.login(NIP, "Wrong-Password-1").await;
+    // Records of the served routes and of the counter tool, on one chain.
+    let out = admin(&["--json", "account", "unlock", NIP], app.data_dir(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.login(NIP, STRONG).await;
+
+    let out = admin(&["audit", NIP, "--verify"], app.data_dir(), None);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("UTUH") && !text.contains("TIDAK UTUH"),
+        "{text}"
+    );
+    let out = admin(&["--json", "audit", NIP, "--verify"], app.data_dir(), None);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problems"], serde_json::json!([]));
+    let sealed = report["last_seq"].as_u64().unwrap();
+    assert!(sealed >= 6, "{report}");
+    // Each record shows its seal in the trail: the check's own (after what it read), then
+    // this look-up's.
+    let out = admin(
+        &["--json", "audit", NIP, "--limit", "2"],
+        app.data_dir(),
+        None,
+    );
+    let newest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (newest[0]["action"].as_str(), newest[1]["action"].as_str()),
+        (Some("audit_viewed"), Some("audit_verified"))
+    );
+    assert_eq!(newest[1]["link"]["seq"].as_u64(), Some(sealed + 1));
+    assert_eq!(newest[0]["link"]["seq"].as_u64(), Some(sealed + 2));
+
+    // A failed login rewritten as a success.
+    tamper(
+        app.data_dir(),
+        &format!(
+            "DROP TRIGGER audit_no_update; \
+             UPDATE audit SET outcome = 'succeeded' WHERE nip = '{NIP}' AND outcome = 'failed';"
+        ),
+    );
+    let out = admin(&["audit", NIP, "--verify"], app.data_dir(), None);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("TIDAK UTUH") && text.contains("diubah"),
+        "{text}"
+    );
+
+    // A record deleted from the middle.
+    tamper(
+        app.data_dir(),
+        &format!(
+            "DROP TRIGGER audit_no_delete; \
+             DELETE FROM audit WHERE nip = '{NIP}' AND chain_seq = 2;"
+        ),
+    );
+    let out = admin(
+        &["--lang", "en", "--json", "audit", NIP, "--verify"],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["problem"] == "missing" && p["after"] == 1 && p["next"] == 3),
+        "{report}"
+    );
+    assert!(
+        problems.iter().any(|p| p["problem"] == "altered"),
+        "{report}"
+    );
+}
+
 #[tokio::test]
 async fn unlock_and_revoke_at_the_counter() {
     let app = spawn_app().await;

@@ -126,7 +126,9 @@ impl AuditKey {
                 continue;
             };
             if !ct_eq(&self.mac(e, link.seq, &link.prev), &link.mac) {
-                report.problems.push(ChainProblem::Altered { seq: link.seq });
+                report
+                    .problems
+                    .push(ChainProblem::Altered { seq: link.seq });
             }
             match before {
                 None => {
@@ -137,7 +139,9 @@ impl AuditKey {
                 }
                 Some(b) => {
                     if link.seq <= b.seq {
-                        report.problems.push(ChainProblem::Duplicate { seq: link.seq });
+                        report
+                            .problems
+                            .push(ChainProblem::Duplicate { seq: link.seq });
                     } else if link.seq != b.seq + 1 {
                         report.problems.push(ChainProblem::Missing {
                             after: b.seq,
@@ -299,7 +303,10 @@ mod tests {
         assert!(r.intact(), "{r:?}");
         assert_eq!((r.first_seq, r.last_seq, r.records), (Some(1), Some(5), 5));
         assert_eq!(c[0].link.as_ref().unwrap().prev, "");
-        assert_eq!(c[3].link.as_ref().unwrap().prev, c[2].link.as_ref().unwrap().mac);
+        assert_eq!(
+            c[3].link.as_ref().unwrap().prev,
+            c[2].link.as_ref().unwrap().mac
+        );
     }
 
     #[test]
@@ -337,15 +344,21 @@ mod tests {
         let mut replaced = c.clone();
         let mut forged = event(2, Some(&n));
         forged.outcome = "ok".into();
-        forged.link = Some(k.seal(&forged, Some(&AuditLink {
-            seq: 2,
-            prev: String::new(),
-            mac: "00".into(),
-        })));
+        forged.link = Some(k.seal(
+            &forged,
+            Some(&AuditLink {
+                seq: 2,
+                prev: String::new(),
+                mac: "00".into(),
+            }),
+        ));
         replaced[2] = forged;
         assert_eq!(
             k.verify(n.as_str(), &replaced).problems,
-            [ChainProblem::Broken { seq: 3 }, ChainProblem::Broken { seq: 4 }]
+            [
+                ChainProblem::Broken { seq: 3 },
+                ChainProblem::Broken { seq: 4 }
+            ]
         );
 
         let mut inserted = c.clone();

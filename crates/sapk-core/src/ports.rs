@@ -338,7 +338,10 @@ pub trait Store: Send + Sync {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The link of the newest chained record of `chain` (a NIP, or
     /// [`crate::audit_chain::SYSTEM_CHAIN`] for records without one).
-    async fn audit_head(&self, chain: &str) -> Result<Option<crate::audit_chain::AuditLink>, StoreError>;
+    async fn audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<crate::audit_chain::AuditLink>, StoreError>;
     /// Every record of `chain`, oldest first (chained records in `seq` order, after any
     /// written before the chain existed): what a verification reads.
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError>;

@@ -417,9 +417,7 @@ impl Service {
 
     /// Staff audit records must be written: a failed append fails the action's report.
     pub(crate) async fn staff_audit(&self, event: AuditEvent) -> Result<(), StaffError> {
-        self.append_chained(&event)
-            .await
-            .map_err(StaffError::Store)
+        self.append_chained(&event).await.map_err(StaffError::Store)
     }
 
     /// One record for a whole import run (its file, counts and time); the rows that changed

@@ -323,7 +323,8 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
     let seq: Option<i64> = r.get(8)?;
     let link = match seq {
         Some(seq) => Some(AuditLink {
-            seq: u64::try_from(seq).map_err(|_| conv_err(StoreError::Corrupt("chain_seq".into())))?,
+            seq: u64::try_from(seq)
+                .map_err(|_| conv_err(StoreError::Corrupt("chain_seq".into())))?,
             prev: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
             mac: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
         }),

@@ -333,6 +333,23 @@ async fn an_officer_in_scope_sees_and_changes_an_email_after_the_check() {
         .await;
     assert_eq!(r.status(), 200);
     assert!(json_of(&r).as_array().is_some_and(|a| !a.is_empty()));
+    // The trail's chain, checked through the staff API (the staff function holds the key).
+    let r = api
+        .handle(event(
+            "GET",
+            &format!("/v1/staff/employees/{BUDI}/audit/verify"),
+            None,
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    let report = json_of(&r);
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    assert!(
+        report["last_seq"].as_u64().is_some_and(|n| n >= 2),
+        "{report}"
+    );
+    assert_eq!(last_audit(&svc, BUDI).await.action, "audit_verified");
     let r = api
         .handle(event(
             "POST",

@@ -760,7 +760,11 @@ fn chain_event(nip: Option<&Nip>, i: i64) -> AuditEvent {
 }
 
 /// Seals `e` on `chain`'s head as the core does and appends it.
-async fn append_sealed(s: &DynStore, k: &AuditKey, mut e: AuditEvent) -> Result<AuditEvent, StoreError> {
+async fn append_sealed(
+    s: &DynStore,
+    k: &AuditKey,
+    mut e: AuditEvent,
+) -> Result<AuditEvent, StoreError> {
     let head = s.audit_head(chain_of(&e)).await?;
     e.link = Some(k.seal(&e, head.as_ref()));
     s.append_audit(&e).await?;
@@ -776,9 +780,15 @@ pub async fn audit_chain_places(s: DynStore) {
     assert_eq!(s.audit_head(a.as_str()).await.unwrap(), None);
     let mut written = Vec::new();
     for i in 0..4 {
-        written.push(append_sealed(&s, &k, chain_event(Some(&a), i)).await.unwrap());
+        written.push(
+            append_sealed(&s, &k, chain_event(Some(&a), i))
+                .await
+                .unwrap(),
+        );
     }
-    append_sealed(&s, &k, chain_event(Some(&b), 9)).await.unwrap();
+    append_sealed(&s, &k, chain_event(Some(&b), 9))
+        .await
+        .unwrap();
     let head = s.audit_head(a.as_str()).await.unwrap().unwrap();
     assert_eq!(Some(&head), written[3].link.as_ref());
     assert_eq!(head.seq, 4);
@@ -786,18 +796,29 @@ pub async fn audit_chain_places(s: DynStore) {
     assert_eq!(chain, written, "oldest first, as written");
     let report = k.verify(a.as_str(), &chain);
     assert!(report.intact(), "{report:?}");
-    assert_eq!(s.audit_head(b.as_str()).await.unwrap().map(|l| l.seq), Some(1));
+    assert_eq!(
+        s.audit_head(b.as_str()).await.unwrap().map(|l| l.seq),
+        Some(1)
+    );
 
     // A second record at a held place: refused, nothing written.
     let mut rival = chain_event(Some(&a), 7);
     rival.link = Some(k.seal(&rival, written[2].link.as_ref()));
     assert!(conflict(s.append_audit(&rival).await));
     assert_eq!(s.audit_chain(a.as_str()).await.unwrap().len(), 4);
-    assert_eq!(s.list_audit(&a, 10).await.unwrap()[0], written[3], "newest first");
+    assert_eq!(
+        s.list_audit(&a, 10).await.unwrap()[0],
+        written[3],
+        "newest first"
+    );
 
     // The chain of records without a NIP is one of its own (shared by every check: only
     // its growth is asserted).
-    let before = s.audit_head(SYSTEM_CHAIN).await.unwrap().map_or(0, |l| l.seq);
+    let before = s
+        .audit_head(SYSTEM_CHAIN)
+        .await
+        .unwrap()
+        .map_or(0, |l| l.seq);
     let sys = append_sealed(&s, &k, chain_event(None, 1)).await;
     let sys = match sys {
         Ok(e) => e,
@@ -818,7 +839,9 @@ pub async fn audit_chain_places(s: DynStore) {
 pub async fn racing_appends_one_place_one_wins(s: DynStore) {
     let k = chain_key();
     let a = fresh_nip();
-    let first = append_sealed(&s, &k, chain_event(Some(&a), 0)).await.unwrap();
+    let first = append_sealed(&s, &k, chain_event(Some(&a), 0))
+        .await
+        .unwrap();
     let tries = futures_util::future::join_all((1..=6).map(|i| {
         let s = s.clone();
         let mut e = chain_event(Some(&a), i);
@@ -841,14 +864,19 @@ pub async fn an_email_change_with_a_held_audit_place_writes_nothing(s: DynStore)
     let nip = fresh_nip();
     let a = account(&nip);
     s.insert_account(&a).await.unwrap();
-    let first = append_sealed(&s, &k, chain_event(Some(&nip), 0)).await.unwrap();
+    let first = append_sealed(&s, &k, chain_event(Some(&nip), 0))
+        .await
+        .unwrap();
     let mut next = a.clone();
     next.email = Email::parse("baru@example.go.id").ok();
     let mut record = chain_event(Some(&nip), 1);
     record.link = Some(k.seal(&record, None));
     assert!(conflict(s.change_email_audited(&next, 0, &record).await));
     assert_eq!(s.get_account(&nip).await.unwrap().unwrap().email, a.email);
-    assert_eq!(s.audit_chain(nip.as_str()).await.unwrap(), vec![first.clone()]);
+    assert_eq!(
+        s.audit_chain(nip.as_str()).await.unwrap(),
+        vec![first.clone()]
+    );
     record.link = Some(k.seal(&record, first.link.as_ref()));
     s.change_email_audited(&next, 0, &record).await.unwrap();
     let chain = s.audit_chain(nip.as_str()).await.unwrap();

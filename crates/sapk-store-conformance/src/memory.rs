@@ -46,9 +46,9 @@ fn conflict(what: &str) -> StoreError {
 /// Whether `e`'s place in its chain is held already.
 fn taken(s: &State, e: &AuditEvent) -> bool {
     e.link.as_ref().is_some_and(|l| {
-        s.audit.iter().any(|x| {
-            chain_of(x) == chain_of(e) && x.link.as_ref().is_some_and(|y| y.seq == l.seq)
-        })
+        s.audit
+            .iter()
+            .any(|x| chain_of(x) == chain_of(e) && x.link.as_ref().is_some_and(|y| y.seq == l.seq))
     })
 }
 
