@@ -128,11 +128,15 @@ def main() -> None:
         "SAPK_TABLE_STAFF": f"{prefix}-staff",
     }
     admin("tables", "create", env=tables)
+    secrets = boto3.client("secretsmanager", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    audit_arn = secrets.create_secret(Name=f"{prefix}-audit-key", SecretString=os.urandom(32).hex())["ARN"]
+    # sapk-admin seals the audit records it appends with the functions' key (as a data
+    # administrator or officer named in AuditKeyReaders would).
+    admin_env = {**tables, "SAPK_AUDIT_KEY_SECRET_ARN": audit_arn}
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
         f.write(f"nip,name,email\n{NIP},Budi Santoso,{EMAIL}\n")
-    admin("employee", "import", f.name, env=tables)
+    admin("employee", "import", f.name, env=admin_env)
 
-    secrets = boto3.client("secretsmanager", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     sqs = boto3.client("sqs", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     queue_url = sqs.create_queue(QueueName=f"{prefix}-mail")["QueueUrl"]
     notice_url = sqs.create_queue(QueueName=f"{prefix}-notices")["QueueUrl"]
@@ -152,6 +156,7 @@ def main() -> None:
         "SAPK_MAIL_FROM": "SAPK BKN <no-reply@sapk.example.go.id>",
         "SAPK_SES_CONFIGURATION_SET": "sapk-smoke",
         "SAPK_TOKEN_KEY_SECRET_ARN": arn,
+        "SAPK_AUDIT_KEY_SECRET_ARN": audit_arn,
         "SAPK_MAIL_QUEUE_URL": queue_url,
         "SAPK_MAIL_NOTICE_QUEUE_URL": notice_url,
         # The template gives this one to the staff function only; the watcher shares one
@@ -245,7 +250,7 @@ def main() -> None:
         record["Message"] = record["Message"].replace("RECIPIENT", EMAIL)
         status, raw = http("POST", f"http://127.0.0.1:{port}/2015-03-31/functions/mail-status/invocations", sns, timeout=300)
         check(status == 200, f"mail-status answered {status}: {raw!r}")
-        shown = json.loads(admin("--json", "employee", "show", NIP, env=tables))
+        shown = json.loads(admin("--json", "employee", "show", NIP, env=admin_env))
         check(shown.get("mail_status", {}).get("state") == "hard_bounce", f"the counter does not see the bounce: {shown.get('mail_status')!r}")
         print("mail-status: a bounce reached the counter's view")
         # The audit table's stream (captured records: an append, a modification, a removal
@@ -259,7 +264,13 @@ def main() -> None:
         head = s3.head_object(Bucket=archive_bucket, Key=objects[0]["Key"])
         check(head.get("ObjectLockMode") == "COMPLIANCE", f"the archive object is not locked: {head}")
         print("audit-archive: the stream batch is archived and locked")
-        print("smoke test passed: forgot, mailer, reset, login, session, two-step login, wrong password, staff refuses unsigned, mail-status, audit-archive")
+        # Every record the functions and the import appended for the NIP is sealed in one
+        # chain under the key from Secrets Manager (exit 1 would stop the smoke test).
+        report = json.loads(admin("--json", "audit", NIP, "--verify", env=admin_env))
+        check(report["problems"] == [] and report["unchained"] == 0, f"audit chain: {report}")
+        check((report["last_seq"] or 0) >= 8, f"audit chain too short: {report}")
+        print(f"audit chain: intact, {report['last_seq']} sealed records")
+        print("smoke test passed: forgot, mailer, reset, login, session, two-step login, wrong password, staff refuses unsigned, mail-status, audit-archive, audit chain")
     finally:
         if watch.poll() is None:
             os.killpg(watch.pid, signal.SIGTERM)
