@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use sapk_core::audit_chain::AuditLink;
+use sapk_core::audit_chain::{AuditLink, SYSTEM_CHAIN};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
@@ -1133,11 +1133,12 @@ impl Store for SqliteStore {
     }
 
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
-        let key = chain.to_owned();
+        // By the NIP index (audit_by_nip); the records without a NIP are the chain `-`.
+        let key = (chain != SYSTEM_CHAIN).then(|| chain.to_owned());
         self.run(move |c| {
             let mut stmt = c
                 .prepare(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM audit WHERE coalesce(nip, '-') = ?1 \
+                    "SELECT {AUDIT_COLUMNS} FROM audit WHERE nip IS ?1 \
                      ORDER BY chain_seq IS NOT NULL, chain_seq, id"
                 ))
                 .map_err(down)?;
