@@ -1,8 +1,8 @@
 //! Passwords: NFKC normalisation, the policy (MySAPK's rule plus NIST SP 800-63B's floor and a
 //! strength estimate) and argon2id hashing.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -63,7 +63,10 @@ pub enum HashError {
 const DEFAULT_DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$BGmel+KxV+LHy6pPegImYw$bfRphWMBD8KxBc08ESybDceCm9oN3jbYcf0cq4aLqdI";
 
-/// Hashes and verifies passwords with argon2id, off the async executor.
+/// Hashes and verifies passwords with argon2id, off the async executor: at most one
+/// hash per core at a time (more in flight only thrash caches and page tables), each in
+/// memory blocks a finished hash left behind (no 19 MiB allocation and page faults per
+/// request).
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<HasherInner>,
@@ -73,6 +76,48 @@ struct HasherInner {
     params: HashParams,
     argon: Argon2<'static>,
     dummy: OnceLock<String>,
+    /// One permit per core: a hash waits for one before it goes to the blocking pool.
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Memory of finished hashes, for the next (at most one set per permit stays).
+    blocks: std::sync::Mutex<Vec<Vec<Block>>>,
+}
+
+impl HasherInner {
+    /// argon2 of `pwd` with `argon`'s parameters into `out`, in reused memory blocks.
+    fn run(
+        &self,
+        argon: &Argon2<'_>,
+        pwd: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), argon2::Error> {
+        let need = argon.params().block_count();
+        let mut blocks = self
+            .blocks
+            .lock()
+            .map(|mut pool| pool.pop())
+            .unwrap_or_default()
+            .unwrap_or_default();
+        if blocks.len() < need {
+            blocks.resize(need, Block::default());
+        }
+        let result = argon.hash_password_into_with_memory(pwd, salt, out, &mut blocks[..need]);
+        if let Ok(mut pool) = self.blocks.lock() {
+            if pool.len() < self.permits_total() {
+                pool.push(blocks);
+            }
+        }
+        result
+    }
+
+    fn permits_total(&self) -> usize {
+        cores()
+    }
+}
+
+/// The cores this process may use (1 when unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -92,6 +137,8 @@ impl PasswordHasher {
                 params,
                 argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, p),
                 dummy: OnceLock::new(),
+                permits: Arc::new(tokio::sync::Semaphore::new(cores())),
+                blocks: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -102,27 +149,63 @@ impl PasswordHasher {
 
     /// PHC string of `pw` with a fresh salt (blocking; see `hash`).
     pub fn hash_blocking(&self, pw: &str) -> Result<String, HashError> {
-        let salt_bytes =
-            crate::keys::random_bytes::<16>().map_err(|e| HashError::Hash(e.to_string()))?;
-        let salt =
-            SaltString::encode_b64(&salt_bytes).map_err(|e| HashError::Hash(e.to_string()))?;
+        let fail = |e: &dyn fmt::Display| HashError::Hash(e.to_string());
+        let salt_bytes = crate::keys::random_bytes::<16>().map_err(|e| fail(&e))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         self.inner
-            .argon
-            .hash_password(pw.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| HashError::Hash(e.to_string()))
+            .run(&self.inner.argon, pw.as_bytes(), &salt_bytes, &mut out)
+            .map_err(|e| fail(&e))?;
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| fail(&e))?;
+        let phc = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.inner.argon.params()).map_err(|e| fail(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Verifies against a PHC string; a malformed stored hash verifies as false.
     pub fn verify_blocking(&self, pw: &str, phc: &str) -> bool {
-        match PasswordHash::new(phc) {
-            Ok(parsed) => self
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        if parsed.algorithm != argon2::ARGON2ID_IDENT {
+            // Another argon2 variant (none is stored today): the crate's own path.
+            return self
                 .inner
                 .argon
                 .verify_password(pw.as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
+                .is_ok();
         }
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return false;
+        };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::V0x13,
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+            return false;
+        };
+        // The stored hash's own parameters (an older hash may have weaker ones).
+        let argon = Argon2::new(Algorithm::Argon2id, version, params);
+        let mut out = vec![0u8; expected.len()];
+        if self
+            .inner
+            .run(&argon, pw.as_bytes(), salt, &mut out)
+            .is_err()
+        {
+            return false;
+        }
+        // `Output`'s comparison is constant-time.
+        Output::new(&out).is_ok_and(|got| got == expected)
     }
 
     /// A fixed hash with the current parameters, for unknown accounts to cost the same.
@@ -161,13 +244,28 @@ impl PasswordHasher {
         }
     }
 
+    /// A permit for one hash (one per core); it goes with the work to the blocking pool and
+    /// is given back when the hash is done, even if the request stopped waiting for it.
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, HashError> {
+        self.inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| HashError::Worker(e.to_string()))
+    }
+
     /// Hashes on the blocking pool.
     pub async fn hash(&self, pw: &Password) -> Result<String, HashError> {
         let this = self.clone();
         let pw = SecretString::from(pw.expose().to_owned());
-        tokio::task::spawn_blocking(move || this.hash_blocking(pw.expose_secret()))
-            .await
-            .map_err(|e| HashError::Worker(e.to_string()))?
+        let permit = self.permit().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            this.hash_blocking(pw.expose_secret())
+        })
+        .await
+        .map_err(|e| HashError::Worker(e.to_string()))?
     }
 
     /// Verifies on the blocking pool; `None` verifies against the dummy hash and is false.
@@ -175,12 +273,16 @@ impl PasswordHasher {
         let this = self.clone();
         let pw = SecretString::from(pw.expose().to_owned());
         let phc = phc.map(str::to_owned);
-        tokio::task::spawn_blocking(move || match phc {
-            Some(h) => this.verify_blocking(pw.expose_secret(), &h),
-            None => {
-                let dummy = this.dummy_hash().to_owned();
-                let _ = this.verify_blocking(pw.expose_secret(), &dummy);
-                false
+        let permit = self.permit().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            match phc {
+                Some(h) => this.verify_blocking(pw.expose_secret(), &h),
+                None => {
+                    let dummy = this.dummy_hash().to_owned();
+                    let _ = this.verify_blocking(pw.expose_secret(), &dummy);
+                    false
+                }
             }
         })
         .await
@@ -245,5 +347,77 @@ mod tests {
             format!("{:?}", Password::new("Rahasia123")),
             "Password([REDACTED])"
         );
+    }
+
+    fn cheap() -> PasswordHasher {
+        PasswordHasher::new(HashParams {
+            m_cost_kib: 1024,
+            t_cost: 1,
+            p_cost: 1,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn hashes_in_reused_memory_agree_with_the_argon2_crate_both_ways() {
+        use argon2::password_hash::PasswordHasher as _;
+        let h = cheap();
+        let ours = h.hash_blocking("Kuda-Laut-9").unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{ours}");
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(h
+            .inner
+            .argon
+            .verify_password(b"Kuda-Laut-9", &parsed)
+            .is_ok());
+        assert!(h
+            .inner
+            .argon
+            .verify_password(b"Kuda-Laut-8", &parsed)
+            .is_err());
+        // Hashes the crate made (other parameters, the older version 0x10) verify here.
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        for (version, m) in [(Version::V0x13, 2048), (Version::V0x10, 512)] {
+            let argon = Argon2::new(
+                Algorithm::Argon2id,
+                version,
+                Params::new(m, 2, 1, None).unwrap(),
+            );
+            let theirs = argon
+                .hash_password(b"Perahu-Layar-42", &salt)
+                .unwrap()
+                .to_string();
+            assert!(h.verify_blocking("Perahu-Layar-42", &theirs), "{theirs}");
+            assert!(!h.verify_blocking("Perahu-Layar-43", &theirs), "{theirs}");
+        }
+        // The memory of a bigger hash serves a smaller one, and the other way round.
+        assert!(h.verify_blocking("Kuda-Laut-9", &ours));
+        let big = PasswordHasher::new(HashParams::default()).unwrap();
+        assert!(big.verify_blocking("sapk-dummy-password-never-valid", big.dummy_hash()));
+        assert!(!h.verify_blocking("Kuda-Laut-9", &ours.replace("$v=19$", "$v=99$")));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_at_once_wait_for_a_core_and_keep_one_memory_set_per_core() {
+        let h = cheap();
+        let phc = h.hash(&Password::new("Kuda-Laut-9")).await.unwrap();
+        let answers = futures_util::future::join_all((0..16).map(|i| {
+            let (h, phc) = (h.clone(), phc.clone());
+            async move {
+                let pw = if i % 2 == 0 { "Kuda-Laut-9" } else { "salah" };
+                h.verify(&Password::new(pw), Some(&phc)).await.unwrap()
+            }
+        }))
+        .await;
+        for (i, ok) in answers.iter().enumerate() {
+            assert_eq!(*ok, i % 2 == 0, "answer {i}");
+        }
+        assert_eq!(
+            h.inner.permits.available_permits(),
+            cores(),
+            "every permit back"
+        );
+        let kept = h.inner.blocks.lock().unwrap().len();
+        assert!((1..=cores()).contains(&kept), "{kept} memory sets kept");
     }
 }
