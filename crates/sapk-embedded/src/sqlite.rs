@@ -14,6 +14,7 @@ use std::time::Duration;
 
 const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS accounts (
     nip TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -119,6 +120,30 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// `execute` through the connection's statement cache: each statement is compiled once per
+/// connection, not once per call.
+trait Exec {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+}
+
+impl Exec for Connection {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
 fn down(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(ref f, _)
@@ -204,7 +229,7 @@ fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    c.execute(
+    c.exec(
         sql,
         params![
             a.nip.as_str(),
@@ -248,7 +273,7 @@ fn read_officer(r: &rusqlite::Row<'_>) -> rusqlite::Result<Officer> {
 }
 
 fn read_throttle(c: &Connection, key: &str) -> rusqlite::Result<Option<LoginThrottle>> {
-    c.query_row(
+    c.row(
         "SELECT key, nip, failures, locked_until, since, expires_at, rev \
          FROM login_locks WHERE key = ?1",
         [key],
@@ -269,7 +294,7 @@ fn read_throttle(c: &Connection, key: &str) -> rusqlite::Result<Option<LoginThro
 }
 
 fn write_throttle(c: &Connection, t: &LoginThrottle) -> Result<(), StoreError> {
-    c.execute(
+    c.exec(
         "INSERT OR REPLACE INTO login_locks \
          (key, nip, failures, locked_until, since, expires_at, rev) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -291,7 +316,7 @@ fn write_throttle(c: &Connection, t: &LoginThrottle) -> Result<(), StoreError> {
 /// index `audit_chain_place` (a `Conflict`).
 fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
     let link = e.link.as_ref();
-    c.execute(
+    c.exec(
         "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details, \
          chain_seq, chain_prev, chain_mac) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -366,7 +391,7 @@ fn write_account(tx: &Connection, a: &Account, expected: u64) -> Result<(), Stor
 /// Adds a column to `table` unless a store made by an earlier version has it already.
 fn add_column(conn: &Connection, table: &str, name: &str, kind: &str) -> Result<(), StoreError> {
     let has: bool = conn
-        .query_row(
+        .row(
             "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
             [table, name],
             |r| r.get(0),
@@ -417,6 +442,7 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(Duration::from_secs(5)).map_err(down)?;
+        conn.set_prepared_statement_cache_capacity(128);
         conn.execute_batch(SCHEMA).map_err(down)?;
         migrate(&conn)?;
         Ok(SqliteStore {
@@ -451,11 +477,11 @@ impl SqliteStore {
         let key = n.as_str().to_owned();
         self.run(move |c| {
             match expires_at {
-                Some(t) => c.execute(
+                Some(t) => c.exec(
                     &format!("INSERT OR REPLACE INTO {table} (nip, body, expires_at) VALUES (?1, ?2, ?3)"),
                     params![key, body, micros(t)],
                 ),
-                None => c.execute(
+                None => c.exec(
                     &format!("INSERT OR REPLACE INTO {table} (nip, body) VALUES (?1, ?2)"),
                     params![key, body],
                 ),
@@ -474,7 +500,7 @@ impl SqliteStore {
         let key = n.as_str().to_owned();
         let body: Option<String> = self
             .run(move |c| {
-                c.query_row(
+                c.row(
                     &format!("SELECT body FROM {table} WHERE nip = ?1"),
                     [key],
                     |r| r.get(0),
@@ -492,7 +518,7 @@ impl SqliteStore {
     async fn delete_body(&self, table: &'static str, n: &Nip) -> Result<(), StoreError> {
         let key = n.as_str().to_owned();
         self.run(move |c| {
-            c.execute(&format!("DELETE FROM {table} WHERE nip = ?1"), [key])
+            c.exec(&format!("DELETE FROM {table} WHERE nip = ?1"), [key])
                 .map_err(down)?;
             Ok(())
         })
@@ -502,7 +528,7 @@ impl SqliteStore {
     /// Queues an e-mail (JSON), due at once. Returns its id.
     pub async fn enqueue_mail(&self, body: String) -> Result<i64, StoreError> {
         self.run(move |c| {
-            c.execute(
+            c.exec(
                 "INSERT INTO mail_queue (body, attempts, next_at, dead) VALUES (?1, 0, 0, 0)",
                 [body],
             )
@@ -520,7 +546,7 @@ impl SqliteStore {
     ) -> Result<Vec<(i64, String, u32)>, StoreError> {
         self.run(move |c| {
             let mut stmt = c
-                .prepare(
+                .prepare_cached(
                     "SELECT id, body, attempts FROM mail_queue \
                      WHERE dead = 0 AND next_at <= ?1 ORDER BY id LIMIT ?2",
                 )
@@ -542,7 +568,7 @@ impl SqliteStore {
     /// A queued e-mail is done with (sent or dropped).
     pub async fn finish_mail(&self, id: i64) -> Result<(), StoreError> {
         self.run(move |c| {
-            c.execute("DELETE FROM mail_queue WHERE id = ?1", [id])
+            c.exec("DELETE FROM mail_queue WHERE id = ?1", [id])
                 .map_err(down)?;
             Ok(())
         })
@@ -560,7 +586,7 @@ impl SqliteStore {
         error: String,
     ) -> Result<(), StoreError> {
         self.run(move |c| {
-            c.execute(
+            c.exec(
                 "UPDATE mail_queue SET attempts = ?2, next_at = ?3, dead = ?4, last_error = ?5 \
                  WHERE id = ?1",
                 params![id, attempts, micros(next_at), dead, error],
@@ -574,7 +600,7 @@ impl SqliteStore {
     /// How many queued e-mails wait, and how many are dead.
     pub async fn mail_queue_depth(&self) -> Result<(u64, u64), StoreError> {
         self.run(|c| {
-            c.query_row(
+            c.row(
                 "SELECT COALESCE(SUM(dead = 0), 0), COALESCE(SUM(dead = 1), 0) FROM mail_queue",
                 [],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
@@ -593,7 +619,7 @@ impl SqliteStore {
             let mut n = 0;
             for table in ["reset_codes", "sessions", "login_locks", "counters"] {
                 n += c
-                    .execute(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), [t])
+                    .exec(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), [t])
                     .map_err(down)?;
             }
             Ok(n)
@@ -607,7 +633,7 @@ impl Store for SqliteStore {
     async fn get_account(&self, n: &Nip) -> Result<Option<Account>, StoreError> {
         let key = n.as_str().to_owned();
         self.run(move |c| {
-            c.query_row(
+            c.row(
                 &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE nip = ?1"),
                 [key],
                 read_account,
@@ -626,7 +652,7 @@ impl Store for SqliteStore {
             for chunk in keys.chunks(500) {
                 let marks = vec!["?"; chunk.len()].join(", ");
                 let mut stmt = c
-                    .prepare(&format!(
+                    .prepare_cached(&format!(
                         "SELECT {ACCOUNT_COLS} FROM accounts WHERE nip IN ({marks})"
                     ))
                     .map_err(down)?;
@@ -679,7 +705,7 @@ impl Store for SqliteStore {
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {
         self.run(|c| {
-            c.query_row("SELECT EXISTS (SELECT 1 FROM accounts)", [], |r| {
+            c.row("SELECT EXISTS (SELECT 1 FROM accounts)", [], |r| {
                 r.get::<_, bool>(0)
             })
             .map_err(down)
@@ -690,7 +716,7 @@ impl Store for SqliteStore {
     async fn put_reset_code(&self, r: &ResetCodeRecord) -> Result<(), StoreError> {
         let r = r.clone();
         self.run(move |c| {
-            c.execute(
+            c.exec(
                 "INSERT OR REPLACE INTO reset_codes (nip, code_hash, issued_at, expires_at, \
                  attempts_left, credential_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
@@ -711,7 +737,7 @@ impl Store for SqliteStore {
     async fn rewrite_reset_code(&self, r: &ResetCodeRecord) -> Result<(), StoreError> {
         let r = r.clone();
         self.run(move |c| {
-            c.execute(
+            c.exec(
                 "UPDATE reset_codes SET issued_at = ?4, expires_at = ?5, credential_version = ?6 \
                  WHERE nip = ?1 AND code_hash = ?2 AND attempts_left = ?3",
                 params![
@@ -732,7 +758,7 @@ impl Store for SqliteStore {
     async fn get_reset_code(&self, n: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
         let key = n.as_str().to_owned();
         self.run(move |c| {
-            c.query_row(
+            c.row(
                 "SELECT nip, code_hash, issued_at, expires_at, attempts_left, credential_version \
                  FROM reset_codes WHERE nip = ?1",
                 [key],
@@ -756,7 +782,7 @@ impl Store for SqliteStore {
     async fn take_code_attempt(&self, n: &Nip, code_hash: &str) -> Result<Option<u32>, StoreError> {
         let (key, hash) = (n.as_str().to_owned(), code_hash.to_owned());
         self.run(move |c| {
-            c.query_row(
+            c.row(
                 "UPDATE reset_codes SET attempts_left = attempts_left - 1 \
                  WHERE nip = ?1 AND code_hash = ?2 AND attempts_left > 0 RETURNING attempts_left",
                 [key, hash],
@@ -772,11 +798,11 @@ impl Store for SqliteStore {
         let (key, hash) = (n.as_str().to_owned(), code_hash.map(str::to_owned));
         self.run(move |c| {
             match hash {
-                Some(h) => c.execute(
+                Some(h) => c.exec(
                     "DELETE FROM reset_codes WHERE nip = ?1 AND code_hash = ?2",
                     [key, h],
                 ),
-                None => c.execute("DELETE FROM reset_codes WHERE nip = ?1", [key]),
+                None => c.exec("DELETE FROM reset_codes WHERE nip = ?1", [key]),
             }
             .map_err(down)?;
             Ok(())
@@ -797,7 +823,7 @@ impl Store for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(down)?;
             let gone = tx
-                .execute(
+                .exec(
                     "DELETE FROM reset_codes WHERE nip = ?1 AND code_hash = ?2",
                     [a.nip.as_str(), &hash],
                 )
@@ -815,7 +841,7 @@ impl Store for SqliteStore {
     async fn put_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         let s = s.clone();
         self.run(move |c| {
-            c.execute(
+            c.exec(
                 "INSERT INTO sessions (token_hash, nip, credential_version, issued_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
@@ -835,7 +861,7 @@ impl Store for SqliteStore {
     async fn get_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         let key = token_hash.to_owned();
         self.run(move |c| {
-            c.query_row(
+            c.row(
                 "SELECT token_hash, nip, credential_version, issued_at, expires_at \
                  FROM sessions WHERE token_hash = ?1",
                 [key],
@@ -859,7 +885,7 @@ impl Store for SqliteStore {
         let key = token_hash.to_owned();
         self.run(move |c| {
             let n = c
-                .execute("DELETE FROM sessions WHERE token_hash = ?1", [key])
+                .exec("DELETE FROM sessions WHERE token_hash = ?1", [key])
                 .map_err(down)?;
             Ok(n == 1)
         })
@@ -887,7 +913,7 @@ impl Store for SqliteStore {
                 .map_err(down)?;
             for w in &writes {
                 let cur: Option<i64> = tx
-                    .query_row(
+                    .row(
                         "SELECT rev FROM login_locks WHERE key = ?1",
                         [&w.record.key],
                         |r| r.get(0),
@@ -915,7 +941,7 @@ impl Store for SqliteStore {
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
         self.run(move |c| {
-            c.execute("DELETE FROM login_locks WHERE key = ?1", [key])
+            c.exec("DELETE FROM login_locks WHERE key = ?1", [key])
                 .map_err(down)?;
             Ok(())
         })
@@ -935,7 +961,7 @@ impl Store for SqliteStore {
                 .map_err(down)?;
             write_account(&tx, &a, expected)?;
             for table in ["reset_codes", "email_exceptions"] {
-                tx.execute(
+                tx.exec(
                     &format!("DELETE FROM {table} WHERE nip = ?1"),
                     [a.nip.as_str()],
                 )
@@ -991,7 +1017,7 @@ impl Store for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(down)?;
             let gone = tx
-                .execute(
+                .exec(
                     "DELETE FROM accounts WHERE nip = ?1 AND version = ?2",
                     params![old.nip.as_str(), old.version as i64],
                 )
@@ -1007,13 +1033,13 @@ impl Store for SqliteStore {
                 None => insert_account_row(&tx, &moved)?,
             }
             for table in ["reset_codes", "sessions", "email_exceptions"] {
-                tx.execute(
+                tx.exec(
                     &format!("DELETE FROM {table} WHERE nip = ?1"),
                     [old.nip.as_str()],
                 )
                 .map_err(down)?;
             }
-            tx.execute("DELETE FROM login_locks WHERE key = ?1", [old.nip.as_str()])
+            tx.exec("DELETE FROM login_locks WHERE key = ?1", [old.nip.as_str()])
                 .map_err(down)?;
             tx.commit().map_err(down)
         })
@@ -1023,7 +1049,7 @@ impl Store for SqliteStore {
     async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
         let key = key.to_owned();
         self.run(move |c| {
-            c.query_row(
+            c.row(
                 "INSERT INTO counters (key, count, expires_at) VALUES (?1, 1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET count = count + 1 RETURNING count",
                 params![key, micros(expires_at)],
@@ -1038,7 +1064,7 @@ impl Store for SqliteStore {
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
         let key = principal.to_owned();
         self.run(move |c| {
-            c.query_row(
+            c.row(
                 &format!("SELECT {STAFF_COLS} FROM staff WHERE principal = ?1"),
                 [key],
                 read_officer,
@@ -1052,7 +1078,7 @@ impl Store for SqliteStore {
     async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
         let o = o.clone();
         self.run(move |c| {
-            c.execute(
+            c.exec(
                 &format!("INSERT OR REPLACE INTO staff ({STAFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 params![
                     o.principal,
@@ -1073,7 +1099,7 @@ impl Store for SqliteStore {
     async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
         self.run(|c| {
             let mut stmt = c
-                .prepare(&format!(
+                .prepare_cached(&format!(
                     "SELECT {STAFF_COLS} FROM staff ORDER BY principal"
                 ))
                 .map_err(down)?;
@@ -1107,7 +1133,7 @@ impl Store for SqliteStore {
     async fn audit_head(&self, chain: &str) -> Result<Option<AuditLink>, StoreError> {
         let key = chain.to_owned();
         self.run(move |c| {
-            c.query_row(
+            c.row(
                 "SELECT chain_seq, chain_prev, chain_mac FROM audit \
                  WHERE coalesce(nip, '-') = ?1 AND chain_seq IS NOT NULL \
                  ORDER BY chain_seq DESC LIMIT 1",
@@ -1137,7 +1163,7 @@ impl Store for SqliteStore {
         let key = (chain != SYSTEM_CHAIN).then(|| chain.to_owned());
         self.run(move |c| {
             let mut stmt = c
-                .prepare(&format!(
+                .prepare_cached(&format!(
                     "SELECT {AUDIT_COLUMNS} FROM audit WHERE nip IS ?1 \
                      ORDER BY chain_seq IS NOT NULL, chain_seq, id"
                 ))
@@ -1152,6 +1178,19 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_on_disk_is_wal_with_commits_that_do_not_wait_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("sapk.db")).unwrap();
+        let c = store.conn.lock().unwrap();
+        let mode: String = c
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        // NORMAL (1): in WAL mode a commit is not synced; the WAL is synced at checkpoints.
+        assert_eq!((mode.as_str(), sync), ("wal", 1));
+    }
 
     #[test]
     fn audit_rows_cannot_be_rewritten_by_any_statement() {
