@@ -68,11 +68,51 @@ pub struct Functions {
 #[derive(Debug, Clone, Default)]
 pub struct DynamoCalls {
     ops: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Each call attempt's operation, when it was sent and when its answer was read.
+    timeline: Arc<std::sync::Mutex<Vec<TimedCall>>>,
     /// Every (IAM action, table) a request needed, transactions broken into their items.
     actions: Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>,
 }
 
+/// One call attempt, keyed by its operation's configuration bag (one per operation
+/// invocation, alive from its request to its answer).
+#[derive(Debug, Clone)]
+struct TimedCall {
+    op: String,
+    key: usize,
+    sent: std::time::Instant,
+    answered: Option<std::time::Instant>,
+}
+
+fn attempt_key(cfg: &ConfigBag) -> usize {
+    cfg as *const ConfigBag as usize
+}
+
+/// The longest chain of calls each sent after the one before it was answered: the round
+/// trips a request waited for one after another (calls made at once overlap).
+pub fn sequential_depth(calls: &[(String, std::time::Instant, std::time::Instant)]) -> usize {
+    let mut by_end: Vec<_> = calls.iter().collect();
+    by_end.sort_by_key(|c| c.2);
+    let mut depth = 0;
+    let mut last_end: Option<std::time::Instant> = None;
+    for (_, sent, answered) in by_end {
+        if last_end.is_none_or(|e| *sent >= e) {
+            depth += 1;
+            last_end = Some(*answered);
+        }
+    }
+    depth
+}
+
 impl DynamoCalls {
+    /// Takes the answered calls so far, as (operation, sent, answered).
+    pub fn take_timeline(&self) -> Vec<(String, std::time::Instant, std::time::Instant)> {
+        std::mem::take(&mut *self.timeline.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .filter_map(|c| c.answered.map(|a| (c.op, c.sent, a)))
+            .collect()
+    }
+
     /// Takes the operations sent so far, sorted (calls made at once have no order).
     pub fn take_sorted(&self) -> Vec<String> {
         let mut v = std::mem::take(&mut *self.ops.lock().unwrap_or_else(|p| p.into_inner()));
@@ -129,6 +169,34 @@ impl Intercept for DynamoCalls {
         if let Some(t) = ctx.request().headers().get("x-amz-target") {
             let op = t.rsplit('.').next().unwrap_or(t);
             self.record(op, ctx.request().body().bytes().unwrap_or_default());
+            self.timeline
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(TimedCall {
+                    op: op.to_owned(),
+                    key: attempt_key(_cfg),
+                    sent: std::time::Instant::now(),
+                    answered: None,
+                });
+        }
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _ctx: &sapk_aws::aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let key = attempt_key(cfg);
+        let now = std::time::Instant::now();
+        let mut t = self.timeline.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = t
+            .iter_mut()
+            .rev()
+            .find(|c| c.key == key && c.answered.is_none())
+        {
+            c.answered = Some(now);
         }
         Ok(())
     }

@@ -166,12 +166,13 @@ impl Store for FailingStore {
         a: &Account,
         v: u64,
         cleared: &LoginThrottle,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.calls.push("complete_reset");
         if self.mode != FailMode::AfterCompleteReset {
             self.switch.check_store()?;
         }
-        self.inner.complete_reset(h, a, v, cleared).await?;
+        self.inner.complete_reset(h, a, v, cleared, audit).await?;
         if self.mode == FailMode::AfterCompleteReset {
             self.switch.check_store()?;
         }

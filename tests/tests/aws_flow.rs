@@ -6,7 +6,9 @@ use sapk_core::staff::Operator;
 use sapk_e2e::aws::*;
 use sapk_e2e::proxy::Proxy;
 use sapk_e2e::verify_chain;
+use sapk_http::Api;
 use serde_json::json;
+use serde_json::Value;
 
 const PW: &str = "Kuda-Laut-Terbang-9";
 const PW2: &str = "Perahu-Layar-Biru-42";
@@ -462,6 +464,104 @@ async fn every_account_state_sends_the_same_dynamodb_calls() {
         }
         assert!(seen.iter().all(|c| *c == seen[0]), "{route}: {seen:#?}");
         assert!(!seen[0].is_empty());
+    }
+}
+
+/// What each route waits for on DynamoDB: at most three round trips one after another (the
+/// rest go at once), the same for every account state. The counts and depths are printed
+/// for docs/performance.md's latency model.
+#[tokio::test]
+async fn each_route_waits_for_at_most_three_dynamodb_round_trips() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let calls = DynamoCalls::default();
+    let f = functions_counted(&dynamodb_url(), &function_env(&tables), Some(calls.clone())).await;
+    let pid = std::process::id();
+    let (active, unknown) = ("198609262015051001", "197512312000121009");
+    let mail = format!("budi.depth.{pid}@example.go.id");
+    seed(&f.service, active, &mail).await;
+    let forgot = |nip: &'static str| {
+        invoke(
+            &f.forgot,
+            "POST",
+            "/v1/password/forgot",
+            Some(json!({ "nip": nip })),
+            None,
+        )
+    };
+    forgot(active).await;
+    let code = ses_code_for(&mail).await.expect("code");
+    calls.take_timeline();
+    // A reset with the right code (the longest reset), logins right and wrong, a forgot
+    // within the cooldown, one for an unknown NIP, a wrong code.
+    let steps: [(&str, &Api, &str, Value, u16); 7] = [
+        (
+            "reset, right code",
+            &f.reset,
+            "/v1/password/reset",
+            json!({ "nip": active, "token": code, "new_password": PW }),
+            200,
+        ),
+        (
+            "login, right password",
+            &f.login,
+            "/v1/login",
+            json!({ "nip": active, "password": PW }),
+            200,
+        ),
+        (
+            "login, wrong password",
+            &f.login,
+            "/v1/login",
+            json!({ "nip": active, "password": "Wrong-Password-1" }),
+            401,
+        ),
+        (
+            "login, unknown NIP",
+            &f.login,
+            "/v1/login",
+            json!({ "nip": unknown, "password": PW }),
+            401,
+        ),
+        (
+            "forgot, account with e-mail",
+            &f.forgot,
+            "/v1/password/forgot",
+            json!({ "nip": active }),
+            202,
+        ),
+        (
+            "forgot, unknown NIP",
+            &f.forgot,
+            "/v1/password/forgot",
+            json!({ "nip": unknown }),
+            202,
+        ),
+        (
+            "reset, wrong code",
+            &f.reset,
+            "/v1/password/reset",
+            json!({ "nip": unknown, "token": "AAAA-AAAA", "new_password": PW2 }),
+            400,
+        ),
+    ];
+    for (what, api, path, body, want) in steps {
+        let (status, answer, _) = invoke(api, "POST", path, Some(body), None).await;
+        assert_eq!(status, want, "{what}: {answer}");
+        let timeline = calls.take_timeline();
+        let depth = sequential_depth(&timeline);
+        let ops: Vec<&str> = timeline.iter().map(|c| c.0.as_str()).collect();
+        println!(
+            "{what}: {} calls, {depth} one after another: {ops:?}",
+            timeline.len()
+        );
+        assert!(
+            depth <= 3,
+            "{what}: {depth} round trips one after another: {ops:?}"
+        );
+        assert!(
+            depth >= 2,
+            "{what}: the depth measure sees the request's calls"
+        );
     }
 }
 

@@ -701,8 +701,15 @@ impl Store for DynamoStore {
         a: &Account,
         expected: u64,
         cleared: &LoginThrottle,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let put_audit = Put::builder()
+            .table_name(&self.tables.audit)
+            .set_item(Some(self.audit_item(audit)?))
+            .condition_expression("attribute_not_exists(sk)")
+            .build()
+            .map_err(bad)?;
         let delete_code = Delete::builder()
             .table_name(&self.tables.ephemeral)
             .key("pk", code_key(&a.nip))
@@ -724,6 +731,7 @@ impl Store for DynamoStore {
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().put(clear_throttle).build())
+            .transact_items(TransactWriteItem::builder().put(put_audit).build())
             .send()
             .await;
         r.map(|_| ()).map_err(|e| transaction_error(e, "reset"))

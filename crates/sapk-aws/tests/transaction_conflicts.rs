@@ -130,12 +130,26 @@ fn cleared(a: &Account) -> LoginThrottle {
     }
 }
 
+fn record(a: &Account) -> sapk_core::ports::AuditEvent {
+    sapk_core::ports::AuditEvent {
+        at: a.created_at,
+        actor: "self".into(),
+        office: None,
+        nip: Some(a.nip.clone()),
+        source_ip: None,
+        action: "reset".into(),
+        outcome: "succeeded".into(),
+        details: serde_json::Value::Null,
+        link: None,
+    }
+}
+
 #[tokio::test]
 async fn a_reset_transaction_meeting_another_transaction_is_retried() {
     let (url, count) = stub(vec![CONFLICT_CANCELLED, CONFLICT_CANCELLED, OK_EMPTY]).await;
     let s = store_at(&url).await;
     let a = account();
-    s.complete_reset("h", &a, 0, &cleared(&a))
+    s.complete_reset("h", &a, 0, &cleared(&a), &record(&a))
         .await
         .expect("retried until it went through");
     assert_eq!(count.load(Ordering::SeqCst), 3);
@@ -146,7 +160,9 @@ async fn a_failed_condition_is_a_conflict_at_once() {
     let (url, count) = stub(vec![CONDITION_CANCELLED, OK_EMPTY]).await;
     let s = store_at(&url).await;
     let a = account();
-    let r = s.complete_reset("h", &a, 0, &cleared(&a)).await;
+    let r = s
+        .complete_reset("h", &a, 0, &cleared(&a), &record(&a))
+        .await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
     assert_eq!(count.load(Ordering::SeqCst), 1, "not retried");
 }

@@ -250,15 +250,17 @@ pub trait Store: Send + Sync {
     async fn delete_reset_code(&self, nip: &Nip, code_hash: Option<&str>)
         -> Result<(), StoreError>;
     /// One atomic step: delete the code `code_hash` (it must still exist), replace the
-    /// account as `update_account` does, and write `cleared` (the NIP's fresh throttle
-    /// record, which ends its lock-outs) unconditionally. `Conflict` when the code is gone or
-    /// the account changed; then nothing is written.
+    /// account as `update_account` does, write `cleared` (the NIP's fresh throttle record,
+    /// which ends its lock-outs) unconditionally, and append `audit` as `append_audit` does.
+    /// `Conflict` when the code is gone, the account changed or the audit record's place is
+    /// held; then nothing is written.
     async fn complete_reset(
         &self,
         code_hash: &str,
         account: &Account,
         expected_version: u64,
         cleared: &LoginThrottle,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError>;
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;

@@ -175,6 +175,14 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// The head of an audit chain read early, beside a request's first reads; `Unknown` when
+/// not read (or that read failed): it is read when the record is sealed.
+#[derive(Debug, Clone)]
+pub(crate) enum Head {
+    Known(Option<crate::audit_chain::AuditLink>),
+    Unknown,
+}
+
 /// 256 random bits, base64url (43 characters): a session token or a login challenge.
 pub(crate) fn new_bearer_token() -> Result<String, AuthError> {
     let bytes = random_bytes::<32>().map_err(|e| {
@@ -303,7 +311,13 @@ impl Service {
     }
 
     pub(crate) async fn audit(&self, event: AuditEvent) {
-        if let Err(e) = self.append_chained(&event).await {
+        self.audit_on(event, Head::Unknown).await;
+    }
+
+    /// [`Service::audit`] sealed on a head read earlier, beside the request's first reads
+    /// (one round trip less); a stale head only costs a retry.
+    pub(crate) async fn audit_on(&self, event: AuditEvent, head: Head) {
+        if let Err(e) = self.append_chained_on(&event, head).await {
             error!(error = %e, action = %event.action, "audit append failed");
         }
     }
@@ -311,10 +325,22 @@ impl Service {
     /// Seals `event` on its chain's head and appends it; when another append took the place
     /// first, seals again on the new head (a few times, with a short random pause).
     pub(crate) async fn append_chained(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.sealed_write(event, |sealed| async move {
+        self.append_chained_on(event, Head::Unknown).await
+    }
+
+    async fn append_chained_on(&self, event: &AuditEvent, head: Head) -> Result<(), StoreError> {
+        self.sealed_write(event, head, |sealed| async move {
             self.store.append_audit(&sealed).await
         })
         .await
+    }
+
+    /// The head of `nip`'s audit chain, to read beside a request's first reads.
+    pub(crate) async fn audit_head(&self, nip: &Nip) -> Head {
+        match self.store.audit_head(nip.as_str()).await {
+            Ok(h) => Head::Known(h),
+            Err(_) => Head::Unknown,
+        }
     }
 
     /// `write` with `event` sealed on its chain's current head, again on a newer head when
@@ -323,6 +349,7 @@ impl Service {
     pub(crate) async fn sealed_write<F, Fut>(
         &self,
         event: &AuditEvent,
+        head: Head,
         write: F,
     ) -> Result<(), StoreError>
     where
@@ -336,7 +363,10 @@ impl Service {
             ));
         };
         let chain = crate::audit_chain::chain_of(event);
-        let mut head = self.store.audit_head(chain).await?;
+        let mut head = match head {
+            Head::Known(h) => h,
+            Head::Unknown => self.store.audit_head(chain).await?,
+        };
         for attempt in 0..ATTEMPTS {
             let mut sealed = event.clone();
             sealed.link = Some(key.seal(event, head.as_ref()));
@@ -412,6 +442,19 @@ impl Service {
         nip: &Nip,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
+        let over = self.rate_counters(action, nip, meta).await;
+        self.refuse_if_limited(action, nip, meta, over, Head::Unknown)
+            .await
+    }
+
+    /// The three counters of [`Service::rate_limit`], written at once (a route reads its
+    /// records beside them); the longest wait of a counter over its limit.
+    pub(crate) async fn rate_counters(
+        &self,
+        action: Limited,
+        nip: &Nip,
+        meta: &RequestMeta,
+    ) -> Result<Option<u64>, AuthError> {
         let l = &self.config.limits;
         let (by_ip, by_nip_ip, by_nip) = match action {
             Limited::Forgot => (l.forgot_ip, l.forgot_nip_ip, l.forgot_nip),
@@ -426,13 +469,28 @@ impl Service {
             self.hit(format!("rl:{name}:nipip:{nip}@{ip}"), by_nip_ip, now),
             self.hit(format!("rl:{name}:nip:{nip}"), by_nip, now),
         );
-        let retry = [a?, b?, c?].into_iter().flatten().max();
-        match retry {
+        Ok([a?, b?, c?].into_iter().flatten().max())
+    }
+
+    /// The answer of [`Service::rate_counters`]: a counter over its limit refuses the
+    /// request, audited (sealed on `head` when it was read early).
+    pub(crate) async fn refuse_if_limited(
+        &self,
+        action: Limited,
+        nip: &Nip,
+        meta: &RequestMeta,
+        over: Result<Option<u64>, AuthError>,
+        head: Head,
+    ) -> Result<(), AuthError> {
+        match over? {
             None => Ok(()),
             Some(retry_after_secs) => {
-                warn!(action = name, "rate limited");
-                self.audit(self.public_event(nip, meta, action.refused_action(), Outcome::Refused))
-                    .await;
+                warn!(action = action.name(), "rate limited");
+                self.audit_on(
+                    self.public_event(nip, meta, action.refused_action(), Outcome::Refused),
+                    head,
+                )
+                .await;
                 Err(AuthError::RateLimited { retry_after_secs })
             }
         }
@@ -497,9 +555,15 @@ impl Service {
     /// for an account with an e-mail, otherwise one no one can know (the hash of a code that
     /// is never sent). Only the e-mail differs, and the answer time is padded.
     async fn forgot_inner(&self, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
-        self.rate_limit(Limited::Forgot, nip, meta).await?;
-        let (account, current) =
-            tokio::join!(self.store.get_account(nip), self.store.get_reset_code(nip));
+        // One round trip: the counters, the account, the code and the audit chain's head.
+        let (over, account, current, head) = tokio::join!(
+            self.rate_counters(Limited::Forgot, nip, meta),
+            self.store.get_account(nip),
+            self.store.get_reset_code(nip),
+            self.audit_head(nip),
+        );
+        self.refuse_if_limited(Limited::Forgot, nip, meta, over, head.clone())
+            .await?;
         let account = account.map_err(store_down)?;
         let current = current.map_err(store_down)?;
         let now = self.clock.now();
@@ -514,8 +578,11 @@ impl Service {
         }) {
             // The same write as a new code, changing nothing.
             self.store.rewrite_reset_code(c).await.map_err(store_down)?;
-            self.audit(self.public_event(nip, meta, Action::CodeRequested, Outcome::Cooldown))
-                .await;
+            self.audit_on(
+                self.public_event(nip, meta, Action::CodeRequested, Outcome::Cooldown),
+                head,
+            )
+            .await;
             return Ok(());
         }
         let no_randomness = |e| {
@@ -551,8 +618,11 @@ impl Service {
             } else {
                 Outcome::UnknownNip
             };
-            self.audit(self.public_event(nip, meta, Action::CodeRequested, outcome))
-                .await;
+            self.audit_on(
+                self.public_event(nip, meta, Action::CodeRequested, outcome),
+                head,
+            )
+            .await;
             return Ok(());
         };
         let mail = mail::reset_code_email(
@@ -583,7 +653,7 @@ impl Service {
             },
         );
         ev.details = json!({ "to": email.masked(), "expires_at": expires_at });
-        self.audit(ev).await;
+        self.audit_on(ev, head).await;
         info!(sent, "reset code issued");
         Ok(())
     }
@@ -637,29 +707,34 @@ impl Service {
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
         let nip = self.parse_nip(nip_raw)?;
-        self.rate_limit(Limited::Reset, &nip, meta).await?;
+        // The same store work for every NIP. One round trip: the counters, the account, the
+        // code and the audit chain's head; then a try taken (from whatever code is there;
+        // nothing, if there is none); then, for the right code, the reset and its audit
+        // record in one atomic write.
+        let (over, account, record, head) = tokio::join!(
+            self.rate_counters(Limited::Reset, &nip, meta),
+            self.store.get_account(&nip),
+            self.store.get_reset_code(&nip),
+            self.audit_head(&nip),
+        );
+        self.refuse_if_limited(Limited::Reset, &nip, meta, over, head.clone())
+            .await?;
         let password = Password::new(new_password_raw);
         self.check_policy(&password, Self::public_context(&nip))
             .await?;
 
         let fail = |reason: &'static str| {
-            let nip = nip.clone();
+            let (nip, head) = (nip.clone(), head.clone());
             async move {
                 let mut ev = self.public_event(&nip, meta, Action::Reset, Outcome::Failed);
                 ev.details = json!({ "reason": reason });
-                self.audit(ev).await;
+                self.audit_on(ev, head).await;
                 AuthError::InvalidToken
             }
         };
         let Ok(code) = ResetCode::parse(code_raw) else {
             return Err(fail("malformed_code").await);
         };
-        // The same store work for every NIP: read the account and the code, then take a
-        // try (from whatever code is there; nothing, if there is none).
-        let (account, record) = tokio::join!(
-            self.store.get_account(&nip),
-            self.store.get_reset_code(&nip)
-        );
         let account = account.map_err(store_down)?;
         let record = record.map_err(store_down)?;
         let now = self.clock.now();
@@ -701,22 +776,29 @@ impl Service {
         updated.credential_version += 1;
         updated.password_changed_at = Some(now);
         updated.updated_at = now;
-        match self
-            .store
-            .complete_reset(
-                &record.code_hash,
-                &updated,
-                account.version,
-                &throttle::cleared(&nip, now, &self.config),
-            )
-            .await
-        {
+        let cleared = throttle::cleared(&nip, now, &self.config);
+        let done = self.public_event(&nip, meta, Action::Reset, Outcome::Succeeded);
+        let written = self
+            .sealed_write(&done, head.clone(), |sealed| {
+                let (record, updated, cleared) = (&record, &updated, &cleared);
+                async move {
+                    self.store
+                        .complete_reset(
+                            &record.code_hash,
+                            updated,
+                            account.version,
+                            cleared,
+                            &sealed,
+                        )
+                        .await
+                }
+            })
+            .await;
+        match written {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(fail("code_already_used").await),
             Err(e) => return Err(store_down(e)),
         }
-        self.audit(self.public_event(&nip, meta, Action::Reset, Outcome::Succeeded))
-            .await;
         info!("password reset");
         self.notify_password_changed(&account, now, meta.lang).await;
         Ok(())
@@ -735,14 +817,30 @@ impl Service {
         meta: &RequestMeta,
     ) -> Result<LoginStep, AuthError> {
         let nip = self.parse_nip(nip_raw)?;
-        self.rate_limit(Limited::Login, &nip, meta).await?;
         let now = self.clock.now();
         let keys = throttle::keys(&nip, meta.source_ip.as_deref());
-        let (account, reservation) = tokio::join!(
+        // The same store work for every NIP. One round trip: the counters, the account, the
+        // lock-out records and the audit chain's head; then the attempt reserved (one write);
+        // after the verification, the attempt given back, the session and the audit record
+        // at once.
+        let (over, account, locks, head) = tokio::join!(
+            self.rate_counters(Limited::Login, &nip, meta),
             self.store.get_account(&nip),
-            throttle::reserve(self.store.as_ref(), &nip, &keys, now, &self.config)
+            self.store.get_throttles(&keys),
+            self.audit_head(&nip),
         );
+        self.refuse_if_limited(Limited::Login, &nip, meta, over, head.clone())
+            .await?;
         let account = account.map_err(store_down)?;
+        let reservation = throttle::reserve(
+            self.store.as_ref(),
+            &nip,
+            &keys,
+            now,
+            &self.config,
+            locks.ok(),
+        )
+        .await;
         let (pair_failures, nip_failures, lock, records) = match reservation.map_err(store_down)? {
             Reservation::Taken {
                 pair_failures,
@@ -751,15 +849,21 @@ impl Service {
                 records,
             } => (pair_failures, nip_failures, lock, records),
             Reservation::Locked(until) => {
-                self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Throttled))
-                    .await;
+                self.audit_on(
+                    self.public_event(&nip, meta, Action::Login, Outcome::Throttled),
+                    head,
+                )
+                .await;
                 return Err(AuthError::RateLimited {
                     retry_after_secs: (until - now).num_seconds().max(1) as u64,
                 });
             }
             Reservation::Busy => {
-                self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Throttled))
-                    .await;
+                self.audit_on(
+                    self.public_event(&nip, meta, Action::Login, Outcome::Throttled),
+                    head,
+                )
+                .await;
                 return Err(AuthError::RateLimited {
                     retry_after_secs: 1,
                 });
@@ -780,13 +884,9 @@ impl Service {
                 "failures_all_addresses": nip_failures,
                 "locked_until": lock,
             });
-            self.audit(ev).await;
+            self.audit_on(ev, head).await;
             return Err(AuthError::InvalidCredentials);
         };
-        self.store
-            .put_throttles(&throttle::given_back(&records))
-            .await
-            .map_err(store_down)?;
         if let Some(phc) = &account.password_hash {
             if self.hasher.needs_rehash(phc) {
                 self.rehash(&account, &password).await;
@@ -795,24 +895,35 @@ impl Service {
         // Two-step login: a right password gives a challenge, not a session. (Whether the
         // account has a factor was read with the account, as for every NIP; nothing before
         // this point differs.)
+        let give_back = throttle::given_back(&records);
         if account
             .second_factor
             .as_ref()
             .is_some_and(crate::factor::SecondFactor::is_active)
         {
-            let challenge = self
-                .issue_challenge(&nip, account.credential_version, now)
-                .await?;
-            self.audit(self.public_event(&nip, meta, Action::Login, Outcome::SecondStep))
-                .await;
-            return Ok(LoginStep::SecondStep(challenge));
+            let (given, challenge, ()) = tokio::join!(
+                self.store.put_throttles(&give_back),
+                self.issue_challenge(&nip, account.credential_version, now),
+                self.audit_on(
+                    self.public_event(&nip, meta, Action::Login, Outcome::SecondStep),
+                    head,
+                ),
+            );
+            given.map_err(store_down)?;
+            return Ok(LoginStep::SecondStep(challenge?));
         }
-        let mut out = self
-            .issue_session(&nip, account.credential_version, now)
-            .await?;
+        // The record says the password was right; it is written beside the session.
+        let (given, session, ()) = tokio::join!(
+            self.store.put_throttles(&give_back),
+            self.issue_session(&nip, account.credential_version, now),
+            self.audit_on(
+                self.public_event(&nip, meta, Action::Login, Outcome::Succeeded),
+                head,
+            ),
+        );
+        given.map_err(store_down)?;
+        let mut out = session?;
         out.enrol_second_factor = self.second_factor_required(&account);
-        self.audit(self.public_event(&nip, meta, Action::Login, Outcome::Succeeded))
-            .await;
         Ok(LoginStep::Session(out))
     }
 

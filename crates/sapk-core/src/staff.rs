@@ -1262,7 +1262,7 @@ impl Service {
         // The change, the end of the code (sessions end with the credential version), any
         // pending exception and the audit record: one atomic write.
         if let Err(e) = self
-            .sealed_write(&record, |sealed| {
+            .sealed_write(&record, crate::service::Head::Unknown, |sealed| {
                 let updated = &updated;
                 async move {
                     self.store

@@ -106,16 +106,23 @@ fn expect(raw: &Option<LoginThrottle>) -> Expect {
     raw.as_ref().map_or(Expect::Absent, |t| Expect::Rev(t.rev))
 }
 
-/// Reserves one attempt under both keys, or says why not.
+/// Reserves one attempt under both keys, or says why not. `read` is what the store held
+/// under `keys`, when the caller read it beside its other first reads (a round trip less);
+/// a write that finds the records changed since reads them again.
 pub(crate) async fn reserve(
     store: &dyn Store,
     nip: &Nip,
     keys: &[String; 2],
     now: DateTime<Utc>,
     config: &Config,
+    read: Option<Vec<Option<LoginThrottle>>>,
 ) -> Result<Reservation, StoreError> {
+    let mut read = read.filter(|r| r.len() == keys.len());
     for _ in 0..RESERVE_TRIES {
-        let raw = store.get_throttles(keys).await?;
+        let raw = match read.take() {
+            Some(r) => r,
+            None => store.get_throttles(keys).await?,
+        };
         let counts = Counts::live(&raw, now);
         if let Some(until) = counts.locked_until(now) {
             return Ok(Reservation::Locked(until));

@@ -124,7 +124,7 @@ impl Service {
     ) -> Result<Box<[LoginThrottle; 2]>, AuthError> {
         let now = self.now();
         let keys = throttle::keys(nip, meta.source_ip.as_deref());
-        match throttle::reserve(self.store.as_ref(), nip, &keys, now, &self.config)
+        match throttle::reserve(self.store.as_ref(), nip, &keys, now, &self.config, None)
             .await
             .map_err(store_down)?
         {

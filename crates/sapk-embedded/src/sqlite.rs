@@ -816,8 +816,14 @@ impl Store for SqliteStore {
         a: &Account,
         expected: u64,
         cleared: &LoginThrottle,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let (hash, a, cleared) = (code_hash.to_owned(), a.clone(), cleared.clone());
+        let (hash, a, cleared, audit) = (
+            code_hash.to_owned(),
+            a.clone(),
+            cleared.clone(),
+            audit.clone(),
+        );
         self.run(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -833,6 +839,7 @@ impl Store for SqliteStore {
             }
             write_account(&tx, &a, expected)?;
             write_throttle(&tx, &cleared)?;
+            insert_audit(&tx, &audit)?;
             tx.commit().map_err(down)
         })
         .await

@@ -260,6 +260,21 @@ async fn get_one(s: &DynStore, key: &str) -> Option<LoginThrottle> {
         .flatten()
 }
 
+/// The success record of a reset (unsealed: the chain's rules are checked on their own).
+fn reset_record(nip: &Nip) -> AuditEvent {
+    AuditEvent {
+        at: t0(),
+        actor: "self".into(),
+        office: None,
+        nip: Some(nip.clone()),
+        source_ip: Some("203.0.113.9".into()),
+        action: "reset".into(),
+        outcome: "succeeded".into(),
+        details: serde_json::Value::Null,
+        link: None,
+    }
+}
+
 pub async fn complete_reset_is_atomic(s: DynStore) {
     let nip = fresh_nip();
     s.insert_account(&account(&nip)).await.unwrap();
@@ -275,7 +290,10 @@ pub async fn complete_reset_is_atomic(s: DynStore) {
     let mut next = account(&nip);
     next.password_hash = Some("h1".into());
     next.credential_version = 1;
-    assert!(conflict(s.complete_reset("c1", &next, 7, &cleared).await));
+    assert!(conflict(
+        s.complete_reset("c1", &next, 7, &cleared, &reset_record(&nip))
+            .await
+    ));
     assert!(s.get_reset_code(&nip).await.unwrap().is_some());
     assert_eq!(
         s.get_account(&nip).await.unwrap().unwrap().password_hash,
@@ -285,12 +303,37 @@ pub async fn complete_reset_is_atomic(s: DynStore) {
 
     // Wrong code: nothing is written.
     assert!(conflict(
-        s.complete_reset("other", &next, 0, &cleared).await
+        s.complete_reset("other", &next, 0, &cleared, &reset_record(&nip))
+            .await
     ));
     assert_eq!(s.get_account(&nip).await.unwrap().unwrap().version, 0);
     assert_eq!(get_one(&s, nip.as_str()).await, Some(locked));
 
-    s.complete_reset("c1", &next, 0, &cleared).await.unwrap();
+    assert!(
+        s.list_audit(&nip, 10).await.unwrap().is_empty(),
+        "no record without its reset"
+    );
+    // The record's place in the chain is held: nothing is written either.
+    let k = chain_key();
+    let first = append_sealed(&s, &k, chain_event(Some(&nip), 0))
+        .await
+        .unwrap();
+    let mut sealed = reset_record(&nip);
+    sealed.link = Some(k.seal(&sealed, None));
+    assert!(conflict(
+        s.complete_reset("c1", &next, 0, &cleared, &sealed).await
+    ));
+    assert_eq!(s.get_account(&nip).await.unwrap().unwrap().version, 0);
+    assert!(s.get_reset_code(&nip).await.unwrap().is_some());
+    sealed.link = Some(k.seal(&sealed, first.link.as_ref()));
+    s.complete_reset("c1", &next, 0, &cleared, &sealed)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.audit_chain(nip.as_str()).await.unwrap(),
+        vec![first, sealed],
+        "the reset's record, in one write with it"
+    );
     let stored = s.get_account(&nip).await.unwrap().unwrap();
     assert_eq!(stored.password_hash.as_deref(), Some("h1"));
     assert_eq!((stored.version, stored.credential_version), (1, 1));
@@ -301,7 +344,10 @@ pub async fn complete_reset_is_atomic(s: DynStore) {
         "reset writes the cleared lock-out record"
     );
     assert!(
-        conflict(s.complete_reset("c1", &next, 1, &cleared).await),
+        conflict(
+            s.complete_reset("c1", &next, 1, &cleared, &reset_record(&nip))
+                .await
+        ),
         "single use"
     );
 }
@@ -318,7 +364,8 @@ pub async fn one_code_twenty_consumers_one_wins(s: DynStore) {
         a.credential_version = 1;
         tasks.push(tokio::spawn(async move {
             let cleared = throttle(&a.nip, a.nip.as_str(), 0, i);
-            s.complete_reset("race", &a, 0, &cleared).await
+            s.complete_reset("race", &a, 0, &cleared, &reset_record(&a.nip))
+                .await
         }));
     }
     let mut wins = 0;

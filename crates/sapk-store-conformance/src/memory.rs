@@ -154,15 +154,19 @@ impl Store for MemoryStore {
         a: &Account,
         expected: u64,
         cleared: &LoginThrottle,
+        audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.with(|s| {
             if s.codes.get(&a.nip).is_none_or(|c| c.code_hash != h) {
                 return Err(conflict("code gone"));
             }
+            if taken(s, audit) {
+                return Err(conflict("audit chain place"));
+            }
             replace_account(s, a, expected)?;
             s.codes.remove(&a.nip);
             s.throttles.insert(cleared.key.clone(), cleared.clone());
-            Ok(())
+            push_audit(s, audit)
         })
     }
     async fn put_session(&self, x: &SessionRecord) -> Result<(), StoreError> {
