@@ -20,3 +20,15 @@ install_infra_tools() {
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
     export PATH="$PWD/.venv/bin:$PATH"
 }
+
+# qemu-aarch64 and the arm64 C library (Debian's qemu-user and libc6-arm64-cross), to run
+# the arm64 Lambda binaries here (scripts/smoke.py).
+install_qemu() {
+    if command -v qemu-aarch64 >/dev/null && [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
+        return
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends qemu-user libc6-arm64-cross >/dev/null
+}
