@@ -19,6 +19,56 @@ fn argon2(c: &mut Criterion) {
     g.bench_function("hash (one reset)", |b| {
         b.iter(|| black_box(h.hash_blocking(black_box("Kuda-Laut-Terbang-9"))))
     });
+    // What the service did before its memory was reused: the argon2 crate's own
+    // verification, which allocates and faults in 19 MiB each time.
+    let parsed = argon2::PasswordHash::new(&phc).expect("phc");
+    g.bench_function("verify, argon2 crate (allocates each time)", |b| {
+        use argon2::PasswordVerifier;
+        b.iter(|| {
+            black_box(
+                argon2::Argon2::default()
+                    .verify_password(black_box(b"Kuda-Laut-Terbang-9"), &parsed)
+                    .is_ok(),
+            )
+        })
+    });
+    g.finish();
+
+    // Eight logins arriving at once (the load harness's concurrency): through the service's
+    // hasher (one per core at a time, memory reused) and, as before, each straight onto the
+    // blocking pool with its own allocation.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("eight verifications at once");
+    g.sample_size(10);
+    g.bench_function("PasswordHasher::verify (bounded, reused memory)", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let pw = Password::new("Kuda-Laut-Terbang-9");
+                let all = (0..8).map(|_| h.verify(&pw, Some(&phc)));
+                black_box(futures_util::future::join_all(all).await)
+            })
+        })
+    });
+    g.bench_function("spawn_blocking each, argon2 crate (unbounded, allocates)", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let all = (0..8).map(|_| {
+                    let phc = phc.clone();
+                    tokio::task::spawn_blocking(move || {
+                        use argon2::PasswordVerifier;
+                        let parsed = argon2::PasswordHash::new(&phc).expect("phc");
+                        argon2::Argon2::default()
+                            .verify_password(b"Kuda-Laut-Terbang-9", &parsed)
+                            .is_ok()
+                    })
+                });
+                black_box(futures_util::future::join_all(all).await)
+            })
+        })
+    });
     g.finish();
 }
 

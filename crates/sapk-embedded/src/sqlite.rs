@@ -450,7 +450,26 @@ impl SqliteStore {
         })
     }
 
+    /// Runs a short statement or transaction (one key's rows; no fsync with
+    /// `synchronous=NORMAL`): right here when the connection is free, which spares two
+    /// thread hand-offs per call (they were most of a forgot's CPU), else on the blocking
+    /// pool, waiting for the connection there.
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        match self.conn.try_lock() {
+            Ok(mut guard) => return f(&mut guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => return f(&mut p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        self.run_heavy(f).await
+    }
+
+    /// Runs `f` on the blocking pool: for what reads or writes many rows (batches, lists,
+    /// purges, a whole audit chain) and whatever waits for the connection.
+    async fn run_heavy<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -544,7 +563,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(i64, String, u32)>, StoreError> {
-        self.run(move |c| {
+        self.run_heavy(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT id, body, attempts FROM mail_queue \
@@ -614,7 +633,7 @@ impl SqliteStore {
     /// Deletes expired codes, sessions, throttles and counters (the local stand-in for
     /// DynamoDB's TTL). Returns how many rows went.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        self.run(move |c| {
+        self.run_heavy(move |c| {
             let t = micros(now);
             let mut n = 0;
             for table in ["reset_codes", "sessions", "login_locks", "counters"] {
@@ -646,7 +665,7 @@ impl Store for SqliteStore {
 
     async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError> {
         let keys: Vec<String> = nips.iter().map(|n| n.as_str().to_owned()).collect();
-        self.run(move |c| {
+        self.run_heavy(move |c| {
             let mut found = std::collections::HashMap::new();
             // SQLite binds at most 32766 parameters; a batch is far below, but chunk anyway.
             for chunk in keys.chunks(500) {
@@ -704,7 +723,7 @@ impl Store for SqliteStore {
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {
-        self.run(|c| {
+        self.run_heavy(|c| {
             c.row("SELECT EXISTS (SELECT 1 FROM accounts)", [], |r| {
                 r.get::<_, bool>(0)
             })
@@ -1104,7 +1123,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
-        self.run(|c| {
+        self.run_heavy(|c| {
             let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {STAFF_COLS} FROM staff ORDER BY principal"
@@ -1123,7 +1142,7 @@ impl Store for SqliteStore {
 
     async fn list_audit(&self, n: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         let key = n.as_str().to_owned();
-        self.run(move |c| {
+        self.run_heavy(move |c| {
             let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {AUDIT_COLUMNS} FROM audit WHERE nip = ?1 ORDER BY id DESC LIMIT ?2"
@@ -1168,7 +1187,7 @@ impl Store for SqliteStore {
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
         // By the NIP index (audit_by_nip); the records without a NIP are the chain `-`.
         let key = (chain != SYSTEM_CHAIN).then(|| chain.to_owned());
-        self.run(move |c| {
+        self.run_heavy(move |c| {
             let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {AUDIT_COLUMNS} FROM audit WHERE nip IS ?1 \
