@@ -52,23 +52,26 @@ fn argon2(c: &mut Criterion) {
             })
         })
     });
-    g.bench_function("spawn_blocking each, argon2 crate (unbounded, allocates)", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let all = (0..8).map(|_| {
-                    let phc = phc.clone();
-                    tokio::task::spawn_blocking(move || {
-                        use argon2::PasswordVerifier;
-                        let parsed = argon2::PasswordHash::new(&phc).expect("phc");
-                        argon2::Argon2::default()
-                            .verify_password(b"Kuda-Laut-Terbang-9", &parsed)
-                            .is_ok()
-                    })
-                });
-                black_box(futures_util::future::join_all(all).await)
+    g.bench_function(
+        "spawn_blocking each, argon2 crate (unbounded, allocates)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let all = (0..8).map(|_| {
+                        let phc = phc.clone();
+                        tokio::task::spawn_blocking(move || {
+                            use argon2::PasswordVerifier;
+                            let parsed = argon2::PasswordHash::new(&phc).expect("phc");
+                            argon2::Argon2::default()
+                                .verify_password(b"Kuda-Laut-Terbang-9", &parsed)
+                                .is_ok()
+                        })
+                    });
+                    black_box(futures_util::future::join_all(all).await)
+                })
             })
-        })
-    });
+        },
+    );
     g.finish();
 }
 
