@@ -280,6 +280,25 @@ fn read_audit(item: &Item) -> Result<AuditEvent, StoreError> {
     })
 }
 
+/// Every item of a paginated Scan or Query: `page` asks for the page after a start key and
+/// gives its items and the next start key.
+async fn all_pages<F, Fut>(mut page: F) -> Result<Vec<Item>, StoreError>
+where
+    F: FnMut(Option<Item>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Option<Vec<Item>>, Option<Item>), StoreError>>,
+{
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let (items, next) = page(start).await?;
+        out.extend(items.unwrap_or_default());
+        match next {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(out),
+        }
+    }
+}
+
 fn code_key(nip: &Nip) -> AttributeValue {
     s(format!("code#{nip}"))
 }
@@ -1007,26 +1026,23 @@ impl Store for DynamoStore {
     }
 
     async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
+        let items = all_pages(|start| async move {
             let page = self
                 .client
                 .scan()
                 .table_name(&self.tables.staff)
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
+                .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(sdk)?;
-            for item in page.items() {
-                out.push(read_officer(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+            Ok((page.items, page.last_evaluated_key))
+        })
+        .await?;
+        let mut out = items
+            .iter()
+            .map(read_officer)
+            .collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| a.principal.cmp(&b.principal));
         Ok(out)
     }
@@ -1079,9 +1095,7 @@ impl Store for DynamoStore {
     }
 
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
+        let items = all_pages(|start| async move {
             let page = self
                 .client
                 .query()
@@ -1093,14 +1107,9 @@ impl Store for DynamoStore {
                 .send()
                 .await
                 .map_err(sdk)?;
-            for item in page.items() {
-                out.push(read_audit(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(out)
+            Ok((page.items, page.last_evaluated_key))
+        })
+        .await?;
+        items.iter().map(read_audit).collect()
     }
 }
