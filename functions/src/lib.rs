@@ -164,9 +164,12 @@ async fn service_with_ses_from_env(
 ) -> anyhow::Result<(Service, Option<String>, sapk_aws::aws_config::SdkConfig)> {
     init_logging();
     let sdk = sapk_aws::sdk_config().await;
-    let token = key_text(&sdk, "SAPK_TOKEN_KEY").await?;
-    let pii = key_text(&sdk, "SAPK_PII_KEY").await?;
-    let audit = key_text(&sdk, "SAPK_AUDIT_KEY").await?;
+    // The key secrets at once: each is a Secrets Manager call at cold start.
+    let (token, pii, audit) = tokio::try_join!(
+        key_text(&sdk, "SAPK_TOKEN_KEY"),
+        key_text(&sdk, "SAPK_PII_KEY"),
+        key_text(&sdk, "SAPK_AUDIT_KEY"),
+    )?;
     let get = |k: &str| match (k, &token) {
         ("SAPK_TOKEN_KEY", Some(text)) => Some(text.clone()),
         _ => std::env::var(k).ok(),

@@ -78,6 +78,8 @@ struct HasherInner {
     dummy: OnceLock<String>,
     /// One permit per core: a hash waits for one before it goes to the blocking pool.
     permits: Arc<tokio::sync::Semaphore>,
+    /// The cores, read once (`available_parallelism` reads cgroup files).
+    cores: usize,
     /// Memory of finished hashes, for the next (at most one set per permit stays).
     blocks: std::sync::Mutex<Vec<Vec<Block>>>,
 }
@@ -103,15 +105,11 @@ impl HasherInner {
         }
         let result = argon.hash_password_into_with_memory(pwd, salt, out, &mut blocks[..need]);
         if let Ok(mut pool) = self.blocks.lock() {
-            if pool.len() < self.permits_total() {
+            if pool.len() < self.cores {
                 pool.push(blocks);
             }
         }
         result
-    }
-
-    fn permits_total(&self) -> usize {
-        cores()
     }
 }
 
@@ -138,6 +136,7 @@ impl PasswordHasher {
                 argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, p),
                 dummy: OnceLock::new(),
                 permits: Arc::new(tokio::sync::Semaphore::new(cores())),
+                cores: cores(),
                 blocks: std::sync::Mutex::new(Vec::new()),
             }),
         })
