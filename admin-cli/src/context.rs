@@ -139,14 +139,9 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
             // The audit chain's key, as the functions have it: the stack's AuditKeySecret
             // (SAPK_AUDIT_KEY_SECRET_ARN) or SAPK_AUDIT_KEY, else derived from the token key. With neither, this tool
             // reads but never writes an audit record (it could not seal it).
-            let audit = match env("SAPK_AUDIT_KEY_SECRET_ARN") {
-                Some(arn) => Some(
-                    sapk_aws::fetch_secret_text(&sdk, arn.trim())
-                        .await
-                        .map_err(|e| anyhow::anyhow!("SAPK_AUDIT_KEY_SECRET_ARN: {e}"))?,
-                ),
-                None => env("SAPK_AUDIT_KEY"),
-            };
+            let audit = sapk_aws::key_text(&sdk, "SAPK_AUDIT_KEY")
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
             let svc = match (audit, token) {
                 (Some(v), _) => {
                     svc.with_audit_key(TokenKey::from_secret_text(&v).context("SAPK_AUDIT_KEY")?)

@@ -117,25 +117,15 @@ pub fn build_service_with(
     .map_err(|e| StartError::Invalid(e.to_string()))
 }
 
-/// A key's text from Secrets Manager when `<NAME>_SECRET_ARN` is set (as in
-/// `infra/template.yaml`), else from `<NAME>` itself.
+/// [`sapk_aws::key_text`], refusing to start when a named secret cannot be read.
 async fn key_text(
     sdk: &sapk_aws::aws_config::SdkConfig,
     name: &str,
 ) -> anyhow::Result<Option<String>> {
-    let arn_var = format!("{name}_SECRET_ARN");
-    match std::env::var(&arn_var) {
-        Ok(arn) if !arn.trim().is_empty() => {
-            match sapk_aws::fetch_secret_text(sdk, arn.trim()).await {
-                Ok(text) => Ok(Some(text)),
-                Err(e) => {
-                    tracing::error!(error = %e, secret = %arn_var, "key secret not readable");
-                    anyhow::bail!("refusing to start: {arn_var}: {e}");
-                }
-            }
-        }
-        _ => Ok(std::env::var(name).ok()),
-    }
+    sapk_aws::key_text(sdk, name).await.map_err(|e| {
+        tracing::error!(error = %e, "key secret not readable");
+        anyhow::anyhow!("refusing to start: {e}")
+    })
 }
 
 /// Builds the service once (clients, configuration, keys) from the environment. With

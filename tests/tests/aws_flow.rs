@@ -406,11 +406,17 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
         .any(|e| e.action == "account_renumber" && e.outcome == "moved_out"));
 }
 
-#[tokio::test]
-async fn every_account_state_sends_the_same_dynamodb_calls() {
+/// The functions on fresh tables, with their DynamoDB calls logged.
+async fn counted_functions() -> (DynamoCalls, Functions) {
     let tables = fresh_tables(&dynamodb_url()).await;
     let calls = DynamoCalls::default();
     let f = functions_counted(&dynamodb_url(), &function_env(&tables), Some(calls.clone())).await;
+    (calls, f)
+}
+
+#[tokio::test]
+async fn every_account_state_sends_the_same_dynamodb_calls() {
+    let (calls, f) = counted_functions().await;
     let pid = std::process::id();
     let (active, fresh, no_mail) = (
         "198609262015051001",
@@ -472,9 +478,7 @@ async fn every_account_state_sends_the_same_dynamodb_calls() {
 /// for docs/performance.md's latency model.
 #[tokio::test]
 async fn each_route_waits_for_at_most_three_dynamodb_round_trips() {
-    let tables = fresh_tables(&dynamodb_url()).await;
-    let calls = DynamoCalls::default();
-    let f = functions_counted(&dynamodb_url(), &function_env(&tables), Some(calls.clone())).await;
+    let (calls, f) = counted_functions().await;
     let pid = std::process::id();
     let (active, unknown) = ("198609262015051001", "197512312000121009");
     let mail = format!("budi.depth.{pid}@example.go.id");

@@ -167,7 +167,21 @@ pub async fn caller_arn(cfg: &SdkConfig) -> Result<String, String> {
         .ok_or_else(|| "no ARN in the answer".to_owned())
 }
 
-/// Reads the token key's secret text from Secrets Manager (once, at init).
+/// A key's text: from Secrets Manager when `<NAME>_SECRET_ARN` is set (as in
+/// `infra/template.yaml`), else from `<NAME>` itself; `None` when neither is set. The error
+/// names the variable, never the secret.
+pub async fn key_text(cfg: &SdkConfig, name: &str) -> Result<Option<String>, String> {
+    let arn_var = format!("{name}_SECRET_ARN");
+    match std::env::var(&arn_var) {
+        Ok(arn) if !arn.trim().is_empty() => fetch_secret_text(cfg, arn.trim())
+            .await
+            .map(Some)
+            .map_err(|e| format!("{arn_var}: {e}")),
+        _ => Ok(std::env::var(name).ok().filter(|v| !v.trim().is_empty())),
+    }
+}
+
+/// Reads a key secret's text from Secrets Manager (once, at init).
 pub async fn fetch_secret_text(cfg: &SdkConfig, secret_id: &str) -> Result<String, String> {
     let client = aws_sdk_secretsmanager::Client::new(cfg);
     let out = client

@@ -892,39 +892,40 @@ impl Service {
                 self.rehash(&account, &password).await;
             }
         }
+        let give_back = throttle::given_back(&records);
         // Two-step login: a right password gives a challenge, not a session. (Whether the
         // account has a factor was read with the account, as for every NIP; nothing before
-        // this point differs.)
-        let give_back = throttle::given_back(&records);
-        if account
+        // this point differs.) The attempt is given back and the record written beside it;
+        // the record says the password was right.
+        let two_step = account
             .second_factor
             .as_ref()
-            .is_some_and(crate::factor::SecondFactor::is_active)
-        {
-            let (given, challenge, ()) = tokio::join!(
-                self.store.put_throttles(&give_back),
-                self.issue_challenge(&nip, account.credential_version, now),
-                self.audit_on(
-                    self.public_event(&nip, meta, Action::Login, Outcome::SecondStep),
-                    head,
-                ),
-            );
-            given.map_err(store_down)?;
-            return Ok(LoginStep::SecondStep(challenge?));
-        }
-        // The record says the password was right; it is written beside the session.
-        let (given, session, ()) = tokio::join!(
+            .is_some_and(crate::factor::SecondFactor::is_active);
+        let outcome = if two_step {
+            Outcome::SecondStep
+        } else {
+            Outcome::Succeeded
+        };
+        let step = async {
+            if two_step {
+                let challenge = self
+                    .issue_challenge(&nip, account.credential_version, now)
+                    .await?;
+                return Ok(LoginStep::SecondStep(challenge));
+            }
+            let mut out = self
+                .issue_session(&nip, account.credential_version, now)
+                .await?;
+            out.enrol_second_factor = self.second_factor_required(&account);
+            Ok(LoginStep::Session(out))
+        };
+        let (given, step, ()) = tokio::join!(
             self.store.put_throttles(&give_back),
-            self.issue_session(&nip, account.credential_version, now),
-            self.audit_on(
-                self.public_event(&nip, meta, Action::Login, Outcome::Succeeded),
-                head,
-            ),
+            step,
+            self.audit_on(self.public_event(&nip, meta, Action::Login, outcome), head,),
         );
         given.map_err(store_down)?;
-        let mut out = session?;
-        out.enrol_second_factor = self.second_factor_required(&account);
-        Ok(LoginStep::Session(out))
+        step
     }
 
     /// Whether the account's agency requires two-step login and it is not on.
