@@ -327,6 +327,21 @@ pub trait Store: Send + Sync {
     /// new count.
     async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError>;
 
+    /// [`Store::hit_counter`] for each of `counters` at once, the counts in the same order.
+    /// A store that can do it in one transaction (SQLite) does; the default makes the calls
+    /// concurrently (one round trip's wait on DynamoDB).
+    async fn hit_counters(
+        &self,
+        counters: &[(String, DateTime<Utc>)],
+    ) -> Result<Vec<u64>, StoreError> {
+        futures_util::future::try_join_all(
+            counters
+                .iter()
+                .map(|(key, expires_at)| self.hit_counter(key, *expires_at)),
+        )
+        .await
+    }
+
     /// The registered officer signed in as `principal`, if any.
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError>;
     /// Registers or replaces an officer.

@@ -2,7 +2,7 @@
 
 use crate::audit_text::{Action, Outcome};
 use crate::code::ResetCode;
-use crate::config::{Config, RateLimit};
+use crate::config::Config;
 use crate::error::AuthError;
 use crate::i18n::Lang;
 use crate::keys::{ct_eq, random_bytes, TokenKey};
@@ -412,27 +412,6 @@ impl Service {
         }
     }
 
-    async fn hit(
-        &self,
-        key: String,
-        limit: RateLimit,
-        now: DateTime<Utc>,
-    ) -> Result<Option<u64>, AuthError> {
-        let window = now.timestamp().div_euclid(limit.window_secs);
-        let ends = (window + 1) * limit.window_secs;
-        let expires_at = DateTime::from_timestamp(ends, 0).unwrap_or(now);
-        let count = self
-            .store
-            .hit_counter(&format!("{key}:{window}"), expires_at)
-            .await
-            .map_err(store_down)?;
-        if count > limit.max {
-            Ok(Some((ends - now.timestamp()).max(1) as u64))
-        } else {
-            Ok(None)
-        }
-    }
-
     /// Counts the request against the limits of `action` per source address, per NIP and
     /// address, and per NIP (unknown NIPs count alike, so limits reveal nothing). The three
     /// counters are written at once, whatever their state.
@@ -464,12 +443,37 @@ impl Service {
         let now = self.clock.now();
         let ip = throttle::source_key(meta.source_ip.as_deref());
         let name = action.name();
-        let (a, b, c) = tokio::join!(
-            self.hit(format!("rl:{name}:ip:{ip}"), by_ip, now),
-            self.hit(format!("rl:{name}:nipip:{nip}@{ip}"), by_nip_ip, now),
-            self.hit(format!("rl:{name}:nip:{nip}"), by_nip, now),
-        );
-        Ok([a?, b?, c?].into_iter().flatten().max())
+        let limits = [
+            (format!("rl:{name}:ip:{ip}"), by_ip),
+            (format!("rl:{name}:nipip:{nip}@{ip}"), by_nip_ip),
+            (format!("rl:{name}:nip:{nip}"), by_nip),
+        ];
+        // Each counter counts one fixed window; its record lives until the window ends.
+        let windows = limits.map(|(key, limit)| {
+            let window = now.timestamp().div_euclid(limit.window_secs);
+            let ends = (window + 1) * limit.window_secs;
+            (key, window, ends, limit.max)
+        });
+        let counters: Vec<(String, DateTime<Utc>)> = windows
+            .iter()
+            .map(|(key, window, ends, _)| {
+                (
+                    format!("{key}:{window}"),
+                    DateTime::from_timestamp(*ends, 0).unwrap_or(now),
+                )
+            })
+            .collect();
+        let counts = self
+            .store
+            .hit_counters(&counters)
+            .await
+            .map_err(store_down)?;
+        Ok(windows
+            .iter()
+            .zip(counts)
+            .filter(|((_, _, _, max), count)| count > max)
+            .map(|((_, _, ends, _), _)| (ends - now.timestamp()).max(1) as u64)
+            .max())
     }
 
     /// The answer of [`Service::rate_counters`]: a counter over its limit refuses the

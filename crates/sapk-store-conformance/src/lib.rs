@@ -507,6 +507,39 @@ pub async fn rate_counters(s: DynStore) {
     );
 }
 
+pub async fn rate_counters_at_once(s: DynStore) {
+    let nip = fresh_nip();
+    let exp = t0() + Duration::minutes(15);
+    let keys: Vec<(String, _)> = ["ip", "nipip", "nip"]
+        .iter()
+        .map(|k| (format!("rl:test:{k}:{nip}:1"), exp))
+        .collect();
+    assert_eq!(s.hit_counter(&keys[1].0, exp).await.unwrap(), 1);
+    assert_eq!(s.hit_counters(&keys).await.unwrap(), vec![1, 2, 1]);
+    assert_eq!(s.hit_counters(&keys).await.unwrap(), vec![2, 3, 2]);
+    assert_eq!(s.hit_counters(&[]).await.unwrap(), Vec::<u64>::new());
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (s, keys) = (s.clone(), keys.clone());
+        tasks.push(tokio::spawn(async move { s.hit_counters(&keys).await }));
+    }
+    let mut seen = vec![Vec::new(); 3];
+    for t in tasks {
+        for (i, count) in t.await.unwrap().unwrap().into_iter().enumerate() {
+            seen[i].push(count);
+        }
+    }
+    for (i, counts) in seen.iter_mut().enumerate() {
+        counts.sort_unstable();
+        let from = if i == 1 { 4 } else { 3 };
+        assert_eq!(
+            *counts,
+            (from..from + 10).collect::<Vec<u64>>(),
+            "every hit of counter {i} gets its own count"
+        );
+    }
+}
+
 pub async fn audit_append_and_list(s: DynStore) {
     let a = fresh_nip();
     let b = fresh_nip();
@@ -1072,6 +1105,7 @@ macro_rules! store_conformance_tests {
             sessions,
             login_throttle,
             rate_counters,
+            rate_counters_at_once,
             audit_append_and_list,
             renumber_moves_atomically,
             concurrent_renumbers_one_wins,
