@@ -353,6 +353,18 @@ pub trait Store: Send + Sync {
     /// already holds a record at `link.seq` (another append won the place; the core seals
     /// again on the new head and retries). Records without a link are stored as they are.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends `event` sealed with `key` on its chain's head as found in the same
+    /// transaction, where the store's writes are serial (the embedded store): an append
+    /// never loses its place, however many there are at once. `Ok(false)` from a store that
+    /// cannot (the default): the core then seals on a head it read and seals again when
+    /// another append took the place.
+    async fn append_audit_sealed(
+        &self,
+        _event: &AuditEvent,
+        _key: &crate::audit_chain::AuditKey,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
     /// The link of the newest chained record of `chain` (a NIP, or
     /// [`crate::audit_chain::SYSTEM_CHAIN`] for records without one).
     async fn audit_head(

@@ -329,6 +329,11 @@ impl Service {
     }
 
     async fn append_chained_on(&self, event: &AuditEvent, head: Head) -> Result<(), StoreError> {
+        if let Some(key) = &self.audit_key {
+            if self.store.append_audit_sealed(event, key).await? {
+                return Ok(());
+            }
+        }
         self.sealed_write(event, head, |sealed| async move {
             self.store.append_audit(&sealed).await
         })

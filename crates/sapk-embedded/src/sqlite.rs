@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use sapk_core::audit_chain::{AuditLink, SYSTEM_CHAIN};
+use rusqlite::{params, Connection, OptionalExtension};
+use sapk_core::audit_chain::{chain_of, AuditKey, AuditLink, SYSTEM_CHAIN};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
@@ -114,9 +114,15 @@ CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit
 /// One connection serves every request; a file store's WAL is copied into the database by a
 /// checkpointer thread on a connection of its own, so the fsyncs of a checkpoint never
 /// happen inside a request's transaction.
+///
+/// Short operations are committed in groups: each waits in a queue, and whoever holds the
+/// connection next runs everything queued in one transaction (each operation in a
+/// savepoint of its own, so one that fails leaves no trace and takes nothing else down)
+/// and answers each after the commit. Under load one commit serves several requests.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    queued: Arc<std::sync::Mutex<Vec<Job>>>,
     /// Dropped with the last clone of the store, which ends the checkpointer.
     _checkpointer: Option<Arc<mpsc::SyncSender<()>>>,
 }
@@ -345,6 +351,30 @@ fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The link of the newest chained record of `chain`.
+fn read_audit_head(c: &Connection, chain: &str) -> Result<Option<AuditLink>, StoreError> {
+    c.row(
+        "SELECT chain_seq, chain_prev, chain_mac FROM audit \
+         WHERE coalesce(nip, '-') = ?1 AND chain_seq IS NOT NULL \
+         ORDER BY chain_seq DESC LIMIT 1",
+        [chain],
+        |r| {
+            let seq: i64 = r.get(0)?;
+            Ok((seq, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        },
+    )
+    .optional()
+    .map_err(down)?
+    .map(|(seq, prev, mac)| {
+        Ok(AuditLink {
+            seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("chain_seq {seq}")))?,
+            prev,
+            mac,
+        })
+    })
+    .transpose()
+}
+
 const AUDIT_COLUMNS: &str =
     "at, actor, office, nip, source_ip, action, outcome, details, chain_seq, chain_prev, chain_mac";
 
@@ -435,6 +465,75 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Called with the group's commit (`Err` with why it failed) to answer a queued operation.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A queued operation: runs it (`true` when it is alone in its group, so no savepoint is
+/// needed) and returns whether it succeeded and how to answer it once the group commits.
+type Job = Box<dyn FnOnce(&mut Connection, bool) -> (bool, Finish) + Send>;
+
+/// `f` in a savepoint: rolled back alone if it fails.
+fn in_savepoint<T>(
+    c: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    c.exec("SAVEPOINT op", []).map_err(down)?;
+    let result = f(c);
+    let end = match result {
+        Ok(_) => c.exec("RELEASE op", []),
+        Err(_) => c
+            .exec("ROLLBACK TO op", [])
+            .and_then(|_| c.exec("RELEASE op", [])),
+    };
+    match end {
+        Ok(_) => result,
+        Err(e) => Err(down(e)),
+    }
+}
+
+/// Runs `group` in one transaction and answers every operation after the commit. A group
+/// of one is the operation's own transaction (rolled back if it fails); in a larger group
+/// each operation has its savepoint and the transaction commits what succeeded.
+fn run_group(c: &mut Connection, group: Vec<Job>) {
+    if group.is_empty() {
+        return;
+    }
+    // A transaction left open (an operation that panicked) would refuse every BEGIN.
+    if !c.is_autocommit() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    if let Err(e) = c.exec("BEGIN IMMEDIATE", []) {
+        // Dropped unrun: each caller is answered that its operation was not run.
+        tracing::error!(error = %e, operations = group.len(), "store: no transaction");
+        return;
+    }
+    let alone = group.len() == 1;
+    let mut finishes = Vec::with_capacity(group.len());
+    let mut any_ok = false;
+    for job in group {
+        let (ok, finish) = job(c, alone);
+        any_ok |= ok;
+        finishes.push(finish);
+    }
+    let end = if alone && !any_ok {
+        c.exec("ROLLBACK", [])
+    } else {
+        c.exec("COMMIT", [])
+    };
+    let commit = match end {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // A failed COMMIT may leave the transaction open.
+            if !c.is_autocommit() {
+                let _ = c.execute_batch("ROLLBACK");
+            }
+            Err(format!("store: commit failed: {e}"))
+        }
+    };
+    for finish in finishes {
+        finish(commit.clone());
+    }
+}
+
 /// Starts the thread that checkpoints the database at `path` every [`CHECKPOINT_EVERY`]
 /// until the returned sender is dropped. It copies the WAL into the database on a
 /// connection of its own while requests go on, then takes the request connection for the
@@ -470,7 +569,7 @@ fn spawn_checkpointer(
 }
 
 /// How often the checkpointer copies the WAL into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file.
@@ -504,21 +603,48 @@ impl SqliteStore {
         migrate(&conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            queued: Arc::default(),
             _checkpointer: None,
         })
     }
 
-    /// Runs a short statement or transaction (one key's rows; no fsync with
-    /// `synchronous=NORMAL` and the checkpoints elsewhere) right here, on the request's own
-    /// thread: a request waiting for the connection yields to the others instead of
-    /// blocking a thread, and no call is handed to another thread and back.
+    /// Runs a short statement or group of statements (one request's rows; no fsync with
+    /// `synchronous=NORMAL` and the checkpoints elsewhere) atomically, committed with
+    /// whatever else is queued at the time, on the request's own thread: a request waiting
+    /// for the connection yields to the others instead of blocking a thread.
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let mut guard = self.conn.lock().await;
-        f(&mut guard)
+        let (answer, mut answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |c: &mut Connection, alone: bool| {
+            let result = if alone { f(c) } else { in_savepoint(c, f) };
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit: Result<(), String>| {
+                let _ = answer.send(match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::Unavailable(e)),
+                });
+            });
+            (ok, finish)
+        });
+        self.queued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(job);
+        let not_run = || StoreError::Unavailable("store: the operation was not run".into());
+        let mut conn = self.conn.lock().await;
+        // An earlier holder of the connection may have run this job with its group.
+        match answered.try_recv() {
+            Ok(result) => return result,
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => return Err(not_run()),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+        }
+        let group = std::mem::take(&mut *self.queued.lock().unwrap_or_else(|p| p.into_inner()));
+        run_group(&mut conn, group);
+        drop(conn);
+        answered.try_recv().unwrap_or_else(|_| Err(not_run()))
     }
 
     /// Runs `f` on the blocking pool: for what reads or writes many rows (batches, lists,
@@ -895,9 +1021,7 @@ impl Store for SqliteStore {
             audit.clone(),
         );
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(down)?;
+            let tx = c.savepoint().map_err(down)?;
             let gone = tx
                 .exec(
                     "DELETE FROM reset_codes WHERE nip = ?1 AND code_hash = ?2",
@@ -985,9 +1109,7 @@ impl Store for SqliteStore {
     async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError> {
         let writes = writes.to_vec();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(down)?;
+            let tx = c.savepoint().map_err(down)?;
             for w in &writes {
                 let cur: Option<i64> = tx
                     .row(
@@ -1033,9 +1155,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (a, audit) = (a.clone(), audit.clone());
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(down)?;
+            let tx = c.savepoint().map_err(down)?;
             write_account(&tx, &a, expected)?;
             for table in ["reset_codes", "email_exceptions"] {
                 tx.exec(
@@ -1090,9 +1210,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (old, moved) = (old.clone(), moved.clone());
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(down)?;
+            let tx = c.savepoint().map_err(down)?;
             let gone = tx
                 .exec(
                     "DELETE FROM accounts WHERE nip = ?1 AND version = ?2",
@@ -1140,7 +1258,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<u64>, StoreError> {
         let counters = counters.to_vec();
         self.run(move |c| {
-            let tx = c.transaction().map_err(down)?;
+            let tx = c.savepoint().map_err(down)?;
             let counts = counters
                 .iter()
                 .map(|(key, expires_at)| {
@@ -1231,28 +1349,23 @@ impl Store for SqliteStore {
 
     async fn audit_head(&self, chain: &str) -> Result<Option<AuditLink>, StoreError> {
         let key = chain.to_owned();
+        self.run(move |c| read_audit_head(c, &key)).await
+    }
+
+    /// Reads the head and appends in one operation: writes here are serial, so the place
+    /// is never taken in between.
+    async fn append_audit_sealed(
+        &self,
+        e: &AuditEvent,
+        key: &AuditKey,
+    ) -> Result<bool, StoreError> {
+        let (e, key) = (e.clone(), key.clone());
         self.run(move |c| {
-            c.row(
-                "SELECT chain_seq, chain_prev, chain_mac FROM audit \
-                 WHERE coalesce(nip, '-') = ?1 AND chain_seq IS NOT NULL \
-                 ORDER BY chain_seq DESC LIMIT 1",
-                [key],
-                |r| {
-                    let seq: i64 = r.get(0)?;
-                    Ok((seq, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                },
-            )
-            .optional()
-            .map_err(down)?
-            .map(|(seq, prev, mac)| {
-                Ok(AuditLink {
-                    seq: u64::try_from(seq)
-                        .map_err(|_| StoreError::Corrupt(format!("chain_seq {seq}")))?,
-                    prev,
-                    mac,
-                })
-            })
-            .transpose()
+            let head = read_audit_head(c, chain_of(&e))?;
+            let mut sealed = e.clone();
+            sealed.link = Some(key.seal(&e, head.as_ref()));
+            insert_audit(c, &sealed)?;
+            Ok(true)
         })
         .await
     }

@@ -854,6 +854,36 @@ async fn append_sealed(
 /// Chained records come back exactly as sealed (they verify), oldest first, with the head
 /// the newest; one place of a chain takes one record; chains of different NIPs and the
 /// chain of records without one are apart.
+/// A store that seals appends itself ([`Store::append_audit_sealed`]) loses none of many at
+/// once, and its chain verifies.
+pub async fn audit_appends_sealed_in_place(s: DynStore) {
+    let k = chain_key();
+    let nip = fresh_nip();
+    if !s
+        .append_audit_sealed(&chain_event(Some(&nip), 0), &k)
+        .await
+        .unwrap()
+    {
+        assert!(s.audit_chain(nip.as_str()).await.unwrap().is_empty());
+        return;
+    }
+    let mut tasks = Vec::new();
+    for i in 1..=24 {
+        let (s, k, e) = (s.clone(), k.clone(), chain_event(Some(&nip), i));
+        tasks.push(tokio::spawn(
+            async move { s.append_audit_sealed(&e, &k).await },
+        ));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap());
+    }
+    let chain = s.audit_chain(nip.as_str()).await.unwrap();
+    assert_eq!(chain.len(), 25, "every append kept");
+    let report = k.verify(nip.as_str(), &chain);
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(report.last_seq, Some(25));
+}
+
 pub async fn audit_chain_places(s: DynStore) {
     let k = chain_key();
     let (a, b) = (fresh_nip(), fresh_nip());
@@ -1106,6 +1136,7 @@ macro_rules! store_conformance_tests {
             login_throttle,
             rate_counters,
             rate_counters_at_once,
+            audit_appends_sealed_in_place,
             audit_append_and_list,
             renumber_moves_atomically,
             concurrent_renumbers_one_wins,
