@@ -507,6 +507,33 @@ pub async fn rate_counters(s: DynStore) {
     );
 }
 
+/// Writes at once, some refused: each refused one leaves no trace and takes no other down
+/// (a store that commits several writes together must keep them apart).
+pub async fn writes_at_once_stand_or_fall_alone(s: DynStore) {
+    let contested = fresh_nip();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = s.clone();
+        let mut rival = account(&contested);
+        rival.name = format!("Rival {i}");
+        let own = account(&fresh_nip());
+        tasks.push(tokio::spawn(async move {
+            let (won, mine) = tokio::join!(s.insert_account(&rival), s.insert_account(&own));
+            (won.ok().map(|()| rival.name), mine.map(|()| own.nip))
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (won, mine) = t.await.unwrap();
+        winners.extend(won);
+        let mine = mine.expect("an uncontested insert succeeds");
+        assert!(s.get_account(&mine).await.unwrap().is_some());
+    }
+    assert_eq!(winners.len(), 1, "one insert of a NIP wins: {winners:?}");
+    let stored = s.get_account(&contested).await.unwrap().unwrap();
+    assert_eq!(stored.name, winners[0]);
+}
+
 pub async fn rate_counters_at_once(s: DynStore) {
     let nip = fresh_nip();
     let exp = t0() + Duration::minutes(15);
@@ -1136,6 +1163,7 @@ macro_rules! store_conformance_tests {
             login_throttle,
             rate_counters,
             rate_counters_at_once,
+            writes_at_once_stand_or_fall_alone,
             audit_appends_sealed_in_place,
             audit_append_and_list,
             renumber_moves_atomically,
