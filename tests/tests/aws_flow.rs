@@ -973,3 +973,37 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
         }
     }
 }
+
+/// Each public function's HttpApi events in `infra/template.yaml` are exactly the routes its
+/// binary serves (a route added to one and not the other answers 404 when deployed).
+#[test]
+fn the_templates_api_routes_are_the_routes_each_function_serves() {
+    use serde_norway::Value as Y;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let t: Y = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (function, routes) in [
+        ("ForgotFunction", sapk_functions::FORGOT_ROUTES),
+        ("ResetFunction", sapk_functions::RESET_ROUTES),
+        ("LoginFunction", sapk_functions::LOGIN_ROUTES),
+    ] {
+        let events: std::collections::BTreeSet<(String, String)> = t["Resources"][function]
+            ["Properties"]["Events"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{function} has events"))
+            .values()
+            .filter(|e| e["Type"] == "HttpApi")
+            .map(|e| {
+                let p = &e["Properties"];
+                (
+                    p["Method"].as_str().unwrap().to_owned(),
+                    p["Path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let served: std::collections::BTreeSet<(String, String)> = routes
+            .iter()
+            .map(|r| (r.method().as_str().to_owned(), r.path().to_owned()))
+            .collect();
+        assert_eq!(events, served, "{function}");
+    }
+}

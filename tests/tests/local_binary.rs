@@ -61,6 +61,31 @@ async fn local_binary_full_flow_and_logs_hold_no_secrets() {
         tokio::task::yield_now().await;
     }
 
+    // The API's OpenAPI document, as in the repository, and the policy the forms show.
+    let doc = client
+        .get(format!("{base}/openapi.yaml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), 200);
+    assert!(doc.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/yaml"));
+    let in_repo =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml"))
+            .unwrap();
+    assert_eq!(doc.text().await.unwrap(), in_repo);
+    let policy: serde_json::Value = client
+        .get(format!("{base}/v1/password/policy"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["rules"][0]["code"], "too_short");
+
     let nip = "198609262015051001";
     let email = "budi.santoso@example.go.id";
     assert_eq!(

@@ -40,10 +40,12 @@ pub enum Route {
     FactorConfirm,
     /// New recovery codes, given a current code.
     RecoveryCodes,
+    /// The password policy's rules, so that a form shows what the server checks.
+    PasswordPolicy,
 }
 
 impl Route {
-    pub const ALL: [Route; 11] = [
+    pub const ALL: [Route; 12] = [
         Route::Forgot,
         Route::Reset,
         Route::Login,
@@ -55,6 +57,7 @@ impl Route {
         Route::FactorEnrol,
         Route::FactorConfirm,
         Route::RecoveryCodes,
+        Route::PasswordPolicy,
     ];
 
     pub fn path(self) -> &'static str {
@@ -70,12 +73,13 @@ impl Route {
             Route::FactorEnrol => "/v1/account/second-factor",
             Route::FactorConfirm => "/v1/account/second-factor/confirm",
             Route::RecoveryCodes => "/v1/account/recovery-codes",
+            Route::PasswordPolicy => "/v1/password/policy",
         }
     }
 
     pub fn method(self) -> Method {
         match self {
-            Route::Session | Route::Activity => Method::GET,
+            Route::Session | Route::Activity | Route::PasswordPolicy => Method::GET,
             _ => Method::POST,
         }
     }
@@ -93,6 +97,7 @@ impl Route {
             Route::FactorEnrol => "second_factor_enrol",
             Route::FactorConfirm => "second_factor_confirm",
             Route::RecoveryCodes => "recovery_codes",
+            Route::PasswordPolicy => "password_policy",
         }
     }
 }
@@ -537,6 +542,11 @@ impl Api {
                     &json!({ "events": items }),
                 ))
             }
+            Route::PasswordPolicy => Ok(json_response(
+                StatusCode::OK,
+                lang,
+                &problem::policy_body(&svc.config().password, lang),
+            )),
             Route::Logout => {
                 let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
                 svc.logout(token).await?;

@@ -28,6 +28,31 @@ impl From<AuthError> for Problem {
     }
 }
 
+/// `GET /v1/password/policy`: every rule a new password must meet, with the code a refusal
+/// names it by (`violations`) and the same words as the refusal, in `lang`.
+pub(crate) fn policy_body(policy: &sapk_core::password::PasswordPolicy, lang: Lang) -> Value {
+    let rules: Vec<Value> = [
+        Violation::TooShort,
+        Violation::TooLong,
+        Violation::NoUppercase,
+        Violation::NoDigit,
+        Violation::TooGuessable,
+    ]
+    .into_iter()
+    .map(|v| json!({ "code": v.code(), "text": violation_text(v, lang, policy.min_len) }))
+    .collect();
+    json!({
+        "min_length": policy.min_len,
+        "max_length": policy.max_len,
+        "min_score": policy.min_score,
+        "rules": rules,
+        "message": lang.pick(
+            "Password baru harus memenuhi semua aturan ini. Panjang dihitung dalam karakter; spasi boleh dipakai.",
+            "A new password must meet every one of these rules. Length counts characters; spaces are allowed.",
+        ),
+    })
+}
+
 fn violation_text(v: Violation, lang: Lang, min_len: usize) -> String {
     match (v, lang) {
         (Violation::TooShort, Lang::Id) => format!("minimal {min_len} karakter"),

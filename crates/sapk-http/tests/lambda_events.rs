@@ -383,3 +383,191 @@ async fn a_body_not_declared_as_json_is_415_and_401s_name_the_scheme() {
         .unwrap()
         .starts_with("Bearer"));
 }
+
+/// `docs/openapi.yaml` as JSON.
+fn openapi() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml");
+    let text = std::fs::read_to_string(path).expect("docs/openapi.yaml");
+    serde_norway::from_str(&text).expect("docs/openapi.yaml is YAML")
+}
+
+/// Follows a local `$ref` (`#/components/...`) once.
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{r} does not resolve")),
+        None => v,
+    }
+}
+
+#[test]
+fn the_openapi_document_describes_every_route_and_only_those() {
+    let doc = openapi();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            documented.insert((path.clone(), method.to_uppercase()));
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path} documents no success"
+            );
+            for r in responses.values() {
+                let r = resolve(&doc, r);
+                assert!(r["description"].is_string(), "{method} {path}: {r}");
+                for h in r["headers"].as_object().into_iter().flatten() {
+                    resolve(&doc, h.1);
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                resolve(&doc, p);
+            }
+            if let Some(b) = op.get("requestBody") {
+                assert!(resolve(&doc, b)["content"]["application/json"].is_object());
+            }
+        }
+    }
+    let served: std::collections::BTreeSet<_> = Route::ALL
+        .iter()
+        .map(|r| (r.path().to_owned(), r.method().as_str().to_owned()))
+        .collect();
+    assert_eq!(documented, served);
+}
+
+#[test]
+fn the_openapi_document_names_every_problem_code_and_violation() {
+    use sapk_core::password::Violation;
+    use sapk_core::AuthError;
+    use sapk_http::Problem;
+    let doc = openapi();
+    let listed = |name: &str| -> std::collections::BTreeSet<String> {
+        doc["components"]["schemas"][name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let nip_error =
+        sapk_core::Nip::parse("1", chrono::Utc::now().date_naive()).expect_err("too short");
+    // Every answer the API gives besides success (a new variant belongs here and in the
+    // document).
+    let problems = [
+        Problem::Auth(AuthError::InvalidNip(nip_error)),
+        Problem::Auth(AuthError::InvalidToken),
+        Problem::Auth(AuthError::WeakPassword(vec![Violation::TooShort])),
+        Problem::Auth(AuthError::InvalidCredentials),
+        Problem::Auth(AuthError::Unauthorized),
+        Problem::Auth(AuthError::RateLimited {
+            retry_after_secs: 1,
+        }),
+        Problem::Auth(AuthError::Unavailable {
+            retry_after_secs: 1,
+        }),
+        Problem::Auth(AuthError::InvalidSecondFactor),
+        Problem::Auth(AuthError::InvalidChallenge),
+        Problem::Auth(AuthError::AlreadyEnrolled),
+        Problem::Auth(AuthError::NotEnrolled),
+        Problem::InvalidRequest {
+            id: String::new(),
+            en: String::new(),
+        },
+        Problem::PayloadTooLarge,
+        Problem::UnsupportedMediaType,
+        Problem::NotFound,
+        Problem::MethodNotAllowed("GET"),
+    ];
+    let codes: std::collections::BTreeSet<String> =
+        problems.iter().map(|p| p.code().to_owned()).collect();
+    assert_eq!(listed("ProblemCode"), codes);
+    let violations: std::collections::BTreeSet<String> = [
+        Violation::TooShort,
+        Violation::TooLong,
+        Violation::NoUppercase,
+        Violation::NoDigit,
+        Violation::TooGuessable,
+    ]
+    .iter()
+    .map(|v| v.code().to_owned())
+    .collect();
+    assert_eq!(listed("Violation"), violations);
+}
+
+#[tokio::test]
+async fn the_policy_route_gives_the_rules_the_server_checks_in_the_asked_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path()).await;
+    let api = Api::new(svc.clone(), &[Route::PasswordPolicy, Route::Reset]);
+    let get = |lang: &'static str| {
+        event(
+            "GET",
+            "/v1/password/policy",
+            "203.0.113.7",
+            None,
+            false,
+            json!({ "accept-language": lang }),
+        )
+    };
+    let r = api.handle(get("id")).await;
+    assert_eq!(r.status(), 200);
+    let id = body_json(&r);
+    let min = svc.config().password.min_len;
+    assert_eq!(id["min_length"], min);
+    let codes: Vec<&str> = id["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "too_short",
+            "too_long",
+            "no_uppercase",
+            "no_digit",
+            "too_guessable"
+        ]
+    );
+    assert_eq!(id["rules"][0]["text"], format!("minimal {min} karakter"));
+    let en = body_json(&api.handle(get("en")).await);
+    assert_eq!(en["rules"][0]["text"], format!("at least {min} characters"));
+    // A refusal names the same rules in the same words.
+    let body = json!({ "nip": NIP, "token": "AAAA-AAAA", "new_password": "pendek" }).to_string();
+    let r = api
+        .handle(event(
+            "POST",
+            "/v1/password/reset",
+            "203.0.113.7",
+            Some(&body),
+            false,
+            json!({ "accept-language": "en" }),
+        ))
+        .await;
+    assert_eq!(r.status(), 422);
+    let refused = body_json(&r);
+    for v in refused["violations"].as_array().unwrap() {
+        let rule = en["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == *v)
+            .unwrap_or_else(|| panic!("{v} not in the policy"));
+        let text = rule["text"].as_str().unwrap();
+        assert!(
+            refused["detail"].as_str().unwrap().contains(text),
+            "{refused}"
+        );
+    }
+    // Spaces are allowed, as the page says.
+    assert!(svc
+        .config()
+        .password
+        .check(
+            &sapk_core::Password::new("Lumbung padi kertas 48"),
+            &sapk_core::policy::PolicyContext::default()
+        )
+        .is_ok());
+}

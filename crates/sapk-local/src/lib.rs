@@ -167,6 +167,29 @@ fn too_large(api: &Api, lang: sapk_core::Lang) -> hyper::Response<Full<Bytes>> {
     r
 }
 
+/// Where the local server serves the API's OpenAPI document (`docs/openapi.yaml`).
+pub const OPENAPI_PATH: &str = "/openapi.yaml";
+/// The OpenAPI document, built into the binary.
+pub const OPENAPI_YAML: &str = include_str!("../../../docs/openapi.yaml");
+
+fn openapi_document() -> hyper::Response<Full<Bytes>> {
+    let mut r = hyper::Response::new(Full::new(Bytes::from_static(OPENAPI_YAML.as_bytes())));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/yaml; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+    h.insert(
+        "x-content-type-options",
+        header::HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
 async fn serve_one(
     routes: &Routes,
     req: hyper::Request<Incoming>,
@@ -175,6 +198,9 @@ async fn serve_one(
 ) -> hyper::Response<Full<Bytes>> {
     let api = &routes.api;
     let lang = lang_of_headers(req.headers());
+    if req.uri().path() == OPENAPI_PATH && req.method() == hyper::Method::GET {
+        return openapi_document();
+    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
