@@ -42,10 +42,12 @@ pub enum Route {
     RecoveryCodes,
     /// The password policy's rules, so that a form shows what the server checks.
     PasswordPolicy,
+    /// Whether a NIP as typed is one (the server's rules, for a form as the user types).
+    NipCheck,
 }
 
 impl Route {
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 13] = [
         Route::Forgot,
         Route::Reset,
         Route::Login,
@@ -58,6 +60,7 @@ impl Route {
         Route::FactorConfirm,
         Route::RecoveryCodes,
         Route::PasswordPolicy,
+        Route::NipCheck,
     ];
 
     pub fn path(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Route {
             Route::FactorConfirm => "/v1/account/second-factor/confirm",
             Route::RecoveryCodes => "/v1/account/recovery-codes",
             Route::PasswordPolicy => "/v1/password/policy",
+            Route::NipCheck => "/v1/nip/check",
         }
     }
 
@@ -98,6 +102,7 @@ impl Route {
             Route::FactorConfirm => "second_factor_confirm",
             Route::RecoveryCodes => "recovery_codes",
             Route::PasswordPolicy => "password_policy",
+            Route::NipCheck => "nip_check",
         }
     }
 }
@@ -540,6 +545,19 @@ impl Api {
                     StatusCode::OK,
                     lang,
                     &json!({ "events": items }),
+                ))
+            }
+            Route::NipCheck => {
+                let body = object(req)?;
+                let nip = svc.parse_nip(field(&body, "nip")?)?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "valid": true,
+                        "nip": nip.as_str(),
+                        "kind": nip.kind().label(),
+                    }),
                 ))
             }
             Route::PasswordPolicy => Ok(json_response(

@@ -571,3 +571,38 @@ async fn the_policy_route_gives_the_rules_the_server_checks_in_the_asked_languag
         )
         .is_ok());
 }
+
+#[tokio::test]
+async fn a_nip_is_checked_as_typed_by_the_servers_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = Api::new(service(dir.path()).await, &[Route::NipCheck]);
+    let check = |nip: &str| {
+        event(
+            "POST",
+            "/v1/nip/check",
+            "203.0.113.7",
+            Some(&json!({ "nip": nip }).to_string()),
+            false,
+            json!({ "accept-language": "en" }),
+        )
+    };
+    let r = api.handle(check("19860926 201505 1 001")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        body_json(&r),
+        json!({ "valid": true, "nip": NIP, "kind": "PNS" })
+    );
+    let r = api.handle(check("199009132025242014")).await;
+    assert_eq!(body_json(&r)["kind"], "PPPK");
+    for (typed, says) in [
+        ("1986092620150510", "18 digits (you entered 16)"),
+        ("198602302015051001", "birth date"),
+        ("198609262015053001", "gender digit"),
+    ] {
+        let r = api.handle(check(typed)).await;
+        assert_eq!(r.status(), 400, "{typed}");
+        let p = body_json(&r);
+        assert_eq!(p["code"], "invalid_nip");
+        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+    }
+}
