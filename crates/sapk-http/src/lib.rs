@@ -282,6 +282,23 @@ fn bearer(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The `otpauth://` URI as a QR code (SVG, black on white, with its quiet zone), drawn here
+/// so that a page shows it without any third-party service. Empty if the URI does not fit
+/// a QR code (it always does: a few hundred characters at most).
+fn qr_svg(uri: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        Err(e) => {
+            tracing::error!(error = %e, "QR code not drawn");
+            String::new()
+        }
+    }
+}
+
 /// The public API, serving the routes it was built with.
 /// The answer that carries a new session.
 fn session_body(out: &sapk_core::service::LoginOutput, lang: Lang) -> Value {
@@ -479,6 +496,7 @@ impl Api {
                     lang,
                     &json!({
                         "otpauth_uri": e.otpauth_uri.expose_secret(),
+                        "qr_svg": qr_svg(e.otpauth_uri.expose_secret()),
                         "secret": e.secret.expose_secret(),
                         "expires_in": e.expires_in,
                         "message": lang.pick(

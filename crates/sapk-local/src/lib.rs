@@ -190,6 +190,25 @@ fn openapi_document() -> hyper::Response<Full<Bytes>> {
     r
 }
 
+/// A file of the recovery page, with the page's security headers.
+fn page_file(asset: &sapk_web::Asset, head: bool) -> hyper::Response<Full<Bytes>> {
+    let body = if head {
+        Bytes::new()
+    } else {
+        Bytes::from_static(asset.body.as_bytes())
+    };
+    let mut r = hyper::Response::new(Full::new(body));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(asset.content_type),
+    );
+    for (name, value) in sapk_web::SECURITY_HEADERS {
+        h.insert(*name, header::HeaderValue::from_static(value));
+    }
+    r
+}
+
 async fn serve_one(
     routes: &Routes,
     req: hyper::Request<Incoming>,
@@ -198,8 +217,13 @@ async fn serve_one(
 ) -> hyper::Response<Full<Bytes>> {
     let api = &routes.api;
     let lang = lang_of_headers(req.headers());
-    if req.uri().path() == OPENAPI_PATH && req.method() == hyper::Method::GET {
-        return openapi_document();
+    if req.method() == hyper::Method::GET || req.method() == hyper::Method::HEAD {
+        if req.uri().path() == OPENAPI_PATH {
+            return openapi_document();
+        }
+        if let Some(asset) = sapk_web::asset(req.uri().path()) {
+            return page_file(asset, req.method() == hyper::Method::HEAD);
+        }
     }
     let declared = req
         .headers()
