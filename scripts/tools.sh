@@ -32,3 +32,21 @@ install_qemu() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends qemu-user libc6-arm64-cross >/dev/null
 }
+
+# Headless Chromium and ChromeDriver (Debian's chromium and chromium-driver) and axe-core
+# (npm, tests/web/package-lock.json) for the browser tests of the recovery page
+# (tests/tests/browser.rs); exports where they are.
+install_browser() {
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    fi
+    if [ ! -f tests/web/node_modules/axe-core/axe.min.js ] || [ tests/web/package-lock.json -nt tests/web/node_modules ]; then
+        (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    export SAPK_TEST_CHROMIUM="$(command -v chromium)"
+    export SAPK_TEST_CHROMEDRIVER="$(command -v chromedriver)"
+    export SAPK_TEST_AXE="$PWD/tests/web/node_modules/axe-core/axe.min.js"
+}

@@ -264,6 +264,8 @@ function onSubmit(id, handler) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearError(form);
+    const done = $('.done', form.closest('section'));
+    if (done) done.hidden = true;
     const button = $('button[type=submit]', form);
     button.disabled = true;
     try { await handler(form); } finally { button.disabled = false; }
