@@ -3,7 +3,8 @@
 licenses` would: each package's SPDX expression (Cargo.toml's `license`) must be satisfiable
 with the licences allowed below. Expressions are parsed by `license-expression` (PyPI, pinned
 in infra/requirements.txt); the crate graph comes from `cargo metadata --locked` for the two
-targets the project ships (x86_64 and aarch64 Linux). Exit 1 on a crate with no licence, an
+targets the project ships (x86_64 and aarch64 Linux), followed from the workspace's members
+through normal and build dependencies (not dev-dependencies, nor the test-only crate). Exit 1 on a crate with no licence, an
 unknown licence, or an expression the policy does not satisfy.
 
 Policy: permissive licences only. The binaries are distributed to a government agency's AWS
@@ -77,6 +78,32 @@ def self_test() -> None:
         assert got == want, f"policy self-test: {text!r} gave {got}, expected {want}"
 
 
+# Workspace members that only test: their dependencies (a WebDriver client, a mail parser)
+# are never built into a binary the project ships.
+TEST_ONLY = {"sapk-e2e"}
+
+
+def built_into_binaries(meta, workspace):
+    """Package ids reachable from the workspace's shipping members through normal and build
+    dependencies (dev-dependencies are for tests and benches only)."""
+    nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
+    names = {p["id"]: p["name"] for p in meta["packages"]}
+    todo = [i for i in workspace if names.get(i) not in TEST_ONLY]
+    seen = set(todo)
+    while todo:
+        node = nodes.get(todo.pop())
+        if node is None:
+            continue
+        for dep in node["deps"]:
+            kinds = {k.get("kind") for k in dep.get("dep_kinds", [])}
+            if kinds <= {"dev"}:
+                continue
+            if dep["pkg"] not in seen:
+                seen.add(dep["pkg"])
+                todo.append(dep["pkg"])
+    return seen
+
+
 def main() -> int:
     self_test()
     cmd = ["cargo", "metadata", "--format-version", "1", "--locked"]
@@ -84,11 +111,12 @@ def main() -> int:
         cmd += ["--filter-platform", t]
     meta = json.loads(subprocess.run(cmd, check=True, capture_output=True).stdout)
     workspace = set(meta["workspace_members"])
+    shipped = built_into_binaries(meta, workspace)
     licensing = get_spdx_licensing()
     problems = []
     seen = 0
     for p in sorted(meta["packages"], key=lambda p: (p["name"], p["version"])):
-        if p["id"] in workspace:
+        if p["id"] in workspace or p["id"] not in shipped:
             continue
         seen += 1
         name = f'{p["name"]} {p["version"]}'
