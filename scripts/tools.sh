@@ -50,3 +50,11 @@ install_browser() {
     export SAPK_TEST_CHROMEDRIVER="$(command -v chromedriver)"
     export SAPK_TEST_AXE="$PWD/tests/web/node_modules/axe-core/axe.min.js"
 }
+
+# schemathesis (tests/api/requirements.txt) in a venv of its own, for scripts/api-fuzz.py.
+install_schemathesis() {
+    if [ ! -x .venv-schemathesis/bin/python ]; then
+        python3 -m venv .venv-schemathesis
+    fi
+    .venv-schemathesis/bin/python -m pip install --quiet --disable-pip-version-check -r tests/api/requirements.txt
+}

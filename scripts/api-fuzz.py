@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Runs schemathesis (pinned: tests/api/requirements.txt) against the real `sapk-local` from
+docs/openapi.yaml: no answer may be a 5xx, and every answer must be as the document says
+(status code, content type, headers such as Retry-After, body schema). The server runs on
+127.0.0.1 over a fresh data directory with the demo employees; a bearer token is obtained
+through the API itself (forgot, the code from the outbox, reset, login) so that the signed-in
+routes are exercised too. Bounded: a fixed number of examples per operation.
+
+    scripts/api-fuzz.py SCHEMATHESIS SAPK_LOCAL
+"""
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NIP = "198609262015051001"
+PASSWORD = "Lumbung-Padi-Kertas-48"
+CODE = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
+HUGE = "1000000/900"
+
+
+def post(base, path, body):
+    req = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def wait(what, check, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.05)
+    sys.exit(f"api-fuzz: {what} within {seconds} s: no")
+
+
+def newest_code(outbox):
+    mails = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+    for m in reversed(mails):
+        found = CODE.search(m.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+    return None
+
+
+def main():
+    schemathesis, server = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory() as data:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "SAPK_FORGOT_MIN_MS": "0",
+            "SAPK_FORGOT_COOLDOWN_SECONDS": "0",
+            "RUST_LOG": "warn",
+        }
+        for route in ("FORGOT", "RESET", "LOGIN"):
+            for scope in ("NIP", "IP", "NIP_IP"):
+                env[f"SAPK_LIMIT_{route}_{scope}"] = HUGE
+        proc = subprocess.Popen(
+            [server, "--listen", "127.0.0.1:0", "--data-dir", data],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            first = proc.stdout.readline()
+            base = first.strip().rsplit(" ", 1)[-1]
+            if not base.startswith("http://127.0.0.1:"):
+                sys.exit(f"api-fuzz: unexpected first line from sapk-local: {first!r}")
+            # A session through the API itself.
+            status, _ = post(base, "/v1/password/forgot", {"nip": NIP})
+            assert status == 202, status
+            code = wait("a code in the outbox", lambda: newest_code(pathlib.Path(data) / "outbox"))
+            status, body = post(
+                base, "/v1/password/reset", {"nip": NIP, "token": code, "new_password": PASSWORD}
+            )
+            assert status == 200, (status, body)
+            status, body = post(base, "/v1/login", {"nip": NIP, "password": PASSWORD})
+            assert status == 200, (status, body)
+            token = body["access_token"]
+            run = subprocess.run(
+                [
+                    schemathesis,
+                    "run",
+                    str(ROOT / "docs" / "openapi.yaml"),
+                    "--url",
+                    base,
+                    "--header",
+                    f"Authorization: Bearer {token}",
+                    "--checks",
+                    "not_a_server_error,status_code_conformance,content_type_conformance,"
+                    "response_headers_conformance,response_schema_conformance",
+                    "--max-examples",
+                    "40",
+                    "--seed",
+                    "20261128",
+                    "--no-color",
+                ],
+                env={"PATH": "/usr/bin:/bin", "HOME": data, "SCHEMATHESIS_HOOKS": ""},
+            )
+            return run.returncode
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
