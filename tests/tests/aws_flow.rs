@@ -1007,3 +1007,53 @@ fn the_templates_api_routes_are_the_routes_each_function_serves() {
         assert_eq!(events, served, "{function}");
     }
 }
+
+/// CloudFront serves the page with the headers `sapk-local` serves it with
+/// (`sapk_web::SECURITY_HEADERS`), and sends `/v1/*` to the API and the rest to the page.
+#[test]
+fn the_edge_serves_the_page_as_the_local_server_does() {
+    use serde_norway::Value as Y;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/edge.yaml");
+    let t: Y = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let policy = &t["Resources"]["PageHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"];
+    let security = &policy["SecurityHeadersConfig"];
+    let mut edge = std::collections::BTreeMap::new();
+    let mut put = |name: &str, value: &str| {
+        edge.insert(name.to_ascii_lowercase(), value.to_owned());
+    };
+    put(
+        "content-security-policy",
+        security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(security["ContentTypeOptions"]["Override"], true);
+    put("x-content-type-options", "nosniff");
+    put(
+        "x-frame-options",
+        security["FrameOptions"]["FrameOption"].as_str().unwrap(),
+    );
+    put(
+        "referrer-policy",
+        security["ReferrerPolicy"]["ReferrerPolicy"].as_str().unwrap(),
+    );
+    for h in policy["CustomHeadersConfig"]["Items"].as_sequence().unwrap() {
+        put(h["Header"].as_str().unwrap(), h["Value"].as_str().unwrap());
+    }
+    let local: std::collections::BTreeMap<String, String> = sapk_web::SECURITY_HEADERS
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(edge, local);
+    let config = &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(config["DefaultCacheBehavior"]["TargetOriginId"], "page");
+    assert_eq!(config["DefaultRootObject"], "index.html");
+    let api: Vec<&Y> = config["CacheBehaviors"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|b| b["PathPattern"] == "/v1/*")
+        .collect();
+    assert_eq!(api.len(), 1);
+    assert_eq!(api[0]["TargetOriginId"], "api");
+}
