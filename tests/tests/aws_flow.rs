@@ -1035,9 +1035,14 @@ fn the_edge_serves_the_page_as_the_local_server_does() {
     );
     put(
         "referrer-policy",
-        security["ReferrerPolicy"]["ReferrerPolicy"].as_str().unwrap(),
+        security["ReferrerPolicy"]["ReferrerPolicy"]
+            .as_str()
+            .unwrap(),
     );
-    for h in policy["CustomHeadersConfig"]["Items"].as_sequence().unwrap() {
+    for h in policy["CustomHeadersConfig"]["Items"]
+        .as_sequence()
+        .unwrap()
+    {
         put(h["Header"].as_str().unwrap(), h["Value"].as_str().unwrap());
     }
     let local: std::collections::BTreeMap<String, String> = sapk_web::SECURITY_HEADERS

@@ -90,20 +90,25 @@ async fn browser(profile: &std::path::Path, width: u32, height: u32) -> (Child, 
         assert!(Instant::now() < deadline, "chromedriver did not answer");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
+    let mut options = json!({
             "binary": tool("SAPK_TEST_CHROMIUM", "/usr/bin/chromium"),
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--lang=id-ID",
                 format!("--user-data-dir={}", profile.display()),
-                format!("--window-size={width},{height}"),
+                format!("--window-size={},{}", width.max(800), height),
             ],
-        }),
-    );
+    });
+    if width < 800 {
+        // A phone: Chromium's window is never narrower than 500 pixels, so the page gets a
+        // phone's viewport (and touch) by device emulation.
+        options["mobileEmulation"] = json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1, "touch": true },
+        });
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&url)
@@ -313,6 +318,50 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
     accessible(&c, &axe, "account").await;
     shot(&c, &format!("{prefix}-3-account")).await;
 
+    // An authenticator: the QR code drawn by the server, the app's first code, the recovery
+    // codes shown once; then out, and in again through the second step with a recovery code.
+    submit(&c, "form-enrol").await;
+    until(&c, "!document.querySelector('#form-confirm').hidden").await;
+    until(&c, "document.querySelector('#enrol-qr').src.startsWith('data:image/svg+xml') && document.querySelector('#enrol-qr').naturalWidth > 0").await;
+    let secret = text(&c, "#enrol-secret").await;
+    let uri = format!("otpauth://totp/SAPK%20BKN:{PNS}?secret={secret}&issuer=SAPK%20BKN");
+    fill(&c, "#confirm-code", &totp_code(&uri, chrono::Utc::now())).await;
+    submit(&c, "form-confirm").await;
+    until(
+        &c,
+        "document.querySelectorAll('#recovery-codes li').length === 10",
+    )
+    .await;
+    let recovery = text(&c, "#recovery-codes li").await;
+    until(
+        &c,
+        "document.querySelector('#factor-state').textContent.startsWith('Aktif')",
+    )
+    .await;
+    c.execute(
+        "document.querySelector('#recovery').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .expect("scroll");
+    let viewport = c
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(viewport, json!(width), "the viewport is the device's");
+    accessible(&c, &axe, "recovery codes").await;
+    shot(&c, &format!("{prefix}-4-recovery-codes")).await;
+    submit(&c, "form-logout").await;
+    until(&c, "!document.querySelector('#view-login').hidden").await;
+    fill(&c, "#login-nip", PNS).await;
+    fill(&c, "#login-password", STRONG).await;
+    submit(&c, "form-login").await;
+    until(&c, "!document.querySelector('#view-second').hidden").await;
+    accessible(&c, &axe, "second step").await;
+    fill(&c, "#second-code", &recovery).await;
+    submit(&c, "form-second").await;
+    until(&c, "!document.querySelector('#view-account').hidden").await;
+
     // English, then out.
     c.find(Locator::Css("#lang"))
         .await
@@ -345,7 +394,7 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
     }
     until(&c, "document.querySelector('#form-forgot .error').textContent.includes('Too many attempts. Try again in')").await;
     accessible(&c, &axe, "rate limited").await;
-    shot(&c, &format!("{prefix}-4-rate-limited")).await;
+    shot(&c, &format!("{prefix}-5-rate-limited")).await;
     c.close().await.expect("close the session");
 }
 
