@@ -411,6 +411,22 @@ pub fn read_outbox(dir: &std::path::Path) -> Vec<Mail> {
 }
 
 /// Finds `XXXX-XXXX` in the newest reset-code mail to `to`.
+/// The newest code e-mailed to `to` in the outbox folder `dir`, polled until it is there
+/// (the server's sender delivers the queue right after the answer), at most 10 s.
+pub async fn wait_for_code_in(dir: &std::path::Path, to: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(code) = last_code_in(&read_outbox(dir), to) {
+            return code;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no code for {to} in the outbox"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub fn last_code_in(mails: &[Mail], to: &str) -> Option<String> {
     mails
         .iter()

@@ -148,13 +148,17 @@ async fn fill(c: &Client, css: &str, value: &str) {
     e.send_keys(value).await.expect("type");
 }
 
-async fn submit(c: &Client, form: &str) {
-    c.find(Locator::Css(&format!("#{form} button[type=submit]")))
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
         .await
-        .expect("a submit button")
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .click()
         .await
         .expect("click");
+}
+
+async fn submit(c: &Client, form: &str) {
+    click(c, &format!("#{form} button[type=submit]")).await;
 }
 
 /// axe-core on the page as it is: no serious or critical violation.
@@ -177,6 +181,12 @@ async fn accessible(c: &Client, axe: &str, step: &str) {
         .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
         .collect();
     assert!(bad.is_empty(), "{step}: {bad:?}");
+}
+
+/// A step of the flow: axe-core on it, and its screenshot when asked for.
+async fn step(c: &Client, axe: &str, step: &str, shot_name: &str) {
+    accessible(c, axe, step).await;
+    shot(c, shot_name).await;
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -238,27 +248,14 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
         "document.querySelector('#forgot-nip-hint').textContent.includes('PNS valid')",
     )
     .await;
-    accessible(&c, &axe, "forgot").await;
-    shot(&c, &format!("{prefix}-1-forgot")).await;
+    step(&c, &axe, "forgot", &format!("{prefix}-1-forgot")).await;
     submit(&c, "form-forgot").await;
     until(&c, "!document.querySelector('#view-forgot .done').hidden").await;
     assert!(text(&c, "#view-forgot .done").await.contains("kode reset"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let code = loop {
-        if let Some(code) = last_code_in(&read_outbox(&outbox), PNS_EMAIL) {
-            break code;
-        }
-        assert!(Instant::now() < deadline, "no code in the outbox");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let code = wait_for_code_in(&outbox, PNS_EMAIL).await;
 
     // Reset: a wrong code, then a weak password, then the right one.
-    c.find(Locator::Css("a[href='#reset']"))
-        .await
-        .expect("the reset link")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "a[href='#reset']").await;
     until(&c, "!document.querySelector('#view-reset').hidden").await;
     until(
         &c,
@@ -298,8 +295,13 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
         "document.querySelector('#reset-rules li.broken[data-code=too_short]')",
     )
     .await;
-    accessible(&c, &axe, "reset, weak password").await;
-    shot(&c, &format!("{prefix}-2-reset-weak")).await;
+    step(
+        &c,
+        &axe,
+        "reset, weak password",
+        &format!("{prefix}-2-reset-weak"),
+    )
+    .await;
     fill(&c, "#reset-password", STRONG).await;
     submit(&c, "form-reset").await;
     until(&c, "!document.querySelector('#view-login').hidden").await;
@@ -315,8 +317,7 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
     )
     .await;
     until(&c, "document.querySelectorAll('#activity li').length > 1").await;
-    accessible(&c, &axe, "account").await;
-    shot(&c, &format!("{prefix}-3-account")).await;
+    step(&c, &axe, "account", &format!("{prefix}-3-account")).await;
 
     // An authenticator: the QR code drawn by the server, the app's first code, the recovery
     // codes shown once; then out, and in again through the second step with a recovery code.
@@ -349,8 +350,13 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
         .await
         .expect("script");
     assert_eq!(viewport, json!(width), "the viewport is the device's");
-    accessible(&c, &axe, "recovery codes").await;
-    shot(&c, &format!("{prefix}-4-recovery-codes")).await;
+    step(
+        &c,
+        &axe,
+        "recovery codes",
+        &format!("{prefix}-4-recovery-codes"),
+    )
+    .await;
     submit(&c, "form-logout").await;
     until(&c, "!document.querySelector('#view-login').hidden").await;
     fill(&c, "#login-nip", PNS).await;
@@ -363,12 +369,7 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
     until(&c, "!document.querySelector('#view-account').hidden").await;
 
     // English, then out.
-    c.find(Locator::Css("#lang"))
-        .await
-        .expect("the switch")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#lang").await;
     until(
         &c,
         "document.querySelector('#view-account h1').textContent === 'Your account'",
@@ -393,8 +394,13 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
         until(&c, "!document.querySelector('#view-forgot .done').hidden || !document.querySelector('#form-forgot .error').hidden").await;
     }
     until(&c, "document.querySelector('#form-forgot .error').textContent.includes('Too many attempts. Try again in')").await;
-    accessible(&c, &axe, "rate limited").await;
-    shot(&c, &format!("{prefix}-5-rate-limited")).await;
+    step(
+        &c,
+        &axe,
+        "rate limited",
+        &format!("{prefix}-5-rate-limited"),
+    )
+    .await;
     c.close().await.expect("close the session");
 }
 

@@ -97,14 +97,7 @@ async fn local_binary_full_flow_and_logs_hold_no_secrets() {
     // The answer does not wait for the mail: the server's sender delivers the queue to the
     // outbox right after. Poll for it (bounded).
     let outbox = dir.path().join("outbox");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let code = loop {
-        if let Some(code) = last_code_in(&read_outbox(&outbox), email) {
-            break code;
-        }
-        assert!(Instant::now() < deadline, "no code in the outbox");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let code = wait_for_code_in(&outbox, email).await;
     let weak = "Budi19860926";
     assert_eq!(
         post(
