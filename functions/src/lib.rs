@@ -32,7 +32,7 @@ pub enum StartError {
 
 /// Routes served by each function.
 pub const FORGOT_ROUTES: &[Route] = &[Route::Forgot, Route::NipCheck];
-pub const RESET_ROUTES: &[Route] = &[Route::Reset, Route::PasswordPolicy];
+pub const RESET_ROUTES: &[Route] = &[Route::Reset, Route::PasswordPolicy, Route::Help];
 pub const LOGIN_ROUTES: &[Route] = &[
     Route::Login,
     Route::Session,

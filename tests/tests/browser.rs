@@ -16,6 +16,8 @@ const PNS: &str = "198609262015051001";
 const PNS_EMAIL: &str = "budi.santoso@example.go.id";
 const PPPK: &str = "199009132025242014";
 const STRONG: &str = "Lumbung-Padi-Kertas-48";
+/// The help line the server is configured with: the page shows it (one configurable place).
+const HELP_PHONE: &str = "(021) 8093008";
 
 struct Child(std::process::Child);
 
@@ -53,6 +55,7 @@ fn start_server(dir: &std::path::Path) -> (Child, String) {
             .env("SAPK_FORGOT_MIN_MS", "0")
             .env("SAPK_FORGOT_COOLDOWN_SECONDS", "0")
             .env("SAPK_LIMIT_FORGOT_NIP", "2/900")
+            .env("SAPK_HELP_PHONE", HELP_PHONE)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -229,7 +232,16 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
     c.goto(&format!("{base}/")).await.expect("the page");
     until(&c, "!document.querySelector('#view-forgot').hidden").await;
     assert_eq!(text(&c, "#view-forgot h1").await, "Lupa password");
-    assert!(text(&c, "footer").await.contains("021-8093008"));
+    until(
+        &c,
+        &format!("document.querySelector('footer').textContent.includes('{HELP_PHONE}')"),
+    )
+    .await;
+    let help = c
+        .execute("return document.querySelector('#help-link').href;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(help, json!(sapk_core::i18n::HELP_URL));
     fill(&c, "#forgot-nip", "19860926201505").await;
     until(
         &c,

@@ -44,10 +44,12 @@ pub enum Route {
     PasswordPolicy,
     /// Whether a NIP as typed is one (the server's rules, for a form as the user types).
     NipCheck,
+    /// Where a civil servant gets help (the configured contacts).
+    Help,
 }
 
 impl Route {
-    pub const ALL: [Route; 13] = [
+    pub const ALL: [Route; 14] = [
         Route::Forgot,
         Route::Reset,
         Route::Login,
@@ -61,6 +63,7 @@ impl Route {
         Route::RecoveryCodes,
         Route::PasswordPolicy,
         Route::NipCheck,
+        Route::Help,
     ];
 
     pub fn path(self) -> &'static str {
@@ -78,12 +81,13 @@ impl Route {
             Route::RecoveryCodes => "/v1/account/recovery-codes",
             Route::PasswordPolicy => "/v1/password/policy",
             Route::NipCheck => "/v1/nip/check",
+            Route::Help => "/v1/help",
         }
     }
 
     pub fn method(self) -> Method {
         match self {
-            Route::Session | Route::Activity | Route::PasswordPolicy => Method::GET,
+            Route::Session | Route::Activity | Route::PasswordPolicy | Route::Help => Method::GET,
             _ => Method::POST,
         }
     }
@@ -103,6 +107,7 @@ impl Route {
             Route::RecoveryCodes => "recovery_codes",
             Route::PasswordPolicy => "password_policy",
             Route::NipCheck => "nip_check",
+            Route::Help => "help",
         }
     }
 }
@@ -575,6 +580,19 @@ impl Api {
                         "valid": true,
                         "nip": nip.as_str(),
                         "kind": nip.kind().label(),
+                    }),
+                ))
+            }
+            Route::Help => {
+                let contacts = sapk_core::i18n::HelpContacts::current();
+                Ok(json_response(
+                    StatusCode::OK,
+                    lang,
+                    &json!({
+                        "phone": contacts.phone,
+                        "email": contacts.email,
+                        "url": sapk_core::i18n::HELP_URL,
+                        "message": sapk_core::i18n::help_line(lang),
                     }),
                 ))
             }

@@ -28,7 +28,8 @@ const T = {
     enrol_key: 'Kunci:', confirm: 'Aktifkan', qr_alt: 'Kode QR untuk aplikasi authenticator',
     recovery_once: 'Simpan 10 kode pemulihan ini di tempat aman (dicetak atau di pengelola password). Masing-masing dapat dipakai sekali bila ponsel Anda hilang. Kode ini tidak akan ditampilkan lagi.',
     activity_title: 'Aktivitas keamanan terakhir', logout: 'Keluar',
-    help: 'Butuh bantuan? Hubungi BKN di 021-8093008 atau sampaikan melalui LAPOR! (lapor.go.id). Jika email Anda tidak lagi bisa dibuka, datangi kantor BKN terdekat atau unit kepegawaian instansi Anda dengan membawa KTP.',
+    help: 'Butuh bantuan? Hubungi unit kepegawaian instansi Anda, kantor BKN terdekat, atau BKN di {phone} / {email}. Jika email Anda tidak lagi bisa dibuka, datangi kantor BKN terdekat atau unit kepegawaian instansi Anda dengan membawa KTP.',
+    help_link: 'Pengaduan: LAPOR BKN',
     signed_in: 'Masuk sebagai NIP {nip}. Sesi berakhir {at}.',
     factor_on: 'Aktif: login meminta kode dari aplikasi authenticator.',
     factor_off: 'Belum aktif.',
@@ -36,7 +37,7 @@ const T = {
     fill_nip: 'Isi NIP Anda.', fill_all: 'Isi semua kolom.',
     invalid_token: 'Kode reset salah, sudah kedaluwarsa, sudah dipakai, atau sudah diganti kode yang lebih baru. Periksa email terakhir dari SAPK atau minta kode baru.',
     rate_limited: 'Terlalu banyak percobaan. Coba lagi dalam {min} menit.',
-    unavailable: 'Layanan sedang sibuk atau dalam gangguan. Coba lagi sebentar lagi. Bantuan: 021-8093008.',
+    unavailable: 'Layanan sedang sibuk atau dalam gangguan. Coba lagi sebentar lagi. Bantuan: {phone}.',
     offline: 'Tidak dapat terhubung ke layanan. Periksa koneksi internet Anda lalu coba lagi.',
     weak: 'Password baru belum memenuhi aturan: {list}. Kode reset Anda belum terpakai.',
     reset_done: 'Password berhasil diperbarui. Silakan masuk dengan NIP dan password baru.',
@@ -68,7 +69,8 @@ const T = {
     enrol_key: 'Key:', confirm: 'Turn on', qr_alt: 'QR code for the authenticator app',
     recovery_once: 'Keep these 10 recovery codes somewhere safe (printed or in a password manager). Each works once if you lose your phone. They will not be shown again.',
     activity_title: 'Recent security activity', logout: 'Log out',
-    help: 'Need help? Call BKN on 021-8093008 or report through LAPOR! (lapor.go.id). If you can no longer open your e-mail, visit the nearest BKN office or your agency\u2019s HR unit with your KTP.',
+    help: 'Need help? Contact your agency\u2019s HR unit, the nearest BKN office, or BKN on {phone} / {email}. If you can no longer open your e-mail, visit the nearest BKN office or your agency\u2019s HR unit with your KTP.',
+    help_link: 'Complaints: LAPOR BKN',
     signed_in: 'Signed in as NIP {nip}. The session ends {at}.',
     factor_on: 'On: logging in asks for a code from the authenticator app.',
     factor_off: 'Not on.',
@@ -76,7 +78,7 @@ const T = {
     fill_nip: 'Enter your NIP.', fill_all: 'Fill in every field.',
     invalid_token: 'The reset code is wrong, expired, already used or replaced by a newer one. Check the latest e-mail from SAPK or ask for a new code.',
     rate_limited: 'Too many attempts. Try again in {min} minute(s).',
-    unavailable: 'The service is busy or having trouble. Please try again shortly. Help: 021-8093008.',
+    unavailable: 'The service is busy or having trouble. Please try again shortly. Help: {phone}.',
     offline: 'The service cannot be reached. Check your internet connection and try again.',
     weak: 'The new password does not meet the rules yet: {list}. Your reset code was not used up.',
     reset_done: 'Your password was updated. Log in with your NIP and the new password.',
@@ -91,12 +93,14 @@ const state = {
   token: sessionStorage.getItem('sapk-token'),
   challenge: null,
   policy: null,
+  // The help contacts (GET /v1/help replaces these defaults with the configured ones).
+  help: { phone: '021-8093008', email: 'humas@bkn.go.id', url: 'https://www.bkn.go.id/homepage/lapor-bkn' },
 };
 
 const $ = (sel, root) => (root || document).querySelector(sel);
 const t = (key, vars) => {
   let s = T[state.lang][key] || T.id[key] || key;
-  for (const [k, v] of Object.entries(vars || {})) s = s.replace('{' + k + '}', v);
+  for (const [k, v] of Object.entries({ ...state.help, ...(vars || {}) })) s = s.replace('{' + k + '}', v);
   return s;
 };
 
@@ -203,6 +207,7 @@ function applyLanguage() {
   sw.textContent = t('switch_to');
   sw.lang = state.lang === 'id' ? 'en' : 'id';
   $('#enrol-qr').alt = t('qr_alt');
+  $('#help-link').href = state.help.url;
   state.policy = null;
   const visible = VIEWS.find((v) => !$('#view-' + v).hidden);
   if (visible) show(visible);
@@ -434,8 +439,16 @@ async function loadAccount(keepRecovery) {
   }
 }
 
+async function loadHelp() {
+  const res = await api('GET', '/v1/help');
+  if (!res.ok) return;
+  state.help = { phone: res.data.phone, email: res.data.email, url: res.data.url };
+  applyLanguage();
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   setUp();
   applyLanguage();
   route();
+  loadHelp();
 });
