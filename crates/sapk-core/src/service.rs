@@ -473,6 +473,13 @@ impl Service {
             .hit_counters(&counters)
             .await
             .map_err(store_down)?;
+        if counts.len() != counters.len() {
+            return Err(store_down(crate::ports::StoreError::Corrupt(format!(
+                "{} counts for {} counters",
+                counts.len(),
+                counters.len()
+            ))));
+        }
         Ok(windows
             .iter()
             .zip(counts)
