@@ -1,0 +1,138 @@
+//! `POST /v1/password/forgot`: a reset code by e-mail.
+
+use crate::audit_text::{Action, Outcome};
+use crate::code::ResetCode;
+use crate::error::AuthError;
+use crate::mail;
+use crate::nip::Nip;
+use crate::ports::ResetCodeRecord;
+use chrono::Duration;
+use serde_json::json;
+use tracing::{error, info, instrument};
+
+use super::{store_down, Limited, RequestMeta, Service};
+
+impl Service {
+    /// `POST /v1/password/forgot`. The answer is the same, and takes at least
+    /// `forgot_min_ms`, whatever the account's state.
+    #[instrument(skip_all, fields(action = "forgot"))]
+    pub async fn forgot(&self, nip_raw: &str, meta: &RequestMeta) -> Result<(), AuthError> {
+        let started = tokio::time::Instant::now();
+        let nip = self.parse_nip(nip_raw)?;
+        let result = self.forgot_inner(&nip, meta).await;
+        let deadline = started + std::time::Duration::from_millis(self.config.forgot_min_ms);
+        // A timer rounds up to its next tick (about 1 ms), so only wait when there is time left.
+        if tokio::time::Instant::now() < deadline {
+            tokio::time::sleep_until(deadline).await;
+        }
+        result
+    }
+
+    /// Every NIP gets the same store work: the account and the current code are read, and
+    /// (unless a code was issued within the cooldown) a code record is written: a real one
+    /// for an account with an e-mail, otherwise one no one can know (the hash of a code that
+    /// is never sent). Only the e-mail differs, and the answer time is padded.
+    async fn forgot_inner(&self, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
+        // One round trip: the counters, the account, the code and the audit chain's head.
+        let (over, account, current, head) = tokio::join!(
+            self.rate_counters(Limited::Forgot, nip, meta),
+            self.store.get_account(nip),
+            self.store.get_reset_code(nip),
+            self.audit_head(nip),
+        );
+        self.refuse_if_limited(Limited::Forgot, nip, meta, over, head.clone())
+            .await?;
+        let account = account.map_err(store_down)?;
+        let current = current.map_err(store_down)?;
+        let now = self.clock.now();
+        let cooldown = Duration::seconds(self.config.forgot_cooldown_secs);
+        // Only a code that still works holds the cooldown (not one from before a reset or
+        // an e-mail change at the counter).
+        let credential_version = account.as_ref().map_or(0, |a| a.credential_version);
+        if let Some(c) = current.as_ref().filter(|c| {
+            c.expires_at > now
+                && c.issued_at + cooldown > now
+                && c.credential_version == credential_version
+        }) {
+            // The same write as a new code, changing nothing.
+            self.store.rewrite_reset_code(c).await.map_err(store_down)?;
+            self.audit_on(
+                self.public_event(nip, meta, Action::CodeRequested, Outcome::Cooldown),
+                head,
+            )
+            .await;
+            return Ok(());
+        }
+        let no_randomness = |e| {
+            error!(error = %e, "no randomness for a reset code");
+            AuthError::unavailable()
+        };
+        let code = ResetCode::generate().map_err(no_randomness)?;
+        let target = account
+            .as_ref()
+            .and_then(|a| a.email.clone().map(|e| (a, e)));
+        let code_hash = match target {
+            Some(_) => code.hash(&self.key, nip),
+            None => ResetCode::generate()
+                .map_err(no_randomness)?
+                .hash(&self.key, nip),
+        };
+        let expires_at = now + Duration::seconds(self.config.code_ttl_secs);
+        let record = ResetCodeRecord {
+            nip: nip.clone(),
+            code_hash,
+            issued_at: now,
+            expires_at,
+            attempts_left: self.config.code_max_attempts,
+            credential_version,
+        };
+        self.store
+            .put_reset_code(&record)
+            .await
+            .map_err(store_down)?;
+        let Some((account, email)) = target else {
+            let outcome = if account.is_some() {
+                Outcome::NoEmail
+            } else {
+                Outcome::UnknownNip
+            };
+            self.audit_on(
+                self.public_event(nip, meta, Action::CodeRequested, outcome),
+                head,
+            )
+            .await;
+            return Ok(());
+        };
+        let mail = mail::reset_code_email(
+            &email,
+            &account.name,
+            &code,
+            expires_at,
+            self.config.code_ttl_secs / 60,
+            meta.lang,
+        )
+        .map(|mut m| {
+            m.guard = Some(crate::ports::CodeGuard {
+                nip: nip.clone(),
+                code_hash: record.code_hash.clone(),
+                expires_at,
+            });
+            m
+        });
+        let sent = self.send(mail).await;
+        let mut ev = self.public_event(
+            nip,
+            meta,
+            Action::CodeRequested,
+            match (sent, self.mailer.queues()) {
+                (true, true) => Outcome::Queued,
+                (true, false) => Outcome::Sent,
+                (false, _) => Outcome::MailFailed,
+            },
+        );
+        ev.details = json!({ "to": email.masked(), "expires_at": expires_at });
+        self.audit_on(ev, head).await;
+        info!(sent, "reset code issued");
+        Ok(())
+    }
+}

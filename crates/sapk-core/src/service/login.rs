@@ -1,0 +1,192 @@
+//! `POST /v1/login`: NIP and password, then a session or the second step.
+
+use crate::audit_text::{Action, Outcome};
+use crate::error::AuthError;
+use crate::nip::Nip;
+use crate::password::Password;
+use crate::ports::{Account, SessionRecord};
+use crate::throttle::{self, Reservation};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use tracing::{info, instrument, warn};
+
+use super::{
+    hash_down, new_bearer_token, store_down, Limited, LoginOutput, LoginStep, RequestMeta, Service,
+};
+
+impl Service {
+    /// `POST /v1/login`: one argon2id verification whether or not the NIP exists.
+    #[instrument(skip_all, fields(action = "login"))]
+    pub async fn login(
+        &self,
+        nip_raw: &str,
+        password_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<LoginStep, AuthError> {
+        let nip = self.parse_nip(nip_raw)?;
+        let now = self.clock.now();
+        let keys = throttle::keys(&nip, meta.source_ip.as_deref());
+        // The same store work for every NIP. One round trip: the counters, the account, the
+        // lock-out records and the audit chain's head; then the attempt reserved (one write);
+        // after the verification, the attempt given back, the session and the audit record
+        // at once.
+        let (over, account, locks, head) = tokio::join!(
+            self.rate_counters(Limited::Login, &nip, meta),
+            self.store.get_account(&nip),
+            self.store.get_throttles(&keys),
+            self.audit_head(&nip),
+        );
+        self.refuse_if_limited(Limited::Login, &nip, meta, over, head.clone())
+            .await?;
+        let account = account.map_err(store_down)?;
+        let reservation = throttle::reserve(
+            self.store.as_ref(),
+            &nip,
+            &keys,
+            now,
+            &self.config,
+            locks.ok(),
+        )
+        .await;
+        let (pair_failures, nip_failures, lock, records) = match reservation.map_err(store_down)? {
+            Reservation::Taken {
+                pair_failures,
+                nip_failures,
+                lock,
+                records,
+            } => (pair_failures, nip_failures, lock, records),
+            Reservation::Locked(until) => {
+                self.audit_on(
+                    self.public_event(&nip, meta, Action::Login, Outcome::Throttled),
+                    head,
+                )
+                .await;
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: (until - now).num_seconds().max(1) as u64,
+                });
+            }
+            Reservation::Busy => {
+                self.audit_on(
+                    self.public_event(&nip, meta, Action::Login, Outcome::Throttled),
+                    head,
+                )
+                .await;
+                return Err(AuthError::RateLimited {
+                    retry_after_secs: 1,
+                });
+            }
+        };
+        let password = Password::new(password_raw);
+        let phc = account.as_ref().and_then(|a| a.password_hash.as_deref());
+        let ok = self
+            .hasher
+            .verify(&password, phc)
+            .await
+            .map_err(hash_down)?;
+        let (Some(account), true) = (account, ok) else {
+            // The failure was counted when the attempt was reserved.
+            let mut ev = self.public_event(&nip, meta, Action::Login, Outcome::Failed);
+            ev.details = json!({
+                "failures": pair_failures,
+                "failures_all_addresses": nip_failures,
+                "locked_until": lock,
+            });
+            self.audit_on(ev, head).await;
+            return Err(AuthError::InvalidCredentials);
+        };
+        if let Some(phc) = &account.password_hash {
+            if self.hasher.needs_rehash(phc) {
+                self.rehash(&account, &password).await;
+            }
+        }
+        let give_back = throttle::given_back(&records);
+        // Two-step login: a right password gives a challenge, not a session. (Whether the
+        // account has a factor was read with the account, as for every NIP; nothing before
+        // this point differs.) The attempt is given back and the record written beside it;
+        // the record says the password was right.
+        let two_step = account
+            .second_factor
+            .as_ref()
+            .is_some_and(crate::factor::SecondFactor::is_active);
+        let outcome = if two_step {
+            Outcome::SecondStep
+        } else {
+            Outcome::Succeeded
+        };
+        let step = async {
+            if two_step {
+                let challenge = self
+                    .issue_challenge(&nip, account.credential_version, now)
+                    .await?;
+                return Ok(LoginStep::SecondStep(challenge));
+            }
+            let mut out = self
+                .issue_session(&nip, account.credential_version, now)
+                .await?;
+            out.enrol_second_factor = self.second_factor_required(&account);
+            Ok(LoginStep::Session(out))
+        };
+        let (given, step, ()) = tokio::join!(
+            self.store.put_throttles(&give_back),
+            step,
+            self.audit_on(self.public_event(&nip, meta, Action::Login, outcome), head,),
+        );
+        given.map_err(store_down)?;
+        step
+    }
+
+    /// Whether the account's agency requires two-step login and it is not on.
+    pub(crate) fn second_factor_required(&self, account: &Account) -> bool {
+        self.config
+            .second_factor_required
+            .applies(account.instansi.as_deref())
+            && !account
+                .second_factor
+                .as_ref()
+                .is_some_and(crate::factor::SecondFactor::is_active)
+    }
+
+    /// A new session of `nip` at `credential_version`.
+    pub(crate) async fn issue_session(
+        &self,
+        nip: &Nip,
+        credential_version: u64,
+        now: DateTime<Utc>,
+    ) -> Result<LoginOutput, AuthError> {
+        let token = new_bearer_token()?;
+        let expires_at = now + Duration::seconds(self.config.session_ttl_secs);
+        self.store
+            .put_session(&SessionRecord {
+                token_hash: self.session_hash(&token),
+                nip: nip.clone(),
+                credential_version,
+                issued_at: now,
+                expires_at,
+            })
+            .await
+            .map_err(store_down)?;
+        Ok(LoginOutput {
+            access_token: secrecy::SecretString::from(token),
+            expires_in: self.config.session_ttl_secs,
+            enrol_second_factor: false,
+        })
+    }
+
+    async fn rehash(&self, account: &Account, password: &Password) {
+        let hash = match self.hasher.hash(password).await {
+            Ok(h) => h,
+            Err(e) => {
+                warn!(error = %e, "re-hash skipped");
+                return;
+            }
+        };
+        let mut updated = account.clone();
+        updated.password_hash = Some(hash);
+        updated.updated_at = self.clock.now();
+        match self.store.update_account(&updated, account.version).await {
+            Ok(()) => info!("password re-hashed with current parameters"),
+            // Someone changed the account meanwhile; the next login tries again.
+            Err(e) => warn!(error = %e, "re-hash not stored"),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The public use cases, a file each (as mini-redis keeps a command a file):
+//!
+//! - [`forgot`]: `POST /v1/password/forgot`;
+//! - [`reset`]: `POST /v1/password/reset`;
+//! - [`login`]: `POST /v1/login` (its second step is [`crate::two_step`]);
+//! - [`password_change`]: `POST /v1/password/change`;
+//! - [`session`]: `GET /v1/session`, `GET /v1/account/activity`, `POST /v1/logout`;
+//!
+//! and what they share: the rate limits ([`rate_limit`]), the audit chain ([`audit`]) and
+//! the mail ([`deliver`]). [`Service`] itself, built once per process, is here.
+
+mod audit;
+mod deliver;
+mod forgot;
+mod login;
+mod password_change;
+mod rate_limit;
+mod reset;
+mod session;
+
+pub(crate) use rate_limit::Limited;
+pub use session::ActivityItem;
+
+use crate::config::Config;
+use crate::error::AuthError;
+use crate::i18n::Lang;
+use crate::keys::{random_bytes, TokenKey};
+use crate::nip::Nip;
+use crate::password::{HashError, PasswordHasher};
+use crate::ports::{Clock, Mailer, Store, StoreError};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use tracing::error;
+
+/// Who is asking, as far as the transport knows.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub source_ip: Option<String>,
+    pub lang: Lang,
+}
+
+/// A new session's bearer token; the token itself is never stored.
+pub struct LoginOutput {
+    pub access_token: secrecy::SecretString,
+    pub expires_in: i64,
+    /// The account's agency requires two-step login and it is not set up yet: the client
+    /// leads the user to set it up.
+    pub enrol_second_factor: bool,
+}
+
+impl std::fmt::Debug for LoginOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOutput")
+            .field("expires_in", &self.expires_in)
+            .field("enrol_second_factor", &self.enrol_second_factor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The second step's challenge: a short-lived, single-use token that is not a session.
+pub struct Challenge {
+    pub token: secrecy::SecretString,
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Challenge")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a right NIP and password lead to.
+#[derive(Debug)]
+pub enum LoginStep {
+    Session(LoginOutput),
+    /// Two-step login is on: the authenticator (or a recovery code) is asked for next.
+    SecondStep(Challenge),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub nip: Nip,
+    pub expires_at: DateTime<Utc>,
+    /// Whether two-step login is on.
+    pub second_factor: bool,
+    /// Whether the account's agency requires it.
+    pub second_factor_required: bool,
+}
+
+/// What became of a queued e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Its code expired before it could be sent.
+    DroppedExpired,
+    /// Its code was replaced or used meanwhile.
+    DroppedSuperseded,
+}
+
+/// Everything the use cases need, built once per process.
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: Config,
+    pub(crate) key: TokenKey,
+    /// Keys NIK and document numbers recorded at the counter; `None` where no staff action
+    /// runs (then e-mail changes are refused).
+    pub(crate) pii_key: Option<TokenKey>,
+    pub(crate) hasher: PasswordHasher,
+    /// Seals TOTP secrets and keys recovery-code hashes; `None` where no two-step login is
+    /// served (then setting it up, and its second step, are unavailable).
+    pub(crate) factor_key: Option<crate::factor::FactorKey>,
+    /// The mail service's suppression list, where there is one (SES): a staff e-mail change
+    /// takes the new address off it.
+    pub(crate) suppressions: Option<Arc<dyn crate::ports::Suppressions>>,
+    /// Seals each audit record into its NIP's chain ([`crate::audit_chain`]); `None` only
+    /// where no key was given (then every audit append is refused, never written unsealed).
+    pub(crate) audit_key: Option<crate::audit_chain::AuditKey>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The head of an audit chain read early, beside a request's first reads; `Unknown` when
+/// not read (or that read failed): it is read when the record is sealed.
+#[derive(Debug, Clone)]
+pub(crate) enum Head {
+    Known(Option<crate::audit_chain::AuditLink>),
+    Unknown,
+}
+
+/// 256 random bits, base64url (43 characters): a session token or a login challenge.
+pub(crate) fn new_bearer_token() -> Result<String, AuthError> {
+    let bytes = random_bytes::<32>().map_err(|e| {
+        error!(error = %e, "no randomness for a token");
+        AuthError::unavailable()
+    })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub(crate) fn store_down(e: StoreError) -> AuthError {
+    error!(error = %e, "store call failed");
+    AuthError::unavailable()
+}
+
+pub(crate) fn hash_down(e: HashError) -> AuthError {
+    error!(error = %e, "password hashing failed");
+    AuthError::unavailable()
+}
+
+impl Service {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        key: TokenKey,
+    ) -> Result<Service, HashError> {
+        let hasher = PasswordHasher::new(config.hash)?;
+        config.help.install();
+        Ok(Service {
+            store,
+            mailer,
+            clock,
+            config,
+            pii_key: None,
+            factor_key: None,
+            suppressions: None,
+            audit_key: Some(crate::audit_chain::AuditKey::derived_from(&key)),
+            key,
+            hasher,
+        })
+    }
+
+    /// The key of the audit chain: a key of its own (deployed: `SAPK_AUDIT_KEY`). Without
+    /// it the key is derived from the token key.
+    pub fn with_audit_key(mut self, key: TokenKey) -> Service {
+        self.audit_key = Some(crate::audit_chain::AuditKey::new(key));
+        self
+    }
+
+    /// No audit key (a tool started without one): reading works, every audit append is
+    /// refused.
+    pub fn without_audit_key(mut self) -> Service {
+        self.audit_key = None;
+        self
+    }
+
+    /// The key for NIK and document numbers (a key of its own, not the token key).
+    pub fn with_pii_key(mut self, key: TokenKey) -> Service {
+        self.pii_key = Some(key);
+        self
+    }
+
+    /// The key of two-step login (a key of its own: not the token key, not the PII key).
+    pub fn with_factor_key(mut self, key: TokenKey) -> Service {
+        self.factor_key = Some(crate::factor::FactorKey::new(key));
+        self
+    }
+
+    /// The same service, with the mail service's suppression list to clear at a staff e-mail
+    /// change.
+    pub fn with_suppressions(mut self, s: Arc<dyn crate::ports::Suppressions>) -> Service {
+        self.suppressions = Some(s);
+        self
+    }
+
+    /// The mailer the service sends through.
+    pub fn mailer(&self) -> Arc<dyn Mailer> {
+        self.mailer.clone()
+    }
+
+    /// The same service, its e-mails going to `mailer` (a queue instead of SES).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Service {
+        self.mailer = mailer;
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    pub fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
+    /// Does the per-process work once (the dummy hash unknown NIPs are checked against, the
+    /// password policy's word list), so that no request pays for it.
+    pub async fn warm_up(&self) {
+        let h = self.hasher.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            crate::policy::load_word_list();
+            h.dummy_hash().len()
+        })
+        .await;
+    }
+
+    /// A NIP (PNS or PPPK) as typed by a person, under the configured rules.
+    pub fn nip(&self, raw: &str) -> Result<Nip, crate::nip::NipError> {
+        Nip::parse_with(raw, self.clock.now().date_naive(), &self.config.nip)
+    }
+
+    pub fn parse_nip(&self, raw: &str) -> Result<Nip, AuthError> {
+        Ok(self.nip(raw)?)
+    }
+}

@@ -1,0 +1,162 @@
+//! `POST /v1/password/reset`: a new password with the e-mailed code.
+
+use crate::audit_text::{Action, Outcome};
+use crate::code::ResetCode;
+use crate::error::AuthError;
+use crate::keys::ct_eq;
+use crate::nip::Nip;
+use crate::password::{Password, PolicyContext};
+use crate::ports::{Account, StoreError};
+use crate::throttle;
+use serde_json::json;
+use tracing::{error, info, instrument};
+
+use super::{hash_down, store_down, Limited, RequestMeta, Service};
+
+impl Service {
+    /// What anyone knows from the NIP alone: the same for every NIP, whether or not an
+    /// account exists.
+    fn public_context(nip: &Nip) -> PolicyContext {
+        PolicyContext::for_nip(nip)
+    }
+
+    /// The NIP's context plus the account's name and e-mail.
+    pub(super) fn personal_context(nip: &Nip, account: &Account) -> PolicyContext {
+        let ctx = PolicyContext::for_nip(nip).with_name(&account.name);
+        match &account.email {
+            Some(e) => ctx.with_email(e),
+            None => ctx,
+        }
+    }
+
+    /// The password policy, off the async executor (the estimator costs milliseconds).
+    pub(crate) async fn check_policy(
+        &self,
+        password: &Password,
+        ctx: PolicyContext,
+    ) -> Result<(), AuthError> {
+        let policy = self.config.password.clone();
+        let pw = Password::new(password.expose());
+        match tokio::task::spawn_blocking(move || policy.check(&pw, &ctx)).await {
+            Ok(r) => r.map_err(AuthError::WeakPassword),
+            Err(e) => {
+                error!(error = %e, "password policy worker failed");
+                Err(AuthError::unavailable())
+            }
+        }
+    }
+
+    /// `POST /v1/password/reset`. No weak password costs a try, and no answer depends on
+    /// whether the NIP exists:
+    /// 1. the policy with what the NIP itself tells (same for every NIP);
+    /// 2. the code, compared without writing; a wrong one then takes a try;
+    /// 3. only for the right code, the policy with the account's name and e-mail (checking
+    ///    that earlier would tell a guesser which NIPs have an account with that name);
+    /// 4. a try taken atomically (of parallel requests with the right code, at most as many
+    ///    as tries are left get further), the hash, and one atomic write.
+    #[instrument(skip_all, fields(action = "reset"))]
+    pub async fn reset(
+        &self,
+        nip_raw: &str,
+        code_raw: &str,
+        new_password_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let nip = self.parse_nip(nip_raw)?;
+        // The same store work for every NIP. One round trip: the counters, the account, the
+        // code and the audit chain's head; then a try taken (from whatever code is there;
+        // nothing, if there is none); then, for the right code, the reset and its audit
+        // record in one atomic write.
+        let (over, account, record, head) = tokio::join!(
+            self.rate_counters(Limited::Reset, &nip, meta),
+            self.store.get_account(&nip),
+            self.store.get_reset_code(&nip),
+            self.audit_head(&nip),
+        );
+        self.refuse_if_limited(Limited::Reset, &nip, meta, over, head.clone())
+            .await?;
+        let password = Password::new(new_password_raw);
+        self.check_policy(&password, Self::public_context(&nip))
+            .await?;
+
+        let fail = |reason: &'static str| {
+            let (nip, head) = (nip.clone(), head.clone());
+            async move {
+                let mut ev = self.public_event(&nip, meta, Action::Reset, Outcome::Failed);
+                ev.details = json!({ "reason": reason });
+                self.audit_on(ev, head).await;
+                AuthError::InvalidToken
+            }
+        };
+        let Ok(code) = ResetCode::parse(code_raw) else {
+            return Err(fail("malformed_code").await);
+        };
+        let account = account.map_err(store_down)?;
+        let record = record.map_err(store_down)?;
+        let now = self.clock.now();
+        let live = record.as_ref().filter(|r| {
+            r.expires_at > now
+                && r.credential_version == account.as_ref().map_or(0, |a| a.credential_version)
+        });
+        let stored_hash = record
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |r| r.code_hash.clone());
+        let right = live.is_some() && ct_eq(&code.hash(&self.key, &nip), &stored_hash);
+        if let (true, Some(a)) = (right, &account) {
+            self.check_policy(&password, Self::personal_context(&nip, a))
+                .await?;
+        }
+        let left = self
+            .store
+            .take_code_attempt(&nip, &stored_hash)
+            .await
+            .map_err(store_down)?;
+        let reason = match (&record, live, left, right, &account) {
+            (None, ..) => Some("no_code"),
+            (Some(_), None, ..) => Some("expired_code"),
+            (_, _, None, ..) => Some("no_tries_left"),
+            (_, _, _, false, _) => Some("wrong_code"),
+            // A code for a NIP without an account is never sent; guessing it proves nothing.
+            (_, _, _, true, None) => Some("unknown_nip"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(fail(reason).await);
+        }
+        let (Some(account), Some(record)) = (account, record) else {
+            return Err(fail("unknown_nip").await);
+        };
+        let hash = self.hasher.hash(&password).await.map_err(hash_down)?;
+        let mut updated = account.clone();
+        updated.password_hash = Some(hash);
+        updated.credential_version += 1;
+        updated.password_changed_at = Some(now);
+        updated.updated_at = now;
+        let cleared = throttle::cleared(&nip, now, &self.config);
+        let done = self.public_event(&nip, meta, Action::Reset, Outcome::Succeeded);
+        let written = self
+            .sealed_write(&done, head.clone(), |sealed| {
+                let (record, updated, cleared) = (&record, &updated, &cleared);
+                async move {
+                    self.store
+                        .complete_reset(
+                            &record.code_hash,
+                            updated,
+                            account.version,
+                            cleared,
+                            &sealed,
+                        )
+                        .await
+                }
+            })
+            .await;
+        match written {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(fail("code_already_used").await),
+            Err(e) => return Err(store_down(e)),
+        }
+        info!("password reset");
+        self.notify_password_changed(&account, now, meta.lang).await;
+        Ok(())
+    }
+}

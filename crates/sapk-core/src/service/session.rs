@@ -1,0 +1,139 @@
+//! Sessions: `GET /v1/session`, `GET /v1/account/activity`, `POST /v1/logout`.
+
+use crate::error::AuthError;
+use crate::ports::{Account, SessionRecord};
+use chrono::{DateTime, Utc};
+use tracing::instrument;
+
+use super::{store_down, Service, SessionInfo};
+
+/// One entry of a civil servant's own security activity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ActivityItem {
+    pub at: DateTime<Utc>,
+    /// The stable codes, as in the audit record.
+    pub action: String,
+    pub result: String,
+    /// The same in the reader's language.
+    pub what: String,
+    pub outcome: String,
+    /// The source network (`203.0.113.x`, `2001:db8:1:…`), not the address.
+    pub source: Option<String>,
+    /// For a counter action: the office that acted (never the officer).
+    pub office: Option<String>,
+}
+
+/// An address made coarse: the /24 of an IPv4 address, the /48 of an IPv6 one.
+fn coarse_source(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.x")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:…", s[0], s[1], s[2])
+        }
+        Err(_) => "-".to_owned(),
+    }
+}
+
+impl Service {
+    pub(crate) fn session_hash(&self, token: &str) -> String {
+        self.key.mac_hex("sapk/session/v1", &[token.as_bytes()])
+    }
+
+    pub(crate) fn token_shape_ok(token: &str) -> bool {
+        token.len() == 43
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    /// The live session of a bearer token, and its account.
+    pub(crate) async fn live_session(
+        &self,
+        token: &str,
+    ) -> Result<(SessionRecord, Account), AuthError> {
+        if !Self::token_shape_ok(token) {
+            return Err(AuthError::Unauthorized);
+        }
+        let hash = self.session_hash(token);
+        let Some(session) = self.store.get_session(&hash).await.map_err(store_down)? else {
+            return Err(AuthError::Unauthorized);
+        };
+        if session.expires_at <= self.clock.now() {
+            return Err(AuthError::Unauthorized);
+        }
+        let account = self
+            .store
+            .get_account(&session.nip)
+            .await
+            .map_err(store_down)?;
+        match account {
+            Some(a) if a.credential_version == session.credential_version => Ok((session, a)),
+            _ => Err(AuthError::Unauthorized),
+        }
+    }
+
+    /// `GET /v1/session`.
+    #[instrument(skip_all, fields(action = "session"))]
+    pub async fn session(&self, token: &str) -> Result<SessionInfo, AuthError> {
+        let (s, account) = self.live_session(token).await?;
+        Ok(SessionInfo {
+            nip: s.nip,
+            expires_at: s.expires_at,
+            second_factor: account
+                .second_factor
+                .as_ref()
+                .is_some_and(crate::factor::SecondFactor::is_active),
+            second_factor_required: self
+                .config
+                .second_factor_required
+                .applies(account.instansi.as_deref()),
+        })
+    }
+
+    /// `GET /v1/account/activity`: the signed-in civil servant's own recent security events
+    /// from the audit trail, newest first: sign-ins and failures (with a coarse source, the
+    /// network not the address), codes asked for, resets, password and e-mail changes, and
+    /// what offices did (the office, never the officer's identity). UU PDP 27/2022 gives the
+    /// data subject the right to see how their data is processed; this is the everyday part.
+    #[instrument(skip_all, fields(action = "activity"))]
+    pub async fn account_activity(
+        &self,
+        token: &str,
+        limit: usize,
+        lang: crate::Lang,
+    ) -> Result<Vec<ActivityItem>, AuthError> {
+        let (s, _) = self.live_session(token).await?;
+        let events = self
+            .store
+            .list_audit(&s.nip, limit.clamp(1, 100))
+            .await
+            .map_err(store_down)?;
+        Ok(events
+            .into_iter()
+            .map(|e| ActivityItem {
+                what: crate::audit_text::action(&e.action, lang),
+                outcome: crate::audit_text::outcome(&e.outcome, lang),
+                source: e.source_ip.as_deref().map(coarse_source),
+                office: (e.actor != "self").then_some(e.office).flatten(),
+                at: e.at,
+                action: e.action,
+                result: e.outcome,
+            })
+            .collect())
+    }
+
+    /// `POST /v1/logout`.
+    #[instrument(skip_all, fields(action = "logout"))]
+    pub async fn logout(&self, token: &str) -> Result<(), AuthError> {
+        let (s, _) = self.live_session(token).await?;
+        self.store
+            .delete_session(&s.token_hash)
+            .await
+            .map(|_| ())
+            .map_err(store_down)
+    }
+}

@@ -1,0 +1,56 @@
+//! Unlocking an account and ending its sessions, at the counter.
+
+use crate::audit_text::{Action, Outcome};
+use crate::service::Service;
+use serde_json::json;
+
+use super::{Operator, StaffError};
+
+impl Service {
+    /// Clears the login lock-out (and failure count) of an employee.
+    pub async fn unlock_account(&self, nip_raw: &str, op: &Operator) -> Result<bool, StaffError> {
+        let account = self.account_for_counter(nip_raw).await?;
+        let now = self.now();
+        let was_locked = self
+            .store
+            .get_throttles(&[account.nip.as_str().to_owned()])
+            .await?
+            .pop()
+            .flatten()
+            .is_some_and(|t| t.expires_at > now && (t.failures > 0 || t.locked_until.is_some()));
+        // A fresh per-NIP record ends the lock-out of every address.
+        self.store
+            .put_throttles(&[crate::ports::ThrottleWrite {
+                expect: crate::ports::Expect::Any,
+                record: crate::throttle::cleared(&account.nip, now, &self.config),
+            }])
+            .await?;
+        self.staff_audit(self.staff_event(
+            op,
+            Some(&account.nip),
+            Action::AccountUnlock,
+            Outcome::Done,
+            json!({ "was_locked": was_locked }),
+        ))
+        .await?;
+        Ok(was_locked)
+    }
+
+    /// Ends every session (and any reset code) of an employee by moving the credential
+    /// version.
+    pub async fn revoke_sessions(&self, nip_raw: &str, op: &Operator) -> Result<(), StaffError> {
+        let account = self.account_for_counter(nip_raw).await?;
+        let mut updated = account.clone();
+        updated.credential_version += 1;
+        updated.updated_at = self.now();
+        self.store.update_account(&updated, account.version).await?;
+        self.staff_audit(self.staff_event(
+            op,
+            Some(&account.nip),
+            Action::SessionRevoke,
+            Outcome::Done,
+            json!(null),
+        ))
+        .await
+    }
+}

@@ -1,0 +1,621 @@
+//! The counter's e-mail change: identity seen in person, checks, one atomic write.
+
+use crate::audit_text::{Action, Outcome, Reason};
+use crate::email::Email;
+use crate::nip::Nip;
+use crate::ports::{Account, StoreError};
+use crate::service::Service;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Operator, StaffError};
+
+/// A document the officer examined at the counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentSeen {
+    /// `ktp`, `karpeg`, `sk_cpns`, `sk_pns`, `kpe`, `paspor`, or another short name.
+    pub kind: String,
+    /// Its number, if the officer typed it; only kept masked and as a keyed hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+}
+
+impl DocumentSeen {
+    /// A document as an officer names it: the kind normalised (`SK CPNS` is `sk_cpns`), at
+    /// most 32 letters, digits or `_`; the number trimmed, and none when empty. `None` for a
+    /// kind that is not one.
+    pub fn new(kind: &str, number: Option<&str>) -> Option<DocumentSeen> {
+        let kind = kind.trim().to_lowercase().replace([' ', '-'], "_");
+        (!kind.is_empty()
+            && kind.len() <= 32
+            && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| DocumentSeen {
+            kind,
+            number: number
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
+        })
+    }
+}
+
+/// An e-mail change as the counter submits it, as the officer typed it: the core parses
+/// and checks every field and audits every refusal, whether it comes from the CLI on one
+/// machine or through the staff API.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct EmailChangeRequest {
+    pub new_email: String,
+    /// The NIK read from the KTP shown (16 digits), checked against the NIP.
+    #[serde(default)]
+    pub nik: Option<String>,
+    /// The documents examined (the KTP among them).
+    #[serde(default)]
+    pub documents: Vec<DocumentSeen>,
+    /// The officer confirmed the person matches the photo and name on the documents.
+    #[serde(default)]
+    pub person_confirmed: bool,
+    /// Change only if the account is still at this version (from the overview); without
+    /// it, the version read at the change.
+    #[serde(default)]
+    pub if_version: Option<u64>,
+    /// The officer confirmed the address may be used although other employees have it
+    /// (a shared family address, a mistake in the other record).
+    #[serde(default)]
+    pub email_shared_confirmed: bool,
+    /// For an exception request only: why the NIK may disagree with the NIP (what the
+    /// officer saw, e.g. a Dukcapil letter or a birth certificate).
+    #[serde(default)]
+    pub exception_reason: Option<String>,
+}
+
+/// An e-mail change that passed every check but (possibly) the NIK×NIP match.
+pub(crate) struct CheckedChange {
+    pub nip: Nip,
+    pub new_email: Email,
+    /// The identity record for the audit trail: masked and keyed-hashed numbers only.
+    pub base: serde_json::Value,
+    pub others: Vec<String>,
+    pub account: Account,
+    pub expected_version: u64,
+}
+
+/// What the identity check saw, beside a [`CheckedChange`].
+pub(crate) struct IdentitySeen {
+    /// Where the KTP's NIK disagrees with the NIP, if it does.
+    pub mismatch: Option<Vec<crate::nik::NikMismatch>>,
+    pub nik: crate::nik::Nik,
+    pub documents: Vec<DocumentSeen>,
+}
+
+/// The NIK and document numbers are personal data: never in logs.
+impl std::fmt::Debug for EmailChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailChangeRequest")
+            .field("new_email", &"<redacted>")
+            .field("nik", &self.nik.as_ref().map(|_| "<redacted>"))
+            .field(
+                "documents",
+                &self.documents.iter().map(|d| &d.kind).collect::<Vec<_>>(),
+            )
+            .field("person_confirmed", &self.person_confirmed)
+            .field("if_version", &self.if_version)
+            .field("email_shared_confirmed", &self.email_shared_confirmed)
+            .field(
+                "exception_reason",
+                &self.exception_reason.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Why an identity check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckFailure {
+    #[error("no NIK was given")]
+    NoNik,
+    #[error("the NIK is not a NIK")]
+    InvalidNik,
+    #[error("the NIK does not match the NIP: {0:?}")]
+    NikMismatch(Vec<crate::nik::NikMismatch>),
+    #[error("a document kind is not one: letters, digits and _ only, at most 32")]
+    InvalidDocument,
+    #[error("the KTP must be among the documents seen")]
+    NoKtp,
+    #[error("the officer did not confirm the person matches the documents")]
+    NotConfirmed,
+    #[error("the new e-mail is the current one")]
+    SameEmail,
+    #[error("other employees already have this e-mail: {0:?}")]
+    EmailInUse(Vec<String>),
+    #[error("the NIK matches the NIP: no exception is needed")]
+    ExceptionNotNeeded,
+    #[error("an exception needs its reason (at most 500 characters)")]
+    NoExceptionReason,
+    #[error("an exception needs a document besides the KTP that shows the true birth date")]
+    NoEvidence,
+    #[error("no e-mail exception is waiting for this NIP")]
+    NoPendingException,
+    #[error("the officer who asked for the exception cannot approve it")]
+    SameOfficer,
+}
+
+impl CheckFailure {
+    /// The stable reason code in audit records and API answers.
+    pub fn reason_code(&self) -> Reason {
+        match self {
+            CheckFailure::NoNik => Reason::NoNik,
+            CheckFailure::InvalidNik => Reason::InvalidNik,
+            CheckFailure::NikMismatch(_) => Reason::NikMismatch,
+            CheckFailure::InvalidDocument => Reason::InvalidDocument,
+            CheckFailure::NoKtp => Reason::NoKtp,
+            CheckFailure::NotConfirmed => Reason::NotConfirmed,
+            CheckFailure::SameEmail => Reason::SameEmail,
+            CheckFailure::EmailInUse(_) => Reason::EmailInUse,
+            CheckFailure::ExceptionNotNeeded => Reason::ExceptionNotNeeded,
+            CheckFailure::NoExceptionReason => Reason::NoExceptionReason,
+            CheckFailure::NoEvidence => Reason::NoEvidence,
+            CheckFailure::NoPendingException => Reason::NoPendingException,
+            CheckFailure::SameOfficer => Reason::SameOfficer,
+        }
+    }
+
+    /// The stable reason code in audit records and answers.
+    pub fn reason(&self) -> &'static str {
+        self.reason_code().code()
+    }
+
+    /// What the officer reads.
+    pub fn text(&self, l: crate::Lang) -> String {
+        match self {
+            CheckFailure::NoNik => l
+                .pick(
+                    "NIK pada KTP wajib diisi.",
+                    "The NIK on the KTP is required.",
+                )
+                .into(),
+            CheckFailure::InvalidNik => l
+                .pick(
+                    "NIK tidak valid (16 digit dengan kode wilayah dan tanggal lahir).",
+                    "Not a valid NIK (16 digits with a region code and a birth date).",
+                )
+                .into(),
+            CheckFailure::NikMismatch(m) => {
+                let what: Vec<&str> = m
+                    .iter()
+                    .map(|x| match x {
+                        crate::nik::NikMismatch::BirthDate => l.pick("tanggal lahir", "birth date"),
+                        crate::nik::NikMismatch::Gender => l.pick("jenis kelamin", "gender"),
+                    })
+                    .collect();
+                format!(
+                    "{}: {}.",
+                    l.pick(
+                        "NIK pada KTP tidak cocok dengan NIP",
+                        "The KTP's NIK does not match the NIP"
+                    ),
+                    what.join(", ")
+                )
+            }
+            CheckFailure::InvalidDocument => l
+                .pick(
+                    "Jenis dokumen tidak dikenal (huruf, angka dan _, paling banyak 32).",
+                    "Unknown document kind (letters, digits and _, at most 32).",
+                )
+                .into(),
+            CheckFailure::NoKtp => l
+                .pick("KTP wajib diperiksa.", "The KTP must be among the documents checked.")
+                .into(),
+            CheckFailure::NotConfirmed => l
+                .pick(
+                    "Petugas tidak mengonfirmasi kecocokan orang dengan dokumen; tidak ada yang diubah.",
+                    "The officer did not confirm the person matches the documents; nothing was changed.",
+                )
+                .into(),
+            CheckFailure::SameEmail => l
+                .pick(
+                    "Email baru sama dengan email sekarang.",
+                    "The new e-mail is the current one.",
+                )
+                .into(),
+            CheckFailure::EmailInUse(others) => format!(
+                "{} {}. {}",
+                l.pick(
+                    "Alamat ini sudah dipakai pegawai lain: NIP",
+                    "Other employees already have this address: NIP"
+                ),
+                others.join(", "),
+                l.pick(
+                    "Gunakan hanya bila memang dipakai bersama, dengan konfirmasi tegas (--email-shared).",
+                    "Use it only if it is truly shared, with an explicit confirmation (--email-shared).",
+                )
+            ),
+            CheckFailure::ExceptionNotNeeded => l
+                .pick(
+                    "NIK cocok dengan NIP; tidak perlu pengecualian, ganti email biasa saja.",
+                    "The NIK matches the NIP; no exception is needed, change the e-mail as usual.",
+                )
+                .into(),
+            CheckFailure::NoExceptionReason => l
+                .pick(
+                    "Pengecualian wajib disertai alasan (paling banyak 500 karakter), mis. surat keterangan Dukcapil atau akta kelahiran yang dilihat.",
+                    "An exception needs its reason (at most 500 characters), e.g. the Dukcapil letter or birth certificate seen.",
+                )
+                .into(),
+            CheckFailure::NoEvidence => l
+                .pick(
+                    "Pengecualian wajib disertai dokumen selain KTP yang menunjukkan tanggal lahir sebenarnya (mis. akta_kelahiran, surat_dukcapil).",
+                    "An exception needs a document besides the KTP that shows the true birth date (e.g. akta_kelahiran, surat_dukcapil).",
+                )
+                .into(),
+            CheckFailure::NoPendingException => l
+                .pick(
+                    "Tidak ada pengajuan pengecualian yang menunggu untuk NIP ini (atau sudah kedaluwarsa).",
+                    "No exception request is waiting for this NIP (or it has expired).",
+                )
+                .into(),
+            CheckFailure::SameOfficer => l
+                .pick(
+                    "Petugas yang mengajukan pengecualian tidak boleh menyetujuinya sendiri; minta petugas lain atau supervisor.",
+                    "The officer who asked for the exception may not approve it; ask another officer or a supervisor.",
+                )
+                .into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailChangeOutcome {
+    pub nip: Nip,
+    pub old_email: Option<Email>,
+    pub new_email: Email,
+    pub old_notified: Option<bool>,
+    pub new_notified: bool,
+    /// Whether the new address was on the mail service's suppression list and was taken off
+    /// it (`None`: no such list here, or it could not be reached).
+    #[serde(default)]
+    pub unsuppressed: Option<bool>,
+}
+
+/// The identity seen at the counter as records keep it: the NIK parsed, the documents as
+/// named (`None` when a kind is not one), and the record of both with numbers masked and
+/// keyed-hashed (UU PDP 27/2022).
+#[allow(clippy::type_complexity)]
+pub(crate) fn identity_record(
+    pii: &crate::keys::TokenKey,
+    nik: Option<&str>,
+    documents: &[DocumentSeen],
+) -> Result<
+    (
+        crate::nik::Nik,
+        Option<Vec<DocumentSeen>>,
+        serde_json::Value,
+    ),
+    CheckFailure,
+> {
+    let nik = match nik.map(str::trim).filter(|n| !n.is_empty()) {
+        None => return Err(CheckFailure::NoNik),
+        Some(raw) => crate::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik)?,
+    };
+    let documents: Option<Vec<DocumentSeen>> = documents
+        .iter()
+        .map(|d| DocumentSeen::new(&d.kind, d.number.as_deref()))
+        .collect();
+    let docs: Vec<serde_json::Value> = documents
+        .iter()
+        .flatten()
+        .map(|d| {
+            json!({
+                "kind": d.kind,
+                "number_masked": d.number.as_deref().map(mask_number),
+                "number_hash": d.number.as_deref().map(|n| pii.mac_hex("sapk/document/v1", &[d.kind.as_bytes(), n.trim().as_bytes()])),
+            })
+        })
+        .collect();
+    let nik_hash = pii.mac_hex("sapk/nik/v1", &[nik.expose_digits().as_bytes()]);
+    let base = json!({
+        "documents": docs,
+        "nik_masked": nik.masked(),
+        "nik_hash": nik_hash,
+    });
+    Ok((nik, documents, base))
+}
+
+/// What is wrong with the documents seen and the officer's confirmation, if anything.
+pub(crate) fn documents_failure(
+    documents: Option<&[DocumentSeen]>,
+    person_confirmed: bool,
+) -> Option<CheckFailure> {
+    match documents {
+        None => Some(CheckFailure::InvalidDocument),
+        Some(d) if !d.iter().any(|d| d.kind == "ktp") => Some(CheckFailure::NoKtp),
+        Some(_) if !person_confirmed => Some(CheckFailure::NotConfirmed),
+        Some(_) => None,
+    }
+}
+
+/// A document number as kept in records: at most its last 4 characters (UU PDP 27/2022).
+pub(crate) fn mask_number(n: &str) -> String {
+    let chars: Vec<char> = n.chars().filter(|c| !c.is_whitespace()).collect();
+    if chars.len() <= 4 {
+        return "*".repeat(chars.len());
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{}{tail}", "*".repeat(chars.len() - 4))
+}
+
+/// Why an e-mail change did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("identity check failed: {0}")]
+    Check(CheckFailure),
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+impl ChangeError {
+    /// The stable reason code in audit records and API answers.
+    pub fn reason_code(&self) -> Reason {
+        match self {
+            ChangeError::Check(f) => f.reason_code(),
+            ChangeError::Staff(s) => s.reason_code(),
+        }
+    }
+
+    /// The stable reason code in audit records and answers.
+    pub fn reason(&self) -> &'static str {
+        self.reason_code().code()
+    }
+}
+
+impl From<StoreError> for ChangeError {
+    fn from(e: StoreError) -> Self {
+        ChangeError::Staff(e.into())
+    }
+}
+
+impl Service {
+    /// The counter's e-mail change, whole: parses what the officer typed (the NIK, the
+    /// documents), checks the NIK against the NIP, the KTP among the documents, the
+    /// officer's confirmation and the version, and changes the e-mail only if the account is
+    /// still at `if_version` (no lost update when two officers act at once). Ends every
+    /// session and reset code, writes the change and its audit record in one atomic write,
+    /// then notifies the old and the new address. Every refusal is audited.
+    ///
+    /// A NIK that disagrees with the NIP is refused here; the exception path
+    /// ([`Service::request_email_exception`]) takes such a case to a second officer.
+    pub async fn change_email(
+        &self,
+        nip: &Nip,
+        req: &EmailChangeRequest,
+        op: &Operator,
+        lang: crate::Lang,
+    ) -> Result<EmailChangeOutcome, ChangeError> {
+        let (c, seen) = self
+            .check_email_change(nip, req, op, Action::EmailChange)
+            .await?;
+        if let Some(m) = seen.mismatch {
+            return Err(self
+                .refuse_check(
+                    op,
+                    nip,
+                    Action::EmailChange,
+                    CheckFailure::NikMismatch(m),
+                    &c.base,
+                )
+                .await);
+        }
+        self.apply_email_change(c, op, Outcome::Changed, json!({}), lang)
+            .await
+    }
+
+    /// Records a refused check in the employee's trail and returns it as the error.
+    pub(crate) async fn refuse_check(
+        &self,
+        op: &Operator,
+        nip: &Nip,
+        action: Action,
+        f: CheckFailure,
+        details: &serde_json::Value,
+    ) -> ChangeError {
+        match self
+            .refuse_audited(op, nip, action, f.reason_code(), details.clone())
+            .await
+        {
+            Ok(()) => ChangeError::Check(f),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Everything an e-mail change checks but the NIK×NIP match, which it returns for the
+    /// caller to decide on (a refusal, or an exception for a second officer). Refusals are
+    /// audited under `action`.
+    pub(crate) async fn check_email_change(
+        &self,
+        nip: &Nip,
+        req: &EmailChangeRequest,
+        op: &Operator,
+        action: Action,
+    ) -> Result<(CheckedChange, IdentitySeen), ChangeError> {
+        let new_email = match Email::parse(&req.new_email) {
+            Ok(e) => e,
+            Err(e) => {
+                self.refuse_audited(op, nip, action, Reason::InvalidEmail, json!({}))
+                    .await?;
+                return Err(StaffError::from(e).into());
+            }
+        };
+        // NIK and document numbers are keyed with a key of their own, never the token key.
+        let Some(pii) = self.pii_key.as_ref() else {
+            return Err(StaffError::NoPiiKey.into());
+        };
+        // An address other employees have: only with the officer's explicit confirmation
+        // (asked before anything else), and the record says with whom it is shared.
+        let others = self.other_holders(&new_email, nip).await?;
+        if !others.is_empty() && !req.email_shared_confirmed {
+            let d = json!({ "new_email": new_email.as_str() });
+            return Err(self
+                .refuse_check(op, nip, action, CheckFailure::EmailInUse(others), &d)
+                .await);
+        }
+        let (nik, documents, mut base) =
+            match identity_record(pii, req.nik.as_deref(), &req.documents) {
+                Ok(x) => x,
+                Err(f) => {
+                    let d = json!({ "new_email": new_email.as_str() });
+                    return Err(self.refuse_check(op, nip, action, f, &d).await);
+                }
+            };
+        base["new_email"] = json!(new_email.as_str());
+        let Some(account) = self.store.get_account(nip).await? else {
+            self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
+                .await?;
+            return Err(StaffError::UnknownNip.into());
+        };
+        let failure = documents_failure(documents.as_deref(), req.person_confirmed).or((account
+            .email
+            .as_ref()
+            == Some(&new_email))
+        .then_some(CheckFailure::SameEmail));
+        let mismatch = nik.check_against(nip).err();
+        // For a plain change a mismatch is reported before the other failures: it is what the
+        // officer must see first (and what decides whether an exception is the way on). An
+        // exception request exists because of the mismatch: its other failures speak.
+        if let Some(f) = failure {
+            let f = match mismatch {
+                Some(m) if action != Action::EmailExceptionRequest => CheckFailure::NikMismatch(m),
+                _ => f,
+            };
+            return Err(self.refuse_check(op, nip, action, f, &base).await);
+        }
+        let expected_version = req.if_version.unwrap_or(account.version);
+        if account.version != expected_version {
+            self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
+                .await?;
+            return Err(StaffError::Conflict.into());
+        }
+        Ok((
+            CheckedChange {
+                nip: nip.clone(),
+                new_email,
+                base,
+                others,
+                account,
+                expected_version,
+            },
+            IdentitySeen {
+                mismatch,
+                nik,
+                documents: documents.unwrap_or_default(),
+            },
+        ))
+    }
+
+    /// Writes a checked e-mail change: the change, the end of every session and reset code
+    /// (with the credential version) and its audit record (outcome `outcome`, `extra`
+    /// merged into the details) in one atomic write; then notifies both addresses.
+    pub(crate) async fn apply_email_change(
+        &self,
+        c: CheckedChange,
+        op: &Operator,
+        outcome: Outcome,
+        extra: serde_json::Value,
+        lang: crate::Lang,
+    ) -> Result<EmailChangeOutcome, ChangeError> {
+        let CheckedChange {
+            nip,
+            new_email,
+            base,
+            others,
+            account,
+            expected_version,
+        } = c;
+        let now = self.now();
+        let mut updated = account.clone();
+        updated.email = Some(new_email.clone());
+        updated.email_verified_at = Some(now);
+        updated.credential_version += 1;
+        updated.updated_at = now;
+        let mut details = base.clone();
+        details["old_email"] = json!(account.email.as_ref().map(Email::as_str));
+        if !others.is_empty() {
+            details["email_shared_with"] = json!(others);
+        }
+        if let (Some(d), serde_json::Value::Object(x)) = (details.as_object_mut(), extra) {
+            d.extend(x);
+        }
+        let record = self.staff_event(op, Some(&nip), Action::EmailChange, outcome, details);
+        // The change, the end of the code (sessions end with the credential version), any
+        // pending exception and the audit record: one atomic write.
+        if let Err(e) = self
+            .sealed_write(&record, crate::service::Head::Unknown, |sealed| {
+                let updated = &updated;
+                async move {
+                    self.store
+                        .change_email_audited(updated, expected_version, &sealed)
+                        .await
+                }
+            })
+            .await
+        {
+            let e = StaffError::from(e);
+            if matches!(e, StaffError::Conflict) {
+                self.refuse_audited(
+                    op,
+                    &nip,
+                    Action::EmailChange,
+                    Reason::ConcurrentChange,
+                    base,
+                )
+                .await?;
+            }
+            return Err(e.into());
+        }
+        // The last mail status was about the old address: it no longer says anything.
+        if let Err(e) = self.store.delete_mail_status(&nip).await {
+            tracing::warn!(error = %e, "mail status of the old address not cleared");
+        }
+        // A new address on the mail service's suppression list (an old bounce or complaint)
+        // would never get the next code: take it off, now that an officer has checked it.
+        let released = match &self.suppressions {
+            Some(list) => match list.release(&new_email).await {
+                Ok(was_listed) => Some(was_listed),
+                Err(e) => {
+                    tracing::warn!(error = %e, "new address not taken off the suppression list");
+                    None
+                }
+            },
+            None => None,
+        };
+
+        let old_notified = match &account.email {
+            Some(old) => Some(
+                self.send(crate::mail::email_changed_old_email(
+                    old,
+                    &account.name,
+                    &new_email.masked(),
+                    crate::mail::ChangedBy::Office(&op.office),
+                    now,
+                    lang,
+                ))
+                .await,
+            ),
+            None => None,
+        };
+        let new_notified = self
+            .send(crate::mail::email_changed_new_email(
+                &new_email,
+                &account.name,
+                &op.office,
+                now,
+                lang,
+            ))
+            .await;
+        Ok(EmailChangeOutcome {
+            nip,
+            old_email: account.email,
+            new_email,
+            old_notified,
+            new_notified,
+            unsuppressed: released,
+        })
+    }
+}

@@ -1,0 +1,242 @@
+//! The employee import: rows from the personnel data, in batches.
+
+use crate::audit_text::{Action, Outcome};
+use crate::email::Email;
+use crate::nip::Nip;
+use crate::ports::Account;
+use crate::service::Service;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Operator, StaffError};
+
+/// One row of an employee export (`nip,name,email[,instansi]`).
+#[derive(Debug, Clone, Default)]
+pub struct EmployeeRow {
+    pub nip: String,
+    pub name: String,
+    pub email: String,
+    /// The agency; `None` when the export has no such column (the employee keeps theirs),
+    /// an empty text when the column is there and empty (the agency is cleared).
+    pub instansi: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// The row's e-mail differs from one verified at a counter: the e-mail was kept (any
+    /// other change applied).
+    KeptCounterEmail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeSummary {
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub attempts_left: u32,
+}
+
+/// Rows a bulk import reads in one batch (DynamoDB's BatchGetItem takes 100 keys).
+pub const IMPORT_BATCH: usize = 100;
+
+/// An agency name: invisible formatting and control characters dropped, white space
+/// folded.
+fn clean_optional(raw: Option<&str>) -> Option<String> {
+    raw.map(|s| {
+        s.chars()
+            .filter(|c| !c.is_control() && !crate::i18n::is_invisible_format(*c))
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+    .filter(|s| !s.is_empty())
+}
+
+impl Service {
+    /// One record for a whole import run (its file, counts and time); the rows that changed
+    /// have their own records.
+    pub async fn record_import_run(
+        &self,
+        op: &Operator,
+        summary: serde_json::Value,
+    ) -> Result<(), StaffError> {
+        self.staff_audit(self.staff_event(
+            op,
+            None,
+            Action::EmployeeImportRun,
+            Outcome::Done,
+            summary,
+        ))
+        .await
+    }
+
+    /// Creates or updates one employee; idempotent. The e-mail of an activated account is
+    /// only changed at the counter (identity check), never by import.
+    pub async fn import_employee(
+        &self,
+        row: &EmployeeRow,
+        op: &Operator,
+    ) -> Result<ImportOutcome, StaffError> {
+        self.import_row(row, op, None).await
+    }
+
+    /// Imports a batch of rows (a bulk import feeds [`IMPORT_BATCH`] at a time): one
+    /// batched read of the accounts that exist (BatchGetItem on DynamoDB), then each row's
+    /// conditional write, at most `jobs` at once. The writes stay one per row: a new account
+    /// is created only if none appeared meanwhile, a change only at the version read, which a
+    /// batched write cannot express. A row whose account changed since the batch read is
+    /// read again and retried once; a failed batch read falls back to a read per row. One
+    /// result per row, in order.
+    pub async fn import_employees(
+        &self,
+        rows: &[EmployeeRow],
+        op: &Operator,
+        jobs: usize,
+    ) -> Vec<Result<ImportOutcome, StaffError>> {
+        use futures_util::stream::{self, StreamExt};
+        let nips: Vec<Option<Nip>> = rows.iter().map(|r| self.nip(&r.nip).ok()).collect();
+        let valid: Vec<Nip> = nips.iter().flatten().cloned().collect();
+        let mut found: std::collections::HashMap<Nip, Option<Account>> =
+            match self.store.get_accounts(&valid).await {
+                Ok(accounts) => valid.into_iter().zip(accounts).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "batched account read failed; reading per row");
+                    std::collections::HashMap::new()
+                }
+            };
+        let prefetched: Vec<Option<Option<Account>>> = nips
+            .iter()
+            .map(|n| n.as_ref().and_then(|n| found.get(n).cloned()))
+            .collect();
+        found.clear();
+        stream::iter(rows.iter().zip(prefetched))
+            .map(|(row, known)| async move {
+                match self.import_row(row, op, known).await {
+                    Err(StaffError::Conflict) => self.import_row(row, op, None).await,
+                    other => other,
+                }
+            })
+            .buffered(jobs.max(1))
+            .collect()
+            .await
+    }
+
+    /// One row; `known` is the account as a batch read found it (`None`: read it now).
+    async fn import_row(
+        &self,
+        row: &EmployeeRow,
+        op: &Operator,
+        known: Option<Option<Account>>,
+    ) -> Result<ImportOutcome, StaffError> {
+        let nip = self.nip(&row.nip)?;
+        let name = crate::EmployeeName::parse(&row.name)?.into_string();
+        let email = match row.email.trim() {
+            "" => None,
+            e => Some(Email::parse(e)?),
+        };
+        let instansi = clean_optional(row.instansi.as_deref());
+        let now = self.now();
+        let existing = match known {
+            Some(k) => k,
+            None => self.store.get_account(&nip).await?,
+        };
+        let outcome = match existing {
+            None => {
+                let account = Account {
+                    nip: nip.clone(),
+                    name,
+                    email: email.clone(),
+                    email_verified_at: None,
+                    instansi,
+                    password_hash: None,
+                    credential_version: 0,
+                    password_changed_at: None,
+                    second_factor: None,
+                    created_at: now,
+                    updated_at: now,
+                    version: 0,
+                };
+                self.store.insert_account(&account).await?;
+                ImportOutcome::Created
+            }
+            Some(existing) => {
+                // An export without the agency column keeps each employee's agency.
+                let instansi = match row.instansi {
+                    None => existing.instansi.clone(),
+                    Some(_) => instansi,
+                };
+                // An e-mail set at a counter after the in-person check is never changed by
+                // an import: the export may be older than the visit.
+                let keep_email = existing.email_verified_at.is_some() && existing.email != email;
+                let email = if keep_email {
+                    existing.email.clone()
+                } else {
+                    email.clone()
+                };
+                if existing.name == name && existing.email == email && existing.instansi == instansi
+                {
+                    if keep_email {
+                        ImportOutcome::KeptCounterEmail
+                    } else {
+                        ImportOutcome::Unchanged
+                    }
+                } else {
+                    if existing.email != email && existing.password_hash.is_some() {
+                        return Err(StaffError::EmailNeedsCounter);
+                    }
+                    let mut updated = existing.clone();
+                    updated.name = name;
+                    updated.email = email.clone();
+                    updated.instansi = instansi;
+                    updated.updated_at = now;
+                    let email_changed = existing.email != email;
+                    if email_changed {
+                        // Codes sent to the old address die with the credential version.
+                        updated.credential_version += 1;
+                    }
+                    self.store
+                        .update_account(&updated, existing.version)
+                        .await?;
+                    if email_changed {
+                        if let Some(old) = &existing.email {
+                            self.send(crate::mail::email_changed_old_email(
+                                old,
+                                &updated.name,
+                                &email.as_ref().map_or_else(|| "-".to_owned(), Email::masked),
+                                crate::mail::ChangedBy::Import,
+                                now,
+                                crate::Lang::Id,
+                            ))
+                            .await;
+                        }
+                    }
+                    if keep_email {
+                        ImportOutcome::KeptCounterEmail
+                    } else {
+                        ImportOutcome::Updated
+                    }
+                }
+            }
+        };
+        if outcome != ImportOutcome::Unchanged {
+            self.staff_audit(self.staff_event(
+                op,
+                Some(&nip),
+                Action::EmployeeImported,
+                match outcome {
+                    ImportOutcome::Created => Outcome::Created,
+                    ImportOutcome::KeptCounterEmail => Outcome::KeptCounterEmail,
+                    _ => Outcome::Updated,
+                },
+                json!({ "email": email.as_ref().map(Email::masked) }),
+            ))
+            .await?;
+        }
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,288 @@
+//! Staff actions (the staff API and the admin CLI), a file each as mini-redis keeps a
+//! command a file: who may act ([`officer`]), the employee import ([`import`]), the
+//! counter's look-up ([`overview`]), the e-mail change ([`email_change`]), unlock and
+//! sign-out ([`account`]), the audit trail ([`audit`]) and a NIP change ([`renumber`]).
+//! Each one is audited with the operator's identity; what they share is here.
+
+mod account;
+mod audit;
+mod email_change;
+mod import;
+mod officer;
+mod overview;
+mod renumber;
+
+pub(crate) use email_change::{documents_failure, identity_record, CheckedChange};
+pub use email_change::{
+    ChangeError, CheckFailure, DocumentSeen, EmailChangeOutcome, EmailChangeRequest,
+};
+pub use import::{CodeSummary, EmployeeRow, ImportOutcome, IMPORT_BATCH};
+pub use overview::{AccountState, EmployeeOverview};
+pub use renumber::{RenumberOutcome, RenumberReason, RenumberReport};
+
+use crate::audit_text::{Action, Outcome, Reason};
+use crate::email::{Email, EmailError};
+use crate::nip::{Nip, NipError};
+use crate::ports::{Account, AuditEvent, StoreError};
+use crate::service::Service;
+use serde::Serialize;
+use serde_json::json;
+
+/// The officer at the keyboard, recorded on every action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operator {
+    pub id: String,
+    pub office: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("invalid NIP: {0}")]
+    InvalidNip(#[from] NipError),
+    #[error("invalid e-mail: {0}")]
+    InvalidEmail(#[from] EmailError),
+    #[error("invalid name: {0}")]
+    InvalidName(&'static str),
+    #[error("no employee with this NIP")]
+    UnknownNip,
+    #[error("the account is activated and its e-mail differs; change it at the counter with `email change`")]
+    EmailNeedsCounter,
+    #[error("someone else changed this account meanwhile; look it up again")]
+    Conflict,
+    #[error("the old and the new number are the same")]
+    SameNip,
+    #[error("no key for NIK and document numbers is configured (SAPK_PII_KEY)")]
+    NoPiiKey,
+    #[error("forbidden: {0:?}")]
+    Forbidden(Forbidden),
+    #[error("the new number already has an activated account")]
+    NewNipInUse,
+    #[error("the new number's birth date or gender differs from the old one's; only a correction (perbaikan NIP) may change them")]
+    RenumberMismatch,
+    #[error("the employee has no two-step login to remove")]
+    NoSecondFactor,
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl StaffError {
+    /// The stable reason code in audit records and answers.
+    pub fn reason_code(&self) -> Reason {
+        match self {
+            StaffError::InvalidNip(_) => Reason::InvalidNip,
+            StaffError::InvalidEmail(_) => Reason::InvalidEmail,
+            StaffError::InvalidName(_) => Reason::InvalidName,
+            StaffError::UnknownNip => Reason::UnknownNip,
+            StaffError::EmailNeedsCounter => Reason::EmailNeedsCounter,
+            StaffError::Conflict => Reason::ConcurrentChange,
+            StaffError::SameNip => Reason::SameNip,
+            StaffError::NoPiiKey => Reason::NoPiiKey,
+            StaffError::Forbidden(f) => f.reason_code(),
+            StaffError::NewNipInUse => Reason::NewNipInUse,
+            StaffError::RenumberMismatch => Reason::RenumberMismatch,
+            StaffError::NoSecondFactor => Reason::NoSecondFactor,
+            StaffError::Store(_) => Reason::Unavailable,
+        }
+    }
+
+    /// The stable reason code in audit records and answers.
+    pub fn reason(&self) -> &'static str {
+        self.reason_code().code()
+    }
+}
+
+impl StaffError {
+    /// What the officer reads, in their language.
+    pub fn text(&self, lang: crate::Lang) -> String {
+        match self {
+        StaffError::InvalidNip(n) => format!("{}: {}", lang.pick("NIP tidak valid", "invalid NIP"), n.text(lang)),
+        StaffError::InvalidEmail(m) => m.text(lang),
+        StaffError::InvalidName(why) => format!("{}: {why}", lang.pick("nama tidak valid", "invalid name")),
+        StaffError::UnknownNip => lang.pick("NIP tidak terdaftar", "no employee with this NIP").into(),
+        StaffError::EmailNeedsCounter => lang
+            .pick(
+                "akun sudah aktif dan emailnya berbeda; ganti email hanya lewat verifikasi di loket (`email change`)",
+                "the account is active and its e-mail differs; change it only after the counter check (`email change`)",
+            )
+            .into(),
+        StaffError::Conflict => lang
+            .pick(
+                "akun diubah orang lain pada saat yang sama; tampilkan ulang lalu coba lagi",
+                "someone else changed this account at the same time; look it up again and retry",
+            )
+            .into(),
+        StaffError::NoPiiKey => lang
+            .pick(
+                "kunci untuk NIK dan nomor dokumen belum diatur (SAPK_PII_KEY)",
+                "no key for NIK and document numbers is configured (SAPK_PII_KEY)",
+            )
+            .into(),
+        StaffError::Forbidden(why) => match why {
+            Forbidden::Unregistered => lang.pick(
+                "identitas Anda belum terdaftar sebagai petugas; minta supervisor mendaftarkannya",
+                "your identity is not registered as an officer; ask your supervisor to register it",
+            ),
+            Forbidden::Deactivated => lang.pick(
+                "pendaftaran Anda sebagai petugas dinonaktifkan",
+                "your registration as an officer is deactivated",
+            ),
+            Forbidden::OutOfScope => lang.pick(
+                "pegawai ini bukan dari instansi Anda; hanya kantor BKN yang boleh melayaninya",
+                "this employee is not of your agency; only a BKN office may act on them",
+            ),
+        }
+        .into(),
+        StaffError::SameNip => lang
+            .pick("nomor lama dan nomor baru sama", "the old and the new number are the same")
+            .into(),
+        StaffError::NewNipInUse => lang
+            .pick(
+                "nomor baru sudah memiliki akun yang aktif; tidak ada yang dipindahkan",
+                "the new number already has an activated account; nothing was moved",
+            )
+            .into(),
+        StaffError::RenumberMismatch => lang
+            .pick(
+                "tanggal lahir atau jenis kelamin pada nomor baru berbeda dari nomor lama; hanya perbaikan NIP (--reason perbaikan) yang boleh mengubahnya",
+                "the new number's birth date or gender differs from the old one's; only a correction (--reason perbaikan) may change them",
+            )
+            .into(),
+        StaffError::NoSecondFactor => lang
+            .pick(
+                "pegawai ini tidak memakai verifikasi dua langkah; tidak ada yang dihapus",
+                "this employee has no two-step login; nothing was removed",
+            )
+            .into(),
+        StaffError::Store(s) => format!("{}: {s}", lang.pick("penyimpanan data gagal", "the store failed")),
+    }
+    }
+}
+
+impl From<crate::name::NameError> for StaffError {
+    fn from(e: crate::name::NameError) -> Self {
+        StaffError::InvalidName(e.why())
+    }
+}
+
+impl From<StoreError> for StaffError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => StaffError::Conflict,
+            other => StaffError::Store(other),
+        }
+    }
+}
+
+/// Why a staff request is refused (403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Forbidden {
+    /// The signed-in principal is not in the staff registry.
+    Unregistered,
+    /// The officer's registration was deactivated.
+    Deactivated,
+    /// An agency officer acting on an employee of another agency.
+    OutOfScope,
+}
+
+impl Forbidden {
+    pub fn reason_code(self) -> Reason {
+        match self {
+            Forbidden::Unregistered => Reason::Unregistered,
+            Forbidden::Deactivated => Reason::Deactivated,
+            Forbidden::OutOfScope => Reason::OutOfScope,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.reason_code().code()
+    }
+}
+
+impl Service {
+    pub(crate) fn staff_event(
+        &self,
+        op: &Operator,
+        nip: Option<&Nip>,
+        action: Action,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor: op.id.clone(),
+            office: Some(op.office.clone()),
+            nip: nip.cloned(),
+            source_ip: None,
+            action: action.code().to_owned(),
+            outcome: outcome.code().to_owned(),
+            details,
+            link: None,
+        }
+    }
+
+    /// Staff audit records must be written: a failed append fails the action's report.
+    pub(crate) async fn staff_audit(&self, event: AuditEvent) -> Result<(), StaffError> {
+        self.append_chained(&event).await.map_err(StaffError::Store)
+    }
+
+    /// Other employees (masked NIPs, at most 5) whose account has this e-mail.
+    pub(crate) async fn other_holders(
+        &self,
+        email: &Email,
+        nip: &Nip,
+    ) -> Result<Vec<String>, StaffError> {
+        Ok(self
+            .store
+            .accounts_with_email(email, 6)
+            .await?
+            .into_iter()
+            .filter(|n| n != nip)
+            .take(5)
+            .map(|n| n.masked())
+            .collect())
+    }
+
+    /// Account state as an officer starts the counter workflow (its `version` guards the
+    /// change that follows).
+    pub async fn account_for_counter(&self, nip_raw: &str) -> Result<Account, StaffError> {
+        let nip = self.nip(nip_raw)?;
+        self.store
+            .get_account(&nip)
+            .await?
+            .ok_or(StaffError::UnknownNip)
+    }
+
+    pub(crate) async fn refuse_audited(
+        &self,
+        op: &Operator,
+        nip: &Nip,
+        action: Action,
+        reason: Reason,
+        details: serde_json::Value,
+    ) -> Result<(), StaffError> {
+        let mut d = details;
+        d["reason"] = serde_json::Value::from(reason.code());
+        self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Refused, d))
+            .await
+    }
+
+    /// Records a staff request refused before it reached a use case (a malformed or unknown
+    /// NIP), in the trail of that NIP when there is one.
+    pub async fn record_staff_refusal(
+        &self,
+        op: &Operator,
+        nip: Option<&Nip>,
+        action: Action,
+        reason: Reason,
+    ) -> Result<(), StaffError> {
+        self.staff_audit(self.staff_event(
+            op,
+            nip,
+            action,
+            Outcome::Refused,
+            json!({ "reason": reason.code() }),
+        ))
+        .await
+    }
+}

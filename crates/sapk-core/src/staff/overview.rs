@@ -1,0 +1,160 @@
+//! What the counter sees of an employee.
+
+use crate::audit_text::{Action, Outcome};
+use crate::email::Email;
+use crate::nip::{Nip, NipFacts};
+use crate::ports::AuditEvent;
+use crate::service::Service;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{CodeSummary, Operator, StaffError};
+
+/// Whether the employee has ever set a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// No password yet: the account is activated by the first reset.
+    NotActivated,
+    Active,
+}
+
+impl AccountState {
+    /// What the officer reads.
+    pub fn text(self, l: crate::Lang) -> &'static str {
+        match self {
+            AccountState::Active => l.pick("aktif", "active"),
+            AccountState::NotActivated => l.pick(
+                "belum aktivasi (belum pernah membuat password)",
+                "not activated (no password set yet)",
+            ),
+        }
+    }
+}
+
+/// What `employee show` tells an officer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmployeeOverview {
+    pub nip: Nip,
+    pub facts: NipFacts,
+    pub name: String,
+    pub email: Option<Email>,
+    pub email_masked: Option<String>,
+    /// When staff set the e-mail after the in-person check (import never changes it then).
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub instansi: Option<String>,
+    pub state: AccountState,
+    pub login_failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub active_code: Option<CodeSummary>,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    /// Whether two-step login (an authenticator app) is on.
+    #[serde(default)]
+    pub second_factor: bool,
+    pub credential_version: u64,
+    /// Guards a following change (`email change --if-version`).
+    pub version: u64,
+    pub recent_audit: Vec<AuditEvent>,
+    /// When asked about a new address: the other employees (masked NIPs) who have it.
+    #[serde(default)]
+    pub new_email_holders: Vec<String>,
+    /// What became of the last e-mail (delivered, bounced…), from the mail service's events.
+    #[serde(default)]
+    pub mail_status: Option<crate::mail_status::MailStatus>,
+}
+
+impl Service {
+    /// Everything an officer needs to see about one employee. The look-up itself is audited.
+    pub async fn employee_overview(
+        &self,
+        nip_raw: &str,
+        op: &Operator,
+        audit_limit: usize,
+    ) -> Result<EmployeeOverview, StaffError> {
+        self.employee_overview_for(nip_raw, op, audit_limit, None)
+            .await
+    }
+
+    /// [`Service::employee_overview`] before an e-mail change to `new_email`: also says who
+    /// else already has that address, so the officer is warned before any question.
+    pub async fn employee_overview_for(
+        &self,
+        nip_raw: &str,
+        op: &Operator,
+        audit_limit: usize,
+        new_email: Option<&str>,
+    ) -> Result<EmployeeOverview, StaffError> {
+        let nip = self.nip(nip_raw)?;
+        let account = self.store.get_account(&nip).await?;
+        let Some(a) = account else {
+            self.staff_audit(self.staff_event(
+                op,
+                Some(&nip),
+                Action::EmployeeViewed,
+                Outcome::UnknownNip,
+                json!(null),
+            ))
+            .await?;
+            return Err(StaffError::UnknownNip);
+        };
+        let now = self.now();
+        let throttle = self
+            .store
+            .get_throttles(&[nip.as_str().to_owned()])
+            .await?
+            .pop()
+            .flatten()
+            .filter(|t| t.expires_at > now);
+        let code = self.store.get_reset_code(&nip).await?.filter(|c| {
+            c.expires_at > now
+                && c.attempts_left > 0
+                && c.credential_version == a.credential_version
+        });
+        self.staff_audit(self.staff_event(
+            op,
+            Some(&nip),
+            Action::EmployeeViewed,
+            Outcome::Ok,
+            json!(null),
+        ))
+        .await?;
+        let recent_audit = self.store.list_audit(&nip, audit_limit).await?;
+        let mail_status = self.store.get_mail_status(&nip).await?;
+        let new_email_holders = match new_email.map(Email::parse) {
+            Some(Ok(e)) => self.other_holders(&e, &nip).await?,
+            _ => Vec::new(),
+        };
+        Ok(EmployeeOverview {
+            new_email_holders,
+            mail_status,
+            facts: nip.facts().clone(),
+            nip,
+            name: a.name,
+            email_masked: a.email.as_ref().map(Email::masked),
+            email_verified_at: a.email_verified_at,
+            email: a.email,
+            instansi: a.instansi,
+            state: if a.password_hash.is_some() {
+                AccountState::Active
+            } else {
+                AccountState::NotActivated
+            },
+            login_failures: throttle.as_ref().map_or(0, |t| t.failures),
+            locked_until: throttle.and_then(|t| t.locked_until).filter(|u| *u > now),
+            active_code: code.map(|c| CodeSummary {
+                issued_at: c.issued_at,
+                expires_at: c.expires_at,
+                attempts_left: c.attempts_left,
+            }),
+            password_changed_at: a.password_changed_at,
+            second_factor: a
+                .second_factor
+                .as_ref()
+                .is_some_and(crate::factor::SecondFactor::is_active),
+            credential_version: a.credential_version,
+            version: a.version,
+            recent_audit,
+        })
+    }
+}
