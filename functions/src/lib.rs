@@ -190,7 +190,7 @@ async fn service_with_ses_from_env(
 /// Builds everything once, then serves `routes` until the runtime stops. The login
 /// function also reads the key of two-step login (`SAPK_FACTOR_KEY_SECRET_ARN` or
 /// `SAPK_FACTOR_KEY`); without it, accounts with two-step login on cannot finish a login.
-pub async fn run(routes: &[Route]) -> anyhow::Result<()> {
+pub async fn run(routes: &'static [Route]) -> anyhow::Result<()> {
     let (service, _, sdk) = service_from_env().await?;
     let service = match key_text(&sdk, "SAPK_FACTOR_KEY").await? {
         Some(text) => service.with_factor_key(

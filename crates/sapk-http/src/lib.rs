@@ -304,7 +304,6 @@ fn qr_svg(uri: &str) -> String {
     }
 }
 
-/// The public API, serving the routes it was built with.
 /// The answer that carries a new session.
 fn session_body(out: &sapk_core::service::LoginOutput, lang: Lang) -> Value {
     let mut body = json!({
@@ -322,10 +321,12 @@ fn session_body(out: &sapk_core::service::LoginOutput, lang: Lang) -> Value {
     body
 }
 
+/// The public API, serving the routes it was built with (a function's own, or all of them).
+/// Cheap to clone: the service is shared and the routes are a static table.
 #[derive(Clone)]
 pub struct Api {
     service: Arc<Service>,
-    routes: Vec<Route>,
+    routes: &'static [Route],
     edge: EdgeTrust,
 }
 
@@ -336,10 +337,10 @@ impl std::fmt::Debug for Api {
 }
 
 impl Api {
-    pub fn new(service: Arc<Service>, routes: &[Route]) -> Api {
+    pub fn new(service: Arc<Service>, routes: &'static [Route]) -> Api {
         Api {
             service,
-            routes: routes.to_vec(),
+            routes,
             edge: EdgeTrust::default(),
         }
     }
@@ -351,7 +352,7 @@ impl Api {
         self
     }
 
-    /// All five routes (the local server).
+    /// Every route (the local server).
     pub fn all(service: Arc<Service>) -> Api {
         Api::new(service, &Route::ALL)
     }
