@@ -91,7 +91,7 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
                 ));
             }
             let key = match std::env::var("SAPK_TOKEN_KEY") {
-                Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),
+                Ok(v) => Some(TokenKey::from_secret_text(&v).context("SAPK_TOKEN_KEY")?),
                 Err(_) => None,
             };
             let pii_key = match env("SAPK_PII_KEY") {
@@ -112,49 +112,12 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
             .with_audit_key(data.audit_key))
         }
         StoreKind::Dynamodb => {
+            // The functions' settings reader, with a tool's defaults (sapk_aws::Entry::Tool).
             let sdk = sapk_aws::sdk_config().await;
-            let tables = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
-            let store = sapk_aws::DynamoStore::new(sapk_aws::dynamodb_client(&sdk), tables)
-                .with_audit_retention(config.audit_retention_days);
-            let from = env("SAPK_MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into());
-            let mailer = sapk_aws::SesMailer::new(
-                sapk_aws::sesv2_client(&sdk),
-                from,
-                env("SAPK_SES_CONFIGURATION_SET"),
-            );
-            let token = env("SAPK_TOKEN_KEY");
-            let key = match &token {
-                Some(v) => TokenKey::from_secret_text(v).context("SAPK_TOKEN_KEY")?,
-                // Nothing this tool stores is keyed with it unless an action needs the key;
-                // such actions refuse without SAPK_TOKEN_KEY.
-                None => TokenKey::generate()?,
-            };
-            let svc = Service::new(
-                Arc::new(store),
-                Arc::new(mailer),
-                Arc::new(SystemClock),
-                config,
-                key,
-            )?;
-            // The audit chain's key, as the functions have it: the stack's AuditKeySecret
-            // (SAPK_AUDIT_KEY_SECRET_ARN) or SAPK_AUDIT_KEY, else derived from the token key. With neither, this tool
-            // reads but never writes an audit record (it could not seal it).
-            let audit = sapk_aws::key_text(&sdk, "SAPK_AUDIT_KEY")
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-            let svc = match (audit, token) {
-                (Some(v), _) => {
-                    svc.with_audit_key(TokenKey::from_secret_text(&v).context("SAPK_AUDIT_KEY")?)
-                }
-                (None, Some(_)) => svc,
-                (None, None) => svc.without_audit_key(),
-            };
-            Ok(match env("SAPK_PII_KEY") {
-                Some(v) => {
-                    svc.with_pii_key(TokenKey::from_secret_text(&v).context("SAPK_PII_KEY")?)
-                }
-                None => svc,
-            })
+            let settings = sapk_aws::Settings::load(sapk_aws::Entry::Tool, &sdk).await?;
+            let store = settings.store(sapk_aws::dynamodb_client(&sdk));
+            let mailer = settings.ses(sapk_aws::sesv2_client(&sdk));
+            Ok(settings.service(Arc::new(store), Arc::new(mailer))?)
         }
     }
 }

@@ -2,10 +2,12 @@
 //! SDK clients built once at init, then the runtime loop over [`sapk_http::Api::handle`].
 
 use lambda_http::{service_fn, Body, Request, Response};
-use sapk_aws::{DynamoStore, SesMailer, SqsMailQueue, TableNames};
-use sapk_core::ports::{Mailer, OutgoingEmail, SystemClock};
-use sapk_core::{Config, Service, TokenKey};
+use sapk_aws::aws_config::SdkConfig;
+use sapk_aws::{Entry, Settings};
+use sapk_core::ports::{Mailer, OutgoingEmail};
+use sapk_core::Service;
 use sapk_http::{Api, Route, StaffApi};
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// JSON logs, level from `RUST_LOG` (default `info`), without ANSI colours.
@@ -19,15 +21,6 @@ pub fn init_logging() {
         .with_ansi(false)
         .without_time()
         .init();
-}
-
-/// Why a function refuses to start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("missing required configuration: {0}")]
-    Missing(String),
-    #[error("{0}")]
-    Invalid(String),
 }
 
 /// Routes served by each function.
@@ -45,166 +38,50 @@ pub const LOGIN_ROUTES: &[Route] = &[
     Route::RecoveryCodes,
 ];
 
-/// Builds the service from `SAPK_*` settings (read through `get`) and the SDK clients.
-/// Required: `SAPK_TABLE_ACCOUNTS`, `SAPK_TABLE_EPHEMERAL`, `SAPK_TABLE_AUDIT`,
-/// `SAPK_MAIL_FROM`, `SAPK_TOKEN_KEY` (see [`TokenKey::from_secret_text`]). Optional:
-/// `SAPK_SES_CONFIGURATION_SET` and every tunable of [`Config`], none below
-/// [`Config::security_floor_violations`]'s floors.
-pub fn build_service(
-    dynamodb: sapk_aws::aws_sdk_dynamodb::Client,
-    sesv2: sapk_aws::aws_sdk_sesv2::Client,
-    get: &dyn Fn(&str) -> Option<String>,
-) -> Result<Service, StartError> {
-    let present = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-    let mut missing = Vec::new();
-    let tables = TableNames::from_env_required(get)
-        .map_err(|m| missing.push(m))
-        .ok();
-    let from = present("SAPK_MAIL_FROM");
-    if from.is_none() {
-        missing.push("SAPK_MAIL_FROM".to_owned());
-    }
-    let key = present("SAPK_TOKEN_KEY");
-    if key.is_none() {
-        missing.push("SAPK_TOKEN_KEY".to_owned());
-    }
-    let (Some(tables), Some(from), Some(key)) = (tables, from, key) else {
-        return Err(StartError::Missing(missing.join(", ")));
-    };
-    let key = TokenKey::from_secret_text(&key)
-        .map_err(|e| StartError::Invalid(format!("SAPK_TOKEN_KEY: {e}")))?;
-    let config = Config::from_lookup(get).map_err(|e| StartError::Invalid(e.to_string()))?;
-    let weak = config.security_floor_violations();
-    if !weak.is_empty() {
-        return Err(StartError::Invalid(format!(
-            "settings below the security floor: {}",
-            weak.join("; ")
-        )));
-    }
-    config.log_effective();
-    build_service_with(
-        dynamodb,
-        sesv2,
-        tables,
-        from,
-        key,
-        config,
-        present("SAPK_SES_CONFIGURATION_SET"),
-    )
-}
-
-/// The service over DynamoDB and SES with a given `Config` (tests inject theirs here; the
-/// functions go through [`build_service`], which holds the settings to the floors).
-pub fn build_service_with(
-    dynamodb: sapk_aws::aws_sdk_dynamodb::Client,
-    sesv2: sapk_aws::aws_sdk_sesv2::Client,
-    tables: TableNames,
-    from: String,
-    key: TokenKey,
-    config: Config,
-    configuration_set: Option<String>,
-) -> Result<Service, StartError> {
-    let store =
-        DynamoStore::new(dynamodb, tables).with_audit_retention(config.audit_retention_days);
-    let mailer = SesMailer::new(sesv2, from, configuration_set);
-    Service::new(
-        Arc::new(store),
-        Arc::new(mailer),
-        Arc::new(SystemClock),
-        config,
-        key,
-    )
-    .map_err(|e| StartError::Invalid(e.to_string()))
-}
-
-/// [`sapk_aws::key_text`], refusing to start when a named secret cannot be read.
-async fn key_text(
-    sdk: &sapk_aws::aws_config::SdkConfig,
-    name: &str,
-) -> anyhow::Result<Option<String>> {
-    sapk_aws::key_text(sdk, name).await.map_err(|e| {
-        tracing::error!(error = %e, "key secret not readable");
-        anyhow::anyhow!("refusing to start: {e}")
-    })
-}
-
-/// Builds the service once (clients, configuration, keys) from the environment. With
-/// `SAPK_MAIL_QUEUE_URL` (as deployed) its e-mails go to the mail queue, not to SES, and with
-/// `SAPK_MAIL_NOTICE_QUEUE_URL` the notices to a queue of their own.
-async fn service_from_env(
-) -> anyhow::Result<(Service, Option<String>, sapk_aws::aws_config::SdkConfig)> {
-    let (service, pii, sdk) = service_with_ses_from_env().await?;
-    let service = match std::env::var("SAPK_MAIL_QUEUE_URL") {
-        Ok(url) if !url.trim().is_empty() => {
-            let mut queue = SqsMailQueue::new(sapk_aws::sqs_client(&sdk), url.trim().to_owned());
-            if let Ok(n) = std::env::var("SAPK_MAIL_NOTICE_QUEUE_URL") {
-                if !n.trim().is_empty() {
-                    queue = queue.with_notice_queue(n.trim().to_owned());
-                }
-            }
-            service.with_mailer(Arc::new(queue))
-        }
-        _ => service,
-    };
-    Ok((service, pii, sdk))
-}
-
-/// The service with its e-mails going to SES, and the SDK configuration.
-async fn service_with_ses_from_env(
-) -> anyhow::Result<(Service, Option<String>, sapk_aws::aws_config::SdkConfig)> {
+/// The settings ([`Settings::load`]) and the SDK configuration, read once at init. A
+/// function that cannot start says why in its log, naming variables, never a secret.
+async fn settings() -> anyhow::Result<(Settings, SdkConfig)> {
     init_logging();
     let sdk = sapk_aws::sdk_config().await;
-    // The key secrets at once: each is a Secrets Manager call at cold start.
-    let (token, pii, audit) = tokio::try_join!(
-        key_text(&sdk, "SAPK_TOKEN_KEY"),
-        key_text(&sdk, "SAPK_PII_KEY"),
-        key_text(&sdk, "SAPK_AUDIT_KEY"),
-    )?;
-    let get = |k: &str| match (k, &token) {
-        ("SAPK_TOKEN_KEY", Some(text)) => Some(text.clone()),
-        _ => std::env::var(k).ok(),
-    };
-    let dynamodb = sapk_aws::dynamodb_client(&sdk);
-    let sesv2 = sapk_aws::sesv2_client(&sdk);
-    match build_service(dynamodb, sesv2, &get) {
-        // The audit chain's key of its own (deployed: AuditKeySecret); without it, one
-        // derived from the token key.
-        Ok(s) => match audit {
-            Some(text) => Ok((
-                s.with_audit_key(
-                    TokenKey::from_secret_text(&text)
-                        .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_AUDIT_KEY: {e}"))?,
-                ),
-                pii,
-                sdk,
-            )),
-            None => Ok((s, pii, sdk)),
-        },
+    match Settings::load(Entry::Function, &sdk).await {
+        Ok(s) => Ok((s, sdk)),
         Err(e) => {
             tracing::error!(error = %e, "refusing to start");
-            anyhow::bail!("refusing to start: {e}");
+            anyhow::bail!("refusing to start: {e}")
         }
     }
+}
+
+/// The service, its e-mails going to SES.
+fn ses_service(s: &Settings, sdk: &SdkConfig) -> anyhow::Result<Service> {
+    let store = Arc::new(s.store(sapk_aws::dynamodb_client(sdk)));
+    Ok(s.service(store, Arc::new(s.ses(sapk_aws::sesv2_client(sdk))))?)
+}
+
+/// The service of the API functions: with `SAPK_MAIL_QUEUE_URL` (as deployed) its e-mails
+/// go to the mail queue (and with `SAPK_MAIL_NOTICE_QUEUE_URL` the notices to a queue of
+/// their own), not to SES.
+fn api_service(s: &Settings, sdk: &SdkConfig) -> anyhow::Result<Service> {
+    let store = Arc::new(s.store(sapk_aws::dynamodb_client(sdk)));
+    let mailer: Arc<dyn Mailer> = match s.mail_queue(sapk_aws::sqs_client(sdk)) {
+        Some(queue) => Arc::new(queue),
+        None => Arc::new(s.ses(sapk_aws::sesv2_client(sdk))),
+    };
+    Ok(s.service(store, mailer)?)
 }
 
 /// Builds everything once, then serves `routes` until the runtime stops. The login
 /// function also reads the key of two-step login (`SAPK_FACTOR_KEY_SECRET_ARN` or
 /// `SAPK_FACTOR_KEY`); without it, accounts with two-step login on cannot finish a login.
 pub async fn run(routes: &'static [Route]) -> anyhow::Result<()> {
-    let (service, _, sdk) = service_from_env().await?;
-    let service = match key_text(&sdk, "SAPK_FACTOR_KEY").await? {
-        Some(text) => service.with_factor_key(
-            TokenKey::from_secret_text(&text)
-                .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_FACTOR_KEY: {e}"))?,
-        ),
-        None => service,
-    };
+    let (settings, sdk) = settings().await?;
+    let service = api_service(&settings, &sdk)?;
     service.warm_up().await;
     let mut api = Api::new(Arc::new(service), routes);
     // Behind CloudFront (infra/edge.yaml), the viewer's address comes from
     // CloudFront-Viewer-Address on requests with the origin-verify secret.
-    if let Some(secret) = key_text(&sdk, "SAPK_ORIGIN_VERIFY").await? {
-        api = api.with_edge(sapk_http::EdgeTrust::cloudfront(&secret));
+    if let Some(secret) = &settings.keys.origin_verify {
+        api = api.with_edge(sapk_http::EdgeTrust::cloudfront(secret.expose_secret()));
     }
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
@@ -218,23 +95,15 @@ pub async fn run(routes: &'static [Route]) -> anyhow::Result<()> {
 /// key of NIK and document numbers (`SAPK_PII_KEY_SECRET_ARN` or `SAPK_PII_KEY`) besides
 /// what every function needs.
 pub async fn run_staff() -> anyhow::Result<()> {
-    let (service, pii, sdk) = service_from_env().await?;
-    let Some(pii) = pii else {
+    let (settings, sdk) = settings().await?;
+    if settings.keys.pii.is_none() {
         tracing::error!("refusing to start: SAPK_PII_KEY_SECRET_ARN or SAPK_PII_KEY is missing");
         anyhow::bail!("refusing to start: missing required configuration: SAPK_PII_KEY");
-    };
-    let pii = TokenKey::from_secret_text(&pii)
-        .map_err(|e| anyhow::anyhow!("refusing to start: SAPK_PII_KEY: {e}"))?;
+    }
     // An officer's e-mail change takes the new address off SES's suppression list.
-    let ses = SesMailer::new(
-        sapk_aws::sesv2_client(&sdk),
-        std::env::var("SAPK_MAIL_FROM").unwrap_or_default(),
-        std::env::var("SAPK_SES_CONFIGURATION_SET")
-            .ok()
-            .filter(|v| !v.trim().is_empty()),
-    );
+    let ses = settings.ses(sapk_aws::sesv2_client(&sdk));
     let api = StaffApi::new(Arc::new(
-        service.with_pii_key(pii).with_suppressions(Arc::new(ses)),
+        api_service(&settings, &sdk)?.with_suppressions(Arc::new(ses)),
     ));
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
@@ -349,13 +218,9 @@ pub async fn deliver_batch(
 /// (`SAPK_MAIL_FROM`, `SAPK_SES_CONFIGURATION_SET`) at `SAPK_MAIL_RATE_PER_SEC` per
 /// instance (default 1: SES's sandbox quota; the template sets quota ÷ maximum concurrency).
 pub async fn run_mailer() -> anyhow::Result<()> {
-    let (service, _, _) = service_with_ses_from_env().await?;
-    let rate = std::env::var("SAPK_MAIL_RATE_PER_SEC")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or(1.0);
-    let service = Arc::new(service);
-    let pace = Arc::new(Pace::new(rate));
+    let (settings, sdk) = settings().await?;
+    let service = Arc::new(ses_service(&settings, &sdk)?);
+    let pace = Arc::new(Pace::new(settings.mail_rate_per_sec));
     let via = service.mailer();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
@@ -396,8 +261,8 @@ pub async fn record_ses_notifications(
 /// The `mail-status` function: SES's events through SNS into each account's last mail
 /// status.
 pub async fn run_mail_status() -> anyhow::Result<()> {
-    let (service, _, _) = service_with_ses_from_env().await?;
-    let service = Arc::new(service);
+    let (settings, sdk) = settings().await?;
+    let service = Arc::new(ses_service(&settings, &sdk)?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sns::SnsEvent>| {
             let service = service.clone();
@@ -453,19 +318,17 @@ pub async fn archive_audit_batch(
 /// `SAPK_AUDIT_ARCHIVE_BUCKET`.
 pub async fn run_audit_archive() -> anyhow::Result<()> {
     init_logging();
-    let Some(bucket) = std::env::var("SAPK_AUDIT_ARCHIVE_BUCKET")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-    else {
-        tracing::error!("refusing to start: SAPK_AUDIT_ARCHIVE_BUCKET is missing");
-        anyhow::bail!(
-            "refusing to start: missing required configuration: SAPK_AUDIT_ARCHIVE_BUCKET"
-        );
+    let bucket = match sapk_aws::settings::audit_archive_bucket(&|k| std::env::var(k).ok()) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "refusing to start");
+            anyhow::bail!("refusing to start: {e}");
+        }
     };
     let sdk = sapk_aws::sdk_config().await;
     let archive = Arc::new(sapk_aws::archive::AuditArchive::new(
         sapk_aws::s3_client(&sdk),
-        bucket.trim().to_owned(),
+        bucket,
     ));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::dynamodb::Event>| {

@@ -4,11 +4,12 @@
 use sapk_aws::aws_sdk_dynamodb;
 use sapk_aws::aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use sapk_aws::aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use sapk_aws::{create_tables, dynamodb_client, local_sdk_config, sesv2_client, TableNames};
-use sapk_http::Api;
+use sapk_aws::{
+    create_tables, dynamodb_client, local_sdk_config, sesv2_client, Entry, Settings, TableNames,
+};
+use sapk_http::{Api, ApiGatewayV2};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -295,41 +296,26 @@ pub async fn functions_intercepted(
     }
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(cfg.build());
     let ses = sesv2_client(&local_sdk_config(&ses_url()).await);
-    // The functions' wiring with the test's own settings (cheap argon2, no padding): below
-    // the floors `build_service` holds deployed functions to, so injected directly.
+    // The functions' settings reader and wiring with the test's own settings (cheap argon2,
+    // no padding): below the floors `Settings::for_function` holds deployed functions to, so
+    // read without that check.
     let get = |k: &str| env.get(k).cloned();
-    let config = sapk_core::Config::from_lookup(&get).expect("test configuration");
-    let tables = TableNames::from_env_required(&get).expect("table names");
-    let key = sapk_core::TokenKey::from_secret_text(&env["SAPK_TOKEN_KEY"]).expect("token key");
-    let service = Arc::new(
-        sapk_functions::build_service_with(
-            dynamodb,
-            ses,
-            tables,
-            env["SAPK_MAIL_FROM"].clone(),
-            key,
-            config,
-            None,
-        )
-        .expect("wiring")
-        .with_pii_key(sapk_core::TokenKey::generate().expect("pii key"))
-        .with_factor_key(sapk_core::TokenKey::generate().expect("factor key")),
-    );
-    // As `service_from_env` does: with a queue URL, the e-mails go to SQS (moto).
-    let service = match env.get("SAPK_MAIL_QUEUE_URL") {
-        Some(url) => {
-            let sqs = sapk_aws::sqs_client(&local_sdk_config(dynamodb_endpoint).await);
-            let mut queue = sapk_aws::SqsMailQueue::new(sqs, url.clone());
-            if let Some(n) = env.get("SAPK_MAIL_NOTICE_QUEUE_URL") {
-                queue = queue.with_notice_queue(n.clone());
-            }
-            match Arc::try_unwrap(service) {
-                Ok(s) => Arc::new(s.with_mailer(Arc::new(queue))),
-                Err(_) => panic!("the service is shared before it is wired"),
-            }
-        }
-        None => service,
+    let settings = Settings::read(Entry::Function, &get).expect("test settings");
+    let store = Arc::new(settings.store(dynamodb));
+    // As the API functions are wired: with a queue URL, the e-mails go to SQS (moto).
+    let mailer: Arc<dyn sapk_core::ports::Mailer> = match settings.mail_queue(sapk_aws::sqs_client(
+        &local_sdk_config(dynamodb_endpoint).await,
+    )) {
+        Some(queue) => Arc::new(queue),
+        None => Arc::new(settings.ses(ses)),
     };
+    let service = Arc::new(
+        settings
+            .service(store, mailer)
+            .expect("wiring")
+            .with_pii_key(sapk_core::TokenKey::generate().expect("pii key"))
+            .with_factor_key(sapk_core::TokenKey::generate().expect("factor key")),
+    );
     Functions {
         forgot: Api::new(service.clone(), sapk_functions::FORGOT_ROUTES),
         reset: Api::new(service.clone(), sapk_functions::RESET_ROUTES),
@@ -347,16 +333,14 @@ pub async fn invoke(
     body: Option<Value>,
     bearer: Option<&str>,
 ) -> (u16, Value, Option<String>) {
-    let mut headers = lambda_http::http::HeaderMap::new();
-    if let Some(t) = bearer {
-        if let Ok(v) = format!("Bearer {t}").parse() {
-            headers.insert("authorization", v);
-        }
+    let mut event = ApiGatewayV2::new(method, path).source_ip("203.0.113.10");
+    if let Some(b) = body {
+        event = event.json(&b);
     }
-    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let peer: SocketAddr = "203.0.113.10:443".parse().expect("addr");
-    let event = sapk_local::apigw_v2_event(method, path, "", &headers, &bytes, peer);
-    let req = lambda_http::request::from_str(&event.to_string()).expect("event");
+    if let Some(t) = bearer {
+        event = event.bearer(t);
+    }
+    let req = event.request().expect("event");
     let resp = api.handle(req).await;
     let status = resp.status().as_u16();
     let retry = resp
@@ -376,23 +360,14 @@ pub async fn invoke_staff(
     body: Option<Value>,
     principal: &str,
 ) -> (u16, Value) {
-    let mut headers = lambda_http::http::HeaderMap::new();
-    headers.insert("content-type", "application/json".parse().expect("header"));
-    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let peer: SocketAddr = "198.51.100.20:443".parse().expect("addr");
-    let mut event = sapk_local::apigw_v2_event(method, path, "", &headers, &bytes, peer);
-    event["requestContext"]["authorizer"] = serde_json::json!({
-        "iam": {
-            "accessKey": "ASIAEXAMPLEKEY",
-            "accountId": "123456789012",
-            "callerId": "AROAEXAMPLE:officer",
-            "cognitoIdentity": null,
-            "principalOrgId": null,
-            "userArn": principal,
-            "userId": "AROAEXAMPLE:officer"
-        }
-    });
-    let req = lambda_http::request::from_str(&event.to_string()).expect("event");
+    let mut event = ApiGatewayV2::new(method, path)
+        .source_ip("198.51.100.20")
+        .header("content-type", "application/json")
+        .iam_caller(principal);
+    if let Some(b) = body {
+        event = event.body(b.to_string());
+    }
+    let req = event.request().expect("event");
     let resp = api.handle(req).await;
     let status = resp.status().as_u16();
     let json = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);

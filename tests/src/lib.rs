@@ -10,9 +10,8 @@ use mail_parser::MessageParser;
 use sapk_core::password::HashParams;
 use sapk_core::ports::{Clock, Mailer, ManualClock, Store};
 use sapk_core::staff::{EmployeeRow, Operator};
-use sapk_core::{Config, Service, TokenKey};
-use sapk_embedded::{FileOutbox, SqliteStore};
-use sapk_http::Api;
+use sapk_core::{Config, Service};
+use sapk_embedded::SqliteStore;
 use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -41,8 +40,8 @@ pub fn start_time() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-pub type StoreWrapper = Box<dyn FnOnce(Arc<dyn Store>) -> Arc<dyn Store>>;
-pub type MailerWrapper = Box<dyn FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>>;
+pub type StoreWrapper = sapk_local::Wrap<dyn Store>;
+pub type MailerWrapper = sapk_local::Wrap<dyn Mailer>;
 
 pub struct AppOptions {
     pub config: Config,
@@ -106,57 +105,37 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("sapk.db")).expect("sqlite");
-    let outbox_dir = dir.path().join("outbox");
-    let outbox = FileOutbox::new(&outbox_dir, sapk_embedded::DEFAULT_MAIL_FROM).expect("outbox");
     let clock = Arc::new(ManualClock::new(start_time()));
-    // The audit chain's key where the data directory keeps it, so that `sapk-admin` on this
-    // directory seals and checks with the same key as the served routes.
-    let audit_key = TokenKey::generate().expect("audit key");
-    std::fs::write(dir.path().join("audit.key"), audit_key.to_base64()).expect("audit.key");
-    let mut dyn_store: Arc<dyn Store> = Arc::new(store.clone());
-    if let Some(w) = opts.store_wrapper {
-        dyn_store = w(dyn_store);
-    }
-    // As deployed: the use cases queue, a sender delivers through the mailer (here the
-    // outbox, which `mailer_wrapper` may make fail, as SES would).
-    let mut mailer: Arc<dyn Mailer> = Arc::new(outbox);
-    if let Some(w) = opts.mailer_wrapper {
-        mailer = w(mailer);
-    }
-    let queue = sapk_embedded::MailQueue::new(store.clone());
-    let service = Arc::new(
-        Service::new(
-            dyn_store,
-            Arc::new(queue.clone()),
-            clock.clone() as Arc<dyn Clock>,
-            opts.config,
-            TokenKey::generate().expect("key"),
-        )
-        .expect("service")
-        .with_pii_key(TokenKey::generate().expect("pii key"))
-        .with_factor_key(TokenKey::generate().expect("factor key"))
-        .with_audit_key(audit_key),
-    );
-    let sender = Arc::new(queue.sender(service.clone(), mailer));
+    // The binary's own assembly, on the test's clock and configuration. The data directory
+    // keeps the keys (`audit.key` among them), so `sapk-admin` on it seals and checks with
+    // the same keys as the served routes.
+    let app = sapk_local::App::build(sapk_local::Settings {
+        config: opts.config,
+        clock: clock.clone() as Arc<dyn Clock>,
+        store_wrapper: opts.store_wrapper,
+        mailer_wrapper: opts.mailer_wrapper,
+        ..sapk_local::Settings::new(dir.path())
+    })
+    .await
+    .expect("app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(sapk_local::serve_with(
+    let server = tokio::spawn(sapk_local::serve_routes(
         listener,
-        Api::all(service.clone()),
+        app.routes,
         opts.timeouts,
     ));
     TestApp {
         addr,
         base: format!("http://{addr}"),
         clock,
-        service,
-        store,
-        outbox_dir,
+        service: app.service,
+        store: app.store,
+        outbox_dir: app.outbox_dir,
         client: client_from(None),
-        sender,
+        sender: Arc::new(app.sender),
         server,
         _dir: dir,
     }

@@ -265,13 +265,7 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
 
 #[tokio::test]
 async fn functions_refuse_to_start_without_configuration() {
-    let cfg = sapk_aws::local_sdk_config(&dynamodb_url()).await;
-    let err = sapk_functions::build_service(
-        sapk_aws::dynamodb_client(&cfg),
-        sapk_aws::sesv2_client(&cfg),
-        &|_| None,
-    )
-    .expect_err("refused");
+    let err = sapk_aws::Settings::for_function(&|_| None).expect_err("refused");
     let msg = err.to_string();
     for name in [
         "SAPK_TABLE_ACCOUNTS",
@@ -291,12 +285,8 @@ async fn functions_refuse_to_start_without_configuration() {
         ("SAPK_MAIL_FROM", "x@y.id"),
         ("SAPK_TOKEN_KEY", "c2hvcnQ="),
     ]);
-    let err = sapk_functions::build_service(
-        sapk_aws::dynamodb_client(&cfg),
-        sapk_aws::sesv2_client(&cfg),
-        &|k| env.get(k).map(|v| v.to_string()),
-    )
-    .expect_err("refused");
+    let err = sapk_aws::Settings::for_function(&|k| env.get(k).map(|v| v.to_string()))
+        .expect_err("refused");
     assert!(err.to_string().contains("SAPK_TOKEN_KEY"), "{err}");
     // Settings that weaken the service are refused by name.
     let key = sapk_core::TokenKey::generate().unwrap().to_base64();
@@ -310,12 +300,8 @@ async fn functions_refuse_to_start_without_configuration() {
         ("SAPK_ARGON2_MEMORY_KIB", "8"),
         ("SAPK_FORGOT_MIN_MS", "0"),
     ]);
-    let err = sapk_functions::build_service(
-        sapk_aws::dynamodb_client(&cfg),
-        sapk_aws::sesv2_client(&cfg),
-        &|k| weak.get(k).map(|v| v.to_string()),
-    )
-    .expect_err("refused");
+    let err = sapk_aws::Settings::for_function(&|k| weak.get(k).map(|v| v.to_string()))
+        .expect_err("refused");
     let msg = err.to_string();
     assert!(
         msg.contains("argon2id m=8") && msg.contains("SAPK_FORGOT_MIN_MS"),

@@ -4,7 +4,7 @@
 
 use sapk_core::ports::Store;
 use sapk_e2e::*;
-use sapk_http::{Api, EdgeTrust};
+use sapk_http::{Api, ApiGatewayV2, EdgeTrust};
 use serde_json::json;
 
 const SECRET: &str = "origin-verify-3f9c2a7d1b";
@@ -13,18 +13,14 @@ const PEER: &str = "203.0.113.10";
 /// A wrong-password login through `api` with `headers`, as API Gateway delivers it from PEER;
 /// returns the source address the audit recorded for it.
 async fn source_seen(app: &TestApp, api: &Api, headers: &[(&str, &str)]) -> Option<String> {
-    let mut map = lambda_http::http::HeaderMap::new();
-    map.insert("content-type", "application/json".parse().unwrap());
-    for (k, v) in headers {
-        map.insert(
-            lambda_http::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
-    let body = json!({ "nip": NIP, "password": "Wrong-Password-123" }).to_string();
-    let peer: std::net::SocketAddr = format!("{PEER}:443").parse().unwrap();
-    let event = sapk_local::apigw_v2_event("POST", "/v1/login", "", &map, body.as_bytes(), peer);
-    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let event = headers.iter().fold(
+        ApiGatewayV2::new("POST", "/v1/login").source_ip(PEER),
+        |e, (k, v)| e.header(k, v),
+    );
+    let req = event
+        .json(&json!({ "nip": NIP, "password": "Wrong-Password-123" }))
+        .request()
+        .unwrap();
     let resp = api.handle(req).await;
     // Wrong, or locked out by the failures before (from that address): audited either way.
     assert!([401, 429].contains(&resp.status().as_u16()));
@@ -107,18 +103,11 @@ async fn behind_cloudfront_one_viewer_cannot_lock_out_another() {
         source_seen(&app, &edge, &attacker).await;
     }
     // The owner reaches the API through the same CloudFront address, from elsewhere.
-    let mut map = lambda_http::http::HeaderMap::new();
-    map.insert("content-type", "application/json".parse().unwrap());
-    map.insert(
-        "cloudfront-viewer-address",
-        "192.0.2.20:40000".parse().unwrap(),
-    );
-    map.insert("x-origin-verify", SECRET.parse().unwrap());
-    let body = json!({ "nip": NIP, "password": STRONG }).to_string();
-    let peer: std::net::SocketAddr = format!("{PEER}:443").parse().unwrap();
-    let event = sapk_local::apigw_v2_event("POST", "/v1/login", "", &map, body.as_bytes(), peer);
-    let resp = edge
-        .handle(lambda_http::request::from_str(&event.to_string()).unwrap())
-        .await;
+    let event = ApiGatewayV2::new("POST", "/v1/login")
+        .source_ip(PEER)
+        .header("cloudfront-viewer-address", "192.0.2.20:40000")
+        .header("x-origin-verify", SECRET)
+        .json(&json!({ "nip": NIP, "password": STRONG }));
+    let resp = edge.handle(event.request().unwrap()).await;
     assert_eq!(resp.status(), 200, "the owner is not locked out");
 }

@@ -5,11 +5,13 @@ pub mod archive;
 mod dynamo;
 mod ses;
 pub mod ses_events;
+pub mod settings;
 mod sqs;
 pub mod tables;
 
 pub use dynamo::DynamoStore;
 pub use ses::SesMailer;
+pub use settings::{Entry, Settings, SettingsError};
 pub use sqs::SqsMailQueue;
 pub use tables::{create_tables, TableNames, TableRole, TableSpec, TABLES};
 

@@ -7,6 +7,9 @@ use crate::ports::{EmailKind, OutgoingEmail};
 use askama::Template;
 use chrono::{DateTime, Utc};
 
+/// The sender where none is configured (the local server, a tool on the stand-ins).
+pub const DEFAULT_MAIL_FROM: &str = "SAPK BKN <no-reply@sapk.localhost>";
+
 #[derive(Template)]
 #[template(path = "reset_code.txt")]
 struct ResetCodeText<'a> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// The SQLite file inside a data directory.
 pub const DB_FILE: &str = "sapk.db";
 
-pub const DEFAULT_MAIL_FROM: &str = "SAPK BKN <no-reply@sapk.localhost>";
+pub use sapk_core::mail::DEFAULT_MAIL_FROM;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataDirError {

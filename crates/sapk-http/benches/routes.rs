@@ -10,7 +10,7 @@ use sapk_core::password::HashParams;
 use sapk_core::ports::{MailError, Mailer, OutgoingEmail, SystemClock};
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
-use sapk_http::Api;
+use sapk_http::{Api, ApiGatewayV2};
 use sapk_store_conformance::memory::MemoryStore;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -43,24 +43,14 @@ const EMAIL: &str = "budi@example.go.id";
 const PW: &str = "Kuda-Laut-Terbang-9";
 
 fn event(method: &str, path: &str, body: Option<Value>, bearer: Option<&str>) -> String {
-    let mut headers = json!({ "content-type": "application/json" });
+    let mut e = ApiGatewayV2::new(method, path).header("content-type", "application/json");
     if let Some(t) = bearer {
-        headers["authorization"] = Value::from(format!("Bearer {t}"));
+        e = e.bearer(t);
     }
-    let mut e = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "bench" },
-            "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "27/Nov/2026:08:00:00 +0000", "timeEpoch": 0
-        },
-        "isBase64Encoded": false
-    });
     if let Some(b) = body {
-        e["body"] = Value::from(b.to_string());
+        e = e.body(b.to_string());
     }
-    e.to_string()
+    e.to_json().to_string()
 }
 
 async fn call(api: &Api, ev: &str) -> u16 {

@@ -1,9 +1,11 @@
 //! The public HTTP API (API Gateway HTTP API, payload v2) as one handler over `lambda_http`
 //! types. The Lambda functions and the local server both call [`Api::handle`].
 
+pub mod event;
 mod problem;
 pub mod staff;
 
+pub use event::ApiGatewayV2;
 pub use problem::Problem;
 pub use staff::StaffApi;
 

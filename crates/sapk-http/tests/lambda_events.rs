@@ -1,13 +1,14 @@
 //! The handler called directly, as the Lambda runtime calls it, with API Gateway HTTP API
 //! (payload v2) events.
 
+use base64::Engine;
 use sapk_core::config::RateLimit;
 use sapk_core::password::HashParams;
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_embedded::{FileOutbox, SqliteStore};
-use sapk_http::{Api, Route};
+use sapk_http::{Api, ApiGatewayV2, Route};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ async fn service(dir: &std::path::Path) -> Arc<Service> {
     Arc::new(svc)
 }
 
-/// An event as API Gateway sends it (trimmed to what the v2 format requires).
+/// An event as API Gateway sends it; `b64`: `body` is base64 text, sent as such.
 fn event(
     method: &str,
     path: &str,
@@ -67,30 +68,22 @@ fn event(
     b64: bool,
     headers: Value,
 ) -> lambda_http::Request {
-    let mut e = json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.ap-southeast-3.amazonaws.com",
-            "domainPrefix": "abc123",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": ip, "userAgent": "okhttp/4.12" },
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": format!("{method} {path}"),
-            "stage": "$default",
-            "time": "27/Nov/2026:08:00:00 +0000",
-            "timeEpoch": 1795766400000u64
-        },
-        "isBase64Encoded": b64
-    });
-    if let Some(b) = body {
-        e["body"] = Value::String(b.to_owned());
+    let mut e = ApiGatewayV2::new(method, path)
+        .source_ip(ip)
+        .header("user-agent", "okhttp/4.12");
+    for (name, value) in headers.as_object().into_iter().flatten() {
+        e = e.header(name, value.as_str().unwrap_or_default());
     }
-    lambda_http::request::from_str(&e.to_string()).expect("a valid API Gateway v2 event")
+    e = match (body, b64) {
+        (None, _) => e,
+        (Some(b), false) => e.body(b),
+        (Some(b), true) => e.base64_body(
+            base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .expect("base64 body"),
+        ),
+    };
+    e.request().expect("a valid API Gateway v2 event")
 }
 
 fn body_json(r: &lambda_http::Response<lambda_http::Body>) -> Value {

@@ -6,7 +6,7 @@ use sapk_core::ports::{Officer, StaffScope, SystemClock};
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_embedded::{FileOutbox, SqliteStore};
-use sapk_http::StaffApi;
+use sapk_http::{ApiGatewayV2, StaffApi};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -18,32 +18,26 @@ const RINA: &str =
 const ANDI: &str =
     "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b3c4d5e6f7a8b/andi@bkn.go.id";
 
-/// The fixture with another method, path, body and caller (`None`: no IAM context).
+/// A staff request as API Gateway delivers it (the shape of
+/// `data/apigw_v2_iam_staff_request.json`) from `caller` (`None`: no IAM context).
 fn event(
     method: &str,
     path: &str,
     body: Option<Value>,
     caller: Option<&str>,
 ) -> lambda_http::Request {
-    let text = include_str!("data/apigw_v2_iam_staff_request.json");
-    let mut e: Value = serde_json::from_str(text).expect("fixture");
-    e["rawPath"] = json!(path);
-    e["requestContext"]["http"]["method"] = json!(method);
-    e["requestContext"]["http"]["path"] = json!(path);
-    match caller {
-        Some(arn) => e["requestContext"]["authorizer"]["iam"]["userArn"] = json!(arn),
-        None => {
-            e["requestContext"]
-                .as_object_mut()
-                .expect("context")
-                .remove("authorizer");
-        }
+    let mut e = ApiGatewayV2::new(method, path)
+        .source_ip("198.51.100.20")
+        .header("accept", "application/json")
+        .header("accept-language", "id")
+        .header("user-agent", "sapk-admin/0.1.0");
+    if let Some(arn) = caller {
+        e = e.iam_caller(arn);
     }
     if let Some(b) = body {
-        e["body"] = json!(b.to_string());
-        e["headers"]["content-type"] = json!("application/json");
+        e = e.json(&b);
     }
-    lambda_http::request::from_str(&e.to_string()).expect("event")
+    e.request().expect("event")
 }
 
 async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {

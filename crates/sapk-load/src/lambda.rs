@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use sapk_http::ApiGatewayV2;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
@@ -43,18 +44,11 @@ fn event_for(bin: &Path) -> Value {
             json!({ "nip": unknown, "password": "Kuda-Laut-Terbang-9" }),
         ),
     };
-    json!({
-        "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
-        "headers": { "content-type": "application/json" },
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "local", "domainName": "local", "domainPrefix": "local",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "sapk-load" },
-            "requestId": "init-1", "routeKey": format!("{method} {path}"), "stage": "$default",
-            "time": "27/Nov/2026:08:00:00 +0000", "timeEpoch": 0
-        },
-        "body": body.to_string(),
-        "isBase64Encoded": false
-    })
+    ApiGatewayV2::new(method, path)
+        .header("user-agent", "sapk-load")
+        .request_id("init-1")
+        .json(&body)
+        .to_json()
 }
 
 async fn serve(listener: tokio::net::TcpListener, rt: Arc<Runtime>, event: String) {

@@ -3,19 +3,21 @@
 //! Gateway HTTP API (payload v2) event that AWS would deliver, so the handler sees the
 //! caller's IP in `requestContext.http.sourceIp` exactly as in production.
 
+mod app;
 pub mod gateway;
 
-use base64::Engine;
+pub use app::{App, BuildError, Settings, Wrap};
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use lambda_http::http::{header, HeaderMap, StatusCode};
+use lambda_http::http::{header, StatusCode};
 use lambda_http::Body;
-use sapk_http::{lang_of_headers, Api, Problem, StaffApi, MAX_BODY_BYTES};
-use serde_json::{json, Map, Value};
+use sapk_http::{lang_of_headers, Api, ApiGatewayV2, Problem, StaffApi, MAX_BODY_BYTES};
+use serde_json::json;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,71 +62,21 @@ impl Routes {
 /// that a client still writing reads the answer instead of a reset connection.
 pub const DRAIN_LIMIT_BYTES: u64 = 8 * 1024 * 1024;
 
-fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
-    let mut out: Map<String, Value> = Map::new();
-    for (name, value) in headers {
-        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match out.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&v);
-            }
-            _ => {
-                out.insert(name.as_str().to_owned(), Value::String(v));
-            }
-        }
-    }
-    out
-}
-
-/// The API Gateway HTTP API v2 event for one request.
-pub fn apigw_v2_event(
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-    peer: SocketAddr,
-) -> Value {
-    let now = chrono::Utc::now();
-    let (body, b64) = match std::str::from_utf8(body) {
-        Ok(s) => (s.to_owned(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
-    };
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers_json(headers),
-        "requestContext": {
-            "accountId": "local",
-            "apiId": "local",
-            "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": peer.ip().to_string(),
-                "userAgent": user_agent,
-            },
-            "requestId": format!("local-{}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed)),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
-            "timeEpoch": now.timestamp_millis(),
-        },
-        "isBase64Encoded": b64,
-    });
-    if !body.is_empty() {
-        event["body"] = Value::String(body);
-    }
-    event
+/// The event API Gateway would deliver for this request: a catch-all route, the caller's
+/// address as the source, received now.
+fn local_event(parts: &hyper::http::request::Parts, body: &[u8], peer: SocketAddr) -> ApiGatewayV2 {
+    ApiGatewayV2::new(parts.method.as_str(), parts.uri.path())
+        .query(parts.uri.query().unwrap_or(""))
+        .headers(&parts.headers)
+        .body(body)
+        .source_ip(&peer.ip().to_string())
+        .route_key("$default")
+        .api("local", "local", "localhost")
+        .request_id(&format!(
+            "local-{}",
+            REQUEST_SEQ.fetch_add(1, Ordering::Relaxed)
+        ))
+        .at(chrono::Utc::now())
 }
 
 fn to_hyper(resp: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
@@ -274,14 +226,7 @@ async fn serve_one(
             return r;
         }
     };
-    let mut event = apigw_v2_event(
-        parts.method.as_str(),
-        parts.uri.path(),
-        parts.uri.query().unwrap_or(""),
-        &parts.headers,
-        &bytes,
-        peer,
-    );
+    let mut event = local_event(&parts, &bytes, peer).to_json();
     let staff = match &routes.staff {
         Some((staff, iam)) if parts.uri.path().starts_with("/v1/staff/") => {
             let path_and_query = parts
@@ -393,7 +338,9 @@ pub const DEMO_PPPK_NAME: &str = "Ayu Lestari";
 pub const DEMO_PPPK_EMAIL: &str = "ayu.lestari@example.go.id";
 
 /// Seeds the demo employees when the store is empty; returns whether it did.
-pub async fn seed_demo_if_empty(service: &sapk_core::Service) -> anyhow::Result<bool> {
+pub async fn seed_demo_if_empty(
+    service: &sapk_core::Service,
+) -> Result<bool, sapk_core::staff::StaffError> {
     if service.store().has_accounts().await? {
         return Ok(false);
     }

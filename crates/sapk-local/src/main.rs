@@ -11,13 +11,11 @@ macro_rules! say {
 
 use anyhow::Context;
 use clap::Parser;
-use sapk_core::ports::SystemClock;
-use sapk_core::{Config, Service, TokenKey};
-use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
-use sapk_http::Api;
+use sapk_core::{Config, TokenKey};
+use sapk_embedded::DEFAULT_MAIL_FROM;
+use sapk_local::{App, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// Runs the SAPK account-recovery and login API locally.
 #[derive(Debug, Parser)]
@@ -68,35 +66,11 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!(setting = %weak, "below the floor a deployed function refuses");
     }
     config.log_effective();
-    let key_override = match std::env::var("SAPK_TOKEN_KEY") {
-        Ok(v) => Some(TokenKey::from_base64(&v).context("SAPK_TOKEN_KEY")?),
+    let token_key = match std::env::var("SAPK_TOKEN_KEY") {
+        Ok(v) => Some(TokenKey::from_secret_text(&v).context("SAPK_TOKEN_KEY")?),
         Err(_) => None,
     };
-    let data = DataDir::open(&args.data_dir, &args.mail_from, key_override)
-        .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
-    let purged = data.store.purge_expired(chrono::Utc::now()).await?;
-    let outbox_dir = data.outbox.dir().to_owned();
-    // As deployed: the use cases queue their e-mails, a sender delivers them (here to the
-    // outbox), and no answer waits for the mail.
-    let queue = sapk_embedded::MailQueue::new(data.store.clone());
-    let service = Arc::new(
-        Service::new(
-            Arc::new(data.store.clone()),
-            Arc::new(queue.clone()),
-            Arc::new(SystemClock),
-            config,
-            data.key,
-        )
-        .context("argon2 parameters")?
-        .with_pii_key(data.pii_key)
-        .with_factor_key(data.factor_key)
-        .with_audit_key(data.audit_key),
-    );
-    service.warm_up().await;
-    tokio::spawn(queue.sender(service.clone(), Arc::new(data.outbox)).run());
-    let seeded = sapk_local::seed_demo_if_empty(&service).await?;
-
-    let staff = match &args.iam_credentials {
+    let iam = match &args.iam_credentials {
         None => None,
         Some(path) => {
             anyhow::ensure!(
@@ -106,25 +80,38 @@ async fn main() -> anyhow::Result<()> {
             );
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            let iam = sapk_local::gateway::IamGateway::parse(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Some((sapk_http::StaffApi::new(service.clone()), Arc::new(iam)))
+            Some(
+                sapk_local::gateway::IamGateway::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            )
         }
     };
+    let app = App::build(Settings {
+        mail_from: args.mail_from.clone(),
+        config,
+        token_key,
+        iam,
+        seed_demo: true,
+        ..Settings::new(&args.data_dir)
+    })
+    .await?;
+    // As deployed: no answer waits for the mail; the sender delivers the queue meanwhile.
+    tokio::spawn(app.sender.run());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     say!("SAPK local API listening on http://{addr}");
     say!(
-        "  data: {} (expired items purged: {purged})",
-        args.data_dir.display()
+        "  data: {} (expired items purged: {})",
+        args.data_dir.display(),
+        app.purged
     );
     say!(
         "  e-mails are queued, then written to {}",
-        outbox_dir.display()
+        app.outbox_dir.display()
     );
-    if seeded {
+    if app.seeded {
         say!(
             "  demo employees: NIP {} ({}, PNS), e-mail {}",
             sapk_local::DEMO_NIP,
@@ -142,17 +129,13 @@ async fn main() -> anyhow::Result<()> {
             sapk_local::DEMO_NIP
         );
     }
-    if staff.is_some() {
+    if app.routes.staff.is_some() {
         say!(
             "  staff routes: http://{addr}/v1/staff/... (SigV4 checked with the test credentials; development only)"
         );
     }
-    let routes = sapk_local::Routes {
-        api: Api::all(service),
-        staff,
-    };
     tokio::select! {
-        r = sapk_local::serve_routes(listener, routes, sapk_local::Timeouts::default()) => r.context("server")?,
+        r = sapk_local::serve_routes(listener, app.routes, sapk_local::Timeouts::default()) => r.context("server")?,
         _ = tokio::signal::ctrl_c() => say!("stopping"),
     }
     Ok(())
