@@ -78,9 +78,9 @@ def self_test() -> None:
         assert got == want, f"policy self-test: {text!r} gave {got}, expected {want}"
 
 
-# Workspace members that only test: their dependencies (a WebDriver client, a mail parser)
-# are never built into a binary the project ships.
-TEST_ONLY = {"sapk-e2e"}
+# Workspace members that only test: their dependencies (a WebDriver client, a mail parser,
+# an HTTP client) are never built into a binary the project ships.
+TEST_ONLY = {"sapk-e2e", "sapk-testkit"}
 
 
 def built_into_binaries(meta, workspace):

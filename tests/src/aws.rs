@@ -325,7 +325,8 @@ pub async fn functions_intercepted(
     }
 }
 
-/// An API Gateway v2 event, invoked on `api` as the Lambda runtime would.
+/// An API Gateway v2 event, invoked on `api` as the Lambda runtime would: the status, the
+/// body and `Retry-After`.
 pub async fn invoke(
     api: &Api,
     method: &str,
@@ -340,16 +341,9 @@ pub async fn invoke(
     if let Some(t) = bearer {
         event = event.bearer(t);
     }
-    let req = event.request().expect("event");
-    let resp = api.handle(req).await;
-    let status = resp.status().as_u16();
-    let retry = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let json = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
-    (status, json, retry)
+    let a = sapk_testkit::events::call(api, &event).await;
+    let retry = a.header("retry-after");
+    (a.status, a.json, retry)
 }
 
 /// A staff request as API Gateway delivers it after its IAM authorizer verified `principal`.
@@ -367,53 +361,18 @@ pub async fn invoke_staff(
     if let Some(b) = body {
         event = event.body(b.to_string());
     }
-    let req = event.request().expect("event");
-    let resp = api.handle(req).await;
-    let status = resp.status().as_u16();
-    let json = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
-    (status, json)
+    let a = sapk_testkit::events::call_staff(api, &event).await;
+    (a.status, a.json)
 }
 
 /// The code in the newest reset-code e-mail aws-ses-v2-local holds for `to`.
 pub async fn ses_code_for(to: &str) -> Option<String> {
-    let store: Value = reqwest::get(format!("{}/store", ses_url()))
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    store["emails"]
-        .as_array()?
-        .iter()
-        .rev()
-        .filter(|m| {
-            m["destination"]["to"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == to))
-        })
-        .filter(|m| {
-            m["subject"] == "Kode reset password SAPK" || m["subject"] == "SAPK password reset code"
-        })
-        .find_map(|m| crate::find_code(m["body"]["text"].as_str().unwrap_or("")))
+    sapk_testkit::ses::code_for(&ses_url(), to).await
 }
 
 /// Every message aws-ses-v2-local holds for `to`.
 pub async fn ses_mail_for(to: &str) -> Vec<Value> {
-    let Ok(resp) = reqwest::get(format!("{}/store", ses_url())).await else {
-        return Vec::new();
-    };
-    let store: Value = resp.json().await.unwrap_or(Value::Null);
-    store["emails"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            m["destination"]["to"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == to))
-        })
-        .collect()
+    sapk_testkit::ses::mail_for(&ses_url(), to).await
 }
 
 /// An employee (name Rina Kartika, agency BKN) imported as the data administrator would.

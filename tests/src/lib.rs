@@ -7,7 +7,6 @@ pub mod proxy;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::MessageParser;
-use sapk_core::password::HashParams;
 use sapk_core::ports::{Clock, Mailer, ManualClock, Store};
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service};
@@ -19,20 +18,8 @@ use std::sync::Arc;
 
 pub use reqwest;
 
-/// A config for tests: cheap argon2 (tests measure behaviour, not cost), no forgot padding.
-pub fn test_config() -> Config {
-    Config {
-        hash: HashParams {
-            m_cost_kib: 1024,
-            t_cost: 1,
-            p_cost: 1,
-        },
-        forgot_min_ms: 0,
-        // Tests and benches ask for several codes in a row; the cooldown has its own test.
-        forgot_cooldown_secs: 0,
-        ..Config::default()
-    }
-}
+pub use sapk_testkit::config::test_config;
+pub use sapk_testkit::ses::find_code;
 
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0)
@@ -412,18 +399,6 @@ pub fn last_code_in(mails: &[Mail], to: &str) -> Option<String> {
         .rev()
         .filter(|m| m.to == to && m.file.ends_with("reset-code.eml"))
         .find_map(|m| find_code(&m.text))
-}
-
-pub fn find_code(text: &str) -> Option<String> {
-    let alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    text.split_whitespace().find_map(|w| {
-        let ok = w.len() == 9
-            && w.as_bytes()[4] == b'-'
-            && w.chars()
-                .enumerate()
-                .all(|(i, c)| i == 4 || alphabet.contains(c));
-        ok.then(|| w.to_owned())
-    })
 }
 
 /// The check of a NIP's audit chain, as an auditor at the counter would run it (the check

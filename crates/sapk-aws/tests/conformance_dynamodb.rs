@@ -2,7 +2,7 @@
 //! `scripts/test` starts moto and sets `SAPK_TEST_DYNAMODB_URL`.
 
 use sapk_aws::{create_tables, dynamodb_client, local_sdk_config, DynamoStore, TableNames};
-use sapk_store_conformance::DynStore;
+use sapk_testkit::DynStore;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -31,7 +31,7 @@ async fn store() -> DynStore {
     Arc::new(DynamoStore::new(client, names.clone()))
 }
 
-sapk_store_conformance::store_conformance_tests!(store());
+sapk_testkit::store_conformance_tests!(store());
 
 #[tokio::test]
 async fn create_tables_is_idempotent_and_sets_ttl() {

@@ -14,23 +14,7 @@ fn endpoint() -> String {
 }
 
 async fn stored_to(to: &str) -> Vec<Value> {
-    let store: Value = reqwest::get(format!("{}/store", endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    store["emails"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| {
-            m["destination"]["to"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == to))
-        })
-        .collect()
+    sapk_testkit::ses::mail_for(&endpoint(), to).await
 }
 
 #[tokio::test]

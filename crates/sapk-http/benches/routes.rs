@@ -6,12 +6,11 @@
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sapk_core::config::RateLimit;
-use sapk_core::password::HashParams;
 use sapk_core::ports::{MailError, Mailer, OutgoingEmail, SystemClock};
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_http::{Api, ApiGatewayV2};
-use sapk_store_conformance::memory::MemoryStore;
+use sapk_testkit::memory::MemoryStore;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -64,15 +63,8 @@ fn setup(rt: &tokio::runtime::Runtime) -> (Api, Arc<LastMail>) {
         window_secs: 900,
     };
     let mut config = Config {
-        hash: HashParams {
-            m_cost_kib: 8,
-            t_cost: 1,
-            p_cost: 1,
-        },
-        forgot_min_ms: 0,
-        // Tests and benches ask for several codes in a row; the cooldown has its own test.
-        forgot_cooldown_secs: 0,
-        ..Config::default()
+        hash: sapk_testkit::config::NO_COST_HASH,
+        ..sapk_testkit::config::test_config()
     };
     config.limits = sapk_core::config::RateLimits {
         forgot_nip: big,

@@ -3,29 +3,20 @@
 
 use base64::Engine;
 use sapk_core::config::RateLimit;
-use sapk_core::password::HashParams;
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_embedded::{FileOutbox, SqliteStore};
 use sapk_http::{Api, ApiGatewayV2, Route};
+use sapk_testkit::config::test_config;
+use sapk_testkit::events::body_json;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 const NIP: &str = "198609262015051001";
 
 fn config() -> Config {
-    let mut c = Config {
-        hash: HashParams {
-            m_cost_kib: 1024,
-            t_cost: 1,
-            p_cost: 1,
-        },
-        forgot_min_ms: 0,
-        // Tests and benches ask for several codes in a row; the cooldown has its own test.
-        forgot_cooldown_secs: 0,
-        ..Config::default()
-    };
+    let mut c = test_config();
     c.limits.forgot_ip = RateLimit {
         max: 2,
         window_secs: 900,
@@ -84,10 +75,6 @@ fn event(
         ),
     };
     e.request().expect("a valid API Gateway v2 event")
-}
-
-fn body_json(r: &lambda_http::Response<lambda_http::Body>) -> Value {
-    serde_json::from_slice(r.body().as_ref()).unwrap_or(Value::Null)
 }
 
 #[tokio::test]

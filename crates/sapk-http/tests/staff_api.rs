@@ -1,12 +1,12 @@
 //! The staff routes called with API Gateway v2 events that carry an IAM authorizer context,
 //! built from a captured-format fixture (`tests/data/apigw_v2_iam_staff_request.json`).
 
-use sapk_core::password::HashParams;
 use sapk_core::ports::{Officer, StaffScope, SystemClock};
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_embedded::{FileOutbox, SqliteStore};
 use sapk_http::{ApiGatewayV2, StaffApi};
+use sapk_testkit::config::NO_COST_HASH;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -42,11 +42,7 @@ fn event(
 
 async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
     let config = Config {
-        hash: HashParams {
-            m_cost_kib: 8,
-            t_cost: 1,
-            p_cost: 1,
-        },
+        hash: NO_COST_HASH,
         forgot_min_ms: 0,
         ..Config::default()
     };

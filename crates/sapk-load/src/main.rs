@@ -132,11 +132,7 @@ struct HttpArgs {
 /// The hash parameters of the seeded accounts and the server.
 fn hash_params(cheap: bool) -> HashParams {
     if cheap {
-        HashParams {
-            m_cost_kib: 8,
-            t_cost: 1,
-            p_cost: 1,
-        }
+        sapk_testkit::config::NO_COST_HASH
     } else {
         HashParams::default()
     }

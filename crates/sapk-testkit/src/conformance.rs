@@ -1,5 +1,5 @@
 //! One conformance suite for every `Store`, written once. An adapter's test file calls
-//! `store_conformance_tests!(async_expr_making_an_Arc_dyn_Store)`, which expands to one
+//! `sapk_testkit::store_conformance_tests!(async_expr_making_an_Arc_dyn_Store)`, which expands to one
 //! `#[tokio::test]` per check. Checks use fresh NIPs, so a store may be shared.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -12,8 +12,6 @@ use sapk_core::ports::{
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-
-pub mod memory;
 
 pub type DynStore = Arc<dyn Store>;
 
@@ -1186,7 +1184,7 @@ macro_rules! store_conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
                 let store: $crate::DynStore = $make.await;
-                $crate::$name(store).await;
+                $crate::conformance::$name(store).await;
             }
         )*
     };
