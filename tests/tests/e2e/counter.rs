@@ -651,9 +651,10 @@ mod on_aws {
         let env = function_env(&tables);
         let f = functions(&dynamodb_url(), &env).await;
         let key = env["SAPK_TOKEN_KEY"].clone();
+        // Addresses no other test of this process uses (the SES stand-in keeps every message).
         let pid = std::process::id();
-        let old = format!("{who}.{pid}@example.go.id");
-        let new = format!("{who}.baru.{pid}@example.go.id");
+        let old = format!("{who}.loket.{pid}@example.go.id");
+        let new = format!("{who}.loket.baru.{pid}@example.go.id");
 
         let csv = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(

@@ -35,7 +35,7 @@ fn rand_suffix() -> u64 {
 /// Everything on the queue now, as the SQS events Lambda would hand the mailer (10 a batch).
 async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent> {
     let sample: serde_json::Value =
-        serde_json::from_str(include_str!("../data/sqs_event.json")).expect("fixture");
+        serde_json::from_str(include_str!("../../data/sqs_event.json")).expect("fixture");
     let mut out = Vec::new();
     loop {
         let got = sqs

@@ -1,0 +1,17 @@
+//! The end-to-end tests, in one binary as zero2prod keeps them: one test binary links once
+//! (thirteen did, each on its own, slow on two cores). A module a subject; what they share
+//! is the `sapk_e2e` library (`tests/src`).
+
+mod abuse;
+mod audit_archive;
+mod aws_flow;
+mod bad_input;
+mod browser;
+mod counter;
+mod edge;
+mod failures;
+mod flow;
+mod local_binary;
+mod mail_queue;
+mod staff_cli;
+mod two_step;
