@@ -245,141 +245,107 @@ fn interactive_in_english() {
 #[test]
 fn refusals_change_nothing() {
     let dir = setup();
-    let base = |c: &mut Command| {
-        c.arg("--json");
-    };
-    // NIK of a woman for a man's NIP.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    let v = json_out(
-        c.args([
-            "email",
-            "change",
+    // (what is wrong, the NIP, the new address, the NIK and document flags (none: asked on
+    // stdin), stdin, the refusal's reason (none: only that it is refused)).
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<[&'static str; 2]>,
+        String,
+        Option<&'static str>,
+    );
+    let cases: [Case; 9] = [
+        (
+            "a woman's NIK for a man's NIP",
             NIP,
             "b@example.go.id",
-            "--nik",
-            NIK_FEMALE,
-            "--document",
-            "ktp",
-            "--yes",
-        ]),
-        1,
-    );
-    assert_eq!(v["reason"], "nik_mismatch");
-    // Unknown NIP.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    let v = json_out(
-        c.args([
-            "email",
-            "change",
+            Some([NIK_FEMALE, "ktp"]),
+            String::new(),
+            Some("nik_mismatch"),
+        ),
+        (
+            "an unknown NIP",
             "197512312000121009",
             "b@example.go.id",
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
-        ]),
-        1,
-    );
-    assert_eq!(v["ok"], false);
-    // Invalid e-mail.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    let v = json_out(
-        c.args([
-            "email",
-            "change",
+            Some([NIK, "ktp"]),
+            String::new(),
+            None,
+        ),
+        (
+            "an invalid e-mail",
             NIP,
             "not-an-email",
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
-        ]),
-        1,
-    );
-    assert_eq!(v["reason"], "invalid_email");
-    // No KTP among the documents.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    let v = json_out(
-        c.args([
-            "email",
-            "change",
+            Some([NIK, "ktp"]),
+            String::new(),
+            Some("invalid_email"),
+        ),
+        (
+            "no KTP among the documents",
             NIP,
             "b@example.go.id",
-            "--nik",
-            NIK,
-            "--document",
-            "karpeg",
-            "--yes",
-        ]),
-        1,
-    );
-    assert_eq!(v["reason"], "no_ktp");
-    // The officer does not confirm.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    let v = json_out(
-        c.args(["email", "change", NIP, "b@example.go.id"])
-            .write_stdin(format!("{NIK}\nktp\nn\n")),
-        1,
-    );
-    assert_eq!(v["reason"], "not_confirmed");
-    // Input ends before confirmation.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    let v = json_out(
-        c.args(["email", "change", NIP, "b@example.go.id"])
-            .write_stdin(format!("{NIK}\n")),
-        1,
-    );
-    assert_eq!(v["reason"], "not_confirmed");
-    // Same address.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    let v = json_out(
-        c.args([
-            "email",
-            "change",
+            Some([NIK, "karpeg"]),
+            String::new(),
+            Some("no_ktp"),
+        ),
+        (
+            "the officer does not confirm",
+            NIP,
+            "b@example.go.id",
+            None,
+            format!("{NIK}\nktp\nn\n"),
+            Some("not_confirmed"),
+        ),
+        (
+            "input ends before confirmation",
+            NIP,
+            "b@example.go.id",
+            None,
+            format!("{NIK}\n"),
+            Some("not_confirmed"),
+        ),
+        (
+            "the same address",
             NIP,
             "budi@example.go.id",
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
-        ]),
-        1,
-    );
-    assert_eq!(v["reason"], "same_email");
-    // A NIK that is not a NIK, and none at all.
-    let mut c = officer(dir.path());
-    base(&mut c);
-    json_out(
-        c.args([
-            "email",
-            "change",
+            Some([NIK, "ktp"]),
+            String::new(),
+            Some("same_email"),
+        ),
+        (
+            "a NIK that is not a NIK",
             NIP,
             "b@example.go.id",
-            "--nik",
-            "31740526",
-            "--document",
-            "ktp",
-            "--yes",
-        ]),
-        1,
-    );
-    let mut c = officer(dir.path());
-    base(&mut c);
-    json_out(
-        c.args(["email", "change", NIP, "b@example.go.id"])
-            .write_stdin(""),
-        1,
-    );
+            Some(["31740526", "ktp"]),
+            String::new(),
+            None,
+        ),
+        (
+            "no NIK at all",
+            NIP,
+            "b@example.go.id",
+            None,
+            String::new(),
+            None,
+        ),
+    ];
+    for (what, nip, email, flags, stdin, reason) in cases {
+        let mut c = officer(dir.path());
+        c.args(["--json", "email", "change", nip, email]);
+        match flags {
+            Some([nik, document]) => {
+                c.args(["--nik", nik, "--document", document, "--yes"]);
+            }
+            None => {
+                c.write_stdin(stdin);
+            }
+        }
+        let v = json_out(&mut c, 1);
+        assert_eq!(v["ok"], false, "{what}");
+        if let Some(reason) = reason {
+            assert_eq!(v["reason"], reason, "{what}");
+        }
+    }
 
     let v = json_out(
         admin(dir.path()).args(["--json", "employee", "show", NIP]),

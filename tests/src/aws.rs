@@ -64,6 +64,50 @@ pub struct Functions {
     pub service: Arc<sapk_core::Service>,
 }
 
+impl Functions {
+    /// `POST /v1/password/forgot` on the forgot function.
+    pub async fn post_forgot(&self, nip: &str) -> (u16, Value, Option<String>) {
+        let body = serde_json::json!({ "nip": nip });
+        invoke(
+            &self.forgot,
+            "POST",
+            "/v1/password/forgot",
+            Some(body),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /v1/password/reset` on the reset function.
+    pub async fn post_reset(
+        &self,
+        nip: &str,
+        code: &str,
+        pw: &str,
+    ) -> (u16, Value, Option<String>) {
+        let body = serde_json::json!({ "nip": nip, "token": code, "new_password": pw });
+        invoke(&self.reset, "POST", "/v1/password/reset", Some(body), None).await
+    }
+
+    /// `POST /v1/login` on the login function.
+    pub async fn post_login(&self, nip: &str, pw: &str) -> (u16, Value, Option<String>) {
+        let body = serde_json::json!({ "nip": nip, "password": pw });
+        invoke(&self.login, "POST", "/v1/login", Some(body), None).await
+    }
+
+    /// forgot → the code through SES → reset → login; the session token.
+    pub async fn activate(&self, nip: &str, email: &str, pw: &str) -> String {
+        let (s, body, _) = self.post_forgot(nip).await;
+        assert_eq!(s, 202, "{body}");
+        let code = ses_code_for(email).await.expect("code mailed through SES");
+        let (s, body, _) = self.post_reset(nip, &code, pw).await;
+        assert_eq!(s, 200, "{body}");
+        let (s, body, _) = self.post_login(nip, pw).await;
+        assert_eq!(s, 200, "{body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+}
+
 /// The DynamoDB operations a client sent (by their `X-Amz-Target`), counted by an SDK
 /// interceptor.
 #[derive(Debug, Clone, Default)]

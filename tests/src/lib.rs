@@ -323,6 +323,18 @@ impl TestApp {
         (uri, codes)
     }
 
+    /// A fresh code for the default employee, and a well-formed code that is not it.
+    pub async fn code_and_a_wrong_one(&self) -> (String, &'static str) {
+        assert_eq!(self.forgot(NIP).await.status, 202);
+        let code = self.last_code(EMAIL).await;
+        let wrong = if code.starts_with('A') {
+            "BBBB-BBBB"
+        } else {
+            "AAAA-AAAA"
+        };
+        (code, wrong)
+    }
+
     /// forgot → code from the outbox → reset → login; returns the token.
     pub async fn activate(&self, nip: &str, email: &str, pw: &str) -> String {
         assert_eq!(self.forgot(nip).await.status, 202);

@@ -352,13 +352,7 @@ async fn concurrent_logins_and_forgots_on_one_account() {
 async fn a_password_built_from_the_name_reveals_nothing_without_the_code() {
     let app = spawn_app().await;
     app.seed_default().await;
-    app.forgot(NIP).await;
-    let code = app.last_code(EMAIL).await;
-    let wrong = if code.starts_with('A') {
-        "BBBB-BBBB"
-    } else {
-        "AAAA-AAAA"
-    };
+    let (code, wrong) = app.code_and_a_wrong_one().await;
     let named = "Budi.Santoso7";
     // Without the right code, an existing and an unknown NIP answer alike.
     let known = app.reset(NIP, wrong, named).await;

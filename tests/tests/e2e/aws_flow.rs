@@ -29,69 +29,27 @@ async fn whole_flow_on_dynamodb(nip: &str, who: &str) {
     let email = format!("{who}.{}@example.go.id", std::process::id());
     seed(&f.service, nip, &email).await;
 
-    let (s, body, _) = invoke(
-        &f.forgot,
-        "POST",
-        "/v1/password/forgot",
-        Some(json!({ "nip": nip })),
-        None,
-    )
-    .await;
+    let (s, body, _) = f.post_forgot(nip).await;
     assert_eq!(s, 202, "{body}");
     let code = ses_code_for(&email).await.expect("code mailed through SES");
-    let (s, body, _) = invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
-        None,
-    )
-    .await;
+    let (s, body, _) = f.post_reset(nip, &code, PW).await;
     assert_eq!(s, 200, "{body}");
-    let (s, body, _) = invoke(
-        &f.login,
-        "POST",
-        "/v1/login",
-        Some(json!({ "nip": nip, "password": PW })),
-        None,
-    )
-    .await;
+    let (s, body, _) = f.post_login(nip, PW).await;
     assert_eq!(s, 200, "{body}");
     let token = body["access_token"].as_str().unwrap().to_owned();
     let (s, body, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
     assert_eq!((s, body["nip"].as_str()), (200, Some(nip)));
 
     // Second reset revokes the session.
-    invoke(
-        &f.forgot,
-        "POST",
-        "/v1/password/forgot",
-        Some(json!({ "nip": nip })),
-        None,
-    )
-    .await;
+    f.post_forgot(nip).await;
     let code2 = ses_code_for(&email).await.unwrap();
     assert_ne!(code, code2);
-    let (s, _, _) = invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": nip, "token": code2, "new_password": PW2 })),
-        None,
-    )
-    .await;
+    let (s, _, _) = f.post_reset(nip, &code2, PW2).await;
     assert_eq!(s, 200);
     let (s, body, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
     assert_eq!((s, body["code"].as_str()), (401, Some("unauthorized")));
     // Used code, wrong function for the route.
-    let (s, body, _) = invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": nip, "token": code2, "new_password": PW })),
-        None,
-    )
-    .await;
+    let (s, body, _) = f.post_reset(nip, &code2, PW).await;
     assert_eq!((s, body["code"].as_str()), (400, Some("invalid_token")));
     let (s, _, _) = invoke(
         &f.forgot,
@@ -103,14 +61,7 @@ async fn whole_flow_on_dynamodb(nip: &str, who: &str) {
     .await;
     assert_eq!(s, 404);
     // The login function also serves a signed-in password change, on DynamoDB.
-    let (s, body, _) = invoke(
-        &f.login,
-        "POST",
-        "/v1/login",
-        Some(json!({ "nip": nip, "password": PW2 })),
-        None,
-    )
-    .await;
+    let (s, body, _) = f.post_login(nip, PW2).await;
     assert_eq!(s, 200, "{body}");
     let token = body["access_token"].as_str().unwrap().to_owned();
     let (s, body, _) = invoke(
@@ -147,14 +98,7 @@ async fn store_unreachable_mid_run_gives_503_and_no_half_done_reset() {
     let nip = "199203242015032001";
     let email = format!("dewi.{}@example.go.id", std::process::id());
     seed(&f.service, nip, &email).await;
-    invoke(
-        &f.forgot,
-        "POST",
-        "/v1/password/forgot",
-        Some(json!({ "nip": nip })),
-        None,
-    )
-    .await;
+    f.post_forgot(nip).await;
     let code = ses_code_for(&email).await.expect("code");
 
     // A direct view of the tables, not through the proxy.
@@ -196,23 +140,9 @@ async fn store_unreachable_mid_run_gives_503_and_no_half_done_reset() {
     assert_eq!(rec.attempts_left, 5, "no try taken");
 
     proxy.set_up(true);
-    let (s, body, _) = invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
-        None,
-    )
-    .await;
+    let (s, body, _) = f.post_reset(nip, &code, PW).await;
     assert_eq!(s, 200, "{body}");
-    let (s, _, _) = invoke(
-        &f.login,
-        "POST",
-        "/v1/login",
-        Some(json!({ "nip": nip, "password": PW })),
-        None,
-    )
-    .await;
+    let (s, _, _) = f.post_login(nip, PW).await;
     assert_eq!(s, 200);
 }
 
@@ -227,14 +157,7 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
     let nip = "198811302014021003";
     let email = format!("agus.{}@example.go.id", std::process::id());
     seed(&f.service, nip, &email).await;
-    invoke(
-        &f.forgot,
-        "POST",
-        "/v1/password/forgot",
-        Some(json!({ "nip": nip })),
-        None,
-    )
-    .await;
+    f.post_forgot(nip).await;
     let code = ses_code_for(&email).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -318,37 +241,9 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
     seed(&f.service, old, &email).await;
     let login = |nip: &'static str| {
         let f = &f;
-        async move {
-            invoke(
-                &f.login,
-                "POST",
-                "/v1/login",
-                Some(json!({ "nip": nip, "password": PW })),
-                None,
-            )
-            .await
-        }
+        async move { f.post_login(nip, PW).await }
     };
-    invoke(
-        &f.forgot,
-        "POST",
-        "/v1/password/forgot",
-        Some(json!({ "nip": old })),
-        None,
-    )
-    .await;
-    let code = ses_code_for(&email).await.expect("code");
-    let (s, _, _) = invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": old, "token": code, "new_password": PW })),
-        None,
-    )
-    .await;
-    assert_eq!(s, 200);
-    let (_, body, _) = login(old).await;
-    let token = body["access_token"].as_str().expect("token").to_owned();
+    let token = f.activate(old, &email, PW).await;
 
     // A PPPK appointed PNS: the new NIP says TMT CPNS March 2027.
     let op = Operator {
@@ -436,14 +331,7 @@ async fn every_account_state_sends_the_same_dynamodb_calls() {
     // Activate one account, and leave a live code on it and on one unknown NIP.
     post("forgot", active).await;
     let code = ses_code_for(&active_mail).await.expect("code");
-    invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": active, "token": code, "new_password": PW })),
-        None,
-    )
-    .await;
+    f.post_reset(active, &code, PW).await;
     post("forgot", active).await;
     post("forgot", unknown_asked).await;
     let all = [active, fresh, no_mail, unknown, unknown_asked];
@@ -469,15 +357,7 @@ async fn each_route_waits_for_at_most_three_dynamodb_round_trips() {
     let (active, unknown) = ("198609262015051001", "197512312000121009");
     let mail = format!("budi.depth.{pid}@example.go.id");
     seed(&f.service, active, &mail).await;
-    let forgot = |nip: &'static str| {
-        invoke(
-            &f.forgot,
-            "POST",
-            "/v1/password/forgot",
-            Some(json!({ "nip": nip })),
-            None,
-        )
-    };
+    let forgot = |nip: &'static str| f.post_forgot(nip);
     forgot(active).await;
     let code = ses_code_for(&mail).await.expect("code");
     calls.take_timeline();
@@ -574,14 +454,7 @@ async fn parallel_logins_on_dynamodb_cannot_exceed_the_failure_budget() {
         let (f, barrier) = (f.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            let (s, _, _) = invoke(
-                &f.login,
-                "POST",
-                "/v1/login",
-                Some(json!({ "nip": nip, "password": "Wrong-Password-1" })),
-                None,
-            )
-            .await;
+            let (s, _, _) = f.post_login(nip, "Wrong-Password-1").await;
             s
         }));
     }
@@ -600,34 +473,12 @@ async fn parallel_logins_on_dynamodb_cannot_exceed_the_failure_budget() {
 /// (session token, code).
 async fn activated_with_a_code(f: &Functions, nip: &str, email: &str) -> (String, String) {
     seed(&f.service, nip, email).await;
-    let forgot = || {
-        invoke(
-            &f.forgot,
-            "POST",
-            "/v1/password/forgot",
-            Some(json!({ "nip": nip })),
-            None,
-        )
-    };
+    let forgot = || f.post_forgot(nip);
     forgot().await;
     let code = ses_code_for(email).await.expect("code");
-    let (s, _, _) = invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
-        None,
-    )
-    .await;
+    let (s, _, _) = f.post_reset(nip, &code, PW).await;
     assert_eq!(s, 200);
-    let (_, body, _) = invoke(
-        &f.login,
-        "POST",
-        "/v1/login",
-        Some(json!({ "nip": nip, "password": PW })),
-        None,
-    )
-    .await;
+    let (_, body, _) = f.post_login(nip, PW).await;
     let token = body["access_token"].as_str().expect("token").to_owned();
     forgot().await;
     let code2 = ses_code_for(email).await.expect("second code");
@@ -655,14 +506,7 @@ async fn the_reset_transaction_lost_before_or_after_dynamodb_leaves_nothing_half
 
         // The try is taken, then the one atomic write fails.
         fault.arm(true);
-        let (s, body, retry) = invoke(
-            &f.reset,
-            "POST",
-            "/v1/password/reset",
-            Some(json!({ "nip": nip, "token": code, "new_password": PW2 })),
-            None,
-        )
-        .await;
+        let (s, body, retry) = f.post_reset(nip, &code, PW2).await;
         fault.arm(false);
         assert_eq!(
             (s, body["code"].as_str()),
@@ -672,22 +516,8 @@ async fn the_reset_transaction_lost_before_or_after_dynamodb_leaves_nothing_half
         assert_eq!(retry.as_deref(), Some("5"));
         let after = f.service.store().get_account(&n).await.unwrap().unwrap();
         let (session, _, _) = invoke(&f.login, "GET", "/v1/session", None, Some(&token)).await;
-        let again = invoke(
-            &f.reset,
-            "POST",
-            "/v1/password/reset",
-            Some(json!({ "nip": nip, "token": code, "new_password": PW2 })),
-            None,
-        )
-        .await;
-        let login_new = invoke(
-            &f.login,
-            "POST",
-            "/v1/login",
-            Some(json!({ "nip": nip, "password": PW2 })),
-            None,
-        )
-        .await;
+        let again = f.post_reset(nip, &code, PW2).await;
+        let login_new = f.post_login(nip, PW2).await;
         if after_commit {
             // All of it happened: new password, sessions ended, code used.
             assert_eq!(after.version, before.version + 1);

@@ -18,6 +18,30 @@ fn admin(args: &[&str], dir: &std::path::Path, stdin: Option<&str>) -> Output {
     run(c, stdin)
 }
 
+/// The default employee's e-mail changed to `NEW` at the counter, the KTP seen.
+fn change_email_to_new(dir: &std::path::Path) {
+    let out = admin(
+        &[
+            "email",
+            "change",
+            NIP,
+            NEW,
+            "--nik",
+            NIK,
+            "--document",
+            "ktp",
+            "--yes",
+        ],
+        dir,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn run(mut c: Command, stdin: Option<&str>) -> Output {
     use std::io::Write;
     c.stdin(std::process::Stdio::piped())
@@ -38,26 +62,7 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
     app.forgot(NIP).await; // an active code, about to die
     let old_code = app.last_code(EMAIL).await;
 
-    let out = admin(
-        &[
-            "email",
-            "change",
-            NIP,
-            NEW,
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
-        ],
-        app.data_dir(),
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    change_email_to_new(app.data_dir());
 
     assert_eq!(
         app.session(&token).await.status,
@@ -506,26 +511,7 @@ async fn an_import_never_undoes_a_counter_email_change() {
     let token = app.activate(NIP, EMAIL, STRONG).await;
     app.forgot(NIP).await;
     let old_code = app.last_code(EMAIL).await;
-    let out = admin(
-        &[
-            "email",
-            "change",
-            NIP,
-            NEW,
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
-        ],
-        app.data_dir(),
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    change_email_to_new(app.data_dir());
     // The usual export, still with the old address, and a new name.
     let csv = app.data_dir().join("ekspor.csv");
     std::fs::write(
@@ -601,7 +587,6 @@ async fn an_import_that_changes_an_email_ends_codes_and_tells_the_old_address() 
 mod on_aws {
     use super::*;
     use sapk_e2e::aws::*;
-    use serde_json::json;
 
     fn admin_aws(args: &[&str], tables: &sapk_aws::TableNames, key: &str) -> Output {
         let mut c = Command::new(workspace_bin("sapk-admin"));
@@ -673,32 +658,7 @@ mod on_aws {
             String::from_utf8_lossy(&out.stderr)
         );
 
-        invoke(
-            &f.forgot,
-            "POST",
-            "/v1/password/forgot",
-            Some(json!({ "nip": nip })),
-            None,
-        )
-        .await;
-        let code = ses_code_for(&old).await.expect("code");
-        invoke(
-            &f.reset,
-            "POST",
-            "/v1/password/reset",
-            Some(json!({ "nip": nip, "token": code, "new_password": STRONG })),
-            None,
-        )
-        .await;
-        let (_, body, _) = invoke(
-            &f.login,
-            "POST",
-            "/v1/login",
-            Some(json!({ "nip": nip, "password": STRONG })),
-            None,
-        )
-        .await;
-        let token = body["access_token"].as_str().expect("token").to_owned();
+        let token = f.activate(nip, &old, STRONG).await;
 
         let out = admin_aws(
             &[
@@ -742,14 +702,7 @@ mod on_aws {
             "confirmation to the new address"
         );
 
-        invoke(
-            &f.forgot,
-            "POST",
-            "/v1/password/forgot",
-            Some(json!({ "nip": nip })),
-            None,
-        )
-        .await;
+        f.post_forgot(nip).await;
         assert!(
             ses_code_for(&new).await.is_some(),
             "the code goes to the new address"

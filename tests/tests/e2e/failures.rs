@@ -6,17 +6,23 @@ use sapk_e2e::faults::{CallLog, FailMode, FailingMailer, FailingStore, Switch};
 use sapk_e2e::*;
 use std::sync::Arc;
 
-#[tokio::test]
-async fn store_down_gives_503_with_retry_after_then_recovers() {
+/// The local server over a store that fails as `mode` says while the switch is on.
+async fn app_over_a_failing_store(mode: FailMode) -> (TestApp, Switch) {
     let switch = Switch::default();
-    let s2 = switch.clone();
+    let on = switch.clone();
     let app = spawn_app_with(AppOptions {
         store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore::new(inner, s2, FailMode::Everything)) as Arc<dyn Store>
+            Arc::new(FailingStore::new(inner, on, mode)) as Arc<dyn Store>
         })),
         ..AppOptions::default()
     })
     .await;
+    (app, switch)
+}
+
+#[tokio::test]
+async fn store_down_gives_503_with_retry_after_then_recovers() {
+    let (app, switch) = app_over_a_failing_store(FailMode::Everything).await;
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
 
@@ -39,15 +45,7 @@ async fn store_down_gives_503_with_retry_after_then_recovers() {
 
 #[tokio::test]
 async fn a_failure_inside_the_reset_leaves_nothing_half_done() {
-    let switch = Switch::default();
-    let s2 = switch.clone();
-    let app = spawn_app_with(AppOptions {
-        store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore::new(inner, s2, FailMode::BeforeCompleteReset)) as Arc<dyn Store>
-        })),
-        ..AppOptions::default()
-    })
-    .await;
+    let (app, switch) = app_over_a_failing_store(FailMode::BeforeCompleteReset).await;
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     app.forgot(NIP).await;
@@ -200,15 +198,7 @@ async fn every_security_event_is_audited() {
 
 #[tokio::test]
 async fn a_reset_whose_answer_is_lost_after_the_commit_is_whole_and_done_once() {
-    let switch = Switch::default();
-    let s2 = switch.clone();
-    let app = spawn_app_with(AppOptions {
-        store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore::new(inner, s2, FailMode::AfterCompleteReset)) as Arc<dyn Store>
-        })),
-        ..AppOptions::default()
-    })
-    .await;
+    let (app, switch) = app_over_a_failing_store(FailMode::AfterCompleteReset).await;
     app.seed_default().await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     app.forgot(NIP).await;
@@ -301,15 +291,7 @@ async fn every_account_state_costs_the_same_store_work() {
 #[tokio::test]
 async fn a_batched_import_retries_a_row_that_raced_and_survives_a_failed_batch_read() {
     use sapk_core::staff::{EmployeeRow, ImportOutcome, Operator};
-    let switch = Switch::default();
-    let s2 = switch.clone();
-    let app = spawn_app_with(AppOptions {
-        store_wrapper: Some(Box::new(move |inner| {
-            Arc::new(FailingStore::new(inner, s2, FailMode::BatchReads)) as Arc<dyn Store>
-        })),
-        ..AppOptions::default()
-    })
-    .await;
+    let (app, switch) = app_over_a_failing_store(FailMode::BatchReads).await;
     app.seed_default().await;
     let op = Operator {
         id: "data-admin".into(),

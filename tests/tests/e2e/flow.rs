@@ -192,13 +192,7 @@ async fn weak_password_lists_each_rule() {
 async fn five_wrong_codes_kill_the_code() {
     let app = spawn_app().await;
     app.seed_default().await;
-    app.forgot(NIP).await;
-    let code = app.last_code(EMAIL).await;
-    let wrong = if code.starts_with('A') {
-        "BBBB-BBBB"
-    } else {
-        "AAAA-AAAA"
-    };
+    let (code, wrong) = app.code_and_a_wrong_one().await;
     for _ in 0..5 {
         let r = app.reset(NIP, wrong, STRONG).await;
         assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"));
@@ -223,13 +217,7 @@ async fn five_wrong_codes_kill_the_code() {
 async fn four_wrong_codes_then_the_right_one_works() {
     let app = spawn_app().await;
     app.seed_default().await;
-    app.forgot(NIP).await;
-    let code = app.last_code(EMAIL).await;
-    let wrong = if code.starts_with('A') {
-        "BBBB-BBBB"
-    } else {
-        "AAAA-AAAA"
-    };
+    let (code, wrong) = app.code_and_a_wrong_one().await;
     for _ in 0..4 {
         assert_eq!(app.reset(NIP, wrong, STRONG).await.status, 400);
     }

@@ -128,14 +128,7 @@ async fn forgot_queues_and_the_mailer_sends_drops_and_reports_failures() {
     assert!(resp.batch_item_failures.is_empty());
     assert_eq!(counts.sent, 1);
     let code = ses_code_for(&email).await.expect("code mailed through SES");
-    let (s, body, _) = invoke(
-        &f.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
-        None,
-    )
-    .await;
+    let (s, body, _) = f.post_reset(nip, &code, PW).await;
     assert_eq!(s, 200, "{body}");
     // Sent again after the reset (SQS delivers at least once): the code is used, dropped.
     let (_, counts) =
@@ -470,14 +463,7 @@ async fn notices_go_to_their_own_queue() {
         rand_suffix()
     );
     seed(&f.service, nip, &email).await;
-    let (s, _, _) = invoke(
-        &queued.forgot,
-        "POST",
-        "/v1/password/forgot",
-        Some(json!({ "nip": nip })),
-        None,
-    )
-    .await;
+    let (s, _, _) = queued.post_forgot(nip).await;
     assert_eq!(s, 202);
     assert!(
         events(&sqs, &notices).await.is_empty(),
@@ -491,14 +477,7 @@ async fn notices_go_to_their_own_queue() {
         sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, b).await;
     }
     let code = ses_code_for(&email).await.expect("code");
-    let (s, body, _) = invoke(
-        &queued.reset,
-        "POST",
-        "/v1/password/reset",
-        Some(json!({ "nip": nip, "token": code, "new_password": PW })),
-        None,
-    )
-    .await;
+    let (s, body, _) = queued.post_reset(nip, &code, PW).await;
     assert_eq!(s, 200, "{body}");
     assert!(events(&sqs, &codes).await.is_empty());
     let batches = events(&sqs, &notices).await;
