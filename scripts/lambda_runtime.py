@@ -101,28 +101,30 @@ def invoke_once(command, env, event, deadline_s, log_path):
     return kind, outcome[kind]
 
 
+# The shape of the events API Gateway delivers, kept once: the fixture the Rust event
+# builder (sapk_http::ApiGatewayV2) is held to.
+EVENT_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates",
+                             "sapk-http", "tests", "data", "apigw_v2_forgot_request.json")
+
+
 def apigw_v2_event(method, path, body, source_ip="203.0.113.10"):
-    """An API Gateway HTTP API (payload 2.0) event, as the functions receive it."""
+    """An API Gateway HTTP API (payload 2.0) event, as the functions receive it: the fixture
+    with this method, path, JSON body and source, received now."""
+    with open(EVENT_FIXTURE, encoding="utf-8") as f:
+        event = json.load(f)
     now = time.time()
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "api.example.go.id"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "arm64check",
-            "domainName": "api.example.go.id",
-            "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": source_ip, "userAgent": "sapk-smoke"},
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    text = json.dumps(body)
+    event["routeKey"] = f"{method} {path}"
+    event["rawPath"] = path
+    event["headers"]["content-length"] = str(len(text.encode("utf-8")))
+    event["headers"]["x-forwarded-for"] = source_ip
+    event["headers"]["user-agent"] = "sapk-smoke"
+    ctx = event["requestContext"]
+    ctx["http"].update({"method": method, "path": path, "sourceIp": source_ip,
+                        "userAgent": "sapk-smoke"})
+    ctx["routeKey"] = event["routeKey"]
+    ctx["requestId"] = str(uuid.uuid4())
+    ctx["time"] = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+    ctx["timeEpoch"] = int(now * 1000)
+    event["body"] = text
+    return event

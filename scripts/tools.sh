@@ -35,7 +35,7 @@ install_qemu() {
 
 # Headless Chromium and ChromeDriver (Debian's chromium and chromium-driver) and axe-core
 # (npm, tests/web/package-lock.json) for the browser tests of the recovery page
-# (tests/tests/browser.rs); exports where they are.
+# (tests/tests/e2e/browser.rs); exports where they are.
 install_browser() {
     if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
         local sudo=""

@@ -3,6 +3,7 @@
 //! is the `sapk_e2e` library (`tests/src`).
 
 mod abuse;
+mod architecture;
 mod audit_archive;
 mod aws_flow;
 mod bad_input;

@@ -1,0 +1,99 @@
+//! `docs/architecture.md` against the code: its table of crates against the `Cargo.toml`
+//! files, and every path it names against the tree.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+fn page() -> String {
+    std::fs::read_to_string(root().join("docs/architecture.md")).expect("docs/architecture.md")
+}
+
+/// The workspace crates a manifest lists under `[dependencies]`.
+fn workspace_dependencies(manifest: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(manifest).expect("Cargo.toml");
+    let mut in_deps = false;
+    let mut deps = BTreeSet::new();
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_deps = line.trim() == "[dependencies]";
+        } else if in_deps && line.starts_with("sapk-") {
+            let name: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            deps.insert(name);
+        }
+    }
+    deps
+}
+
+fn package_name(manifest: &Path) -> String {
+    let text = std::fs::read_to_string(manifest).expect("Cargo.toml");
+    text.lines()
+        .find_map(|l| l.strip_prefix("name = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("package name")
+        .to_owned()
+}
+
+/// Every member's manifest, from the workspace's `members`.
+fn members() -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let start = text.find("members = [").expect("members");
+    let end = start + text[start..].find(']').expect("end of members");
+    text[start..end]
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(|m| root().join(m).join("Cargo.toml"))
+        .collect()
+}
+
+#[test]
+fn the_table_of_crates_is_the_workspace() {
+    let page = page();
+    let mut documented = std::collections::BTreeMap::new();
+    for line in page.lines().filter(|l| l.starts_with("| `sapk-")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let name = cells[1].split('`').nth(1).expect("crate name").to_owned();
+        let deps: BTreeSet<String> = cells[2]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        documented.insert(name, deps);
+    }
+    let actual: std::collections::BTreeMap<String, BTreeSet<String>> = members()
+        .iter()
+        .map(|m| (package_name(m), workspace_dependencies(m)))
+        .collect();
+    assert_eq!(documented, actual, "docs/architecture.md's table of crates");
+}
+
+#[test]
+fn every_path_the_page_names_exists() {
+    let page = page();
+    // Paths are from the repository root, from `crates/`, or inside the crate the sentence
+    // is about (the core's `service/`, the HTTP crate's `tests/`).
+    let bases = ["", "crates/", "crates/sapk-core/src/", "crates/sapk-http/"];
+    let mut missing = Vec::new();
+    for code in page.split('`').skip(1).step_by(2) {
+        let looks_like_path = code.contains('/')
+            && !code.starts_with("/v1")
+            && !code.contains(' ')
+            && !code.contains(['{', '<', '+'])
+            && !code.contains("::");
+        if looks_like_path && !bases.iter().any(|b| root().join(b).join(code).exists()) {
+            missing.push(code.to_owned());
+        }
+    }
+    assert!(missing.is_empty(), "named but not found: {missing:?}");
+}
