@@ -1,5 +1,6 @@
 //! The counter workflow through the built binary against a temporary local store.
 
+use super::admin;
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
@@ -7,15 +8,6 @@ use std::path::Path;
 const NIP: &str = "198609262015051001";
 const NIK: &str = "3174052609860001";
 const NIK_FEMALE: &str = "3174056609860001";
-
-fn admin(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("sapk-admin").expect("binary");
-    c.arg("--data-dir")
-        .arg(dir)
-        .env_remove("SAPK_OPERATOR")
-        .env_remove("SAPK_OFFICE");
-    c
-}
 
 fn officer(dir: &Path) -> Command {
     let mut c = admin(dir);

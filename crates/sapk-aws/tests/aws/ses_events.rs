@@ -17,37 +17,37 @@ fn every_event_type_reads_as_a_status() {
     let to = "budi.santoso@example.go.id";
     for (fixture, state, diagnostic) in [
         (
-            include_str!("data/ses_delivery.json"),
+            include_str!("../data/ses_delivery.json"),
             MailState::Delivered,
             Some("250 2.6.0 Message received"),
         ),
         (
-            include_str!("data/ses_delivery_delay.json"),
+            include_str!("../data/ses_delivery_delay.json"),
             MailState::Delayed,
             Some("smtp; 421 4.4.1 Unable to connect to remote host"),
         ),
         (
-            include_str!("data/ses_bounce_permanent.json"),
+            include_str!("../data/ses_bounce_permanent.json"),
             MailState::HardBounce,
             Some("smtp; 550 5.1.1 user unknown"),
         ),
         (
-            include_str!("data/ses_bounce_transient.json"),
+            include_str!("../data/ses_bounce_transient.json"),
             MailState::SoftBounce,
             Some("smtp; 452 4.2.2 mailbox full"),
         ),
         (
-            include_str!("data/ses_bounce_suppressed.json"),
+            include_str!("../data/ses_bounce_suppressed.json"),
             MailState::Suppressed,
             None,
         ),
         (
-            include_str!("data/ses_complaint.json"),
+            include_str!("../data/ses_complaint.json"),
             MailState::Complaint,
             None,
         ),
         (
-            include_str!("data/ses_reject.json"),
+            include_str!("../data/ses_reject.json"),
             MailState::Rejected,
             Some("Bad content"),
         ),
@@ -71,6 +71,6 @@ fn what_is_not_an_ses_record_is_refused_and_other_types_are_skipped() {
     let open = r#"{"eventType":"Open","mail":{"timestamp":"2026-11-27T03:00:00Z","destination":["a@b.id"]},"open":{}}"#;
     assert!(parse(open).unwrap().is_empty());
     // An address that is not one is skipped, the others kept.
-    let m = message(include_str!("data/ses_delivery.json"), "not an address");
+    let m = message(include_str!("../data/ses_delivery.json"), "not an address");
     assert!(parse(&m).unwrap().is_empty());
 }

@@ -125,7 +125,7 @@ async fn last_audit(svc: &Service, nip: &str) -> sapk_core::ports::AuditEvent {
 async fn the_fixture_as_captured_is_an_agency_officer_out_of_scope() {
     let dir = tempfile::tempdir().unwrap();
     let (api, svc) = setup(dir.path()).await;
-    let text = include_str!("data/apigw_v2_iam_staff_request.json");
+    let text = include_str!("../data/apigw_v2_iam_staff_request.json");
     let r = api
         .handle(lambda_http::request::from_str(text).unwrap())
         .await;

@@ -1,17 +1,9 @@
 //! The built `sapk-admin` binary against a temporary local store.
 
+use super::admin;
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
-
-fn admin(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("sapk-admin").expect("binary");
-    c.arg("--data-dir")
-        .arg(dir)
-        .env_remove("SAPK_OPERATOR")
-        .env_remove("SAPK_OFFICE");
-    c
-}
 
 fn write_csv(dir: &Path, text: &str) -> std::path::PathBuf {
     let p = dir.join("pegawai.csv");

@@ -1,0 +1,6 @@
+//! The handlers called as the Lambda runtime calls them, in one binary: the event builder
+//! against the fixtures, the public API, and the staff API.
+
+mod event_fixtures;
+mod lambda_events;
+mod staff_api;
