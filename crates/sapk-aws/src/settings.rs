@@ -309,6 +309,21 @@ mod tests {
     }
 
     #[test]
+    fn a_function_refuses_a_token_key_too_short() {
+        let env = [
+            ("SAPK_TABLE_ACCOUNTS", "a"),
+            ("SAPK_TABLE_EPHEMERAL", "b"),
+            ("SAPK_TABLE_AUDIT", "c"),
+            ("SAPK_TABLE_STAFF", "d"),
+            ("SAPK_MAIL_FROM", "x@y.id"),
+            // base64 of "short"
+            ("SAPK_TOKEN_KEY", "c2hvcnQ="),
+        ];
+        let err = Settings::for_function(&lookup(&env)).expect_err("refused");
+        assert!(err.to_string().contains("SAPK_TOKEN_KEY"), "{err}");
+    }
+
+    #[test]
     fn a_bad_key_is_named_and_its_text_is_not_shown() {
         let err = Settings::read(Entry::Tool, &lookup(&[("SAPK_PII_KEY", "sekret-pendek")]))
             .expect_err("refused");
@@ -336,11 +351,15 @@ mod tests {
         let weak: Vec<_> = env
             .iter()
             .copied()
-            .chain([("SAPK_FORGOT_MIN_MS", "0")])
+            .chain([("SAPK_FORGOT_MIN_MS", "0"), ("SAPK_ARGON2_MEMORY_KIB", "8")])
             .collect();
-        // Read, the weak setting passes; a function refuses it.
+        // Read, the weak settings pass; a function refuses them, each by name.
         assert!(Settings::read(Entry::Function, &lookup(&weak)).is_ok());
         let err = Settings::for_function(&lookup(&weak)).expect_err("refused");
-        assert!(err.to_string().contains("SAPK_FORGOT_MIN_MS"), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("SAPK_FORGOT_MIN_MS") && text.contains("argon2id m=8"),
+            "{text}"
+        );
     }
 }
