@@ -20,9 +20,19 @@ struct State {
     throttles: HashMap<String, LoginThrottle>,
     counters: HashMap<String, u64>,
     audit: Vec<AuditEvent>,
+    /// Each chain's records (indexes into `audit`), its head and its held places: the
+    /// route bench appends tens of thousands of records, which a scan would make it measure.
+    chains: HashMap<String, Chain>,
     officers: HashMap<String, Officer>,
     exceptions: HashMap<Nip, PendingException>,
     mail_status: HashMap<Nip, sapk_core::mail_status::MailStatus>,
+}
+
+#[derive(Default)]
+struct Chain {
+    records: Vec<usize>,
+    places: std::collections::HashSet<u64>,
+    head: Option<AuditLink>,
 }
 
 #[derive(Default)]
@@ -46,9 +56,9 @@ fn conflict(what: &str) -> StoreError {
 /// Whether `e`'s place in its chain is held already.
 fn taken(s: &State, e: &AuditEvent) -> bool {
     e.link.as_ref().is_some_and(|l| {
-        s.audit
-            .iter()
-            .any(|x| chain_of(x) == chain_of(e) && x.link.as_ref().is_some_and(|y| y.seq == l.seq))
+        s.chains
+            .get(chain_of(e))
+            .is_some_and(|c| c.places.contains(&l.seq))
     })
 }
 
@@ -56,8 +66,26 @@ fn push_audit(s: &mut State, e: &AuditEvent) -> Result<(), StoreError> {
     if taken(s, e) {
         return Err(conflict("audit chain place"));
     }
+    let index = s.audit.len();
     s.audit.push(e.clone());
+    let chain = s.chains.entry(chain_of(e).to_owned()).or_default();
+    chain.records.push(index);
+    if let Some(l) = &e.link {
+        chain.places.insert(l.seq);
+        if chain.head.as_ref().is_none_or(|h| h.seq < l.seq) {
+            chain.head = Some(l.clone());
+        }
+    }
     Ok(())
+}
+
+/// The records of `chain`, oldest first.
+fn chain_records<'a>(s: &'a State, chain: &str) -> impl DoubleEndedIterator<Item = &'a AuditEvent> {
+    s.chains
+        .get(chain)
+        .into_iter()
+        .flat_map(|c| c.records.iter())
+        .map(|i| &s.audit[*i])
 }
 
 fn replace_account(s: &mut State, a: &Account, expected: u64) -> Result<(), StoreError> {
@@ -305,31 +333,17 @@ impl Store for MemoryStore {
         })
     }
     async fn audit_head(&self, chain: &str) -> Result<Option<AuditLink>, StoreError> {
-        Ok(self.with(|s| {
-            s.audit
-                .iter()
-                .filter(|e| chain_of(e) == chain)
-                .filter_map(|e| e.link.clone())
-                .max_by_key(|l| l.seq)
-        }))
+        Ok(self.with(|s| s.chains.get(chain).and_then(|c| c.head.clone())))
     }
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut v: Vec<AuditEvent> = self.with(|s| {
-            s.audit
-                .iter()
-                .filter(|e| chain_of(e) == chain)
-                .cloned()
-                .collect()
-        });
+        let mut v: Vec<AuditEvent> = self.with(|s| chain_records(s, chain).cloned().collect());
         v.sort_by_key(|e| e.link.as_ref().map(|l| l.seq));
         Ok(v)
     }
     async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         Ok(self.with(|s| {
-            s.audit
-                .iter()
+            chain_records(s, nip.as_str())
                 .rev()
-                .filter(|e| e.nip.as_ref() == Some(nip))
                 .take(limit)
                 .cloned()
                 .collect()
