@@ -173,9 +173,13 @@ impl ApiGatewayV2 {
 
     /// The event as JSON.
     pub fn to_json(&self) -> Value {
+        self.clone().into_json()
+    }
+
+    /// The event as JSON, without copying what it holds (the local server, per request).
+    pub fn into_json(self) -> Value {
         let route_key = self
             .route_key
-            .clone()
             .unwrap_or_else(|| format!("{} {}", self.method, self.path));
         let user_agent = self
             .headers
@@ -201,26 +205,30 @@ impl ApiGatewayV2 {
             "time": self.at.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
             "timeEpoch": self.at.timestamp_millis(),
         });
-        if let Some(a) = &self.authorizer {
-            context["authorizer"] = a.clone();
+        if let Some(a) = self.authorizer {
+            context["authorizer"] = a;
         }
         let mut event = json!({
             "version": "2.0",
             "routeKey": route_key,
             "rawPath": self.path,
             "rawQueryString": self.query,
-            "headers": self.headers,
+            "headers": Value::Null,
             "requestContext": context,
             "isBase64Encoded": false,
         });
+        event["headers"] = Value::Object(self.headers);
         if !self.path_parameters.is_empty() {
-            event["pathParameters"] = Value::Object(self.path_parameters.clone());
+            event["pathParameters"] = Value::Object(self.path_parameters);
         }
-        match self.body.as_deref() {
-            None | Some([]) => {}
-            Some(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) if !self.base64 => event["body"] = Value::String(text.to_owned()),
-                _ => {
+        match self.body {
+            None => {}
+            Some(bytes) if bytes.is_empty() => {}
+            Some(bytes) => match String::from_utf8(bytes) {
+                Ok(text) if !self.base64 => event["body"] = Value::String(text),
+                not_text_or_base64 => {
+                    let bytes =
+                        not_text_or_base64.map_or_else(|e| e.into_bytes(), String::into_bytes);
                     event["body"] =
                         Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
                     event["isBase64Encoded"] = Value::Bool(true);

@@ -226,7 +226,7 @@ async fn serve_one(
             return r;
         }
     };
-    let mut event = local_event(&parts, &bytes, peer).to_json();
+    let mut event = local_event(&parts, &bytes, peer).into_json();
     let staff = match &routes.staff {
         Some((staff, iam)) if parts.uri.path().starts_with("/v1/staff/") => {
             let path_and_query = parts
