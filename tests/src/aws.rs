@@ -109,27 +109,28 @@ impl Functions {
 }
 
 /// The DynamoDB operations a client sent (by their `X-Amz-Target`), counted by an SDK
-/// interceptor.
+/// interceptor once per operation: the SDK's retries of one call are that call.
 #[derive(Debug, Clone, Default)]
 pub struct DynamoCalls {
     ops: Arc<std::sync::Mutex<Vec<String>>>,
-    /// Each call attempt's operation, when it was sent and when its answer was read.
+    /// Each call's operation, when its first attempt was sent and when its last answer was
+    /// read.
     timeline: Arc<std::sync::Mutex<Vec<TimedCall>>>,
     /// Every (IAM action, table) a request needed, transactions broken into their items.
     actions: Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>,
 }
 
-/// One call attempt, keyed by its operation's configuration bag (one per operation
-/// invocation, alive from its request to its answer).
+/// One call, keyed by its operation's configuration bag (one per operation invocation,
+/// alive from its request through its retries to its answer).
 #[derive(Debug, Clone)]
 struct TimedCall {
     op: String,
     key: usize,
-    sent: std::time::Instant,
+    sent: Option<std::time::Instant>,
     answered: Option<std::time::Instant>,
 }
 
-fn attempt_key(cfg: &ConfigBag) -> usize {
+fn call_key(cfg: &ConfigBag) -> usize {
     cfg as *const ConfigBag as usize
 }
 
@@ -154,7 +155,7 @@ impl DynamoCalls {
     pub fn take_timeline(&self) -> Vec<(String, std::time::Instant, std::time::Instant)> {
         std::mem::take(&mut *self.timeline.lock().unwrap_or_else(|p| p.into_inner()))
             .into_iter()
-            .filter_map(|c| c.answered.map(|a| (c.op, c.sent, a)))
+            .filter_map(|c| Some((c.op, c.sent?, c.answered?)))
             .collect()
     }
 
@@ -205,11 +206,13 @@ impl Intercept for DynamoCalls {
         "DynamoCalls"
     }
 
-    fn read_before_transmit(
+    /// Once per operation, before its retry loop: an SDK retry of a transient failure (a
+    /// slow or dropped answer from the stand-in) is the same call, not another one.
+    fn read_after_serialization(
         &self,
         ctx: &BeforeTransmitInterceptorContextRef<'_>,
         _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         if let Some(t) = ctx.request().headers().get("x-amz-target") {
             let op = t.rsplit('.').next().unwrap_or(t);
@@ -219,10 +222,26 @@ impl Intercept for DynamoCalls {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(TimedCall {
                     op: op.to_owned(),
-                    key: attempt_key(_cfg),
-                    sent: std::time::Instant::now(),
+                    key: call_key(cfg),
+                    sent: None,
                     answered: None,
                 });
+        }
+        Ok(())
+    }
+
+    /// Each attempt: the call runs from its first attempt's sending to its last answer.
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let key = call_key(cfg);
+        let mut t = self.timeline.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = t.iter_mut().rev().find(|c| c.key == key) {
+            c.sent.get_or_insert_with(std::time::Instant::now);
+            c.answered = None;
         }
         Ok(())
     }
@@ -233,15 +252,10 @@ impl Intercept for DynamoCalls {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let key = attempt_key(cfg);
-        let now = std::time::Instant::now();
+        let key = call_key(cfg);
         let mut t = self.timeline.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = t
-            .iter_mut()
-            .rev()
-            .find(|c| c.key == key && c.answered.is_none())
-        {
-            c.answered = Some(now);
+        if let Some(c) = t.iter_mut().rev().find(|c| c.key == key) {
+            c.answered = Some(std::time::Instant::now());
         }
         Ok(())
     }

@@ -241,6 +241,58 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
         .any(|e| e.action == "account_renumber" && e.outcome == "moved_out"));
 }
 
+/// Sends an operation's first attempt to a closed port: the SDK sees a refused connection,
+/// a transient failure, and tries again against moto.
+#[derive(Debug, Clone, Default)]
+struct FirstAttemptRefused {
+    attempts: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl sapk_aws::aws_sdk_dynamodb::config::Intercept for FirstAttemptRefused {
+    fn name(&self) -> &'static str {
+        "FirstAttemptRefused"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        ctx: &mut sapk_aws::aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &sapk_aws::aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut sapk_aws::aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let n = self
+            .attempts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == 0 {
+            // Port 9 (discard) has no listener on the test machine's loopback.
+            ctx.request_mut().set_uri("http://127.0.0.1:9/")?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_sdk_retry_is_counted_as_the_one_call_it_is() {
+    let refused = FirstAttemptRefused::default();
+    let calls = DynamoCalls::default();
+    let sdk = sapk_aws::local_sdk_config(&dynamodb_url()).await;
+    let cfg = sapk_aws::dynamodb_config(&sdk)
+        .interceptor(calls.clone())
+        .interceptor(refused.clone());
+    let client = sapk_aws::aws_sdk_dynamodb::Client::from_conf(cfg.build());
+    client
+        .list_tables()
+        .send()
+        .await
+        .expect("answered on the retry");
+    assert_eq!(
+        refused.attempts.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one refused attempt, one answered"
+    );
+    assert_eq!(calls.take_sorted(), ["ListTables"]);
+    assert_eq!(calls.take_timeline().len(), 1);
+}
+
 /// The functions on fresh tables, with their DynamoDB calls logged.
 async fn counted_functions() -> (DynamoCalls, Functions) {
     let tables = fresh_tables(&dynamodb_url()).await;
