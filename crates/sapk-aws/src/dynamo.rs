@@ -17,6 +17,7 @@ use sapk_core::ports::{
     Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
     SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
 };
+use sapk_core::EmployeeName;
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
@@ -134,7 +135,7 @@ fn transaction_error<R: std::fmt::Debug>(
 fn account_item(a: &Account, version: u64) -> Result<Item, StoreError> {
     let mut item: Item = HashMap::from([
         ("nip".into(), s(a.nip.as_str())),
-        ("name".into(), s(&a.name)),
+        ("name".into(), s(a.name.as_str())),
         ("credential_version".into(), n(a.credential_version)),
         ("created_at".into(), micros(a.created_at)),
         ("updated_at".into(), micros(a.updated_at)),
@@ -171,7 +172,7 @@ fn read_account(item: &Item) -> Result<Account, StoreError> {
     };
     Ok(Account {
         nip: nip_of(item, "nip")?,
-        name: get_s(item, "name")?.to_owned(),
+        name: EmployeeName::from_stored(get_s(item, "name")?.to_owned()),
         email,
         email_verified_at: opt_time(item, "email_verified_at")?,
         instansi: opt_s(item, "instansi"),

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub nip: Nip,
-    pub name: String,
+    pub name: crate::EmployeeName,
     pub email: Option<Email>,
     /// When staff set `email` after the in-person check at a counter; such an e-mail is
     /// never changed by an import.

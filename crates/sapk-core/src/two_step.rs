@@ -278,7 +278,7 @@ impl Service {
         if let (true, Some(email)) = (by_recovery, &account.email) {
             self.send(mail::second_factor_email(
                 email,
-                &account.name,
+                account.name.as_str(),
                 FactorNotice::RecoveryCodeUsed { left },
                 now,
                 meta.lang,
@@ -437,7 +437,7 @@ impl Service {
         if let Some(email) = &account.email {
             self.send(mail::second_factor_email(
                 email,
-                &account.name,
+                account.name.as_str(),
                 notice,
                 now,
                 meta.lang,
@@ -557,7 +557,7 @@ impl Service {
             Some(email) => Some(
                 self.send(mail::second_factor_email(
                     email,
-                    &account.name,
+                    account.name.as_str(),
                     FactorNotice::RemovedAtCounter { office: &op.office },
                     now,
                     lang,

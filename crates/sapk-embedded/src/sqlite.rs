@@ -8,6 +8,7 @@ use sapk_core::ports::{
     Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
     SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
 };
+use sapk_core::EmployeeName;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -216,7 +217,7 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         .map_err(|e| conv_err(StoreError::Corrupt(format!("second_factor: {e}"))))?;
     Ok(Account {
         nip: nip(&r.get::<_, String>(0)?).map_err(conv_err)?,
-        name: r.get(1)?,
+        name: EmployeeName::from_stored(r.get(1)?),
         email,
         email_verified_at: verified.map(time).transpose().map_err(conv_err)?,
         instansi: r.get(3)?,
@@ -246,7 +247,7 @@ fn execute_account(c: &Connection, sql: &str, a: &Account, last: u64) -> Result<
         sql,
         params![
             a.nip.as_str(),
-            a.name,
+            a.name.as_str(),
             a.email.as_ref().map(Email::as_str),
             a.instansi,
             a.password_hash,

@@ -208,7 +208,7 @@ async fn seed(dir: &Path, accounts: usize, params: HashParams) -> anyhow::Result
     for i in 0..accounts {
         let account = Account {
             nip: nip_for(i)?,
-            name: format!("Pegawai {i}"),
+            name: sapk_core::EmployeeName::parse(&format!("Pegawai {i}"))?,
             email: Some(Email::parse(&email_for(i))?),
             email_verified_at: None,
             instansi: None,

@@ -10,6 +10,7 @@ use sapk_core::ports::{
     Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
     SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
 };
+use sapk_core::EmployeeName;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -46,10 +47,15 @@ pub fn t0() -> DateTime<Utc> {
         + Duration::microseconds(123_456)
 }
 
+/// A name as the import records it.
+pub fn name(raw: &str) -> EmployeeName {
+    EmployeeName::parse(raw).expect("a test name that parses")
+}
+
 pub fn account(nip: &Nip) -> Account {
     Account {
         nip: nip.clone(),
-        name: "Siti Rahayu Ñoño 🇮🇩".into(),
+        name: name("Siti Rahayu Ñoño 🇮🇩"),
         email: Email::parse("siti.rahayu@example.go.id").ok(),
         email_verified_at: None,
         instansi: Some("Badan Kepegawaian Negara".into()),
@@ -159,7 +165,7 @@ pub async fn concurrent_updates_one_wins(s: DynStore) {
     for i in 0..10 {
         let s = s.clone();
         let mut a = account(&nip);
-        a.name = format!("writer {i}");
+        a.name = name(&format!("writer {i}"));
         tasks.push(tokio::spawn(async move { s.update_account(&a, 0).await }));
     }
     let mut ok = 0;
@@ -513,7 +519,7 @@ pub async fn writes_at_once_stand_or_fall_alone(s: DynStore) {
     for i in 0..16 {
         let s = s.clone();
         let mut rival = account(&contested);
-        rival.name = format!("Rival {i}");
+        rival.name = name(&format!("Rival {i}"));
         let own = account(&fresh_nip());
         tasks.push(tokio::spawn(async move {
             let (won, mine) = tokio::join!(s.insert_account(&rival), s.insert_account(&own));
@@ -652,7 +658,7 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     // Onto an existing record: only at the expected version.
     let third = fresh_nip();
     let mut target = account(&third);
-    target.name = "Data HR baru".into();
+    target.name = name("Data HR baru");
     s.insert_account(&target).await.unwrap();
     let mut onto = stored.clone();
     onto.nip = third.clone();
@@ -1026,7 +1032,7 @@ pub async fn batched_account_reads(s: DynStore) {
     for (i, nip) in nips.iter().enumerate() {
         if i % 3 == 0 {
             let mut a = account(nip);
-            a.name = format!("Pegawai {i}");
+            a.name = name(&format!("Pegawai {i}"));
             s.insert_account(&a).await.unwrap();
         }
     }

@@ -104,7 +104,7 @@ fn account() -> Account {
         .unwrap();
     Account {
         nip: Nip::from_stored("198609262015051001").unwrap(),
-        name: "Budi".into(),
+        name: sapk_testkit::conformance::name("Budi"),
         email: None,
         email_verified_at: None,
         instansi: None,

@@ -105,7 +105,7 @@ impl Service {
         };
         let mail = mail::reset_code_email(
             &email,
-            &account.name,
+            account.name.as_str(),
             &code,
             expires_at,
             self.config.code_ttl_secs / 60,

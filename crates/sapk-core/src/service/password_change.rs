@@ -79,8 +79,13 @@ impl Service {
         lang: Lang,
     ) {
         if let Some(email) = &account.email {
-            self.send(mail::password_changed_email(email, &account.name, at, lang))
-                .await;
+            self.send(mail::password_changed_email(
+                email,
+                account.name.as_str(),
+                at,
+                lang,
+            ))
+            .await;
         }
     }
 }

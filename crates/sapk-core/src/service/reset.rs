@@ -22,7 +22,7 @@ impl Service {
 
     /// The NIP's context plus the account's name and e-mail.
     pub(super) fn personal_context(nip: &Nip, account: &Account) -> PolicyContext {
-        let ctx = PolicyContext::for_nip(nip).with_name(&account.name);
+        let ctx = PolicyContext::for_nip(nip).with_name(account.name.as_str());
         match &account.email {
             Some(e) => ctx.with_email(e),
             None => ctx,

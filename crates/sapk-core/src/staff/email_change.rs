@@ -590,7 +590,7 @@ impl Service {
             Some(old) => Some(
                 self.send(crate::mail::email_changed_old_email(
                     old,
-                    &account.name,
+                    account.name.as_str(),
                     &new_email.masked(),
                     crate::mail::ChangedBy::Office(&op.office),
                     now,
@@ -603,7 +603,7 @@ impl Service {
         let new_notified = self
             .send(crate::mail::email_changed_new_email(
                 &new_email,
-                &account.name,
+                account.name.as_str(),
                 &op.office,
                 now,
                 lang,

@@ -134,7 +134,7 @@ impl Service {
         known: Option<Option<Account>>,
     ) -> Result<ImportOutcome, StaffError> {
         let nip = self.nip(&row.nip)?;
-        let name = crate::EmployeeName::parse(&row.name)?.into_string();
+        let name = crate::EmployeeName::parse(&row.name)?;
         let email = match row.email.trim() {
             "" => None,
             e => Some(Email::parse(e)?),
@@ -206,7 +206,7 @@ impl Service {
                         if let Some(old) = &existing.email {
                             self.send(crate::mail::email_changed_old_email(
                                 old,
-                                &updated.name,
+                                updated.name.as_str(),
                                 &email.as_ref().map_or_else(|| "-".to_owned(), Email::masked),
                                 crate::mail::ChangedBy::Import,
                                 now,

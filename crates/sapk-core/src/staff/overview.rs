@@ -130,7 +130,7 @@ impl Service {
             mail_status,
             facts: nip.facts().clone(),
             nip,
-            name: a.name,
+            name: a.name.into_string(),
             email_masked: a.email.as_ref().map(Email::masked),
             email_verified_at: a.email_verified_at,
             email: a.email,

@@ -160,7 +160,7 @@ impl Service {
             Some(to) => Some(
                 self.send(crate::mail::nip_changed_email(
                     to,
-                    &moved.name,
+                    moved.name.as_str(),
                     &old,
                     &new,
                     now,
