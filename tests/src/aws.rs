@@ -171,6 +171,15 @@ impl DynamoCalls {
         std::mem::take(&mut *self.actions.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The newest call of the operation `cfg` belongs to.
+    fn with_call(&self, cfg: &ConfigBag, f: impl FnOnce(&mut TimedCall)) {
+        let key = call_key(cfg);
+        let mut t = self.timeline.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = t.iter_mut().rev().find(|c| c.key == key) {
+            f(c);
+        }
+    }
+
     fn record(&self, op: &str, body: &[u8]) {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let mut pairs = Vec::new();
@@ -237,12 +246,10 @@ impl Intercept for DynamoCalls {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let key = call_key(cfg);
-        let mut t = self.timeline.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = t.iter_mut().rev().find(|c| c.key == key) {
+        self.with_call(cfg, |c| {
             c.sent.get_or_insert_with(std::time::Instant::now);
             c.answered = None;
-        }
+        });
         Ok(())
     }
 
@@ -252,11 +259,7 @@ impl Intercept for DynamoCalls {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let key = call_key(cfg);
-        let mut t = self.timeline.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = t.iter_mut().rev().find(|c| c.key == key) {
-            c.answered = Some(std::time::Instant::now());
-        }
+        self.with_call(cfg, |c| c.answered = Some(std::time::Instant::now()));
         Ok(())
     }
 }
