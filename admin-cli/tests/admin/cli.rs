@@ -1,7 +1,6 @@
 //! The built `sapk-admin` binary against a temporary local store.
 
 use super::admin;
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
 
@@ -334,59 +333,42 @@ fn a_supervisor_keeps_the_staff_registry() {
     let dir = tempfile::tempdir().unwrap();
     admin(dir.path()).arg("init").assert().success();
     let arn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id";
-    let sup = |c: &mut Command| {
-        c.args(["--operator", "199001012015031002", "--office", "KANREG-III"]);
+    // `staff` as the supervisor (with their NIP and office) or without them.
+    let staff = |supervisor: bool, args: &[&str]| {
+        let mut c = admin(dir.path());
+        if supervisor {
+            c.args(["--operator", "199001012015031002", "--office", "KANREG-III"]);
+        }
+        c.arg("staff").args(args);
+        c.assert()
+    };
+    let register = |supervisor: bool, id: &str, name: &str, office: &str, scope: &str| {
+        staff(
+            supervisor,
+            &[
+                "register",
+                arn,
+                "--officer-id",
+                id,
+                "--name",
+                name,
+                "--office-code",
+                office,
+                "--scope",
+                scope,
+            ],
+        )
     };
     // Without the supervisor's identity, or with a scope that is not one: usage errors.
-    admin(dir.path())
-        .args([
-            "staff",
-            "register",
-            arn,
-            "--officer-id",
-            "1",
-            "--name",
-            "Rina",
-            "--office-code",
-            "X",
-            "--scope",
-            "bkn",
-        ])
-        .assert()
-        .code(2);
-    let mut c = admin(dir.path());
-    sup(&mut c);
-    c.args([
-        "staff",
-        "register",
-        arn,
-        "--officer-id",
-        "1",
-        "--name",
-        "Rina",
-        "--office-code",
-        "X",
-        "--scope",
-        "kota",
-    ])
-    .assert()
-    .code(2);
-    let mut c = admin(dir.path());
-    sup(&mut c);
-    c.args([
-        "staff",
-        "register",
-        arn,
-        "--officer-id",
+    register(false, "1", "Rina", "X", "bkn").code(2);
+    register(true, "1", "Rina", "X", "kota").code(2);
+    register(
+        true,
         "198807122019032001",
-        "--name",
         "Rina Kartika",
-        "--office-code",
         "BKPSDM-KOTA-BANDUNG",
-        "--scope",
         "instansi:Pemerintah Kota Bandung",
-    ])
-    .assert()
+    )
     .success();
     let list = |dir: &Path| -> Value {
         let out = admin(dir)
@@ -403,18 +385,12 @@ fn a_supervisor_keeps_the_staff_registry() {
     assert_eq!(v[0]["scope"]["kind"], "instansi");
     assert_eq!(v[0]["scope"]["instansi"], "Pemerintah Kota Bandung");
     assert_eq!(v[0]["active"], true);
-    let mut c = admin(dir.path());
-    sup(&mut c);
-    c.args(["staff", "deactivate", arn]).assert().success();
+    staff(true, &["deactivate", arn]).success();
     assert_eq!(list(dir.path())[0]["active"], false);
-    let mut c = admin(dir.path());
-    sup(&mut c);
-    c.args([
-        "staff",
-        "deactivate",
-        "arn:aws:sts::1:assumed-role/x/nobody",
-    ])
-    .assert()
+    staff(
+        true,
+        &["deactivate", "arn:aws:sts::1:assumed-role/x/nobody"],
+    )
     .code(1);
 }
 

@@ -111,52 +111,35 @@ fn non_interactive_change_json_then_audit() {
         "no full NIK or document number: {text}"
     );
 
-    // Human output of the audit trail.
-    let out = admin(dir.path())
-        .args(["audit", NIP])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
-    assert!(
-        out.contains("ganti email") && out.contains("diubah") && out.contains("KANREG-I"),
-        "{out}"
-    );
-    // Refusals show their reason in the human table too, in English with --lang en.
-    let out = admin(dir.path())
-        .args(["--lang", "en", "audit", NIP])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
-    assert!(
-        out.contains("e-mail change") && out.contains("Reason"),
-        "{out}"
-    );
-    // Times in the zone asked for (an office in Makassar reads WITA).
-    let out = admin(dir.path())
-        .args(["--tz", "wita", "audit", NIP])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
-    assert!(out.contains(" WITA ") && !out.contains(" WIB "), "{out}");
-    // Without --tz, the office's zone: Jayapura reads WIT, a Bandung office WIB.
-    for (office, zone) in [("KANREG-IX", " WIT "), ("BKPSDM-KOTA-BANDUNG", " WIB ")] {
+    // Human output of the audit trail, with the global options given.
+    let audit_text = |options: &[&str]| {
         let out = admin(dir.path())
-            .args(["--office", office, "audit", NIP])
+            .args(options)
+            .args(["audit", NIP])
             .assert()
             .success()
             .get_output()
             .stdout
             .clone();
-        let out = String::from_utf8(out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let out = audit_text(&[]);
+    assert!(
+        out.contains("ganti email") && out.contains("diubah") && out.contains("KANREG-I"),
+        "{out}"
+    );
+    // Refusals show their reason in the human table too, in English with --lang en.
+    let out = audit_text(&["--lang", "en"]);
+    assert!(
+        out.contains("e-mail change") && out.contains("Reason"),
+        "{out}"
+    );
+    // Times in the zone asked for (an office in Makassar reads WITA).
+    let out = audit_text(&["--tz", "wita"]);
+    assert!(out.contains(" WITA ") && !out.contains(" WIB "), "{out}");
+    // Without --tz, the office's zone: Jayapura reads WIT, a Bandung office WIB.
+    for (office, zone) in [("KANREG-IX", " WIT "), ("BKPSDM-KOTA-BANDUNG", " WIB ")] {
+        let out = audit_text(&["--office", office]);
         assert!(out.contains(zone), "{office}: {out}");
     }
     // The employee now shows the new address.
