@@ -878,8 +878,20 @@ fn text(out: &Output) -> String {
 async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
     let app = spawn_app().await;
     app.seed_default().await;
+    let run_as = |op: &str, args: &[&str]| admin_as(op, args, app.data_dir(), None);
     let token = app.activate(NIP, EMAIL, STRONG).await;
-    let wrong = "3174 0527 0986 0001"; // born 27-09-86; the NIP says 26-09-1986
+    // Born 27-09-86; the NIP says 26-09-1986.
+    let wrong = "3174 0527 0986 0001";
+    // A scripted exception request by RINA with these documents and this reason.
+    let request = |documents: &[&str], why: &str| {
+        let mut args = vec!["--json", "email", "change", NIP, "lagi@example.go.id"];
+        args.extend(["--nik", wrong]);
+        for d in documents {
+            args.extend(["--document", d]);
+        }
+        args.extend(["--exception", why, "--yes"]);
+        run_as("RINA", &args)
+    };
     let answers = format!(
         "{wrong}\n{wrong}\n{wrong}\ny\nktp, akta_kelahiran\nAL 5120 0098765\ny\nAkta kelahiran asli dan surat keterangan Dukcapil: lahir 26-09-1986\ny\n"
     );
@@ -901,12 +913,7 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
     assert_eq!(app.session(&token).await.status, 200, "nothing changed yet");
 
     // The requester alone: refused, whatever they answer.
-    let out = admin_as(
-        "RINA",
-        &["email", "approve", NIP, "--yes"],
-        app.data_dir(),
-        None,
-    );
+    let out = run_as("RINA", &["email", "approve", NIP, "--yes"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("tidak boleh menyetujuinya sendiri"));
 
@@ -933,12 +940,7 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
         "the document number is shown masked"
     );
     assert_eq!(app.session(&token).await.status, 401, "sessions ended");
-    let out = admin_as(
-        "RINA",
-        &["--json", "audit", NIP, "--limit", "5"],
-        app.data_dir(),
-        None,
-    );
+    let out = run_as("RINA", &["--json", "audit", NIP, "--limit", "5"]);
     let events = json_of(&out);
     let change = events
         .as_array()
@@ -949,12 +951,7 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
     assert_eq!(change["outcome"], "exception_approved");
     assert_eq!(change["actor"], "SUPERVISOR-2");
     assert_eq!(change["details"]["exception"]["requested_by"], "RINA");
-    let out = admin_as(
-        "RINA",
-        &["audit", NIP, "--limit", "5"],
-        app.data_dir(),
-        None,
-    );
+    let out = run_as("RINA", &["audit", NIP, "--limit", "5"]);
     assert!(
         text(&out).contains("pengecualian disetujui"),
         "{}",
@@ -962,71 +959,27 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
     );
 
     // Scripted, without evidence besides the KTP: refused; nothing waits to approve.
-    let out = admin_as(
-        "RINA",
-        &[
-            "--json",
-            "email",
-            "change",
-            NIP,
-            "lagi@example.go.id",
-            "--nik",
-            wrong,
-            "--document",
-            "ktp",
-            "--exception",
-            "akta kelahiran",
-            "--yes",
-        ],
-        app.data_dir(),
-        None,
-    );
+    let out = request(&["ktp"], "akta kelahiran");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_of(&out)["reason"], "no_evidence");
-    let out = admin_as(
+    let out = run_as(
         "SUPERVISOR-2",
         &["--json", "email", "approve", NIP, "--yes"],
-        app.data_dir(),
-        None,
     );
     assert_eq!(out.status.code(), Some(1));
     // With the evidence: recorded, then turned down by the second officer.
-    let out = admin_as(
-        "RINA",
-        &[
-            "--json",
-            "email",
-            "change",
-            NIP,
-            "lagi@example.go.id",
-            "--nik",
-            wrong,
-            "--document",
-            "ktp",
-            "--document",
-            "surat_dukcapil=470/55/2026",
-            "--exception",
-            "surat keterangan Dukcapil",
-            "--yes",
-        ],
-        app.data_dir(),
-        None,
+    let out = request(
+        &["ktp", "surat_dukcapil=470/55/2026"],
+        "surat keterangan Dukcapil",
     );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(json_of(&out)["pending"]["mismatch"][0], "birth_date");
-    let out = admin_as(
+    let out = run_as(
         "SUPERVISOR-2",
         &["email", "reject", NIP, "--why", "surat tidak asli"],
-        app.data_dir(),
-        None,
     );
     assert!(out.status.success(), "{}", text(&out));
-    let out = admin_as(
-        "SUPERVISOR-2",
-        &["email", "approve", NIP, "--yes"],
-        app.data_dir(),
-        None,
-    );
+    let out = run_as("SUPERVISOR-2", &["email", "approve", NIP, "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("Tidak ada pengajuan pengecualian"));
 }

@@ -143,6 +143,14 @@ fn json_of(out: &Output) -> serde_json::Value {
     })
 }
 
+fn succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn refused_for(out: &Output, reason: &str) {
     assert_eq!(
         out.status.code(),
@@ -172,6 +180,8 @@ async fn the_counter_signs_and_the_server_decides() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let server = start(dir).await;
+    // The CLI signed with this officer's key (and the right secret), no prompts answered.
+    let run = |key: &str, args: &[&str]| officer(&server, dir, key, SECRET, args, "");
     for (principal, id, name, office, scope) in [
         (ANDI, "198001012005011001", "Andi Wijaya", "KANREG-I", "bkn"),
         (
@@ -199,18 +209,10 @@ async fn the_counter_signs_and_the_server_decides() {
                 scope,
             ],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
     }
     let out = supervisor(dir, &["staff", "deactivate", EVE]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
 
     // A request without a signature never reaches the staff function.
     let r = client_from(None)
@@ -236,11 +238,8 @@ async fn the_counter_signs_and_the_server_decides() {
 
     // A registered BKN officer looks an employee up; the record names the principal and
     // the registered office, whatever --operator says.
-    let out = officer(
-        &server,
-        dir,
+    let out = run(
         ANDI_KEY,
-        SECRET,
         &[
             "--json",
             "--operator",
@@ -251,13 +250,8 @@ async fn the_counter_signs_and_the_server_decides() {
             "show",
             BUDI,
         ],
-        "",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let o = json_of(&out);
     assert_eq!(o["nip"], BUDI);
     assert_eq!(o["facts"]["kind"], "pns");
@@ -274,44 +268,26 @@ async fn the_counter_signs_and_the_server_decides() {
 
     // Signed but unregistered, deactivated, out of scope, a failed NIK check, a stale
     // version: refused and recorded.
-    let out = officer(
-        &server,
-        dir,
-        NOBODY_KEY,
-        SECRET,
-        &["--json", "employee", "show", BUDI],
-        "",
-    );
-    refused_for(&out, "unregistered");
-    let ev = last_audit(dir, BUDI);
-    assert_eq!(
-        (ev["outcome"].as_str(), ev["actor"].as_str()),
-        (Some("refused"), Some(NOBODY))
-    );
-    let out = officer(
-        &server,
-        dir,
-        EVE_KEY,
-        SECRET,
-        &["--json", "account", "unlock", BUDI],
-        "",
-    );
-    refused_for(&out, "deactivated");
-    let out = officer(
-        &server,
-        dir,
-        RINA_KEY,
-        SECRET,
-        &["--json", "account", "unlock", BUDI],
-        "",
-    );
-    refused_for(&out, "out_of_scope");
-    let ev = last_audit(dir, BUDI);
-    assert_eq!(
-        (ev["outcome"].as_str(), ev["actor"].as_str()),
-        (Some("refused"), Some(RINA))
-    );
-    let change = |nik: &str, extra: &[&str]| -> Vec<String> {
+    for (key, args, reason, recorded_actor) in [
+        (NOBODY_KEY, "employee show", "unregistered", Some(NOBODY)),
+        (EVE_KEY, "account unlock", "deactivated", None),
+        (RINA_KEY, "account unlock", "out_of_scope", Some(RINA)),
+    ] {
+        let mut args: Vec<&str> = args.split(' ').collect();
+        args.insert(0, "--json");
+        args.push(BUDI);
+        refused_for(&run(key, &args), reason);
+        if let Some(actor) = recorded_actor {
+            let ev = last_audit(dir, BUDI);
+            assert_eq!(
+                (ev["outcome"].as_str(), ev["actor"].as_str()),
+                (Some("refused"), Some(actor)),
+                "{reason}"
+            );
+        }
+    }
+    // Andi's e-mail change for Budi with this NIK (and more options).
+    let change = |nik: &str, extra: &[&str]| {
         let mut a = vec![
             "--json",
             "email",
@@ -325,17 +301,9 @@ async fn the_counter_signs_and_the_server_decides() {
             "--yes",
         ];
         a.extend_from_slice(extra);
-        a.into_iter().map(str::to_owned).collect()
+        run(ANDI_KEY, &a)
     };
-    let out = officer(
-        &server,
-        dir,
-        ANDI_KEY,
-        SECRET,
-        &change("3174054509860001", &[]),
-        "",
-    );
-    refused_for(&out, "nik_mismatch");
+    refused_for(&change("3174054509860001", &[]), "nik_mismatch");
     let ev = last_audit(dir, BUDI);
     assert_eq!(
         (
@@ -346,23 +314,14 @@ async fn the_counter_signs_and_the_server_decides() {
         (Some("email_change"), Some("nik_mismatch"), Some(ANDI))
     );
     let stale = (version + 5).to_string();
-    let out = officer(
-        &server,
-        dir,
-        ANDI_KEY,
-        SECRET,
+    refused_for(
         &change(BUDI_NIK, &["--if-version", &stale]),
-        "",
+        "concurrent_change",
     );
-    refused_for(&out, "concurrent_change");
 
     // The change itself: decided, written and recorded by the server.
-    let out = officer(&server, dir, ANDI_KEY, SECRET, &change(BUDI_NIK, &[]), "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = change(BUDI_NIK, &[]);
+    succeeded(&out);
     let j = json_of(&out);
     assert_eq!(
         (
@@ -410,47 +369,14 @@ async fn the_counter_signs_and_the_server_decides() {
         &["email", "change", AYU, "ayu.baru@example.go.id"],
         &format!("{AYU_NIK}\nktp\ny\ny\n"),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Email berhasil diganti."));
     // Unlock, revoke and the audit trail, all through the API.
-    let out = officer(
-        &server,
-        dir,
-        ANDI_KEY,
-        SECRET,
-        &["--json", "account", "unlock", AYU],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = officer(
-        &server,
-        dir,
-        ANDI_KEY,
-        SECRET,
-        &["--json", "session", "revoke", AYU, "--yes"],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = officer(
-        &server,
-        dir,
-        ANDI_KEY,
-        SECRET,
-        &["--json", "audit", AYU, "--limit", "10"],
-        "",
-    );
+    let out = run(ANDI_KEY, &["--json", "account", "unlock", AYU]);
+    succeeded(&out);
+    let out = run(ANDI_KEY, &["--json", "session", "revoke", AYU, "--yes"]);
+    succeeded(&out);
+    let out = run(ANDI_KEY, &["--json", "audit", AYU, "--limit", "10"]);
     let trail = json_of(&out);
     let actions: Vec<&str> = trail
         .as_array()
@@ -471,14 +397,7 @@ async fn the_counter_signs_and_the_server_decides() {
     // registry (usage error, nothing sent).
     let out = officer(&server, dir, ANDI_KEY, SECRET, &["staff", "list"], "");
     assert_eq!(out.status.code(), Some(2));
-    let out = officer(
-        &server,
-        dir,
-        ANDI_KEY,
-        SECRET,
-        &["employee", "import", "x.csv"],
-        "",
-    );
+    let out = run(ANDI_KEY, &["employee", "import", "x.csv"]);
     assert_eq!(out.status.code(), Some(2));
 
     // The exception path through the API: ANDI records a change whose NIK carries a wrong
@@ -501,11 +420,8 @@ async fn the_counter_signs_and_the_server_decides() {
         ],
     );
     assert!(out.status.success());
-    let out = officer(
-        &server,
-        dir,
+    let out = run(
         ANDI_KEY,
-        SECRET,
         &[
             "--json",
             "email",
@@ -522,36 +438,13 @@ async fn the_counter_signs_and_the_server_decides() {
             "akta kelahiran: lahir 26-09-1986",
             "--yes",
         ],
-        "",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert_eq!(json_of(&out)["pending"]["requested_by"], ANDI);
-    let out = officer(
-        &server,
-        dir,
-        ANDI_KEY,
-        SECRET,
-        &["--json", "email", "approve", BUDI, "--yes"],
-        "",
-    );
+    let out = run(ANDI_KEY, &["--json", "email", "approve", BUDI, "--yes"]);
     refused_for(&out, "same_officer");
-    let out = officer(
-        &server,
-        dir,
-        EVE_KEY,
-        SECRET,
-        &["--json", "email", "approve", BUDI, "--yes"],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(EVE_KEY, &["--json", "email", "approve", BUDI, "--yes"]);
+    succeeded(&out);
     assert_eq!(json_of(&out)["new_email"], "budi.lagi@example.go.id");
     let ev = last_audit(dir, BUDI);
     assert_eq!(
