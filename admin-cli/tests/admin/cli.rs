@@ -1,6 +1,6 @@
 //! The built `sapk-admin` binary against a temporary local store.
 
-use super::admin;
+use super::{admin, json_out, text_out};
 use serde_json::Value;
 use std::path::Path;
 
@@ -22,15 +22,12 @@ const CSV: &str = "\u{feff}NIP,Name,Email,Instansi\n\
 fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let csv = write_csv(dir.path(), CSV);
-    let out = admin(dir.path())
-        .args(["employee", "import", "--init"])
-        .arg(&csv)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = text_out(
+        admin(dir.path())
+            .args(["employee", "import", "--init"])
+            .arg(&csv),
+        1,
+    );
     let row = |key: &str| {
         text.lines()
             .find(|l| l.starts_with(key))
@@ -44,15 +41,12 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
     );
     assert!(text.contains("alamat email tidak valid"), "{text}");
 
-    let out = admin(dir.path())
-        .args(["--json", "employee", "import", "--init"])
-        .arg(&csv)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_out(
+        admin(dir.path())
+            .args(["--json", "employee", "import", "--init"])
+            .arg(&csv),
+        1,
+    );
     assert_eq!(
         (
             v["created"].as_u64(),
@@ -69,15 +63,12 @@ fn import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
         dir.path(),
         "nip,name,email\n198609262015051001,Budi Santoso S.Kom,budi@example.go.id\n",
     );
-    let out = admin(dir.path())
-        .args(["--json", "employee", "import", "--init"])
-        .arg(&fixed)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_out(
+        admin(dir.path())
+            .args(["--json", "employee", "import", "--init"])
+            .arg(&fixed),
+        0,
+    );
     assert_eq!(
         (v["updated"].as_u64(), v["failed"].as_u64()),
         (Some(1), Some(0))
@@ -152,8 +143,8 @@ fn show_in_both_languages_and_json() {
         .assert()
         .code(1);
 
-    let out = admin(dir.path())
-        .args([
+    let text = text_out(
+        admin(dir.path()).args([
             "--operator",
             "199001012015031002",
             "--office",
@@ -161,13 +152,9 @@ fn show_in_both_languages_and_json() {
             "employee",
             "show",
             "19860926 201505 1 001",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+        ]),
+        0,
+    );
     for want in [
         "19860926 201505 1 001",
         "Budi Santoso",
@@ -184,27 +171,19 @@ fn show_in_both_languages_and_json() {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
 
-    let out = admin(dir.path())
-        .args(["--lang", "en", "employee", "show", "199001012020122003"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = text_out(
+        admin(dir.path()).args(["--lang", "en", "employee", "show", "199001012020122003"]),
+        0,
+    );
     assert!(
         text.contains("Female (from NIP)") && text.contains("December 2020"),
         "{text}"
     );
 
-    let out = admin(dir.path())
-        .args(["employee", "show", "199001012020122003", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_out(
+        admin(dir.path()).args(["employee", "show", "199001012020122003", "--json"]),
+        0,
+    );
     assert_eq!(v["facts"]["gender"], "female");
     assert_eq!(v["email_masked"], "si***@example.go.id");
     assert_eq!(v["state"], "not_activated");
@@ -288,38 +267,27 @@ fn control_and_bidi_characters_never_reach_the_store_or_the_terminal() {
          198609262015051001,Budi \u{202E}otnaS\u{200B},budi@example.go.id,Pemkot\u{7}\u{1b}[31m Bandung\u{2066}\n\
          199001012020122003,\"Siti\u{1b}[2J\",siti@example.go.id,\n",
     );
-    let out = admin(dir.path())
-        .args(["--json", "employee", "import", "--init"])
-        .arg(&csv)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_out(
+        admin(dir.path())
+            .args(["--json", "employee", "import", "--init"])
+            .arg(&csv),
+        1,
+    );
     assert_eq!(
         (v["created"].as_u64(), v["failed"].as_u64()),
         (Some(1), Some(1)),
         "{v}"
     );
-    let out = admin(dir.path())
-        .args(["--json", "employee", "show", "198609262015051001"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_out(
+        admin(dir.path()).args(["--json", "employee", "show", "198609262015051001"]),
+        0,
+    );
     assert_eq!(v["name"], "Budi otnaS");
     assert_eq!(v["instansi"], "Pemkot[31m Bandung");
-    let out = admin(dir.path())
-        .args(["employee", "show", "198609262015051001"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = text_out(
+        admin(dir.path()).args(["employee", "show", "198609262015051001"]),
+        0,
+    );
     assert!(
         !text
             .chars()
@@ -402,15 +370,12 @@ fn imports_as_hr_offices_write_them() {
         dir.path(),
         "\u{feff}NIP;Nama;Email;Instansi\n198609262015051001;Budi Santoso;budi@example.go.id;Pemerintah Kota Bandung\n199009132025242014;Ayu Lestari;ayu@example.go.id;Pemerintah Kota Bandung\n",
     );
-    let out = admin(dir.path())
-        .args(["--json", "employee", "import", "--init"])
-        .arg(&first)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_out(
+        admin(dir.path())
+            .args(["--json", "employee", "import", "--init"])
+            .arg(&first),
+        0,
+    );
     assert_eq!(v["created"], 2);
     // A later export without the agency column keeps the agency; the same NIP twice is
     // refused on both lines, naming the other.
@@ -420,15 +385,12 @@ fn imports_as_hr_offices_write_them() {
         "nip,nama,email\n198609262015051001,Budi Santoso Putra,budi@example.go.id\n199009132025242014,Ayu Lestari,ayu@example.go.id\n199009132025242014,Ayu L.,ayu2@example.go.id\n",
     )
     .unwrap();
-    let out = admin(dir.path())
-        .args(["--json", "employee", "import"])
-        .arg(&second)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_out(
+        admin(dir.path())
+            .args(["--json", "employee", "import"])
+            .arg(&second),
+        1,
+    );
     assert_eq!(
         (v["updated"].as_u64(), v["failed"].as_u64()),
         (Some(1), Some(2)),
@@ -443,14 +405,10 @@ fn imports_as_hr_offices_write_them() {
         errors[1]["error"].as_str().unwrap().contains("baris 3"),
         "{v}"
     );
-    let out = admin(dir.path())
-        .args(["--json", "employee", "show", "198609262015051001"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let o: Value = serde_json::from_slice(&out).unwrap();
+    let o = json_out(
+        admin(dir.path()).args(["--json", "employee", "show", "198609262015051001"]),
+        0,
+    );
     assert_eq!(
         (o["name"].as_str(), o["instansi"].as_str()),
         (Some("Budi Santoso Putra"), Some("Pemerintah Kota Bandung"))

@@ -1,6 +1,6 @@
 //! The counter workflow through the built binary against a temporary local store.
 
-use super::admin;
+use super::{admin, json_out, text_out};
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
@@ -29,12 +29,6 @@ fn setup() -> tempfile::TempDir {
         .assert()
         .success();
     dir
-}
-
-fn json_out(c: &mut Command, code: i32) -> Value {
-    let out = c.assert().code(code).get_output().stdout.clone();
-    serde_json::from_slice(&out)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
 }
 
 fn outbox(dir: &Path) -> Vec<String> {
@@ -112,17 +106,8 @@ fn non_interactive_change_json_then_audit() {
     );
 
     // Human output of the audit trail, with the global options given.
-    let audit_text = |options: &[&str]| {
-        let out = admin(dir.path())
-            .args(options)
-            .args(["audit", NIP])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
-    };
+    let audit_text =
+        |options: &[&str]| text_out(admin(dir.path()).args(options).args(["audit", NIP]), 0);
     let out = audit_text(&[]);
     assert!(
         out.contains("ganti email") && out.contains("diubah") && out.contains("KANREG-I"),

@@ -16,3 +16,16 @@ fn admin(dir: &Path) -> Command {
         .env_remove("SAPK_OFFICE");
     c
 }
+
+/// What `c` printed on stdout as JSON, once it exited with `code`.
+fn json_out(c: &mut Command, code: i32) -> serde_json::Value {
+    let out = c.assert().code(code).get_output().stdout.clone();
+    serde_json::from_slice(&out)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+}
+
+/// What `c` printed on stdout, once it exited with `code`.
+fn text_out(c: &mut Command, code: i32) -> String {
+    let out = c.assert().code(code).get_output().stdout.clone();
+    String::from_utf8(out).expect("UTF-8 output")
+}
