@@ -386,32 +386,40 @@ fn a_concurrent_change_is_refused() {
 #[test]
 fn usage_errors_exit_2() {
     let dir = setup();
-    // No operator for a change.
-    admin(dir.path())
-        .args([
-            "email",
-            "change",
-            NIP,
-            "b@example.go.id",
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
-        ])
-        .assert()
-        .code(2);
-    admin(dir.path())
-        .args(["account", "unlock", NIP])
-        .assert()
-        .code(2);
-    admin(dir.path())
-        .args(["session", "revoke", NIP, "--yes"])
-        .assert()
-        .code(2);
+    let change = ["email", "change", NIP, "b@example.go.id"];
+    // Without an operator (`admin`) or as an officer, each a usage error.
+    for (as_officer, args) in [
+        // No operator for a change, an unlock or a revocation.
+        (
+            false,
+            [&change[..], &["--nik", NIK, "--document", "ktp", "--yes"]].concat(),
+        ),
+        (false, vec!["account", "unlock", NIP]),
+        (false, vec!["session", "revoke", NIP, "--yes"]),
+        // Scripted without the documents, without the new address, with a document kind
+        // that is not one.
+        (true, [&change[..], &["--nik", NIK, "--yes"]].concat()),
+        (true, vec!["email", "change", NIP]),
+        (
+            true,
+            [
+                &change[..],
+                &["--document", "k t p!", "--nik", NIK, "--yes"],
+            ]
+            .concat(),
+        ),
+    ] {
+        let mut c = if as_officer {
+            officer(dir.path())
+        } else {
+            admin(dir.path())
+        };
+        c.args(&args).assert().code(2);
+    }
     // --yes without the check's inputs: all of them named at once.
     let a = officer(dir.path())
-        .args(["email", "change", NIP, "b@example.go.id", "--yes"])
+        .args(change)
+        .arg("--yes")
         .assert()
         .code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
@@ -419,36 +427,6 @@ fn usage_errors_exit_2() {
         err.contains("--nik NIK") && err.contains("--document ktp"),
         "{err}"
     );
-    officer(dir.path())
-        .args([
-            "email",
-            "change",
-            NIP,
-            "b@example.go.id",
-            "--nik",
-            NIK,
-            "--yes",
-        ])
-        .assert()
-        .code(2);
-    officer(dir.path())
-        .args(["email", "change", NIP])
-        .assert()
-        .code(2);
-    officer(dir.path())
-        .args([
-            "email",
-            "change",
-            NIP,
-            "b@example.go.id",
-            "--document",
-            "k t p!",
-            "--nik",
-            NIK,
-            "--yes",
-        ])
-        .assert()
-        .code(2);
 }
 
 #[test]
