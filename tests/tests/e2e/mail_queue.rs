@@ -24,6 +24,26 @@ async fn queue(name: &str) -> (sapk_aws::aws_sdk_sqs::Client, String) {
     (sqs, url)
 }
 
+/// On fresh tables, with a new queue named after `name`: the functions sending through SES
+/// (the mailer's side), the forgot function as deployed (`SAPK_MAIL_QUEUE_URL` makes it
+/// queue; one key for both), the SQS client and the queue's URL.
+async fn mailer_and_queued_forgot(
+    name: &str,
+) -> (
+    Functions,
+    sapk_http::Api,
+    sapk_aws::aws_sdk_sqs::Client,
+    String,
+) {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    let f = functions(&dynamodb_url(), &env).await;
+    let (sqs, url) = queue(name).await;
+    env.insert("SAPK_MAIL_QUEUE_URL".into(), url.clone());
+    let forgot = functions(&dynamodb_url(), &env).await.forgot;
+    (f, forgot, sqs, url)
+}
+
 fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
@@ -74,14 +94,7 @@ async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent>
 
 #[tokio::test]
 async fn forgot_queues_and_the_mailer_sends_drops_and_reports_failures() {
-    let tables = fresh_tables(&dynamodb_url()).await;
-    let mut env = function_env(&tables);
-    // The mailer's side sends through SES; the API side as deployed: SAPK_MAIL_QUEUE_URL
-    // makes the service queue (one key for both).
-    let f = functions(&dynamodb_url(), &env).await;
-    let (sqs, url) = queue("sapk-mail").await;
-    env.insert("SAPK_MAIL_QUEUE_URL".into(), url.clone());
-    let forgot = functions(&dynamodb_url(), &env).await.forgot;
+    let (f, forgot, sqs, url) = mailer_and_queued_forgot("sapk-mail").await;
     let nip = "198507152010012004";
     let email = format!(
         "antri.{}.{}@example.go.id",
@@ -159,12 +172,7 @@ fn body_of(e: &SqsEvent) -> serde_json::Value {
 /// delivered, the expired ones are dropped, and none is lost.
 #[tokio::test]
 async fn a_wave_drains_at_the_capped_rate_and_loses_nothing() {
-    let tables = fresh_tables(&dynamodb_url()).await;
-    let mut env = function_env(&tables);
-    let f = functions(&dynamodb_url(), &env).await;
-    let (sqs, url) = queue("sapk-wave").await;
-    env.insert("SAPK_MAIL_QUEUE_URL".into(), url.clone());
-    let forgot = functions(&dynamodb_url(), &env).await.forgot;
+    let (f, forgot, sqs, url) = mailer_and_queued_forgot("sapk-wave").await;
     const N: usize = 60;
     let run = rand_suffix();
     let mut who = Vec::new();
