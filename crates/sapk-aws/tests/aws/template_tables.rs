@@ -21,6 +21,17 @@ fn logical_id(role: TableRole) -> &'static str {
 }
 
 /// `!Ref X` as parsed: a tagged value.
+/// Each entry's `AttributeName` with its `other` field, from a key schema or an attribute
+/// list.
+fn name_pairs(list: &Value, other: &str) -> Vec<(String, String)> {
+    let text = |v: &Value| v.as_str().expect("a string").to_owned();
+    list.as_sequence()
+        .expect("a list")
+        .iter()
+        .map(|e| (text(&e["AttributeName"]), text(&e[other])))
+        .collect()
+}
+
 fn ref_target(v: &Value) -> Option<String> {
     match v {
         Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str().map(str::to_owned),
@@ -50,33 +61,13 @@ fn template_tables_match_the_code() {
         let id = logical_id(spec.role);
         let props = &resources[id]["Properties"];
         assert!(!props.is_null(), "{id} missing");
-        let keys: Vec<(String, String)> = props["KeySchema"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|k| {
-                (
-                    k["AttributeName"].as_str().unwrap().to_owned(),
-                    k["KeyType"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
+        let keys = name_pairs(&props["KeySchema"], "KeyType");
         let mut want = vec![(spec.partition_key.to_owned(), "HASH".to_owned())];
         if let Some(sk) = spec.sort_key {
             want.push((sk.to_owned(), "RANGE".to_owned()));
         }
         assert_eq!(keys, want, "{id} key schema");
-        let attrs: Vec<(String, String)> = props["AttributeDefinitions"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                (
-                    a["AttributeName"].as_str().unwrap().to_owned(),
-                    a["AttributeType"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
+        let attrs = name_pairs(&props["AttributeDefinitions"], "AttributeType");
         let mut want_attrs: Vec<(String, String)> = want
             .iter()
             .map(|(n, _)| (n.clone(), "S".to_owned()))

@@ -82,41 +82,24 @@ async fn forgot_function_limits_by_the_events_source_ip() {
     let dir = tempfile::tempdir().unwrap();
     let api = Api::new(service(dir.path()).await, &[Route::Forgot]);
     let body = format!("{{\"nip\":\"{NIP}\"}}");
-    for _ in 0..2 {
-        let r = api
-            .handle(event(
-                "POST",
-                "/v1/password/forgot",
-                "203.0.113.7",
-                Some(&body),
-                false,
-                json!({}),
-            ))
-            .await;
-        assert_eq!(r.status(), 202);
-    }
-    let r = api
-        .handle(event(
+    let forgot_from = |ip: &'static str| {
+        let e = event(
             "POST",
             "/v1/password/forgot",
-            "203.0.113.7",
+            ip,
             Some(&body),
             false,
             json!({}),
-        ))
-        .await;
+        );
+        api.handle(e)
+    };
+    for _ in 0..2 {
+        assert_eq!(forgot_from("203.0.113.7").await.status(), 202);
+    }
+    let r = forgot_from("203.0.113.7").await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().get("retry-after").is_some());
-    let r = api
-        .handle(event(
-            "POST",
-            "/v1/password/forgot",
-            "198.51.100.1",
-            Some(&body),
-            false,
-            json!({}),
-        ))
-        .await;
+    let r = forgot_from("198.51.100.1").await;
     assert_eq!(r.status(), 202, "another address is not limited");
 }
 
