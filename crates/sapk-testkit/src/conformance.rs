@@ -158,6 +158,19 @@ pub async fn account_round_trip_and_versions(s: DynStore) {
     );
 }
 
+/// How many of the racing writes succeeded; the others must have lost with a conflict.
+async fn successes(tasks: Vec<tokio::task::JoinHandle<Result<(), StoreError>>>) -> usize {
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    ok
+}
+
 pub async fn concurrent_updates_one_wins(s: DynStore) {
     let nip = fresh_nip();
     s.insert_account(&account(&nip)).await.unwrap();
@@ -168,14 +181,7 @@ pub async fn concurrent_updates_one_wins(s: DynStore) {
         a.name = name(&format!("writer {i}"));
         tasks.push(tokio::spawn(async move { s.update_account(&a, 0).await }));
     }
-    let mut ok = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(()) => ok += 1,
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => panic!("unexpected {e}"),
-        }
-    }
+    let ok = successes(tasks).await;
     assert_eq!(ok, 1);
     assert_eq!(s.get_account(&nip).await.unwrap().unwrap().version, 1);
 }
@@ -372,14 +378,7 @@ pub async fn one_code_twenty_consumers_one_wins(s: DynStore) {
                 .await
         }));
     }
-    let mut wins = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(()) => wins += 1,
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => panic!("unexpected {e}"),
-        }
-    }
+    let wins = successes(tasks).await;
     assert_eq!(wins, 1);
     let stored = s.get_account(&nip).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.credential_version), (1, 1));
@@ -476,14 +475,7 @@ pub async fn login_throttle(s: DynStore) {
             s.put_throttles(&[write(Expect::Rev(31), &rec)]).await
         }));
     }
-    let mut won = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(()) => won += 1,
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => panic!("unexpected {e}"),
-        }
-    }
+    let won = successes(tasks).await;
     assert_eq!(won, 1, "compare-and-set admits one writer");
 }
 
@@ -693,14 +685,7 @@ pub async fn concurrent_renumbers_one_wins(s: DynStore) {
             s.renumber_account(&a, &moved, None).await
         }));
     }
-    let mut ok = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(()) => ok += 1,
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => panic!("unexpected {e}"),
-        }
-    }
+    let ok = successes(tasks).await;
     assert_eq!(ok, 1, "exactly one renumbering wins");
     let mut present = 0;
     for n in &targets {
