@@ -67,15 +67,7 @@ pub struct Functions {
 impl Functions {
     /// `POST /v1/password/forgot` on the forgot function.
     pub async fn post_forgot(&self, nip: &str) -> (u16, Value, Option<String>) {
-        let body = serde_json::json!({ "nip": nip });
-        invoke(
-            &self.forgot,
-            "POST",
-            "/v1/password/forgot",
-            Some(body),
-            None,
-        )
-        .await
+        post_forgot_on(&self.forgot, nip).await
     }
 
     /// `POST /v1/password/reset` on the reset function.
@@ -405,6 +397,12 @@ pub async fn invoke(
     let a = sapk_testkit::events::call(api, &event).await;
     let retry = a.header("retry-after");
     (a.status, a.json, retry)
+}
+
+/// `POST /v1/password/forgot` on `api` (a forgot function wired some other way).
+pub async fn post_forgot_on(api: &Api, nip: &str) -> (u16, Value, Option<String>) {
+    let body = serde_json::json!({ "nip": nip });
+    invoke(api, "POST", "/v1/password/forgot", Some(body), None).await
 }
 
 /// A staff request as API Gateway delivers it after its IAM authorizer verified `principal`.

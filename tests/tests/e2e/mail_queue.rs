@@ -103,14 +103,7 @@ async fn forgot_queues_and_the_mailer_sends_drops_and_reports_failures() {
     );
     seed(&f.service, nip, &email).await;
 
-    let (s, _, _) = invoke(
-        &forgot,
-        "POST",
-        "/v1/password/forgot",
-        Some(json!({ "nip": nip })),
-        None,
-    )
-    .await;
+    let (s, _, _) = post_forgot_on(&forgot, nip).await;
     assert_eq!(s, 202);
     assert_eq!(ses_code_for(&email).await, None, "queued, not sent");
     let batches = events(&sqs, &url).await;
@@ -180,14 +173,7 @@ async fn a_wave_drains_at_the_capped_rate_and_loses_nothing() {
         let nip = format!("198507152010{:02}1{:03}", 1 + i % 12, 100 + i);
         let email = format!("gelombang.{run}.{i}@example.go.id");
         seed(&f.service, &nip, &email).await;
-        let (s, _, _) = invoke(
-            &forgot,
-            "POST",
-            "/v1/password/forgot",
-            Some(json!({ "nip": nip })),
-            None,
-        )
-        .await;
+        let (s, _, _) = post_forgot_on(&forgot, &nip).await;
         assert_eq!(s, 202);
         who.push(email);
     }

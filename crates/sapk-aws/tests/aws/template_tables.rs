@@ -32,6 +32,29 @@ fn name_pairs(list: &Value, other: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every statement of every function's policies, with the function's name and the
+/// statement's actions.
+fn function_statements(t: &Value) -> Vec<(String, &Value, Vec<&str>)> {
+    let mut out = Vec::new();
+    for (name, r) in t["Resources"].as_mapping().expect("resources") {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let name = name.as_str().unwrap_or_default().to_owned();
+        for policy in r["Properties"]["Policies"].as_sequence().expect("policies") {
+            for st in policy["Statement"].as_sequence().expect("statements") {
+                // A list, or one action as a string.
+                let actions = match &st["Action"] {
+                    Value::Sequence(list) => list.iter().filter_map(Value::as_str).collect(),
+                    one => one.as_str().into_iter().collect(),
+                };
+                out.push((name.clone(), st, actions));
+            }
+        }
+    }
+    out
+}
+
 fn ref_target(v: &Value) -> Option<String> {
     match v {
         Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str().map(str::to_owned),
@@ -149,46 +172,33 @@ fn template_tables_match_the_code() {
 #[test]
 fn no_function_may_update_or_delete_audit_records() {
     let t = template();
-    for (name, r) in t["Resources"].as_mapping().unwrap() {
-        if r["Type"] != "AWS::Serverless::Function" {
+    for (name, st, actions) in function_statements(&t) {
+        let resources = format!("{:?}", st["Resource"]);
+        if !resources.contains("AuditTable") {
             continue;
         }
-        for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
-            for st in policy["Statement"].as_sequence().unwrap() {
-                let resources = format!("{:?}", st["Resource"]);
-                if !resources.contains("AuditTable") {
-                    continue;
-                }
-                let actions: Vec<&str> = st["Action"]
-                    .as_sequence()
-                    .unwrap()
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                // Appending and reading the records, or reading the table's stream (the
-                // archive); never changing or removing a record.
-                const READ_OR_APPEND: [&str; 6] = [
-                    "dynamodb:PutItem",
-                    "dynamodb:Query",
-                    "dynamodb:DescribeStream",
-                    "dynamodb:GetRecords",
-                    "dynamodb:GetShardIterator",
-                    "dynamodb:ListStreams",
-                ];
-                assert!(
-                    !actions.is_empty() && actions.iter().all(|a| READ_OR_APPEND.contains(a)),
-                    "{name:?} may only append to and read the audit table: {actions:?}"
-                );
-                if actions
-                    .iter()
-                    .any(|a| a.contains("Stream") || *a == "dynamodb:GetRecords")
-                {
-                    assert!(
-                        resources.contains("StreamArn"),
-                        "{name:?}: stream actions only on the stream"
-                    );
-                }
-            }
+        // Appending and reading the records, or reading the table's stream (the archive);
+        // never changing or removing a record.
+        const READ_OR_APPEND: [&str; 6] = [
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+        ];
+        assert!(
+            !actions.is_empty() && actions.iter().all(|a| READ_OR_APPEND.contains(a)),
+            "{name:?} may only append to and read the audit table: {actions:?}"
+        );
+        if actions
+            .iter()
+            .any(|a| a.contains("Stream") || *a == "dynamodb:GetRecords")
+        {
+            assert!(
+                resources.contains("StreamArn"),
+                "{name:?}: stream actions only on the stream"
+            );
         }
     }
 }
@@ -228,40 +238,26 @@ const ONLY_ON_STAR: &[&str] = &["ses:DeleteSuppressedDestination"];
 #[test]
 fn no_function_policy_allows_a_wildcard_resource_or_action() {
     let t = template();
-    for (name, r) in t["Resources"].as_mapping().unwrap() {
-        if r["Type"] != "AWS::Serverless::Function" {
+    for (name, st, actions) in function_statements(&t) {
+        if st["Effect"] != "Allow" {
             continue;
         }
-        for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
-            for st in policy["Statement"].as_sequence().unwrap() {
-                if st["Effect"] != "Allow" {
-                    continue;
-                }
-                let actions: Vec<&str> = st["Action"]
-                    .as_sequence()
-                    .unwrap()
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                if actions.iter().all(|a| ONLY_ON_STAR.contains(a)) {
-                    continue;
-                }
-                let resources = match &st["Resource"] {
-                    Value::Sequence(s) => s.clone(),
-                    other => vec![other.clone()],
-                };
-                for res in resources {
-                    let text = format!("{res:?}");
-                    assert!(
-                        res.as_str() != Some("*") && !text.contains("\"*\""),
-                        "{name:?} allows a wildcard resource: {text}"
-                    );
-                }
-                for a in st["Action"].as_sequence().unwrap() {
-                    let a = a.as_str().unwrap_or("");
-                    assert!(!a.contains('*'), "{name:?} allows a wildcard action {a}");
-                }
-            }
+        if actions.iter().all(|a| ONLY_ON_STAR.contains(a)) {
+            continue;
+        }
+        let resources = match &st["Resource"] {
+            Value::Sequence(s) => s.clone(),
+            other => vec![other.clone()],
+        };
+        for res in resources {
+            let text = format!("{res:?}");
+            assert!(
+                res.as_str() != Some("*") && !text.contains("\"*\""),
+                "{name:?} allows a wildcard resource: {text}"
+            );
+        }
+        for a in actions {
+            assert!(!a.contains('*'), "{name:?} allows a wildcard action {a}");
         }
     }
 }
