@@ -342,7 +342,7 @@ fn decode<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CounterError> {
 pub async fn operator(g: &Global, mutating: bool) -> Result<Operator, OpenError> {
     let l = lang(g);
     if g.store == crate::StoreKind::Dynamodb {
-        let sdk = sapk_aws::sdk_config().await;
+        let sdk = sapk_aws::tool_sdk_config().await;
         let arn = sapk_aws::caller_arn(&sdk).await.map_err(|e| {
             OpenError::Failed(anyhow::anyhow!(
                 "{}: {e}",

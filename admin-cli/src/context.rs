@@ -113,7 +113,7 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
         }
         StoreKind::Dynamodb => {
             // The functions' settings reader, with a tool's defaults (sapk_aws::Entry::Tool).
-            let sdk = sapk_aws::sdk_config().await;
+            let sdk = sapk_aws::tool_sdk_config().await;
             let settings = sapk_aws::Settings::load(sapk_aws::Entry::Tool, &sdk).await?;
             let store = settings.store(sapk_aws::dynamodb_client(&sdk));
             let mailer = settings.ses(sapk_aws::sesv2_client(&sdk));

@@ -34,7 +34,7 @@ async fn create(g: &Global) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let names = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
-    let sdk = sapk_aws::sdk_config().await;
+    let sdk = sapk_aws::tool_sdk_config().await;
     let created = match sapk_aws::create_tables(&sapk_aws::dynamodb_client(&sdk), &names).await {
         Ok(c) => c,
         Err(e) => return refuse(g, "unavailable", &e.to_string()),

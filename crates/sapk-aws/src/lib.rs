@@ -35,6 +35,16 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
+/// The SDK configuration of the tool a person runs (`sapk-admin --store dynamodb`): the
+/// same as [`sdk_config`] with 5 s per attempt and 15 s per operation. A person at a counter
+/// can wait a few seconds where a Lambda answering a request cannot, and an office network is
+/// slower than a Lambda's.
+pub async fn tool_sdk_config() -> SdkConfig {
+    bounded(aws_config::defaults(BehaviorVersion::latest()), 5, 15)
+        .load()
+        .await
+}
+
 /// 1 s to connect, `attempt_secs` per attempt, `operation_secs` in all, 3 attempts.
 fn bounded(
     loader: aws_config::ConfigLoader,
