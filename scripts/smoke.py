@@ -248,7 +248,7 @@ def main() -> None:
         print("session: 200")
         # Two-step login through the login binary (its factor key from Secrets Manager).
         bearer = {"authorization": f"Bearer {token}"}
-        status, raw = http("POST", f"{base}/login/v1/account/second-factor", {}, headers=bearer)
+        status, raw = http("POST", f"{base}/login/v1/account/second-factor", {"current_password": PASSWORD}, headers=bearer)
         check(status == 200, f"second-factor set-up answered {status}: {raw!r}")
         uri = json.loads(raw)["otpauth_uri"]
         status, raw = http("POST", f"{base}/login/v1/account/second-factor/confirm", {"code": totp(uri, time.time())}, headers=bearer)

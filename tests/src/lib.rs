@@ -297,11 +297,15 @@ impl TestApp {
         self.send(req).await
     }
 
-    /// Sets up two-step login for the session `token`: returns the `otpauth://` URI and the
-    /// ten recovery codes.
+    /// Sets up two-step login for the session `token` of an account whose password is
+    /// [`STRONG`]: returns the `otpauth://` URI and the ten recovery codes.
     pub async fn enrol(&self, token: &str) -> (String, Vec<String>) {
         let a = self
-            .post_bearer("/v1/account/second-factor", token, serde_json::json!({}))
+            .post_bearer(
+                "/v1/account/second-factor",
+                token,
+                serde_json::json!({ "current_password": STRONG }),
+            )
             .await;
         assert_eq!(a.status, 200, "enrol: {}", a.json());
         let uri = a.json()["otpauth_uri"].as_str().expect("uri").to_owned();

@@ -64,6 +64,9 @@ pub struct Config {
     pub lockout_max_secs: i64,
     /// How long failures are remembered after the last one.
     pub lockout_memory_secs: i64,
+    /// Consecutive wrong second-step codes (across logins and addresses) after which the
+    /// authenticator's codes are refused until a recovery code or a counter unlock.
+    pub second_step_cap: u32,
     /// Every forgot answer takes at least this long, so that sending mail (or not) does
     /// not show in the response time.
     pub forgot_min_ms: u64,
@@ -144,6 +147,7 @@ impl Default for Config {
             lockout_base_secs: 60,
             lockout_max_secs: 15 * 60,
             lockout_memory_secs: 24 * 3600,
+            second_step_cap: 10,
             forgot_min_ms: 200,
             forgot_cooldown_secs: 60,
             limits: RateLimits::default(),
@@ -267,6 +271,7 @@ impl Config {
                 60,
                 30 * 86_400,
             )?,
+            second_step_cap: num(get, "SAPK_SECOND_STEP_CAP", d.second_step_cap, 1, 100)?,
             forgot_min_ms: num(get, "SAPK_FORGOT_MIN_MS", d.forgot_min_ms, 0, 10_000)?,
             forgot_cooldown_secs: num(
                 get,
@@ -387,6 +392,12 @@ impl Config {
             v.push(format!(
                 "SAPK_LOCKOUT_NIP_CEILING={} is above NIST's 100",
                 self.lockout_nip_ceiling
+            ));
+        }
+        if self.second_step_cap > 20 {
+            v.push(format!(
+                "SAPK_SECOND_STEP_CAP={} is above 20",
+                self.second_step_cap
             ));
         }
         if self.lockout_base_secs < 30 {

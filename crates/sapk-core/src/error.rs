@@ -28,6 +28,10 @@ pub enum AuthError {
     /// the account: log in again.
     #[error("missing, expired or used login challenge")]
     InvalidChallenge,
+    /// Too many wrong second-step codes in a row: the authenticator's codes are refused
+    /// until a recovery code or a counter unlock.
+    #[error("authenticator codes blocked after too many wrong codes")]
+    SecondFactorLocked,
     #[error("two-step login is already set up")]
     AlreadyEnrolled,
     /// No confirmed (or, for a confirmation, no pending) authenticator.
@@ -47,6 +51,7 @@ impl AuthError {
             AuthError::Unavailable { .. } => "unavailable",
             AuthError::InvalidSecondFactor => "invalid_second_factor",
             AuthError::InvalidChallenge => "invalid_challenge",
+            AuthError::SecondFactorLocked => "second_factor_locked",
             AuthError::AlreadyEnrolled => "already_enrolled",
             AuthError::NotEnrolled => "not_enrolled",
         }

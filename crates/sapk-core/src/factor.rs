@@ -4,8 +4,13 @@
 //!
 //! The TOTP secret is kept sealed with AES-256-GCM under the factor key, a key of its own
 //! (neither the token key nor the PII key); recovery codes are kept as keyed hashes only.
+//! Both are bound to their account's NIP (the seal's associated data, the hash's input), so
+//! a store writer who copies them onto another account gets nothing that works there.
+//! Records from before that binding (`v1`) are still read; a sealed secret is sealed again,
+//! bound, the first time its code is accepted.
 
 use crate::keys::{ct_eq, random_bytes, KeyError, TokenKey};
+use crate::nip::Nip;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
@@ -22,8 +27,10 @@ pub const RECOVERY_CODES: usize = 10;
 pub const ENROL_WINDOW_SECS: i64 = 10 * 60;
 /// The name an authenticator app shows above the code.
 pub const ISSUER: &str = "SAPK BKN";
-/// What binds a sealed secret to its purpose (GCM's associated data).
-const SEAL_AAD: &[u8] = b"sapk/totp-secret/v1";
+/// What bound a sealed secret to its purpose before it was bound to its account too.
+const LEGACY_SEAL_AAD: &[u8] = b"sapk/totp-secret/v1";
+/// The prefix of a secret sealed bound to its account.
+const SEALED_V2: &str = "v2.";
 /// Recovery codes are read in Crockford's base32 (no I, L, O or U: nothing to misread).
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -87,8 +94,13 @@ impl FactorKey {
         Aes256Gcm::new(&k.into())
     }
 
-    /// Seals a TOTP secret for storage.
-    pub fn seal(&self, secret: &TotpSecret) -> Result<String, FactorError> {
+    /// What binds a sealed secret to its purpose and its account (GCM's associated data).
+    fn aad(nip: &Nip) -> Vec<u8> {
+        format!("sapk/totp-secret/v2|{nip}").into_bytes()
+    }
+
+    /// Seals `nip`'s TOTP secret for storage.
+    pub fn seal(&self, nip: &Nip, secret: &TotpSecret) -> Result<String, FactorError> {
         let nonce = random_bytes::<12>()?;
         let ct = self
             .cipher()
@@ -96,19 +108,28 @@ impl FactorKey {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: secret.0.expose_secret(),
-                    aad: SEAL_AAD,
+                    aad: &Self::aad(nip),
                 },
             )
             .map_err(|_| FactorError::Sealed)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        Ok(base64::engine::general_purpose::STANDARD.encode(out))
+        Ok(format!(
+            "{SEALED_V2}{}",
+            base64::engine::general_purpose::STANDARD.encode(out)
+        ))
     }
 
-    /// Opens a sealed secret; fails on another key, or on a stored value that was altered.
-    pub fn open(&self, sealed: &str) -> Result<TotpSecret, FactorError> {
+    /// Opens `nip`'s sealed secret; fails on another key, another account's secret, or a
+    /// stored value that was altered. `Opened::legacy` says it was sealed before the binding
+    /// to the account (seal it again).
+    pub fn open(&self, nip: &Nip, sealed: &str) -> Result<Opened, FactorError> {
+        let (body, aad, legacy) = match sealed.strip_prefix(SEALED_V2) {
+            Some(b) => (b, Self::aad(nip), false),
+            None => (sealed, LEGACY_SEAL_AAD.to_vec(), true),
+        };
         let raw = base64::engine::general_purpose::STANDARD
-            .decode(sealed)
+            .decode(body)
             .map_err(|_| FactorError::Sealed)?;
         if raw.len() < 12 + 16 {
             return Err(FactorError::Sealed);
@@ -116,33 +137,49 @@ impl FactorKey {
         let (nonce, ct) = raw.split_at(12);
         let secret = self
             .cipher()
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: SEAL_AAD,
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
             .map_err(|_| FactorError::Sealed)?;
-        Ok(TotpSecret(SecretSlice::from(secret)))
+        Ok(Opened {
+            secret: TotpSecret(SecretSlice::from(secret)),
+            legacy,
+        })
     }
 
-    /// The stored form of a recovery code.
-    pub fn recovery_hash(&self, code: &RecoveryCode) -> String {
+    /// The stored form of `nip`'s recovery code.
+    pub fn recovery_hash(&self, nip: &Nip, code: &RecoveryCode) -> String {
+        self.0.mac_hex(
+            "sapk/recovery-code/v2",
+            &[nip.as_str().as_bytes(), code.0.expose_secret().as_bytes()],
+        )
+    }
+
+    /// The stored form of a recovery code made before the binding to the account (still
+    /// accepted until used or replaced).
+    pub fn legacy_recovery_hash(&self, code: &RecoveryCode) -> String {
         self.0.mac_hex(
             "sapk/recovery-code/v1",
             &[code.0.expose_secret().as_bytes()],
         )
     }
 
-    /// Ten new recovery codes, and their stored hashes.
-    pub fn new_recovery_codes(&self) -> Result<(Vec<RecoveryCode>, Vec<String>), FactorError> {
+    /// Ten new recovery codes for `nip`, and their stored hashes.
+    pub fn new_recovery_codes(
+        &self,
+        nip: &Nip,
+    ) -> Result<(Vec<RecoveryCode>, Vec<String>), FactorError> {
         let codes = (0..RECOVERY_CODES)
             .map(|_| RecoveryCode::generate())
             .collect::<Result<Vec<_>, _>>()?;
-        let hashes = codes.iter().map(|c| self.recovery_hash(c)).collect();
+        let hashes = codes.iter().map(|c| self.recovery_hash(nip, c)).collect();
         Ok((codes, hashes))
     }
+}
+
+/// An opened secret, and whether it was sealed before the binding to its account.
+#[derive(Debug)]
+pub struct Opened {
+    pub secret: TotpSecret,
+    pub legacy: bool,
 }
 
 /// A TOTP secret in the clear (160 bits, RFC 4226's recommendation). `Debug` hides it.
@@ -341,22 +378,69 @@ mod tests {
         assert_eq!(s.matching_step(&code(t + 1), now, t).unwrap(), Some(t + 1));
     }
 
+    fn nip(s: &str) -> Nip {
+        Nip::from_stored(s).unwrap()
+    }
+
     #[test]
-    fn sealed_secrets_open_only_with_their_key_and_unaltered() {
+    fn sealed_secrets_open_only_with_their_key_and_account_and_unaltered() {
         let s = TotpSecret::generate().unwrap();
-        let sealed = key(1).seal(&s).unwrap();
-        let opened = key(1).open(&sealed).unwrap();
-        assert_eq!(opened.code_at(1000).unwrap(), s.code_at(1000).unwrap());
-        assert!(matches!(key(2).open(&sealed), Err(FactorError::Sealed)));
+        let budi = nip("198609262015051001");
+        let ayu = nip("199009132025242014");
+        let sealed = key(1).seal(&budi, &s).unwrap();
+        let opened = key(1).open(&budi, &sealed).unwrap();
+        assert!(!opened.legacy);
+        assert_eq!(
+            opened.secret.code_at(1000).unwrap(),
+            s.code_at(1000).unwrap()
+        );
+        assert!(matches!(
+            key(2).open(&budi, &sealed),
+            Err(FactorError::Sealed)
+        ));
+        // Copied onto another account, it does not open.
+        assert!(matches!(
+            key(1).open(&ayu, &sealed),
+            Err(FactorError::Sealed)
+        ));
+        let body = sealed.strip_prefix(SEALED_V2).unwrap();
         let mut raw = base64::engine::general_purpose::STANDARD
-            .decode(&sealed)
+            .decode(body)
             .unwrap();
         raw[20] ^= 1;
-        let altered = base64::engine::general_purpose::STANDARD.encode(raw);
-        assert!(matches!(key(1).open(&altered), Err(FactorError::Sealed)));
+        let altered = format!(
+            "{SEALED_V2}{}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        );
+        assert!(matches!(
+            key(1).open(&budi, &altered),
+            Err(FactorError::Sealed)
+        ));
+        // A v2 seal read as a legacy one (the prefix stripped) does not open either.
+        assert!(matches!(key(1).open(&budi, body), Err(FactorError::Sealed)));
         // Two seals of one secret differ (fresh nonces).
-        assert_ne!(key(1).seal(&s).unwrap(), sealed);
+        assert_ne!(key(1).seal(&budi, &s).unwrap(), sealed);
         assert!(!format!("{s:?}").contains(&s.code_at(1).unwrap()));
+    }
+
+    #[test]
+    fn a_legacy_seal_still_opens_and_says_so() {
+        let s = TotpSecret::generate().unwrap();
+        let nonce = [7u8; 12];
+        let ct = key(1)
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: s.0.expose_secret(),
+                    aad: LEGACY_SEAL_AAD,
+                },
+            )
+            .unwrap();
+        let legacy = base64::engine::general_purpose::STANDARD.encode([&nonce[..], &ct].concat());
+        let opened = key(1).open(&nip("198609262015051001"), &legacy).unwrap();
+        assert!(opened.legacy);
+        assert_eq!(opened.secret.code_at(9).unwrap(), s.code_at(9).unwrap());
     }
 
     #[test]
@@ -374,7 +458,8 @@ mod tests {
 
     #[test]
     fn recovery_codes_read_forgivingly_and_hash_by_key() {
-        let (codes, hashes) = key(1).new_recovery_codes().unwrap();
+        let budi = nip("198609262015051001");
+        let (codes, hashes) = key(1).new_recovery_codes(&budi).unwrap();
         assert_eq!(
             (codes.len(), hashes.len()),
             (RECOVERY_CODES, RECOVERY_CODES)
@@ -385,8 +470,12 @@ mod tests {
             let Some(FactorInput::Recovery(c)) = FactorInput::parse(&typed) else {
                 panic!("{typed}");
             };
-            assert_eq!(key(1).recovery_hash(&c), hashes[0]);
-            assert_ne!(key(2).recovery_hash(&c), hashes[0]);
+            assert_eq!(key(1).recovery_hash(&budi, &c), hashes[0]);
+            assert_ne!(key(2).recovery_hash(&budi, &c), hashes[0]);
+            // Bound to the account: another NIP's hash of the same code differs.
+            let ayu = nip("199009132025242014");
+            assert_ne!(key(1).recovery_hash(&ayu, &c), hashes[0]);
+            assert_ne!(key(1).legacy_recovery_hash(&c), hashes[0]);
         }
         let Some(FactorInput::Recovery(a)) = FactorInput::parse("oil00-11111") else {
             panic!()
@@ -394,7 +483,10 @@ mod tests {
         let Some(FactorInput::Recovery(b)) = FactorInput::parse("01100-11111") else {
             panic!()
         };
-        assert_eq!(key(1).recovery_hash(&a), key(1).recovery_hash(&b));
+        assert_eq!(
+            key(1).recovery_hash(&budi, &a),
+            key(1).recovery_hash(&budi, &b)
+        );
         for bad in [
             "",
             "12345",

@@ -1,8 +1,19 @@
-//! Login lock-out: failures are counted per NIP and source address (the lock-out an attacker
-//! at one address cannot extend to the owner at another) and per NIP (a ceiling across all
-//! addresses, NIST SP 800-63B's "no more than 100"). An attempt is reserved, counted as a
-//! failure in one compare-and-set write, before the password is verified, so that no
-//! concurrency gets more verifications than the budget; a success gives it back.
+//! The guess budget of an account: failures are counted per NIP and source address (the
+//! lock-out an attacker at one address cannot extend to the owner at another) and per NIP
+//! (a ceiling across all addresses, NIST SP 800-63B's "no more than 100"). Every secret a
+//! caller guesses draws on the same budget: the password at login, an authenticator or
+//! recovery code at the second step, the current password at a change or before a change of
+//! how one signs in, the codes at an authenticator's set-up. An attempt is reserved, counted
+//! as a failure in one compare-and-set write, before the secret is checked, so that no
+//! concurrency gets more checks than the budget.
+//!
+//! Only a completed login clears the counts (or a counter unlock, or a reset); a step that
+//! succeeds on the way (a right password before the second step, a right current password)
+//! gives back its own attempt alone, with a compare-and-set, so it never clears the failures
+//! of another step or of a concurrent request. The second step keeps two more tallies: the
+//! account's consecutive wrong second-step codes (`<nip>/second-step`; at the cap the
+//! authenticator's codes are refused until a recovery code or a counter visit) and the
+//! challenge's own wrong codes (`<nip>/challenge/<id>`; a challenge ends after a few).
 
 use crate::config::Config;
 use crate::keys::random_bytes;
@@ -39,6 +50,23 @@ pub(crate) fn new_rev() -> u64 {
     }
 }
 
+/// The key of an account's consecutive wrong second-step codes.
+pub(crate) fn second_step_key(nip: &Nip) -> String {
+    format!("{nip}/second-step")
+}
+
+/// The key of one login challenge's wrong codes (`id`: the challenge's keyed hash).
+pub(crate) fn challenge_key(nip: &Nip, id: &str) -> String {
+    format!("{nip}/challenge/{}", id.get(..24).unwrap_or(id))
+}
+
+/// A count kept beside the lock-out records in the same reservation: it adds one per
+/// attempt and locks nothing by itself; the caller reads it.
+pub(crate) struct Tally {
+    pub key: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// The two keys of a login: the NIP, and the NIP with the source address.
 pub(crate) fn keys(nip: &Nip, source_ip: Option<&str>) -> [String; 2] {
     [
@@ -65,17 +93,22 @@ pub(crate) fn cleared(nip: &Nip, now: DateTime<Utc>, config: &Config) -> LoginTh
 pub(crate) struct Counts {
     pub nip: Option<LoginThrottle>,
     pub pair: Option<LoginThrottle>,
+    /// The tallies after the first two keys, in their order.
+    pub tallies: Vec<Option<LoginThrottle>>,
 }
 
 impl Counts {
-    /// `raw` is what the store holds under `keys(…)`; expired records, and per-address
-    /// records older than the per-NIP record's `since`, count as absent.
+    /// `raw` is what the store holds under `keys(…)` (and any tallies after them); expired
+    /// records, and per-address records older than the per-NIP record's `since`, count as
+    /// absent. Tallies do not follow `since`: a reset by e-mail clears the lock-out, never
+    /// the second step's count (a counter unlock removes that one itself).
     pub fn live(raw: &[Option<LoginThrottle>], now: DateTime<Utc>) -> Counts {
         let alive =
             |t: Option<&Option<LoginThrottle>>| t.cloned().flatten().filter(|t| t.expires_at > now);
         let nip = alive(raw.first());
         let pair = alive(raw.get(1)).filter(|p| nip.as_ref().is_none_or(|n| p.since >= n.since));
-        Counts { nip, pair }
+        let tallies = (2..raw.len()).map(|i| alive(raw.get(i))).collect();
+        Counts { nip, pair, tallies }
     }
 
     /// The lock in force now, if any.
@@ -95,7 +128,8 @@ pub(crate) enum Reservation {
         pair_failures: u32,
         nip_failures: u32,
         lock: Option<DateTime<Utc>>,
-        records: Box<[LoginThrottle; 2]>,
+        /// What was written: the per-NIP record, the per-address record, then the tallies.
+        records: Vec<LoginThrottle>,
     },
     Locked(DateTime<Utc>),
     /// Too many writers at once on this NIP: try again in a second.
@@ -106,29 +140,39 @@ fn expect(raw: &Option<LoginThrottle>) -> Expect {
     raw.as_ref().map_or(Expect::Absent, |t| Expect::Rev(t.rev))
 }
 
-/// Reserves one attempt under both keys, or says why not. `read` is what the store held
-/// under `keys`, when the caller read it beside its other first reads (a round trip less);
-/// a write that finds the records changed since reads them again.
+/// Reserves one attempt under both keys (and adds one to each tally), or says why not.
+/// `read` is what the store held under `keys`, when the caller read it beside its other
+/// first reads (a round trip less); a write that finds the records changed since reads them
+/// again.
 pub(crate) async fn reserve(
     store: &dyn Store,
     nip: &Nip,
     keys: &[String; 2],
+    tallies: &[Tally],
     now: DateTime<Utc>,
     config: &Config,
     read: Option<Vec<Option<LoginThrottle>>>,
 ) -> Result<Reservation, StoreError> {
-    let mut read = read.filter(|r| r.len() == keys.len());
+    let all_keys: Vec<String> = keys
+        .iter()
+        .cloned()
+        .chain(tallies.iter().map(|t| t.key.clone()))
+        .collect();
+    let mut read = read.filter(|r| r.len() == all_keys.len());
     for _ in 0..RESERVE_TRIES {
         let raw = match read.take() {
             Some(r) => r,
-            None => store.get_throttles(keys).await?,
+            None => store.get_throttles(&all_keys).await?,
         };
         let counts = Counts::live(&raw, now);
         if let Some(until) = counts.locked_until(now) {
             return Ok(Reservation::Locked(until));
         }
-        let expires_at = now + Duration::seconds(config.lockout_memory_secs);
-        let next = |key: &str, cur: &Option<LoginThrottle>, lock: &dyn Fn(u32) -> Option<i64>| {
+        let memory = now + Duration::seconds(config.lockout_memory_secs);
+        let next = |key: &str,
+                    cur: &Option<LoginThrottle>,
+                    expires_at: DateTime<Utc>,
+                    lock: &dyn Fn(u32) -> Option<i64>| {
             let failures = cur.as_ref().map_or(0, |t| t.failures) + 1;
             LoginThrottle {
                 key: key.to_owned(),
@@ -140,26 +184,30 @@ pub(crate) async fn reserve(
                 rev: new_rev(),
             }
         };
-        let nip_rec = next(&keys[0], &counts.nip, &|f| config.ceiling_lock_for(f));
-        let pair_rec = next(&keys[1], &counts.pair, &|f| config.lock_for(f));
-        let writes = [
-            ThrottleWrite {
-                expect: expect(&raw[0]),
-                record: nip_rec.clone(),
-            },
-            ThrottleWrite {
-                expect: expect(&raw[1]),
-                record: pair_rec.clone(),
-            },
+        let mut records = vec![
+            next(&keys[0], &counts.nip, memory, &|f| {
+                config.ceiling_lock_for(f)
+            }),
+            next(&keys[1], &counts.pair, memory, &|f| config.lock_for(f)),
         ];
+        for (t, cur) in tallies.iter().zip(&counts.tallies) {
+            records.push(next(&t.key, cur, t.expires_at, &|_| None));
+        }
+        let writes: Vec<ThrottleWrite> = records
+            .iter()
+            .zip(&raw)
+            .map(|(record, raw)| ThrottleWrite {
+                expect: expect(raw),
+                record: record.clone(),
+            })
+            .collect();
         match store.put_throttles(&writes).await {
             Ok(()) => {
-                let lock = nip_rec.locked_until.max(pair_rec.locked_until);
                 return Ok(Reservation::Taken {
-                    pair_failures: pair_rec.failures,
-                    nip_failures: nip_rec.failures,
-                    lock,
-                    records: Box::new([nip_rec, pair_rec]),
+                    pair_failures: records[1].failures,
+                    nip_failures: records[0].failures,
+                    lock: records[0].locked_until.max(records[1].locked_until),
+                    records,
                 });
             }
             Err(StoreError::Conflict(_)) => continue,
@@ -169,18 +217,62 @@ pub(crate) async fn reserve(
     Ok(Reservation::Busy)
 }
 
-/// After a successful login: both counts back to zero (the per-NIP record keeps its
+/// After a completed login: every count given back to zero (the per-NIP record keeps its
 /// `since`, so other addresses' lock-outs stay).
-pub(crate) fn given_back(records: &[LoginThrottle; 2]) -> [ThrottleWrite; 2] {
-    records.clone().map(|mut r| {
-        r.failures = 0;
-        r.locked_until = None;
-        r.rev = new_rev();
-        ThrottleWrite {
-            expect: Expect::Any,
-            record: r,
+pub(crate) fn given_back(records: &[LoginThrottle]) -> Vec<ThrottleWrite> {
+    records
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.failures = 0;
+            r.locked_until = None;
+            r.rev = new_rev();
+            ThrottleWrite {
+                expect: Expect::Any,
+                record: r,
+            }
+        })
+        .collect()
+}
+
+/// After a step that succeeded on the way (not a completed login): its own attempt given
+/// back, nothing else. A compare-and-set on what the reservation wrote; when another
+/// request wrote meanwhile, the records are read again and one failure taken off what they
+/// hold then (their lock stays), so no concurrent failure is ever lost.
+pub(crate) async fn give_back_one(
+    store: &dyn Store,
+    records: &[LoginThrottle],
+) -> Result<(), StoreError> {
+    let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
+    // First try: the records as this reservation wrote them, whose lock (if any) this
+    // attempt made (a lock in force would have refused the reservation).
+    let mut current: Vec<Option<LoginThrottle>> = records.iter().cloned().map(Some).collect();
+    let mut ours = true;
+    for _ in 0..RESERVE_TRIES {
+        let writes: Vec<ThrottleWrite> = current
+            .iter()
+            .flatten()
+            .map(|r| ThrottleWrite {
+                expect: Expect::Rev(r.rev),
+                record: LoginThrottle {
+                    failures: r.failures.saturating_sub(1),
+                    locked_until: if ours { None } else { r.locked_until },
+                    rev: new_rev(),
+                    ..r.clone()
+                },
+            })
+            .collect();
+        match store.put_throttles(&writes).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict(_)) => {
+                current = store.get_throttles(&keys).await?;
+                ours = false;
+            }
+            Err(e) => return Err(e),
         }
-    })
+    }
+    // Too many writers at once: the attempt stays counted (the safe side).
+    Ok(())
 }
 
 #[cfg(test)]

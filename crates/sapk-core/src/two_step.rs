@@ -26,6 +26,10 @@ use tracing::{error, info, instrument};
 
 /// How long the second step of a login waits for its code.
 pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
+/// Wrong codes one challenge takes before it ends (log in again for another).
+pub const CHALLENGE_TRIES: u32 = 3;
+/// How long the count of consecutive wrong second-step codes is kept after the last one.
+pub const SECOND_STEP_MEMORY_SECS: i64 = 365 * 86_400;
 
 /// A started set-up: what the authenticator app needs. `Debug` hides the secret.
 pub struct TotpEnrolment {
@@ -113,20 +117,29 @@ impl Service {
         })
     }
 
-    /// Counts one attempt against the login lock-out (as a failure until given back), or
-    /// refuses a locked NIP as login does. What the reservation wrote is returned to give
-    /// back on success.
+    /// Counts one attempt against the account's guess budget (as a failure until given
+    /// back; each tally gains one too), or refuses a locked NIP as login does. What the
+    /// reservation wrote is returned, to give back.
     pub(crate) async fn reserve_attempt(
         &self,
         nip: &Nip,
         meta: &RequestMeta,
         action: Action,
-    ) -> Result<Box<[LoginThrottle; 2]>, AuthError> {
+        tallies: &[throttle::Tally],
+    ) -> Result<Vec<LoginThrottle>, AuthError> {
         let now = self.now();
         let keys = throttle::keys(nip, meta.source_ip.as_deref());
-        match throttle::reserve(self.store.as_ref(), nip, &keys, now, &self.config, None)
-            .await
-            .map_err(store_down)?
+        match throttle::reserve(
+            self.store.as_ref(),
+            nip,
+            &keys,
+            tallies,
+            now,
+            &self.config,
+            None,
+        )
+        .await
+        .map_err(store_down)?
         {
             Reservation::Taken { records, .. } => Ok(records),
             Reservation::Locked(until) => {
@@ -142,37 +155,91 @@ impl Service {
         }
     }
 
-    pub(crate) async fn give_back(&self, records: &[LoginThrottle; 2]) -> Result<(), AuthError> {
+    /// A completed login: every count the reservation wrote back to zero.
+    pub(crate) async fn give_back(&self, records: &[LoginThrottle]) -> Result<(), AuthError> {
         self.store
             .put_throttles(&throttle::given_back(records))
             .await
             .map_err(store_down)
     }
 
-    /// The step of a right authenticator code newer than the last one accepted.
+    /// A step that succeeded on the way: its own attempt back, nothing else.
+    pub(crate) async fn give_back_one(&self, records: &[LoginThrottle]) -> Result<(), AuthError> {
+        throttle::give_back_one(self.store.as_ref(), records)
+            .await
+            .map_err(store_down)
+    }
+
+    /// Re-authentication with the current password, counted as a login attempt: before a
+    /// password change and before any change of how one signs in (a stolen session alone
+    /// can do neither). A wrong password is audited under `action` and answered as a
+    /// wrong login; a right one gives back its attempt alone.
+    pub(crate) async fn check_current_password(
+        &self,
+        account: &Account,
+        current_raw: &str,
+        meta: &RequestMeta,
+        action: Action,
+    ) -> Result<(), AuthError> {
+        let nip = &account.nip;
+        let records = self.reserve_attempt(nip, meta, action, &[]).await?;
+        let current = crate::password::Password::new(current_raw);
+        let ok = self
+            .hasher
+            .verify(&current, account.password_hash.as_deref())
+            .await
+            .map_err(crate::service::hash_down)?;
+        if !ok {
+            let mut ev = self.public_event(nip, meta, action, Outcome::Failed);
+            ev.details = json!({ "reason": "wrong_current_password" });
+            self.audit(ev).await;
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.give_back_one(&records).await
+    }
+
+    /// The factor with a right authenticator code's step as the last one used (a code
+    /// newer than the last one accepted), sealed again bound to its account when it was
+    /// sealed before that binding; `None` for a wrong code or a recovery code.
     fn totp_step(
         &self,
+        nip: &Nip,
         factor: &SecondFactor,
         input: Option<&FactorInput>,
         now: DateTime<Utc>,
-    ) -> Result<Option<i64>, AuthError> {
+    ) -> Result<Option<SecondFactor>, AuthError> {
         let Some(FactorInput::Totp(code)) = input else {
             return Ok(None);
         };
-        let secret = self
-            .factor_key()?
-            .open(&factor.sealed_secret)
-            .map_err(factor_down)?;
-        secret
+        let key = self.factor_key()?;
+        let opened = key.open(nip, &factor.sealed_secret).map_err(factor_down)?;
+        let Some(step) = opened
+            .secret
             .matching_step(code, now, factor.last_step)
-            .map_err(factor_down)
+            .map_err(factor_down)?
+        else {
+            return Ok(None);
+        };
+        let sealed_secret = if opened.legacy {
+            key.seal(nip, &opened.secret).map_err(factor_down)?
+        } else {
+            factor.sealed_secret.clone()
+        };
+        Ok(Some(SecondFactor {
+            sealed_secret,
+            last_step: step,
+            ..factor.clone()
+        }))
     }
 
     /// `POST /v1/login/second-factor`: the challenge of a right password and a code from
     /// the authenticator app (one step of clock drift either way, never one accepted
-    /// before) or an unused recovery code give a session. A wrong code counts toward the
-    /// same lock-out as a wrong password. The challenge is single-use: of two requests with
-    /// it, only one gets a session.
+    /// before) or an unused recovery code give a session. A wrong code draws on the
+    /// account's guess budget like a wrong password, and on two tallies of its own: after
+    /// `CHALLENGE_TRIES` wrong codes the challenge ends, and after `second_step_cap`
+    /// consecutive wrong codes (across logins and addresses) the authenticator's codes are
+    /// refused until a recovery code or a counter unlock. The challenge is single-use: of
+    /// two requests with it, only one gets a session.
     #[instrument(skip_all, fields(action = "login_second_step"))]
     pub async fn login_second_step(
         &self,
@@ -191,9 +258,26 @@ impl Service {
         };
         let nip = ch.nip.clone();
         self.rate_limit(Limited::Login, &nip, meta).await?;
+        let tallies = [
+            throttle::Tally {
+                key: throttle::second_step_key(&nip),
+                expires_at: now + Duration::seconds(SECOND_STEP_MEMORY_SECS),
+            },
+            throttle::Tally {
+                key: throttle::challenge_key(&nip, &hash),
+                expires_at: ch.expires_at,
+            },
+        ];
         let records = self
-            .reserve_attempt(&nip, meta, Action::LoginSecondStep)
+            .reserve_attempt(&nip, meta, Action::LoginSecondStep, &tallies)
             .await?;
+        // Counted before this attempt: the account's consecutive wrong codes, and this
+        // challenge's.
+        let wrong_before = records[2].failures.saturating_sub(1);
+        if records[3].failures > CHALLENGE_TRIES {
+            self.store.delete_session(&hash).await.map_err(store_down)?;
+            return Err(AuthError::InvalidChallenge);
+        }
         // The account as it was when the challenge was given (a reset or a counter action
         // since ends it), with its authenticator still on.
         let account = self
@@ -211,40 +295,23 @@ impl Service {
             return Err(AuthError::InvalidChallenge);
         };
         let input = FactorInput::parse(code_raw);
+        let capped = wrong_before >= self.config.second_step_cap;
         let accepted = match &input {
-            Some(FactorInput::Recovery(code)) => {
-                let h = self.factor_key()?.recovery_hash(code);
-                factor.recovery.iter().position(|x| ct_eq(x, &h)).map(|i| {
-                    let mut f = factor.clone();
-                    f.recovery.remove(i);
-                    f
-                })
-            }
-            totp => self
-                .totp_step(&factor, totp.as_ref(), now)?
-                .map(|step| SecondFactor {
-                    last_step: step,
-                    ..factor.clone()
-                }),
-        };
-        let failures = records[1].failures;
-        let fail = |reason: &'static str| {
-            let nip = &nip;
-            async move {
-                let mut ev = self.public_event(nip, meta, Action::LoginSecondStep, Outcome::Failed);
-                ev.details = json!({ "reason": reason, "failures": failures });
-                self.audit(ev).await;
-                AuthError::InvalidSecondFactor
-            }
+            Some(FactorInput::Recovery(code)) => self.use_recovery_code(&nip, &factor, code)?,
+            Some(FactorInput::Totp(_)) if capped => None,
+            totp => self.totp_step(&nip, &factor, totp.as_ref(), now)?,
         };
         let Some(updated_factor) = accepted else {
             // The failure was counted when the attempt was reserved.
             let reason = match &input {
                 None => "malformed_code",
+                Some(FactorInput::Totp(_)) if capped => "authenticator_capped",
                 Some(FactorInput::Totp(_)) => "wrong_code",
                 Some(FactorInput::Recovery(_)) => "wrong_recovery_code",
             };
-            return Err(fail(reason).await);
+            return Err(self
+                .second_step_failed(&account, &hash, &records, reason, capped, meta)
+                .await);
         };
         // Only one request takes the challenge; then the code is marked used with a
         // compare-and-set on the account (a code used meanwhile makes it fail).
@@ -257,20 +324,105 @@ impl Service {
         updated.updated_at = now;
         match self.store.update_account(&updated, account.version).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(fail("used_meanwhile").await),
+            Err(StoreError::Conflict(_)) => {
+                return Err(self
+                    .second_step_failed(&account, &hash, &records, "used_meanwhile", capped, meta)
+                    .await)
+            }
             Err(e) => return Err(store_down(e)),
         }
-        self.give_back(&records).await?;
+        // A completed login: the lock-out counts and the second step's tally back to zero.
+        self.give_back(&records[..3]).await?;
         let out = self
             .issue_session(&nip, account.credential_version, now)
             .await?;
+        self.second_step_done(&account, &input, left, meta).await;
+        Ok(out)
+    }
+
+    /// The hash of a recovery code as stored for `nip`, and the factor without it when it
+    /// is one of the account's.
+    fn use_recovery_code(
+        &self,
+        nip: &Nip,
+        factor: &SecondFactor,
+        code: &crate::factor::RecoveryCode,
+    ) -> Result<Option<SecondFactor>, AuthError> {
+        let key = self.factor_key()?;
+        let h = key.recovery_hash(nip, code);
+        let legacy = key.legacy_recovery_hash(code);
+        Ok(factor
+            .recovery
+            .iter()
+            .position(|x| ct_eq(x, &h) || ct_eq(x, &legacy))
+            .map(|i| {
+                let mut f = factor.clone();
+                f.recovery.remove(i);
+                f
+            }))
+    }
+
+    /// A wrong second-step code: audited; the challenge ends after its last try; the owner
+    /// is told once when the authenticator's codes reach their cap.
+    async fn second_step_failed(
+        &self,
+        account: &Account,
+        challenge_hash: &str,
+        records: &[LoginThrottle],
+        reason: &'static str,
+        capped: bool,
+        meta: &RequestMeta,
+    ) -> AuthError {
+        let nip = &account.nip;
+        let wrong = records[2].failures;
+        let mut ev = self.public_event(nip, meta, Action::LoginSecondStep, Outcome::Failed);
+        ev.details = json!({
+            "reason": reason,
+            "failures": records[1].failures,
+            "second_step_failures": wrong,
+        });
+        self.audit(ev).await;
+        if records[3].failures >= CHALLENGE_TRIES {
+            if let Err(e) = self.store.delete_session(challenge_hash).await {
+                error!(error = %e, "challenge not ended after its last try");
+            }
+        }
+        if wrong == self.config.second_step_cap {
+            if let Some(email) = &account.email {
+                self.send(mail::second_factor_email(
+                    email,
+                    account.name.as_str(),
+                    FactorNotice::CodesCapped {
+                        wrong: wrong as usize,
+                    },
+                    self.now(),
+                    meta.lang,
+                ))
+                .await;
+            }
+        }
+        if capped {
+            AuthError::SecondFactorLocked
+        } else {
+            AuthError::InvalidSecondFactor
+        }
+    }
+
+    /// A completed second step: audited; a used recovery code is told to the e-mail.
+    async fn second_step_done(
+        &self,
+        account: &Account,
+        input: &Option<FactorInput>,
+        left: usize,
+        meta: &RequestMeta,
+    ) {
         let by_recovery = matches!(input, Some(FactorInput::Recovery(_)));
         let outcome = if by_recovery {
             Outcome::RecoveryCodeUsed
         } else {
             Outcome::Succeeded
         };
-        let mut ev = self.public_event(&nip, meta, Action::LoginSecondStep, outcome);
+        let mut ev = self.public_event(&account.nip, meta, Action::LoginSecondStep, outcome);
         if by_recovery {
             ev.details = json!({ "recovery_codes_left": left });
         }
@@ -280,22 +432,24 @@ impl Service {
                 email,
                 account.name.as_str(),
                 FactorNotice::RecoveryCodeUsed { left },
-                now,
+                self.now(),
                 meta.lang,
             ))
             .await;
         }
-        Ok(out)
     }
 
     /// `POST /v1/account/second-factor`: starts setting up an authenticator app for the
     /// signed-in user. A new secret is made and kept sealed; it is not in force until the
     /// first code confirms it (within ten minutes). Starting again replaces a set-up that
-    /// was not confirmed; one that was is refused (`already_enrolled`).
+    /// was not confirmed; one that was is refused (`already_enrolled`). It needs the
+    /// current password (a stolen session alone cannot put the thief's authenticator on
+    /// the account), which the confirmation then relies on for the set-up's ten minutes.
     #[instrument(skip_all, fields(action = "second_factor_enrol"))]
     pub async fn start_totp_enrolment(
         &self,
         token: &str,
+        current_password: &str,
         meta: &RequestMeta,
     ) -> Result<TotpEnrolment, AuthError> {
         let (session, account) = self.live_session(token).await?;
@@ -303,9 +457,11 @@ impl Service {
         if is_on(&account) {
             return Err(AuthError::AlreadyEnrolled);
         }
+        self.check_current_password(&account, current_password, meta, Action::SecondFactorEnrol)
+            .await?;
         let key = self.factor_key()?;
         let secret = TotpSecret::generate().map_err(factor_down)?;
-        let sealed = key.seal(&secret).map_err(factor_down)?;
+        let sealed = key.seal(&session.nip, &secret).map_err(factor_down)?;
         let (uri, base32) = secret
             .provisioning(session.nip.as_str())
             .map_err(factor_down)?;
@@ -369,12 +525,14 @@ impl Service {
     }
 
     /// `POST /v1/account/recovery-codes`: ten new recovery codes for the signed-in user with
-    /// two-step login on, given a current code from the app (a stolen session alone cannot
-    /// make them). The old codes stop working; the account's e-mail is told.
+    /// two-step login on, given the current password and a current code from the app (a
+    /// stolen session alone cannot make them). The old codes stop working; the account's
+    /// e-mail is told.
     #[instrument(skip_all, fields(action = "recovery_codes_renew"))]
     pub async fn renew_recovery_codes(
         &self,
         token: &str,
+        current_password: &str,
         code_raw: &str,
         meta: &RequestMeta,
     ) -> Result<RecoveryCodes, AuthError> {
@@ -383,6 +541,8 @@ impl Service {
         let Some(factor) = account.second_factor.clone().filter(|f| f.is_active()) else {
             return Err(AuthError::NotEnrolled);
         };
+        self.check_current_password(&account, current_password, meta, Action::RecoveryCodesRenew)
+            .await?;
         self.renew_with_code(
             &account,
             factor,
@@ -394,8 +554,10 @@ impl Service {
         .await
     }
 
-    /// Checks an authenticator code (counted toward the lock-out like a login), then stores
-    /// `factor` on, with the code's step as the last one used and ten new recovery codes.
+    /// Checks an authenticator code (counted toward the guess budget like a login; for an
+    /// authenticator in force, toward the second step's tally too, whose cap refuses its
+    /// codes here as at login), then stores `factor` on, with the code's step as the last
+    /// one used and ten new recovery codes.
     async fn renew_with_code(
         &self,
         account: &Account,
@@ -407,18 +569,47 @@ impl Service {
     ) -> Result<RecoveryCodes, AuthError> {
         let nip = &account.nip;
         let now = self.now();
-        let records = self.reserve_attempt(nip, meta, action).await?;
-        let input = FactorInput::parse(code_raw);
-        let Some(step) = self.totp_step(&factor, input.as_ref(), now)? else {
-            self.audit(self.public_event(nip, meta, action, Outcome::Failed))
-                .await;
-            return Err(AuthError::InvalidSecondFactor);
+        let tallies: Vec<throttle::Tally> = if factor.is_active() {
+            vec![throttle::Tally {
+                key: throttle::second_step_key(nip),
+                expires_at: now + Duration::seconds(SECOND_STEP_MEMORY_SECS),
+            }]
+        } else {
+            Vec::new()
         };
-        self.give_back(&records).await?;
+        let records = self.reserve_attempt(nip, meta, action, &tallies).await?;
+        let capped = records
+            .get(2)
+            .is_some_and(|t| t.failures.saturating_sub(1) >= self.config.second_step_cap);
+        let input = FactorInput::parse(code_raw);
+        let checked = if capped {
+            None
+        } else {
+            self.totp_step(nip, &factor, input.as_ref(), now)?
+        };
+        let Some(checked) = checked else {
+            let mut ev = self.public_event(nip, meta, action, Outcome::Failed);
+            ev.details =
+                json!({ "reason": if capped { "authenticator_capped" } else { "wrong_code" } });
+            self.audit(ev).await;
+            return Err(if capped {
+                AuthError::SecondFactorLocked
+            } else {
+                AuthError::InvalidSecondFactor
+            });
+        };
+        // A right code clears the second step's tally (the authenticator works), and gives
+        // back its own attempt alone from the lock-out counts.
+        self.give_back_one(&records[..2]).await?;
+        if records.len() > 2 {
+            self.give_back(&records[2..]).await?;
+        }
         let (codes, hashes) = self
             .factor_key()?
-            .new_recovery_codes()
+            .new_recovery_codes(nip)
             .map_err(factor_down)?;
+        let factor = checked;
+        let step = factor.last_step;
         let mut updated = account.clone();
         updated.second_factor = Some(SecondFactor {
             enrolled_at: factor.enrolled_at.or(Some(now)),

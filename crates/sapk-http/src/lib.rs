@@ -498,7 +498,9 @@ impl Api {
             }
             Route::FactorEnrol => {
                 let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                let e = svc.start_totp_enrolment(token, &meta).await?;
+                let body = object(req)?;
+                let current = field(&body, "current_password")?;
+                let e = svc.start_totp_enrolment(token, current, &meta).await?;
                 Ok(json_response(
                     StatusCode::OK,
                     lang,
@@ -521,7 +523,9 @@ impl Api {
                 let codes = if route == Route::FactorConfirm {
                     svc.confirm_totp_enrolment(token, code, &meta).await?
                 } else {
-                    svc.renew_recovery_codes(token, code, &meta).await?
+                    let current = field(&body, "current_password")?;
+                    svc.renew_recovery_codes(token, current, code, &meta)
+                        .await?
                 };
                 Ok(json_response(
                     StatusCode::OK,

@@ -89,6 +89,7 @@ impl Problem {
                 | AuthError::InvalidSecondFactor => StatusCode::BAD_REQUEST,
                 AuthError::InvalidChallenge => StatusCode::UNAUTHORIZED,
                 AuthError::AlreadyEnrolled | AuthError::NotEnrolled => StatusCode::CONFLICT,
+                AuthError::SecondFactorLocked => StatusCode::FORBIDDEN,
                 AuthError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AuthError::InvalidCredentials | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -138,6 +139,14 @@ impl Problem {
                     p(
                         "Kode authenticator atau kode pemulihan salah atau sudah dipakai. Periksa jam ponsel Anda dan masukkan kode yang sedang tampil. Jika aplikasi authenticator hilang, pakai kode pemulihan atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.",
                         "The authenticator or recovery code is wrong or was used already. Check your phone's clock and enter the code shown now. If you lost the authenticator app, use a recovery code or visit a BKN office or your agency's HR unit with your KTP.",
+                    )
+                    .into(),
+                ),
+                AuthError::SecondFactorLocked => (
+                    p("Kode authenticator diblokir", "Authenticator codes blocked"),
+                    p(
+                        "Terlalu banyak kode verifikasi salah berturut-turut, jadi kode dari aplikasi authenticator tidak diterima lagi untuk akun ini. Masuk dengan salah satu kode pemulihan Anda, atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP. Seseorang mungkin mengetahui password Anda: setelah masuk, segera ganti password.",
+                        "Too many wrong verification codes in a row, so codes from the authenticator app are no longer accepted for this account. Sign in with one of your recovery codes, or visit a BKN office or your agency's HR unit with your KTP. Someone may know your password: change it as soon as you are signed in.",
                     )
                     .into(),
                 ),

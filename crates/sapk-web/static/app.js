@@ -24,6 +24,7 @@ const T = {
     second_required: 'Instansi Anda mewajibkan verifikasi dua langkah. Pasang aplikasi authenticator di bawah ini.',
     change_title: 'Ganti password', current_password: 'Password saat ini', change: 'Ganti password',
     factor_title: 'Verifikasi dua langkah', enrol: 'Pasang aplikasi authenticator',
+    enrol_reauth: 'Untuk keamanan, masukkan lagi password Anda sebelum memasang aplikasi authenticator.',
     enrol_scan: 'Pindai kode QR ini dengan aplikasi authenticator (misalnya Google Authenticator atau Microsoft Authenticator), atau ketik kuncinya. Lalu masukkan kode 6 digit pertamanya dalam 10 menit.',
     enrol_key: 'Kunci:', confirm: 'Aktifkan', qr_alt: 'Kode QR untuk aplikasi authenticator',
     recovery_once: 'Simpan 10 kode pemulihan ini di tempat aman (dicetak atau di pengelola password). Masing-masing dapat dipakai sekali bila ponsel Anda hilang. Kode ini tidak akan ditampilkan lagi.',
@@ -65,6 +66,7 @@ const T = {
     second_required: 'Your agency requires two-step login. Set up an authenticator app below.',
     change_title: 'Change password', current_password: 'Current password', change: 'Change password',
     factor_title: 'Two-step login', enrol: 'Set up an authenticator app',
+    enrol_reauth: 'For your security, enter your password again before setting up an authenticator app.',
     enrol_scan: 'Scan this QR code with an authenticator app (e.g. Google Authenticator or Microsoft Authenticator), or type the key. Then enter its first 6-digit code within 10 minutes.',
     enrol_key: 'Key:', confirm: 'Turn on', qr_alt: 'QR code for the authenticator app',
     recovery_once: 'Keep these 10 recovery codes somewhere safe (printed or in a password manager). Each works once if you lose your phone. They will not be shown again.',
@@ -362,8 +364,11 @@ function setUp() {
   });
 
   onSubmit('form-enrol', async (form) => {
-    const res = await api('POST', '/v1/account/second-factor', undefined, true);
-    if (res.status === 401) return endSession(t('session_over'));
+    const body = values(form);
+    if (!body.current_password) return showError(form, t('fill_all'));
+    const res = await api('POST', '/v1/account/second-factor', body, true);
+    if (res.status === 401 && res.data.code === 'unauthorized') return endSession(t('session_over'));
+    form.reset();
     if (!res.ok) return showError(form, problemText(res));
     $('#enrol-qr').src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(res.data.qr_svg);
     $('#enrol-secret').textContent = res.data.secret;

@@ -658,7 +658,7 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
         &f.login,
         "POST",
         "/v1/account/second-factor",
-        Some(json!({})),
+        Some(json!({ "current_password": PW })),
         Some(&token),
     )
     .await;

@@ -333,6 +333,8 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
 
     // An authenticator: the QR code drawn by the server, the app's first code, the recovery
     // codes shown once; then out, and in again through the second step with a recovery code.
+    // Setting it up asks for the password again (a stolen session alone cannot).
+    fill(&c, "#enrol-current", STRONG).await;
     submit(&c, "form-enrol").await;
     until(&c, "!document.querySelector('#form-confirm').hidden").await;
     until(&c, "document.querySelector('#enrol-qr').src.startsWith('data:image/svg+xml') && document.querySelector('#enrol-qr').naturalWidth > 0").await;

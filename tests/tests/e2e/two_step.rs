@@ -8,7 +8,7 @@ use sapk_core::staff::{ChangeError, DocumentSeen, Operator, StaffError};
 use sapk_core::two_step::FactorRemovalRequest;
 use sapk_e2e::faults::CallLog;
 use sapk_e2e::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// The NIK of the KTP that matches [`NIP`] (born 26-09-1986, male).
 const NIK: &str = "3273012609860001";
@@ -68,7 +68,11 @@ async fn set_up_then_log_in_in_two_steps() {
     );
     // Start: an otpauth URI for the app and the key to type by hand.
     let a = app
-        .post_bearer("/v1/account/second-factor", &token, json!({}))
+        .post_bearer(
+            "/v1/account/second-factor",
+            &token,
+            json!({ "current_password": STRONG }),
+        )
         .await;
     assert_eq!(a.status, 200, "{}", a.json());
     let uri = a.json()["otpauth_uri"].as_str().unwrap().to_owned();
@@ -130,7 +134,11 @@ async fn set_up_then_log_in_in_two_steps() {
         "/v1/account/second-factor/confirm",
     ] {
         let again = app
-            .post_bearer(path, &token, json!({ "code": right }))
+            .post_bearer(
+                path,
+                &token,
+                json!({ "code": right, "current_password": STRONG }),
+            )
             .await;
         assert_eq!(
             (again.status, again.code().as_str()),
@@ -228,7 +236,8 @@ async fn one_step_of_drift_either_way_and_no_older_code() {
         (400, "invalid_second_factor")
     );
     // Malformed codes are just wrong codes (and count: with the older one, four of the
-    // five failures before the lock-out).
+    // five failures before the lock-out). A challenge takes three wrong codes.
+    let ch = challenge(&app).await;
     for bad in ["12345", "١٢٣٤٥٦", ""] {
         let a = second(&app, &ch, bad).await;
         assert_eq!(
@@ -268,7 +277,7 @@ async fn recovery_codes_work_once_are_told_by_mail_and_can_be_renewed() {
         .post_bearer(
             "/v1/account/recovery-codes",
             &token,
-            json!({ "code": codes[2] }),
+            json!({ "current_password": STRONG, "code": codes[2] }),
         )
         .await;
     assert_eq!(
@@ -279,7 +288,7 @@ async fn recovery_codes_work_once_are_told_by_mail_and_can_be_renewed() {
         .post_bearer(
             "/v1/account/recovery-codes",
             &token,
-            json!({ "code": code_now(&app, &uri, 0) }),
+            json!({ "current_password": STRONG, "code": code_now(&app, &uri, 0) }),
         )
         .await;
     assert_eq!(renewed.status, 200, "{}", renewed.json());
@@ -310,10 +319,25 @@ async fn wrong_codes_share_the_password_lock_out() {
     } else {
         "999999"
     };
+    // A challenge ends after its third wrong code.
     let ch = challenge(&app).await;
-    for i in 1..=5 {
+    for i in 1..=3 {
         let a = second(&app, &ch, wrong).await;
-        assert_eq!(a.status, 400, "try {i}");
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (400, "invalid_second_factor"),
+            "try {i}"
+        );
+    }
+    let ended = second(&app, &ch, &right).await;
+    assert_eq!(
+        (ended.status, ended.code().as_str()),
+        (401, "invalid_challenge")
+    );
+    // The right password that gave the next challenge did not clear those three.
+    let ch = challenge(&app).await;
+    for i in 4..=5 {
+        assert_eq!(second(&app, &ch, wrong).await.status, 400, "try {i}");
     }
     // Locked now: the right code and the right password alike.
     let locked = second(&app, &ch, &right).await;
@@ -322,6 +346,157 @@ async fn wrong_codes_share_the_password_lock_out() {
         (429, "rate_limited")
     );
     assert_eq!(app.login(NIP, STRONG).await.status, 429);
+}
+
+/// POST to `path` from the source address `from`.
+async fn post_from(app: &TestApp, from: &reqwest::Client, path: &str, body: Value) -> Answer {
+    app.send(from.post(format!("{}{path}", app.base)).json(&body))
+        .await
+}
+
+/// The attack of someone who knows the password (4.76 million ASN records leaked in 2024):
+/// from five source addresses, six rounds of a password login and four wrong authenticator
+/// codes, waiting out every lock-out in between. Before the one guess budget, the right
+/// password cleared the counts before each round and all 120 codes were judged. Now at most
+/// `second_step_cap` (10) are judged; then the authenticator's codes are refused, the right
+/// one too, until the owner signs in with a recovery code, which turns them back on.
+#[tokio::test]
+async fn a_leaked_password_buys_at_most_ten_authenticator_guesses() {
+    let (app, uri, codes) = enrolled_app().await;
+    let addresses: Vec<reqwest::Client> = (2..7)
+        .map(|i| client_from(Some(format!("127.0.0.{i}").parse().unwrap())))
+        .collect();
+    let mut judged = 0;
+    let mut answers = std::collections::BTreeMap::<String, u32>::new();
+    for _round in 0..6 {
+        for from in &addresses {
+            let a = post_from(
+                &app,
+                from,
+                "/v1/login",
+                json!({ "nip": NIP, "password": STRONG }),
+            )
+            .await;
+            *answers.entry(format!("login {}", a.status)).or_default() += 1;
+            let Some(ch) = a.json()["challenge"].as_str().map(str::to_owned) else {
+                continue;
+            };
+            for _ in 0..4 {
+                let right = code_now(&app, &uri, 0);
+                let wrong = if right == "000000" {
+                    "000001"
+                } else {
+                    "000000"
+                };
+                let b = post_from(
+                    &app,
+                    from,
+                    "/v1/login/second-factor",
+                    json!({ "challenge": ch, "code": wrong }),
+                )
+                .await;
+                *answers
+                    .entry(format!("code {} {}", b.status, b.code()))
+                    .or_default() += 1;
+                if b.code() == "invalid_second_factor" {
+                    judged += 1;
+                }
+            }
+        }
+        // Wait out every lock-out (at most 15 minutes) before the next round.
+        app.clock.advance(Duration::minutes(16));
+    }
+    assert!(judged <= 10, "{judged} wrong codes judged: {answers:?}");
+    assert!(
+        answers.contains_key("code 403 second_factor_locked"),
+        "the cap was reached: {answers:?}"
+    );
+    // The right authenticator code is refused too now.
+    let ch = challenge(&app).await;
+    let capped = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    assert_eq!(
+        (capped.status, capped.code().as_str()),
+        (403, "second_factor_locked"),
+        "{}",
+        capped.json()
+    );
+    // The owner was told once.
+    let told = subjects(&app.outbox().await)
+        .iter()
+        .filter(|s| s.as_str() == "Kode authenticator SAPK diblokir")
+        .count();
+    assert_eq!(told, 1);
+    // A recovery code still signs the owner in, and turns the authenticator back on.
+    assert_eq!(second(&app, &ch, &codes[0]).await.status, 200);
+    app.clock.advance(Duration::seconds(30));
+    let ch = challenge(&app).await;
+    assert_eq!(
+        second(&app, &ch, &code_now(&app, &uri, 0)).await.status,
+        200
+    );
+}
+
+/// Many wrong codes at once on one account cannot pass the challenge's three or the cap:
+/// every attempt is counted before it is judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_cannot_pass_the_challenge_budget() {
+    let (app, uri, _) = enrolled_app().await;
+    let app = std::sync::Arc::new(app);
+    let ch = challenge(&app).await;
+    let right = code_now(&app, &uri, 0);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+    let mut tasks = Vec::new();
+    for i in 0..12u32 {
+        let (app, barrier, ch) = (app.clone(), barrier.clone(), ch.clone());
+        let code = if right == format!("{:06}", 100 + i) {
+            "999999".to_owned()
+        } else {
+            format!("{:06}", 100 + i)
+        };
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            second(&app, &ch, &code).await.code()
+        }));
+    }
+    let mut judged = 0;
+    for t in tasks {
+        if t.await.unwrap() == "invalid_second_factor" {
+            judged += 1;
+        }
+    }
+    assert!(judged <= 3, "{judged} codes judged on one challenge");
+}
+
+/// A right password in between never clears failures of the second step, even when it
+/// races them: the give-back takes one attempt off what the store holds then.
+#[tokio::test]
+async fn a_right_password_gives_back_only_its_own_attempt() {
+    let (app, uri, _) = enrolled_app().await;
+    let right = code_now(&app, &uri, 0);
+    let wrong = if right == "123123" {
+        "321321"
+    } else {
+        "123123"
+    };
+    for _ in 0..2 {
+        let ch = challenge(&app).await;
+        assert_eq!(second(&app, &ch, wrong).await.status, 400);
+    }
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let held = app
+        .store
+        .get_throttles(&[NIP.to_owned(), format!("{nip}/second-step")])
+        .await
+        .unwrap();
+    let counts: Vec<u32> = held
+        .iter()
+        .map(|t| t.as_ref().map_or(0, |t| t.failures))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![2, 2],
+        "two wrong codes stand after three right passwords"
+    );
 }
 
 #[tokio::test]
@@ -616,7 +791,11 @@ async fn bad_bodies_on_the_two_step_routes_get_clear_problems_and_change_nothing
         "/v1/account/recovery-codes",
     ] {
         let a = app
-            .post_bearer(path, &token, json!({ "code": "123456" }))
+            .post_bearer(
+                path,
+                &token,
+                json!({ "code": "123456", "current_password": STRONG }),
+            )
             .await;
         assert_eq!(
             (a.status, a.code().as_str()),
@@ -636,7 +815,11 @@ async fn bad_bodies_on_the_two_step_routes_get_clear_problems_and_change_nothing
 async fn a_set_up_not_confirmed_within_ten_minutes_must_start_again() {
     let (app, token) = active_app_with(AppOptions::default()).await;
     let a = app
-        .post_bearer("/v1/account/second-factor", &token, json!({}))
+        .post_bearer(
+            "/v1/account/second-factor",
+            &token,
+            json!({ "current_password": STRONG }),
+        )
         .await;
     let uri = a.json()["otpauth_uri"].as_str().unwrap().to_owned();
     app.clock.advance(Duration::minutes(11));
@@ -650,7 +833,11 @@ async fn a_set_up_not_confirmed_within_ten_minutes_must_start_again() {
     assert_eq!((late.status, late.code().as_str()), (409, "not_enrolled"));
     // Starting again replaces the secret: the old app's codes do not confirm the new one.
     let b = app
-        .post_bearer("/v1/account/second-factor", &token, json!({}))
+        .post_bearer(
+            "/v1/account/second-factor",
+            &token,
+            json!({ "current_password": STRONG }),
+        )
         .await;
     let fresh = b.json()["otpauth_uri"].as_str().unwrap().to_owned();
     assert_ne!(fresh, uri);

@@ -43,6 +43,7 @@ impl Service {
             self.store.as_ref(),
             &nip,
             &keys,
+            &[],
             now,
             &self.config,
             locks.ok(),
@@ -99,15 +100,24 @@ impl Service {
                 self.rehash(&account, &password).await;
             }
         }
-        let give_back = throttle::given_back(&records);
         // Two-step login: a right password gives a challenge, not a session. (Whether the
         // account has a factor was read with the account, as for every NIP; nothing before
-        // this point differs.) The attempt is given back and the record written beside it;
-        // the record says the password was right.
+        // this point differs.) A completed login clears the counts; a right password before
+        // the second step gives back its own attempt alone, so the second step's failures
+        // keep adding up across logins. The record says the password was right.
         let two_step = account
             .second_factor
             .as_ref()
             .is_some_and(crate::factor::SecondFactor::is_active);
+        let give_back = async {
+            if two_step {
+                throttle::give_back_one(self.store.as_ref(), &records).await
+            } else {
+                self.store
+                    .put_throttles(&throttle::given_back(&records))
+                    .await
+            }
+        };
         let outcome = if two_step {
             Outcome::SecondStep
         } else {
@@ -127,7 +137,7 @@ impl Service {
             Ok(LoginStep::Session(out))
         };
         let (given, step, ()) = tokio::join!(
-            self.store.put_throttles(&give_back),
+            give_back,
             step,
             self.audit_on(self.public_event(&nip, meta, Action::Login, outcome), head,),
         );

@@ -33,21 +33,8 @@ impl Service {
         self.check_policy(&new, Self::personal_context(&nip, &account))
             .await?;
         let now = self.clock.now();
-        let records = self
-            .reserve_attempt(&nip, meta, Action::PasswordChange)
+        self.check_current_password(&account, current_raw, meta, Action::PasswordChange)
             .await?;
-        let current = Password::new(current_raw);
-        let ok = self
-            .hasher
-            .verify(&current, account.password_hash.as_deref())
-            .await
-            .map_err(hash_down)?;
-        if !ok {
-            self.audit(self.public_event(&nip, meta, Action::PasswordChange, Outcome::Failed))
-                .await;
-            return Err(AuthError::InvalidCredentials);
-        }
-        self.give_back(&records).await?;
         let hash = self.hasher.hash(&new).await.map_err(hash_down)?;
         let mut updated = account.clone();
         updated.password_hash = Some(hash);

@@ -7,17 +7,20 @@ use serde_json::json;
 use super::{Operator, StaffError};
 
 impl Service {
-    /// Clears the login lock-out (and failure count) of an employee.
+    /// Clears the login lock-out (and failure count) of an employee, and the count of wrong
+    /// second-step codes (which turns the authenticator's codes back on after its cap).
     pub async fn unlock_account(&self, nip_raw: &str, op: &Operator) -> Result<bool, StaffError> {
         let account = self.account_for_counter(nip_raw).await?;
         let now = self.now();
-        let was_locked = self
+        let second_step = crate::throttle::second_step_key(&account.nip);
+        let held = self
             .store
-            .get_throttles(&[account.nip.as_str().to_owned()])
-            .await?
-            .pop()
+            .get_throttles(&[account.nip.as_str().to_owned(), second_step.clone()])
+            .await?;
+        let was_locked = held
+            .iter()
             .flatten()
-            .is_some_and(|t| t.expires_at > now && (t.failures > 0 || t.locked_until.is_some()));
+            .any(|t| t.expires_at > now && (t.failures > 0 || t.locked_until.is_some()));
         // A fresh per-NIP record ends the lock-out of every address.
         self.store
             .put_throttles(&[crate::ports::ThrottleWrite {
@@ -25,6 +28,7 @@ impl Service {
                 record: crate::throttle::cleared(&account.nip, now, &self.config),
             }])
             .await?;
+        self.store.delete_throttle(&second_step).await?;
         self.staff_audit(self.staff_event(
             op,
             Some(&account.nip),
