@@ -858,3 +858,119 @@ async fn a_set_up_not_confirmed_within_ten_minutes_must_start_again() {
         .await;
     assert_eq!(ok.status, 200, "{}", ok.json());
 }
+
+/// A stolen session alone (no password) cannot put the thief's authenticator on the account
+/// nor make new recovery codes: both ask for the current password, and a wrong one counts
+/// as a wrong login.
+#[tokio::test]
+async fn a_stolen_session_alone_cannot_change_how_the_owner_signs_in() {
+    let (app, stolen) = active_app_with(AppOptions::default()).await;
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let before = app.store.get_account(&nip).await.unwrap();
+    let no_password = app
+        .post_bearer("/v1/account/second-factor", &stolen, json!({}))
+        .await;
+    assert_eq!(
+        (no_password.status, no_password.code().as_str()),
+        (400, "invalid_request")
+    );
+    for _ in 0..5 {
+        let guess = app
+            .post_bearer(
+                "/v1/account/second-factor",
+                &stolen,
+                json!({ "current_password": "Tebak-Tebakan-77" }),
+            )
+            .await;
+        assert_eq!(
+            (guess.status, guess.code().as_str()),
+            (401, "invalid_credentials")
+        );
+    }
+    // Five wrong guesses lock the address out, as five wrong logins would.
+    let locked = app
+        .post_bearer(
+            "/v1/account/second-factor",
+            &stolen,
+            json!({ "current_password": STRONG }),
+        )
+        .await;
+    assert_eq!(
+        (locked.status, locked.code().as_str()),
+        (429, "rate_limited")
+    );
+    assert_eq!(before, app.store.get_account(&nip).await.unwrap());
+
+    // With two-step login on, renewing recovery codes needs the password as well as a code.
+    let (app, uri, _) = enrolled_app().await;
+    let token = {
+        let ch = challenge(&app).await;
+        let a = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+        a.json()["access_token"].as_str().unwrap().to_owned()
+    };
+    app.clock.advance(Duration::seconds(30));
+    let renew = app
+        .post_bearer(
+            "/v1/account/recovery-codes",
+            &token,
+            json!({ "current_password": "Tebak-Tebakan-77", "code": code_now(&app, &uri, 0) }),
+        )
+        .await;
+    assert_eq!(
+        (renew.status, renew.code().as_str()),
+        (401, "invalid_credentials")
+    );
+}
+
+/// A store writer without the factor key copies the factor of an account whose codes they
+/// hold (their own) onto another account: the sealed secret does not open there and the
+/// recovery codes do not match, so neither signs in to the other account.
+#[tokio::test]
+async fn a_factor_copied_onto_another_account_does_not_work_there() {
+    let (app, uri, codes) = enrolled_app().await;
+    let victim = "199009132025242014";
+    app.seed(victim, "Ayu Lestari", "ayu.lestari@example.go.id")
+        .await;
+    app.activate(victim, "ayu.lestari@example.go.id", STRONG2)
+        .await;
+    let budi = app
+        .store
+        .get_account(&sapk_core::Nip::from_stored(NIP).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let ayu_nip = sapk_core::Nip::from_stored(victim).unwrap();
+    let ayu = app.store.get_account(&ayu_nip).await.unwrap().unwrap();
+    let mut copied = ayu.clone();
+    copied.second_factor = budi.second_factor.clone();
+    app.store
+        .update_account(&copied, ayu.version)
+        .await
+        .unwrap();
+    app.clock.advance(Duration::seconds(30));
+    let ch = {
+        let a = app.login(victim, STRONG2).await;
+        a.json()["challenge"]
+            .as_str()
+            .expect("challenge")
+            .to_owned()
+    };
+    let by_code = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    assert!(
+        by_code.json()["access_token"].is_null() && by_code.status != 200,
+        "{}",
+        by_code.json()
+    );
+    let ch = {
+        let a = app.login(victim, STRONG2).await;
+        a.json()["challenge"]
+            .as_str()
+            .expect("challenge")
+            .to_owned()
+    };
+    let by_recovery = second(&app, &ch, &codes[0]).await;
+    assert_eq!(
+        (by_recovery.status, by_recovery.code().as_str()),
+        (400, "invalid_second_factor")
+    );
+}
