@@ -366,7 +366,11 @@ pub async fn operator(g: &Global, mutating: bool) -> Result<Operator, OpenError>
                 ))
             }
         };
-        return Ok(Operator { id: arn, office });
+        return Ok(Operator {
+            id: arn,
+            office,
+            officer_id: None,
+        });
     }
     if mutating {
         operator_required(g).map_err(OpenError::Usage)

@@ -58,6 +58,7 @@ pub fn operator_or_os_user(g: &Global) -> Operator {
             .clone()
             .unwrap_or_else(|| format!("os:{}", os_user())),
         office: g.office.clone().unwrap_or_else(|| "UNSPECIFIED".into()),
+        officer_id: None,
     }
 }
 
@@ -128,6 +129,7 @@ pub fn operator_required(g: &Global) -> Result<Operator, String> {
         (Some(id), Some(office)) if !id.trim().is_empty() && !office.trim().is_empty() => Ok(Operator {
             id: id.trim().to_owned(),
             office: office.trim().to_owned(),
+            officer_id: None,
         }),
         _ => Err(lang(g)
             .pick(

@@ -447,6 +447,7 @@ pub async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
         &Operator {
             id: "test".into(),
             office: "TEST".into(),
+            officer_id: None,
         },
     )
     .await

@@ -189,6 +189,7 @@ impl TestApp {
                 &Operator {
                     id: "test".into(),
                     office: "TEST".into(),
+                    officer_id: None,
                 },
             )
             .await
@@ -423,6 +424,7 @@ pub async fn verify_chain(service: &Service, nip: &str) -> sapk_core::audit_chai
     let auditor = sapk_core::staff::Operator {
         id: "AUDITOR-1".into(),
         office: "KANREG-I".into(),
+        officer_id: None,
     };
     service
         .verify_audit_trail(nip, &auditor)

@@ -30,6 +30,12 @@ pub enum StaffCmd {
         /// its own employees).
         #[arg(long)]
         scope: String,
+        /// This officer ID is already registered under another identity and this is the
+        /// same person's second role (another permission set): register it anyway. The
+        /// two-officer rule compares officer IDs, so the person still cannot approve their
+        /// own request.
+        #[arg(long)]
+        second_role: bool,
     },
     /// Deactivate an officer (their requests are then refused). Needs --office (and --operator on the embedded store).
     Deactivate {
@@ -92,6 +98,7 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
             name,
             office_code,
             scope,
+            ..
         } => {
             let Some(scope) = StaffScope::parse(scope) else {
                 return usage(&format!(
@@ -130,7 +137,17 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
         },
         StaffCmd::List => return Ok(ExitCode::SUCCESS),
     };
-    match svc.register_officer(officer.clone(), &by).await {
+    let second_role = matches!(
+        cmd,
+        StaffCmd::Register {
+            second_role: true,
+            ..
+        }
+    );
+    match svc
+        .register_officer(officer.clone(), &by, second_role)
+        .await
+    {
         Ok(()) => {
             if g.json {
                 print_json(&json!({ "ok": true, "officer": officer }));

@@ -140,6 +140,7 @@ codes!(
         InvalidName = "invalid_name" => ("nama tidak valid", "invalid name"),
         EmailNeedsCounter = "email_needs_counter" => ("email hanya lewat loket", "e-mail only at the counter"),
         SameNip = "same_nip" => ("nomor sama", "same number"),
+        OfficerIdInUse = "officer_id_in_use" => ("ID petugas sudah dipakai identitas lain", "officer ID in use by another identity"),
         NoPiiKey = "no_pii_key" => ("kunci data pribadi belum diatur", "no PII key"),
         NewNipInUse = "new_nip_in_use" => ("nomor baru sudah aktif", "new number in use"),
         FactsDiffer = "facts_differ" => ("data lahir nomor baru berbeda", "new number's birth data differs"),
@@ -209,6 +210,7 @@ mod tests {
             StaffError::NewNipInUse,
             StaffError::RenumberMismatch,
             StaffError::NoSecondFactor,
+            StaffError::OfficerIdInUse("arn".into()),
             StaffError::Store(crate::ports::StoreError::Unavailable("x".into())),
         ];
         let codes = checks

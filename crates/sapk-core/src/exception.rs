@@ -7,8 +7,9 @@
 //! evidence seen (a Dukcapil letter, a birth certificate); a second registered officer or a
 //! supervisor approves it under their own identity; only then does the e-mail change. The
 //! change's audit record names both and marks it an approved exception. One person alone can
-//! never do it: the approver must be another identity than the requester (on AWS, another
-//! IAM principal in the staff registry).
+//! never do it: the approver must be another person than the requester, compared by officer
+//! ID (the registry's person, whatever principal they sign in as) and by IAM Identity Center
+//! user, not only by IAM principal.
 
 use crate::audit_text::{Action, Outcome, Reason};
 use crate::nik::NikMismatch;
@@ -54,11 +55,6 @@ impl PendingException {
     pub fn is_open(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
         self.expires_at > now
     }
-
-    /// Whether `op` asked for it (an approver must be someone else).
-    pub fn requested_by_operator(&self, op: &Operator) -> bool {
-        self.requested_by.trim().eq_ignore_ascii_case(op.id.trim())
-    }
 }
 
 impl Service {
@@ -88,6 +84,16 @@ impl Service {
             return Err(self.refuse_check(op, nip, REQUEST, f, &c.base).await);
         }
         let now = self.now();
+        let requested_officer_id = match &op.officer_id {
+            Some(id) => id.clone(),
+            None => self
+                .store
+                .get_officer(&op.id)
+                .await
+                .map_err(StaffError::from)?
+                .map(|o| o.officer_id)
+                .unwrap_or_default(),
+        };
         let pending = PendingException {
             nip: nip.clone(),
             new_email: c.new_email.clone(),
@@ -104,6 +110,7 @@ impl Service {
             nik_gender: seen.nik.gender(),
             identity: c.base.clone(),
             requested_by: op.id.clone(),
+            requested_officer_id,
             requested_office: op.office.clone(),
             requested_at: now,
             expires_at: now + chrono::Duration::hours(EXCEPTION_VALID_HOURS),
@@ -166,7 +173,7 @@ impl Service {
         lang: crate::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
         let p = self.open_exception(nip, op, APPROVE).await?;
-        if p.requested_by_operator(op) {
+        if self.same_person(&p, op).await? {
             return Err(self
                 .refuse_check(op, nip, APPROVE, CheckFailure::SameOfficer, &p.identity)
                 .await);
@@ -198,9 +205,11 @@ impl Service {
             "nik_birth": p.nik_birth,
             "nik_gender": p.nik_gender,
             "requested_by": p.requested_by,
+            "requested_officer_id": p.requested_officer_id,
             "requested_office": p.requested_office,
             "requested_at": p.requested_at,
             "approved_by": op.id,
+            "approved_officer_id": op.officer_id,
             "approved_office": op.office,
         }});
         let change = CheckedChange {

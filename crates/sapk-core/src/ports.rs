@@ -189,6 +189,9 @@ pub struct PendingException {
     /// The identity record: documents and NIK, masked and keyed-hashed.
     pub identity: serde_json::Value,
     pub requested_by: String,
+    /// The requester's officer ID (the person), as the registry named it then.
+    #[serde(default)]
+    pub requested_officer_id: String,
     pub requested_office: String,
     pub requested_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,

@@ -97,6 +97,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> (Api, Arc<LastMail>) {
             &Operator {
                 id: "bench".into(),
                 office: "B".into(),
+                officer_id: None,
             },
         )
         .await

@@ -347,6 +347,7 @@ pub async fn seed_demo_if_empty(
     let op = sapk_core::staff::Operator {
         id: "sapk-local".into(),
         office: "LOCAL".into(),
+        officer_id: None,
     };
     for (nip, name, email) in [
         (DEMO_NIP, DEMO_NAME, DEMO_EMAIL),

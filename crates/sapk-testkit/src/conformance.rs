@@ -93,6 +93,7 @@ pub fn exception(nip: &Nip, reason: &str) -> PendingException {
         nik_gender: sapk_core::Gender::Female,
         identity: serde_json::json!({ "nik_masked": "************0003", "documents": [] }),
         requested_by: "arn:aws:sts::1:assumed-role/x/rina".into(),
+        requested_officer_id: String::new(),
         requested_office: "KANREG-I".into(),
         requested_at: t0(),
         expires_at: t0() + Duration::hours(24),

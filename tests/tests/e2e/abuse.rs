@@ -569,6 +569,7 @@ async fn a_forgot_within_the_cooldown_sends_nothing_new() {
     let op = sapk_core::staff::Operator {
         id: "OP-1".into(),
         office: "KANREG-I".into(),
+        officer_id: None,
     };
     app.service.revoke_sessions(NIP, &op).await.unwrap();
     assert_eq!(app.forgot(NIP).await.status, 202);

@@ -203,6 +203,7 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
     let op = Operator {
         id: "admin-data".into(),
         office: "BKN-PUSAT".into(),
+        officer_id: None,
     };
     let r = f
         .service
@@ -708,7 +709,9 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
             &Operator {
                 id: "supervisor".into(),
                 office: "KANREG-III".into(),
+                officer_id: None,
             },
+            false,
         )
         .await
         .unwrap();

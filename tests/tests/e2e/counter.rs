@@ -741,7 +741,12 @@ mod registry {
     fn officer(principal: &str, scope: StaffScope) -> Officer {
         Officer {
             principal: principal.into(),
-            officer_id: "199001012015031002".into(),
+            // One person each: the officer ID follows the principal.
+            officer_id: if principal.contains("andi") {
+                "198807122019032001".into()
+            } else {
+                "199001012015031002".into()
+            },
             name: "Rina  Kartika".into(),
             office: "BKPSDM-KOTA-BANDUNG".into(),
             scope,
@@ -765,6 +770,7 @@ mod registry {
             &Operator {
                 id: "t".into(),
                 office: "T".into(),
+                officer_id: None,
             },
         )
         .await
@@ -772,6 +778,7 @@ mod registry {
         let supervisor = Operator {
             id: "arn:aws:sts::1:assumed-role/Supervisor/sri".into(),
             office: "KANREG-III".into(),
+            officer_id: None,
         };
         let agency = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/rina@bandung.go.id";
         let kanreg = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
@@ -800,10 +807,11 @@ mod registry {
                 StaffScope::Instansi("Pemerintah Kota Bandung".into()),
             ),
             &supervisor,
+            false,
         )
         .await
         .unwrap();
-        svc.register_officer(officer(kanreg, StaffScope::Bkn), &supervisor)
+        svc.register_officer(officer(kanreg, StaffScope::Bkn), &supervisor, false)
             .await
             .unwrap();
         let rina = svc.authorize_officer(agency, None).await.unwrap();
@@ -844,7 +852,7 @@ mod registry {
         // Deactivated: refused.
         let mut off = rina.clone();
         off.active = false;
-        svc.register_officer(off, &supervisor).await.unwrap();
+        svc.register_officer(off, &supervisor, false).await.unwrap();
         let r = svc.authorize_officer(agency, Some(&pppk)).await;
         assert!(
             matches!(r, Err(StaffError::Forbidden(Forbidden::Deactivated))),

@@ -301,6 +301,7 @@ async fn ses_events_become_the_counters_mail_status() {
     let op = Operator {
         id: "officer".into(),
         office: "KANREG-IV".into(),
+        officer_id: None,
     };
     let o = f
         .service

@@ -576,6 +576,7 @@ fn officer() -> Operator {
     Operator {
         id: "198807122019032001".into(),
         office: "KANREG-III".into(),
+        officer_id: None,
     }
 }
 

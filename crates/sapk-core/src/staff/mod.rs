@@ -31,8 +31,39 @@ use serde_json::json;
 /// The officer at the keyboard, recorded on every action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Operator {
+    /// The signed-in identity: the IAM principal ARN on AWS.
     pub id: String,
     pub office: String,
+    /// The person, from the staff registry (their own NIP or staff ID); `None` for an
+    /// identity the registry does not name (a local operator, a test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub officer_id: Option<String>,
+}
+
+impl Operator {
+    /// The IAM Identity Center user behind an `AWSReservedSSO_…` assumed-role principal (the
+    /// role session name), lower-cased: one person under two permission sets has two
+    /// principals and one user.
+    pub fn sso_user(&self) -> Option<String> {
+        sso_user(&self.id)
+    }
+}
+
+/// The IAM Identity Center user of an assumed-role principal ARN
+/// (`arn:aws:sts::<account>:assumed-role/AWSReservedSSO_<set>_<id>/<user>`).
+pub fn sso_user(principal: &str) -> Option<String> {
+    let rest = principal.trim().split(":assumed-role/").nth(1)?;
+    let (role, session) = rest.split_once('/')?;
+    (role.starts_with("AWSReservedSSO_") && !session.trim().is_empty())
+        .then(|| session.trim().to_lowercase())
+}
+
+/// An officer ID as compared: white space removed, case folded.
+pub fn officer_id_key(id: &str) -> String {
+    id.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +92,10 @@ pub enum StaffError {
     RenumberMismatch,
     #[error("the employee has no two-step login to remove")]
     NoSecondFactor,
+    /// The officer ID is active under another principal (named): the same person's
+    /// second role needs the supervisor's `--second-role`.
+    #[error("officer ID already registered under {0}")]
+    OfficerIdInUse(String),
     #[error("store: {0}")]
     Store(StoreError),
 }
@@ -81,6 +116,7 @@ impl StaffError {
             StaffError::NewNipInUse => Reason::NewNipInUse,
             StaffError::RenumberMismatch => Reason::RenumberMismatch,
             StaffError::NoSecondFactor => Reason::NoSecondFactor,
+            StaffError::OfficerIdInUse(_) => Reason::OfficerIdInUse,
             StaffError::Store(_) => Reason::Unavailable,
         }
     }
@@ -153,6 +189,14 @@ impl StaffError {
                 "this employee has no two-step login; nothing was removed",
             )
             .into(),
+        StaffError::OfficerIdInUse(other) => format!(
+            "{} {other}. {}",
+            lang.pick("ID petugas ini sudah terdaftar aktif untuk identitas", "this officer ID is already registered and active for the identity"),
+            lang.pick(
+                "Satu orang tidak boleh terhitung sebagai dua petugas. Jika ini peran kedua orang yang sama, daftarkan dengan --second-role (aturan dua petugas tetap berlaku untuknya).",
+                "One person must not count as two officers. If this is the same person's second role, register it with --second-role (the two-officer rule still applies to them).",
+            )
+        ),
         StaffError::Store(s) => format!("{}: {s}", lang.pick("penyimpanan data gagal", "the store failed")),
     }
     }
@@ -208,6 +252,15 @@ impl Service {
         outcome: Outcome,
         details: serde_json::Value,
     ) -> AuditEvent {
+        // Every record of an officer's action names the person as well as the identity.
+        let details = match (&op.officer_id, details) {
+            (Some(id), serde_json::Value::Object(mut m)) => {
+                m.insert("officer_id".into(), json!(id));
+                serde_json::Value::Object(m)
+            }
+            (Some(id), serde_json::Value::Null) => json!({ "officer_id": id }),
+            (_, d) => d,
+        };
         AuditEvent {
             at: self.now(),
             actor: op.id.clone(),

@@ -10,11 +10,12 @@ use super::{Forbidden, Operator, StaffError};
 
 impl crate::ports::Officer {
     /// The identity every audit record of this officer's actions carries: the IAM
-    /// principal and the registered office.
+    /// principal, the registered office and the person's officer ID.
     pub fn operator(&self) -> Operator {
         Operator {
             id: self.principal.clone(),
             office: self.office.clone(),
+            officer_id: Some(self.officer_id.clone()).filter(|i| !i.trim().is_empty()),
         }
     }
 }
@@ -37,6 +38,7 @@ impl Service {
         let op = Operator {
             id: principal.to_owned(),
             office: officer.map_or_else(|| "UNREGISTERED".to_owned(), |o| o.office),
+            officer_id: None,
         };
         let mut ev = self.staff_event(
             &op,
@@ -73,18 +75,37 @@ impl Service {
     }
 
     /// Registers or replaces an officer (a supervisor's action, audited under the
-    /// supervisor's identity).
+    /// supervisor's identity). An officer ID already active under another principal is
+    /// refused unless the supervisor says it is the same person's second role
+    /// (`second_role`): one person never counts as two for the two-officer rule, which
+    /// compares officer IDs.
     pub async fn register_officer(
         &self,
         mut officer: crate::ports::Officer,
         by: &Operator,
+        second_role: bool,
     ) -> Result<(), StaffError> {
         officer.principal = officer.principal.trim().to_owned();
+        officer.officer_id = officer.officer_id.trim().to_owned();
         if officer.principal.is_empty() || officer.office.trim().is_empty() {
             return Err(StaffError::InvalidName("principal and office are required"));
         }
+        if officer.active && officer.officer_id.is_empty() {
+            return Err(StaffError::InvalidName("the officer ID is required"));
+        }
         officer.name = crate::EmployeeName::parse(&officer.name)?.into_string();
         officer.updated_at = self.now();
+        if officer.active && !second_role {
+            let key = super::officer_id_key(&officer.officer_id);
+            let other = self.store.list_officers().await?.into_iter().find(|o| {
+                o.active
+                    && o.principal != officer.principal
+                    && super::officer_id_key(&o.officer_id) == key
+            });
+            if let Some(other) = other {
+                return Err(StaffError::OfficerIdInUse(other.principal));
+            }
+        }
         self.store.put_officer(&officer).await?;
         self.staff_audit(self.staff_event(
             by,
@@ -97,11 +118,45 @@ impl Service {
             },
             json!({
                 "principal": officer.principal,
-                "officer_id": officer.officer_id,
+                "registered_officer_id": officer.officer_id,
                 "office": officer.office,
                 "scope": officer.scope.as_text(),
+                "second_role": second_role,
             }),
         ))
         .await
+    }
+
+    /// Whether `op` is the person who asked for `p`: the same principal, the same officer ID
+    /// (as recorded with the request, or as the registry names the requester's principal),
+    /// or the same IAM Identity Center user.
+    pub(crate) async fn same_person(
+        &self,
+        p: &crate::ports::PendingException,
+        op: &Operator,
+    ) -> Result<bool, StaffError> {
+        if p.requested_by.trim().eq_ignore_ascii_case(op.id.trim()) {
+            return Ok(true);
+        }
+        if let (Some(a), Some(b)) = (super::sso_user(&p.requested_by), op.sso_user()) {
+            if a == b {
+                return Ok(true);
+            }
+        }
+        let approver = match &op.officer_id {
+            Some(id) => Some(id.clone()),
+            None => self.store.get_officer(&op.id).await?.map(|o| o.officer_id),
+        };
+        let Some(approver) = approver.map(|a| super::officer_id_key(&a)) else {
+            return Ok(false);
+        };
+        let mut requester = vec![p.requested_officer_id.clone()];
+        if let Some(o) = self.store.get_officer(&p.requested_by).await? {
+            requester.push(o.officer_id);
+        }
+        Ok(requester
+            .iter()
+            .map(|r| super::officer_id_key(r))
+            .any(|r| !r.is_empty() && r == approver))
     }
 }

@@ -43,6 +43,7 @@ async fn service(dir: &std::path::Path) -> Arc<Service> {
         &Operator {
             id: "t".into(),
             office: "T".into(),
+            officer_id: None,
         },
     )
     .await

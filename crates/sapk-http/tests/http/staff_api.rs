@@ -60,6 +60,7 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
     let op = Operator {
         id: "import".into(),
         office: "BKN".into(),
+        officer_id: None,
     };
     for (nip, name, email, instansi) in [
         (BUDI, "Budi Santoso", "budi@example.go.id", None),
@@ -85,19 +86,21 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
     let supervisor = Operator {
         id: "arn:aws:sts::123456789012:assumed-role/Supervisor/sri".into(),
         office: "KANREG-III".into(),
+        officer_id: None,
     };
-    for (principal, office, scope) in [
+    for (principal, officer_id, office, scope) in [
         (
             RINA,
+            "199001012015031002",
             "BKPSDM-KOTA-BANDUNG",
             StaffScope::Instansi("Pemerintah Kota Bandung".into()),
         ),
-        (ANDI, "KANREG-III", StaffScope::Bkn),
+        (ANDI, "198807122019032001", "KANREG-III", StaffScope::Bkn),
     ] {
         svc.register_officer(
             Officer {
                 principal: principal.into(),
-                officer_id: "198807122019032001".into(),
+                officer_id: officer_id.into(),
                 name: "Petugas".into(),
                 office: office.into(),
                 scope,
@@ -105,6 +108,7 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
                 updated_at: chrono::Utc::now(),
             },
             &supervisor,
+            false,
         )
         .await
         .unwrap();
@@ -626,4 +630,109 @@ async fn a_staff_change_releases_the_new_address_and_clears_the_mail_status() {
     assert_eq!(*list.0.lock().unwrap(), ["pernah.mental@example.go.id"]);
     let o = json_of(&api.handle(event("GET", &path, None, Some(RINA))).await);
     assert_eq!(o["mail_status"], serde_json::Value::Null);
+}
+
+/// One person under two permission sets (two IAM principals) is still one officer: the
+/// supervisor cannot register the same officer ID twice by mistake, and when they say it is
+/// the person's second role, that person still cannot approve their own exception, nor can
+/// the same IAM Identity Center user registered under another officer ID.
+#[tokio::test]
+async fn one_officer_under_two_principals_cannot_approve_their_own_exception() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let rina_supervisor = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Supervisor_9f8e7d6c5b4a3f2e/rina@bandung.go.id";
+    let supervisor = Operator {
+        id: "arn:aws:sts::123456789012:assumed-role/Supervisor/sri".into(),
+        office: "KANREG-III".into(),
+        officer_id: None,
+    };
+    let second = |officer_id: &str| Officer {
+        principal: rina_supervisor.into(),
+        officer_id: officer_id.into(),
+        name: "Rina Kartika".into(),
+        office: "KANREG-III".into(),
+        scope: StaffScope::Bkn,
+        active: true,
+        updated_at: chrono::Utc::now(),
+    };
+    // Rina's officer ID is active under RINA: refused without --second-role (spacing and
+    // case variants are the same ID).
+    let refused = svc
+        .register_officer(second(" 19900101 2015031002 "), &supervisor, false)
+        .await;
+    assert!(
+        matches!(refused, Err(sapk_core::staff::StaffError::OfficerIdInUse(ref p)) if p == RINA),
+        "{refused:?}"
+    );
+    svc.register_officer(second("199001012015031002"), &supervisor, true)
+        .await
+        .unwrap();
+
+    let base = format!("/v1/staff/employees/{AYU}");
+    let exception = format!("{base}/email-exception");
+    let approve = format!("{exception}/approve");
+    let request = json!({
+        "new_email": "ayu.baru@example.go.id",
+        "nik": "3273015409900002",
+        "documents": [
+            { "kind": "ktp", "number": "3273015409900002" },
+            { "kind": "akta_kelahiran", "number": "AL.123.0456789" }
+        ],
+        "person_confirmed": true,
+        "exception_reason": "Akta kelahiran: lahir 13-09-1990",
+    });
+    let r = api
+        .handle(event("POST", &exception, Some(request), Some(RINA)))
+        .await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    // Approving under her other principal: the same person, refused and audited with her
+    // officer ID.
+    let r = api
+        .handle(event("POST", &approve, None, Some(rina_supervisor)))
+        .await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["reason"].clone()),
+        (422, json!("same_officer"))
+    );
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (
+            ev.action.as_str(),
+            ev.actor.as_str(),
+            ev.outcome.as_str(),
+            ev.details["officer_id"].as_str()
+        ),
+        (
+            "email_exception_approve",
+            rina_supervisor,
+            "refused",
+            Some("199001012015031002")
+        )
+    );
+    // The same SSO user registered (wrongly) under another officer ID: still her.
+    svc.register_officer(second("X-123"), &supervisor, false)
+        .await
+        .unwrap();
+    let r = api
+        .handle(event("POST", &approve, None, Some(rina_supervisor)))
+        .await;
+    assert_eq!(json_of(&r)["reason"], json!("same_officer"));
+    let nip = sapk_core::Nip::from_stored(AYU).unwrap();
+    let account = svc.store().get_account(&nip).await.unwrap().unwrap();
+    assert_eq!(
+        account.email.as_ref().map(|e| e.as_str()),
+        Some("ayu@example.go.id"),
+        "nothing changed"
+    );
+    // Another person (Andi) may.
+    let r = api.handle(event("POST", &approve, None, Some(ANDI))).await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (
+            ev.details["exception"]["requested_officer_id"].as_str(),
+            ev.details["exception"]["approved_officer_id"].as_str()
+        ),
+        (Some("199001012015031002"), Some("198807122019032001"))
+    );
 }
