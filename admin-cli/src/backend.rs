@@ -370,6 +370,7 @@ pub async fn operator(g: &Global, mutating: bool) -> Result<Operator, OpenError>
             id: arn,
             office,
             officer_id: None,
+            scope: None,
         });
     }
     if mutating {

@@ -59,6 +59,7 @@ pub fn operator_or_os_user(g: &Global) -> Operator {
             .unwrap_or_else(|| format!("os:{}", os_user())),
         office: g.office.clone().unwrap_or_else(|| "UNSPECIFIED".into()),
         officer_id: None,
+        scope: None,
     }
 }
 
@@ -130,6 +131,7 @@ pub fn operator_required(g: &Global) -> Result<Operator, String> {
             id: id.trim().to_owned(),
             office: office.trim().to_owned(),
             officer_id: None,
+            scope: None,
         }),
         _ => Err(lang(g)
             .pick(

@@ -148,6 +148,7 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("audit_limit", "Berapa peristiwa audit yang ditampilkan."),
     ("principal", "ARN principal IAM yang dipakai petugas untuk masuk."),
     ("officer_id", "NIP atau ID staf petugas sendiri."),
+    ("second_role", "ID petugas ini sudah terdaftar untuk identitas lain dan ini peran kedua orang yang sama (permission set lain): tetap daftarkan. Aturan dua petugas membandingkan ID petugas, jadi orang ini tetap tidak dapat menyetujui permintaannya sendiri."),
     ("name", "Nama petugas."),
     ("office_code", "Kode kantor petugas."),
     ("scope", "`bkn` (kantor BKN: semua pegawai) atau `instansi:<nama>` (unit SDM instansi: hanya pegawainya sendiri)."),

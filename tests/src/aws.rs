@@ -448,6 +448,7 @@ pub async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
             id: "test".into(),
             office: "TEST".into(),
             officer_id: None,
+            scope: None,
         },
     )
     .await

@@ -190,6 +190,7 @@ impl TestApp {
                     id: "test".into(),
                     office: "TEST".into(),
                     officer_id: None,
+                    scope: None,
                 },
             )
             .await
@@ -425,6 +426,7 @@ pub async fn verify_chain(service: &Service, nip: &str) -> sapk_core::audit_chai
         id: "AUDITOR-1".into(),
         office: "KANREG-I".into(),
         officer_id: None,
+        scope: None,
     };
     service
         .verify_audit_trail(nip, &auditor)

@@ -90,8 +90,16 @@ fn non_interactive_change_json_then_audit() {
     assert_eq!(change["actor"], "199001012015031002");
     assert_eq!(change["office"], "KANREG-I");
     let d = &change["details"];
-    assert_eq!(d["old_email"], "budi@example.go.id");
-    assert_eq!(d["new_email"], "budi.baru@example.go.id");
+    // Addresses masked (with a keyed hash to find every record about one), never in full.
+    assert_eq!(d["old_email"]["masked"], "bu***@example.go.id");
+    assert_eq!(d["new_email"]["masked"], "bu***@example.go.id");
+    assert_eq!(d["new_email"]["hash"].as_str().map(str::len), Some(64));
+    assert_ne!(d["new_email"]["hash"], d["old_email"]["hash"]);
+    let raw = change.to_string();
+    assert!(
+        !raw.contains("budi@example.go.id") && !raw.contains("budi.baru@example.go.id"),
+        "{raw}"
+    );
     assert_eq!(d["nik_masked"], "************0001");
     assert_eq!(d["documents"][1]["kind"], "karpeg");
     assert_eq!(d["documents"][1]["number_masked"], "****4567");

@@ -188,7 +188,7 @@ mod tests {
             CheckFailure::NoKtp,
             CheckFailure::NotConfirmed,
             CheckFailure::SameEmail,
-            CheckFailure::EmailInUse(vec![]),
+            CheckFailure::EmailInUse(Default::default()),
             CheckFailure::ExceptionNotNeeded,
             CheckFailure::NoExceptionReason,
             CheckFailure::NoEvidence,

@@ -194,8 +194,8 @@ impl Service {
             .await?;
             return Err(StaffError::Conflict.into());
         }
-        let others = self.other_holders(&p.new_email, nip).await?;
-        if !others.is_empty() && !p.email_shared_confirmed {
+        let others = self.other_holders(&p.new_email, nip, op).await?;
+        if others.any() && !p.email_shared_confirmed {
             let f = CheckFailure::EmailInUse(others);
             return Err(self.refuse_check(op, nip, APPROVE, f, &p.identity).await);
         }

@@ -98,6 +98,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> (Api, Arc<LastMail>) {
                 id: "bench".into(),
                 office: "B".into(),
                 officer_id: None,
+                scope: None,
             },
         )
         .await

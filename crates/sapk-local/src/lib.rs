@@ -348,6 +348,7 @@ pub async fn seed_demo_if_empty(
         id: "sapk-local".into(),
         office: "LOCAL".into(),
         officer_id: None,
+        scope: None,
     };
     for (nip, name, email) in [
         (DEMO_NIP, DEMO_NAME, DEMO_EMAIL),

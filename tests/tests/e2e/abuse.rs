@@ -570,6 +570,7 @@ async fn a_forgot_within_the_cooldown_sends_nothing_new() {
         id: "OP-1".into(),
         office: "KANREG-I".into(),
         officer_id: None,
+        scope: None,
     };
     app.service.revoke_sessions(NIP, &op).await.unwrap();
     assert_eq!(app.forgot(NIP).await.status, 202);

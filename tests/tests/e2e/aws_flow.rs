@@ -204,6 +204,7 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
         id: "admin-data".into(),
         office: "BKN-PUSAT".into(),
         officer_id: None,
+        scope: None,
     };
     let r = f
         .service
@@ -710,6 +711,7 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
                 id: "supervisor".into(),
                 office: "KANREG-III".into(),
                 officer_id: None,
+                scope: None,
             },
             false,
         )

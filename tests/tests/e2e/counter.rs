@@ -116,7 +116,11 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
         (rec["actor"].as_str(), rec["office"].as_str()),
         (Some("OP-7"), Some("KANREG-I"))
     );
-    assert_eq!(rec["details"]["old_email"], EMAIL);
+    assert_eq!(rec["details"]["old_email"]["masked"], "bu***@example.go.id");
+    assert!(
+        !rec.to_string().contains(EMAIL),
+        "no address in full: {rec}"
+    );
 }
 
 /// What an intruder with the database file could do past the triggers: the chain shows it.
@@ -771,6 +775,7 @@ mod registry {
                 id: "t".into(),
                 office: "T".into(),
                 officer_id: None,
+                scope: None,
             },
         )
         .await
@@ -779,6 +784,7 @@ mod registry {
             id: "arn:aws:sts::1:assumed-role/Supervisor/sri".into(),
             office: "KANREG-III".into(),
             officer_id: None,
+            scope: None,
         };
         let agency = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/rina@bandung.go.id";
         let kanreg = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";

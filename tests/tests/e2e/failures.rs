@@ -297,6 +297,7 @@ async fn a_batched_import_retries_a_row_that_raced_and_survives_a_failed_batch_r
         id: "data-admin".into(),
         office: "BKN".into(),
         officer_id: None,
+        scope: None,
     };
     let row = |nip: &str, name: &str| EmployeeRow {
         nip: nip.into(),

@@ -434,6 +434,7 @@ async fn a_signed_in_user_reads_their_own_activity() {
         id: "arn:aws:sts::1:assumed-role/CounterStaff/rina@bkn.go.id".into(),
         office: "KANREG-I".into(),
         officer_id: None,
+        scope: None,
     };
     app.service.unlock_account(NIP, &op).await.unwrap();
     let read = |q: &str| {

@@ -302,6 +302,7 @@ async fn ses_events_become_the_counters_mail_status() {
         id: "officer".into(),
         office: "KANREG-IV".into(),
         officer_id: None,
+        scope: None,
     };
     let o = f
         .service

@@ -577,6 +577,7 @@ fn officer() -> Operator {
         id: "198807122019032001".into(),
         office: "KANREG-III".into(),
         officer_id: None,
+        scope: None,
     }
 }
 

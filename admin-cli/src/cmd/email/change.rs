@@ -197,8 +197,19 @@ pub async fn run(
 
     // An address other employees already have: said before any question, and used only
     // with an explicit confirmation.
-    if !o.new_email_holders.is_empty() && !request.email_shared_confirmed {
-        let others = o.new_email_holders.join(", ");
+    if (!o.new_email_holders.is_empty() || o.new_email_elsewhere > 0)
+        && !request.email_shared_confirmed
+    {
+        let mut others = o.new_email_holders.join(", ");
+        if o.new_email_elsewhere > 0 {
+            if !others.is_empty() {
+                others.push_str(", ");
+            }
+            others.push_str(l.pick(
+                "dan pegawai lain di luar cakupan Anda",
+                "and others outside your scope",
+            ));
+        }
         note(
             g,
             &format!(

@@ -73,7 +73,7 @@ pub(crate) struct CheckedChange {
     pub new_email: Email,
     /// The identity record for the audit trail: masked and keyed-hashed numbers only.
     pub base: serde_json::Value,
-    pub others: Vec<String>,
+    pub others: super::Holders,
     pub account: Account,
     pub expected_version: u64,
 }
@@ -125,7 +125,7 @@ pub enum CheckFailure {
     #[error("the new e-mail is the current one")]
     SameEmail,
     #[error("other employees already have this e-mail: {0:?}")]
-    EmailInUse(Vec<String>),
+    EmailInUse(super::Holders),
     #[error("the NIK matches the NIP: no exception is needed")]
     ExceptionNotNeeded,
     #[error("an exception needs its reason (at most 500 characters)")]
@@ -217,12 +217,28 @@ impl CheckFailure {
                 )
                 .into(),
             CheckFailure::EmailInUse(others) => format!(
-                "{} {}. {}",
-                l.pick(
-                    "Alamat ini sudah dipakai pegawai lain: NIP",
-                    "Other employees already have this address: NIP"
-                ),
-                others.join(", "),
+                "{} {}",
+                if others.named.is_empty() {
+                    l.pick(
+                        "Alamat ini sudah dipakai pegawai lain (di luar cakupan Anda).",
+                        "Another employee (outside your scope) already has this address.",
+                    )
+                    .to_owned()
+                } else {
+                    format!(
+                        "{} {}{}.",
+                        l.pick(
+                            "Alamat ini sudah dipakai pegawai lain: NIP",
+                            "Other employees already have this address: NIP"
+                        ),
+                        others.named.join(", "),
+                        if others.elsewhere > 0 {
+                            l.pick(", dan pegawai lain di luar cakupan Anda", ", and others outside your scope")
+                        } else {
+                            ""
+                        }
+                    )
+                },
                 l.pick(
                     "Gunakan hanya bila memang dipakai bersama, dengan konfirmasi tegas (--email-shared).",
                     "Use it only if it is truly shared, with an explicit confirmation (--email-shared).",
@@ -449,9 +465,10 @@ impl Service {
         };
         // An address other employees have: only with the officer's explicit confirmation
         // (asked before anything else), and the record says with whom it is shared.
-        let others = self.other_holders(&new_email, nip).await?;
-        if !others.is_empty() && !req.email_shared_confirmed {
-            let d = json!({ "new_email": new_email.as_str() });
+        let others = self.other_holders(&new_email, nip, op).await?;
+        let audited_email = self.email_for_audit(&new_email);
+        if others.any() && !req.email_shared_confirmed {
+            let d = json!({ "new_email": audited_email });
             return Err(self
                 .refuse_check(op, nip, action, CheckFailure::EmailInUse(others), &d)
                 .await);
@@ -460,11 +477,11 @@ impl Service {
             match identity_record(pii, req.nik.as_deref(), &req.documents) {
                 Ok(x) => x,
                 Err(f) => {
-                    let d = json!({ "new_email": new_email.as_str() });
+                    let d = json!({ "new_email": audited_email });
                     return Err(self.refuse_check(op, nip, action, f, &d).await);
                 }
             };
-        base["new_email"] = json!(new_email.as_str());
+        base["new_email"] = audited_email;
         let Some(account) = self.store.get_account(nip).await? else {
             self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
                 .await?;
@@ -535,9 +552,10 @@ impl Service {
         updated.credential_version += 1;
         updated.updated_at = now;
         let mut details = base.clone();
-        details["old_email"] = json!(account.email.as_ref().map(Email::as_str));
-        if !others.is_empty() {
-            details["email_shared_with"] = json!(others);
+        details["old_email"] = json!(account.email.as_ref().map(|e| self.email_for_audit(e)));
+        if others.any() {
+            details["email_shared_with"] = json!(others.named);
+            details["email_shared_elsewhere"] = json!(others.elsewhere);
         }
         if let (Some(d), serde_json::Value::Object(x)) = (details.as_object_mut(), extra) {
             d.extend(x);

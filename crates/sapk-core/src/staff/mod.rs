@@ -38,6 +38,10 @@ pub struct Operator {
     /// identity the registry does not name (a local operator, a test).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub officer_id: Option<String>,
+    /// On whom the officer may act, from the registry; `None` for an identity the registry
+    /// does not name (the embedded store's local operator), who sees every employee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::ports::StaffScope>,
 }
 
 impl Operator {
@@ -46,6 +50,25 @@ impl Operator {
     /// principals and one user.
     pub fn sso_user(&self) -> Option<String> {
         sso_user(&self.id)
+    }
+
+    /// Whether the officer may see and act on an employee of `instansi`.
+    pub fn covers(&self, instansi: Option<&str>) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.covers(instansi))
+    }
+}
+
+/// Who else holds an address, as an officer may be told: the masked NIPs of holders within
+/// the officer's scope, and how many outside it (never named).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Holders {
+    pub named: Vec<String>,
+    pub elsewhere: usize,
+}
+
+impl Holders {
+    pub fn any(&self) -> bool {
+        !self.named.is_empty() || self.elsewhere > 0
     }
 }
 
@@ -279,21 +302,44 @@ impl Service {
         self.append_chained(&event).await.map_err(StaffError::Store)
     }
 
-    /// Other employees (masked NIPs, at most 5) whose account has this e-mail.
+    /// Other employees whose account has this e-mail (at most 5 looked at): named (masked
+    /// NIPs) when within the officer's scope, only counted otherwise.
     pub(crate) async fn other_holders(
         &self,
         email: &Email,
         nip: &Nip,
-    ) -> Result<Vec<String>, StaffError> {
-        Ok(self
+        op: &Operator,
+    ) -> Result<Holders, StaffError> {
+        let nips: Vec<Nip> = self
             .store
             .accounts_with_email(email, 6)
             .await?
             .into_iter()
             .filter(|n| n != nip)
             .take(5)
-            .map(|n| n.masked())
-            .collect())
+            .collect();
+        let mut holders = Holders::default();
+        if nips.is_empty() {
+            return Ok(holders);
+        }
+        let accounts = self.store.get_accounts(&nips).await?;
+        for (n, a) in nips.iter().zip(accounts) {
+            if op.covers(a.as_ref().and_then(|a| a.instansi.as_deref())) {
+                holders.named.push(n.masked());
+            } else {
+                holders.elsewhere += 1;
+            }
+        }
+        Ok(holders)
+    }
+
+    /// An address as an audit record keeps it: masked, and a keyed hash that finds every
+    /// record about the same address without showing it.
+    pub(crate) fn email_for_audit(&self, email: &Email) -> serde_json::Value {
+        json!({
+            "masked": email.masked(),
+            "hash": self.key.mac_hex("sapk/audit-email/v1", &[email.as_str().to_lowercase().as_bytes()]),
+        })
     }
 
     /// Account state as an officer starts the counter workflow (its `version` guards the

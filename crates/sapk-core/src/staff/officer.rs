@@ -16,6 +16,7 @@ impl crate::ports::Officer {
             id: self.principal.clone(),
             office: self.office.clone(),
             officer_id: Some(self.officer_id.clone()).filter(|i| !i.trim().is_empty()),
+            scope: Some(self.scope.clone()),
         }
     }
 }
@@ -39,6 +40,7 @@ impl Service {
             id: principal.to_owned(),
             office: officer.map_or_else(|| "UNREGISTERED".to_owned(), |o| o.office),
             officer_id: None,
+            scope: None,
         };
         let mut ev = self.staff_event(
             &op,

@@ -56,9 +56,14 @@ pub struct EmployeeOverview {
     /// Guards a following change (`email change --if-version`).
     pub version: u64,
     pub recent_audit: Vec<AuditEvent>,
-    /// When asked about a new address: the other employees (masked NIPs) who have it.
+    /// When asked about a new address: the other employees within the officer's scope
+    /// (masked NIPs) who have it.
     #[serde(default)]
     pub new_email_holders: Vec<String>,
+    /// When asked about a new address: how many employees outside the officer's scope have
+    /// it (never named).
+    #[serde(default)]
+    pub new_email_elsewhere: usize,
     /// What became of the last e-mail (delivered, bounced…), from the mail service's events.
     #[serde(default)]
     pub mail_status: Option<crate::mail_status::MailStatus>,
@@ -111,22 +116,34 @@ impl Service {
                 && c.attempts_left > 0
                 && c.credential_version == a.credential_version
         });
+        let new_email = new_email.map(Email::parse).and_then(Result::ok);
+        let holders = match &new_email {
+            Some(e) => self.other_holders(e, &nip, op).await?,
+            None => super::Holders::default(),
+        };
+        // The look-up is audited with the address asked about (masked, keyed-hashed) and
+        // what the officer was told of its holders.
+        let details = match &new_email {
+            Some(e) => json!({
+                "new_email": self.email_for_audit(e),
+                "holders_named": holders.named.len(),
+                "holders_elsewhere": holders.elsewhere,
+            }),
+            None => json!(null),
+        };
         self.staff_audit(self.staff_event(
             op,
             Some(&nip),
             Action::EmployeeViewed,
             Outcome::Ok,
-            json!(null),
+            details,
         ))
         .await?;
         let recent_audit = self.store.list_audit(&nip, audit_limit).await?;
         let mail_status = self.store.get_mail_status(&nip).await?;
-        let new_email_holders = match new_email.map(Email::parse) {
-            Some(Ok(e)) => self.other_holders(&e, &nip).await?,
-            _ => Vec::new(),
-        };
         Ok(EmployeeOverview {
-            new_email_holders,
+            new_email_holders: holders.named,
+            new_email_elsewhere: holders.elsewhere,
             mail_status,
             facts: nip.facts().clone(),
             nip,

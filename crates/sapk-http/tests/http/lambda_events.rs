@@ -44,6 +44,7 @@ async fn service(dir: &std::path::Path) -> Arc<Service> {
             id: "t".into(),
             office: "T".into(),
             officer_id: None,
+            scope: None,
         },
     )
     .await

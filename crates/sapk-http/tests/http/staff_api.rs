@@ -26,7 +26,9 @@ fn event(
     body: Option<Value>,
     caller: Option<&str>,
 ) -> lambda_http::Request {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let mut e = ApiGatewayV2::new(method, path)
+        .query(query)
         .source_ip("198.51.100.20")
         .header("accept", "application/json")
         .header("accept-language", "id")
@@ -61,6 +63,7 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
         id: "import".into(),
         office: "BKN".into(),
         officer_id: None,
+        scope: None,
     };
     for (nip, name, email, instansi) in [
         (BUDI, "Budi Santoso", "budi@example.go.id", None),
@@ -87,6 +90,7 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
         id: "arn:aws:sts::123456789012:assumed-role/Supervisor/sri".into(),
         office: "KANREG-III".into(),
         officer_id: None,
+        scope: None,
     };
     for (principal, officer_id, office, scope) in [
         (
@@ -645,6 +649,7 @@ async fn one_officer_under_two_principals_cannot_approve_their_own_exception() {
         id: "arn:aws:sts::123456789012:assumed-role/Supervisor/sri".into(),
         office: "KANREG-III".into(),
         officer_id: None,
+        scope: None,
     };
     let second = |officer_id: &str| Officer {
         principal: rina_supervisor.into(),
@@ -735,4 +740,60 @@ async fn one_officer_under_two_principals_cannot_approve_their_own_exception() {
         ),
         (Some("199001012015031002"), Some("198807122019032001"))
     );
+}
+
+/// An agency HR officer probes an address held by an employee outside the agency: the
+/// answer says only that another employee uses it (no NIP, masked or not), the change is
+/// refused the same way, and the audit record of the look-up says which address was asked
+/// about (masked and keyed-hashed, never in full). A BKN officer, whose scope is everyone,
+/// is told the holder.
+#[tokio::test]
+async fn an_agency_officer_learns_nothing_of_holders_outside_the_agency() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let budi_masked = sapk_core::Nip::from_stored(BUDI).unwrap().masked();
+    let probe = format!("/v1/staff/employees/{AYU}?new_email=budi@example.go.id");
+    let r = api.handle(event("GET", &probe, None, Some(RINA))).await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    let o = json_of(&r);
+    assert_eq!(
+        (
+            o["new_email_holders"].clone(),
+            o["new_email_elsewhere"].clone()
+        ),
+        (json!([]), json!(1))
+    );
+    assert!(!o.to_string().contains(&budi_masked), "{o}");
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(ev.action, "employee_viewed");
+    assert_eq!(ev.details["new_email"]["masked"], "bu***@example.go.id");
+    assert_eq!(
+        ev.details["new_email"]["hash"].as_str().map(str::len),
+        Some(64)
+    );
+    assert!(!serde_json::to_string(&ev)
+        .unwrap()
+        .contains("budi@example.go.id"));
+
+    let change = json!({
+        "new_email": "budi@example.go.id",
+        "nik": AYU_NIK,
+        "documents": [{ "kind": "ktp", "number": AYU_NIK }],
+        "person_confirmed": true,
+    });
+    let r = api
+        .handle(event(
+            "POST",
+            &format!("/v1/staff/employees/{AYU}/email"),
+            Some(change),
+            Some(RINA),
+        ))
+        .await;
+    let body = json_of(&r);
+    assert_eq!(body["reason"], "email_in_use", "{body}");
+    assert!(!body.to_string().contains(&budi_masked), "{body}");
+
+    // A BKN office sees everyone, so it is told who.
+    let r = api.handle(event("GET", &probe, None, Some(ANDI))).await;
+    assert_eq!(json_of(&r)["new_email_holders"], json!([budi_masked]));
 }
