@@ -152,6 +152,8 @@ codes!(
         UnknownNip = "unknown_nip" => ("NIP tidak terdaftar", "unknown NIP"),
         ConcurrentChange = "concurrent_change" => ("diubah bersamaan", "concurrent change"),
         InvalidRequest = "invalid_request" => ("permintaan tidak valid", "invalid request"),
+        PayloadTooLarge = "payload_too_large" => ("permintaan terlalu besar", "request too large"),
+        UnknownRoute = "unknown_route" => ("alamat tidak dikenal", "unknown route"),
         Unregistered = "unregistered" => ("petugas tidak terdaftar", "officer not registered"),
         Deactivated = "deactivated" => ("petugas nonaktif", "officer deactivated"),
         OutOfScope = "out_of_scope" => ("di luar instansi petugas", "outside the officer's agency"),

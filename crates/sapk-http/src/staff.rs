@@ -133,6 +133,42 @@ fn check_problem(f: &CheckFailure, lang: Lang) -> StaffProblem {
     }
 }
 
+/// The NIP segment and the action of a staff route, or `None` for a path or method that
+/// is not one.
+fn staff_route(path: &str, method: &Method) -> Option<(String, Action)> {
+    let rest = path.strip_prefix("/v1/staff/employees/")?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (nip, action) = match (parts.as_slice(), method) {
+        ([nip], &Method::GET) => (*nip, Action::EmployeeViewed),
+        ([nip, "email"], &Method::POST) => (*nip, Action::EmailChange),
+        ([nip, "email-exception"], &Method::POST) => (*nip, Action::EmailExceptionRequest),
+        ([nip, "email-exception"], &Method::GET) => (*nip, Action::EmailExceptionViewed),
+        ([nip, "email-exception", "approve"], &Method::POST) => {
+            (*nip, Action::EmailExceptionApprove)
+        }
+        ([nip, "email-exception", "reject"], &Method::POST) => (*nip, Action::EmailExceptionReject),
+        ([nip, "unlock"], &Method::POST) => (*nip, Action::AccountUnlock),
+        ([nip, "second-factor", "remove"], &Method::POST) => (*nip, Action::SecondFactorRemove),
+        ([nip, "sessions", "revoke"], &Method::POST) => (*nip, Action::SessionRevoke),
+        ([nip, "audit"], &Method::GET) => (*nip, Action::AuditViewed),
+        ([nip, "audit", "verify"], &Method::GET) => (*nip, Action::AuditVerified),
+        _ => return None,
+    };
+    Some((nip.to_owned(), action))
+}
+
+fn too_large(lang: Lang) -> StaffProblem {
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        lang.pick(
+            "Isi permintaan melebihi 16 KiB.",
+            "The request body exceeds 16 KiB.",
+        )
+        .into(),
+    )
+}
+
 /// The staff routes, served by the `staff` function.
 #[derive(Clone)]
 pub struct StaffApi {
@@ -154,57 +190,59 @@ impl StaffApi {
     }
 
     async fn dispatch(&self, req: &Request, lang: Lang) -> Result<Response<Body>, StaffProblem> {
-        let not_found = || {
-            problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                lang.pick("Alamat ini tidak ada.", "There is nothing at this address.")
-                    .into(),
-            )
-        };
         let path = req.uri().path().trim_end_matches('/').to_owned();
-        let rest = path
-            .strip_prefix("/v1/staff/employees/")
-            .ok_or_else(not_found)?;
-        let parts: Vec<&str> = rest.split('/').collect();
-        let (nip_raw, action) = match (parts.as_slice(), req.method()) {
-            ([nip], &Method::GET) => (*nip, Action::EmployeeViewed),
-            ([nip, "email"], &Method::POST) => (*nip, Action::EmailChange),
-            ([nip, "email-exception"], &Method::POST) => (*nip, Action::EmailExceptionRequest),
-            ([nip, "email-exception"], &Method::GET) => (*nip, Action::EmailExceptionViewed),
-            ([nip, "email-exception", "approve"], &Method::POST) => {
-                (*nip, Action::EmailExceptionApprove)
-            }
-            ([nip, "email-exception", "reject"], &Method::POST) => {
-                (*nip, Action::EmailExceptionReject)
-            }
-            ([nip, "unlock"], &Method::POST) => (*nip, Action::AccountUnlock),
-            ([nip, "second-factor", "remove"], &Method::POST) => (*nip, Action::SecondFactorRemove),
-            ([nip, "sessions", "revoke"], &Method::POST) => (*nip, Action::SessionRevoke),
-            ([nip, "audit"], &Method::GET) => (*nip, Action::AuditViewed),
-            ([nip, "audit", "verify"], &Method::GET) => (*nip, Action::AuditVerified),
-            _ => return Err(not_found()),
-        };
-        // The NIP as typed (spaces and all), percent-encoded as one path segment.
-        let nip_raw = percent_encoding::percent_decode_str(nip_raw)
-            .decode_utf8_lossy()
-            .into_owned();
-        // Identity: only what the IAM authorizer verified.
+        let route = staff_route(&path, req.method());
+        // Identity first: only what the IAM authorizer verified. An unregistered caller
+        // learns nothing, not even whether the route or the NIP exists; every refusal after
+        // the officer is identified is audited, an unknown route and an oversized body too.
         let Some(principal) = iam_principal(req) else {
             return Err(forbidden(Forbidden::Unregistered, lang));
         };
         let svc = &self.service;
-        // Who asks comes first: an unregistered caller learns nothing, not even whether the
-        // NIP is well formed. Every refusal after that is audited too.
+        // The NIP as typed (spaces and all), percent-encoded as one path segment.
+        let nip_raw = route.as_ref().map_or_else(
+            || {
+                path.strip_prefix("/v1/staff/employees/")
+                    .and_then(|r| r.split('/').next())
+                    .unwrap_or_default()
+                    .to_owned()
+            },
+            |(nip, _)| nip.clone(),
+        );
+        let nip_raw = percent_encoding::percent_decode_str(&nip_raw)
+            .decode_utf8_lossy()
+            .into_owned();
         let parsed = svc.nip(&nip_raw);
         let officer = svc
             .authorize_officer(&principal, parsed.as_ref().ok())
             .await
             .map_err(|e| staff_problem(&e, lang))?;
         let op = officer.operator();
+        let refused = |action: Action, reason: Reason, p: StaffProblem| {
+            let nip = parsed.as_ref().ok();
+            let op = &op;
+            async move {
+                match svc.record_staff_refusal(op, nip, action, reason).await {
+                    Ok(()) => p,
+                    Err(e) => staff_problem(&e, lang),
+                }
+            }
+        };
+        let Some((_, action)) = route else {
+            let p = problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                lang.pick("Alamat ini tidak ada.", "There is nothing at this address.")
+                    .into(),
+            );
+            return Err(refused(Action::StaffRequest, Reason::UnknownRoute, p).await);
+        };
+        if req.body().as_ref().len() > MAX_BODY_BYTES {
+            return Err(refused(action, Reason::PayloadTooLarge, too_large(lang)).await);
+        }
         let nip = match parsed {
-            Ok(n) => n,
-            Err(e) => {
+            Ok(ref n) => n.clone(),
+            Err(ref e) => {
                 let p = problem(StatusCode::BAD_REQUEST, "invalid_nip", e.text(lang));
                 return Err(
                     match svc
@@ -348,18 +386,8 @@ async fn body_json<T: serde::de::DeserializeOwned>(
     action: Action,
     lang: Lang,
 ) -> Result<T, StaffProblem> {
+    // (The size was checked, and an oversized body refused and audited, by `dispatch`.)
     let bytes: &[u8] = req.body().as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            lang.pick(
-                "Isi permintaan melebihi 16 KiB.",
-                "The request body exceeds 16 KiB.",
-            )
-            .into(),
-        ));
-    }
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {

@@ -797,3 +797,75 @@ async fn an_agency_officer_learns_nothing_of_holders_outside_the_agency() {
     let r = api.handle(event("GET", &probe, None, Some(ANDI))).await;
     assert_eq!(json_of(&r)["new_email_holders"], json!([budi_masked]));
 }
+
+/// Every refusal after the officer is identified leaves a record: a body one byte over
+/// 16 KiB, and a staff route that does not exist. Without an identity neither is even
+/// looked at.
+#[tokio::test]
+async fn an_oversized_body_and_an_unknown_route_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let email = format!("/v1/staff/employees/{AYU}/email");
+    let big = "x".repeat(sapk_http::MAX_BODY_BYTES + 1 - r#"{"new_email":""}"#.len());
+    let body = json!({ "new_email": big });
+    assert_eq!(
+        serde_json::to_vec(&body).unwrap().len(),
+        sapk_http::MAX_BODY_BYTES + 1
+    );
+    let r = api
+        .handle(event("POST", &email, Some(body.clone()), Some(RINA)))
+        .await;
+    assert_eq!(r.status(), 413);
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (
+            ev.action.as_str(),
+            ev.outcome.as_str(),
+            ev.actor.as_str(),
+            ev.details["reason"].as_str()
+        ),
+        ("email_change", "refused", RINA, Some("payload_too_large"))
+    );
+    // Exactly 16 KiB is read (and refused for what it says, not for its size).
+    let fits =
+        json!({ "new_email": "x".repeat(sapk_http::MAX_BODY_BYTES - r#"{"new_email":""}"#.len()) });
+    let r = api
+        .handle(event("POST", &email, Some(fits), Some(RINA)))
+        .await;
+    assert_ne!(r.status(), 413);
+
+    let before = svc
+        .store()
+        .list_audit(&sapk_core::Nip::from_stored(AYU).unwrap(), 100)
+        .await
+        .unwrap()
+        .len();
+    let r = api
+        .handle(event(
+            "POST",
+            &format!("/v1/staff/employees/{AYU}/delete-everything"),
+            None,
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(r.status(), 404);
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (
+            ev.action.as_str(),
+            ev.outcome.as_str(),
+            ev.details["reason"].as_str()
+        ),
+        ("staff_request", "refused", Some("unknown_route"))
+    );
+    // Without an identity: refused, and nothing written.
+    let r = api.handle(event("POST", &email, Some(body), None)).await;
+    assert_eq!(r.status(), 403);
+    let after = svc
+        .store()
+        .list_audit(&sapk_core::Nip::from_stored(AYU).unwrap(), 100)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(after, before + 1, "only the unknown route's record");
+}
