@@ -550,6 +550,14 @@ async fn an_import_never_undoes_a_counter_email_change() {
         last_code_in(&app.outbox().await, NEW).is_some(),
         "codes go to the new address"
     );
+    // No record of the whole trail (the import that kept the counter's address, the
+    // change, the look-ups) holds either address in full.
+    let trail = admin(&["--json", "audit", NIP, "--limit", "500"], app.data_dir(), None);
+    let trail = String::from_utf8_lossy(&trail.stdout).into_owned();
+    assert!(trail.contains("kept_counter_email"), "{trail}");
+    for address in [EMAIL, NEW] {
+        assert!(!trail.contains(address), "{address} in full: {trail}");
+    }
 }
 
 #[tokio::test]
