@@ -111,7 +111,10 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
                 data.key,
             )?
             .with_pii_key(data.pii_key)
-            .with_audit_key(data.audit_key))
+            .with_audit_key(data.audit_key)
+            .with_checkpoints(Arc::new(sapk_embedded::CheckpointDir::in_data_dir(
+                &data.path,
+            ))))
         }
         StoreKind::Dynamodb => {
             // The functions' settings reader, with a tool's defaults (sapk_aws::Entry::Tool).

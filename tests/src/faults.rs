@@ -273,6 +273,18 @@ impl Store for FailingStore {
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
         delegate!(self, audit_chain(chain))
     }
+    async fn kept_audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<sapk_core::audit_chain::ChainHead>, StoreError> {
+        delegate!(self, kept_audit_head(chain))
+    }
+    async fn kept_audit_heads(&self) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
+        delegate!(self, kept_audit_heads())
+    }
+    fn audit_expires(&self) -> bool {
+        self.inner.audit_expires()
+    }
 }
 
 pub struct FailingMailer {

@@ -14,7 +14,8 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// The employee's NIP (with --verify, `-` checks the records without a NIP).
-    pub nip: String,
+    #[arg(required_unless_present = "checkpoint")]
+    pub nip: Option<String>,
     /// How many events.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
@@ -22,16 +23,26 @@ pub struct AuditArgs {
     /// between the oldest and the newest (exit 1 when not intact).
     #[arg(long)]
     pub verify: bool,
+    /// Write a keyed checkpoint of every chain's head to the archive now (the embedded
+    /// store: `audit-checkpoints/` in the data folder; `sapk-local` writes one every hour).
+    /// A later --verify compares each chain with the newest checkpoint, which shows a store
+    /// put back to an older state or a chain deleted whole.
+    #[arg(long, conflicts_with_all = ["verify", "nip"])]
+    pub checkpoint: bool,
 }
 
 pub async fn run(g: &Global, a: &AuditArgs) -> anyhow::Result<ExitCode> {
     let l = lang(g);
+    if a.checkpoint {
+        return checkpoint(g, l).await;
+    }
+    let nip = a.nip.as_deref().unwrap_or("-");
     let counter = match open(g, false).await {
         Ok(c) => c,
         Err(code) => return code,
     };
     if a.verify {
-        return match counter.verify_audit(&a.nip, l).await {
+        return match counter.verify_audit(nip, l).await {
             Ok(report) => {
                 if g.json {
                     print_json(&serde_json::to_value(&report)?);
@@ -47,7 +58,7 @@ pub async fn run(g: &Global, a: &AuditArgs) -> anyhow::Result<ExitCode> {
             Err(e) => refused(g, e),
         };
     }
-    match counter.audit(&a.nip, a.limit, l).await {
+    match counter.audit(nip, a.limit, l).await {
         Ok(events) => {
             if g.json {
                 print_json(&serde_json::to_value(&events)?);
@@ -57,6 +68,37 @@ pub async fn run(g: &Global, a: &AuditArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => refused(g, e),
+    }
+}
+
+/// `audit --checkpoint`: on the embedded store, a checkpoint written now; on DynamoDB the
+/// audit-archive function writes them (it holds the key; no person does).
+async fn checkpoint(g: &Global, l: Lang) -> anyhow::Result<ExitCode> {
+    if g.store != crate::StoreKind::Sqlite {
+        return crate::output::usage(l.pick(
+            "di AWS titik periksa ditulis oleh fungsi audit-archive setiap jam (hanya fungsi itu yang memegang kuncinya)",
+            "on AWS the audit-archive function writes checkpoints every hour (only that function holds the key)",
+        ));
+    }
+    let svc = crate::context::service(g).await?;
+    let op = crate::context::operator_or_os_user(g);
+    match svc.write_audit_checkpoint(&op).await {
+        Ok(cp) => {
+            if g.json {
+                print_json(
+                    &serde_json::json!({ "ok": true, "at": cp.at, "chains": cp.heads.len() }),
+                );
+            } else {
+                say!(
+                    "{} {} {}.",
+                    l.pick("Titik periksa ditulis:", "Checkpoint written:"),
+                    cp.heads.len(),
+                    l.pick("rantai", "chains")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => crate::output::refuse(g, e.reason(), &e.text(l)),
     }
 }
 
@@ -140,6 +182,29 @@ pub fn report_text(r: &sapk_core::audit_chain::ChainReport, l: Lang) -> String {
                 "records from before sealing began"
             )
         ));
+    }
+    if let Some(h) = r.head_seq {
+        out.push_str(&format!(
+            "  {} #{h}\n",
+            l.pick("Ujung rantai tersimpan:", "Kept head:")
+        ));
+    }
+    match r.checkpoint_at {
+        Some(at) => out.push_str(&format!(
+            "  {} {}\n",
+            l.pick(
+                "Dibandingkan dengan titik periksa arsip",
+                "Compared with the archive checkpoint of"
+            ),
+            sapk_core::i18n::format_all_zones(at, l)
+        )),
+        None => out.push_str(&format!(
+            "  {}\n",
+            l.pick(
+                "Belum ada titik periksa arsip untuk dibandingkan",
+                "No archive checkpoint to compare with yet"
+            )
+        )),
     }
     for p in &r.problems {
         out.push_str(&format!("  ! {}\n", p.text(l)));

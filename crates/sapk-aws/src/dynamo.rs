@@ -265,6 +265,7 @@ fn read_audit(item: &Item) -> Result<AuditEvent, StoreError> {
             seq,
             prev: opt_s(item, "chain_prev").unwrap_or_default(),
             mac: get_s(item, "chain_mac")?.to_owned(),
+            head_seal: String::new(),
         }),
         None => None,
     };
@@ -298,6 +299,22 @@ where
             _ => return Ok(out),
         }
     }
+}
+
+/// An audit chain's kept head, in the ephemeral table (no TTL attribute: it never expires).
+fn audit_head_key(chain: &str) -> AttributeValue {
+    s(format!("{AUDIT_HEAD_PREFIX}{chain}"))
+}
+
+const AUDIT_HEAD_PREFIX: &str = "audithead#";
+
+fn read_kept_head(item: &Item) -> Result<sapk_core::audit_chain::ChainHead, StoreError> {
+    Ok(sapk_core::audit_chain::ChainHead {
+        chain: get_s(item, "chain")?.to_owned(),
+        seq: get_n(item, "seq")?,
+        mac: get_s(item, "mac")?.to_owned(),
+        seal: get_s(item, "seal")?.to_owned(),
+    })
 }
 
 fn code_key(nip: &Nip) -> AttributeValue {
@@ -377,6 +394,42 @@ impl DynamoStore {
     pub fn with_audit_retention(mut self, days: i64) -> DynamoStore {
         self.audit_retention = Some(chrono::Duration::days(days));
         self
+    }
+
+    /// The writes of one audit record, for a transaction: the record (refused at a held
+    /// place) and, for a chained one, its chain's kept head (never moved back).
+    fn audit_writes(&self, e: &AuditEvent) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let mut out = vec![TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.tables.audit)
+                    .set_item(Some(self.audit_item(e)?))
+                    .condition_expression("attribute_not_exists(sk)")
+                    .build()
+                    .map_err(bad)?,
+            )
+            .build()];
+        if let Some(h) = e.link.as_ref().and_then(|l| l.head(chain_of(e))) {
+            out.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.tables.ephemeral)
+                            .item("pk", audit_head_key(&h.chain))
+                            .item("chain", s(&h.chain))
+                            .item("seq", n(h.seq))
+                            .item("mac", s(&h.mac))
+                            .item("seal", s(&h.seal))
+                            .condition_expression("attribute_not_exists(pk) OR seq < :seq")
+                            .expression_attribute_values(":seq", n(h.seq))
+                            .build()
+                            .map_err(bad)?,
+                    )
+                    .build(),
+            );
+        }
+        Ok(out)
     }
 
     fn audit_item(&self, e: &AuditEvent) -> Result<Item, StoreError> {
@@ -724,12 +777,7 @@ impl Store for DynamoStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
-        let put_audit = Put::builder()
-            .table_name(&self.tables.audit)
-            .set_item(Some(self.audit_item(audit)?))
-            .condition_expression("attribute_not_exists(sk)")
-            .build()
-            .map_err(bad)?;
+        let audit_writes = self.audit_writes(audit)?;
         let delete_code = Delete::builder()
             .table_name(&self.tables.ephemeral)
             .key("pk", code_key(&a.nip))
@@ -741,17 +789,18 @@ impl Store for DynamoStore {
             expect: Expect::Any,
             record: cleared.clone(),
         })?;
+        let mut items = vec![
+            TransactWriteItem::builder().delete(delete_code).build(),
+            TransactWriteItem::builder()
+                .put(self.account_put(a, expected)?)
+                .build(),
+            TransactWriteItem::builder().put(clear_throttle).build(),
+        ];
+        items.extend(audit_writes);
         let r = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_code).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(self.account_put(a, expected)?)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(clear_throttle).build())
-            .transact_items(TransactWriteItem::builder().put(put_audit).build())
+            .set_transact_items(Some(items))
             .send()
             .await;
         r.map(|_| ()).map_err(|e| transaction_error(e, "reset"))
@@ -869,26 +918,19 @@ impl Store for DynamoStore {
         };
         let (delete_code, delete_exception) =
             (delete(code_key(&a.nip))?, delete(exception_key(&a.nip))?);
-        let put_audit = Put::builder()
-            .table_name(&self.tables.audit)
-            .set_item(Some(self.audit_item(audit)?))
-            .condition_expression("attribute_not_exists(sk)")
-            .build()
-            .map_err(bad)?;
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(self.account_put(a, expected)?)
+                .build(),
+            TransactWriteItem::builder().delete(delete_code).build(),
+            TransactWriteItem::builder()
+                .delete(delete_exception)
+                .build(),
+        ];
+        items.extend(self.audit_writes(audit)?);
         self.client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(self.account_put(a, expected)?)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().delete(delete_code).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .delete(delete_exception)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(put_audit).build())
+            .set_transact_items(Some(items))
             .send()
             .await
             .map(|_| ())
@@ -1048,16 +1090,56 @@ impl Store for DynamoStore {
         Ok(out)
     }
 
+    /// The record and its chain's kept head in one transaction.
     async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
         self.client
-            .put_item()
-            .table_name(&self.tables.audit)
-            .set_item(Some(self.audit_item(e)?))
-            .condition_expression("attribute_not_exists(sk)")
+            .transact_write_items()
+            .set_transact_items(Some(self.audit_writes(e)?))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| transaction_error(err, "audit append"))
+    }
+
+    async fn kept_audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<sapk_core::audit_chain::ChainHead>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.ephemeral)
+            .key("pk", audit_head_key(chain))
+            .consistent_read(true)
             .send()
             .await
             .map_err(sdk)?;
-        Ok(())
+        out.item().map(read_kept_head).transpose()
+    }
+
+    /// Every kept head: a Scan of the ephemeral table for their prefix (a checkpoint's
+    /// read, not a request's).
+    async fn kept_audit_heads(&self) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
+        let items = all_pages(|start| async move {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.tables.ephemeral)
+                .filter_expression("begins_with(pk, :p)")
+                .expression_attribute_values(":p", s(AUDIT_HEAD_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            Ok((page.items, page.last_evaluated_key))
+        })
+        .await?;
+        items.iter().map(read_kept_head).collect()
+    }
+
+    fn audit_expires(&self) -> bool {
+        self.audit_retention.is_some()
     }
 
     async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {

@@ -8,9 +8,21 @@
 //! chain, reorders or inserts records cannot make the MACs agree without the key; the store
 //! refuses two records at one place of a chain, so concurrent appends never fork it.
 //!
-//! What a chain cannot show by itself: that its newest records were deleted (nothing comes
-//! after them), or which of its oldest are gone through the retention period. The
-//! write-once archive (S3 Object Lock) holds every record with its link for that.
+//! What the rows cannot show by themselves is kept beyond them, against anyone who can write
+//! the store but does not hold the key:
+//! - **the chain's head** ([`ChainHead`]: its newest place and MAC, keyed), written in the
+//!   same transaction as every append, so that deleting the newest records (or the whole
+//!   chain) leaves a head that points past what is held;
+//! - **checkpoints** ([`Checkpoint`]: every chain's head at one time, keyed), written to the
+//!   archive (a file beside the embedded store, the Object Lock bucket on AWS), so that
+//!   rolling the store back to an older consistent state (rows and heads together) or
+//!   deleting a chain with its head is seen against the newest checkpoint.
+//!
+//! Verification reads the records in insertion order: a record without a seal after the
+//! first sealed one (or dated after it) was written outside the service. A store that never
+//! expires records (the embedded one) must hold every chain from its first place; where a
+//! retention period removes the oldest (DynamoDB's TTL), the archive tells expiry from
+//! deletion.
 
 use crate::keys::{ct_eq, TokenKey};
 use crate::ports::AuditEvent;
@@ -21,6 +33,8 @@ use std::fmt;
 pub const SYSTEM_CHAIN: &str = "-";
 
 const LABEL: &str = "sapk-audit-chain-v1";
+const HEAD_LABEL: &str = "sapk-audit-head-v1";
+const CHECKPOINT_LABEL: &str = "sapk-audit-checkpoint-v1";
 
 /// A record's place in its chain and its keyed MAC (hex).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +42,61 @@ pub struct AuditLink {
     pub seq: u64,
     pub prev: String,
     pub mac: String,
+    /// The keyed seal of the chain's head this record makes ([`ChainHead::seal`]): set by
+    /// [`AuditKey::seal`] for the store to keep beside the record; not part of the record,
+    /// and empty on records read back.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub head_seal: String,
+}
+
+impl AuditLink {
+    /// The head of `chain` this link makes, as the store keeps it (`None` without a seal).
+    pub fn head(&self, chain: &str) -> Option<ChainHead> {
+        (!self.head_seal.is_empty()).then(|| ChainHead {
+            chain: chain.to_owned(),
+            seq: self.seq,
+            mac: self.mac.clone(),
+            seal: self.head_seal.clone(),
+        })
+    }
+}
+
+/// A chain's newest place and MAC, kept by the store beyond the records (updated in the
+/// same transaction as each append) and sealed with the audit key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub chain: String,
+    pub seq: u64,
+    pub mac: String,
+    pub seal: String,
+}
+
+/// One chain's place in a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointEntry {
+    pub seq: u64,
+    pub mac: String,
+}
+
+/// Every chain's head at one time, sealed with the audit key, written to the archive where
+/// the store's writers cannot change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub heads: std::collections::BTreeMap<String, CheckpointEntry>,
+    pub mac: String,
+}
+
+/// What a verification compares a chain's records with, besides themselves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence<'a> {
+    /// The head the store keeps for the chain.
+    pub head: Option<&'a ChainHead>,
+    /// The newest checkpoint (already checked with [`AuditKey::checkpoint_ok`]).
+    pub checkpoint: Option<&'a Checkpoint>,
+    /// Whether the store removes records after a retention period (then a chain may start
+    /// above 1).
+    pub expires: bool,
 }
 
 /// The chain a record belongs to.
@@ -58,14 +127,72 @@ impl AuditKey {
     }
 
     /// The link of `event` appended after `head` (the chain's newest record, `None` for an
-    /// empty chain).
+    /// empty chain), with the seal of the chain's new head.
     pub fn seal(&self, event: &AuditEvent, head: Option<&AuditLink>) -> AuditLink {
         let (seq, prev) = match head {
             Some(h) => (h.seq.saturating_add(1), h.mac.clone()),
             None => (1, String::new()),
         };
         let mac = self.mac(event, seq, &prev);
-        AuditLink { seq, prev, mac }
+        let head_seal = self.head_mac(chain_of(event), seq, &mac);
+        AuditLink {
+            seq,
+            prev,
+            mac,
+            head_seal,
+        }
+    }
+
+    fn head_mac(&self, chain: &str, seq: u64, mac: &str) -> String {
+        self.0.mac_hex(
+            HEAD_LABEL,
+            &[chain.as_bytes(), &seq.to_be_bytes(), mac.as_bytes()],
+        )
+    }
+
+    /// Whether a kept head was sealed with this key (and not altered).
+    pub fn head_ok(&self, head: &ChainHead) -> bool {
+        ct_eq(&self.head_mac(&head.chain, head.seq, &head.mac), &head.seal)
+    }
+
+    fn checkpoint_mac(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        heads: &std::collections::BTreeMap<String, CheckpointEntry>,
+    ) -> String {
+        let mut parts: Vec<Vec<u8>> = vec![at.timestamp_micros().to_be_bytes().to_vec()];
+        for (chain, e) in heads {
+            parts.push(chain.as_bytes().to_vec());
+            parts.push(e.seq.to_be_bytes().to_vec());
+            parts.push(e.mac.as_bytes().to_vec());
+        }
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        self.0.mac_hex(CHECKPOINT_LABEL, &refs)
+    }
+
+    /// A checkpoint of `heads` at `at`: only heads sealed with this key are taken (one that
+    /// is not is no evidence of anything), and the list is sealed as a whole.
+    pub fn checkpoint(&self, at: chrono::DateTime<chrono::Utc>, heads: &[ChainHead]) -> Checkpoint {
+        let heads: std::collections::BTreeMap<String, CheckpointEntry> = heads
+            .iter()
+            .filter(|h| self.head_ok(h))
+            .map(|h| {
+                (
+                    h.chain.clone(),
+                    CheckpointEntry {
+                        seq: h.seq,
+                        mac: h.mac.clone(),
+                    },
+                )
+            })
+            .collect();
+        let mac = self.checkpoint_mac(at, &heads);
+        Checkpoint { at, heads, mac }
+    }
+
+    /// Whether a checkpoint was sealed with this key and not altered.
+    pub fn checkpoint_ok(&self, cp: &Checkpoint) -> bool {
+        ct_eq(&self.checkpoint_mac(cp.at, &cp.heads), &cp.mac)
     }
 
     fn mac(&self, e: &AuditEvent, seq: u64, prev: &str) -> String {
@@ -98,17 +225,97 @@ impl AuditKey {
         )
     }
 
-    /// Checks a whole chain as a store gives it ([`crate::ports::Store::audit_chain`]:
-    /// oldest first).
-    pub fn verify(&self, chain: &str, records: &[AuditEvent]) -> ChainReport {
+    /// Checks a whole chain as a store gives it ([`crate::ports::Store::audit_chain`]: in
+    /// insertion order) against the head kept beyond it and the newest checkpoint.
+    pub fn verify(&self, chain: &str, records: &[AuditEvent], ev: &Evidence<'_>) -> ChainReport {
+        let mut report = self.verify_records(chain, records);
+        if report.first_seq.is_some_and(|f| f > 1) && !ev.expires {
+            // Nothing expires here: the oldest records were deleted.
+            report.problems.push(ChainProblem::Missing {
+                after: 0,
+                next: report.first_seq.unwrap_or(1),
+            });
+        }
+        let last = records
+            .iter()
+            .filter_map(|e| e.link.as_ref())
+            .max_by_key(|l| l.seq);
+        report.head_seq = ev.head.map(|h| h.seq);
+        self.check_head(&mut report, chain, last, ev.head);
+        if let Some(cp) = ev.checkpoint {
+            report.checkpoint_at = Some(cp.at);
+            if let Some(entry) = cp.heads.get(chain) {
+                let held = last.map_or(0, |l| l.seq);
+                if held < entry.seq {
+                    report.problems.push(ChainProblem::BehindCheckpoint {
+                        checkpoint: entry.seq,
+                        held,
+                    });
+                } else if let Some(at) = records
+                    .iter()
+                    .filter_map(|e| e.link.as_ref())
+                    .find(|l| l.seq == entry.seq)
+                {
+                    if !ct_eq(&at.mac, &entry.mac) {
+                        report
+                            .problems
+                            .push(ChainProblem::CheckpointMismatch { seq: entry.seq });
+                    }
+                }
+            }
+        }
+        report
+    }
+
+    /// The kept head against the newest record held.
+    fn check_head(
+        &self,
+        report: &mut ChainReport,
+        chain: &str,
+        last: Option<&AuditLink>,
+        head: Option<&ChainHead>,
+    ) {
+        match (head, last) {
+            (None, None) => {}
+            (None, Some(_)) => report.problems.push(ChainProblem::HeadMissing),
+            (Some(h), _) if h.chain != chain || !self.head_ok(h) => {
+                report.problems.push(ChainProblem::HeadAltered)
+            }
+            (Some(h), None) => report.problems.push(ChainProblem::TailMissing {
+                held: 0,
+                head: h.seq,
+            }),
+            (Some(h), Some(l)) if h.seq > l.seq => {
+                report.problems.push(ChainProblem::TailMissing {
+                    held: l.seq,
+                    head: h.seq,
+                })
+            }
+            (Some(h), Some(l)) if h.seq < l.seq => report.problems.push(ChainProblem::HeadBehind {
+                head: h.seq,
+                held: l.seq,
+            }),
+            (Some(h), Some(l)) if !ct_eq(&h.mac, &l.mac) => report
+                .problems
+                .push(ChainProblem::HeadMismatch { seq: h.seq }),
+            _ => {}
+        }
+    }
+
+    /// The records alone: each seal, each link to the one before, and no record without a
+    /// seal after (or dated after) the first sealed one.
+    fn verify_records(&self, chain: &str, records: &[AuditEvent]) -> ChainReport {
         let mut report = ChainReport {
             chain: chain.to_owned(),
             records: records.len(),
             unchained: 0,
             first_seq: None,
             last_seq: None,
+            head_seq: None,
+            checkpoint_at: None,
             problems: Vec::new(),
         };
+        let first_sealed_at = records.iter().find(|e| e.link.is_some()).map(|e| e.at);
         let mut before: Option<&AuditLink> = None;
         for e in records {
             if chain_of(e) != chain {
@@ -116,7 +323,7 @@ impl AuditKey {
                 continue;
             }
             let Some(link) = &e.link else {
-                if before.is_some() {
+                if before.is_some() || first_sealed_at.is_some_and(|f| e.at >= f) {
                     report
                         .problems
                         .push(ChainProblem::UnchainedAfterChain { at: e.at });
@@ -171,6 +378,12 @@ pub struct ChainReport {
     /// retention period, or a deletion: the archive tells which).
     pub first_seq: Option<u64>,
     pub last_seq: Option<u64>,
+    /// The place the head kept beyond the records names.
+    #[serde(default)]
+    pub head_seq: Option<u64>,
+    /// When the newest checkpoint compared with was written.
+    #[serde(default)]
+    pub checkpoint_at: Option<chrono::DateTime<chrono::Utc>>,
     pub problems: Vec<ChainProblem>,
 }
 
@@ -203,6 +416,24 @@ pub enum ChainProblem {
     UnchainedAfterChain { at: chrono::DateTime<chrono::Utc> },
     /// A record of another chain given with this one.
     WrongChain { at: chrono::DateTime<chrono::Utc> },
+    /// Sealed records but no head kept beyond them: the head was deleted.
+    HeadMissing,
+    /// The kept head does not match its seal (written without the key).
+    HeadAltered,
+    /// The kept head names a place past the newest record held: the newest records (or,
+    /// with `held` 0, the whole chain) were deleted.
+    TailMissing { held: u64, head: u64 },
+    /// The kept head is older than the records held: it was put back (a rollback).
+    HeadBehind { head: u64, held: u64 },
+    /// The kept head and the record at its place differ.
+    HeadMismatch { seq: u64 },
+    /// The newest checkpoint saw the chain at `checkpoint`; the store holds it only up to
+    /// `held`: rolled back or deleted since.
+    BehindCheckpoint { checkpoint: u64, held: u64 },
+    /// The record at the checkpoint's place is not the one the checkpoint saw.
+    CheckpointMismatch { seq: u64 },
+    /// The newest checkpoint does not match its seal: the archive was altered.
+    CheckpointAltered,
 }
 
 impl ChainProblem {
@@ -248,6 +479,59 @@ impl ChainProblem {
                 "{at}: {}",
                 l.pick("catatan dari rantai lain", "a record of another chain")
             ),
+            ChainProblem::HeadMissing => l
+                .pick(
+                    "penanda ujung rantai tidak ada (dihapus)",
+                    "the chain's kept head is missing (deleted)",
+                )
+                .to_owned(),
+            ChainProblem::HeadAltered => l
+                .pick(
+                    "penanda ujung rantai tidak cocok dengan segelnya (diubah)",
+                    "the chain's kept head does not match its seal (altered)",
+                )
+                .to_owned(),
+            ChainProblem::TailMissing { held, head } => format!(
+                "#{held}..#{head}: {}",
+                l.pick(
+                    "catatan terbaru hilang (dihapus dari ujung rantai)",
+                    "the newest records are missing (deleted from the chain's end)"
+                )
+            ),
+            ChainProblem::HeadBehind { head, held } => format!(
+                "#{head} < #{held}: {}",
+                l.pick(
+                    "penanda ujung rantai lebih lama dari catatannya (dikembalikan)",
+                    "the kept head is older than the records (put back)"
+                )
+            ),
+            ChainProblem::HeadMismatch { seq } => format!(
+                "#{seq}: {}",
+                l.pick(
+                    "penanda ujung rantai tidak sama dengan catatan di tempatnya",
+                    "the kept head differs from the record at its place"
+                )
+            ),
+            ChainProblem::BehindCheckpoint { checkpoint, held } => format!(
+                "#{held} < #{checkpoint}: {}",
+                l.pick(
+                    "titik periksa arsip melihat rantai lebih panjang (penyimpanan dikembalikan ke keadaan lama atau catatan dihapus)",
+                    "the archive's checkpoint saw a longer chain (the store was rolled back or records deleted)"
+                )
+            ),
+            ChainProblem::CheckpointMismatch { seq } => format!(
+                "#{seq}: {}",
+                l.pick(
+                    "catatan tidak sama dengan yang dilihat titik periksa arsip (diganti)",
+                    "the record is not the one the archive's checkpoint saw (replaced)"
+                )
+            ),
+            ChainProblem::CheckpointAltered => l
+                .pick(
+                    "titik periksa arsip terbaru tidak cocok dengan segelnya",
+                    "the archive's newest checkpoint does not match its seal",
+                )
+                .to_owned(),
         }
     }
 }
@@ -286,6 +570,25 @@ mod tests {
         out
     }
 
+    /// The records checked against the head their own newest record made, on a store that
+    /// expires old records.
+    fn v(k: &AuditKey, chain: &str, records: &[AuditEvent]) -> ChainReport {
+        let head = records
+            .iter()
+            .filter_map(|e| e.link.as_ref())
+            .max_by_key(|l| l.seq)
+            .and_then(|l| l.head(chain));
+        k.verify(
+            chain,
+            records,
+            &Evidence {
+                head: head.as_ref(),
+                checkpoint: None,
+                expires: true,
+            },
+        )
+    }
+
     fn nip() -> Nip {
         Nip::parse(
             "199001012015031001",
@@ -299,7 +602,7 @@ mod tests {
         let k = key(7);
         let n = nip();
         let c = chain(&k, 5, Some(&n));
-        let r = k.verify(n.as_str(), &c);
+        let r = v(&k, n.as_str(), &c);
         assert!(r.intact(), "{r:?}");
         assert_eq!((r.first_seq, r.last_seq, r.records), (Some(1), Some(5), 5));
         assert_eq!(c[0].link.as_ref().unwrap().prev, "");
@@ -318,27 +621,27 @@ mod tests {
         let mut altered = c.clone();
         altered[2].outcome = "ok".into();
         assert_eq!(
-            k.verify(n.as_str(), &altered).problems,
+            v(&k, n.as_str(), &altered).problems,
             [ChainProblem::Altered { seq: 3 }]
         );
 
         let mut details = c.clone();
         details[1].details = serde_json::json!({ "i": 9, "teks": "é 🇮🇩" });
         assert_eq!(
-            k.verify(n.as_str(), &details).problems,
+            v(&k, n.as_str(), &details).problems,
             [ChainProblem::Altered { seq: 2 }]
         );
 
         let mut deleted = c.clone();
         deleted.remove(2);
         assert_eq!(
-            k.verify(n.as_str(), &deleted).problems,
+            v(&k, n.as_str(), &deleted).problems,
             [ChainProblem::Missing { after: 2, next: 4 }]
         );
 
         let mut swapped = c.clone();
         swapped.swap(1, 2);
-        assert!(!k.verify(n.as_str(), &swapped).intact());
+        assert!(!v(&k, n.as_str(), &swapped).intact());
 
         // A record replaced by one sealed with the right key but on another history.
         let mut replaced = c.clone();
@@ -350,11 +653,12 @@ mod tests {
                 seq: 2,
                 prev: String::new(),
                 mac: "00".into(),
+                head_seal: String::new(),
             }),
         ));
         replaced[2] = forged;
         assert_eq!(
-            k.verify(n.as_str(), &replaced).problems,
+            v(&k, n.as_str(), &replaced).problems,
             [
                 ChainProblem::Broken { seq: 3 },
                 ChainProblem::Broken { seq: 4 }
@@ -364,13 +668,13 @@ mod tests {
         let mut inserted = c.clone();
         inserted.push(event(9, Some(&n)));
         assert!(matches!(
-            k.verify(n.as_str(), &inserted).problems[..],
+            v(&k, n.as_str(), &inserted).problems[..],
             [ChainProblem::UnchainedAfterChain { .. }]
         ));
 
         // Sealed under another key: every record is refused.
         let other = chain(&key(8), 3, Some(&n));
-        assert_eq!(k.verify(n.as_str(), &other).problems.len(), 3);
+        assert_eq!(v(&k, n.as_str(), &other).problems.len(), 3);
     }
 
     #[test]
@@ -378,7 +682,7 @@ mod tests {
         let k = key(7);
         let n = nip();
         let c = chain(&k, 6, Some(&n));
-        let r = k.verify(n.as_str(), &c[2..]);
+        let r = v(&k, n.as_str(), &c[2..]);
         assert!(r.intact(), "{r:?}");
         assert_eq!(r.absent_before(), 2);
     }
@@ -389,9 +693,129 @@ mod tests {
         let n = nip();
         let mut c = vec![event(-2, Some(&n)), event(-1, Some(&n))];
         c.extend(chain(&k, 2, Some(&n)));
-        let r = k.verify(n.as_str(), &c);
+        let r = v(&k, n.as_str(), &c);
         assert!(r.intact(), "{r:?}");
         assert_eq!(r.unchained, 2);
+    }
+
+    #[test]
+    fn the_kept_head_shows_a_shortened_chain_and_a_put_back_head() {
+        let k = key(7);
+        let n = nip();
+        let c = chain(&k, 5, Some(&n));
+        let head5 = c[4].link.as_ref().unwrap().head(n.as_str()).unwrap();
+        let head3 = c[2].link.as_ref().unwrap().head(n.as_str()).unwrap();
+        let check = |records: &[AuditEvent], head: Option<&ChainHead>, expires: bool| {
+            k.verify(
+                n.as_str(),
+                records,
+                &Evidence {
+                    head,
+                    checkpoint: None,
+                    expires,
+                },
+            )
+            .problems
+        };
+        assert_eq!(check(&c, Some(&head5), false), []);
+        // The newest two deleted: the head points past them.
+        assert_eq!(
+            check(&c[..3], Some(&head5), false),
+            [ChainProblem::TailMissing { held: 3, head: 5 }]
+        );
+        // The whole chain deleted, the head left.
+        assert_eq!(
+            check(&[], Some(&head5), false),
+            [ChainProblem::TailMissing { held: 0, head: 5 }]
+        );
+        // The head deleted too, or put back to an older one.
+        assert_eq!(check(&c, None, false), [ChainProblem::HeadMissing]);
+        assert_eq!(
+            check(&c, Some(&head3), false),
+            [ChainProblem::HeadBehind { head: 3, held: 5 }]
+        );
+        // A head written without the key.
+        let mut forged = head5.clone();
+        forged.seq = 3;
+        assert_eq!(
+            check(&c[..3], Some(&forged), false),
+            [ChainProblem::HeadAltered]
+        );
+        // The oldest deleted where nothing expires; counted where records expire.
+        assert_eq!(
+            check(&c[2..], Some(&head5), false),
+            [ChainProblem::Missing { after: 0, next: 3 }]
+        );
+        assert_eq!(check(&c[2..], Some(&head5), true), []);
+    }
+
+    #[test]
+    fn a_checkpoint_shows_a_rollback_to_an_older_consistent_state() {
+        let k = key(7);
+        let n = nip();
+        let c = chain(&k, 5, Some(&n));
+        let heads = [c[4].link.as_ref().unwrap().head(n.as_str()).unwrap()];
+        let cp = k.checkpoint(chrono::Utc::now(), &heads);
+        assert!(k.checkpoint_ok(&cp));
+        // The store as it was at #3, rows and head together: consistent, but behind.
+        let head3 = c[2].link.as_ref().unwrap().head(n.as_str()).unwrap();
+        let r = k.verify(
+            n.as_str(),
+            &c[..3],
+            &Evidence {
+                head: Some(&head3),
+                checkpoint: Some(&cp),
+                expires: false,
+            },
+        );
+        assert_eq!(
+            r.problems,
+            [ChainProblem::BehindCheckpoint {
+                checkpoint: 5,
+                held: 3
+            }]
+        );
+        // A chain and its head both deleted.
+        let r = k.verify(
+            n.as_str(),
+            &[],
+            &Evidence {
+                head: None,
+                checkpoint: Some(&cp),
+                expires: false,
+            },
+        );
+        assert_eq!(
+            r.problems,
+            [ChainProblem::BehindCheckpoint {
+                checkpoint: 5,
+                held: 0
+            }]
+        );
+        // A checkpoint altered, or of heads not sealed with the key.
+        let mut altered = cp.clone();
+        altered.heads.get_mut(n.as_str()).unwrap().seq = 2;
+        assert!(!k.checkpoint_ok(&altered));
+        let mut unsealed = heads[0].clone();
+        unsealed.seal = "00".into();
+        assert!(k
+            .checkpoint(chrono::Utc::now(), &[unsealed])
+            .heads
+            .is_empty());
+    }
+
+    #[test]
+    fn an_unsealed_record_dated_after_the_chain_began_is_refused_wherever_it_sorts() {
+        let k = key(7);
+        let n = nip();
+        let mut c = chain(&k, 2, Some(&n));
+        // As DynamoDB sorts them: unsealed records first; this one is dated after the first
+        // sealed record.
+        c.insert(0, event(5, Some(&n)));
+        assert!(matches!(
+            v(&k, n.as_str(), &c).problems[..],
+            [ChainProblem::UnchainedAfterChain { .. }]
+        ));
     }
 
     #[test]
@@ -399,8 +823,8 @@ mod tests {
         let k = key(7);
         let n = nip();
         let system = chain(&k, 2, None);
-        assert!(k.verify(SYSTEM_CHAIN, &system).intact());
-        assert!(!k.verify(n.as_str(), &system).intact());
+        assert!(v(&k, SYSTEM_CHAIN, &system).intact());
+        assert!(!v(&k, n.as_str(), &system).intact());
     }
 
     #[test]

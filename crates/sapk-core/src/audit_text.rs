@@ -65,6 +65,7 @@ codes!(
         AuditVerified = "audit_verified" => ("keutuhan riwayat diperiksa", "trail integrity checked"),
         AccountRenumber = "account_renumber" => ("ganti nomor (NIP)", "renumbering"),
         StaffRequest = "staff_request" => ("permintaan petugas", "staff request"),
+        AuditCheckpoint = "audit_checkpoint" => ("titik periksa audit", "audit checkpoint"),
         MailStatus = "mail_status" => ("status email", "mail status"),
         StaffRegistry = "staff_registry" => ("registri petugas", "staff registry"),
         SecondFactorEnrol = "second_factor_enrol" => ("pasang verifikasi dua langkah", "two-step login set-up"),

@@ -379,6 +379,32 @@ pub trait Store: Send + Sync {
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError>;
     /// The NIP's audit events, newest first.
     async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
+    /// The head of `chain` as kept beyond its records: written with every chained append
+    /// (from the link's `head_seal`, in the same transaction), never moved back.
+    async fn kept_audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<crate::audit_chain::ChainHead>, StoreError>;
+    /// Every chain's kept head (for a checkpoint).
+    async fn kept_audit_heads(&self) -> Result<Vec<crate::audit_chain::ChainHead>, StoreError>;
+    /// Whether records are removed after a retention period (then a chain may begin above
+    /// its first place without anything having been deleted).
+    fn audit_expires(&self) -> bool {
+        false
+    }
+}
+
+/// Where audit checkpoints are kept, out of reach of the store's writers: written once,
+/// never replaced.
+#[async_trait]
+pub trait AuditArchive: Send + Sync {
+    async fn put_checkpoint(
+        &self,
+        checkpoint: &crate::audit_chain::Checkpoint,
+    ) -> Result<(), StoreError>;
+    /// The newest checkpoint, if any was written.
+    async fn latest_checkpoint(&self)
+        -> Result<Option<crate::audit_chain::Checkpoint>, StoreError>;
 }
 
 /// Which message an e-mail carries (for logs and outbox file names).

@@ -2,11 +2,13 @@
 //! file with its sender, and a `Mailer` that writes each e-mail to a folder as an RFC 5322
 //! `.eml` file.
 
+mod checkpoints;
 mod datadir;
 mod outbox;
 mod queue;
 mod sqlite;
 
+pub use checkpoints::{CheckpointDir, CHECKPOINT_DIR};
 pub use datadir::{DataDir, DataDirError, DB_FILE, DEFAULT_MAIL_FROM};
 pub use outbox::FileOutbox;
 pub use queue::{Drained, MailQueue, Sender, MAX_ATTEMPTS};

@@ -100,6 +100,12 @@ CREATE TABLE IF NOT EXISTS audit (
     details TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_nip ON audit (nip, id);
+CREATE TABLE IF NOT EXISTS audit_heads (
+    chain TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    mac TEXT NOT NULL,
+    seal TEXT NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -327,8 +333,45 @@ fn write_throttle(c: &Connection, t: &LoginThrottle) -> Result<(), StoreError> {
 }
 
 /// Appends a record; a chained one whose place is held already is refused by the unique
-/// index `audit_chain_place` (a `Conflict`).
+/// index `audit_chain_place` (a `Conflict`). The chain's kept head moves with it, in the
+/// same transaction (never back).
 fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
+    insert_audit_row(c, e)?;
+    if let Some(head) = e.link.as_ref().and_then(|l| l.head(chain_of(e))) {
+        c.exec(
+            "INSERT INTO audit_heads (chain, seq, mac, seal) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, \
+             seal = excluded.seal WHERE excluded.seq > audit_heads.seq",
+            params![head.chain, head.seq as i64, head.mac, head.seal],
+        )
+        .map_err(down)?;
+    }
+    Ok(())
+}
+
+fn read_kept_heads(
+    c: &Connection,
+    chain: Option<&str>,
+) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT chain, seq, mac, seal FROM audit_heads WHERE ?1 IS NULL OR chain = ?1",
+        )
+        .map_err(down)?;
+    let rows = stmt
+        .query_map([chain], |r| {
+            Ok(sapk_core::audit_chain::ChainHead {
+                chain: r.get(0)?,
+                seq: r.get::<_, i64>(1)?.max(0) as u64,
+                mac: r.get(2)?,
+                seal: r.get(3)?,
+            })
+        })
+        .map_err(down)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(down)
+}
+
+fn insert_audit_row(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
     let link = e.link.as_ref();
     c.exec(
         "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details, \
@@ -371,6 +414,7 @@ fn read_audit_head(c: &Connection, chain: &str) -> Result<Option<AuditLink>, Sto
             seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("chain_seq {seq}")))?,
             prev,
             mac,
+            head_seal: String::new(),
         })
     })
     .transpose()
@@ -390,6 +434,7 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
                 .map_err(|_| conv_err(StoreError::Corrupt("chain_seq".into())))?,
             prev: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
             mac: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+            head_seal: String::new(),
         }),
         None => None,
     };
@@ -1371,14 +1416,28 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn kept_audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<sapk_core::audit_chain::ChainHead>, StoreError> {
+        let chain = chain.to_owned();
+        self.run(move |c| Ok(read_kept_heads(c, Some(&chain))?.pop()))
+            .await
+    }
+
+    async fn kept_audit_heads(&self) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
+        self.run_heavy(move |c| read_kept_heads(c, None)).await
+    }
+
+    /// Every record of the chain in insertion order (the row id): a record written after
+    /// another stays after it, sealed or not.
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
         // By the NIP index (audit_by_nip); the records without a NIP are the chain `-`.
         let key = (chain != SYSTEM_CHAIN).then(|| chain.to_owned());
         self.run_heavy(move |c| {
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM audit WHERE nip IS ?1 \
-                     ORDER BY chain_seq IS NOT NULL, chain_seq, id"
+                    "SELECT {AUDIT_COLUMNS} FROM audit WHERE nip IS ?1 ORDER BY id"
                 ))
                 .map_err(down)?;
             let rows = stmt.query_map([key], audit_row).map_err(down)?;

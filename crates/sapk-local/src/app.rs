@@ -102,7 +102,10 @@ impl App {
             Service::new(store, Arc::new(queue.clone()), s.clock, s.config, data.key)?
                 .with_pii_key(data.pii_key)
                 .with_factor_key(data.factor_key)
-                .with_audit_key(data.audit_key),
+                .with_audit_key(data.audit_key)
+                .with_checkpoints(std::sync::Arc::new(
+                    sapk_embedded::CheckpointDir::in_data_dir(&data.path),
+                )),
         );
         service.warm_up().await;
         let sender = queue.sender(service.clone(), mailer);

@@ -381,3 +381,33 @@ pub async fn seed_demo_if_empty(
     }
     Ok(true)
 }
+
+/// The identity a checkpoint written by the local server is audited under.
+fn checkpoint_operator() -> sapk_core::staff::Operator {
+    sapk_core::staff::Operator {
+        id: "system".into(),
+        office: "LOCAL".into(),
+        officer_id: None,
+        scope: None,
+    }
+}
+
+/// Writes an audit checkpoint now (a failure is logged: the service goes on).
+pub async fn checkpoint_now(service: &sapk_core::Service) {
+    match service.write_audit_checkpoint(&checkpoint_operator()).await {
+        Ok(cp) => tracing::info!(chains = cp.heads.len(), "audit checkpoint written"),
+        Err(e) => warn!(error = %e, "audit checkpoint not written"),
+    }
+}
+
+/// Writes an audit checkpoint at start and then every `period`.
+pub async fn checkpoint_every(
+    service: std::sync::Arc<sapk_core::Service>,
+    period: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        checkpoint_now(&service).await;
+    }
+}

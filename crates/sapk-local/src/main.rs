@@ -97,6 +97,17 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     // As deployed: no answer waits for the mail; the sender delivers the queue meanwhile.
     tokio::spawn(app.sender.run());
+    // Keyed checkpoints of every audit chain's head, beside the store.
+    let checkpoint_secs = std::env::var("SAPK_AUDIT_CHECKPOINT_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(3600);
+    if checkpoint_secs > 0 {
+        tokio::spawn(sapk_local::checkpoint_every(
+            app.service.clone(),
+            std::time::Duration::from_secs(checkpoint_secs),
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -138,5 +149,6 @@ async fn main() -> anyhow::Result<()> {
         r = sapk_local::serve_routes(listener, app.routes, sapk_local::Timeouts::default()) => r.context("server")?,
         _ = tokio::signal::ctrl_c() => say!("stopping"),
     }
+    sapk_local::checkpoint_now(&app.service).await;
     Ok(())
 }

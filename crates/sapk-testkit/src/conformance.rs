@@ -865,7 +865,67 @@ async fn append_sealed(
     let head = s.audit_head(chain_of(&e)).await?;
     e.link = Some(k.seal(&e, head.as_ref()));
     s.append_audit(&e).await?;
+    // As a store gives it back: the head's seal is kept beside the records, not in them.
+    if let Some(l) = e.link.as_mut() {
+        l.head_seal.clear();
+    }
     Ok(e)
+}
+
+/// `records` checked against the head the store keeps for `chain`.
+async fn verify_kept(
+    s: &DynStore,
+    k: &AuditKey,
+    chain: &str,
+    records: &[AuditEvent],
+) -> sapk_core::audit_chain::ChainReport {
+    let head = s.kept_audit_head(chain).await.unwrap();
+    k.verify(
+        chain,
+        records,
+        &sapk_core::audit_chain::Evidence {
+            head: head.as_ref(),
+            checkpoint: None,
+            expires: s.audit_expires(),
+        },
+    )
+}
+
+/// Every chained append moves its chain's kept head in the same write (sealed, so it
+/// verifies), the head never moves back, and every chain's head is listed for a checkpoint.
+pub async fn audit_heads_are_kept_with_each_append(s: DynStore) {
+    let k = chain_key();
+    let nip = fresh_nip();
+    assert_eq!(s.kept_audit_head(nip.as_str()).await.unwrap(), None);
+    let mut last = None;
+    for i in 0..3 {
+        last = Some(
+            append_sealed(&s, &k, chain_event(Some(&nip), i))
+                .await
+                .unwrap(),
+        );
+    }
+    let head = s
+        .kept_audit_head(nip.as_str())
+        .await
+        .unwrap()
+        .expect("a kept head");
+    let link = last.unwrap().link.unwrap();
+    assert_eq!((head.seq, head.mac.as_str()), (3, link.mac.as_str()));
+    assert!(k.head_ok(&head));
+    // A record that lost the race for a held place moves nothing.
+    let mut rival = chain_event(Some(&nip), 8);
+    rival.link = Some(k.seal(&rival, None));
+    assert!(conflict(s.append_audit(&rival).await));
+    assert_eq!(
+        s.kept_audit_head(nip.as_str()).await.unwrap(),
+        Some(head.clone())
+    );
+    let all = s.kept_audit_heads().await.unwrap();
+    assert!(all.contains(&head), "listed for a checkpoint");
+    let chain = s.audit_chain(nip.as_str()).await.unwrap();
+    let report = verify_kept(&s, &k, nip.as_str(), &chain).await;
+    assert!(report.intact(), "{report:?}");
 }
 
 /// Chained records come back exactly as sealed (they verify), oldest first, with the head
@@ -896,7 +956,7 @@ pub async fn audit_appends_sealed_in_place(s: DynStore) {
     }
     let chain = s.audit_chain(nip.as_str()).await.unwrap();
     assert_eq!(chain.len(), 25, "every append kept");
-    let report = k.verify(nip.as_str(), &chain);
+    let report = verify_kept(&s, &k, nip.as_str(), &chain).await;
     assert!(report.intact(), "{report:?}");
     assert_eq!(report.last_seq, Some(25));
 }
@@ -916,12 +976,13 @@ pub async fn audit_chain_places(s: DynStore) {
     append_sealed(&s, &k, chain_event(Some(&b), 9))
         .await
         .unwrap();
-    let head = s.audit_head(a.as_str()).await.unwrap().unwrap();
+    let mut head = s.audit_head(a.as_str()).await.unwrap().unwrap();
+    head.head_seal.clear();
     assert_eq!(Some(&head), written[3].link.as_ref());
     assert_eq!(head.seq, 4);
     let chain = s.audit_chain(a.as_str()).await.unwrap();
     assert_eq!(chain, written, "oldest first, as written");
-    let report = k.verify(a.as_str(), &chain);
+    let report = verify_kept(&s, &k, a.as_str(), &chain).await;
     assert!(report.intact(), "{report:?}");
     assert_eq!(
         s.audit_head(b.as_str()).await.unwrap().map(|l| l.seq),
@@ -982,7 +1043,7 @@ pub async fn racing_appends_one_place_one_wins(s: DynStore) {
         .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict(_)))));
     let chain = s.audit_chain(a.as_str()).await.unwrap();
     assert_eq!(chain.len(), 2);
-    assert!(k.verify(a.as_str(), &chain).intact());
+    assert!(verify_kept(&s, &k, a.as_str(), &chain).await.intact());
 }
 
 /// An e-mail change whose audit record's place is held already: nothing is written.
@@ -1008,7 +1069,7 @@ pub async fn an_email_change_with_a_held_audit_place_writes_nothing(s: DynStore)
     s.change_email_audited(&next, 0, &record).await.unwrap();
     let chain = s.audit_chain(nip.as_str()).await.unwrap();
     assert_eq!(chain, vec![first, record]);
-    assert!(k.verify(nip.as_str(), &chain).intact());
+    assert!(verify_kept(&s, &k, nip.as_str(), &chain).await.intact());
 }
 
 /// A batched read: one answer per NIP in the order asked, absent ones `None`, a NIP asked
@@ -1167,6 +1228,7 @@ macro_rules! store_conformance_tests {
             mail_statuses,
             accounts_by_email,
             audit_chain_places,
+            audit_heads_are_kept_with_each_append,
             racing_appends_one_place_one_wins,
             an_email_change_with_a_held_audit_place_writes_nothing
         );

@@ -23,6 +23,8 @@ struct State {
     /// Each chain's records (indexes into `audit`), its head and its held places: the
     /// route bench appends tens of thousands of records, which a scan would make it measure.
     chains: HashMap<String, Chain>,
+    /// Each chain's head as kept beyond its records.
+    kept_heads: HashMap<String, sapk_core::audit_chain::ChainHead>,
     officers: HashMap<String, Officer>,
     exceptions: HashMap<Nip, PendingException>,
     mail_status: HashMap<Nip, sapk_core::mail_status::MailStatus>,
@@ -74,6 +76,15 @@ fn push_audit(s: &mut State, e: &AuditEvent) -> Result<(), StoreError> {
         chain.places.insert(l.seq);
         if chain.head.as_ref().is_none_or(|h| h.seq < l.seq) {
             chain.head = Some(l.clone());
+        }
+        if let Some(kept) = l.head(chain_of(e)) {
+            let newer = s
+                .kept_heads
+                .get(&kept.chain)
+                .is_none_or(|h| h.seq < kept.seq);
+            if newer {
+                s.kept_heads.insert(kept.chain.clone(), kept);
+            }
         }
     }
     Ok(())
@@ -336,9 +347,16 @@ impl Store for MemoryStore {
         Ok(self.with(|s| s.chains.get(chain).and_then(|c| c.head.clone())))
     }
     async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut v: Vec<AuditEvent> = self.with(|s| chain_records(s, chain).cloned().collect());
-        v.sort_by_key(|e| e.link.as_ref().map(|l| l.seq));
-        Ok(v)
+        Ok(self.with(|s| chain_records(s, chain).cloned().collect()))
+    }
+    async fn kept_audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<sapk_core::audit_chain::ChainHead>, StoreError> {
+        Ok(self.with(|s| s.kept_heads.get(chain).cloned()))
+    }
+    async fn kept_audit_heads(&self) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
+        Ok(self.with(|s| s.kept_heads.values().cloned().collect()))
     }
     async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         Ok(self.with(|s| {

@@ -552,7 +552,11 @@ async fn an_import_never_undoes_a_counter_email_change() {
     );
     // No record of the whole trail (the import that kept the counter's address, the
     // change, the look-ups) holds either address in full.
-    let trail = admin(&["--json", "audit", NIP, "--limit", "500"], app.data_dir(), None);
+    let trail = admin(
+        &["--json", "audit", NIP, "--limit", "500"],
+        app.data_dir(),
+        None,
+    );
     let trail = String::from_utf8_lossy(&trail.stdout).into_owned();
     assert!(trail.contains("kept_counter_email"), "{trail}");
     for address in [EMAIL, NEW] {
@@ -1004,4 +1008,151 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
     let out = run_as("SUPERVISOR-2", &["email", "approve", NIP, "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("Tidak ada pengajuan pengecualian"));
+}
+
+/// Someone who can write the store file (the triggers dropped) but does not hold the audit
+/// key, hiding records in each of the ways the rows alone cannot show: an unsealed record
+/// added after the sealed ones, the newest records deleted, the oldest deleted, a whole
+/// chain deleted with its kept head, and the store put back to an older consistent state.
+/// `audit --verify` reports every one (exit 1).
+mod without_the_key {
+    use super::*;
+
+    /// An employee with a chain of records, and a checkpoint of it in the archive.
+    async fn chain_and_checkpoint() -> (TestApp, u64) {
+        let app = spawn_app().await;
+        app.seed_default().await;
+        app.activate(NIP, EMAIL, STRONG).await;
+        for _ in 0..3 {
+            app.login(NIP, "Wrong-Password-1").await;
+        }
+        app.login(NIP, STRONG).await;
+        let out = admin(&["audit", "--checkpoint"], app.data_dir(), None);
+        assert!(out.status.success(), "{}", text(&out));
+        let report = verify_json(&app).await;
+        assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+        assert!(report["checkpoint_at"].is_string(), "{report}");
+        (app, report["last_seq"].as_u64().unwrap())
+    }
+
+    async fn verify_json(app: &TestApp) -> serde_json::Value {
+        let out = admin(&["--json", "audit", NIP, "--verify"], app.data_dir(), None);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
+    }
+
+    /// Verifies; asserts exit 1 and a problem named `problem`.
+    fn reported(app: &TestApp, problem: &str) -> serde_json::Value {
+        let out = admin(&["--json", "audit", NIP, "--verify"], app.data_dir(), None);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            report["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["problem"] == problem),
+            "{problem} not in {report}"
+        );
+        report
+    }
+
+    #[tokio::test]
+    async fn an_unsealed_record_added_after_the_sealed_ones() {
+        let (app, _) = chain_and_checkpoint().await;
+        let now = chrono::Utc::now().timestamp_micros();
+        tamper(
+            app.data_dir(),
+            &format!(
+                "INSERT INTO audit (at, actor, nip, action, outcome, details) \
+                 VALUES ({now}, 'self', '{NIP}', 'login', 'succeeded', 'null');"
+            ),
+        );
+        reported(&app, "unchained_after_chain");
+    }
+
+    #[tokio::test]
+    async fn the_newest_records_deleted() {
+        let (app, last) = chain_and_checkpoint().await;
+        tamper(
+            app.data_dir(),
+            &format!(
+                "DROP TRIGGER audit_no_delete; \
+                 DELETE FROM audit WHERE nip = '{NIP}' AND chain_seq > {};",
+                last - 2
+            ),
+        );
+        let r = reported(&app, "tail_missing");
+        assert!(r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["held"] == last - 2));
+    }
+
+    #[tokio::test]
+    async fn the_oldest_records_deleted() {
+        let (app, _) = chain_and_checkpoint().await;
+        tamper(
+            app.data_dir(),
+            &format!(
+                "DROP TRIGGER audit_no_delete; \
+                 DELETE FROM audit WHERE nip = '{NIP}' AND chain_seq <= 2;"
+            ),
+        );
+        reported(&app, "missing");
+    }
+
+    #[tokio::test]
+    async fn a_whole_chain_deleted_with_its_head() {
+        let (app, last) = chain_and_checkpoint().await;
+        tamper(
+            app.data_dir(),
+            &format!(
+                "DROP TRIGGER audit_no_delete; \
+                 DELETE FROM audit WHERE nip = '{NIP}'; \
+                 DELETE FROM audit_heads WHERE chain = '{NIP}';"
+            ),
+        );
+        let r = reported(&app, "behind_checkpoint");
+        assert!(r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["checkpoint"] == last && p["held"] == 0));
+    }
+
+    #[tokio::test]
+    async fn the_store_put_back_to_an_older_consistent_state() {
+        let app = spawn_app().await;
+        app.seed_default().await;
+        app.activate(NIP, EMAIL, STRONG).await;
+        // The state an intruder saves: the rows so far and the kept head.
+        let db = rusqlite::Connection::open(app.data_dir().join("sapk.db")).unwrap();
+        let (max_id, seq, mac, seal): (i64, i64, String, String) = db
+            .query_row(
+                &format!(
+                    "SELECT (SELECT max(id) FROM audit), seq, mac, seal FROM audit_heads WHERE chain = '{NIP}'"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        drop(db);
+        // Later: more activity, and the hourly checkpoint.
+        for _ in 0..2 {
+            app.login(NIP, "Wrong-Password-1").await;
+        }
+        let out = admin(&["audit", "--checkpoint"], app.data_dir(), None);
+        assert!(out.status.success(), "{}", text(&out));
+        // Put back: the newer rows gone, the saved head restored (rows and head agree).
+        tamper(
+            app.data_dir(),
+            &format!(
+                "DROP TRIGGER audit_no_delete; \
+                 DELETE FROM audit WHERE id > {max_id}; \
+                 UPDATE audit_heads SET seq = {seq}, mac = '{mac}', seal = '{seal}' WHERE chain = '{NIP}';"
+            ),
+        );
+        reported(&app, "behind_checkpoint");
+    }
 }

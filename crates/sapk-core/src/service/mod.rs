@@ -120,6 +120,9 @@ pub struct Service {
     /// Seals each audit record into its NIP's chain ([`crate::audit_chain`]); `None` only
     /// where no key was given (then every audit append is refused, never written unsealed).
     pub(crate) audit_key: Option<crate::audit_chain::AuditKey>,
+    /// Where keyed checkpoints of every audit chain's head go, and are read back by a
+    /// verification (a folder beside the embedded store; the Object Lock archive on AWS).
+    pub(crate) checkpoints: Option<Arc<dyn crate::ports::AuditArchive>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -176,6 +179,7 @@ impl Service {
             factor_key: None,
             suppressions: None,
             audit_key: Some(crate::audit_chain::AuditKey::derived_from(&key)),
+            checkpoints: None,
             key,
             hasher,
         })
@@ -185,6 +189,12 @@ impl Service {
     /// it the key is derived from the token key.
     pub fn with_audit_key(mut self, key: TokenKey) -> Service {
         self.audit_key = Some(crate::audit_chain::AuditKey::new(key));
+        self
+    }
+
+    /// The archive of audit checkpoints (see [`crate::audit_chain::Checkpoint`]).
+    pub fn with_checkpoints(mut self, archive: Arc<dyn crate::ports::AuditArchive>) -> Service {
+        self.checkpoints = Some(archive);
         self
     }
 

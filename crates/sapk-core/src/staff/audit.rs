@@ -58,8 +58,30 @@ impl Service {
                 "no audit key configured (SAPK_AUDIT_KEY)".into(),
             )));
         };
-        let records = self.store.audit_chain(chain).await?;
-        let report = key.verify(chain, &records);
+        let (records, head) = tokio::join!(
+            self.store.audit_chain(chain),
+            self.store.kept_audit_head(chain)
+        );
+        let (records, head) = (records?, head?);
+        let checkpoint = match &self.checkpoints {
+            Some(archive) => archive.latest_checkpoint().await?,
+            None => None,
+        };
+        let trusted = checkpoint.as_ref().filter(|cp| key.checkpoint_ok(cp));
+        let mut report = key.verify(
+            chain,
+            &records,
+            &crate::audit_chain::Evidence {
+                head: head.as_ref(),
+                checkpoint: trusted,
+                expires: self.store.audit_expires(),
+            },
+        );
+        if checkpoint.is_some() && trusted.is_none() {
+            report
+                .problems
+                .push(crate::audit_chain::ChainProblem::CheckpointAltered);
+        }
         let outcome = if report.intact() {
             Outcome::Intact
         } else {
@@ -74,10 +96,41 @@ impl Service {
                 "records": report.records,
                 "first_seq": report.first_seq,
                 "last_seq": report.last_seq,
+                "head_seq": report.head_seq,
+                "checkpoint_at": report.checkpoint_at,
                 "problems": report.problems.len(),
             }),
         ))
         .await?;
         Ok(report)
+    }
+
+    /// Writes a keyed checkpoint of every chain's kept head to the archive (heads whose
+    /// seal does not hold are left out, and counted). Audited in the system chain.
+    pub async fn write_audit_checkpoint(
+        &self,
+        op: &Operator,
+    ) -> Result<crate::audit_chain::Checkpoint, StaffError> {
+        let (Some(key), Some(archive)) = (&self.audit_key, &self.checkpoints) else {
+            return Err(StaffError::Store(StoreError::Unavailable(
+                "no audit key or no checkpoint archive configured".into(),
+            )));
+        };
+        let heads = self.store.kept_audit_heads().await?;
+        let cp = key.checkpoint(self.now(), &heads);
+        archive.put_checkpoint(&cp).await?;
+        self.staff_audit(self.staff_event(
+            op,
+            None,
+            Action::AuditCheckpoint,
+            Outcome::Done,
+            json!({
+                "chains": cp.heads.len(),
+                "heads_refused": heads.len() - cp.heads.len(),
+                "at": cp.at,
+            }),
+        ))
+        .await?;
+        Ok(cp)
     }
 }
