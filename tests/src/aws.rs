@@ -454,3 +454,109 @@ pub async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
     .await
     .expect("seed");
 }
+
+/// A counter at the wire: a TCP relay in front of the DynamoDB stand-in that counts every
+/// HTTP request passing through it by its `X-Amz-Target` operation (SDK retries included,
+/// as the endpoint sees them). The SDK is pointed at [`WireCounter::url`].
+#[derive(Clone)]
+pub struct WireCounter {
+    pub url: String,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// Finds `x-amz-target:` header lines in a request stream (case-insensitive), keeping a
+/// tail across reads so that a line split between two reads is still found once.
+#[derive(Default)]
+struct TargetScanner {
+    carry: Vec<u8>,
+}
+
+impl TargetScanner {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<String>) {
+        self.carry.extend_from_slice(bytes);
+        let lower = self.carry.to_ascii_lowercase();
+        let needle = b"\r\nx-amz-target:";
+        let mut done = 0;
+        let mut i = 0;
+        while i + needle.len() <= lower.len() {
+            if &lower[i..i + needle.len()] == needle {
+                let start = i + needle.len();
+                match self.carry[start..].windows(2).position(|w| w == b"\r\n") {
+                    Some(end) => {
+                        let value = String::from_utf8_lossy(&self.carry[start..start + end]);
+                        let op = value.trim().rsplit('.').next().unwrap_or("").to_owned();
+                        out.push(op);
+                        i = start + end;
+                        done = i;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            i += 1;
+        }
+        // Keep what may still hold the start of a header line.
+        let keep_from = done.max(self.carry.len().saturating_sub(needle.len() + 64));
+        self.carry.drain(..keep_from);
+    }
+}
+
+impl WireCounter {
+    /// Starts the relay to `upstream` (`http://127.0.0.1:PORT`) on a free local port.
+    pub async fn start(upstream: &str) -> WireCounter {
+        let target = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the wire counter");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (target, seen) = (target.clone(), s.clone());
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.split();
+                    let (mut sr, mut sw) = server.split();
+                    let up = async {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut scanner = TargetScanner::default();
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = match cr.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            let mut ops = Vec::new();
+                            scanner.feed(&buf[..n], &mut ops);
+                            seen.lock().unwrap_or_else(|p| p.into_inner()).extend(ops);
+                            if sw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = sw.shutdown().await;
+                    };
+                    let down = async {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                        use tokio::io::AsyncWriteExt;
+                        let _ = cw.shutdown().await;
+                    };
+                    tokio::join!(up, down);
+                });
+            }
+        });
+        WireCounter { url, seen }
+    }
+
+    /// The requests seen since the last call, as sorted operation names.
+    pub fn take_sorted(&self) -> Vec<String> {
+        let mut v = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
+        v.sort_unstable();
+        v
+    }
+}
