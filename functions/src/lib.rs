@@ -102,9 +102,12 @@ pub async fn run_staff() -> anyhow::Result<()> {
     }
     // An officer's e-mail change takes the new address off SES's suppression list.
     let ses = settings.ses(sapk_aws::sesv2_client(&sdk));
-    let api = StaffApi::new(Arc::new(
-        api_service(&settings, &sdk)?.with_suppressions(Arc::new(ses)),
-    ));
+    let mut service = api_service(&settings, &sdk)?.with_suppressions(Arc::new(ses));
+    // `audit --verify` compares each chain with the newest checkpoint in the archive.
+    if let Some(checkpoints) = settings.checkpoints(sapk_aws::s3_client(&sdk)) {
+        service = service.with_checkpoints(Arc::new(checkpoints));
+    }
+    let api = StaffApi::new(Arc::new(service));
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
@@ -312,6 +315,47 @@ pub async fn archive_audit_batch(
         "audit archived"
     );
     Ok(counts)
+}
+
+/// The identity an audit checkpoint is recorded under.
+pub fn checkpoint_operator() -> sapk_core::staff::Operator {
+    sapk_core::staff::Operator {
+        id: "system:audit-checkpoint".into(),
+        office: "AWS".into(),
+        officer_id: None,
+        scope: None,
+    }
+}
+
+/// The `audit-checkpoint` function: on a schedule, a keyed checkpoint of every audit chain's
+/// head into the archive bucket (`SAPK_AUDIT_ARCHIVE_BUCKET`, Object Lock). It holds the
+/// audit key; no person does.
+pub async fn run_audit_checkpoint() -> anyhow::Result<()> {
+    let (settings, sdk) = settings().await?;
+    let Some(checkpoints) = settings.checkpoints(sapk_aws::s3_client(&sdk)) else {
+        tracing::error!("refusing to start: SAPK_AUDIT_ARCHIVE_BUCKET is missing");
+        anyhow::bail!(
+            "refusing to start: missing required configuration: SAPK_AUDIT_ARCHIVE_BUCKET"
+        );
+    };
+    let service = Arc::new(api_service(&settings, &sdk)?.with_checkpoints(Arc::new(checkpoints)));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let service = service.clone();
+            async move {
+                let cp = service
+                    .write_audit_checkpoint(&checkpoint_operator())
+                    .await
+                    .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+                tracing::info!(chains = cp.heads.len(), "audit checkpoint written");
+                Ok::<serde_json::Value, lambda_runtime::Error>(
+                    serde_json::json!({ "at": cp.at, "chains": cp.heads.len() }),
+                )
+            }
+        },
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }
 
 /// The `audit-archive` function: the audit table's stream into the Object Lock bucket

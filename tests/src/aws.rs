@@ -362,13 +362,18 @@ pub async fn functions_intercepted(
         Some(queue) => Arc::new(queue),
         None => Arc::new(settings.ses(ses)),
     };
-    let service = Arc::new(
-        settings
-            .service(store, mailer)
-            .expect("wiring")
-            .with_pii_key(sapk_core::TokenKey::generate().expect("pii key"))
-            .with_factor_key(sapk_core::TokenKey::generate().expect("factor key")),
-    );
+    let mut service = settings
+        .service(store, mailer)
+        .expect("wiring")
+        .with_pii_key(sapk_core::TokenKey::generate().expect("pii key"))
+        .with_factor_key(sapk_core::TokenKey::generate().expect("factor key"));
+    // As the staff and audit-checkpoint functions are wired: checkpoints in the archive.
+    if let Some(c) = settings.checkpoints(sapk_aws::s3_client(
+        &local_sdk_config(dynamodb_endpoint).await,
+    )) {
+        service = service.with_checkpoints(Arc::new(c));
+    }
+    let service = Arc::new(service);
     Functions {
         forgot: Api::new(service.clone(), sapk_functions::FORGOT_ROUTES),
         reset: Api::new(service.clone(), sapk_functions::RESET_ROUTES),

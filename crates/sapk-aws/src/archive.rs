@@ -124,3 +124,112 @@ impl AuditArchive {
         Ok(counts)
     }
 }
+
+/// Audit checkpoints ([`sapk_core::audit_chain::Checkpoint`]) in the archive bucket, under
+/// `checkpoints/<microseconds>.json`: each a new object the bucket's Object Lock keeps from
+/// being deleted or overwritten. Only the audit-checkpoint function writes them (it holds the
+/// audit key); the staff function reads the newest for `audit --verify`.
+#[derive(Debug, Clone)]
+pub struct S3Checkpoints {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+/// Where checkpoints are kept in the archive bucket.
+pub const CHECKPOINT_PREFIX: &str = "checkpoints/";
+
+fn s3_down<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+    e: aws_sdk_s3::error::SdkError<E, R>,
+) -> sapk_core::ports::StoreError {
+    sapk_core::ports::StoreError::Unavailable(format!(
+        "archive bucket: {}",
+        aws_sdk_s3::error::DisplayErrorContext(e)
+    ))
+}
+
+impl S3Checkpoints {
+    pub fn new(client: aws_sdk_s3::Client, bucket: String) -> S3Checkpoints {
+        S3Checkpoints { client, bucket }
+    }
+
+    /// The key of a checkpoint written at `at` (zero-padded: S3 lists keys in order).
+    pub fn key_of(at: chrono::DateTime<chrono::Utc>) -> String {
+        format!(
+            "{CHECKPOINT_PREFIX}{:020}.json",
+            at.timestamp_micros().max(0)
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl sapk_core::ports::AuditArchive for S3Checkpoints {
+    async fn put_checkpoint(
+        &self,
+        cp: &sapk_core::audit_chain::Checkpoint,
+    ) -> Result<(), sapk_core::ports::StoreError> {
+        let body = serde_json::to_vec(cp)
+            .map_err(|e| sapk_core::ports::StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(Self::key_of(cp.at))
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            // Never replaces one: a second checkpoint at the same microsecond is refused.
+            .if_none_match("*")
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(s3_down)?;
+        Ok(())
+    }
+
+    async fn latest_checkpoint(
+        &self,
+    ) -> Result<Option<sapk_core::audit_chain::Checkpoint>, sapk_core::ports::StoreError> {
+        let mut newest: Option<String> = None;
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(CHECKPOINT_PREFIX)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(s3_down)?;
+            for o in page.contents() {
+                if let Some(k) = o.key() {
+                    if newest.as_deref().is_none_or(|n| k > n) {
+                        newest = Some(k.to_owned());
+                    }
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let Some(key) = newest else {
+            return Ok(None);
+        };
+        let obj = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(s3_down)?;
+        let bytes = obj
+            .body
+            .collect()
+            .await
+            .map_err(|e| sapk_core::ports::StoreError::Unavailable(e.to_string()))?
+            .into_bytes();
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| sapk_core::ports::StoreError::Corrupt(format!("{key}: {e}")))
+    }
+}

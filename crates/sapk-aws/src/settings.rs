@@ -75,6 +75,9 @@ pub struct Settings {
     /// Every tunable of [`Config`].
     pub config: Config,
     pub keys: Keys,
+    /// `SAPK_AUDIT_ARCHIVE_BUCKET`: where audit checkpoints are kept (the staff function
+    /// reads the newest, the audit-checkpoint function writes them).
+    pub archive_bucket: Option<String>,
 }
 
 fn key(
@@ -141,6 +144,7 @@ impl Settings {
             mail_rate_per_sec,
             config,
             keys,
+            archive_bucket: trimmed("SAPK_AUDIT_ARCHIVE_BUCKET"),
         })
     }
 
@@ -210,6 +214,13 @@ impl Settings {
             Some(n) => queue.with_notice_queue(n.clone()),
             None => queue,
         })
+    }
+
+    /// The audit checkpoints in the archive bucket, when one is set.
+    pub fn checkpoints(&self, s3: aws_sdk_s3::Client) -> Option<crate::archive::S3Checkpoints> {
+        self.archive_bucket
+            .clone()
+            .map(|b| crate::archive::S3Checkpoints::new(s3, b))
     }
 
     /// The service over `store` and `mailer` with every key that is set (see [`Entry`] for

@@ -336,6 +336,14 @@ fn write_throttle(c: &Connection, t: &LoginThrottle) -> Result<(), StoreError> {
 /// index `audit_chain_place` (a `Conflict`). The chain's kept head moves with it, in the
 /// same transaction (never back).
 fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
+    // A place at or before the kept head is taken, even when its record is gone (deleted
+    // from the chain's end): the core then appends after the kept head.
+    if let Some(l) = &e.link {
+        let kept = read_kept_heads(c, Some(chain_of(e)))?.pop();
+        if kept.is_some_and(|k| k.seq >= l.seq) {
+            return Err(StoreError::Conflict("audit chain place (kept head)".into()));
+        }
+    }
     insert_audit_row(c, e)?;
     if let Some(head) = e.link.as_ref().and_then(|l| l.head(chain_of(e))) {
         c.exec(
@@ -1407,7 +1415,19 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (e, key) = (e.clone(), key.clone());
         self.run(move |c| {
-            let head = read_audit_head(c, chain_of(&e))?;
+            // After the kept head when it is past the records (the newest were deleted): the
+            // gap stays visible.
+            let rows = read_audit_head(c, chain_of(&e))?;
+            let kept = read_kept_heads(c, Some(chain_of(&e)))?.pop();
+            let head = match kept {
+                Some(k) if rows.as_ref().is_none_or(|r| k.seq > r.seq) => Some(AuditLink {
+                    seq: k.seq,
+                    prev: String::new(),
+                    mac: k.mac,
+                    head_seal: String::new(),
+                }),
+                _ => rows,
+            };
             let mut sealed = e.clone();
             sealed.link = Some(key.seal(&e, head.as_ref()));
             insert_audit(c, &sealed)?;

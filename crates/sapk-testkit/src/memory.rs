@@ -55,12 +55,16 @@ fn conflict(what: &str) -> StoreError {
     StoreError::Conflict(what.to_owned())
 }
 
-/// Whether `e`'s place in its chain is held already.
+/// Whether `e`'s place in its chain is held already (by a record, or at or before the kept
+/// head).
 fn taken(s: &State, e: &AuditEvent) -> bool {
     e.link.as_ref().is_some_and(|l| {
         s.chains
             .get(chain_of(e))
             .is_some_and(|c| c.places.contains(&l.seq))
+            || s.kept_heads
+                .get(chain_of(e))
+                .is_some_and(|k| k.seq >= l.seq)
     })
 }
 

@@ -75,9 +75,15 @@ impl Service {
             sealed.link = Some(key.seal(event, head.as_ref()));
             match write(sealed).await {
                 Err(StoreError::Conflict(why)) => {
-                    let now = self.store.audit_head(chain).await?;
+                    let mut now = self.store.audit_head(chain).await?;
                     if now == head {
-                        return Err(StoreError::Conflict(why));
+                        // The records did not move, yet the place was refused: the kept head
+                        // is past them (the chain's newest records were deleted). Append after
+                        // the kept head, so that the gap stays for every later check to see.
+                        now = self.kept_head_beyond(chain, head.as_ref()).await?;
+                        if now == head {
+                            return Err(StoreError::Conflict(why));
+                        }
                     }
                     head = now;
                     let spread = 1u64 << attempt.min(5);
@@ -93,6 +99,24 @@ impl Service {
         Err(StoreError::Conflict(format!(
             "audit chain {chain}: {ATTEMPTS} appends lost the race"
         )))
+    }
+
+    /// The kept head of `chain` as a sealing base, when it is past `head`; else `head`.
+    async fn kept_head_beyond(
+        &self,
+        chain: &str,
+        head: Option<&crate::audit_chain::AuditLink>,
+    ) -> Result<Option<crate::audit_chain::AuditLink>, StoreError> {
+        let kept = self.store.kept_audit_head(chain).await?;
+        Ok(match kept {
+            Some(k) if head.is_none_or(|h| k.seq > h.seq) => Some(crate::audit_chain::AuditLink {
+                seq: k.seq,
+                prev: String::new(),
+                mac: k.mac,
+                head_seal: String::new(),
+            }),
+            _ => head.cloned(),
+        })
     }
 
     pub(crate) fn public_event(
