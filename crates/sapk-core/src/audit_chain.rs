@@ -672,9 +672,11 @@ mod tests {
             [ChainProblem::UnchainedAfterChain { .. }]
         ));
 
-        // Sealed under another key: every record is refused.
+        // Sealed under another key: every record is refused, and the head.
         let other = chain(&key(8), 3, Some(&n));
-        assert_eq!(v(&k, n.as_str(), &other).problems.len(), 3);
+        let problems = v(&k, n.as_str(), &other).problems;
+        assert_eq!(problems.len(), 4);
+        assert_eq!(problems[3], ChainProblem::HeadAltered);
     }
 
     #[test]

@@ -73,13 +73,21 @@ fn push_audit(s: &mut State, e: &AuditEvent) -> Result<(), StoreError> {
         return Err(conflict("audit chain place"));
     }
     let index = s.audit.len();
-    s.audit.push(e.clone());
+    // The head's seal is kept beside the records (below), not in them, as every store does.
+    let mut row = e.clone();
+    if let Some(l) = row.link.as_mut() {
+        l.head_seal.clear();
+    }
+    s.audit.push(row);
     let chain = s.chains.entry(chain_of(e).to_owned()).or_default();
     chain.records.push(index);
     if let Some(l) = &e.link {
         chain.places.insert(l.seq);
         if chain.head.as_ref().is_none_or(|h| h.seq < l.seq) {
-            chain.head = Some(l.clone());
+            chain.head = Some(AuditLink {
+                head_seal: String::new(),
+                ..l.clone()
+            });
         }
         if let Some(kept) = l.head(chain_of(e)) {
             let newer = s
