@@ -425,6 +425,7 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
         }),
         Problem::Auth(AuthError::InvalidSecondFactor),
         Problem::Auth(AuthError::InvalidChallenge),
+        Problem::Auth(AuthError::SecondFactorLocked),
         Problem::Auth(AuthError::AlreadyEnrolled),
         Problem::Auth(AuthError::NotEnrolled),
         Problem::InvalidRequest {
