@@ -392,7 +392,19 @@ pub async fn invoke(
     body: Option<Value>,
     bearer: Option<&str>,
 ) -> (u16, Value, Option<String>) {
-    let mut event = ApiGatewayV2::new(method, path).source_ip("203.0.113.10");
+    invoke_from(api, "203.0.113.10", method, path, body, bearer).await
+}
+
+/// [`invoke`] from the source address `ip`.
+pub async fn invoke_from(
+    api: &Api,
+    ip: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (u16, Value, Option<String>) {
+    let mut event = ApiGatewayV2::new(method, path).source_ip(ip);
     if let Some(b) = body {
         event = event.json(&b);
     }

@@ -48,6 +48,7 @@ codes!(
         Reset = "reset" => ("buat password baru", "password reset"),
         Login = "login" => ("masuk", "login"),
         PasswordChange = "password_change" => ("ganti password", "password change"),
+        Logout = "logout" => ("keluar", "logout"),
         ForgotRateLimited = "forgot_rate_limited" => ("batas permintaan kode", "code request limit"),
         ResetRateLimited = "reset_rate_limited" => ("batas reset", "reset limit"),
         LoginRateLimited = "login_rate_limited" => ("batas masuk", "login limit"),

@@ -121,14 +121,56 @@ impl StaffScope {
             .then_some(StaffScope::Instansi(name))
     }
 
-    /// Whether an officer of this scope may act on an employee of `instansi`.
+    /// Whether an officer of this scope may act on an employee of `instansi`: the agency's
+    /// name compared with white space folded and case ignored (an export's
+    /// "PEMERINTAH  KOTA BANDUNG" is the registry's "Pemerintah Kota Bandung").
     pub fn covers(&self, instansi: Option<&str>) -> bool {
+        fn folded(s: &str) -> String {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        }
         match self {
             StaffScope::Bkn => true,
-            StaffScope::Instansi(mine) => {
-                instansi.is_some_and(|theirs| theirs.trim().eq_ignore_ascii_case(mine.trim()))
-            }
+            StaffScope::Instansi(mine) => instansi.is_some_and(|theirs| {
+                let (mine, theirs) = (folded(mine), folded(theirs));
+                !mine.is_empty() && mine == theirs
+            }),
         }
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::StaffScope;
+
+    #[test]
+    fn an_agency_scope_covers_its_own_agency_in_any_case_or_spacing_and_nothing_else() {
+        let bandung = StaffScope::parse("instansi:Pemerintah Kota Bandung").unwrap();
+        for own in [
+            "Pemerintah Kota Bandung",
+            "PEMERINTAH KOTA BANDUNG",
+            "  pemerintah  kota\tbandung ",
+        ] {
+            assert!(bandung.covers(Some(own)), "{own:?}");
+        }
+        for other in [
+            None,
+            Some(""),
+            Some("Pemerintah Kota Bandung Barat"),
+            Some("Pemerintah Kabupaten Bandung"),
+            Some("PemerintahKota Bandung"),
+        ] {
+            assert!(!bandung.covers(other), "{other:?}");
+        }
+        assert!(StaffScope::Bkn.covers(None));
+        assert!(StaffScope::Bkn.covers(Some("Pemerintah Kota Bandung")));
+        assert_eq!(
+            StaffScope::parse(" INSTANSI : Pemerintah   Kota Bandung "),
+            Some(bandung)
+        );
+        assert_eq!(StaffScope::parse("instansi:  "), None);
     }
 }
 

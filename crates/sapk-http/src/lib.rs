@@ -610,7 +610,7 @@ impl Api {
             )),
             Route::Logout => {
                 let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                svc.logout(token).await?;
+                svc.logout(token, &meta).await?;
                 Ok(finish(
                     base_response(StatusCode::NO_CONTENT, lang),
                     Body::Empty,

@@ -2,17 +2,25 @@
 
 use serde_json::Value;
 
-/// Every message the stand-in at `endpoint` holds for `to`, oldest first (none when it
-/// cannot be read).
+/// Every message the stand-in at `endpoint` holds for `to`, oldest first. A stand-in that
+/// cannot be read fails the test: "nothing was sent" must never pass because SES was down.
 pub async fn mail_for(endpoint: &str, to: &str) -> Vec<Value> {
-    let Ok(resp) = reqwest::get(format!("{endpoint}/store")).await else {
-        return Vec::new();
-    };
-    let store: Value = resp.json().await.unwrap_or(Value::Null);
+    let resp = reqwest::get(format!("{endpoint}/store"))
+        .await
+        .unwrap_or_else(|e| panic!("the SES stand-in at {endpoint} cannot be read: {e}"));
+    assert!(
+        resp.status().is_success(),
+        "the SES stand-in at {endpoint} answered {}",
+        resp.status()
+    );
+    let store: Value = resp
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("the SES stand-in's store is not JSON: {e}"));
     store["emails"]
         .as_array()
-        .cloned()
-        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("the SES stand-in's store has no `emails` list: {store}"))
+        .clone()
         .into_iter()
         .filter(|m| {
             m["destination"]["to"]
@@ -45,4 +53,15 @@ pub fn find_code(text: &str) -> Option<String> {
                 .all(|(i, c)| i == 4 || alphabet.contains(c));
         ok.then(|| w.to_owned())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A stand-in that is not there fails the reading test instead of reading as "no mail".
+    #[tokio::test]
+    #[should_panic(expected = "cannot be read")]
+    async fn a_stand_in_that_cannot_be_read_fails_the_test() {
+        // Port 9 (discard) on the loopback address: nothing listens there in the test run.
+        super::mail_for("http://127.0.0.1:9", "a@example.go.id").await;
+    }
 }

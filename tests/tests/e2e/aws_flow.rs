@@ -146,7 +146,7 @@ async fn store_unreachable_mid_run_gives_503_and_no_half_done_reset() {
     assert_eq!(s, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
     let tables = fresh_tables(&dynamodb_url()).await;
     let mut env = function_env(&tables);
@@ -159,10 +159,13 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
     seed(&f.service, nip, &email).await;
     f.post_forgot(nip).await;
     let code = ses_code_for(&email).await.unwrap();
+    // Twenty threads released together by a barrier.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let (f, code) = (f.clone(), code.clone());
+        let (f, code, barrier) = (f.clone(), code.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
             invoke(&f.reset, "POST", "/v1/password/reset", Some(json!({ "nip": nip, "token": code, "new_password": format!("Perahu-Layar-Biru-{i}") })), None).await.0
         }));
     }
@@ -178,6 +181,30 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 400),
         "{statuses:?}"
+    );
+    // Each of the nineteen losers lost the race in one of its places, and says which: the code
+    // gone before it looked (`no_code`), the code's five tries (`no_tries_left`) or the atomic
+    // write (`code_already_used`, at most four: five tries, one winner).
+    let reasons: Vec<String> = f
+        .service
+        .store()
+        .list_audit(&sapk_core::Nip::from_stored(nip).unwrap(), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "reset" && e.outcome == "failed")
+        .filter_map(|e| e.details["reason"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(reasons.len(), 19, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| ["no_code", "no_tries_left", "code_already_used"].contains(&r.as_str())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().filter(|r| *r == "code_already_used").count() <= 4,
+        "at most five took a try: {reasons:?}"
     );
     // Twenty audit appends raced for the NIP's chain on DynamoDB: all landed, in order.
     let report = verify_chain(&f.service, nip).await;
@@ -531,6 +558,55 @@ async fn parallel_logins_on_dynamodb_cannot_exceed_the_failure_budget() {
     assert_eq!(wrong + locked, 20, "{statuses:?}");
     assert!(wrong <= 5, "{wrong} wrong passwords judged: {statuses:?}");
     assert!(wrong >= 1, "{statuses:?}");
+}
+
+/// On DynamoDB as on SQLite: failures from many addresses lock each address out after five,
+/// add up to the per-NIP ceiling (then the NIP is locked for everyone), and until then the
+/// owner at another address is not locked out.
+#[tokio::test]
+async fn lock_out_on_dynamodb_from_several_addresses() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    env.insert("SAPK_LIMIT_LOGIN_NIP_IP".into(), "1000/900".into());
+    env.insert("SAPK_LIMIT_LOGIN_NIP".into(), "1000/900".into());
+    env.insert("SAPK_LOCKOUT_NIP_CEILING".into(), "12".into());
+    let f = functions(&dynamodb_url(), &env).await;
+    let nip = "199203142022211001";
+    let email = format!("lock.{}@example.go.id", std::process::id());
+    let _ = activated_with_a_code(&f, nip, &email).await;
+    let login_from = |ip: &'static str, pw: &'static str| {
+        let f = &f;
+        async move {
+            let body = json!({ "nip": nip, "password": pw });
+            invoke_from(&f.login, ip, "POST", "/v1/login", Some(body), None)
+                .await
+                .0
+        }
+    };
+    // Two attacker addresses, six wrong passwords each: five judged, then locked.
+    for ip in ["198.51.100.1", "198.51.100.2"] {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            statuses.push(login_from(ip, "Wrong-Password-1").await);
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "{ip}");
+        // Locked for the right password too, from that address.
+        assert_eq!(login_from(ip, PW).await, 429, "{ip}");
+    }
+    // The owner elsewhere is not locked out (and a completed login clears the counts).
+    assert_eq!(login_from("192.0.2.20", PW).await, 200);
+    // A third address reaches the per-NIP ceiling of 12: then the NIP is locked everywhere.
+    let mut statuses = Vec::new();
+    for i in 0..14 {
+        let ip: &'static str = Box::leak(format!("198.51.100.{}", 10 + i).into_boxed_str());
+        statuses.push(login_from(ip, "Wrong-Password-1").await);
+    }
+    assert!(statuses.contains(&429), "the ceiling locks: {statuses:?}");
+    assert_eq!(
+        login_from("192.0.2.21", PW).await,
+        429,
+        "locked for everyone"
+    );
 }
 
 /// Activates `nip` through the functions and leaves a fresh code in `email`'s inbox; returns

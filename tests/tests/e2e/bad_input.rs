@@ -159,10 +159,21 @@ async fn bodies_over_16_kib_are_refused() {
         assert_problem(&a, 413, "payload_too_large", route).await;
         assert_eq!(a.json()["detail"], "The request body exceeds 16 KiB.");
     }
-    // Just under the limit is read normally.
-    let pad = 16 * 1024 - 40;
-    let ok = format!("{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}", "a".repeat(pad));
-    assert!(ok.len() <= 16 * 1024);
+    // The limit itself is read normally; one byte more is refused.
+    let at_limit = |extra: usize| {
+        let frame = format!("{{\"nip\":\"{NIP}\",\"pad\":\"\"}}").len();
+        let body = format!(
+            "{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}",
+            "a".repeat(16 * 1024 - frame + extra)
+        );
+        assert_eq!(body.len(), 16 * 1024 + extra);
+        body.into_bytes()
+    };
+    for route in ["/v1/password/forgot", "/v1/password/reset", "/v1/login"] {
+        let a = app.post_raw(route, at_limit(1), Some("en")).await;
+        assert_problem(&a, 413, "payload_too_large", route).await;
+    }
+    let ok = String::from_utf8(at_limit(0)).unwrap();
     assert_eq!(
         app.post_raw("/v1/password/forgot", ok.into_bytes(), None)
             .await

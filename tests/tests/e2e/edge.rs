@@ -11,8 +11,8 @@ const SECRET: &str = "origin-verify-3f9c2a7d1b";
 const PEER: &str = "203.0.113.10";
 
 /// A wrong-password login through `api` with `headers`, as API Gateway delivers it from PEER;
-/// returns the source address the audit recorded for it.
-async fn source_seen(app: &TestApp, api: &Api, headers: &[(&str, &str)]) -> Option<String> {
+/// returns the answer's status and the source address the audit recorded for it.
+async fn wrong_login(app: &TestApp, api: &Api, headers: &[(&str, &str)]) -> (u16, Option<String>) {
     let event = headers.iter().fold(
         ApiGatewayV2::new("POST", "/v1/login").source_ip(PEER),
         |e, (k, v)| e.header(k, v),
@@ -21,13 +21,19 @@ async fn source_seen(app: &TestApp, api: &Api, headers: &[(&str, &str)]) -> Opti
         .json(&json!({ "nip": NIP, "password": "Wrong-Password-123" }))
         .request()
         .unwrap();
-    let resp = api.handle(req).await;
+    let status = api.handle(req).await.status().as_u16();
     // Wrong, or locked out by the failures before (from that address): audited either way.
-    assert!([401, 429].contains(&resp.status().as_u16()));
+    assert!([401, 429].contains(&status));
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
-    app.store.list_audit(&nip, 1).await.unwrap()[0]
+    let seen = app.store.list_audit(&nip, 1).await.unwrap()[0]
         .source_ip
-        .clone()
+        .clone();
+    (status, seen)
+}
+
+/// The source address the audit recorded for a wrong login (see [`wrong_login`]).
+async fn source_seen(app: &TestApp, api: &Api, headers: &[(&str, &str)]) -> Option<String> {
+    wrong_login(app, api, headers).await.1
 }
 
 #[tokio::test]
@@ -99,9 +105,16 @@ async fn behind_cloudfront_one_viewer_cannot_lock_out_another() {
         ("cloudfront-viewer-address", "198.51.100.66:50000"),
         ("x-origin-verify", SECRET),
     ];
+    let mut statuses = Vec::new();
     for _ in 0..6 {
-        source_seen(&app, &edge, &attacker).await;
+        statuses.push(wrong_login(&app, &edge, &attacker).await.0);
     }
+    // The attacker's address is locked out: five wrong answers, then 429.
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 401, 429],
+        "the attacker is locked"
+    );
     // The owner reaches the API through the same CloudFront address, from elsewhere.
     let event = ApiGatewayV2::new("POST", "/v1/login")
         .source_ip(PEER)

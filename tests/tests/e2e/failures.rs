@@ -1,7 +1,7 @@
 //! A store or mailer that fails: a clear 503 (or, for mail, the same 202), nothing half-done.
 
 use chrono::Duration;
-use sapk_core::ports::Store;
+use sapk_core::ports::{Clock, Store};
 use sapk_e2e::faults::{CallLog, FailMode, FailingMailer, FailingStore, Switch};
 use sapk_e2e::*;
 use std::sync::Arc;
@@ -194,6 +194,122 @@ async fn every_security_event_is_audited() {
     assert_eq!(last.source_ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(last.actor, "self");
     assert_eq!(last.details["failures"], 1);
+}
+
+/// The events after a login: a lock-out, a password change (wrong and right), two-step
+/// login (set-up, a wrong code, a right one, new recovery codes), a logout, and the counter's
+/// unlock and session revocation: each leaves its record in the NIP's trail.
+#[tokio::test]
+async fn every_later_security_event_is_audited_too() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    let (uri, _) = app.enrol(&token).await;
+    app.clock.advance(Duration::seconds(30));
+    let challenge = |a: Answer| a.json()["challenge"].as_str().unwrap().to_owned();
+    let ch = challenge(app.login(NIP, STRONG).await);
+    let right = totp_code(&uri, app.clock.now());
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    let second = |code: String| {
+        let ch = ch.clone();
+        let app = &app;
+        async move {
+            app.post(
+                "/v1/login/second-factor",
+                serde_json::json!({ "challenge": ch, "code": code }),
+            )
+            .await
+        }
+    };
+    assert_eq!(second(wrong.to_owned()).await.status, 400);
+    let signed_in = second(right).await;
+    assert_eq!(signed_in.status, 200);
+    let token = signed_in.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.clock.advance(Duration::seconds(30));
+    let renewed = app
+        .post_bearer(
+            "/v1/account/recovery-codes",
+            &token,
+            serde_json::json!({ "current_password": STRONG, "code": totp_code(&uri, app.clock.now()) }),
+        )
+        .await;
+    assert_eq!(renewed.status, 200, "{}", renewed.json());
+    let changed = app
+        .post_bearer(
+            "/v1/password/change",
+            &token,
+            serde_json::json!({ "current_password": "Wrong-Password-1", "new_password": STRONG2 }),
+        )
+        .await;
+    assert_eq!(changed.status, 401);
+    let changed = app
+        .post_bearer(
+            "/v1/password/change",
+            &token,
+            serde_json::json!({ "current_password": STRONG, "new_password": STRONG2 }),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.json());
+    let token = changed.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.logout(&token).await.status, 204);
+    for _ in 0..6 {
+        app.login(NIP, "Wrong-Password-1").await;
+    }
+    let op = sapk_core::staff::Operator {
+        id: "OP-7".into(),
+        office: "KANREG-I".into(),
+        officer_id: Some("199001012015031002".into()),
+        scope: None,
+    };
+    app.service.unlock_account(NIP, &op).await.unwrap();
+    app.service.revoke_sessions(NIP, &op).await.unwrap();
+
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let seen: Vec<(String, String)> = app
+        .store
+        .list_audit(&nip, 200)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| (e.action.clone(), e.outcome.clone()))
+        .collect();
+    for (action, outcome) in [
+        ("password_change", "failed"),
+        ("password_change", "succeeded"),
+        ("second_factor_enrol", "started"),
+        ("second_factor_enrol", "succeeded"),
+        ("login", "second_step"),
+        ("login_second_step", "failed"),
+        ("login_second_step", "succeeded"),
+        ("recovery_codes_renew", "succeeded"),
+        ("logout", "succeeded"),
+        ("login", "failed"),
+        ("login", "throttled"),
+        ("account_unlock", "done"),
+        ("session_revoke", "done"),
+    ] {
+        assert!(
+            seen.iter().any(|(a, o)| a == action && o == outcome),
+            "({action}, {outcome}) not in {seen:?}"
+        );
+    }
+    // The counter's records name the person behind the identity.
+    let unlock = app
+        .store
+        .list_audit(&nip, 200)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "account_unlock")
+        .unwrap();
+    assert_eq!(unlock.details["officer_id"], "199001012015031002");
 }
 
 #[tokio::test]

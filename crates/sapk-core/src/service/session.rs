@@ -5,7 +5,7 @@ use crate::ports::{Account, SessionRecord};
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::{store_down, Service, SessionInfo};
+use super::{store_down, RequestMeta, Service, SessionInfo};
 
 /// One entry of a civil servant's own security activity.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -128,12 +128,19 @@ impl Service {
 
     /// `POST /v1/logout`.
     #[instrument(skip_all, fields(action = "logout"))]
-    pub async fn logout(&self, token: &str) -> Result<(), AuthError> {
+    pub async fn logout(&self, token: &str, meta: &RequestMeta) -> Result<(), AuthError> {
         let (s, _) = self.live_session(token).await?;
         self.store
             .delete_session(&s.token_hash)
             .await
-            .map(|_| ())
-            .map_err(store_down)
+            .map_err(store_down)?;
+        self.audit(self.public_event(
+            &s.nip,
+            meta,
+            crate::audit_text::Action::Logout,
+            crate::audit_text::Outcome::Succeeded,
+        ))
+        .await;
+        Ok(())
     }
 }
