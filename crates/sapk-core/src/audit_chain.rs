@@ -84,6 +84,11 @@ pub struct CheckpointEntry {
 pub struct Checkpoint {
     pub at: chrono::DateTime<chrono::Utc>,
     pub heads: std::collections::BTreeMap<String, CheckpointEntry>,
+    /// The MAC of the checkpoint it was built on (empty for the first): each checkpoint
+    /// carries forward every chain the one before it saw, so a newer checkpoint never saw
+    /// less.
+    #[serde(default)]
+    pub prev: String,
     pub mac: String,
 }
 
@@ -158,9 +163,13 @@ impl AuditKey {
     fn checkpoint_mac(
         &self,
         at: chrono::DateTime<chrono::Utc>,
+        prev: &str,
         heads: &std::collections::BTreeMap<String, CheckpointEntry>,
     ) -> String {
-        let mut parts: Vec<Vec<u8>> = vec![at.timestamp_micros().to_be_bytes().to_vec()];
+        let mut parts: Vec<Vec<u8>> = vec![
+            at.timestamp_micros().to_be_bytes().to_vec(),
+            prev.as_bytes().to_vec(),
+        ];
         for (chain, e) in heads {
             parts.push(chain.as_bytes().to_vec());
             parts.push(e.seq.to_be_bytes().to_vec());
@@ -170,10 +179,19 @@ impl AuditKey {
         self.0.mac_hex(CHECKPOINT_LABEL, &refs)
     }
 
-    /// A checkpoint of `heads` at `at`: only heads sealed with this key are taken (one that
-    /// is not is no evidence of anything), and the list is sealed as a whole.
-    pub fn checkpoint(&self, at: chrono::DateTime<chrono::Utc>, heads: &[ChainHead]) -> Checkpoint {
-        let heads: std::collections::BTreeMap<String, CheckpointEntry> = heads
+    /// A checkpoint of `heads` at `at`, built on `previous` (the newest trusted one): only
+    /// heads sealed with this key are taken (one that is not is no evidence of anything),
+    /// and every chain `previous` saw further along than the store holds now (a head gone,
+    /// behind, or another at the same place) keeps `previous`'s entry: a checkpoint never
+    /// forgets what an earlier one saw. Those chains are returned too (each a sign of
+    /// tampering since `previous`).
+    pub fn checkpoint(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        heads: &[ChainHead],
+        previous: Option<&Checkpoint>,
+    ) -> (Checkpoint, Vec<String>) {
+        let mut entries: std::collections::BTreeMap<String, CheckpointEntry> = heads
             .iter()
             .filter(|h| self.head_ok(h))
             .map(|h| {
@@ -186,13 +204,41 @@ impl AuditKey {
                 )
             })
             .collect();
-        let mac = self.checkpoint_mac(at, &heads);
-        Checkpoint { at, heads, mac }
+        let mut regressed = Vec::new();
+        if let Some(p) = previous {
+            for (chain, before) in &p.heads {
+                let kept = entries.get(chain).is_some_and(|now| {
+                    now.seq > before.seq || (now.seq == before.seq && ct_eq(&now.mac, &before.mac))
+                });
+                if !kept {
+                    regressed.push(chain.clone());
+                    entries.insert(chain.clone(), before.clone());
+                }
+            }
+        }
+        let prev = previous.map(|p| p.mac.clone()).unwrap_or_default();
+        let mac = self.checkpoint_mac(at, &prev, &entries);
+        (
+            Checkpoint {
+                at,
+                heads: entries,
+                prev,
+                mac,
+            },
+            regressed,
+        )
     }
 
     /// Whether a checkpoint was sealed with this key and not altered.
     pub fn checkpoint_ok(&self, cp: &Checkpoint) -> bool {
-        ct_eq(&self.checkpoint_mac(cp.at, &cp.heads), &cp.mac)
+        ct_eq(&self.checkpoint_mac(cp.at, &cp.prev, &cp.heads), &cp.mac)
+    }
+
+    /// Whether one record matches its own seal (not its place in a chain).
+    pub fn record_ok(&self, e: &AuditEvent) -> bool {
+        e.link
+            .as_ref()
+            .is_some_and(|l| ct_eq(&self.mac(e, l.seq, &l.prev), &l.mac))
     }
 
     fn mac(&self, e: &AuditEvent, seq: u64, prev: &str) -> String {
@@ -434,6 +480,9 @@ pub enum ChainProblem {
     CheckpointMismatch { seq: u64 },
     /// The newest checkpoint does not match its seal: the archive was altered.
     CheckpointAltered,
+    /// The audit trail records a checkpoint written at `at` that the archive no longer holds
+    /// as its newest (deleted, or an older one put in its place).
+    CheckpointMissing { at: chrono::DateTime<chrono::Utc> },
 }
 
 impl ChainProblem {
@@ -532,6 +581,13 @@ impl ChainProblem {
                     "the archive's newest checkpoint does not match its seal",
                 )
                 .to_owned(),
+            ChainProblem::CheckpointMissing { at } => format!(
+                "{at}: {}",
+                l.pick(
+                    "titik periksa yang tercatat di riwayat tidak ada lagi di arsip (dihapus atau diganti yang lama)",
+                    "a checkpoint the trail records is no longer the archive's newest (deleted, or an older one put back)"
+                )
+            ),
         }
     }
 }
@@ -757,8 +813,8 @@ mod tests {
         let n = nip();
         let c = chain(&k, 5, Some(&n));
         let heads = [c[4].link.as_ref().unwrap().head(n.as_str()).unwrap()];
-        let cp = k.checkpoint(chrono::Utc::now(), &heads);
-        assert!(k.checkpoint_ok(&cp));
+        let (cp, regressed) = k.checkpoint(chrono::Utc::now(), &heads, None);
+        assert!(k.checkpoint_ok(&cp) && regressed.is_empty());
         // The store as it was at #3, rows and head together: consistent, but behind.
         let head3 = c[2].link.as_ref().unwrap().head(n.as_str()).unwrap();
         let r = k.verify(
@@ -801,9 +857,19 @@ mod tests {
         let mut unsealed = heads[0].clone();
         unsealed.seal = "00".into();
         assert!(k
-            .checkpoint(chrono::Utc::now(), &[unsealed])
+            .checkpoint(chrono::Utc::now(), &[unsealed], None)
+            .0
             .heads
             .is_empty());
+        // A later checkpoint of a store that lost the chain (or was put back) keeps what the
+        // earlier one saw, and names the chain.
+        let (later, regressed) = k.checkpoint(chrono::Utc::now(), &[head3.clone()], Some(&cp));
+        assert_eq!(regressed, [n.as_str().to_owned()]);
+        assert_eq!(later.heads[n.as_str()].seq, 5);
+        assert_eq!(later.prev, cp.mac);
+        assert!(k.checkpoint_ok(&later));
+        let (empty, regressed) = k.checkpoint(chrono::Utc::now(), &[], Some(&later));
+        assert_eq!((empty.heads[n.as_str()].seq, regressed.len()), (5, 1));
     }
 
     #[test]

@@ -64,8 +64,9 @@ pub struct Config {
     pub lockout_max_secs: i64,
     /// How long failures are remembered after the last one.
     pub lockout_memory_secs: i64,
-    /// Consecutive wrong second-step codes (across logins and addresses) after which the
-    /// authenticator's codes are refused until a recovery code or a counter unlock.
+    /// Wrong second-step codes within 30 days (across logins and addresses; a right
+    /// authenticator code does not clear them) after which the authenticator's codes are
+    /// refused until a recovery code or a counter unlock.
     pub second_step_cap: u32,
     /// Every forgot answer takes at least this long, so that sending mail (or not) does
     /// not show in the response time.

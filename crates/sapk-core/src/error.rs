@@ -28,7 +28,7 @@ pub enum AuthError {
     /// the account: log in again.
     #[error("missing, expired or used login challenge")]
     InvalidChallenge,
-    /// Too many wrong second-step codes in a row: the authenticator's codes are refused
+    /// Too many wrong second-step codes (within 30 days): the authenticator's codes are refused
     /// until a recovery code or a counter unlock.
     #[error("authenticator codes blocked after too many wrong codes")]
     SecondFactorLocked,

@@ -327,9 +327,11 @@ pub enum FactorNotice<'a> {
     RecoveryCodesRenewed,
     /// An office removed the authenticator after checking the owner in person.
     RemovedAtCounter { office: &'a str },
-    /// `wrong` consecutive wrong codes followed right passwords: the authenticator's codes
+    /// `wrong` wrong codes (within 30 days) followed right passwords: the authenticator's codes
     /// are refused until a recovery code or a counter visit.
     CodesCapped { wrong: usize },
+    /// `wrong` wrong codes followed right passwords (half-way to the cap).
+    WrongCodes { wrong: usize },
 }
 
 pub fn second_factor_email(
@@ -351,8 +353,10 @@ pub fn second_factor_email(
         (FactorNotice::RecoveryCodeUsed { left }, Lang::En) => ("A SAPK recovery code was used to sign in", format!("On {when}, a recovery code was used to sign in to your SAPK account. Recovery codes left: {left}. If you lost your authenticator app, visit a BKN office or your agency's HR unit with your KTP.")),
         (FactorNotice::RecoveryCodesRenewed, Lang::Id) => ("Kode pemulihan SAPK telah dibuat ulang", format!("Pada {when}, kode pemulihan baru dibuat untuk akun SAPK Anda. Kode pemulihan yang lama tidak berlaku lagi.")),
         (FactorNotice::RecoveryCodesRenewed, Lang::En) => ("Your SAPK recovery codes were renewed", format!("On {when}, new recovery codes were made for your SAPK account. The old recovery codes no longer work.")),
-        (FactorNotice::CodesCapped { wrong }, Lang::Id) => ("Kode authenticator SAPK diblokir", format!("Sampai {when}, {wrong} kode verifikasi salah dimasukkan berturut-turut setelah password akun SAPK Anda yang benar. Artinya seseorang mungkin mengetahui password Anda. Kode dari aplikasi authenticator tidak diterima lagi sampai Anda masuk dengan kode pemulihan atau petugas kantor BKN atau unit kepegawaian instansi Anda membuka blokirnya. Segera ganti password Anda.")),
-        (FactorNotice::CodesCapped { wrong }, Lang::En) => ("SAPK authenticator codes blocked", format!("By {when}, {wrong} wrong verification codes in a row were entered after the right password of your SAPK account. Someone may know your password. Codes from the authenticator app are no longer accepted until you sign in with a recovery code or staff at a BKN office or your agency's HR unit unblock it. Change your password at once.")),
+        (FactorNotice::WrongCodes { wrong }, Lang::Id) => ("Kode verifikasi SAPK salah berkali-kali", format!("Sampai {when}, {wrong} kode verifikasi salah dimasukkan setelah password akun SAPK Anda yang benar. Jika itu bukan Anda, seseorang mengetahui password Anda: segera ganti password. Bila kode salah terus berlanjut, kode dari aplikasi authenticator akan diblokir sampai Anda masuk dengan kode pemulihan.")),
+        (FactorNotice::WrongCodes { wrong }, Lang::En) => ("Wrong SAPK verification codes", format!("By {when}, {wrong} wrong verification codes were entered after the right password of your SAPK account. If that was not you, someone knows your password: change it at once. If wrong codes go on, codes from the authenticator app will be blocked until you sign in with a recovery code.")),
+        (FactorNotice::CodesCapped { wrong }, Lang::Id) => ("Kode authenticator SAPK diblokir", format!("Sampai {when}, {wrong} kode verifikasi salah dimasukkan dalam 30 hari terakhir setelah password akun SAPK Anda yang benar. Artinya seseorang mungkin mengetahui password Anda. Kode dari aplikasi authenticator tidak diterima lagi sampai Anda masuk dengan kode pemulihan atau petugas kantor BKN atau unit kepegawaian instansi Anda membuka blokirnya. Segera ganti password Anda.")),
+        (FactorNotice::CodesCapped { wrong }, Lang::En) => ("SAPK authenticator codes blocked", format!("By {when}, {wrong} wrong verification codes were entered in the last 30 days after the right password of your SAPK account. Someone may know your password. Codes from the authenticator app are no longer accepted until you sign in with a recovery code or staff at a BKN office or your agency's HR unit unblock it. Change your password at once.")),
         (FactorNotice::RemovedAtCounter { office }, Lang::Id) => ("Verifikasi dua langkah SAPK telah dihapus", format!("Pada {when}, petugas {office} menghapus verifikasi dua langkah akun SAPK Anda setelah memeriksa identitas Anda secara langsung. Semua sesi login telah diakhiri. Setelah masuk, pasang kembali aplikasi authenticator Anda.")),
         (FactorNotice::RemovedAtCounter { office }, Lang::En) => ("SAPK two-step login was removed", format!("On {when}, staff at {office} removed the two-step login of your SAPK account after checking your identity in person. Every login session has been ended. After signing in, set up your authenticator app again.")),
     };

@@ -11,7 +11,7 @@
 //! succeeds on the way (a right password before the second step, a right current password)
 //! gives back its own attempt alone, with a compare-and-set, so it never clears the failures
 //! of another step or of a concurrent request. The second step keeps two more tallies: the
-//! account's consecutive wrong second-step codes (`<nip>/second-step`; at the cap the
+//! account's wrong second-step codes of the last 30 days (`<nip>/second-step`; at the cap the
 //! authenticator's codes are refused until a recovery code or a counter visit) and the
 //! challenge's own wrong codes (`<nip>/challenge/<id>`; a challenge ends after a few).
 
@@ -50,7 +50,7 @@ pub(crate) fn new_rev() -> u64 {
     }
 }
 
-/// The key of an account's consecutive wrong second-step codes.
+/// The key of an account's wrong second-step codes (remembered 30 days after the last).
 pub(crate) fn second_step_key(nip: &Nip) -> String {
     format!("{nip}/second-step")
 }

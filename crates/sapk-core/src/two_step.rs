@@ -28,8 +28,10 @@ use tracing::{error, info, instrument};
 pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
 /// Wrong codes one challenge takes before it ends (log in again for another).
 pub const CHALLENGE_TRIES: u32 = 3;
-/// How long the count of consecutive wrong second-step codes is kept after the last one.
-pub const SECOND_STEP_MEMORY_SECS: i64 = 365 * 86_400;
+/// How long wrong second-step codes are remembered after the last one: the cap counts the
+/// wrong codes of such a window (a right authenticator code does not clear them; a recovery
+/// code or a counter unlock does).
+pub const SECOND_STEP_MEMORY_SECS: i64 = 30 * 86_400;
 
 /// A started set-up: what the authenticator app needs. `Debug` hides the secret.
 pub struct TotpEnrolment {
@@ -237,7 +239,8 @@ impl Service {
     /// before) or an unused recovery code give a session. A wrong code draws on the
     /// account's guess budget like a wrong password, and on two tallies of its own: after
     /// `CHALLENGE_TRIES` wrong codes the challenge ends, and after `second_step_cap`
-    /// consecutive wrong codes (across logins and addresses) the authenticator's codes are
+    /// wrong codes within 30 days (across logins and addresses; a right authenticator code
+    /// does not clear them, a recovery code does) the authenticator's codes are
     /// refused until a recovery code or a counter unlock. The challenge is single-use: of
     /// two requests with it, only one gets a session.
     #[instrument(skip_all, fields(action = "login_second_step"))]
@@ -271,7 +274,7 @@ impl Service {
         let records = self
             .reserve_attempt(&nip, meta, Action::LoginSecondStep, &tallies)
             .await?;
-        // Counted before this attempt: the account's consecutive wrong codes, and this
+        // Counted before this attempt: the account's wrong codes of the last 30 days, and this
         // challenge's.
         let wrong_before = records[2].failures.saturating_sub(1);
         if records[3].failures > CHALLENGE_TRIES {
@@ -331,8 +334,16 @@ impl Service {
             }
             Err(e) => return Err(store_down(e)),
         }
-        // A completed login: the lock-out counts and the second step's tally back to zero.
-        self.give_back(&records[..3]).await?;
+        // A completed login: the lock-out counts back to zero. The second step's tally only
+        // for a recovery code (the owner's proof when the authenticator may be under attack):
+        // a right authenticator code gives back its own attempt alone, so an attacker with
+        // the password gains no fresh tries each time the owner signs in.
+        if matches!(input, Some(FactorInput::Recovery(_))) {
+            self.give_back(&records[..3]).await?;
+        } else {
+            self.give_back(&records[..2]).await?;
+            self.give_back_one(&records[2..3]).await?;
+        }
         let out = self
             .issue_session(&nip, account.credential_version, now)
             .await?;
@@ -387,19 +398,28 @@ impl Service {
                 error!(error = %e, "challenge not ended after its last try");
             }
         }
-        if wrong == self.config.second_step_cap {
-            if let Some(email) = &account.email {
-                self.send(mail::second_factor_email(
-                    email,
-                    account.name.as_str(),
-                    FactorNotice::CodesCapped {
-                        wrong: wrong as usize,
-                    },
-                    self.now(),
-                    meta.lang,
-                ))
-                .await;
-            }
+        // The owner is told half-way and at the cap.
+        let cap = self.config.second_step_cap;
+        let notice = if wrong == cap {
+            Some(FactorNotice::CodesCapped {
+                wrong: wrong as usize,
+            })
+        } else if cap >= 4 && wrong == cap / 2 {
+            Some(FactorNotice::WrongCodes {
+                wrong: wrong as usize,
+            })
+        } else {
+            None
+        };
+        if let (Some(notice), Some(email)) = (notice, &account.email) {
+            self.send(mail::second_factor_email(
+                email,
+                account.name.as_str(),
+                notice,
+                self.now(),
+                meta.lang,
+            ))
+            .await;
         }
         if capped {
             AuthError::SecondFactorLocked
@@ -598,12 +618,9 @@ impl Service {
                 AuthError::InvalidSecondFactor
             });
         };
-        // A right code clears the second step's tally (the authenticator works), and gives
-        // back its own attempt alone from the lock-out counts.
-        self.give_back_one(&records[..2]).await?;
-        if records.len() > 2 {
-            self.give_back(&records[2..]).await?;
-        }
+        // A right code gives back its own attempt alone, from the lock-out counts and the
+        // second step's tally.
+        self.give_back_one(&records).await?;
         let (codes, hashes) = self
             .factor_key()?
             .new_recovery_codes(nip)

@@ -29,13 +29,14 @@ impl CheckpointDir {
         }
     }
 
-    fn newest_file(&self) -> std::io::Result<Option<PathBuf>> {
+    /// The checkpoint files by the time in their names, newest first.
+    fn files_newest_first(&self) -> std::io::Result<Vec<(u64, PathBuf)>> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let mut newest: Option<(u64, PathBuf)> = None;
+        let mut files = Vec::new();
         for entry in entries {
             let path = entry?.path();
             let stamp = path
@@ -45,12 +46,11 @@ impl CheckpointDir {
                 .and_then(|n| n.strip_suffix(".json"))
                 .and_then(|n| n.parse::<u64>().ok());
             if let Some(stamp) = stamp {
-                if newest.as_ref().is_none_or(|(s, _)| stamp > *s) {
-                    newest = Some((stamp, path));
-                }
+                files.push((stamp, path));
             }
         }
-        Ok(newest.map(|(_, p)| p))
+        files.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(files)
     }
 }
 
@@ -80,16 +80,21 @@ impl AuditArchive for CheckpointDir {
         .map_err(io)
     }
 
+    /// The newest checkpoint whose file name is its own time: a checkpoint copied under a
+    /// newer name (to hide the ones after it) is passed over.
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let Some(file) = this.newest_file().map_err(io)? else {
-                return Ok(None);
-            };
-            let body = std::fs::read(&file).map_err(io)?;
-            serde_json::from_slice(&body)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(format!("{}: {e}", file.display())))
+            for (stamp, file) in this.files_newest_first().map_err(io)? {
+                let body = std::fs::read(&file).map_err(io)?;
+                let cp: Checkpoint = serde_json::from_slice(&body)
+                    .map_err(|e| StoreError::Corrupt(format!("{}: {e}", file.display())))?;
+                if u64::try_from(cp.at.timestamp_micros()).ok() == Some(stamp) {
+                    return Ok(Some(cp));
+                }
+                tracing::warn!(file = %file.display(), "audit checkpoint under another time's name: passed over");
+            }
+            Ok(None)
         })
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?

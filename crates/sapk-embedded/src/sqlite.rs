@@ -106,14 +106,28 @@ CREATE TABLE IF NOT EXISTS audit_heads (
     mac TEXT NOT NULL,
     seal TEXT NOT NULL
 );
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+"#;
+
+/// The audit table's guards, made anew each time the store opens (so that their text is
+/// always this one). In a BEFORE INSERT trigger an id SQLite is about to assign reads as -1:
+/// `audit_no_replace` looks only at ids given explicitly (a row planted at id -1 must not
+/// refuse every later append).
+const AUDIT_TRIGGERS: &str = r#"
+DROP TRIGGER IF EXISTS audit_no_update;
+DROP TRIGGER IF EXISTS audit_no_delete;
+DROP TRIGGER IF EXISTS audit_no_replace;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit
-    WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+    WHEN NEW.id > 0 AND EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#;
+
+/// The triggers this store makes; any other trigger on the tables of the audit trail was
+/// written outside the service (one could drop records silently, or refuse every append).
+const OWN_TRIGGERS: [&str; 3] = ["audit_no_update", "audit_no_delete", "audit_no_replace"];
 
 /// SQLite store (one file, WAL mode). Times are stored as microseconds since the epoch.
 /// Like DynamoDB's TTL, expiry is not enforced here: callers compare `expires_at`.
@@ -516,7 +530,41 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     // Replaced by login_locks (per NIP and per NIP and address); its rows were ephemeral.
     conn.execute_batch("DROP TABLE IF EXISTS login_throttle")
         .map_err(down)?;
+    refuse_foreign_triggers(conn)?;
+    conn.execute_batch(AUDIT_TRIGGERS).map_err(down)?;
     Ok(())
+}
+
+/// Refuses to open a store whose audit tables carry a trigger this store did not make.
+fn refuse_foreign_triggers(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' \
+             AND tbl_name IN ('audit', 'audit_heads')",
+        )
+        .map_err(down)?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(down)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(down)?;
+    let foreign: Vec<&String> = names
+        .iter()
+        .filter(|n| !OWN_TRIGGERS.contains(&n.as_str()))
+        .collect();
+    if foreign.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "the audit trail carries triggers this store did not make ({}): written outside the \
+             service; the store is not opened",
+            foreign
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
 }
 
 /// Called with the group's commit (`Err` with why it failed) to answer a queued operation.

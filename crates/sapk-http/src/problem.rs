@@ -145,8 +145,8 @@ impl Problem {
                 AuthError::SecondFactorLocked => (
                     p("Kode authenticator diblokir", "Authenticator codes blocked"),
                     p(
-                        "Terlalu banyak kode verifikasi salah berturut-turut, jadi kode dari aplikasi authenticator tidak diterima lagi untuk akun ini. Masuk dengan salah satu kode pemulihan Anda, atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP. Seseorang mungkin mengetahui password Anda: setelah masuk, segera ganti password.",
-                        "Too many wrong verification codes in a row, so codes from the authenticator app are no longer accepted for this account. Sign in with one of your recovery codes, or visit a BKN office or your agency's HR unit with your KTP. Someone may know your password: change it as soon as you are signed in.",
+                        "Terlalu banyak kode verifikasi salah dalam 30 hari terakhir, jadi kode dari aplikasi authenticator tidak diterima lagi untuk akun ini. Masuk dengan salah satu kode pemulihan Anda, atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP. Seseorang mungkin mengetahui password Anda: setelah masuk, segera ganti password.",
+                        "Too many wrong verification codes in the last 30 days, so codes from the authenticator app are no longer accepted for this account. Sign in with one of your recovery codes, or visit a BKN office or your agency's HR unit with your KTP. Someone may know your password: change it as soon as you are signed in.",
                     )
                     .into(),
                 ),

@@ -976,3 +976,70 @@ async fn a_factor_copied_onto_another_account_does_not_work_there() {
         (400, "invalid_second_factor")
     );
 }
+
+/// Someone with the password spends three challenges of three wrong codes from fresh
+/// addresses between the owner's ordinary sign-ins: the owner's right codes give the
+/// attacker no fresh tries. At most 10 wrong codes are judged over four rounds; the owner is
+/// e-mailed half-way and at the cap, after which even the owner's right code is refused
+/// until a recovery code.
+#[tokio::test]
+async fn the_owners_sign_ins_give_an_attacker_no_fresh_tries() {
+    let (app, uri, codes) = enrolled_app().await;
+    let mut judged = 0;
+    let mut address = 10;
+    for _round in 0..4 {
+        for _challenge in 0..3 {
+            address += 1;
+            let from = client_from(Some(format!("127.0.0.{address}").parse().unwrap()));
+            let a = post_from(
+                &app,
+                &from,
+                "/v1/login",
+                json!({ "nip": NIP, "password": STRONG }),
+            )
+            .await;
+            let Some(ch) = a.json()["challenge"].as_str().map(str::to_owned) else {
+                continue;
+            };
+            for _ in 0..3 {
+                let right = code_now(&app, &uri, 0);
+                let wrong = if right == "000000" {
+                    "000001"
+                } else {
+                    "000000"
+                };
+                let b = post_from(
+                    &app,
+                    &from,
+                    "/v1/login/second-factor",
+                    json!({ "challenge": ch, "code": wrong }),
+                )
+                .await;
+                if b.code() == "invalid_second_factor" {
+                    judged += 1;
+                }
+            }
+        }
+        // The owner signs in as usual (a later step's code each time).
+        app.clock.advance(Duration::seconds(30));
+        let ch = challenge(&app).await;
+        second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    }
+    assert!(judged <= 10, "{judged} wrong codes judged");
+    let subjects = subjects(&app.outbox().await);
+    for s in [
+        "Kode verifikasi SAPK salah berkali-kali",
+        "Kode authenticator SAPK diblokir",
+    ] {
+        assert_eq!(
+            subjects.iter().filter(|x| x.as_str() == s).count(),
+            1,
+            "{s}: {subjects:?}"
+        );
+    }
+    app.clock.advance(Duration::seconds(30));
+    let ch = challenge(&app).await;
+    let refused = second(&app, &ch, &code_now(&app, &uri, 0)).await;
+    assert_eq!(refused.code(), "second_factor_locked");
+    assert_eq!(second(&app, &ch, &codes[0]).await.status, 200);
+}

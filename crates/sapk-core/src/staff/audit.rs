@@ -68,6 +68,10 @@ impl Service {
             None => None,
         };
         let trusted = checkpoint.as_ref().filter(|cp| key.checkpoint_ok(cp));
+        let recorded = match &self.checkpoints {
+            Some(_) => self.newest_recorded_checkpoint(key).await?,
+            None => None,
+        };
         let mut report = key.verify(
             chain,
             &records,
@@ -81,6 +85,14 @@ impl Service {
             report
                 .problems
                 .push(crate::audit_chain::ChainProblem::CheckpointAltered);
+        }
+        if let Some((at, mac)) = recorded {
+            let held = trusted.is_some_and(|cp| cp.at > at || (cp.at == at && cp.mac == mac));
+            if !held {
+                report
+                    .problems
+                    .push(crate::audit_chain::ChainProblem::CheckpointMissing { at });
+            }
         }
         let outcome = if report.intact() {
             Outcome::Intact
@@ -105,8 +117,11 @@ impl Service {
         Ok(report)
     }
 
-    /// Writes a keyed checkpoint of every chain's kept head to the archive (heads whose
-    /// seal does not hold are left out, and counted). Audited in the system chain.
+    /// Writes a keyed checkpoint of every chain's kept head to the archive, built on the
+    /// newest trusted one (heads whose seal does not hold are left out; a chain the store
+    /// now holds shorter than the last checkpoint saw keeps that entry and is reported).
+    /// Audited in the system chain with the checkpoint's time and MAC, which a verification
+    /// then requires the archive to hold.
     pub async fn write_audit_checkpoint(
         &self,
         op: &Operator,
@@ -116,21 +131,58 @@ impl Service {
                 "no audit key or no checkpoint archive configured".into(),
             )));
         };
+        let previous = archive
+            .latest_checkpoint()
+            .await?
+            .filter(|cp| key.checkpoint_ok(cp));
         let heads = self.store.kept_audit_heads().await?;
-        let cp = key.checkpoint(self.now(), &heads);
+        let (cp, regressed) = key.checkpoint(self.now(), &heads, previous.as_ref());
         archive.put_checkpoint(&cp).await?;
+        if !regressed.is_empty() {
+            tracing::error!(
+                chains = regressed.len(),
+                "audit chains held shorter than the last checkpoint saw (deleted or rolled back)"
+            );
+        }
         self.staff_audit(self.staff_event(
             op,
             None,
             Action::AuditCheckpoint,
-            Outcome::Done,
+            if regressed.is_empty() {
+                Outcome::Done
+            } else {
+                Outcome::Broken
+            },
             json!({
                 "chains": cp.heads.len(),
-                "heads_refused": heads.len() - cp.heads.len(),
                 "at": cp.at,
+                "mac": cp.mac,
+                "regressed": regressed.len(),
+                "regressed_chains": regressed.iter().take(20).collect::<Vec<_>>(),
             }),
         ))
         .await?;
         Ok(cp)
+    }
+
+    /// The newest checkpoint the system chain's own sealed records say was written (its time
+    /// and MAC), to hold the archive to it: a checkpoint deleted from the archive, or an
+    /// older one put in its place, shows.
+    async fn newest_recorded_checkpoint(
+        &self,
+        key: &crate::audit_chain::AuditKey,
+    ) -> Result<Option<(chrono::DateTime<chrono::Utc>, String)>, StaffError> {
+        let records = self
+            .store
+            .audit_chain(crate::audit_chain::SYSTEM_CHAIN)
+            .await?;
+        Ok(records
+            .iter()
+            .rev()
+            .filter(|e| e.action == Action::AuditCheckpoint.code() && key.record_ok(e))
+            .find_map(|e| {
+                let at = serde_json::from_value(e.details["at"].clone()).ok()?;
+                Some((at, e.details["mac"].as_str()?.to_owned()))
+            }))
     }
 }
