@@ -178,8 +178,8 @@ impl Counter {
         l: Lang,
     ) -> Result<Option<PendingException>, CounterError> {
         match self {
-            Counter::Direct { svc, .. } => svc
-                .pending_email_exception(nip)
+            Counter::Direct { svc, op } => svc
+                .view_email_exception(nip, op)
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
             Counter::Api(c) => {

@@ -173,16 +173,7 @@ pub fn report_text(r: &sapk_core::audit_chain::ChainReport, l: Lang) -> String {
             )
         ));
     }
-    if r.unchained > 0 {
-        out.push_str(&format!(
-            "  {} {}\n",
-            r.unchained,
-            l.pick(
-                "catatan dari sebelum segel diberlakukan",
-                "records from before sealing began"
-            )
-        ));
-    }
+
     if let Some(h) = r.head_seq {
         out.push_str(&format!(
             "  {} #{h}\n",

@@ -277,7 +277,7 @@ fn read_audit(item: &Item) -> Result<AuditEvent, StoreError> {
         source_ip: opt_s(item, "source_ip"),
         action: get_s(item, "action")?.to_owned(),
         outcome: get_s(item, "outcome")?.to_owned(),
-        details: serde_json::from_str(get_s(item, "details")?).unwrap_or(serde_json::Value::Null),
+        details: sapk_core::audit_chain::details_as_stored(get_s(item, "details")?),
         link,
     })
 }

@@ -104,6 +104,13 @@ pub struct Evidence<'a> {
     pub expires: bool,
 }
 
+/// A record's details as a store read them: the JSON text parsed, or, when it does not
+/// parse (written outside the service), the text itself kept as a string, so that the
+/// record no longer matches its seal instead of reading as `null`.
+pub fn details_as_stored(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+}
+
 /// The chain a record belongs to.
 pub fn chain_of(event: &AuditEvent) -> &str {
     event.nip.as_ref().map_or(SYSTEM_CHAIN, |n| n.as_str())
@@ -361,7 +368,6 @@ impl AuditKey {
             checkpoint_at: None,
             problems: Vec::new(),
         };
-        let first_sealed_at = records.iter().find(|e| e.link.is_some()).map(|e| e.at);
         let mut before: Option<&AuditLink> = None;
         for e in records {
             if chain_of(e) != chain {
@@ -369,13 +375,12 @@ impl AuditKey {
                 continue;
             }
             let Some(link) = &e.link else {
-                if before.is_some() || first_sealed_at.is_some_and(|f| e.at >= f) {
-                    report
-                        .problems
-                        .push(ChainProblem::UnchainedAfterChain { at: e.at });
-                } else {
-                    report.unchained += 1;
-                }
+                // Every record this service writes is sealed: one without a seal was written
+                // outside it, wherever it sorts and whatever date it claims.
+                report.unchained += 1;
+                report
+                    .problems
+                    .push(ChainProblem::UnchainedAfterChain { at: e.at });
                 continue;
             };
             if !ct_eq(&self.mac(e, link.seq, &link.prev), &link.mac) {
@@ -418,7 +423,7 @@ pub struct ChainReport {
     pub chain: String,
     /// Records read.
     pub records: usize,
-    /// Records written before the chain existed (all before the first chained one).
+    /// Records without a seal (each also a problem: the service writes none).
     pub unchained: usize,
     /// The oldest chained record's place: above 1 when older records are gone (the
     /// retention period, or a deletion: the archive tells which).
@@ -458,7 +463,8 @@ pub enum ChainProblem {
     Duplicate { seq: u64 },
     /// The record does not name its predecessor's MAC: something was replaced before it.
     Broken { seq: u64 },
-    /// A record without a link after chained ones: written outside the service.
+    /// A record without a seal: written outside the service (every record it writes is
+    /// sealed).
     UnchainedAfterChain { at: chrono::DateTime<chrono::Utc> },
     /// A record of another chain given with this one.
     WrongChain { at: chrono::DateTime<chrono::Utc> },
@@ -520,8 +526,8 @@ impl ChainProblem {
             ChainProblem::UnchainedAfterChain { at } => format!(
                 "{at}: {}",
                 l.pick(
-                    "catatan tanpa segel sesudah rantai dimulai (ditulis di luar layanan)",
-                    "a record without a seal after the chain began (written outside the service)"
+                    "catatan tanpa segel (ditulis di luar layanan)",
+                    "a record without a seal (written outside the service)"
                 )
             ),
             ChainProblem::WrongChain { at } => format!(
@@ -746,14 +752,17 @@ mod tests {
     }
 
     #[test]
-    fn older_records_without_a_link_may_only_come_first() {
+    fn a_record_without_a_seal_is_refused_even_dated_before_the_chain() {
         let k = key(7);
         let n = nip();
         let mut c = vec![event(-2, Some(&n)), event(-1, Some(&n))];
         c.extend(chain(&k, 2, Some(&n)));
         let r = v(&k, n.as_str(), &c);
-        assert!(r.intact(), "{r:?}");
         assert_eq!(r.unchained, 2);
+        assert_eq!(r.problems.len(), 2, "{r:?}");
+        // A chain with no sealed record at all accepts none either.
+        let r = v(&k, n.as_str(), &[event(3, Some(&n))]);
+        assert!(!r.intact());
     }
 
     #[test]
@@ -863,7 +872,8 @@ mod tests {
             .is_empty());
         // A later checkpoint of a store that lost the chain (or was put back) keeps what the
         // earlier one saw, and names the chain.
-        let (later, regressed) = k.checkpoint(chrono::Utc::now(), &[head3.clone()], Some(&cp));
+        let (later, regressed) =
+            k.checkpoint(chrono::Utc::now(), std::slice::from_ref(&head3), Some(&cp));
         assert_eq!(regressed, [n.as_str().to_owned()]);
         assert_eq!(later.heads[n.as_str()].seq, 5);
         assert_eq!(later.prev, cp.mac);

@@ -125,8 +125,33 @@ impl Service {
         Ok(pending)
     }
 
-    /// The request waiting for `nip`, for the approver to read before deciding. Not audited
-    /// by itself: the overview that goes with it is.
+    /// The request waiting for `nip` as an officer reads it before deciding (the new
+    /// address, what the NIK says): audited, as every look at personal data is.
+    pub async fn view_email_exception(
+        &self,
+        nip: &Nip,
+        op: &Operator,
+    ) -> Result<Option<PendingException>, StaffError> {
+        let pending = self.pending_email_exception(nip).await?;
+        let details = match &pending {
+            Some(p) => json!({
+                "new_email": self.email_for_audit(&p.new_email),
+                "requested_by": p.requested_by,
+            }),
+            None => json!({ "pending": false }),
+        };
+        self.staff_audit(self.staff_event(
+            op,
+            Some(nip),
+            Action::EmailExceptionViewed,
+            Outcome::Ok,
+            details,
+        ))
+        .await?;
+        Ok(pending)
+    }
+
+    /// The request waiting for `nip` (not audited: for the core's own checks).
     pub async fn pending_email_exception(
         &self,
         nip: &Nip,

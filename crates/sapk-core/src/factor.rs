@@ -6,8 +6,10 @@
 //! (neither the token key nor the PII key); recovery codes are kept as keyed hashes only.
 //! Both are bound to their account's NIP (the seal's associated data, the hash's input), so
 //! a store writer who copies them onto another account gets nothing that works there.
-//! Records from before that binding (`v1`) are still read; a sealed secret is sealed again,
-//! bound, the first time its code is accepted.
+//! Records from before that binding (`v1`: no account in the seal or the hash) are not
+//! accepted: copied from an old backup they would work on any account. (No store holding
+//! them was ever deployed; an account with one sets up its authenticator again after a
+//! counter removes the old one.)
 
 use crate::keys::{ct_eq, random_bytes, KeyError, TokenKey};
 use crate::nip::Nip;
@@ -27,8 +29,6 @@ pub const RECOVERY_CODES: usize = 10;
 pub const ENROL_WINDOW_SECS: i64 = 10 * 60;
 /// The name an authenticator app shows above the code.
 pub const ISSUER: &str = "SAPK BKN";
-/// What bound a sealed secret to its purpose before it was bound to its account too.
-const LEGACY_SEAL_AAD: &[u8] = b"sapk/totp-secret/v1";
 /// The prefix of a secret sealed bound to its account.
 const SEALED_V2: &str = "v2.";
 /// Recovery codes are read in Crockford's base32 (no I, L, O or U: nothing to misread).
@@ -120,14 +120,10 @@ impl FactorKey {
         ))
     }
 
-    /// Opens `nip`'s sealed secret; fails on another key, another account's secret, or a
-    /// stored value that was altered. `Opened::legacy` says it was sealed before the binding
-    /// to the account (seal it again).
-    pub fn open(&self, nip: &Nip, sealed: &str) -> Result<Opened, FactorError> {
-        let (body, aad, legacy) = match sealed.strip_prefix(SEALED_V2) {
-            Some(b) => (b, Self::aad(nip), false),
-            None => (sealed, LEGACY_SEAL_AAD.to_vec(), true),
-        };
+    /// Opens `nip`'s sealed secret; fails on another key, another account's secret, a secret
+    /// sealed before the binding to its account, or a stored value that was altered.
+    pub fn open(&self, nip: &Nip, sealed: &str) -> Result<TotpSecret, FactorError> {
+        let body = sealed.strip_prefix(SEALED_V2).ok_or(FactorError::Sealed)?;
         let raw = base64::engine::general_purpose::STANDARD
             .decode(body)
             .map_err(|_| FactorError::Sealed)?;
@@ -137,12 +133,15 @@ impl FactorKey {
         let (nonce, ct) = raw.split_at(12);
         let secret = self
             .cipher()
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: &Self::aad(nip),
+                },
+            )
             .map_err(|_| FactorError::Sealed)?;
-        Ok(Opened {
-            secret: TotpSecret(SecretSlice::from(secret)),
-            legacy,
-        })
+        Ok(TotpSecret(SecretSlice::from(secret)))
     }
 
     /// The stored form of `nip`'s recovery code.
@@ -150,15 +149,6 @@ impl FactorKey {
         self.0.mac_hex(
             "sapk/recovery-code/v2",
             &[nip.as_str().as_bytes(), code.0.expose_secret().as_bytes()],
-        )
-    }
-
-    /// The stored form of a recovery code made before the binding to the account (still
-    /// accepted until used or replaced).
-    pub fn legacy_recovery_hash(&self, code: &RecoveryCode) -> String {
-        self.0.mac_hex(
-            "sapk/recovery-code/v1",
-            &[code.0.expose_secret().as_bytes()],
         )
     }
 
@@ -173,13 +163,6 @@ impl FactorKey {
         let hashes = codes.iter().map(|c| self.recovery_hash(nip, c)).collect();
         Ok((codes, hashes))
     }
-}
-
-/// An opened secret, and whether it was sealed before the binding to its account.
-#[derive(Debug)]
-pub struct Opened {
-    pub secret: TotpSecret,
-    pub legacy: bool,
 }
 
 /// A TOTP secret in the clear (160 bits, RFC 4226's recommendation). `Debug` hides it.
@@ -389,11 +372,7 @@ mod tests {
         let ayu = nip("199009132025242014");
         let sealed = key(1).seal(&budi, &s).unwrap();
         let opened = key(1).open(&budi, &sealed).unwrap();
-        assert!(!opened.legacy);
-        assert_eq!(
-            opened.secret.code_at(1000).unwrap(),
-            s.code_at(1000).unwrap()
-        );
+        assert_eq!(opened.code_at(1000).unwrap(), s.code_at(1000).unwrap());
         assert!(matches!(
             key(2).open(&budi, &sealed),
             Err(FactorError::Sealed)
@@ -424,7 +403,7 @@ mod tests {
     }
 
     #[test]
-    fn a_legacy_seal_still_opens_and_says_so() {
+    fn a_seal_not_bound_to_an_account_does_not_open() {
         let s = TotpSecret::generate().unwrap();
         let nonce = [7u8; 12];
         let ct = key(1)
@@ -433,14 +412,21 @@ mod tests {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: s.0.expose_secret(),
-                    aad: LEGACY_SEAL_AAD,
+                    aad: b"sapk/totp-secret/v1",
                 },
             )
             .unwrap();
-        let legacy = base64::engine::general_purpose::STANDARD.encode([&nonce[..], &ct].concat());
-        let opened = key(1).open(&nip("198609262015051001"), &legacy).unwrap();
-        assert!(opened.legacy);
-        assert_eq!(opened.secret.code_at(9).unwrap(), s.code_at(9).unwrap());
+        let unbound = base64::engine::general_purpose::STANDARD.encode([&nonce[..], &ct].concat());
+        let budi = nip("198609262015051001");
+        assert!(matches!(
+            key(1).open(&budi, &unbound),
+            Err(FactorError::Sealed)
+        ));
+        let relabelled = format!("{SEALED_V2}{unbound}");
+        assert!(matches!(
+            key(1).open(&budi, &relabelled),
+            Err(FactorError::Sealed)
+        ));
     }
 
     #[test]
@@ -475,7 +461,6 @@ mod tests {
             // Bound to the account: another NIP's hash of the same code differs.
             let ayu = nip("199009132025242014");
             assert_ne!(key(1).recovery_hash(&ayu, &c), hashes[0]);
-            assert_ne!(key(1).legacy_recovery_hash(&c), hashes[0]);
         }
         let Some(FactorInput::Recovery(a)) = FactorInput::parse("oil00-11111") else {
             panic!()

@@ -201,8 +201,7 @@ impl Service {
     }
 
     /// The factor with a right authenticator code's step as the last one used (a code
-    /// newer than the last one accepted), sealed again bound to its account when it was
-    /// sealed before that binding; `None` for a wrong code or a recovery code.
+    /// newer than the last one accepted); `None` for a wrong code or a recovery code.
     fn totp_step(
         &self,
         nip: &Nip,
@@ -213,25 +212,17 @@ impl Service {
         let Some(FactorInput::Totp(code)) = input else {
             return Ok(None);
         };
-        let key = self.factor_key()?;
-        let opened = key.open(nip, &factor.sealed_secret).map_err(factor_down)?;
-        let Some(step) = opened
-            .secret
+        let secret = self
+            .factor_key()?
+            .open(nip, &factor.sealed_secret)
+            .map_err(factor_down)?;
+        Ok(secret
             .matching_step(code, now, factor.last_step)
             .map_err(factor_down)?
-        else {
-            return Ok(None);
-        };
-        let sealed_secret = if opened.legacy {
-            key.seal(nip, &opened.secret).map_err(factor_down)?
-        } else {
-            factor.sealed_secret.clone()
-        };
-        Ok(Some(SecondFactor {
-            sealed_secret,
-            last_step: step,
-            ..factor.clone()
-        }))
+            .map(|step| SecondFactor {
+                last_step: step,
+                ..factor.clone()
+            }))
     }
 
     /// `POST /v1/login/second-factor`: the challenge of a right password and a code from
@@ -359,18 +350,12 @@ impl Service {
         factor: &SecondFactor,
         code: &crate::factor::RecoveryCode,
     ) -> Result<Option<SecondFactor>, AuthError> {
-        let key = self.factor_key()?;
-        let h = key.recovery_hash(nip, code);
-        let legacy = key.legacy_recovery_hash(code);
-        Ok(factor
-            .recovery
-            .iter()
-            .position(|x| ct_eq(x, &h) || ct_eq(x, &legacy))
-            .map(|i| {
-                let mut f = factor.clone();
-                f.recovery.remove(i);
-                f
-            }))
+        let h = self.factor_key()?.recovery_hash(nip, code);
+        Ok(factor.recovery.iter().position(|x| ct_eq(x, &h)).map(|i| {
+            let mut f = factor.clone();
+            f.recovery.remove(i);
+            f
+        }))
     }
 
     /// A wrong second-step code: audited; the challenge ends after its last try; the owner

@@ -49,7 +49,7 @@ impl CheckpointDir {
                 files.push((stamp, path));
             }
         }
-        files.sort_by(|a, b| b.0.cmp(&a.0));
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
         Ok(files)
     }
 }

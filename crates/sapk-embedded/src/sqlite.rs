@@ -468,7 +468,7 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
         source_ip: r.get(4)?,
         action: r.get(5)?,
         outcome: r.get(6)?,
-        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+        details: sapk_core::audit_chain::details_as_stored(&details),
         link,
     })
 }

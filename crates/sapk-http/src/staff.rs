@@ -317,7 +317,7 @@ impl StaffApi {
                 Ok(ok(lang, &json!(report)))
             }
             Action::EmailExceptionViewed => {
-                let pending = svc.pending_email_exception(&nip).await.map_err(fail)?;
+                let pending = svc.view_email_exception(&nip, &op).await.map_err(fail)?;
                 Ok(ok(lang, &json!({ "pending": pending })))
             }
             Action::EmailExceptionApprove => {

@@ -1119,6 +1119,86 @@ mod without_the_key {
             .unwrap()
             .iter()
             .any(|p| p["checkpoint"] == last && p["held"] == 0));
+        // A checkpoint written afterwards (sapk-local writes one at each start and every
+        // hour) keeps what the earlier one saw: the deletion still shows.
+        let out = admin(&["audit", "--checkpoint"], app.data_dir(), None);
+        assert!(out.status.success(), "{}", text(&out));
+        reported(&app, "behind_checkpoint");
+    }
+
+    #[tokio::test]
+    async fn the_checkpoints_deleted_or_an_old_one_renamed_newest() {
+        let (app, _) = chain_and_checkpoint().await;
+        let dir = app.data_dir().join("audit-checkpoints");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        // An old checkpoint copied under a newer name is passed over: the trail says which
+        // checkpoint was written last, and the archive no longer holds it as its newest.
+        let newer = dir.join("checkpoint-09999999999999999999.json");
+        std::fs::copy(&files[0], &newer).unwrap();
+        for f in &files {
+            let mut p = std::fs::metadata(f).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            std::fs::set_permissions(f, p).unwrap();
+            std::fs::remove_file(f).unwrap();
+        }
+        reported(&app, "checkpoint_missing");
+    }
+
+    #[tokio::test]
+    async fn a_planted_row_cannot_stop_the_trail_and_a_foreign_trigger_refuses_the_store() {
+        let (app, _) = chain_and_checkpoint().await;
+        // A row at id -1 (an id SQLite's triggers read for every automatic id).
+        tamper(
+            app.data_dir(),
+            "INSERT INTO audit (id, at, actor, action, outcome, details) \
+             VALUES (-1, 0, 'x', 'x', 'x', 'null');",
+        );
+        let before = verify_json(&app).await["records"].as_u64().unwrap();
+        app.login(NIP, "Wrong-Password-1").await;
+        let out = admin(&["--json", "audit", NIP, "--verify"], app.data_dir(), None);
+        let after: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            after["records"].as_u64().unwrap() > before,
+            "appends go on: {after}"
+        );
+        // A trigger that drops one NIP's records silently: the store refuses to open.
+        tamper(
+            app.data_dir(),
+            &format!(
+                "CREATE TRIGGER hide BEFORE INSERT ON audit WHEN NEW.nip = '{NIP}' \
+                 BEGIN SELECT RAISE(IGNORE); END;"
+            ),
+        );
+        let out = admin(&["audit", NIP, "--verify"], app.data_dir(), None);
+        assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(text(&out).contains("hide"), "{}", text(&out));
+    }
+
+    #[tokio::test]
+    async fn an_unsealed_record_dated_before_the_chain_or_unreadable_details() {
+        let (app, _) = chain_and_checkpoint().await;
+        tamper(
+            app.data_dir(),
+            &format!(
+                "INSERT INTO audit (at, actor, nip, source_ip, action, outcome, details) \
+                 VALUES (1, 'self', '{NIP}', '10.6.6.6', 'login', 'succeeded', 'null');"
+            ),
+        );
+        reported(&app, "unchained_after_chain");
+        let (app, _) = chain_and_checkpoint().await;
+        tamper(
+            app.data_dir(),
+            &format!(
+                "DROP TRIGGER audit_no_update; \
+                 UPDATE audit SET details = 'officer OP1 changed the e-mail' \
+                 WHERE nip = '{NIP}' AND details = 'null';"
+            ),
+        );
+        reported(&app, "altered");
     }
 
     #[tokio::test]
@@ -1153,6 +1233,10 @@ mod without_the_key {
                  UPDATE audit_heads SET seq = {seq}, mac = '{mac}', seal = '{seal}' WHERE chain = '{NIP}';"
             ),
         );
+        reported(&app, "behind_checkpoint");
+        // And after the next checkpoint too.
+        let out = admin(&["audit", "--checkpoint"], app.data_dir(), None);
+        assert!(out.status.success(), "{}", text(&out));
         reported(&app, "behind_checkpoint");
     }
 }

@@ -467,6 +467,16 @@ async fn a_nik_exception_needs_a_second_officer() {
     // The second officer reads it; the requester cannot approve it.
     let r = api.handle(event("GET", &exception, None, Some(ANDI))).await;
     let pending = json_of(&r)["pending"].clone();
+    // Reading it is a look at personal data: audited, the address masked.
+    let ev = last_audit(&svc, AYU).await;
+    assert_eq!(
+        (
+            ev.action.as_str(),
+            ev.actor.as_str(),
+            ev.details["new_email"]["masked"].as_str()
+        ),
+        ("email_exception_viewed", ANDI, Some("ay***@example.go.id"))
+    );
     assert_eq!(
         (
             pending["requested_by"].as_str(),
