@@ -182,9 +182,23 @@ async fn per_nip_limits_count_unknown_nips_too() {
         );
         assert_eq!(a.header("retry-after").as_deref(), Some("900"));
     }
-    // Three codes were queued for NIP and none beyond the limit; delivered together, the two
-    // replaced ones are dropped (their codes no longer work), so one e-mail arrives.
-    assert_eq!(app.outbox().await.len(), 1, "no mail beyond the limit");
+    // Three codes were queued for NIP and none beyond the limit: counted where they are
+    // queued (the mail queue), before the sender drops the two that were replaced.
+    let db = rusqlite::Connection::open(app.data_dir().join("sapk.db")).unwrap();
+    let queued: i64 = db
+        .query_row("SELECT count(*) FROM mail_queue", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 3, "no mail queued beyond the limit");
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let trail = app.store.list_audit(&nip, 50).await.unwrap();
+    let count = |action: &str| trail.iter().filter(|e| e.action == action).count();
+    assert_eq!(
+        (count("code_requested"), count("forgot_rate_limited")),
+        (3, 1),
+        "three codes asked for, the fourth refused"
+    );
+    // Delivered together, the two replaced ones are dropped (their codes no longer work).
+    assert_eq!(app.outbox().await.len(), 1);
     // The window ends.
     app.clock.advance(Duration::seconds(900));
     assert_eq!(app.forgot(NIP).await.status, 202);

@@ -993,6 +993,7 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
         &["--json", "email", "approve", NIP, "--yes"],
     );
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["reason"], "no_pending_exception");
     // With the evidence: recorded, then turned down by the second officer.
     let out = request(
         &["ktp", "surat_dukcapil=470/55/2026"],
