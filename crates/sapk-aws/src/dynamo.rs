@@ -245,6 +245,9 @@ fn audit_item(e: &AuditEvent) -> Result<Item, StoreError> {
     if let Some(l) = &e.link {
         item.insert("chain_seq".into(), n(l.seq));
         item.insert("chain_mac".into(), s(&l.mac));
+        if !l.sealer.is_empty() {
+            item.insert("chain_sealer".into(), s(&l.sealer));
+        }
         if !l.prev.is_empty() {
             item.insert("chain_prev".into(), s(&l.prev));
         }
@@ -266,6 +269,7 @@ fn read_audit(item: &Item) -> Result<AuditEvent, StoreError> {
             prev: opt_s(item, "chain_prev").unwrap_or_default(),
             mac: get_s(item, "chain_mac")?.to_owned(),
             head_seal: String::new(),
+            sealer: opt_s(item, "chain_sealer").unwrap_or_default(),
         }),
         None => None,
     };
@@ -314,6 +318,7 @@ fn read_kept_head(item: &Item) -> Result<sapk_core::audit_chain::ChainHead, Stor
         seq: get_n(item, "seq")?,
         mac: get_s(item, "mac")?.to_owned(),
         seal: get_s(item, "seal")?.to_owned(),
+        sealer: opt_s(item, "sealer").unwrap_or_default(),
     })
 }
 
@@ -421,6 +426,7 @@ impl DynamoStore {
                             .item("seq", n(h.seq))
                             .item("mac", s(&h.mac))
                             .item("seal", s(&h.seal))
+                            .item("sealer", s(&h.sealer))
                             .condition_expression("attribute_not_exists(pk) OR seq < :seq")
                             .expression_attribute_values(":seq", n(h.seq))
                             .build()

@@ -35,15 +35,28 @@ pub struct Keys {
     pub factor: Option<TokenKey>,
     /// `SAPK_ORIGIN_VERIFY`: the header CloudFront adds, proving a request came through it.
     pub origin_verify: Option<SecretString>,
+    /// `SAPK_AUDIT_KEY_SUPERVISOR`, `SAPK_AUDIT_KEY_DATA_ADMIN`: the writers' own audit keys,
+    /// held by what verifies chains and writes checkpoints (the staff and audit-checkpoint
+    /// functions), never by the service's other functions.
+    pub audit_writers: Vec<(String, TokenKey)>,
 }
 
+/// The writers' audit keys by setting name, with the name each seals under
+/// ([`sapk_core::audit_chain::WRITERS`]).
+pub const WRITER_KEYS: [(&str, &str); 2] = [
+    ("SAPK_AUDIT_KEY_SUPERVISOR", "supervisor"),
+    ("SAPK_AUDIT_KEY_DATA_ADMIN", "data-admin"),
+];
+
 /// The variables that name a key, read through [`crate::key_text`].
-pub const KEY_NAMES: [&str; 5] = [
+pub const KEY_NAMES: [&str; 7] = [
     "SAPK_TOKEN_KEY",
     "SAPK_AUDIT_KEY",
     "SAPK_PII_KEY",
     "SAPK_FACTOR_KEY",
     "SAPK_ORIGIN_VERIFY",
+    "SAPK_AUDIT_KEY_SUPERVISOR",
+    "SAPK_AUDIT_KEY_DATA_ADMIN",
 ];
 
 /// Why the settings cannot be used. The text names variables, never a secret.
@@ -78,6 +91,10 @@ pub struct Settings {
     /// `SAPK_AUDIT_ARCHIVE_BUCKET`: where audit checkpoints are kept (the staff function
     /// reads the newest, the audit-checkpoint function writes them).
     pub archive_bucket: Option<String>,
+    /// `SAPK_AUDIT_SEALER`: `supervisor` or `data-admin` for `sapk-admin --store dynamodb`
+    /// run by that role, whose `SAPK_AUDIT_KEY` is then the role's own key; unset for the
+    /// service.
+    pub audit_sealer: Option<String>,
 }
 
 fn key(
@@ -127,6 +144,14 @@ impl Settings {
             pii: key(&get, "SAPK_PII_KEY")?,
             factor: key(&get, "SAPK_FACTOR_KEY")?,
             origin_verify: get("SAPK_ORIGIN_VERIFY").map(SecretString::from),
+            audit_writers: WRITER_KEYS
+                .iter()
+                .filter_map(|(var, name)| {
+                    key(&get, var)
+                        .map(|k| k.map(|k| (name.to_string(), k)))
+                        .transpose()
+                })
+                .collect::<Result<Vec<_>, _>>()?,
         };
         let config =
             Config::from_lookup(&get).map_err(|e| SettingsError::Invalid(e.to_string()))?;
@@ -145,6 +170,15 @@ impl Settings {
             config,
             keys,
             archive_bucket: trimmed("SAPK_AUDIT_ARCHIVE_BUCKET"),
+            audit_sealer: match trimmed("SAPK_AUDIT_SEALER") {
+                Some(n) if sapk_core::audit_chain::WRITERS.iter().any(|(w, _)| *w == n) => Some(n),
+                Some(n) => {
+                    return Err(SettingsError::Invalid(format!(
+                        "SAPK_AUDIT_SEALER={n:?}: must be supervisor or data-admin"
+                    )))
+                }
+                None => None,
+            },
         })
     }
 
@@ -248,7 +282,18 @@ impl Settings {
         // The audit chain's key of its own (deployed: AuditKeySecret); without it, one derived
         // from the token key, or none at all when the token key is not given either.
         let service = match (&self.keys.audit, &self.keys.token) {
-            (Some(a), _) => service.with_audit_key(a.clone()),
+            (Some(a), _) => {
+                let ring = match &self.audit_sealer {
+                    Some(name) => sapk_core::audit_chain::AuditKey::for_writer(a.clone(), name),
+                    None => sapk_core::audit_chain::AuditKey::new(a.clone()),
+                };
+                let ring = self
+                    .keys
+                    .audit_writers
+                    .iter()
+                    .fold(ring, |r, (name, k)| r.with_writer(name, k.clone()));
+                service.with_audit_key_ring(ring)
+            }
             (None, Some(_)) => service,
             (None, None) => service.without_audit_key(),
         };

@@ -47,6 +47,9 @@ pub struct AuditLink {
     /// and empty on records read back.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub head_seal: String,
+    /// Who sealed it: empty for the service, else a writer's name ([`WRITERS`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sealer: String,
 }
 
 impl AuditLink {
@@ -57,6 +60,7 @@ impl AuditLink {
             seq: self.seq,
             mac: self.mac.clone(),
             seal: self.head_seal.clone(),
+            sealer: self.sealer.clone(),
         })
     }
 }
@@ -69,6 +73,9 @@ pub struct ChainHead {
     pub seq: u64,
     pub mac: String,
     pub seal: String,
+    /// Who sealed it (empty: the service).
+    #[serde(default)]
+    pub sealer: String,
 }
 
 /// One chain's place in a checkpoint.
@@ -117,8 +124,51 @@ pub fn chain_of(event: &AuditEvent) -> &str {
 }
 
 /// The key of the audit chain (HMAC-SHA-256). `Debug` never shows it.
+///
+/// The service's functions seal with the key of no name. A person's role that must append
+/// records directly (on AWS the supervisor's registry and the data administrator's import)
+/// seals with a key of its own, named (`supervisor`, `data-admin`): its records and heads carry
+/// the name, and whoever verifies holds those keys too ([`AuditKey::with_writer`]) and names
+/// who sealed what; a record a writer may not write (a login sealed by the supervisor's key)
+/// is reported. So no person holds the key that seals the service's own records.
 #[derive(Clone)]
-pub struct AuditKey(TokenKey);
+pub struct AuditKey {
+    key: TokenKey,
+    name: String,
+    writers: Vec<(String, TokenKey)>,
+}
+
+/// The writers of records besides the service, and what each may write.
+pub const WRITERS: [(&str, &[&str]); 2] = [
+    (
+        "supervisor",
+        &[
+            "staff_registry",
+            "employee_viewed",
+            "audit_viewed",
+            "audit_verified",
+        ],
+    ),
+    (
+        "data-admin",
+        &[
+            "employee_imported",
+            "employee_import_run",
+            "account_renumber",
+            "employee_viewed",
+            "audit_viewed",
+            "audit_verified",
+        ],
+    ),
+];
+
+/// Whether `sealer` (a writer's name; empty for the service) may seal a record of `action`.
+pub fn may_seal(sealer: &str, action: &str) -> bool {
+    sealer.is_empty()
+        || WRITERS
+            .iter()
+            .any(|(name, actions)| *name == sealer && actions.contains(&action))
+}
 
 impl fmt::Debug for AuditKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -130,12 +180,47 @@ impl AuditKey {
     /// A key of its own (deployed: `SAPK_AUDIT_KEY`, kept apart from the token key so that
     /// rotating the token key after a breach leaves every earlier record verifiable).
     pub fn new(key: TokenKey) -> AuditKey {
-        AuditKey(key)
+        AuditKey {
+            key,
+            name: String::new(),
+            writers: Vec::new(),
+        }
     }
 
     /// The key derived from the token key, where no key of its own is configured.
     pub fn derived_from(token: &TokenKey) -> AuditKey {
-        AuditKey(token.derive("sapk-audit-key-v1"))
+        AuditKey::new(token.derive("sapk-audit-key-v1"))
+    }
+
+    /// A writer's own key (one of [`WRITERS`]): what it seals carries `name`.
+    pub fn for_writer(key: TokenKey, name: &str) -> AuditKey {
+        AuditKey {
+            key,
+            name: name.to_owned(),
+            writers: Vec::new(),
+        }
+    }
+
+    /// Also checks what the writer `name` sealed with `key` (a verifier's key ring).
+    pub fn with_writer(mut self, name: &str, key: TokenKey) -> AuditKey {
+        self.writers.push((name.to_owned(), key));
+        self
+    }
+
+    /// The name this key seals under (empty: the service).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key that sealed what carries `sealer`, if this ring holds it.
+    fn key_for(&self, sealer: &str) -> Option<&TokenKey> {
+        if sealer == self.name {
+            return Some(&self.key);
+        }
+        self.writers
+            .iter()
+            .find(|(n, _)| n == sealer)
+            .map(|(_, k)| k)
     }
 
     /// The link of `event` appended after `head` (the chain's newest record, `None` for an
@@ -145,26 +230,33 @@ impl AuditKey {
             Some(h) => (h.seq.saturating_add(1), h.mac.clone()),
             None => (1, String::new()),
         };
-        let mac = self.mac(event, seq, &prev);
-        let head_seal = self.head_mac(chain_of(event), seq, &mac);
+        let mac = self.mac(event, seq, &prev, &self.name).unwrap_or_default();
+        let head_seal = self
+            .head_mac(chain_of(event), seq, &mac, &self.name)
+            .unwrap_or_default();
         AuditLink {
             seq,
             prev,
             mac,
             head_seal,
+            sealer: self.name.clone(),
         }
     }
 
-    fn head_mac(&self, chain: &str, seq: u64, mac: &str) -> String {
-        self.0.mac_hex(
-            HEAD_LABEL,
-            &[chain.as_bytes(), &seq.to_be_bytes(), mac.as_bytes()],
-        )
+    fn head_mac(&self, chain: &str, seq: u64, mac: &str, sealer: &str) -> Option<String> {
+        let key = self.key_for(sealer)?;
+        let seq = seq.to_be_bytes();
+        let mut parts: Vec<&[u8]> = vec![chain.as_bytes(), &seq, mac.as_bytes()];
+        if !sealer.is_empty() {
+            parts.push(sealer.as_bytes());
+        }
+        Some(key.mac_hex(HEAD_LABEL, &parts))
     }
 
-    /// Whether a kept head was sealed with this key (and not altered).
+    /// Whether a kept head was sealed with a key of this ring (and not altered).
     pub fn head_ok(&self, head: &ChainHead) -> bool {
-        ct_eq(&self.head_mac(&head.chain, head.seq, &head.mac), &head.seal)
+        self.head_mac(&head.chain, head.seq, &head.mac, &head.sealer)
+            .is_some_and(|m| ct_eq(&m, &head.seal))
     }
 
     fn checkpoint_mac(
@@ -183,7 +275,7 @@ impl AuditKey {
             parts.push(e.mac.as_bytes().to_vec());
         }
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        self.0.mac_hex(CHECKPOINT_LABEL, &refs)
+        self.key.mac_hex(CHECKPOINT_LABEL, &refs)
     }
 
     /// A checkpoint of `heads` at `at`, built on `previous` (the newest trusted one): only
@@ -243,12 +335,17 @@ impl AuditKey {
 
     /// Whether one record matches its own seal (not its place in a chain).
     pub fn record_ok(&self, e: &AuditEvent) -> bool {
-        e.link
-            .as_ref()
-            .is_some_and(|l| ct_eq(&self.mac(e, l.seq, &l.prev), &l.mac))
+        e.link.as_ref().is_some_and(|l| self.link_ok(e, l))
     }
 
-    fn mac(&self, e: &AuditEvent, seq: u64, prev: &str) -> String {
+    /// Whether `l` is `e`'s seal under the key its sealer names.
+    fn link_ok(&self, e: &AuditEvent, l: &AuditLink) -> bool {
+        self.mac(e, l.seq, &l.prev, &l.sealer)
+            .is_some_and(|m| ct_eq(&m, &l.mac))
+    }
+
+    fn mac(&self, e: &AuditEvent, seq: u64, prev: &str, sealer: &str) -> Option<String> {
+        let key = self.key_for(sealer)?;
         // Each field length-prefixed (TokenKey::mac), an optional one behind a presence
         // byte, so that no two different records share an encoding. Times in microseconds:
         // the precision every store keeps.
@@ -260,22 +357,27 @@ impl AuditKey {
         }
         let nip = e.nip.as_ref().map(|n| n.as_str().to_owned());
         let details = e.details.to_string();
-        self.0.mac_hex(
-            LABEL,
-            &[
-                chain_of(e).as_bytes(),
-                &seq.to_be_bytes(),
-                prev.as_bytes(),
-                &e.at.timestamp_micros().to_be_bytes(),
-                e.actor.as_bytes(),
-                &opt(&e.office),
-                &opt(&nip),
-                &opt(&e.source_ip),
-                e.action.as_bytes(),
-                e.outcome.as_bytes(),
-                details.as_bytes(),
-            ],
-        )
+        let (seq, at) = (seq.to_be_bytes(), e.at.timestamp_micros().to_be_bytes());
+        let (office, nip, source_ip) = (opt(&e.office), opt(&nip), opt(&e.source_ip));
+        let mut parts: Vec<&[u8]> = vec![
+            chain_of(e).as_bytes(),
+            &seq,
+            prev.as_bytes(),
+            &at,
+            e.actor.as_bytes(),
+            &office,
+            &nip,
+            &source_ip,
+            e.action.as_bytes(),
+            e.outcome.as_bytes(),
+            details.as_bytes(),
+        ];
+        // The service's records keep the encoding they always had; a writer's name is sealed
+        // in.
+        if !sealer.is_empty() {
+            parts.push(sealer.as_bytes());
+        }
+        Some(key.mac_hex(LABEL, &parts))
     }
 
     /// Checks a whole chain as a store gives it ([`crate::ports::Store::audit_chain`]: in
@@ -366,6 +468,7 @@ impl AuditKey {
             last_seq: None,
             head_seq: None,
             checkpoint_at: None,
+            sealed_by: std::collections::BTreeMap::new(),
             problems: Vec::new(),
         };
         let mut before: Option<&AuditLink> = None;
@@ -383,11 +486,22 @@ impl AuditKey {
                     .push(ChainProblem::UnchainedAfterChain { at: e.at });
                 continue;
             };
-            if !ct_eq(&self.mac(e, link.seq, &link.prev), &link.mac) {
+            if !self.link_ok(e, link) {
                 report
                     .problems
                     .push(ChainProblem::Altered { seq: link.seq });
+            } else if !may_seal(&link.sealer, &e.action) {
+                report.problems.push(ChainProblem::SealedByWriter {
+                    seq: link.seq,
+                    sealer: link.sealer.clone(),
+                });
             }
+            let by = if link.sealer.is_empty() {
+                "service"
+            } else {
+                link.sealer.as_str()
+            };
+            *report.sealed_by.entry(by.to_owned()).or_default() += 1;
             match before {
                 None => {
                     report.first_seq = Some(link.seq);
@@ -435,6 +549,9 @@ pub struct ChainReport {
     /// When the newest checkpoint compared with was written.
     #[serde(default)]
     pub checkpoint_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who sealed the records: `service`, or a writer's name.
+    #[serde(default)]
+    pub sealed_by: std::collections::BTreeMap<String, usize>,
     pub problems: Vec<ChainProblem>,
 }
 
@@ -472,6 +589,9 @@ pub enum ChainProblem {
     HeadMissing,
     /// The kept head does not match its seal (written without the key).
     HeadAltered,
+    /// A record sealed by a writer's own key (a person's role) that this writer may not
+    /// write (a login sealed by the supervisor's key).
+    SealedByWriter { seq: u64, sealer: String },
     /// The kept head names a place past the newest record held: the newest records (or,
     /// with `held` 0, the whole chain) were deleted.
     TailMissing { held: u64, head: u64 },
@@ -533,6 +653,13 @@ impl ChainProblem {
             ChainProblem::WrongChain { at } => format!(
                 "{at}: {}",
                 l.pick("catatan dari rantai lain", "a record of another chain")
+            ),
+            ChainProblem::SealedByWriter { seq, sealer } => format!(
+                "#{seq}: {} ({sealer})",
+                l.pick(
+                    "disegel dengan kunci peran yang tidak boleh menulis catatan seperti ini",
+                    "sealed with the key of a role that may not write such a record"
+                )
             ),
             ChainProblem::HeadMissing => l
                 .pick(
@@ -716,6 +843,7 @@ mod tests {
                 prev: String::new(),
                 mac: "00".into(),
                 head_seal: String::new(),
+                sealer: String::new(),
             }),
         ));
         replaced[2] = forged;
@@ -894,6 +1022,52 @@ mod tests {
             v(&k, n.as_str(), &c).problems[..],
             [ChainProblem::UnchainedAfterChain { .. }]
         ));
+    }
+
+    #[test]
+    fn a_writers_records_verify_under_its_own_key_and_only_for_what_it_may_write() {
+        let sup = TokenKey::from_bytes(vec![9; 32]).unwrap();
+        let supervisor = AuditKey::for_writer(sup.clone(), "supervisor");
+        let ring = key(7).with_writer("supervisor", sup);
+        let sealed = |k: &AuditKey, mut e: AuditEvent, before: Option<&AuditEvent>| {
+            e.link = Some(k.seal(&e, before.and_then(|b| b.link.as_ref())));
+            e
+        };
+        let mut registry = event(1, None);
+        registry.action = "staff_registry".into();
+        let a = sealed(&ring, event(0, None), None);
+        let b = sealed(&supervisor, registry, Some(&a));
+        let c = sealed(&ring, event(2, None), Some(&b));
+        let chain = [a, b.clone(), c];
+        let r = v(&ring, SYSTEM_CHAIN, &chain);
+        assert!(r.intact(), "{r:?}");
+        assert_eq!(
+            r.sealed_by,
+            [("service".to_owned(), 2), ("supervisor".to_owned(), 1)].into()
+        );
+        assert_eq!(b.link.as_ref().unwrap().sealer, "supervisor");
+        // A head the writer sealed is checked with the writer's key.
+        assert!(ring.head_ok(&b.link.as_ref().unwrap().head(SYSTEM_CHAIN).unwrap()));
+        // The supervisor's key forging a login record: named, and refused.
+        let forged = sealed(&supervisor, event(3, None), Some(&chain[2]));
+        let r = v(
+            &ring,
+            SYSTEM_CHAIN,
+            &[chain[0].clone(), chain[1].clone(), chain[2].clone(), forged],
+        );
+        assert_eq!(
+            r.problems,
+            [ChainProblem::SealedByWriter {
+                seq: 4,
+                sealer: "supervisor".into()
+            }]
+        );
+        // Without the writer's key the writer's record does not verify; nor does its name
+        // change hands: relabelled as the service's, its seal fails.
+        assert!(!v(&key(7), SYSTEM_CHAIN, &chain).intact());
+        let mut relabelled = chain.clone();
+        relabelled[1].link.as_mut().unwrap().sealer.clear();
+        assert!(!v(&ring, SYSTEM_CHAIN, &relabelled).intact());
     }
 
     #[test]

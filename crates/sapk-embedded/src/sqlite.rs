@@ -104,7 +104,8 @@ CREATE TABLE IF NOT EXISTS audit_heads (
     chain TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
     mac TEXT NOT NULL,
-    seal TEXT NOT NULL
+    seal TEXT NOT NULL,
+    sealer TEXT
 );
 "#;
 
@@ -361,10 +362,16 @@ fn insert_audit(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
     insert_audit_row(c, e)?;
     if let Some(head) = e.link.as_ref().and_then(|l| l.head(chain_of(e))) {
         c.exec(
-            "INSERT INTO audit_heads (chain, seq, mac, seal) VALUES (?1, ?2, ?3, ?4) \
+            "INSERT INTO audit_heads (chain, seq, mac, seal, sealer) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT(chain) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, \
-             seal = excluded.seal WHERE excluded.seq > audit_heads.seq",
-            params![head.chain, head.seq as i64, head.mac, head.seal],
+             seal = excluded.seal, sealer = excluded.sealer WHERE excluded.seq > audit_heads.seq",
+            params![
+                head.chain,
+                head.seq as i64,
+                head.mac,
+                head.seal,
+                Some(head.sealer.as_str()).filter(|n| !n.is_empty())
+            ],
         )
         .map_err(down)?;
     }
@@ -377,7 +384,8 @@ fn read_kept_heads(
 ) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
     let mut stmt = c
         .prepare_cached(
-            "SELECT chain, seq, mac, seal FROM audit_heads WHERE ?1 IS NULL OR chain = ?1",
+            "SELECT chain, seq, mac, seal, coalesce(sealer, '') FROM audit_heads \
+             WHERE ?1 IS NULL OR chain = ?1",
         )
         .map_err(down)?;
     let rows = stmt
@@ -387,6 +395,7 @@ fn read_kept_heads(
                 seq: r.get::<_, i64>(1)?.max(0) as u64,
                 mac: r.get(2)?,
                 seal: r.get(3)?,
+                sealer: r.get(4)?,
             })
         })
         .map_err(down)?;
@@ -397,8 +406,8 @@ fn insert_audit_row(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
     let link = e.link.as_ref();
     c.exec(
         "INSERT INTO audit (at, actor, office, nip, source_ip, action, outcome, details, \
-         chain_seq, chain_prev, chain_mac) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         chain_seq, chain_prev, chain_mac, chain_sealer) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             micros(e.at),
             e.actor,
@@ -411,6 +420,7 @@ fn insert_audit_row(c: &Connection, e: &AuditEvent) -> Result<(), StoreError> {
             link.map(|l| l.seq as i64),
             link.map(|l| l.prev.as_str()),
             link.map(|l| l.mac.as_str()),
+            link.map(|l| l.sealer.as_str()).filter(|n| !n.is_empty()),
         ],
     )
     .map_err(down)?;
@@ -437,13 +447,14 @@ fn read_audit_head(c: &Connection, chain: &str) -> Result<Option<AuditLink>, Sto
             prev,
             mac,
             head_seal: String::new(),
+            sealer: String::new(),
         })
     })
     .transpose()
 }
 
-const AUDIT_COLUMNS: &str =
-    "at, actor, office, nip, source_ip, action, outcome, details, chain_seq, chain_prev, chain_mac";
+const AUDIT_COLUMNS: &str = "at, actor, office, nip, source_ip, action, outcome, details, \
+     chain_seq, chain_prev, chain_mac, chain_sealer";
 
 /// A row selected with [`AUDIT_COLUMNS`].
 fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
@@ -457,6 +468,7 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
             prev: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
             mac: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
             head_seal: String::new(),
+            sealer: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
         }),
         None => None,
     };
@@ -522,6 +534,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     add_column(conn, "audit", "chain_seq", "INTEGER")?;
     add_column(conn, "audit", "chain_prev", "TEXT")?;
     add_column(conn, "audit", "chain_mac", "TEXT")?;
+    // Who sealed a record and a head (empty: the service; else a writer's own key).
+    add_column(conn, "audit", "chain_sealer", "TEXT")?;
+    add_column(conn, "audit_heads", "sealer", "TEXT")?;
     conn.execute_batch(
         "CREATE UNIQUE INDEX IF NOT EXISTS audit_chain_place \
          ON audit (coalesce(nip, '-'), chain_seq) WHERE chain_seq IS NOT NULL",
@@ -1473,6 +1488,7 @@ impl Store for SqliteStore {
                     prev: String::new(),
                     mac: k.mac,
                     head_seal: String::new(),
+                    sealer: String::new(),
                 }),
                 _ => rows,
             };

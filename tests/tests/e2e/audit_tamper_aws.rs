@@ -160,3 +160,86 @@ async fn a_whole_chain_deleted_with_its_head_on_dynamodb() {
         "{r}"
     );
 }
+
+/// On AWS no person holds the service's audit key: a supervisor's `sapk-admin` seals with
+/// the supervisors' own key (`SAPK_AUDIT_SEALER=supervisor`). The staff function, which holds
+/// the writers' keys too, verifies and names who sealed what; a record the supervisor's key
+/// may not write (a login in an employee's chain) is reported.
+#[tokio::test]
+async fn a_supervisor_seals_with_a_key_of_its_own_and_may_not_forge_service_records() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let service_env = function_env(&tables);
+    let supervisor_key = sapk_core::TokenKey::generate().unwrap().to_base64();
+    let audit_key = sapk_core::TokenKey::generate().unwrap().to_base64();
+    // The staff function: the service's key, and the writers' to verify.
+    let mut staff_env = service_env.clone();
+    staff_env.insert("SAPK_AUDIT_KEY".into(), audit_key.clone());
+    staff_env.insert("SAPK_AUDIT_KEY_SUPERVISOR".into(), supervisor_key.clone());
+    let f = functions_counted(&dynamodb_url(), &staff_env, None).await;
+    // The supervisor's sapk-admin: the supervisors' key only.
+    let mut sup_env = service_env.clone();
+    sup_env.insert("SAPK_AUDIT_KEY".into(), supervisor_key.clone());
+    sup_env.insert("SAPK_AUDIT_SEALER".into(), "supervisor".into());
+    let get = |k: &str| sup_env.get(k).cloned();
+    let settings = sapk_aws::Settings::read(sapk_aws::Entry::Tool, &get).unwrap();
+    let sdk = sapk_aws::local_sdk_config(&dynamodb_url()).await;
+    let store = std::sync::Arc::new(settings.store(sapk_aws::dynamodb_client(&sdk)));
+    let mailer = std::sync::Arc::new(settings.ses(sapk_aws::sesv2_client(&sdk)));
+    let supervisor = settings.service(store, mailer).unwrap();
+    let op = sapk_core::staff::Operator {
+        id: "arn:aws:sts::1:assumed-role/AWSReservedSSO_Supervisor_1/sri@bkn.go.id".into(),
+        office: "KANREG-III".into(),
+        officer_id: None,
+        scope: None,
+    };
+    supervisor
+        .register_officer(
+            sapk_core::ports::Officer {
+                principal:
+                    "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id"
+                        .into(),
+                officer_id: "198807122019032001".into(),
+                name: "Andi".into(),
+                office: "KANREG-III".into(),
+                scope: sapk_core::ports::StaffScope::Bkn,
+                active: true,
+                updated_at: chrono::Utc::now(),
+            },
+            &op,
+            false,
+        )
+        .await
+        .unwrap();
+    let report = f.service.verify_system_audit(&op).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(report.sealed_by.get("supervisor"), Some(&1), "{report:?}");
+    // The supervisor's key cannot make a login record that verifies in an employee's chain.
+    seed(
+        &f.service,
+        NIP,
+        &format!("budi.writer.{}@example.go.id", std::process::id()),
+    )
+    .await;
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let forged = sapk_core::ports::AuditEvent {
+        at: chrono::Utc::now(),
+        actor: "self".into(),
+        office: None,
+        nip: Some(nip.clone()),
+        source_ip: Some("203.0.113.9".into()),
+        action: "login".into(),
+        outcome: "succeeded".into(),
+        details: serde_json::Value::Null,
+        link: None,
+    };
+    let ring = sapk_core::audit_chain::AuditKey::for_writer(
+        sapk_core::TokenKey::from_secret_text(&supervisor_key).unwrap(),
+        "supervisor",
+    );
+    let head = f.service.store().audit_head(NIP).await.unwrap();
+    let mut sealed = forged.clone();
+    sealed.link = Some(ring.seal(&forged, head.as_ref()));
+    f.service.store().append_audit(&sealed).await.unwrap();
+    let r = verify(&f).await;
+    assert!(has(&r, "sealed_by_writer"), "{r}");
+}

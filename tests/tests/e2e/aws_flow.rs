@@ -322,6 +322,29 @@ async fn an_sdk_retry_is_counted_as_the_one_call_it_is() {
     assert_eq!(calls.take_timeline().len(), 1);
 }
 
+/// The NIPs of five account states the same-work tests compare: an active account with a
+/// live code, one never activated, one without e-mail, an unknown NIP, and an unknown NIP
+/// that asked for a code.
+async fn account_states(f: &Functions, tag: &str) -> [&'static str; 5] {
+    let pid = std::process::id();
+    let (active, fresh, no_mail) = (
+        "198609262015051001",
+        "199009132025242014",
+        "199001012020122003",
+    );
+    let (unknown, unknown_asked) = ("197512312000121009", "198811302014021003");
+    let active_mail = format!("budi.{tag}.{pid}@example.go.id");
+    seed(&f.service, active, &active_mail).await;
+    seed(&f.service, fresh, &format!("ayu.{tag}.{pid}@example.go.id")).await;
+    seed(&f.service, no_mail, "").await;
+    f.post_forgot(active).await;
+    let code = ses_code_for(&active_mail).await.expect("code");
+    f.post_reset(active, &code, PW).await;
+    f.post_forgot(active).await;
+    f.post_forgot(unknown_asked).await;
+    [active, fresh, no_mail, unknown, unknown_asked]
+}
+
 /// The functions on fresh tables, with their DynamoDB calls logged.
 async fn counted_functions() -> (DynamoCalls, Functions) {
     let tables = fresh_tables(&dynamodb_url()).await;
@@ -333,17 +356,7 @@ async fn counted_functions() -> (DynamoCalls, Functions) {
 #[tokio::test]
 async fn every_account_state_sends_the_same_dynamodb_calls() {
     let (calls, f) = counted_functions().await;
-    let pid = std::process::id();
-    let (active, fresh, no_mail) = (
-        "198609262015051001",
-        "199009132025242014",
-        "199001012020122003",
-    );
-    let (unknown, unknown_asked) = ("197512312000121009", "198811302014021003");
-    let active_mail = format!("budi.count.{pid}@example.go.id");
-    seed(&f.service, active, &active_mail).await;
-    seed(&f.service, fresh, &format!("ayu.count.{pid}@example.go.id")).await;
-    seed(&f.service, no_mail, "").await;
+    let all = account_states(&f, "count").await;
     let post = |api: &'static str, nip: &'static str| {
         let f = &f;
         async move {
@@ -363,13 +376,6 @@ async fn every_account_state_sends_the_same_dynamodb_calls() {
             invoke(api, "POST", path, Some(body), None).await
         }
     };
-    // Activate one account, and leave a live code on it and on one unknown NIP.
-    post("forgot", active).await;
-    let code = ses_code_for(&active_mail).await.expect("code");
-    f.post_reset(active, &code, PW).await;
-    post("forgot", active).await;
-    post("forgot", unknown_asked).await;
-    let all = [active, fresh, no_mail, unknown, unknown_asked];
     for route in ["reset", "login", "forgot"] {
         let mut seen = Vec::new();
         for nip in all {
@@ -391,23 +397,7 @@ async fn every_account_state_sends_the_same_requests_at_the_wire() {
     let wire = WireCounter::start(&dynamodb_url()).await;
     let tables = fresh_tables(&dynamodb_url()).await;
     let f = functions_counted(&wire.url, &function_env(&tables), None).await;
-    let pid = std::process::id();
-    let (active, fresh, no_mail) = (
-        "198609262015051001",
-        "199009132025242014",
-        "199001012020122003",
-    );
-    let (unknown, unknown_asked) = ("197512312000121009", "198811302014021003");
-    let active_mail = format!("budi.wire.{pid}@example.go.id");
-    seed(&f.service, active, &active_mail).await;
-    seed(&f.service, fresh, &format!("ayu.wire.{pid}@example.go.id")).await;
-    seed(&f.service, no_mail, "").await;
-    f.post_forgot(active).await;
-    let code = ses_code_for(&active_mail).await.expect("code");
-    f.post_reset(active, &code, PW).await;
-    f.post_forgot(active).await;
-    f.post_forgot(unknown_asked).await;
-    let all = [active, fresh, no_mail, unknown, unknown_asked];
+    let all = account_states(&f, "wire").await;
     for route in ["reset", "login", "forgot"] {
         let mut seen = Vec::new();
         for nip in all {

@@ -360,6 +360,52 @@ async fn post_from(app: &TestApp, from: &reqwest::Client, path: &str, body: Valu
 /// password cleared the counts before each round and all 120 codes were judged. Now at most
 /// `second_step_cap` (10) are judged; then the authenticator's codes are refused, the right
 /// one too, until the owner signs in with a recovery code, which turns them back on.
+/// What someone with the password does from `from`: a login, then `codes` wrong codes on
+/// its challenge; each answer is counted in `answers` (`login 200`, `code 400
+/// invalid_second_factor`, …). Returns how many codes were judged wrong.
+async fn attacker_round(
+    app: &TestApp,
+    uri: &str,
+    from: &reqwest::Client,
+    codes: usize,
+    answers: &mut std::collections::BTreeMap<String, u32>,
+) -> u32 {
+    let a = post_from(
+        app,
+        from,
+        "/v1/login",
+        json!({ "nip": NIP, "password": STRONG }),
+    )
+    .await;
+    *answers.entry(format!("login {}", a.status)).or_default() += 1;
+    let Some(ch) = a.json()["challenge"].as_str().map(str::to_owned) else {
+        return 0;
+    };
+    let mut judged = 0;
+    for _ in 0..codes {
+        let right = code_now(app, uri, 0);
+        let wrong = if right == "000000" {
+            "000001"
+        } else {
+            "000000"
+        };
+        let b = post_from(
+            app,
+            from,
+            "/v1/login/second-factor",
+            json!({ "challenge": ch, "code": wrong }),
+        )
+        .await;
+        *answers
+            .entry(format!("code {} {}", b.status, b.code()))
+            .or_default() += 1;
+        if b.code() == "invalid_second_factor" {
+            judged += 1;
+        }
+    }
+    judged
+}
+
 #[tokio::test]
 async fn a_leaked_password_buys_at_most_ten_authenticator_guesses() {
     let (app, uri, codes) = enrolled_app().await;
@@ -370,38 +416,7 @@ async fn a_leaked_password_buys_at_most_ten_authenticator_guesses() {
     let mut answers = std::collections::BTreeMap::<String, u32>::new();
     for _round in 0..6 {
         for from in &addresses {
-            let a = post_from(
-                &app,
-                from,
-                "/v1/login",
-                json!({ "nip": NIP, "password": STRONG }),
-            )
-            .await;
-            *answers.entry(format!("login {}", a.status)).or_default() += 1;
-            let Some(ch) = a.json()["challenge"].as_str().map(str::to_owned) else {
-                continue;
-            };
-            for _ in 0..4 {
-                let right = code_now(&app, &uri, 0);
-                let wrong = if right == "000000" {
-                    "000001"
-                } else {
-                    "000000"
-                };
-                let b = post_from(
-                    &app,
-                    from,
-                    "/v1/login/second-factor",
-                    json!({ "challenge": ch, "code": wrong }),
-                )
-                .await;
-                *answers
-                    .entry(format!("code {} {}", b.status, b.code()))
-                    .or_default() += 1;
-                if b.code() == "invalid_second_factor" {
-                    judged += 1;
-                }
-            }
+            judged += attacker_round(&app, &uri, from, 4, &mut answers).await;
         }
         // Wait out every lock-out (at most 15 minutes) before the next round.
         app.clock.advance(Duration::minutes(16));
@@ -986,39 +1001,13 @@ async fn a_factor_copied_onto_another_account_does_not_work_there() {
 async fn the_owners_sign_ins_give_an_attacker_no_fresh_tries() {
     let (app, uri, codes) = enrolled_app().await;
     let mut judged = 0;
+    let mut answers = std::collections::BTreeMap::new();
     let mut address = 10;
     for _round in 0..4 {
         for _challenge in 0..3 {
             address += 1;
             let from = client_from(Some(format!("127.0.0.{address}").parse().unwrap()));
-            let a = post_from(
-                &app,
-                &from,
-                "/v1/login",
-                json!({ "nip": NIP, "password": STRONG }),
-            )
-            .await;
-            let Some(ch) = a.json()["challenge"].as_str().map(str::to_owned) else {
-                continue;
-            };
-            for _ in 0..3 {
-                let right = code_now(&app, &uri, 0);
-                let wrong = if right == "000000" {
-                    "000001"
-                } else {
-                    "000000"
-                };
-                let b = post_from(
-                    &app,
-                    &from,
-                    "/v1/login/second-factor",
-                    json!({ "challenge": ch, "code": wrong }),
-                )
-                .await;
-                if b.code() == "invalid_second_factor" {
-                    judged += 1;
-                }
-            }
+            judged += attacker_round(&app, &uri, &from, 3, &mut answers).await;
         }
         // The owner signs in as usual (a later step's code each time).
         app.clock.advance(Duration::seconds(30));

@@ -261,3 +261,43 @@ fn no_function_policy_allows_a_wildcard_resource_or_action() {
         }
     }
 }
+
+/// No person's role holds both the key that seals the service's audit records and write
+/// access to the audit table: the supervisors' and data administrators' policies name only
+/// their own writer key, and the service key's resource policy names only functions.
+#[test]
+fn no_human_role_holds_the_service_audit_key() {
+    let t = template();
+    let resources = &t["Resources"];
+    for (policy, own) in [
+        ("SupervisorPolicy", "SupervisorAuditKeySecret"),
+        ("DataAdminPolicy", "DataAdminAuditKeySecret"),
+        ("CounterStaffPolicy", ""),
+    ] {
+        let text = format!(
+            "{:?}",
+            resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+        );
+        assert!(
+            !text.contains("\"AuditKeySecret\""),
+            "{policy} may read the service's audit key"
+        );
+        if !own.is_empty() {
+            assert!(text.contains(own), "{policy} reads its own key {own}");
+        }
+        for other in ["SupervisorAuditKeySecret", "DataAdminAuditKeySecret"] {
+            if other != own {
+                assert!(!text.contains(other), "{policy} may read {other}");
+            }
+        }
+    }
+    let readers = format!(
+        "{:?}",
+        resources["AuditKeySecretPolicy"]["Properties"]["ResourcePolicy"]
+    );
+    assert!(
+        !readers.contains("AuditKeyReaders"),
+        "the service's audit key is read by functions only"
+    );
+    assert!(readers.contains("AuditCheckpointFunctionRole"));
+}

@@ -114,6 +114,7 @@ impl Service {
                 prev: String::new(),
                 mac: k.mac,
                 head_seal: String::new(),
+                sealer: String::new(),
             }),
             _ => head.cloned(),
         })

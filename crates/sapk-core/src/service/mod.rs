@@ -192,6 +192,13 @@ impl Service {
         self
     }
 
+    /// Seals audit records with `key` (a service key, or a writer's own: see
+    /// [`crate::audit_chain::AuditKey`]), a ring that may also hold writers' keys to verify.
+    pub fn with_audit_key_ring(mut self, key: crate::audit_chain::AuditKey) -> Service {
+        self.audit_key = Some(key);
+        self
+    }
+
     /// The archive of audit checkpoints (see [`crate::audit_chain::Checkpoint`]).
     pub fn with_checkpoints(mut self, archive: Arc<dyn crate::ports::AuditArchive>) -> Service {
         self.checkpoints = Some(archive);
