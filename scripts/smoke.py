@@ -163,8 +163,8 @@ def main() -> None:
     admin("tables", "create", env=tables)
     secrets = boto3.client("secretsmanager", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     audit_arn = secrets.create_secret(Name=f"{prefix}-audit-key", SecretString=os.urandom(32).hex())["ARN"]
-    # sapk-admin seals the audit records it appends with the functions' key (as a data
-    # administrator or officer named in AuditKeyReaders would).
+    # sapk-admin seals the audit records it appends with the functions' key here (on AWS a
+    # data administrator's seals with the role's own key, SAPK_AUDIT_SEALER=data-admin).
     admin_env = {**tables, "SAPK_AUDIT_KEY_SECRET_ARN": audit_arn}
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
         f.write(f"nip,name,email\n{NIP},Budi Santoso,{EMAIL}\n")

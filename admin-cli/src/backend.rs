@@ -302,6 +302,19 @@ impl Counter {
     /// without a NIP (on a store this machine holds only).
     pub async fn verify_audit(&self, nip: &str, l: Lang) -> Result<ChainReport, CounterError> {
         match self {
+            // A writer's own key (a supervisor's, a data administrator's) checks only its own
+            // records: the service's are checked by the staff function, through the API.
+            Counter::Direct { svc, .. } if svc.audit_sealer().is_some() => {
+                Err(CounterError::Refused(Refusal {
+                    reason: "use_api".into(),
+                    text: l
+                        .pick(
+                            "kunci audit Anda hanya menyegel catatan peran Anda; periksa rantai melalui API (--api URL)",
+                            "your audit key seals only your role's records; check chains through the API (--api URL)",
+                        )
+                        .into(),
+                }))
+            }
             Counter::Direct { svc, op } if nip.trim() == SYSTEM_CHAIN => svc
                 .verify_system_audit(op)
                 .await
@@ -310,17 +323,6 @@ impl Counter {
                 .verify_audit_trail(nip, op)
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
-            Counter::Api(_) if nip.trim() == SYSTEM_CHAIN => {
-                Err(CounterError::Refused(Refusal {
-                    reason: "invalid_nip".into(),
-                    text: l
-                        .pick(
-                            "rantai catatan tanpa NIP hanya diperiksa langsung pada penyimpanan (tanpa --api)",
-                            "the chain of records without a NIP is only checked on the store itself (without --api)",
-                        )
-                        .into(),
-                }))
-            }
             Counter::Api(c) => {
                 let path = StaffClient::employee_path(nip, "/audit/verify");
                 decode(c.call("GET", &path, None).await?)

@@ -145,7 +145,7 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("nip", "NIP pegawai (spasi boleh)."),
     ("limit", "Berapa peristiwa."),
     ("checkpoint", "Tulis sekarang titik periksa bersegel dari ujung setiap rantai riwayat ke arsip (penyimpanan lokal: folder audit-checkpoints/ di folder data; sapk-local menulisnya tiap jam). --verify berikutnya membandingkan setiap rantai dengan titik periksa terbaru, sehingga penyimpanan yang dikembalikan ke keadaan lama atau rantai yang dihapus utuh terlihat."),
-    ("verify", "Periksa rantai segel riwayat: tidak ada catatan yang diubah, dan tidak ada yang hilang antara yang tertua dan terbaru (keluar 1 bila tidak utuh). NIP `-`: catatan tanpa NIP (hanya tanpa --api)."),
+    ("verify", "Periksa rantai segel riwayat: tidak ada catatan yang diubah, dan tidak ada yang hilang antara yang tertua dan terbaru (keluar 1 bila tidak utuh). NIP `-`: catatan tanpa NIP (melalui --api hanya petugas kantor BKN)."),
     ("audit_limit", "Berapa peristiwa audit yang ditampilkan."),
     ("principal", "ARN principal IAM yang dipakai petugas untuk masuk."),
     ("officer_id", "NIP atau ID staf petugas sendiri."),

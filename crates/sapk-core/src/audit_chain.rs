@@ -138,36 +138,48 @@ pub struct AuditKey {
     writers: Vec<(String, TokenKey)>,
 }
 
-/// The writers of records besides the service, and what each may write.
-pub const WRITERS: [(&str, &[&str]); 2] = [
+/// Where a writer's record may stand: the system chain (records without a NIP) or an
+/// employee's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    System,
+    Employee,
+}
+
+/// The writers of records besides the service, and what each may write, where: what
+/// `sapk-admin --store dynamodb` writes for that role, nothing else.
+pub const WRITERS: [(&str, &[(&str, Place)]); 2] = [
     (
         "supervisor",
         &[
-            "staff_registry",
-            "employee_viewed",
-            "audit_viewed",
-            "audit_verified",
+            ("staff_registry", Place::System),
+            ("audit_viewed", Place::Employee),
         ],
     ),
     (
         "data-admin",
         &[
-            "employee_imported",
-            "employee_import_run",
-            "account_renumber",
-            "employee_viewed",
-            "audit_viewed",
-            "audit_verified",
+            ("employee_imported", Place::Employee),
+            ("employee_import_run", Place::System),
+            ("account_renumber", Place::Employee),
+            ("employee_viewed", Place::Employee),
+            ("audit_viewed", Place::Employee),
         ],
     ),
 ];
 
-/// Whether `sealer` (a writer's name; empty for the service) may seal a record of `action`.
-pub fn may_seal(sealer: &str, action: &str) -> bool {
+/// Whether `sealer` (a writer's name; empty for the service) may seal a record of `action`
+/// in `chain`.
+pub fn may_seal(sealer: &str, action: &str, chain: &str) -> bool {
+    let place = if chain == SYSTEM_CHAIN {
+        Place::System
+    } else {
+        Place::Employee
+    };
     sealer.is_empty()
         || WRITERS
             .iter()
-            .any(|(name, actions)| *name == sealer && actions.contains(&action))
+            .any(|(name, allowed)| *name == sealer && allowed.contains(&(action, place)))
 }
 
 impl fmt::Debug for AuditKey {
@@ -292,7 +304,8 @@ impl AuditKey {
     ) -> (Checkpoint, Vec<String>) {
         let mut entries: std::collections::BTreeMap<String, CheckpointEntry> = heads
             .iter()
-            .filter(|h| self.head_ok(h))
+            // Only heads the service sealed: a writer's key could seal a head at any place.
+            .filter(|h| h.sealer.is_empty() && self.head_ok(h))
             .map(|h| {
                 (
                     h.chain.clone(),
@@ -335,7 +348,9 @@ impl AuditKey {
 
     /// Whether one record matches its own seal (not its place in a chain).
     pub fn record_ok(&self, e: &AuditEvent) -> bool {
-        e.link.as_ref().is_some_and(|l| self.link_ok(e, l))
+        e.link
+            .as_ref()
+            .is_some_and(|l| self.link_ok(e, l) && may_seal(&l.sealer, &e.action, chain_of(e)))
     }
 
     /// Whether `l` is `e`'s seal under the key its sealer names.
@@ -436,6 +451,16 @@ impl AuditKey {
             (Some(h), _) if h.chain != chain || !self.head_ok(h) => {
                 report.problems.push(ChainProblem::HeadAltered)
             }
+            // A head a writer sealed is believed only as the record it names: the writer's
+            // key could seal a head at any place.
+            (Some(h), last)
+                if !h.sealer.is_empty()
+                    && !last.is_some_and(|l| {
+                        l.seq == h.seq && l.sealer == h.sealer && ct_eq(&l.mac, &h.mac)
+                    }) =>
+            {
+                report.problems.push(ChainProblem::HeadAltered)
+            }
             (Some(h), None) => report.problems.push(ChainProblem::TailMissing {
                 held: 0,
                 head: h.seq,
@@ -490,18 +515,20 @@ impl AuditKey {
                 report
                     .problems
                     .push(ChainProblem::Altered { seq: link.seq });
-            } else if !may_seal(&link.sealer, &e.action) {
+            } else if !may_seal(&link.sealer, &e.action, chain) {
                 report.problems.push(ChainProblem::SealedByWriter {
                     seq: link.seq,
                     sealer: link.sealer.clone(),
                 });
-            }
-            let by = if link.sealer.is_empty() {
-                "service"
             } else {
-                link.sealer.as_str()
-            };
-            *report.sealed_by.entry(by.to_owned()).or_default() += 1;
+                // Counted once its seal holds: a forged name counts for no one.
+                let by = if link.sealer.is_empty() {
+                    "service"
+                } else {
+                    link.sealer.as_str()
+                };
+                *report.sealed_by.entry(by.to_owned()).or_default() += 1;
+            }
             match before {
                 None => {
                     report.first_seq = Some(link.seq);
@@ -609,6 +636,9 @@ pub enum ChainProblem {
     /// The audit trail records a checkpoint written at `at` that the archive no longer holds
     /// as its newest (deleted, or an older one put in its place).
     CheckpointMissing { at: chrono::DateTime<chrono::Utc> },
+    /// A problem this version does not know (from a newer service).
+    #[serde(other)]
+    Other,
 }
 
 impl ChainProblem {
@@ -708,6 +738,12 @@ impl ChainProblem {
                     "the record is not the one the archive's checkpoint saw (replaced)"
                 )
             ),
+            ChainProblem::Other => l
+                .pick(
+                    "masalah yang belum dikenal versi alat ini (perbarui sapk-admin)",
+                    "a problem this version of the tool does not know (update sapk-admin)",
+                )
+                .to_owned(),
             ChainProblem::CheckpointAltered => l
                 .pick(
                     "titik periksa arsip terbaru tidak cocok dengan segelnya",
@@ -1068,6 +1104,50 @@ mod tests {
         let mut relabelled = chain.clone();
         relabelled[1].link.as_mut().unwrap().sealer.clear();
         assert!(!v(&ring, SYSTEM_CHAIN, &relabelled).intact());
+    }
+
+    #[test]
+    fn a_writers_head_is_believed_only_as_its_record() {
+        let sup = TokenKey::from_bytes(vec![9; 32]).unwrap();
+        let supervisor = AuditKey::for_writer(sup.clone(), "supervisor");
+        let ring = key(7).with_writer("supervisor", sup);
+        let n = nip();
+        let c = chain(&ring, 3, Some(&n));
+        // The supervisors' key seals a head far ahead of the employee's chain.
+        let mut far = event(9, Some(&n));
+        far.action = "audit_viewed".into();
+        let bogus = supervisor
+            .seal(
+                &far,
+                Some(&AuditLink {
+                    seq: 1_000_000,
+                    prev: String::new(),
+                    mac: "00".into(),
+                    head_seal: String::new(),
+                    sealer: String::new(),
+                }),
+            )
+            .head(n.as_str())
+            .unwrap();
+        assert!(ring.head_ok(&bogus), "its seal holds");
+        let r = ring.verify(
+            n.as_str(),
+            &c,
+            &Evidence {
+                head: Some(&bogus),
+                checkpoint: None,
+                expires: false,
+            },
+        );
+        assert_eq!(r.problems, [ChainProblem::HeadAltered]);
+        // Never taken into a checkpoint.
+        let (cp, _) = ring.checkpoint(chrono::Utc::now(), std::slice::from_ref(&bogus), None);
+        assert!(cp.heads.is_empty());
+        // A checkpoint record sealed by a writer is not believed as one.
+        let mut record = event(10, None);
+        record.action = "audit_checkpoint".into();
+        record.link = Some(supervisor.seal(&record, None));
+        assert!(!ring.record_ok(&record));
     }
 
     #[test]

@@ -240,6 +240,24 @@ impl StaffApi {
         if req.body().as_ref().len() > MAX_BODY_BYTES {
             return Err(refused(action, Reason::PayloadTooLarge, too_large(lang)).await);
         }
+        // The chain of records without a NIP (the registry, import runs, checkpoints): a BKN
+        // office's officers may check it, as no person holds the key to check it directly.
+        if action == Action::AuditVerified && nip_raw.trim() == sapk_core::audit_chain::SYSTEM_CHAIN
+        {
+            if officer.scope != sapk_core::ports::StaffScope::Bkn {
+                return Err(refused(
+                    action,
+                    Reason::OutOfScope,
+                    forbidden(Forbidden::OutOfScope, lang),
+                )
+                .await);
+            }
+            return svc
+                .verify_system_audit(&op)
+                .await
+                .map(|r| ok(lang, &json!(r)))
+                .map_err(|e| staff_problem(&e, lang));
+        }
         let nip = match parsed {
             Ok(ref n) => n.clone(),
             Err(ref e) => {

@@ -107,15 +107,21 @@ impl Service {
         chain: &str,
         head: Option<&crate::audit_chain::AuditLink>,
     ) -> Result<Option<crate::audit_chain::AuditLink>, StoreError> {
+        // Only a head the service sealed: a writer's key could seal one at any place.
+        let trusted = |k: &crate::audit_chain::ChainHead| {
+            k.sealer.is_empty() && self.audit_key.as_ref().is_some_and(|key| key.head_ok(k))
+        };
         let kept = self.store.kept_audit_head(chain).await?;
         Ok(match kept {
-            Some(k) if head.is_none_or(|h| k.seq > h.seq) => Some(crate::audit_chain::AuditLink {
-                seq: k.seq,
-                prev: String::new(),
-                mac: k.mac,
-                head_seal: String::new(),
-                sealer: String::new(),
-            }),
+            Some(k) if trusted(&k) && head.is_none_or(|h| k.seq > h.seq) => {
+                Some(crate::audit_chain::AuditLink {
+                    seq: k.seq,
+                    prev: String::new(),
+                    mac: k.mac,
+                    head_seal: String::new(),
+                    sealer: String::new(),
+                })
+            }
             _ => head.cloned(),
         })
     }

@@ -199,6 +199,15 @@ impl Service {
         self
     }
 
+    /// The writer whose own key seals this process's audit records (`supervisor`,
+    /// `data-admin`), or `None` for the service's key.
+    pub fn audit_sealer(&self) -> Option<&str> {
+        self.audit_key
+            .as_ref()
+            .map(|k| k.name())
+            .filter(|n| !n.is_empty())
+    }
+
     /// The archive of audit checkpoints (see [`crate::audit_chain::Checkpoint`]).
     pub fn with_checkpoints(mut self, archive: Arc<dyn crate::ports::AuditArchive>) -> Service {
         self.checkpoints = Some(archive);

@@ -179,7 +179,11 @@ impl Service {
         Ok(records
             .iter()
             .rev()
-            .filter(|e| e.action == Action::AuditCheckpoint.code() && key.record_ok(e))
+            .filter(|e| {
+                e.action == Action::AuditCheckpoint.code()
+                    && e.link.as_ref().is_some_and(|l| l.sealer.is_empty())
+                    && key.record_ok(e)
+            })
             .find_map(|e| {
                 let at = serde_json::from_value(e.details["at"].clone()).ok()?;
                 Some((at, e.details["mac"].as_str()?.to_owned()))

@@ -879,3 +879,26 @@ async fn an_oversized_body_and_an_unknown_route_are_audited() {
         .len();
     assert_eq!(after, before + 1, "only the unknown route's record");
 }
+
+/// The chain of records without a NIP (the registry, import runs, checkpoints) is checked
+/// through the API by a BKN office's officer (no person holds the key to check it directly);
+/// an agency officer is refused, audited.
+#[tokio::test]
+async fn a_bkn_officer_checks_the_system_chain_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, _svc) = setup(dir.path()).await;
+    let path = "/v1/staff/employees/-/audit/verify";
+    let r = api.handle(event("GET", path, None, Some(ANDI))).await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    let report = json_of(&r);
+    assert_eq!(
+        (report["chain"].as_str(), report["problems"].clone()),
+        (Some("-"), json!([]))
+    );
+    assert!(report["records"].as_u64().unwrap() >= 2, "{report}");
+    let r = api.handle(event("GET", path, None, Some(RINA))).await;
+    assert_eq!(
+        (r.status().as_u16(), json_of(&r)["reason"].clone()),
+        (403, json!("out_of_scope"))
+    );
+}
