@@ -430,7 +430,9 @@ pub async fn invoke_staff(
     body: Option<Value>,
     principal: &str,
 ) -> (u16, Value) {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let mut event = ApiGatewayV2::new(method, path)
+        .query(query)
         .source_ip("198.51.100.20")
         .header("content-type", "application/json")
         .iam_caller(principal);

@@ -15,5 +15,6 @@ mod failures;
 mod flow;
 mod local_binary;
 mod mail_queue;
+mod security_aws;
 mod staff_cli;
 mod two_step;
