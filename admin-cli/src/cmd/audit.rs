@@ -174,6 +174,26 @@ pub fn report_text(r: &sapk_core::audit_chain::ChainReport, l: Lang) -> String {
         ));
     }
 
+    if !r.sealed_by.is_empty() {
+        let by: Vec<String> = r
+            .sealed_by
+            .iter()
+            .map(|(who, n)| {
+                let who = match who.as_str() {
+                    "service" => l.pick("layanan", "the service"),
+                    "supervisor" => l.pick("supervisor", "supervisors"),
+                    "data-admin" => l.pick("administrator data", "data administrators"),
+                    other => other,
+                };
+                format!("{who} {n}")
+            })
+            .collect();
+        out.push_str(&format!(
+            "  {} {}\n",
+            l.pick("Disegel oleh:", "Sealed by:"),
+            by.join(", ")
+        ));
+    }
     if let Some(h) = r.head_seq {
         out.push_str(&format!(
             "  {} #{h}\n",

@@ -155,6 +155,7 @@ async fn the_audit_trail_verifies_and_shows_a_rewrite_or_a_deletion() {
         text.contains("UTUH") && !text.contains("TIDAK UTUH"),
         "{text}"
     );
+    assert!(text.contains("Disegel oleh: layanan "), "{text}");
     let out = admin(&["--json", "audit", NIP, "--verify"], app.data_dir(), None);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["problems"], serde_json::json!([]));
