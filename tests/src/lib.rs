@@ -419,6 +419,19 @@ pub fn last_code_in(mails: &[Mail], to: &str) -> Option<String> {
         .find_map(|m| find_code(&m.text))
 }
 
+/// The reasons the audit trail gives for `nip`'s failed resets (the losers of a race say
+/// where they lost).
+pub async fn reset_failure_reasons(store: &dyn sapk_core::ports::Store, nip: &str) -> Vec<String> {
+    store
+        .list_audit(&sapk_core::Nip::from_stored(nip).expect("NIP"), 100)
+        .await
+        .expect("trail")
+        .into_iter()
+        .filter(|e| e.action == "reset" && e.outcome == "failed")
+        .filter_map(|e| e.details["reason"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The check of a NIP's audit chain, as an auditor at the counter would run it (the check
 /// is recorded too).
 pub async fn verify_chain(service: &Service, nip: &str) -> sapk_core::audit_chain::ChainReport {

@@ -310,15 +310,7 @@ async fn twenty_concurrent_resets_with_one_code_give_one_success() {
     assert_eq!(app.login(NIP, &winner).await.status, 200);
     // The race happened: five requests held a try; one won the atomic step and four lost
     // it; the other fifteen found no try left.
-    let reasons: Vec<String> = app
-        .store
-        .list_audit(&sapk_core::Nip::from_stored(NIP).unwrap(), 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == "reset" && e.outcome == "failed")
-        .filter_map(|e| e.details["reason"].as_str().map(str::to_owned))
-        .collect();
+    let reasons = reset_failure_reasons(&app.store, NIP).await;
     let count = |what: &str| reasons.iter().filter(|r| *r == what).count();
     assert_eq!(count("code_already_used"), 4, "{reasons:?}");
     assert_eq!(count("no_tries_left"), 15, "{reasons:?}");

@@ -185,16 +185,7 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
     // Each of the nineteen losers lost the race in one of its places, and says which: the code
     // gone before it looked (`no_code`), the code's five tries (`no_tries_left`) or the atomic
     // write (`code_already_used`, at most four: five tries, one winner).
-    let reasons: Vec<String> = f
-        .service
-        .store()
-        .list_audit(&sapk_core::Nip::from_stored(nip).unwrap(), 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == "reset" && e.outcome == "failed")
-        .filter_map(|e| e.details["reason"].as_str().map(str::to_owned))
-        .collect();
+    let reasons = sapk_e2e::reset_failure_reasons(f.service.store().as_ref(), nip).await;
     assert_eq!(reasons.len(), 19, "{reasons:?}");
     assert!(
         reasons
