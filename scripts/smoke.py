@@ -74,6 +74,31 @@ def http(method, url, body=None, headers=None, timeout=60):
         return e.code, e.read()
 
 
+def template_archive_lock():
+    """AuditArchiveBucket's Object Lock in infra/template.yaml (a `!Ref` read as the parameter's
+    default): whether it is on at creation, and its default retention."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    with open(os.path.join(ROOT, "infra", "template.yaml"), encoding="utf-8") as f:
+        template = yaml_parse(f.read())
+    props = template["Resources"]["AuditArchiveBucket"]["Properties"]
+    rule = props.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention")
+    retention = None
+    if rule:
+        days = rule["Days"]
+        if isinstance(days, dict) and "Ref" in days:
+            days = int(template["Parameters"][days["Ref"]]["Default"])
+        retention = {"Mode": rule["Mode"], "Days": int(days)}
+    return {"enabled": props.get("ObjectLockEnabled") is True, "retention": retention}
+
+
+def template_parameter_default(name):
+    from samtranslator.yaml_helper import yaml_parse
+
+    with open(os.path.join(ROOT, "infra", "template.yaml"), encoding="utf-8") as f:
+        return yaml_parse(f.read())["Parameters"][name]["Default"]
+
+
 def admin(*args, env):
     cmd = [os.path.join(ROOT, "target", "debug", "sapk-admin"), "--store", "dynamodb", "--operator", "SMOKE", "--office", "CI", *args]
     out = subprocess.run(cmd, env={**os.environ, **AWS, **env}, capture_output=True, text=True, timeout=120)
@@ -175,9 +200,12 @@ def main() -> None:
     notice_url = sqs.create_queue(QueueName=f"{prefix}-notices")["QueueUrl"]
     s3 = boto3.client("s3", endpoint_url=DYNAMODB, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     archive_bucket = f"{prefix}-audit-archive"
-    s3.create_bucket(Bucket=archive_bucket, ObjectLockEnabledForBucket=True, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object_lock_configuration(Bucket=archive_bucket, ObjectLockConfiguration={
-        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}})
+    # The archive bucket's lock as infra/template.yaml declares it, not as this script would.
+    lock = template_archive_lock()
+    s3.create_bucket(Bucket=archive_bucket, ObjectLockEnabledForBucket=lock["enabled"], CreateBucketConfiguration={"LocationConstraint": REGION})
+    if lock["retention"]:
+        s3.put_object_lock_configuration(Bucket=archive_bucket, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": lock["retention"]}})
     arn = secrets.create_secret(Name=f"{prefix}-token-key", SecretString=os.urandom(32).hex())["ARN"]
     pii_arn = secrets.create_secret(Name=f"{prefix}-pii-key", SecretString=os.urandom(32).hex())["ARN"]
     factor_arn = secrets.create_secret(Name=f"{prefix}-factor-key", SecretString=os.urandom(32).hex())["ARN"]
@@ -296,6 +324,10 @@ def main() -> None:
         check(len(objects) == 1, f"one archived object, not {objects}")
         head = s3.head_object(Bucket=archive_bucket, Key=objects[0]["Key"])
         check(head.get("ObjectLockMode") == "COMPLIANCE", f"the archive object is not locked: {head}")
+        until = head.get("ObjectLockRetainUntilDate")
+        days = int(template_parameter_default("AuditRetentionDays"))
+        check(until is not None and (until.timestamp() - time.time()) / 86400 >= days - 1,
+              f"the archive object is kept until {until}, the table keeps records {days} days")
         print("audit-archive: the stream batch is archived and locked")
         # Every record the functions and the import appended for the NIP is sealed in one
         # chain under the key from Secrets Manager (exit 1 would stop the smoke test).

@@ -48,6 +48,9 @@ async fn a_batch_becomes_one_locked_object() {
     let s3 = sapk_aws::s3_client(&sdk);
     let bucket = format!("sapk-audit-archive-{}", std::process::id());
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    // The bucket exactly as the template declares it: Object Lock on at creation (it cannot be
+    // turned on later), and the template's own default retention (mode and days).
+    let declared = TemplateArchiveLock::read();
     s3.create_bucket()
         .bucket(&bucket)
         .create_bucket_configuration(
@@ -55,30 +58,32 @@ async fn a_batch_becomes_one_locked_object() {
                 .location_constraint(region.as_str().into())
                 .build(),
         )
-        .object_lock_enabled_for_bucket(true)
+        .object_lock_enabled_for_bucket(declared.enabled_at_creation)
         .send()
         .await
         .unwrap();
-    s3.put_object_lock_configuration()
-        .bucket(&bucket)
-        .object_lock_configuration(
-            ObjectLockConfiguration::builder()
-                .object_lock_enabled(ObjectLockEnabled::Enabled)
-                .rule(
-                    ObjectLockRule::builder()
-                        .default_retention(
-                            DefaultRetention::builder()
-                                .mode(ObjectLockRetentionMode::Compliance)
-                                .days(30)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    if let Some((mode, days)) = &declared.default_retention {
+        s3.put_object_lock_configuration()
+            .bucket(&bucket)
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .rule(
+                        ObjectLockRule::builder()
+                            .default_retention(
+                                DefaultRetention::builder()
+                                    .mode(ObjectLockRetentionMode::from(mode.as_str()))
+                                    .days(*days)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
     let archive = AuditArchive::new(s3.clone(), bucket.clone());
     let event = stream_event();
     let key = AuditArchive::object_key(&event.records);
@@ -128,7 +133,18 @@ async fn a_batch_becomes_one_locked_object() {
         head.object_lock_mode(),
         Some(&sapk_aws::aws_sdk_s3::types::ObjectLockMode::Compliance)
     );
-    assert!(head.object_lock_retain_until_date().is_some());
+    // Kept at least as long as the audit table keeps its records (the template's
+    // AuditRetentionDays), counted from the write.
+    let until = head
+        .object_lock_retain_until_date()
+        .expect("a locked object has a retain-until date")
+        .secs();
+    let days_left = (until - chrono::Utc::now().timestamp()) / 86_400;
+    assert!(
+        days_left >= declared.table_retention_days - 1,
+        "the archive keeps {days_left} days, the table {}",
+        declared.table_retention_days
+    );
     let delete = s3
         .delete_object()
         .bucket(&bucket)
@@ -140,4 +156,45 @@ async fn a_batch_becomes_one_locked_object() {
     // An empty batch writes nothing.
     let none = archive.archive(&[]).await.unwrap();
     assert_eq!(none, ArchiveCounts::default());
+}
+
+/// The archive bucket's lock as `infra/template.yaml` declares it (`!Ref` to a parameter read as
+/// the parameter's default), and how long the audit table keeps its records.
+struct TemplateArchiveLock {
+    enabled_at_creation: bool,
+    /// (mode, days) of the default retention, if the template sets one.
+    default_retention: Option<(String, i32)>,
+    table_retention_days: i64,
+}
+
+impl TemplateArchiveLock {
+    fn read() -> TemplateArchiveLock {
+        use serde_norway::Value as Y;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+        let t: Y = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let number = |v: &Y| -> i64 {
+            match v {
+                Y::Tagged(tag) if tag.tag == "!Ref" => {
+                    let name = tag.value.as_str().unwrap();
+                    t["Parameters"][name]["Default"].as_i64().unwrap()
+                }
+                v => v.as_i64().unwrap(),
+            }
+        };
+        let props = &t["Resources"]["AuditArchiveBucket"]["Properties"];
+        let rule = &props["ObjectLockConfiguration"]["Rule"]["DefaultRetention"];
+        let default_retention = rule["Mode"].as_str().map(|mode| {
+            (
+                mode.to_owned(),
+                i32::try_from(number(&rule["Days"])).unwrap(),
+            )
+        });
+        TemplateArchiveLock {
+            enabled_at_creation: props["ObjectLockEnabled"].as_bool() == Some(true),
+            default_retention,
+            table_retention_days: t["Parameters"]["AuditRetentionDays"]["Default"]
+                .as_i64()
+                .unwrap(),
+        }
+    }
 }
