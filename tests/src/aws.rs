@@ -108,8 +108,70 @@ pub struct DynamoCalls {
     /// Each call's operation, when its first attempt was sent and when its last answer was
     /// read.
     timeline: Arc<std::sync::Mutex<Vec<TimedCall>>>,
-    /// Every (IAM action, table) a request needed, transactions broken into their items.
+    /// Every (IAM action, table or `table/index/name`) a request needed, transactions and
+    /// batches broken into their items.
     actions: Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>,
+    /// Every item write: (IAM action, table, its condition expression if any).
+    writes: Arc<std::sync::Mutex<std::collections::BTreeSet<ItemWrite>>>,
+}
+
+/// One item write as sent: (IAM action, table, condition expression).
+pub type ItemWrite = (String, String, Option<String>);
+
+/// The IAM (action, resource) pairs one DynamoDB request needs, and its item writes. A
+/// query or scan of an index needs the action on the index (`table/index/name`), not the
+/// table; a transaction or a batch needs each item's own action on each item's table.
+fn iam_pairs(op: &str, v: &Value) -> (Vec<(String, String)>, Vec<ItemWrite>) {
+    let action = |a: &str| format!("dynamodb:{a}");
+    let cond = |x: &Value| x["ConditionExpression"].as_str().map(str::to_owned);
+    let mut pairs = Vec::new();
+    let mut writes = Vec::new();
+    match op {
+        "TransactWriteItems" | "TransactGetItems" => {
+            for item in v["TransactItems"].as_array().into_iter().flatten() {
+                for (kind, a) in [
+                    ("Put", "PutItem"),
+                    ("Delete", "DeleteItem"),
+                    ("Update", "UpdateItem"),
+                    ("ConditionCheck", "ConditionCheckItem"),
+                    ("Get", "GetItem"),
+                ] {
+                    if let Some(t) = item[kind]["TableName"].as_str() {
+                        pairs.push((action(a), t.to_owned()));
+                        if kind != "Get" && kind != "ConditionCheck" {
+                            writes.push((action(a), t.to_owned(), cond(&item[kind])));
+                        }
+                    }
+                }
+            }
+        }
+        "BatchGetItem" | "BatchWriteItem" => {
+            for t in v["RequestItems"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(t, _)| t)
+            {
+                pairs.push((action(op), t.clone()));
+                if op == "BatchWriteItem" {
+                    writes.push((action(op), t.clone(), None));
+                }
+            }
+        }
+        _ => {
+            if let Some(t) = v["TableName"].as_str() {
+                let target = match v["IndexName"].as_str() {
+                    Some(i) => format!("{t}/index/{i}"),
+                    None => t.to_owned(),
+                };
+                pairs.push((action(op), target));
+                if ["PutItem", "UpdateItem", "DeleteItem"].contains(&op) {
+                    writes.push((action(op), t.to_owned(), cond(v)));
+                }
+            }
+        }
+    }
+    (pairs, writes)
 }
 
 /// One call, keyed by its operation's configuration bag (one per operation invocation,
@@ -158,9 +220,14 @@ impl DynamoCalls {
         v
     }
 
-    /// Takes the (IAM action, table name) pairs used so far.
+    /// Takes the (IAM action, table name or `table/index/name`) pairs used so far.
     pub fn take_actions(&self) -> std::collections::BTreeSet<(String, String)> {
         std::mem::take(&mut *self.actions.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Takes the item writes sent so far.
+    pub fn take_writes(&self) -> std::collections::BTreeSet<ItemWrite> {
+        std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The newest call of the operation `cfg` belongs to.
@@ -174,23 +241,11 @@ impl DynamoCalls {
 
     fn record(&self, op: &str, body: &[u8]) {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let mut pairs = Vec::new();
-        if op == "TransactWriteItems" {
-            for item in v["TransactItems"].as_array().into_iter().flatten() {
-                for (kind, action) in [
-                    ("Put", "PutItem"),
-                    ("Delete", "DeleteItem"),
-                    ("Update", "UpdateItem"),
-                    ("ConditionCheck", "ConditionCheckItem"),
-                ] {
-                    if let Some(t) = item[kind]["TableName"].as_str() {
-                        pairs.push((format!("dynamodb:{action}"), t.to_owned()));
-                    }
-                }
-            }
-        } else if let Some(t) = v["TableName"].as_str() {
-            pairs.push((format!("dynamodb:{op}"), t.to_owned()));
-        }
+        let (pairs, writes) = iam_pairs(op, &v);
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(writes);
         self.ops
             .lock()
             .unwrap_or_else(|p| p.into_inner())

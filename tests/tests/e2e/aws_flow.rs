@@ -657,7 +657,9 @@ async fn the_reset_transaction_lost_before_or_after_dynamodb_leaves_nothing_half
     }
 }
 
-/// The (action, table logical id) pairs a function's policy in `infra/template.yaml` allows.
+/// The (action, resource) pairs a function's policy in `infra/template.yaml` allows: a
+/// table's logical id, or `Logical/index/name` for one of its indexes (a grant on a table is
+/// not one on its indexes, nor the other way round).
 fn allowed_by_template(function: &str) -> std::collections::BTreeSet<(String, String)> {
     use serde_norway::Value as Y;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
@@ -677,14 +679,13 @@ fn allowed_by_template(function: &str) -> std::collections::BTreeSet<(String, St
                     .as_str()
                     .and_then(|s| s.strip_suffix(".Arn"))
                     .map(str::to_owned),
-                // `${AccountsTable.Arn}/index/email`: the table's index (the only way this
-                // code queries that table).
+                // `${AccountsTable.Arn}/index/email`: that index alone.
                 Y::Tagged(tag) if tag.tag == "!Sub" => tag
                     .value
                     .as_str()
                     .and_then(|s| s.strip_prefix("${"))
                     .and_then(|s| s.split_once(".Arn}/index/"))
-                    .map(|(t, _)| t.to_owned()),
+                    .map(|(t, i)| format!("{t}/index/{i}")),
                 _ => None,
             };
             let Some(target) = target else { continue };
@@ -703,7 +704,7 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
     let mut env = function_env(&tables);
     env.insert("SAPK_FORGOT_COOLDOWN_SECONDS".into(), "60".into());
     let f = functions_counted(&dynamodb_url(), &env, Some(calls.clone())).await;
-    let logical = |name: &str| {
+    let table_logical = |name: &str| {
         if name == tables.accounts {
             "AccountsTable"
         } else if name == tables.ephemeral {
@@ -714,6 +715,12 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
             "StaffTable"
         } else {
             panic!("unknown table {name}")
+        }
+    };
+    let logical = |name: &str| -> String {
+        match name.split_once("/index/") {
+            Some((table, index)) => format!("{}/index/{index}", table_logical(table)),
+            None => table_logical(name).to_owned(),
         }
     };
     let nip = "199203142022211001";
@@ -895,6 +902,21 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
     assert_eq!(s, 403);
     let staff_used = calls.take_actions();
 
+    // The audit table is only appended to: every write any function sent it is a put that
+    // the table refuses if the record's place is taken (no overwrite, update or delete).
+    let writes = calls.take_writes();
+    let audit_writes: Vec<_> = writes.iter().filter(|w| w.1 == tables.audit).collect();
+    assert!(!audit_writes.is_empty(), "the flows appended audit records");
+    for (action, _, condition) in &audit_writes {
+        assert_eq!(action, "dynamodb:PutItem", "{audit_writes:?}");
+        assert!(
+            condition
+                .as_deref()
+                .is_some_and(|c| c.starts_with("attribute_not_exists(")),
+            "an audit write that may overwrite: {audit_writes:?}"
+        );
+    }
+
     for (function, used) in [
         ("ForgotFunction", forgot_used),
         ("ResetFunction", reset_used),
@@ -904,7 +926,7 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
         assert!(!used.is_empty());
         let allowed = allowed_by_template(function);
         for (action, table) in used {
-            let pair = (action.clone(), logical(&table).to_owned());
+            let pair = (action.clone(), logical(&table));
             assert!(
                 allowed.contains(&pair),
                 "{function} calls {action} on {} but its policy does not allow it",
