@@ -2,7 +2,10 @@
 //! the `mailer` function's batch handler, fed SQS events in the format Lambda delivers
 //! (`tests/data/sqs_event.json`, AWS's documented sample), sends them through SES
 //! (aws-ses-v2-local), drops codes that expired or were replaced, and reports what failed
-//! so SQS retries it.
+//! so SQS retries it. One test polls a real queue as Lambda's event source does (receive,
+//! hand over, delete what was not reported), with the template's redrive policy: a reported
+//! message comes back after its visibility timeout, and a hopeless one reaches the
+//! dead-letter queue.
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use sapk_core::staff::Operator;
@@ -479,4 +482,226 @@ async fn notices_go_to_their_own_queue() {
     let batches = events(&sqs, &notices).await;
     assert_eq!(batches.iter().map(|b| b.records.len()).sum::<usize>(), 1);
     assert_eq!(body_of(&batches[0])["kind"], "password_changed");
+}
+
+/// The mailer's queue as `infra/template.yaml` declares it: the receives before the
+/// dead-letter queue (MailQueue's RedrivePolicy), and whether the mailer's SQS event reports
+/// failed items (without `ReportBatchItemFailures` Lambda ignores the answer's failures and
+/// deletes or retries the whole batch).
+fn template_mail_queue() -> (i64, bool) {
+    use serde_norway::Value as Y;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let t: Y = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let receives = t["Resources"]["MailQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+        .as_i64()
+        .expect("MailQueue has a dead-letter queue");
+    let reports = t["Resources"]["MailerFunction"]["Properties"]["Events"]["Mail"]["Properties"]
+        ["FunctionResponseTypes"]
+        .as_sequence()
+        .is_some_and(|s| {
+            s.iter()
+                .any(|v| v.as_str() == Some("ReportBatchItemFailures"))
+        });
+    (receives, reports)
+}
+
+/// What Lambda's SQS event source does for one poll: receive up to ten messages (each becomes
+/// invisible for the queue's visibility timeout), hand them to the mailer as one event, then
+/// delete the ones the answer did not report as failed. Reported ones stay on the queue and
+/// come back when their visibility ends. Returns the message ids received and reported.
+async fn lambda_poll(
+    sqs: &sapk_aws::aws_sdk_sqs::Client,
+    url: &str,
+    deliver: impl AsyncFnOnce(SqsEvent) -> aws_lambda_events::event::sqs::SqsBatchResponse,
+) -> (Vec<String>, Vec<String>) {
+    let sample: serde_json::Value =
+        serde_json::from_str(include_str!("../../data/sqs_event.json")).expect("fixture");
+    let got = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive");
+    let messages = got.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let mut r = sample["Records"][0].clone();
+            r["messageId"] = json!(m.message_id());
+            r["receiptHandle"] = json!(m.receipt_handle());
+            r["body"] = json!(m.body());
+            r["md5OfBody"] = json!(m.md5_of_body());
+            r
+        })
+        .collect();
+    let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).expect("event");
+    let resp = deliver(event).await;
+    let failed: Vec<String> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    let mut received = Vec::new();
+    for m in &messages {
+        let id = m.message_id().unwrap_or_default().to_owned();
+        if !failed.contains(&id) {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        received.push(id);
+    }
+    (received, failed)
+}
+
+/// Through a real queue with the template's redrive policy (its visibility timeout shortened
+/// to one second): a code the mailer could not send (SES down) is reported, comes back, and is
+/// sent once SES is back, and that code works; a message the mailer can never read is reported
+/// on every receive and, after the template's number of receives, lands in the dead-letter
+/// queue, where an operator finds it.
+#[tokio::test]
+async fn a_reported_message_comes_back_and_a_hopeless_one_ends_in_the_dead_letter_queue() {
+    let (receives, reports) = template_mail_queue();
+    assert!(reports, "the mailer's SQS event must report failed items");
+    let (sqs, dlq) = queue("sapk-dlq").await;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(sapk_aws::aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("dlq arn")
+        .attributes
+        .and_then(|a| {
+            a.get(&sapk_aws::aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("dlq arn");
+    let url = sqs
+        .create_queue()
+        .queue_name(format!(
+            "sapk-redrive-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ))
+        .attributes(
+            sapk_aws::aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "1",
+        )
+        .attributes(
+            sapk_aws::aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": receives.to_string() })
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let mut env = function_env(&fresh_tables(&dynamodb_url()).await);
+    let nip = "198507152010012004";
+    let email = format!(
+        "ulang.{}.{}@example.go.id",
+        std::process::id(),
+        rand_suffix()
+    );
+    env.insert("SAPK_MAIL_QUEUE_URL".into(), url.clone());
+    let queued = functions(&dynamodb_url(), &env).await;
+    env.remove("SAPK_MAIL_QUEUE_URL");
+    let direct = functions(&dynamodb_url(), &env).await;
+    seed(&direct.service, nip, &email).await;
+    assert_eq!(post_forgot_on(&queued.forgot, nip).await.0, 202);
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("{")
+        .send()
+        .await
+        .expect("send the unreadable message");
+
+    let dead_ses = sapk_aws::SesMailer::new(
+        sapk_aws::sesv2_client(&sapk_aws::local_sdk_config("http://127.0.0.1:9").await),
+        "SAPK BKN <no-reply@sapk.bkn.go.id>".into(),
+        None,
+    );
+    let ses = direct.service.mailer();
+    let pace = sapk_functions::Pace::new(1000.0);
+    // Poll as Lambda would until the queue is empty (bounded): SES is down for the first
+    // poll that holds the code, up afterwards.
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    let mut ses_was_down = false;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let down = !ses_was_down;
+        let (received, failed) = lambda_poll(&sqs, &url, async |event: SqsEvent| {
+            let has_code = event.records.iter().any(|r| r.body.as_deref() != Some("{"));
+            let mailer: &dyn sapk_core::ports::Mailer = if down && has_code {
+                ses_was_down = true;
+                &dead_ses
+            } else {
+                ses.as_ref()
+            };
+            sapk_functions::deliver_batch(&direct.service, mailer, &pace, event)
+                .await
+                .0
+        })
+        .await;
+        for id in &received {
+            *seen.entry(id.clone()).or_default() += 1;
+        }
+        let _ = failed;
+        let visible = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(sapk_aws::aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .expect("attributes")
+            .attributes
+            .unwrap_or_default();
+        let left: i64 = [
+            sapk_aws::aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+            sapk_aws::aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .filter_map(|k| visible.get(k).and_then(|v| v.parse::<i64>().ok()))
+        .sum();
+        if left == 0 && received.is_empty() {
+            break;
+        }
+    }
+    assert!(ses_was_down, "the code met SES down once");
+    let code = ses_code_for(&email)
+        .await
+        .expect("the code sent on its second delivery");
+    assert_eq!(direct.post_reset(nip, &code, PW).await.0, 200);
+    // The code's message came twice (reported, then sent); the unreadable one the template's
+    // number of times, then SQS moved it.
+    let mut counts: Vec<usize> = seen.values().copied().collect();
+    counts.sort_unstable();
+    assert_eq!(counts, vec![2, receives as usize], "{seen:?}");
+    let moved = sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive from the dead-letter queue")
+        .messages
+        .unwrap_or_default();
+    assert_eq!(
+        moved
+            .iter()
+            .map(|m| m.body().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        vec!["{"],
+        "only the unreadable message is dead-lettered"
+    );
 }
