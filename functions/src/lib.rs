@@ -52,22 +52,70 @@ async fn settings() -> anyhow::Result<(Settings, SdkConfig)> {
     }
 }
 
+/// The SDK clients a function uses, built once at init from one SDK configuration (the
+/// tests build them over the stand-ins, some with interceptors, and wire them through the
+/// same functions below).
+#[derive(Clone)]
+pub struct Clients {
+    pub dynamodb: sapk_aws::aws_sdk_dynamodb::Client,
+    pub ses: sapk_aws::aws_sdk_sesv2::Client,
+    pub sqs: sapk_aws::aws_sdk_sqs::Client,
+    pub s3: sapk_aws::aws_sdk_s3::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Clients {
+        Clients {
+            dynamodb: sapk_aws::dynamodb_client(sdk),
+            ses: sapk_aws::sesv2_client(sdk),
+            sqs: sapk_aws::sqs_client(sdk),
+            s3: sapk_aws::s3_client(sdk),
+        }
+    }
+}
+
 /// The service, its e-mails going to SES.
-fn ses_service(s: &Settings, sdk: &SdkConfig) -> anyhow::Result<Service> {
-    let store = Arc::new(s.store(sapk_aws::dynamodb_client(sdk)));
-    Ok(s.service(store, Arc::new(s.ses(sapk_aws::sesv2_client(sdk))))?)
+pub fn ses_service(s: &Settings, c: &Clients) -> anyhow::Result<Service> {
+    let store = Arc::new(s.store(c.dynamodb.clone()));
+    Ok(s.service(store, Arc::new(s.ses(c.ses.clone())))?)
 }
 
 /// The service of the API functions: with `SAPK_MAIL_QUEUE_URL` (as deployed) its e-mails
 /// go to the mail queue (and with `SAPK_MAIL_NOTICE_QUEUE_URL` the notices to a queue of
 /// their own), not to SES.
-fn api_service(s: &Settings, sdk: &SdkConfig) -> anyhow::Result<Service> {
-    let store = Arc::new(s.store(sapk_aws::dynamodb_client(sdk)));
-    let mailer: Arc<dyn Mailer> = match s.mail_queue(sapk_aws::sqs_client(sdk)) {
+pub fn api_service(s: &Settings, c: &Clients) -> anyhow::Result<Service> {
+    let store = Arc::new(s.store(c.dynamodb.clone()));
+    let mailer: Arc<dyn Mailer> = match s.mail_queue(c.sqs.clone()) {
         Some(queue) => Arc::new(queue),
-        None => Arc::new(s.ses(sapk_aws::sesv2_client(sdk))),
+        None => Arc::new(s.ses(c.ses.clone())),
     };
     Ok(s.service(store, mailer)?)
+}
+
+/// A public function's handler over `routes`. Behind CloudFront (infra/edge.yaml), the
+/// viewer's address comes from CloudFront-Viewer-Address on requests with the origin-verify
+/// secret (`SAPK_ORIGIN_VERIFY`).
+pub fn build_api(s: &Settings, c: &Clients, routes: &'static [Route]) -> anyhow::Result<Api> {
+    let mut api = Api::new(Arc::new(api_service(s, c)?), routes);
+    if let Some(secret) = &s.keys.origin_verify {
+        api = api.with_edge(sapk_http::EdgeTrust::cloudfront(secret.expose_secret()));
+    }
+    Ok(api)
+}
+
+/// The `staff` function's handler: needs the key of NIK and document numbers
+/// (`SAPK_PII_KEY_SECRET_ARN` or `SAPK_PII_KEY`) besides what every function needs. An
+/// officer's e-mail change takes the new address off SES's suppression list, and
+/// `audit --verify` compares each chain with the newest checkpoint in the archive.
+pub fn build_staff(s: &Settings, c: &Clients) -> anyhow::Result<StaffApi> {
+    if s.keys.pii.is_none() {
+        anyhow::bail!("missing required configuration: SAPK_PII_KEY");
+    }
+    let mut service = api_service(s, c)?.with_suppressions(Arc::new(s.ses(c.ses.clone())));
+    if let Some(checkpoints) = s.checkpoints(c.s3.clone()) {
+        service = service.with_checkpoints(Arc::new(checkpoints));
+    }
+    Ok(StaffApi::new(Arc::new(service)))
 }
 
 /// Builds everything once, then serves `routes` until the runtime stops. The login
@@ -75,14 +123,8 @@ fn api_service(s: &Settings, sdk: &SdkConfig) -> anyhow::Result<Service> {
 /// `SAPK_FACTOR_KEY`); without it, accounts with two-step login on cannot finish a login.
 pub async fn run(routes: &'static [Route]) -> anyhow::Result<()> {
     let (settings, sdk) = settings().await?;
-    let service = api_service(&settings, &sdk)?;
-    service.warm_up().await;
-    let mut api = Api::new(Arc::new(service), routes);
-    // Behind CloudFront (infra/edge.yaml), the viewer's address comes from
-    // CloudFront-Viewer-Address on requests with the origin-verify secret.
-    if let Some(secret) = &settings.keys.origin_verify {
-        api = api.with_edge(sapk_http::EdgeTrust::cloudfront(secret.expose_secret()));
-    }
+    let api = build_api(&settings, &Clients::new(&sdk), routes)?;
+    api.service().warm_up().await;
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
@@ -91,23 +133,16 @@ pub async fn run(routes: &'static [Route]) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }
 
-/// The `staff` function: the counter routes behind API Gateway's IAM authorizer. Needs the
-/// key of NIK and document numbers (`SAPK_PII_KEY_SECRET_ARN` or `SAPK_PII_KEY`) besides
-/// what every function needs.
+/// The `staff` function: the counter routes behind API Gateway's IAM authorizer.
 pub async fn run_staff() -> anyhow::Result<()> {
     let (settings, sdk) = settings().await?;
-    if settings.keys.pii.is_none() {
-        tracing::error!("refusing to start: SAPK_PII_KEY_SECRET_ARN or SAPK_PII_KEY is missing");
-        anyhow::bail!("refusing to start: missing required configuration: SAPK_PII_KEY");
-    }
-    // An officer's e-mail change takes the new address off SES's suppression list.
-    let ses = settings.ses(sapk_aws::sesv2_client(&sdk));
-    let mut service = api_service(&settings, &sdk)?.with_suppressions(Arc::new(ses));
-    // `audit --verify` compares each chain with the newest checkpoint in the archive.
-    if let Some(checkpoints) = settings.checkpoints(sapk_aws::s3_client(&sdk)) {
-        service = service.with_checkpoints(Arc::new(checkpoints));
-    }
-    let api = StaffApi::new(Arc::new(service));
+    let api = match build_staff(&settings, &Clients::new(&sdk)) {
+        Ok(api) => api,
+        Err(e) => {
+            tracing::error!(error = %e, "refusing to start");
+            anyhow::bail!("refusing to start: {e}")
+        }
+    };
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
         async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
@@ -222,7 +257,7 @@ pub async fn deliver_batch(
 /// instance (default 1: SES's sandbox quota; the template sets quota ÷ maximum concurrency).
 pub async fn run_mailer() -> anyhow::Result<()> {
     let (settings, sdk) = settings().await?;
-    let service = Arc::new(ses_service(&settings, &sdk)?);
+    let service = Arc::new(ses_service(&settings, &Clients::new(&sdk))?);
     let pace = Arc::new(Pace::new(settings.mail_rate_per_sec));
     let via = service.mailer();
     lambda_runtime::run(lambda_runtime::service_fn(
@@ -265,7 +300,7 @@ pub async fn record_ses_notifications(
 /// status.
 pub async fn run_mail_status() -> anyhow::Result<()> {
     let (settings, sdk) = settings().await?;
-    let service = Arc::new(ses_service(&settings, &sdk)?);
+    let service = Arc::new(ses_service(&settings, &Clients::new(&sdk))?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sns::SnsEvent>| {
             let service = service.clone();
@@ -338,7 +373,9 @@ pub async fn run_audit_checkpoint() -> anyhow::Result<()> {
             "refusing to start: missing required configuration: SAPK_AUDIT_ARCHIVE_BUCKET"
         );
     };
-    let service = Arc::new(api_service(&settings, &sdk)?.with_checkpoints(Arc::new(checkpoints)));
+    let service = Arc::new(
+        api_service(&settings, &Clients::new(&sdk))?.with_checkpoints(Arc::new(checkpoints)),
+    );
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let service = service.clone();

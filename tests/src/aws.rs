@@ -4,9 +4,7 @@
 use sapk_aws::aws_sdk_dynamodb;
 use sapk_aws::aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use sapk_aws::aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use sapk_aws::{
-    create_tables, dynamodb_client, local_sdk_config, sesv2_client, Entry, Settings, TableNames,
-};
+use sapk_aws::{create_tables, dynamodb_client, local_sdk_config, Entry, Settings, TableNames};
 use sapk_http::{Api, ApiGatewayV2};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -49,13 +47,22 @@ pub fn function_env(tables: &TableNames) -> HashMap<String, String> {
             "SAPK_TOKEN_KEY".into(),
             sapk_core::TokenKey::generate().expect("key").to_base64(),
         ),
+        (
+            "SAPK_PII_KEY".into(),
+            sapk_core::TokenKey::generate().expect("key").to_base64(),
+        ),
+        (
+            "SAPK_FACTOR_KEY".into(),
+            sapk_core::TokenKey::generate().expect("key").to_base64(),
+        ),
         ("SAPK_FORGOT_MIN_MS".into(), "0".into()),
         ("SAPK_ARGON2_MEMORY_KIB".into(), "1024".into()),
         ("SAPK_ARGON2_ITERATIONS".into(), "1".into()),
     ])
 }
 
-/// The functions, sharing one service as the Lambdas share one database.
+/// The functions as deployed, each with its own service over the same tables; `service` is
+/// the staff function's (the widest wiring), for the tests' own set-up.
 pub struct Functions {
     pub forgot: Api,
     pub reset: Api,
@@ -394,6 +401,59 @@ pub async fn functions_intercepted(
     calls: Option<DynamoCalls>,
     fault: Option<DynamoFault>,
 ) -> Functions {
+    functions_with(dynamodb_endpoint, env, calls, fault, None).await
+}
+
+/// The functions with every SES request recorded in `ses` (method and path).
+pub async fn functions_recording_ses(
+    dynamodb_endpoint: &str,
+    env: &HashMap<String, String>,
+    ses: HttpCalls,
+) -> Functions {
+    functions_with(dynamodb_endpoint, env, None, None, Some(ses)).await
+}
+
+/// The requests a client sent, as (method, path), one per attempt.
+#[derive(Debug, Clone, Default)]
+pub struct HttpCalls(Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+impl HttpCalls {
+    pub fn take(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Intercept for HttpCalls {
+    fn name(&self) -> &'static str {
+        "HttpCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let r = ctx.request();
+        let path = r.uri().split('?').next().unwrap_or_default();
+        let path = path
+            .split_once("://")
+            .map_or(path, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((r.method().to_owned(), path.to_owned()));
+        Ok(())
+    }
+}
+
+async fn functions_with(
+    dynamodb_endpoint: &str,
+    env: &HashMap<String, String>,
+    calls: Option<DynamoCalls>,
+    fault: Option<DynamoFault>,
+    ses_calls: Option<HttpCalls>,
+) -> Functions {
     let sdk = local_sdk_config(dynamodb_endpoint).await;
     let mut cfg = sapk_aws::dynamodb_config(&sdk);
     if let Some(c) = calls {
@@ -403,38 +463,34 @@ pub async fn functions_intercepted(
         cfg = cfg.interceptor(f);
     }
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(cfg.build());
-    let ses = sesv2_client(&local_sdk_config(&ses_url()).await);
-    // The functions' settings reader and wiring with the test's own settings (cheap argon2,
-    // no padding): below the floors `Settings::for_function` holds deployed functions to, so
-    // read without that check.
+    let aws = local_sdk_config(dynamodb_endpoint).await;
+    let mut ses =
+        sapk_aws::aws_sdk_sesv2::config::Builder::from(&local_sdk_config(&ses_url()).await);
+    if let Some(c) = ses_calls {
+        ses = ses.interceptor(c);
+    }
+    let clients = sapk_functions::Clients {
+        dynamodb,
+        ses: sapk_aws::aws_sdk_sesv2::Client::from_conf(ses.build()),
+        sqs: sapk_aws::sqs_client(&aws),
+        s3: sapk_aws::s3_client(&aws),
+    };
+    // The functions' settings reader with the test's own settings (cheap argon2, no padding):
+    // below the floors `Settings::for_function` holds deployed functions to, so read without
+    // that check. Then each function wired by the very functions its `main` calls: its own
+    // service over the same tables (as the Lambdas share one database), the public ones with
+    // the edge trust of SAPK_ORIGIN_VERIFY, the staff one with SES's suppression list and the
+    // archive's checkpoints.
     let get = |k: &str| env.get(k).cloned();
     let settings = Settings::read(Entry::Function, &get).expect("test settings");
-    let store = Arc::new(settings.store(dynamodb));
-    // As the API functions are wired: with a queue URL, the e-mails go to SQS (moto).
-    let mailer: Arc<dyn sapk_core::ports::Mailer> = match settings.mail_queue(sapk_aws::sqs_client(
-        &local_sdk_config(dynamodb_endpoint).await,
-    )) {
-        Some(queue) => Arc::new(queue),
-        None => Arc::new(settings.ses(ses)),
-    };
-    let mut service = settings
-        .service(store, mailer)
-        .expect("wiring")
-        .with_pii_key(sapk_core::TokenKey::generate().expect("pii key"))
-        .with_factor_key(sapk_core::TokenKey::generate().expect("factor key"));
-    // As the staff and audit-checkpoint functions are wired: checkpoints in the archive.
-    if let Some(c) = settings.checkpoints(sapk_aws::s3_client(
-        &local_sdk_config(dynamodb_endpoint).await,
-    )) {
-        service = service.with_checkpoints(Arc::new(c));
-    }
-    let service = Arc::new(service);
+    let api = |routes| sapk_functions::build_api(&settings, &clients, routes).expect("wiring");
+    let staff = sapk_functions::build_staff(&settings, &clients).expect("staff wiring");
     Functions {
-        forgot: Api::new(service.clone(), sapk_functions::FORGOT_ROUTES),
-        reset: Api::new(service.clone(), sapk_functions::RESET_ROUTES),
-        login: Api::new(service.clone(), sapk_functions::LOGIN_ROUTES),
-        staff: sapk_http::StaffApi::new(service.clone()),
-        service,
+        forgot: api(sapk_functions::FORGOT_ROUTES),
+        reset: api(sapk_functions::RESET_ROUTES),
+        login: api(sapk_functions::LOGIN_ROUTES),
+        service: staff.service().clone(),
+        staff,
     }
 }
 

@@ -180,6 +180,11 @@ impl StaffApi {
         StaffApi { service }
     }
 
+    /// The service behind the routes.
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+
     /// Handles one request; never fails (every error becomes a problem response).
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let lang = lang_of_headers(req.headers());

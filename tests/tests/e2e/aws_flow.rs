@@ -1024,3 +1024,116 @@ fn the_edge_serves_the_page_as_the_local_server_does() {
     assert_eq!(api.len(), 1);
     assert_eq!(api[0]["TargetOriginId"], "api");
 }
+
+/// The staff function as its `main` wires it (`build_staff`): after an officer changes an
+/// e-mail, SES is asked to take the new address off the account's suppression list (the
+/// request is read at the wire; aws-ses-v2-local has no suppression list, so what it answers
+/// is not the point), and the old address is not released.
+#[tokio::test]
+async fn an_officers_email_change_asks_ses_to_release_the_new_address() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let ses = HttpCalls::default();
+    let f = functions_recording_ses(&dynamodb_url(), &function_env(&tables), ses.clone()).await;
+    let nip = "199203142022211001";
+    let run = std::process::id();
+    let old = format!("lepas.lama.{run}@example.go.id");
+    let new = format!("lepas.baru.{run}@example.go.id");
+    seed(&f.service, nip, &old).await;
+    let officer =
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
+    f.service
+        .register_officer(
+            sapk_core::ports::Officer {
+                principal: officer.into(),
+                officer_id: "198807122019032001".into(),
+                name: "Andi".into(),
+                office: "KANREG-III".into(),
+                scope: sapk_core::ports::StaffScope::Bkn,
+                active: true,
+                updated_at: chrono::Utc::now(),
+            },
+            &Operator {
+                id: "supervisor".into(),
+                office: "KANREG-III".into(),
+                officer_id: None,
+                scope: None,
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    let base = format!("/v1/staff/employees/{nip}");
+    let (s, o) = invoke_staff(&f.staff, "GET", &base, None, officer).await;
+    assert_eq!(s, 200, "{o}");
+    ses.take();
+    let (s, body) = invoke_staff(
+        &f.staff,
+        "POST",
+        &format!("{base}/email"),
+        Some(json!({
+            "new_email": new,
+            "nik": "3174051403920001",
+            "documents": [{ "kind": "ktp" }],
+            "person_confirmed": true,
+            "if_version": o["version"],
+        })),
+        officer,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let deletes: Vec<String> = ses
+        .take()
+        .into_iter()
+        .filter(|(m, _)| m == "DELETE")
+        .map(|(_, p)| p)
+        .collect();
+    let release = format!(
+        "/v2/email/suppression/addresses/{}",
+        new.replace('@', "%40")
+    );
+    assert!(deletes.contains(&release), "{deletes:?}");
+    assert!(
+        deletes.iter().all(|p| !p.contains("lama")),
+        "the old address stays as it is: {deletes:?}"
+    );
+}
+
+/// The login function as its `main` wires it (`build_api`) with `SAPK_ORIGIN_VERIFY` set, as
+/// behind CloudFront: the viewer's address counts (in the audit) only on a request carrying
+/// the secret; a forged one counts the peer's.
+#[tokio::test]
+async fn behind_cloudfront_the_function_believes_the_viewer_only_with_the_secret() {
+    let tables = fresh_tables(&dynamodb_url()).await;
+    let mut env = function_env(&tables);
+    let secret = "origin-verify-aws-7c1e";
+    env.insert("SAPK_ORIGIN_VERIFY".into(), secret.into());
+    let f = functions(&dynamodb_url(), &env).await;
+    let nip = "199203142022211001";
+    seed(
+        &f.service,
+        nip,
+        &format!("tepi.{}@example.go.id", std::process::id()),
+    )
+    .await;
+    let peer = "203.0.113.10";
+    let mut seen = Vec::new();
+    for verify in [Some(secret), Some("guess"), None] {
+        let mut event = sapk_http::ApiGatewayV2::new("POST", "/v1/login")
+            .source_ip(peer)
+            .header("cloudfront-viewer-address", "198.51.100.7:46532")
+            .json(&json!({ "nip": nip, "password": "Wrong-Password-123" }));
+        if let Some(v) = verify {
+            event = event.header("x-origin-verify", v);
+        }
+        let a = sapk_testkit::events::call(&f.login, &event).await;
+        assert_eq!(a.status, 401);
+        let last = f
+            .service
+            .store()
+            .list_audit(&sapk_core::Nip::from_stored(nip).unwrap(), 1)
+            .await
+            .unwrap();
+        seen.push(last[0].source_ip.clone().unwrap_or_default());
+    }
+    assert_eq!(seen, ["198.51.100.7", peer, peer]);
+}
