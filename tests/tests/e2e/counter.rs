@@ -860,7 +860,41 @@ mod registry {
             ("refused", Some("out_of_scope"))
         );
         assert_eq!(trail[0].office.as_deref(), Some("BKPSDM-KOTA-BANDUNG"));
+        // A second agency's employee: refused; the officer's own agency written with other
+        // case and spacing: the same agency.
+        for (nip, instansi) in [
+            ("198507152010012004", "Pemerintah Kota Bogor"),
+            ("199203142022211001", "  pemerintah KOTA   bandung "),
+        ] {
+            let row = sapk_core::staff::EmployeeRow {
+                nip: nip.into(),
+                name: "Pegawai Lain".into(),
+                email: format!("{nip}@example.go.id"),
+                instansi: Some(instansi.into()),
+            };
+            svc.import_employee(&row, &supervisor).await.unwrap();
+        }
+        let account = |nip: &str| {
+            let nip = sapk_core::Nip::from_stored(nip).unwrap();
+            let store = app.store.clone();
+            async move { store.get_account(&nip).await.unwrap().unwrap() }
+        };
+        let bogor = account("198507152010012004").await;
+        let r = svc
+            .check_scope(&rina, &bogor, sapk_core::audit_text::Action::EmailChange)
+            .await;
+        assert!(
+            matches!(r, Err(StaffError::Forbidden(Forbidden::OutOfScope))),
+            "another agency: {r:?}"
+        );
+        let spaced = account("199203142022211001").await;
+        svc.check_scope(&rina, &spaced, sapk_core::audit_text::Action::EmailChange)
+            .await
+            .unwrap();
         // A BKN office: anyone.
+        svc.check_scope(&andi, &bogor, sapk_core::audit_text::Action::EmailChange)
+            .await
+            .unwrap();
         svc.check_scope(&andi, &budi, sapk_core::audit_text::Action::EmailChange)
             .await
             .unwrap();
