@@ -73,6 +73,11 @@ def main():
             "PATH": "/usr/bin:/bin",
             "SAPK_FORGOT_MIN_MS": "0",
             "SAPK_FORGOT_COOLDOWN_SECONDS": "0",
+            # Fuzzed wrong codes on the reset employee's real challenges (fuzz_hooks.py) must
+            # not lock it out or cap its authenticator before the run ends.
+            "SAPK_LOCKOUT_THRESHOLD": "100",
+            "SAPK_LOCKOUT_NIP_CEILING": "1000",
+            "SAPK_SECOND_STEP_CAP": "100",
             "RUST_LOG": "warn",
         }
         for route in ("FORGOT", "RESET", "LOGIN"):

@@ -8,6 +8,12 @@ its front door.
   the real one; when a fuzzed password change succeeds, the new password is the one used next.
 - Before a valid confirmation of an authenticator, the hook starts a set-up in that session, so
   the generated code is checked against a real one.
+- The reset employee is given an authenticator at the first valid second step (through the
+  API: a reset to a known password, a login, the set-up and its confirmation with a code the
+  hook computes, RFC 6238). Then every second valid second step carries a real challenge
+  (a login of that employee just before), and a right code (the authenticator's while a time
+  step is free, else a recovery code) while there is one; the other half keeps the generated
+  challenges and codes.
 - Every second valid login is for the session employee with the real password, and every second
   valid reset carries a fresh code e-mailed to the reset employee (through the API and the
   outbox): the other half keeps the generated NIPs, passwords and codes.
@@ -18,8 +24,12 @@ password is set), SAPK_FUZZ_RESET_NIP and SAPK_FUZZ_RESET_EMAIL (an employee for
 go to).
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import pathlib
 import re
 import time
@@ -62,12 +72,40 @@ schemathesis.openapi.format(
     ),
 )
 
+# What the schema's `format: sapk-nip` stands for: a NIP the server takes (its pattern is in
+# the schema; its dates' rules cannot be): a real birth date, then a PNS's TMT (year and month)
+# or a PPPK's year and code at least 20 years later and not after 2025, a gender digit and a
+# sequence number.
+def nip_of(t):
+    year, month, day, after, appointed_month, pppk_code, gender, seq, spaced = t
+    tmt_year = min(year + after, 2025)
+    middle = f"{tmt_year}{pppk_code if pppk_code else appointed_month:02d}"
+    parts = [f"{year}{month:02d}{day:02d}", middle, str(gender), f"{seq:03d}"]
+    return (" " if spaced else "").join(parts)
+
+
+schemathesis.openapi.format(
+    "sapk-nip",
+    st.tuples(
+        st.integers(1960, 2000),
+        st.integers(1, 12),
+        st.integers(1, 28),
+        st.integers(20, 40),
+        st.integers(1, 12),
+        st.sampled_from([0, 0, 21, 24]),
+        st.integers(1, 2),
+        st.integers(1, 999),
+        st.booleans(),
+    ).map(nip_of),
+)
+
 # The mails already in the outbox (the reset that set the session employee's password) are not
 # the reset employee's.
 state = {
     "password": os.environ["SAPK_FUZZ_PASSWORD"],
     "logins": 0,
     "resets": 0,
+    "second_steps": 0,
     "seen": {m.name for m in OUTBOX.glob("*.eml")},
 }
 
@@ -127,6 +165,61 @@ def positive(case):
     return meta is None or meta.generation.mode.value == "positive"
 
 
+def totp(secret, step):
+    """RFC 6238: six digits, SHA-1, the 30-second step `step`."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def now_step():
+    return int(time.time()) // 30
+
+
+def enrol_reset_employee():
+    """Gives the reset employee a known password and an authenticator, through the API."""
+    password = "Fuzz-Langkah-Kedua-" + os.urandom(4).hex()
+    status, body = post(
+        "/v1/password/reset", {"nip": RESET_NIP, "token": fresh_code(), "new_password": password}
+    )
+    if status != 200:
+        raise RuntimeError(f"fuzz hooks: the reset employee's reset answered {status}: {body}")
+    state["reset_password"] = password
+    status, body = post("/v1/login", {"nip": RESET_NIP, "password": password})
+    token = "Bearer " + body.get("access_token", "")
+    status, body = post_with("/v1/account/second-factor", {"current_password": password}, token)
+    if status != 200:
+        raise RuntimeError(f"fuzz hooks: the set-up answered {status}: {body}")
+    state["secret"] = body["secret"]
+    step = now_step()
+    status, body = post_with(
+        "/v1/account/second-factor/confirm", {"code": totp(state["secret"], step)}, token
+    )
+    if status != 200:
+        raise RuntimeError(f"fuzz hooks: the confirmation answered {status}: {body}")
+    state["last_step"] = step
+    state["recovery"] = list(body["recovery_codes"])
+
+
+def real_second_step(case):
+    """A real challenge of the reset employee, and the current code when its step is unused."""
+    if "secret" not in state:
+        enrol_reset_employee()
+    status, body = post("/v1/login", {"nip": RESET_NIP, "password": state["reset_password"]})
+    if status != 200 or "challenge" not in body:
+        raise RuntimeError(f"fuzz hooks: the reset employee's login answered {status}: {body}")
+    case.body["challenge"] = body["challenge"]
+    # The server takes one step of drift and never a step twice: the current step, or the
+    # next while the current one is used; else one of the recovery codes.
+    step = max(now_step(), state["last_step"] + 1)
+    if step <= now_step() + 1:
+        case.body["code"] = totp(state["secret"], step)
+        state["last_step"] = step
+    elif state["recovery"]:
+        case.body["code"] = state["recovery"].pop()
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
     here = route(case)
@@ -154,11 +247,22 @@ def before_call(ctx, case, **kwargs):
         state["resets"] += 1
         if state["resets"] % 2 == 0:
             case.body.update(nip=RESET_NIP, token=fresh_code())
+    elif here == ("POST", "/v1/login/second-factor"):
+        state["second_steps"] += 1
+        if state["second_steps"] % 2 == 0:
+            real_second_step(case)
 
 
 @schemathesis.hook
 def after_call(ctx, case, response):
-    if route(case) == ("POST", "/v1/password/change") and response.status_code == 200:
-        if isinstance(case.body, dict) and isinstance(case.body.get("new_password"), str):
-            state["password"] = case.body["new_password"]
+    """A password a fuzzed call changed is the one used next."""
+    if response.status_code != 200 or not isinstance(case.body, dict):
+        return
+    new = case.body.get("new_password")
+    if not isinstance(new, str):
+        return
+    if route(case) == ("POST", "/v1/password/change"):
+        state["password"] = new
+    elif route(case) == ("POST", "/v1/password/reset") and case.body.get("nip") == RESET_NIP:
+        state["reset_password"] = new
 
