@@ -19,6 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sapk_core::Lang;
+use sapk_http::staff::StaffRoute;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
@@ -98,12 +99,17 @@ impl StaffClient {
         })
     }
 
-    /// `/v1/staff/employees/{nip}{rest}` with the NIP as typed, encoded.
-    pub fn employee_path(nip: &str, rest: &str) -> String {
-        format!(
-            "/v1/staff/employees/{}{rest}",
-            utf8_percent_encode(nip.trim(), SEGMENT)
-        )
+    /// One signed request to a staff route for a NIP as typed (`query` empty or starting
+    /// with `?`), method and path from the staff API's own route table.
+    pub async fn route(
+        &self,
+        route: StaffRoute,
+        nip: &str,
+        query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Value, CounterError> {
+        let path = format!("{}{query}", route.path(nip));
+        self.call(route.method.as_str(), &path, body).await
     }
 
     /// A query value or path segment, percent-encoded.
@@ -261,12 +267,13 @@ mod tests {
 
     #[test]
     fn a_typed_nip_is_one_path_segment() {
+        use sapk_http::staff::routes;
         assert_eq!(
-            StaffClient::employee_path("19860926 201505 1 001", "/email"),
+            routes::EMAIL_CHANGE.path("19860926 201505 1 001"),
             "/v1/staff/employees/19860926%20201505%201%20001/email"
         );
         assert_eq!(
-            StaffClient::employee_path("../x?y", ""),
+            routes::EMPLOYEE.path("../x?y"),
             "/v1/staff/employees/..%2Fx%3Fy"
         );
     }

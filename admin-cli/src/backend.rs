@@ -14,6 +14,7 @@ use sapk_core::staff::{
 };
 use sapk_core::two_step::{FactorRemoval, FactorRemovalRequest};
 use sapk_core::{Lang, Nip, Service};
+use sapk_http::staff::routes;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 
@@ -117,15 +118,12 @@ impl Counter {
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
             Counter::Api(c) => {
-                let mut path = format!(
-                    "{}?limit={audit_limit}",
-                    StaffClient::employee_path(nip, "")
-                );
+                let mut query = format!("?limit={audit_limit}");
                 if let Some(e) = new_email {
-                    path.push_str("&new_email=");
-                    path.push_str(&StaffClient::encode(e));
+                    query.push_str("&new_email=");
+                    query.push_str(&StaffClient::encode(e));
                 }
-                decode(c.call("GET", &path, None).await?)
+                decode(c.route(&routes::EMPLOYEE, nip, &query, None).await?)
             }
         }
     }
@@ -143,8 +141,9 @@ impl Counter {
                 .map_err(|e| CounterError::change(&e, l)),
             Counter::Api(c) => {
                 let body = serde_json::to_vec(req).map_err(|e| CounterError::Failed(e.into()))?;
-                let path = StaffClient::employee_path(nip.as_str(), "/email");
-                let answer = c.call("POST", &path, Some(body)).await?;
+                let answer = c
+                    .route(&routes::EMAIL_CHANGE, nip.as_str(), "", Some(body))
+                    .await?;
                 decode(answer["outcome"].clone())
             }
         }
@@ -165,8 +164,11 @@ impl Counter {
                 .map_err(|e| CounterError::change(&e, l)),
             Counter::Api(c) => {
                 let body = serde_json::to_vec(req).map_err(|e| CounterError::Failed(e.into()))?;
-                let path = StaffClient::employee_path(nip.as_str(), "/email-exception");
-                decode(c.call("POST", &path, Some(body)).await?["pending"].clone())
+                decode(
+                    c.route(&routes::EMAIL_EXCEPTION, nip.as_str(), "", Some(body))
+                        .await?["pending"]
+                        .clone(),
+                )
             }
         }
     }
@@ -182,10 +184,11 @@ impl Counter {
                 .view_email_exception(nip, op)
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
-            Counter::Api(c) => {
-                let path = StaffClient::employee_path(nip.as_str(), "/email-exception");
-                decode(c.call("GET", &path, None).await?["pending"].clone())
-            }
+            Counter::Api(c) => decode(
+                c.route(&routes::EMAIL_EXCEPTION_VIEW, nip.as_str(), "", None)
+                    .await?["pending"]
+                    .clone(),
+            ),
         }
     }
 
@@ -200,10 +203,11 @@ impl Counter {
                 .approve_email_exception(nip, op, l)
                 .await
                 .map_err(|e| CounterError::change(&e, l)),
-            Counter::Api(c) => {
-                let path = StaffClient::employee_path(nip.as_str(), "/email-exception/approve");
-                decode(c.call("POST", &path, None).await?["outcome"].clone())
-            }
+            Counter::Api(c) => decode(
+                c.route(&routes::EMAIL_EXCEPTION_APPROVE, nip.as_str(), "", None)
+                    .await?["outcome"]
+                    .clone(),
+            ),
         }
     }
 
@@ -222,8 +226,14 @@ impl Counter {
             Counter::Api(c) => {
                 let body = serde_json::to_vec(&json!({ "why": why }))
                     .map_err(|e| CounterError::Failed(e.into()))?;
-                let path = StaffClient::employee_path(nip.as_str(), "/email-exception/reject");
-                c.call("POST", &path, Some(body)).await.map(|_| ())
+                c.route(
+                    &routes::EMAIL_EXCEPTION_REJECT,
+                    nip.as_str(),
+                    "",
+                    Some(body),
+                )
+                .await
+                .map(|_| ())
             }
         }
     }
@@ -243,8 +253,9 @@ impl Counter {
                 .map_err(|e| CounterError::change(&e, l)),
             Counter::Api(c) => {
                 let body = serde_json::to_vec(req).map_err(|e| CounterError::Failed(e.into()))?;
-                let path = StaffClient::employee_path(nip.as_str(), "/second-factor/remove");
-                let answer = c.call("POST", &path, Some(body)).await?;
+                let answer = c
+                    .route(&routes::FACTOR_REMOVE, nip.as_str(), "", Some(body))
+                    .await?;
                 decode(answer["outcome"].clone())
             }
         }
@@ -257,8 +268,7 @@ impl Counter {
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
             Counter::Api(c) => {
-                let path = StaffClient::employee_path(nip, "/unlock");
-                let answer = c.call("POST", &path, None).await?;
+                let answer = c.route(&routes::UNLOCK, nip, "", None).await?;
                 Ok(answer["was_locked"].as_bool().unwrap_or(false))
             }
         }
@@ -270,10 +280,10 @@ impl Counter {
                 .revoke_sessions(nip, op)
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
-            Counter::Api(c) => {
-                let path = StaffClient::employee_path(nip, "/sessions/revoke");
-                c.call("POST", &path, None).await.map(|_| ())
-            }
+            Counter::Api(c) => c
+                .route(&routes::SESSIONS_REVOKE, nip, "", None)
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -289,11 +299,8 @@ impl Counter {
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
             Counter::Api(c) => {
-                let path = format!(
-                    "{}?limit={limit}",
-                    StaffClient::employee_path(nip, "/audit")
-                );
-                decode(c.call("GET", &path, None).await?)
+                let query = format!("?limit={limit}");
+                decode(c.route(&routes::AUDIT, nip, &query, None).await?)
             }
         }
     }
@@ -324,8 +331,7 @@ impl Counter {
                 .await
                 .map_err(|e| CounterError::staff(&e, l)),
             Counter::Api(c) => {
-                let path = StaffClient::employee_path(nip, "/audit/verify");
-                decode(c.call("GET", &path, None).await?)
+                decode(c.route(&routes::AUDIT_VERIFY, nip, "", None).await?)
             }
         }
     }

@@ -6,7 +6,7 @@ use sapk_aws::aws_config::SdkConfig;
 use sapk_aws::{Entry, Settings};
 use sapk_core::ports::{Mailer, OutgoingEmail};
 use sapk_core::Service;
-use sapk_http::{Api, Route, StaffApi};
+use sapk_http::{routes, Api, Route, StaffApi};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
@@ -24,18 +24,18 @@ pub fn init_logging() {
 }
 
 /// Routes served by each function.
-pub const FORGOT_ROUTES: &[Route] = &[Route::Forgot, Route::NipCheck];
-pub const RESET_ROUTES: &[Route] = &[Route::Reset, Route::PasswordPolicy, Route::Help];
+pub const FORGOT_ROUTES: &[Route] = &[&routes::FORGOT, &routes::NIP_CHECK];
+pub const RESET_ROUTES: &[Route] = &[&routes::RESET, &routes::PASSWORD_POLICY, &routes::HELP];
 pub const LOGIN_ROUTES: &[Route] = &[
-    Route::Login,
-    Route::Session,
-    Route::Logout,
-    Route::ChangePassword,
-    Route::Activity,
-    Route::LoginSecondStep,
-    Route::FactorEnrol,
-    Route::FactorConfirm,
-    Route::RecoveryCodes,
+    &routes::LOGIN,
+    &routes::SESSION,
+    &routes::LOGOUT,
+    &routes::PASSWORD_CHANGE,
+    &routes::ACTIVITY,
+    &routes::LOGIN_SECOND_STEP,
+    &routes::FACTOR_ENROL,
+    &routes::FACTOR_CONFIRM,
+    &routes::RECOVERY_CODES,
 ];
 
 /// The settings ([`Settings::load`]) and the SDK configuration, read once at init. A

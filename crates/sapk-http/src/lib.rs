@@ -3,17 +3,19 @@
 
 pub mod event;
 mod problem;
+pub mod routes;
 pub mod staff;
 
 pub use event::ApiGatewayV2;
 pub use problem::Problem;
+pub use routes::{Route, RouteDef, RouteMethod};
 pub use staff::StaffApi;
 
-use lambda_http::http::{header, response::Builder, Method, StatusCode};
+use lambda_http::http::{header, response::Builder, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use sapk_core::service::RequestMeta;
-use sapk_core::{Lang, LoginStep, Service};
+use sapk_core::{Lang, Service};
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -22,97 +24,6 @@ use tracing::info;
 
 /// Request bodies above this size are refused with `413`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Forgot,
-    Reset,
-    Login,
-    Session,
-    Logout,
-    /// A signed-in user's password change.
-    ChangePassword,
-    /// A signed-in user's own security activity.
-    Activity,
-    /// The second step of a two-step login (challenge and code).
-    LoginSecondStep,
-    /// A signed-in user starts setting up an authenticator app.
-    FactorEnrol,
-    /// ... and confirms it with the app's first code.
-    FactorConfirm,
-    /// New recovery codes, given a current code.
-    RecoveryCodes,
-    /// The password policy's rules, so that a form shows what the server checks.
-    PasswordPolicy,
-    /// Whether a NIP as typed is one (the server's rules, for a form as the user types).
-    NipCheck,
-    /// Where a civil servant gets help (the configured contacts).
-    Help,
-}
-
-impl Route {
-    pub const ALL: [Route; 14] = [
-        Route::Forgot,
-        Route::Reset,
-        Route::Login,
-        Route::Session,
-        Route::Logout,
-        Route::ChangePassword,
-        Route::Activity,
-        Route::LoginSecondStep,
-        Route::FactorEnrol,
-        Route::FactorConfirm,
-        Route::RecoveryCodes,
-        Route::PasswordPolicy,
-        Route::NipCheck,
-        Route::Help,
-    ];
-
-    pub fn path(self) -> &'static str {
-        match self {
-            Route::Forgot => "/v1/password/forgot",
-            Route::Reset => "/v1/password/reset",
-            Route::Login => "/v1/login",
-            Route::Session => "/v1/session",
-            Route::Logout => "/v1/logout",
-            Route::ChangePassword => "/v1/password/change",
-            Route::Activity => "/v1/account/activity",
-            Route::LoginSecondStep => "/v1/login/second-factor",
-            Route::FactorEnrol => "/v1/account/second-factor",
-            Route::FactorConfirm => "/v1/account/second-factor/confirm",
-            Route::RecoveryCodes => "/v1/account/recovery-codes",
-            Route::PasswordPolicy => "/v1/password/policy",
-            Route::NipCheck => "/v1/nip/check",
-            Route::Help => "/v1/help",
-        }
-    }
-
-    pub fn method(self) -> Method {
-        match self {
-            Route::Session | Route::Activity | Route::PasswordPolicy | Route::Help => Method::GET,
-            _ => Method::POST,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Route::Forgot => "forgot",
-            Route::Reset => "reset",
-            Route::Login => "login",
-            Route::Session => "session",
-            Route::Logout => "logout",
-            Route::ChangePassword => "password_change",
-            Route::Activity => "activity",
-            Route::LoginSecondStep => "login_second_step",
-            Route::FactorEnrol => "second_factor_enrol",
-            Route::FactorConfirm => "second_factor_confirm",
-            Route::RecoveryCodes => "recovery_codes",
-            Route::PasswordPolicy => "password_policy",
-            Route::NipCheck => "nip_check",
-            Route::Help => "help",
-        }
-    }
-}
 
 pub(crate) fn base_response(status: StatusCode, lang: Lang) -> Builder {
     Response::builder()
@@ -247,7 +158,7 @@ fn declares_json(req: &Request) -> bool {
 }
 
 /// The JSON object of a request body.
-fn object(req: &Request) -> Result<Map<String, Value>, Problem> {
+pub(crate) fn object(req: &Request) -> Result<Map<String, Value>, Problem> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::PayloadTooLarge);
@@ -269,7 +180,7 @@ fn object(req: &Request) -> Result<Map<String, Value>, Problem> {
 }
 
 /// A required string field.
-fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Result<&'a str, Problem> {
+pub(crate) fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Result<&'a str, Problem> {
     match map.get(name) {
         Some(Value::String(s)) => Ok(s),
         None | Some(Value::Null) => Err(invalid(
@@ -289,10 +200,31 @@ fn bearer(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The bearer token of a signed-in route, or `401`.
+pub(crate) fn signed_in(req: &Request) -> Result<&str, Problem> {
+    bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))
+}
+
+/// The answer that carries new recovery codes (a confirmed authenticator, or renewed codes).
+pub(crate) fn recovery_codes_response(codes: &[String], lang: Lang) -> Response<Body> {
+    json_response(
+        StatusCode::OK,
+        lang,
+        &json!({
+            "second_factor": true,
+            "recovery_codes": codes,
+            "message": lang.pick(
+                "Verifikasi dua langkah aktif. Simpan 10 kode pemulihan ini di tempat aman (dicetak atau di pengelola password): masing-masing dapat dipakai sekali bila ponsel Anda hilang. Kode ini tidak akan ditampilkan lagi.",
+                "Two-step login is on. Keep these 10 recovery codes somewhere safe (printed or in a password manager): each works once if you lose your phone. They will not be shown again.",
+            ),
+        }),
+    )
+}
+
 /// The `otpauth://` URI as a QR code (SVG, black on white, with its quiet zone), drawn here
 /// so that a page shows it without any third-party service. Empty if the URI does not fit
 /// a QR code (it always does: a few hundred characters at most).
-fn qr_svg(uri: &str) -> String {
+pub(crate) fn qr_svg(uri: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M) {
         Ok(code) => code
             .render::<qrcode::render::svg::Color<'_>>()
@@ -307,7 +239,7 @@ fn qr_svg(uri: &str) -> String {
 }
 
 /// The answer that carries a new session.
-fn session_body(out: &sapk_core::service::LoginOutput, lang: Lang) -> Value {
+pub(crate) fn session_body(out: &sapk_core::service::LoginOutput, lang: Lang) -> Value {
     let mut body = json!({
         "access_token": out.access_token.expose_secret(),
         "token_type": "Bearer",
@@ -356,7 +288,7 @@ impl Api {
 
     /// Every route (the local server).
     pub fn all(service: Arc<Service>) -> Api {
-        Api::new(service, &Route::ALL)
+        Api::new(service, &routes::ALL)
     }
 
     pub fn service(&self) -> &Arc<Service> {
@@ -377,27 +309,29 @@ impl Api {
         let started = Instant::now();
         let lang = lang_of(&req);
         let path = req.uri().path().trim_end_matches('/').to_owned();
-        let route = self.routes.iter().copied().find(|r| r.path() == path);
+        let route = self.routes.iter().copied().find(|r| r.path == path);
         let (name, response) = match route {
             None => ("none", self.problem(&Problem::NotFound, lang)),
-            Some(r) if req.method() != r.method() => (
-                r.name(),
-                self.problem(
-                    &Problem::MethodNotAllowed(if r.method() == Method::GET {
-                        "GET"
-                    } else {
-                        "POST"
-                    }),
-                    lang,
-                ),
+            Some(r) if *req.method() != r.method.http() => (
+                r.name,
+                self.problem(&Problem::MethodNotAllowed(r.method.as_str()), lang),
             ),
-            Some(r) => (
-                r.name(),
-                match self.dispatch(r, &req, lang).await {
+            Some(r) => {
+                let ctx = routes::Ctx {
+                    svc: &self.service,
+                    req: &req,
+                    lang,
+                    meta: RequestMeta {
+                        source_ip: self.edge.source_ip(&req),
+                        lang,
+                    },
+                };
+                let answer = match (r.handler)(&ctx).await {
                     Ok(resp) => resp,
                     Err(p) => self.problem(&p, lang),
-                },
-            ),
+                };
+                (r.name, answer)
+            }
         };
         info!(
             route = name,
@@ -406,216 +340,5 @@ impl Api {
             "request"
         );
         response
-    }
-
-    async fn dispatch(
-        &self,
-        route: Route,
-        req: &Request,
-        lang: Lang,
-    ) -> Result<Response<Body>, Problem> {
-        let meta = RequestMeta {
-            source_ip: self.edge.source_ip(req),
-            lang,
-        };
-        let svc = &self.service;
-        match route {
-            Route::Forgot => {
-                let body = object(req)?;
-                let nip = field(&body, "nip")?;
-                svc.forgot(nip, &meta).await?;
-                let minutes = svc.config().code_ttl_secs / 60;
-                let message = match lang {
-                    Lang::Id => format!("Jika NIP terdaftar dan memiliki email, kode reset telah dikirim ke email tersebut. Kode berlaku {minutes} menit. Jika email tidak lagi dapat diakses, datangi kantor BKN terdekat atau unit kepegawaian instansi Anda dengan membawa KTP. {}", sapk_core::i18n::help_line(lang)),
-                    Lang::En => format!("If the NIP is registered and has an e-mail address, a reset code has been sent to it. The code is valid for {minutes} minutes. If you can no longer reach that e-mail, visit the nearest BKN office or your agency's HR unit with your KTP. {}", sapk_core::i18n::help_line(lang)),
-                };
-                Ok(json_response(
-                    StatusCode::ACCEPTED,
-                    lang,
-                    &json!({ "status": "accepted", "message": message }),
-                ))
-            }
-            Route::Reset => {
-                let body = object(req)?;
-                let (nip, token, pw) = (
-                    field(&body, "nip")?,
-                    field(&body, "token")?,
-                    field(&body, "new_password")?,
-                );
-                svc.reset(nip, token, pw, &meta).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "status": "password_changed",
-                        "message": lang.pick(
-                            "Password berhasil diperbarui. Silakan login dengan NIP dan password baru.",
-                            "Your password was updated. Log in with your NIP and the new password.",
-                        ),
-                    }),
-                ))
-            }
-            Route::Login => {
-                let body = object(req)?;
-                let (nip, pw) = (field(&body, "nip")?, field(&body, "password")?);
-                let body = match svc.login(nip, pw, &meta).await? {
-                    LoginStep::Session(out) => session_body(&out, lang),
-                    LoginStep::SecondStep(ch) => json!({
-                        "second_factor_required": true,
-                        "challenge": ch.token.expose_secret(),
-                        "challenge_expires_in": ch.expires_in,
-                        "message": lang.pick(
-                            "Masukkan kode 6 digit dari aplikasi authenticator Anda, atau salah satu kode pemulihan.",
-                            "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
-                        ),
-                    }),
-                };
-                Ok(json_response(StatusCode::OK, lang, &body))
-            }
-            Route::LoginSecondStep => {
-                let body = object(req)?;
-                let (challenge, code) = (field(&body, "challenge")?, field(&body, "code")?);
-                let out = svc.login_second_step(challenge, code, &meta).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &session_body(&out, lang),
-                ))
-            }
-            Route::Session => {
-                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                let info = svc.session(token).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "nip": info.nip.as_str(),
-                        "expires_at": info.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        "second_factor": info.second_factor,
-                        "second_factor_required": info.second_factor_required,
-                    }),
-                ))
-            }
-            Route::FactorEnrol => {
-                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                let body = object(req)?;
-                let current = field(&body, "current_password")?;
-                let e = svc.start_totp_enrolment(token, current, &meta).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "otpauth_uri": e.otpauth_uri.expose_secret(),
-                        "qr_svg": qr_svg(e.otpauth_uri.expose_secret()),
-                        "secret": e.secret.expose_secret(),
-                        "expires_in": e.expires_in,
-                        "message": lang.pick(
-                            "Pindai kode QR (atau ketik kunci ini) di aplikasi authenticator, lalu kirim kode 6 digit pertamanya ke /v1/account/second-factor/confirm dalam 10 menit.",
-                            "Scan the QR code (or type this key) in an authenticator app, then send its first 6-digit code to /v1/account/second-factor/confirm within 10 minutes.",
-                        ),
-                    }),
-                ))
-            }
-            Route::FactorConfirm | Route::RecoveryCodes => {
-                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                let body = object(req)?;
-                let code = field(&body, "code")?;
-                let codes = if route == Route::FactorConfirm {
-                    svc.confirm_totp_enrolment(token, code, &meta).await?
-                } else {
-                    let current = field(&body, "current_password")?;
-                    svc.renew_recovery_codes(token, current, code, &meta)
-                        .await?
-                };
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "second_factor": true,
-                        "recovery_codes": codes.0,
-                        "message": lang.pick(
-                            "Verifikasi dua langkah aktif. Simpan 10 kode pemulihan ini di tempat aman (dicetak atau di pengelola password): masing-masing dapat dipakai sekali bila ponsel Anda hilang. Kode ini tidak akan ditampilkan lagi.",
-                            "Two-step login is on. Keep these 10 recovery codes somewhere safe (printed or in a password manager): each works once if you lose your phone. They will not be shown again.",
-                        ),
-                    }),
-                ))
-            }
-            Route::ChangePassword => {
-                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                let body = object(req)?;
-                let (current, new) = (
-                    field(&body, "current_password")?,
-                    field(&body, "new_password")?,
-                );
-                let out = svc.change_password(token, current, new, &meta).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "status": "password_changed",
-                        "message": lang.pick(
-                            "Password berhasil diganti. Sesi lain sudah diakhiri; gunakan token baru ini.",
-                            "Your password was changed. Other sessions were ended; use this new token.",
-                        ),
-                        "access_token": out.access_token.expose_secret(),
-                        "token_type": "Bearer",
-                        "expires_in": out.expires_in,
-                    }),
-                ))
-            }
-            Route::Activity => {
-                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                let limit = req
-                    .query_string_parameters_ref()
-                    .and_then(|q| q.first("limit"))
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(30);
-                let items = svc.account_activity(token, limit, lang).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({ "events": items }),
-                ))
-            }
-            Route::NipCheck => {
-                let body = object(req)?;
-                let nip = svc.parse_nip(field(&body, "nip")?)?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "valid": true,
-                        "nip": nip.as_str(),
-                        "kind": nip.kind().label(),
-                    }),
-                ))
-            }
-            Route::Help => {
-                let contacts = sapk_core::i18n::HelpContacts::current();
-                Ok(json_response(
-                    StatusCode::OK,
-                    lang,
-                    &json!({
-                        "phone": contacts.phone,
-                        "email": contacts.email,
-                        "url": sapk_core::i18n::HELP_URL,
-                        "message": sapk_core::i18n::help_line(lang),
-                    }),
-                ))
-            }
-            Route::PasswordPolicy => Ok(json_response(
-                StatusCode::OK,
-                lang,
-                &problem::policy_body(&svc.config().password, lang),
-            )),
-            Route::Logout => {
-                let token = bearer(req).ok_or(Problem::Auth(sapk_core::AuthError::Unauthorized))?;
-                svc.logout(token, &meta).await?;
-                Ok(finish(
-                    base_response(StatusCode::NO_CONTENT, lang),
-                    Body::Empty,
-                ))
-            }
-        }
     }
 }

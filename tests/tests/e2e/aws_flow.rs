@@ -964,7 +964,7 @@ fn the_templates_api_routes_are_the_routes_each_function_serves() {
             .collect();
         let served: std::collections::BTreeSet<(String, String)> = routes
             .iter()
-            .map(|r| (r.method().as_str().to_owned(), r.path().to_owned()))
+            .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
             .collect();
         assert_eq!(events, served, "{function}");
     }

@@ -20,15 +20,18 @@
 //! | `GET /v1/staff/employees/{nip}/audit?limit=N` | – | `200` the trail, newest first |
 //! | `GET /v1/staff/employees/{nip}/audit/verify` | – | `200` the check of the trail's keyed hash chain (`ChainReport`: `problems` empty when intact) |
 
+pub mod routes;
+
 use crate::problem::problem_response;
 use crate::{json_response, lang_of_headers, MAX_BODY_BYTES};
-use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::http::{header, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use routes::StaffCtx;
+pub use routes::{StaffRoute, StaffRouteDef};
 use sapk_core::audit_text::{Action, Reason};
-use sapk_core::staff::{ChangeError, CheckFailure, EmailChangeRequest, Forbidden, StaffError};
-use sapk_core::two_step::FactorRemovalRequest;
-use sapk_core::{Lang, Service};
+use sapk_core::staff::{ChangeError, CheckFailure, Forbidden, Operator, StaffError};
+use sapk_core::{Lang, Nip, Service};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -46,7 +49,7 @@ pub fn iam_principal(req: &Request) -> Option<String> {
 }
 
 /// A staff problem: status, stable code, localised detail, and a refusal reason if any.
-struct StaffProblem {
+pub(crate) struct StaffProblem {
     status: StatusCode,
     code: &'static str,
     detail: String,
@@ -84,7 +87,7 @@ fn respond_problem(p: StaffProblem, lang: Lang) -> Response<Body> {
     problem_response(p.status, p.code, title, &p.detail, extra, header, lang)
 }
 
-fn ok(lang: Lang, body: &Value) -> Response<Body> {
+pub(crate) fn ok(lang: Lang, body: &Value) -> Response<Body> {
     json_response(StatusCode::OK, lang, body)
 }
 
@@ -94,7 +97,7 @@ fn forbidden(why: Forbidden, lang: Lang) -> StaffProblem {
 
 /// Every staff problem carries the core's reason code, as the audit record does, and the
 /// core's text for it.
-fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
+pub(crate) fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
     let (status, code) = match e {
         StaffError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         StaffError::InvalidNip(_) => (StatusCode::BAD_REQUEST, "invalid_nip"),
@@ -131,30 +134,6 @@ fn check_problem(f: &CheckFailure, lang: Lang) -> StaffProblem {
         detail: f.text(lang),
         reason: Some(f.reason()),
     }
-}
-
-/// The NIP segment and the action of a staff route, or `None` for a path or method that
-/// is not one.
-fn staff_route(path: &str, method: &Method) -> Option<(String, Action)> {
-    let rest = path.strip_prefix("/v1/staff/employees/")?;
-    let parts: Vec<&str> = rest.split('/').collect();
-    let (nip, action) = match (parts.as_slice(), method) {
-        ([nip], &Method::GET) => (*nip, Action::EmployeeViewed),
-        ([nip, "email"], &Method::POST) => (*nip, Action::EmailChange),
-        ([nip, "email-exception"], &Method::POST) => (*nip, Action::EmailExceptionRequest),
-        ([nip, "email-exception"], &Method::GET) => (*nip, Action::EmailExceptionViewed),
-        ([nip, "email-exception", "approve"], &Method::POST) => {
-            (*nip, Action::EmailExceptionApprove)
-        }
-        ([nip, "email-exception", "reject"], &Method::POST) => (*nip, Action::EmailExceptionReject),
-        ([nip, "unlock"], &Method::POST) => (*nip, Action::AccountUnlock),
-        ([nip, "second-factor", "remove"], &Method::POST) => (*nip, Action::SecondFactorRemove),
-        ([nip, "sessions", "revoke"], &Method::POST) => (*nip, Action::SessionRevoke),
-        ([nip, "audit"], &Method::GET) => (*nip, Action::AuditViewed),
-        ([nip, "audit", "verify"], &Method::GET) => (*nip, Action::AuditVerified),
-        _ => return None,
-    };
-    Some((nip.to_owned(), action))
 }
 
 fn too_large(lang: Lang) -> StaffProblem {
@@ -196,7 +175,7 @@ impl StaffApi {
 
     async fn dispatch(&self, req: &Request, lang: Lang) -> Result<Response<Body>, StaffProblem> {
         let path = req.uri().path().trim_end_matches('/').to_owned();
-        let route = staff_route(&path, req.method());
+        let (segment, route) = routes::find(&path, req.method());
         // Identity first: only what the IAM authorizer verified. An unregistered caller
         // learns nothing, not even whether the route or the NIP exists; every refusal after
         // the officer is identified is audited, an unknown route and an oversized body too.
@@ -205,16 +184,7 @@ impl StaffApi {
         };
         let svc = &self.service;
         // The NIP as typed (spaces and all), percent-encoded as one path segment.
-        let nip_raw = route.as_ref().map_or_else(
-            || {
-                path.strip_prefix("/v1/staff/employees/")
-                    .and_then(|r| r.split('/').next())
-                    .unwrap_or_default()
-                    .to_owned()
-            },
-            |(nip, _)| nip.clone(),
-        );
-        let nip_raw = percent_encoding::percent_decode_str(&nip_raw)
+        let nip_raw = percent_encoding::percent_decode_str(&segment)
             .decode_utf8_lossy()
             .into_owned();
         let parsed = svc.nip(&nip_raw);
@@ -223,176 +193,106 @@ impl StaffApi {
             .await
             .map_err(|e| staff_problem(&e, lang))?;
         let op = officer.operator();
-        let refused = |action: Action, reason: Reason, p: StaffProblem| {
-            let nip = parsed.as_ref().ok();
-            let op = &op;
-            async move {
-                match svc.record_staff_refusal(op, nip, action, reason).await {
-                    Ok(()) => p,
-                    Err(e) => staff_problem(&e, lang),
-                }
-            }
+        let refusal = Refusal {
+            svc,
+            op: &op,
+            nip: parsed.as_ref().ok(),
+            lang,
         };
-        let Some((_, action)) = route else {
+        let Some(route) = route else {
             let p = problem(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 lang.pick("Alamat ini tidak ada.", "There is nothing at this address.")
                     .into(),
             );
-            return Err(refused(Action::StaffRequest, Reason::UnknownRoute, p).await);
+            return Err(refusal
+                .record(Action::StaffRequest, Reason::UnknownRoute, p)
+                .await);
         };
         if req.body().as_ref().len() > MAX_BODY_BYTES {
-            return Err(refused(action, Reason::PayloadTooLarge, too_large(lang)).await);
-        }
-        // The chain of records without a NIP (the registry, import runs, checkpoints): a BKN
-        // office's officers may check it, as no person holds the key to check it directly.
-        if action == Action::AuditVerified && nip_raw.trim() == sapk_core::audit_chain::SYSTEM_CHAIN
-        {
-            if officer.scope != sapk_core::ports::StaffScope::Bkn {
-                return Err(refused(
-                    action,
-                    Reason::OutOfScope,
-                    forbidden(Forbidden::OutOfScope, lang),
-                )
+            return Err(refusal
+                .record(route.action, Reason::PayloadTooLarge, too_large(lang))
                 .await);
-            }
-            return svc
-                .verify_system_audit(&op)
-                .await
-                .map(|r| ok(lang, &json!(r)))
-                .map_err(|e| staff_problem(&e, lang));
         }
-        let nip = match parsed {
-            Ok(ref n) => n.clone(),
-            Err(ref e) => {
+        if route.name == routes::AUDIT_VERIFY.name
+            && nip_raw.trim() == sapk_core::audit_chain::SYSTEM_CHAIN
+        {
+            return system_chain(svc, &officer, &refusal).await;
+        }
+        let nip = match &parsed {
+            Ok(n) => n.clone(),
+            Err(e) => {
                 let p = problem(StatusCode::BAD_REQUEST, "invalid_nip", e.text(lang));
-                return Err(
-                    match svc
-                        .record_staff_refusal(&op, None, action, Reason::InvalidNip)
-                        .await
-                    {
-                        Ok(()) => p,
-                        Err(e) => staff_problem(&e, lang),
-                    },
-                );
+                return Err(refusal.record(route.action, Reason::InvalidNip, p).await);
             }
         };
         let account = match svc.account_for_counter(nip.as_str()).await {
             Ok(a) => a,
             Err(StaffError::UnknownNip) => {
                 let p = staff_problem(&StaffError::UnknownNip, lang);
-                return Err(
-                    match svc
-                        .record_staff_refusal(&op, Some(&nip), action, Reason::UnknownNip)
-                        .await
-                    {
-                        Ok(()) => p,
-                        Err(e) => staff_problem(&e, lang),
-                    },
-                );
+                return Err(refusal.record(route.action, Reason::UnknownNip, p).await);
             }
             Err(e) => return Err(staff_problem(&e, lang)),
         };
-        svc.check_scope(&officer, &account, action)
+        svc.check_scope(&officer, &account, route.action)
             .await
             .map_err(|e| staff_problem(&e, lang))?;
-        let fail = |e: StaffError| staff_problem(&e, lang);
-        let limit = |default: usize| {
-            req.query_string_parameters_ref()
-                .and_then(|q| q.first("limit"))
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(default)
-                .clamp(1, 500)
+        let ctx = StaffCtx {
+            svc,
+            req,
+            lang,
+            nip,
+            op: op.clone(),
+            action: route.action,
         };
-        match action {
-            Action::EmployeeViewed => {
-                let new_email = req
-                    .query_string_parameters_ref()
-                    .and_then(|q| q.first("new_email"))
-                    .map(str::to_owned);
-                let o = svc
-                    .employee_overview_for(nip.as_str(), &op, limit(10), new_email.as_deref())
-                    .await
-                    .map_err(fail)?;
-                Ok(ok(lang, &json!(o)))
-            }
-            Action::AccountUnlock => {
-                let was_locked = svc.unlock_account(nip.as_str(), &op).await.map_err(fail)?;
-                Ok(ok(lang, &json!({ "ok": true, "was_locked": was_locked })))
-            }
-            Action::SessionRevoke => {
-                svc.revoke_sessions(nip.as_str(), &op).await.map_err(fail)?;
-                Ok(ok(lang, &json!({ "ok": true })))
-            }
-            Action::AuditViewed => {
-                let events = svc
-                    .audit_trail(nip.as_str(), limit(50), &op)
-                    .await
-                    .map_err(fail)?;
-                Ok(ok(lang, &json!(events)))
-            }
-            Action::AuditVerified => {
-                let report = svc
-                    .verify_audit_trail(nip.as_str(), &op)
-                    .await
-                    .map_err(fail)?;
-                Ok(ok(lang, &json!(report)))
-            }
-            Action::EmailExceptionViewed => {
-                let pending = svc.view_email_exception(&nip, &op).await.map_err(fail)?;
-                Ok(ok(lang, &json!({ "pending": pending })))
-            }
-            Action::EmailExceptionApprove => {
-                match svc.approve_email_exception(&nip, &op, lang).await {
-                    Ok(out) => Ok(ok(lang, &json!({ "ok": true, "outcome": out }))),
-                    Err(e) => Err(change_problem(e, lang)),
-                }
-            }
-            Action::SecondFactorRemove => {
-                let request =
-                    body_json::<FactorRemovalRequest>(req, svc, &nip, &op, action, lang).await?;
-                svc.remove_second_factor(&nip, &request, &op, lang)
-                    .await
-                    .map(|out| ok(lang, &json!({ "ok": true, "outcome": out })))
-                    .map_err(|e| change_problem(e, lang))
-            }
-            Action::EmailExceptionReject => {
-                let why = body_json::<RejectBody>(req, svc, &nip, &op, action, lang).await?;
-                svc.reject_email_exception(&nip, &op, why.why.as_deref())
-                    .await
-                    .map_err(|e| change_problem(e, lang))?;
-                Ok(ok(lang, &json!({ "ok": true })))
-            }
-            _ => {
-                let request =
-                    body_json::<EmailChangeRequest>(req, svc, &nip, &op, action, lang).await?;
-                let result = if action == Action::EmailChange {
-                    svc.change_email(&nip, &request, &op, lang)
-                        .await
-                        .map(|out| json!({ "ok": true, "outcome": out }))
-                } else {
-                    svc.request_email_exception(&nip, &request, &op)
-                        .await
-                        .map(|p| json!({ "ok": true, "pending": p }))
-                };
-                result
-                    .map(|v| ok(lang, &v))
-                    .map_err(|e| change_problem(e, lang))
-            }
+        (route.handler)(&ctx).await
+    }
+}
+
+/// Records a refusal after the officer is identified; the problem to answer with (or the
+/// store's, if the record could not be written).
+struct Refusal<'a> {
+    svc: &'a Service,
+    op: &'a Operator,
+    nip: Option<&'a Nip>,
+    lang: Lang,
+}
+
+impl Refusal<'_> {
+    async fn record(&self, action: Action, reason: Reason, p: StaffProblem) -> StaffProblem {
+        match self
+            .svc
+            .record_staff_refusal(self.op, self.nip, action, reason)
+            .await
+        {
+            Ok(()) => p,
+            Err(e) => staff_problem(&e, self.lang),
         }
     }
 }
 
-/// The body of a rejection: why, optionally.
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RejectBody {
-    #[serde(default)]
-    why: Option<String>,
+/// The chain of records without a NIP (the registry, import runs, checkpoints): a BKN
+/// office's officers may check it, as no person holds the key to check it directly.
+async fn system_chain(
+    svc: &Service,
+    officer: &sapk_core::ports::Officer,
+    refusal: &Refusal<'_>,
+) -> Result<Response<Body>, StaffProblem> {
+    let lang = refusal.lang;
+    if officer.scope != sapk_core::ports::StaffScope::Bkn {
+        let p = forbidden(Forbidden::OutOfScope, lang);
+        return Err(refusal
+            .record(Action::AuditVerified, Reason::OutOfScope, p)
+            .await);
+    }
+    svc.verify_system_audit(refusal.op)
+        .await
+        .map(|r| ok(lang, &json!(r)))
+        .map_err(|e| staff_problem(&e, lang))
 }
 
-fn change_problem(e: ChangeError, lang: Lang) -> StaffProblem {
+pub(crate) fn change_problem(e: ChangeError, lang: Lang) -> StaffProblem {
     match e {
         ChangeError::Check(f) => check_problem(&f, lang),
         ChangeError::Staff(e) => staff_problem(&e, lang),
@@ -400,17 +300,12 @@ fn change_problem(e: ChangeError, lang: Lang) -> StaffProblem {
 }
 
 /// A request body as `T`: at most 16 KiB, JSON of that shape (an empty body is `{}`).
-/// A body that is neither is refused, and the refusal audited under `action`.
-async fn body_json<T: serde::de::DeserializeOwned>(
-    req: &Request,
-    svc: &Service,
-    nip: &sapk_core::Nip,
-    op: &sapk_core::staff::Operator,
-    action: Action,
-    lang: Lang,
+/// A body that is neither is refused, and the refusal audited under the route's action.
+pub(crate) async fn body_json<T: serde::de::DeserializeOwned>(
+    c: &StaffCtx<'_>,
 ) -> Result<T, StaffProblem> {
     // (The size was checked, and an oversized body refused and audited, by `dispatch`.)
-    let bytes: &[u8] = req.body().as_ref();
+    let bytes: &[u8] = c.req.body().as_ref();
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -419,7 +314,7 @@ async fn body_json<T: serde::de::DeserializeOwned>(
     match serde_json::from_slice::<T>(bytes) {
         Ok(r) => Ok(r),
         Err(e) => {
-            let detail = match lang {
+            let detail = match c.lang {
                 Lang::Id => format!("Isi permintaan tidak dapat dibaca untuk tindakan ini (lihat dokumentasi API): {e}"),
                 Lang::En => format!("The request body does not fit this action (see the API documentation): {e}"),
             };
@@ -427,15 +322,13 @@ async fn body_json<T: serde::de::DeserializeOwned>(
                 reason: Some("invalid_request"),
                 ..problem(StatusCode::BAD_REQUEST, "invalid_request", detail)
             };
-            Err(
-                match svc
-                    .record_staff_refusal(op, Some(nip), action, Reason::InvalidRequest)
-                    .await
-                {
-                    Ok(()) => p,
-                    Err(e) => staff_problem(&e, lang),
-                },
-            )
+            let refusal = Refusal {
+                svc: c.svc,
+                op: &c.op,
+                nip: Some(&c.nip),
+                lang: c.lang,
+            };
+            Err(refusal.record(c.action, Reason::InvalidRequest, p).await)
         }
     }
 }

@@ -7,7 +7,7 @@ use sapk_core::ports::SystemClock;
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service, TokenKey};
 use sapk_embedded::{FileOutbox, SqliteStore};
-use sapk_http::{Api, ApiGatewayV2, Route};
+use sapk_http::{routes, Api, ApiGatewayV2};
 use sapk_testkit::config::test_config;
 use sapk_testkit::events::body_json;
 use serde_json::{json, Value};
@@ -82,7 +82,7 @@ fn event(
 #[tokio::test]
 async fn forgot_function_limits_by_the_events_source_ip() {
     let dir = tempfile::tempdir().unwrap();
-    let api = Api::new(service(dir.path()).await, &[Route::Forgot]);
+    let api = Api::new(service(dir.path()).await, &[&routes::FORGOT]);
     let body = format!("{{\"nip\":\"{NIP}\"}}");
     let forgot_from = |ip: &'static str| {
         let e = event(
@@ -108,7 +108,7 @@ async fn forgot_function_limits_by_the_events_source_ip() {
 #[tokio::test]
 async fn each_function_serves_only_its_routes() {
     let dir = tempfile::tempdir().unwrap();
-    let api = Api::new(service(dir.path()).await, &[Route::Forgot]);
+    let api = Api::new(service(dir.path()).await, &[&routes::FORGOT]);
     let r = api
         .handle(event(
             "POST",
@@ -128,8 +128,8 @@ async fn login_function_full_cycle_with_base64_bodies_and_english() {
     use base64::Engine;
     let dir = tempfile::tempdir().unwrap();
     let svc = service(dir.path()).await;
-    let reset = Api::new(svc.clone(), &[Route::Forgot, Route::Reset]);
-    let login = Api::new(svc, &[Route::Login, Route::Session, Route::Logout]);
+    let reset = Api::new(svc.clone(), &[&routes::FORGOT, &routes::RESET]);
+    let login = Api::new(svc, &[&routes::LOGIN, &routes::SESSION, &routes::LOGOUT]);
     let r = reset
         .handle(event(
             "POST",
@@ -238,7 +238,7 @@ async fn login_function_full_cycle_with_base64_bodies_and_english() {
 #[tokio::test]
 async fn an_oversized_event_body_is_413_on_the_lambda_path_too() {
     let dir = tempfile::tempdir().unwrap();
-    let api = Api::new(service(dir.path()).await, &[Route::Forgot]);
+    let api = Api::new(service(dir.path()).await, &[&routes::FORGOT]);
     let big = format!(
         "{{\"nip\":\"{NIP}\",\"pad\":\"{}\"}}",
         "a".repeat(64 * 1024)
@@ -268,7 +268,7 @@ async fn a_body_not_declared_as_json_is_415_and_401s_name_the_scheme() {
     let dir = tempfile::tempdir().unwrap();
     let api = Api::new(
         service(dir.path()).await,
-        &[Route::Forgot, Route::Login, Route::Session],
+        &[&routes::FORGOT, &routes::LOGIN, &routes::SESSION],
     );
     let body = format!("{{\"nip\":\"{NIP}\"}}");
     for ct in [
@@ -386,9 +386,9 @@ fn the_openapi_document_describes_every_route_and_only_those() {
             }
         }
     }
-    let served: std::collections::BTreeSet<_> = Route::ALL
+    let served: std::collections::BTreeSet<_> = routes::ALL
         .iter()
-        .map(|r| (r.path().to_owned(), r.method().as_str().to_owned()))
+        .map(|r| (r.path.to_owned(), r.method.as_str().to_owned()))
         .collect();
     assert_eq!(documented, served);
 }
@@ -457,7 +457,7 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
 async fn the_policy_route_gives_the_rules_the_server_checks_in_the_asked_language() {
     let dir = tempfile::tempdir().unwrap();
     let svc = service(dir.path()).await;
-    let api = Api::new(svc.clone(), &[Route::PasswordPolicy, Route::Reset]);
+    let api = Api::new(svc.clone(), &[&routes::PASSWORD_POLICY, &routes::RESET]);
     let get = |lang: &'static str| {
         event(
             "GET",
@@ -533,7 +533,7 @@ async fn the_policy_route_gives_the_rules_the_server_checks_in_the_asked_languag
 #[tokio::test]
 async fn a_nip_is_checked_as_typed_by_the_servers_rules() {
     let dir = tempfile::tempdir().unwrap();
-    let api = Api::new(service(dir.path()).await, &[Route::NipCheck]);
+    let api = Api::new(service(dir.path()).await, &[&routes::NIP_CHECK]);
     let check = |nip: &str| {
         event(
             "POST",

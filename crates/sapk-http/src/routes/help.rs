@@ -1,0 +1,29 @@
+//! `GET /v1/help`: where a civil servant gets help.
+
+use super::{Answer, Ctx, RouteDef, RouteMethod};
+use crate::json_response;
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+pub(super) const ROUTE: RouteDef = RouteDef {
+    name: "help",
+    method: RouteMethod::Get,
+    path: "/v1/help",
+    handler,
+};
+
+fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
+    Box::pin(async move {
+        let contacts = sapk_core::i18n::HelpContacts::current();
+        Ok(json_response(
+            StatusCode::OK,
+            c.lang,
+            &json!({
+                "phone": contacts.phone,
+                "email": contacts.email,
+                "url": sapk_core::i18n::HELP_URL,
+                "message": sapk_core::i18n::help_line(c.lang),
+            }),
+        ))
+    })
+}

@@ -1,0 +1,35 @@
+//! `POST /v1/login`: NIP and password; a session, or the challenge of the second step.
+
+use super::{Answer, Ctx, RouteDef, RouteMethod};
+use crate::{field, json_response, object, session_body};
+use lambda_http::http::StatusCode;
+use sapk_core::LoginStep;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+pub(super) const ROUTE: RouteDef = RouteDef {
+    name: "login",
+    method: RouteMethod::Post,
+    path: "/v1/login",
+    handler,
+};
+
+fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
+    Box::pin(async move {
+        let body = object(c.req)?;
+        let (nip, pw) = (field(&body, "nip")?, field(&body, "password")?);
+        let body = match c.svc.login(nip, pw, &c.meta).await? {
+            LoginStep::Session(out) => session_body(&out, c.lang),
+            LoginStep::SecondStep(ch) => json!({
+                "second_factor_required": true,
+                "challenge": ch.token.expose_secret(),
+                "challenge_expires_in": ch.expires_in,
+                "message": c.lang.pick(
+                    "Masukkan kode 6 digit dari aplikasi authenticator Anda, atau salah satu kode pemulihan.",
+                    "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+                ),
+            }),
+        };
+        Ok(json_response(StatusCode::OK, c.lang, &body))
+    })
+}
