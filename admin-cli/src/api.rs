@@ -140,41 +140,9 @@ impl StaffClient {
             })?;
         let url = format!("{}{path_and_query}", self.base);
         let body = body.unwrap_or_default();
-        let lang_header = l.pick("id", "en");
-        let mut headers = vec![("accept-language", lang_header)];
-        if !body.is_empty() {
-            headers.push(("content-type", "application/json"));
-        }
-        let identity = creds.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("execute-api")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| CounterError::Failed(e.into()))?
-            .into();
-        let signable = SignableRequest::new(
-            method,
-            url.as_str(),
-            headers.iter().copied(),
-            SignableBody::Bytes(&body),
-        )
-        .map_err(|e| CounterError::Failed(e.into()))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| CounterError::Failed(e.into()))?
-            .into_parts();
-        let mut req = hyper::Request::builder().method(method).uri(&url).header(
-            "user-agent",
-            concat!("sapk-admin/", env!("CARGO_PKG_VERSION")),
-        );
-        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
-            req = req.header(k, v);
-        }
-        let req = req
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| CounterError::Failed(e.into()))?;
+        let req = self
+            .signed_request(creds, method, &url, body)
+            .map_err(CounterError::Failed)?;
         let unreachable = |e: &dyn std::fmt::Display| {
             CounterError::Failed(anyhow::anyhow!(
                 "{} {}: {e}",
@@ -204,6 +172,46 @@ impl StaffClient {
             return Ok(json);
         }
         Err(CounterError::Refused(refusal_of(status.as_u16(), &json, l)))
+    }
+
+    /// The request signed with SigV4 for API Gateway (`execute-api`) in the client's region,
+    /// with the officer's language.
+    fn signed_request(
+        &self,
+        creds: aws_credential_types::Credentials,
+        method: &str,
+        url: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
+        let lang_header = self.lang.pick("id", "en");
+        let mut headers = vec![("accept-language", lang_header)];
+        if !body.is_empty() {
+            headers.push(("content-type", "application/json"));
+        }
+        let identity = creds.into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("execute-api")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()?
+            .into();
+        let signable = SignableRequest::new(
+            method,
+            url,
+            headers.iter().copied(),
+            SignableBody::Bytes(&body),
+        )?;
+        let (instructions, _) = sign(signable, &params)?.into_parts();
+        let mut req = hyper::Request::builder().method(method).uri(url).header(
+            "user-agent",
+            concat!("sapk-admin/", env!("CARGO_PKG_VERSION")),
+        );
+        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+            req = req.header(k, v);
+        }
+        Ok(req.body(Full::new(Bytes::from(body)))?)
     }
 }
 

@@ -9,10 +9,10 @@ use crate::context::{lang, operator_or_os_user, operator_required, service};
 use crate::Global;
 use sapk_core::audit_chain::{ChainReport, SYSTEM_CHAIN};
 use sapk_core::ports::{AuditEvent, PendingException};
+use sapk_core::staff::factor_removal::{FactorRemoval, FactorRemovalRequest};
 use sapk_core::staff::{
     ChangeError, EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator, StaffError,
 };
-use sapk_core::two_step::{FactorRemoval, FactorRemovalRequest};
 use sapk_core::{Lang, Nip, Service};
 use sapk_http::staff::routes;
 use serde_json::{json, Value};

@@ -6,6 +6,8 @@
 //! module of `cmd/` with its own clap types and `run`; `context`, `output`, `prompt` and
 //! `backend` (where the counter acts: a store here or the staff API) serve them all.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 /// Writes a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
 macro_rules! say {
     ($($arg:tt)*) => {{

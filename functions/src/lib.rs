@@ -1,6 +1,8 @@
 //! Shared start-up of the Lambda functions: JSON logs, configuration from the environment,
 //! SDK clients built once at init, then the runtime loop over [`sapk_http::Api::handle`].
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 use lambda_http::{service_fn, Body, Request, Response};
 use sapk_aws::aws_config::SdkConfig;
 use sapk_aws::{Entry, Settings};

@@ -246,8 +246,8 @@ impl Store for FailingStore {
     ) -> Result<(), StoreError> {
         delegate!(self, renumber_account(old, moved, replace))
     }
-    async fn hit_counter(&self, key: &str, exp: DateTime<Utc>) -> Result<u64, StoreError> {
-        delegate!(self, hit_counter(key, exp))
+    async fn count_hit(&self, key: &str, exp: DateTime<Utc>) -> Result<u64, StoreError> {
+        delegate!(self, count_hit(key, exp))
     }
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
         delegate!(self, get_officer(principal))

@@ -1,16 +1,19 @@
 //! Test harness: `spawn_app` runs the local server in-process on an ephemeral port of
 //! 127.0.0.1 over a temporary data directory, with a clock the test moves by hand.
 
+#![allow(clippy::too_many_lines)]
+
 pub mod aws;
 pub mod faults;
 pub mod proxy;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::MessageParser;
-use sapk_core::ports::{Clock, Mailer, ManualClock, Store};
+use sapk_core::ports::{Clock, Mailer, Store};
 use sapk_core::staff::{EmployeeRow, Operator};
 use sapk_core::{Config, Service};
 use sapk_embedded::SqliteStore;
+use sapk_testkit::clock::ManualClock;
 use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use crate::prompt::{Prompt, StdPrompt};
 use crate::Global;
 use clap::Subcommand;
 use sapk_core::i18n::format_date;
-use sapk_core::two_step::FactorRemovalRequest;
+use sapk_core::staff::factor_removal::FactorRemovalRequest;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -131,29 +131,35 @@ async fn remove_second_factor(
     };
     match counter.remove_second_factor(&o.nip, &req, l).await {
         Ok(out) => {
-            if g.json {
-                print_json(&json!({ "ok": true, "outcome": out }));
-            } else {
-                say!(
-                    "{}",
-                    l.pick(
-                        "Verifikasi dua langkah dihapus; semua sesi diakhiri. Pegawai dapat masuk dengan password lalu memasang aplikasi authenticator baru.",
-                        "Two-step login removed; every session ended. The employee can sign in with the password and set up a new authenticator app.",
-                    )
-                );
-                if out.notified == Some(false) {
-                    say!(
-                        "{}",
-                        l.pick(
-                            "Pemberitahuan ke email pegawai belum terkirim.",
-                            "The notice to the employee's e-mail was not sent.",
-                        )
-                    );
-                }
-            }
+            print_removed(g, &out);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => refused(g, e),
+    }
+}
+
+/// A done removal (JSON, or what happened and whether the employee was told).
+fn print_removed(g: &Global, out: &sapk_core::staff::factor_removal::FactorRemoval) {
+    let l = lang(g);
+    if g.json {
+        print_json(&json!({ "ok": true, "outcome": out }));
+        return;
+    }
+    say!(
+        "{}",
+        l.pick(
+            "Verifikasi dua langkah dihapus; semua sesi diakhiri. Pegawai dapat masuk dengan password lalu memasang aplikasi authenticator baru.",
+            "Two-step login removed; every session ended. The employee can sign in with the password and set up a new authenticator app.",
+        )
+    );
+    if out.notified == Some(false) {
+        say!(
+            "{}",
+            l.pick(
+                "Pemberitahuan ke email pegawai belum terkirim.",
+                "The notice to the employee's e-mail was not sent.",
+            )
+        );
     }
 }
 

@@ -49,42 +49,7 @@ pub enum StaffCmd {
 pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
     let l = lang(g);
     if let StaffCmd::List = cmd {
-        let svc = service(g).await?;
-        let all = svc.store().list_officers().await?;
-        if g.json {
-            print_json(&serde_json::to_value(&all)?);
-        } else {
-            let rows: Vec<Vec<String>> = all
-                .iter()
-                .map(|o| {
-                    vec![
-                        o.principal.clone(),
-                        o.name.clone(),
-                        o.office.clone(),
-                        o.scope.as_text(),
-                        if o.active {
-                            l.pick("aktif", "active").to_owned()
-                        } else {
-                            l.pick("nonaktif", "deactivated").to_owned()
-                        },
-                    ]
-                })
-                .collect();
-            say_raw!(
-                "{}",
-                table(
-                    &[
-                        l.pick("Identitas (IAM)", "Identity (IAM)"),
-                        l.pick("Nama", "Name"),
-                        l.pick("Kantor", "Office"),
-                        l.pick("Cakupan", "Scope"),
-                        l.pick("Status", "State"),
-                    ],
-                    &rows
-                )
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
+        return list(g).await;
     }
     let by = match crate::backend::operator(g, true).await {
         Ok(op) => op,
@@ -148,19 +113,64 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
         .register_officer(officer.clone(), &by, second_role)
         .await
     {
-        Ok(()) => {
-            if g.json {
-                print_json(&json!({ "ok": true, "officer": officer }));
-            } else if officer.active {
-                say!("{}", l.pick("Petugas terdaftar.", "Officer registered."));
-            } else {
-                say!(
-                    "{}",
-                    l.pick("Petugas dinonaktifkan.", "Officer deactivated.")
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(()) => print_registered(g, &officer),
         Err(e) => refuse(g, e.reason(), &e.text(l)),
     }
+}
+
+/// A registered or deactivated officer (JSON, or one line).
+fn print_registered(g: &Global, officer: &Officer) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    if g.json {
+        print_json(&json!({ "ok": true, "officer": officer }));
+    } else if officer.active {
+        say!("{}", l.pick("Petugas terdaftar.", "Officer registered."));
+    } else {
+        say!(
+            "{}",
+            l.pick("Petugas dinonaktifkan.", "Officer deactivated.")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `staff list`: the registered officers (JSON, or a table).
+async fn list(g: &Global) -> anyhow::Result<ExitCode> {
+    let l = lang(g);
+    let svc = service(g).await?;
+    let all = svc.store().list_officers().await?;
+    if g.json {
+        print_json(&serde_json::to_value(&all)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|o| {
+            vec![
+                o.principal.clone(),
+                o.name.clone(),
+                o.office.clone(),
+                o.scope.as_text(),
+                if o.active {
+                    l.pick("aktif", "active").to_owned()
+                } else {
+                    l.pick("nonaktif", "deactivated").to_owned()
+                },
+            ]
+        })
+        .collect();
+    say_raw!(
+        "{}",
+        table(
+            &[
+                l.pick("Identitas (IAM)", "Identity (IAM)"),
+                l.pick("Nama", "Name"),
+                l.pick("Kantor", "Office"),
+                l.pick("Cakupan", "Scope"),
+                l.pick("Status", "State"),
+            ],
+            &rows
+        )
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! The built `sapk-admin` binary against a temporary local store, in one test binary: the
 //! commands ([`cli`]) and the counter workflow ([`counter`]).
 
+#![allow(clippy::too_many_lines)]
+
 use assert_cmd::Command;
 use std::path::Path;
 

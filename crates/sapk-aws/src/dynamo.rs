@@ -1026,7 +1026,7 @@ impl Store for DynamoStore {
             .map_err(|e| transaction_error(e, "renumber"))
     }
 
-    async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn count_hit(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
         let out = self
             .client
             .update_item()

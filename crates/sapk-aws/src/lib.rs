@@ -1,6 +1,8 @@
 //! AWS adapters: the DynamoDB `Store`, the SES v2 `Mailer` and the SQS mail queue, plus the SDK client set-up
 //! shared by the Lambda functions, `sapk-admin --store dynamodb` and the tests.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 pub mod archive;
 mod dynamo;
 mod ses;

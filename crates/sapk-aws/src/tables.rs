@@ -166,6 +166,57 @@ pub struct CreateError {
     pub message: String,
 }
 
+/// The request that creates table `t` as `name`: its keys, its index (keys only), on-demand.
+fn table_request(
+    client: &Client,
+    t: &TableSpec,
+    name: &str,
+) -> Result<
+    aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder,
+    aws_sdk_dynamodb::error::BuildError,
+> {
+    let key = |attr: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(attr)
+            .key_type(kind)
+            .build()
+    };
+    let string_attr = |attr: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(attr)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let mut keys = vec![(t.partition_key, KeyType::Hash)];
+    if let Some(sk) = t.sort_key {
+        keys.push((sk, KeyType::Range));
+    }
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attr, kind) in keys {
+        req = req
+            .key_schema(key(attr, kind)?)
+            .attribute_definitions(string_attr(attr)?);
+    }
+    if let Some((index, attr)) = t.index {
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(index)
+            .key_schema(key(attr, KeyType::Hash)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            )
+            .build()?;
+        req = req
+            .global_secondary_indexes(gsi)
+            .attribute_definitions(string_attr(attr)?);
+    }
+    Ok(req)
+}
+
 /// Creates the tables (on-demand billing) and turns on TTL where defined. Tables that exist
 /// already are left as they are. For local and test use; production tables come from
 /// `infra/template.yaml`.
@@ -181,56 +232,7 @@ pub async fn create_tables(
             table: name.clone(),
             message: m,
         };
-        let mut keys = vec![(t.partition_key, KeyType::Hash)];
-        if let Some(sk) = t.sort_key {
-            keys.push((sk, KeyType::Range));
-        }
-        let mut req = client
-            .create_table()
-            .table_name(&name)
-            .billing_mode(BillingMode::PayPerRequest);
-        for (attr, kind) in keys {
-            req = req
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(attr)
-                        .key_type(kind)
-                        .build()
-                        .map_err(|e| err(e.to_string()))?,
-                )
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(attr)
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .map_err(|e| err(e.to_string()))?,
-                );
-        }
-        if let Some((index, key)) = t.index {
-            let gsi = GlobalSecondaryIndex::builder()
-                .index_name(index)
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(key)
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .map_err(|e| err(e.to_string()))?,
-                )
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::KeysOnly)
-                        .build(),
-                )
-                .build()
-                .map_err(|e| err(e.to_string()))?;
-            req = req.global_secondary_indexes(gsi).attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(key)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| err(e.to_string()))?,
-            );
-        }
+        let req = table_request(client, &t, &name).map_err(|e| err(e.to_string()))?;
         match req.send().await {
             Ok(_) => created.push(name.clone()),
             Err(e) if e.code() == Some("ResourceInUseException") => continue,

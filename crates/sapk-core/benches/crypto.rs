@@ -1,6 +1,8 @@
 //! The cost of one login (argon2id verification at the default parameters), of hashing a
 //! new password, of the password policy (zxcvbn), and of reset-code work.
 
+#![allow(clippy::too_many_lines)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use sapk_core::keys::{ct_eq, TokenKey};
 use sapk_core::password::{HashParams, Password, PasswordHasher, PasswordPolicy, PolicyContext};

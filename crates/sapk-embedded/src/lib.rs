@@ -2,6 +2,8 @@
 //! file with its sender, and a `Mailer` that writes each e-mail to a folder as an RFC 5322
 //! `.eml` file.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 mod checkpoints;
 mod datadir;
 mod outbox;

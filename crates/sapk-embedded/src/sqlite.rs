@@ -924,7 +924,7 @@ impl SqliteStore {
         .await
     }
 
-    /// Deletes expired codes, sessions, throttles and counters (the local stand-in for
+    /// Deletes expired codes, sessions, throttles and rate windows (table `counters`; the local stand-in for
     /// DynamoDB's TTL). Returns how many rows went.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         self.run_heavy(move |c| {
@@ -1358,9 +1358,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn hit_counter(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn count_hit(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut counts = self
-            .hit_counters(&[(key.to_owned(), expires_at)])
+            .count_hits(&[(key.to_owned(), expires_at)])
             .await?
             .into_iter();
         counts
@@ -1368,15 +1368,15 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::Corrupt("no count".into()))
     }
 
-    /// The counters in one transaction (one commit for a request's three).
-    async fn hit_counters(
+    /// The rate windows (table `counters`) in one transaction (one commit for a request's three).
+    async fn count_hits(
         &self,
-        counters: &[(String, DateTime<Utc>)],
+        windows: &[(String, DateTime<Utc>)],
     ) -> Result<Vec<u64>, StoreError> {
-        let counters = counters.to_vec();
+        let windows = windows.to_vec();
         self.run(move |c| {
             let tx = c.savepoint().map_err(down)?;
-            let counts = counters
+            let counts = windows
                 .iter()
                 .map(|(key, expires_at)| {
                     tx.row(
@@ -1567,7 +1567,7 @@ mod tests {
         let wal = dir.path().join("sapk.db-wal");
         let store = SqliteStore::open(&db).unwrap();
         let exp = Utc::now();
-        store.hit_counter("warm", exp).await.unwrap();
+        store.count_hit("warm", exp).await.unwrap();
         let first = wal_generation(&wal).expect("a WAL after the first write");
         // Eight writers without pause, as under load: only the checkpointer can complete a
         // checkpoint (the request connection's automatic checkpoints are off), and only a
@@ -1582,7 +1582,7 @@ mod tests {
                         let keys: Vec<_> = (0..3)
                             .map(|i| (format!("k{w}:{i}:{}", n % 4096), exp))
                             .collect();
-                        store.hit_counters(&keys).await.unwrap();
+                        store.count_hits(&keys).await.unwrap();
                         n += 1;
                     }
                     n
@@ -1607,9 +1607,9 @@ mod tests {
         assert!(size < 64 << 20, "WAL of {size} bytes");
         // Everything written is still there.
         assert_eq!(
-            store.hit_counter("warm", exp).await.unwrap(),
+            store.count_hit("warm", exp).await.unwrap(),
             2,
-            "the first counter survived the checkpoints"
+            "the first rate window survived the checkpoints"
         );
     }
 

@@ -3,6 +3,8 @@
 //! in-memory store and a mailer that only keeps the last message, with argon2id at its
 //! cheapest so that hashing is left out.
 
+#![allow(clippy::too_many_lines)]
+
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sapk_core::config::RateLimit;

@@ -1,6 +1,8 @@
 //! The public HTTP API (API Gateway HTTP API, payload v2) as one handler over `lambda_http`
 //! types. The Lambda functions and the local server both call [`Api::handle`].
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 pub mod event;
 mod problem;
 pub mod routes;

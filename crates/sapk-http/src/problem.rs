@@ -106,97 +106,7 @@ impl Problem {
     fn title_detail(&self, lang: Lang, min_len: usize) -> (&'static str, String) {
         let p = |id: &'static str, en: &'static str| lang.pick(id, en);
         match self {
-            Problem::Auth(e) => match e {
-                AuthError::InvalidNip(n) => (p("NIP tidak valid", "Invalid NIP"), n.text(lang)),
-                AuthError::InvalidToken => (
-                    p("Kode reset tidak valid", "Invalid reset code"),
-                    p(
-                        "Kode salah, sudah kedaluwarsa, sudah dipakai, atau sudah diganti kode yang lebih baru. Periksa email terakhir dari SAPK atau minta kode baru.",
-                        "The code is wrong, expired, already used or replaced by a newer one. Check the latest e-mail from SAPK or ask for a new code.",
-                    )
-                    .into(),
-                ),
-                AuthError::WeakPassword(vs) => {
-                    let list: Vec<String> = vs.iter().map(|v| violation_text(*v, lang, min_len)).collect();
-                    (
-                        p("Password terlalu lemah", "Password too weak"),
-                        match lang {
-                            Lang::Id => format!("Password baru harus {}. Kode reset Anda belum terpakai.", list.join("; ")),
-                            Lang::En => format!("The new password must have {}. Your reset code was not used up.", list.join("; ")),
-                        },
-                    )
-                }
-                AuthError::InvalidCredentials => (
-                    p("NIP atau password salah", "Wrong NIP or password"),
-                    p(
-                        "NIP atau password salah. Jika lupa password, gunakan menu Lupa Password.",
-                        "Wrong NIP or password. If you forgot your password, use Forgot Password.",
-                    )
-                    .into(),
-                ),
-                AuthError::InvalidSecondFactor => (
-                    p("Kode verifikasi salah", "Wrong verification code"),
-                    p(
-                        "Kode authenticator atau kode pemulihan salah atau sudah dipakai. Periksa jam ponsel Anda dan masukkan kode yang sedang tampil. Jika aplikasi authenticator hilang, pakai kode pemulihan atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.",
-                        "The authenticator or recovery code is wrong or was used already. Check your phone's clock and enter the code shown now. If you lost the authenticator app, use a recovery code or visit a BKN office or your agency's HR unit with your KTP.",
-                    )
-                    .into(),
-                ),
-                AuthError::SecondFactorLocked => (
-                    p("Kode authenticator diblokir", "Authenticator codes blocked"),
-                    p(
-                        "Terlalu banyak kode verifikasi salah dalam 30 hari terakhir, jadi kode dari aplikasi authenticator tidak diterima lagi untuk akun ini. Masuk dengan salah satu kode pemulihan Anda, atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP. Seseorang mungkin mengetahui password Anda: setelah masuk, segera ganti password.",
-                        "Too many wrong verification codes in the last 30 days, so codes from the authenticator app are no longer accepted for this account. Sign in with one of your recovery codes, or visit a BKN office or your agency's HR unit with your KTP. Someone may know your password: change it as soon as you are signed in.",
-                    )
-                    .into(),
-                ),
-                AuthError::InvalidChallenge => (
-                    p("Langkah login berakhir", "Login step expired"),
-                    p(
-                        "Langkah kedua login sudah kedaluwarsa atau sudah dipakai. Silakan login lagi dengan NIP dan password.",
-                        "The second login step expired or was used already. Please log in again with your NIP and password.",
-                    )
-                    .into(),
-                ),
-                AuthError::AlreadyEnrolled => (
-                    p("Verifikasi dua langkah sudah aktif", "Two-step login is already on"),
-                    p(
-                        "Akun ini sudah memakai aplikasi authenticator. Untuk menggantinya karena ponsel hilang, datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.",
-                        "This account already uses an authenticator app. To replace a lost one, visit a BKN office or your agency's HR unit with your KTP.",
-                    )
-                    .into(),
-                ),
-                AuthError::NotEnrolled => (
-                    p("Verifikasi dua langkah belum aktif", "Two-step login is not on"),
-                    p(
-                        "Belum ada aplikasi authenticator yang terpasang (atau pemasangan lebih dari 10 menit lalu). Mulai lagi dari POST /v1/account/second-factor.",
-                        "No authenticator app is set up (or the set-up started more than 10 minutes ago). Start again with POST /v1/account/second-factor.",
-                    )
-                    .into(),
-                ),
-                AuthError::Unauthorized => (
-                    p("Sesi tidak valid", "Invalid session"),
-                    p("Sesi tidak ada atau sudah berakhir. Silakan login kembali.", "The session is missing or has ended. Please log in again.").into(),
-                ),
-                AuthError::RateLimited { retry_after_secs } => (
-                    p("Terlalu banyak percobaan", "Too many attempts"),
-                    match lang {
-                        Lang::Id => format!("Terlalu banyak percobaan. Coba lagi dalam {} menit.", retry_after_secs.div_ceil(60)),
-                        Lang::En => format!("Too many attempts. Try again in {} minute(s).", retry_after_secs.div_ceil(60)),
-                    },
-                ),
-                AuthError::Unavailable { .. } => (
-                    p("Layanan sedang tidak tersedia", "Service unavailable"),
-                    format!(
-                        "{} {}",
-                        p(
-                            "Layanan sedang sibuk atau dalam gangguan. Coba lagi sebentar lagi.",
-                            "The service is busy or having trouble. Please try again shortly.",
-                        ),
-                        sapk_core::i18n::help_line(lang)
-                    ),
-                ),
-            },
+            Problem::Auth(e) => auth_title_detail(e, lang, min_len),
             Problem::InvalidRequest { id, en } => (
                 p("Permintaan tidak valid", "Invalid request"),
                 match lang {
@@ -206,7 +116,11 @@ impl Problem {
             ),
             Problem::PayloadTooLarge => (
                 p("Permintaan terlalu besar", "Request too large"),
-                p("Isi permintaan melebihi 16 KiB.", "The request body exceeds 16 KiB.").into(),
+                p(
+                    "Isi permintaan melebihi 16 KiB.",
+                    "The request body exceeds 16 KiB.",
+                )
+                .into(),
             ),
             Problem::UnsupportedMediaType => (
                 p("Jenis isi tidak didukung", "Unsupported media type"),
@@ -216,7 +130,10 @@ impl Problem {
                 )
                 .into(),
             ),
-            Problem::NotFound => (p("Tidak ditemukan", "Not found"), p("Alamat ini tidak ada.", "There is nothing at this address.").into()),
+            Problem::NotFound => (
+                p("Tidak ditemukan", "Not found"),
+                p("Alamat ini tidak ada.", "There is nothing at this address.").into(),
+            ),
             Problem::MethodNotAllowed(allow) => (
                 p("Metode tidak diizinkan", "Method not allowed"),
                 match lang {
@@ -261,6 +178,127 @@ impl Problem {
             header,
             lang,
         )
+    }
+}
+
+/// The title and detail of a use case's refusal.
+fn auth_title_detail(e: &AuthError, lang: Lang, min_len: usize) -> (&'static str, String) {
+    let p = |id: &'static str, en: &'static str| lang.pick(id, en);
+    match e {
+        AuthError::InvalidNip(n) => (p("NIP tidak valid", "Invalid NIP"), n.text(lang)),
+        AuthError::WeakPassword(vs) => {
+            let list: Vec<String> = vs
+                .iter()
+                .map(|v| violation_text(*v, lang, min_len))
+                .collect();
+            (
+                p("Password terlalu lemah", "Password too weak"),
+                match lang {
+                    Lang::Id => format!(
+                        "Password baru harus {}. Kode reset Anda belum terpakai.",
+                        list.join("; ")
+                    ),
+                    Lang::En => format!(
+                        "The new password must have {}. Your reset code was not used up.",
+                        list.join("; ")
+                    ),
+                },
+            )
+        }
+        AuthError::RateLimited { retry_after_secs } => (
+            p("Terlalu banyak percobaan", "Too many attempts"),
+            match lang {
+                Lang::Id => format!(
+                    "Terlalu banyak percobaan. Coba lagi dalam {} menit.",
+                    retry_after_secs.div_ceil(60)
+                ),
+                Lang::En => format!(
+                    "Too many attempts. Try again in {} minute(s).",
+                    retry_after_secs.div_ceil(60)
+                ),
+            },
+        ),
+        AuthError::Unavailable { .. } => (
+            p("Layanan sedang tidak tersedia", "Service unavailable"),
+            format!(
+                "{} {}",
+                p(
+                    "Layanan sedang sibuk atau dalam gangguan. Coba lagi sebentar lagi.",
+                    "The service is busy or having trouble. Please try again shortly.",
+                ),
+                sapk_core::i18n::help_line(lang)
+            ),
+        ),
+        fixed => {
+            let ((ti, te), (di, de)) = fixed_text(fixed);
+            (p(ti, te), p(di, de).into())
+        }
+    }
+}
+
+/// (title, detail), each in Indonesian and English, of the refusals whose words never change.
+type Texts = ((&'static str, &'static str), (&'static str, &'static str));
+
+fn fixed_text(e: &AuthError) -> Texts {
+    match e {
+        AuthError::InvalidToken => (
+            ("Kode reset tidak valid", "Invalid reset code"),
+            (
+                "Kode salah, sudah kedaluwarsa, sudah dipakai, atau sudah diganti kode yang lebih baru. Periksa email terakhir dari SAPK atau minta kode baru.",
+                "The code is wrong, expired, already used or replaced by a newer one. Check the latest e-mail from SAPK or ask for a new code.",
+            ),
+        ),
+        AuthError::InvalidCredentials => (
+            ("NIP atau password salah", "Wrong NIP or password"),
+            (
+                "NIP atau password salah. Jika lupa password, gunakan menu Lupa Password.",
+                "Wrong NIP or password. If you forgot your password, use Forgot Password.",
+            ),
+        ),
+        AuthError::InvalidSecondFactor => (
+            ("Kode verifikasi salah", "Wrong verification code"),
+            (
+                "Kode authenticator atau kode pemulihan salah atau sudah dipakai. Periksa jam ponsel Anda dan masukkan kode yang sedang tampil. Jika aplikasi authenticator hilang, pakai kode pemulihan atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.",
+                "The authenticator or recovery code is wrong or was used already. Check your phone's clock and enter the code shown now. If you lost the authenticator app, use a recovery code or visit a BKN office or your agency's HR unit with your KTP.",
+            ),
+        ),
+        AuthError::SecondFactorLocked => (
+            ("Kode authenticator diblokir", "Authenticator codes blocked"),
+            (
+                "Terlalu banyak kode verifikasi salah dalam 30 hari terakhir, jadi kode dari aplikasi authenticator tidak diterima lagi untuk akun ini. Masuk dengan salah satu kode pemulihan Anda, atau datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP. Seseorang mungkin mengetahui password Anda: setelah masuk, segera ganti password.",
+                "Too many wrong verification codes in the last 30 days, so codes from the authenticator app are no longer accepted for this account. Sign in with one of your recovery codes, or visit a BKN office or your agency's HR unit with your KTP. Someone may know your password: change it as soon as you are signed in.",
+            ),
+        ),
+        AuthError::InvalidChallenge => (
+            ("Langkah login berakhir", "Login step expired"),
+            (
+                "Langkah kedua login sudah kedaluwarsa atau sudah dipakai. Silakan login lagi dengan NIP dan password.",
+                "The second login step expired or was used already. Please log in again with your NIP and password.",
+            ),
+        ),
+        AuthError::AlreadyEnrolled => (
+            ("Verifikasi dua langkah sudah aktif", "Two-step login is already on"),
+            (
+                "Akun ini sudah memakai aplikasi authenticator. Untuk menggantinya karena ponsel hilang, datangi kantor BKN atau unit kepegawaian instansi Anda dengan membawa KTP.",
+                "This account already uses an authenticator app. To replace a lost one, visit a BKN office or your agency's HR unit with your KTP.",
+            ),
+        ),
+        AuthError::NotEnrolled => (
+            ("Verifikasi dua langkah belum aktif", "Two-step login is not on"),
+            (
+                "Belum ada aplikasi authenticator yang terpasang (atau pemasangan lebih dari 10 menit lalu). Mulai lagi dari POST /v1/account/second-factor.",
+                "No authenticator app is set up (or the set-up started more than 10 minutes ago). Start again with POST /v1/account/second-factor.",
+            ),
+        ),
+        AuthError::Unauthorized => (
+            ("Sesi tidak valid", "Invalid session"),
+            (
+                "Sesi tidak ada atau sudah berakhir. Silakan login kembali.",
+                "The session is missing or has ended. Please log in again.",
+            ),
+        ),
+        // The refusals with words of their own are answered by `auth_title_detail`.
+        _ => (("Permintaan tidak valid", "Invalid request"), ("", "")),
     }
 }
 

@@ -13,6 +13,8 @@
 //!
 //! Every loop here is bounded in count and time, and every address is on 127.0.0.1.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 mod lambda;
 
 use anyhow::{bail, Context};
@@ -480,7 +482,7 @@ async fn http(a: HttpArgs) -> anyhow::Result<()> {
         .unwrap_or(1);
     // The hashing figures before the phases and again after the login phase (the machine
     // may have changed speed in between); the bound uses their mean.
-    let (verify_before, capacity_before) = hashing_figures(cores).await?;
+    let before = hashing_figures(cores).await?;
     let params = hash_params(a.cheap_hash);
 
     let dir = std::env::temp_dir().join(format!("sapk-load-{}", std::process::id()));
@@ -491,10 +493,34 @@ async fn http(a: HttpArgs) -> anyhow::Result<()> {
         .no_proxy()
         .pool_max_idle_per_host(a.concurrency)
         .build()?;
-    let n = a.accounts;
+    let login = login_phase(&a, &client, &base).await;
+    let after = hashing_figures(cores).await?;
+    let forgot = forgot_phase(&a, &client, &base).await;
+    // First the forgot phase's e-mails leave the queue (one sender, behind the phase's
+    // requests on the one SQLite connection): a reset phase's code must not wait behind
+    // them. Polled until the queue is empty, at most two minutes.
+    drained(&dir, Duration::from_secs(120)).await?;
+    let reset = reset_phase(&a, &client, &base, &dir.join("outbox")).await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = http_report(&a, cores, before, after, [&login, &forgot, &reset]);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_http_report(&a, cores, &report);
+    }
+    Ok(())
+}
 
-    let (c, url) = (client.clone(), format!("{base}/v1/login"));
-    let login = run_phase(&a, move |_, _| {
+/// Forgot asks for the first half of the accounts, reset uses the second: a forgot phase's
+/// codes (and their cooldown) never stand in a reset's way.
+fn half_of(accounts: usize) -> usize {
+    (accounts / 2).max(1)
+}
+
+async fn login_phase(a: &HttpArgs, client: &reqwest::Client, base: &str) -> Phase {
+    let (c, url, n) = (client.clone(), format!("{base}/v1/login"), a.accounts);
+    run_phase(a, move |_, _| {
         let (c, url) = (c.clone(), url.clone());
         async move {
             let i = random_index(n);
@@ -502,88 +528,91 @@ async fn http(a: HttpArgs) -> anyhow::Result<()> {
             timed_post(&c, &url, &body, 200).await
         }
     })
-    .await;
+    .await
+}
 
-    let (verify_after, capacity_after) = hashing_figures(cores).await?;
-    let verify = (verify_before + verify_after) / 2;
-    let bound = cores as f64 / verify.as_secs_f64();
-    let capacity = (capacity_before + capacity_after) / 2.0;
-
-    // Forgot asks for the first half of the accounts, reset uses the second: a forgot
-    // phase's codes (and their cooldown) never stand in a reset's way.
-    let half = (n / 2).max(1);
+async fn forgot_phase(a: &HttpArgs, client: &reqwest::Client, base: &str) -> Phase {
+    let half = half_of(a.accounts);
     let (c, url) = (client.clone(), format!("{base}/v1/password/forgot"));
-    let forgot = run_phase(&a, move |_, _| {
+    run_phase(a, move |_, _| {
         let (c, url) = (c.clone(), url.clone());
         async move {
             let i = random_index(half);
             timed_post(&c, &url, &json!({ "nip": nip_for(i).ok()?.as_str() }), 202).await
         }
     })
-    .await;
+    .await
+}
 
-    // Reset: each worker asks for a code (not timed), reads it from the outbox, then resets.
-    let outbox = dir.join("outbox");
-    // First the forgot phase's e-mails leave the queue (one sender, behind the phase's
-    // requests on the one SQLite connection): a reset phase's code must not wait behind
-    // them. Polled until the queue is empty, at most two minutes.
-    drained(&dir, Duration::from_secs(120)).await?;
+/// Reset: each worker asks for a code (not timed), reads it from the outbox, then resets.
+async fn reset_phase(a: &HttpArgs, client: &reqwest::Client, base: &str, outbox: &Path) -> Phase {
     let index = Arc::new(OutboxIndex::default());
-    index.scan(&outbox);
-    let (c, forgot_url, reset_url) = (
-        client.clone(),
-        format!("{base}/v1/password/forgot"),
-        format!("{base}/v1/password/reset"),
-    );
-    let conc = a.concurrency;
-    let reset = run_phase(&a, move |w, k| {
-        let (c, forgot_url, reset_url, index, outbox) = (
-            c.clone(),
-            forgot_url.clone(),
-            reset_url.clone(),
-            index.clone(),
-            outbox.clone(),
-        );
+    index.scan(outbox);
+    let (n, half, conc) = (a.accounts, half_of(a.accounts), a.concurrency);
+    let (c, base, outbox) = (client.clone(), base.to_owned(), outbox.to_owned());
+    run_phase(a, move |w, k| {
+        let (c, base, index, outbox) = (c.clone(), base.clone(), index.clone(), outbox.clone());
         async move {
             // Accounts of worker w in the second half: w, w + conc, w + 2·conc, …
             let i = half + (w + conc * (k as usize / conc.max(1))) % (n - half).max(1);
             let nip = nip_for(i).ok()?;
-            let email = email_for(i);
-            index.scan(&outbox);
-            let before = index.get(&email).map(|(f, _)| f);
-            let r = c
-                .post(&forgot_url)
-                .json(&json!({ "nip": nip.as_str() }))
-                .send()
-                .await
-                .ok()?;
-            if r.status().as_u16() != 202 {
-                return None;
-            }
-            let wait_until = Instant::now() + Duration::from_secs(5);
-            let code = loop {
-                index.scan(&outbox);
-                match index.get(&email) {
-                    Some((f, code)) if Some(&f) != before.as_ref() => break code,
-                    _ if Instant::now() > wait_until => return None,
-                    _ => tokio::time::sleep(Duration::from_millis(2)).await,
-                }
-            };
+            let code = fresh_code(&c, &base, &index, &outbox, &nip, &email_for(i)).await?;
             let body = json!({ "nip": nip.as_str(), "token": code, "new_password": PASSWORD });
-            timed_post(&c, &reset_url, &body, 200).await
+            timed_post(&c, &format!("{base}/v1/password/reset"), &body, 200).await
         }
     })
-    .await;
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    .await
+}
 
+/// Asks for a code for `nip` and waits (at most 5 s) for a new one in the outbox.
+async fn fresh_code(
+    c: &reqwest::Client,
+    base: &str,
+    index: &OutboxIndex,
+    outbox: &Path,
+    nip: &Nip,
+    email: &str,
+) -> Option<String> {
+    index.scan(outbox);
+    let before = index.get(email).map(|(f, _)| f);
+    let r = c
+        .post(format!("{base}/v1/password/forgot"))
+        .json(&json!({ "nip": nip.as_str() }))
+        .send()
+        .await
+        .ok()?;
+    if r.status().as_u16() != 202 {
+        return None;
+    }
+    let wait_until = Instant::now() + Duration::from_secs(5);
+    loop {
+        index.scan(outbox);
+        match index.get(email) {
+            Some((f, code)) if Some(&f) != before.as_ref() => return Some(code),
+            _ if Instant::now() > wait_until => return None,
+            _ => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    }
+}
+
+/// The run's figures as JSON: the machine, the hashing bound, each phase's summary.
+fn http_report(
+    a: &HttpArgs,
+    cores: usize,
+    (verify_before, capacity_before): (Duration, f64),
+    (verify_after, capacity_after): (Duration, f64),
+    [login, forgot, reset]: [&Phase; 3],
+) -> Value {
+    let verify = (verify_before + verify_after) / 2;
+    let bound = cores as f64 / verify.as_secs_f64();
+    let capacity = (capacity_before + capacity_after) / 2.0;
     let rows = [
         login.summary("login"),
         forgot.summary("forgot"),
         reset.summary("reset"),
     ];
     let login_rps = rows[0]["throughput_per_s"].as_f64().unwrap_or(0.0);
-    let report = json!({
+    json!({
         "cores": cores,
         "concurrency": a.concurrency,
         "accounts": a.accounts,
@@ -600,46 +629,45 @@ async fn http(a: HttpArgs) -> anyhow::Result<()> {
         "argon2id_parallel_per_s": (capacity * 10.0).round() / 10.0,
         "login_fraction_of_parallel": (login_rps / capacity * 1000.0).round() / 1000.0,
         "routes": rows,
-    });
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
+    })
+}
+
+fn print_http_report(a: &HttpArgs, cores: usize, report: &Value) {
+    let ms = |k: &str, i: usize| report[k][i].as_f64().unwrap_or(0.0);
+    println!(
+        "cores {cores}, concurrency {}, {} accounts, {} s per phase, forgot minimum {} ms",
+        a.concurrency,
+        a.accounts,
+        a.phase.as_secs(),
+        a.forgot_min_ms
+    );
+    println!(
+        "argon2id verification {:.1} ms (before {:.1}, after the login phase {:.1}) -> hashing bound {:.1} logins/s; {cores} at once: {:.1}/s",
+        report["argon2id_verify_ms"].as_f64().unwrap_or(0.0),
+        ms("argon2id_verify_ms_before_after", 0),
+        ms("argon2id_verify_ms_before_after", 1),
+        report["hashing_bound_per_s"].as_f64().unwrap_or(0.0),
+        report["argon2id_parallel_per_s"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "{:<8} {:>9} {:>10} {:>12} {:>9} {:>9} {:>9}",
+        "route", "requests", "unexpected", "per second", "p50 ms", "p95 ms", "p99 ms"
+    );
+    for r in &report["routes"].as_array().cloned().unwrap_or_default() {
         println!(
-            "cores {cores}, concurrency {}, {} accounts, {} s per phase, forgot minimum {} ms",
-            a.concurrency,
-            a.accounts,
-            a.phase.as_secs(),
-            a.forgot_min_ms
-        );
-        println!(
-            "argon2id verification {:.1} ms (before {:.1}, after the login phase {:.1}) -> hashing bound {:.1} logins/s; {cores} at once: {:.1}/s",
-            verify.as_secs_f64() * 1000.0,
-            verify_before.as_secs_f64() * 1000.0,
-            verify_after.as_secs_f64() * 1000.0,
-            bound,
-            capacity
-        );
-        println!(
-            "{:<8} {:>9} {:>10} {:>12} {:>9} {:>9} {:>9}",
-            "route", "requests", "unexpected", "per second", "p50 ms", "p95 ms", "p99 ms"
-        );
-        for r in &report["routes"].as_array().cloned().unwrap_or_default() {
-            println!(
-                "{:<8} {:>9} {:>10} {:>12.1} {:>9.2} {:>9.2} {:>9.2}",
-                r["route"].as_str().unwrap_or(""),
-                r["requests"].as_u64().unwrap_or(0),
-                r["unexpected"].as_u64().unwrap_or(0),
-                r["throughput_per_s"].as_f64().unwrap_or(0.0),
-                r["p50_ms"].as_f64().unwrap_or(0.0),
-                r["p95_ms"].as_f64().unwrap_or(0.0),
-                r["p99_ms"].as_f64().unwrap_or(0.0)
-            );
-        }
-        println!(
-            "login throughput = {:.1}% of the hashing bound, {:.1}% of {cores} verifications at once",
-            report["login_fraction_of_bound"].as_f64().unwrap_or(0.0) * 100.0,
-            report["login_fraction_of_parallel"].as_f64().unwrap_or(0.0) * 100.0
+            "{:<8} {:>9} {:>10} {:>12.1} {:>9.2} {:>9.2} {:>9.2}",
+            r["route"].as_str().unwrap_or(""),
+            r["requests"].as_u64().unwrap_or(0),
+            r["unexpected"].as_u64().unwrap_or(0),
+            r["throughput_per_s"].as_f64().unwrap_or(0.0),
+            r["p50_ms"].as_f64().unwrap_or(0.0),
+            r["p95_ms"].as_f64().unwrap_or(0.0),
+            r["p99_ms"].as_f64().unwrap_or(0.0)
         );
     }
-    Ok(())
+    println!(
+        "login throughput = {:.1}% of the hashing bound, {:.1}% of {cores} verifications at once",
+        report["login_fraction_of_bound"].as_f64().unwrap_or(0.0) * 100.0,
+        report["login_fraction_of_parallel"].as_f64().unwrap_or(0.0) * 100.0
+    );
 }

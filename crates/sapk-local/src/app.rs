@@ -1,4 +1,4 @@
-//! The local assembly, zero2prod's `Application::build`: the data directory, the service
+//! The local assembly: the data directory, the service
 //! over SQLite and the mail queue, the routes. `sapk-local`'s `main` and the tests'
 //! `spawn_app` both build through [`App::build`], so the tests run what the binary runs.
 

@@ -154,41 +154,10 @@ impl IamGateway {
         if auth.service != SERVICE || !auth.signed_headers.contains(&"host") {
             return Err(Denied::BadSignature);
         }
-        let amz_date = header(headers, "x-amz-date").ok_or(Denied::BadSignature)?;
-        let signed_at = NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
-            .map(|t| SystemTime::from(Utc.from_utc_datetime(&t)))
-            .map_err(|_| Denied::BadSignature)?;
-        if !amz_date.starts_with(auth.date) {
-            return Err(Denied::BadSignature);
-        }
-        let skew = match now.duration_since(signed_at) {
-            Ok(d) => d,
-            Err(e) => e.duration(),
-        };
-        if skew > MAX_SKEW {
-            return Err(Denied::Expired);
-        }
+        let signed_at = signing_time(headers, &auth, now)?;
         let host = header(headers, "host").ok_or(Denied::BadSignature)?;
         let token = header(headers, "x-amz-security-token");
-        // Only the headers the client signed take part (host, date and token are added by
-        // the signer itself).
-        let mut signed: Vec<(&str, &str)> = Vec::new();
-        for name in &auth.signed_headers {
-            if matches!(*name, "host" | "x-amz-date" | "x-amz-security-token") {
-                continue;
-            }
-            let all: Vec<&str> = headers
-                .get_all(*name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            if all.is_empty() {
-                return Err(Denied::BadSignature);
-            }
-            for v in all {
-                signed.push((name, v));
-            }
-        }
+        let mut signed = signed_headers(headers, &auth)?;
         signed.push(("host", host));
         let credentials = Credentials::new(
             auth.access_key,
@@ -228,21 +197,76 @@ impl IamGateway {
         if !(same_headers && same_signature) {
             return Err(Denied::BadSignature);
         }
-        let account = principal.arn.split(':').nth(4).unwrap_or("000000000000");
-        let session = principal.arn.rsplit('/').next().unwrap_or("local");
-        let caller = format!("AROALOCAL{}:{session}", auth.access_key);
-        Ok(json!({
-            "iam": {
-                "accessKey": auth.access_key,
-                "accountId": account,
-                "callerId": caller,
-                "cognitoIdentity": null,
-                "principalOrgId": null,
-                "userArn": principal.arn,
-                "userId": caller,
-            }
-        }))
+        Ok(authorizer(principal, auth.access_key))
     }
+}
+
+/// When the request was signed (`X-Amz-Date`, on the credential's date), if within the
+/// allowed skew of `now`.
+fn signing_time(
+    headers: &HeaderMap,
+    auth: &Authorization<'_>,
+    now: SystemTime,
+) -> Result<SystemTime, Denied> {
+    let amz_date = header(headers, "x-amz-date").ok_or(Denied::BadSignature)?;
+    let signed_at = NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
+        .map(|t| SystemTime::from(Utc.from_utc_datetime(&t)))
+        .map_err(|_| Denied::BadSignature)?;
+    if !amz_date.starts_with(auth.date) {
+        return Err(Denied::BadSignature);
+    }
+    let skew = match now.duration_since(signed_at) {
+        Ok(d) => d,
+        Err(e) => e.duration(),
+    };
+    if skew > MAX_SKEW {
+        return Err(Denied::Expired);
+    }
+    Ok(signed_at)
+}
+
+/// The headers the client signed, but host, date and token (the signer adds those itself);
+/// a signed header that is absent fails.
+fn signed_headers<'a>(
+    headers: &'a HeaderMap,
+    auth: &Authorization<'a>,
+) -> Result<Vec<(&'a str, &'a str)>, Denied> {
+    let mut signed = Vec::new();
+    for name in &auth.signed_headers {
+        if matches!(*name, "host" | "x-amz-date" | "x-amz-security-token") {
+            continue;
+        }
+        let all: Vec<&str> = headers
+            .get_all(*name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if all.is_empty() {
+            return Err(Denied::BadSignature);
+        }
+        for v in all {
+            signed.push((*name, v));
+        }
+    }
+    Ok(signed)
+}
+
+/// The `authorizer` object API Gateway's IAM authorizer puts in the event for `principal`.
+fn authorizer(principal: &Principal, access_key: &str) -> Value {
+    let account = principal.arn.split(':').nth(4).unwrap_or("000000000000");
+    let session = principal.arn.rsplit('/').next().unwrap_or("local");
+    let caller = format!("AROALOCAL{access_key}:{session}");
+    json!({
+        "iam": {
+            "accessKey": access_key,
+            "accountId": account,
+            "callerId": caller,
+            "cognitoIdentity": null,
+            "principalOrgId": null,
+            "userArn": principal.arn,
+            "userId": caller,
+        }
+    })
 }
 
 #[cfg(test)]

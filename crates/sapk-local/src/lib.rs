@@ -3,6 +3,8 @@
 //! Gateway HTTP API (payload v2) event that AWS would deliver, so the handler sees the
 //! caller's IP in `requestContext.http.sourceIp` exactly as in production.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 mod app;
 pub mod gateway;
 
@@ -200,7 +202,28 @@ async fn serve_one(
         drain(body, timeouts.body_read).await;
         return too_large(api, lang);
     }
-    let mut body = body;
+    let bytes = match read_body(body, limit, timeouts).await {
+        Ok(bytes) => bytes,
+        Err(BodyRead::TooLarge) => return too_large(api, lang),
+        Err(BodyRead::Answer(r)) => return r,
+    };
+    answer_event(routes, &parts, &bytes, peer, lang).await
+}
+
+/// Why a request's body was not read.
+enum BodyRead {
+    /// Over the limit (the rest was drained).
+    TooLarge,
+    /// Broken off, or not sent in time: this answer.
+    Answer(hyper::Response<Full<Bytes>>),
+}
+
+/// The request's body, up to `limit` bytes, within the read timeout.
+async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    timeouts: Timeouts,
+) -> Result<Bytes, BodyRead> {
     let mut buf = Vec::new();
     let mut over = false;
     let read = tokio::time::timeout(timeouts.body_read, async {
@@ -216,17 +239,17 @@ async fn serve_one(
         Ok::<(), hyper::Error>(())
     })
     .await;
-    let bytes = match read {
+    match read {
         Ok(Ok(())) if over => {
             drain(body, timeouts.body_read).await;
-            return too_large(api, lang);
+            Err(BodyRead::TooLarge)
         }
-        Ok(Ok(())) => Bytes::from(buf),
+        Ok(Ok(())) => Ok(Bytes::from(buf)),
         Ok(Err(e)) => {
             debug!(error = %e, "request body not read");
             let mut r = hyper::Response::new(Full::new(Bytes::new()));
             *r.status_mut() = StatusCode::BAD_REQUEST;
-            return r;
+            Err(BodyRead::Answer(r))
         }
         Err(_) => {
             debug!("request body not sent in time");
@@ -236,10 +259,22 @@ async fn serve_one(
                 header::CONNECTION,
                 header::HeaderValue::from_static("close"),
             );
-            return r;
+            Err(BodyRead::Answer(r))
         }
-    };
-    let mut event = local_event(&parts, &bytes, peer).into_json();
+    }
+}
+
+/// The request as the event API Gateway would deliver (a staff request through the IAM
+/// stand-in first), answered by the handler it goes to.
+async fn answer_event(
+    routes: &Routes,
+    parts: &hyper::http::request::Parts,
+    bytes: &Bytes,
+    peer: SocketAddr,
+    lang: sapk_core::Lang,
+) -> hyper::Response<Full<Bytes>> {
+    let api = &routes.api;
+    let mut event = local_event(parts, bytes, peer).into_json();
     let staff = match &routes.staff {
         Some((staff, iam)) if parts.uri.path().starts_with("/v1/staff/") => {
             let path_and_query = parts
@@ -250,7 +285,7 @@ async fn serve_one(
                 parts.method.as_str(),
                 path_and_query,
                 &parts.headers,
-                &bytes,
+                bytes,
                 std::time::SystemTime::now(),
             ) {
                 Ok(authorizer) => {

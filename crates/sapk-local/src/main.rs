@@ -1,6 +1,8 @@
 //! `sapk-local`: the whole public API on this machine, with an SQLite store and an outbox
 //! folder instead of DynamoDB and SES.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 /// Writes a line to stdout; a reader that went away (a closed pipe) does not stop the server.
 macro_rules! say {
     ($($arg:tt)*) => {{
@@ -44,23 +46,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    if args.log_json {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
-    } else {
-        use std::io::IsTerminal;
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(std::io::stderr().is_terminal())
-            .with_writer(std::io::stderr)
-            .init();
-    }
-
+    init_logging(args.log_json);
     let config = Config::from_env().context("reading SAPK_* configuration")?;
     for weak in config.security_floor_violations() {
         tracing::warn!(setting = %weak, "below the floor a deployed function refuses");
@@ -70,33 +56,15 @@ async fn main() -> anyhow::Result<()> {
         Ok(v) => Some(TokenKey::from_secret_text(&v).context("SAPK_TOKEN_KEY")?),
         Err(_) => None,
     };
-    let iam = match &args.iam_credentials {
-        None => None,
-        Some(path) => {
-            anyhow::ensure!(
-                args.listen.ip().is_loopback(),
-                "--iam-credentials is a development mode: listen on 127.0.0.1 or ::1, not {}",
-                args.listen
-            );
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Some(
-                sapk_local::gateway::IamGateway::parse(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            )
-        }
-    };
     let app = App::build(Settings {
         mail_from: args.mail_from.clone(),
         config,
         token_key,
-        iam,
+        iam: iam_gateway(&args)?,
         seed_demo: true,
         ..Settings::new(&args.data_dir)
     })
     .await?;
-    // As deployed: no answer waits for the mail; the sender delivers the queue meanwhile.
-    tokio::spawn(app.sender.run());
     // Keyed checkpoints of every audit chain's head, beside the store.
     let checkpoint_secs = std::env::var("SAPK_AUDIT_CHECKPOINT_SECONDS")
         .ok()
@@ -112,6 +80,57 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    say_started(&addr, &args, &app);
+    // As deployed: no answer waits for the mail; the sender delivers the queue meanwhile.
+    tokio::spawn(app.sender.run());
+    tokio::select! {
+        r = sapk_local::serve_routes(listener, app.routes, sapk_local::Timeouts::default()) => r.context("server")?,
+        _ = tokio::signal::ctrl_c() => say!("stopping"),
+    }
+    sapk_local::checkpoint_now(&app.service).await;
+    Ok(())
+}
+
+/// JSON logs with `--log-json`, plain text otherwise (coloured on a terminal), on stderr.
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        use std::io::IsTerminal;
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}
+
+/// The IAM stand-in of `--iam-credentials` (a development mode: loopback only).
+fn iam_gateway(args: &Args) -> anyhow::Result<Option<sapk_local::gateway::IamGateway>> {
+    let Some(path) = &args.iam_credentials else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        args.listen.ip().is_loopback(),
+        "--iam-credentials is a development mode: listen on 127.0.0.1 or ::1, not {}",
+        args.listen
+    );
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(
+        sapk_local::gateway::IamGateway::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+    ))
+}
+
+/// Where the server listens, where its data and e-mails are, and how to try it.
+fn say_started(addr: &std::net::SocketAddr, args: &Args, app: &App) {
     say!("SAPK local API listening on http://{addr}");
     say!(
         "  data: {} (expired items purged: {})",
@@ -145,10 +164,4 @@ async fn main() -> anyhow::Result<()> {
             "  staff routes: http://{addr}/v1/staff/... (SigV4 checked with the test credentials; development only)"
         );
     }
-    tokio::select! {
-        r = sapk_local::serve_routes(listener, app.routes, sapk_local::Timeouts::default()) => r.context("server")?,
-        _ = tokio::signal::ctrl_c() => say!("stopping"),
-    }
-    sapk_local::checkpoint_now(&app.service).await;
-    Ok(())
 }

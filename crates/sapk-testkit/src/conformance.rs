@@ -480,17 +480,17 @@ pub async fn login_throttle(s: DynStore) {
     assert_eq!(won, 1, "compare-and-set admits one writer");
 }
 
-pub async fn rate_counters(s: DynStore) {
+pub async fn rate_windows(s: DynStore) {
     let key = format!("rl:test:nip:{}:1", fresh_nip());
     let other = format!("{key}-other");
     let exp = t0() + Duration::minutes(15);
-    assert_eq!(s.hit_counter(&key, exp).await.unwrap(), 1);
-    assert_eq!(s.hit_counter(&key, exp).await.unwrap(), 2);
-    assert_eq!(s.hit_counter(&other, exp).await.unwrap(), 1);
+    assert_eq!(s.count_hit(&key, exp).await.unwrap(), 1);
+    assert_eq!(s.count_hit(&key, exp).await.unwrap(), 2);
+    assert_eq!(s.count_hit(&other, exp).await.unwrap(), 1);
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (s, key) = (s.clone(), key.clone());
-        tasks.push(tokio::spawn(async move { s.hit_counter(&key, exp).await }));
+        tasks.push(tokio::spawn(async move { s.count_hit(&key, exp).await }));
     }
     let mut seen = Vec::new();
     for t in tasks {
@@ -531,21 +531,21 @@ pub async fn writes_at_once_stand_or_fall_alone(s: DynStore) {
     assert_eq!(stored.name, winners[0]);
 }
 
-pub async fn rate_counters_at_once(s: DynStore) {
+pub async fn rate_windows_at_once(s: DynStore) {
     let nip = fresh_nip();
     let exp = t0() + Duration::minutes(15);
     let keys: Vec<(String, _)> = ["ip", "nipip", "nip"]
         .iter()
         .map(|k| (format!("rl:test:{k}:{nip}:1"), exp))
         .collect();
-    assert_eq!(s.hit_counter(&keys[1].0, exp).await.unwrap(), 1);
-    assert_eq!(s.hit_counters(&keys).await.unwrap(), vec![1, 2, 1]);
-    assert_eq!(s.hit_counters(&keys).await.unwrap(), vec![2, 3, 2]);
-    assert_eq!(s.hit_counters(&[]).await.unwrap(), Vec::<u64>::new());
+    assert_eq!(s.count_hit(&keys[1].0, exp).await.unwrap(), 1);
+    assert_eq!(s.count_hits(&keys).await.unwrap(), vec![1, 2, 1]);
+    assert_eq!(s.count_hits(&keys).await.unwrap(), vec![2, 3, 2]);
+    assert_eq!(s.count_hits(&[]).await.unwrap(), Vec::<u64>::new());
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let (s, keys) = (s.clone(), keys.clone());
-        tasks.push(tokio::spawn(async move { s.hit_counters(&keys).await }));
+        tasks.push(tokio::spawn(async move { s.count_hits(&keys).await }));
     }
     let mut seen = vec![Vec::new(); 3];
     for t in tasks {
@@ -559,7 +559,7 @@ pub async fn rate_counters_at_once(s: DynStore) {
         assert_eq!(
             *counts,
             (from..from + 10).collect::<Vec<u64>>(),
-            "every hit of counter {i} gets its own count"
+            "every hit of rate window {i} gets its own count"
         );
     }
 }
@@ -1217,8 +1217,8 @@ macro_rules! store_conformance_tests {
             one_code_twenty_consumers_one_wins,
             sessions,
             login_throttle,
-            rate_counters,
-            rate_counters_at_once,
+            rate_windows,
+            rate_windows_at_once,
             writes_at_once_stand_or_fall_alone,
             audit_appends_sealed_in_place,
             audit_append_and_list,

@@ -5,8 +5,12 @@
 //! - [`config`]: the tests' configuration (cheap argon2, no padding, no cooldown);
 //! - [`events`]: calling an API with an [`sapk_http::ApiGatewayV2`] event as the Lambda
 //!   runtime does, and reading the answer;
-//! - [`ses`]: reading what `aws-ses-v2-local` holds, and the reset code in an e-mail.
+//! - [`ses`]: reading what `aws-ses-v2-local` holds, and the reset code in an e-mail;
+//! - [`clock`]: a clock moved by hand.
 
+#![allow(clippy::too_many_lines)]
+
+pub mod clock;
 pub mod config;
 pub mod conformance;
 pub mod events;

@@ -18,7 +18,7 @@ struct State {
     codes: HashMap<Nip, ResetCodeRecord>,
     sessions: HashMap<String, SessionRecord>,
     throttles: HashMap<String, LoginThrottle>,
-    counters: HashMap<String, u64>,
+    rate_windows: HashMap<String, u64>,
     audit: Vec<AuditEvent>,
     /// Each chain's records (indexes into `audit`), its head and its held places: the
     /// route bench appends tens of thousands of records, which a scan would make it measure.
@@ -330,9 +330,9 @@ impl Store for MemoryStore {
             Ok(())
         })
     }
-    async fn hit_counter(&self, key: &str, _exp: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn count_hit(&self, key: &str, _exp: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(self.with(|s| {
-            let c = s.counters.entry(key.to_owned()).or_insert(0);
+            let c = s.rate_windows.entry(key.to_owned()).or_insert(0);
             *c += 1;
             *c
         }))

@@ -3,6 +3,8 @@
 //! headers they are served with. The local server serves them at `/`; deployed, the same
 //! files go to S3 behind CloudFront with the API on the same origin under `/v1/*`.
 
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 /// One file of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Asset {

@@ -97,3 +97,58 @@ fn every_path_the_page_names_exists() {
     }
     assert!(missing.is_empty(), "named but not found: {missing:?}");
 }
+
+/// `sapk-core`'s levels: a module imports (outside its tests) only from the levels below its
+/// own, as `docs/architecture.md` lists them; `public/` and `staff/` not from each other.
+#[test]
+fn the_core_imports_only_downwards() {
+    let level = |top: &str| match top {
+        "text" => Some(0),
+        "domain" => Some(1),
+        "ports" => Some(2),
+        "service" => Some(3),
+        "mail" => Some(4),
+        "public" | "staff" => Some(5),
+        _ => None,
+    };
+    let src = root().join("crates/sapk-core/src");
+    let mut files = vec![src.clone()];
+    let mut found = Vec::new();
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            found.push(p);
+        }
+    }
+    let mut upward = Vec::new();
+    for file in found {
+        let rel = file.strip_prefix(&src).unwrap();
+        let top = rel
+            .iter()
+            .next()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".rs", "");
+        let Some(mine) = level(&top) else { continue };
+        let text = std::fs::read_to_string(&file).unwrap();
+        let body = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in body.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (i, _) in line.match_indices("crate::") {
+                let target: String = line[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(theirs) = level(&target) {
+                    if target != top && theirs >= mine {
+                        upward.push(format!("{}: {}", rel.display(), line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports that are not downwards: {upward:#?}"
+    );
+}

@@ -1,6 +1,8 @@
-//! The end-to-end tests, in one binary as zero2prod keeps them: one test binary links once
+//! The end-to-end tests, in one binary: one test binary links once
 //! (thirteen did, each on its own, slow on two cores). A module a subject; what they share
 //! is the `sapk_e2e` library (`tests/src`).
+
+#![allow(clippy::too_many_lines)]
 
 mod abuse;
 mod architecture;

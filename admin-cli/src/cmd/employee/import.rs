@@ -202,54 +202,14 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
     let svc = open_service(g, a.init).await?;
     let jobs = a.jobs.map_or_else(|| default_jobs(g), usize::from);
     let bar = progress(g, total);
-    let (mut created, mut updated, mut unchanged, mut kept) = (0u64, 0u64, 0u64, 0u64);
-    let mut errors = Vec::new();
-    // Batches of rows: one batched read of the accounts each, then the rows' writes. Two
-    // batches are in flight (the next one reads while this one writes), each with half of
-    // the jobs writing.
-    let per_batch = (jobs / 2).max(1);
-    let rows = stream
-        .rows()
-        .map(|(line, rec)| to_row(line, rec, &cols, &dups, l));
-    let mut results = stream::iter(rows)
-        .chunks(IMPORT_BATCH)
-        .map(|batch| {
-            let (svc, op) = (&svc, &op);
-            async move {
-                let good: Vec<EmployeeRow> = batch
-                    .iter()
-                    .filter_map(|(_, _, r)| r.as_ref().ok().cloned())
-                    .collect();
-                let mut done = svc.import_employees(&good, op, per_batch).await.into_iter();
-                batch
-                    .into_iter()
-                    .map(|(line, nip_text, row)| {
-                        let result = match row {
-                            Ok(_) => match done.next() {
-                                Some(r) => r.map_err(|e| e.text(l)),
-                                None => Err("internal: a result is missing".to_owned()),
-                            },
-                            Err(e) => Err(e),
-                        };
-                        (line, nip_text, result)
-                    })
-                    .collect::<Vec<_>>()
-            }
-        })
-        .buffer_unordered(2)
-        .flat_map(stream::iter);
-    while let Some((line, nip_text, result)) = results.next().await {
-        bar.inc(1);
-        match result {
-            Ok(ImportOutcome::Created) => created += 1,
-            Ok(ImportOutcome::Updated) => updated += 1,
-            Ok(ImportOutcome::Unchanged) => unchanged += 1,
-            Ok(ImportOutcome::KeptCounterEmail) => kept += 1,
-            Err(msg) => errors.push((line, nip_text, msg)),
-        }
-    }
-    drop(results);
-    bar.finish_and_clear();
+    let tally = import_rows(stream, &cols, &dups, &svc, &op, jobs, &bar, l).await;
+    let Tally {
+        created,
+        updated,
+        unchanged,
+        kept,
+        mut errors,
+    } = tally;
     errors.sort_by_key(|e| e.0);
     let report = if errors.is_empty() {
         None
@@ -285,55 +245,145 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
         out["report"] = json!(report);
         print_json(&out);
     } else {
-        let rate = (created + updated + unchanged + kept + errors.len() as u64) as f64
-            / seconds.max(0.001);
-        say_raw!(
-            "{}",
-            kv(&[
-                (l.pick("Dibuat", "Created").into(), created.to_string()),
-                (l.pick("Diperbarui", "Updated").into(), updated.to_string()),
-                (
-                    l.pick("Tidak berubah", "Unchanged").into(),
-                    unchanged.to_string()
-                ),
-                (
-                    l.pick("Email loket dipertahankan", "Counter e-mail kept")
-                        .into(),
-                    kept.to_string()
-                ),
-                (l.pick("Gagal", "Failed").into(), errors.len().to_string()),
-                (
-                    l.pick("Waktu", "Time").into(),
-                    format!(
-                        "{seconds:.1} s ({rate:.0} {})",
-                        l.pick("baris/detik", "rows/s")
-                    )
-                ),
-            ])
-        );
-        if let Some(path) = &report {
-            say!("");
-            say_raw!(
-                "{}",
-                line_errors("NIP", &errors[..errors.len().min(LISTED)], l)
-            );
-            if errors.len() > LISTED {
-                say!(
-                    "… {} {}",
-                    errors.len() - LISTED,
-                    l.pick("baris lagi", "more rows")
-                );
-            }
-            say!(
-                "{}: {}",
-                l.pick("Semua baris yang ditolak", "Every rejected row"),
-                path.display()
-            );
-        }
+        print_summary(&summary, &errors, report.as_deref(), seconds, l);
     }
     Ok(if errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(REFUSED)
     })
+}
+
+/// What an import came to: rows created, updated, unchanged, kept with their counter
+/// e-mail, and the rejected ones (line, NIP as written, why).
+#[derive(Default)]
+struct Tally {
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    kept: u64,
+    errors: Vec<(u64, String, String)>,
+}
+
+/// Imports the file's rows in batches: one batched read of the accounts each, then the
+/// rows' writes. Two batches are in flight (the next one reads while this one writes), each
+/// with half of the jobs writing.
+#[allow(clippy::too_many_arguments)]
+async fn import_rows(
+    stream: crate::csvfile::Stream,
+    cols: &Columns,
+    dups: &HashMap<u64, Vec<u64>>,
+    svc: &sapk_core::Service,
+    op: &sapk_core::staff::Operator,
+    jobs: usize,
+    bar: &indicatif::ProgressBar,
+    l: Lang,
+) -> Tally {
+    let mut t = Tally::default();
+    let per_batch = (jobs / 2).max(1);
+    let rows = stream
+        .rows()
+        .map(|(line, rec)| to_row(line, rec, cols, dups, l));
+    let mut results = stream::iter(rows)
+        .chunks(IMPORT_BATCH)
+        .map(|batch| {
+            let (svc, op) = (svc, op);
+            async move {
+                let good: Vec<EmployeeRow> = batch
+                    .iter()
+                    .filter_map(|(_, _, r)| r.as_ref().ok().cloned())
+                    .collect();
+                let mut done = svc.import_employees(&good, op, per_batch).await.into_iter();
+                batch
+                    .into_iter()
+                    .map(|(line, nip_text, row)| {
+                        let result = match row {
+                            Ok(_) => match done.next() {
+                                Some(r) => r.map_err(|e| e.text(l)),
+                                None => Err("internal: a result is missing".to_owned()),
+                            },
+                            Err(e) => Err(e),
+                        };
+                        (line, nip_text, result)
+                    })
+                    .collect::<Vec<_>>()
+            }
+        })
+        .buffer_unordered(2)
+        .flat_map(stream::iter);
+    while let Some((line, nip_text, result)) = results.next().await {
+        bar.inc(1);
+        match result {
+            Ok(ImportOutcome::Created) => t.created += 1,
+            Ok(ImportOutcome::Updated) => t.updated += 1,
+            Ok(ImportOutcome::Unchanged) => t.unchanged += 1,
+            Ok(ImportOutcome::KeptCounterEmail) => t.kept += 1,
+            Err(msg) => t.errors.push((line, nip_text, msg)),
+        }
+    }
+    drop(results);
+    bar.finish_and_clear();
+    t
+}
+
+/// The import's figures and its first rejected rows, for the officer.
+fn print_summary(
+    summary: &serde_json::Value,
+    errors: &[(u64, String, String)],
+    report: Option<&Path>,
+    seconds: f64,
+    l: Lang,
+) {
+    let n = |k: &str| summary[k].as_u64().unwrap_or(0);
+    let (created, updated, unchanged, kept) = (
+        n("created"),
+        n("updated"),
+        n("unchanged"),
+        n("kept_counter_email"),
+    );
+    let rate =
+        (created + updated + unchanged + kept + errors.len() as u64) as f64 / seconds.max(0.001);
+    say_raw!(
+        "{}",
+        kv(&[
+            (l.pick("Dibuat", "Created").into(), created.to_string()),
+            (l.pick("Diperbarui", "Updated").into(), updated.to_string()),
+            (
+                l.pick("Tidak berubah", "Unchanged").into(),
+                unchanged.to_string()
+            ),
+            (
+                l.pick("Email loket dipertahankan", "Counter e-mail kept")
+                    .into(),
+                kept.to_string()
+            ),
+            (l.pick("Gagal", "Failed").into(), errors.len().to_string()),
+            (
+                l.pick("Waktu", "Time").into(),
+                format!(
+                    "{seconds:.1} s ({rate:.0} {})",
+                    l.pick("baris/detik", "rows/s")
+                )
+            ),
+        ])
+    );
+    if let Some(path) = &report {
+        say!("");
+        say_raw!(
+            "{}",
+            line_errors("NIP", &errors[..errors.len().min(LISTED)], l)
+        );
+        if errors.len() > LISTED {
+            say!(
+                "… {} {}",
+                errors.len() - LISTED,
+                l.pick("baris lagi", "more rows")
+            );
+        }
+        say!(
+            "{}: {}",
+            l.pick("Semua baris yang ditolak", "Every rejected row"),
+            path.display()
+        );
+    }
 }

@@ -4,7 +4,7 @@ use crate::cmd::audit::audit_table;
 use crate::context::{lang, zone};
 use crate::output::{gender, kv, print_json, refused};
 use crate::Global;
-use sapk_core::i18n::format_date;
+use sapk_core::i18n::{format_date, Zone};
 use sapk_core::Lang;
 
 use std::process::ExitCode;
@@ -12,8 +12,6 @@ use std::process::ExitCode;
 pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {
     let l = lang(g);
     let z = zone(g);
-    let format_wib =
-        |t: chrono::DateTime<chrono::Utc>, l: Lang| sapk_core::i18n::format_in(t, l, z);
     let counter = match crate::backend::open(g, false).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -26,11 +24,27 @@ pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<Ex
         print_json(&serde_json::to_value(&o)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let when =
-        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| format_wib(t, l));
+    let mut rows = who_rows(&o, l, z);
+    rows.extend(state_rows(&o, l, z));
+    say_raw!("{}", kv(&rows));
+    say!("");
+    say!(
+        "{}",
+        l.pick("Riwayat audit terbaru:", "Recent audit events:")
+    );
+    say_raw!("{}", audit_table(&o.recent_audit, l, z));
+    Ok(ExitCode::SUCCESS)
+}
+
+type Rows = Vec<(String, String)>;
+
+/// Who the employee is: the NIP's facts, the agency, the e-mail and its last news.
+fn who_rows(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> Rows {
+    let format_wib =
+        |t: chrono::DateTime<chrono::Utc>, l: Lang| sapk_core::i18n::format_in(t, l, z);
     let f = &o.facts;
     let from_nip = l.pick("(dari NIP)", "(from NIP)");
-    let rows = vec![
+    vec![
         ("NIP".to_owned(), o.nip.grouped()),
         (l.pick("Nama", "Name").into(), o.name.clone()),
         (
@@ -73,6 +87,16 @@ pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<Ex
                 .as_ref()
                 .map_or_else(|| "-".to_owned(), |m| m.describe(l, z)),
         ),
+    ]
+}
+
+/// The account's state: activation, lock-out, two-step login, the live code, the password.
+fn state_rows(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> Rows {
+    let format_wib =
+        |t: chrono::DateTime<chrono::Utc>, l: Lang| sapk_core::i18n::format_in(t, l, z);
+    let when =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| format_wib(t, l));
+    vec![
         (
             l.pick("Status akun", "Account state").into(),
             o.state.text(l).into(),
@@ -124,13 +148,5 @@ pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<Ex
                 .into(),
             when(o.password_changed_at),
         ),
-    ];
-    say_raw!("{}", kv(&rows));
-    say!("");
-    say!(
-        "{}",
-        l.pick("Riwayat audit terbaru:", "Recent audit events:")
-    );
-    say_raw!("{}", audit_table(&o.recent_audit, l, z));
-    Ok(ExitCode::SUCCESS)
+    ]
 }

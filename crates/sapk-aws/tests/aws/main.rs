@@ -3,6 +3,8 @@
 //! (aws-ses-v2-local), SES's event records, the template's tables and policies, and
 //! DynamoDB's transaction conflicts replayed from a stub.
 
+#![allow(clippy::too_many_lines)]
+
 mod conformance_dynamodb;
 mod ses_contract;
 mod ses_events;

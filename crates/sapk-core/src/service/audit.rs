@@ -1,8 +1,8 @@
-//! Audit records of the public use cases, sealed into their NIP's chain ([`crate::audit_chain`]).
+//! Audit records of the public use cases, sealed into their NIP's chain ([`crate::domain::audit_chain`]).
 
-use crate::audit_text::{Action, Outcome};
-use crate::nip::Nip;
+use crate::domain::nip::Nip;
 use crate::ports::{AuditEvent, StoreError};
+use crate::text::audit_text::{Action, Outcome};
 use tracing::error;
 
 use super::{Head, RequestMeta, Service};
@@ -65,7 +65,7 @@ impl Service {
                 "no audit key configured (SAPK_AUDIT_KEY): audit records cannot be sealed".into(),
             ));
         };
-        let chain = crate::audit_chain::chain_of(event);
+        let chain = crate::domain::audit_chain::chain_of(event);
         let mut head = match head {
             Head::Known(h) => h,
             Head::Unknown => self.store.audit_head(chain).await?,
@@ -87,7 +87,8 @@ impl Service {
                     }
                     head = now;
                     let spread = 1u64 << attempt.min(5);
-                    let jitter = u64::from(crate::keys::random_bytes::<1>().map_or(0, |b| b[0]));
+                    let jitter =
+                        u64::from(crate::domain::keys::random_bytes::<1>().map_or(0, |b| b[0]));
                     tokio::time::sleep(std::time::Duration::from_micros(
                         200 * spread + jitter * 4 * spread,
                     ))
@@ -105,16 +106,16 @@ impl Service {
     async fn kept_head_beyond(
         &self,
         chain: &str,
-        head: Option<&crate::audit_chain::AuditLink>,
-    ) -> Result<Option<crate::audit_chain::AuditLink>, StoreError> {
+        head: Option<&crate::domain::audit_chain::AuditLink>,
+    ) -> Result<Option<crate::domain::audit_chain::AuditLink>, StoreError> {
         // Only a head the service sealed: a writer's key could seal one at any place.
-        let trusted = |k: &crate::audit_chain::ChainHead| {
+        let trusted = |k: &crate::domain::audit_chain::ChainHead| {
             k.sealer.is_empty() && self.audit_key.as_ref().is_some_and(|key| key.head_ok(k))
         };
         let kept = self.store.kept_audit_head(chain).await?;
         Ok(match kept {
             Some(k) if trusted(&k) && head.is_none_or(|h| k.seq > h.seq) => {
-                Some(crate::audit_chain::AuditLink {
+                Some(crate::domain::audit_chain::AuditLink {
                     seq: k.seq,
                     prev: String::new(),
                     mac: k.mac,

@@ -1,33 +1,22 @@
-//! The public use cases, a file each (as mini-redis keeps a command a file):
-//!
-//! - [`forgot`]: `POST /v1/password/forgot`;
-//! - [`reset`]: `POST /v1/password/reset`;
-//! - [`login`]: `POST /v1/login` (its second step is [`crate::two_step`]);
-//! - [`password_change`]: `POST /v1/password/change`;
-//! - [`session`]: `GET /v1/session`, `GET /v1/account/activity`, `POST /v1/logout`;
-//!
-//! and what they share: the rate limits ([`rate_limit`]), the audit chain ([`audit`]) and
-//! the mail ([`deliver`]). [`Service`] itself, built once per process, is here.
+//! What every use case shares: [`Service`] itself (built once per process; the public use
+//! cases in [`crate::public`], the counter's in [`crate::staff`] and the mail pipeline's in
+//! [`crate::mail`] are its methods), its refusal codes ([`error`]), the audit chain's appends
+//! ([`audit`]), the rate windows ([`rate_limit`]) and the lock-out reservations ([`throttle`]).
 
 mod audit;
-mod deliver;
-mod forgot;
-mod login;
-mod password_change;
+pub mod error;
 mod rate_limit;
-mod reset;
-mod session;
+pub mod throttle;
 
 pub(crate) use rate_limit::Limited;
-pub use session::ActivityItem;
 
-use crate::config::Config;
-use crate::error::AuthError;
-use crate::i18n::Lang;
-use crate::keys::{random_bytes, TokenKey};
-use crate::nip::Nip;
-use crate::password::{HashError, PasswordHasher};
+use crate::domain::config::Config;
+use crate::domain::keys::{random_bytes, TokenKey};
+use crate::domain::nip::Nip;
+use crate::domain::password::{HashError, PasswordHasher};
 use crate::ports::{Clock, Mailer, Store, StoreError};
+use crate::service::error::AuthError;
+use crate::text::i18n::Lang;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -113,13 +102,13 @@ pub struct Service {
     pub(crate) hasher: PasswordHasher,
     /// Seals TOTP secrets and keys recovery-code hashes; `None` where no two-step login is
     /// served (then setting it up, and its second step, are unavailable).
-    pub(crate) factor_key: Option<crate::factor::FactorKey>,
+    pub(crate) factor_key: Option<crate::domain::factor::FactorKey>,
     /// The mail service's suppression list, where there is one (SES): a staff e-mail change
     /// takes the new address off it.
     pub(crate) suppressions: Option<Arc<dyn crate::ports::Suppressions>>,
-    /// Seals each audit record into its NIP's chain ([`crate::audit_chain`]); `None` only
+    /// Seals each audit record into its NIP's chain ([`crate::domain::audit_chain`]); `None` only
     /// where no key was given (then every audit append is refused, never written unsealed).
-    pub(crate) audit_key: Option<crate::audit_chain::AuditKey>,
+    pub(crate) audit_key: Option<crate::domain::audit_chain::AuditKey>,
     /// Where keyed checkpoints of every audit chain's head go, and are read back by a
     /// verification (a folder beside the embedded store; the Object Lock archive on AWS).
     pub(crate) checkpoints: Option<Arc<dyn crate::ports::AuditArchive>>,
@@ -137,7 +126,7 @@ impl std::fmt::Debug for Service {
 /// not read (or that read failed): it is read when the record is sealed.
 #[derive(Debug, Clone)]
 pub(crate) enum Head {
-    Known(Option<crate::audit_chain::AuditLink>),
+    Known(Option<crate::domain::audit_chain::AuditLink>),
     Unknown,
 }
 
@@ -178,7 +167,7 @@ impl Service {
             pii_key: None,
             factor_key: None,
             suppressions: None,
-            audit_key: Some(crate::audit_chain::AuditKey::derived_from(&key)),
+            audit_key: Some(crate::domain::audit_chain::AuditKey::derived_from(&key)),
             checkpoints: None,
             key,
             hasher,
@@ -188,13 +177,13 @@ impl Service {
     /// The key of the audit chain: a key of its own (deployed: `SAPK_AUDIT_KEY`). Without
     /// it the key is derived from the token key.
     pub fn with_audit_key(mut self, key: TokenKey) -> Service {
-        self.audit_key = Some(crate::audit_chain::AuditKey::new(key));
+        self.audit_key = Some(crate::domain::audit_chain::AuditKey::new(key));
         self
     }
 
     /// Seals audit records with `key` (a service key, or a writer's own: see
-    /// [`crate::audit_chain::AuditKey`]), a ring that may also hold writers' keys to verify.
-    pub fn with_audit_key_ring(mut self, key: crate::audit_chain::AuditKey) -> Service {
+    /// [`crate::domain::audit_chain::AuditKey`]), a ring that may also hold writers' keys to verify.
+    pub fn with_audit_key_ring(mut self, key: crate::domain::audit_chain::AuditKey) -> Service {
         self.audit_key = Some(key);
         self
     }
@@ -208,7 +197,7 @@ impl Service {
             .filter(|n| !n.is_empty())
     }
 
-    /// The archive of audit checkpoints (see [`crate::audit_chain::Checkpoint`]).
+    /// The archive of audit checkpoints (see [`crate::domain::audit_chain::Checkpoint`]).
     pub fn with_checkpoints(mut self, archive: Arc<dyn crate::ports::AuditArchive>) -> Service {
         self.checkpoints = Some(archive);
         self
@@ -229,7 +218,7 @@ impl Service {
 
     /// The key of two-step login (a key of its own: not the token key, not the PII key).
     pub fn with_factor_key(mut self, key: TokenKey) -> Service {
-        self.factor_key = Some(crate::factor::FactorKey::new(key));
+        self.factor_key = Some(crate::domain::factor::FactorKey::new(key));
         self
     }
 
@@ -276,14 +265,14 @@ impl Service {
     pub async fn warm_up(&self) {
         let h = self.hasher.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            crate::policy::load_word_list();
+            crate::domain::policy::load_word_list();
             h.dummy_hash().len()
         })
         .await;
     }
 
     /// A NIP (PNS or PPPK) as typed by a person, under the configured rules.
-    pub fn nip(&self, raw: &str) -> Result<Nip, crate::nip::NipError> {
+    pub fn nip(&self, raw: &str) -> Result<Nip, crate::domain::nip::NipError> {
         Nip::parse_with(raw, self.clock.now().date_naive(), &self.config.nip)
     }
 

@@ -1,9 +1,9 @@
 //! The rate limits of forgot, reset and login: per source address, per NIP and address, per NIP.
 
-use crate::audit_text::{Action, Outcome};
-use crate::error::AuthError;
-use crate::nip::Nip;
-use crate::throttle;
+use crate::domain::nip::Nip;
+use crate::service::error::AuthError;
+use crate::service::throttle;
+use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
@@ -39,21 +39,21 @@ impl Limited {
 impl Service {
     /// Counts the request against the limits of `action` per source address, per NIP and
     /// address, and per NIP (unknown NIPs count alike, so limits reveal nothing). The three
-    /// counters are written at once, whatever their state.
+    /// rate windows are counted at once, whatever their state.
     pub(crate) async fn rate_limit(
         &self,
         action: Limited,
         nip: &Nip,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
-        let over = self.rate_counters(action, nip, meta).await;
+        let over = self.rate_windows(action, nip, meta).await;
         self.refuse_if_limited(action, nip, meta, over, Head::Unknown)
             .await
     }
 
-    /// The three counters of [`Service::rate_limit`], written at once (a route reads its
-    /// records beside them); the longest wait of a counter over its limit.
-    pub(crate) async fn rate_counters(
+    /// The three rate windows of [`Service::rate_limit`], counted at once (a route reads its
+    /// records beside them); the longest wait of a window over its limit.
+    pub(crate) async fn rate_windows(
         &self,
         action: Limited,
         nip: &Nip,
@@ -73,13 +73,13 @@ impl Service {
             (format!("rl:{name}:nipip:{nip}@{ip}"), by_nip_ip),
             (format!("rl:{name}:nip:{nip}"), by_nip),
         ];
-        // Each counter counts one fixed window; its record lives until the window ends.
+        // Each key counts the hits of one fixed window; its record lives until the window ends.
         let windows = limits.map(|(key, limit)| {
             let window = now.timestamp().div_euclid(limit.window_secs);
             let ends = (window + 1) * limit.window_secs;
             (key, window, ends, limit.max)
         });
-        let counters: Vec<(String, DateTime<Utc>)> = windows
+        let keys: Vec<(String, DateTime<Utc>)> = windows
             .iter()
             .map(|(key, window, ends, _)| {
                 (
@@ -88,16 +88,12 @@ impl Service {
                 )
             })
             .collect();
-        let counts = self
-            .store
-            .hit_counters(&counters)
-            .await
-            .map_err(store_down)?;
-        if counts.len() != counters.len() {
+        let counts = self.store.count_hits(&keys).await.map_err(store_down)?;
+        if counts.len() != keys.len() {
             return Err(store_down(crate::ports::StoreError::Corrupt(format!(
-                "{} counts for {} counters",
+                "{} counts for {} rate windows",
                 counts.len(),
-                counters.len()
+                keys.len()
             ))));
         }
         Ok(windows
@@ -108,7 +104,7 @@ impl Service {
             .max())
     }
 
-    /// The answer of [`Service::rate_counters`]: a counter over its limit refuses the
+    /// The answer of [`Service::rate_windows`]: a rate window over its limit refuses the
     /// request, audited (sealed on `head` when it was read early).
     pub(crate) async fn refuse_if_limited(
         &self,

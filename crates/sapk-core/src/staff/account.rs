@@ -1,7 +1,7 @@
 //! Unlocking an account and ending its sessions, at the counter.
 
-use crate::audit_text::{Action, Outcome};
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 
 use super::{Operator, StaffError};
@@ -12,7 +12,7 @@ impl Service {
     pub async fn unlock_account(&self, nip_raw: &str, op: &Operator) -> Result<bool, StaffError> {
         let account = self.account_for_counter(nip_raw).await?;
         let now = self.now();
-        let second_step = crate::throttle::second_step_key(&account.nip);
+        let second_step = crate::service::throttle::second_step_key(&account.nip);
         let held = self
             .store
             .get_throttles(&[account.nip.as_str().to_owned(), second_step.clone()])
@@ -25,7 +25,7 @@ impl Service {
         self.store
             .put_throttles(&[crate::ports::ThrottleWrite {
                 expect: crate::ports::Expect::Any,
-                record: crate::throttle::cleared(&account.nip, now, &self.config),
+                record: crate::service::throttle::cleared(&account.nip, now, &self.config),
             }])
             .await?;
         self.store.delete_throttle(&second_step).await?;

@@ -1,10 +1,10 @@
 //! An employee's audit trail, and the check of its chain.
 
-use crate::audit_chain::ChainReport;
-use crate::audit_text::{Action, Outcome};
-use crate::nip::Nip;
+use crate::domain::audit_chain::ChainReport;
+use crate::domain::nip::Nip;
 use crate::ports::{AuditEvent, StoreError};
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 
 use super::{Operator, StaffError};
@@ -29,7 +29,7 @@ impl Service {
         Ok(self.store.list_audit(&nip, limit).await?)
     }
 
-    /// Checks the keyed hash chain of an employee's audit trail ([`crate::audit_chain`]):
+    /// Checks the keyed hash chain of an employee's audit trail ([`crate::domain::audit_chain`]):
     /// every record held, oldest first. The check is recorded after it, with what it found.
     pub async fn verify_audit_trail(
         &self,
@@ -43,7 +43,7 @@ impl Service {
     /// [`Service::verify_audit_trail`] for the records without a NIP (import runs, the
     /// staff registry).
     pub async fn verify_system_audit(&self, op: &Operator) -> Result<ChainReport, StaffError> {
-        self.verify_chain(crate::audit_chain::SYSTEM_CHAIN, None, op)
+        self.verify_chain(crate::domain::audit_chain::SYSTEM_CHAIN, None, op)
             .await
     }
 
@@ -75,7 +75,7 @@ impl Service {
         let mut report = key.verify(
             chain,
             &records,
-            &crate::audit_chain::Evidence {
+            &crate::domain::audit_chain::Evidence {
                 head: head.as_ref(),
                 checkpoint: trusted,
                 expires: self.store.audit_expires(),
@@ -84,14 +84,14 @@ impl Service {
         if checkpoint.is_some() && trusted.is_none() {
             report
                 .problems
-                .push(crate::audit_chain::ChainProblem::CheckpointAltered);
+                .push(crate::domain::audit_chain::ChainProblem::CheckpointAltered);
         }
         if let Some((at, mac)) = recorded {
             let held = trusted.is_some_and(|cp| cp.at > at || (cp.at == at && cp.mac == mac));
             if !held {
                 report
                     .problems
-                    .push(crate::audit_chain::ChainProblem::CheckpointMissing { at });
+                    .push(crate::domain::audit_chain::ChainProblem::CheckpointMissing { at });
             }
         }
         let outcome = if report.intact() {
@@ -125,7 +125,7 @@ impl Service {
     pub async fn write_audit_checkpoint(
         &self,
         op: &Operator,
-    ) -> Result<crate::audit_chain::Checkpoint, StaffError> {
+    ) -> Result<crate::domain::audit_chain::Checkpoint, StaffError> {
         let (Some(key), Some(archive)) = (&self.audit_key, &self.checkpoints) else {
             return Err(StaffError::Store(StoreError::Unavailable(
                 "no audit key or no checkpoint archive configured".into(),
@@ -170,11 +170,11 @@ impl Service {
     /// older one put in its place, shows.
     async fn newest_recorded_checkpoint(
         &self,
-        key: &crate::audit_chain::AuditKey,
+        key: &crate::domain::audit_chain::AuditKey,
     ) -> Result<Option<(chrono::DateTime<chrono::Utc>, String)>, StaffError> {
         let records = self
             .store
-            .audit_chain(crate::audit_chain::SYSTEM_CHAIN)
+            .audit_chain(crate::domain::audit_chain::SYSTEM_CHAIN)
             .await?;
         Ok(records
             .iter()

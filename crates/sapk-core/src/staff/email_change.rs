@@ -1,10 +1,10 @@
 //! The counter's e-mail change: identity seen in person, checks, one atomic write.
 
-use crate::audit_text::{Action, Outcome, Reason};
-use crate::email::Email;
-use crate::nip::Nip;
+use crate::domain::email::Email;
+use crate::domain::nip::Nip;
 use crate::ports::{Account, StoreError};
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome, Reason};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -81,8 +81,8 @@ pub(crate) struct CheckedChange {
 /// What the identity check saw, beside a [`CheckedChange`].
 pub(crate) struct IdentitySeen {
     /// Where the KTP's NIK disagrees with the NIP, if it does.
-    pub mismatch: Option<Vec<crate::nik::NikMismatch>>,
-    pub nik: crate::nik::Nik,
+    pub mismatch: Option<Vec<crate::domain::nik::NikMismatch>>,
+    pub nik: crate::domain::nik::Nik,
     pub documents: Vec<DocumentSeen>,
 }
 
@@ -115,7 +115,7 @@ pub enum CheckFailure {
     #[error("the NIK is not a NIK")]
     InvalidNik,
     #[error("the NIK does not match the NIP: {0:?}")]
-    NikMismatch(Vec<crate::nik::NikMismatch>),
+    NikMismatch(Vec<crate::domain::nik::NikMismatch>),
     #[error("a document kind is not one: letters, digits and _ only, at most 32")]
     InvalidDocument,
     #[error("the KTP must be among the documents seen")]
@@ -166,24 +166,12 @@ impl CheckFailure {
     /// What the officer reads.
     pub fn text(&self, l: crate::Lang) -> String {
         match self {
-            CheckFailure::NoNik => l
-                .pick(
-                    "NIK pada KTP wajib diisi.",
-                    "The NIK on the KTP is required.",
-                )
-                .into(),
-            CheckFailure::InvalidNik => l
-                .pick(
-                    "NIK tidak valid (16 digit dengan kode wilayah dan tanggal lahir).",
-                    "Not a valid NIK (16 digits with a region code and a birth date).",
-                )
-                .into(),
             CheckFailure::NikMismatch(m) => {
                 let what: Vec<&str> = m
                     .iter()
                     .map(|x| match x {
-                        crate::nik::NikMismatch::BirthDate => l.pick("tanggal lahir", "birth date"),
-                        crate::nik::NikMismatch::Gender => l.pick("jenis kelamin", "gender"),
+                        crate::domain::nik::NikMismatch::BirthDate => l.pick("tanggal lahir", "birth date"),
+                        crate::domain::nik::NikMismatch::Gender => l.pick("jenis kelamin", "gender"),
                     })
                     .collect();
                 format!(
@@ -195,27 +183,6 @@ impl CheckFailure {
                     what.join(", ")
                 )
             }
-            CheckFailure::InvalidDocument => l
-                .pick(
-                    "Jenis dokumen tidak dikenal (huruf, angka dan _, paling banyak 32).",
-                    "Unknown document kind (letters, digits and _, at most 32).",
-                )
-                .into(),
-            CheckFailure::NoKtp => l
-                .pick("KTP wajib diperiksa.", "The KTP must be among the documents checked.")
-                .into(),
-            CheckFailure::NotConfirmed => l
-                .pick(
-                    "Petugas tidak mengonfirmasi kecocokan orang dengan dokumen; tidak ada yang diubah.",
-                    "The officer did not confirm the person matches the documents; nothing was changed.",
-                )
-                .into(),
-            CheckFailure::SameEmail => l
-                .pick(
-                    "Email baru sama dengan email sekarang.",
-                    "The new e-mail is the current one.",
-                )
-                .into(),
             CheckFailure::EmailInUse(others) => format!(
                 "{} {}",
                 if others.named.is_empty() {
@@ -244,36 +211,62 @@ impl CheckFailure {
                     "Use it only if it is truly shared, with an explicit confirmation (--email-shared).",
                 )
             ),
-            CheckFailure::ExceptionNotNeeded => l
-                .pick(
-                    "NIK cocok dengan NIP; tidak perlu pengecualian, ganti email biasa saja.",
-                    "The NIK matches the NIP; no exception is needed, change the e-mail as usual.",
-                )
-                .into(),
-            CheckFailure::NoExceptionReason => l
-                .pick(
-                    "Pengecualian wajib disertai alasan (paling banyak 500 karakter), mis. surat keterangan Dukcapil atau akta kelahiran yang dilihat.",
-                    "An exception needs its reason (at most 500 characters), e.g. the Dukcapil letter or birth certificate seen.",
-                )
-                .into(),
-            CheckFailure::NoEvidence => l
-                .pick(
-                    "Pengecualian wajib disertai dokumen selain KTP yang menunjukkan tanggal lahir sebenarnya (mis. akta_kelahiran, surat_dukcapil).",
-                    "An exception needs a document besides the KTP that shows the true birth date (e.g. akta_kelahiran, surat_dukcapil).",
-                )
-                .into(),
-            CheckFailure::NoPendingException => l
-                .pick(
-                    "Tidak ada pengajuan pengecualian yang menunggu untuk NIP ini (atau sudah kedaluwarsa).",
-                    "No exception request is waiting for this NIP (or it has expired).",
-                )
-                .into(),
-            CheckFailure::SameOfficer => l
-                .pick(
-                    "Petugas yang mengajukan pengecualian tidak boleh menyetujuinya sendiri; minta petugas lain atau supervisor.",
-                    "The officer who asked for the exception may not approve it; ask another officer or a supervisor.",
-                )
-                .into(),
+            fixed => {
+                let (id, en) = fixed.words();
+                l.pick(id, en).to_owned()
+            }
+        }
+    }
+
+    /// The words of the failures that name nothing of the case.
+    fn words(&self) -> (&'static str, &'static str) {
+        match self {
+            CheckFailure::NoNik => (
+                "NIK pada KTP wajib diisi.",
+                "The NIK on the KTP is required.",
+            ),
+            CheckFailure::InvalidNik => (
+                "NIK tidak valid (16 digit dengan kode wilayah dan tanggal lahir).",
+                "Not a valid NIK (16 digits with a region code and a birth date).",
+            ),
+            CheckFailure::InvalidDocument => (
+                "Jenis dokumen tidak dikenal (huruf, angka dan _, paling banyak 32).",
+                "Unknown document kind (letters, digits and _, at most 32).",
+            ),
+            CheckFailure::NoKtp => (
+                "KTP wajib diperiksa.",
+                "The KTP must be among the documents checked.",
+            ),
+            CheckFailure::NotConfirmed => (
+                "Petugas tidak mengonfirmasi kecocokan orang dengan dokumen; tidak ada yang diubah.",
+                "The officer did not confirm the person matches the documents; nothing was changed.",
+            ),
+            CheckFailure::SameEmail => (
+                "Email baru sama dengan email sekarang.",
+                "The new e-mail is the current one.",
+            ),
+            CheckFailure::ExceptionNotNeeded => (
+                "NIK cocok dengan NIP; tidak perlu pengecualian, ganti email biasa saja.",
+                "The NIK matches the NIP; no exception is needed, change the e-mail as usual.",
+            ),
+            CheckFailure::NoExceptionReason => (
+                "Pengecualian wajib disertai alasan (paling banyak 500 karakter), mis. surat keterangan Dukcapil atau akta kelahiran yang dilihat.",
+                "An exception needs its reason (at most 500 characters), e.g. the Dukcapil letter or birth certificate seen.",
+            ),
+            CheckFailure::NoEvidence => (
+                "Pengecualian wajib disertai dokumen selain KTP yang menunjukkan tanggal lahir sebenarnya (mis. akta_kelahiran, surat_dukcapil).",
+                "An exception needs a document besides the KTP that shows the true birth date (e.g. akta_kelahiran, surat_dukcapil).",
+            ),
+            CheckFailure::NoPendingException => (
+                "Tidak ada pengajuan pengecualian yang menunggu untuk NIP ini (atau sudah kedaluwarsa).",
+                "No exception request is waiting for this NIP (or it has expired).",
+            ),
+            CheckFailure::SameOfficer => (
+                "Petugas yang mengajukan pengecualian tidak boleh menyetujuinya sendiri; minta petugas lain atau supervisor.",
+                "The officer who asked for the exception may not approve it; ask another officer or a supervisor.",
+            ),
+            // Named with the case's own details by `text`.
+            CheckFailure::NikMismatch(_) | CheckFailure::EmailInUse(_) => ("", ""),
         }
     }
 }
@@ -296,12 +289,12 @@ pub struct EmailChangeOutcome {
 /// keyed-hashed (UU PDP 27/2022).
 #[allow(clippy::type_complexity)]
 pub(crate) fn identity_record(
-    pii: &crate::keys::TokenKey,
+    pii: &crate::domain::keys::TokenKey,
     nik: Option<&str>,
     documents: &[DocumentSeen],
 ) -> Result<
     (
-        crate::nik::Nik,
+        crate::domain::nik::Nik,
         Option<Vec<DocumentSeen>>,
         serde_json::Value,
     ),
@@ -309,7 +302,7 @@ pub(crate) fn identity_record(
 > {
     let nik = match nik.map(str::trim).filter(|n| !n.is_empty()) {
         None => return Err(CheckFailure::NoNik),
-        Some(raw) => crate::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik)?,
+        Some(raw) => crate::domain::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik)?,
     };
     let documents: Option<Vec<DocumentSeen>> = documents
         .iter()
@@ -587,14 +580,37 @@ impl Service {
             }
             return Err(e.into());
         }
-        // The last mail status was about the old address: it no longer says anything.
-        if let Err(e) = self.store.delete_mail_status(&nip).await {
+        let (released, old_notified, new_notified) = self
+            .after_email_change(&nip, &account, &new_email, op, now, lang)
+            .await;
+        Ok(EmailChangeOutcome {
+            nip,
+            old_email: account.email,
+            new_email,
+            old_notified,
+            new_notified,
+            unsuppressed: released,
+        })
+    }
+
+    /// After a change: the old address's mail status cleared, the new address taken off the
+    /// mail service's suppression list (an old bounce or complaint would stop the next code;
+    /// an officer has checked it now), and both addresses told. Returns whether the new
+    /// address was on the list (`None`: unknown), and whether each was told.
+    async fn after_email_change(
+        &self,
+        nip: &Nip,
+        account: &crate::ports::Account,
+        new_email: &Email,
+        op: &Operator,
+        now: chrono::DateTime<chrono::Utc>,
+        lang: crate::Lang,
+    ) -> (Option<bool>, Option<bool>, bool) {
+        if let Err(e) = self.store.delete_mail_status(nip).await {
             tracing::warn!(error = %e, "mail status of the old address not cleared");
         }
-        // A new address on the mail service's suppression list (an old bounce or complaint)
-        // would never get the next code: take it off, now that an officer has checked it.
         let released = match &self.suppressions {
-            Some(list) => match list.release(&new_email).await {
+            Some(list) => match list.release(new_email).await {
                 Ok(was_listed) => Some(was_listed),
                 Err(e) => {
                     tracing::warn!(error = %e, "new address not taken off the suppression list");
@@ -603,7 +619,6 @@ impl Service {
             },
             None => None,
         };
-
         let old_notified = match &account.email {
             Some(old) => Some(
                 self.send(crate::mail::email_changed_old_email(
@@ -620,20 +635,13 @@ impl Service {
         };
         let new_notified = self
             .send(crate::mail::email_changed_new_email(
-                &new_email,
+                new_email,
                 account.name.as_str(),
                 &op.office,
                 now,
                 lang,
             ))
             .await;
-        Ok(EmailChangeOutcome {
-            nip,
-            old_email: account.email,
-            new_email,
-            old_notified,
-            new_notified,
-            unsuppressed: released,
-        })
+        (released, old_notified, new_notified)
     }
 }

@@ -1,10 +1,10 @@
 //! The employee import: rows from the personnel data, in batches.
 
-use crate::audit_text::{Action, Outcome};
-use crate::email::Email;
-use crate::nip::Nip;
+use crate::domain::email::Email;
+use crate::domain::nip::Nip;
 use crate::ports::Account;
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -48,7 +48,7 @@ pub const IMPORT_BATCH: usize = 100;
 fn clean_optional(raw: Option<&str>) -> Option<String> {
     raw.map(|s| {
         s.chars()
-            .filter(|c| !c.is_control() && !crate::i18n::is_invisible_format(*c))
+            .filter(|c| !c.is_control() && !crate::text::i18n::is_invisible_format(*c))
             .collect::<String>()
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -170,57 +170,8 @@ impl Service {
                     None => existing.instansi.clone(),
                     Some(_) => instansi,
                 };
-                // An e-mail set at a counter after the in-person check is never changed by
-                // an import: the export may be older than the visit.
-                let keep_email = existing.email_verified_at.is_some() && existing.email != email;
-                let email = if keep_email {
-                    existing.email.clone()
-                } else {
-                    email.clone()
-                };
-                if existing.name == name && existing.email == email && existing.instansi == instansi
-                {
-                    if keep_email {
-                        ImportOutcome::KeptCounterEmail
-                    } else {
-                        ImportOutcome::Unchanged
-                    }
-                } else {
-                    if existing.email != email && existing.password_hash.is_some() {
-                        return Err(StaffError::EmailNeedsCounter);
-                    }
-                    let mut updated = existing.clone();
-                    updated.name = name;
-                    updated.email = email.clone();
-                    updated.instansi = instansi;
-                    updated.updated_at = now;
-                    let email_changed = existing.email != email;
-                    if email_changed {
-                        // Codes sent to the old address die with the credential version.
-                        updated.credential_version += 1;
-                    }
-                    self.store
-                        .update_account(&updated, existing.version)
-                        .await?;
-                    if email_changed {
-                        if let Some(old) = &existing.email {
-                            self.send(crate::mail::email_changed_old_email(
-                                old,
-                                updated.name.as_str(),
-                                &email.as_ref().map_or_else(|| "-".to_owned(), Email::masked),
-                                crate::mail::ChangedBy::Import,
-                                now,
-                                crate::Lang::Id,
-                            ))
-                            .await;
-                        }
-                    }
-                    if keep_email {
-                        ImportOutcome::KeptCounterEmail
-                    } else {
-                        ImportOutcome::Updated
-                    }
-                }
+                self.import_over(&existing, name, email.clone(), instansi, now)
+                    .await?
             }
         };
         if outcome != ImportOutcome::Unchanged {
@@ -238,5 +189,63 @@ impl Service {
             .await?;
         }
         Ok(outcome)
+    }
+
+    /// A row over an existing account: name, e-mail and agency as the export has them, except
+    /// an e-mail set at a counter after the in-person check (the export may be older than the
+    /// visit), and no e-mail change for an account in use (that is the counter's). A changed
+    /// address ends the codes sent to the old one, which is told.
+    async fn import_over(
+        &self,
+        existing: &Account,
+        name: crate::EmployeeName,
+        email: Option<Email>,
+        instansi: Option<String>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ImportOutcome, StaffError> {
+        let keep_email = existing.email_verified_at.is_some() && existing.email != email;
+        let email = if keep_email {
+            existing.email.clone()
+        } else {
+            email
+        };
+        let kept_or = |changed| {
+            if keep_email {
+                ImportOutcome::KeptCounterEmail
+            } else {
+                changed
+            }
+        };
+        if existing.name == name && existing.email == email && existing.instansi == instansi {
+            return Ok(kept_or(ImportOutcome::Unchanged));
+        }
+        if existing.email != email && existing.password_hash.is_some() {
+            return Err(StaffError::EmailNeedsCounter);
+        }
+        let mut updated = existing.clone();
+        updated.name = name;
+        updated.email = email.clone();
+        updated.instansi = instansi;
+        updated.updated_at = now;
+        let email_changed = existing.email != email;
+        if email_changed {
+            // Codes sent to the old address die with the credential version.
+            updated.credential_version += 1;
+        }
+        self.store
+            .update_account(&updated, existing.version)
+            .await?;
+        if let (true, Some(old)) = (email_changed, &existing.email) {
+            self.send(crate::mail::email_changed_old_email(
+                old,
+                updated.name.as_str(),
+                &email.as_ref().map_or_else(|| "-".to_owned(), Email::masked),
+                crate::mail::ChangedBy::Import,
+                now,
+                crate::Lang::Id,
+            ))
+            .await;
+        }
+        Ok(kept_or(ImportOutcome::Updated))
     }
 }

@@ -1,5 +1,4 @@
-//! Staff actions (the staff API and the admin CLI), a file each as mini-redis keeps a
-//! command a file: who may act ([`officer`]), the employee import ([`import`]), the
+//! Staff actions (the staff API and the admin CLI), a file each: who may act ([`officer`]), the employee import ([`import`]), the
 //! counter's look-up ([`overview`]), the e-mail change ([`email_change`]), unlock and
 //! sign-out ([`account`]), the audit trail ([`audit`]) and a NIP change ([`renumber`]).
 //! Each one is audited with the operator's identity; what they share is here.
@@ -7,7 +6,10 @@
 mod account;
 mod audit;
 mod email_change;
+pub mod email_exception;
+pub mod factor_removal;
 mod import;
+pub mod mail_status;
 mod officer;
 mod overview;
 mod renumber;
@@ -20,11 +22,11 @@ pub use import::{CodeSummary, EmployeeRow, ImportOutcome, IMPORT_BATCH};
 pub use overview::{AccountState, EmployeeOverview};
 pub use renumber::{RenumberOutcome, RenumberReason, RenumberReport};
 
-use crate::audit_text::{Action, Outcome, Reason};
-use crate::email::{Email, EmailError};
-use crate::nip::{Nip, NipError};
+use crate::domain::email::{Email, EmailError};
+use crate::domain::nip::{Nip, NipError};
 use crate::ports::{Account, AuditEvent, StoreError};
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome, Reason};
 use serde::Serialize;
 use serde_json::json;
 
@@ -225,8 +227,8 @@ impl StaffError {
     }
 }
 
-impl From<crate::name::NameError> for StaffError {
-    fn from(e: crate::name::NameError) -> Self {
+impl From<crate::domain::name::NameError> for StaffError {
+    fn from(e: crate::domain::name::NameError) -> Self {
         StaffError::InvalidName(e.why())
     }
 }

@@ -1,9 +1,9 @@
 //! Who may act: an officer's registration, authorisation and scope.
 
-use crate::audit_text::{Action, Outcome};
-use crate::nip::Nip;
+use crate::domain::nip::Nip;
 use crate::ports::Account;
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 
 use super::{Forbidden, Operator, StaffError};

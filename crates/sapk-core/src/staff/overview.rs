@@ -1,10 +1,10 @@
 //! What the counter sees of an employee.
 
-use crate::audit_text::{Action, Outcome};
-use crate::email::Email;
-use crate::nip::{Nip, NipFacts};
+use crate::domain::email::Email;
+use crate::domain::nip::{Nip, NipFacts};
 use crate::ports::AuditEvent;
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -66,7 +66,7 @@ pub struct EmployeeOverview {
     pub new_email_elsewhere: usize,
     /// What became of the last e-mail (delivered, bounced…), from the mail service's events.
     #[serde(default)]
-    pub mail_status: Option<crate::mail_status::MailStatus>,
+    pub mail_status: Option<crate::domain::mail_status::MailStatus>,
 }
 
 impl Service {
@@ -116,29 +116,7 @@ impl Service {
                 && c.attempts_left > 0
                 && c.credential_version == a.credential_version
         });
-        let new_email = new_email.map(Email::parse).and_then(Result::ok);
-        let holders = match &new_email {
-            Some(e) => self.other_holders(e, &nip, op).await?,
-            None => super::Holders::default(),
-        };
-        // The look-up is audited with the address asked about (masked, keyed-hashed) and
-        // what the officer was told of its holders.
-        let details = match &new_email {
-            Some(e) => json!({
-                "new_email": self.email_for_audit(e),
-                "holders_named": holders.named.len(),
-                "holders_elsewhere": holders.elsewhere,
-            }),
-            None => json!(null),
-        };
-        self.staff_audit(self.staff_event(
-            op,
-            Some(&nip),
-            Action::EmployeeViewed,
-            Outcome::Ok,
-            details,
-        ))
-        .await?;
+        let holders = self.viewed_with_holders(&nip, op, new_email).await?;
         let recent_audit = self.store.list_audit(&nip, audit_limit).await?;
         let mail_status = self.store.get_mail_status(&nip).await?;
         Ok(EmployeeOverview {
@@ -168,10 +146,42 @@ impl Service {
             second_factor: a
                 .second_factor
                 .as_ref()
-                .is_some_and(crate::factor::SecondFactor::is_active),
+                .is_some_and(crate::domain::factor::SecondFactor::is_active),
             credential_version: a.credential_version,
             version: a.version,
             recent_audit,
         })
+    }
+
+    /// Audits the look-up, with the address asked about (masked, keyed-hashed) and what the
+    /// officer was told of its other holders (within the officer's scope, and elsewhere).
+    async fn viewed_with_holders(
+        &self,
+        nip: &crate::Nip,
+        op: &Operator,
+        new_email: Option<&str>,
+    ) -> Result<super::Holders, StaffError> {
+        let new_email = new_email.map(Email::parse).and_then(Result::ok);
+        let holders = match &new_email {
+            Some(e) => self.other_holders(e, nip, op).await?,
+            None => super::Holders::default(),
+        };
+        let details = match &new_email {
+            Some(e) => json!({
+                "new_email": self.email_for_audit(e),
+                "holders_named": holders.named.len(),
+                "holders_elsewhere": holders.elsewhere,
+            }),
+            None => json!(null),
+        };
+        self.staff_audit(self.staff_event(
+            op,
+            Some(nip),
+            Action::EmployeeViewed,
+            Outcome::Ok,
+            details,
+        ))
+        .await?;
+        Ok(holders)
     }
 }

@@ -1,9 +1,9 @@
 //! A new number for an employee (a corrected NIP, a PPPK at another agency, a PPPK become PNS): the account moves to it.
 
-use crate::audit_text::{Action, Outcome, Reason};
-use crate::email::Email;
-use crate::nip::{Nip, NipRules};
+use crate::domain::email::Email;
+use crate::domain::nip::{Nip, NipRules};
 use crate::service::Service;
+use crate::text::audit_text::{Action, Outcome, Reason};
 use serde::Serialize;
 use serde_json::json;
 
@@ -64,6 +64,33 @@ pub struct RenumberReport {
     pub notified: Option<bool>,
 }
 
+/// The account at its new number: the old one's credentials (their version moved on, so
+/// sessions and codes of the old number end), and from an account the import already made at
+/// the new number its name, its agency and, if the old had none, its e-mail.
+fn moved_account(
+    source: &crate::ports::Account,
+    target: Option<&crate::ports::Account>,
+    new: &Nip,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::ports::Account {
+    let mut moved = source.clone();
+    moved.nip = new.clone();
+    moved.credential_version = source.credential_version + 1;
+    moved.updated_at = now;
+    moved.version = 0;
+    if let Some(t) = target {
+        moved.name = t.name.clone();
+        if t.instansi.is_some() {
+            moved.instansi = t.instansi.clone();
+        }
+        if moved.email.is_none() {
+            moved.email = t.email.clone();
+            moved.email_verified_at = t.email_verified_at;
+        }
+    }
+    moved
+}
+
 impl Service {
     /// Carries an account to its new number (a PPPK at another agency, a PPPK become PNS, a
     /// corrected NIP): password hash, e-mail and its counter verification move; sessions,
@@ -114,21 +141,7 @@ impl Service {
             return Err(StaffError::NewNipInUse);
         }
         let now = self.now();
-        let mut moved = source.clone();
-        moved.nip = new.clone();
-        moved.credential_version = source.credential_version + 1;
-        moved.updated_at = now;
-        moved.version = 0;
-        if let Some(t) = &target {
-            moved.name = t.name.clone();
-            if t.instansi.is_some() {
-                moved.instansi = t.instansi.clone();
-            }
-            if moved.email.is_none() {
-                moved.email = t.email.clone();
-                moved.email_verified_at = t.email_verified_at;
-            }
-        }
+        let moved = moved_account(&source, target.as_ref(), &new, now);
         if let Err(e) = self
             .store
             .renumber_account(&source, &moved, target.as_ref().map(|t| t.version))
@@ -146,35 +159,59 @@ impl Service {
         } else {
             RenumberOutcome::Moved
         };
-        let mut d = details;
-        d["email"] = json!(moved.email.as_ref().map(Email::masked));
-        self.staff_audit(self.staff_event(op, Some(&old), action, Outcome::MovedOut, d.clone()))
+        let notified = self
+            .renumbered(op, &old, &new, &moved, outcome, details, lang)
             .await?;
-        let in_outcome = match outcome {
-            RenumberOutcome::Merged => Outcome::MergedIn,
-            _ => Outcome::MovedIn,
-        };
-        self.staff_audit(self.staff_event(op, Some(&new), action, in_outcome, d))
-            .await?;
-        let notified = match &moved.email {
-            Some(to) => Some(
-                self.send(crate::mail::nip_changed_email(
-                    to,
-                    moved.name.as_str(),
-                    &old,
-                    &new,
-                    now,
-                    lang,
-                ))
-                .await,
-            ),
-            None => None,
-        };
         Ok(RenumberReport {
             old_nip: old,
             new_nip: new,
             outcome,
             notified,
+        })
+    }
+
+    /// After the move: the audit record on both numbers, and the notice to the account's
+    /// e-mail (`None`: it has none).
+    #[allow(clippy::too_many_arguments)]
+    async fn renumbered(
+        &self,
+        op: &Operator,
+        old: &Nip,
+        new: &Nip,
+        moved: &crate::ports::Account,
+        outcome: RenumberOutcome,
+        mut details: serde_json::Value,
+        lang: crate::Lang,
+    ) -> Result<Option<bool>, StaffError> {
+        let action = Action::AccountRenumber;
+        details["email"] = json!(moved.email.as_ref().map(Email::masked));
+        self.staff_audit(self.staff_event(
+            op,
+            Some(old),
+            action,
+            Outcome::MovedOut,
+            details.clone(),
+        ))
+        .await?;
+        let in_outcome = match outcome {
+            RenumberOutcome::Merged => Outcome::MergedIn,
+            _ => Outcome::MovedIn,
+        };
+        self.staff_audit(self.staff_event(op, Some(new), action, in_outcome, details))
+            .await?;
+        Ok(match &moved.email {
+            Some(to) => Some(
+                self.send(crate::mail::nip_changed_email(
+                    to,
+                    moved.name.as_str(),
+                    old,
+                    new,
+                    self.now(),
+                    lang,
+                ))
+                .await,
+            ),
+            None => None,
         })
     }
 }

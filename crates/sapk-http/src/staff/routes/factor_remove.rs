@@ -6,7 +6,7 @@ use super::{StaffAnswer, StaffCtx, StaffRouteDef};
 use crate::staff::{body_json, change_problem, ok};
 use crate::RouteMethod;
 use sapk_core::audit_text::Action;
-use sapk_core::two_step::FactorRemovalRequest;
+use sapk_core::staff::factor_removal::FactorRemovalRequest;
 use serde_json::json;
 
 pub(super) const ROUTE: StaffRouteDef = StaffRouteDef {

@@ -1,17 +1,17 @@
 //! `POST /v1/password/reset`: a new password with the e-mailed code.
 
-use crate::audit_text::{Action, Outcome};
-use crate::code::ResetCode;
-use crate::error::AuthError;
-use crate::keys::ct_eq;
-use crate::nip::Nip;
-use crate::password::{Password, PolicyContext};
+use crate::domain::code::ResetCode;
+use crate::domain::keys::ct_eq;
+use crate::domain::nip::Nip;
+use crate::domain::password::{Password, PolicyContext};
 use crate::ports::{Account, StoreError};
-use crate::throttle;
+use crate::service::error::AuthError;
+use crate::service::throttle;
+use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 use tracing::{error, info, instrument};
 
-use super::{hash_down, store_down, Limited, RequestMeta, Service};
+use crate::service::{hash_down, store_down, Limited, RequestMeta, Service};
 
 impl Service {
     /// What anyone knows from the NIP alone: the same for every NIP, whether or not an
@@ -21,7 +21,7 @@ impl Service {
     }
 
     /// The NIP's context plus the account's name and e-mail.
-    pub(super) fn personal_context(nip: &Nip, account: &Account) -> PolicyContext {
+    pub(crate) fn personal_context(nip: &Nip, account: &Account) -> PolicyContext {
         let ctx = PolicyContext::for_nip(nip).with_name(account.name.as_str());
         match &account.email {
             Some(e) => ctx.with_email(e),
@@ -68,7 +68,7 @@ impl Service {
         // nothing, if there is none); then, for the right code, the reset and its audit
         // record in one atomic write.
         let (over, account, record, head) = tokio::join!(
-            self.rate_counters(Limited::Reset, &nip, meta),
+            self.rate_windows(Limited::Reset, &nip, meta),
             self.store.get_account(&nip),
             self.store.get_reset_code(&nip),
             self.audit_head(&nip),
@@ -126,17 +126,40 @@ impl Service {
         let (Some(account), Some(record)) = (account, record) else {
             return Err(fail("unknown_nip").await);
         };
-        let hash = self.hasher.hash(&password).await.map_err(hash_down)?;
+        if !self
+            .apply_reset(&nip, meta, &account, &record, &password, now, head.clone())
+            .await?
+        {
+            return Err(fail("code_already_used").await);
+        }
+        Ok(())
+    }
+
+    /// The reset of a right code: the new hash, and in one atomic write the account (its
+    /// credentials' version moved on), the code used up, the lock-out cleared and the audit
+    /// record; then the owner told. `false` when the code was used meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_reset(
+        &self,
+        nip: &Nip,
+        meta: &RequestMeta,
+        account: &Account,
+        record: &crate::ports::ResetCodeRecord,
+        password: &Password,
+        now: chrono::DateTime<chrono::Utc>,
+        head: crate::service::Head,
+    ) -> Result<bool, AuthError> {
+        let hash = self.hasher.hash(password).await.map_err(hash_down)?;
         let mut updated = account.clone();
         updated.password_hash = Some(hash);
         updated.credential_version += 1;
         updated.password_changed_at = Some(now);
         updated.updated_at = now;
-        let cleared = throttle::cleared(&nip, now, &self.config);
-        let done = self.public_event(&nip, meta, Action::Reset, Outcome::Succeeded);
+        let cleared = throttle::cleared(nip, now, &self.config);
+        let done = self.public_event(nip, meta, Action::Reset, Outcome::Succeeded);
         let written = self
-            .sealed_write(&done, head.clone(), |sealed| {
-                let (record, updated, cleared) = (&record, &updated, &cleared);
+            .sealed_write(&done, head, |sealed| {
+                let (updated, cleared) = (&updated, &cleared);
                 async move {
                     self.store
                         .complete_reset(
@@ -152,11 +175,11 @@ impl Service {
             .await;
         match written {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(fail("code_already_used").await),
+            Err(StoreError::Conflict(_)) => return Ok(false),
             Err(e) => return Err(store_down(e)),
         }
         info!("password reset");
-        self.notify_password_changed(&account, now, meta.lang).await;
-        Ok(())
+        self.notify_password_changed(account, now, meta.lang).await;
+        Ok(true)
     }
 }

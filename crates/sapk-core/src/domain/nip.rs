@@ -13,7 +13,7 @@
 //! default `21`-`29`) as PPPK. In the product "NIP" means either kind: one type, [`Nip`],
 //! whose parsed facts know the kind.
 
-use crate::i18n::Lang;
+use crate::text::i18n::Lang;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -274,7 +274,7 @@ impl NipFacts {
         match (self.kind, lang) {
             (NipKind::Pns, Lang::Id) => format!(
                 "PNS, TMT CPNS {}",
-                crate::i18n::month_year(
+                crate::text::i18n::month_year(
                     self.appointment_year,
                     self.appointment_month.unwrap_or(1),
                     lang
@@ -282,7 +282,7 @@ impl NipFacts {
             ),
             (NipKind::Pns, Lang::En) => format!(
                 "PNS, first appointed (TMT CPNS) {}",
-                crate::i18n::month_year(
+                crate::text::i18n::month_year(
                     self.appointment_year,
                     self.appointment_month.unwrap_or(1),
                     lang

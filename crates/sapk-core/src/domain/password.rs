@@ -27,7 +27,7 @@ impl fmt::Debug for Password {
     }
 }
 
-pub use crate::policy::{PasswordPolicy, PolicyContext, Violation};
+pub use crate::domain::policy::{PasswordPolicy, PolicyContext, Violation};
 
 /// argon2id parameters; OWASP's (m=19456 KiB, t=2, p=1) by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +149,7 @@ impl PasswordHasher {
     /// PHC string of `pw` with a fresh salt (blocking; see `hash`).
     pub fn hash_blocking(&self, pw: &str) -> Result<String, HashError> {
         let fail = |e: &dyn fmt::Display| HashError::Hash(e.to_string());
-        let salt_bytes = crate::keys::random_bytes::<16>().map_err(|e| fail(&e))?;
+        let salt_bytes = crate::domain::keys::random_bytes::<16>().map_err(|e| fail(&e))?;
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         self.inner
             .run(&self.inner.argon, pw.as_bytes(), &salt_bytes, &mut out)

@@ -1,7 +1,7 @@
 //! NIK (Nomor Induk Kependudukan), the 16-digit number on the KTP identity card. Digits 7-12
 //! are the birth date `DDMMYY`, with 40 added to the day for women.
 
-use crate::nip::{number, Gender, Nip};
+use crate::domain::nip::{number, Gender, Nip};
 use chrono::Datelike;
 use std::fmt;
 

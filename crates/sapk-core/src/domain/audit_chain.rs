@@ -24,8 +24,8 @@
 //! retention period removes the oldest (DynamoDB's TTL), the archive tells expiry from
 //! deletion.
 
-use crate::keys::{ct_eq, TokenKey};
-use crate::ports::AuditEvent;
+use crate::domain::keys::{ct_eq, TokenKey};
+use crate::domain::records::AuditEvent;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -642,120 +642,116 @@ pub enum ChainProblem {
 }
 
 impl ChainProblem {
-    /// What an officer or auditor reads.
+    /// What an officer or auditor reads: where in the chain, then what is wrong.
     pub fn text(&self, l: crate::Lang) -> String {
+        let (id, en) = self.words();
+        let what = l.pick(id, en);
+        let what = match self {
+            ChainProblem::SealedByWriter { sealer, .. } => format!("{what} ({sealer})"),
+            _ => what.to_owned(),
+        };
+        match self.place() {
+            Some(place) => format!("{place}: {what}"),
+            None => what,
+        }
+    }
+
+    /// Where the problem is: a record's place, a range, or a time.
+    fn place(&self) -> Option<String> {
         match self {
-            ChainProblem::Altered { seq } => format!(
-                "#{seq}: {}",
-                l.pick(
-                    "isi catatan tidak cocok dengan segelnya (diubah)",
-                    "the record does not match its seal (altered)"
-                )
+            ChainProblem::Altered { seq }
+            | ChainProblem::Duplicate { seq }
+            | ChainProblem::Broken { seq }
+            | ChainProblem::SealedByWriter { seq, .. }
+            | ChainProblem::HeadMismatch { seq }
+            | ChainProblem::CheckpointMismatch { seq } => Some(format!("#{seq}")),
+            ChainProblem::Missing { after, next } => Some(format!("#{after}..#{next}")),
+            ChainProblem::TailMissing { held, head } => Some(format!("#{held}..#{head}")),
+            ChainProblem::HeadBehind { head, held } => Some(format!("#{head} < #{held}")),
+            ChainProblem::BehindCheckpoint { checkpoint, held } => {
+                Some(format!("#{held} < #{checkpoint}"))
+            }
+            ChainProblem::UnchainedAfterChain { at } | ChainProblem::WrongChain { at } => {
+                Some(at.to_string())
+            }
+            ChainProblem::CheckpointMissing { at } => Some(at.to_string()),
+            ChainProblem::HeadMissing
+            | ChainProblem::HeadAltered
+            | ChainProblem::CheckpointAltered
+            | ChainProblem::Other => None,
+        }
+    }
+
+    /// What is wrong, in Indonesian and English.
+    fn words(&self) -> (&'static str, &'static str) {
+        match self {
+            ChainProblem::SealedByWriter { .. } => (
+                "disegel dengan kunci peran yang tidak boleh menulis catatan seperti ini",
+                "sealed with the key of a role that may not write such a record",
             ),
-            ChainProblem::Missing { after, next } => format!(
-                "#{after}..#{next}: {}",
-                l.pick(
-                    "catatan di antaranya hilang (dihapus)",
-                    "records between them are missing (deleted)"
-                )
+            ChainProblem::TailMissing { .. } => (
+                "catatan terbaru hilang (dihapus dari ujung rantai)",
+                "the newest records are missing (deleted from the chain's end)",
             ),
-            ChainProblem::Duplicate { seq } => format!(
-                "#{seq}: {}",
-                l.pick(
-                    "dua catatan di satu tempat atau urutan salah",
-                    "two records at one place, or out of order"
-                )
+            ChainProblem::HeadBehind { .. } => (
+                "penanda ujung rantai lebih lama dari catatannya (dikembalikan)",
+                "the kept head is older than the records (put back)",
             ),
-            ChainProblem::Broken { seq } => format!(
-                "#{seq}: {}",
-                l.pick(
-                    "tidak menyambung ke catatan sebelumnya (diganti)",
-                    "does not link to the record before it (replaced)"
-                )
+            ChainProblem::BehindCheckpoint { .. } => (
+                "titik periksa arsip melihat rantai lebih panjang (penyimpanan dikembalikan ke keadaan lama atau catatan dihapus)",
+                "the archive's checkpoint saw a longer chain (the store was rolled back or records deleted)",
             ),
-            ChainProblem::UnchainedAfterChain { at } => format!(
-                "{at}: {}",
-                l.pick(
-                    "catatan tanpa segel (ditulis di luar layanan)",
-                    "a record without a seal (written outside the service)"
-                )
+            ChainProblem::Altered { .. } => (
+                "isi catatan tidak cocok dengan segelnya (diubah)",
+                "the record does not match its seal (altered)",
             ),
-            ChainProblem::WrongChain { at } => format!(
-                "{at}: {}",
-                l.pick("catatan dari rantai lain", "a record of another chain")
+            ChainProblem::Missing { .. } => (
+                "catatan di antaranya hilang (dihapus)",
+                "records between them are missing (deleted)",
             ),
-            ChainProblem::SealedByWriter { seq, sealer } => format!(
-                "#{seq}: {} ({sealer})",
-                l.pick(
-                    "disegel dengan kunci peran yang tidak boleh menulis catatan seperti ini",
-                    "sealed with the key of a role that may not write such a record"
-                )
+            ChainProblem::Duplicate { .. } => (
+                "dua catatan di satu tempat atau urutan salah",
+                "two records at one place, or out of order",
             ),
-            ChainProblem::HeadMissing => l
-                .pick(
-                    "penanda ujung rantai tidak ada (dihapus)",
-                    "the chain's kept head is missing (deleted)",
-                )
-                .to_owned(),
-            ChainProblem::HeadAltered => l
-                .pick(
-                    "penanda ujung rantai tidak cocok dengan segelnya (diubah)",
-                    "the chain's kept head does not match its seal (altered)",
-                )
-                .to_owned(),
-            ChainProblem::TailMissing { held, head } => format!(
-                "#{held}..#{head}: {}",
-                l.pick(
-                    "catatan terbaru hilang (dihapus dari ujung rantai)",
-                    "the newest records are missing (deleted from the chain's end)"
-                )
+            ChainProblem::Broken { .. } => (
+                "tidak menyambung ke catatan sebelumnya (diganti)",
+                "does not link to the record before it (replaced)",
             ),
-            ChainProblem::HeadBehind { head, held } => format!(
-                "#{head} < #{held}: {}",
-                l.pick(
-                    "penanda ujung rantai lebih lama dari catatannya (dikembalikan)",
-                    "the kept head is older than the records (put back)"
-                )
+            ChainProblem::UnchainedAfterChain { .. } => (
+                "catatan tanpa segel (ditulis di luar layanan)",
+                "a record without a seal (written outside the service)",
             ),
-            ChainProblem::HeadMismatch { seq } => format!(
-                "#{seq}: {}",
-                l.pick(
-                    "penanda ujung rantai tidak sama dengan catatan di tempatnya",
-                    "the kept head differs from the record at its place"
-                )
+            ChainProblem::WrongChain { .. } => (
+                "catatan dari rantai lain",
+                "a record of another chain",
             ),
-            ChainProblem::BehindCheckpoint { checkpoint, held } => format!(
-                "#{held} < #{checkpoint}: {}",
-                l.pick(
-                    "titik periksa arsip melihat rantai lebih panjang (penyimpanan dikembalikan ke keadaan lama atau catatan dihapus)",
-                    "the archive's checkpoint saw a longer chain (the store was rolled back or records deleted)"
-                )
+            ChainProblem::HeadMissing => (
+                "penanda ujung rantai tidak ada (dihapus)",
+                "the chain's kept head is missing (deleted)",
             ),
-            ChainProblem::CheckpointMismatch { seq } => format!(
-                "#{seq}: {}",
-                l.pick(
-                    "catatan tidak sama dengan yang dilihat titik periksa arsip (diganti)",
-                    "the record is not the one the archive's checkpoint saw (replaced)"
-                )
+            ChainProblem::HeadAltered => (
+                "penanda ujung rantai tidak cocok dengan segelnya (diubah)",
+                "the chain's kept head does not match its seal (altered)",
             ),
-            ChainProblem::Other => l
-                .pick(
-                    "masalah yang belum dikenal versi alat ini (perbarui sapk-admin)",
-                    "a problem this version of the tool does not know (update sapk-admin)",
-                )
-                .to_owned(),
-            ChainProblem::CheckpointAltered => l
-                .pick(
-                    "titik periksa arsip terbaru tidak cocok dengan segelnya",
-                    "the archive's newest checkpoint does not match its seal",
-                )
-                .to_owned(),
-            ChainProblem::CheckpointMissing { at } => format!(
-                "{at}: {}",
-                l.pick(
-                    "titik periksa yang tercatat di riwayat tidak ada lagi di arsip (dihapus atau diganti yang lama)",
-                    "a checkpoint the trail records is no longer the archive's newest (deleted, or an older one put back)"
-                )
+            ChainProblem::HeadMismatch { .. } => (
+                "penanda ujung rantai tidak sama dengan catatan di tempatnya",
+                "the kept head differs from the record at its place",
+            ),
+            ChainProblem::CheckpointMismatch { .. } => (
+                "catatan tidak sama dengan yang dilihat titik periksa arsip (diganti)",
+                "the record is not the one the archive's checkpoint saw (replaced)",
+            ),
+            ChainProblem::Other => (
+                "masalah yang belum dikenal versi alat ini (perbarui sapk-admin)",
+                "a problem this version of the tool does not know (update sapk-admin)",
+            ),
+            ChainProblem::CheckpointAltered => (
+                "titik periksa arsip terbaru tidak cocok dengan segelnya",
+                "the archive's newest checkpoint does not match its seal",
+            ),
+            ChainProblem::CheckpointMissing { .. } => (
+                "titik periksa yang tercatat di riwayat tidak ada lagi di arsip (dihapus atau diganti yang lama)",
+                "a checkpoint the trail records is no longer the archive's newest (deleted, or an older one put back)",
             ),
         }
     }

@@ -204,6 +204,73 @@ pub enum Zone {
     Wit,
 }
 
+// BKN's 14 regional offices: I Yogyakarta, II Surabaya, III Bandung, IV Makassar,
+// V Jakarta, VI Medan, VII Palembang, VIII Banjarmasin, IX Jayapura, X Denpasar,
+// XI Manado, XII Pekanbaru, XIII Banda Aceh, XIV Manokwari.
+const KANREG_ZONES: [Zone; 14] = [
+    Zone::Wib,
+    Zone::Wib,
+    Zone::Wib,
+    Zone::Wita,
+    Zone::Wib,
+    Zone::Wib,
+    Zone::Wib,
+    Zone::Wita,
+    Zone::Wit,
+    Zone::Wita,
+    Zone::Wita,
+    Zone::Wib,
+    Zone::Wib,
+    Zone::Wit,
+];
+
+/// Province and city words of offices in WITA.
+const WITA_WORDS: &[&str] = &[
+    "BALI",
+    "DENPASAR",
+    "NTB",
+    "MATARAM",
+    "NTT",
+    "KUPANG",
+    "KALSEL",
+    "BANJARMASIN",
+    "BANJARBARU",
+    "KALTIM",
+    "SAMARINDA",
+    "BALIKPAPAN",
+    "KALTARA",
+    "TARAKAN",
+    "SULUT",
+    "MANADO",
+    "SULTENG",
+    "PALU",
+    "SULSEL",
+    "MAKASSAR",
+    "SULTRA",
+    "KENDARI",
+    "SULBAR",
+    "MAMUJU",
+    "GORONTALO",
+    "SULAWESI",
+];
+
+/// Province and city words of offices in WIT.
+const WIT_WORDS: &[&str] = &[
+    "MALUKU",
+    "MALUT",
+    "AMBON",
+    "TERNATE",
+    "SOFIFI",
+    "PAPUA",
+    "JAYAPURA",
+    "MANOKWARI",
+    "SORONG",
+    "MERAUKE",
+    "NABIRE",
+    "WAMENA",
+    "TIMIKA",
+];
+
 impl Zone {
     pub fn hours(self) -> i32 {
         match self {
@@ -231,78 +298,16 @@ impl Zone {
             .filter(|w| !w.is_empty())
             .map(str::to_uppercase)
             .collect();
-        // BKN's 14 regional offices: I Yogyakarta, II Surabaya, III Bandung, IV Makassar,
-        // V Jakarta, VI Medan, VII Palembang, VIII Banjarmasin, IX Jayapura, X Denpasar,
-        // XI Manado, XII Pekanbaru, XIII Banda Aceh, XIV Manokwari.
-        const KANREG: [Zone; 14] = [
-            Zone::Wib,
-            Zone::Wib,
-            Zone::Wib,
-            Zone::Wita,
-            Zone::Wib,
-            Zone::Wib,
-            Zone::Wib,
-            Zone::Wita,
-            Zone::Wit,
-            Zone::Wita,
-            Zone::Wita,
-            Zone::Wib,
-            Zone::Wib,
-            Zone::Wit,
-        ];
         if let Some(i) = words.iter().position(|w| w == "KANREG") {
             let n = words.get(i + 1).and_then(|w| roman_or_number(w));
-            if let Some(z) = n.and_then(|n| KANREG.get(n.checked_sub(1)?)) {
+            if let Some(z) = n.and_then(|n| KANREG_ZONES.get(n.checked_sub(1)?)) {
                 return Some(*z);
             }
         }
-        const WITA: &[&str] = &[
-            "BALI",
-            "DENPASAR",
-            "NTB",
-            "MATARAM",
-            "NTT",
-            "KUPANG",
-            "KALSEL",
-            "BANJARMASIN",
-            "BANJARBARU",
-            "KALTIM",
-            "SAMARINDA",
-            "BALIKPAPAN",
-            "KALTARA",
-            "TARAKAN",
-            "SULUT",
-            "MANADO",
-            "SULTENG",
-            "PALU",
-            "SULSEL",
-            "MAKASSAR",
-            "SULTRA",
-            "KENDARI",
-            "SULBAR",
-            "MAMUJU",
-            "GORONTALO",
-            "SULAWESI",
-        ];
-        const WIT: &[&str] = &[
-            "MALUKU",
-            "MALUT",
-            "AMBON",
-            "TERNATE",
-            "SOFIFI",
-            "PAPUA",
-            "JAYAPURA",
-            "MANOKWARI",
-            "SORONG",
-            "MERAUKE",
-            "NABIRE",
-            "WAMENA",
-            "TIMIKA",
-        ];
         words.iter().find_map(|w| {
-            if WITA.contains(&w.as_str()) {
+            if WITA_WORDS.contains(&w.as_str()) {
                 Some(Zone::Wita)
-            } else if WIT.contains(&w.as_str()) {
+            } else if WIT_WORDS.contains(&w.as_str()) {
                 Some(Zone::Wit)
             } else {
                 None

@@ -1,16 +1,16 @@
 //! `POST /v1/password/forgot`: a reset code by e-mail.
 
-use crate::audit_text::{Action, Outcome};
-use crate::code::ResetCode;
-use crate::error::AuthError;
+use crate::domain::code::ResetCode;
+use crate::domain::nip::Nip;
 use crate::mail;
-use crate::nip::Nip;
 use crate::ports::ResetCodeRecord;
+use crate::service::error::AuthError;
+use crate::text::audit_text::{Action, Outcome};
 use chrono::Duration;
 use serde_json::json;
 use tracing::{error, info, instrument};
 
-use super::{store_down, Limited, RequestMeta, Service};
+use crate::service::{store_down, Limited, RequestMeta, Service};
 
 impl Service {
     /// `POST /v1/password/forgot`. The answer is the same, and takes at least
@@ -35,7 +35,7 @@ impl Service {
     async fn forgot_inner(&self, nip: &Nip, meta: &RequestMeta) -> Result<(), AuthError> {
         // One round trip: the counters, the account, the code and the audit chain's head.
         let (over, account, current, head) = tokio::join!(
-            self.rate_counters(Limited::Forgot, nip, meta),
+            self.rate_windows(Limited::Forgot, nip, meta),
             self.store.get_account(nip),
             self.store.get_reset_code(nip),
             self.audit_head(nip),
@@ -103,10 +103,36 @@ impl Service {
             .await;
             return Ok(());
         };
-        let mail = mail::reset_code_email(
-            &email,
+        self.mail_code(
+            nip,
+            meta,
             account.name.as_str(),
+            &email,
             &code,
+            &record,
+            head,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The code's e-mail (queued or sent, carrying its guard) and the audit record of it.
+    #[allow(clippy::too_many_arguments)]
+    async fn mail_code(
+        &self,
+        nip: &Nip,
+        meta: &RequestMeta,
+        name: &str,
+        email: &crate::domain::email::Email,
+        code: &ResetCode,
+        record: &ResetCodeRecord,
+        head: crate::service::Head,
+    ) {
+        let expires_at = record.expires_at;
+        let mail = mail::reset_code_email(
+            email,
+            name,
+            code,
             expires_at,
             self.config.code_ttl_secs / 60,
             meta.lang,
@@ -133,6 +159,5 @@ impl Service {
         ev.details = json!({ "to": email.masked(), "expires_at": expires_at });
         self.audit_on(ev, head).await;
         info!(sent, "reset code issued");
-        Ok(())
     }
 }

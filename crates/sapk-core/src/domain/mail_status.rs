@@ -2,16 +2,12 @@
 //! delivery, bounce, complaint, reject, delivery delay). Kept per account, shown to counter
 //! officers in plain Indonesian ("Email terakhir ditolak permanen pada …: alamat tidak ada"),
 //! audited when something went wrong, never shown through the public API. A staff e-mail
-//! change clears it.
+//! change clears it. The recorder of the events is [`crate::staff::mail_status`].
 
-use crate::audit_text::{Action, Outcome};
-use crate::email::Email;
-use crate::i18n::{format_in, Lang, Zone};
-use crate::nip::Nip;
-use crate::service::Service;
+use crate::domain::email::Email;
+use crate::text::i18n::{format_in, Lang, Zone};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// The mail service's last word on an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +132,7 @@ impl MailStatus {
             .as_deref()
             .map(|d| match diagnostic_meaning(d, l) {
                 Some(m) => format!(": {m}"),
-                None => format!(": {}", crate::i18n::printable(d)),
+                None => format!(": {}", crate::text::i18n::printable(d)),
             })
             .unwrap_or_default();
         format!(
@@ -146,75 +142,6 @@ impl MailStatus {
             format_in(self.at, l, zone),
             self.address.masked()
         )
-    }
-}
-
-impl Service {
-    /// Records the mail service's events: the newest status per account whose e-mail is the
-    /// event's address (an older event does not overwrite a newer one); a problem (bounce,
-    /// complaint, suppression, rejection) is audited in the account's trail too. Events for
-    /// addresses no account has are ignored.
-    pub async fn record_mail_events(
-        &self,
-        events: &[MailEvent],
-    ) -> Result<usize, crate::ports::StoreError> {
-        let mut recorded = 0;
-        for e in events {
-            let mut status = e.status.clone();
-            status.diagnostic = status
-                .diagnostic
-                .map(|d| d.chars().take(300).collect::<String>());
-            for nip in self.store.accounts_with_email(&e.to, 10).await? {
-                if !self.newer_than_stored(&nip, &status).await? {
-                    continue;
-                }
-                self.store.put_mail_status(&nip, &status).await?;
-                recorded += 1;
-                if status.state.is_problem() {
-                    self.record_mail_problem(&nip, &status).await;
-                }
-            }
-        }
-        Ok(recorded)
-    }
-
-    async fn newer_than_stored(
-        &self,
-        nip: &Nip,
-        status: &MailStatus,
-    ) -> Result<bool, crate::ports::StoreError> {
-        Ok(match self.store.get_mail_status(nip).await? {
-            Some(old) => status.at >= old.at,
-            None => true,
-        })
-    }
-
-    async fn record_mail_problem(&self, nip: &Nip, status: &MailStatus) {
-        let event = crate::ports::AuditEvent {
-            at: self.now(),
-            actor: "mail-service".to_owned(),
-            office: None,
-            nip: Some(nip.clone()),
-            source_ip: None,
-            action: Action::MailStatus.code().to_owned(),
-            outcome: Outcome::Problem.code().to_owned(),
-            details: json!({
-                "state": status.state.code(),
-                "at": status.at,
-                "to": status.address.masked(),
-                "diagnostic": status.diagnostic,
-            }),
-            link: None,
-        };
-        self.audit(event).await;
-    }
-
-    /// The last mail status of an account, for the counter.
-    pub async fn mail_status(
-        &self,
-        nip: &Nip,
-    ) -> Result<Option<MailStatus>, crate::ports::StoreError> {
-        self.store.get_mail_status(nip).await
     }
 }
 

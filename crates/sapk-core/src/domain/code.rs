@@ -1,7 +1,7 @@
 //! Reset codes: 8 symbols of Crockford base32 (40 bits), shown as `XXXX-XXXX`.
 
-use crate::keys::{random_bytes, KeyError, TokenKey};
-use crate::nip::Nip;
+use crate::domain::keys::{random_bytes, KeyError, TokenKey};
+use crate::domain::nip::Nip;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 

@@ -1,7 +1,7 @@
 //! Tunable behaviour, read from `SAPK_*` environment variables with safe defaults.
 
-use crate::nip::NipRules;
-use crate::password::{HashParams, PasswordPolicy};
+use crate::domain::nip::NipRules;
+use crate::domain::password::{HashParams, PasswordPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -77,7 +77,7 @@ pub struct Config {
     /// Which NIP digits 13-14 read as an NI PPPK (`SAPK_PPPK_CODES`, default `21-29`).
     pub nip: NipRules,
     /// BKN's line and address every help text names (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`).
-    pub help: crate::i18n::HelpContacts,
+    pub help: crate::text::i18n::HelpContacts,
     /// Whose employees must set up two-step login (`SAPK_SECOND_FACTOR_REQUIRED`).
     pub second_factor_required: FactorRequirement,
     /// How long audit records (with the masked, keyed-hashed NIK and document numbers in
@@ -153,7 +153,7 @@ impl Default for Config {
             forgot_cooldown_secs: 60,
             limits: RateLimits::default(),
             nip: NipRules::default(),
-            help: crate::i18n::HelpContacts::default(),
+            help: crate::text::i18n::HelpContacts::default(),
             second_factor_required: FactorRequirement::Nobody,
             audit_retention_days: 5 * 365,
         }
@@ -212,12 +212,59 @@ fn limit(
     Ok(RateLimit { max, window_secs })
 }
 
+impl RateLimits {
+    /// `SAPK_LIMIT_{FORGOT,RESET,LOGIN}_{IP,NIP_IP,NIP}`, each `MAX/WINDOW_SECONDS`.
+    fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<RateLimits, ConfigError> {
+        let dl = RateLimits::default();
+        Ok(RateLimits {
+            forgot_ip: limit(get, "SAPK_LIMIT_FORGOT_IP", dl.forgot_ip)?,
+            forgot_nip_ip: limit(get, "SAPK_LIMIT_FORGOT_NIP_IP", dl.forgot_nip_ip)?,
+            forgot_nip: limit(get, "SAPK_LIMIT_FORGOT_NIP", dl.forgot_nip)?,
+            reset_ip: limit(get, "SAPK_LIMIT_RESET_IP", dl.reset_ip)?,
+            reset_nip_ip: limit(get, "SAPK_LIMIT_RESET_NIP_IP", dl.reset_nip_ip)?,
+            reset_nip: limit(get, "SAPK_LIMIT_RESET_NIP", dl.reset_nip)?,
+            login_ip: limit(get, "SAPK_LIMIT_LOGIN_IP", dl.login_ip)?,
+            login_nip_ip: limit(get, "SAPK_LIMIT_LOGIN_NIP_IP", dl.login_nip_ip)?,
+            login_nip: limit(get, "SAPK_LIMIT_LOGIN_NIP", dl.login_nip)?,
+        })
+    }
+}
+
+/// The help contacts (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`), `d`'s where unset.
+fn help_from_lookup(
+    get: &dyn Fn(&str) -> Option<String>,
+    d: crate::text::i18n::HelpContacts,
+) -> Result<crate::text::i18n::HelpContacts, ConfigError> {
+    Ok(crate::text::i18n::HelpContacts {
+        phone: match get("SAPK_HELP_PHONE") {
+            None => d.phone,
+            Some(raw) => {
+                crate::text::i18n::HelpContacts::phone_from(&raw).ok_or_else(|| ConfigError {
+                    name: "SAPK_HELP_PHONE".to_owned(),
+                    value: raw.clone(),
+                    reason: "a telephone number: digits, spaces, +, - and parentheses, at most 24"
+                        .to_owned(),
+                })?
+            }
+        },
+        email: match get("SAPK_HELP_EMAIL") {
+            None => d.email,
+            Some(raw) => crate::Email::parse(raw.trim())
+                .map(|e| e.as_str().to_owned())
+                .map_err(|_| ConfigError {
+                    name: "SAPK_HELP_EMAIL".to_owned(),
+                    value: raw.clone(),
+                    reason: "an e-mail address".to_owned(),
+                })?,
+        },
+    })
+}
+
 impl Config {
     /// Reads `SAPK_*` variables through `get` (e.g. `|k| std::env::var(k).ok()`).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let d = Config::default();
-        let dl = RateLimits::default();
-        Ok(Config {
+        let mut c = Config {
             code_ttl_secs: num(get, "SAPK_CODE_TTL_SECONDS", d.code_ttl_secs, 60, 86_400)?,
             code_max_attempts: num(get, "SAPK_CODE_MAX_ATTEMPTS", d.code_max_attempts, 1, 20)?,
             session_ttl_secs: num(
@@ -243,35 +290,6 @@ impl Config {
                 t_cost: num(get, "SAPK_ARGON2_ITERATIONS", d.hash.t_cost, 1, 100)?,
                 p_cost: num(get, "SAPK_ARGON2_PARALLELISM", d.hash.p_cost, 1, 16)?,
             },
-            lockout_threshold: num(get, "SAPK_LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100)?,
-            lockout_nip_ceiling: num(
-                get,
-                "SAPK_LOCKOUT_NIP_CEILING",
-                d.lockout_nip_ceiling,
-                1,
-                1000,
-            )?,
-            lockout_base_secs: num(
-                get,
-                "SAPK_LOCKOUT_BASE_SECONDS",
-                d.lockout_base_secs,
-                1,
-                3600,
-            )?,
-            lockout_max_secs: num(
-                get,
-                "SAPK_LOCKOUT_MAX_SECONDS",
-                d.lockout_max_secs,
-                1,
-                86_400,
-            )?,
-            lockout_memory_secs: num(
-                get,
-                "SAPK_LOCKOUT_MEMORY_SECONDS",
-                d.lockout_memory_secs,
-                60,
-                30 * 86_400,
-            )?,
             second_step_cap: num(get, "SAPK_SECOND_STEP_CAP", d.second_step_cap, 1, 100)?,
             forgot_min_ms: num(get, "SAPK_FORGOT_MIN_MS", d.forgot_min_ms, 0, 10_000)?,
             forgot_cooldown_secs: num(
@@ -281,17 +299,7 @@ impl Config {
                 0,
                 3600,
             )?,
-            limits: RateLimits {
-                forgot_ip: limit(get, "SAPK_LIMIT_FORGOT_IP", dl.forgot_ip)?,
-                forgot_nip_ip: limit(get, "SAPK_LIMIT_FORGOT_NIP_IP", dl.forgot_nip_ip)?,
-                forgot_nip: limit(get, "SAPK_LIMIT_FORGOT_NIP", dl.forgot_nip)?,
-                reset_ip: limit(get, "SAPK_LIMIT_RESET_IP", dl.reset_ip)?,
-                reset_nip_ip: limit(get, "SAPK_LIMIT_RESET_NIP_IP", dl.reset_nip_ip)?,
-                reset_nip: limit(get, "SAPK_LIMIT_RESET_NIP", dl.reset_nip)?,
-                login_ip: limit(get, "SAPK_LIMIT_LOGIN_IP", dl.login_ip)?,
-                login_nip_ip: limit(get, "SAPK_LIMIT_LOGIN_NIP_IP", dl.login_nip_ip)?,
-                login_nip: limit(get, "SAPK_LIMIT_LOGIN_NIP", dl.login_nip)?,
-            },
+            limits: RateLimits::from_lookup(get)?,
             nip: match get("SAPK_PPPK_CODES") {
                 None => d.nip,
                 Some(raw) => NipRules::parse(&raw).map_err(|reason| ConfigError {
@@ -300,31 +308,11 @@ impl Config {
                     reason: format!("{reason} (expected codes and ranges such as 21-29 or 21,24)"),
                 })?,
             },
-            help: crate::i18n::HelpContacts {
-                phone: match get("SAPK_HELP_PHONE") {
-                    None => d.help.phone,
-                    Some(raw) => crate::i18n::HelpContacts::phone_from(&raw).ok_or_else(|| {
-                        ConfigError {
-                            name: "SAPK_HELP_PHONE".to_owned(),
-                            value: raw.clone(),
-                            reason: "a telephone number: digits, spaces, +, - and parentheses, at most 24"
-                                .to_owned(),
-                        }
-                    })?,
-                },
-                email: match get("SAPK_HELP_EMAIL") {
-                    None => d.help.email,
-                    Some(raw) => crate::Email::parse(raw.trim())
-                        .map(|e| e.as_str().to_owned())
-                        .map_err(|_| ConfigError {
-                            name: "SAPK_HELP_EMAIL".to_owned(),
-                            value: raw.clone(),
-                            reason: "an e-mail address".to_owned(),
-                        })?,
-                },
-            },
+            help: help_from_lookup(get, d.help.clone())?,
             second_factor_required: get("SAPK_SECOND_FACTOR_REQUIRED")
-                .map_or(FactorRequirement::Nobody, |raw| FactorRequirement::parse(&raw)),
+                .map_or(FactorRequirement::Nobody, |raw| {
+                    FactorRequirement::parse(&raw)
+                }),
             audit_retention_days: num(
                 get,
                 "SAPK_AUDIT_RETENTION_DAYS",
@@ -332,7 +320,45 @@ impl Config {
                 30,
                 3650,
             )?,
-        })
+            ..d
+        };
+        c.read_lockout(get)?;
+        Ok(c)
+    }
+
+    /// The lock-out's settings (`SAPK_LOCKOUT_*`).
+    fn read_lockout(&mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let d = Config::default();
+        self.lockout_threshold = num(get, "SAPK_LOCKOUT_THRESHOLD", d.lockout_threshold, 1, 100)?;
+        self.lockout_nip_ceiling = num(
+            get,
+            "SAPK_LOCKOUT_NIP_CEILING",
+            d.lockout_nip_ceiling,
+            1,
+            1000,
+        )?;
+        self.lockout_base_secs = num(
+            get,
+            "SAPK_LOCKOUT_BASE_SECONDS",
+            d.lockout_base_secs,
+            1,
+            3600,
+        )?;
+        self.lockout_max_secs = num(
+            get,
+            "SAPK_LOCKOUT_MAX_SECONDS",
+            d.lockout_max_secs,
+            1,
+            86_400,
+        )?;
+        self.lockout_memory_secs = num(
+            get,
+            "SAPK_LOCKOUT_MEMORY_SECONDS",
+            d.lockout_memory_secs,
+            60,
+            30 * 86_400,
+        )?;
+        Ok(())
     }
 
     pub fn from_env() -> Result<Config, ConfigError> {
@@ -345,6 +371,14 @@ impl Config {
     /// would stop limiting). Empty when the configuration is safe. Tests build their
     /// `Config` directly and are not held to these.
     pub fn security_floor_violations(&self) -> Vec<String> {
+        let mut v = self.hashing_violations();
+        v.extend(self.guess_violations());
+        v.extend(self.limit_violations());
+        v
+    }
+
+    /// Hashing and strength below the floor.
+    fn hashing_violations(&self) -> Vec<String> {
         let mut v = Vec::new();
         let h = self.hash;
         // OWASP Password Storage Cheat Sheet: argon2id m=47104/t=1, m=19456/t=2,
@@ -371,45 +405,61 @@ impl Config {
                 self.forgot_min_ms
             ));
         }
-        if self.code_max_attempts > 10 {
-            v.push(format!(
-                "SAPK_CODE_MAX_ATTEMPTS={} is above 10",
-                self.code_max_attempts
-            ));
-        }
-        if self.code_ttl_secs > 3600 {
-            v.push(format!(
-                "SAPK_CODE_TTL_SECONDS={} is above 3600",
-                self.code_ttl_secs
-            ));
-        }
-        if self.lockout_threshold > 10 {
-            v.push(format!(
-                "SAPK_LOCKOUT_THRESHOLD={} is above 10",
-                self.lockout_threshold
-            ));
-        }
-        if self.lockout_nip_ceiling > 100 {
-            v.push(format!(
-                "SAPK_LOCKOUT_NIP_CEILING={} is above NIST's 100",
-                self.lockout_nip_ceiling
-            ));
-        }
-        if self.second_step_cap > 20 {
-            v.push(format!(
-                "SAPK_SECOND_STEP_CAP={} is above 20",
-                self.second_step_cap
-            ));
-        }
-        if self.lockout_base_secs < 30 {
-            v.push(format!(
-                "SAPK_LOCKOUT_BASE_SECONDS={} is below 30",
-                self.lockout_base_secs
-            ));
-        }
+        v
+    }
+
+    /// More guesses than the floor allows: the code's tries and life, the lock-out.
+    fn guess_violations(&self) -> Vec<String> {
+        let checks = [
+            (
+                self.code_max_attempts > 10,
+                "SAPK_CODE_MAX_ATTEMPTS",
+                self.code_max_attempts as u64,
+                "is above 10",
+            ),
+            (
+                self.code_ttl_secs > 3600,
+                "SAPK_CODE_TTL_SECONDS",
+                self.code_ttl_secs as u64,
+                "is above 3600",
+            ),
+            (
+                self.lockout_threshold > 10,
+                "SAPK_LOCKOUT_THRESHOLD",
+                self.lockout_threshold as u64,
+                "is above 10",
+            ),
+            (
+                self.lockout_nip_ceiling > 100,
+                "SAPK_LOCKOUT_NIP_CEILING",
+                self.lockout_nip_ceiling as u64,
+                "is above NIST's 100",
+            ),
+            (
+                self.second_step_cap > 20,
+                "SAPK_SECOND_STEP_CAP",
+                self.second_step_cap as u64,
+                "is above 20",
+            ),
+            (
+                self.lockout_base_secs < 30,
+                "SAPK_LOCKOUT_BASE_SECONDS",
+                self.lockout_base_secs as u64,
+                "is below 30",
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter(|(weak, ..)| *weak)
+            .map(|(_, name, value, why)| format!("{name}={value} {why}"))
+            .collect()
+    }
+
+    /// Rate limits that would stop limiting.
+    fn limit_violations(&self) -> Vec<String> {
         let l = &self.limits;
         let per_15_min = |r: RateLimit| r.max.saturating_mul(900) / r.window_secs.max(1) as u64;
-        for (name, limit, cap) in [
+        [
             ("SAPK_LIMIT_FORGOT_NIP_IP", l.forgot_nip_ip, 20),
             ("SAPK_LIMIT_FORGOT_NIP", l.forgot_nip, 100),
             ("SAPK_LIMIT_RESET_NIP_IP", l.reset_nip_ip, 50),
@@ -419,12 +469,11 @@ impl Config {
             ("SAPK_LIMIT_FORGOT_IP", l.forgot_ip, 100_000),
             ("SAPK_LIMIT_RESET_IP", l.reset_ip, 100_000),
             ("SAPK_LIMIT_LOGIN_IP", l.login_ip, 100_000),
-        ] {
-            if per_15_min(limit) > cap {
-                v.push(format!("{name} allows more than {cap} per 15 minutes"));
-            }
-        }
-        v
+        ]
+        .into_iter()
+        .filter(|(_, limit, cap)| per_15_min(*limit) > *cap)
+        .map(|(name, _, cap)| format!("{name} allows more than {cap} per 15 minutes"))
+        .collect()
     }
 
     /// Logs the security parameters in force (at start).

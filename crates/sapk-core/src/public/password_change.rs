@@ -1,15 +1,15 @@
 //! `POST /v1/password/change`: a signed-in civil servant sets a new password.
 
-use crate::audit_text::{Action, Outcome};
-use crate::error::AuthError;
-use crate::i18n::Lang;
+use crate::domain::password::Password;
 use crate::mail;
-use crate::password::Password;
 use crate::ports::{Account, StoreError};
+use crate::service::error::AuthError;
+use crate::text::audit_text::{Action, Outcome};
+use crate::text::i18n::Lang;
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::{hash_down, store_down, Limited, LoginOutput, RequestMeta, Service};
+use crate::service::{hash_down, store_down, Limited, LoginOutput, RequestMeta, Service};
 
 impl Service {
     /// `POST /v1/password/change`: a signed-in civil servant sets a new password. The new one
@@ -59,7 +59,7 @@ impl Service {
     }
 
     /// Tells the account's e-mail (if any) that its password changed (a reset or a change).
-    pub(super) async fn notify_password_changed(
+    pub(crate) async fn notify_password_changed(
         &self,
         account: &Account,
         at: DateTime<Utc>,

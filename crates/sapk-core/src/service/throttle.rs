@@ -15,9 +15,9 @@
 //! authenticator's codes are refused until a recovery code or a counter visit) and the
 //! challenge's own wrong codes (`<nip>/challenge/<id>`; a challenge ends after a few).
 
-use crate::config::Config;
-use crate::keys::random_bytes;
-use crate::nip::Nip;
+use crate::domain::config::Config;
+use crate::domain::keys::random_bytes;
+use crate::domain::nip::Nip;
 use crate::ports::{Expect, LoginThrottle, Store, StoreError, ThrottleWrite};
 use chrono::{DateTime, Duration, Utc};
 use std::net::IpAddr;

@@ -36,7 +36,7 @@ impl EmployeeName {
     pub fn parse(raw: &str) -> Result<EmployeeName, NameError> {
         let visible: String = raw
             .chars()
-            .filter(|c| !crate::i18n::is_invisible_format(*c))
+            .filter(|c| !crate::text::i18n::is_invisible_format(*c))
             .collect();
         let name = visible.split_whitespace().collect::<Vec<_>>().join(" ");
         if name.is_empty() {

@@ -1,11 +1,11 @@
 //! Sessions: `GET /v1/session`, `GET /v1/account/activity`, `POST /v1/logout`.
 
-use crate::error::AuthError;
 use crate::ports::{Account, SessionRecord};
+use crate::service::error::AuthError;
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::{store_down, RequestMeta, Service, SessionInfo};
+use crate::service::{store_down, RequestMeta, Service, SessionInfo};
 
 /// One entry of a civil servant's own security activity.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -86,7 +86,7 @@ impl Service {
             second_factor: account
                 .second_factor
                 .as_ref()
-                .is_some_and(crate::factor::SecondFactor::is_active),
+                .is_some_and(crate::domain::factor::SecondFactor::is_active),
             second_factor_required: self
                 .config
                 .second_factor_required
@@ -115,8 +115,8 @@ impl Service {
         Ok(events
             .into_iter()
             .map(|e| ActivityItem {
-                what: crate::audit_text::action(&e.action, lang),
-                outcome: crate::audit_text::outcome(&e.outcome, lang),
+                what: crate::text::audit_text::action(&e.action, lang),
+                outcome: crate::text::audit_text::outcome(&e.outcome, lang),
                 source: e.source_ip.as_deref().map(coarse_source),
                 office: (e.actor != "self").then_some(e.office).flatten(),
                 at: e.at,
@@ -137,8 +137,8 @@ impl Service {
         self.audit(self.public_event(
             &s.nip,
             meta,
-            crate::audit_text::Action::Logout,
-            crate::audit_text::Outcome::Succeeded,
+            crate::text::audit_text::Action::Logout,
+            crate::text::audit_text::Outcome::Succeeded,
         ))
         .await;
         Ok(())

@@ -4,7 +4,7 @@ use crate::mail;
 use crate::ports::OutgoingEmail;
 use tracing::error;
 
-use super::{Delivery, Service};
+use crate::service::{Delivery, Service};
 
 impl Service {
     pub(crate) async fn send(&self, email: Result<OutgoingEmail, mail::TemplateError>) -> bool {

@@ -9,9 +9,9 @@
 //! the service's own names, months, days and patriotic dates. Several unrelated words and a
 //! number still make a strong password.
 
-use crate::email::Email;
-use crate::nip::Nip;
-use crate::password::Password;
+use crate::domain::email::Email;
+use crate::domain::nip::Nip;
+use crate::domain::password::Password;
 use chrono::Datelike;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -152,7 +152,7 @@ const MONTHS: [&str; 12] = [
 static WORDS: LazyLock<HashMap<&'static str, u32>> = LazyLock::new(|| {
     let mut ranks = HashMap::new();
     let mut rank = 0u32;
-    for line in include_str!("../data/words-id.txt").lines() {
+    for line in include_str!("../../data/words-id.txt").lines() {
         if line.is_empty() || line.starts_with('#') || line.starts_with('@') {
             continue;
         }
@@ -393,69 +393,12 @@ const MAX_TOKEN_CHARS: usize = 24;
 /// zxcvbn's model without its additive term for the number of parts, which lets a known
 /// word with a year and a symbol pass as strong. Returns log10.
 fn strict_guesses_log10(s: &str, known: &[(&str, u64)]) -> f64 {
-    let chars: Vec<char> = s.chars().collect();
+    let forms = Forms::new(s, known);
+    let chars = &forms.chars;
     let n = chars.len();
     if n == 0 {
         return 0.0;
     }
-    // Lower case character by character, so that every form has the same length.
-    let lower: Vec<char> = chars
-        .iter()
-        .map(|c| {
-            let mut l = c.to_lowercase();
-            match (l.next(), l.next()) {
-                (Some(one), None) => one,
-                _ => *c,
-            }
-        })
-        .collect();
-    let low = Indexed::new(lower.iter().copied());
-    let leet_i = Indexed::new(unleet(&low.text, false).chars());
-    let leet_l = Indexed::new(unleet(&low.text, true).chars());
-    let rev = Indexed::new(lower.iter().rev().copied());
-    let ranks: HashMap<&str, u64> = known.iter().copied().collect();
-    // Cheapest single part for chars[i..j].
-    let part = |i: usize, j: usize| -> f64 {
-        let len = j - i;
-        let mut best = len as f64; // brute force: 10^len
-        if (2..=MAX_TOKEN_CHARS).contains(&len) {
-            let caps = if chars[i..j] == lower[i..j] {
-                1.0
-            } else if chars[i + 1..j] == lower[i + 1..j]
-                || chars[i..j].iter().all(|c| !c.is_lowercase())
-            {
-                2.0
-            } else {
-                10.0
-            };
-            let forms = [
-                (low.slice(i, j), 1.0),
-                (leet_i.slice(i, j), 2.0),
-                (leet_l.slice(i, j), 2.0),
-                (rev.slice(n - j, n - i), 2.0),
-            ];
-            for (form, extra) in forms {
-                if let Some(r) = ranks.get(form) {
-                    best = best.min((*r as f64 * caps * extra).log10());
-                }
-            }
-        }
-        if len >= 3 && chars[i..j].iter().all(char::is_ascii_digit) {
-            let digits: Vec<i32> = chars[i..j]
-                .iter()
-                .filter_map(|c| c.to_digit(10))
-                .map(|d| d as i32)
-                .collect();
-            if len == 4 && (1900..=2099).contains(&digits.iter().fold(0, |a, d| a * 10 + d)) {
-                best = best.min(50f64.log10());
-            }
-            let step = digits[1] - digits[0];
-            if step.abs() <= 1 && digits.windows(2).all(|w| w[1] - w[0] == step) {
-                best = best.min((10.0 * len as f64).log10());
-            }
-        }
-        best
-    };
     // A run of separators and symbols between parts is glue: brute force, but no part of
     // its own in the count of orderings.
     let glue = |i: usize, j: usize| chars[i..j].iter().all(|c| !c.is_alphanumeric());
@@ -465,7 +408,7 @@ fn strict_guesses_log10(s: &str, known: &[(&str, u64)]) -> f64 {
     best[0][0] = 0.0;
     for j in 1..=n {
         for i in 0..j {
-            let p = part(i, j);
+            let p = forms.part(i, j);
             let adds = usize::from(!glue(i, j));
             for k in 0..j.min(n) {
                 if best[i][k] < inf {
@@ -480,6 +423,107 @@ fn strict_guesses_log10(s: &str, known: &[(&str, u64)]) -> f64 {
     (0..=n)
         .map(|k| best[n][k] + log10_factorial(k))
         .fold(inf, f64::min)
+}
+
+/// A password's characters in the forms a guesser tries: as typed, lower case, with the
+/// letter rewrites undone (two readings of `1`), reversed; and the known tokens' ranks.
+struct Forms<'a> {
+    chars: Vec<char>,
+    lower: Vec<char>,
+    low: Indexed,
+    leet_i: Indexed,
+    leet_l: Indexed,
+    rev: Indexed,
+    ranks: HashMap<&'a str, u64>,
+}
+
+impl<'a> Forms<'a> {
+    fn new(s: &str, known: &[(&'a str, u64)]) -> Forms<'a> {
+        let chars: Vec<char> = s.chars().collect();
+        // Lower case character by character, so that every form has the same length.
+        let lower: Vec<char> = chars
+            .iter()
+            .map(|c| {
+                let mut l = c.to_lowercase();
+                match (l.next(), l.next()) {
+                    (Some(one), None) => one,
+                    _ => *c,
+                }
+            })
+            .collect();
+        let low = Indexed::new(lower.iter().copied());
+        Forms {
+            leet_i: Indexed::new(unleet(&low.text, false).chars()),
+            leet_l: Indexed::new(unleet(&low.text, true).chars()),
+            rev: Indexed::new(lower.iter().rev().copied()),
+            ranks: known.iter().copied().collect(),
+            chars,
+            lower,
+            low,
+        }
+    }
+
+    /// The cheapest single part for chars[i..j] (log10 of its guesses): brute force, a
+    /// known token in one of its forms, or a run of digits.
+    fn part(&self, i: usize, j: usize) -> f64 {
+        let len = j - i;
+        let mut best = len as f64; // brute force: 10^len
+        if (2..=MAX_TOKEN_CHARS).contains(&len) {
+            best = best.min(self.token(i, j));
+        }
+        if len >= 3 && self.chars[i..j].iter().all(char::is_ascii_digit) {
+            best = best.min(digit_run_log10(&self.chars[i..j]));
+        }
+        best
+    }
+
+    /// chars[i..j] as a known token: its rank, times 2 for capitals (10 for odd ones) and 2
+    /// for a rewritten or reversed form; infinite if unknown.
+    fn token(&self, i: usize, j: usize) -> f64 {
+        let (chars, lower, n) = (&self.chars, &self.lower, self.chars.len());
+        let caps = if chars[i..j] == lower[i..j] {
+            1.0
+        } else if chars[i + 1..j] == lower[i + 1..j]
+            || chars[i..j].iter().all(|c| !c.is_lowercase())
+        {
+            2.0
+        } else {
+            10.0
+        };
+        let forms = [
+            (self.low.slice(i, j), 1.0),
+            (self.leet_i.slice(i, j), 2.0),
+            (self.leet_l.slice(i, j), 2.0),
+            (self.rev.slice(n - j, n - i), 2.0),
+        ];
+        forms
+            .into_iter()
+            .filter_map(|(form, extra)| {
+                self.ranks
+                    .get(form)
+                    .map(|r| (*r as f64 * caps * extra).log10())
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// Guesses (log10) for a run of three or more digits: a year (1900-2099), an ascending or
+/// descending sequence or a repeated digit; infinite otherwise.
+fn digit_run_log10(run: &[char]) -> f64 {
+    let digits: Vec<i32> = run
+        .iter()
+        .filter_map(|c| c.to_digit(10))
+        .map(|d| d as i32)
+        .collect();
+    let mut best = f64::INFINITY;
+    if digits.len() == 4 && (1900..=2099).contains(&digits.iter().fold(0, |a, d| a * 10 + d)) {
+        best = best.min(50f64.log10());
+    }
+    let step = digits[1] - digits[0];
+    if step.abs() <= 1 && digits.windows(2).all(|w| w[1] - w[0] == step) {
+        best = best.min((10.0 * digits.len() as f64).log10());
+    }
+    best
 }
 
 const MAX_LEET_SYMBOLS_FOR_ZXCVBN: usize = 8;

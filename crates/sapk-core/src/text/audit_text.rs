@@ -200,8 +200,8 @@ mod tests {
             CheckFailure::SameOfficer,
         ];
         let staff = [
-            StaffError::InvalidNip(crate::nip::NipError::Length(3)),
-            StaffError::InvalidEmail(crate::email::EmailError::Invalid),
+            StaffError::InvalidNip(crate::domain::nip::NipError::Length(3)),
+            StaffError::InvalidEmail(crate::domain::email::EmailError::Invalid),
             StaffError::InvalidName("x"),
             StaffError::UnknownNip,
             StaffError::EmailNeedsCounter,

@@ -1,24 +1,18 @@
 //! Two-step login: setting up an authenticator app (TOTP) and recovery codes for the
-//! signed-in civil servant, the second step of a login, and the removal of a lost
-//! authenticator at a counter after the in-person identity check (a reset by e-mail code
-//! never removes it: that would make it pointless).
+//! signed-in civil servant, and the second step of a login. A lost authenticator is removed
+//! at a counter ([`crate::staff::factor_removal`]).
 
-use crate::audit_text::Reason;
-use crate::audit_text::{Action, Outcome};
-use crate::error::AuthError;
-use crate::factor::{FactorError, FactorInput, FactorKey, SecondFactor, TotpSecret};
-use crate::keys::ct_eq;
+use crate::domain::factor::{FactorError, FactorInput, FactorKey, SecondFactor, TotpSecret};
+use crate::domain::keys::ct_eq;
+use crate::domain::nip::Nip;
 use crate::mail::{self, FactorNotice};
-use crate::nip::Nip;
 use crate::ports::{Account, LoginThrottle, SessionRecord, StoreError};
+use crate::service::error::AuthError;
+use crate::service::throttle::{self, Reservation};
 use crate::service::{
     new_bearer_token, store_down, Challenge, Limited, LoginOutput, RequestMeta, Service,
 };
-use crate::staff::{
-    documents_failure, identity_record, ChangeError, CheckFailure, DocumentSeen, Operator,
-    StaffError,
-};
-use crate::throttle::{self, Reservation};
+use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use serde_json::json;
@@ -185,7 +179,7 @@ impl Service {
     ) -> Result<(), AuthError> {
         let nip = &account.nip;
         let records = self.reserve_attempt(nip, meta, action, &[]).await?;
-        let current = crate::password::Password::new(current_raw);
+        let current = crate::domain::password::Password::new(current_raw);
         let ok = self
             .hasher
             .verify(&current, account.password_hash.as_deref())
@@ -252,19 +246,7 @@ impl Service {
         };
         let nip = ch.nip.clone();
         self.rate_limit(Limited::Login, &nip, meta).await?;
-        let tallies = [
-            throttle::Tally {
-                key: throttle::second_step_key(&nip),
-                expires_at: now + Duration::seconds(SECOND_STEP_MEMORY_SECS),
-            },
-            throttle::Tally {
-                key: throttle::challenge_key(&nip, &hash),
-                expires_at: ch.expires_at,
-            },
-        ];
-        let records = self
-            .reserve_attempt(&nip, meta, Action::LoginSecondStep, &tallies)
-            .await?;
+        let records = self.reserve_second_step(&ch, &hash, meta, now).await?;
         // Counted before this attempt: the account's wrong codes of the last 30 days, and this
         // challenge's.
         let wrong_before = records[2].failures.saturating_sub(1);
@@ -325,21 +307,52 @@ impl Service {
             }
             Err(e) => return Err(store_down(e)),
         }
-        // A completed login: the lock-out counts back to zero. The second step's tally only
-        // for a recovery code (the owner's proof when the authenticator may be under attack):
-        // a right authenticator code gives back its own attempt alone, so an attacker with
-        // the password gains no fresh tries each time the owner signs in.
-        if matches!(input, Some(FactorInput::Recovery(_))) {
-            self.give_back(&records[..3]).await?;
-        } else {
-            self.give_back(&records[..2]).await?;
-            self.give_back_one(&records[2..3]).await?;
-        }
+        self.second_step_passed(&records, &input).await?;
         let out = self
             .issue_session(&nip, account.credential_version, now)
             .await?;
         self.second_step_done(&account, &input, left, meta).await;
         Ok(out)
+    }
+
+    /// The attempt counted against the account's guess budget, its 30-day tally of wrong
+    /// codes and the challenge's tries.
+    async fn reserve_second_step(
+        &self,
+        ch: &SessionRecord,
+        hash: &str,
+        meta: &RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LoginThrottle>, AuthError> {
+        let tallies = [
+            throttle::Tally {
+                key: throttle::second_step_key(&ch.nip),
+                expires_at: now + Duration::seconds(SECOND_STEP_MEMORY_SECS),
+            },
+            throttle::Tally {
+                key: throttle::challenge_key(&ch.nip, hash),
+                expires_at: ch.expires_at,
+            },
+        ];
+        self.reserve_attempt(&ch.nip, meta, Action::LoginSecondStep, &tallies)
+            .await
+    }
+
+    /// A completed login: the lock-out counts back to zero. The second step's tally only for
+    /// a recovery code (the owner's proof when the authenticator may be under attack): a
+    /// right authenticator code gives back its own attempt alone, so an attacker with the
+    /// password gains no fresh tries each time the owner signs in.
+    async fn second_step_passed(
+        &self,
+        records: &[LoginThrottle],
+        input: &Option<FactorInput>,
+    ) -> Result<(), AuthError> {
+        if matches!(input, Some(FactorInput::Recovery(_))) {
+            self.give_back(&records[..3]).await
+        } else {
+            self.give_back(&records[..2]).await?;
+            self.give_back_one(&records[2..3]).await
+        }
     }
 
     /// The hash of a recovery code as stored for `nip`, and the factor without it when it
@@ -348,7 +361,7 @@ impl Service {
         &self,
         nip: &Nip,
         factor: &SecondFactor,
-        code: &crate::factor::RecoveryCode,
+        code: &crate::domain::factor::RecoveryCode,
     ) -> Result<Option<SecondFactor>, AuthError> {
         let h = self.factor_key()?.recovery_hash(nip, code);
         Ok(factor.recovery.iter().position(|x| ct_eq(x, &h)).map(|i| {
@@ -494,7 +507,7 @@ impl Service {
         Ok(TotpEnrolment {
             otpauth_uri: SecretString::from(uri),
             secret: SecretString::from(base32),
-            expires_in: crate::factor::ENROL_WINDOW_SECS,
+            expires_in: crate::domain::factor::ENROL_WINDOW_SECS,
         })
     }
 
@@ -513,7 +526,10 @@ impl Service {
         let now = self.now();
         let factor = match &account.second_factor {
             Some(f) if f.is_active() => return Err(AuthError::AlreadyEnrolled),
-            Some(f) if f.started_at + Duration::seconds(crate::factor::ENROL_WINDOW_SECS) > now => {
+            Some(f)
+                if f.started_at + Duration::seconds(crate::domain::factor::ENROL_WINDOW_SECS)
+                    > now =>
+            {
                 f.clone()
             }
             _ => return Err(AuthError::NotEnrolled),
@@ -638,130 +654,5 @@ impl Service {
             .await;
         }
         Ok(RecoveryCodes(codes.iter().map(|c| c.display()).collect()))
-    }
-}
-
-/// A lost authenticator's removal as the counter submits it: the same in-person identity
-/// check as an e-mail change (the KTP's NIK against the NIP, the documents seen, the
-/// officer's confirmation), and the account version the officer looked at.
-#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FactorRemovalRequest {
-    #[serde(default)]
-    pub nik: Option<String>,
-    #[serde(default)]
-    pub documents: Vec<DocumentSeen>,
-    #[serde(default)]
-    pub person_confirmed: bool,
-    #[serde(default)]
-    pub if_version: Option<u64>,
-}
-
-/// The NIK and document numbers are personal data: never in logs.
-impl std::fmt::Debug for FactorRemovalRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FactorRemovalRequest")
-            .field("nik", &self.nik.as_ref().map(|_| "<redacted>"))
-            .field(
-                "documents",
-                &self.documents.iter().map(|d| &d.kind).collect::<Vec<_>>(),
-            )
-            .field("person_confirmed", &self.person_confirmed)
-            .field("if_version", &self.if_version)
-            .finish()
-    }
-}
-
-/// What a removal did.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct FactorRemoval {
-    /// Whether the authenticator had been confirmed (or was a set-up never finished).
-    pub was_active: bool,
-    /// Whether the account's e-mail was told (`None`: it has none).
-    pub notified: Option<bool>,
-}
-
-impl Service {
-    /// Removes the authenticator (and its recovery codes) of an employee who lost it, after
-    /// the officer checked their identity in person as for an e-mail change. Every session
-    /// ends (the credential version moves); the employee signs in with the password and may
-    /// set up a new authenticator. Audited with the identity record; the account's e-mail
-    /// is told. Every refusal is audited too.
-    pub async fn remove_second_factor(
-        &self,
-        nip: &Nip,
-        req: &FactorRemovalRequest,
-        op: &Operator,
-        lang: crate::Lang,
-    ) -> Result<FactorRemoval, ChangeError> {
-        let action = Action::SecondFactorRemove;
-        let Some(pii) = self.pii_key.as_ref() else {
-            return Err(StaffError::NoPiiKey.into());
-        };
-        let (nik, documents, base) = match identity_record(pii, req.nik.as_deref(), &req.documents)
-        {
-            Ok(x) => x,
-            Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
-        };
-        let Some(account) = self
-            .store
-            .get_account(nip)
-            .await
-            .map_err(StaffError::from)?
-        else {
-            self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
-                .await?;
-            return Err(StaffError::UnknownNip.into());
-        };
-        let failure = documents_failure(documents.as_deref(), req.person_confirmed)
-            .or_else(|| nik.check_against(nip).err().map(CheckFailure::NikMismatch));
-        if let Some(f) = failure {
-            return Err(self.refuse_check(op, nip, action, f, &base).await);
-        }
-        let Some(factor) = &account.second_factor else {
-            self.refuse_audited(op, nip, action, Reason::NoSecondFactor, base)
-                .await?;
-            return Err(StaffError::NoSecondFactor.into());
-        };
-        let was_active = factor.is_active();
-        if req.if_version.is_some_and(|v| v != account.version) {
-            self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
-                .await?;
-            return Err(StaffError::Conflict.into());
-        }
-        let now = self.now();
-        let mut updated = account.clone();
-        updated.second_factor = None;
-        updated.credential_version += 1;
-        updated.updated_at = now;
-        if let Err(e) = self.store.update_account(&updated, account.version).await {
-            let e = StaffError::from(e);
-            if matches!(e, StaffError::Conflict) {
-                self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
-                    .await?;
-            }
-            return Err(e.into());
-        }
-        let mut details = base;
-        details["was_active"] = json!(was_active);
-        self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Done, details))
-            .await?;
-        let notified = match &account.email {
-            Some(email) => Some(
-                self.send(mail::second_factor_email(
-                    email,
-                    account.name.as_str(),
-                    FactorNotice::RemovedAtCounter { office: &op.office },
-                    now,
-                    lang,
-                ))
-                .await,
-            ),
-            None => None,
-        };
-        Ok(FactorRemoval {
-            was_active,
-            notified,
-        })
     }
 }

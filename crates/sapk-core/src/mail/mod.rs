@@ -1,9 +1,12 @@
-//! The e-mails this service sends, as text and HTML, in Indonesian or English.
+//! The e-mails this service sends, as text and HTML, in Indonesian or English, and their
+//! delivery by the mail pipeline ([`deliver`]).
 
-use crate::code::ResetCode;
-use crate::email::Email;
-use crate::i18n::{format_all_zones, help_line, Lang, HELP_URL};
+pub mod deliver;
+
+use crate::domain::code::ResetCode;
+use crate::domain::email::Email;
 use crate::ports::{EmailKind, OutgoingEmail};
+use crate::text::i18n::{format_all_zones, help_line, Lang, HELP_URL};
 use askama::Template;
 use chrono::{DateTime, Utc};
 
@@ -117,7 +120,7 @@ fn notice(
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
     let en = lang == Lang::En;
-    let contacts = crate::i18n::HelpContacts::current();
+    let contacts = crate::text::i18n::HelpContacts::current();
     let text = render(&NoticeText {
         en,
         name,
@@ -238,8 +241,8 @@ pub fn email_changed_new_email(
 pub fn nip_changed_email(
     to: &Email,
     name: &str,
-    old: &crate::nip::Nip,
-    new: &crate::nip::Nip,
+    old: &crate::domain::nip::Nip,
+    new: &crate::domain::nip::Nip,
     at: DateTime<Utc>,
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {

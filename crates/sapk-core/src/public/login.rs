@@ -1,18 +1,27 @@
 //! `POST /v1/login`: NIP and password, then a session or the second step.
 
-use crate::audit_text::{Action, Outcome};
-use crate::error::AuthError;
-use crate::nip::Nip;
-use crate::password::Password;
+use crate::domain::nip::Nip;
+use crate::domain::password::Password;
 use crate::ports::{Account, SessionRecord};
-use crate::throttle::{self, Reservation};
+use crate::service::error::AuthError;
+use crate::service::throttle::{self, Reservation};
+use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use tracing::{info, instrument, warn};
 
-use super::{
+use crate::service::{
     hash_down, new_bearer_token, store_down, Limited, LoginOutput, LoginStep, RequestMeta, Service,
 };
+
+/// A login's attempt, counted: the failures so far (at this address, at every address),
+/// the lock it set, and the records written (to give back).
+struct Taken {
+    pair_failures: u32,
+    nip_failures: u32,
+    lock: Option<DateTime<Utc>>,
+    records: Vec<crate::ports::LoginThrottle>,
+}
 
 impl Service {
     /// `POST /v1/login`: one argon2id verification whether or not the NIP exists.
@@ -31,7 +40,7 @@ impl Service {
         // after the verification, the attempt given back, the session and the audit record
         // at once.
         let (over, account, locks, head) = tokio::join!(
-            self.rate_counters(Limited::Login, &nip, meta),
+            self.rate_windows(Limited::Login, &nip, meta),
             self.store.get_account(&nip),
             self.store.get_throttles(&keys),
             self.audit_head(&nip),
@@ -39,44 +48,9 @@ impl Service {
         self.refuse_if_limited(Limited::Login, &nip, meta, over, head.clone())
             .await?;
         let account = account.map_err(store_down)?;
-        let reservation = throttle::reserve(
-            self.store.as_ref(),
-            &nip,
-            &keys,
-            &[],
-            now,
-            &self.config,
-            locks.ok(),
-        )
-        .await;
-        let (pair_failures, nip_failures, lock, records) = match reservation.map_err(store_down)? {
-            Reservation::Taken {
-                pair_failures,
-                nip_failures,
-                lock,
-                records,
-            } => (pair_failures, nip_failures, lock, records),
-            Reservation::Locked(until) => {
-                self.audit_on(
-                    self.public_event(&nip, meta, Action::Login, Outcome::Throttled),
-                    head,
-                )
-                .await;
-                return Err(AuthError::RateLimited {
-                    retry_after_secs: (until - now).num_seconds().max(1) as u64,
-                });
-            }
-            Reservation::Busy => {
-                self.audit_on(
-                    self.public_event(&nip, meta, Action::Login, Outcome::Throttled),
-                    head,
-                )
-                .await;
-                return Err(AuthError::RateLimited {
-                    retry_after_secs: 1,
-                });
-            }
-        };
+        let taken = self
+            .reserve_login(&nip, meta, &keys, locks.ok(), now, head.clone())
+            .await?;
         let password = Password::new(password_raw);
         let phc = account.as_ref().and_then(|a| a.password_hash.as_deref());
         let ok = self
@@ -88,9 +62,9 @@ impl Service {
             // The failure was counted when the attempt was reserved.
             let mut ev = self.public_event(&nip, meta, Action::Login, Outcome::Failed);
             ev.details = json!({
-                "failures": pair_failures,
-                "failures_all_addresses": nip_failures,
-                "locked_until": lock,
+                "failures": taken.pair_failures,
+                "failures_all_addresses": taken.nip_failures,
+                "locked_until": taken.lock,
             });
             self.audit_on(ev, head).await;
             return Err(AuthError::InvalidCredentials);
@@ -100,21 +74,82 @@ impl Service {
                 self.rehash(&account, &password).await;
             }
         }
-        // Two-step login: a right password gives a challenge, not a session. (Whether the
-        // account has a factor was read with the account, as for every NIP; nothing before
-        // this point differs.) A completed login clears the counts; a right password before
-        // the second step gives back its own attempt alone, so the second step's failures
-        // keep adding up across logins. The record says the password was right.
+        self.after_right_password(&nip, meta, &account, &taken.records, now, head)
+            .await
+    }
+
+    /// The login's attempt counted against the NIP's lock-out records (as a failure until
+    /// given back), or the refusal of a locked NIP (audited).
+    async fn reserve_login(
+        &self,
+        nip: &Nip,
+        meta: &RequestMeta,
+        keys: &[String; 2],
+        locks: Option<Vec<Option<crate::ports::LoginThrottle>>>,
+        now: DateTime<Utc>,
+        head: crate::service::Head,
+    ) -> Result<Taken, AuthError> {
+        let reservation = throttle::reserve(
+            self.store.as_ref(),
+            nip,
+            keys,
+            &[],
+            now,
+            &self.config,
+            locks,
+        )
+        .await
+        .map_err(store_down)?;
+        let retry_after_secs = match reservation {
+            Reservation::Taken {
+                pair_failures,
+                nip_failures,
+                lock,
+                records,
+            } => {
+                return Ok(Taken {
+                    pair_failures,
+                    nip_failures,
+                    lock,
+                    records,
+                })
+            }
+            Reservation::Locked(until) => (until - now).num_seconds().max(1) as u64,
+            Reservation::Busy => 1,
+        };
+        self.audit_on(
+            self.public_event(nip, meta, Action::Login, Outcome::Throttled),
+            head,
+        )
+        .await;
+        Err(AuthError::RateLimited { retry_after_secs })
+    }
+
+    /// A right password: the session, or for an account with an authenticator the challenge
+    /// of the second step. (Whether the account has a factor was read with the account, as
+    /// for every NIP; nothing before this point differs.) A completed login clears the
+    /// counts; a right password before the second step gives back its own attempt alone, so
+    /// the second step's failures keep adding up across logins. The record says the password
+    /// was right.
+    async fn after_right_password(
+        &self,
+        nip: &Nip,
+        meta: &RequestMeta,
+        account: &Account,
+        records: &[crate::ports::LoginThrottle],
+        now: DateTime<Utc>,
+        head: crate::service::Head,
+    ) -> Result<LoginStep, AuthError> {
         let two_step = account
             .second_factor
             .as_ref()
-            .is_some_and(crate::factor::SecondFactor::is_active);
+            .is_some_and(crate::domain::factor::SecondFactor::is_active);
         let give_back = async {
             if two_step {
-                throttle::give_back_one(self.store.as_ref(), &records).await
+                throttle::give_back_one(self.store.as_ref(), records).await
             } else {
                 self.store
-                    .put_throttles(&throttle::given_back(&records))
+                    .put_throttles(&throttle::given_back(records))
                     .await
             }
         };
@@ -126,20 +161,20 @@ impl Service {
         let step = async {
             if two_step {
                 let challenge = self
-                    .issue_challenge(&nip, account.credential_version, now)
+                    .issue_challenge(nip, account.credential_version, now)
                     .await?;
                 return Ok(LoginStep::SecondStep(challenge));
             }
             let mut out = self
-                .issue_session(&nip, account.credential_version, now)
+                .issue_session(nip, account.credential_version, now)
                 .await?;
-            out.enrol_second_factor = self.second_factor_required(&account);
+            out.enrol_second_factor = self.second_factor_required(account);
             Ok(LoginStep::Session(out))
         };
         let (given, step, ()) = tokio::join!(
             give_back,
             step,
-            self.audit_on(self.public_event(&nip, meta, Action::Login, outcome), head,),
+            self.audit_on(self.public_event(nip, meta, Action::Login, outcome), head),
         );
         given.map_err(store_down)?;
         step
@@ -153,7 +188,7 @@ impl Service {
             && !account
                 .second_factor
                 .as_ref()
-                .is_some_and(crate::factor::SecondFactor::is_active)
+                .is_some_and(crate::domain::factor::SecondFactor::is_active)
     }
 
     /// A new session of `nip` at `credential_version`.

@@ -11,15 +11,15 @@
 //! ID (the registry's person, whatever principal they sign in as) and by IAM Identity Center
 //! user, not only by IAM principal.
 
-use crate::audit_text::{Action, Outcome, Reason};
-use crate::nik::NikMismatch;
-use crate::nip::Nip;
+use crate::domain::nik::NikMismatch;
+use crate::domain::nip::Nip;
 use crate::ports::PendingException;
 use crate::service::Service;
 use crate::staff::{
     ChangeError, CheckFailure, CheckedChange, EmailChangeOutcome, EmailChangeRequest, Operator,
     StaffError,
 };
+use crate::text::audit_text::{Action, Outcome, Reason};
 use serde_json::json;
 
 /// How long a request waits for its approval.
@@ -46,7 +46,7 @@ fn clean_reason(raw: Option<&str>) -> Option<String> {
         && r.chars().count() <= EXCEPTION_REASON_MAX
         && !r
             .chars()
-            .any(|c| c.is_control() || crate::i18n::is_invisible_format(c)))
+            .any(|c| c.is_control() || crate::text::i18n::is_invisible_format(c)))
     .then_some(r)
 }
 

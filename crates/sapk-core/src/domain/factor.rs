@@ -11,8 +11,8 @@
 //! them was ever deployed; an account with one sets up its authenticator again after a
 //! counter removes the old one.)
 
-use crate::keys::{ct_eq, random_bytes, KeyError, TokenKey};
-use crate::nip::Nip;
+use crate::domain::keys::{ct_eq, random_bytes, KeyError, TokenKey};
+use crate::domain::nip::Nip;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;

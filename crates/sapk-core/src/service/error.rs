@@ -1,8 +1,8 @@
 //! The error of the public use cases: what a caller of forgot, reset, login, session and
 //! logout can be told. Each maps to one problem `code` of the API.
 
-use crate::nip::NipError;
-use crate::password::Violation;
+use crate::domain::nip::NipError;
+use crate::domain::password::Violation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

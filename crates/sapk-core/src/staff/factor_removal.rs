@@ -1,0 +1,138 @@
+//! The removal of a lost authenticator at a counter, after the in-person identity check (a
+//! reset by e-mail code never removes it: that would make two-step login pointless).
+
+use crate::domain::nip::Nip;
+use crate::mail::{self, FactorNotice};
+use crate::service::Service;
+use crate::staff::{
+    documents_failure, identity_record, ChangeError, CheckFailure, DocumentSeen, Operator,
+    StaffError,
+};
+use crate::text::audit_text::Reason;
+use crate::text::audit_text::{Action, Outcome};
+use serde_json::json;
+
+/// A lost authenticator's removal as the counter submits it: the same in-person identity
+/// check as an e-mail change (the KTP's NIK against the NIP, the documents seen, the
+/// officer's confirmation), and the account version the officer looked at.
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactorRemovalRequest {
+    #[serde(default)]
+    pub nik: Option<String>,
+    #[serde(default)]
+    pub documents: Vec<DocumentSeen>,
+    #[serde(default)]
+    pub person_confirmed: bool,
+    #[serde(default)]
+    pub if_version: Option<u64>,
+}
+
+/// The NIK and document numbers are personal data: never in logs.
+impl std::fmt::Debug for FactorRemovalRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactorRemovalRequest")
+            .field("nik", &self.nik.as_ref().map(|_| "<redacted>"))
+            .field(
+                "documents",
+                &self.documents.iter().map(|d| &d.kind).collect::<Vec<_>>(),
+            )
+            .field("person_confirmed", &self.person_confirmed)
+            .field("if_version", &self.if_version)
+            .finish()
+    }
+}
+
+/// What a removal did.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FactorRemoval {
+    /// Whether the authenticator had been confirmed (or was a set-up never finished).
+    pub was_active: bool,
+    /// Whether the account's e-mail was told (`None`: it has none).
+    pub notified: Option<bool>,
+}
+
+impl Service {
+    /// Removes the authenticator (and its recovery codes) of an employee who lost it, after
+    /// the officer checked their identity in person as for an e-mail change. Every session
+    /// ends (the credential version moves); the employee signs in with the password and may
+    /// set up a new authenticator. Audited with the identity record; the account's e-mail
+    /// is told. Every refusal is audited too.
+    pub async fn remove_second_factor(
+        &self,
+        nip: &Nip,
+        req: &FactorRemovalRequest,
+        op: &Operator,
+        lang: crate::Lang,
+    ) -> Result<FactorRemoval, ChangeError> {
+        let action = Action::SecondFactorRemove;
+        let Some(pii) = self.pii_key.as_ref() else {
+            return Err(StaffError::NoPiiKey.into());
+        };
+        let (nik, documents, base) = match identity_record(pii, req.nik.as_deref(), &req.documents)
+        {
+            Ok(x) => x,
+            Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
+        };
+        let Some(account) = self
+            .store
+            .get_account(nip)
+            .await
+            .map_err(StaffError::from)?
+        else {
+            self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
+                .await?;
+            return Err(StaffError::UnknownNip.into());
+        };
+        let failure = documents_failure(documents.as_deref(), req.person_confirmed)
+            .or_else(|| nik.check_against(nip).err().map(CheckFailure::NikMismatch));
+        if let Some(f) = failure {
+            return Err(self.refuse_check(op, nip, action, f, &base).await);
+        }
+        let Some(factor) = &account.second_factor else {
+            self.refuse_audited(op, nip, action, Reason::NoSecondFactor, base)
+                .await?;
+            return Err(StaffError::NoSecondFactor.into());
+        };
+        let was_active = factor.is_active();
+        if req.if_version.is_some_and(|v| v != account.version) {
+            self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
+                .await?;
+            return Err(StaffError::Conflict.into());
+        }
+        let now = self.now();
+        let mut updated = account.clone();
+        updated.second_factor = None;
+        updated.credential_version += 1;
+        updated.updated_at = now;
+        if let Err(e) = self.store.update_account(&updated, account.version).await {
+            let e = StaffError::from(e);
+            if matches!(e, StaffError::Conflict) {
+                self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
+                    .await?;
+            }
+            return Err(e.into());
+        }
+        let mut details = base;
+        details["was_active"] = json!(was_active);
+        self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Done, details))
+            .await?;
+        let notified = match &account.email {
+            Some(email) => Some(
+                self.send(mail::second_factor_email(
+                    email,
+                    account.name.as_str(),
+                    FactorNotice::RemovedAtCounter { office: &op.office },
+                    now,
+                    lang,
+                ))
+                .await,
+            ),
+            None => None,
+        };
+        Ok(FactorRemoval {
+            was_active,
+            notified,
+        })
+    }
+}
