@@ -298,7 +298,10 @@ fn fixed_text(e: &AuthError) -> Texts {
             ),
         ),
         // The refusals with words of their own are answered by `auth_title_detail`.
-        _ => (("Permintaan tidak valid", "Invalid request"), ("", "")),
+        AuthError::InvalidNip(_)
+        | AuthError::WeakPassword(_)
+        | AuthError::RateLimited { .. }
+        | AuthError::Unavailable { .. } => (("", ""), ("", "")),
     }
 }
 
