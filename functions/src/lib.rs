@@ -6,7 +6,7 @@
 use lambda_http::{service_fn, Body, Request, Response};
 use sapk_aws::aws_config::SdkConfig;
 use sapk_aws::{Entry, Settings};
-use sapk_core::ports::{Mailer, OutgoingEmail};
+use sapk_core::ports::Mailer;
 use sapk_core::Service;
 use sapk_http::{routes, Api, Route, StaffApi};
 use secrecy::ExposeSecret;
@@ -153,105 +153,44 @@ pub async fn run_staff() -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }
 
-/// Spaces sends out to a rate (SES's per-second quota shared by the mailer's concurrent
-/// instances): each send takes the next free slot.
-pub struct Pace {
-    interval: std::time::Duration,
-    next: tokio::sync::Mutex<tokio::time::Instant>,
-}
+pub use sapk_core::mail::deliver::{MailTally, Pace};
 
-impl Pace {
-    /// `per_sec` sends a second (at least one a minute).
-    pub fn new(per_sec: f64) -> Pace {
-        let per_sec = if per_sec.is_finite() && per_sec > 0.0 {
-            per_sec.max(1.0 / 60.0)
-        } else {
-            1.0
-        };
-        Pace {
-            interval: std::time::Duration::from_secs_f64(1.0 / per_sec),
-            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
-        }
-    }
-
-    /// Waits for this send's slot.
-    pub async fn wait(&self) {
-        let slot = {
-            let mut next = self.next.lock().await;
-            let slot = (*next).max(tokio::time::Instant::now());
-            *next = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-}
-
-/// What one batch of the mail queue came to (logged; the numbers operations alarms on).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MailBatch {
-    pub sent: u32,
-    pub dropped_expired: u32,
-    pub dropped_superseded: u32,
-    pub failed: u32,
-}
-
-/// The `mailer` function's work on one SQS batch: each message is an e-mail the API queued;
-/// [`Service::deliver`] sends it through `via` (SES) at `pace`, or drops it when its code
-/// expired or was replaced. A message that fails (SES down or throttling, the store
-/// unreadable) is reported back as a batch item failure: SQS makes it visible again after
-/// the visibility timeout and, after its receives run out, moves it to the dead-letter
-/// queue. An unreadable message is reported too, so it ends in the dead-letter queue for
-/// inspection rather than vanishing.
+/// The `mailer` function's work on one SQS batch: each message is an e-mail the API queued,
+/// delivered by the core's drain loop ([`Service::deliver_queued`]: sent through `via` (SES)
+/// at `pace`, or dropped when its code expired or was replaced). A message that fails (SES
+/// down or throttling, the store unreadable) is reported back as a batch item failure: SQS
+/// makes it visible again after the visibility timeout and, after its receives run out, moves
+/// it to the dead-letter queue. An unreadable message is reported too, so it ends in the
+/// dead-letter queue for an operator to look at.
 pub async fn deliver_batch(
     service: &Service,
     via: &dyn Mailer,
     pace: &Pace,
     event: aws_lambda_events::event::sqs::SqsEvent,
-) -> (aws_lambda_events::event::sqs::SqsBatchResponse, MailBatch) {
-    use sapk_core::Delivery;
+) -> (aws_lambda_events::event::sqs::SqsBatchResponse, MailTally) {
+    use sapk_core::mail::deliver::Fate;
+    let messages = event
+        .records
+        .into_iter()
+        .map(|r| (r.message_id.unwrap_or_default(), r.body))
+        .collect();
+    let (fates, tally) = service.deliver_queued(via, pace, messages).await;
     let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
-    let mut counts = MailBatch::default();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let mail = record
-            .body
-            .as_deref()
-            .map(serde_json::from_str::<OutgoingEmail>);
-        let mail = match mail {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
+    for (id, fate) in fates {
+        match fate {
+            Fate::Delivered(_) => {}
+            Fate::Failed(e) => {
+                tracing::warn!(message_id = %id, error = %e, "e-mail not sent; SQS will retry");
+                response.add_failure(id);
+            }
+            Fate::Unreadable(e) => {
                 tracing::error!(message_id = %id, error = %e, "queued e-mail unreadable");
-                counts.failed += 1;
-                response.add_failure(id);
-                continue;
-            }
-            None => {
-                tracing::error!(message_id = %id, "queued e-mail without a body");
-                counts.failed += 1;
-                response.add_failure(id);
-                continue;
-            }
-        };
-        pace.wait().await;
-        match service.deliver(&mail, via).await {
-            Ok(Delivery::Sent) => counts.sent += 1,
-            Ok(Delivery::DroppedExpired) => counts.dropped_expired += 1,
-            Ok(Delivery::DroppedSuperseded) => counts.dropped_superseded += 1,
-            Err(e) => {
-                tracing::warn!(message_id = %id, kind = mail.kind.as_str(), error = %e, "e-mail not sent; SQS will retry");
-                counts.failed += 1;
                 response.add_failure(id);
             }
         }
     }
-    tracing::info!(
-        sent = counts.sent,
-        dropped_expired = counts.dropped_expired,
-        dropped_superseded = counts.dropped_superseded,
-        failed = counts.failed,
-        "mail batch"
-    );
-    (response, counts)
+    tally.log();
+    (response, tally)
 }
 
 /// The `mailer` function: consumes the mail queue and sends through SES

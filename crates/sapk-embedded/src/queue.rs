@@ -6,6 +6,7 @@
 
 use crate::SqliteStore;
 use async_trait::async_trait;
+use sapk_core::mail::deliver::{Fate, MailTally, Pace};
 use sapk_core::ports::{MailError, Mailer, OutgoingEmail, StoreError};
 use sapk_core::{Delivery, Service};
 use std::sync::Arc;
@@ -58,17 +59,9 @@ impl Mailer for MailQueue {
     }
 }
 
-/// What one pass of the sender did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Drained {
-    pub sent: u64,
-    pub dropped_expired: u64,
-    pub dropped_superseded: u64,
-    /// Failed and to be tried again later.
-    pub retried: u64,
-    /// Failed for the last time (or unreadable): set aside.
-    pub dead: u64,
-}
+/// What one pass of the sender did: the core's tally, `set_aside` counting the messages it
+/// gave up on (unreadable, or failed for the last time).
+pub type Drained = MailTally;
 
 /// Delivers the queue.
 pub struct Sender {
@@ -94,49 +87,58 @@ impl Sender {
             if due.is_empty() {
                 return Ok(done);
             }
-            for (id, body, attempts) in due {
-                let mail: OutgoingEmail = match serde_json::from_str(&body) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::error!(id, error = %e, "queued e-mail unreadable: set aside");
-                        self.store
-                            .retry_mail(id, attempts + 1, now, true, e.to_string())
-                            .await?;
-                        done.dead += 1;
-                        continue;
-                    }
-                };
-                match self.service.deliver(&mail, self.via.as_ref()).await {
-                    Ok(outcome) => {
-                        self.store.finish_mail(id).await?;
-                        match outcome {
-                            Delivery::Sent => done.sent += 1,
-                            Delivery::DroppedExpired => done.dropped_expired += 1,
-                            Delivery::DroppedSuperseded => done.dropped_superseded += 1,
-                        }
-                        if outcome != Delivery::Sent {
-                            tracing::info!(
-                                id,
-                                kind = mail.kind.as_str(),
-                                ?outcome,
-                                "queued e-mail dropped"
-                            );
-                        }
-                    }
-                    Err(e) => {
-                        let attempts = attempts + 1;
-                        let dead = attempts >= MAX_ATTEMPTS;
-                        tracing::warn!(id, attempts, dead, error = %e, "e-mail not sent");
-                        self.store
-                            .retry_mail(id, attempts, now + backoff(attempts), dead, e.to_string())
-                            .await?;
-                        if dead {
-                            done.dead += 1;
-                        } else {
-                            done.retried += 1;
-                        }
-                    }
+            let messages = due
+                .into_iter()
+                .map(|(id, body, attempts)| ((id, attempts), Some(body)))
+                .collect();
+            let (fates, tally) = self
+                .service
+                .deliver_queued(self.via.as_ref(), &Pace::unpaced(), messages)
+                .await;
+            done.sent += tally.sent;
+            done.dropped_expired += tally.dropped_expired;
+            done.dropped_superseded += tally.dropped_superseded;
+            done.failed += tally.failed;
+            for ((id, attempts), fate) in fates {
+                if self.settle(id, attempts, fate, now).await? {
+                    done.set_aside += 1;
                 }
+            }
+        }
+    }
+
+    /// Settles one message by its fate: done (sent or dropped), tried again after its back-off,
+    /// or set aside (unreadable, or failed for the last time). Whether it was set aside.
+    async fn settle(
+        &self,
+        id: i64,
+        attempts: u32,
+        fate: Fate,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        match fate {
+            Fate::Delivered(outcome) => {
+                self.store.finish_mail(id).await?;
+                if outcome != Delivery::Sent {
+                    tracing::info!(id, ?outcome, "queued e-mail dropped");
+                }
+                Ok(false)
+            }
+            Fate::Unreadable(e) => {
+                tracing::error!(id, error = %e, "queued e-mail unreadable: set aside");
+                self.store
+                    .retry_mail(id, attempts + 1, now, true, e)
+                    .await?;
+                Ok(true)
+            }
+            Fate::Failed(e) => {
+                let attempts = attempts + 1;
+                let dead = attempts >= MAX_ATTEMPTS;
+                tracing::warn!(id, attempts, dead, error = %e, "e-mail not sent");
+                self.store
+                    .retry_mail(id, attempts, now + backoff(attempts), dead, e)
+                    .await?;
+                Ok(dead)
             }
         }
     }
