@@ -17,7 +17,6 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sapk_core::Lang;
 use sapk_http::staff::StaffRoute;
 use serde_json::Value;
@@ -27,12 +26,6 @@ use std::time::{Duration, SystemTime};
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything but unreserved characters is encoded in a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 pub struct StaffClient {
     base: String,
     region: String,
@@ -114,7 +107,7 @@ impl StaffClient {
 
     /// A query value or path segment, percent-encoded.
     pub fn encode(value: &str) -> String {
-        utf8_percent_encode(value, SEGMENT).to_string()
+        sapk_http::staff::routes::encode(value)
     }
 
     /// One signed request; a 2xx answer's JSON, or why not.

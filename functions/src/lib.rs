@@ -153,7 +153,7 @@ pub async fn run_staff() -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }
 
-pub use sapk_core::mail::deliver::{MailTally, Pace};
+use sapk_core::mail::deliver::{MailTally, Pace};
 
 /// The `mailer` function's work on one SQS batch: each message is an e-mail the API queued,
 /// delivered by the core's drain loop ([`Service::deliver_queued`]: sent through `via` (SES)

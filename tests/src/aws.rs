@@ -690,3 +690,28 @@ impl WireCounter {
         v
     }
 }
+
+/// Andi, a BKN office's officer (scope: every employee), as a supervisor registers him.
+pub async fn register_bkn_officer(service: &sapk_core::Service, principal: &str) {
+    service
+        .register_officer(
+            sapk_core::ports::Officer {
+                principal: principal.into(),
+                officer_id: "198807122019032001".into(),
+                name: "Andi".into(),
+                office: "KANREG-III".into(),
+                scope: sapk_core::ports::StaffScope::Bkn,
+                active: true,
+                updated_at: chrono::Utc::now(),
+            },
+            &sapk_core::staff::Operator {
+                id: "supervisor".into(),
+                office: "KANREG-III".into(),
+                officer_id: None,
+                scope: None,
+            },
+            false,
+        )
+        .await
+        .expect("officer registered");
+}

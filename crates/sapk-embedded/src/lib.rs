@@ -13,5 +13,5 @@ mod sqlite;
 pub use checkpoints::{CheckpointDir, CHECKPOINT_DIR};
 pub use datadir::{DataDir, DataDirError, DB_FILE, DEFAULT_MAIL_FROM};
 pub use outbox::FileOutbox;
-pub use queue::{Drained, MailQueue, Sender, MAX_ATTEMPTS};
+pub use queue::{MailQueue, Sender, MAX_ATTEMPTS};
 pub use sqlite::SqliteStore;

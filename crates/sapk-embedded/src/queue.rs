@@ -59,10 +59,6 @@ impl Mailer for MailQueue {
     }
 }
 
-/// What one pass of the sender did: the core's tally, `set_aside` counting the messages it
-/// gave up on (unreadable, or failed for the last time).
-pub type Drained = MailTally;
-
 /// Delivers the queue.
 pub struct Sender {
     store: SqliteStore,
@@ -78,9 +74,10 @@ fn backoff(attempt: u32) -> chrono::Duration {
 
 impl Sender {
     /// Delivers everything due now, until nothing due is left. Messages that fail wait for
-    /// their back-off, so one pass ends.
-    pub async fn drain(&self) -> Result<Drained, StoreError> {
-        let mut done = Drained::default();
+    /// their back-off, so one pass ends. Returns what the pass did, `set_aside` counting the messages it gave up on (unreadable, or
+    /// failed for the last time).
+    pub async fn drain(&self) -> Result<MailTally, StoreError> {
+        let mut done = MailTally::default();
         loop {
             let now = self.service.now();
             let due = self.store.due_mail(now, 50).await?;

@@ -816,27 +816,7 @@ async fn every_dynamodb_action_a_function_takes_is_in_its_policy() {
     // ends sessions, reads the trail; and an unregistered caller is refused.
     let officer =
         "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
-    f.service
-        .register_officer(
-            sapk_core::ports::Officer {
-                principal: officer.into(),
-                officer_id: "198807122019032001".into(),
-                name: "Andi".into(),
-                office: "KANREG-III".into(),
-                scope: sapk_core::ports::StaffScope::Bkn,
-                active: true,
-                updated_at: chrono::Utc::now(),
-            },
-            &Operator {
-                id: "supervisor".into(),
-                office: "KANREG-III".into(),
-                officer_id: None,
-                scope: None,
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    register_bkn_officer(&f.service, officer).await;
     calls.take_actions();
     let base = format!("/v1/staff/employees/{nip}");
     let (s, o) = invoke_staff(&f.staff, "GET", &base, None, officer).await;
@@ -1041,27 +1021,7 @@ async fn an_officers_email_change_asks_ses_to_release_the_new_address() {
     seed(&f.service, nip, &old).await;
     let officer =
         "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
-    f.service
-        .register_officer(
-            sapk_core::ports::Officer {
-                principal: officer.into(),
-                officer_id: "198807122019032001".into(),
-                name: "Andi".into(),
-                office: "KANREG-III".into(),
-                scope: sapk_core::ports::StaffScope::Bkn,
-                active: true,
-                updated_at: chrono::Utc::now(),
-            },
-            &Operator {
-                id: "supervisor".into(),
-                office: "KANREG-III".into(),
-                officer_id: None,
-                scope: None,
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    register_bkn_officer(&f.service, officer).await;
     let base = format!("/v1/staff/employees/{nip}");
     let (s, o) = invoke_staff(&f.staff, "GET", &base, None, officer).await;
     assert_eq!(s, 200, "{o}");

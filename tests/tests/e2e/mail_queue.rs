@@ -55,10 +55,27 @@ fn rand_suffix() -> u64 {
         .unwrap_or(0)
 }
 
-/// Everything on the queue now, as the SQS events Lambda would hand the mailer (10 a batch).
-async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent> {
+/// Received messages as the SQS event Lambda hands the mailer (the format of AWS's
+/// documented sample, `tests/data/sqs_event.json`).
+fn sqs_event(messages: &[sapk_aws::aws_sdk_sqs::types::Message]) -> SqsEvent {
     let sample: serde_json::Value =
         serde_json::from_str(include_str!("../../data/sqs_event.json")).expect("fixture");
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let mut r = sample["Records"][0].clone();
+            r["messageId"] = json!(m.message_id());
+            r["receiptHandle"] = json!(m.receipt_handle());
+            r["body"] = json!(m.body());
+            r["md5OfBody"] = json!(m.md5_of_body());
+            r
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("event")
+}
+
+/// Everything on the queue now, as the SQS events Lambda would hand the mailer (10 a batch).
+async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent> {
     let mut out = Vec::new();
     loop {
         let got = sqs
@@ -72,17 +89,7 @@ async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent>
         if messages.is_empty() {
             return out;
         }
-        let records: Vec<serde_json::Value> = messages
-            .iter()
-            .map(|m| {
-                let mut r = sample["Records"][0].clone();
-                r["messageId"] = json!(m.message_id());
-                r["receiptHandle"] = json!(m.receipt_handle());
-                r["body"] = json!(m.body());
-                r["md5OfBody"] = json!(m.md5_of_body());
-                r
-            })
-            .collect();
+        let event = sqs_event(&messages);
         for m in &messages {
             sqs.delete_message()
                 .queue_url(url)
@@ -91,7 +98,7 @@ async fn events(sqs: &sapk_aws::aws_sdk_sqs::Client, url: &str) -> Vec<SqsEvent>
                 .await
                 .expect("delete");
         }
-        out.push(serde_json::from_value(json!({ "Records": records })).expect("event"));
+        out.push(event);
     }
 }
 
@@ -122,7 +129,7 @@ async fn forgot_queues_and_the_mailer_sends_drops_and_reports_failures() {
         "SAPK BKN <no-reply@sapk.bkn.go.id>".into(),
         None,
     );
-    let pace = sapk_functions::Pace::new(1000.0);
+    let pace = sapk_core::mail::deliver::Pace::new(1000.0);
     let (resp, counts) =
         sapk_functions::deliver_batch(&f.service, &dead_ses, &pace, batches[0].clone()).await;
     assert_eq!(counts.failed, 1);
@@ -199,7 +206,7 @@ async fn a_wave_drains_at_the_capped_rate_and_loses_nothing() {
         }
     }
     let rate = 200.0;
-    let pace = sapk_functions::Pace::new(rate);
+    let pace = sapk_core::mail::deliver::Pace::new(rate);
     let ses = f.service.mailer();
     let started = std::time::Instant::now();
     let (mut sent, mut dropped) = (0, 0);
@@ -408,7 +415,7 @@ async fn a_wave_of_a_thousand_codes_drains_at_the_cap_and_loses_none() {
     let batches = events(&sqs, &url).await;
     assert_eq!(batches.iter().map(|b| b.records.len()).sum::<usize>(), N);
     let rate = 500.0;
-    let pace = sapk_functions::Pace::new(rate);
+    let pace = sapk_core::mail::deliver::Pace::new(rate);
     let ses = f.service.mailer();
     let started = std::time::Instant::now();
     let (mut sent, mut dropped) = (0usize, 0usize);
@@ -470,7 +477,7 @@ async fn notices_go_to_their_own_queue() {
     );
     let batches = events(&sqs, &codes).await;
     assert_eq!(batches.len(), 1);
-    let pace = sapk_functions::Pace::new(1000.0);
+    let pace = sapk_core::mail::deliver::Pace::new(1000.0);
     let ses = f.service.mailer();
     for b in batches {
         sapk_functions::deliver_batch(&f.service, ses.as_ref(), &pace, b).await;
@@ -514,8 +521,6 @@ async fn lambda_poll(
     url: &str,
     deliver: impl AsyncFnOnce(SqsEvent) -> aws_lambda_events::event::sqs::SqsBatchResponse,
 ) -> (Vec<String>, Vec<String>) {
-    let sample: serde_json::Value =
-        serde_json::from_str(include_str!("../../data/sqs_event.json")).expect("fixture");
     let got = sqs
         .receive_message()
         .queue_url(url)
@@ -528,18 +533,7 @@ async fn lambda_poll(
     if messages.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let records: Vec<serde_json::Value> = messages
-        .iter()
-        .map(|m| {
-            let mut r = sample["Records"][0].clone();
-            r["messageId"] = json!(m.message_id());
-            r["receiptHandle"] = json!(m.receipt_handle());
-            r["body"] = json!(m.body());
-            r["md5OfBody"] = json!(m.md5_of_body());
-            r
-        })
-        .collect();
-    let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).expect("event");
+    let event = sqs_event(&messages);
     let resp = deliver(event).await;
     let failed: Vec<String> = resp
         .batch_item_failures
@@ -632,7 +626,7 @@ async fn a_reported_message_comes_back_and_a_hopeless_one_ends_in_the_dead_lette
         None,
     );
     let ses = direct.service.mailer();
-    let pace = sapk_functions::Pace::new(1000.0);
+    let pace = sapk_core::mail::deliver::Pace::new(1000.0);
     // Poll as Lambda would until the queue is empty (bounded): SES is down for the first
     // poll that holds the code, up afterwards.
     let mut seen: std::collections::HashMap<String, usize> = Default::default();

@@ -71,14 +71,15 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// A path segment or query value, percent-encoded as the staff routes read it.
+pub fn encode(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
 impl StaffRouteDef {
     /// The route's path for a NIP as typed (trimmed, spaces and all, as one encoded segment).
     pub fn path(&self, nip: &str) -> String {
-        format!(
-            "{PREFIX}{}{}",
-            utf8_percent_encode(nip.trim(), SEGMENT),
-            self.suffix
-        )
+        format!("{PREFIX}{}{}", encode(nip.trim()), self.suffix)
     }
 
     /// Whether the path after the NIP and the method are this route's.
