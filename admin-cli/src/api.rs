@@ -5,7 +5,7 @@
 //! permission: the server checks the signature, finds the officer in the staff registry and
 //! decides.
 
-use crate::backend::{CounterError, Refusal};
+use crate::error::CounterError;
 use anyhow::Context;
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -100,23 +100,19 @@ impl StaffClient {
         nip: &str,
         query: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<Value, CounterError> {
+    ) -> Result<(u16, Value), CounterError> {
         let path = format!("{}{query}", route.path(nip));
         self.call(route.method.as_str(), &path, body).await
     }
 
-    /// A query value or path segment, percent-encoded.
-    pub fn encode(value: &str) -> String {
-        sapk_http::staff::routes::encode(value)
-    }
-
-    /// One signed request; a 2xx answer's JSON, or why not.
-    pub async fn call(
+    /// One signed request: the status and the answer's JSON (`Null` when it is not), or
+    /// why no answer came.
+    async fn call(
         &self,
         method: &str,
         path_and_query: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<Value, CounterError> {
+    ) -> Result<(u16, Value), CounterError> {
         let l = self.lang;
         let creds = self
             .credentials
@@ -161,10 +157,7 @@ impl StaffClient {
             .await
             .map_err(|_| unreachable(&"timed out"))??;
         let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(json);
-        }
-        Err(CounterError::Refused(refusal_of(status.as_u16(), &json, l)))
+        Ok((status.as_u16(), json))
     }
 
     /// The request signed with SigV4 for API Gateway (`execute-api`) in the client's region,
@@ -208,41 +201,6 @@ impl StaffClient {
     }
 }
 
-/// What the officer reads for a refused request: the staff function's problem+json, or
-/// API Gateway's own 403 when the signature itself was refused.
-fn refusal_of(status: u16, body: &Value, l: Lang) -> Refusal {
-    if let Some(detail) = body["detail"].as_str() {
-        let reason = body["reason"]
-            .as_str()
-            .or_else(|| body["code"].as_str())
-            .unwrap_or("refused");
-        return Refusal {
-            reason: reason.to_owned(),
-            text: detail.to_owned(),
-        };
-    }
-    if status == 403 {
-        let msg = body["message"].as_str().unwrap_or("Forbidden");
-        return Refusal {
-            reason: "signature_refused".into(),
-            text: format!(
-                "{} ({msg})",
-                l.pick(
-                    "permintaan ditolak gerbang API: tanda tangan tidak ada atau tidak sah; masuk ulang (`aws sso login`) dan periksa jam komputer",
-                    "the API gateway refused the request: the signature is missing or not valid; sign in again (`aws sso login`) and check the computer's clock",
-                )
-            ),
-        };
-    }
-    Refusal {
-        reason: "http_error".into(),
-        text: format!(
-            "{} {status}",
-            l.pick("layanan menjawab", "the service answered")
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,16 +235,5 @@ mod tests {
             routes::EMPLOYEE.path("../x?y"),
             "/v1/staff/employees/..%2Fx%3Fy"
         );
-    }
-
-    #[test]
-    fn refusals_read_the_problem_or_the_gateway() {
-        let p = serde_json::json!({"code": "forbidden", "reason": "out_of_scope", "detail": "Pegawai ini bukan dari instansi Anda."});
-        let r = refusal_of(403, &p, Lang::Id);
-        assert_eq!(r.reason, "out_of_scope");
-        assert_eq!(r.text, "Pegawai ini bukan dari instansi Anda.");
-        let g = refusal_of(403, &serde_json::json!({"message": "Forbidden"}), Lang::En);
-        assert_eq!(g.reason, "signature_refused");
-        assert!(g.text.contains("Forbidden"));
     }
 }

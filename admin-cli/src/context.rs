@@ -1,20 +1,116 @@
-//! What every command needs from the global options: the language, the time zone, the
-//! operator, and the service on the chosen store.
+//! The global options, resolved once into the [`Ctx`] every command gets: the language, the
+//! time zone, the operator, and the service on the chosen store.
 
-use crate::{Global, LangArg, StoreKind};
+use crate::error::CounterError;
 use anyhow::Context;
+use clap::{Args, ValueEnum};
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::Operator;
 use sapk_core::{Config, Lang, Service, TokenKey};
 use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-pub fn zone(g: &Global) -> sapk_core::i18n::Zone {
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Which store to use.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "sqlite",
+        env = "SAPK_STORE",
+        global = true
+    )]
+    pub store: StoreKind,
+    /// Local data directory (SQLite store, outbox, token key) for `--store sqlite`.
+    #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR", global = true)]
+    pub data_dir: PathBuf,
+    /// The staff API (e.g. https://abc123.execute-api.ap-southeast-3.amazonaws.com): the
+    /// counter commands (employee show, email change, account unlock, session revoke, audit)
+    /// go through it, signed with your AWS identity (IAM Identity Center: `aws sso login`).
+    /// Your officer identity and office then come from the staff registry, not from flags.
+    #[arg(long, env = "SAPK_API_URL", global = true, value_name = "URL")]
+    pub api: Option<String>,
+    /// The AWS profile to sign with (default: the standard chain, e.g. AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Without --api: your operator ID (NIP or staff ID), recorded in the audit log.
+    #[arg(long, env = "SAPK_OPERATOR", global = true)]
+    pub operator: Option<String>,
+    /// Without --api: your office code (e.g. KANREG-I), recorded in the audit log.
+    #[arg(long, env = "SAPK_OFFICE", global = true)]
+    pub office: Option<String>,
+    /// Language of the output: id (default) or en.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "id",
+        env = "SAPK_LANG",
+        global = true
+    )]
+    pub lang: LangArg,
+    /// Time zone of the times shown: wib, wita or wit. Default: the zone of your office
+    /// (--office / SAPK_OFFICE, e.g. KANREG-IV is WITA), else WIB.
+    #[arg(long, value_enum, env = "SAPK_TZ", global = true)]
+    pub tz: Option<TzArg>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The local SQLite store in `--data-dir`.
+    Sqlite,
+    /// DynamoDB (region, credentials, endpoint and `SAPK_TABLE_*` from the environment).
+    Dynamodb,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TzArg {
+    Wib,
+    Wita,
+    Wit,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LangArg {
+    Id,
+    En,
+}
+
+/// What every command gets: the global options, with the language and the time zone
+/// resolved once (the options themselves stay readable through `Deref`).
+pub struct Ctx {
+    pub global: Global,
+    pub lang: Lang,
+    pub zone: sapk_core::i18n::Zone,
+}
+
+impl Ctx {
+    pub fn new(global: Global) -> Ctx {
+        Ctx {
+            lang: lang(&global),
+            zone: zone(&global),
+            global,
+        }
+    }
+}
+
+impl std::ops::Deref for Ctx {
+    type Target = Global;
+
+    fn deref(&self) -> &Global {
+        &self.global
+    }
+}
+
+fn zone(g: &Global) -> sapk_core::i18n::Zone {
     use sapk_core::i18n::Zone;
     match g.tz {
-        Some(crate::TzArg::Wib) => Zone::Wib,
-        Some(crate::TzArg::Wita) => Zone::Wita,
-        Some(crate::TzArg::Wit) => Zone::Wit,
+        Some(TzArg::Wib) => Zone::Wib,
+        Some(TzArg::Wita) => Zone::Wita,
+        Some(TzArg::Wit) => Zone::Wit,
         None => g
             .office
             .as_deref()
@@ -23,7 +119,7 @@ pub fn zone(g: &Global) -> sapk_core::i18n::Zone {
     }
 }
 
-pub fn lang(g: &Global) -> Lang {
+fn lang(g: &Global) -> Lang {
     match g.lang {
         LangArg::Id => Lang::Id,
         LangArg::En => Lang::En,
@@ -51,7 +147,7 @@ fn os_user() -> String {
 }
 
 /// The operator for read-only and import commands: the given identity, or the OS user.
-pub fn operator_or_os_user(g: &Global) -> Operator {
+pub fn operator_or_os_user(g: &Ctx) -> Operator {
     Operator {
         id: g
             .operator
@@ -70,12 +166,12 @@ pub fn env(name: &str) -> Option<String> {
 
 /// The service on the store `g` names. An embedded data folder without a store is refused:
 /// a mistyped or missing `--data-dir` must not quietly start an empty one.
-pub async fn service(g: &Global) -> anyhow::Result<Service> {
+pub async fn service(g: &Ctx) -> anyhow::Result<Service> {
     open_service(g, false).await
 }
 
 /// [`service`], creating the embedded store when `create` (`init`, `employee import --init`).
-pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
+pub async fn open_service(g: &Ctx, create: bool) -> anyhow::Result<Service> {
     let config = Config::from_env().context("reading SAPK_* configuration")?;
     match g.store {
         StoreKind::Sqlite => {
@@ -85,7 +181,7 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
                     format!(
                         "{} {}",
                         g.data_dir.display(),
-                        lang(g).pick(
+                        g.lang.pick(
                             "belum berisi penyimpanan SAPK. Periksa folder kerja atau --data-dir (SAPK_DATA_DIR); penyimpanan baru hanya dibuat dengan `sapk-admin init` atau `employee import --init`.",
                             "holds no SAPK store. Check the working folder or --data-dir (SAPK_DATA_DIR); a new store is only created by `sapk-admin init` or `employee import --init`.",
                         )
@@ -128,7 +224,7 @@ pub async fn open_service(g: &Global, create: bool) -> anyhow::Result<Service> {
 }
 
 /// Mutating actions need an explicit operator and office.
-pub fn operator_required(g: &Global) -> Result<Operator, String> {
+pub fn operator_required(g: &Ctx) -> Result<Operator, String> {
     match (&g.operator, &g.office) {
         (Some(id), Some(office)) if !id.trim().is_empty() && !office.trim().is_empty() => Ok(Operator {
             id: id.trim().to_owned(),
@@ -136,7 +232,7 @@ pub fn operator_required(g: &Global) -> Result<Operator, String> {
             officer_id: None,
             scope: None,
         }),
-        _ => Err(lang(g)
+        _ => Err(g.lang
             .pick(
                 "tindakan ini wajib menyebut petugas: --operator ID dan --office KODE (atau SAPK_OPERATOR dan SAPK_OFFICE)",
                 "this action needs the operator: --operator ID and --office CODE (or SAPK_OPERATOR and SAPK_OFFICE)",
@@ -146,8 +242,8 @@ pub fn operator_required(g: &Global) -> Result<Operator, String> {
 }
 
 /// The first line of every command's human output: where it acts.
-pub fn target_line(g: &Global) -> String {
-    let l = lang(g);
+pub fn target_line(g: &Ctx) -> String {
+    let l = g.lang;
     match (&g.api, g.store) {
         (Some(url), _) => format!("{} {url}", l.pick("[API petugas]", "[staff API]")),
         (None, StoreKind::Dynamodb) => {
@@ -159,5 +255,50 @@ pub fn target_line(g: &Global) -> String {
             l.pick("penyimpanan lokal", "embedded store"),
             g.data_dir.display()
         ),
+    }
+}
+
+/// Who acts directly on a store. On DynamoDB it is the AWS identity the credentials belong
+/// to (`sts:GetCallerIdentity`), never a flag, and a mutating action needs `--office`; on
+/// the embedded store, `--operator`/`--office` (required for a mutating action) or the OS
+/// user.
+pub async fn operator(g: &Ctx, mutating: bool) -> Result<Operator, CounterError> {
+    let l = g.lang;
+    if g.store == StoreKind::Dynamodb {
+        let sdk = sapk_aws::tool_sdk_config().await;
+        let arn = sapk_aws::caller_arn(&sdk).await.map_err(|e| {
+            CounterError::Failed(anyhow::anyhow!(
+                "{}: {e}",
+                l.pick(
+                    "identitas AWS Anda tidak dapat dibaca (sts:GetCallerIdentity); masuk dulu, misalnya `aws sso login`",
+                    "cannot tell your AWS identity (sts:GetCallerIdentity); sign in first, e.g. `aws sso login`",
+                )
+            ))
+        })?;
+        let office = g.office.as_deref().map(str::trim).filter(|o| !o.is_empty());
+        let office = match (office, mutating) {
+            (Some(o), _) => o.to_owned(),
+            (None, false) => "UNSPECIFIED".to_owned(),
+            (None, true) => {
+                return Err(CounterError::Usage(
+                    l.pick(
+                        "tindakan ini wajib menyebut kantor: --office KODE (atau SAPK_OFFICE); petugasnya adalah identitas AWS Anda",
+                        "this action needs your office: --office CODE (or SAPK_OFFICE); the operator is your AWS identity",
+                    )
+                    .to_owned(),
+                ))
+            }
+        };
+        return Ok(Operator {
+            id: arn,
+            office,
+            officer_id: None,
+            scope: None,
+        });
+    }
+    if mutating {
+        operator_required(g).map_err(CounterError::Usage)
+    } else {
+        Ok(operator_or_os_user(g))
     }
 }

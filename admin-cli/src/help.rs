@@ -6,130 +6,13 @@
 use clap::{Arg, ArgAction, Command};
 use sapk_core::Lang;
 
-/// One command: its path, its Indonesian description, and an example in each language.
-struct Page {
-    path: &'static [&'static str],
-    about_id: &'static str,
-    example: &'static str,
+/// One command: its path, its Indonesian description, and an example. Each command's pages
+/// sit beside the command (`HELP` in its module of `cmd/`).
+pub struct Page {
+    pub path: &'static [&'static str],
+    pub about_id: &'static str,
+    pub example: &'static str,
 }
-
-const PAGES: &[Page] = &[
-    Page {
-        path: &["init"],
-        about_id: "Buat penyimpanan lokal di --data-dir (folder baru beserta kuncinya); penyimpanan yang sudah ada dibiarkan. Perintah lain menolak folder tanpa penyimpanan.",
-        example: "sapk-admin --data-dir .sapk init",
-    },
-    Page {
-        path: &["employee"],
-        about_id: "Pegawai: impor dari CSV, lihat data, ganti nomor.",
-        example: "sapk-admin employee show 198609262015051001",
-    },
-    Page {
-        path: &["employee", "import"],
-        about_id: "Buat atau perbarui pegawai dari ekspor CSV dengan header nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma. Tanpa kolom instansi, instansi tiap pegawai tetap; NIP yang muncul di beberapa baris ditolak di semua baris itu. Boleh diulang; baris yang salah dilaporkan dan yang benar tetap disimpan (kode keluar 1 bila ada baris gagal).",
-        example: "sapk-admin --data-dir .sapk employee import --init pegawai.csv",
-    },
-    Page {
-        path: &["employee", "renumber"],
-        about_id: "Pindahkan akun ke nomor barunya (NI PPPK baru di instansi lain, PPPK menjadi PNS, perbaikan NIP): password, email dan verifikasi loketnya ikut pindah; sesi, kode reset dan kunci login nomor lama berakhir. Alasan: perbaikan, pindah-instansi, pppk-ke-pns.",
-        example: "sapk-admin employee renumber 199009132025242014 199009132026212001 --reason pindah-instansi",
-    },
-    Page {
-        path: &["employee", "show"],
-        about_id: "Tampilkan pegawai: data dari NIP, email, status akun, kunci login, kode reset aktif, ganti password terakhir dan riwayat audit terbaru.",
-        example: "sapk-admin employee show \"19860926 201505 1 001\"",
-    },
-    Page {
-        path: &["email"],
-        about_id: "Ganti email pegawai setelah identitasnya diperiksa langsung di loket.",
-        example: "sapk-admin email change 198609262015051001 budi.baru@example.go.id",
-    },
-    Page {
-        path: &["email", "change"],
-        about_id: "Memandu pemeriksaan identitas (data dari NIP, NIK pada KTP, dokumen yang dilihat), lalu mengganti email, mengakhiri semua sesi dan kode reset, dan memberi tahu kedua alamat. Dengan --api petugasnya adalah identitas Anda yang masuk; di penyimpanan lokal perlu --operator dan --office. Tanpa --yes ditanyakan apa yang belum diisi.",
-        example: "sapk-admin email change 198609262015051001 budi.baru@example.go.id --nik \"3174 0526 0986 0001\" --document ktp --document karpeg=K1234567 --yes",
-    },
-    Page {
-        path: &["email", "approve"],
-        about_id: "Setujui pengecualian yang diajukan petugas lain (NIK tidak cocok dengan NIP): pengajuan ditampilkan, lalu email diganti seperti pada `email change`. Petugas yang mengajukan tidak boleh menyetujuinya sendiri.",
-        example: "sapk-admin --api https://abc123.execute-api.ap-southeast-3.amazonaws.com email approve 199009132025242014",
-    },
-    Page {
-        path: &["email", "reject"],
-        about_id: "Tolak pengajuan pengecualian; pengajuan berakhir dan catatan audit menyebut siapa dan mengapa.",
-        example: "sapk-admin email reject 199009132025242014 --why \"akta kelahiran tidak asli\"",
-    },
-    Page {
-        path: &["mail"],
-        about_id: "Status email (untuk pengembangan dan pelatihan di penyimpanan lokal).",
-        example: "sapk-admin mail bounce budi.santoso@example.go.id",
-    },
-    Page {
-        path: &["mail", "bounce"],
-        about_id: "Pengembangan dan pelatihan di penyimpanan lokal: catat bahwa email ke alamat ini ditolak (seperti laporan SES di AWS); `employee show` lalu menampilkannya.",
-        example: "sapk-admin mail bounce budi.santoso@example.go.id --diagnostic \"smtp; 550 5.1.1 user unknown\"",
-    },
-    Page {
-        path: &["account"],
-        about_id: "Kunci login akun.",
-        example: "sapk-admin account unlock 198609262015051001",
-    },
-    Page {
-        path: &["account", "unlock"],
-        about_id: "Buka kunci login dan hapus hitungan gagal login.",
-        example: "sapk-admin account unlock 198609262015051001",
-    },
-    Page {
-        path: &["account", "remove-second-factor"],
-        about_id: "Hapus aplikasi authenticator (verifikasi dua langkah) yang hilang, setelah memeriksa identitas pegawai secara langsung seperti pada ganti email (KTP dan NIK). Semua sesi diakhiri; pegawai masuk dengan password lalu dapat memasang authenticator baru.",
-        example: "sapk-admin account remove-second-factor 198609262015051001 --nik 3174052609860001 --document ktp",
-    },
-    Page {
-        path: &["session"],
-        about_id: "Sesi login.",
-        example: "sapk-admin session revoke 198609262015051001",
-    },
-    Page {
-        path: &["session", "revoke"],
-        about_id: "Akhiri semua sesi login (dan kode reset aktif) seorang pegawai.",
-        example: "sapk-admin session revoke 198609262015051001 --yes",
-    },
-    Page {
-        path: &["audit"],
-        about_id: "Tampilkan riwayat audit pegawai, yang terbaru lebih dulu; dengan --verify, periksa bahwa riwayat itu utuh (rantai segel).",
-        example: "sapk-admin audit 198609262015051001 --verify",
-    },
-    Page {
-        path: &["tables"],
-        about_id: "Tabel DynamoDB (untuk pemakaian lokal dan pengujian; tabel produksi dibuat dari infra/).",
-        example: "sapk-admin --store dynamodb tables create",
-    },
-    Page {
-        path: &["tables", "create"],
-        about_id: "Buat tabel yang dinamai SAPK_TABLE_* (atau nama bawaan) beserta TTL dan indeksnya; tabel yang sudah ada dibiarkan.",
-        example: "sapk-admin --store dynamodb tables create",
-    },
-    Page {
-        path: &["staff"],
-        about_id: "Registri petugas (perintah supervisor): identitas masuk mana adalah petugas siapa, di kantor mana, dan boleh melayani siapa.",
-        example: "sapk-admin --store dynamodb --office KANREG-III staff list",
-    },
-    Page {
-        path: &["staff", "register"],
-        about_id: "Daftarkan (atau perbarui) petugas. Perlu --office, dan --operator di penyimpanan lokal (di DynamoDB petugasnya adalah identitas AWS Anda).",
-        example: "sapk-admin --store dynamodb --office KANREG-III staff register arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id --officer-id 199001012015031002 --name \"Rina Kartika\" --office-code BKPSDM-KOTA-BANDUNG --scope \"instansi:Pemerintah Kota Bandung\"",
-    },
-    Page {
-        path: &["staff", "deactivate"],
-        about_id: "Nonaktifkan petugas (permintaannya lalu ditolak). Perlu --office, dan --operator di penyimpanan lokal.",
-        example: "sapk-admin --store dynamodb --office KANREG-III staff deactivate arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id",
-    },
-    Page {
-        path: &["staff", "list"],
-        about_id: "Daftar petugas yang terdaftar.",
-        example: "sapk-admin --store dynamodb staff list",
-    },
-];
 
 /// Indonesian help of arguments, by id (the same id means the same thing everywhere).
 const ARGS_ID: &[(&str, &str)] = &[
@@ -250,7 +133,7 @@ fn indonesian_args(mut cmd: Command) -> Command {
 
 /// Lays the officer's language over `cmd` (the derive's English) and adds an example to
 /// every command.
-pub fn localise(cmd: Command, l: Lang) -> Command {
+pub fn localise(cmd: Command, l: Lang, pages: &[&[Page]]) -> Command {
     let template = match l {
         Lang::Id => "{about-with-newline}\nPenggunaan: {usage}\n\n{all-args}{after-help}",
         Lang::En => "{about-with-newline}\nUsage: {usage}\n\n{all-args}{after-help}",
@@ -258,7 +141,7 @@ pub fn localise(cmd: Command, l: Lang) -> Command {
     let mut cmd = help_flag(cmd, l)
         .disable_help_subcommand(true)
         .help_template(template);
-    for page in PAGES {
+    for page in pages.iter().copied().flatten() {
         cmd = edit(cmd, page.path, page, l, template);
     }
     if l == Lang::Id {
@@ -386,7 +269,7 @@ mod tests {
 
     fn help_of(args: &[&str]) -> String {
         let l = lang_of_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let mut cmd = localise(crate::Cli::command(), l);
+        let mut cmd = localise(crate::Cli::command(), l, crate::cmd::HELP);
         cmd.build();
         let mut c = &mut cmd;
         for name in args.iter().filter(|a| !a.starts_with('-') && **a != "en") {
@@ -407,8 +290,10 @@ mod tests {
         }
         for p in &paths {
             assert!(
-                PAGES
+                crate::cmd::HELP
                     .iter()
+                    .copied()
+                    .flatten()
                     .any(|page| page.path == p.iter().map(String::as_str).collect::<Vec<_>>()),
                 "no page for {p:?}"
             );

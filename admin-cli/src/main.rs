@@ -25,16 +25,18 @@ macro_rules! say_raw {
 }
 
 mod api;
-mod backend;
 mod cmd;
 mod context;
+mod counter;
 mod csvfile;
+mod error;
 mod help;
 mod output;
 mod prompt;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
+use context::{Ctx, Global};
+use error::CmdResult;
 use std::process::ExitCode;
 
 /// Counter tool for BKN office staff (SAPK account recovery).
@@ -53,74 +55,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Args)]
-pub struct Global {
-    /// Which store to use.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "sqlite",
-        env = "SAPK_STORE",
-        global = true
-    )]
-    pub store: StoreKind,
-    /// Local data directory (SQLite store, outbox, token key) for `--store sqlite`.
-    #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR", global = true)]
-    pub data_dir: PathBuf,
-    /// The staff API (e.g. https://abc123.execute-api.ap-southeast-3.amazonaws.com): the
-    /// counter commands (employee show, email change, account unlock, session revoke, audit)
-    /// go through it, signed with your AWS identity (IAM Identity Center: `aws sso login`).
-    /// Your officer identity and office then come from the staff registry, not from flags.
-    #[arg(long, env = "SAPK_API_URL", global = true, value_name = "URL")]
-    pub api: Option<String>,
-    /// The AWS profile to sign with (default: the standard chain, e.g. AWS_PROFILE).
-    #[arg(long, global = true)]
-    pub profile: Option<String>,
-    /// Without --api: your operator ID (NIP or staff ID), recorded in the audit log.
-    #[arg(long, env = "SAPK_OPERATOR", global = true)]
-    pub operator: Option<String>,
-    /// Without --api: your office code (e.g. KANREG-I), recorded in the audit log.
-    #[arg(long, env = "SAPK_OFFICE", global = true)]
-    pub office: Option<String>,
-    /// Language of the output: id (default) or en.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "id",
-        env = "SAPK_LANG",
-        global = true
-    )]
-    pub lang: LangArg,
-    /// Time zone of the times shown: wib, wita or wit. Default: the zone of your office
-    /// (--office / SAPK_OFFICE, e.g. KANREG-IV is WITA), else WIB.
-    #[arg(long, value_enum, env = "SAPK_TZ", global = true)]
-    pub tz: Option<TzArg>,
-    /// Machine-readable JSON output.
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum StoreKind {
-    /// The local SQLite store in `--data-dir`.
-    Sqlite,
-    /// DynamoDB (region, credentials, endpoint and `SAPK_TABLE_*` from the environment).
-    Dynamodb,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum TzArg {
-    Wib,
-    Wita,
-    Wit,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum LangArg {
-    Id,
-    En,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,18 +101,17 @@ impl Command {
 }
 
 /// Runs one command: says where it acts, then hands it to its group.
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let g = &cli.global;
+async fn run(g: &Ctx, command: &Command) -> CmdResult {
     if !g.json {
         say!("{}", context::target_line(g));
     }
-    if g.api.is_some() && cli.command.direct_only() {
-        return output::usage(context::lang(g).pick(
+    if g.api.is_some() && command.direct_only() {
+        return output::usage(g.lang.pick(
             "perintah ini tidak melalui API petugas: impor dan penomoran ulang dijalankan administrator data, registri petugas oleh supervisor, masing-masing dengan perannya sendiri (tanpa --api)",
             "this command does not go through the staff API: import and renumbering are run by the data administrator, the staff registry by a supervisor, each under their own role (without --api)",
         ));
     }
-    match &cli.command {
+    match command {
         Command::Init => cmd::init::run(g).await,
         Command::Employee(c) => cmd::employee::run(g, c).await,
         Command::Email(c) => cmd::email::run(g, c).await,
@@ -199,7 +132,7 @@ fn main() -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let l = help::lang_of_args(&text);
-    let cli = match help::localise(Cli::command(), l)
+    let cli = match help::localise(Cli::command(), l, cmd::HELP)
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
@@ -226,23 +159,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let json = cli.global.json;
-    match runtime.block_on(run(cli)) {
+    let g = Ctx::new(cli.global);
+    match runtime.block_on(run(&g, &cli.command)) {
         Ok(code) => code,
-        Err(e) => {
-            // Under --json a failure is JSON too, with its stable code.
-            if json {
-                let reason = e
-                    .downcast_ref::<output::Failure>()
-                    .map_or("failed", |f| f.reason);
-                output::print_json(&serde_json::json!({
-                    "ok": false,
-                    "reason": reason,
-                    "error": format!("{e:#}"),
-                }));
-            }
-            eprintln!("sapk-admin: {e:#}");
-            ExitCode::from(output::REFUSED)
-        }
+        Err(e) => e.report(g.json, g.lang),
     }
 }

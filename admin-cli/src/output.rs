@@ -1,14 +1,11 @@
 //! What officers read: tables, key/value blocks, JSON, refusals and usage errors, in
 //! Indonesian by default and English with `--lang en`.
 
-use crate::backend::{refusal_json, CounterError};
-use crate::context::lang;
-use crate::Global;
+use crate::context::Ctx;
+use crate::error::{CmdResult, CounterError};
 use sapk_core::i18n::printable;
 use sapk_core::nip::Gender;
 use sapk_core::Lang;
-use serde_json::json;
-use std::process::ExitCode;
 
 /// Exit code of a refused or failed action.
 pub const REFUSED: u8 = 1;
@@ -103,15 +100,9 @@ pub fn print_json(v: &serde_json::Value) {
     );
 }
 
-/// Prints why an action was refused, with its stable code (`reason` in `--json`), and returns
-/// exit code 1.
-pub fn refuse(g: &Global, reason: &str, message: &str) -> anyhow::Result<ExitCode> {
-    if g.json {
-        print_json(&json!({ "ok": false, "reason": reason, "error": message }));
-    } else {
-        eprintln!("{}: {message}", lang(g).pick("Ditolak", "Refused"));
-    }
-    Ok(ExitCode::from(REFUSED))
+/// Refuses the action with a stable reason code (`reason` in `--json`): exit 1.
+pub fn refuse(reason: &str, message: &str) -> CmdResult {
+    Err(CounterError::refused(reason, message))
 }
 
 /// A failure that stops a command, with its stable code: `main` prints it as
@@ -140,29 +131,13 @@ pub fn failure(reason: &'static str, text: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
-/// Prints a refusal (JSON with its reason, or a line on stderr) and returns exit code 1; a
-/// failure to act at all is an error (also exit 1).
-pub fn refused(g: &Global, e: CounterError) -> anyhow::Result<ExitCode> {
-    match e {
-        CounterError::Refused(r) => {
-            if g.json {
-                print_json(&refusal_json(&r));
-            } else {
-                eprintln!("{}: {}", lang(g).pick("Ditolak", "Refused"), r.text);
-            }
-            Ok(ExitCode::from(REFUSED))
-        }
-        CounterError::Failed(e) => Err(e),
-    }
-}
-
-pub fn usage(msg: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("sapk-admin: {msg}");
-    Ok(ExitCode::from(USAGE))
+/// A usage mistake: exit 2.
+pub fn usage(msg: &str) -> CmdResult {
+    Err(CounterError::usage(msg))
 }
 
 /// Officer-facing text, to stderr when stdout carries JSON.
-pub fn note(g: &Global, text: &str) {
+pub fn note(g: &Ctx, text: &str) {
     if g.json {
         eprint!("{text}");
     } else {

@@ -1,10 +1,11 @@
 //! `audit NIP`: an employee's audit trail, newest first; `audit NIP --verify`: the check of
 //! its keyed hash chain (exit 0 intact, 1 not).
 
-use crate::backend::open;
-use crate::context::{lang, zone};
-use crate::output::{print_json, refused, table};
-use crate::Global;
+use crate::context::Ctx;
+use crate::counter::Counter;
+use crate::error::CmdResult;
+use crate::help::Page;
+use crate::output::{print_json, table};
 use clap::Args;
 
 use sapk_core::Lang;
@@ -31,50 +32,39 @@ pub struct AuditArgs {
     pub checkpoint: bool,
 }
 
-pub async fn run(g: &Global, a: &AuditArgs) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+pub async fn run(g: &Ctx, a: &AuditArgs) -> CmdResult {
+    let l = g.lang;
     if a.checkpoint {
         return checkpoint(g, l).await;
     }
     let nip = a.nip.as_deref().unwrap_or("-");
-    let counter = match open(g, false).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let counter = Counter::open(g, false).await?;
     if a.verify {
-        return match counter.verify_audit(nip, l).await {
-            Ok(report) => {
-                if g.json {
-                    print_json(&serde_json::to_value(&report)?);
-                } else {
-                    say_raw!("{}", report_text(&report, l));
-                }
-                Ok(if report.intact() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(crate::output::REFUSED)
-                })
-            }
-            Err(e) => refused(g, e),
-        };
-    }
-    match counter.audit(nip, a.limit, l).await {
-        Ok(events) => {
-            if g.json {
-                print_json(&serde_json::to_value(&events)?);
-            } else {
-                say_raw!("{}", audit_table(&events, l, zone(g)));
-            }
-            Ok(ExitCode::SUCCESS)
+        let report = counter.verify_audit(nip).await?;
+        if g.json {
+            print_json(&serde_json::to_value(&report)?);
+        } else {
+            say_raw!("{}", report_text(&report, l));
         }
-        Err(e) => refused(g, e),
+        return Ok(if report.intact() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(crate::output::REFUSED)
+        });
     }
+    let events = counter.audit(nip, a.limit).await?;
+    if g.json {
+        print_json(&serde_json::to_value(&events)?);
+    } else {
+        say_raw!("{}", audit_table(&events, l, g.zone));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `audit --checkpoint`: on the embedded store, a checkpoint written now; on DynamoDB the
 /// audit-archive function writes them (it holds the key; no person does).
-async fn checkpoint(g: &Global, l: Lang) -> anyhow::Result<ExitCode> {
-    if g.store != crate::StoreKind::Sqlite {
+async fn checkpoint(g: &Ctx, l: Lang) -> CmdResult {
+    if g.store != crate::context::StoreKind::Sqlite {
         return crate::output::usage(l.pick(
             "di AWS titik periksa ditulis oleh fungsi audit-archive setiap jam (hanya fungsi itu yang memegang kuncinya)",
             "on AWS the audit-archive function writes checkpoints every hour (only that function holds the key)",
@@ -98,7 +88,7 @@ async fn checkpoint(g: &Global, l: Lang) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => crate::output::refuse(g, e.reason(), &e.text(l)),
+        Err(e) => crate::output::refuse(e.reason(), &e.text(l)),
     }
 }
 
@@ -222,3 +212,13 @@ pub fn report_text(r: &sapk_core::audit_chain::ChainReport, l: Lang) -> String {
     }
     out
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["audit"],
+        about_id: "Tampilkan riwayat audit pegawai, yang terbaru lebih dulu; dengan --verify, periksa bahwa riwayat itu utuh (rantai segel).",
+        example: "sapk-admin audit 198609262015051001 --verify",
+    },
+];

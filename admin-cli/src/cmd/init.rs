@@ -1,14 +1,16 @@
 //! `init`: creates the embedded store.
 
-use crate::context::{lang, open_service};
+use crate::context::open_service;
+use crate::context::{Ctx, StoreKind};
+use crate::error::CmdResult;
+use crate::help::Page;
 use crate::output::{print_json, usage};
-use crate::{Global, StoreKind};
 use serde_json::json;
 use std::process::ExitCode;
 
 /// `init`: creates the embedded store (and its keys) in `--data-dir`; idempotent.
-pub async fn run(g: &Global) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+pub async fn run(g: &Ctx) -> CmdResult {
+    let l = g.lang;
     if g.store != StoreKind::Sqlite || g.api.is_some() {
         return usage(l.pick(
             "init hanya untuk penyimpanan lokal (--data-dir)",
@@ -37,3 +39,13 @@ pub async fn run(g: &Global) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["init"],
+        about_id: "Buat penyimpanan lokal di --data-dir (folder baru beserta kuncinya); penyimpanan yang sudah ada dibiarkan. Perintah lain menolak folder tanpa penyimpanan.",
+        example: "sapk-admin --data-dir .sapk init",
+    },
+];

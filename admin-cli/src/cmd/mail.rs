@@ -1,9 +1,11 @@
 //! `mail bounce EMAIL`: on the embedded store, marks an address as bounced (or complained
 //! about), as SES's events do when deployed, so the counter's view can be tried locally.
 
-use crate::context::{lang, service};
+use crate::context::service;
+use crate::context::{Ctx, StoreKind};
+use crate::error::CmdResult;
+use crate::help::Page;
 use crate::output::{print_json, refuse, usage};
-use crate::{Global, StoreKind};
 use clap::Subcommand;
 use sapk_core::mail_status::{MailEvent, MailState, MailStatus};
 use serde_json::json;
@@ -28,8 +30,8 @@ pub enum MailCmd {
     },
 }
 
-pub async fn run(g: &Global, cmd: &MailCmd) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+pub async fn run(g: &Ctx, cmd: &MailCmd) -> CmdResult {
+    let l = g.lang;
     let MailCmd::Bounce {
         email,
         soft,
@@ -44,7 +46,6 @@ pub async fn run(g: &Global, cmd: &MailCmd) -> anyhow::Result<ExitCode> {
     }
     let Ok(address) = sapk_core::Email::parse(email) else {
         return refuse(
-            g,
             "invalid_email",
             l.pick("alamat email tidak valid", "not a valid e-mail address"),
         );
@@ -84,3 +85,18 @@ pub async fn run(g: &Global, cmd: &MailCmd) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["mail"],
+        about_id: "Status email (untuk pengembangan dan pelatihan di penyimpanan lokal).",
+        example: "sapk-admin mail bounce budi.santoso@example.go.id",
+    },
+    Page {
+        path: &["mail", "bounce"],
+        about_id: "Pengembangan dan pelatihan di penyimpanan lokal: catat bahwa email ke alamat ini ditolak (seperti laporan SES di AWS); `employee show` lalu menampilkannya.",
+        example: "sapk-admin mail bounce budi.santoso@example.go.id --diagnostic \"smtp; 550 5.1.1 user unknown\"",
+    },
+];

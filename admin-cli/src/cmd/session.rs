@@ -1,10 +1,11 @@
 //! `session revoke NIP`: ends every login session of an employee.
 
-use crate::backend::open;
-use crate::context::lang;
-use crate::output::{print_json, refuse, refused};
+use crate::context::Ctx;
+use crate::counter::Counter;
+use crate::error::CmdResult;
+use crate::help::Page;
+use crate::output::{print_json, refuse};
 use crate::prompt::{Prompt, StdPrompt};
-use crate::Global;
 use clap::Subcommand;
 use sapk_core::Lang;
 use serde_json::json;
@@ -22,29 +23,18 @@ pub enum SessionCmd {
     },
 }
 
-pub async fn run(g: &Global, cmd: &SessionCmd) -> anyhow::Result<ExitCode> {
+pub async fn run(g: &Ctx, cmd: &SessionCmd) -> CmdResult {
     match cmd {
         SessionCmd::Revoke { nip, yes } => revoke(g, nip, *yes, &mut StdPrompt).await,
     }
 }
 
-pub async fn revoke(
-    g: &Global,
-    nip: &str,
-    yes: bool,
-    prompt: &mut dyn Prompt,
-) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let counter = match open(g, true).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+pub async fn revoke(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> CmdResult {
+    let l = g.lang;
+    let counter = Counter::open(g, true).await?;
     if !yes {
         // The question names the employee; an unknown NIP is refused before it.
-        let o = match counter.overview(nip, 1, None, l).await {
-            Ok(o) => o,
-            Err(e) => return refused(g, e),
-        };
+        let o = counter.overview(nip, 1, None).await?;
         let who = crate::output::who(&o.name, &o.nip);
         let q = match l {
             Lang::Id => format!("Akhiri semua sesi login (dan kode reset aktif) {who}?"),
@@ -52,7 +42,6 @@ pub async fn revoke(
         };
         if !prompt.confirm(&q, l) {
             return refuse(
-                g,
                 "cancelled",
                 l.pick(
                     "dibatalkan; tidak ada yang diubah",
@@ -61,21 +50,32 @@ pub async fn revoke(
             );
         }
     }
-    match counter.revoke(nip, l).await {
-        Ok(()) => {
-            if g.json {
-                print_json(&json!({ "ok": true }));
-            } else {
-                say!(
-                    "{}",
-                    l.pick(
-                        "Semua sesi login diakhiri.",
-                        "Every login session was ended."
-                    )
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => refused(g, e),
+    counter.revoke(nip).await?;
+    if g.json {
+        print_json(&json!({ "ok": true }));
+    } else {
+        say!(
+            "{}",
+            l.pick(
+                "Semua sesi login diakhiri.",
+                "Every login session was ended."
+            )
+        );
     }
+    Ok(ExitCode::SUCCESS)
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["session"],
+        about_id: "Sesi login.",
+        example: "sapk-admin session revoke 198609262015051001",
+    },
+    Page {
+        path: &["session", "revoke"],
+        about_id: "Akhiri semua sesi login (dan kode reset aktif) seorang pegawai.",
+        example: "sapk-admin session revoke 198609262015051001 --yes",
+    },
+];

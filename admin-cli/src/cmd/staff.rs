@@ -1,8 +1,10 @@
 //! `staff`: the registry of officers, kept by a supervisor.
 
-use crate::context::{lang, service};
+use crate::context::service;
+use crate::context::Ctx;
+use crate::error::CmdResult;
+use crate::help::Page;
 use crate::output::{print_json, refuse, table, usage};
-use crate::Global;
 use clap::Subcommand;
 use sapk_core::ports::{Officer, StaffScope};
 use serde_json::json;
@@ -46,15 +48,12 @@ pub enum StaffCmd {
     List,
 }
 
-pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+pub async fn run(g: &Ctx, cmd: &StaffCmd) -> CmdResult {
+    let l = g.lang;
     if let StaffCmd::List = cmd {
         return list(g).await;
     }
-    let by = match crate::backend::operator(g, true).await {
-        Ok(op) => op,
-        Err(e) => return e.exit(),
-    };
+    let by = crate::context::operator(g, true).await?;
     let svc = service(g).await?;
     let officer = match cmd {
         StaffCmd::Register {
@@ -91,7 +90,6 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
             }
             None => {
                 return refuse(
-                    g,
                     "unregistered",
                     l.pick(
                         "identitas ini tidak terdaftar",
@@ -114,13 +112,13 @@ pub async fn run(g: &Global, cmd: &StaffCmd) -> anyhow::Result<ExitCode> {
         .await
     {
         Ok(()) => print_registered(g, &officer),
-        Err(e) => refuse(g, e.reason(), &e.text(l)),
+        Err(e) => refuse(e.reason(), &e.text(l)),
     }
 }
 
 /// A registered or deactivated officer (JSON, or one line).
-fn print_registered(g: &Global, officer: &Officer) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+fn print_registered(g: &Ctx, officer: &Officer) -> CmdResult {
+    let l = g.lang;
     if g.json {
         print_json(&json!({ "ok": true, "officer": officer }));
     } else if officer.active {
@@ -135,8 +133,8 @@ fn print_registered(g: &Global, officer: &Officer) -> anyhow::Result<ExitCode> {
 }
 
 /// `staff list`: the registered officers (JSON, or a table).
-async fn list(g: &Global) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+async fn list(g: &Ctx) -> CmdResult {
+    let l = g.lang;
     let svc = service(g).await?;
     let all = svc.store().list_officers().await?;
     if g.json {
@@ -174,3 +172,28 @@ async fn list(g: &Global) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["staff"],
+        about_id: "Registri petugas (perintah supervisor): identitas masuk mana adalah petugas siapa, di kantor mana, dan boleh melayani siapa.",
+        example: "sapk-admin --store dynamodb --office KANREG-III staff list",
+    },
+    Page {
+        path: &["staff", "register"],
+        about_id: "Daftarkan (atau perbarui) petugas. Perlu --office, dan --operator di penyimpanan lokal (di DynamoDB petugasnya adalah identitas AWS Anda).",
+        example: "sapk-admin --store dynamodb --office KANREG-III staff register arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id --officer-id 199001012015031002 --name \"Rina Kartika\" --office-code BKPSDM-KOTA-BANDUNG --scope \"instansi:Pemerintah Kota Bandung\"",
+    },
+    Page {
+        path: &["staff", "deactivate"],
+        about_id: "Nonaktifkan petugas (permintaannya lalu ditolak). Perlu --office, dan --operator di penyimpanan lokal.",
+        example: "sapk-admin --store dynamodb --office KANREG-III staff deactivate arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id",
+    },
+    Page {
+        path: &["staff", "list"],
+        about_id: "Daftar petugas yang terdaftar.",
+        example: "sapk-admin --store dynamodb staff list",
+    },
+];

@@ -1,8 +1,10 @@
 //! `tables create`: the DynamoDB tables for local and test use.
 
-use crate::context::{env, lang};
+use crate::context::env;
+use crate::context::{Ctx, StoreKind};
+use crate::error::CmdResult;
+use crate::help::Page;
 use crate::output::{print_json, refuse};
-use crate::{Global, StoreKind};
 use clap::Subcommand;
 use serde_json::json;
 use std::process::ExitCode;
@@ -13,14 +15,14 @@ pub enum TablesCmd {
     Create,
 }
 
-pub async fn run(g: &Global, cmd: &TablesCmd) -> anyhow::Result<ExitCode> {
+pub async fn run(g: &Ctx, cmd: &TablesCmd) -> CmdResult {
     match cmd {
         TablesCmd::Create => create(g).await,
     }
 }
 
-async fn create(g: &Global) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+async fn create(g: &Ctx) -> CmdResult {
+    let l = g.lang;
     if g.store != StoreKind::Dynamodb {
         let msg = l.pick(
             "Penyimpanan SQLite membuat tabelnya sendiri; tidak ada yang perlu dibuat.",
@@ -37,7 +39,7 @@ async fn create(g: &Global) -> anyhow::Result<ExitCode> {
     let sdk = sapk_aws::tool_sdk_config().await;
     let created = match sapk_aws::create_tables(&sapk_aws::dynamodb_client(&sdk), &names).await {
         Ok(c) => c,
-        Err(e) => return refuse(g, "unavailable", &e.to_string()),
+        Err(e) => return refuse("unavailable", &e.to_string()),
     };
     let all = [
         names.accounts.clone(),
@@ -59,3 +61,18 @@ async fn create(g: &Global) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["tables"],
+        about_id: "Tabel DynamoDB (untuk pemakaian lokal dan pengujian; tabel produksi dibuat dari infra/).",
+        example: "sapk-admin --store dynamodb tables create",
+    },
+    Page {
+        path: &["tables", "create"],
+        about_id: "Buat tabel yang dinamai SAPK_TABLE_* (atau nama bawaan) beserta TTL dan indeksnya; tabel yang sudah ada dibiarkan.",
+        example: "sapk-admin --store dynamodb tables create",
+    },
+];

@@ -11,7 +11,7 @@ pub mod staff;
 pub use event::ApiGatewayV2;
 pub use problem::Problem;
 pub use routes::{Route, RouteDef, RouteMethod};
-pub use staff::StaffApi;
+pub use staff::{Caller, StaffApi};
 
 use lambda_http::http::{header, response::Builder, StatusCode};
 use lambda_http::request::RequestContext;

@@ -271,13 +271,35 @@ async fn a_lost_authenticator_is_removed_with_sapk_admin() {
         None,
     ));
     assert_eq!(show["second_factor"], true);
-    // Without the NIK: a usage error, nothing asked.
+    // --yes without the NIK: a usage error, nothing asked. Without --yes the NIK is asked
+    // for, as for an e-mail change; none given, the core refuses (and records) it.
     let out = admin(
-        &["account", "remove-second-factor", NIP, "--document", "ktp"],
+        &[
+            "account",
+            "remove-second-factor",
+            NIP,
+            "--document",
+            "ktp",
+            "--yes",
+        ],
         app.data_dir(),
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+    let out = admin(
+        &[
+            "--json",
+            "account",
+            "remove-second-factor",
+            NIP,
+            "--document",
+            "ktp",
+        ],
+        app.data_dir(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["reason"], "no_nik");
     // A KTP of someone else, and a person the officer did not confirm: refused, with reasons.
     let args = |nik: &'static str| {
         vec![

@@ -334,9 +334,11 @@ async fn ses_events_become_the_counters_mail_status() {
     let nik = "3174055507850004"; // born 15-07-85, female (day + 40)
     let req = sapk_core::staff::EmailChangeRequest {
         new_email: format!("baru.{email}"),
-        nik: Some(nik.into()),
-        documents: vec![sapk_core::staff::DocumentSeen::new("ktp", None).unwrap()],
-        person_confirmed: true,
+        identity: sapk_core::staff::IdentityCheck {
+            nik: Some(nik.into()),
+            documents: vec![sapk_core::staff::DocumentSeen::new("ktp", None).unwrap()],
+            person_confirmed: true,
+        },
         ..Default::default()
     };
     let n = sapk_core::Nip::from_stored(nip).unwrap();

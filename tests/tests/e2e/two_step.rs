@@ -5,7 +5,7 @@
 use chrono::Duration;
 use sapk_core::ports::{Clock, Store};
 use sapk_core::staff::factor_removal::FactorRemovalRequest;
-use sapk_core::staff::{ChangeError, DocumentSeen, Operator, StaffError};
+use sapk_core::staff::{ChangeError, DocumentSeen, IdentityCheck, Operator, StaffError};
 use sapk_e2e::faults::CallLog;
 use sapk_e2e::*;
 use serde_json::{json, Value};
@@ -676,12 +676,14 @@ fn officer() -> Operator {
 
 fn removal(nik: Option<&str>, docs: &[&str], confirmed: bool) -> FactorRemovalRequest {
     FactorRemovalRequest {
-        nik: nik.map(str::to_owned),
-        documents: docs
-            .iter()
-            .map(|d| DocumentSeen::new(d, Some("12345678")).unwrap())
-            .collect(),
-        person_confirmed: confirmed,
+        identity: IdentityCheck {
+            nik: nik.map(str::to_owned),
+            documents: docs
+                .iter()
+                .map(|d| DocumentSeen::new(d, Some("12345678")).unwrap())
+                .collect(),
+            person_confirmed: confirmed,
+        },
         if_version: None,
     }
 }

@@ -2,12 +2,11 @@
 //! one officer submits, and `email approve` / `email reject` for a second officer. The rules
 //! (who may approve, what a request needs) are the core's; this module asks and prints.
 
-use crate::backend::open;
-use crate::backend::Counter;
-use crate::context::{lang, zone};
-use crate::output::{gender, kv, print_json, refuse, refused, who};
+use crate::context::Ctx;
+use crate::counter::Counter;
+use crate::error::{CmdResult, CounterError};
+use crate::output::{gender, kv, print_json, refuse, who};
 use crate::prompt::Prompt;
-use crate::Global;
 use sapk_core::i18n::{format_date, format_in};
 use sapk_core::ports::PendingException;
 use sapk_core::staff::{EmailChangeRequest, EmployeeOverview};
@@ -17,16 +16,13 @@ use std::process::ExitCode;
 
 /// Officer one: submits the request and says what happens next.
 pub async fn submit_request(
-    g: &Global,
+    g: &Ctx,
     counter: &Counter,
     o: &EmployeeOverview,
     request: &EmailChangeRequest,
-) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let p = match counter.request_exception(&o.nip, request, l).await {
-        Ok(p) => p,
-        Err(e) => return refused(g, e),
-    };
+) -> CmdResult {
+    let l = g.lang;
+    let p = counter.request_exception(&o.nip, request).await?;
     if g.json {
         print_json(&json!({ "ok": true, "pending": p }));
         return Ok(ExitCode::SUCCESS);
@@ -48,7 +44,7 @@ pub async fn submit_request(
             ),
             (
                 l.pick("Berlaku sampai", "Valid until").into(),
-                format_in(p.expires_at, l, zone(g))
+                format_in(p.expires_at, l, g.zone)
             ),
         ])
     );
@@ -64,8 +60,8 @@ pub async fn submit_request(
 }
 
 /// What the approver reads before deciding.
-fn describe(p: &PendingException, o: &EmployeeOverview, g: &Global) -> String {
-    let l = lang(g);
+fn describe(p: &PendingException, o: &EmployeeOverview, g: &Ctx) -> String {
+    let l = g.lang;
     let f = &o.facts;
     let mismatch: Vec<&str> = p
         .mismatch
@@ -129,52 +125,36 @@ fn describe(p: &PendingException, o: &EmployeeOverview, g: &Global) -> String {
         ),
         (
             l.pick("Diajukan pada", "Requested at").into(),
-            format_in(p.requested_at, l, zone(g)),
+            format_in(p.requested_at, l, g.zone),
         ),
         (
             l.pick("Berlaku sampai", "Valid until").into(),
-            format_in(p.expires_at, l, zone(g)),
+            format_in(p.expires_at, l, g.zone),
         ),
     ])
 }
 
-/// The employee and their waiting request, or the exit code of why not.
+/// The employee and their waiting request, or why not.
 async fn load(
-    g: &Global,
+    g: &Ctx,
     counter: &Counter,
     nip: &str,
-) -> Result<(EmployeeOverview, PendingException), anyhow::Result<ExitCode>> {
-    let l = lang(g);
-    let o = counter
-        .overview(nip, 1, None, l)
-        .await
-        .map_err(|e| refused(g, e))?;
-    match counter.pending_exception(&o.nip, l).await {
-        Ok(Some(p)) => Ok((o, p)),
-        Ok(None) => {
+) -> Result<(EmployeeOverview, PendingException), CounterError> {
+    let o = counter.overview(nip, 1, None).await?;
+    match counter.pending_exception(&o.nip).await? {
+        Some(p) => Ok((o, p)),
+        None => {
             let f = sapk_core::staff::CheckFailure::NoPendingException;
-            Err(refuse(g, f.reason(), &f.text(l)))
+            Err(CounterError::refused(f.reason(), f.text(g.lang)))
         }
-        Err(e) => Err(refused(g, e)),
     }
 }
 
 /// `email approve NIP`: shows the request, asks, approves.
-pub async fn approve(
-    g: &Global,
-    nip: &str,
-    yes: bool,
-    prompt: &mut dyn Prompt,
-) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let counter = match open(g, true).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let (o, p) = match load(g, &counter, nip).await {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub async fn approve(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> CmdResult {
+    let l = g.lang;
+    let counter = Counter::open(g, true).await?;
+    let (o, p) = load(g, &counter, nip).await?;
     if !yes {
         eprint!(
             "{}\n{}",
@@ -198,7 +178,6 @@ pub async fn approve(
         };
         if !prompt.confirm(&q, l) {
             return refuse(
-                g,
                 "cancelled",
                 l.pick(
                     "tidak disetujui; tidak ada yang diubah (tolak dengan `email reject`)",
@@ -207,38 +186,26 @@ pub async fn approve(
             );
         }
     }
-    match counter.approve_exception(&o.nip, l).await {
-        Ok(out) => super::change::print_changed(g, &out),
-        Err(e) => refused(g, e),
-    }
+    let out = counter.approve_exception(&o.nip).await?;
+    super::change::print_changed(g, &out)
 }
 
 /// `email reject NIP [--why TEXT]`.
-pub async fn reject(g: &Global, nip: &str, why: Option<&str>) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let counter = match open(g, true).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let nip = match counter.overview(nip, 1, None, l).await {
-        Ok(o) => o.nip,
-        Err(e) => return refused(g, e),
-    };
-    match counter.reject_exception(&nip, why, l).await {
-        Ok(()) => {
-            if g.json {
-                print_json(&json!({ "ok": true }));
-            } else {
-                say!(
-                    "{}",
-                    l.pick(
-                        "Pengajuan pengecualian ditolak; email tidak diganti.",
-                        "The exception request was turned down; the e-mail is unchanged."
-                    )
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => refused(g, e),
+pub async fn reject(g: &Ctx, nip: &str, why: Option<&str>) -> CmdResult {
+    let l = g.lang;
+    let counter = Counter::open(g, true).await?;
+    let nip = counter.overview(nip, 1, None).await?.nip;
+    counter.reject_exception(&nip, why).await?;
+    if g.json {
+        print_json(&json!({ "ok": true }));
+    } else {
+        say!(
+            "{}",
+            l.pick(
+                "Pengajuan pengecualian ditolak; email tidak diganti.",
+                "The exception request was turned down; the e-mail is unchanged."
+            )
+        );
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,10 +3,12 @@
 pub(crate) mod change;
 mod exception;
 
+use crate::cmd::identity::IdentityArgs;
+use crate::context::Ctx;
+use crate::error::CmdResult;
+use crate::help::Page;
 use crate::prompt::StdPrompt;
-use crate::Global;
 use clap::Subcommand;
-use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum EmailCmd {
@@ -18,19 +20,11 @@ pub enum EmailCmd {
         nip: String,
         /// The new e-mail address.
         new_email: String,
-        /// The NIK typed from the KTP shown (16 digits); checked against the NIP.
-        #[arg(long)]
-        nik: Option<String>,
-        /// A document seen: ktp, karpeg, sk_cpns, sk_pns, kpe, paspor… optionally with its
-        /// number as KIND=NUMBER (kept only masked and keyed-hashed). Repeatable.
-        #[arg(long = "document", value_name = "KIND[=NUMBER]")]
-        documents: Vec<String>,
+        #[command(flatten)]
+        identity: IdentityArgs,
         /// Change only if the account is still at this version (from `employee show --json`).
         #[arg(long)]
         if_version: Option<u64>,
-        /// Confirm: the person matches the documents, and go ahead without asking.
-        #[arg(long)]
-        yes: bool,
         /// Confirm that the new address may be used although other employees have it
         /// (without it, such an address is refused with --yes, and asked about otherwise).
         #[arg(long)]
@@ -62,15 +56,13 @@ pub enum EmailCmd {
     },
 }
 
-pub async fn run(g: &Global, cmd: &EmailCmd) -> anyhow::Result<ExitCode> {
+pub async fn run(g: &Ctx, cmd: &EmailCmd) -> CmdResult {
     match cmd {
         EmailCmd::Change {
             nip,
             new_email,
-            nik,
-            documents,
+            identity,
             if_version,
-            yes,
             email_shared,
             exception,
         } => {
@@ -79,10 +71,8 @@ pub async fn run(g: &Global, cmd: &EmailCmd) -> anyhow::Result<ExitCode> {
                 exception: exception.as_deref(),
                 nip,
                 new_email,
-                nik: nik.as_deref(),
-                documents,
+                identity,
                 if_version: *if_version,
-                yes: *yes,
             };
             change::run(g, args, &mut StdPrompt).await
         }
@@ -90,3 +80,28 @@ pub async fn run(g: &Global, cmd: &EmailCmd) -> anyhow::Result<ExitCode> {
         EmailCmd::Reject { nip, why } => exception::reject(g, nip, why.as_deref()).await,
     }
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["email"],
+        about_id: "Ganti email pegawai setelah identitasnya diperiksa langsung di loket.",
+        example: "sapk-admin email change 198609262015051001 budi.baru@example.go.id",
+    },
+    Page {
+        path: &["email", "change"],
+        about_id: "Memandu pemeriksaan identitas (data dari NIP, NIK pada KTP, dokumen yang dilihat), lalu mengganti email, mengakhiri semua sesi dan kode reset, dan memberi tahu kedua alamat. Dengan --api petugasnya adalah identitas Anda yang masuk; di penyimpanan lokal perlu --operator dan --office. Tanpa --yes ditanyakan apa yang belum diisi.",
+        example: "sapk-admin email change 198609262015051001 budi.baru@example.go.id --nik \"3174 0526 0986 0001\" --document ktp --document karpeg=K1234567 --yes",
+    },
+    Page {
+        path: &["email", "approve"],
+        about_id: "Setujui pengecualian yang diajukan petugas lain (NIK tidak cocok dengan NIP): pengajuan ditampilkan, lalu email diganti seperti pada `email change`. Petugas yang mengajukan tidak boleh menyetujuinya sendiri.",
+        example: "sapk-admin --api https://abc123.execute-api.ap-southeast-3.amazonaws.com email approve 199009132025242014",
+    },
+    Page {
+        path: &["email", "reject"],
+        about_id: "Tolak pengajuan pengecualian; pengajuan berakhir dan catatan audit menyebut siapa dan mengapa.",
+        example: "sapk-admin email reject 199009132025242014 --why \"akta kelahiran tidak asli\"",
+    },
+];

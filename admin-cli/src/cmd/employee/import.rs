@@ -4,10 +4,11 @@
 //! simply be started again. A progress bar with rate and ETA shows on a terminal; rejected
 //! rows go to a report file; one audit record sums up the run.
 
-use crate::context::{lang, open_service};
+use crate::context::open_service;
+use crate::context::Ctx;
+use crate::error::CmdResult;
 use crate::output::{failure, print_json, REFUSED};
 use crate::output::{kv, line_errors};
-use crate::Global;
 use futures_util::stream::{self, StreamExt};
 use sapk_core::staff::{EmployeeRow, ImportOutcome, IMPORT_BATCH};
 use sapk_core::Lang;
@@ -27,10 +28,10 @@ pub struct Args<'a> {
 
 /// Rows in flight at once when not set: DynamoDB answers in milliseconds and scales; the
 /// embedded store writes one transaction at a time.
-fn default_jobs(g: &Global) -> usize {
+fn default_jobs(g: &Ctx) -> usize {
     match g.store {
-        crate::StoreKind::Dynamodb => 32,
-        crate::StoreKind::Sqlite => 4,
+        crate::context::StoreKind::Dynamodb => 32,
+        crate::context::StoreKind::Sqlite => 4,
     }
 }
 
@@ -173,13 +174,13 @@ fn write_report(path: &Path, errors: &[(u64, String, String)]) -> anyhow::Result
     Ok(())
 }
 
-fn progress(g: &Global, len: u64) -> indicatif::ProgressBar {
+fn progress(g: &Ctx, len: u64) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if g.json || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
-    let template = match lang(g) {
+    let template = match g.lang {
         Lang::Id => "{elapsed_precise} [{bar:30}] {pos}/{len} baris, {per_sec}, sisa ~{eta}",
         Lang::En => "{elapsed_precise} [{bar:30}] {pos}/{len} rows, {per_sec}, ~{eta} left",
     };
@@ -189,16 +190,13 @@ fn progress(g: &Global, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
+pub async fn run(g: &Ctx, a: Args<'_>) -> CmdResult {
+    let l = g.lang;
     let started = Instant::now();
     let (total, dups) = scan(a.file, l)?;
     let stream = crate::csvfile::open(a.file, l)?;
     let cols = columns(&stream, l)?;
-    let op = match crate::backend::operator(g, false).await {
-        Ok(op) => op,
-        Err(e) => return e.exit(),
-    };
+    let op = crate::context::operator(g, false).await?;
     let svc = open_service(g, a.init).await?;
     let jobs = a.jobs.map_or_else(|| default_jobs(g), usize::from);
     let bar = progress(g, total);

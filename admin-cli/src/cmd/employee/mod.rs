@@ -4,10 +4,11 @@ mod import;
 mod renumber;
 mod show;
 
-use crate::Global;
+use crate::context::Ctx;
+use crate::error::CmdResult;
+use crate::help::Page;
 use clap::Subcommand;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum EmployeeCmd {
@@ -71,7 +72,7 @@ impl EmployeeCmd {
     }
 }
 
-pub async fn run(g: &Global, cmd: &EmployeeCmd) -> anyhow::Result<ExitCode> {
+pub async fn run(g: &Ctx, cmd: &EmployeeCmd) -> CmdResult {
     match cmd {
         EmployeeCmd::Import {
             file,
@@ -104,3 +105,28 @@ pub async fn run(g: &Global, cmd: &EmployeeCmd) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// This command's help in Indonesian, with an example (`help::localise` lays it over the
+/// English of the doc comments).
+pub const HELP: &[Page] = &[
+    Page {
+        path: &["employee"],
+        about_id: "Pegawai: impor dari CSV, lihat data, ganti nomor.",
+        example: "sapk-admin employee show 198609262015051001",
+    },
+    Page {
+        path: &["employee", "import"],
+        about_id: "Buat atau perbarui pegawai dari ekspor CSV dengan header nip,nama,email[,instansi] (atau nip,name,email[,instansi]), dipisah koma atau titik koma. Tanpa kolom instansi, instansi tiap pegawai tetap; NIP yang muncul di beberapa baris ditolak di semua baris itu. Boleh diulang; baris yang salah dilaporkan dan yang benar tetap disimpan (kode keluar 1 bila ada baris gagal).",
+        example: "sapk-admin --data-dir .sapk employee import --init pegawai.csv",
+    },
+    Page {
+        path: &["employee", "renumber"],
+        about_id: "Pindahkan akun ke nomor barunya (NI PPPK baru di instansi lain, PPPK menjadi PNS, perbaikan NIP): password, email dan verifikasi loketnya ikut pindah; sesi, kode reset dan kunci login nomor lama berakhir. Alasan: perbaikan, pindah-instansi, pppk-ke-pns.",
+        example: "sapk-admin employee renumber 199009132025242014 199009132026212001 --reason pindah-instansi",
+    },
+    Page {
+        path: &["employee", "show"],
+        about_id: "Tampilkan pegawai: data dari NIP, email, status akun, kunci login, kode reset aktif, ganti password terakhir dan riwayat audit terbaru.",
+        example: "sapk-admin employee show \"19860926 201505 1 001\"",
+    },
+];

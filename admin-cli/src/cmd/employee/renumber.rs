@@ -1,9 +1,10 @@
 //! `employee renumber`: carry accounts to their new numbers, one pair or a CSV mapping.
 
-use crate::context::{lang, service};
+use crate::context::service;
+use crate::context::Ctx;
+use crate::error::CmdResult;
 use crate::output::{failure, print_json, refuse, usage, REFUSED};
 use crate::output::{kv, line_errors, table};
-use crate::Global;
 use sapk_core::staff::{RenumberOutcome, RenumberReason};
 use sapk_core::{Lang, Service};
 use serde_json::json;
@@ -76,12 +77,9 @@ fn read_mapping(path: &Path, l: Lang) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let op = match crate::backend::operator(g, true).await {
-        Ok(op) => op,
-        Err(e) => return e.exit(),
-    };
+pub async fn run(g: &Ctx, a: Args<'_>) -> CmdResult {
+    let l = g.lang;
+    let op = crate::context::operator(g, true).await?;
     let default_reason = match a.reason {
         Some(r) => match RenumberReason::parse(r) {
             Some(r) => Some(r),
@@ -137,7 +135,7 @@ pub async fn run(g: &Global, a: Args<'_>) -> anyhow::Result<ExitCode> {
     }
     if single {
         if let Some((_, _, msg)) = errors.first() {
-            return refuse(g, first_code.unwrap_or("invalid_reason"), msg);
+            return refuse(first_code.unwrap_or("invalid_reason"), msg);
         }
     }
     report(g, &done, &errors);
@@ -170,8 +168,8 @@ async fn renumber_one(
     }))
 }
 
-fn report(g: &Global, done: &[serde_json::Value], errors: &[(u64, String, String)]) {
-    let l = lang(g);
+fn report(g: &Ctx, done: &[serde_json::Value], errors: &[(u64, String, String)]) {
+    let l = g.lang;
     if g.json {
         print_json(&json!({
             "ok": errors.is_empty(),

@@ -1,25 +1,20 @@
 //! `employee show NIP`: what the counter needs to know of an employee.
 
 use crate::cmd::audit::audit_table;
-use crate::context::{lang, zone};
-use crate::output::{gender, kv, print_json, refused};
-use crate::Global;
+use crate::context::Ctx;
+use crate::counter::Counter;
+use crate::error::CmdResult;
+use crate::output::{gender, kv, print_json};
 use sapk_core::i18n::{format_date, Zone};
 use sapk_core::Lang;
 
 use std::process::ExitCode;
 
-pub async fn run(g: &Global, nip: &str, audit_limit: usize) -> anyhow::Result<ExitCode> {
-    let l = lang(g);
-    let z = zone(g);
-    let counter = match crate::backend::open(g, false).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let o = match counter.overview(nip, audit_limit, None, l).await {
-        Ok(o) => o,
-        Err(e) => return refused(g, e),
-    };
+pub async fn run(g: &Ctx, nip: &str, audit_limit: usize) -> CmdResult {
+    let l = g.lang;
+    let z = g.zone;
+    let counter = Counter::open(g, false).await?;
+    let o = counter.overview(nip, audit_limit, None).await?;
     if g.json {
         print_json(&serde_json::to_value(&o)?);
         return Ok(ExitCode::SUCCESS);

@@ -4,10 +4,7 @@
 use crate::domain::nip::Nip;
 use crate::mail::{self, FactorNotice};
 use crate::service::Service;
-use crate::staff::{
-    documents_failure, identity_record, ChangeError, CheckFailure, DocumentSeen, Operator,
-    StaffError,
-};
+use crate::staff::{ChangeError, CheckFailure, DocumentSeen, IdentityCheck, Operator, StaffError};
 use crate::text::audit_text::Reason;
 use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
@@ -15,31 +12,42 @@ use serde_json::json;
 /// A lost authenticator's removal as the counter submits it: the same in-person identity
 /// check as an e-mail change (the KTP's NIK against the NIP, the documents seen, the
 /// officer's confirmation), and the account version the officer looked at.
-#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "FactorRemovalBody")]
 pub struct FactorRemovalRequest {
-    #[serde(default)]
-    pub nik: Option<String>,
-    #[serde(default)]
-    pub documents: Vec<DocumentSeen>,
-    #[serde(default)]
-    pub person_confirmed: bool,
+    /// The in-person check: `nik`, `documents`, `person_confirmed`.
+    #[serde(flatten)]
+    pub identity: IdentityCheck,
     #[serde(default)]
     pub if_version: Option<u64>,
 }
 
-/// The NIK and document numbers are personal data: never in logs.
-impl std::fmt::Debug for FactorRemovalRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FactorRemovalRequest")
-            .field("nik", &self.nik.as_ref().map(|_| "<redacted>"))
-            .field(
-                "documents",
-                &self.documents.iter().map(|d| &d.kind).collect::<Vec<_>>(),
-            )
-            .field("person_confirmed", &self.person_confirmed)
-            .field("if_version", &self.if_version)
-            .finish()
+/// The request's JSON as read: every field named, any other refused (an e-mail change's
+/// body sent here by mistake is not quietly taken for a removal). `serde` cannot refuse
+/// unknown fields beside a flattened one, hence this flat twin.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FactorRemovalBody {
+    #[serde(default)]
+    nik: Option<String>,
+    #[serde(default)]
+    documents: Vec<DocumentSeen>,
+    #[serde(default)]
+    person_confirmed: bool,
+    #[serde(default)]
+    if_version: Option<u64>,
+}
+
+impl From<FactorRemovalBody> for FactorRemovalRequest {
+    fn from(b: FactorRemovalBody) -> Self {
+        FactorRemovalRequest {
+            identity: IdentityCheck {
+                nik: b.nik,
+                documents: b.documents,
+                person_confirmed: b.person_confirmed,
+            },
+            if_version: b.if_version,
+        }
     }
 }
 
@@ -69,8 +77,7 @@ impl Service {
         let Some(pii) = self.pii_key.as_ref() else {
             return Err(StaffError::NoPiiKey.into());
         };
-        let (nik, documents, base) = match identity_record(pii, req.nik.as_deref(), &req.documents)
-        {
+        let (nik, documents, base) = match req.identity.record(pii) {
             Ok(x) => x,
             Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
         };
@@ -84,7 +91,9 @@ impl Service {
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
-        let failure = documents_failure(documents.as_deref(), req.person_confirmed)
+        let failure = req
+            .identity
+            .failure(documents.as_deref())
             .or_else(|| nik.check_against(nip).err().map(CheckFailure::NikMismatch));
         if let Some(f) = failure {
             return Err(self.refuse_check(op, nip, action, f, &base).await);

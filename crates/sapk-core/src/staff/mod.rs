@@ -8,16 +8,16 @@ mod audit;
 mod email_change;
 pub mod email_exception;
 pub mod factor_removal;
+mod identity_check;
 mod import;
 pub mod mail_status;
 mod officer;
 mod overview;
 mod renumber;
 
-pub(crate) use email_change::{documents_failure, identity_record, CheckedChange};
-pub use email_change::{
-    ChangeError, CheckFailure, DocumentSeen, EmailChangeOutcome, EmailChangeRequest,
-};
+pub(crate) use email_change::CheckedChange;
+pub use email_change::{ChangeError, EmailChangeOutcome, EmailChangeRequest};
+pub use identity_check::{CheckFailure, DocumentSeen, IdentityCheck};
 pub use import::{CodeSummary, EmployeeRow, ImportOutcome, IMPORT_BATCH};
 pub use overview::{AccountState, EmployeeOverview};
 pub use renumber::{RenumberOutcome, RenumberReason, RenumberReport};

@@ -30,6 +30,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use routes::StaffCtx;
 pub use routes::{StaffRoute, StaffRouteDef};
 use sapk_core::audit_text::{Action, Reason};
+use sapk_core::ports::{Officer, StaffScope};
 use sapk_core::staff::{ChangeError, CheckFailure, Forbidden, Operator, StaffError};
 use sapk_core::{Lang, Nip, Service};
 use serde_json::{json, Value};
@@ -148,6 +149,31 @@ fn too_large(lang: Lang) -> StaffProblem {
     )
 }
 
+/// Who asks.
+pub enum Caller {
+    /// An IAM principal API Gateway verified; the staff registry says which officer it is.
+    Iam(String),
+    /// An operator acting directly on a store this machine holds.
+    Local(Operator),
+}
+
+/// A writer's own audit key (a supervisor's, a data administrator's) seals only its own
+/// records: the service's are checked by the staff function, through the API.
+fn own_key_only(lang: Lang) -> StaffProblem {
+    StaffProblem {
+        reason: Some("use_api"),
+        ..problem(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            lang.pick(
+                "Kunci audit Anda hanya menyegel catatan peran Anda; periksa rantai melalui API (--api URL).",
+                "Your audit key seals only your role's records; check chains through the API (--api URL).",
+            )
+            .into(),
+        )
+    }
+}
+
 /// The staff routes, served by the `staff` function.
 #[derive(Clone)]
 pub struct StaffApi {
@@ -164,35 +190,84 @@ impl StaffApi {
         &self.service
     }
 
-    /// Handles one request; never fails (every error becomes a problem response).
+    /// Handles one request through API Gateway; never fails (every error becomes a problem
+    /// response). The caller is the IAM principal the authorizer verified, or nobody.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        let caller = iam_principal(&req).map(Caller::Iam);
+        self.handle_as(req, caller).await
+    }
+
+    /// Handles one request from an operator acting on a store this machine holds (the
+    /// counter tool without `--api`): the same routes, checks and audit records as through
+    /// API Gateway, with the operator the tool established instead of an IAM principal.
+    pub async fn handle_local(&self, req: Request, op: Operator) -> Response<Body> {
+        self.handle_as(req, Some(Caller::Local(op))).await
+    }
+
+    async fn handle_as(&self, req: Request, caller: Option<Caller>) -> Response<Body> {
         let lang = lang_of_headers(req.headers());
-        match self.dispatch(&req, lang).await {
+        match self.dispatch(&req, lang, caller).await {
             Ok(r) => r,
             Err(p) => respond_problem(p, lang),
         }
     }
 
-    async fn dispatch(&self, req: &Request, lang: Lang) -> Result<Response<Body>, StaffProblem> {
+    /// The officer behind `caller`: a registered, active one for an IAM principal (refused
+    /// and audited otherwise); a local operator sees every employee, as the registry does
+    /// not name them.
+    async fn officer(
+        &self,
+        caller: Caller,
+        target: Option<&Nip>,
+        lang: Lang,
+    ) -> Result<(Officer, Operator), StaffProblem> {
+        match caller {
+            Caller::Iam(principal) => {
+                let officer = self
+                    .service
+                    .authorize_officer(&principal, target)
+                    .await
+                    .map_err(|e| staff_problem(&e, lang))?;
+                let op = officer.operator();
+                Ok((officer, op))
+            }
+            Caller::Local(op) => Ok((
+                Officer {
+                    principal: op.id.clone(),
+                    officer_id: op.officer_id.clone().unwrap_or_default(),
+                    name: String::new(),
+                    office: op.office.clone(),
+                    scope: StaffScope::Bkn,
+                    active: true,
+                    updated_at: self.service.now(),
+                },
+                op,
+            )),
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        req: &Request,
+        lang: Lang,
+        caller: Option<Caller>,
+    ) -> Result<Response<Body>, StaffProblem> {
         let path = req.uri().path().trim_end_matches('/').to_owned();
         let (segment, route) = routes::find(&path, req.method());
         // Identity first: only what the IAM authorizer verified. An unregistered caller
         // learns nothing, not even whether the route or the NIP exists; every refusal after
         // the officer is identified is audited, an unknown route and an oversized body too.
-        let Some(principal) = iam_principal(req) else {
+        let Some(caller) = caller else {
             return Err(forbidden(Forbidden::Unregistered, lang));
         };
+        let local = matches!(caller, Caller::Local(_));
         let svc = &self.service;
         // The NIP as typed (spaces and all), percent-encoded as one path segment.
         let nip_raw = percent_encoding::percent_decode_str(&segment)
             .decode_utf8_lossy()
             .into_owned();
         let parsed = svc.nip(&nip_raw);
-        let officer = svc
-            .authorize_officer(&principal, parsed.as_ref().ok())
-            .await
-            .map_err(|e| staff_problem(&e, lang))?;
-        let op = officer.operator();
+        let (officer, op) = self.officer(caller, parsed.as_ref().ok(), lang).await?;
         let refusal = Refusal {
             svc,
             op: &op,
@@ -215,6 +290,9 @@ impl StaffApi {
                 .record(route.action, Reason::PayloadTooLarge, too_large(lang))
                 .await);
         }
+        if route.name == routes::AUDIT_VERIFY.name && local && svc.audit_sealer().is_some() {
+            return Err(own_key_only(lang));
+        }
         if route.name == routes::AUDIT_VERIFY.name
             && nip_raw.trim() == sapk_core::audit_chain::SYSTEM_CHAIN
         {
@@ -227,17 +305,21 @@ impl StaffApi {
                 return Err(refusal.record(route.action, Reason::InvalidNip, p).await);
             }
         };
-        let account = match svc.account_for_counter(nip.as_str()).await {
-            Ok(a) => a,
+        match svc.account_for_counter(nip.as_str()).await {
+            Ok(account) => svc
+                .check_scope(&officer, &account, route.action)
+                .await
+                .map_err(|e| staff_problem(&e, lang))?,
+            // The trail of a number no account holds any more (moved to a new NIP, or never
+            // imported) stays readable by a BKN office, whose scope is every employee.
+            Err(StaffError::UnknownNip)
+                if route.reads_history() && officer.scope == StaffScope::Bkn => {}
             Err(StaffError::UnknownNip) => {
                 let p = staff_problem(&StaffError::UnknownNip, lang);
                 return Err(refusal.record(route.action, Reason::UnknownNip, p).await);
             }
             Err(e) => return Err(staff_problem(&e, lang)),
-        };
-        svc.check_scope(&officer, &account, route.action)
-            .await
-            .map_err(|e| staff_problem(&e, lang))?;
+        }
         let ctx = StaffCtx {
             svc,
             req,
@@ -276,11 +358,11 @@ impl Refusal<'_> {
 /// office's officers may check it, as no person holds the key to check it directly.
 async fn system_chain(
     svc: &Service,
-    officer: &sapk_core::ports::Officer,
+    officer: &Officer,
     refusal: &Refusal<'_>,
 ) -> Result<Response<Body>, StaffProblem> {
     let lang = refusal.lang;
-    if officer.scope != sapk_core::ports::StaffScope::Bkn {
+    if officer.scope != StaffScope::Bkn {
         let p = forbidden(Forbidden::OutOfScope, lang);
         return Err(refusal
             .record(Action::AuditVerified, Reason::OutOfScope, p)

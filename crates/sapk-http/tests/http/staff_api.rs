@@ -902,3 +902,51 @@ async fn a_bkn_officer_checks_the_system_chain_through_the_api() {
         (403, json!("out_of_scope"))
     );
 }
+
+/// The trail of a number no account holds (moved to a new NIP) stays readable by a BKN
+/// office; an agency officer, whose scope needs the account's agency, learns nothing.
+#[tokio::test]
+async fn the_trail_of_a_number_without_an_account_is_for_a_bkn_office_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, _svc) = setup(dir.path()).await;
+    let gone = "199009132025242099";
+    let r = api
+        .handle(event(
+            "GET",
+            &format!("/v1/staff/employees/{gone}/audit?limit=5"),
+            None,
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    assert!(json_of(&r).is_array());
+    let r = api
+        .handle(event(
+            "GET",
+            &format!("/v1/staff/employees/{gone}/audit/verify"),
+            None,
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{}", json_of(&r));
+    let r = api
+        .handle(event(
+            "GET",
+            &format!("/v1/staff/employees/{gone}/audit?limit=5"),
+            None,
+            Some(RINA),
+        ))
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(json_of(&r)["reason"], "unknown_nip");
+    // Any other route on such a number is refused for both.
+    let r = api
+        .handle(event(
+            "POST",
+            &format!("/v1/staff/employees/{gone}/unlock"),
+            None,
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 404);
+}

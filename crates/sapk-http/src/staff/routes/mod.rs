@@ -77,6 +77,11 @@ pub fn encode(value: &str) -> String {
 }
 
 impl StaffRouteDef {
+    /// Whether the route reads the audit trail, which outlives the account it is about.
+    pub fn reads_history(&self) -> bool {
+        matches!(self.action, Action::AuditViewed | Action::AuditVerified)
+    }
+
     /// The route's path for a NIP as typed (trimmed, spaces and all, as one encoded segment).
     pub fn path(&self, nip: &str) -> String {
         format!("{PREFIX}{}{}", encode(nip.trim()), self.suffix)
