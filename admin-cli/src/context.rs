@@ -97,6 +97,17 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// Officer-facing text, to stderr when stdout carries JSON.
+    pub fn note(&self, text: &str) {
+        if self.json {
+            eprint!("{text}");
+        } else {
+            say_raw!("{text}");
+        }
+    }
+}
+
 impl std::ops::Deref for Ctx {
     type Target = Global;
 
@@ -176,7 +187,7 @@ pub async fn open_service(g: &Ctx, create: bool) -> anyhow::Result<Service> {
     match g.store {
         StoreKind::Sqlite => {
             if !create && !g.data_dir.join(sapk_embedded::DB_FILE).exists() {
-                return Err(crate::output::failure(
+                return Err(crate::error::failure(
                     "no_store",
                     format!(
                         "{} {}",

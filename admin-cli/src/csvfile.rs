@@ -69,7 +69,7 @@ pub fn open(path: &Path, l: Lang) -> anyhow::Result<Stream> {
                 .to_owned(),
             _ => e.to_string(),
         };
-        crate::output::failure(
+        crate::error::failure(
             "file_unreadable",
             format!(
                 "{} {}: {why}",
@@ -91,7 +91,7 @@ pub fn open(path: &Path, l: Lang) -> anyhow::Result<Stream> {
         ));
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| crate::output::failure("bad_header", format!("CSV header: {e}")))?
+        .map_err(|e| crate::error::failure("bad_header", format!("CSV header: {e}")))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_lowercase())
         .collect();

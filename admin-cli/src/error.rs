@@ -3,9 +3,14 @@
 //! at all (exit 1: no credentials, network, store). Commands return it with `?`; `main`
 //! prints it once, as JSON under `--json`.
 
-use crate::output::{print_json, REFUSED, USAGE};
+use crate::output::print_json;
 use serde_json::json;
 use std::process::ExitCode;
+
+/// Exit code of a refused or failed action.
+pub const REFUSED: u8 = 1;
+/// Exit code of a usage error.
+pub const USAGE: u8 = 2;
 
 /// A refused action: a stable reason code and what the officer reads.
 #[derive(Debug, Clone)]
@@ -54,9 +59,7 @@ impl CounterError {
         match self {
             CounterError::Refused(r) => &r.reason,
             CounterError::Usage(_) => "usage",
-            CounterError::Failed(e) => e
-                .downcast_ref::<crate::output::Failure>()
-                .map_or("failed", |f| f.reason),
+            CounterError::Failed(e) => e.downcast_ref::<Failure>().map_or("failed", |f| f.reason),
         }
     }
 
@@ -82,6 +85,42 @@ impl CounterError {
         }
         self.exit_code()
     }
+}
+
+/// Refuses the action with a stable reason code (`reason` in `--json`): exit 1.
+pub fn refuse(reason: &str, message: &str) -> CmdResult {
+    Err(CounterError::refused(reason, message))
+}
+
+/// A usage mistake: exit 2.
+pub fn usage(msg: &str) -> CmdResult {
+    Err(CounterError::usage(msg))
+}
+
+/// A failure that stops a command, with its stable code: `main` prints it as
+/// `{"ok": false, "reason", "error"}` under `--json` (an error without one has reason
+/// `failed`).
+#[derive(Debug)]
+pub struct Failure {
+    pub reason: &'static str,
+    pub text: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// A [`Failure`] as an error.
+pub fn failure(reason: &'static str, text: impl Into<String>) -> anyhow::Error {
+    Failure {
+        reason,
+        text: text.into(),
+    }
+    .into()
 }
 
 impl From<anyhow::Error> for CounterError {

@@ -106,7 +106,7 @@ async fn run(g: &Ctx, command: &Command) -> CmdResult {
         say!("{}", context::target_line(g));
     }
     if g.api.is_some() && command.direct_only() {
-        return output::usage(g.lang.pick(
+        return error::usage(g.lang.pick(
             "perintah ini tidak melalui API petugas: impor dan penomoran ulang dijalankan administrator data, registri petugas oleh supervisor, masing-masing dengan perannya sendiri (tanpa --api)",
             "this command does not go through the staff API: import and renumbering are run by the data administrator, the staff registry by a supervisor, each under their own role (without --api)",
         ));

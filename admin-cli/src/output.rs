@@ -1,16 +1,9 @@
 //! What officers read: tables, key/value blocks, JSON, refusals and usage errors, in
 //! Indonesian by default and English with `--lang en`.
 
-use crate::context::Ctx;
-use crate::error::{CmdResult, CounterError};
 use sapk_core::i18n::printable;
 use sapk_core::nip::Gender;
 use sapk_core::Lang;
-
-/// Exit code of a refused or failed action.
-pub const REFUSED: u8 = 1;
-/// Exit code of a usage error.
-pub const USAGE: u8 = 2;
 
 /// The employee a question or a result is about: `Name (NIP 1986***********001)`.
 pub fn who(name: &str, nip: &sapk_core::Nip) -> String {
@@ -98,49 +91,4 @@ pub fn print_json(v: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
     );
-}
-
-/// Refuses the action with a stable reason code (`reason` in `--json`): exit 1.
-pub fn refuse(reason: &str, message: &str) -> CmdResult {
-    Err(CounterError::refused(reason, message))
-}
-
-/// A failure that stops a command, with its stable code: `main` prints it as
-/// `{"ok": false, "reason", "error"}` under `--json` (an error without one has reason
-/// `failed`).
-#[derive(Debug)]
-pub struct Failure {
-    pub reason: &'static str,
-    pub text: String,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for Failure {}
-
-/// A [`Failure`] as an error.
-pub fn failure(reason: &'static str, text: impl Into<String>) -> anyhow::Error {
-    Failure {
-        reason,
-        text: text.into(),
-    }
-    .into()
-}
-
-/// A usage mistake: exit 2.
-pub fn usage(msg: &str) -> CmdResult {
-    Err(CounterError::usage(msg))
-}
-
-/// Officer-facing text, to stderr when stdout carries JSON.
-pub fn note(g: &Ctx, text: &str) {
-    if g.json {
-        eprint!("{text}");
-    } else {
-        say_raw!("{text}");
-    }
 }

@@ -49,7 +49,7 @@ pub async fn run(g: &Ctx, a: &AuditArgs) -> CmdResult {
         return Ok(if report.intact() {
             ExitCode::SUCCESS
         } else {
-            ExitCode::from(crate::output::REFUSED)
+            ExitCode::from(crate::error::REFUSED)
         });
     }
     let events = counter.audit(nip, a.limit).await?;
@@ -65,7 +65,7 @@ pub async fn run(g: &Ctx, a: &AuditArgs) -> CmdResult {
 /// audit-archive function writes them (it holds the key; no person does).
 async fn checkpoint(g: &Ctx, l: Lang) -> CmdResult {
     if g.store != crate::context::StoreKind::Sqlite {
-        return crate::output::usage(l.pick(
+        return crate::error::usage(l.pick(
             "di AWS titik periksa ditulis oleh fungsi audit-archive setiap jam (hanya fungsi itu yang memegang kuncinya)",
             "on AWS the audit-archive function writes checkpoints every hour (only that function holds the key)",
         ));
@@ -88,7 +88,7 @@ async fn checkpoint(g: &Ctx, l: Lang) -> CmdResult {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => crate::output::refuse(e.reason(), &e.text(l)),
+        Err(e) => crate::error::refuse(e.reason(), &e.text(l)),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use crate::context::Ctx;
 use crate::error::CounterError;
-use crate::output::{gender, kv, note};
+use crate::output::{gender, kv};
 use crate::prompt::Prompt;
 use clap::Args;
 use sapk_core::i18n::format_date;
@@ -97,7 +97,7 @@ pub fn show_facts(g: &Ctx, o: &EmployeeOverview, extra: &[(String, String)]) {
         ),
     ];
     rows.extend_from_slice(extra);
-    note(g, &format!("{header}\n{}\n", kv(&rows)));
+    g.note(&format!("{header}\n{}\n", kv(&rows)));
 }
 
 /// What a typed NIK says against the NIP.
@@ -165,16 +165,13 @@ pub fn ask_nik(
             NikVerdict::Invalid(p) | NikVerdict::Disagrees(p) => p,
         };
         if attempt < tries {
-            note(
-                g,
-                &format!(
-                    "{problem}. {}\n",
-                    l.pick(
-                        "Periksa KTP lalu ketik ulang.",
-                        "Check the KTP and type it again."
-                    )
-                ),
-            );
+            g.note(&format!(
+                "{problem}. {}\n",
+                l.pick(
+                    "Periksa KTP lalu ketik ulang.",
+                    "Check the KTP and type it again."
+                )
+            ));
         }
     }
     verdict

@@ -2,9 +2,9 @@
 
 use crate::context::open_service;
 use crate::context::{Ctx, StoreKind};
-use crate::error::CmdResult;
+use crate::error::{usage, CmdResult};
 use crate::help::Page;
-use crate::output::{print_json, usage};
+use crate::output::print_json;
 use serde_json::json;
 use std::process::ExitCode;
 

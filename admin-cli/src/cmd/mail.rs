@@ -3,9 +3,9 @@
 
 use crate::context::service;
 use crate::context::{Ctx, StoreKind};
-use crate::error::CmdResult;
+use crate::error::{refuse, usage, CmdResult};
 use crate::help::Page;
-use crate::output::{print_json, refuse, usage};
+use crate::output::print_json;
 use clap::Subcommand;
 use sapk_core::mail_status::{MailEvent, MailState, MailStatus};
 use serde_json::json;

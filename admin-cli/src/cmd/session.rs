@@ -2,9 +2,9 @@
 
 use crate::context::Ctx;
 use crate::counter::Counter;
-use crate::error::CmdResult;
+use crate::error::{refuse, CmdResult};
 use crate::help::Page;
-use crate::output::{print_json, refuse};
+use crate::output::print_json;
 use crate::prompt::{Prompt, StdPrompt};
 use clap::Subcommand;
 use sapk_core::Lang;

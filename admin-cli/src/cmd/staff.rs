@@ -2,9 +2,9 @@
 
 use crate::context::service;
 use crate::context::Ctx;
-use crate::error::CmdResult;
+use crate::error::{refuse, usage, CmdResult};
 use crate::help::Page;
-use crate::output::{print_json, refuse, table, usage};
+use crate::output::{print_json, table};
 use clap::Subcommand;
 use sapk_core::ports::{Officer, StaffScope};
 use serde_json::json;

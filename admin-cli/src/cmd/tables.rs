@@ -2,9 +2,9 @@
 
 use crate::context::env;
 use crate::context::{Ctx, StoreKind};
-use crate::error::CmdResult;
+use crate::error::{refuse, CmdResult};
 use crate::help::Page;
-use crate::output::{print_json, refuse};
+use crate::output::print_json;
 use clap::Subcommand;
 use serde_json::json;
 use std::process::ExitCode;

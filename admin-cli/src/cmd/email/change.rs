@@ -5,8 +5,8 @@ use crate::cmd::identity::{ask_documents, ask_nik, confirm_person, show_facts};
 use crate::cmd::identity::{IdentityArgs, NikVerdict};
 use crate::context::Ctx;
 use crate::counter::Counter;
-use crate::error::CmdResult;
-use crate::output::{kv, note, print_json, usage, REFUSED};
+use crate::error::{usage, CmdResult, REFUSED};
+use crate::output::{kv, print_json};
 use crate::prompt::Prompt;
 use sapk_core::staff::{EmailChangeRequest, EmployeeOverview};
 use sapk_core::Lang;
@@ -121,16 +121,13 @@ fn confirm_shared(
             "and others outside your scope",
         ));
     }
-    note(
-        g,
-        &format!(
-            "{} {others}\n",
-            l.pick(
-                "PERHATIAN: alamat ini sudah dipakai pegawai lain, NIP",
-                "WARNING: other employees already have this address, NIP"
-            )
-        ),
-    );
+    g.note(&format!(
+        "{} {others}\n",
+        l.pick(
+            "PERHATIAN: alamat ini sudah dipakai pegawai lain, NIP",
+            "WARNING: other employees already have this address, NIP"
+        )
+    ));
     if !a.identity.yes {
         let q = match l {
             Lang::Id => format!(
@@ -159,16 +156,13 @@ fn decide_exception(
     let l = g.lang;
     match (verdict, a.exception) {
         (NikVerdict::Agrees, None) => {
-            note(
-                g,
-                &format!(
-                    "{}\n",
-                    l.pick(
-                        "NIK cocok dengan tanggal lahir dan jenis kelamin pada NIP.",
-                        "The NIK agrees with the NIP's birth date and gender."
-                    )
-                ),
-            );
+            g.note(&format!(
+                "{}\n",
+                l.pick(
+                    "NIK cocok dengan tanggal lahir dan jenis kelamin pada NIP.",
+                    "The NIK agrees with the NIP's birth date and gender."
+                )
+            ));
             Some(false)
         }
         // Scripted: the officer asked for the exception; the core decides whether it is one.
@@ -177,7 +171,7 @@ fn decide_exception(
             Some(true)
         }
         (NikVerdict::Disagrees(p), None) if !a.identity.yes => {
-            note(g, &format!("{p}.\n"));
+            g.note(&format!("{p}.\n"));
             let q = match l {
                 Lang::Id => format!("NIK tetap tidak cocok. Bila tanggal lahir pada NIK memang salah tercatat di Dukcapil (ada surat keterangan Dukcapil atau akta kelahiran), ajukan pengecualian untuk {who}? Petugas lain atau supervisor harus menyetujuinya."),
                 Lang::En => format!("The NIK still disagrees. If the NIK's birth date was recorded wrongly by Dukcapil (a Dukcapil letter or birth certificate is shown), ask for an exception for {who}? Another officer or a supervisor must approve it."),

@@ -4,8 +4,8 @@
 
 use crate::context::Ctx;
 use crate::counter::Counter;
-use crate::error::{CmdResult, CounterError};
-use crate::output::{gender, kv, print_json, refuse, who};
+use crate::error::{refuse, CmdResult, CounterError};
+use crate::output::{gender, kv, print_json, who};
 use crate::prompt::Prompt;
 use sapk_core::i18n::{format_date, format_in};
 use sapk_core::ports::PendingException;

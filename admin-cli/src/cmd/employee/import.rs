@@ -6,8 +6,9 @@
 
 use crate::context::open_service;
 use crate::context::Ctx;
-use crate::error::CmdResult;
-use crate::output::{failure, print_json, REFUSED};
+use crate::error::failure;
+use crate::error::{CmdResult, REFUSED};
+use crate::output::print_json;
 use crate::output::{kv, line_errors};
 use futures_util::stream::{self, StreamExt};
 use sapk_core::staff::{EmployeeRow, ImportOutcome, IMPORT_BATCH};

@@ -2,8 +2,9 @@
 
 use crate::context::service;
 use crate::context::Ctx;
-use crate::error::CmdResult;
-use crate::output::{failure, print_json, refuse, usage, REFUSED};
+use crate::error::failure;
+use crate::error::{refuse, usage, CmdResult, REFUSED};
+use crate::output::print_json;
 use crate::output::{kv, line_errors, table};
 use sapk_core::staff::{RenumberOutcome, RenumberReason};
 use sapk_core::{Lang, Service};

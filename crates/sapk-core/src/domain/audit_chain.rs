@@ -643,7 +643,7 @@ pub enum ChainProblem {
 
 impl ChainProblem {
     /// What an officer or auditor reads: where in the chain, then what is wrong.
-    pub fn text(&self, l: crate::Lang) -> String {
+    pub fn text(&self, l: crate::text::i18n::Lang) -> String {
         let (id, en) = self.words();
         let what = l.pick(id, en);
         let what = match self {
@@ -760,7 +760,7 @@ impl ChainProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Nip;
+    use crate::domain::nip::Nip;
     use chrono::{TimeZone, Utc};
 
     fn key(b: u8) -> AuditKey {

@@ -249,7 +249,7 @@ fn help_from_lookup(
         },
         email: match get("SAPK_HELP_EMAIL") {
             None => d.email,
-            Some(raw) => crate::Email::parse(raw.trim())
+            Some(raw) => crate::domain::email::Email::parse(raw.trim())
                 .map(|e| e.as_str().to_owned())
                 .map_err(|_| ConfigError {
                     name: "SAPK_HELP_EMAIL".to_owned(),

@@ -14,7 +14,7 @@ pub enum EmailError {
 /// A syntactically valid address, trimmed, with its domain in lower case.
 impl EmailError {
     /// What an officer or a civil servant reads.
-    pub fn text(&self, lang: crate::Lang) -> String {
+    pub fn text(&self, lang: crate::text::i18n::Lang) -> String {
         match self {
             EmailError::TooLong => lang
                 .pick(

@@ -17,12 +17,12 @@ pub enum NikError {
 
 impl NikError {
     /// What the officer reads.
-    pub fn text(&self, lang: crate::Lang) -> String {
+    pub fn text(&self, lang: crate::text::i18n::Lang) -> String {
         match (self, lang) {
-            (NikError::Length(n), crate::Lang::Id) => {
+            (NikError::Length(n), crate::text::i18n::Lang::Id) => {
                 format!("NIK terdiri atas 16 digit; yang diketik {n} digit")
             }
-            (NikError::Length(n), crate::Lang::En) => {
+            (NikError::Length(n), crate::text::i18n::Lang::En) => {
                 format!("a NIK has 16 digits; {n} were typed")
             }
             (NikError::NonDigit, l) => l
@@ -110,7 +110,7 @@ impl Nik {
 
     /// What the NIK says of its holder, for the officer to set beside what the NIP says:
     /// `lahir 26-09-86, laki-laki`.
-    pub fn implied_text(&self, lang: crate::Lang) -> String {
+    pub fn implied_text(&self, lang: crate::text::i18n::Lang) -> String {
         let g = match self.gender {
             Gender::Male => lang.pick("laki-laki", "male"),
             Gender::Female => lang.pick("perempuan", "female"),
@@ -194,12 +194,15 @@ mod tests {
         }
         let nik = Nik::parse("3174056609860001").unwrap();
         assert_eq!(
-            nik.implied_text(crate::Lang::Id),
+            nik.implied_text(crate::text::i18n::Lang::Id),
             "lahir 26-09-86, perempuan"
         );
-        assert_eq!(nik.implied_text(crate::Lang::En), "born 26-09-86, female");
         assert_eq!(
-            NikError::Length(15).text(crate::Lang::Id),
+            nik.implied_text(crate::text::i18n::Lang::En),
+            "born 26-09-86, female"
+        );
+        assert_eq!(
+            NikError::Length(15).text(crate::text::i18n::Lang::Id),
             "NIK terdiri atas 16 digit; yang diketik 15 digit"
         );
     }

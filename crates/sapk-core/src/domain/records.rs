@@ -12,7 +12,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub nip: Nip,
-    pub name: crate::EmployeeName,
+    pub name: crate::domain::name::EmployeeName,
     pub email: Option<Email>,
     /// When staff set `email` after the in-person check at a counter; such an e-mail is
     /// never changed by an import.

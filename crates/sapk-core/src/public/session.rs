@@ -104,7 +104,7 @@ impl Service {
         &self,
         token: &str,
         limit: usize,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> Result<Vec<ActivityItem>, AuthError> {
         let (s, _) = self.live_session(token).await?;
         let events = self

@@ -127,7 +127,7 @@ impl Service {
         nip: &Nip,
         req: &EmailChangeRequest,
         op: &Operator,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
         let (c, seen) = self
             .check_email_change(nip, req, op, Action::EmailChange)
@@ -257,7 +257,7 @@ impl Service {
         op: &Operator,
         outcome: Outcome,
         extra: serde_json::Value,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
         let CheckedChange {
             nip,
@@ -333,7 +333,7 @@ impl Service {
         new_email: &Email,
         op: &Operator,
         now: chrono::DateTime<chrono::Utc>,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> (Option<bool>, Option<bool>, bool) {
         if let Err(e) = self.store.delete_mail_status(nip).await {
             tracing::warn!(error = %e, "mail status of the old address not cleared");

@@ -195,7 +195,7 @@ impl Service {
         &self,
         nip: &Nip,
         op: &Operator,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> Result<EmailChangeOutcome, ChangeError> {
         let p = self.open_exception(nip, op, APPROVE).await?;
         if self.same_person(&p, op).await? {

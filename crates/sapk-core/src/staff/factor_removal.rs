@@ -71,7 +71,7 @@ impl Service {
         nip: &Nip,
         req: &FactorRemovalRequest,
         op: &Operator,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> Result<FactorRemoval, ChangeError> {
         let action = Action::SecondFactorRemove;
         let Some(pii) = self.pii_key.as_ref() else {

@@ -144,7 +144,7 @@ impl CheckFailure {
     }
 
     /// What the officer reads.
-    pub fn text(&self, l: crate::Lang) -> String {
+    pub fn text(&self, l: crate::text::i18n::Lang) -> String {
         match self {
             CheckFailure::NikMismatch(m) => {
                 let what: Vec<&str> = m

@@ -134,7 +134,7 @@ impl Service {
         known: Option<Option<Account>>,
     ) -> Result<ImportOutcome, StaffError> {
         let nip = self.nip(&row.nip)?;
-        let name = crate::EmployeeName::parse(&row.name)?;
+        let name = crate::domain::name::EmployeeName::parse(&row.name)?;
         let email = match row.email.trim() {
             "" => None,
             e => Some(Email::parse(e)?),
@@ -198,7 +198,7 @@ impl Service {
     async fn import_over(
         &self,
         existing: &Account,
-        name: crate::EmployeeName,
+        name: crate::domain::name::EmployeeName,
         email: Option<Email>,
         instansi: Option<String>,
         now: chrono::DateTime<chrono::Utc>,
@@ -242,7 +242,7 @@ impl Service {
                 &email.as_ref().map_or_else(|| "-".to_owned(), Email::masked),
                 crate::mail::ChangedBy::Import,
                 now,
-                crate::Lang::Id,
+                crate::text::i18n::Lang::Id,
             ))
             .await;
         }

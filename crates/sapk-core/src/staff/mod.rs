@@ -154,7 +154,7 @@ impl StaffError {
 
 impl StaffError {
     /// What the officer reads, in their language.
-    pub fn text(&self, lang: crate::Lang) -> String {
+    pub fn text(&self, lang: crate::text::i18n::Lang) -> String {
         match self {
         StaffError::InvalidNip(n) => format!("{}: {}", lang.pick("NIP tidak valid", "invalid NIP"), n.text(lang)),
         StaffError::InvalidEmail(m) => m.text(lang),

@@ -95,7 +95,7 @@ impl Service {
         if officer.active && officer.officer_id.is_empty() {
             return Err(StaffError::InvalidName("the officer ID is required"));
         }
-        officer.name = crate::EmployeeName::parse(&officer.name)?.into_string();
+        officer.name = crate::domain::name::EmployeeName::parse(&officer.name)?.into_string();
         officer.updated_at = self.now();
         if officer.active && !second_role {
             let key = super::officer_id_key(&officer.officer_id);

@@ -22,7 +22,7 @@ pub enum AccountState {
 
 impl AccountState {
     /// What the officer reads.
-    pub fn text(self, l: crate::Lang) -> &'static str {
+    pub fn text(self, l: crate::text::i18n::Lang) -> &'static str {
         match self {
             AccountState::Active => l.pick("aktif", "active"),
             AccountState::NotActivated => l.pick(
@@ -157,7 +157,7 @@ impl Service {
     /// officer was told of its other holders (within the officer's scope, and elsewhere).
     async fn viewed_with_holders(
         &self,
-        nip: &crate::Nip,
+        nip: &crate::domain::nip::Nip,
         op: &Operator,
         new_email: Option<&str>,
     ) -> Result<super::Holders, StaffError> {

@@ -102,7 +102,7 @@ impl Service {
         new_raw: &str,
         reason: RenumberReason,
         op: &Operator,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> Result<RenumberReport, StaffError> {
         // The old number was accepted once; read it whatever the PPPK setting is now.
         let old = Nip::parse_with(old_raw, self.now().date_naive(), &NipRules::permissive())?;
@@ -181,7 +181,7 @@ impl Service {
         moved: &crate::ports::Account,
         outcome: RenumberOutcome,
         mut details: serde_json::Value,
-        lang: crate::Lang,
+        lang: crate::text::i18n::Lang,
     ) -> Result<Option<bool>, StaffError> {
         let action = Action::AccountRenumber;
         details["email"] = json!(moved.email.as_ref().map(Email::masked));

@@ -4,7 +4,7 @@
 //! tidak cocok"). Records keep the stable codes (text); a code without an entry here (an
 //! older or newer one) is shown as it is.
 
-use crate::Lang;
+use crate::text::i18n::Lang;
 
 /// An enum of stable codes with their texts.
 macro_rules! codes {
