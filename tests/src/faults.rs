@@ -7,6 +7,9 @@ use sapk_core::ports::{
     Account, AuditEvent, LoginThrottle, MailError, Mailer, Officer, OutgoingEmail, ResetCodeRecord,
     SessionRecord, Store, StoreError, ThrottleWrite,
 };
+use sapk_core::ports::{
+    Accounts, AuditLog, Lockouts, MailStatuses, RateWindows, ResetCodes, Sessions, StaffRecords,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -108,26 +111,32 @@ macro_rules! delegate {
     }};
 }
 
+/// The accounts, one per NIP and replaced only at the version read, and the atomic steps that carry an account (a staff e-mail change, a new number).
 #[async_trait]
-impl Store for FailingStore {
+impl Accounts for FailingStore {
     async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError> {
         delegate!(self, get_account(nip))
     }
+
     async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError> {
         if self.mode == FailMode::BatchReads {
             self.switch.check_store()?;
         }
         delegate!(self, get_accounts(nips))
     }
+
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
         delegate!(self, insert_account(a))
     }
+
     async fn update_account(&self, a: &Account, v: u64) -> Result<(), StoreError> {
         delegate!(self, update_account(a, v))
     }
+
     async fn has_accounts(&self) -> Result<bool, StoreError> {
         delegate!(self, has_accounts())
     }
+
     async fn accounts_with_email(
         &self,
         e: &sapk_core::Email,
@@ -135,9 +144,33 @@ impl Store for FailingStore {
     ) -> Result<Vec<Nip>, StoreError> {
         delegate!(self, accounts_with_email(e, limit))
     }
+
+    async fn change_email_audited(
+        &self,
+        a: &Account,
+        v: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        delegate!(self, change_email_audited(a, v, audit))
+    }
+
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, renumber_account(old, moved, replace))
+    }
+}
+
+/// Reset codes: at most one per NIP, its tries taken atomically, and the reset that spends it.
+#[async_trait]
+impl ResetCodes for FailingStore {
     async fn put_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
         delegate!(self, put_reset_code(c))
     }
+
     async fn rewrite_reset_code(&self, c: &ResetCodeRecord) -> Result<(), StoreError> {
         // One code write, like `put_reset_code` (on DynamoDB both are a PutItem): logged as
         // one, so that the log compares the work the store does.
@@ -147,9 +180,11 @@ impl Store for FailingStore {
         }
         self.inner.rewrite_reset_code(c).await
     }
+
     async fn get_reset_code(&self, nip: &Nip) -> Result<Option<ResetCodeRecord>, StoreError> {
         delegate!(self, get_reset_code(nip))
     }
+
     async fn take_code_attempt(&self, nip: &Nip, h: &str) -> Result<Option<u32>, StoreError> {
         let r = delegate!(self, take_code_attempt(nip, h));
         if let Some(b) = &self.attempt_barrier {
@@ -157,9 +192,11 @@ impl Store for FailingStore {
         }
         r
     }
+
     async fn delete_reset_code(&self, nip: &Nip, h: Option<&str>) -> Result<(), StoreError> {
         delegate!(self, delete_reset_code(nip, h))
     }
+
     async fn complete_reset(
         &self,
         h: &str,
@@ -178,35 +215,126 @@ impl Store for FailingStore {
         }
         Ok(())
     }
+}
+
+/// Login sessions and second-step challenges, by the hash of their token.
+#[async_trait]
+impl Sessions for FailingStore {
     async fn put_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         delegate!(self, put_session(s))
     }
+
     async fn get_session(&self, h: &str) -> Result<Option<SessionRecord>, StoreError> {
         delegate!(self, get_session(h))
     }
+
     async fn delete_session(&self, h: &str) -> Result<bool, StoreError> {
         delegate!(self, delete_session(h))
     }
+}
+
+/// Login throttle records (failures and lock-outs, per NIP and per source), written all or nothing.
+#[async_trait]
+impl Lockouts for FailingStore {
     async fn get_throttles(
         &self,
         keys: &[String],
     ) -> Result<Vec<Option<LoginThrottle>>, StoreError> {
         delegate!(self, get_throttles(keys))
     }
+
     async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError> {
         delegate!(self, put_throttles(writes))
     }
+
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError> {
         delegate!(self, delete_throttle(key))
     }
-    async fn change_email_audited(
-        &self,
-        a: &Account,
-        v: u64,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        delegate!(self, change_email_audited(a, v, audit))
+}
+
+/// Rate windows: hit counts under a key, gone with their window.
+#[async_trait]
+impl RateWindows for FailingStore {
+    async fn count_hit(&self, key: &str, exp: DateTime<Utc>) -> Result<u64, StoreError> {
+        delegate!(self, count_hit(key, exp))
     }
+}
+
+/// The audit trail: chained records sealed with a key, only ever appended.
+#[async_trait]
+impl AuditLog for FailingStore {
+    async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        delegate!(self, append_audit(e))
+    }
+
+    async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        delegate!(self, list_audit(nip, limit))
+    }
+
+    async fn audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<sapk_core::audit_chain::AuditLink>, StoreError> {
+        delegate!(self, audit_head(chain))
+    }
+
+    async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        delegate!(self, audit_chain(chain))
+    }
+
+    async fn kept_audit_head(
+        &self,
+        chain: &str,
+    ) -> Result<Option<sapk_core::audit_chain::ChainHead>, StoreError> {
+        delegate!(self, kept_audit_head(chain))
+    }
+
+    async fn kept_audit_heads(&self) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
+        delegate!(self, kept_audit_heads())
+    }
+
+    fn audit_expires(&self) -> bool {
+        self.inner.audit_expires()
+    }
+}
+
+/// The staff registry, and the e-mail exceptions waiting for a second officer.
+#[async_trait]
+impl StaffRecords for FailingStore {
+    async fn put_email_exception(
+        &self,
+        p: &sapk_core::ports::PendingException,
+    ) -> Result<(), StoreError> {
+        delegate!(self, put_email_exception(p))
+    }
+
+    async fn get_email_exception(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<sapk_core::ports::PendingException>, StoreError> {
+        delegate!(self, get_email_exception(nip))
+    }
+
+    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError> {
+        delegate!(self, delete_email_exception(nip))
+    }
+
+    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
+        delegate!(self, get_officer(principal))
+    }
+
+    async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
+        delegate!(self, put_officer(o))
+    }
+
+    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
+        delegate!(self, list_officers())
+    }
+}
+
+/// The last mail status of each account (bounces, complaints).
+#[async_trait]
+impl MailStatuses for FailingStore {
     async fn put_mail_status(
         &self,
         nip: &Nip,
@@ -214,76 +342,16 @@ impl Store for FailingStore {
     ) -> Result<(), StoreError> {
         delegate!(self, put_mail_status(nip, status))
     }
+
     async fn get_mail_status(
         &self,
         nip: &Nip,
     ) -> Result<Option<sapk_core::mail_status::MailStatus>, StoreError> {
         delegate!(self, get_mail_status(nip))
     }
+
     async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError> {
         delegate!(self, delete_mail_status(nip))
-    }
-    async fn put_email_exception(
-        &self,
-        p: &sapk_core::ports::PendingException,
-    ) -> Result<(), StoreError> {
-        delegate!(self, put_email_exception(p))
-    }
-    async fn get_email_exception(
-        &self,
-        nip: &Nip,
-    ) -> Result<Option<sapk_core::ports::PendingException>, StoreError> {
-        delegate!(self, get_email_exception(nip))
-    }
-    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError> {
-        delegate!(self, delete_email_exception(nip))
-    }
-    async fn renumber_account(
-        &self,
-        old: &Account,
-        moved: &Account,
-        replace: Option<u64>,
-    ) -> Result<(), StoreError> {
-        delegate!(self, renumber_account(old, moved, replace))
-    }
-    async fn count_hit(&self, key: &str, exp: DateTime<Utc>) -> Result<u64, StoreError> {
-        delegate!(self, count_hit(key, exp))
-    }
-    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
-        delegate!(self, get_officer(principal))
-    }
-    async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
-        delegate!(self, put_officer(o))
-    }
-    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError> {
-        delegate!(self, list_officers())
-    }
-    async fn append_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        delegate!(self, append_audit(e))
-    }
-    async fn list_audit(&self, nip: &Nip, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
-        delegate!(self, list_audit(nip, limit))
-    }
-    async fn audit_head(
-        &self,
-        chain: &str,
-    ) -> Result<Option<sapk_core::audit_chain::AuditLink>, StoreError> {
-        delegate!(self, audit_head(chain))
-    }
-    async fn audit_chain(&self, chain: &str) -> Result<Vec<AuditEvent>, StoreError> {
-        delegate!(self, audit_chain(chain))
-    }
-    async fn kept_audit_head(
-        &self,
-        chain: &str,
-    ) -> Result<Option<sapk_core::audit_chain::ChainHead>, StoreError> {
-        delegate!(self, kept_audit_head(chain))
-    }
-    async fn kept_audit_heads(&self) -> Result<Vec<sapk_core::audit_chain::ChainHead>, StoreError> {
-        delegate!(self, kept_audit_heads())
-    }
-    fn audit_expires(&self) -> bool {
-        self.inner.audit_expires()
     }
 }
 

@@ -21,13 +21,45 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Storage, as one trait per aggregate (each backend implements them in files of the same
+/// names: `accounts`, `codes`, `sessions`, `lockouts`, `rate_windows`, `audit`, `staff`,
+/// `mail`). A store is whatever implements them all; use cases hold an `Arc<dyn Store>`,
+/// on which every one of their methods is callable.
+pub trait Store:
+    Accounts + ResetCodes + Sessions + Lockouts + RateWindows + AuditLog + StaffRecords + MailStatuses
+{
+}
+
+/// Every store trait, for code that calls a concrete store (`use sapk_core::ports::stores::*`).
+pub mod stores {
+    pub use super::{
+        Accounts, AuditLog, Lockouts, MailStatuses, RateWindows, ResetCodes, Sessions,
+        StaffRecords, Store,
+    };
+}
+
+impl<
+        T: Accounts
+            + ResetCodes
+            + Sessions
+            + Lockouts
+            + RateWindows
+            + AuditLog
+            + StaffRecords
+            + MailStatuses
+            + ?Sized,
+    > Store for T
+{
+}
+
+/// The accounts, one per NIP and replaced only at the version read, and the atomic steps that carry an account (a staff e-mail change, a new number).
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Accounts: Send + Sync {
     async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError>;
-    /// Creates an account; `Conflict` if the NIP exists.
     /// Several accounts in one read (a bulk import's batch): one answer per NIP, in order.
     /// A NIP given twice is answered twice.
     async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError>;
+    /// Creates an account; `Conflict` if the NIP exists.
     async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
     /// Replaces the account if its stored `version` is `expected_version`, storing
     /// `account` with `version = expected_version + 1`; `Conflict` otherwise.
@@ -45,7 +77,34 @@ pub trait Store: Send + Sync {
         email: &Email,
         limit: usize,
     ) -> Result<Vec<Nip>, StoreError>;
+    /// A staff e-mail change in one atomic step: replaces the account as `update_account`
+    /// does (it must be at `expected_version`), deletes its reset code and any pending
+    /// e-mail exception, and appends `audit`.
+    /// `Conflict` when the account changed; then nothing is written, not even the audit
+    /// record (no change exists without its record, and no record without its change).
+    async fn change_email_audited(
+        &self,
+        account: &Account,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Carries an account to a new number in one atomic step: deletes `old` (it must still
+    /// be at `old.version`) with its reset code, per-NIP throttle record and sessions, and stores
+    /// `moved` under its (new) NIP: created when `replace` is `None` (`Conflict` if that NIP
+    /// exists), or replacing the record there at version `replace` (stored at `replace + 1`).
+    /// `Conflict` when any condition fails; then nothing is written.
+    /// The old number's pending e-mail exception ends with it too.
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError>;
+}
 
+/// Reset codes: at most one per NIP, its tries taken atomically, and the reset that spends it.
+#[async_trait]
+pub trait ResetCodes: Send + Sync {
     /// Stores the account's code, replacing any older one.
     async fn put_reset_code(&self, code: &ResetCodeRecord) -> Result<(), StoreError>;
     /// Writes `code` again only if the stored code is exactly it (same hash and tries
@@ -76,13 +135,21 @@ pub trait Store: Send + Sync {
         cleared: &LoginThrottle,
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
+}
 
+/// Login sessions and second-step challenges, by the hash of their token.
+#[async_trait]
+pub trait Sessions: Send + Sync {
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn get_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
     /// Deletes a session (or a login challenge); whether it was there. Of two deletes at
     /// once only one sees `true`: that makes a challenge single-use.
     async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError>;
+}
 
+/// Login throttle records (failures and lock-outs, per NIP and per source), written all or nothing.
+#[async_trait]
+pub trait Lockouts: Send + Sync {
     /// The throttle records under `keys`, in the same order (absent ones as `None`).
     async fn get_throttles(
         &self,
@@ -92,56 +159,15 @@ pub trait Store: Send + Sync {
     /// record is not as its `expect` says.
     async fn put_throttles(&self, writes: &[ThrottleWrite]) -> Result<(), StoreError>;
     async fn delete_throttle(&self, key: &str) -> Result<(), StoreError>;
+}
 
-    /// The last mail status of an account (replacing the one before).
-    async fn put_mail_status(
-        &self,
-        nip: &Nip,
-        status: &crate::domain::mail_status::MailStatus,
-    ) -> Result<(), StoreError>;
-    async fn get_mail_status(
-        &self,
-        nip: &Nip,
-    ) -> Result<Option<crate::domain::mail_status::MailStatus>, StoreError>;
-    async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError>;
-
-    /// Records a pending exception, replacing the NIP's earlier one.
-    async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError>;
-    /// The NIP's pending exception, expired or not (callers compare `expires_at`).
-    async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError>;
-    /// Ends the NIP's pending exception, if any.
-    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError>;
-
-    /// A staff e-mail change in one atomic step: replaces the account as `update_account`
-    /// does (it must be at `expected_version`), deletes its reset code and any pending
-    /// e-mail exception, and appends `audit`.
-    /// `Conflict` when the account changed; then nothing is written, not even the audit
-    /// record (no change exists without its record, and no record without its change).
-    async fn change_email_audited(
-        &self,
-        account: &Account,
-        expected_version: u64,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError>;
-
-    /// Carries an account to a new number in one atomic step: deletes `old` (it must still
-    /// be at `old.version`) with its reset code, per-NIP throttle record and sessions, and stores
-    /// `moved` under its (new) NIP: created when `replace` is `None` (`Conflict` if that NIP
-    /// exists), or replacing the record there at version `replace` (stored at `replace + 1`).
-    /// `Conflict` when any condition fails; then nothing is written.
-    /// The old number's pending e-mail exception ends with it too.
-    async fn renumber_account(
-        &self,
-        old: &Account,
-        moved: &Account,
-        replace: Option<u64>,
-    ) -> Result<(), StoreError>;
-
+/// Rate windows: hit counts under a key, gone with their window.
+#[async_trait]
+pub trait RateWindows: Send + Sync {
     /// Atomically adds one to the hits of the rate window `key` (created with `expires_at`); returns the
     /// new count.
     async fn count_hit(&self, key: &str, expires_at: DateTime<Utc>) -> Result<u64, StoreError>;
-
-    /// [`Store::count_hit`] for each of `windows` at once, the counts in the same order.
+    /// [`RateWindows::count_hit`] for each of `windows` at once, the counts in the same order.
     /// A store that can do it in one transaction (SQLite) does; the default makes the calls
     /// concurrently (one round trip's wait on DynamoDB).
     async fn count_hits(
@@ -155,14 +181,11 @@ pub trait Store: Send + Sync {
         )
         .await
     }
+}
 
-    /// The registered officer signed in as `principal`, if any.
-    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError>;
-    /// Registers or replaces an officer.
-    async fn put_officer(&self, officer: &Officer) -> Result<(), StoreError>;
-    /// Every registered officer (a registry of hundreds, not millions).
-    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError>;
-
+/// The audit trail: chained records sealed with a key, only ever appended.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
     /// Appends a chained record (`event.link` set by the core). `Conflict` when its chain
     /// already holds a record at `link.seq` (another append won the place; the core seals
     /// again on the new head and retries). Records without a link are stored as they are.
@@ -205,6 +228,39 @@ pub trait Store: Send + Sync {
     fn audit_expires(&self) -> bool {
         false
     }
+}
+
+/// The staff registry, and the e-mail exceptions waiting for a second officer.
+#[async_trait]
+pub trait StaffRecords: Send + Sync {
+    /// Records a pending exception, replacing the NIP's earlier one.
+    async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError>;
+    /// The NIP's pending exception, expired or not (callers compare `expires_at`).
+    async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError>;
+    /// Ends the NIP's pending exception, if any.
+    async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError>;
+    /// The registered officer signed in as `principal`, if any.
+    async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError>;
+    /// Registers or replaces an officer.
+    async fn put_officer(&self, officer: &Officer) -> Result<(), StoreError>;
+    /// Every registered officer (a registry of hundreds, not millions).
+    async fn list_officers(&self) -> Result<Vec<Officer>, StoreError>;
+}
+
+/// The last mail status of each account (bounces, complaints).
+#[async_trait]
+pub trait MailStatuses: Send + Sync {
+    /// The last mail status of an account (replacing the one before).
+    async fn put_mail_status(
+        &self,
+        nip: &Nip,
+        status: &crate::domain::mail_status::MailStatus,
+    ) -> Result<(), StoreError>;
+    async fn get_mail_status(
+        &self,
+        nip: &Nip,
+    ) -> Result<Option<crate::domain::mail_status::MailStatus>, StoreError>;
+    async fn delete_mail_status(&self, nip: &Nip) -> Result<(), StoreError>;
 }
 
 /// Where audit checkpoints are kept, out of reach of the store's writers: written once,

@@ -20,7 +20,7 @@ mod lambda;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use sapk_core::password::{HashParams, PasswordHasher};
-use sapk_core::ports::{Account, Store};
+use sapk_core::ports::{Account, Accounts};
 use sapk_core::{Email, Nip};
 use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
 use serde_json::{json, Value};

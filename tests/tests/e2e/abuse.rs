@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use sapk_core::config::RateLimit;
-use sapk_core::ports::Store;
+use sapk_core::ports::stores::*;
 use sapk_e2e::*;
 use std::net::IpAddr;
 

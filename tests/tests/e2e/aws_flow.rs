@@ -1,7 +1,7 @@
 //! The Lambda handlers wired exactly as their `main`s wire them, over DynamoDB (moto) and SES
 //! (aws-ses-v2-local), both through the AWS SDK.
 
-use sapk_core::ports::Store;
+use sapk_core::ports::stores::*;
 use sapk_core::staff::Operator;
 use sapk_e2e::aws::*;
 use sapk_e2e::proxy::Proxy;

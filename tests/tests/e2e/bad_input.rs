@@ -1,7 +1,7 @@
 //! Malformed, mistyped, missing, huge and odd input: each gets its documented problem and
 //! changes nothing.
 
-use sapk_core::ports::Store;
+use sapk_core::ports::stores::*;
 use sapk_e2e::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

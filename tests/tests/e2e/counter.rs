@@ -1,6 +1,7 @@
 //! The counter workflow end to end: the real `sapk-admin` binary on the store the API runs
 //! on, locally (SQLite) and on the DynamoDB and SES stand-ins.
 
+use sapk_core::ports::stores::*;
 use sapk_e2e::*;
 use std::process::{Command, Output};
 
@@ -774,7 +775,7 @@ mod on_aws {
 
 mod registry {
     use super::*;
-    use sapk_core::ports::{Officer, StaffScope, Store};
+    use sapk_core::ports::{Officer, StaffScope};
     use sapk_core::staff::{Forbidden, Operator, StaffError};
 
     fn officer(principal: &str, scope: StaffScope) -> Officer {

@@ -2,7 +2,7 @@
 //! request with the origin-verify secret; otherwise, and without CloudFront, the request
 //! context's address counts (for limits, lock-outs and the audit).
 
-use sapk_core::ports::Store;
+use sapk_core::ports::stores::*;
 use sapk_e2e::*;
 use sapk_http::{Api, ApiGatewayV2, EdgeTrust};
 use serde_json::json;

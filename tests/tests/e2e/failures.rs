@@ -1,7 +1,8 @@
 //! A store or mailer that fails: a clear 503 (or, for mail, the same 202), nothing half-done.
 
 use chrono::Duration;
-use sapk_core::ports::{Clock, Store};
+use sapk_core::ports::stores::*;
+use sapk_core::ports::Clock;
 use sapk_e2e::faults::{CallLog, FailMode, FailingMailer, FailingStore, Switch};
 use sapk_e2e::*;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The public flow over HTTP through the local server.
 
 use chrono::Duration;
-use sapk_core::ports::Store;
+use sapk_core::ports::stores::*;
 use sapk_e2e::*;
 use serde_json::json;
 

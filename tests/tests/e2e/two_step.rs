@@ -3,7 +3,8 @@
 //! that keeps the factor, its removal at a counter, and an agency's requirement.
 
 use chrono::Duration;
-use sapk_core::ports::{Clock, Store};
+use sapk_core::ports::stores::*;
+use sapk_core::ports::Clock;
 use sapk_core::staff::factor_removal::FactorRemovalRequest;
 use sapk_core::staff::{ChangeError, DocumentSeen, IdentityCheck, Operator, StaffError};
 use sapk_e2e::faults::CallLog;

@@ -70,7 +70,7 @@ async fn audit_records_carry_their_retention_as_ttl() {
     let store = DynamoStore::new(client.clone(), names.clone()).with_audit_retention(30);
     let at = chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap();
     let nip = sapk_core::Nip::from_stored("198609262015051001").unwrap();
-    use sapk_core::ports::Store;
+    use sapk_core::ports::stores::*;
     store
         .append_audit(&sapk_core::ports::AuditEvent {
             at,

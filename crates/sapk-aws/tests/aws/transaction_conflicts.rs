@@ -5,7 +5,8 @@
 
 use chrono::{TimeZone, Utc};
 use sapk_aws::{dynamodb_client, local_sdk_config, DynamoStore, TableNames};
-use sapk_core::ports::{Account, LoginThrottle, Store, StoreError};
+use sapk_core::ports::stores::*;
+use sapk_core::ports::{Account, LoginThrottle, StoreError};
 use sapk_core::Nip;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,281 @@
+//! The DynamoDB store: the accounts, one per NIP and replaced only at the version read, and the
+//! atomic steps that carry an account (a staff e-mail change, a new number).
+
+use super::*;
+use sapk_core::ports::Accounts;
+
+#[async_trait]
+impl Accounts for DynamoStore {
+    async fn get_account(&self, nip: &Nip) -> Result<Option<Account>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.accounts)
+            .key("nip", s(nip.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.item.as_ref().map(read_account).transpose()
+    }
+
+    /// BatchGetItem, 100 keys a call (DynamoDB's limit), strongly consistent; keys the
+    /// service leaves unprocessed (throttling) are asked again, a bounded number of times.
+    async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut unique: Vec<&str> = nips.iter().map(Nip::as_str).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut found: HashMap<String, Account> = HashMap::new();
+        for chunk in unique.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|k| HashMap::from([("nip".to_owned(), s(*k))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            let mut attempt = 0u32;
+            while let Some(req) = request.take() {
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::Unavailable(
+                        "BatchGetItem left keys unprocessed 8 times".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
+                        .await;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.tables.accounts, req)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.tables.accounts)
+                    .unwrap_or_default()
+                {
+                    let a = read_account(&item)?;
+                    found.insert(a.nip.as_str().to_owned(), a);
+                }
+                request = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.tables.accounts)
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(nips
+            .iter()
+            .map(|n| found.get(n.as_str()).cloned())
+            .collect())
+    }
+
+    async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.accounts)
+            .set_item(Some(account_item(a, a.version)?))
+            .condition_expression("attribute_not_exists(nip)")
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.accounts)
+            .set_item(Some(account_item(a, expected + 1)?))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn accounts_with_email(
+        &self,
+        email: &Email,
+        limit: usize,
+    ) -> Result<Vec<Nip>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.accounts)
+            .index_name(crate::tables::EMAIL_INDEX)
+            .key_condition_expression("email = :e")
+            .expression_attribute_values(":e", s(email.as_str()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(sdk)?;
+        out.items().iter().map(|item| nip_of(item, "nip")).collect()
+    }
+
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.tables.accounts)
+            .limit(1)
+            .projection_expression("nip")
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(out.count > 0 || out.last_evaluated_key.is_some())
+    }
+
+    async fn change_email_audited(
+        &self,
+        a: &Account,
+        expected: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let delete = |key| {
+            Delete::builder()
+                .table_name(&self.tables.ephemeral)
+                .key("pk", key)
+                .build()
+                .map_err(bad)
+        };
+        let (delete_code, delete_exception) =
+            (delete(code_key(&a.nip))?, delete(exception_key(&a.nip))?);
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(self.account_put(a, expected)?)
+                .build(),
+            TransactWriteItem::builder().delete(delete_code).build(),
+            TransactWriteItem::builder()
+                .delete(delete_exception)
+                .build(),
+        ];
+        items.extend(self.audit_writes(audit)?);
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| transaction_error(e, "e-mail change"))
+    }
+
+    async fn renumber_account(
+        &self,
+        old: &Account,
+        moved: &Account,
+        replace: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
+        let delete_old = Delete::builder()
+            .table_name(&self.tables.accounts)
+            .key("nip", s(old.nip.as_str()))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(old.version))
+            .build()
+            .map_err(bad)?;
+        let put_new = match replace {
+            Some(v) => self.account_put(moved, v)?,
+            None => Put::builder()
+                .table_name(&self.tables.accounts)
+                .set_item(Some(account_item(moved, moved.version)?))
+                .condition_expression("attribute_not_exists(nip)")
+                .build()
+                .map_err(bad)?,
+        };
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete_old).build())
+            .transact_items(TransactWriteItem::builder().put(put_new).build());
+        // Sessions are keyed by token; they die with the old account record (a session
+        // whose NIP has no account is refused).
+        for key in [
+            code_key(&old.nip),
+            lock_key(old.nip.as_str()),
+            exception_key(&old.nip),
+        ] {
+            let d = Delete::builder()
+                .table_name(&self.tables.ephemeral)
+                .key("pk", key)
+                .build()
+                .map_err(bad)?;
+            tx = tx.transact_items(TransactWriteItem::builder().delete(d).build());
+        }
+        tx.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| transaction_error(e, "renumber"))
+    }
+}
+
+pub(super) fn account_item(a: &Account, version: u64) -> Result<Item, StoreError> {
+    let mut item: Item = HashMap::from([
+        ("nip".into(), s(a.nip.as_str())),
+        ("name".into(), s(a.name.as_str())),
+        ("credential_version".into(), n(a.credential_version)),
+        ("created_at".into(), micros(a.created_at)),
+        ("updated_at".into(), micros(a.updated_at)),
+        ("version".into(), n(version)),
+    ]);
+    if let Some(e) = &a.email {
+        item.insert("email".into(), s(e.as_str()));
+    }
+    if let Some(i) = &a.instansi {
+        item.insert("instansi".into(), s(i));
+    }
+    if let Some(h) = &a.password_hash {
+        item.insert("password_hash".into(), s(h));
+    }
+    if let Some(t) = a.password_changed_at {
+        item.insert("password_changed_at".into(), micros(t));
+    }
+    if let Some(t) = a.email_verified_at {
+        item.insert("email_verified_at".into(), micros(t));
+    }
+    if let Some(f) = &a.second_factor {
+        let json = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        item.insert("second_factor".into(), s(json));
+    }
+    Ok(item)
+}
+
+pub(super) fn read_account(item: &Item) -> Result<Account, StoreError> {
+    let email = match opt_s(item, "email") {
+        Some(e) => {
+            Some(Email::parse(&e).map_err(|err| StoreError::Corrupt(format!("email: {err}")))?)
+        }
+        None => None,
+    };
+    Ok(Account {
+        nip: nip_of(item, "nip")?,
+        name: EmployeeName::from_stored(get_s(item, "name")?.to_owned()),
+        email,
+        email_verified_at: opt_time(item, "email_verified_at")?,
+        instansi: opt_s(item, "instansi"),
+        password_hash: opt_s(item, "password_hash"),
+        credential_version: get_n(item, "credential_version")?,
+        password_changed_at: opt_time(item, "password_changed_at")?,
+        second_factor: opt_s(item, "second_factor")
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("second_factor: {e}")))?,
+        created_at: time(item, "created_at")?,
+        updated_at: time(item, "updated_at")?,
+        version: get_n(item, "version")?,
+    })
+}
