@@ -174,7 +174,7 @@ pub async fn deliver_batch(
         .into_iter()
         .map(|r| (r.message_id.unwrap_or_default(), r.body))
         .collect();
-    let (fates, tally) = service.deliver_queued(via, pace, messages).await;
+    let (fates, tally) = service.mail().deliver_queued(via, pace, messages).await;
     let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
     for (id, fate) in fates {
         match fate {
@@ -227,7 +227,7 @@ pub async fn record_ses_notifications(
     let mut recorded = 0;
     for record in event.records {
         match sapk_aws::ses_events::parse(&record.sns.message) {
-            Ok(events) => recorded += service.record_mail_events(&events).await?,
+            Ok(events) => recorded += service.mail().record_mail_events(&events).await?,
             Err(e) => {
                 tracing::warn!(message_id = %record.sns.message_id, error = %e, "SNS message skipped")
             }
@@ -322,6 +322,7 @@ pub async fn run_audit_checkpoint() -> anyhow::Result<()> {
             let service = service.clone();
             async move {
                 let cp = service
+                    .staff()
                     .write_audit_checkpoint(&checkpoint_operator())
                     .await
                     .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;

@@ -567,22 +567,23 @@ pub async fn ses_mail_for(to: &str) -> Vec<Value> {
 /// An employee (name Rina Kartika, agency BKN) imported as the data administrator would.
 pub async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
     use sapk_core::staff::{EmployeeRow, Operator};
-    svc.import_employee(
-        &EmployeeRow {
-            nip: nip.into(),
-            name: "Rina Kartika".into(),
-            email: email.into(),
-            instansi: Some("BKN".into()),
-        },
-        &Operator {
-            id: "test".into(),
-            office: "TEST".into(),
-            officer_id: None,
-            scope: None,
-        },
-    )
-    .await
-    .expect("seed");
+    svc.staff()
+        .import_employee(
+            &EmployeeRow {
+                nip: nip.into(),
+                name: "Rina Kartika".into(),
+                email: email.into(),
+                instansi: Some("BKN".into()),
+            },
+            &Operator {
+                id: "test".into(),
+                office: "TEST".into(),
+                officer_id: None,
+                scope: None,
+            },
+        )
+        .await
+        .expect("seed");
 }
 
 /// A counter at the wire: a TCP relay in front of the DynamoDB stand-in that counts every
@@ -694,6 +695,7 @@ impl WireCounter {
 /// Andi, a BKN office's officer (scope: every employee), as a supervisor registers him.
 pub async fn register_bkn_officer(service: &sapk_core::Service, principal: &str) {
     service
+        .staff()
         .register_officer(
             sapk_core::ports::Officer {
                 principal: principal.into(),

@@ -182,6 +182,7 @@ impl TestApp {
 
     pub async fn seed(&self, nip: &str, name: &str, email: &str) {
         self.service
+            .staff()
             .import_employee(
                 &EmployeeRow {
                     nip: nip.into(),
@@ -445,6 +446,7 @@ pub async fn verify_chain(service: &Service, nip: &str) -> sapk_core::audit_chai
         scope: None,
     };
     service
+        .staff()
         .verify_audit_trail(nip, &auditor)
         .await
         .expect("audit chain readable")

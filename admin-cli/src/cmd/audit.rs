@@ -72,7 +72,7 @@ async fn checkpoint(g: &Ctx, l: Lang) -> CmdResult {
     }
     let svc = crate::context::service(g).await?;
     let op = crate::context::operator_or_os_user(g);
-    match svc.write_audit_checkpoint(&op).await {
+    match svc.staff().write_audit_checkpoint(&op).await {
         Ok(cp) => {
             if g.json {
                 print_json(

@@ -62,6 +62,7 @@ pub async fn run(g: &Ctx, cmd: &MailCmd) -> CmdResult {
         _ => None,
     });
     let recorded = svc
+        .mail()
         .record_mail_events(&[MailEvent {
             to: address.clone(),
             status: MailStatus {

@@ -108,6 +108,7 @@ pub async fn run(g: &Ctx, cmd: &StaffCmd) -> CmdResult {
         }
     );
     match svc
+        .staff()
         .register_officer(officer.clone(), &by, second_role)
         .await
     {

@@ -41,4 +41,4 @@ pub use nik::Nik;
 pub use nip::{Gender, Nip};
 pub use password::{Password, PasswordHasher};
 pub use public::ActivityItem;
-pub use service::{Delivery, LoginStep, RequestMeta, Service};
+pub use service::{Delivery, LoginStep, Mail, Public, RequestMeta, Service, Staff};

@@ -90,6 +90,7 @@ impl Sender {
                 .collect();
             let (fates, tally) = self
                 .service
+                .mail()
                 .deliver_queued(self.via.as_ref(), &Pace::unpaced(), messages)
                 .await;
             done.sent += tally.sent;

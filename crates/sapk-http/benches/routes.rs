@@ -89,22 +89,23 @@ fn setup(rt: &tokio::runtime::Runtime) -> (Api, Arc<LastMail>) {
     )
     .expect("service");
     rt.block_on(async {
-        svc.import_employee(
-            &EmployeeRow {
-                nip: NIP.into(),
-                name: "Budi Santoso".into(),
-                email: EMAIL.into(),
-                instansi: None,
-            },
-            &Operator {
-                id: "bench".into(),
-                office: "B".into(),
-                officer_id: None,
-                scope: None,
-            },
-        )
-        .await
-        .expect("seed");
+        svc.staff()
+            .import_employee(
+                &EmployeeRow {
+                    nip: NIP.into(),
+                    name: "Budi Santoso".into(),
+                    email: EMAIL.into(),
+                    instansi: None,
+                },
+                &Operator {
+                    id: "bench".into(),
+                    office: "B".into(),
+                    officer_id: None,
+                    scope: None,
+                },
+            )
+            .await
+            .expect("seed");
     });
     (Api::all(Arc::new(svc)), mail)
 }

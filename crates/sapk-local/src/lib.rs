@@ -403,6 +403,7 @@ pub async fn seed_demo_if_empty(
         (DEMO_PPPK_NIP, DEMO_PPPK_NAME, DEMO_PPPK_EMAIL),
     ] {
         service
+            .staff()
             .import_employee(
                 &sapk_core::staff::EmployeeRow {
                     nip: nip.into(),
@@ -429,7 +430,11 @@ fn checkpoint_operator() -> sapk_core::staff::Operator {
 
 /// Writes an audit checkpoint now (a failure is logged: the service goes on).
 pub async fn checkpoint_now(service: &sapk_core::Service) {
-    match service.write_audit_checkpoint(&checkpoint_operator()).await {
+    match service
+        .staff()
+        .write_audit_checkpoint(&checkpoint_operator())
+        .await
+    {
         Ok(cp) => tracing::info!(chains = cp.heads.len(), "audit checkpoint written"),
         Err(e) => warn!(error = %e, "audit checkpoint not written"),
     }

@@ -578,7 +578,7 @@ async fn a_forgot_within_the_cooldown_sends_nothing_new() {
         officer_id: None,
         scope: None,
     };
-    app.service.revoke_sessions(NIP, &op).await.unwrap();
+    app.service.staff().revoke_sessions(NIP, &op).await.unwrap();
     assert_eq!(app.forgot(NIP).await.status, 202);
     assert_eq!(app.outbox().await.len(), 3, "a fresh code at once");
 }

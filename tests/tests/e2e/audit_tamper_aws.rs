@@ -137,6 +137,7 @@ async fn a_whole_chain_deleted_with_its_head_on_dynamodb() {
     // The hourly checkpoint (as the audit-checkpoint function writes it).
     let cp = f
         .service
+        .staff()
         .write_audit_checkpoint(&sapk_functions::checkpoint_operator())
         .await
         .expect("checkpoint");
@@ -193,6 +194,7 @@ async fn a_supervisor_seals_with_a_key_of_its_own_and_may_not_forge_service_reco
         scope: None,
     };
     supervisor
+        .staff()
         .register_officer(
             sapk_core::ports::Officer {
                 principal:
@@ -210,7 +212,7 @@ async fn a_supervisor_seals_with_a_key_of_its_own_and_may_not_forge_service_reco
         )
         .await
         .unwrap();
-    let report = f.service.verify_system_audit(&op).await.unwrap();
+    let report = f.service.staff().verify_system_audit(&op).await.unwrap();
     assert!(report.intact(), "{report:?}");
     assert_eq!(report.sealed_by.get("supervisor"), Some(&1), "{report:?}");
     // The supervisor's key cannot make a login record that verifies in an employee's chain.

@@ -226,6 +226,7 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
     };
     let r = f
         .service
+        .staff()
         .renumber_employee(
             old,
             new,

@@ -800,22 +800,23 @@ mod registry {
         let app = spawn_app().await;
         let svc = &app.service;
         app.seed_default().await; // Budi, no instansi
-        svc.import_employee(
-            &sapk_core::staff::EmployeeRow {
-                nip: PPPK_NIP.into(),
-                name: "Ayu Lestari".into(),
-                email: "ayu@example.go.id".into(),
-                instansi: Some("Pemerintah Kota Bandung".into()),
-            },
-            &Operator {
-                id: "t".into(),
-                office: "T".into(),
-                officer_id: None,
-                scope: None,
-            },
-        )
-        .await
-        .unwrap();
+        svc.staff()
+            .import_employee(
+                &sapk_core::staff::EmployeeRow {
+                    nip: PPPK_NIP.into(),
+                    name: "Ayu Lestari".into(),
+                    email: "ayu@example.go.id".into(),
+                    instansi: Some("Pemerintah Kota Bandung".into()),
+                },
+                &Operator {
+                    id: "t".into(),
+                    office: "T".into(),
+                    officer_id: None,
+                    scope: None,
+                },
+            )
+            .await
+            .unwrap();
         let supervisor = Operator {
             id: "arn:aws:sts::1:assumed-role/Supervisor/sri".into(),
             office: "KANREG-III".into(),
@@ -828,7 +829,7 @@ mod registry {
         let pppk = sapk_core::Nip::from_stored(PPPK_NIP).unwrap();
 
         // Unregistered: refused and audited in the employee's trail.
-        let r = svc.authorize_officer(kanreg, Some(&nip)).await;
+        let r = svc.staff().authorize_officer(kanreg, Some(&nip)).await;
         assert!(
             matches!(r, Err(StaffError::Forbidden(Forbidden::Unregistered))),
             "{r:?}"
@@ -843,31 +844,35 @@ mod registry {
             ("staff_request", "refused", kanreg)
         );
 
-        svc.register_officer(
-            officer(
-                agency,
-                StaffScope::Instansi("Pemerintah Kota Bandung".into()),
-            ),
-            &supervisor,
-            false,
-        )
-        .await
-        .unwrap();
-        svc.register_officer(officer(kanreg, StaffScope::Bkn), &supervisor, false)
+        svc.staff()
+            .register_officer(
+                officer(
+                    agency,
+                    StaffScope::Instansi("Pemerintah Kota Bandung".into()),
+                ),
+                &supervisor,
+                false,
+            )
             .await
             .unwrap();
-        let rina = svc.authorize_officer(agency, None).await.unwrap();
+        svc.staff()
+            .register_officer(officer(kanreg, StaffScope::Bkn), &supervisor, false)
+            .await
+            .unwrap();
+        let rina = svc.staff().authorize_officer(agency, None).await.unwrap();
         assert_eq!(rina.name, "Rina Kartika", "names are cleaned");
         assert_eq!(rina.operator().id, agency, "audit names the IAM principal");
-        let andi = svc.authorize_officer(kanreg, None).await.unwrap();
+        let andi = svc.staff().authorize_officer(kanreg, None).await.unwrap();
 
         let budi = app.store.get_account(&nip).await.unwrap().unwrap();
         let ayu = app.store.get_account(&pppk).await.unwrap().unwrap();
         // The agency officer: their own employee yes, another (or none) no, audited.
-        svc.check_scope(&rina, &ayu, sapk_core::audit_text::Action::EmailChange)
+        svc.staff()
+            .check_scope(&rina, &ayu, sapk_core::audit_text::Action::EmailChange)
             .await
             .unwrap();
         let r = svc
+            .staff()
             .check_scope(&rina, &budi, sapk_core::audit_text::Action::EmailChange)
             .await;
         assert!(
@@ -895,7 +900,10 @@ mod registry {
                 email: format!("{nip}@example.go.id"),
                 instansi: Some(instansi.into()),
             };
-            svc.import_employee(&row, &supervisor).await.unwrap();
+            svc.staff()
+                .import_employee(&row, &supervisor)
+                .await
+                .unwrap();
         }
         let account = |nip: &str| {
             let nip = sapk_core::Nip::from_stored(nip).unwrap();
@@ -904,6 +912,7 @@ mod registry {
         };
         let bogor = account("198507152010012004").await;
         let r = svc
+            .staff()
             .check_scope(&rina, &bogor, sapk_core::audit_text::Action::EmailChange)
             .await;
         assert!(
@@ -911,25 +920,32 @@ mod registry {
             "another agency: {r:?}"
         );
         let spaced = account("199203142022211001").await;
-        svc.check_scope(&rina, &spaced, sapk_core::audit_text::Action::EmailChange)
+        svc.staff()
+            .check_scope(&rina, &spaced, sapk_core::audit_text::Action::EmailChange)
             .await
             .unwrap();
         // A BKN office: anyone.
-        svc.check_scope(&andi, &bogor, sapk_core::audit_text::Action::EmailChange)
+        svc.staff()
+            .check_scope(&andi, &bogor, sapk_core::audit_text::Action::EmailChange)
             .await
             .unwrap();
-        svc.check_scope(&andi, &budi, sapk_core::audit_text::Action::EmailChange)
+        svc.staff()
+            .check_scope(&andi, &budi, sapk_core::audit_text::Action::EmailChange)
             .await
             .unwrap();
-        svc.check_scope(&andi, &ayu, sapk_core::audit_text::Action::EmailChange)
+        svc.staff()
+            .check_scope(&andi, &ayu, sapk_core::audit_text::Action::EmailChange)
             .await
             .unwrap();
 
         // Deactivated: refused.
         let mut off = rina.clone();
         off.active = false;
-        svc.register_officer(off, &supervisor, false).await.unwrap();
-        let r = svc.authorize_officer(agency, Some(&pppk)).await;
+        svc.staff()
+            .register_officer(off, &supervisor, false)
+            .await
+            .unwrap();
+        let r = svc.staff().authorize_officer(agency, Some(&pppk)).await;
         assert!(
             matches!(r, Err(StaffError::Forbidden(Forbidden::Deactivated))),
             "{r:?}"

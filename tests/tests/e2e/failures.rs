@@ -269,8 +269,8 @@ async fn every_later_security_event_is_audited_too() {
         officer_id: Some("199001012015031002".into()),
         scope: None,
     };
-    app.service.unlock_account(NIP, &op).await.unwrap();
-    app.service.revoke_sessions(NIP, &op).await.unwrap();
+    app.service.staff().unlock_account(NIP, &op).await.unwrap();
+    app.service.staff().revoke_sessions(NIP, &op).await.unwrap();
 
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let seen: Vec<(String, String)> = app
@@ -429,7 +429,7 @@ async fn a_batched_import_retries_a_row_that_raced_and_survives_a_failed_batch_r
         row(other, "Ayu Lestari"),
         row("12345", "Bukan NIP"),
     ];
-    let results = app.service.import_employees(&rows, &op, 4).await;
+    let results = app.service.staff().import_employees(&rows, &op, 4).await;
     let outcomes: Vec<_> = results
         .iter()
         .map(|r| r.as_ref().map_err(|e| e.reason()))
@@ -449,6 +449,7 @@ async fn a_batched_import_retries_a_row_that_raced_and_survives_a_failed_batch_r
     let third = "198807122019032001";
     let results = app
         .service
+        .staff()
         .import_employees(
             &[row(third, "Sri Wahyuni"), row(NIP, "Budi Santoso")],
             &op,

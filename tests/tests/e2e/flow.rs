@@ -326,6 +326,7 @@ async fn a_changed_hash_cost_rehashes_on_next_login() {
     )
     .unwrap();
     stronger
+        .public()
         .login(NIP, STRONG, &Default::default())
         .await
         .expect("login with the old hash still works");
@@ -436,7 +437,7 @@ async fn a_signed_in_user_reads_their_own_activity() {
         officer_id: None,
         scope: None,
     };
-    app.service.unlock_account(NIP, &op).await.unwrap();
+    app.service.staff().unlock_account(NIP, &op).await.unwrap();
     let read = |q: &str| {
         app.client
             .get(format!("{}/v1/account/activity{q}", app.base))

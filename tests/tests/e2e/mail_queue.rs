@@ -266,7 +266,12 @@ async fn ses_events_become_the_counters_mail_status() {
     };
     let state = || async {
         let n = sapk_core::Nip::from_stored(nip).unwrap();
-        f.service.mail_status(&n).await.unwrap().map(|s| s.state)
+        f.service
+            .mail()
+            .mail_status(&n)
+            .await
+            .unwrap()
+            .map(|s| s.state)
     };
     // The email index is eventually consistent on DynamoDB: poll (bounded) until the
     // account is found by its address.
@@ -316,6 +321,7 @@ async fn ses_events_become_the_counters_mail_status() {
     };
     let o = f
         .service
+        .staff()
         .employee_overview_for(nip, &op, 10, None)
         .await
         .unwrap();
@@ -343,6 +349,7 @@ async fn ses_events_become_the_counters_mail_status() {
     };
     let n = sapk_core::Nip::from_stored(nip).unwrap();
     f.service
+        .staff()
         .change_email(&n, &req, &op, sapk_core::Lang::Id)
         .await
         .expect("the e-mail changed");

@@ -162,16 +162,19 @@ async fn one_person_two_principals_and_an_out_of_scope_probe_on_dynamodb() {
     };
     let bandung = StaffScope::Instansi("Pemerintah Kota Bandung".into());
     f.service
+        .staff()
         .register_officer(officer(rina, bandung.clone()), &supervisor, false)
         .await
         .unwrap();
     // The same officer ID under a second principal: refused without --second-role.
     assert!(f
         .service
+        .staff()
         .register_officer(officer(rina2, bandung.clone()), &supervisor, false)
         .await
         .is_err());
     f.service
+        .staff()
         .register_officer(officer(rina2, bandung), &supervisor, true)
         .await
         .unwrap();
@@ -188,6 +191,7 @@ async fn one_person_two_principals_and_an_out_of_scope_probe_on_dynamodb() {
         (other, elsewhere_mail.clone(), "BKN"),
     ] {
         f.service
+            .staff()
             .import_employee(
                 &EmployeeRow {
                     nip: nip.into(),

@@ -711,12 +711,17 @@ async fn a_counter_removes_a_lost_authenticator_after_the_identity_check() {
         (removal(Some(NIK), &["ktp"], false), "not_confirmed"),
     ];
     for (req, reason) in refusals {
-        match svc.remove_second_factor(&nip, &req, &officer(), lang).await {
+        match svc
+            .staff()
+            .remove_second_factor(&nip, &req, &officer(), lang)
+            .await
+        {
             Err(ChangeError::Check(f)) => assert_eq!(f.reason(), reason),
             other => panic!("{reason}: {other:?}"),
         }
     }
     let out = svc
+        .staff()
         .remove_second_factor(&nip, &removal(Some(NIK), &["ktp"], true), &officer(), lang)
         .await
         .expect("removed");
@@ -768,7 +773,8 @@ async fn a_counter_removes_a_lost_authenticator_after_the_identity_check() {
     assert!(!activity.to_string().contains("198807122019032001"));
     // Nothing left to remove; a new set-up is possible.
     assert!(matches!(
-        svc.remove_second_factor(&nip, &removal(Some(NIK), &["ktp"], true), &officer(), lang)
+        svc.staff()
+            .remove_second_factor(&nip, &removal(Some(NIK), &["ktp"], true), &officer(), lang)
             .await,
         Err(ChangeError::Staff(StaffError::NoSecondFactor))
     ));
@@ -792,6 +798,7 @@ async fn an_agency_that_requires_it_leads_its_employees_to_set_it_up() {
         (other, "dewi@example.go.id", "Pemerintah Kota Bogor"),
     ] {
         app.service
+            .staff()
             .import_employee(
                 &sapk_core::staff::EmployeeRow {
                     nip: nip.into(),

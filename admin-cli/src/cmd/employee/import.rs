@@ -232,7 +232,8 @@ pub async fn run(g: &Ctx, a: Args<'_>) -> CmdResult {
         "seconds": (seconds * 10.0).round() / 10.0,
         "jobs": jobs,
     });
-    svc.record_import_run(&op, summary.clone())
+    svc.staff()
+        .record_import_run(&op, summary.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.text(l)))?;
     if g.json {
@@ -292,7 +293,11 @@ async fn import_rows(
                     .iter()
                     .filter_map(|(_, _, r)| r.as_ref().ok().cloned())
                     .collect();
-                let mut done = svc.import_employees(&good, op, per_batch).await.into_iter();
+                let mut done = svc
+                    .staff()
+                    .import_employees(&good, op, per_batch)
+                    .await
+                    .into_iter();
                 batch
                     .into_iter()
                     .map(|(line, nip_text, row)| {

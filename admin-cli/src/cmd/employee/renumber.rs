@@ -155,6 +155,7 @@ async fn renumber_one(
     l: Lang,
 ) -> Result<serde_json::Value, (&'static str, String)> {
     let r = svc
+        .staff()
         .renumber_employee(&row.old, &row.new, reason, op, l)
         .await
         .map_err(|e| (e.reason(), e.text(l)))?;

@@ -2,9 +2,34 @@
 
 use crate::mail;
 use crate::ports::OutgoingEmail;
+use crate::service::Mail;
 use tracing::error;
 
 use crate::service::{Delivery, Service};
+
+impl Mail<'_> {
+    /// Sends one queued e-mail through `via` (the sender's real mailer: SES, the outbox). A
+    /// reset-code e-mail whose code expired or was replaced (a newer code, a completed reset,
+    /// an e-mail change) since it was queued is dropped, not sent: the code in it would not
+    /// work. A store that cannot be read is a failure to retry, like a mailer that fails.
+    pub async fn deliver(
+        self,
+        email: &OutgoingEmail,
+        via: &dyn crate::ports::Mailer,
+    ) -> Result<Delivery, crate::ports::MailError> {
+        if let Some(g) = &email.guard {
+            if g.expires_at <= self.clock.now() {
+                return Ok(Delivery::DroppedExpired);
+            }
+            match self.store.get_reset_code(&g.nip).await {
+                Ok(Some(c)) if c.code_hash == g.code_hash => {}
+                Ok(_) => return Ok(Delivery::DroppedSuperseded),
+                Err(e) => return Err(crate::ports::MailError::Unavailable(e.to_string())),
+            }
+        }
+        via.send(email).await.map(|()| Delivery::Sent)
+    }
+}
 
 impl Service {
     pub(crate) async fn send(&self, email: Result<OutgoingEmail, mail::TemplateError>) -> bool {
@@ -22,28 +47,6 @@ impl Service {
                 false
             }
         }
-    }
-
-    /// Sends one queued e-mail through `via` (the sender's real mailer: SES, the outbox). A
-    /// reset-code e-mail whose code expired or was replaced (a newer code, a completed reset,
-    /// an e-mail change) since it was queued is dropped, not sent: the code in it would not
-    /// work. A store that cannot be read is a failure to retry, like a mailer that fails.
-    pub async fn deliver(
-        &self,
-        email: &OutgoingEmail,
-        via: &dyn crate::ports::Mailer,
-    ) -> Result<Delivery, crate::ports::MailError> {
-        if let Some(g) = &email.guard {
-            if g.expires_at <= self.clock.now() {
-                return Ok(Delivery::DroppedExpired);
-            }
-            match self.store.get_reset_code(&g.nip).await {
-                Ok(Some(c)) if c.code_hash == g.code_hash => {}
-                Ok(_) => return Ok(Delivery::DroppedSuperseded),
-                Err(e) => return Err(crate::ports::MailError::Unavailable(e.to_string())),
-            }
-        }
-        via.send(email).await.map(|()| Delivery::Sent)
     }
 }
 
@@ -138,13 +141,13 @@ impl Pace {
     }
 }
 
-impl Service {
+impl Mail<'_> {
     /// The one drain loop of every mail queue: each message's body, as it came off the queue,
     /// read as the e-mail a use case queued, then (at `pace`) sent through `via` or dropped
     /// ([`Service::deliver`]). Each message's fate, under its key, for the queue to settle
     /// (delete, report, retry or set aside), and the batch's counts.
     pub async fn deliver_queued<K>(
-        &self,
+        self,
         via: &dyn crate::ports::Mailer,
         pace: &Pace,
         messages: Vec<(K, Option<String>)>,

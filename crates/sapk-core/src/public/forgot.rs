@@ -5,6 +5,7 @@ use crate::domain::nip::Nip;
 use crate::mail;
 use crate::ports::ResetCodeRecord;
 use crate::service::error::AuthError;
+use crate::service::Public;
 use crate::text::audit_text::{Action, Outcome};
 use chrono::Duration;
 use serde_json::json;
@@ -12,11 +13,11 @@ use tracing::{error, info, instrument};
 
 use crate::service::{store_down, Limited, RequestMeta, Service};
 
-impl Service {
+impl Public<'_> {
     /// `POST /v1/password/forgot`. The answer is the same, and takes at least
     /// `forgot_min_ms`, whatever the account's state.
     #[instrument(skip_all, fields(action = "forgot"))]
-    pub async fn forgot(&self, nip_raw: &str, meta: &RequestMeta) -> Result<(), AuthError> {
+    pub async fn forgot(self, nip_raw: &str, meta: &RequestMeta) -> Result<(), AuthError> {
         let started = tokio::time::Instant::now();
         let nip = self.parse_nip(nip_raw)?;
         let result = self.forgot_inner(&nip, meta).await;
@@ -27,7 +28,9 @@ impl Service {
         }
         result
     }
+}
 
+impl Service {
     /// Every NIP gets the same store work: the account and the current code are read, and
     /// (unless a code was issued within the cooldown) a code record is written: a real one
     /// for an account with an e-mail, otherwise one no one can know (the hash of a code that

@@ -5,6 +5,7 @@ use crate::domain::password::Password;
 use crate::ports::{Account, SessionRecord};
 use crate::service::error::AuthError;
 use crate::service::throttle::{self, Reservation};
+use crate::service::Public;
 use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -23,11 +24,11 @@ struct Taken {
     records: Vec<crate::ports::LoginThrottle>,
 }
 
-impl Service {
+impl Public<'_> {
     /// `POST /v1/login`: one argon2id verification whether or not the NIP exists.
     #[instrument(skip_all, fields(action = "login"))]
     pub async fn login(
-        &self,
+        self,
         nip_raw: &str,
         password_raw: &str,
         meta: &RequestMeta,
@@ -77,7 +78,9 @@ impl Service {
         self.after_right_password(&nip, meta, &account, &taken.records, now, head)
             .await
     }
+}
 
+impl Service {
     /// The login's attempt counted against the NIP's lock-out records (as a failure until
     /// given back), or the refusal of a locked NIP (audited).
     async fn reserve_login(

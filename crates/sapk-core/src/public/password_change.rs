@@ -4,6 +4,7 @@ use crate::domain::password::Password;
 use crate::mail;
 use crate::ports::{Account, StoreError};
 use crate::service::error::AuthError;
+use crate::service::Public;
 use crate::text::audit_text::{Action, Outcome};
 use crate::text::i18n::Lang;
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use tracing::instrument;
 
 use crate::service::{hash_down, store_down, Limited, LoginOutput, RequestMeta, Service};
 
-impl Service {
+impl Public<'_> {
     /// `POST /v1/password/change`: a signed-in civil servant sets a new password. The new one
     /// must pass the same policy as at a reset (with the account's name and e-mail); the
     /// current one is checked as a login attempt (a wrong one counts toward the same
@@ -20,7 +21,7 @@ impl Service {
     /// account's e-mail is told, and it is audited.
     #[instrument(skip_all, fields(action = "password_change"))]
     pub async fn change_password(
-        &self,
+        self,
         token: &str,
         current_raw: &str,
         new_raw: &str,
@@ -30,7 +31,7 @@ impl Service {
         let nip = session.nip.clone();
         self.rate_limit(Limited::Login, &nip, meta).await?;
         let new = Password::new(new_raw);
-        self.check_policy(&new, Self::personal_context(&nip, &account))
+        self.check_policy(&new, Service::personal_context(&nip, &account))
             .await?;
         let now = self.clock.now();
         self.check_current_password(&account, current_raw, meta, Action::PasswordChange)
@@ -57,7 +58,9 @@ impl Service {
             .await;
         Ok(out)
     }
+}
 
+impl Service {
     /// Tells the account's e-mail (if any) that its password changed (a reset or a change).
     pub(crate) async fn notify_password_changed(
         &self,

@@ -7,11 +7,103 @@ use crate::domain::password::{Password, PolicyContext};
 use crate::ports::{Account, StoreError};
 use crate::service::error::AuthError;
 use crate::service::throttle;
+use crate::service::Public;
 use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 use tracing::{error, info, instrument};
 
 use crate::service::{hash_down, store_down, Limited, RequestMeta, Service};
+
+impl Public<'_> {
+    /// `POST /v1/password/reset`. No weak password costs a try, and no answer depends on
+    /// whether the NIP exists:
+    /// 1. the policy with what the NIP itself tells (same for every NIP);
+    /// 2. the code, compared without writing; a wrong one then takes a try;
+    /// 3. only for the right code, the policy with the account's name and e-mail (checking
+    ///    that earlier would tell a guesser which NIPs have an account with that name);
+    /// 4. a try taken atomically (of parallel requests with the right code, at most as many
+    ///    as tries are left get further), the hash, and one atomic write.
+    #[instrument(skip_all, fields(action = "reset"))]
+    pub async fn reset(
+        self,
+        nip_raw: &str,
+        code_raw: &str,
+        new_password_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let nip = self.parse_nip(nip_raw)?;
+        // The same store work for every NIP. One round trip: the counters, the account, the
+        // code and the audit chain's head; then a try taken (from whatever code is there;
+        // nothing, if there is none); then, for the right code, the reset and its audit
+        // record in one atomic write.
+        let (over, account, record, head) = tokio::join!(
+            self.rate_windows(Limited::Reset, &nip, meta),
+            self.store.get_account(&nip),
+            self.store.get_reset_code(&nip),
+            self.audit_head(&nip),
+        );
+        self.refuse_if_limited(Limited::Reset, &nip, meta, over, head.clone())
+            .await?;
+        let password = Password::new(new_password_raw);
+        self.check_policy(&password, Service::public_context(&nip))
+            .await?;
+
+        let fail = |reason: &'static str| {
+            let (nip, head) = (nip.clone(), head.clone());
+            async move {
+                let mut ev = self.public_event(&nip, meta, Action::Reset, Outcome::Failed);
+                ev.details = json!({ "reason": reason });
+                self.audit_on(ev, head).await;
+                AuthError::InvalidToken
+            }
+        };
+        let Ok(code) = ResetCode::parse(code_raw) else {
+            return Err(fail("malformed_code").await);
+        };
+        let account = account.map_err(store_down)?;
+        let record = record.map_err(store_down)?;
+        let now = self.clock.now();
+        let live = record.as_ref().filter(|r| {
+            r.expires_at > now
+                && r.credential_version == account.as_ref().map_or(0, |a| a.credential_version)
+        });
+        let stored_hash = record
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |r| r.code_hash.clone());
+        let right = live.is_some() && ct_eq(&code.hash(&self.key, &nip), &stored_hash);
+        if let (true, Some(a)) = (right, &account) {
+            self.check_policy(&password, Service::personal_context(&nip, a))
+                .await?;
+        }
+        let left = self
+            .store
+            .take_code_attempt(&nip, &stored_hash)
+            .await
+            .map_err(store_down)?;
+        let reason = match (&record, live, left, right, &account) {
+            (None, ..) => Some("no_code"),
+            (Some(_), None, ..) => Some("expired_code"),
+            (_, _, None, ..) => Some("no_tries_left"),
+            (_, _, _, false, _) => Some("wrong_code"),
+            // A code for a NIP without an account is never sent; guessing it proves nothing.
+            (_, _, _, true, None) => Some("unknown_nip"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(fail(reason).await);
+        }
+        let (Some(account), Some(record)) = (account, record) else {
+            return Err(fail("unknown_nip").await);
+        };
+        if !self
+            .apply_reset(&nip, meta, &account, &record, &password, now, head.clone())
+            .await?
+        {
+            return Err(fail("code_already_used").await);
+        }
+        Ok(())
+    }
+}
 
 impl Service {
     /// What anyone knows from the NIP alone: the same for every NIP, whether or not an
@@ -44,95 +136,6 @@ impl Service {
                 Err(AuthError::unavailable())
             }
         }
-    }
-
-    /// `POST /v1/password/reset`. No weak password costs a try, and no answer depends on
-    /// whether the NIP exists:
-    /// 1. the policy with what the NIP itself tells (same for every NIP);
-    /// 2. the code, compared without writing; a wrong one then takes a try;
-    /// 3. only for the right code, the policy with the account's name and e-mail (checking
-    ///    that earlier would tell a guesser which NIPs have an account with that name);
-    /// 4. a try taken atomically (of parallel requests with the right code, at most as many
-    ///    as tries are left get further), the hash, and one atomic write.
-    #[instrument(skip_all, fields(action = "reset"))]
-    pub async fn reset(
-        &self,
-        nip_raw: &str,
-        code_raw: &str,
-        new_password_raw: &str,
-        meta: &RequestMeta,
-    ) -> Result<(), AuthError> {
-        let nip = self.parse_nip(nip_raw)?;
-        // The same store work for every NIP. One round trip: the counters, the account, the
-        // code and the audit chain's head; then a try taken (from whatever code is there;
-        // nothing, if there is none); then, for the right code, the reset and its audit
-        // record in one atomic write.
-        let (over, account, record, head) = tokio::join!(
-            self.rate_windows(Limited::Reset, &nip, meta),
-            self.store.get_account(&nip),
-            self.store.get_reset_code(&nip),
-            self.audit_head(&nip),
-        );
-        self.refuse_if_limited(Limited::Reset, &nip, meta, over, head.clone())
-            .await?;
-        let password = Password::new(new_password_raw);
-        self.check_policy(&password, Self::public_context(&nip))
-            .await?;
-
-        let fail = |reason: &'static str| {
-            let (nip, head) = (nip.clone(), head.clone());
-            async move {
-                let mut ev = self.public_event(&nip, meta, Action::Reset, Outcome::Failed);
-                ev.details = json!({ "reason": reason });
-                self.audit_on(ev, head).await;
-                AuthError::InvalidToken
-            }
-        };
-        let Ok(code) = ResetCode::parse(code_raw) else {
-            return Err(fail("malformed_code").await);
-        };
-        let account = account.map_err(store_down)?;
-        let record = record.map_err(store_down)?;
-        let now = self.clock.now();
-        let live = record.as_ref().filter(|r| {
-            r.expires_at > now
-                && r.credential_version == account.as_ref().map_or(0, |a| a.credential_version)
-        });
-        let stored_hash = record
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |r| r.code_hash.clone());
-        let right = live.is_some() && ct_eq(&code.hash(&self.key, &nip), &stored_hash);
-        if let (true, Some(a)) = (right, &account) {
-            self.check_policy(&password, Self::personal_context(&nip, a))
-                .await?;
-        }
-        let left = self
-            .store
-            .take_code_attempt(&nip, &stored_hash)
-            .await
-            .map_err(store_down)?;
-        let reason = match (&record, live, left, right, &account) {
-            (None, ..) => Some("no_code"),
-            (Some(_), None, ..) => Some("expired_code"),
-            (_, _, None, ..) => Some("no_tries_left"),
-            (_, _, _, false, _) => Some("wrong_code"),
-            // A code for a NIP without an account is never sent; guessing it proves nothing.
-            (_, _, _, true, None) => Some("unknown_nip"),
-            _ => None,
-        };
-        if let Some(reason) = reason {
-            return Err(fail(reason).await);
-        }
-        let (Some(account), Some(record)) = (account, record) else {
-            return Err(fail("unknown_nip").await);
-        };
-        if !self
-            .apply_reset(&nip, meta, &account, &record, &password, now, head.clone())
-            .await?
-        {
-            return Err(fail("code_already_used").await);
-        }
-        Ok(())
     }
 
     /// The reset of a right code: the new hash, and in one atomic write the account (its

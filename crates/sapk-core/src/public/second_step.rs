@@ -9,6 +9,7 @@ use crate::mail::{self, FactorNotice};
 use crate::ports::{Account, LoginThrottle, SessionRecord, StoreError};
 use crate::service::error::AuthError;
 use crate::service::throttle::{self, Reservation};
+use crate::service::Public;
 use crate::service::{
     new_bearer_token, store_down, Challenge, Limited, LoginOutput, RequestMeta, Service,
 };
@@ -74,6 +75,222 @@ fn is_on(a: &Account) -> bool {
     a.second_factor
         .as_ref()
         .is_some_and(SecondFactor::is_active)
+}
+
+impl Public<'_> {
+    /// `POST /v1/login/second-factor`: the challenge of a right password and a code from
+    /// the authenticator app (one step of clock drift either way, never one accepted
+    /// before) or an unused recovery code give a session. A wrong code draws on the
+    /// account's guess budget like a wrong password, and on two tallies of its own: after
+    /// `CHALLENGE_TRIES` wrong codes the challenge ends, and after `second_step_cap`
+    /// wrong codes within 30 days (across logins and addresses; a right authenticator code
+    /// does not clear them, a recovery code does) the authenticator's codes are
+    /// refused until a recovery code or a counter unlock. The challenge is single-use: of
+    /// two requests with it, only one gets a session.
+    #[instrument(skip_all, fields(action = "login_second_step"))]
+    pub async fn login_second_step(
+        self,
+        challenge: &str,
+        code_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<LoginOutput, AuthError> {
+        if !Service::token_shape_ok(challenge) {
+            return Err(AuthError::InvalidChallenge);
+        }
+        let hash = self.challenge_hash(challenge);
+        let now = self.now();
+        let ch = match self.store.get_session(&hash).await.map_err(store_down)? {
+            Some(c) if c.expires_at > now => c,
+            _ => return Err(AuthError::InvalidChallenge),
+        };
+        let nip = ch.nip.clone();
+        self.rate_limit(Limited::Login, &nip, meta).await?;
+        let records = self.reserve_second_step(&ch, &hash, meta, now).await?;
+        // Counted before this attempt: the account's wrong codes of the last 30 days, and this
+        // challenge's.
+        let wrong_before = records[2].failures.saturating_sub(1);
+        if records[3].failures > CHALLENGE_TRIES {
+            self.store.delete_session(&hash).await.map_err(store_down)?;
+            return Err(AuthError::InvalidChallenge);
+        }
+        // The account as it was when the challenge was given (a reset or a counter action
+        // since ends it), with its authenticator still on.
+        let account = self
+            .store
+            .get_account(&nip)
+            .await
+            .map_err(store_down)?
+            .filter(|a| a.credential_version == ch.credential_version);
+        let Some((account, factor)) = account.and_then(|a| {
+            a.second_factor
+                .clone()
+                .filter(|f| f.is_active())
+                .map(|f| (a, f))
+        }) else {
+            return Err(AuthError::InvalidChallenge);
+        };
+        let input = FactorInput::parse(code_raw);
+        let capped = wrong_before >= self.config.second_step_cap;
+        let accepted = match &input {
+            Some(FactorInput::Recovery(code)) => self.use_recovery_code(&nip, &factor, code)?,
+            Some(FactorInput::Totp(_)) if capped => None,
+            totp => self.totp_step(&nip, &factor, totp.as_ref(), now)?,
+        };
+        let Some(updated_factor) = accepted else {
+            // The failure was counted when the attempt was reserved.
+            let reason = match &input {
+                None => "malformed_code",
+                Some(FactorInput::Totp(_)) if capped => "authenticator_capped",
+                Some(FactorInput::Totp(_)) => "wrong_code",
+                Some(FactorInput::Recovery(_)) => "wrong_recovery_code",
+            };
+            return Err(self
+                .second_step_failed(&account, &hash, &records, reason, capped, meta)
+                .await);
+        };
+        // Only one request takes the challenge; then the code is marked used with a
+        // compare-and-set on the account (a code used meanwhile makes it fail).
+        if !self.store.delete_session(&hash).await.map_err(store_down)? {
+            return Err(AuthError::InvalidChallenge);
+        }
+        let left = updated_factor.recovery.len();
+        let mut updated = account.clone();
+        updated.second_factor = Some(updated_factor);
+        updated.updated_at = now;
+        match self.store.update_account(&updated, account.version).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(self
+                    .second_step_failed(&account, &hash, &records, "used_meanwhile", capped, meta)
+                    .await)
+            }
+            Err(e) => return Err(store_down(e)),
+        }
+        self.second_step_passed(&records, &input).await?;
+        let out = self
+            .issue_session(&nip, account.credential_version, now)
+            .await?;
+        self.second_step_done(&account, &input, left, meta).await;
+        Ok(out)
+    }
+
+    /// `POST /v1/account/second-factor`: starts setting up an authenticator app for the
+    /// signed-in user. A new secret is made and kept sealed; it is not in force until the
+    /// first code confirms it (within ten minutes). Starting again replaces a set-up that
+    /// was not confirmed; one that was is refused (`already_enrolled`). It needs the
+    /// current password (a stolen session alone cannot put the thief's authenticator on
+    /// the account), which the confirmation then relies on for the set-up's ten minutes.
+    #[instrument(skip_all, fields(action = "second_factor_enrol"))]
+    pub async fn start_totp_enrolment(
+        self,
+        token: &str,
+        current_password: &str,
+        meta: &RequestMeta,
+    ) -> Result<TotpEnrolment, AuthError> {
+        let (session, account) = self.live_session(token).await?;
+        self.rate_limit(Limited::Login, &session.nip, meta).await?;
+        if is_on(&account) {
+            return Err(AuthError::AlreadyEnrolled);
+        }
+        self.check_current_password(&account, current_password, meta, Action::SecondFactorEnrol)
+            .await?;
+        let key = self.factor_key()?;
+        let secret = TotpSecret::generate().map_err(factor_down)?;
+        let sealed = key.seal(&session.nip, &secret).map_err(factor_down)?;
+        let (uri, base32) = secret
+            .provisioning(session.nip.as_str())
+            .map_err(factor_down)?;
+        let now = self.now();
+        let mut updated = account.clone();
+        updated.second_factor = Some(SecondFactor {
+            sealed_secret: sealed,
+            started_at: now,
+            enrolled_at: None,
+            last_step: 0,
+            recovery: Vec::new(),
+        });
+        updated.updated_at = now;
+        self.store
+            .update_account(&updated, account.version)
+            .await
+            .map_err(changed_meanwhile)?;
+        self.audit(self.public_event(
+            &session.nip,
+            meta,
+            Action::SecondFactorEnrol,
+            Outcome::Started,
+        ))
+        .await;
+        Ok(TotpEnrolment {
+            otpauth_uri: SecretString::from(uri),
+            secret: SecretString::from(base32),
+            expires_in: crate::domain::factor::ENROL_WINDOW_SECS,
+        })
+    }
+
+    /// `POST /v1/account/second-factor/confirm`: the first code from the app turns the
+    /// set-up on and gives ten recovery codes, shown this once. The account's e-mail is told.
+    #[instrument(skip_all, fields(action = "second_factor_enrol"))]
+    pub async fn confirm_totp_enrolment(
+        self,
+        token: &str,
+        code_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let (session, account) = self.live_session(token).await?;
+        let nip = session.nip.clone();
+        self.rate_limit(Limited::Login, &nip, meta).await?;
+        let now = self.now();
+        let factor = match &account.second_factor {
+            Some(f) if f.is_active() => return Err(AuthError::AlreadyEnrolled),
+            Some(f)
+                if f.started_at + Duration::seconds(crate::domain::factor::ENROL_WINDOW_SECS)
+                    > now =>
+            {
+                f.clone()
+            }
+            _ => return Err(AuthError::NotEnrolled),
+        };
+        self.renew_with_code(
+            &account,
+            factor,
+            code_raw,
+            meta,
+            Action::SecondFactorEnrol,
+            FactorNotice::Enrolled,
+        )
+        .await
+    }
+
+    /// `POST /v1/account/recovery-codes`: ten new recovery codes for the signed-in user with
+    /// two-step login on, given the current password and a current code from the app (a
+    /// stolen session alone cannot make them). The old codes stop working; the account's
+    /// e-mail is told.
+    #[instrument(skip_all, fields(action = "recovery_codes_renew"))]
+    pub async fn renew_recovery_codes(
+        self,
+        token: &str,
+        current_password: &str,
+        code_raw: &str,
+        meta: &RequestMeta,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let (session, account) = self.live_session(token).await?;
+        self.rate_limit(Limited::Login, &session.nip, meta).await?;
+        let Some(factor) = account.second_factor.clone().filter(|f| f.is_active()) else {
+            return Err(AuthError::NotEnrolled);
+        };
+        self.check_current_password(&account, current_password, meta, Action::RecoveryCodesRenew)
+            .await?;
+        self.renew_with_code(
+            &account,
+            factor,
+            code_raw,
+            meta,
+            Action::RecoveryCodesRenew,
+            FactorNotice::RecoveryCodesRenewed,
+        )
+        .await
+    }
 }
 
 impl Service {
@@ -219,102 +436,6 @@ impl Service {
             }))
     }
 
-    /// `POST /v1/login/second-factor`: the challenge of a right password and a code from
-    /// the authenticator app (one step of clock drift either way, never one accepted
-    /// before) or an unused recovery code give a session. A wrong code draws on the
-    /// account's guess budget like a wrong password, and on two tallies of its own: after
-    /// `CHALLENGE_TRIES` wrong codes the challenge ends, and after `second_step_cap`
-    /// wrong codes within 30 days (across logins and addresses; a right authenticator code
-    /// does not clear them, a recovery code does) the authenticator's codes are
-    /// refused until a recovery code or a counter unlock. The challenge is single-use: of
-    /// two requests with it, only one gets a session.
-    #[instrument(skip_all, fields(action = "login_second_step"))]
-    pub async fn login_second_step(
-        &self,
-        challenge: &str,
-        code_raw: &str,
-        meta: &RequestMeta,
-    ) -> Result<LoginOutput, AuthError> {
-        if !Self::token_shape_ok(challenge) {
-            return Err(AuthError::InvalidChallenge);
-        }
-        let hash = self.challenge_hash(challenge);
-        let now = self.now();
-        let ch = match self.store.get_session(&hash).await.map_err(store_down)? {
-            Some(c) if c.expires_at > now => c,
-            _ => return Err(AuthError::InvalidChallenge),
-        };
-        let nip = ch.nip.clone();
-        self.rate_limit(Limited::Login, &nip, meta).await?;
-        let records = self.reserve_second_step(&ch, &hash, meta, now).await?;
-        // Counted before this attempt: the account's wrong codes of the last 30 days, and this
-        // challenge's.
-        let wrong_before = records[2].failures.saturating_sub(1);
-        if records[3].failures > CHALLENGE_TRIES {
-            self.store.delete_session(&hash).await.map_err(store_down)?;
-            return Err(AuthError::InvalidChallenge);
-        }
-        // The account as it was when the challenge was given (a reset or a counter action
-        // since ends it), with its authenticator still on.
-        let account = self
-            .store
-            .get_account(&nip)
-            .await
-            .map_err(store_down)?
-            .filter(|a| a.credential_version == ch.credential_version);
-        let Some((account, factor)) = account.and_then(|a| {
-            a.second_factor
-                .clone()
-                .filter(|f| f.is_active())
-                .map(|f| (a, f))
-        }) else {
-            return Err(AuthError::InvalidChallenge);
-        };
-        let input = FactorInput::parse(code_raw);
-        let capped = wrong_before >= self.config.second_step_cap;
-        let accepted = match &input {
-            Some(FactorInput::Recovery(code)) => self.use_recovery_code(&nip, &factor, code)?,
-            Some(FactorInput::Totp(_)) if capped => None,
-            totp => self.totp_step(&nip, &factor, totp.as_ref(), now)?,
-        };
-        let Some(updated_factor) = accepted else {
-            // The failure was counted when the attempt was reserved.
-            let reason = match &input {
-                None => "malformed_code",
-                Some(FactorInput::Totp(_)) if capped => "authenticator_capped",
-                Some(FactorInput::Totp(_)) => "wrong_code",
-                Some(FactorInput::Recovery(_)) => "wrong_recovery_code",
-            };
-            return Err(self
-                .second_step_failed(&account, &hash, &records, reason, capped, meta)
-                .await);
-        };
-        // Only one request takes the challenge; then the code is marked used with a
-        // compare-and-set on the account (a code used meanwhile makes it fail).
-        if !self.store.delete_session(&hash).await.map_err(store_down)? {
-            return Err(AuthError::InvalidChallenge);
-        }
-        let left = updated_factor.recovery.len();
-        let mut updated = account.clone();
-        updated.second_factor = Some(updated_factor);
-        updated.updated_at = now;
-        match self.store.update_account(&updated, account.version).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(self
-                    .second_step_failed(&account, &hash, &records, "used_meanwhile", capped, meta)
-                    .await)
-            }
-            Err(e) => return Err(store_down(e)),
-        }
-        self.second_step_passed(&records, &input).await?;
-        let out = self
-            .issue_session(&nip, account.credential_version, now)
-            .await?;
-        self.second_step_done(&account, &input, left, meta).await;
-        Ok(out)
-    }
-
     /// The attempt counted against the account's guess budget, its 30-day tally of wrong
     /// codes and the challenge's tries.
     async fn reserve_second_step(
@@ -455,124 +576,6 @@ impl Service {
             ))
             .await;
         }
-    }
-
-    /// `POST /v1/account/second-factor`: starts setting up an authenticator app for the
-    /// signed-in user. A new secret is made and kept sealed; it is not in force until the
-    /// first code confirms it (within ten minutes). Starting again replaces a set-up that
-    /// was not confirmed; one that was is refused (`already_enrolled`). It needs the
-    /// current password (a stolen session alone cannot put the thief's authenticator on
-    /// the account), which the confirmation then relies on for the set-up's ten minutes.
-    #[instrument(skip_all, fields(action = "second_factor_enrol"))]
-    pub async fn start_totp_enrolment(
-        &self,
-        token: &str,
-        current_password: &str,
-        meta: &RequestMeta,
-    ) -> Result<TotpEnrolment, AuthError> {
-        let (session, account) = self.live_session(token).await?;
-        self.rate_limit(Limited::Login, &session.nip, meta).await?;
-        if is_on(&account) {
-            return Err(AuthError::AlreadyEnrolled);
-        }
-        self.check_current_password(&account, current_password, meta, Action::SecondFactorEnrol)
-            .await?;
-        let key = self.factor_key()?;
-        let secret = TotpSecret::generate().map_err(factor_down)?;
-        let sealed = key.seal(&session.nip, &secret).map_err(factor_down)?;
-        let (uri, base32) = secret
-            .provisioning(session.nip.as_str())
-            .map_err(factor_down)?;
-        let now = self.now();
-        let mut updated = account.clone();
-        updated.second_factor = Some(SecondFactor {
-            sealed_secret: sealed,
-            started_at: now,
-            enrolled_at: None,
-            last_step: 0,
-            recovery: Vec::new(),
-        });
-        updated.updated_at = now;
-        self.store
-            .update_account(&updated, account.version)
-            .await
-            .map_err(changed_meanwhile)?;
-        self.audit(self.public_event(
-            &session.nip,
-            meta,
-            Action::SecondFactorEnrol,
-            Outcome::Started,
-        ))
-        .await;
-        Ok(TotpEnrolment {
-            otpauth_uri: SecretString::from(uri),
-            secret: SecretString::from(base32),
-            expires_in: crate::domain::factor::ENROL_WINDOW_SECS,
-        })
-    }
-
-    /// `POST /v1/account/second-factor/confirm`: the first code from the app turns the
-    /// set-up on and gives ten recovery codes, shown this once. The account's e-mail is told.
-    #[instrument(skip_all, fields(action = "second_factor_enrol"))]
-    pub async fn confirm_totp_enrolment(
-        &self,
-        token: &str,
-        code_raw: &str,
-        meta: &RequestMeta,
-    ) -> Result<RecoveryCodes, AuthError> {
-        let (session, account) = self.live_session(token).await?;
-        let nip = session.nip.clone();
-        self.rate_limit(Limited::Login, &nip, meta).await?;
-        let now = self.now();
-        let factor = match &account.second_factor {
-            Some(f) if f.is_active() => return Err(AuthError::AlreadyEnrolled),
-            Some(f)
-                if f.started_at + Duration::seconds(crate::domain::factor::ENROL_WINDOW_SECS)
-                    > now =>
-            {
-                f.clone()
-            }
-            _ => return Err(AuthError::NotEnrolled),
-        };
-        self.renew_with_code(
-            &account,
-            factor,
-            code_raw,
-            meta,
-            Action::SecondFactorEnrol,
-            FactorNotice::Enrolled,
-        )
-        .await
-    }
-
-    /// `POST /v1/account/recovery-codes`: ten new recovery codes for the signed-in user with
-    /// two-step login on, given the current password and a current code from the app (a
-    /// stolen session alone cannot make them). The old codes stop working; the account's
-    /// e-mail is told.
-    #[instrument(skip_all, fields(action = "recovery_codes_renew"))]
-    pub async fn renew_recovery_codes(
-        &self,
-        token: &str,
-        current_password: &str,
-        code_raw: &str,
-        meta: &RequestMeta,
-    ) -> Result<RecoveryCodes, AuthError> {
-        let (session, account) = self.live_session(token).await?;
-        self.rate_limit(Limited::Login, &session.nip, meta).await?;
-        let Some(factor) = account.second_factor.clone().filter(|f| f.is_active()) else {
-            return Err(AuthError::NotEnrolled);
-        };
-        self.check_current_password(&account, current_password, meta, Action::RecoveryCodesRenew)
-            .await?;
-        self.renew_with_code(
-            &account,
-            factor,
-            code_raw,
-            meta,
-            Action::RecoveryCodesRenew,
-            FactorNotice::RecoveryCodesRenewed,
-        )
-        .await
     }
 
     /// Checks an authenticator code (counted toward the guess budget like a login; for an

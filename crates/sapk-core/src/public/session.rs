@@ -2,6 +2,7 @@
 
 use crate::ports::{Account, SessionRecord};
 use crate::service::error::AuthError;
+use crate::service::Public;
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
@@ -35,6 +36,76 @@ fn coarse_source(ip: &str) -> String {
             format!("{:x}:{:x}:{:x}:…", s[0], s[1], s[2])
         }
         Err(_) => "-".to_owned(),
+    }
+}
+
+impl Public<'_> {
+    /// `GET /v1/session`.
+    #[instrument(skip_all, fields(action = "session"))]
+    pub async fn session(self, token: &str) -> Result<SessionInfo, AuthError> {
+        let (s, account) = self.live_session(token).await?;
+        Ok(SessionInfo {
+            nip: s.nip,
+            expires_at: s.expires_at,
+            second_factor: account
+                .second_factor
+                .as_ref()
+                .is_some_and(crate::domain::factor::SecondFactor::is_active),
+            second_factor_required: self
+                .config
+                .second_factor_required
+                .applies(account.instansi.as_deref()),
+        })
+    }
+
+    /// `GET /v1/account/activity`: the signed-in civil servant's own recent security events
+    /// from the audit trail, newest first: sign-ins and failures (with a coarse source, the
+    /// network not the address), codes asked for, resets, password and e-mail changes, and
+    /// what offices did (the office, never the officer's identity). UU PDP 27/2022 gives the
+    /// data subject the right to see how their data is processed; this is the everyday part.
+    #[instrument(skip_all, fields(action = "activity"))]
+    pub async fn account_activity(
+        self,
+        token: &str,
+        limit: usize,
+        lang: crate::text::i18n::Lang,
+    ) -> Result<Vec<ActivityItem>, AuthError> {
+        let (s, _) = self.live_session(token).await?;
+        let events = self
+            .store
+            .list_audit(&s.nip, limit.clamp(1, 100))
+            .await
+            .map_err(store_down)?;
+        Ok(events
+            .into_iter()
+            .map(|e| ActivityItem {
+                what: crate::text::audit_text::action(&e.action, lang),
+                outcome: crate::text::audit_text::outcome(&e.outcome, lang),
+                source: e.source_ip.as_deref().map(coarse_source),
+                office: (e.actor != "self").then_some(e.office).flatten(),
+                at: e.at,
+                action: e.action,
+                result: e.outcome,
+            })
+            .collect())
+    }
+
+    /// `POST /v1/logout`.
+    #[instrument(skip_all, fields(action = "logout"))]
+    pub async fn logout(self, token: &str, meta: &RequestMeta) -> Result<(), AuthError> {
+        let (s, _) = self.live_session(token).await?;
+        self.store
+            .delete_session(&s.token_hash)
+            .await
+            .map_err(store_down)?;
+        self.audit(self.public_event(
+            &s.nip,
+            meta,
+            crate::text::audit_text::Action::Logout,
+            crate::text::audit_text::Outcome::Succeeded,
+        ))
+        .await;
+        Ok(())
     }
 }
 
@@ -74,73 +145,5 @@ impl Service {
             Some(a) if a.credential_version == session.credential_version => Ok((session, a)),
             _ => Err(AuthError::Unauthorized),
         }
-    }
-
-    /// `GET /v1/session`.
-    #[instrument(skip_all, fields(action = "session"))]
-    pub async fn session(&self, token: &str) -> Result<SessionInfo, AuthError> {
-        let (s, account) = self.live_session(token).await?;
-        Ok(SessionInfo {
-            nip: s.nip,
-            expires_at: s.expires_at,
-            second_factor: account
-                .second_factor
-                .as_ref()
-                .is_some_and(crate::domain::factor::SecondFactor::is_active),
-            second_factor_required: self
-                .config
-                .second_factor_required
-                .applies(account.instansi.as_deref()),
-        })
-    }
-
-    /// `GET /v1/account/activity`: the signed-in civil servant's own recent security events
-    /// from the audit trail, newest first: sign-ins and failures (with a coarse source, the
-    /// network not the address), codes asked for, resets, password and e-mail changes, and
-    /// what offices did (the office, never the officer's identity). UU PDP 27/2022 gives the
-    /// data subject the right to see how their data is processed; this is the everyday part.
-    #[instrument(skip_all, fields(action = "activity"))]
-    pub async fn account_activity(
-        &self,
-        token: &str,
-        limit: usize,
-        lang: crate::text::i18n::Lang,
-    ) -> Result<Vec<ActivityItem>, AuthError> {
-        let (s, _) = self.live_session(token).await?;
-        let events = self
-            .store
-            .list_audit(&s.nip, limit.clamp(1, 100))
-            .await
-            .map_err(store_down)?;
-        Ok(events
-            .into_iter()
-            .map(|e| ActivityItem {
-                what: crate::text::audit_text::action(&e.action, lang),
-                outcome: crate::text::audit_text::outcome(&e.outcome, lang),
-                source: e.source_ip.as_deref().map(coarse_source),
-                office: (e.actor != "self").then_some(e.office).flatten(),
-                at: e.at,
-                action: e.action,
-                result: e.outcome,
-            })
-            .collect())
-    }
-
-    /// `POST /v1/logout`.
-    #[instrument(skip_all, fields(action = "logout"))]
-    pub async fn logout(&self, token: &str, meta: &RequestMeta) -> Result<(), AuthError> {
-        let (s, _) = self.live_session(token).await?;
-        self.store
-            .delete_session(&s.token_hash)
-            .await
-            .map_err(store_down)?;
-        self.audit(self.public_event(
-            &s.nip,
-            meta,
-            crate::text::audit_text::Action::Logout,
-            crate::text::audit_text::Outcome::Succeeded,
-        ))
-        .await;
-        Ok(())
     }
 }

@@ -122,6 +122,50 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// The use cases by who calls them, each a view of the one [`Service`]: [`Service::public`]
+/// for the public API (`public/`), [`Service::staff`] for the counter, the staff registry and
+/// the data administrator (`staff/`), [`Service::mail`] for the mail pipeline (`mail/` and the
+/// mail-status recorder). A view is a copyable reference; what the use cases share (the
+/// store, the clock, the audit) stays on `Service`, which each view dereferences to.
+macro_rules! view {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'a>(&'a Service);
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = Service;
+
+            fn deref(&self) -> &Service {
+                self.0
+            }
+        }
+
+        impl Service {
+            $(#[$doc])*
+            pub fn $method(&self) -> $name<'_> {
+                $name(self)
+            }
+        }
+    };
+}
+
+view!(
+    /// The use cases of the public API: forgot, reset, login and its second step, sessions.
+    Public,
+    public
+);
+view!(
+    /// The use cases of the counter, the staff registry and the data administrator.
+    Staff,
+    staff
+);
+view!(
+    /// The use cases of the mail pipeline: delivery of queued mail, the mail service's events.
+    Mail,
+    mail
+);
+
 /// The head of an audit chain read early, beside a request's first reads; `Unknown` when
 /// not read (or that read failed): it is read when the record is sealed.
 #[derive(Debug, Clone)]

@@ -1,15 +1,15 @@
 //! Unlocking an account and ending its sessions, at the counter.
 
-use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 
 use super::{Operator, StaffError};
 
-impl Service {
+impl Staff<'_> {
     /// Clears the login lock-out (and failure count) of an employee, and the count of wrong
     /// second-step codes (which turns the authenticator's codes back on after its cap).
-    pub async fn unlock_account(&self, nip_raw: &str, op: &Operator) -> Result<bool, StaffError> {
+    pub async fn unlock_account(self, nip_raw: &str, op: &Operator) -> Result<bool, StaffError> {
         let account = self.account_for_counter(nip_raw).await?;
         let now = self.now();
         let second_step = crate::service::throttle::second_step_key(&account.nip);
@@ -42,7 +42,7 @@ impl Service {
 
     /// Ends every session (and any reset code) of an employee by moving the credential
     /// version.
-    pub async fn revoke_sessions(&self, nip_raw: &str, op: &Operator) -> Result<(), StaffError> {
+    pub async fn revoke_sessions(self, nip_raw: &str, op: &Operator) -> Result<(), StaffError> {
         let account = self.account_for_counter(nip_raw).await?;
         let mut updated = account.clone();
         updated.credential_version += 1;

@@ -4,15 +4,16 @@ use crate::domain::audit_chain::ChainReport;
 use crate::domain::nip::Nip;
 use crate::ports::{AuditEvent, StoreError};
 use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 
 use super::{Operator, StaffError};
 
-impl Service {
+impl Staff<'_> {
     /// The audit trail of an employee, newest first (the look-up is audited too).
     pub async fn audit_trail(
-        &self,
+        self,
         nip_raw: &str,
         limit: usize,
         op: &Operator,
@@ -32,7 +33,7 @@ impl Service {
     /// Checks the keyed hash chain of an employee's audit trail ([`crate::domain::audit_chain`]):
     /// every record held, oldest first. The check is recorded after it, with what it found.
     pub async fn verify_audit_trail(
-        &self,
+        self,
         nip_raw: &str,
         op: &Operator,
     ) -> Result<ChainReport, StaffError> {
@@ -42,11 +43,61 @@ impl Service {
 
     /// [`Service::verify_audit_trail`] for the records without a NIP (import runs, the
     /// staff registry).
-    pub async fn verify_system_audit(&self, op: &Operator) -> Result<ChainReport, StaffError> {
+    pub async fn verify_system_audit(self, op: &Operator) -> Result<ChainReport, StaffError> {
         self.verify_chain(crate::domain::audit_chain::SYSTEM_CHAIN, None, op)
             .await
     }
 
+    /// Writes a keyed checkpoint of every chain's kept head to the archive, built on the
+    /// newest trusted one (heads whose seal does not hold are left out; a chain the store
+    /// now holds shorter than the last checkpoint saw keeps that entry and is reported).
+    /// Audited in the system chain with the checkpoint's time and MAC, which a verification
+    /// then requires the archive to hold.
+    pub async fn write_audit_checkpoint(
+        self,
+        op: &Operator,
+    ) -> Result<crate::domain::audit_chain::Checkpoint, StaffError> {
+        let (Some(key), Some(archive)) = (&self.audit_key, &self.checkpoints) else {
+            return Err(StaffError::Store(StoreError::Unavailable(
+                "no audit key or no checkpoint archive configured".into(),
+            )));
+        };
+        let previous = archive
+            .latest_checkpoint()
+            .await?
+            .filter(|cp| key.checkpoint_ok(cp));
+        let heads = self.store.kept_audit_heads().await?;
+        let (cp, regressed) = key.checkpoint(self.now(), &heads, previous.as_ref());
+        archive.put_checkpoint(&cp).await?;
+        if !regressed.is_empty() {
+            tracing::error!(
+                chains = regressed.len(),
+                "audit chains held shorter than the last checkpoint saw (deleted or rolled back)"
+            );
+        }
+        self.staff_audit(self.staff_event(
+            op,
+            None,
+            Action::AuditCheckpoint,
+            if regressed.is_empty() {
+                Outcome::Done
+            } else {
+                Outcome::Broken
+            },
+            json!({
+                "chains": cp.heads.len(),
+                "at": cp.at,
+                "mac": cp.mac,
+                "regressed": regressed.len(),
+                "regressed_chains": regressed.iter().take(20).collect::<Vec<_>>(),
+            }),
+        ))
+        .await?;
+        Ok(cp)
+    }
+}
+
+impl Service {
     async fn verify_chain(
         &self,
         chain: &str,
@@ -115,54 +166,6 @@ impl Service {
         ))
         .await?;
         Ok(report)
-    }
-
-    /// Writes a keyed checkpoint of every chain's kept head to the archive, built on the
-    /// newest trusted one (heads whose seal does not hold are left out; a chain the store
-    /// now holds shorter than the last checkpoint saw keeps that entry and is reported).
-    /// Audited in the system chain with the checkpoint's time and MAC, which a verification
-    /// then requires the archive to hold.
-    pub async fn write_audit_checkpoint(
-        &self,
-        op: &Operator,
-    ) -> Result<crate::domain::audit_chain::Checkpoint, StaffError> {
-        let (Some(key), Some(archive)) = (&self.audit_key, &self.checkpoints) else {
-            return Err(StaffError::Store(StoreError::Unavailable(
-                "no audit key or no checkpoint archive configured".into(),
-            )));
-        };
-        let previous = archive
-            .latest_checkpoint()
-            .await?
-            .filter(|cp| key.checkpoint_ok(cp));
-        let heads = self.store.kept_audit_heads().await?;
-        let (cp, regressed) = key.checkpoint(self.now(), &heads, previous.as_ref());
-        archive.put_checkpoint(&cp).await?;
-        if !regressed.is_empty() {
-            tracing::error!(
-                chains = regressed.len(),
-                "audit chains held shorter than the last checkpoint saw (deleted or rolled back)"
-            );
-        }
-        self.staff_audit(self.staff_event(
-            op,
-            None,
-            Action::AuditCheckpoint,
-            if regressed.is_empty() {
-                Outcome::Done
-            } else {
-                Outcome::Broken
-            },
-            json!({
-                "chains": cp.heads.len(),
-                "at": cp.at,
-                "mac": cp.mac,
-                "regressed": regressed.len(),
-                "regressed_chains": regressed.iter().take(20).collect::<Vec<_>>(),
-            }),
-        ))
-        .await?;
-        Ok(cp)
     }
 
     /// The newest checkpoint the system chain's own sealed records say was written (its time

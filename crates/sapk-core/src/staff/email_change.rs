@@ -4,6 +4,7 @@ use crate::domain::email::Email;
 use crate::domain::nip::Nip;
 use crate::ports::{Account, StoreError};
 use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome, Reason};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -112,7 +113,7 @@ impl From<StoreError> for ChangeError {
     }
 }
 
-impl Service {
+impl Staff<'_> {
     /// The counter's e-mail change, whole: parses what the officer typed (the NIK, the
     /// documents), checks the NIK against the NIP, the KTP among the documents, the
     /// officer's confirmation and the version, and changes the e-mail only if the account is
@@ -123,7 +124,7 @@ impl Service {
     /// A NIK that disagrees with the NIP is refused here; the exception path
     /// ([`Service::request_email_exception`]) takes such a case to a second officer.
     pub async fn change_email(
-        &self,
+        self,
         nip: &Nip,
         req: &EmailChangeRequest,
         op: &Operator,
@@ -146,7 +147,9 @@ impl Service {
         self.apply_email_change(c, op, Outcome::Changed, json!({}), lang)
             .await
     }
+}
 
+impl Service {
     /// Records a refused check in the employee's trail and returns it as the error.
     pub(crate) async fn refuse_check(
         &self,

@@ -15,6 +15,7 @@ use crate::domain::nik::NikMismatch;
 use crate::domain::nip::Nip;
 use crate::ports::PendingException;
 use crate::service::Service;
+use crate::service::Staff;
 use crate::staff::{
     ChangeError, CheckFailure, CheckedChange, EmailChangeOutcome, EmailChangeRequest, Operator,
     StaffError,
@@ -57,14 +58,14 @@ impl PendingException {
     }
 }
 
-impl Service {
+impl Staff<'_> {
     /// Officer one: records an e-mail change whose NIK disagrees with the NIP, to wait for
     /// a second officer's approval. Every other check of an e-mail change must pass (the
     /// address, the KTP seen, the person confirmed, the version), and the request needs a
     /// reason and a document besides the KTP. Nothing about the account changes. Replaces
     /// an earlier request for the NIP; audited as requested or refused.
     pub async fn request_email_exception(
-        &self,
+        self,
         nip: &Nip,
         req: &EmailChangeRequest,
         op: &Operator,
@@ -128,7 +129,7 @@ impl Service {
     /// The request waiting for `nip` as an officer reads it before deciding (the new
     /// address, what the NIK says): audited, as every look at personal data is.
     pub async fn view_email_exception(
-        &self,
+        self,
         nip: &Nip,
         op: &Operator,
     ) -> Result<Option<PendingException>, StaffError> {
@@ -153,7 +154,7 @@ impl Service {
 
     /// The request waiting for `nip` (not audited: for the core's own checks).
     pub async fn pending_email_exception(
-        &self,
+        self,
         nip: &Nip,
     ) -> Result<Option<PendingException>, StaffError> {
         let now = self.now();
@@ -164,27 +165,6 @@ impl Service {
             .filter(|p| p.is_open(now)))
     }
 
-    /// The waiting request, or the refusal `no_pending_exception` (audited under `action`).
-    async fn open_exception(
-        &self,
-        nip: &Nip,
-        op: &Operator,
-        action: Action,
-    ) -> Result<PendingException, ChangeError> {
-        match self.pending_email_exception(nip).await? {
-            Some(p) => Ok(p),
-            None => Err(self
-                .refuse_check(
-                    op,
-                    nip,
-                    action,
-                    CheckFailure::NoPendingException,
-                    &json!({}),
-                )
-                .await),
-        }
-    }
-
     /// Officer two: approves the waiting request and changes the e-mail, as the counter's
     /// change does (sessions and reset code end, both addresses notified). Refused when the
     /// approver is the requester, when nothing is waiting (or it expired), when the account
@@ -192,7 +172,7 @@ impl Service {
     /// employee without the requester's confirmation. The change's audit record carries
     /// both identities, the reason, what disagreed and the documents' masked numbers.
     pub async fn approve_email_exception(
-        &self,
+        self,
         nip: &Nip,
         op: &Operator,
         lang: crate::text::i18n::Lang,
@@ -251,7 +231,7 @@ impl Service {
 
     /// Officer two turns the request down: it ends, and the record says who and why.
     pub async fn reject_email_exception(
-        &self,
+        self,
         nip: &Nip,
         op: &Operator,
         why: Option<&str>,
@@ -264,5 +244,28 @@ impl Service {
         self.staff_audit(self.staff_event(op, Some(nip), REJECT, Outcome::Rejected, details))
             .await?;
         Ok(())
+    }
+}
+
+impl Service {
+    /// The waiting request, or the refusal `no_pending_exception` (audited under `action`).
+    async fn open_exception(
+        &self,
+        nip: &Nip,
+        op: &Operator,
+        action: Action,
+    ) -> Result<PendingException, ChangeError> {
+        match self.staff().pending_email_exception(nip).await? {
+            Some(p) => Ok(p),
+            None => Err(self
+                .refuse_check(
+                    op,
+                    nip,
+                    action,
+                    CheckFailure::NoPendingException,
+                    &json!({}),
+                )
+                .await),
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::domain::nip::Nip;
 use crate::mail::{self, FactorNotice};
-use crate::service::Service;
+use crate::service::Staff;
 use crate::staff::{ChangeError, CheckFailure, DocumentSeen, IdentityCheck, Operator, StaffError};
 use crate::text::audit_text::Reason;
 use crate::text::audit_text::{Action, Outcome};
@@ -60,14 +60,14 @@ pub struct FactorRemoval {
     pub notified: Option<bool>,
 }
 
-impl Service {
+impl Staff<'_> {
     /// Removes the authenticator (and its recovery codes) of an employee who lost it, after
     /// the officer checked their identity in person as for an e-mail change. Every session
     /// ends (the credential version moves); the employee signs in with the password and may
     /// set up a new authenticator. Audited with the identity record; the account's e-mail
     /// is told. Every refusal is audited too.
     pub async fn remove_second_factor(
-        &self,
+        self,
         nip: &Nip,
         req: &FactorRemovalRequest,
         op: &Operator,

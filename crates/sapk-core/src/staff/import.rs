@@ -4,6 +4,7 @@ use crate::domain::email::Email;
 use crate::domain::nip::Nip;
 use crate::ports::Account;
 use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,11 +58,11 @@ fn clean_optional(raw: Option<&str>) -> Option<String> {
     .filter(|s| !s.is_empty())
 }
 
-impl Service {
+impl Staff<'_> {
     /// One record for a whole import run (its file, counts and time); the rows that changed
     /// have their own records.
     pub async fn record_import_run(
-        &self,
+        self,
         op: &Operator,
         summary: serde_json::Value,
     ) -> Result<(), StaffError> {
@@ -78,7 +79,7 @@ impl Service {
     /// Creates or updates one employee; idempotent. The e-mail of an activated account is
     /// only changed at the counter (identity check), never by import.
     pub async fn import_employee(
-        &self,
+        self,
         row: &EmployeeRow,
         op: &Operator,
     ) -> Result<ImportOutcome, StaffError> {
@@ -93,7 +94,7 @@ impl Service {
     /// read again and retried once; a failed batch read falls back to a read per row. One
     /// result per row, in order.
     pub async fn import_employees(
-        &self,
+        self,
         rows: &[EmployeeRow],
         op: &Operator,
         jobs: usize,
@@ -125,7 +126,9 @@ impl Service {
             .collect()
             .await
     }
+}
 
+impl Service {
     /// One row; `known` is the account as a batch read found it (`None`: read it now).
     async fn import_row(
         &self,

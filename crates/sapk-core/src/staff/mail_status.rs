@@ -3,17 +3,18 @@
 
 use crate::domain::mail_status::{MailEvent, MailStatus};
 use crate::domain::nip::Nip;
+use crate::service::Mail;
 use crate::service::Service;
 use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 
-impl Service {
+impl Mail<'_> {
     /// Records the mail service's events: the newest status per account whose e-mail is the
     /// event's address (an older event does not overwrite a newer one); a problem (bounce,
     /// complaint, suppression, rejection) is audited in the account's trail too. Events for
     /// addresses no account has are ignored.
     pub async fn record_mail_events(
-        &self,
+        self,
         events: &[MailEvent],
     ) -> Result<usize, crate::ports::StoreError> {
         let mut recorded = 0;
@@ -36,6 +37,16 @@ impl Service {
         Ok(recorded)
     }
 
+    /// The last mail status of an account, for the counter.
+    pub async fn mail_status(
+        self,
+        nip: &Nip,
+    ) -> Result<Option<MailStatus>, crate::ports::StoreError> {
+        self.store.get_mail_status(nip).await
+    }
+}
+
+impl Service {
     async fn newer_than_stored(
         &self,
         nip: &Nip,
@@ -65,13 +76,5 @@ impl Service {
             link: None,
         };
         self.audit(event).await;
-    }
-
-    /// The last mail status of an account, for the counter.
-    pub async fn mail_status(
-        &self,
-        nip: &Nip,
-    ) -> Result<Option<MailStatus>, crate::ports::StoreError> {
-        self.store.get_mail_status(nip).await
     }
 }

@@ -26,6 +26,7 @@ use crate::domain::email::{Email, EmailError};
 use crate::domain::nip::{Nip, NipError};
 use crate::ports::{Account, AuditEvent, StoreError};
 use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome, Reason};
 use serde::Serialize;
 use serde_json::json;
@@ -268,6 +269,37 @@ impl Forbidden {
     }
 }
 
+impl Staff<'_> {
+    /// Account state as an officer starts the counter workflow (its `version` guards the
+    /// change that follows).
+    pub async fn account_for_counter(self, nip_raw: &str) -> Result<Account, StaffError> {
+        let nip = self.nip(nip_raw)?;
+        self.store
+            .get_account(&nip)
+            .await?
+            .ok_or(StaffError::UnknownNip)
+    }
+
+    /// Records a staff request refused before it reached a use case (a malformed or unknown
+    /// NIP), in the trail of that NIP when there is one.
+    pub async fn record_staff_refusal(
+        self,
+        op: &Operator,
+        nip: Option<&Nip>,
+        action: Action,
+        reason: Reason,
+    ) -> Result<(), StaffError> {
+        self.staff_audit(self.staff_event(
+            op,
+            nip,
+            action,
+            Outcome::Refused,
+            json!({ "reason": reason.code() }),
+        ))
+        .await
+    }
+}
+
 impl Service {
     pub(crate) fn staff_event(
         &self,
@@ -344,16 +376,6 @@ impl Service {
         })
     }
 
-    /// Account state as an officer starts the counter workflow (its `version` guards the
-    /// change that follows).
-    pub async fn account_for_counter(&self, nip_raw: &str) -> Result<Account, StaffError> {
-        let nip = self.nip(nip_raw)?;
-        self.store
-            .get_account(&nip)
-            .await?
-            .ok_or(StaffError::UnknownNip)
-    }
-
     pub(crate) async fn refuse_audited(
         &self,
         op: &Operator,
@@ -366,24 +388,5 @@ impl Service {
         d["reason"] = serde_json::Value::from(reason.code());
         self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Refused, d))
             .await
-    }
-
-    /// Records a staff request refused before it reached a use case (a malformed or unknown
-    /// NIP), in the trail of that NIP when there is one.
-    pub async fn record_staff_refusal(
-        &self,
-        op: &Operator,
-        nip: Option<&Nip>,
-        action: Action,
-        reason: Reason,
-    ) -> Result<(), StaffError> {
-        self.staff_audit(self.staff_event(
-            op,
-            nip,
-            action,
-            Outcome::Refused,
-            json!({ "reason": reason.code() }),
-        ))
-        .await
     }
 }

@@ -3,6 +3,7 @@
 use crate::domain::nip::Nip;
 use crate::ports::Account;
 use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
 
@@ -21,12 +22,12 @@ impl crate::ports::Officer {
     }
 }
 
-impl Service {
+impl Staff<'_> {
     /// The registered, active officer signed in as `principal`. An unregistered or
     /// deactivated principal is refused, and the refusal audited (in the trail of the
     /// employee the request was about, `target`, when there is one).
     pub async fn authorize_officer(
-        &self,
+        self,
         principal: &str,
         target: Option<&Nip>,
     ) -> Result<crate::ports::Officer, StaffError> {
@@ -57,7 +58,7 @@ impl Service {
     /// Refuses, audited, an action on `account` outside the officer's scope (an agency HR
     /// officer may act only on employees of their own `instansi`).
     pub async fn check_scope(
-        &self,
+        self,
         officer: &crate::ports::Officer,
         account: &Account,
         action: Action,
@@ -82,7 +83,7 @@ impl Service {
     /// (`second_role`): one person never counts as two for the two-officer rule, which
     /// compares officer IDs.
     pub async fn register_officer(
-        &self,
+        self,
         mut officer: crate::ports::Officer,
         by: &Operator,
         second_role: bool,
@@ -128,7 +129,9 @@ impl Service {
         ))
         .await
     }
+}
 
+impl Service {
     /// Whether `op` is the person who asked for `p`: the same principal, the same officer ID
     /// (as recorded with the request, or as the registry names the requester's principal),
     /// or the same IAM Identity Center user.

@@ -4,6 +4,7 @@ use crate::domain::email::Email;
 use crate::domain::nip::{Nip, NipFacts};
 use crate::ports::AuditEvent;
 use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,10 +70,10 @@ pub struct EmployeeOverview {
     pub mail_status: Option<crate::domain::mail_status::MailStatus>,
 }
 
-impl Service {
+impl Staff<'_> {
     /// Everything an officer needs to see about one employee. The look-up itself is audited.
     pub async fn employee_overview(
-        &self,
+        self,
         nip_raw: &str,
         op: &Operator,
         audit_limit: usize,
@@ -84,7 +85,7 @@ impl Service {
     /// [`Service::employee_overview`] before an e-mail change to `new_email`: also says who
     /// else already has that address, so the officer is warned before any question.
     pub async fn employee_overview_for(
-        &self,
+        self,
         nip_raw: &str,
         op: &Operator,
         audit_limit: usize,
@@ -152,7 +153,9 @@ impl Service {
             recent_audit,
         })
     }
+}
 
+impl Service {
     /// Audits the look-up, with the address asked about (masked, keyed-hashed) and what the
     /// officer was told of its other holders (within the officer's scope, and elsewhere).
     async fn viewed_with_holders(

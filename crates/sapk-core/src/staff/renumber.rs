@@ -3,6 +3,7 @@
 use crate::domain::email::Email;
 use crate::domain::nip::{Nip, NipRules};
 use crate::service::Service;
+use crate::service::Staff;
 use crate::text::audit_text::{Action, Outcome, Reason};
 use serde::Serialize;
 use serde_json::json;
@@ -91,13 +92,13 @@ fn moved_account(
     moved
 }
 
-impl Service {
+impl Staff<'_> {
     /// Carries an account to its new number (a PPPK at another agency, a PPPK become PNS, a
     /// corrected NIP): password hash, e-mail and its counter verification move; sessions,
     /// reset code and lock-out of the old number end; the old number then answers like an
     /// unknown one. Both numbers get an audit record; the account's e-mail a notice.
     pub async fn renumber_employee(
-        &self,
+        self,
         old_raw: &str,
         new_raw: &str,
         reason: RenumberReason,
@@ -169,7 +170,9 @@ impl Service {
             notified,
         })
     }
+}
 
+impl Service {
     /// After the move: the audit record on both numbers, and the notice to the account's
     /// e-mail (`None`: it has none).
     #[allow(clippy::too_many_arguments)]

@@ -22,7 +22,11 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
             .and_then(|q| q.first("limit"))
             .and_then(|v| v.parse::<usize>().ok())
             .unwrap_or(30);
-        let items = c.svc.account_activity(token, limit, c.lang).await?;
+        let items = c
+            .svc
+            .public()
+            .account_activity(token, limit, c.lang)
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,

@@ -16,7 +16,11 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
         let token = signed_in(c.req)?;
         let body = object(c.req)?;
         let code = field(&body, "code")?;
-        let codes = c.svc.confirm_totp_enrolment(token, code, &c.meta).await?;
+        let codes = c
+            .svc
+            .public()
+            .confirm_totp_enrolment(token, code, &c.meta)
+            .await?;
         Ok(recovery_codes_response(&codes.0, c.lang))
     })
 }

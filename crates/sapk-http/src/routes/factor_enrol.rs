@@ -19,7 +19,11 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
         let token = signed_in(c.req)?;
         let body = object(c.req)?;
         let current = field(&body, "current_password")?;
-        let e = c.svc.start_totp_enrolment(token, current, &c.meta).await?;
+        let e = c
+            .svc
+            .public()
+            .start_totp_enrolment(token, current, &c.meta)
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,

@@ -17,7 +17,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
         let body = object(c.req)?;
         let nip = field(&body, "nip")?;
-        c.svc.forgot(nip, &c.meta).await?;
+        c.svc.public().forgot(nip, &c.meta).await?;
         let minutes = c.svc.config().code_ttl_secs / 60;
         let help = sapk_core::i18n::help_line(c.lang);
         let message = match c.lang {

@@ -18,7 +18,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
         let body = object(c.req)?;
         let (nip, pw) = (field(&body, "nip")?, field(&body, "password")?);
-        let body = match c.svc.login(nip, pw, &c.meta).await? {
+        let body = match c.svc.public().login(nip, pw, &c.meta).await? {
             LoginStep::Session(out) => session_body(&out, c.lang),
             LoginStep::SecondStep(ch) => json!({
                 "second_factor_required": true,

@@ -15,7 +15,11 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
         let body = object(c.req)?;
         let (challenge, code) = (field(&body, "challenge")?, field(&body, "code")?);
-        let out = c.svc.login_second_step(challenge, code, &c.meta).await?;
+        let out = c
+            .svc
+            .public()
+            .login_second_step(challenge, code, &c.meta)
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,

@@ -14,7 +14,7 @@ pub(super) const ROUTE: RouteDef = RouteDef {
 
 fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
-        c.svc.logout(signed_in(c.req)?, &c.meta).await?;
+        c.svc.public().logout(signed_in(c.req)?, &c.meta).await?;
         Ok(finish(
             base_response(StatusCode::NO_CONTENT, c.lang),
             Body::Empty,

@@ -22,7 +22,11 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
             field(&body, "current_password")?,
             field(&body, "new_password")?,
         );
-        let out = c.svc.change_password(token, current, new, &c.meta).await?;
+        let out = c
+            .svc
+            .public()
+            .change_password(token, current, new, &c.meta)
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,

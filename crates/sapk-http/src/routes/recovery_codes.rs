@@ -19,6 +19,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
         let current = field(&body, "current_password")?;
         let codes = c
             .svc
+            .public()
             .renew_recovery_codes(token, current, code, &c.meta)
             .await?;
         Ok(recovery_codes_response(&codes.0, c.lang))

@@ -20,7 +20,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
             field(&body, "token")?,
             field(&body, "new_password")?,
         );
-        c.svc.reset(nip, token, pw, &c.meta).await?;
+        c.svc.public().reset(nip, token, pw, &c.meta).await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,

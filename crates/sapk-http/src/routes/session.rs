@@ -14,7 +14,7 @@ pub(super) const ROUTE: RouteDef = RouteDef {
 
 fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
-        let info = c.svc.session(signed_in(c.req)?).await?;
+        let info = c.svc.public().session(signed_in(c.req)?).await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,

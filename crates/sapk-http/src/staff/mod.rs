@@ -225,6 +225,7 @@ impl StaffApi {
             Caller::Iam(principal) => {
                 let officer = self
                     .service
+                    .staff()
                     .authorize_officer(&principal, target)
                     .await
                     .map_err(|e| staff_problem(&e, lang))?;
@@ -305,8 +306,9 @@ impl StaffApi {
                 return Err(refusal.record(route.action, Reason::InvalidNip, p).await);
             }
         };
-        match svc.account_for_counter(nip.as_str()).await {
+        match svc.staff().account_for_counter(nip.as_str()).await {
             Ok(account) => svc
+                .staff()
                 .check_scope(&officer, &account, route.action)
                 .await
                 .map_err(|e| staff_problem(&e, lang))?,
@@ -345,6 +347,7 @@ impl Refusal<'_> {
     async fn record(&self, action: Action, reason: Reason, p: StaffProblem) -> StaffProblem {
         match self
             .svc
+            .staff()
             .record_staff_refusal(self.op, self.nip, action, reason)
             .await
         {
@@ -368,7 +371,8 @@ async fn system_chain(
             .record(Action::AuditVerified, Reason::OutOfScope, p)
             .await);
     }
-    svc.verify_system_audit(refusal.op)
+    svc.staff()
+        .verify_system_audit(refusal.op)
         .await
         .map(|r| ok(lang, &json!(r)))
         .map_err(|e| staff_problem(&e, lang))

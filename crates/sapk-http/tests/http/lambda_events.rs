@@ -33,22 +33,23 @@ async fn service(dir: &std::path::Path) -> Arc<Service> {
         TokenKey::generate().unwrap(),
     )
     .unwrap();
-    svc.import_employee(
-        &EmployeeRow {
-            nip: NIP.into(),
-            name: "Budi".into(),
-            email: "budi@example.go.id".into(),
-            instansi: None,
-        },
-        &Operator {
-            id: "t".into(),
-            office: "T".into(),
-            officer_id: None,
-            scope: None,
-        },
-    )
-    .await
-    .unwrap();
+    svc.staff()
+        .import_employee(
+            &EmployeeRow {
+                nip: NIP.into(),
+                name: "Budi".into(),
+                email: "budi@example.go.id".into(),
+                instansi: None,
+            },
+            &Operator {
+                id: "t".into(),
+                office: "T".into(),
+                officer_id: None,
+                scope: None,
+            },
+        )
+        .await
+        .unwrap();
     Arc::new(svc)
 }
 

@@ -74,17 +74,18 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
             Some("Pemerintah Kota Bandung".to_owned()),
         ),
     ] {
-        svc.import_employee(
-            &EmployeeRow {
-                nip: nip.into(),
-                name: name.into(),
-                email: email.into(),
-                instansi,
-            },
-            &op,
-        )
-        .await
-        .unwrap();
+        svc.staff()
+            .import_employee(
+                &EmployeeRow {
+                    nip: nip.into(),
+                    name: name.into(),
+                    email: email.into(),
+                    instansi,
+                },
+                &op,
+            )
+            .await
+            .unwrap();
     }
     let supervisor = Operator {
         id: "arn:aws:sts::123456789012:assumed-role/Supervisor/sri".into(),
@@ -101,21 +102,22 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
         ),
         (ANDI, "198807122019032001", "KANREG-III", StaffScope::Bkn),
     ] {
-        svc.register_officer(
-            Officer {
-                principal: principal.into(),
-                officer_id: officer_id.into(),
-                name: "Petugas".into(),
-                office: office.into(),
-                scope,
-                active: true,
-                updated_at: chrono::Utc::now(),
-            },
-            &supervisor,
-            false,
-        )
-        .await
-        .unwrap();
+        svc.staff()
+            .register_officer(
+                Officer {
+                    principal: principal.into(),
+                    officer_id: officer_id.into(),
+                    name: "Petugas".into(),
+                    office: office.into(),
+                    scope,
+                    active: true,
+                    updated_at: chrono::Utc::now(),
+                },
+                &supervisor,
+                false,
+            )
+            .await
+            .unwrap();
     }
     (StaffApi::new(svc.clone()), svc)
 }
@@ -611,17 +613,18 @@ async fn a_staff_change_releases_the_new_address_and_clears_the_mail_status() {
     };
     let api = StaffApi::new(svc.clone());
     let old = sapk_core::Email::parse("ayu@example.go.id").unwrap();
-    svc.record_mail_events(&[MailEvent {
-        to: old.clone(),
-        status: MailStatus {
-            state: MailState::HardBounce,
-            at: chrono::Utc::now(),
-            address: old,
-            diagnostic: Some("smtp; 550 5.1.1 user unknown".into()),
-        },
-    }])
-    .await
-    .unwrap();
+    svc.mail()
+        .record_mail_events(&[MailEvent {
+            to: old.clone(),
+            status: MailStatus {
+                state: MailState::HardBounce,
+                at: chrono::Utc::now(),
+                address: old,
+                diagnostic: Some("smtp; 550 5.1.1 user unknown".into()),
+            },
+        }])
+        .await
+        .unwrap();
     let path = format!("/v1/staff/employees/{AYU}");
     let o = json_of(&api.handle(event("GET", &path, None, Some(RINA))).await);
     assert_eq!(o["mail_status"]["state"], "hard_bounce");
@@ -673,13 +676,15 @@ async fn one_officer_under_two_principals_cannot_approve_their_own_exception() {
     // Rina's officer ID is active under RINA: refused without --second-role (spacing and
     // case variants are the same ID).
     let refused = svc
+        .staff()
         .register_officer(second(" 19900101 2015031002 "), &supervisor, false)
         .await;
     assert!(
         matches!(refused, Err(sapk_core::staff::StaffError::OfficerIdInUse(ref p)) if p == RINA),
         "{refused:?}"
     );
-    svc.register_officer(second("199001012015031002"), &supervisor, true)
+    svc.staff()
+        .register_officer(second("199001012015031002"), &supervisor, true)
         .await
         .unwrap();
 
@@ -725,7 +730,8 @@ async fn one_officer_under_two_principals_cannot_approve_their_own_exception() {
         )
     );
     // The same SSO user registered (wrongly) under another officer ID: still her.
-    svc.register_officer(second("X-123"), &supervisor, false)
+    svc.staff()
+        .register_officer(second("X-123"), &supervisor, false)
         .await
         .unwrap();
     let r = api

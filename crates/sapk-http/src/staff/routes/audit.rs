@@ -18,6 +18,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         let events = c
             .svc
+            .staff()
             .audit_trail(c.nip.as_str(), limit(c.req, 50), &c.op)
             .await
             .map_err(|e| staff_problem(&e, c.lang))?;

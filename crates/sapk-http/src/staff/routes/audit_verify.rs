@@ -21,6 +21,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         let report = c
             .svc
+            .staff()
             .verify_audit_trail(c.nip.as_str(), &c.op)
             .await
             .map_err(|e| staff_problem(&e, c.lang))?;

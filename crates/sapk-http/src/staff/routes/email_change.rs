@@ -21,6 +21,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         let request = body_json::<EmailChangeRequest>(c).await?;
         c.svc
+            .staff()
             .change_email(&c.nip, &request, &c.op, c.lang)
             .await
             .map(|out| ok(c.lang, &json!({ "ok": true, "outcome": out })))

@@ -20,6 +20,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         let request = body_json::<EmailChangeRequest>(c).await?;
         c.svc
+            .staff()
             .request_email_exception(&c.nip, &request, &c.op)
             .await
             .map(|p| ok(c.lang, &json!({ "ok": true, "pending": p })))

@@ -18,6 +18,7 @@ pub(super) const ROUTE: StaffRouteDef = StaffRouteDef {
 fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         c.svc
+            .staff()
             .approve_email_exception(&c.nip, &c.op, c.lang)
             .await
             .map(|out| ok(c.lang, &json!({ "ok": true, "outcome": out })))

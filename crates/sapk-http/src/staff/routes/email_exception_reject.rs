@@ -26,6 +26,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         let body = body_json::<RejectBody>(c).await?;
         c.svc
+            .staff()
             .reject_email_exception(&c.nip, &c.op, body.why.as_deref())
             .await
             .map_err(|e| change_problem(e, c.lang))?;

@@ -18,6 +18,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         let pending = c
             .svc
+            .staff()
             .view_email_exception(&c.nip, &c.op)
             .await
             .map_err(|e| staff_problem(&e, c.lang))?;

@@ -25,6 +25,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
             .map(str::to_owned);
         let o = c
             .svc
+            .staff()
             .employee_overview_for(
                 c.nip.as_str(),
                 &c.op,

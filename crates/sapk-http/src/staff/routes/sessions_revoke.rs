@@ -17,6 +17,7 @@ pub(super) const ROUTE: StaffRouteDef = StaffRouteDef {
 fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         c.svc
+            .staff()
             .revoke_sessions(c.nip.as_str(), &c.op)
             .await
             .map_err(|e| staff_problem(&e, c.lang))?;

@@ -18,6 +18,7 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
     Box::pin(async move {
         let was_locked = c
             .svc
+            .staff()
             .unlock_account(c.nip.as_str(), &c.op)
             .await
             .map_err(|e| staff_problem(&e, c.lang))?;
