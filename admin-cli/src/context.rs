@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::Operator;
-use sapk_core::{Config, Lang, Service, TokenKey};
-use sapk_embedded::{DataDir, DEFAULT_MAIL_FROM};
+use sapk_core::{Lang, Service};
+use sapk_embedded::DataDir;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -183,7 +183,6 @@ pub async fn service(g: &Ctx) -> anyhow::Result<Service> {
 
 /// [`service`], creating the embedded store when `create` (`init`, `employee import --init`).
 pub async fn open_service(g: &Ctx, create: bool) -> anyhow::Result<Service> {
-    let config = Config::from_env().context("reading SAPK_* configuration")?;
     match g.store {
         StoreKind::Sqlite => {
             if !create && !g.data_dir.join(sapk_embedded::DB_FILE).exists() {
@@ -199,22 +198,14 @@ pub async fn open_service(g: &Ctx, create: bool) -> anyhow::Result<Service> {
                     ),
                 ));
             }
-            let key = match std::env::var("SAPK_TOKEN_KEY") {
-                Ok(v) => Some(TokenKey::from_secret_text(&v).context("SAPK_TOKEN_KEY")?),
-                Err(_) => None,
-            };
-            let pii_key = match env("SAPK_PII_KEY") {
-                Some(v) => Some(TokenKey::from_secret_text(&v).context("SAPK_PII_KEY")?),
-                None => None,
-            };
-            let from = std::env::var("SAPK_MAIL_FROM").unwrap_or_else(|_| DEFAULT_MAIL_FROM.into());
-            let data = DataDir::open_with_keys(&g.data_dir, &from, key, pii_key)
+            let s = sapk_embedded::EmbeddedSettings::from_env()?;
+            let data = DataDir::open_with_keys(&g.data_dir, &s.mail_from, s.token_key, s.pii_key)
                 .with_context(|| format!("opening {}", g.data_dir.display()))?;
             Ok(Service::new(
                 Arc::new(data.store),
                 Arc::new(data.outbox),
                 Arc::new(SystemClock),
-                config,
+                s.config,
                 data.key,
             )?
             .with_pii_key(data.pii_key)

@@ -8,10 +8,12 @@ mod checkpoints;
 mod datadir;
 mod outbox;
 mod queue;
+mod settings;
 mod sqlite;
 
 pub use checkpoints::{CheckpointDir, CHECKPOINT_DIR};
 pub use datadir::{DataDir, DataDirError, DB_FILE, DEFAULT_MAIL_FROM};
 pub use outbox::FileOutbox;
 pub use queue::{MailQueue, Sender, MAX_ATTEMPTS};
+pub use settings::{EmbeddedSettings, SettingsError};
 pub use sqlite::SqliteStore;

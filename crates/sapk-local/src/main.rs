@@ -13,8 +13,8 @@ macro_rules! say {
 
 use anyhow::Context;
 use clap::Parser;
-use sapk_core::{Config, TokenKey};
-use sapk_embedded::DEFAULT_MAIL_FROM;
+
+use sapk_embedded::EmbeddedSettings;
 use sapk_local::{App, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,9 +29,10 @@ struct Args {
     /// Holds sapk.db (SQLite), outbox/ (one .eml per e-mail) and token.key.
     #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR")]
     data_dir: PathBuf,
-    /// Sender of the e-mails written to the outbox.
-    #[arg(long, default_value = DEFAULT_MAIL_FROM, env = "SAPK_MAIL_FROM")]
-    mail_from: String,
+    /// Sender of the e-mails written to the outbox (default: SAPK_MAIL_FROM, else
+    /// no-reply@sapk.example.go.id).
+    #[arg(long)]
+    mail_from: Option<String>,
     /// Log as JSON lines (as in Lambda) instead of text.
     #[arg(long)]
     log_json: bool,
@@ -47,33 +48,26 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(args.log_json);
-    let config = Config::from_env().context("reading SAPK_* configuration")?;
+    let settings = EmbeddedSettings::from_env()?;
+    let config = settings.config;
     for weak in config.security_floor_violations() {
         tracing::warn!(setting = %weak, "below the floor a deployed function refuses");
     }
     config.log_effective();
-    let token_key = match std::env::var("SAPK_TOKEN_KEY") {
-        Ok(v) => Some(TokenKey::from_secret_text(&v).context("SAPK_TOKEN_KEY")?),
-        Err(_) => None,
-    };
     let app = App::build(Settings {
-        mail_from: args.mail_from.clone(),
+        mail_from: args.mail_from.clone().unwrap_or(settings.mail_from),
         config,
-        token_key,
+        token_key: settings.token_key,
         iam: iam_gateway(&args)?,
         seed_demo: true,
         ..Settings::new(&args.data_dir)
     })
     .await?;
     // Keyed checkpoints of every audit chain's head, beside the store.
-    let checkpoint_secs = std::env::var("SAPK_AUDIT_CHECKPOINT_SECONDS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(3600);
-    if checkpoint_secs > 0 {
+    if !settings.checkpoint_every.is_zero() {
         tokio::spawn(sapk_local::checkpoint_every(
             app.service.clone(),
-            std::time::Duration::from_secs(checkpoint_secs),
+            settings.checkpoint_every,
         ));
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
