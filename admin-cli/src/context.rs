@@ -98,6 +98,17 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// A done action with nothing more to show: `{"ok": true}` under `--json`, else the
+    /// sentence in the officer's language.
+    pub fn done(&self, id: &'static str, en: &'static str) -> crate::error::CmdResult {
+        if self.json {
+            crate::output::print_json(&serde_json::json!({ "ok": true }));
+        } else {
+            say!("{}", self.lang.pick(id, en));
+        }
+        Ok(std::process::ExitCode::SUCCESS)
+    }
+
     /// Officer-facing text, to stderr when stdout carries JSON.
     pub fn note(&self, text: &str) {
         if self.json {

@@ -71,16 +71,12 @@ pub fn parse_document(raw: &str) -> Option<DocumentSeen> {
     }
 }
 
-/// The facts from the NIP to compare with the documents presented, and `extra` rows.
-pub fn show_facts(g: &Ctx, o: &EmployeeOverview, extra: &[(String, String)]) {
-    let l = g.lang;
+/// Who the employee is by the NIP: the number, the name, and what the NIP itself says (birth
+/// date, gender, appointment), each marked as read from the NIP.
+pub fn nip_rows(o: &EmployeeOverview, l: Lang) -> Vec<(String, String)> {
     let f = &o.facts;
-    let header = l.pick(
-        "Bandingkan data berikut dengan KTP, Karpeg atau SK yang ditunjukkan:",
-        "Compare these facts with the KTP, Karpeg or SK presented:",
-    );
     let from_nip = l.pick("(dari NIP)", "(from NIP)");
-    let mut rows = vec![
+    vec![
         ("NIP".into(), o.nip.grouped()),
         (l.pick("Nama", "Name").into(), o.name.clone()),
         (
@@ -95,7 +91,17 @@ pub fn show_facts(g: &Ctx, o: &EmployeeOverview, extra: &[(String, String)]) {
             l.pick("Kepegawaian", "Appointment").into(),
             format!("{} {from_nip}", f.appointment_text(l)),
         ),
-    ];
+    ]
+}
+
+/// The facts from the NIP to compare with the documents presented, and `extra` rows.
+pub fn show_facts(g: &Ctx, o: &EmployeeOverview, extra: &[(String, String)]) {
+    let l = g.lang;
+    let header = l.pick(
+        "Bandingkan data berikut dengan KTP, Karpeg atau SK yang ditunjukkan:",
+        "Compare these facts with the KTP, Karpeg or SK presented:",
+    );
+    let mut rows = nip_rows(o, l);
     rows.extend_from_slice(extra);
     g.note(&format!("{header}\n{}\n", kv(&rows)));
 }

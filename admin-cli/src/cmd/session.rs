@@ -4,12 +4,9 @@ use crate::context::Ctx;
 use crate::counter::Counter;
 use crate::error::{refuse, CmdResult};
 use crate::help::Page;
-use crate::output::print_json;
 use crate::prompt::{Prompt, StdPrompt};
 use clap::Subcommand;
 use sapk_core::Lang;
-use serde_json::json;
-use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum SessionCmd {
@@ -51,18 +48,10 @@ pub async fn revoke(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> C
         }
     }
     counter.revoke(nip).await?;
-    if g.json {
-        print_json(&json!({ "ok": true }));
-    } else {
-        say!(
-            "{}",
-            l.pick(
-                "Semua sesi login diakhiri.",
-                "Every login session was ended."
-            )
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    g.done(
+        "Semua sesi login diakhiri.",
+        "Every login session was ended.",
+    )
 }
 
 /// This command's help in Indonesian, with an example (`help::localise` lays it over the

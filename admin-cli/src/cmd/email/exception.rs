@@ -192,20 +192,11 @@ pub async fn approve(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> 
 
 /// `email reject NIP [--why TEXT]`.
 pub async fn reject(g: &Ctx, nip: &str, why: Option<&str>) -> CmdResult {
-    let l = g.lang;
     let counter = Counter::open(g, true).await?;
     let nip = counter.overview(nip, 1, None).await?.nip;
     counter.reject_exception(&nip, why).await?;
-    if g.json {
-        print_json(&json!({ "ok": true }));
-    } else {
-        say!(
-            "{}",
-            l.pick(
-                "Pengajuan pengecualian ditolak; email tidak diganti.",
-                "The exception request was turned down; the e-mail is unchanged."
-            )
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    g.done(
+        "Pengajuan pengecualian ditolak; email tidak diganti.",
+        "The exception request was turned down; the e-mail is unchanged.",
+    )
 }

@@ -4,8 +4,8 @@ use crate::cmd::audit::audit_table;
 use crate::context::Ctx;
 use crate::counter::Counter;
 use crate::error::CmdResult;
-use crate::output::{gender, kv, print_json};
-use sapk_core::i18n::{format_date, Zone};
+use crate::output::{kv, print_json};
+use sapk_core::i18n::Zone;
 use sapk_core::Lang;
 
 use std::process::ExitCode;
@@ -37,23 +37,8 @@ type Rows = Vec<(String, String)>;
 fn who_rows(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> Rows {
     let format_wib =
         |t: chrono::DateTime<chrono::Utc>, l: Lang| sapk_core::i18n::format_in(t, l, z);
-    let f = &o.facts;
-    let from_nip = l.pick("(dari NIP)", "(from NIP)");
-    vec![
-        ("NIP".to_owned(), o.nip.grouped()),
-        (l.pick("Nama", "Name").into(), o.name.clone()),
-        (
-            l.pick("Tanggal lahir", "Birth date").into(),
-            format!("{} {from_nip}", format_date(f.birth_date, l)),
-        ),
-        (
-            l.pick("Jenis kelamin", "Gender").into(),
-            format!("{} {from_nip}", gender(f.gender, l)),
-        ),
-        (
-            l.pick("Kepegawaian", "Appointment").into(),
-            format!("{} {from_nip}", f.appointment_text(l)),
-        ),
+    let mut rows = crate::cmd::identity::nip_rows(o, l);
+    rows.extend([
         (
             l.pick("Instansi", "Agency").into(),
             o.instansi.clone().unwrap_or_else(|| "-".into()),
@@ -82,7 +67,8 @@ fn who_rows(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> Rows {
                 .as_ref()
                 .map_or_else(|| "-".to_owned(), |m| m.describe(l, z)),
         ),
-    ]
+    ]);
+    rows
 }
 
 /// The account's state: activation, lock-out, two-step login, the live code, the password.

@@ -35,20 +35,17 @@ impl std::fmt::Debug for IdentityCheck {
     }
 }
 
+/// What a check saw: the NIK parsed, the documents as named (`None` when a kind is not one),
+/// and the record of both for the audit trail.
+pub(crate) type Seen = (
+    crate::domain::nik::Nik,
+    Option<Vec<DocumentSeen>>,
+    serde_json::Value,
+);
+
 impl IdentityCheck {
     /// The check as records keep it: see [`identity_record`].
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn record(
-        &self,
-        pii: &crate::domain::keys::TokenKey,
-    ) -> Result<
-        (
-            crate::domain::nik::Nik,
-            Option<Vec<DocumentSeen>>,
-            serde_json::Value,
-        ),
-        CheckFailure,
-    > {
+    pub(crate) fn record(&self, pii: &crate::domain::keys::TokenKey) -> Result<Seen, CheckFailure> {
         identity_record(pii, self.nik.as_deref(), &self.documents)
     }
 
@@ -254,19 +251,11 @@ impl CheckFailure {
 /// The identity seen at the counter as records keep it: the NIK parsed, the documents as
 /// named (`None` when a kind is not one), and the record of both with numbers masked and
 /// keyed-hashed (UU PDP 27/2022).
-#[allow(clippy::type_complexity)]
 fn identity_record(
     pii: &crate::domain::keys::TokenKey,
     nik: Option<&str>,
     documents: &[DocumentSeen],
-) -> Result<
-    (
-        crate::domain::nik::Nik,
-        Option<Vec<DocumentSeen>>,
-        serde_json::Value,
-    ),
-    CheckFailure,
-> {
+) -> Result<Seen, CheckFailure> {
     let nik = match nik.map(str::trim).filter(|n| !n.is_empty()) {
         None => return Err(CheckFailure::NoNik),
         Some(raw) => crate::domain::nik::Nik::parse(raw).map_err(|_| CheckFailure::InvalidNik)?,
