@@ -102,7 +102,19 @@ impl AuditArchive {
                 AuditChange::Removed => counts.removed += 1,
                 AuditChange::Expired => counts.expired += 1,
             }
-            serde_json::to_writer(&mut body, r).map_err(|e| ArchiveError::Encode(e.to_string()))?;
+            // A record the TTL removed at the end of its retention is archived by its keys
+            // alone: its content is in the archive since its append, and a second copy here
+            // would be locked for another full retention period.
+            let line = match AuditChange::of(r) {
+                AuditChange::Expired => {
+                    let mut keys_only = r.clone();
+                    keys_only.change.old_image = Default::default();
+                    keys_only.change.new_image = Default::default();
+                    serde_json::to_writer(&mut body, &keys_only)
+                }
+                _ => serde_json::to_writer(&mut body, r),
+            };
+            line.map_err(|e| ArchiveError::Encode(e.to_string()))?;
             body.push(b'\n');
         }
         if records.is_empty() {

@@ -82,8 +82,10 @@ pub struct Settings {
     pub mail_queue_url: Option<String>,
     /// `SAPK_MAIL_NOTICE_QUEUE_URL`: notices to a queue of their own.
     pub notice_queue_url: Option<String>,
-    /// `SAPK_MAIL_RATE_PER_SEC` (the mailer function; default 1, SES's sandbox quota; the
-    /// pace holds it to at least one a minute).
+    /// E-mails a second one mailer instance sends: `SAPK_SES_MAX_SEND_RATE` (the account's
+    /// SES quota) shared by `SAPK_MAIL_INSTANCES` (how many instances may run at once), or
+    /// `SAPK_MAIL_RATE_PER_SEC` as it is; default 1, SES's sandbox quota (the pace holds it
+    /// to at least one a minute).
     pub mail_rate_per_sec: f64,
     /// Every tunable of [`Config`].
     pub config: Config,
@@ -155,9 +157,7 @@ impl Settings {
         };
         let config =
             Config::from_lookup(&get).map_err(|e| SettingsError::Invalid(e.to_string()))?;
-        let mail_rate_per_sec = get("SAPK_MAIL_RATE_PER_SEC")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(1.0);
+        let mail_rate_per_sec = mail_rate(&get)?;
         let trimmed = |k: &str| get(k).map(|v| v.trim().to_owned());
         Ok(Settings {
             entry,
@@ -308,6 +308,31 @@ impl Settings {
     }
 }
 
+/// One mailer instance's share of the SES quota (see [`Settings::mail_rate_per_sec`]). A
+/// value that is not a positive number is refused: a mailer must not guess its pace.
+fn mail_rate(get: &dyn Fn(&str) -> Option<String>) -> Result<f64, SettingsError> {
+    let positive = |name: &str| -> Result<Option<f64>, SettingsError> {
+        get(name)
+            .map(|v| match v.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+                _ => Err(SettingsError::Invalid(format!(
+                    "{name}: not a positive number"
+                ))),
+            })
+            .transpose()
+    };
+    match (
+        positive("SAPK_SES_MAX_SEND_RATE")?,
+        positive("SAPK_MAIL_INSTANCES")?,
+        positive("SAPK_MAIL_RATE_PER_SEC")?,
+    ) {
+        (Some(quota), Some(instances), _) => Ok(quota / instances.ceil()),
+        (Some(quota), None, _) => Ok(quota),
+        (None, _, Some(rate)) => Ok(rate),
+        (None, _, None) => Ok(1.0),
+    }
+}
+
 /// `SAPK_AUDIT_ARCHIVE_BUCKET`: the audit-archive function's one setting (it reads no table
 /// and sends no mail, so it reads nothing else).
 pub fn audit_archive_bucket(get: &dyn Fn(&str) -> Option<String>) -> Result<String, SettingsError> {
@@ -362,6 +387,36 @@ mod tests {
         assert!(s.keys.token.is_none() && s.keys.audit.is_none());
         assert_eq!(s.mail_rate_per_sec, 1.0);
         assert!(s.mail_queue_url.is_none());
+    }
+
+    /// The mailer's instances share the SES quota: four at 14/s send 3.5/s each, so that
+    /// together they never pass it; a pace that is not a number is refused, not guessed.
+    #[test]
+    fn mailer_instances_share_the_ses_quota() {
+        let rate = |pairs: &[(&str, &str)]| mail_rate(&lookup(pairs));
+        let shared = rate(&[
+            ("SAPK_SES_MAX_SEND_RATE", "14"),
+            ("SAPK_MAIL_INSTANCES", "4"),
+        ]);
+        assert_eq!(shared.unwrap(), 3.5);
+        assert_eq!(rate(&[("SAPK_MAIL_RATE_PER_SEC", "7")]).unwrap(), 7.0);
+        assert_eq!(rate(&[]).unwrap(), 1.0);
+        for bad in [
+            [
+                ("SAPK_SES_MAX_SEND_RATE", "fourteen"),
+                ("SAPK_MAIL_INSTANCES", "4"),
+            ],
+            [
+                ("SAPK_SES_MAX_SEND_RATE", "14"),
+                ("SAPK_MAIL_INSTANCES", "0"),
+            ],
+            [
+                ("SAPK_MAIL_RATE_PER_SEC", "-1"),
+                ("SAPK_MAIL_INSTANCES", "2"),
+            ],
+        ] {
+            assert!(rate(&bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

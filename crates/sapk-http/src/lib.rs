@@ -22,7 +22,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::info;
+use tracing::{info, warn};
 
 /// Request bodies above this size are refused with `413`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -101,24 +101,29 @@ impl EdgeTrust {
         }
     }
 
+    /// Whether a request may be served: always without CloudFront; behind it, only one that
+    /// carries the origin-verify secret (compared in constant time), so the API's own domain
+    /// is not a way around the WAF.
+    pub fn admits(&self, req: &Request) -> bool {
+        let Some(secret) = &self.origin_secret else {
+            return true;
+        };
+        req.headers()
+            .get(ORIGIN_VERIFY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| sapk_core::keys::ct_eq(v, secret.expose_secret()))
+    }
+
     /// The client's address for limits, lock-outs and the audit.
     pub fn source_ip(&self, req: &Request) -> Option<String> {
         let direct = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
             _ => None,
         };
-        let Some(secret) = &self.origin_secret else {
-            return direct;
-        };
-        let headers = req.headers();
-        let verified = headers
-            .get(ORIGIN_VERIFY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| sapk_core::keys::ct_eq(v, secret.expose_secret()));
-        if !verified {
+        if self.origin_secret.is_none() || !self.admits(req) {
             return direct;
         }
-        headers
+        req.headers()
             .get(VIEWER_ADDRESS_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(viewer_ip)
@@ -313,6 +318,14 @@ impl Api {
         let path = req.uri().path().trim_end_matches('/').to_owned();
         let route = self.routes.iter().copied().find(|r| r.path == path);
         let (name, response) = match route {
+            // Counted by the stack's metric filter (SAPK/Api NotThroughEdge).
+            _ if !self.edge.admits(&req) => {
+                warn!(
+                    source_ip = self.edge.source_ip(&req).as_deref().unwrap_or("-"),
+                    "request not through the edge"
+                );
+                ("none", self.problem(&Problem::NotThroughEdge, lang))
+            }
             None => ("none", self.problem(&Problem::NotFound, lang)),
             Some(r) if *req.method() != r.method.http() => (
                 r.name,

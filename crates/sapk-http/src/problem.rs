@@ -20,6 +20,9 @@ pub enum Problem {
     UnsupportedMediaType,
     NotFound,
     MethodNotAllowed(&'static str),
+    /// Behind CloudFront, a request that did not come through it (no valid origin header):
+    /// the WAF's rules and limits are not optional.
+    NotThroughEdge,
 }
 
 impl From<AuthError> for Problem {
@@ -78,6 +81,7 @@ impl Problem {
             Problem::UnsupportedMediaType => "unsupported_media_type",
             Problem::NotFound => "not_found",
             Problem::MethodNotAllowed(_) => "method_not_allowed",
+            Problem::NotThroughEdge => "forbidden",
         }
     }
 
@@ -100,6 +104,7 @@ impl Problem {
             Problem::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::NotThroughEdge => StatusCode::FORBIDDEN,
         }
     }
 
@@ -140,6 +145,14 @@ impl Problem {
                     Lang::Id => format!("Gunakan metode {allow} untuk alamat ini."),
                     Lang::En => format!("Use {allow} for this address."),
                 },
+            ),
+            Problem::NotThroughEdge => (
+                p("Tidak diizinkan", "Forbidden"),
+                p(
+                    "Gunakan alamat layanan yang resmi.",
+                    "Use the service's published address.",
+                )
+                .into(),
             ),
         }
     }

@@ -121,6 +121,24 @@ async fn a_batch_becomes_one_locked_object() {
     // The modification is kept with what it overwrote.
     assert_eq!(lines[1]["eventName"], "MODIFY");
     assert_eq!(lines[1]["dynamodb"]["OldImage"]["outcome"]["S"], "failed");
+    // A removal by a person is evidence: kept with the record it removed. A removal by the
+    // TTL, at the end of the retention, is kept by its keys alone: the record's content has
+    // been in the archive since its append, and a second copy would start a new retention.
+    let removals: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["eventName"] == "REMOVE")
+        .collect();
+    assert_eq!(removals.len(), 2);
+    for r in removals {
+        let by_ttl = r["userIdentity"]["principalId"] == "dynamodb.amazonaws.com";
+        let old = &r["dynamodb"]["OldImage"];
+        let kept = old.as_object().is_some_and(|o| !o.is_empty());
+        assert_eq!(kept, !by_ttl, "{r}");
+        assert!(
+            r["dynamodb"]["Keys"]["nip"].is_object(),
+            "the keys stay: {r}"
+        );
+    }
     // The object is locked: its version cannot be deleted before the retention ends.
     let head = s3
         .head_object()

@@ -1,6 +1,7 @@
-//! The source address behind CloudFront: `CloudFront-Viewer-Address` is believed only on a
-//! request with the origin-verify secret; otherwise, and without CloudFront, the request
-//! context's address counts (for limits, lock-outs and the audit).
+//! Behind CloudFront: a request without the origin-verify secret is refused (the API's own
+//! domain is no way around the WAF), and `CloudFront-Viewer-Address` is believed only on a
+//! request with it. Without CloudFront, the request context's address counts (for limits,
+//! lock-outs and the audit).
 
 use sapk_core::ports::stores::*;
 use sapk_e2e::*;
@@ -64,18 +65,8 @@ async fn the_viewer_address_counts_only_with_the_origin_secret() {
         .as_deref(),
         Some("2001:db8::7")
     );
-    // A forged viewer address without the secret, or with a wrong one: the peer's.
-    for headers in [
-        vec![viewer],
-        vec![viewer, ("x-origin-verify", "guess")],
-        vec![viewer, ("x-origin-verify", "")],
-    ] {
-        assert_eq!(
-            source_seen(&app, &edge, &headers).await.as_deref(),
-            Some(PEER),
-            "{headers:?}"
-        );
-    }
+    // A forged viewer address without the secret, or with a wrong one: see
+    // `behind_cloudfront_a_request_without_the_origin_header_is_refused`.
     // A verified request with an unreadable viewer address: the peer's.
     for bad in ["garbage", "198.51.100.7", "198.51.100.7:port", ":443"] {
         assert_eq!(
@@ -123,4 +114,71 @@ async fn behind_cloudfront_one_viewer_cannot_lock_out_another() {
         .json(&json!({ "nip": NIP, "password": STRONG }));
     let resp = edge.handle(event.request().unwrap()).await;
     assert_eq!(resp.status(), 200, "the owner is not locked out");
+}
+
+/// An attacker who finds the API's own domain and calls it directly (no origin header, a
+/// guessed one, one of the wrong length) is refused on every public route before anything
+/// runs: no code is sent, no failure counted, no audit record written. Through CloudFront
+/// the same requests are served.
+#[tokio::test]
+async fn behind_cloudfront_a_request_without_the_origin_header_is_refused() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let edge = Api::all(app.service.clone()).with_edge(EdgeTrust::cloudfront(SECRET));
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let audit_before = app.store.list_audit(&nip, 1000).await.unwrap().len();
+    assert!(app.store.get_reset_code(&nip).await.unwrap().is_none());
+    let calls = [
+        ("POST", "/v1/password/forgot", json!({ "nip": NIP })),
+        (
+            "POST",
+            "/v1/password/reset",
+            json!({ "nip": NIP, "token": "AAAA-AAAA", "new_password": STRONG }),
+        ),
+        (
+            "POST",
+            "/v1/login",
+            json!({ "nip": NIP, "password": "Wrong-Password-123" }),
+        ),
+        ("GET", "/v1/password/policy", json!(null)),
+    ];
+    let forged = [
+        vec![],
+        vec![("x-origin-verify", "guess")],
+        vec![("x-origin-verify", "")],
+        vec![("x-origin-verify", &SECRET[..SECRET.len() - 1])],
+        vec![("cloudfront-viewer-address", "198.51.100.7:46532")],
+    ];
+    for (method, path, body) in &calls {
+        for headers in &forged {
+            let event = headers.iter().fold(
+                ApiGatewayV2::new(method, path).source_ip(PEER),
+                |e, (k, v)| e.header(k, v),
+            );
+            let event = if body.is_null() {
+                event
+            } else {
+                event.json(body)
+            };
+            let resp = edge.handle(event.request().unwrap()).await;
+            assert_eq!(resp.status(), 403, "{method} {path} {headers:?}");
+            let problem: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+            assert_eq!(problem["code"], "forbidden");
+        }
+    }
+    assert_eq!(
+        app.store.list_audit(&nip, 1000).await.unwrap().len(),
+        audit_before
+    );
+    assert!(
+        app.store.get_reset_code(&nip).await.unwrap().is_none(),
+        "no code was made"
+    );
+    // Through CloudFront: served, and the owner is not locked out by the refused tries.
+    let through = ApiGatewayV2::new("POST", "/v1/login")
+        .source_ip(PEER)
+        .header("x-origin-verify", SECRET)
+        .json(&json!({ "nip": NIP, "password": STRONG }));
+    assert_eq!(edge.handle(through.request().unwrap()).await.status(), 200);
 }

@@ -437,6 +437,7 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
         Problem::UnsupportedMediaType,
         Problem::NotFound,
         Problem::MethodNotAllowed("GET"),
+        Problem::NotThroughEdge,
     ];
     let codes: std::collections::BTreeSet<String> =
         problems.iter().map(|p| p.code().to_owned()).collect();
