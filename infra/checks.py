@@ -86,11 +86,33 @@ def listed(value):
     return value if isinstance(value, list) else [value]
 
 
-def statements(function, conds):
-    for policy in resolve(function["Properties"].get("Policies", []), conds):
+def statements(function, conds, template=None):
+    """The Allow and Deny statements of the function's role: its SAM `Policies`, or the
+    inline policies of the role its `Role` names."""
+    policies = function["Properties"].get("Policies", [])
+    role = function["Properties"].get("Role")
+    if isinstance(role, dict) and "Fn::GetAtt" in role and template is not None:
+        role_props = template["Resources"][role["Fn::GetAtt"][0]]["Properties"]
+        policies = [p["PolicyDocument"] for p in role_props.get("Policies", [])]
+    for policy in resolve(policies, conds):
         if isinstance(policy, dict):
             for st in listed(policy.get("Statement", [])):
                 yield st
+
+
+# Event sources for which SAM attaches an AWS managed policy allowing every such resource of
+# the account (AWSLambdaSQSQueueExecutionRole, AWSLambdaDynamoDBExecutionRole,
+# AWSLambdaKinesisExecutionRole) unless the function has a role of its own.
+POLLED = {"SQS", "DynamoDB", "Kinesis"}
+
+
+def check_polled_roles(template):
+    return [
+        f"{name}: a {e['Type']} event source without a role of its own: SAM attaches a policy allowing every {e['Type']} resource of the account"
+        for name, fn in functions(template).items()
+        for e in (fn["Properties"].get("Events") or {}).values()
+        if e["Type"] in POLLED and "Role" not in fn["Properties"]
+    ]
 
 
 # --- secrets -------------------------------------------------------------------------
@@ -124,7 +146,7 @@ def check_secrets(template):
                 if k.endswith("_SECRET_ARN") and k[: -len("_SECRET_ARN")] in keys and isinstance(v, dict)
             }
             granted = set()
-            for st in statements(fn, conds):
+            for st in statements(fn, conds, template):
                 if st.get("Effect") == "Allow" and "secretsmanager:GetSecretValue" in listed(st["Action"]):
                     granted |= {r["Ref"] for r in listed(st["Resource"]) if isinstance(r, dict) and "Ref" in r}
             needed = named if reads_settings(fn) else set()
@@ -378,12 +400,13 @@ def main():
         + check_key_policy(template)
         + check_archive_retention(template)
         + check_self_protection(template)
+        + check_polled_roles(template)
     )
     for p in problems:
         print(f"infra/checks.py: {p}")
     if problems:
         sys.exit(1)
-    print("infra/checks.py: secrets, metrics, quotas, key policy, archive retention and self-protecting policies hold")
+    print("infra/checks.py: secrets, metrics, quotas, key policy, archive retention, self-protecting policies and scoped event-source roles hold")
 
 
 if __name__ == "__main__":
