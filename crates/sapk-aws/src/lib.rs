@@ -187,10 +187,13 @@ pub async fn caller_arn(cfg: &SdkConfig) -> Result<String, String> {
 pub async fn key_text(cfg: &SdkConfig, name: &str) -> Result<Option<String>, String> {
     let arn_var = format!("{name}_SECRET_ARN");
     match std::env::var(&arn_var) {
-        Ok(arn) if !arn.trim().is_empty() => fetch_secret_text(cfg, arn.trim())
-            .await
-            .map(Some)
-            .map_err(|e| format!("{arn_var}: {e}")),
+        // A secret that is there but empty is refused, not taken for "no key": a blank
+        // origin-verify secret would otherwise turn the edge check off unnoticed.
+        Ok(arn) if !arn.trim().is_empty() => match fetch_secret_text(cfg, arn.trim()).await {
+            Ok(text) if text.trim().is_empty() => Err(format!("{arn_var}: the secret is empty")),
+            Ok(text) => Ok(Some(text)),
+            Err(e) => Err(format!("{arn_var}: {e}")),
+        },
         _ => Ok(std::env::var(name).ok().filter(|v| !v.trim().is_empty())),
     }
 }

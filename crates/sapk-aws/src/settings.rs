@@ -145,7 +145,7 @@ impl Settings {
             audit: key(&get, "SAPK_AUDIT_KEY")?,
             pii: key(&get, "SAPK_PII_KEY")?,
             factor: key(&get, "SAPK_FACTOR_KEY")?,
-            origin_verify: get("SAPK_ORIGIN_VERIFY").map(SecretString::from),
+            origin_verify: origin_verify(&get)?,
             audit_writers: WRITER_KEYS
                 .iter()
                 .filter_map(|(var, name)| {
@@ -308,6 +308,20 @@ impl Settings {
     }
 }
 
+/// `SAPK_ORIGIN_VERIFY`: the value CloudFront sends, at least 32 characters as
+/// `infra/edge.yaml` requires of it; a shorter one is refused rather than trusted.
+fn origin_verify(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SecretString>, SettingsError> {
+    match get("SAPK_ORIGIN_VERIFY") {
+        None => Ok(None),
+        Some(v) if v.trim().chars().count() < 32 => Err(SettingsError::Invalid(
+            "SAPK_ORIGIN_VERIFY: shorter than 32 characters".into(),
+        )),
+        Some(v) => Ok(Some(SecretString::from(v.trim().to_owned()))),
+    }
+}
+
 /// One mailer instance's share of the SES quota (see [`Settings::mail_rate_per_sec`]). A
 /// value that is not a positive number is refused: a mailer must not guess its pace.
 fn mail_rate(get: &dyn Fn(&str) -> Option<String>) -> Result<f64, SettingsError> {
@@ -387,6 +401,16 @@ mod tests {
         assert!(s.keys.token.is_none() && s.keys.audit.is_none());
         assert_eq!(s.mail_rate_per_sec, 1.0);
         assert!(s.mail_queue_url.is_none());
+    }
+
+    #[test]
+    fn an_origin_secret_too_short_is_refused() {
+        let get = lookup(&[("SAPK_ORIGIN_VERIFY", "short")]);
+        assert!(origin_verify(&get).is_err());
+        let long = "o".repeat(32);
+        let get = lookup(&[("SAPK_ORIGIN_VERIFY", long.as_str())]);
+        assert!(origin_verify(&get).unwrap().is_some());
+        assert!(origin_verify(&lookup(&[])).unwrap().is_none());
     }
 
     /// The mailer's instances share the SES quota: four at 14/s send 3.5/s each, so that

@@ -1067,7 +1067,7 @@ async fn an_officers_email_change_asks_ses_to_release_the_new_address() {
 async fn behind_cloudfront_the_function_believes_the_viewer_only_with_the_secret() {
     let tables = fresh_tables(&dynamodb_url()).await;
     let mut env = function_env(&tables);
-    let secret = "origin-verify-aws-7c1e";
+    let secret = "origin-verify-aws-7c1e-0123456789abcdef";
     env.insert("SAPK_ORIGIN_VERIFY".into(), secret.into());
     let f = functions(&dynamodb_url(), &env).await;
     let nip = "199203142022211001";

@@ -16,6 +16,7 @@ use super::{Operator, StaffError};
 /// and checks every field and audits every refusal, whether it comes from the CLI on one
 /// machine or through the staff API.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(from = "EmailChangeBody")]
 pub struct EmailChangeRequest {
     pub new_email: String,
     /// The in-person check: `nik`, `documents`, `person_confirmed`.
@@ -33,6 +34,43 @@ pub struct EmailChangeRequest {
     /// officer saw, e.g. a Dukcapil letter or a birth certificate).
     #[serde(default)]
     pub exception_reason: Option<String>,
+}
+
+/// The request's JSON as read: every field named, any other refused. A misspelled field
+/// (`ifVersion`) must not quietly turn a check off. `serde` cannot refuse unknown fields
+/// beside a flattened one, hence this flat twin.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailChangeBody {
+    new_email: String,
+    #[serde(default)]
+    nik: Option<String>,
+    #[serde(default)]
+    documents: Vec<DocumentSeen>,
+    #[serde(default)]
+    person_confirmed: bool,
+    #[serde(default)]
+    if_version: Option<u64>,
+    #[serde(default)]
+    email_shared_confirmed: bool,
+    #[serde(default)]
+    exception_reason: Option<String>,
+}
+
+impl From<EmailChangeBody> for EmailChangeRequest {
+    fn from(b: EmailChangeBody) -> Self {
+        EmailChangeRequest {
+            new_email: b.new_email,
+            identity: IdentityCheck {
+                nik: b.nik,
+                documents: b.documents,
+                person_confirmed: b.person_confirmed,
+            },
+            if_version: b.if_version,
+            email_shared_confirmed: b.email_shared_confirmed,
+            exception_reason: b.exception_reason,
+        }
+    }
 }
 
 /// An e-mail change that passed every check but (possibly) the NIK×NIP match.

@@ -56,14 +56,25 @@ impl IdentityCheck {
     }
 }
 
-/// A document the officer examined at the counter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A document the officer examined at the counter. Its number is personal data: never in
+/// `Debug`. A field it does not know is refused (a misspelled `number` must not be dropped).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DocumentSeen {
     /// `ktp`, `karpeg`, `sk_cpns`, `sk_pns`, `kpe`, `paspor`, or another short name.
     pub kind: String,
     /// Its number, if the officer typed it; only kept masked and as a keyed hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+}
+
+impl std::fmt::Debug for DocumentSeen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentSeen")
+            .field("kind", &self.kind)
+            .field("number", &self.number.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl DocumentSeen {
@@ -332,6 +343,27 @@ mod tests {
         assert_eq!(back["nik"], check["nik"]);
         assert_eq!(back["person_confirmed"], json!(true));
         assert!(back.get("identity").is_none(), "flattened: {back}");
+    }
+
+    #[test]
+    fn an_email_change_refuses_fields_it_does_not_know() {
+        // A misspelled version check must not turn the check off; a misspelled document
+        // number must not be dropped.
+        for body in [
+            json!({"new_email": "a@b.go.id", "ifVersion": 999}),
+            json!({"new_email": "a@b.go.id", "documents": [{"kind": "ktp", "nomor": "1"}]}),
+            json!({"new_email": "a@b.go.id", "identity": {"nik": "3201012609860001"}}),
+        ] {
+            assert!(
+                serde_json::from_value::<EmailChangeRequest>(body.clone()).is_err(),
+                "{body}"
+            );
+        }
+        let ok = serde_json::from_value::<EmailChangeRequest>(
+            json!({"new_email": "a@b.go.id", "if_version": 3}),
+        )
+        .unwrap();
+        assert_eq!(ok.if_version, Some(3));
     }
 
     #[test]

@@ -956,3 +956,42 @@ async fn the_trail_of_a_number_without_an_account_is_for_a_bkn_office_only() {
         .await;
     assert_eq!(r.status(), 404);
 }
+
+/// A body of the wrong shape is refused with where and how, never with the values serde
+/// would quote: a NIK or document number sent as a JSON number must not come back.
+#[tokio::test]
+async fn a_malformed_body_is_refused_without_echoing_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, _svc) = setup(dir.path()).await;
+    let nik_digits = "3201012609860001";
+    for body in [
+        json!({ "new_email": "a@example.go.id", "nik": 3201012609860001_u64 }),
+        json!({ "new_email": "a@example.go.id", "documents": [{ "kind": "ktp", "number": 3201012609860001_u64 }] }),
+        json!({ "new_email": "a@example.go.id", "ifVersion": 3201012609860001_u64 }),
+    ] {
+        let r = api
+            .handle(event(
+                "POST",
+                &format!("/v1/staff/employees/{BUDI}/email"),
+                Some(body.clone()),
+                Some(ANDI),
+            ))
+            .await;
+        assert_eq!(r.status(), 400, "{body}");
+        let text = json_of(&r).to_string();
+        assert!(!text.contains(nik_digits), "{text}");
+    }
+    // A misspelled field is named (it is the API's word, not the caller's data).
+    let r = api
+        .handle(event(
+            "POST",
+            &format!("/v1/staff/employees/{BUDI}/email"),
+            Some(json!({ "new_email": "a@example.go.id", "ifVersion": 3 })),
+            Some(ANDI),
+        ))
+        .await;
+    assert!(json_of(&r)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("ifVersion"));
+}
