@@ -215,7 +215,8 @@ def filter_metrics(template):
     for r in template["Resources"].values():
         if r["Type"] == "AWS::Logs::MetricFilter":
             for m in r["Properties"]["MetricTransformations"]:
-                dims = frozenset(m.get("Dimensions", {}) or {})
+                dims = m.get("Dimensions") or []
+                dims = frozenset(d["Key"] for d in dims) if isinstance(dims, list) else frozenset(dims)
                 out.add((m["MetricNamespace"], m["MetricName"], dims))
     return out
 

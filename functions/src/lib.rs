@@ -129,10 +129,33 @@ pub async fn run(routes: &'static [Route]) -> anyhow::Result<()> {
     api.service().warm_up().await;
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
-        async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
+        async move { Ok::<Response<Body>, lambda_http::Error>(answered(api.handle(req).await)) }
     }))
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}
+
+/// A handler answers a failure of its own (a 5xx) as a normal response, so Lambda's
+/// `Errors` stay 0 and a gradual deployment cannot see it. Each such answer is logged with
+/// the function and the version that gave it (`AWS_LAMBDA_FUNCTION_NAME`,
+/// `AWS_LAMBDA_FUNCTION_VERSION`): the stack's metric filters count them per version
+/// (`SAPK/Api Answers5xx`), and each deployment's alarms watch the new version's count.
+pub fn answered(resp: Response<Body>) -> Response<Body> {
+    let status = resp.status().as_u16();
+    if status >= 500 {
+        tracing::warn!(
+            function = %lambda_env("AWS_LAMBDA_FUNCTION_NAME"),
+            version = %lambda_env("AWS_LAMBDA_FUNCTION_VERSION"),
+            status,
+            "5xx answer"
+        );
+    }
+    resp
+}
+
+/// A variable the Lambda runtime sets, or `-` outside it.
+fn lambda_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| "-".to_owned())
 }
 
 /// The `staff` function: the counter routes behind API Gateway's IAM authorizer.
@@ -147,7 +170,7 @@ pub async fn run_staff() -> anyhow::Result<()> {
     };
     lambda_http::run(service_fn(move |req: Request| {
         let api = api.clone();
-        async move { Ok::<Response<Body>, lambda_http::Error>(api.handle(req).await) }
+        async move { Ok::<Response<Body>, lambda_http::Error>(answered(api.handle(req).await)) }
     }))
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
@@ -366,4 +389,60 @@ pub async fn run_audit_archive() -> anyhow::Result<()> {
     ))
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Log lines written to memory, as the Lambda runtime's JSON format writes them.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The line the stack's metric filter counts (`{ $.fields.message = "5xx answer" }`,
+    /// dimensions `$.fields.function` and `$.fields.version`) is written for a 5xx answer
+    /// and for nothing else.
+    #[test]
+    fn a_5xx_answer_is_logged_with_its_function_and_version() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(false)
+            .without_time()
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for status in [200, 401, 429, 503, 500] {
+                let resp = Response::builder()
+                    .status(status)
+                    .body(Body::Empty)
+                    .unwrap();
+                assert_eq!(answered(resp).status().as_u16(), status);
+            }
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logged: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(logged.len(), 2, "{text}");
+        for (line, status) in logged.iter().zip([503, 500]) {
+            assert_eq!(line["fields"]["message"], "5xx answer");
+            assert_eq!(line["fields"]["status"], status);
+            assert!(line["fields"]["function"].is_string());
+            assert!(line["fields"]["version"].is_string());
+        }
+    }
 }
