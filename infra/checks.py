@@ -86,12 +86,12 @@ def listed(value):
     return value if isinstance(value, list) else [value]
 
 
-def statements(function, conds, template=None):
+def statements(function, conds, template):
     """The Allow and Deny statements of the function's role: its SAM `Policies`, or the
     inline policies of the role its `Role` names."""
     policies = function["Properties"].get("Policies", [])
     role = function["Properties"].get("Role")
-    if isinstance(role, dict) and "Fn::GetAtt" in role and template is not None:
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
         role_props = template["Resources"][role["Fn::GetAtt"][0]]["Properties"]
         policies = [p["PolicyDocument"] for p in role_props.get("Policies", [])]
     for policy in resolve(policies, conds):
@@ -136,6 +136,7 @@ def check_secrets(template):
     problems = []
     keys = key_names()
     global_env = template["Globals"]["Function"].get("Environment", {}).get("Variables", {})
+    reads = {name: reads_settings(fn) for name, fn in functions(template).items()}
     for conds in parameter_sets(template):
         for name, fn in functions(template).items():
             env = resolve(dict(global_env), conds)
@@ -149,13 +150,13 @@ def check_secrets(template):
             for st in statements(fn, conds, template):
                 if st.get("Effect") == "Allow" and "secretsmanager:GetSecretValue" in listed(st["Action"]):
                     granted |= {r["Ref"] for r in listed(st["Resource"]) if isinstance(r, dict) and "Ref" in r}
-            needed = named if reads_settings(fn) else set()
+            needed = named if reads[name] else set()
             where = f"{name} ({', '.join(f'{c}={v}' for c, v in conds.items())})"
             for s in sorted(needed - granted):
                 problems.append(f"{where}: reads {s} at start but its role may not GetSecretValue it (the function would refuse to start)")
             for s in sorted(granted - needed):
                 problems.append(f"{where}: may read {s}, which it never reads (least privilege)")
-            if not reads_settings(fn):
+            if not reads[name]:
                 for s in sorted(named):
                     problems.append(f"{where}: its environment names {s}, which it never reads")
     return sorted(set(problems))

@@ -140,22 +140,21 @@ pub async fn run(routes: &'static [Route]) -> anyhow::Result<()> {
 /// the function and the version that gave it (`AWS_LAMBDA_FUNCTION_NAME`,
 /// `AWS_LAMBDA_FUNCTION_VERSION`): the stack's metric filters count them per version
 /// (`SAPK/Api Answers5xx`), and each deployment's alarms watch the new version's count.
-pub fn answered(resp: Response<Body>) -> Response<Body> {
+fn answered(resp: Response<Body>) -> Response<Body> {
+    static WHO: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     let status = resp.status().as_u16();
     if status >= 500 {
-        tracing::warn!(
-            function = %lambda_env("AWS_LAMBDA_FUNCTION_NAME"),
-            version = %lambda_env("AWS_LAMBDA_FUNCTION_VERSION"),
-            status,
-            "5xx answer"
-        );
+        // Set by the Lambda runtime for the life of the instance; `-` outside it.
+        let (function, version) = WHO.get_or_init(|| {
+            let var = |n: &str| std::env::var(n).unwrap_or_else(|_| "-".to_owned());
+            (
+                var("AWS_LAMBDA_FUNCTION_NAME"),
+                var("AWS_LAMBDA_FUNCTION_VERSION"),
+            )
+        });
+        tracing::warn!(%function, %version, status, "5xx answer");
     }
     resp
-}
-
-/// A variable the Lambda runtime sets, or `-` outside it.
-fn lambda_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| "-".to_owned())
 }
 
 /// The `staff` function: the counter routes behind API Gateway's IAM authorizer.

@@ -96,7 +96,8 @@ impl AuditArchive {
         let mut counts = ArchiveCounts::default();
         let mut body = Vec::new();
         for r in records {
-            match AuditChange::of(r) {
+            let change = AuditChange::of(r);
+            match change {
                 AuditChange::Appended => counts.appended += 1,
                 AuditChange::Modified => counts.modified += 1,
                 AuditChange::Removed => counts.removed += 1,
@@ -105,7 +106,7 @@ impl AuditArchive {
             // A record the TTL removed at the end of its retention is archived by its keys
             // alone: its content is in the archive since its append, and a second copy here
             // would be locked for another full retention period.
-            let line = match AuditChange::of(r) {
+            let line = match change {
                 AuditChange::Expired => {
                     let mut keys_only = r.clone();
                     keys_only.change.old_image = Default::default();

@@ -401,8 +401,8 @@ pub(crate) async fn body_json<T: serde::de::DeserializeOwned>(
         Ok(r) => Ok(r),
         Err(e) => {
             let detail = match c.lang {
-                Lang::Id => format!("Isi permintaan tidak dapat dibaca untuk tindakan ini (lihat dokumentasi API): {}", shape_error(&e)),
-                Lang::En => format!("The request body does not fit this action (see the API documentation): {}", shape_error(&e)),
+                Lang::Id => format!("Isi permintaan tidak dapat dibaca untuk tindakan ini (lihat dokumentasi API): {}", shape_error(&e, c.lang)),
+                Lang::En => format!("The request body does not fit this action (see the API documentation): {}", shape_error(&e, c.lang)),
             };
             let p = StaffProblem {
                 reason: Some("invalid_request"),
@@ -422,23 +422,34 @@ pub(crate) async fn body_json<T: serde::de::DeserializeOwned>(
 /// Where and how a body is not of a route's shape, without the values serde quotes (a NIK
 /// or a document number sent as a JSON number would come back in the answer): the kind of
 /// fault, the field serde names when one is unknown or missing, and the position.
-fn shape_error(e: &serde_json::Error) -> String {
+fn shape_error(e: &serde_json::Error, l: Lang) -> String {
     use serde_json::error::Category;
     let what = match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => "not JSON".to_owned(),
+        Category::Syntax | Category::Eof | Category::Io => {
+            l.pick("bukan JSON", "not JSON").to_owned()
+        }
         Category::Data => {
             let text = e.to_string();
             // Field names are the API's own words, never the caller's values.
-            let field = text
-                .split('`')
-                .nth(1)
-                .filter(|_| text.starts_with("unknown field") || text.starts_with("missing field"));
+            let field = text.split('`').nth(1);
             match field {
-                Some(f) if text.starts_with("unknown field") => format!("unknown field `{f}`"),
-                Some(f) => format!("missing field `{f}`"),
-                None => "a field of the wrong type or value".to_owned(),
+                Some(f) if text.starts_with("unknown field") => {
+                    format!("{} `{f}`", l.pick("field tidak dikenal", "unknown field"))
+                }
+                Some(f) if text.starts_with("missing field") => {
+                    format!("{} `{f}`", l.pick("field wajib tidak ada", "missing field"))
+                }
+                _ => l
+                    .pick(
+                        "sebuah field berjenis atau bernilai salah",
+                        "a field of the wrong type or value",
+                    )
+                    .to_owned(),
             }
         }
     };
-    format!("{what} (line {}, column {})", e.line(), e.column())
+    match l {
+        Lang::Id => format!("{what} (baris {}, kolom {})", e.line(), e.column()),
+        Lang::En => format!("{what} (line {}, column {})", e.line(), e.column()),
+    }
 }
