@@ -128,7 +128,7 @@ pub type ItemWrite = (String, String, Option<String>);
 /// The IAM (action, resource) pairs one DynamoDB request needs, and its item writes. A
 /// query or scan of an index needs the action on the index (`table/index/name`), not the
 /// table; a transaction or a batch needs each item's own action on each item's table.
-fn iam_pairs(op: &str, v: &Value) -> (Vec<(String, String)>, Vec<ItemWrite>) {
+pub fn iam_pairs(op: &str, v: &Value) -> (Vec<(String, String)>, Vec<ItemWrite>) {
     let action = |a: &str| format!("dynamodb:{a}");
     let cond = |x: &Value| x["ConditionExpression"].as_str().map(str::to_owned);
     let mut pairs = Vec::new();
@@ -694,13 +694,23 @@ impl WireCounter {
 
 /// Andi, a BKN office's officer (scope: every employee), as a supervisor registers him.
 pub async fn register_bkn_officer(service: &sapk_core::Service, principal: &str) {
+    register_bkn_officer_as(service, principal, "198807122019032001", "Andi").await;
+}
+
+/// A BKN office's officer `name` with the officer ID (NIP) `officer_id`.
+pub async fn register_bkn_officer_as(
+    service: &sapk_core::Service,
+    principal: &str,
+    officer_id: &str,
+    name: &str,
+) {
     service
         .staff()
         .register_officer(
             sapk_core::ports::Officer {
                 principal: principal.into(),
-                officer_id: "198807122019032001".into(),
-                name: "Andi".into(),
+                officer_id: officer_id.into(),
+                name: name.into(),
                 office: "KANREG-III".into(),
                 scope: sapk_core::ports::StaffScope::Bkn,
                 active: true,

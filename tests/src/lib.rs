@@ -5,7 +5,9 @@
 
 pub mod aws;
 pub mod faults;
+pub mod lambda_runtime;
 pub mod proxy;
+pub mod recorder;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::MessageParser;

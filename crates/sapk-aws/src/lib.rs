@@ -20,6 +20,7 @@ pub use tables::{create_tables, TableNames, TableRole, TableSpec, TABLES};
 pub use aws_config;
 pub use aws_sdk_dynamodb;
 pub use aws_sdk_s3;
+pub use aws_sdk_secretsmanager;
 pub use aws_sdk_sesv2;
 pub use aws_sdk_sqs;
 

@@ -666,11 +666,21 @@ fn allowed_by_template(function: &str) -> std::collections::BTreeSet<(String, St
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
     let t: Y = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut out = std::collections::BTreeSet::new();
-    for policy in t["Resources"][function]["Properties"]["Policies"]
+    // Each function has a role of its own (`Role: !GetAtt <Function>Role.Arn`).
+    let role = match &t["Resources"][function]["Properties"]["Role"] {
+        Y::Tagged(tag) if tag.tag == "!GetAtt" => tag
+            .value
+            .as_str()
+            .and_then(|s| s.strip_suffix(".Arn"))
+            .expect("a role's ARN")
+            .to_owned(),
+        other => panic!("{function}: Role is {other:?}"),
+    };
+    for policy in t["Resources"][role.as_str()]["Properties"]["Policies"]
         .as_sequence()
         .unwrap()
     {
-        for st in policy["Statement"].as_sequence().unwrap() {
+        for st in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
             if st["Effect"] != "Allow" {
                 continue;
             }

@@ -8,6 +8,7 @@ mod abuse;
 mod architecture;
 mod audit_archive;
 mod audit_tamper_aws;
+mod aws_calls;
 mod aws_flow;
 mod bad_input;
 mod browser;

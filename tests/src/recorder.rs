@@ -1,0 +1,304 @@
+//! An HTTP relay in front of the AWS stand-ins that writes down every AWS call passing
+//! through it as IAM sees it: who made it (the access key id a function was started with),
+//! the IAM action and the resource, transactions and batches broken into their items. The
+//! functions reach it through `AWS_ENDPOINT_URL`; SES's calls go on to aws-ses-v2-local,
+//! the rest to moto.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+/// One call as IAM authorises it: (caller, action, resource as sent).
+pub type Call = (String, String, String);
+
+#[derive(Clone)]
+pub struct Recorder {
+    pub url: String,
+    calls: Arc<Mutex<BTreeSet<Call>>>,
+    task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.task) == 1 {
+            self.task.abort();
+        }
+    }
+}
+
+/// `Credential=KEY/date/region/service/aws4_request` of a SigV4 `Authorization` header.
+fn credential(headers: &hyper::HeaderMap) -> (String, String) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let scope = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|s| s.split([',', ' ']).next())
+        .unwrap_or("");
+    let parts: Vec<&str> = scope.split('/').collect();
+    (
+        parts.first().copied().unwrap_or("").to_owned(),
+        parts.get(3).copied().unwrap_or("").to_owned(),
+    )
+}
+
+fn target(headers: &hyper::HeaderMap) -> String {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The (action, resource) pairs one request needs.
+pub fn actions(
+    service: &str,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let op = target(headers);
+    match service {
+        "dynamodb" => crate::aws::iam_pairs(&op, &json).0,
+        "secretsmanager" => vec![(
+            format!("secretsmanager:{op}"),
+            json["SecretId"].as_str().unwrap_or("").to_owned(),
+        )],
+        "sqs" => {
+            let (op, url) = if op.is_empty() {
+                // The query protocol: Action=…&QueueUrl=… in a form body.
+                let form: Vec<(String, String)> = url_pairs(&String::from_utf8_lossy(body));
+                let get = |k: &str| {
+                    form.iter()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                (get("Action"), get("QueueUrl"))
+            } else {
+                (op, json["QueueUrl"].as_str().unwrap_or("").to_owned())
+            };
+            let queue = url.rsplit('/').next().unwrap_or("").to_owned();
+            vec![(format!("sqs:{op}"), queue)]
+        }
+        "s3" => s3_actions(method, path, query, headers),
+        "ses" => ses_actions(method, path, &json),
+        other => vec![(format!("{other}:{method} {path}"), String::new())],
+    }
+}
+
+fn url_pairs(form: &str) -> Vec<(String, String)> {
+    form.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// S3's REST calls, path-style (`/bucket/key`), as IAM names them: object calls on
+/// `bucket/key`, bucket calls on `bucket`. A put with Object Lock headers also needs
+/// `s3:PutObjectRetention` (and a legal hold `s3:PutObjectLegalHold`).
+fn s3_actions(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &hyper::HeaderMap,
+) -> Vec<(String, String)> {
+    let path = decode(path.trim_start_matches('/'));
+    let (bucket, key) = path.split_once('/').unwrap_or((path.as_str(), ""));
+    let has = |q: &str| {
+        query
+            .split('&')
+            .any(|p| p == q || p.starts_with(&format!("{q}=")))
+    };
+    let object = format!("{bucket}/{key}");
+    let a = |x: &str, r: &str| (format!("s3:{x}"), r.to_owned());
+    match (method, key.is_empty()) {
+        ("GET", true) if has("object-lock") => vec![a("GetBucketObjectLockConfiguration", bucket)],
+        ("GET", true) if has("versions") => vec![a("ListBucketVersions", bucket)],
+        // The prefix a listing asks for, which a policy's `s3:prefix` condition may restrict.
+        ("GET" | "HEAD", true) => {
+            let prefix = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("prefix="))
+                .map(decode)
+                .unwrap_or_default();
+            vec![a("ListBucket", &format!("{bucket}?prefix={prefix}"))]
+        }
+        ("GET", false) if has("retention") => vec![a("GetObjectRetention", &object)],
+        ("GET" | "HEAD", false) => vec![a("GetObject", &object)],
+        ("PUT", false) if has("retention") => vec![a("PutObjectRetention", &object)],
+        ("PUT", false) => {
+            let mut v = vec![a("PutObject", &object)];
+            if headers.contains_key("x-amz-object-lock-mode") {
+                v.push(a("PutObjectRetention", &object));
+            }
+            if headers.contains_key("x-amz-object-lock-legal-hold") {
+                v.push(a("PutObjectLegalHold", &object));
+            }
+            v
+        }
+        ("DELETE", false) => vec![a("DeleteObject", &object)],
+        _ => vec![a(&format!("{method}?{query}"), &object)],
+    }
+}
+
+/// SES v2's REST calls. Sending needs the sender's identity and the configuration set; the
+/// suppression list has no resource-level permissions (`*`).
+fn ses_actions(method: &str, path: &str, json: &Value) -> Vec<(String, String)> {
+    let a = |x: &str, r: &str| (format!("ses:{x}"), r.to_owned());
+    let suppression = path.starts_with("/v2/email/suppression/addresses");
+    match method {
+        "POST" if path == "/v2/email/outbound-emails" => {
+            let from = json["FromEmailAddress"].as_str().unwrap_or("");
+            let address = from
+                .rsplit('<')
+                .next()
+                .unwrap_or(from)
+                .trim_end_matches('>');
+            let domain = address.rsplit('@').next().unwrap_or("");
+            let mut v = vec![a("SendEmail", &format!("identity/{domain}"))];
+            if let Some(set) = json["ConfigurationSetName"].as_str() {
+                v.push(a("SendEmail", &format!("configuration-set/{set}")));
+            }
+            v
+        }
+        "DELETE" if suppression => vec![a("DeleteSuppressedDestination", "*")],
+        "GET" if suppression => vec![a("GetSuppressedDestination", "*")],
+        "PUT" if suppression => vec![a("PutSuppressedDestination", "*")],
+        _ => vec![a(&format!("{method} {path}"), "*")],
+    }
+}
+
+async fn relay(
+    req: hyper::Request<hyper::body::Incoming>,
+    calls: Arc<Mutex<BTreeSet<Call>>>,
+    moto: Arc<str>,
+    ses: Arc<str>,
+    http: reqwest::Client,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let (caller, service) = credential(&parts.headers);
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    {
+        let mut c = calls.lock().unwrap_or_else(|p| p.into_inner());
+        for (action, resource) in actions(
+            &service,
+            parts.method.as_str(),
+            &path,
+            &query,
+            &parts.headers,
+            &body,
+        ) {
+            c.insert((caller.clone(), action, resource));
+        }
+    }
+    let upstream = if service == "ses" { &ses } else { &moto };
+    let url = match parts.uri.path_and_query() {
+        Some(pq) => format!("{upstream}{pq}"),
+        None => format!("{upstream}{path}"),
+    };
+    let mut out = http.request(parts.method.clone(), url).body(body.to_vec());
+    for (name, value) in &parts.headers {
+        if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
+            out = out.header(name, value);
+        }
+    }
+    let bad = |e: String| {
+        hyper::Response::builder()
+            .status(502)
+            .body(Full::new(Bytes::from(e)))
+            .unwrap_or_default()
+    };
+    let resp = match out.send().await {
+        Ok(r) => r,
+        Err(e) => return bad(e.to_string()),
+    };
+    let mut b = hyper::Response::builder().status(resp.status().as_u16());
+    for (name, value) in resp.headers() {
+        if name != hyper::header::CONTENT_LENGTH && name != hyper::header::TRANSFER_ENCODING {
+            b = b.header(name.as_str(), value.as_bytes());
+        }
+    }
+    match resp.bytes().await {
+        Ok(bytes) => b.body(Full::new(bytes)).unwrap_or_default(),
+        Err(e) => bad(e.to_string()),
+    }
+}
+
+impl Recorder {
+    /// Starts the relay on a free local port: SES to `ses`, everything else to `moto`.
+    pub async fn start(moto: &str, ses: &str) -> Recorder {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the recorder");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let calls = Arc::new(Mutex::new(BTreeSet::new()));
+        let (moto, ses): (Arc<str>, Arc<str>) = (
+            moto.trim_end_matches('/').into(),
+            ses.trim_end_matches('/').into(),
+        );
+        let http = reqwest::Client::new();
+        let c = calls.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (c, moto, ses, http) = (c.clone(), moto.clone(), ses.clone(), http.clone());
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let (c, moto, ses, http) =
+                            (c.clone(), moto.clone(), ses.clone(), http.clone());
+                        async move { Ok::<_, Infallible>(relay(req, c, moto, ses, http).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Recorder {
+            url,
+            calls,
+            task: Arc::new(task),
+        }
+    }
+
+    /// The calls recorded since the last take.
+    pub fn take(&self) -> BTreeSet<Call> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
