@@ -73,6 +73,7 @@ class Template:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
             "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
+            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
         }.get(kind, f"arn:unknown:{kind}:{name}")
 
     def ref(self, name):
@@ -116,6 +117,9 @@ class Template:
             return re.sub(r"\$\{([^}]+)\}", one, text)
         if "Fn::Join" in v:
             sep, parts = v["Fn::Join"]
+            if isinstance(parts, dict):
+                # A list parameter joined: its name stands for the people's roles it holds.
+                return self.render(parts)
             return sep.join(self.render(p) for p in parts)
         raise ValueError(f"cannot render {v}")
 
@@ -226,6 +230,55 @@ def kms_calls(t, calls):
     return out
 
 
+def principals(t, value):
+    """A condition's principal ARNs (a list, or `!Split` of a `!Join`)."""
+    if isinstance(value, dict) and "Fn::Split" in value:
+        sep, joined = value["Fn::Split"]
+        return t.render(joined).split(sep)
+    return [t.render(v) for v in listed(value)]
+
+
+def secret_readers(t, conds):
+    """Each secret's resource policy: which role ARNs may GetSecretValue (the others are
+    denied whatever their role allows)."""
+    out = {}
+    for r in t.res.values():
+        if r["Type"] != "AWS::SecretsManager::ResourcePolicy":
+            continue
+        secret = t.render(r["Properties"]["SecretId"])
+        doc = resolve(r["Properties"]["ResourcePolicy"], conds)
+        for st in listed(doc["Statement"]):
+            if st["Effect"] != "Deny" or not any(matches(a, "secretsmanager:GetSecretValue") for a in listed(st["Action"])):
+                continue
+            for op, keys in st.get("Condition", {}).items():
+                if op in ("StringNotEquals", "StringNotLike") and "aws:PrincipalArn" in keys:
+                    out[secret] = set(principals(t, keys["aws:PrincipalArn"]))
+    return out
+
+
+def check_secret_policies(t, conds, reads):
+    """`reads`: function → the secret ARNs it reads. Every read is let through the secret's
+    resource policy, and the policy lets through no role whose function does not read it."""
+    problems = []
+    readers = secret_readers(t, conds)
+    role_of = {f: t.render(t.res[f]["Properties"]["Role"]) for f in reads}
+    where = ", ".join(f"{k}={v}" for k, v in sorted(conds.items()))
+    for function, secrets in sorted(reads.items()):
+        for secret in sorted(secrets):
+            if secret in readers and role_of[function] not in readers[secret]:
+                problems.append(f"{function} ({where}): reads {secret}, whose resource policy denies its role")
+    for secret, roles in sorted(readers.items()):
+        for role in sorted(roles):
+            readers_of = [f for f, r in role_of.items() if r == role]
+            if readers_of and not any(secret in reads[f] for f in readers_of):
+                problems.append(f"{secret}: its resource policy lets {role} read it, and {readers_of[0]} never does ({where})")
+            stack_role = role.removeprefix(f"arn:aws:iam::{ACCOUNT}:role/")
+            if not readers_of and t.res.get(stack_role, {}).get("Type") == "AWS::IAM::Role":
+                problems.append(f"{secret}: its resource policy lets {role} read it, which is no function's role ({where})")
+            # Other principals are people's roles (parameters such as SupervisorAuditKeyReaders).
+    return problems
+
+
 def check_function(t, function, conds, calls):
     problems = []
     needed = recorded(t, calls) | platform_calls(t, function)
@@ -269,6 +322,11 @@ def main():
                 continue
             calls = {tuple(c) for phase in calls_here[function].values() for c in phase}
             problems += check_function(t, function, conds, calls)
+        reads = {
+            f: {arn for a, arn, _ in recorded(t, {tuple(c) for p in calls_here.get(f, {}).values() for c in p}) if a == "secretsmanager:GetSecretValue"}
+            for f in functions
+        }
+        problems += check_secret_policies(t, conds, reads)
     # One finding per function, action and resource, whatever parameter sets it holds under.
     seen = []
     for p in problems:
