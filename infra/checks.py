@@ -124,25 +124,30 @@ def key_names():
     return set(re.findall(r'"(SAPK_[A-Z_]+)"', block.group(1)))
 
 
-def reads_settings(function):
-    """Whether the function's binary reads `Settings` at start (every binary but the audit
-    archive's, which reads its bucket's name and nothing else)."""
+def keys_read(function, keys):
+    """The keys the function's binary reads at start: all of them through `Settings`, except
+    the audit archive's (its bucket's name and nothing else) and the pre-traffic hook's (the
+    origin secret alone)."""
     binary = function.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
     source = (ROOT / "functions/src/bin" / f"{binary}.rs").read_text()
-    return "run_audit_archive" not in source
+    if "run_audit_archive" in source:
+        return set()
+    if "run_pre_traffic" in source:
+        return {"SAPK_ORIGIN_VERIFY"}
+    return keys
 
 
 def check_secrets(template):
     problems = []
     keys = key_names()
     global_env = template["Globals"]["Function"].get("Environment", {}).get("Variables", {})
-    reads = {name: reads_settings(fn) for name, fn in functions(template).items()}
+    reads = {name: keys_read(fn, keys) for name, fn in functions(template).items()}
     for conds in parameter_sets(template):
         for name, fn in functions(template).items():
             env = resolve(dict(global_env), conds)
             env.update(resolve(fn["Properties"].get("Environment", {}).get("Variables", {}), conds))
             named = {
-                v["Ref"]
+                k[: -len("_SECRET_ARN")]: v["Ref"]
                 for k, v in env.items()
                 if k.endswith("_SECRET_ARN") and k[: -len("_SECRET_ARN")] in keys and isinstance(v, dict)
             }
@@ -150,14 +155,14 @@ def check_secrets(template):
             for st in statements(fn, conds, template):
                 if st.get("Effect") == "Allow" and "secretsmanager:GetSecretValue" in listed(st["Action"]):
                     granted |= {r["Ref"] for r in listed(st["Resource"]) if isinstance(r, dict) and "Ref" in r}
-            needed = named if reads[name] else set()
+            needed = {secret for key, secret in named.items() if key in reads[name]}
             where = f"{name} ({', '.join(f'{c}={v}' for c, v in conds.items())})"
             for s in sorted(needed - granted):
                 problems.append(f"{where}: reads {s} at start but its role may not GetSecretValue it (the function would refuse to start)")
             for s in sorted(granted - needed):
                 problems.append(f"{where}: may read {s}, which it never reads (least privilege)")
-            if not reads[name]:
-                for s in sorted(named):
+            for key, s in sorted(named.items()):
+                if key not in reads[name]:
                     problems.append(f"{where}: its environment names {s}, which it never reads")
     return sorted(set(problems))
 

@@ -74,6 +74,7 @@ class Template:
             "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
             "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
         }.get(kind, f"arn:unknown:{kind}:{name}")
 
     def ref(self, name):
@@ -161,6 +162,12 @@ def recorded(t, calls):
             continue
         if resource.startswith(("identity/", "configuration-set/")):
             out.add((action, f"arn:aws:ses:{REGION}:{ACCOUNT}:{resource}", context))
+            continue
+        if resource.startswith(("application:", "deploymentgroup:")):
+            out.add((action, f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:{resource}", context))
+            continue
+        if resource.startswith("function:"):
+            out.add((action, f"arn:aws:lambda:{REGION}:{ACCOUNT}:{resource}", context))
             continue
         name, _, rest = resource.partition("/")
         arn = t.arn(name)

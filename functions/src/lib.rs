@@ -12,6 +12,13 @@ use sapk_http::{routes, Api, Route, StaffApi};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
+pub mod probe;
+
+/// The `pre-traffic` function ([`probe::run`]).
+pub async fn run_pre_traffic() -> anyhow::Result<()> {
+    probe::run().await
+}
+
 /// JSON logs, level from `RUST_LOG` (default `info`), without ANSI colours.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -4,6 +4,7 @@
 #![allow(clippy::too_many_lines)]
 
 pub mod aws;
+pub mod control_plane;
 pub mod faults;
 pub mod lambda_runtime;
 pub mod proxy;

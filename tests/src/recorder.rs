@@ -95,6 +95,33 @@ pub fn actions(
         }
         "s3" => s3_actions(method, path, query, headers),
         "ses" => ses_actions(method, path, &json),
+        // Invoke: `/2015-03-31/functions/{name}/invocations?Qualifier={version}`.
+        "lambda" => {
+            let name = path
+                .strip_prefix("/2015-03-31/functions/")
+                .and_then(|p| p.strip_suffix("/invocations"))
+                .map(decode)
+                .unwrap_or_default();
+            let qualifier = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("Qualifier="))
+                .map(|q| format!(":{q}"))
+                .unwrap_or_default();
+            vec![(
+                "lambda:InvokeFunction".to_owned(),
+                format!("function:{name}{qualifier}"),
+            )]
+        }
+        // A deployment's calls are on its deployment group, which the request does not name:
+        // the relay adds them when it has seen the deployment (see `relay`).
+        "codedeploy" if op == "GetApplicationRevision" => vec![(
+            "codedeploy:GetApplicationRevision".to_owned(),
+            format!(
+                "application:{}",
+                json["applicationName"].as_str().unwrap_or("")
+            ),
+        )],
+        "codedeploy" => Vec::new(),
         other => vec![(format!("{other}:{method} {path}"), String::new())],
     }
 }
@@ -104,6 +131,11 @@ fn url_pairs(form: &str) -> Vec<(String, String)> {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (decode(k), decode(v)))
         .collect()
+}
+
+/// `%XX` escapes (and `+`) decoded.
+pub fn percent_decode(s: &str) -> String {
+    decode(s)
 }
 
 fn decode(s: &str) -> String {
@@ -199,11 +231,48 @@ fn ses_actions(method: &str, path: &str, json: &Value) -> Vec<(String, String)> 
     }
 }
 
+/// Where the relay sends each service's calls, and what it learnt of deployments.
+struct Upstreams {
+    moto: String,
+    others: Vec<(String, String)>,
+    /// Deployment id → `deploymentgroup:{application}/{group}`, from `GetDeployment` answers.
+    deployments: Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl Upstreams {
+    fn for_service(&self, service: &str) -> &str {
+        self.others
+            .iter()
+            .find(|(s, _)| s == service)
+            .map_or(self.moto.as_str(), |(_, u)| u.as_str())
+    }
+
+    /// The deployment-group calls, named once the deployment is known.
+    fn codedeploy(&self, op: &str, request: &Value, response: &[u8]) -> Option<(String, String)> {
+        let id = request["deploymentId"].as_str()?.to_owned();
+        let mut known = self.deployments.lock().unwrap_or_else(|p| p.into_inner());
+        if op == "GetDeployment" {
+            let v: Value = serde_json::from_slice(response).ok()?;
+            let info = &v["deploymentInfo"];
+            let group = format!(
+                "deploymentgroup:{}/{}",
+                info["applicationName"].as_str()?,
+                info["deploymentGroupName"].as_str()?
+            );
+            known.insert(id.clone(), group);
+        }
+        let group = known
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("deploymentgroup:?/{id}"));
+        Some((format!("codedeploy:{op}"), group))
+    }
+}
+
 async fn relay(
     req: hyper::Request<hyper::body::Incoming>,
     calls: Arc<Mutex<BTreeSet<Call>>>,
-    moto: Arc<str>,
-    ses: Arc<str>,
+    upstreams: Arc<Upstreams>,
     http: reqwest::Client,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
@@ -228,7 +297,7 @@ async fn relay(
             c.insert((caller.clone(), action, resource));
         }
     }
-    let upstream = if service == "ses" { &ses } else { &moto };
+    let upstream = upstreams.for_service(&service).to_owned();
     let url = match parts.uri.path_and_query() {
         Some(pq) => format!("{upstream}{pq}"),
         None => format!("{upstream}{path}"),
@@ -256,7 +325,22 @@ async fn relay(
         }
     }
     match resp.bytes().await {
-        Ok(bytes) => b.body(Full::new(bytes)).unwrap_or_default(),
+        Ok(bytes) => {
+            if service == "codedeploy" {
+                let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let op = target(&parts.headers);
+                if op != "GetApplicationRevision" {
+                    if let Some((action, resource)) = upstreams.codedeploy(&op, &request, &bytes) {
+                        calls.lock().unwrap_or_else(|p| p.into_inner()).insert((
+                            caller.clone(),
+                            action,
+                            resource,
+                        ));
+                    }
+                }
+            }
+            b.body(Full::new(bytes)).unwrap_or_default()
+        }
         Err(e) => bad(e.to_string()),
     }
 }
@@ -264,25 +348,34 @@ async fn relay(
 impl Recorder {
     /// Starts the relay on a free local port: SES to `ses`, everything else to `moto`.
     pub async fn start(moto: &str, ses: &str) -> Recorder {
+        Recorder::start_with(moto, &[("ses", ses)]).await
+    }
+
+    /// Starts the relay: each `(service, url)` of `others` there (by the service of the
+    /// request's SigV4 scope), everything else to `moto`.
+    pub async fn start_with(moto: &str, others: &[(&str, &str)]) -> Recorder {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the recorder");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let calls = Arc::new(Mutex::new(BTreeSet::new()));
-        let (moto, ses): (Arc<str>, Arc<str>) = (
-            moto.trim_end_matches('/').into(),
-            ses.trim_end_matches('/').into(),
-        );
+        let upstreams = Arc::new(Upstreams {
+            moto: moto.trim_end_matches('/').to_owned(),
+            others: others
+                .iter()
+                .map(|(s, u)| ((*s).to_owned(), u.trim_end_matches('/').to_owned()))
+                .collect(),
+            deployments: Mutex::new(std::collections::HashMap::new()),
+        });
         let http = reqwest::Client::new();
         let c = calls.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (c, moto, ses, http) = (c.clone(), moto.clone(), ses.clone(), http.clone());
+                let (c, up, http) = (c.clone(), upstreams.clone(), http.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| {
-                        let (c, moto, ses, http) =
-                            (c.clone(), moto.clone(), ses.clone(), http.clone());
-                        async move { Ok::<_, Infallible>(relay(req, c, moto, ses, http).await) }
+                        let (c, up, http) = (c.clone(), up.clone(), http.clone());
+                        async move { Ok::<_, Infallible>(relay(req, c, up, http).await) }
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)

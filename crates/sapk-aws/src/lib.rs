@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::too_many_lines))]
 
 pub mod archive;
+pub mod deploy_hook;
 mod dynamo;
 mod ses;
 pub mod ses_events;
@@ -18,7 +19,9 @@ pub use sqs::SqsMailQueue;
 pub use tables::{create_tables, TableNames, TableRole, TableSpec, TABLES};
 
 pub use aws_config;
+pub use aws_sdk_codedeploy;
 pub use aws_sdk_dynamodb;
+pub use aws_sdk_lambda;
 pub use aws_sdk_s3;
 pub use aws_sdk_secretsmanager;
 pub use aws_sdk_sesv2;

@@ -15,6 +15,7 @@ use sapk_e2e::aws::{
     dynamodb_url, fresh_tables, function_env as harness_env, functions, register_bkn_officer,
     register_bkn_officer_as, seed, ses_code_for, ses_url,
 };
+use sapk_e2e::control_plane::ControlPlane;
 use sapk_e2e::lambda_runtime::LambdaProcess;
 use sapk_e2e::recorder::Recorder;
 use sapk_e2e::workspace_bin;
@@ -31,6 +32,17 @@ const ANDI: &str =
     "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
 const BUDI: &str =
     "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1/budi@bkn.go.id";
+
+/// The functions deployed gradually, each probed by the pre-traffic hook.
+const PROBED: [&str; 7] = [
+    "ForgotFunction",
+    "ResetFunction",
+    "LoginFunction",
+    "StaffFunction",
+    "MailerFunction",
+    "MailStatusFunction",
+    "AuditArchiveFunction",
+];
 
 /// Phase → sorted (action, resource) pairs, per function.
 type Recording = BTreeMap<String, BTreeMap<String, BTreeSet<(String, String)>>>;
@@ -128,6 +140,15 @@ async fn world(tag: &str) -> World {
     refs.insert("MailConfigurationSet".into(), set.clone());
     names.push((set, "MailConfigurationSet".into()));
     names.push((IDENTITY.into(), "SesIdentity".into()));
+    // The functions by their logical names (the control plane knows them so), and the
+    // CodeDeploy application SAM creates.
+    for f in PROBED {
+        refs.insert(f.to_owned(), f.to_owned());
+    }
+    names.push((
+        "sapk-codedeploy-app".into(),
+        "ServerlessDeploymentApplication".into(),
+    ));
     for (param, value) in [
         ("MailFrom", FROM),
         ("SecondFactorRequiredFor", ""),
@@ -159,6 +180,20 @@ fn env_value(v: &Y, world: &World, conds: &HashMap<&str, bool>) -> String {
                 .get(name)
                 .unwrap_or_else(|| panic!("the test gives no value for !Ref {name}"))
                 .clone()
+        }
+        Y::Tagged(t) if t.tag == "!Sub" => {
+            let mut text = t.value.as_str().expect("!Sub text").to_owned();
+            while let Some(start) = text.find("${") {
+                let end = start + text[start..].find('}').expect("a closed ${…}");
+                let name = &text[start + 2..end];
+                let value = world
+                    .refs
+                    .get(name)
+                    .unwrap_or_else(|| panic!("the test gives no value for ${{{name}}}"))
+                    .clone();
+                text.replace_range(start..=end, &value);
+            }
+            text
         }
         Y::Tagged(t) if t.tag == "!If" => {
             let arms = t.value.as_sequence().expect("!If [cond, yes, no]");
@@ -245,24 +280,40 @@ impl Run<'_> {
     }
 
     fn note(&mut self, function: &str, phase: &str) {
-        let calls = self.recorder.take();
-        let mut pairs = BTreeSet::new();
-        for (caller, action, resource) in calls {
-            assert_eq!(
-                caller, function,
-                "a call under another key while {function} ran: {action}"
-            );
-            pairs.insert((action, self.normalise(&resource)));
+        self.note_each(&[(function, phase)]);
+    }
+
+    /// The calls since the last note, each under its caller's phase; a call from any other
+    /// caller fails the test.
+    fn note_each(&mut self, phases: &[(&str, &str)]) {
+        for (caller, action, resource) in self.recorder.take() {
+            let (_, phase) = phases
+                .iter()
+                .find(|(f, _)| *f == caller)
+                .unwrap_or_else(|| panic!("a call by {caller} while {phases:?} ran: {action}"));
+            let pair = (action, self.normalise(&resource));
+            self.recording
+                .entry(caller.clone())
+                .or_default()
+                .entry((*phase).to_owned())
+                .or_default()
+                .insert(pair);
         }
-        self.recording
-            .entry(function.to_owned())
-            .or_default()
-            .entry(phase.to_owned())
-            .or_default()
-            .extend(pairs);
+        for (function, phase) in phases {
+            self.recording
+                .entry((*function).to_owned())
+                .or_default()
+                .entry((*phase).to_owned())
+                .or_default();
+        }
     }
 
     async fn start(&mut self, function: &str) -> LambdaProcess {
+        self.start_with(function, &[]).await
+    }
+
+    /// [`Run::start`] with `extra` variables on top of the deployed ones.
+    async fn start_with(&mut self, function: &str, extra: &[(&str, &str)]) -> LambdaProcess {
         let mut env = deployed_env(self.t, function, self.world, &self.conds);
         env.extend([
             ("AWS_REGION".to_owned(), "ap-southeast-3".to_owned()),
@@ -272,6 +323,11 @@ impl Run<'_> {
             ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ]);
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         self.recorder.take();
         let p = LambdaProcess::start(&workspace_bin(&binary_of(self.t, function)), function, &env)
             .await
@@ -763,7 +819,76 @@ async fn audit_flow(run: &mut Run<'_>) {
     }
 }
 
-async fn record(t: &Y, recorder: &Recorder, with_domain: bool) -> Recording {
+/// The pre-traffic hook: for each gradually deployed function, a deployment whose new
+/// version is a fresh process of its binary; the hook must pass every one, and fail a new
+/// login version whose store is unreachable (it answers 503).
+async fn pre_traffic_flow(run: &mut Run<'_>, plane: &ControlPlane) {
+    let hook = run.start("PreTrafficHookFunction").await;
+    let h = "PreTrafficHookFunction";
+    for (n, function) in PROBED.iter().enumerate() {
+        let version = std::sync::Arc::new(run.start(function).await);
+        let id = format!("d-{function}");
+        // Half carry the AppSpec inline, half make the hook fetch the revision.
+        plane.deploy(&id, function, "2", version, n % 2 == 0);
+        let event =
+            json!({ "DeploymentId": id, "LifecycleEventHookExecutionId": format!("h-{function}") });
+        let answer = hook
+            .invoke(event)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", hook.output()));
+        run.note_each(&[
+            (h, "CodeDeploy BeforeAllowTraffic"),
+            (function, "pre-traffic probe"),
+        ]);
+        assert_eq!(
+            answer["succeeded"],
+            true,
+            "{function}: {answer}\n{}",
+            hook.output()
+        );
+    }
+    let broken = run
+        .start_with(
+            "LoginFunction",
+            &[("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")],
+        )
+        .await;
+    plane.deploy(
+        "d-broken",
+        "LoginFunction",
+        "3",
+        std::sync::Arc::new(broken),
+        true,
+    );
+    let event = json!({ "DeploymentId": "d-broken", "LifecycleEventHookExecutionId": "h-broken" });
+    let answer = hook.invoke(event).await.unwrap_or_else(|e| panic!("{e}"));
+    run.note_each(&[
+        (h, "CodeDeploy BeforeAllowTraffic"),
+        ("LoginFunction", "pre-traffic probe"),
+    ]);
+    assert_eq!(
+        answer["succeeded"], false,
+        "a version that answers 503 passed: {answer}"
+    );
+    let verdicts = plane.verdicts();
+    for function in PROBED {
+        let mine = format!("h-{function}");
+        assert!(
+            verdicts
+                .iter()
+                .any(|(_, h, s)| *h == mine && s == "Succeeded"),
+            "{function}: {verdicts:?}"
+        );
+    }
+    assert!(
+        verdicts
+            .iter()
+            .any(|(_, h, s)| h == "h-broken" && s == "Failed"),
+        "{verdicts:?}"
+    );
+}
+
+async fn record(t: &Y, recorder: &Recorder, plane: &ControlPlane, with_domain: bool) -> Recording {
     let tag = if with_domain { "d" } else { "n" };
     let world = world(tag).await;
     // The accounts and officers, written as a supervisor would (not a function: not recorded).
@@ -795,6 +920,7 @@ async fn record(t: &Y, recorder: &Recorder, with_domain: bool) -> Recording {
     // The archive and a checkpoint first, so that the counter's `audit/verify` reads one.
     audit_flow(&mut run).await;
     staff_flow(&mut run, nip).await;
+    pre_traffic_flow(&mut run, plane).await;
     run.recording
 }
 
@@ -817,10 +943,19 @@ fn to_json(r: &Recording) -> Value {
 #[tokio::test]
 async fn every_aws_call_of_every_function_binary_is_recorded_in_infra() {
     let t = template();
-    let recorder = Recorder::start(&dynamodb_url(), &ses_url()).await;
+    let plane = ControlPlane::start().await;
+    let recorder = Recorder::start_with(
+        &dynamodb_url(),
+        &[
+            ("ses", &ses_url()),
+            ("codedeploy", &plane.url),
+            ("lambda", &plane.url),
+        ],
+    )
+    .await;
     let mut all = BTreeMap::new();
     for with_domain in [false, true] {
-        let r = record(&t, &recorder, with_domain).await;
+        let r = record(&t, &recorder, &plane, with_domain).await;
         // Every function of the template ran, and every route it serves was called.
         let functions: BTreeSet<String> = t["Resources"]
             .as_mapping()
