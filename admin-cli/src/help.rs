@@ -47,7 +47,6 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("soft", "Penolakan sementara (kotak surat penuh), bukan permanen."),
     ("complaint", "Laporan spam, bukan penolakan."),
     ("diagnostic", "Kata-kata server penerima, mis. \"smtp; 550 5.1.1 user unknown\"."),
-    ("email_shared", "Konfirmasi bahwa alamat baru boleh dipakai walau pegawai lain juga memakainya (tanpa ini, alamat itu ditolak bila --yes, dan ditanyakan bila tidak)."),
     ("file", "File CSV (UTF-8, BOM boleh; dipisah koma atau titik koma)."),
     ("init", "Buat penyimpanan lokal di --data-dir bila belum ada."),
     ("jobs", "Berapa baris diproses bersamaan (bawaan 32 di DynamoDB, 4 di penyimpanan lokal)."),

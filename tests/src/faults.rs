@@ -149,18 +149,40 @@ impl Accounts for FailingStore {
         &self,
         a: &Account,
         v: u64,
+        previous: Option<&sapk_core::Email>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
-        delegate!(self, change_email_audited(a, v, audit))
+        delegate!(self, change_email_audited(a, v, previous, audit))
     }
 
     async fn renumber_account(
         &self,
         old: &Account,
         moved: &Account,
-        replace: Option<u64>,
+        replace: Option<&Account>,
     ) -> Result<(), StoreError> {
         delegate!(self, renumber_account(old, moved, replace))
+    }
+
+    async fn update_account_email(
+        &self,
+        a: &Account,
+        v: u64,
+        previous: Option<&sapk_core::Email>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, update_account_email(a, v, previous))
+    }
+
+    async fn email_holder(&self, e: &sapk_core::Email) -> Result<Option<Nip>, StoreError> {
+        delegate!(self, email_holder(e))
+    }
+
+    async fn accounts_page(
+        &self,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), StoreError> {
+        delegate!(self, accounts_page(cursor, limit))
     }
 }
 

@@ -540,7 +540,7 @@ fn a_nik_typo_can_be_retyped_and_a_bad_address_stops_before_any_question() {
 }
 
 #[test]
-fn an_address_another_employee_has_needs_an_explicit_confirmation() {
+fn an_address_another_employee_has_is_refused_one_address_one_asn() {
     let dir = setup();
     let csv = dir.path().join("q.csv");
     std::fs::write(
@@ -553,31 +553,33 @@ fn an_address_another_employee_has_needs_an_explicit_confirmation() {
         .arg(&csv)
         .assert()
         .success();
-    // Scripted without --email-shared: refused, and recorded.
-    let v = json_out(
-        officer(dir.path()).args([
-            "--json",
-            "email",
-            "change",
-            NIP,
-            "keluarga@example.go.id",
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
-        ]),
-        1,
-    );
-    assert_eq!(v["reason"], "email_in_use");
-    assert!(
-        v["error"].as_str().unwrap().contains("1990***********014"),
-        "{v}"
-    );
-    // Interactive: warned before the NIK is asked; "no" ends it.
+    // Scripted: refused before any question, and recorded; whatever the case of the letters.
+    for address in ["keluarga@example.go.id", "Keluarga@Example.go.id"] {
+        let v = json_out(
+            officer(dir.path()).args([
+                "--json",
+                "email",
+                "change",
+                NIP,
+                address,
+                "--nik",
+                NIK,
+                "--document",
+                "ktp",
+                "--yes",
+            ]),
+            1,
+        );
+        assert_eq!(v["reason"], "email_in_use", "{address}: {v}");
+        assert!(
+            v["error"].as_str().unwrap().contains("1990***********014"),
+            "{v}"
+        );
+    }
+    // Interactive: said before the NIK is asked, and no way on (the flag that allowed a
+    // shared address is gone).
     let out = officer(dir.path())
         .args(["email", "change", NIP, "keluarga@example.go.id"])
-        .write_stdin("t\n")
         .assert()
         .code(1)
         .get_output()
@@ -585,35 +587,32 @@ fn an_address_another_employee_has_needs_an_explicit_confirmation() {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(
-        text.contains("PERHATIAN: alamat ini sudah dipakai pegawai lain, NIP 1990***********014"),
+        text.contains("Alamat ini sudah dipakai akun pegawai lain: 1990***********014"),
         "{text}"
     );
+    assert!(text.contains("Satu email untuk satu ASN"), "{text}");
     assert!(!text.contains("NIK pada KTP"), "{text}");
-    // With the confirmation: changed, and the record says with whom it is shared.
     officer(dir.path())
         .args([
             "email",
             "change",
             NIP,
             "keluarga@example.go.id",
-            "--nik",
-            NIK,
-            "--document",
-            "ktp",
-            "--yes",
             "--email-shared",
         ])
         .assert()
-        .success();
+        .code(2);
     let events = json_out(admin(dir.path()).args(["--json", "audit", NIP]), 0);
-    let rec = events
+    let refused = events
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "email_change" && e["outcome"] == "changed")
-        .unwrap();
-    assert_eq!(
-        rec["details"]["email_shared_with"],
-        serde_json::json!(["1990***********014"])
-    );
+        .filter(|e| e["action"] == "email_change" && e["outcome"] == "refused")
+        .count();
+    assert!(refused >= 3, "{events}");
+    assert!(!events
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "email_change" && e["outcome"] == "changed"));
 }

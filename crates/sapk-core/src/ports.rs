@@ -19,6 +19,10 @@ pub enum StoreError {
     /// Stored data this code cannot read.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// The e-mail address is claimed by another account (the NIP that holds it): one address,
+    /// one ASN. Nothing was written.
+    #[error("the e-mail address belongs to another account")]
+    EmailTaken(String),
 }
 
 /// Storage, as one trait per aggregate (each backend implements them in files of the same
@@ -59,15 +63,39 @@ pub trait Accounts: Send + Sync {
     /// Several accounts in one read (a bulk import's batch): one answer per NIP, in order.
     /// A NIP given twice is answered twice.
     async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError>;
-    /// Creates an account; `Conflict` if the NIP exists.
+    /// Creates an account and, with its e-mail, the claim on that address (one address, one
+    /// account: [`Email::claim_key`]) in one step; `Conflict` if the NIP exists, `EmailTaken`
+    /// if another account claims the address.
     async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
     /// Replaces the account if its stored `version` is `expected_version`, storing
-    /// `account` with `version = expected_version + 1`; `Conflict` otherwise.
+    /// `account` with `version = expected_version + 1`; `Conflict` otherwise. The e-mail
+    /// stays as stored (a different one is `Conflict`): it changes only through the steps
+    /// that move its claim ([`Accounts::update_account_email`],
+    /// [`Accounts::change_email_audited`], [`Accounts::renumber_account`]).
     async fn update_account(
         &self,
         account: &Account,
         expected_version: u64,
     ) -> Result<(), StoreError>;
+    /// `update_account` for an account whose e-mail was `previous`: in the same step the
+    /// claim on the new address is taken and the one on `previous` released. `EmailTaken`
+    /// when another account claims the new address; then nothing is written.
+    async fn update_account_email(
+        &self,
+        account: &Account,
+        expected_version: u64,
+        previous: Option<&Email>,
+    ) -> Result<(), StoreError>;
+    /// The NIP whose account claims `email` (case-insensitively), if any.
+    async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError>;
+    /// Every account, a page at a time: the accounts after `cursor` (`None`: from the start)
+    /// and the cursor of the next page (`None`: the last). For the tools that go through them
+    /// all (the shared-address report); never on a request path.
+    async fn accounts_page(
+        &self,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), StoreError>;
     /// Whether any account exists (cheap on every store: no full count).
     async fn has_accounts(&self) -> Result<bool, StoreError>;
     /// Up to `limit` NIPs whose account has exactly this e-mail (on DynamoDB from an index,
@@ -82,23 +110,28 @@ pub trait Accounts: Send + Sync {
     /// e-mail exception, and appends `audit`.
     /// `Conflict` when the account changed; then nothing is written, not even the audit
     /// record (no change exists without its record, and no record without its change).
+    /// The claim moves with the address, as in [`Accounts::update_account_email`]
+    /// (`EmailTaken` when another account claims the new one).
     async fn change_email_audited(
         &self,
         account: &Account,
         expected_version: u64,
+        previous: Option<&Email>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
     /// Carries an account to a new number in one atomic step: deletes `old` (it must still
     /// be at `old.version`) with its reset code, per-NIP throttle record and sessions, and stores
     /// `moved` under its (new) NIP: created when `replace` is `None` (`Conflict` if that NIP
-    /// exists), or replacing the record there at version `replace` (stored at `replace + 1`).
-    /// `Conflict` when any condition fails; then nothing is written.
+    /// exists), or replacing the account there (it must still be at `replace.version`; stored
+    /// at `replace.version + 1`). The claims follow: `moved`'s address is claimed for the new
+    /// NIP, `old`'s and `replace`'s other addresses released.
+    /// `Conflict` (or `EmailTaken`) when any condition fails; then nothing is written.
     /// The old number's pending e-mail exception ends with it too.
     async fn renumber_account(
         &self,
         old: &Account,
         moved: &Account,
-        replace: Option<u64>,
+        replace: Option<&Account>,
     ) -> Result<(), StoreError>;
 }
 

@@ -18,7 +18,7 @@ pub struct ChangeArgs<'a> {
     pub new_email: &'a str,
     pub identity: &'a IdentityArgs,
     pub if_version: Option<u64>,
-    pub email_shared: bool,
+
     pub exception: Option<&'a str>,
 }
 
@@ -46,14 +46,11 @@ pub async fn run(g: &Ctx, a: ChangeArgs<'_>, prompt: &mut dyn Prompt) -> CmdResu
         new_email: a.new_email.to_owned(),
         identity,
         if_version: Some(a.if_version.unwrap_or(o.version)),
-        email_shared_confirmed: a.email_shared,
         exception_reason: None,
     };
     // An address that is not one is refused before any question (by the core, which
-    // records it); so is a shared one the officer does not confirm.
-    if sapk_core::Email::parse(a.new_email).is_err()
-        || !confirm_shared(g, &a, &o, &mut request, prompt, &who)
-    {
+    // records it); so is one another employee has (one address, one ASN).
+    if sapk_core::Email::parse(a.new_email).is_err() || !address_free(g, &o) {
         return submit_refusal(&counter, &o, &request).await;
     }
     let verdict = ask_nik(g, &o, &mut request.identity, prompt);
@@ -95,20 +92,11 @@ fn email_rows(o: &EmployeeOverview, new_email: &str, l: Lang) -> Vec<(String, St
     ]
 }
 
-/// An address other employees already have: said before any question, and used only with
-/// an explicit confirmation. Whether to go on.
-fn confirm_shared(
-    g: &Ctx,
-    a: &ChangeArgs<'_>,
-    o: &sapk_core::staff::EmployeeOverview,
-    request: &mut EmailChangeRequest,
-    prompt: &mut dyn Prompt,
-    who: &str,
-) -> bool {
+/// An address another employee's account has: said before any question (one address, one
+/// ASN: BKN's rule); the core then refuses and records it. Whether the address is free.
+fn address_free(g: &Ctx, o: &sapk_core::staff::EmployeeOverview) -> bool {
     let l = g.lang;
-    if (o.new_email_holders.is_empty() && o.new_email_elsewhere == 0)
-        || request.email_shared_confirmed
-    {
+    if o.new_email_holders.is_empty() && o.new_email_elsewhere == 0 {
         return true;
     }
     let mut others = o.new_email_holders.join(", ");
@@ -117,29 +105,22 @@ fn confirm_shared(
             others.push_str(", ");
         }
         others.push_str(l.pick(
-            "dan pegawai lain di luar cakupan Anda",
-            "and others outside your scope",
+            "pegawai lain di luar cakupan Anda",
+            "others outside your scope",
         ));
     }
     g.note(&format!(
-        "{} {others}\n",
+        "{} {others}. {}\n",
         l.pick(
-            "PERHATIAN: alamat ini sudah dipakai pegawai lain, NIP",
-            "WARNING: other employees already have this address, NIP"
+            "Alamat ini sudah dipakai akun pegawai lain:",
+            "Another employee's account already has this address:"
+        ),
+        l.pick(
+            "Satu email untuk satu ASN (ketentuan BKN): minta alamat lain.",
+            "One address per ASN (BKN's rule): ask for another address."
         )
     ));
-    if !a.identity.yes {
-        let q = match l {
-            Lang::Id => format!(
-                "Tetap pakai {} untuk {who}, bersama pegawai tersebut?",
-                a.new_email
-            ),
-            Lang::En => format!("Use {} for {who} anyway, shared with them?", a.new_email),
-        };
-        request.email_shared_confirmed = prompt.confirm(&q, l);
-    }
-    // Not confirmed: the core refuses and records it.
-    request.email_shared_confirmed
+    false
 }
 
 /// Whether this becomes an exception request (a well-formed NIK that still disagrees, and

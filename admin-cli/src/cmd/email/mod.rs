@@ -25,10 +25,6 @@ pub enum EmailCmd {
         /// Change only if the account is still at this version (from `employee show --json`).
         #[arg(long)]
         if_version: Option<u64>,
-        /// Confirm that the new address may be used although other employees have it
-        /// (without it, such an address is refused with --yes, and asked about otherwise).
-        #[arg(long)]
-        email_shared: bool,
         /// The KTP's NIK disagrees with the NIP (a birth date Dukcapil recorded wrongly): ask
         /// for an exception with this reason instead of changing. Needs a document besides
         /// the KTP (e.g. akta_kelahiran=NUMBER); a second officer approves it with
@@ -63,11 +59,9 @@ pub async fn run(g: &Ctx, cmd: &EmailCmd) -> CmdResult {
             new_email,
             identity,
             if_version,
-            email_shared,
             exception,
         } => {
             let args = change::ChangeArgs {
-                email_shared: *email_shared,
                 exception: exception.as_deref(),
                 nip,
                 new_email,

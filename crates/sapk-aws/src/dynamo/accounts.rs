@@ -81,29 +81,119 @@ impl Accounts for DynamoStore {
     }
 
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
-        self.client
-            .put_item()
+        let Some(email) = &a.email else {
+            self.client
+                .put_item()
+                .table_name(&self.tables.accounts)
+                .set_item(Some(account_item(a, a.version)?))
+                .condition_expression("attribute_not_exists(nip)")
+                .send()
+                .await
+                .map_err(sdk)?;
+            return Ok(());
+        };
+        // The account and its address's claim, together.
+        let put = Put::builder()
             .table_name(&self.tables.accounts)
             .set_item(Some(account_item(a, a.version)?))
             .condition_expression("attribute_not_exists(nip)")
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(self.claim_put(email, &a.nip, &[&a.nip])?)
+                    .build(),
+            )
             .send()
             .await
-            .map_err(sdk)?;
-        Ok(())
+            .map(|_| ())
+            .map_err(|e| claim_transaction_error(e, "new account", Some(1)))
     }
 
+    /// The e-mail must be the stored one (its claim moves only in the steps that move it).
     async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
-        self.client
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.tables.accounts)
             .set_item(Some(account_item(a, expected + 1)?))
-            .condition_expression("#v = :expected")
             .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":expected", n(expected))
+            .expression_attribute_values(":expected", n(expected));
+        put = match &a.email {
+            Some(e) => put
+                .condition_expression("#v = :expected AND email = :email")
+                .expression_attribute_values(":email", s(e.as_str())),
+            None => put.condition_expression("#v = :expected AND attribute_not_exists(email)"),
+        };
+        put.send().await.map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn update_account_email(
+        &self,
+        a: &Account,
+        expected: u64,
+        previous: Option<&Email>,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![TransactWriteItem::builder()
+            .put(self.account_put(a, expected)?)
+            .build()];
+        let claim_at = self.claim_items(&mut items, a, previous).await?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await
-            .map_err(sdk)?;
-        Ok(())
+            .map(|_| ())
+            .map_err(|e| claim_transaction_error(e, "e-mail update", claim_at))
+    }
+
+    async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError> {
+        self.email_claim_holder(email)
+            .await?
+            .map(|h| {
+                Nip::parse_with(
+                    &h,
+                    Utc::now().date_naive(),
+                    &sapk_core::nip::NipRules::permissive(),
+                )
+                .map_err(|e| StoreError::Corrupt(format!("claim holder: {e}")))
+            })
+            .transpose()
+    }
+
+    /// A Scan page (claim items skipped), strongly consistent; the cursor is the last key.
+    async fn accounts_page(
+        &self,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), StoreError> {
+        let mut scan = self
+            .client
+            .scan()
+            .table_name(&self.tables.accounts)
+            .consistent_read(true)
+            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .filter_expression("NOT begins_with(nip, :claim)")
+            .expression_attribute_values(":claim", s(super::CLAIM_PREFIX));
+        if let Some(c) = cursor {
+            scan = scan.exclusive_start_key("nip", s(c));
+        }
+        let out = scan.send().await.map_err(sdk)?;
+        let accounts = out
+            .items()
+            .iter()
+            .map(read_account)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = out
+            .last_evaluated_key()
+            .and_then(|k| k.get("nip"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok((accounts, next))
     }
 
     async fn accounts_with_email(
@@ -142,6 +232,7 @@ impl Accounts for DynamoStore {
         &self,
         a: &Account,
         expected: u64,
+        previous: Option<&Email>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
@@ -163,6 +254,7 @@ impl Accounts for DynamoStore {
                 .delete(delete_exception)
                 .build(),
         ];
+        let claim_at = self.claim_items(&mut items, a, previous).await?;
         items.extend(self.audit_writes(audit)?);
         self.client
             .transact_write_items()
@@ -170,14 +262,14 @@ impl Accounts for DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| transaction_error(e, "e-mail change"))
+            .map_err(|e| claim_transaction_error(e, "e-mail change", claim_at))
     }
 
     async fn renumber_account(
         &self,
         old: &Account,
         moved: &Account,
-        replace: Option<u64>,
+        replace: Option<&Account>,
     ) -> Result<(), StoreError> {
         let bad = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
         let delete_old = Delete::builder()
@@ -189,7 +281,7 @@ impl Accounts for DynamoStore {
             .build()
             .map_err(bad)?;
         let put_new = match replace {
-            Some(v) => self.account_put(moved, v)?,
+            Some(r) => self.account_put(moved, r.version)?,
             None => Put::builder()
                 .table_name(&self.tables.accounts)
                 .set_item(Some(account_item(moved, moved.version)?))
@@ -202,6 +294,33 @@ impl Accounts for DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(delete_old).build())
             .transact_items(TransactWriteItem::builder().put(put_new).build());
+        // The claims: the moved address for the new number (from the old one or the
+        // replaced account), the old number's other address and the replaced one's released.
+        let mut claims = Vec::new();
+        if let Some(e) = &moved.email {
+            claims.push(
+                TransactWriteItem::builder()
+                    .put(self.claim_put(e, &moved.nip, &[&old.nip, &moved.nip])?)
+                    .build(),
+            );
+        }
+        let claim_at = (!claims.is_empty()).then_some(2);
+        let releases = [
+            self.claim_release(&old.nip, old.email.as_ref(), moved.email.as_ref())
+                .await?,
+            self.claim_release(
+                &moved.nip,
+                replace.and_then(|r| r.email.as_ref()),
+                moved.email.as_ref(),
+            )
+            .await?,
+        ];
+        for d in releases.into_iter().flatten() {
+            claims.push(TransactWriteItem::builder().delete(d).build());
+        }
+        for c in claims {
+            tx = tx.transact_items(c);
+        }
         // Sessions are keyed by token; they die with the old account record (a session
         // whose NIP has no account is refused).
         for key in [
@@ -219,7 +338,35 @@ impl Accounts for DynamoStore {
         tx.send()
             .await
             .map(|_| ())
-            .map_err(|e| transaction_error(e, "renumber"))
+            .map_err(|e| claim_transaction_error(e, "renumber", claim_at))
+    }
+}
+
+impl DynamoStore {
+    /// Adds to `items` the claim on `a`'s address and the release of `previous`'s; the index
+    /// of the claim's put, if there is one.
+    async fn claim_items(
+        &self,
+        items: &mut Vec<TransactWriteItem>,
+        a: &Account,
+        previous: Option<&Email>,
+    ) -> Result<Option<usize>, StoreError> {
+        let mut claim_at = None;
+        if let Some(e) = &a.email {
+            claim_at = Some(items.len());
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.claim_put(e, &a.nip, &[&a.nip])?)
+                    .build(),
+            );
+        }
+        if let Some(d) = self
+            .claim_release(&a.nip, previous, a.email.as_ref())
+            .await?
+        {
+            items.push(TransactWriteItem::builder().delete(d).build());
+        }
+        Ok(claim_at)
     }
 }
 

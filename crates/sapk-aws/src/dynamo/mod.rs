@@ -128,6 +128,46 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(
 
 /// A cancelled transaction whose condition failed (or met another transaction) is a
 /// conflict; anything else is "unavailable".
+/// [`transaction_error`] for a transaction whose item at `claim_at` takes an e-mail claim:
+/// that item's failed condition is `EmailTaken` (with the holder DynamoDB returned, if it did).
+fn claim_transaction_error<R: std::fmt::Debug>(
+    e: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+    what: &str,
+    claim_at: Option<usize>,
+) -> StoreError {
+    if let (Some(TransactWriteItemsError::TransactionCanceledException(c)), Some(i)) =
+        (e.as_service_error(), claim_at)
+    {
+        let reasons = c.cancellation_reasons();
+        // Another item's failed condition (a version, an audit place) is the lost race it
+        // is; the claim's alone says the address is taken.
+        let others_failed = reasons
+            .iter()
+            .enumerate()
+            .any(|(j, r)| j != i && r.code() == Some("ConditionalCheckFailed"));
+        if let Some(r) = reasons.get(i).filter(|_| !others_failed) {
+            if r.code() == Some("ConditionalCheckFailed") {
+                let holder = r
+                    .item()
+                    .and_then(|item| item.get("holder"))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                return StoreError::EmailTaken(holder);
+            }
+        }
+    }
+    transaction_error(e, what)
+}
+
+/// The accounts table's key of an e-mail claim (no NIP starts so).
+pub(crate) fn claim_item_key(email: &Email) -> String {
+    format!("{CLAIM_PREFIX}{}", email.claim_key())
+}
+
+/// The prefix of claim items in the accounts table: scans of accounts skip them.
+pub(crate) const CLAIM_PREFIX: &str = "email#";
+
 fn transaction_error<R: std::fmt::Debug>(
     e: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
     what: &str,
@@ -322,6 +362,68 @@ impl DynamoStore {
             .set_expression_attribute_values(values)
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// The claim on `email` for `holder` (one address, one account), an item of the accounts
+    /// table keyed `email#<claim key>`: taken if free or already held by one of `mine`.
+    fn claim_put(&self, email: &Email, holder: &Nip, mine: &[&Nip]) -> Result<Put, StoreError> {
+        let mut b = Put::builder()
+            .table_name(&self.tables.accounts)
+            .item("nip", s(claim_item_key(email)))
+            .item("holder", s(holder.as_str()))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            );
+        let marks: Vec<String> = (0..mine.len()).map(|i| format!(":h{i}")).collect();
+        b = b.condition_expression(format!(
+            "attribute_not_exists(nip) OR holder IN ({})",
+            marks.join(", ")
+        ));
+        for (m, nip) in marks.iter().zip(mine) {
+            b = b.expression_attribute_values(m, s(nip.as_str()));
+        }
+        b.build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// The release of `previous`'s claim by `holder`, unless it is `next`'s claim too or
+    /// another account holds it (an address shared from before claims: its holder keeps it).
+    /// The claim is read first; the delete is conditional on the holder still being `holder`.
+    async fn claim_release(
+        &self,
+        holder: &Nip,
+        previous: Option<&Email>,
+        next: Option<&Email>,
+    ) -> Result<Option<Delete>, StoreError> {
+        let Some(p) = previous else { return Ok(None) };
+        if next.map(Email::claim_key) == Some(p.claim_key()) {
+            return Ok(None);
+        }
+        if self.email_claim_holder(p).await?.as_deref() != Some(holder.as_str()) {
+            return Ok(None);
+        }
+        Delete::builder()
+            .table_name(&self.tables.accounts)
+            .key("nip", s(claim_item_key(p)))
+            .condition_expression("holder = :h")
+            .expression_attribute_values(":h", s(holder.as_str()))
+            .build()
+            .map(Some)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// The NIP (as stored) that claims `email`.
+    async fn email_claim_holder(&self, email: &Email) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.accounts)
+            .key("nip", s(claim_item_key(email)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(out.item.as_ref().and_then(|i| opt_s(i, "holder")))
     }
 
     fn account_put(&self, a: &Account, expected: u64) -> Result<Put, StoreError> {

@@ -58,6 +58,21 @@ impl Email {
         &self.0
     }
 
+    /// The address as one claim (one address, one ASN): trimmed (parsing did), the whole
+    /// address in lower case (mail providers treat the local part without regard to case;
+    /// dots and `+tags` are kept, as BKN's data has them), hashed so that the claim's key is
+    /// of fixed length. Not keyed: the account beside it holds the address itself.
+    pub fn claim_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("sapk-email-claim:{}", self.0.to_lowercase()));
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether two addresses are one claim.
+    pub fn same_claim(&self, other: &Email) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0) || self.0.to_lowercase() == other.0.to_lowercase()
+    }
+
     /// `bu***@example.go.id`: enough for the holder to recognise, little for anyone else.
     pub fn masked(&self) -> String {
         let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));

@@ -219,7 +219,6 @@ pub struct PendingException {
     /// The account's version when the request was made: approval changes nothing if the
     /// account changed since.
     pub account_version: u64,
-    pub email_shared_confirmed: bool,
     /// Why the NIK may disagree (what the requesting officer saw).
     pub reason: String,
     /// What disagrees: `birth_date`, `gender`.

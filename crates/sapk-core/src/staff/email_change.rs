@@ -26,10 +26,6 @@ pub struct EmailChangeRequest {
     /// it, the version read at the change.
     #[serde(default)]
     pub if_version: Option<u64>,
-    /// The officer confirmed the address may be used although other employees have it
-    /// (a shared family address, a mistake in the other record).
-    #[serde(default)]
-    pub email_shared_confirmed: bool,
     /// For an exception request only: why the NIK may disagree with the NIP (what the
     /// officer saw, e.g. a Dukcapil letter or a birth certificate).
     #[serde(default)]
@@ -52,8 +48,6 @@ struct EmailChangeBody {
     #[serde(default)]
     if_version: Option<u64>,
     #[serde(default)]
-    email_shared_confirmed: bool,
-    #[serde(default)]
     exception_reason: Option<String>,
 }
 
@@ -67,7 +61,6 @@ impl From<EmailChangeBody> for EmailChangeRequest {
                 person_confirmed: b.person_confirmed,
             },
             if_version: b.if_version,
-            email_shared_confirmed: b.email_shared_confirmed,
             exception_reason: b.exception_reason,
         }
     }
@@ -79,7 +72,6 @@ pub(crate) struct CheckedChange {
     pub new_email: Email,
     /// The identity record for the audit trail: masked and keyed-hashed numbers only.
     pub base: serde_json::Value,
-    pub others: super::Holders,
     pub account: Account,
     pub expected_version: u64,
 }
@@ -99,7 +91,6 @@ impl std::fmt::Debug for EmailChangeRequest {
             .field("new_email", &"<redacted>")
             .field("identity", &self.identity)
             .field("if_version", &self.if_version)
-            .field("email_shared_confirmed", &self.email_shared_confirmed)
             .field(
                 "exception_reason",
                 &self.exception_reason.as_ref().map(|_| "<redacted>"),
@@ -228,11 +219,11 @@ impl Service {
         let Some(pii) = self.pii_key.as_ref() else {
             return Err(StaffError::NoPiiKey.into());
         };
-        // An address other employees have: only with the officer's explicit confirmation
-        // (asked before anything else), and the record says with whom it is shared.
+        // One address, one ASN (BKN's rule): an address another account holds is refused
+        // before any other question, naming only the holders in the officer's scope.
         let others = self.other_holders(&new_email, nip, op).await?;
         let audited_email = self.email_for_audit(&new_email);
-        if others.any() && !req.email_shared_confirmed {
+        if others.any() {
             let d = json!({ "new_email": audited_email });
             return Err(self
                 .refuse_check(op, nip, action, CheckFailure::EmailInUse(others), &d)
@@ -277,7 +268,6 @@ impl Service {
                 nip: nip.clone(),
                 new_email,
                 base,
-                others,
                 account,
                 expected_version,
             },
@@ -304,7 +294,6 @@ impl Service {
             nip,
             new_email,
             base,
-            others,
             account,
             expected_version,
         } = c;
@@ -316,10 +305,6 @@ impl Service {
         updated.updated_at = now;
         let mut details = base.clone();
         details["old_email"] = json!(account.email.as_ref().map(|e| self.email_for_audit(e)));
-        if others.any() {
-            details["email_shared_with"] = json!(others.named);
-            details["email_shared_elsewhere"] = json!(others.elsewhere);
-        }
         if let (Some(d), serde_json::Value::Object(x)) = (details.as_object_mut(), extra) {
             d.extend(x);
         }
@@ -328,25 +313,24 @@ impl Service {
         // pending exception and the audit record: one atomic write.
         if let Err(e) = self
             .sealed_write(&record, crate::service::Head::Unknown, |sealed| {
-                let updated = &updated;
+                let (updated, previous) = (&updated, account.email.as_ref());
                 async move {
                     self.store
-                        .change_email_audited(updated, expected_version, &sealed)
+                        .change_email_audited(updated, expected_version, previous, &sealed)
                         .await
                 }
             })
             .await
         {
             let e = StaffError::from(e);
-            if matches!(e, StaffError::Conflict) {
-                self.refuse_audited(
-                    op,
-                    &nip,
-                    Action::EmailChange,
-                    Reason::ConcurrentChange,
-                    base,
-                )
-                .await?;
+            let reason = match e {
+                StaffError::Conflict => Some(Reason::ConcurrentChange),
+                StaffError::EmailTaken { .. } => Some(Reason::EmailInUse),
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                self.refuse_audited(op, &nip, Action::EmailChange, reason, base)
+                    .await?;
             }
             return Err(e.into());
         }

@@ -99,7 +99,6 @@ impl Staff<'_> {
             nip: nip.clone(),
             new_email: c.new_email.clone(),
             account_version: c.expected_version,
-            email_shared_confirmed: req.email_shared_confirmed,
             reason: reason.unwrap_or_default(),
             mismatch: seen
                 .mismatch
@@ -200,7 +199,7 @@ impl Staff<'_> {
             return Err(StaffError::Conflict.into());
         }
         let others = self.other_holders(&p.new_email, nip, op).await?;
-        if others.any() && !p.email_shared_confirmed {
+        if others.any() {
             let f = CheckFailure::EmailInUse(others);
             return Err(self.refuse_check(op, nip, APPROVE, f, &p.identity).await);
         }
@@ -221,7 +220,6 @@ impl Staff<'_> {
             nip: nip.clone(),
             new_email: p.new_email.clone(),
             base: p.identity.clone(),
-            others,
             expected_version: p.account_version,
             account,
         };

@@ -158,8 +158,12 @@ impl CheckFailure {
                 let what: Vec<&str> = m
                     .iter()
                     .map(|x| match x {
-                        crate::domain::nik::NikMismatch::BirthDate => l.pick("tanggal lahir", "birth date"),
-                        crate::domain::nik::NikMismatch::Gender => l.pick("jenis kelamin", "gender"),
+                        crate::domain::nik::NikMismatch::BirthDate => {
+                            l.pick("tanggal lahir", "birth date")
+                        }
+                        crate::domain::nik::NikMismatch::Gender => {
+                            l.pick("jenis kelamin", "gender")
+                        }
                     })
                     .collect();
                 format!(
@@ -188,15 +192,18 @@ impl CheckFailure {
                         ),
                         others.named.join(", "),
                         if others.elsewhere > 0 {
-                            l.pick(", dan pegawai lain di luar cakupan Anda", ", and others outside your scope")
+                            l.pick(
+                                ", dan pegawai lain di luar cakupan Anda",
+                                ", and others outside your scope",
+                            )
                         } else {
                             ""
                         }
                     )
                 },
                 l.pick(
-                    "Gunakan hanya bila memang dipakai bersama, dengan konfirmasi tegas (--email-shared).",
-                    "Use it only if it is truly shared, with an explicit confirmation (--email-shared).",
+                    "Satu email untuk satu ASN (ketentuan BKN): minta pegawai memakai alamat lain.",
+                    "One address per ASN (BKN's rule): ask the employee for another address.",
                 )
             ),
             fixed => {

@@ -129,6 +129,23 @@ impl Staff<'_> {
 }
 
 impl Service {
+    /// An import row refused because another account claims its address names that account
+    /// (masked): the file is the supervisor's, of every agency, and both rows need fixing.
+    fn named_holder(&self, e: crate::ports::StoreError) -> StaffError {
+        match e {
+            crate::ports::StoreError::EmailTaken(holder) => StaffError::EmailTaken {
+                holder: Nip::parse_with(
+                    &holder,
+                    self.now().date_naive(),
+                    &crate::domain::nip::NipRules::permissive(),
+                )
+                .ok()
+                .map(|n| n.masked()),
+            },
+            other => other.into(),
+        }
+    }
+
     /// One row; `known` is the account as a batch read found it (`None`: read it now).
     async fn import_row(
         &self,
@@ -164,7 +181,10 @@ impl Service {
                     updated_at: now,
                     version: 0,
                 };
-                self.store.insert_account(&account).await?;
+                self.store
+                    .insert_account(&account)
+                    .await
+                    .map_err(|e| self.named_holder(e))?;
                 ImportOutcome::Created
             }
             Some(existing) => {
@@ -235,9 +255,17 @@ impl Service {
             // Codes sent to the old address die with the credential version.
             updated.credential_version += 1;
         }
-        self.store
-            .update_account(&updated, existing.version)
-            .await?;
+        if email_changed {
+            // The claim moves with the address (refused if another account holds it).
+            self.store
+                .update_account_email(&updated, existing.version, existing.email.as_ref())
+                .await
+                .map_err(|e| self.named_holder(e))?;
+        } else {
+            self.store
+                .update_account(&updated, existing.version)
+                .await?;
+        }
         if let (true, Some(old)) = (email_changed, &existing.email) {
             self.send(crate::mail::email_changed_old_email(
                 old,

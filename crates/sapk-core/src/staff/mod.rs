@@ -122,6 +122,10 @@ pub enum StaffError {
     /// second role needs the supervisor's `--second-role`.
     #[error("officer ID already registered under {0}")]
     OfficerIdInUse(String),
+    /// Another account holds the address (one address, one ASN): `holder` is its NIP,
+    /// masked, when the officer may see it.
+    #[error("another employee's account holds this e-mail address")]
+    EmailTaken { holder: Option<String> },
     #[error("store: {0}")]
     Store(StoreError),
 }
@@ -143,6 +147,7 @@ impl StaffError {
             StaffError::RenumberMismatch => Reason::RenumberMismatch,
             StaffError::NoSecondFactor => Reason::NoSecondFactor,
             StaffError::OfficerIdInUse(_) => Reason::OfficerIdInUse,
+            StaffError::EmailTaken { .. } => Reason::EmailInUse,
             StaffError::Store(_) => Reason::Unavailable,
         }
     }
@@ -223,6 +228,15 @@ impl StaffError {
                 "One person must not count as two officers. If this is the same person's second role, register it with --second-role (the two-officer rule still applies to them).",
             )
         ),
+        StaffError::EmailTaken { holder } => format!(
+            "{}{}. {}",
+            lang.pick("alamat email ini sudah dipakai akun pegawai lain", "another employee's account already has this e-mail address"),
+            holder.as_ref().map(|h| format!(" (NIP {h})")).unwrap_or_default(),
+            lang.pick(
+                "Satu email untuk satu ASN (ketentuan BKN): minta alamat lain.",
+                "One address per ASN (BKN's rule): ask for another address.",
+            )
+        ),
         StaffError::Store(s) => format!("{}: {s}", lang.pick("penyimpanan data gagal", "the store failed")),
     }
     }
@@ -238,6 +252,9 @@ impl From<StoreError> for StaffError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(_) => StaffError::Conflict,
+            // Found at the write (another officer was faster): the holder may be outside the
+            // officer's scope, so not named.
+            StoreError::EmailTaken(_) => StaffError::EmailTaken { holder: None },
             other => StaffError::Store(other),
         }
     }
@@ -336,22 +353,23 @@ impl Service {
         self.append_chained(&event).await.map_err(StaffError::Store)
     }
 
-    /// Other employees whose account has this e-mail (at most 5 looked at): named (masked
-    /// NIPs) when within the officer's scope, only counted otherwise.
+    /// Other employees whose account has this e-mail (at most 5 looked at): the account
+    /// that claims it (whatever the case of its letters), and those the e-mail index lists
+    /// (accounts from before claims, sharing an address); named (masked NIPs) when within the
+    /// officer's scope, only counted otherwise.
     pub(crate) async fn other_holders(
         &self,
         email: &Email,
         nip: &Nip,
         op: &Operator,
     ) -> Result<Holders, StaffError> {
-        let nips: Vec<Nip> = self
-            .store
-            .accounts_with_email(email, 6)
-            .await?
-            .into_iter()
-            .filter(|n| n != nip)
-            .take(5)
-            .collect();
+        let mut nips: Vec<Nip> = self.store.email_holder(email).await?.into_iter().collect();
+        for n in self.store.accounts_with_email(email, 6).await? {
+            if !nips.contains(&n) {
+                nips.push(n);
+            }
+        }
+        let nips: Vec<Nip> = nips.into_iter().filter(|n| n != nip).take(5).collect();
         let mut holders = Holders::default();
         if nips.is_empty() {
             return Ok(holders);

@@ -145,7 +145,7 @@ impl Staff<'_> {
         let moved = moved_account(&source, target.as_ref(), &new, now);
         if let Err(e) = self
             .store
-            .renumber_account(&source, &moved, target.as_ref().map(|t| t.version))
+            .renumber_account(&source, &moved, target.as_ref())
             .await
         {
             let e = StaffError::from(e);

@@ -47,12 +47,100 @@ impl Accounts for SqliteStore {
 
     async fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
         let a = a.clone();
-        self.run(move |c| insert_account_row(c, &a)).await
+        self.run(move |c| {
+            let tx = c.savepoint().map_err(down)?;
+            claim_free(&tx, a.email.as_ref(), &[a.nip.as_str()])?;
+            insert_account_row(&tx, &a)?;
+            move_claim(&tx, a.nip.as_str(), None, a.email.as_ref())?;
+            tx.commit().map_err(down)
+        })
+        .await
     }
 
     async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
         let a = a.clone();
-        self.run(move |c| write_account(c, &a, expected)).await
+        self.run(move |c| {
+            let stored: Option<Option<String>> = c
+                .row(
+                    "SELECT email FROM accounts WHERE nip = ?1",
+                    [a.nip.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(down)?;
+            if stored
+                .as_ref()
+                .is_some_and(|e| e.as_deref() != a.email.as_ref().map(Email::as_str))
+            {
+                return Err(StoreError::Conflict(
+                    "the e-mail changes only with its claim".into(),
+                ));
+            }
+            write_account(c, &a, expected)
+        })
+        .await
+    }
+
+    async fn update_account_email(
+        &self,
+        a: &Account,
+        expected: u64,
+        previous: Option<&Email>,
+    ) -> Result<(), StoreError> {
+        let (a, previous) = (a.clone(), previous.cloned());
+        self.run(move |c| {
+            let tx = c.savepoint().map_err(down)?;
+            claim_free(&tx, a.email.as_ref(), &[a.nip.as_str()])?;
+            write_account(&tx, &a, expected)?;
+            move_claim(&tx, a.nip.as_str(), previous.as_ref(), a.email.as_ref())?;
+            tx.commit().map_err(down)
+        })
+        .await
+    }
+
+    async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError> {
+        let key = email.claim_key();
+        let holder: Option<String> = self
+            .run(move |c| {
+                c.row(
+                    "SELECT nip FROM email_claims WHERE claim = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(down)
+            })
+            .await?;
+        holder.as_deref().map(nip).transpose()
+    }
+
+    async fn accounts_page(
+        &self,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), StoreError> {
+        let after = cursor.unwrap_or_default();
+        let mut page: Vec<Account> = self
+            .run_heavy(move |c| {
+                let mut st = c
+                    .prepare_cached(&format!(
+                        "SELECT {ACCOUNT_COLS} FROM accounts WHERE nip > ?1 ORDER BY nip LIMIT ?2"
+                    ))
+                    .map_err(down)?;
+                let rows = st
+                    .query_map(params![after, (limit + 1) as i64], read_account)
+                    .map_err(down)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(unwrap_conv);
+                rows
+            })
+            .await?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let next = more
+            .then(|| page.last().map(|a| a.nip.as_str().to_owned()))
+            .flatten();
+        Ok((page, next))
     }
 
     async fn accounts_with_email(
@@ -93,12 +181,15 @@ impl Accounts for SqliteStore {
         &self,
         a: &Account,
         expected: u64,
+        previous: Option<&Email>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let (a, audit) = (a.clone(), audit.clone());
+        let (a, audit, previous) = (a.clone(), audit.clone(), previous.cloned());
         self.run(move |c| {
             let tx = c.savepoint().map_err(down)?;
+            claim_free(&tx, a.email.as_ref(), &[a.nip.as_str()])?;
             write_account(&tx, &a, expected)?;
+            move_claim(&tx, a.nip.as_str(), previous.as_ref(), a.email.as_ref())?;
             for table in ["reset_codes", "email_exceptions"] {
                 tx.exec(
                     &format!("DELETE FROM {table} WHERE nip = ?1"),
@@ -116,9 +207,9 @@ impl Accounts for SqliteStore {
         &self,
         old: &Account,
         moved: &Account,
-        replace: Option<u64>,
+        replace: Option<&Account>,
     ) -> Result<(), StoreError> {
-        let (old, moved) = (old.clone(), moved.clone());
+        let (old, moved, replaced) = (old.clone(), moved.clone(), replace.cloned());
         self.run(move |c| {
             let tx = c.savepoint().map_err(down)?;
             let gone = tx
@@ -133,10 +224,18 @@ impl Accounts for SqliteStore {
                     old.nip, old.version
                 )));
             }
-            match replace {
-                Some(v) => write_account(&tx, &moved, v)?,
+            claim_free(
+                &tx,
+                moved.email.as_ref(),
+                &[old.nip.as_str(), moved.nip.as_str()],
+            )?;
+            match &replaced {
+                Some(r) => write_account(&tx, &moved, r.version)?,
                 None => insert_account_row(&tx, &moved)?,
             }
+            move_claim(&tx, old.nip.as_str(), old.email.as_ref(), None)?;
+            let before = replaced.as_ref().and_then(|r| r.email.as_ref());
+            move_claim(&tx, moved.nip.as_str(), before, moved.email.as_ref())?;
             for table in ["reset_codes", "sessions", "email_exceptions"] {
                 tx.exec(
                     &format!("DELETE FROM {table} WHERE nip = ?1"),
@@ -150,6 +249,53 @@ impl Accounts for SqliteStore {
         })
         .await
     }
+}
+
+/// `EmailTaken` if `email` is claimed by an account other than those in `mine`.
+fn claim_free(c: &Connection, email: Option<&Email>, mine: &[&str]) -> Result<(), StoreError> {
+    let Some(e) = email else { return Ok(()) };
+    let holder: Option<String> = c
+        .row(
+            "SELECT nip FROM email_claims WHERE claim = ?1",
+            [e.claim_key()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(down)?;
+    match holder {
+        Some(h) if !mine.contains(&h.as_str()) => Err(StoreError::EmailTaken(h)),
+        _ => Ok(()),
+    }
+}
+
+/// Releases `previous` (if `holder` holds it and it is not the same claim as `next`) and
+/// claims `next` for `holder`.
+fn move_claim(
+    c: &Connection,
+    holder: &str,
+    previous: Option<&Email>,
+    next: Option<&Email>,
+) -> Result<(), StoreError> {
+    let next_key = next.map(Email::claim_key);
+    if let Some(p) = previous {
+        let key = p.claim_key();
+        if next_key.as_deref() != Some(key.as_str()) {
+            c.exec(
+                "DELETE FROM email_claims WHERE claim = ?1 AND nip = ?2",
+                params![key, holder],
+            )
+            .map_err(down)?;
+        }
+    }
+    if let Some(k) = next_key {
+        c.exec(
+            "INSERT INTO email_claims (claim, nip) VALUES (?1, ?2) \
+             ON CONFLICT (claim) DO UPDATE SET nip = excluded.nip",
+            params![k, holder],
+        )
+        .map_err(down)?;
+    }
+    Ok(())
 }
 
 pub(super) fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {

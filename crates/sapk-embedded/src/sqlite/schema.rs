@@ -21,6 +21,13 @@ CREATE TABLE IF NOT EXISTS accounts (
     second_factor TEXT
 );
 CREATE INDEX IF NOT EXISTS accounts_email ON accounts (email);
+-- One address, one account: the claim key of an address (sapk_core::Email::claim_key) and the
+-- NIP that holds it, written in the transaction that sets or changes the account's address.
+CREATE TABLE IF NOT EXISTS email_claims (
+    claim TEXT PRIMARY KEY,
+    nip   TEXT NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS reset_codes (
     nip TEXT PRIMARY KEY,
     code_hash TEXT NOT NULL,

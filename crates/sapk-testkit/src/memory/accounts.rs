@@ -3,6 +3,31 @@
 
 use super::*;
 use sapk_core::ports::Accounts;
+use sapk_core::Email;
+
+/// `EmailTaken` if `email` is claimed by an account other than `mine`.
+fn free_for(s: &State, email: Option<&Email>, mine: &[&Nip]) -> Result<(), StoreError> {
+    match email.and_then(|e| s.claims.get(&e.claim_key())) {
+        Some(holder) if !mine.contains(&holder) => {
+            Err(StoreError::EmailTaken(holder.as_str().to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Releases `previous` (held by `holder`) unless it is the same claim as `next`, and claims
+/// `next` for `holder`.
+fn move_claim(s: &mut State, holder: &Nip, previous: Option<&Email>, next: Option<&Email>) {
+    if let Some(p) = previous {
+        let key = p.claim_key();
+        if next.map(Email::claim_key) != Some(key.clone()) && s.claims.get(&key) == Some(holder) {
+            s.claims.remove(&key);
+        }
+    }
+    if let Some(n) = next {
+        s.claims.insert(n.claim_key(), holder.clone());
+    }
+}
 
 #[async_trait]
 impl Accounts for MemoryStore {
@@ -19,13 +44,59 @@ impl Accounts for MemoryStore {
             if s.accounts.contains_key(&a.nip) {
                 return Err(conflict("account exists"));
             }
+            free_for(s, a.email.as_ref(), &[&a.nip])?;
             s.accounts.insert(a.nip.clone(), a.clone());
+            move_claim(s, &a.nip, None, a.email.as_ref());
             Ok(())
         })
     }
 
     async fn update_account(&self, a: &Account, expected: u64) -> Result<(), StoreError> {
-        self.with(|s| replace_account(s, a, expected))
+        self.with(|s| {
+            if s.accounts.get(&a.nip).map(|c| &c.email) != Some(&a.email) {
+                return Err(conflict("the e-mail changes only with its claim"));
+            }
+            replace_account(s, a, expected)
+        })
+    }
+
+    async fn update_account_email(
+        &self,
+        a: &Account,
+        expected: u64,
+        previous: Option<&Email>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            free_for(s, a.email.as_ref(), &[&a.nip])?;
+            replace_account(s, a, expected)?;
+            move_claim(s, &a.nip, previous, a.email.as_ref());
+            Ok(())
+        })
+    }
+
+    async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError> {
+        Ok(self.with(|s| s.claims.get(&email.claim_key()).cloned()))
+    }
+
+    async fn accounts_page(
+        &self,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Account>, Option<String>), StoreError> {
+        let mut all: Vec<Account> = self.with(|s| {
+            s.accounts
+                .values()
+                .filter(|a| cursor.as_deref().is_none_or(|c| a.nip.as_str() > c))
+                .cloned()
+                .collect()
+        });
+        all.sort_by(|a, b| a.nip.as_str().cmp(b.nip.as_str()));
+        let more = all.len() > limit;
+        all.truncate(limit);
+        let next = more
+            .then(|| all.last().map(|a| a.nip.as_str().to_owned()))
+            .flatten();
+        Ok((all, next))
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {
@@ -53,13 +124,16 @@ impl Accounts for MemoryStore {
         &self,
         a: &Account,
         expected: u64,
+        previous: Option<&Email>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.with(|s| {
             if taken(s, audit) {
                 return Err(conflict("audit chain place"));
             }
+            free_for(s, a.email.as_ref(), &[&a.nip])?;
             replace_account(s, a, expected)?;
+            move_claim(s, &a.nip, previous, a.email.as_ref());
             s.codes.remove(&a.nip);
             s.exceptions.remove(&a.nip);
             push_audit(s, audit)
@@ -70,7 +144,7 @@ impl Accounts for MemoryStore {
         &self,
         old: &Account,
         moved: &Account,
-        replace: Option<u64>,
+        replace: Option<&Account>,
     ) -> Result<(), StoreError> {
         self.with(|s| {
             if s.accounts.get(&old.nip).map(|a| a.version) != Some(old.version) {
@@ -78,11 +152,19 @@ impl Accounts for MemoryStore {
             }
             let target = s.accounts.get(&moved.nip).map(|a| a.version);
             let mut next = moved.clone();
-            match (replace, target) {
+            match (replace.map(|r| r.version), target) {
                 (None, None) => {}
                 (Some(v), Some(cur)) if v == cur => next.version = v + 1,
                 _ => return Err(conflict("new account")),
             }
+            free_for(s, moved.email.as_ref(), &[&old.nip, &moved.nip])?;
+            move_claim(s, &old.nip, old.email.as_ref(), None);
+            move_claim(
+                s,
+                &moved.nip,
+                replace.and_then(|r| r.email.as_ref()),
+                moved.email.as_ref(),
+            );
             s.accounts.remove(&old.nip);
             s.codes.remove(&old.nip);
             s.exceptions.remove(&old.nip);

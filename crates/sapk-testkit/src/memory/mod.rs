@@ -37,6 +37,8 @@ struct State {
     officers: HashMap<String, Officer>,
     exceptions: HashMap<Nip, PendingException>,
     mail_status: HashMap<Nip, sapk_core::mail_status::MailStatus>,
+    /// One address, one account: claim key → the NIP that holds it.
+    claims: HashMap<String, Nip>,
 }
 
 #[derive(Default)]
