@@ -71,7 +71,7 @@ pub fn actions(
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let op = target(headers);
     match service {
-        "dynamodb" => crate::aws::iam_pairs(&op, &json).0,
+        "dynamodb" => dynamodb_actions(&op, &json),
         "secretsmanager" => vec![(
             format!("secretsmanager:{op}"),
             json["SecretId"].as_str().unwrap_or("").to_owned(),
@@ -124,6 +124,50 @@ pub fn actions(
         "codedeploy" => Vec::new(),
         other => vec![(format!("{other}:{method} {path}"), String::new())],
     }
+}
+
+/// A DynamoDB request's (action, table) pairs ([`crate::aws::iam_pairs`]), an item call on
+/// an e-mail claim (`nip` starting `email#`, an item of the accounts table) marked
+/// `?leading=email#`: a role may be let at those items alone (`dynamodb:LeadingKeys`).
+fn dynamodb_actions(op: &str, v: &Value) -> Vec<(String, String)> {
+    let is_claim = |x: &Value| {
+        x["Key"]["nip"]["S"]
+            .as_str()
+            .or_else(|| x["Item"]["nip"]["S"].as_str())
+            .is_some_and(|k| k.starts_with("email#"))
+    };
+    let mark = |t: &str, x: &Value| {
+        if is_claim(x) {
+            format!("{t}?leading=email#")
+        } else {
+            t.to_owned()
+        }
+    };
+    let Some(items) = v["TransactItems"].as_array() else {
+        return crate::aws::iam_pairs(op, v)
+            .0
+            .into_iter()
+            .map(|(a, t)| {
+                let t = mark(&t, v);
+                (a, t)
+            })
+            .collect();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        for (kind, a) in [
+            ("Put", "PutItem"),
+            ("Delete", "DeleteItem"),
+            ("Update", "UpdateItem"),
+            ("ConditionCheck", "ConditionCheckItem"),
+            ("Get", "GetItem"),
+        ] {
+            if let Some(t) = item[kind]["TableName"].as_str() {
+                out.push((format!("dynamodb:{a}"), mark(t, &item[kind])));
+            }
+        }
+    }
+    out
 }
 
 fn url_pairs(form: &str) -> Vec<(String, String)> {

@@ -176,18 +176,26 @@ pub async fn report(
     Ok(())
 }
 
-/// The clients, from one SDK configuration; an invocation waits up to 30 s (a cold start
-/// reads the keys and opens the store before answering).
+/// The clients, from one SDK configuration. An invocation attempt waits up to 30 s (a cold
+/// start reads the keys and opens the store before answering); a throttled one (the function
+/// at its reserved concurrency during a flood) is tried again with backoff up to 20 s, for up
+/// to 8 minutes, so that a busy hour does not roll back a healthy version.
 pub fn clients(
     sdk: &aws_config::SdkConfig,
 ) -> (aws_sdk_codedeploy::Client, aws_sdk_lambda::Client) {
     let lambda = aws_sdk_lambda::config::Builder::from(sdk)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
+                .connect_timeout(Duration::from_secs(2))
                 .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(40))
+                .operation_timeout(Duration::from_secs(480))
                 .build(),
+        )
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(30)
+                .with_initial_backoff(Duration::from_secs(1))
+                .with_max_backoff(Duration::from_secs(20)),
         )
         .build();
     (
