@@ -90,7 +90,8 @@ impl Problem {
             Problem::Auth(e) => match e {
                 AuthError::InvalidNip(_)
                 | AuthError::InvalidToken
-                | AuthError::InvalidSecondFactor => StatusCode::BAD_REQUEST,
+                | AuthError::InvalidSecondFactor
+                | AuthError::ClockOff { .. } => StatusCode::BAD_REQUEST,
                 AuthError::InvalidChallenge => StatusCode::UNAUTHORIZED,
                 AuthError::AlreadyEnrolled | AuthError::NotEnrolled => StatusCode::CONFLICT,
                 AuthError::SecondFactorLocked => StatusCode::FORBIDDEN,
@@ -231,6 +232,10 @@ fn auth_title_detail(e: &AuthError, lang: Lang, min_len: usize) -> (&'static str
                 ),
             },
         ),
+        AuthError::ClockOff { offset_secs } => (
+            p("Jam ponsel Anda tidak tepat", "Your phone's clock is off"),
+            clock_off_text(*offset_secs, lang),
+        ),
         AuthError::Unavailable { .. } => (
             p("Layanan sedang tidak tersedia", "Service unavailable"),
             format!(
@@ -246,6 +251,25 @@ fn auth_title_detail(e: &AuthError, lang: Lang, min_len: usize) -> (&'static str
             let ((ti, te), (di, de)) = fixed_text(fixed);
             (p(ti, te), p(di, de).into())
         }
+    }
+}
+
+/// What a civil servant reads when the authenticator's code is that of a time a few minutes
+/// away: by how much and which way the phone's clock is off, and how to set it right.
+fn clock_off_text(offset_secs: i64, lang: Lang) -> String {
+    let minutes = (offset_secs.abs() + 30) / 60;
+    let minutes = minutes.max(1);
+    match (lang, offset_secs > 0) {
+        (Lang::Id, ahead) => format!(
+            "Kode ini milik waktu sekitar {minutes} menit {} dari sekarang, jadi tidak diterima: jam ponsel Anda {} sekitar {minutes} menit. Aktifkan \"Tanggal & waktu otomatis\" (Setelan › Sistem › Tanggal & waktu; di iPhone: Pengaturan › Umum › Tanggal & Waktu › Atur Otomatis), lalu masukkan kode yang tampil.",
+            if ahead { "lebih maju" } else { "lebih lambat" },
+            if ahead { "terlalu cepat" } else { "terlambat" },
+        ),
+        (Lang::En, ahead) => format!(
+            "This code belongs to a time about {minutes} minute(s) {} now, so it is not accepted: your phone's clock is about {minutes} minute(s) {}. Turn on \"Automatic date & time\" (Settings › System › Date & time; on an iPhone: Settings › General › Date & Time › Set Automatically), then enter the code shown.",
+            if ahead { "after" } else { "before" },
+            if ahead { "fast" } else { "slow" },
+        ),
     }
 }
 
@@ -314,6 +338,7 @@ fn fixed_text(e: &AuthError) -> Texts {
         AuthError::InvalidNip(_)
         | AuthError::WeakPassword(_)
         | AuthError::RateLimited { .. }
+        | AuthError::ClockOff { .. }
         | AuthError::Unavailable { .. } => (("", ""), ("", "")),
     }
 }

@@ -96,7 +96,7 @@ const state = {
   challenge: null,
   policy: null,
   // The help contacts (GET /v1/help replaces these defaults with the configured ones).
-  help: { phone: '021-8093008', email: 'humas@bkn.go.id', url: 'https://www.bkn.go.id/homepage/lapor-bkn' },
+  help: { phone: '021-8093008', email: 'humasbknri@gmail.com', url: 'https://www.bkn.go.id/homepage/lapor-bkn' },
 };
 
 const $ = (sel, root) => (root || document).querySelector(sel);

@@ -210,6 +210,78 @@ async fn set_up_then_log_in_in_two_steps() {
     }
 }
 
+/// A code of a time a few minutes away is refused, at set-up and at login, with how far the
+/// phone's clock is off and how to set it; it counts as a wrong code.
+#[tokio::test]
+async fn a_phone_clock_minutes_off_is_told_not_let_in() {
+    let (app, token) = active_app_with(AppOptions::default()).await;
+    let a = app
+        .post_bearer(
+            "/v1/account/second-factor",
+            &token,
+            json!({ "current_password": STRONG }),
+        )
+        .await;
+    let uri = a.json()["otpauth_uri"].as_str().expect("uri").to_owned();
+    // Set-up with a phone 5 minutes fast: refused, and said.
+    let c = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": code_now(&app, &uri, 300) }),
+        )
+        .await;
+    assert_eq!(
+        (c.status, c.code().as_str()),
+        (400, "clock_off"),
+        "{}",
+        c.json()
+    );
+    let detail = c.json()["detail"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        detail.contains("sekitar 5 menit") && detail.contains("otomatis"),
+        "{detail}"
+    );
+    // The right time's code sets it up.
+    let c = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": code_now(&app, &uri, 0) }),
+        )
+        .await;
+    assert_eq!(c.status, 200, "{}", c.json());
+    app.clock.advance(Duration::seconds(30));
+    // Login with a phone 3 minutes slow: refused, and said; 11 minutes: a plain wrong code.
+    let ch = challenge(&app).await;
+    let slow = second(&app, &ch, &code_now(&app, &uri, -180)).await;
+    assert_eq!((slow.status, slow.code().as_str()), (400, "clock_off"));
+    let detail = slow.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        detail.contains("sekitar 3 menit") && detail.contains("terlambat"),
+        "{detail}"
+    );
+    let far = second(&app, &ch, &code_now(&app, &uri, -660)).await;
+    assert_eq!(
+        (far.status, far.code().as_str()),
+        (400, "invalid_second_factor")
+    );
+    let records = app
+        .store
+        .list_audit(&sapk_core::Nip::from_stored(NIP).unwrap(), 100)
+        .await
+        .unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.details["reason"] == "wrong_code_clock_off"),
+        "the refusal is recorded as a wrong code from a clock off"
+    );
+}
+
 #[tokio::test]
 async fn one_step_of_drift_either_way_and_no_older_code() {
     let (app, uri, _) = enrolled_app().await;

@@ -575,7 +575,7 @@ mod tests {
         let d = Config::default();
         assert_eq!(
             (d.help.phone.as_str(), d.help.email.as_str()),
-            ("021-8093008", "humas@bkn.go.id")
+            ("021-8093008", "humasbknri@gmail.com")
         );
     }
 

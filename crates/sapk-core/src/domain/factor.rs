@@ -234,6 +234,31 @@ impl TotpSecret {
     }
 }
 
+/// How far a phone's clock may be off for [`TotpSecret::clock_offset`] to say so: 10 minutes
+/// either way (20 steps).
+pub const DRIFT_STEPS: i64 = 20;
+
+impl TotpSecret {
+    /// A wrong code that is the code of a step further away (2 to [`DRIFT_STEPS`] steps either
+    /// way): the phone's clock is off by about that much. The offset in seconds (positive: the
+    /// phone is ahead), the nearest first. The code is still refused: only ±1 step counts.
+    pub fn clock_offset(
+        &self,
+        code: &TotpCode,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, FactorError> {
+        let t = now.timestamp().div_euclid(STEP_SECS);
+        for k in 2..=DRIFT_STEPS {
+            for step in [t + k, t - k] {
+                if ct_eq(&self.code_at(step)?, code.0.expose_secret()) {
+                    return Ok(Some((step - t) * STEP_SECS));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// The time step of `now`.
 pub fn step_of(now: DateTime<Utc>) -> i64 {
     now.timestamp().div_euclid(STEP_SECS)
@@ -359,6 +384,43 @@ mod tests {
         assert_eq!(s.matching_step(&code(t), now, t).unwrap(), None);
         assert_eq!(s.matching_step(&code(t - 1), now, t).unwrap(), None);
         assert_eq!(s.matching_step(&code(t + 1), now, t).unwrap(), Some(t + 1));
+    }
+
+    #[test]
+    fn a_code_of_a_time_minutes_away_tells_how_far_the_clock_is_off() {
+        let s = TotpSecret::generate().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 3, 0, 10).unwrap();
+        let t = step_of(now);
+        let code = |step| match FactorInput::parse(&s.code_at(step).unwrap()) {
+            Some(FactorInput::Totp(c)) => c,
+            other => panic!("{other:?}"),
+        };
+        for (d, want) in [
+            (10, Some(300)),
+            (-4, Some(-120)),
+            (20, Some(600)),
+            (-20, Some(-600)),
+        ] {
+            let got = s.clock_offset(&code(t + d), now).unwrap();
+            // Another step's code may be the same six digits (one chance in a million each).
+            assert!(
+                got == want || got.is_some_and(|g| g.abs() < want.unwrap_or(0).abs()),
+                "{d}: {got:?}"
+            );
+        }
+        // Within a step it counts (matching_step), so it says nothing; beyond ten minutes neither.
+        for d in [-1, 0, 1] {
+            assert_eq!(
+                s.clock_offset(&code(t + d), now)
+                    .unwrap()
+                    .filter(|o| o.abs() > 600),
+                None
+            );
+        }
+        assert!(s
+            .clock_offset(&code(t + 21), now)
+            .unwrap()
+            .is_none_or(|o| o.abs() <= 600));
     }
 
     fn nip(s: &str) -> Nip {

@@ -283,7 +283,7 @@ mod tests {
             .contains("27 November 2026 pukul 16.05 WIB / 17.05 WITA / 18.05 WIT"));
         assert!(id.text.contains("Jika Anda tidak meminta"));
         assert!(id.text.contains("021-8093008"));
-        assert!(id.text.contains("BKPSDM") && id.text.contains("humas@bkn.go.id"));
+        assert!(id.text.contains("BKPSDM") && id.text.contains("humasbknri@gmail.com"));
         assert!(
             !id.text.contains("Call Center"),
             "a general line, not a call centre"

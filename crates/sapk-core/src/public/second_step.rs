@@ -137,16 +137,25 @@ impl Public<'_> {
             totp => self.totp_step(&nip, &factor, totp.as_ref(), now)?,
         };
         let Some(updated_factor) = accepted else {
-            // The failure was counted when the attempt was reserved.
+            // The failure was counted when the attempt was reserved. A code of a time a few
+            // minutes away is refused too, and said: the phone's clock is off.
+            let off = match (&input, capped) {
+                (Some(FactorInput::Totp(code)), false) => {
+                    self.clock_offset(&nip, &factor, code, now)?
+                }
+                _ => None,
+            };
             let reason = match &input {
                 None => "malformed_code",
                 Some(FactorInput::Totp(_)) if capped => "authenticator_capped",
+                Some(FactorInput::Totp(_)) if off.is_some() => "wrong_code_clock_off",
                 Some(FactorInput::Totp(_)) => "wrong_code",
                 Some(FactorInput::Recovery(_)) => "wrong_recovery_code",
             };
-            return Err(self
+            let e = self
                 .second_step_failed(&account, &hash, &records, reason, capped, meta)
-                .await);
+                .await;
+            return Err(clock_said(e, off));
         };
         // Only one request takes the challenge; then the code is marked used with a
         // compare-and-set on the account (a code used meanwhile makes it fail).
@@ -411,6 +420,22 @@ impl Service {
         self.give_back_one(&records).await
     }
 
+    /// How far off the phone's clock is, if a wrong authenticator code is the code of a time
+    /// a few minutes away ([`crate::domain::factor::TotpSecret::clock_offset`]).
+    fn clock_offset(
+        &self,
+        nip: &Nip,
+        factor: &SecondFactor,
+        code: &crate::domain::factor::TotpCode,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, AuthError> {
+        let secret = self
+            .factor_key()?
+            .open(nip, &factor.sealed_secret)
+            .map_err(factor_down)?;
+        secret.clock_offset(code, now).map_err(factor_down)
+    }
+
     /// The factor with a right authenticator code's step as the last one used (a code
     /// newer than the last one accepted); `None` for a wrong code or a recovery code.
     fn totp_step(
@@ -612,14 +637,24 @@ impl Service {
             self.totp_step(nip, &factor, input.as_ref(), now)?
         };
         let Some(checked) = checked else {
+            let off = match (&input, capped) {
+                (Some(FactorInput::Totp(code)), false) => {
+                    self.clock_offset(nip, &factor, code, now)?
+                }
+                _ => None,
+            };
+            let reason = match (capped, off) {
+                (true, _) => "authenticator_capped",
+                (false, Some(_)) => "wrong_code_clock_off",
+                (false, None) => "wrong_code",
+            };
             let mut ev = self.public_event(nip, meta, action, Outcome::Failed);
-            ev.details =
-                json!({ "reason": if capped { "authenticator_capped" } else { "wrong_code" } });
+            ev.details = json!({ "reason": reason });
             self.audit(ev).await;
             return Err(if capped {
                 AuthError::SecondFactorLocked
             } else {
-                AuthError::InvalidSecondFactor
+                clock_said(AuthError::InvalidSecondFactor, off)
             });
         };
         // A right code gives back its own attempt alone, from the lock-out counts and the
@@ -657,5 +692,14 @@ impl Service {
             .await;
         }
         Ok(RecoveryCodes(codes.iter().map(|c| c.display()).collect()))
+    }
+}
+
+/// A wrong authenticator code answered with how far off the phone's clock is, when it is the
+/// code of a time a few minutes away; any other refusal as it is.
+fn clock_said(e: AuthError, offset_secs: Option<i64>) -> AuthError {
+    match (e, offset_secs) {
+        (AuthError::InvalidSecondFactor, Some(offset_secs)) => AuthError::ClockOff { offset_secs },
+        (e, _) => e,
     }
 }

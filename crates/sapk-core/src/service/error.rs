@@ -24,6 +24,10 @@ pub enum AuthError {
     /// A wrong, used or malformed authenticator or recovery code.
     #[error("wrong authenticator or recovery code")]
     InvalidSecondFactor,
+    /// A wrong authenticator code that is the code of a time a few minutes away: the phone's
+    /// clock is off by about `offset_secs` (positive: ahead). Refused all the same.
+    #[error("authenticator code from a clock {offset_secs} s off")]
+    ClockOff { offset_secs: i64 },
     /// The second step's challenge is missing, expired, used, or outlived by a change of
     /// the account: log in again.
     #[error("missing, expired or used login challenge")]
@@ -50,6 +54,7 @@ impl AuthError {
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::Unavailable { .. } => "unavailable",
             AuthError::InvalidSecondFactor => "invalid_second_factor",
+            AuthError::ClockOff { .. } => "clock_off",
             AuthError::InvalidChallenge => "invalid_challenge",
             AuthError::SecondFactorLocked => "second_factor_locked",
             AuthError::AlreadyEnrolled => "already_enrolled",

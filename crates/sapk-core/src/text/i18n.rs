@@ -3,10 +3,12 @@
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::Serialize;
 
-/// BKN headquarters' general line (a switchboard, not a dedicated call centre): the default.
+/// BKN's call centre as MySAPK's own help text gives it ("Call Center : 021-8093008", the seed
+/// document `mysapk-lupa-password.txt`): the default.
 pub const HELP_PHONE: &str = "021-8093008";
-/// BKN's public relations address, which answers the public: the default.
-pub const HELP_EMAIL: &str = "humas@bkn.go.id";
+/// BKN public relations' address as that text gives it ("Email: humasbknri@gmail.com"): the
+/// default. (An `@bkn.go.id` address no public source confirms was used before.)
+pub const HELP_EMAIL: &str = "humasbknri@gmail.com";
 
 /// BKN's line and address that help texts name, configured once per process
 /// (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`; [`HelpContacts::install`]).
@@ -49,7 +51,7 @@ impl HelpContacts {
         HELP.get().cloned().unwrap_or_default()
     }
 }
-/// BKN's public complaint page.
+/// BKN's public complaint page, as the same text gives it ("Keluhan: …").
 pub const HELP_URL: &str = "https://www.bkn.go.id/homepage/lapor-bkn";
 
 /// Where a civil servant gets help, in the order to try: their own agency's HR unit (which
