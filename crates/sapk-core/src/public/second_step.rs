@@ -137,21 +137,8 @@ impl Public<'_> {
             totp => self.totp_step(&nip, &factor, totp.as_ref(), now)?,
         };
         let Some(updated_factor) = accepted else {
-            // The failure was counted when the attempt was reserved. A code of a time a few
-            // minutes away is refused too, and said: the phone's clock is off.
-            let off = match (&input, capped) {
-                (Some(FactorInput::Totp(code)), false) => {
-                    self.clock_offset(&nip, &factor, code, now)?
-                }
-                _ => None,
-            };
-            let reason = match &input {
-                None => "malformed_code",
-                Some(FactorInput::Totp(_)) if capped => "authenticator_capped",
-                Some(FactorInput::Totp(_)) if off.is_some() => "wrong_code_clock_off",
-                Some(FactorInput::Totp(_)) => "wrong_code",
-                Some(FactorInput::Recovery(_)) => "wrong_recovery_code",
-            };
+            // The failure was counted when the attempt was reserved.
+            let (reason, off) = self.failure_reason(&nip, &factor, input.as_ref(), capped, now)?;
             let e = self
                 .second_step_failed(&account, &hash, &records, reason, capped, meta)
                 .await;
@@ -418,6 +405,28 @@ impl Service {
             return Err(AuthError::InvalidCredentials);
         }
         self.give_back_one(&records).await
+    }
+
+    /// Why a second step failed, for its record, and how far off the phone's clock is when a
+    /// wrong authenticator code is the code of a time a few minutes away (refused too, and
+    /// said).
+    fn failure_reason(
+        &self,
+        nip: &Nip,
+        factor: &SecondFactor,
+        input: Option<&FactorInput>,
+        capped: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(&'static str, Option<i64>), AuthError> {
+        Ok(match input {
+            None => ("malformed_code", None),
+            Some(FactorInput::Totp(_)) if capped => ("authenticator_capped", None),
+            Some(FactorInput::Totp(code)) => match self.clock_offset(nip, factor, code, now)? {
+                Some(off) => ("wrong_code_clock_off", Some(off)),
+                None => ("wrong_code", None),
+            },
+            Some(FactorInput::Recovery(_)) => ("wrong_recovery_code", None),
+        })
     }
 
     /// How far off the phone's clock is, if a wrong authenticator code is the code of a time
