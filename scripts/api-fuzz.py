@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 NIP = "198609262015051001"
 RESET_NIP = "199009132025242014"
 RESET_EMAIL = "ayu.lestari@example.go.id"
-PASSWORD = "Lumbung-Padi-Kertas-48"
+PASSWORD = "Danau-Toba-Kabut-64"
 CODE = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4})\b")
 HUGE = "1000000/900"
 

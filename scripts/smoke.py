@@ -31,7 +31,7 @@ REGION = "ap-southeast-3"
 NIP = "198609262015051001"
 PID = os.getpid()
 EMAIL = f"smoke.{PID}@example.go.id"
-PASSWORD = "Kuda-Laut-Terbang-9"
+PASSWORD = "Sungai-Kapuas-Senja-58"
 AWS = {
     "AWS_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "test",

@@ -89,7 +89,7 @@ pub struct Mail {
 
 pub const NIP: &str = "198609262015051001";
 pub const EMAIL: &str = "budi.santoso@example.go.id";
-pub const STRONG: &str = "Kuda-Laut-Terbang-9";
+pub const STRONG: &str = "Sungai-Kapuas-Senja-58";
 pub const STRONG2: &str = "Perahu-Layar-Biru-42";
 
 pub async fn spawn_app() -> TestApp {

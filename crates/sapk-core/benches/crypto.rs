@@ -12,14 +12,14 @@ use std::hint::black_box;
 
 fn argon2(c: &mut Criterion) {
     let h = PasswordHasher::new(HashParams::default()).expect("params");
-    let phc = h.hash_blocking("Kuda-Laut-Terbang-9").expect("hash");
+    let phc = h.hash_blocking("Sungai-Kapuas-Senja-58").expect("hash");
     let mut g = c.benchmark_group("argon2id_default");
     g.sample_size(20);
     g.bench_function("verify (one login)", |b| {
-        b.iter(|| black_box(h.verify_blocking(black_box("Kuda-Laut-Terbang-9"), &phc)))
+        b.iter(|| black_box(h.verify_blocking(black_box("Sungai-Kapuas-Senja-58"), &phc)))
     });
     g.bench_function("hash (one reset)", |b| {
-        b.iter(|| black_box(h.hash_blocking(black_box("Kuda-Laut-Terbang-9"))))
+        b.iter(|| black_box(h.hash_blocking(black_box("Sungai-Kapuas-Senja-58"))))
     });
     // What the service did before its memory was reused: the argon2 crate's own
     // verification, which allocates and faults in 19 MiB each time.
@@ -29,7 +29,7 @@ fn argon2(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 argon2::Argon2::default()
-                    .verify_password(black_box(b"Kuda-Laut-Terbang-9"), &parsed)
+                    .verify_password(black_box(b"Sungai-Kapuas-Senja-58"), &parsed)
                     .is_ok(),
             )
         })
@@ -48,7 +48,7 @@ fn argon2(c: &mut Criterion) {
     g.bench_function("PasswordHasher::verify (bounded, reused memory)", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let pw = Password::new("Kuda-Laut-Terbang-9");
+                let pw = Password::new("Sungai-Kapuas-Senja-58");
                 let all = (0..8).map(|_| h.verify(&pw, Some(&phc)));
                 black_box(futures_util::future::join_all(all).await)
             })
@@ -65,7 +65,7 @@ fn argon2(c: &mut Criterion) {
                             use argon2::PasswordVerifier;
                             let parsed = argon2::PasswordHash::new(&phc).expect("phc");
                             argon2::Argon2::default()
-                                .verify_password(b"Kuda-Laut-Terbang-9", &parsed)
+                                .verify_password(b"Sungai-Kapuas-Senja-58", &parsed)
                                 .is_ok()
                         })
                     });
@@ -109,8 +109,8 @@ fn policy(c: &mut Criterion) {
         .with_name("Budi Santoso")
         .with_email(&Email::parse("budi.santoso@example.go.id").expect("email"));
     let mut g = c.benchmark_group("password policy (context, Indonesian words, zxcvbn)");
-    g.bench_function("typical: Kuda-Laut-Terbang-9", |b| {
-        b.iter(|| black_box(p.check(&Password::new(black_box("Kuda-Laut-Terbang-9")), &ctx)))
+    g.bench_function("typical: Sungai-Kapuas-Senja-58", |b| {
+        b.iter(|| black_box(p.check(&Password::new(black_box("Sungai-Kapuas-Senja-58")), &ctx)))
     });
     for (name, pw) in adversarial_passwords() {
         let pw = Password::new(&pw);
@@ -118,6 +118,24 @@ fn policy(c: &mut Criterion) {
             b.iter(|| black_box(p.check(black_box(&pw), &ctx)))
         });
     }
+    g.finish();
+    // What the breached-password check adds to each check (the filter loaded once, first).
+    sapk_core::breached::load();
+    let mut g = c.benchmark_group("breached-password filter");
+    g.bench_function("is_breached: not in the corpus", |b| {
+        b.iter(|| {
+            black_box(sapk_core::breached::is_breached(black_box(
+                "Sungai-Kapuas-Senja-58",
+            )))
+        })
+    });
+    g.bench_function("is_breached: in the corpus", |b| {
+        b.iter(|| {
+            black_box(sapk_core::breached::is_breached(black_box(
+                "Hd764nW5d7E1vb1",
+            )))
+        })
+    });
     g.finish();
 }
 

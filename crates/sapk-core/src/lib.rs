@@ -25,7 +25,8 @@ pub mod text;
 
 // The domain's and the texts' modules under their old names, for the adapters and binaries.
 pub use domain::{
-    audit_chain, code, config, email, factor, keys, mail_status, name, nik, nip, password, policy,
+    audit_chain, breached, code, config, email, factor, keys, mail_status, name, nik, nip,
+    password, policy,
 };
 pub use service::{error, throttle};
 pub use text::{audit_text, i18n};

@@ -41,7 +41,7 @@ fn code_in(text: &str) -> String {
 
 const NIP: &str = "198609262015051001";
 const EMAIL: &str = "budi@example.go.id";
-const PW: &str = "Kuda-Laut-Terbang-9";
+const PW: &str = "Sungai-Kapuas-Senja-58";
 
 fn event(method: &str, path: &str, body: Option<Value>, bearer: Option<&str>) -> String {
     let mut e = ApiGatewayV2::new(method, path).header("content-type", "application/json");

@@ -40,6 +40,7 @@ pub(crate) fn policy_body(policy: &sapk_core::password::PasswordPolicy, lang: La
         Violation::NoUppercase,
         Violation::NoDigit,
         Violation::TooGuessable,
+        Violation::Breached,
     ]
     .into_iter()
     .map(|v| json!({ "code": v.code(), "text": violation_text(v, lang, policy.min_len) }))
@@ -65,8 +66,14 @@ fn violation_text(v: Violation, lang: Lang, min_len: usize) -> String {
         (Violation::NoDigit, l) => l.pick("minimal 1 angka", "at least 1 digit").into(),
         (Violation::TooGuessable, l) => l
             .pick(
-                "tidak mudah ditebak: jangan memakai nama, tanggal lahir, NIP, email, kata umum atau password umum; gunakan tiga atau empat kata yang tidak berhubungan ditambah angka, misalnya Lumbung-Padi-Kertas-48",
-                "not easy to guess: do not use your name, birth date, NIP, e-mail, common words or common passwords; use three or four unrelated words and a number, e.g. Lumbung-Padi-Kertas-48",
+                "tidak mudah ditebak: jangan memakai nama, tanggal lahir, NIP, email, kata umum atau password umum; gunakan tiga atau empat kata yang tidak berhubungan ditambah angka, pilihan Anda sendiri (jangan menyalin contoh dari mana pun)",
+                "not easy to guess: do not use your name, birth date, NIP, e-mail, common words or common passwords; use three or four unrelated words and a number of your own choosing (never copy an example from anywhere)",
+            )
+            .into(),
+        (Violation::Breached, l) => l
+            .pick(
+                "belum pernah muncul dalam kebocoran data: password yang pernah bocor adalah yang pertama dicoba penyerang, sekuat apa pun kelihatannya",
+                "has not appeared in a data breach: leaked passwords are the first an attacker tries, however strong they look",
             )
             .into(),
     }
@@ -203,20 +210,32 @@ fn auth_title_detail(e: &AuthError, lang: Lang, min_len: usize) -> (&'static str
         AuthError::WeakPassword(vs) => {
             let list: Vec<String> = vs
                 .iter()
+                .filter(|v| **v != Violation::Breached)
                 .map(|v| violation_text(*v, lang, min_len))
                 .collect();
+            // A breached password is said first and plainly: it may pass every other rule.
+            let breached = if vs.contains(&Violation::Breached) {
+                p(
+                    "Password ini pernah muncul dalam kebocoran data (daftar password yang bocor dari berbagai layanan), jadi penyerang akan mencobanya lebih dulu; pilih password lain. ",
+                    "This password appeared in a data breach (lists of passwords leaked from many services), so attackers try it first; choose another. ",
+                )
+            } else {
+                ""
+            };
+            let rules = match (list.is_empty(), lang) {
+                (true, _) => String::new(),
+                (false, Lang::Id) => format!("Password baru harus {}. ", list.join("; ")),
+                (false, Lang::En) => format!("The new password must have {}. ", list.join("; ")),
+            };
             (
                 p("Password terlalu lemah", "Password too weak"),
-                match lang {
-                    Lang::Id => format!(
-                        "Password baru harus {}. Kode reset Anda belum terpakai.",
-                        list.join("; ")
-                    ),
-                    Lang::En => format!(
-                        "The new password must have {}. Your reset code was not used up.",
-                        list.join("; ")
-                    ),
-                },
+                format!(
+                    "{breached}{rules}{}",
+                    p(
+                        "Kode reset Anda belum terpakai.",
+                        "Your reset code was not used up."
+                    )
+                ),
             )
         }
         AuthError::RateLimited { retry_after_secs } => (

@@ -36,12 +36,12 @@ fn event_for(bin: &Path) -> Value {
         "reset" => (
             "POST",
             "/v1/password/reset",
-            json!({ "nip": unknown, "token": "AAAA-AAAA", "new_password": "Kuda-Laut-Terbang-9" }),
+            json!({ "nip": unknown, "token": "AAAA-AAAA", "new_password": "Sungai-Kapuas-Senja-58" }),
         ),
         _ => (
             "POST",
             "/v1/login",
-            json!({ "nip": unknown, "password": "Kuda-Laut-Terbang-9" }),
+            json!({ "nip": unknown, "password": "Sungai-Kapuas-Senja-58" }),
         ),
     };
     ApiGatewayV2::new(method, path)

@@ -140,7 +140,7 @@ fn hash_params(cheap: bool) -> HashParams {
     }
 }
 
-const PASSWORD: &str = "Kuda-Laut-Terbang-9";
+const PASSWORD: &str = "Sungai-Kapuas-Senja-58";
 
 /// A valid NIP per index: birth dates walk through 1960-1999, appointed at 25, every other
 /// one an NI PPPK (code 21), sequence numbers vary.

@@ -137,6 +137,8 @@ function problemText(res) {
     }
     case 'unavailable': return t('unavailable');
     case 'weak_password': {
+      // A breached password may meet every other rule: the server's words say it plainly.
+      if ((p.violations || []).includes('breached') && p.detail) return p.detail;
       const list = (p.violations || []).map(ruleText).join('; ');
       return t('weak', { list });
     }

@@ -617,7 +617,7 @@ async fn passwords_built_from_the_name_and_birth_date_are_refused_at_reset() {
     app.forgot(NIP).await;
     let code = app.last_code(EMAIL).await;
     assert_eq!(
-        app.reset(NIP, &code, "Lumbung-Padi-Kertas-48").await.status,
+        app.reset(NIP, &code, "Danau-Toba-Kabut-64").await.status,
         200
     );
 }

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use serde_norway::Value as Y;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-const PW: &str = "Kuda-Laut-Terbang-9";
+const PW: &str = "Sungai-Kapuas-Senja-58";
 const PW2: &str = "Perahu-Layar-Biru-27";
 const FROM: &str = "SAPK BKN <no-reply@sapk.example.go.id>";
 const IDENTITY: &str = "sapk.example.go.id";

@@ -10,7 +10,7 @@ use sapk_http::Api;
 use serde_json::json;
 use serde_json::Value;
 
-const PW: &str = "Kuda-Laut-Terbang-9";
+const PW: &str = "Sungai-Kapuas-Senja-58";
 const PW2: &str = "Perahu-Layar-Biru-42";
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 const PNS: &str = "198609262015051001";
 const PNS_EMAIL: &str = "budi.santoso@example.go.id";
 const PPPK: &str = "199009132025242014";
-const STRONG: &str = "Lumbung-Padi-Kertas-48";
+const STRONG: &str = "Danau-Toba-Kabut-64";
 /// The help line the server is configured with: the page shows it (one configurable place).
 const HELP_PHONE: &str = "(021) 8093008";
 
@@ -271,7 +271,7 @@ async fn recover_in(width: u32, height: u32, prefix: &str) {
     until(&c, "!document.querySelector('#view-reset').hidden").await;
     until(
         &c,
-        "document.querySelectorAll('#reset-rules li').length === 5",
+        "document.querySelectorAll('#reset-rules li').length === 6",
     )
     .await;
     let nip_kept = c

@@ -331,7 +331,7 @@ async fn a_reset_whose_answer_is_lost_after_the_commit_is_whole_and_done_once() 
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     assert!(app.store.get_reset_code(&nip).await.unwrap().is_none());
     // Trying again with the same code cannot set another password.
-    let again = app.reset(NIP, &code, "Lumbung-Padi-Kertas-48").await;
+    let again = app.reset(NIP, &code, "Danau-Toba-Kabut-64").await;
     assert_eq!(
         (again.status, again.code().as_str()),
         (400, "invalid_token")

@@ -181,11 +181,74 @@ async fn weak_password_lists_each_rule() {
     assert_eq!(r.status, 422);
     assert_eq!(
         r.json()["violations"],
-        json!(["too_short", "no_uppercase", "no_digit", "too_guessable"])
+        json!([
+            "too_short",
+            "no_uppercase",
+            "no_digit",
+            "too_guessable",
+            "breached"
+        ])
     );
     let long = format!("Aa1-{}", "x".repeat(130));
     let r = app.reset(NIP, "AAAA-AAAA", &long).await;
     assert_eq!(r.json()["violations"], json!(["too_long"]));
+}
+
+/// A password from a breach corpus is refused at reset and at a change, whatever its score,
+/// and so are the examples this project ever showed; the refusal says so, and the code is
+/// not used up.
+#[tokio::test]
+async fn a_breached_password_is_refused_and_said() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let (code, _) = app.code_and_a_wrong_one().await;
+    // In the corpus (it meets the length, uppercase and digit rules), and the README's and the
+    // page's old examples.
+    for pw in [
+        "Hd764nW5d7E1vb1",
+        "Kuda-Laut-Terbang-9",
+        "Lumbung-Padi-Kertas-48",
+    ] {
+        let r = app.reset(NIP, &code, pw).await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (422, "weak_password"),
+            "{pw}"
+        );
+        let v = r.json();
+        assert!(
+            v["violations"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("breached")),
+            "{pw}: {v}"
+        );
+        assert!(
+            v["detail"]
+                .as_str()
+                .unwrap()
+                .contains("pernah muncul dalam kebocoran data"),
+            "{v}"
+        );
+    }
+    // The code was not used up: a password of one's own works with it.
+    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
+    let token = app.login(NIP, STRONG).await.json()["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let r = app
+        .post_bearer(
+            "/v1/password/change",
+            &token,
+            json!({ "current_password": STRONG, "new_password": "Hd764nW5d7E1vb1" }),
+        )
+        .await;
+    assert_eq!((r.status, r.code().as_str()), (422, "weak_password"));
+    assert!(r.json()["violations"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("breached")));
 }
 
 #[tokio::test]

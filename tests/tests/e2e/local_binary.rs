@@ -108,7 +108,7 @@ async fn local_binary_full_flow_and_logs_hold_no_secrets() {
         .status(),
         422
     );
-    let pw = "Kuda-Laut-Terbang-9";
+    let pw = "Sungai-Kapuas-Senja-58";
     assert_eq!(
         post(
             "/v1/password/reset",

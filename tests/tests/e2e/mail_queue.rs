@@ -12,7 +12,7 @@ use sapk_core::staff::Operator;
 use sapk_e2e::aws::*;
 use serde_json::json;
 
-const PW: &str = "Kuda-Laut-Terbang-9";
+const PW: &str = "Sungai-Kapuas-Senja-58";
 
 async fn queue(name: &str) -> (sapk_aws::aws_sdk_sqs::Client, String) {
     let sqs = sapk_aws::sqs_client(&sapk_aws::local_sdk_config(&dynamodb_url()).await);

@@ -10,7 +10,7 @@ use sapk_e2e::aws::*;
 use sapk_e2e::totp_code;
 use serde_json::{json, Value};
 
-const PW: &str = "Kuda-Laut-Terbang-9";
+const PW: &str = "Sungai-Kapuas-Senja-58";
 
 fn pid() -> u32 {
     std::process::id()

@@ -4,6 +4,7 @@
 //! [`crate::text`].
 
 pub mod audit_chain;
+pub mod breached;
 pub mod code;
 pub mod config;
 pub mod email;

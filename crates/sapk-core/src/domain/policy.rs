@@ -31,6 +31,9 @@ pub enum Violation {
     NoUppercase,
     NoDigit,
     TooGuessable,
+    /// The password appeared in a data breach (or is one this project showed as an example):
+    /// [`crate::domain::breached`].
+    Breached,
 }
 
 impl Violation {
@@ -41,6 +44,7 @@ impl Violation {
             Violation::NoUppercase => "no_uppercase",
             Violation::NoDigit => "no_digit",
             Violation::TooGuessable => "too_guessable",
+            Violation::Breached => "breached",
         }
     }
 }
@@ -567,6 +571,9 @@ impl PasswordPolicy {
         if len <= self.max_len && len > 0 && self.score(s, ctx) < self.min_score {
             v.push(Violation::TooGuessable);
         }
+        if crate::domain::breached::is_breached(s) {
+            v.push(Violation::Breached);
+        }
         if v.is_empty() {
             Ok(())
         } else {
@@ -651,7 +658,7 @@ mod tests {
             Err(vec![Violation::TooLong])
         );
         assert_eq!(
-            p.check(&Password::new("Kuda-Laut-Terbang-9"), &budi()),
+            p.check(&Password::new("Sungai-Kapuas-Senja-58"), &budi()),
             Ok(())
         );
     }
@@ -705,8 +712,7 @@ mod tests {
     fn strong_passwords_pass() {
         let ctx = budi();
         for pw in [
-            "Lumbung-Padi-Kertas-48",
-            "Kuda-Laut-Terbang-9",
+            "Sungai-Kapuas-Senja-58",
             "Perahu-Layar-Biru-42",
             "jembatan Gelas musim 731",
             "Tq9#vLm2$Xr7",

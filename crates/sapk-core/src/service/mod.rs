@@ -310,6 +310,7 @@ impl Service {
         let h = self.hasher.clone();
         let _ = tokio::task::spawn_blocking(move || {
             crate::domain::policy::load_word_list();
+            crate::domain::breached::load();
             h.dummy_hash().len()
         })
         .await;

@@ -158,7 +158,7 @@ async fn login_function_full_cycle_with_base64_bodies_and_english() {
         })
         .unwrap()
         .to_owned();
-    let pw = "Kuda-Laut-Terbang-9";
+    let pw = "Sungai-Kapuas-Senja-58";
     let body = json!({ "nip": NIP, "token": code, "new_password": pw }).to_string();
     let b64 = base64::engine::general_purpose::STANDARD.encode(body);
     let r = reset
@@ -425,6 +425,7 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
             retry_after_secs: 1,
         }),
         Problem::Auth(AuthError::InvalidSecondFactor),
+        Problem::Auth(AuthError::ClockOff { offset_secs: 300 }),
         Problem::Auth(AuthError::InvalidChallenge),
         Problem::Auth(AuthError::SecondFactorLocked),
         Problem::Auth(AuthError::AlreadyEnrolled),
@@ -448,6 +449,7 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
         Violation::NoUppercase,
         Violation::NoDigit,
         Violation::TooGuessable,
+        Violation::Breached,
     ]
     .iter()
     .map(|v| v.code().to_owned())
@@ -488,7 +490,8 @@ async fn the_policy_route_gives_the_rules_the_server_checks_in_the_asked_languag
             "too_long",
             "no_uppercase",
             "no_digit",
-            "too_guessable"
+            "too_guessable",
+            "breached"
         ]
     );
     assert_eq!(id["rules"][0]["text"], format!("minimal {min} karakter"));
