@@ -8,6 +8,7 @@ use std::path::Path;
 
 mod cli;
 mod counter;
+mod one_address;
 
 /// The binary on the store in `dir`, with no operator or office from the environment.
 fn admin(dir: &Path) -> Command {

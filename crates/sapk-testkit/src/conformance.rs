@@ -1311,6 +1311,25 @@ pub async fn one_address_one_account(s: DynStore) {
         s.get_account(&holder).await.unwrap().unwrap().email,
         Some(prize)
     );
+    // Ten new accounts (an import's rows) racing for one address: one is created.
+    let shared = Email::parse(&format!("impor.{}@example.go.id", a.as_str())).unwrap();
+    let creations = (0..10).map(|_| {
+        let s = s.clone();
+        let mut acc = account(&fresh_nip());
+        acc.email = Some(shared.clone());
+        async move { s.insert_account(&acc).await }
+    });
+    let results = futures_util::future::join_all(creations).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results.iter().all(|r| r.is_ok()
+        || matches!(
+            r,
+            Err(StoreError::EmailTaken(_)) | Err(StoreError::Conflict(_))
+        )));
 }
 
 /// Every account, a page at a time, and nothing else (no claim).

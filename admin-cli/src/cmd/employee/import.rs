@@ -84,27 +84,65 @@ fn nip_key(text: &str) -> Option<u64> {
         .flatten()
 }
 
-/// The first pass over the file: how many rows, and the lines of every NIP that appears
-/// more than once (a NIP → first line map: about 40 bytes per row, not the rows).
-fn scan(path: &Path, l: Lang) -> anyhow::Result<(u64, HashMap<u64, Vec<u64>>)> {
+/// The lines of every key that appears more than once: a NIP, or an e-mail address.
+#[derive(Default)]
+struct Dups {
+    nips: HashMap<u64, Vec<u64>>,
+    emails: HashMap<u64, Vec<u64>>,
+}
+
+/// An address as one claim (the whole address in lower case, as the store compares it),
+/// hashed to 64 bits: the scan keeps hashes, not addresses.
+fn email_key(text: &str) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let e = text.trim().to_lowercase();
+    if e.is_empty() {
+        return None;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    e.hash(&mut h);
+    Some(h.finish())
+}
+
+fn note(first: &mut HashMap<u64, u64>, dups: &mut HashMap<u64, Vec<u64>>, key: u64, line: u64) {
+    match first.entry(key) {
+        Entry::Vacant(v) => {
+            v.insert(line);
+        }
+        Entry::Occupied(o) => dups.entry(key).or_insert_with(|| vec![*o.get()]).push(line),
+    }
+}
+
+/// The first pass over the file: how many rows, and the lines of every NIP and every e-mail
+/// address that appears more than once (key → first line maps: about 80 bytes per row, not
+/// the rows).
+fn scan(path: &Path, l: Lang) -> anyhow::Result<(u64, Dups)> {
     let stream = crate::csvfile::open(path, l)?;
     let cols = columns(&stream, l)?;
-    let mut first: HashMap<u64, u64> = HashMap::new();
-    let mut dups: HashMap<u64, Vec<u64>> = HashMap::new();
+    let (mut first_nip, mut first_email) = (HashMap::new(), HashMap::new());
+    let mut dups = Dups::default();
     let mut total = 0u64;
     for (line, rec) in stream.rows() {
         total += 1;
-        let Some(key) = rec.ok().and_then(|r| r.get(cols.nip).and_then(nip_key)) else {
-            continue;
-        };
-        match first.entry(key) {
-            Entry::Vacant(v) => {
-                v.insert(line);
-            }
-            Entry::Occupied(o) => dups.entry(key).or_insert_with(|| vec![*o.get()]).push(line),
+        let Ok(rec) = rec else { continue };
+        if let Some(key) = rec.get(cols.nip).and_then(nip_key) {
+            note(&mut first_nip, &mut dups.nips, key, line);
+        }
+        if let Some(key) = rec.get(cols.email).and_then(email_key) {
+            note(&mut first_email, &mut dups.emails, key, line);
         }
     }
     Ok((total, dups))
+}
+
+/// "the same … is also on line 3, 7; nothing imported for …"
+fn also_on(all: &[u64], line: u64, what: (&str, &str)) -> String {
+    let others: Vec<String> = all
+        .iter()
+        .filter(|x| **x != line)
+        .map(u64::to_string)
+        .collect();
+    format!("{} {}; {}", what.0, others.join(", "), what.1)
 }
 
 /// One row as the core takes it. A NIP that appears on several lines is refused on each
@@ -113,7 +151,7 @@ fn to_row(
     line: u64,
     rec: Result<csv::StringRecord, String>,
     cols: &Columns,
-    dups: &HashMap<u64, Vec<u64>>,
+    dups: &Dups,
     l: Lang,
 ) -> ImportRow {
     let nip_text = rec
@@ -127,24 +165,32 @@ fn to_row(
         if r.get(cols.nip).is_none() || r.get(cols.name).is_none() || r.get(cols.email).is_none() {
             return Err(l.pick("kolom kurang", "missing columns").to_owned());
         }
-        if let Some(all) = nip_key(&get(cols.nip)).and_then(|k| dups.get(&k)) {
-            let others: Vec<String> = all
-                .iter()
-                .filter(|x| **x != line)
-                .map(u64::to_string)
-                .collect();
-            return Err(format!(
-                "{} {}; {}",
+        if let Some(all) = nip_key(&get(cols.nip)).and_then(|k| dups.nips.get(&k)) {
+            let what = (
                 l.pick(
                     "NIP yang sama juga di baris",
-                    "the same NIP is also on line"
+                    "the same NIP is also on line",
                 ),
-                others.join(", "),
                 l.pick(
                     "tidak ada yang diimpor untuk NIP ini",
-                    "nothing imported for this NIP"
+                    "nothing imported for this NIP",
                 ),
-            ));
+            );
+            return Err(also_on(all, line, what));
+        }
+        // One address, one ASN: which of the lines is right is for the data administrator.
+        if let Some(all) = email_key(&get(cols.email)).and_then(|k| dups.emails.get(&k)) {
+            let what = (
+                l.pick(
+                    "alamat email yang sama juga di baris",
+                    "the same e-mail address is also on line",
+                ),
+                l.pick(
+                    "satu email untuk satu ASN: tidak ada yang diimpor untuk alamat ini",
+                    "one address per ASN: nothing imported for this address",
+                ),
+            );
+            return Err(also_on(all, line, what));
         }
         Ok(EmployeeRow {
             nip: get(cols.nip),
@@ -272,7 +318,7 @@ struct Tally {
 async fn import_rows(
     stream: crate::csvfile::Stream,
     cols: &Columns,
-    dups: &HashMap<u64, Vec<u64>>,
+    dups: &Dups,
     svc: &sapk_core::Service,
     op: &sapk_core::staff::Operator,
     jobs: usize,

@@ -1,5 +1,7 @@
 //! `employee`: import from CSV, renumber, show.
 
+mod duplicates;
+mod export;
 mod import;
 mod renumber;
 mod show;
@@ -50,6 +52,26 @@ pub enum EmployeeCmd {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// List the e-mail addresses more than one account has (from before one address per ASN
+    /// was enforced), in your scope, for the agencies to clean: each employee changes theirs at
+    /// a counter; until then the accounts keep working. Reads the tables directly.
+    Duplicates {
+        /// Only accounts of this agency (as the import's `instansi` column has it).
+        #[arg(long)]
+        instansi: Option<String>,
+    },
+    /// Write what the service holds about a person (account facts, e-mail and its status,
+    /// two-step login, lock-out, security history with offices but not officers), in
+    /// Indonesian, to a file to hand over: the data subject's right of access (UU PDP art.
+    /// 32, within 3 × 24 hours). Check the person's KTP first; the export is audited. Reads
+    /// the tables directly.
+    Export {
+        /// The person's NIP.
+        nip: String,
+        /// The file to write (default `data-pribadi-<NIP>-<date>.txt`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Show an employee: identity facts from the NIP, e-mail, account state, lock-out,
     /// active reset code, last password change and recent audit events.
     Show {
@@ -67,7 +89,10 @@ impl EmployeeCmd {
     pub fn direct_only(&self) -> bool {
         matches!(
             self,
-            EmployeeCmd::Import { .. } | EmployeeCmd::Renumber { .. }
+            EmployeeCmd::Import { .. }
+                | EmployeeCmd::Renumber { .. }
+                | EmployeeCmd::Duplicates { .. }
+                | EmployeeCmd::Export { .. }
         )
     }
 }
@@ -89,6 +114,8 @@ pub async fn run(g: &Ctx, cmd: &EmployeeCmd) -> CmdResult {
             import::run(g, args).await
         }
         EmployeeCmd::Show { nip, audit_limit } => show::run(g, nip, *audit_limit).await,
+        EmployeeCmd::Duplicates { instansi } => duplicates::run(g, instansi.as_deref()).await,
+        EmployeeCmd::Export { nip, out } => export::run(g, nip, out.as_deref()).await,
         EmployeeCmd::Renumber {
             old_nip,
             new_nip,
@@ -123,6 +150,16 @@ pub const HELP: &[Page] = &[
         path: &["employee", "renumber"],
         about_id: "Pindahkan akun ke nomor barunya (NI PPPK baru di instansi lain, PPPK menjadi PNS, perbaikan NIP): password, email dan verifikasi loketnya ikut pindah; sesi, kode reset dan kunci login nomor lama berakhir. Alasan: perbaikan, pindah-instansi, pppk-ke-pns.",
         example: "sapk-admin employee renumber 199009132025242014 199009132026212001 --reason pindah-instansi",
+    },
+    Page {
+        path: &["employee", "duplicates"],
+        about_id: "Daftar alamat email yang dipakai lebih dari satu akun (dari sebelum satu email untuk satu ASN ditegakkan), dalam cakupan Anda, untuk dibersihkan instansi: tiap pegawai mengganti alamatnya di loket; sampai itu akunnya tetap berfungsi.",
+        example: "sapk-admin employee duplicates --instansi \"Pemerintah Kota Bandung\"",
+    },
+    Page {
+        path: &["employee", "export"],
+        about_id: "Tulis data yang disimpan layanan tentang seseorang (data akun, email dan statusnya, verifikasi dua langkah, kunci login, riwayat keamanan dengan kantor tetapi tanpa nama petugas) ke file untuk diserahkan kepadanya: hak akses subjek data (UU PDP pasal 32, paling lambat 3 × 24 jam). Periksa KTP-nya dulu; ekspor dicatat di riwayat audit.",
+        example: "sapk-admin employee export 198609262015051001",
     },
     Page {
         path: &["employee", "show"],

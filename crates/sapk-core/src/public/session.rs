@@ -25,7 +25,7 @@ pub struct ActivityItem {
 }
 
 /// An address made coarse: the /24 of an IPv4 address, the /48 of an IPv6 one.
-fn coarse_source(ip: &str) -> String {
+pub(crate) fn coarse_source(ip: &str) -> String {
     match ip.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(v4)) => {
             let [a, b, c, _] = v4.octets();

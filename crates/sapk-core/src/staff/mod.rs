@@ -7,6 +7,7 @@ mod account;
 mod audit;
 mod email_change;
 pub mod email_exception;
+mod export;
 pub mod factor_removal;
 mod identity_check;
 mod import;
@@ -14,13 +15,16 @@ pub mod mail_status;
 mod officer;
 mod overview;
 mod renumber;
+mod shared;
 
 pub(crate) use email_change::CheckedChange;
 pub use email_change::{ChangeError, EmailChangeOutcome, EmailChangeRequest};
+pub use export::EXPORT_AUDIT_LIMIT;
 pub use identity_check::{CheckFailure, DocumentSeen, IdentityCheck};
 pub use import::{CodeSummary, EmployeeRow, ImportOutcome, IMPORT_BATCH};
 pub use overview::{AccountState, EmployeeOverview};
 pub use renumber::{RenumberOutcome, RenumberReason, RenumberReport};
+pub use shared::{SharedAddress, SharedHolder};
 
 use crate::domain::email::{Email, EmailError};
 use crate::domain::nip::{Nip, NipError};

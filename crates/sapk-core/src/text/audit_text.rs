@@ -55,6 +55,8 @@ codes!(
         EmployeeViewed = "employee_viewed" => ("data pegawai dilihat", "employee looked up"),
         EmployeeImported = "employee_imported" => ("impor pegawai", "employee import"),
         EmployeeImportRun = "employee_import_run" => ("impor (satu kali jalan)", "import run"),
+        SharedAddressesListed = "shared_addresses_listed" => ("daftar email yang dipakai bersama", "shared addresses listed"),
+        SubjectAccessExport = "subject_access_export" => ("ekspor data pribadi untuk pemiliknya", "subject access export"),
         EmailChange = "email_change" => ("ganti email", "e-mail change"),
         EmailExceptionRequest = "email_exception_request" => ("ajukan pengecualian email", "e-mail exception request"),
         EmailExceptionViewed = "email_exception_viewed" => ("pengajuan pengecualian dilihat", "e-mail exception request read"),

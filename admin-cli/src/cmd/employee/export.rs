@@ -1,0 +1,41 @@
+//! `employee export NIP`: what the service holds about a person, as a file to hand over
+//! (UU PDP art. 32, within 3 × 24 hours of the request); audited.
+
+use crate::context::{service, Ctx};
+use crate::error::CmdResult;
+use crate::output::print_json;
+use serde_json::json;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub async fn run(g: &Ctx, nip: &str, out: Option<&Path>) -> CmdResult {
+    let l = g.lang;
+    let op = crate::context::operator(g, false).await?;
+    let svc = service(g).await?;
+    let text = match svc.staff().subject_access_export(nip, &op, l).await {
+        Ok(t) => t,
+        Err(e) => return crate::error::refuse(e.reason(), &e.text(l)),
+    };
+    let digits: String = nip.chars().filter(char::is_ascii_digit).collect();
+    let day = chrono::Utc::now()
+        .with_timezone(&sapk_core::i18n::wib())
+        .format("%Y%m%d");
+    let path = out.map_or_else(
+        || std::path::PathBuf::from(format!("data-pribadi-{digits}-{day}.txt")),
+        Path::to_path_buf,
+    );
+    std::fs::write(&path, &text)?;
+    if g.json {
+        print_json(&json!({ "ok": true, "file": path.display().to_string() }));
+    } else {
+        say!("{} {}", l.pick("Ditulis:", "Written:"), path.display());
+        say!(
+            "{}",
+            l.pick(
+                "Cetak atau serahkan file ini kepada pemilik data saja (setelah memeriksa KTP-nya); permintaan ini tercatat di riwayat audit.",
+                "Print or hand this file to the person it is about only (after checking their KTP); the request is recorded in the audit trail."
+            )
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,184 @@
+//! One e-mail, one ASN at import, the shared-address report, and the subject access export,
+//! through the built binary against a temporary local store.
+
+use super::{admin, json_out, text_out};
+use std::path::Path;
+
+fn import(dir: &Path, name: &str, csv: &str, code: i32) -> serde_json::Value {
+    let path = dir.join(name);
+    std::fs::write(&path, csv).unwrap();
+    json_out(
+        admin(dir)
+            .args(["--json", "employee", "import", "--init"])
+            .arg(&path),
+        code,
+    )
+}
+
+fn errors(v: &serde_json::Value) -> Vec<(u64, String)> {
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["error"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_import_refuses_an_address_two_rows_or_another_account_have() {
+    let dir = tempfile::tempdir().unwrap();
+    // Lines 2 and 4 share an address (whatever the case): both refused, each naming the other.
+    let v = import(
+        dir.path(),
+        "a.csv",
+        "nip,nama,email\n\
+         198609262015051001,Budi Santoso,keluarga@example.go.id\n\
+         199009132025242014,Ayu Lestari,ayu@example.go.id\n\
+         198501052010121003,Citra Dewi,Keluarga@Example.go.id\n",
+        1,
+    );
+    let e = errors(&v);
+    assert_eq!(e.len(), 2, "{v}");
+    assert!(
+        e[0].1.contains("alamat email yang sama juga di baris 4"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].1.contains("alamat email yang sama juga di baris 2"),
+        "{e:?}"
+    );
+    // A later file with an address an account already has: refused, naming that account.
+    let v = import(
+        dir.path(),
+        "b.csv",
+        "nip,nama,email\n198609262015051001,Budi Santoso,AYU@example.go.id\n",
+        1,
+    );
+    let e = errors(&v);
+    assert_eq!(e.len(), 1, "{v}");
+    assert!(e[0].1.contains("1990***********014"), "{e:?}");
+    assert!(e[0].1.contains("Satu email untuk satu ASN"), "{e:?}");
+}
+
+#[test]
+fn shared_addresses_from_before_are_listed_for_the_agencies() {
+    let dir = tempfile::tempdir().unwrap();
+    import(
+        dir.path(),
+        "a.csv",
+        "nip,nama,email,instansi\n\
+         198609262015051001,Budi Santoso,budi@example.go.id,Pemerintah Kota Bandung\n\
+         199009132025242014,Ayu Lestari,ayu@example.go.id,Pemerintah Kota Bandung\n\
+         198501052010121003,Citra Dewi,citra@example.go.id,BKN\n",
+        0,
+    );
+    let none = text_out(
+        admin(dir.path()).args(["--operator", "supervisor", "employee", "duplicates"]),
+        0,
+    );
+    assert!(none.contains("Tidak ada alamat email"), "{none}");
+    // Data from before the rule: three accounts with one address, written past the store's
+    // claims as an old database would have them.
+    let db = rusqlite::Connection::open(dir.path().join("sapk.db")).unwrap();
+    db.execute(
+        "UPDATE accounts SET email = 'Keluarga@example.go.id' WHERE nip IN ('198609262015051001', '199009132025242014', '198501052010121003')",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let v = json_out(
+        admin(dir.path()).args([
+            "--json",
+            "--operator",
+            "supervisor",
+            "employee",
+            "duplicates",
+            "--instansi",
+            "Pemerintah Kota Bandung",
+        ]),
+        0,
+    );
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{v}");
+    let nips: Vec<&str> = list[0]["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["nip"].as_str().unwrap())
+        .collect();
+    assert_eq!(nips, ["198609262015051001", "199009132025242014"]);
+    assert_eq!(
+        list[0]["elsewhere"], 1,
+        "the BKN account is counted, not named"
+    );
+    let text = text_out(
+        admin(dir.path()).args(["--operator", "supervisor", "employee", "duplicates"]),
+        0,
+    );
+    assert!(
+        text.contains("Citra Dewi") && text.contains("Satu email untuk satu ASN"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_person_gets_what_the_service_holds_about_them_without_officers_names() {
+    let dir = tempfile::tempdir().unwrap();
+    import(
+        dir.path(),
+        "a.csv",
+        "nip,nama,email\n198609262015051001,Budi Santoso,budi@example.go.id\n",
+        0,
+    );
+    let out = dir.path().join("ekspor.txt");
+    let v = json_out(
+        admin(dir.path())
+            .args([
+                "--json",
+                "--operator",
+                "199001012015031002",
+                "--office",
+                "KANREG-I",
+                "employee",
+                "export",
+                "198609262015051001",
+                "--out",
+            ])
+            .arg(&out),
+        0,
+    );
+    assert_eq!(v["ok"], true);
+    let text = std::fs::read_to_string(&out).unwrap();
+    for want in [
+        "DATA PRIBADI YANG DISIMPAN LAYANAN SAPK",
+        "198609262015051001",
+        "Budi Santoso",
+        "budi@example.go.id",
+        "Tanggal lahir (dari NIP): 1986-09-26",
+        "RIWAYAT KEAMANAN",
+        "pasal 32",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert!(
+        !text.contains("199001012015031002"),
+        "no officer's identity: {text}"
+    );
+    let trail = json_out(
+        admin(dir.path()).args(["--json", "audit", "198609262015051001"]),
+        0,
+    );
+    assert!(
+        trail
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "subject_access_export"),
+        "{trail}"
+    );
+}
