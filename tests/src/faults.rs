@@ -173,6 +173,10 @@ impl Accounts for FailingStore {
         delegate!(self, update_account_email(a, v, previous))
     }
 
+    async fn claim_email(&self, e: &sapk_core::Email, n: &Nip) -> Result<bool, StoreError> {
+        delegate!(self, claim_email(e, n))
+    }
+
     async fn email_holder(&self, e: &sapk_core::Email) -> Result<Option<Nip>, StoreError> {
         delegate!(self, email_holder(e))
     }

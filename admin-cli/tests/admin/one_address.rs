@@ -78,24 +78,63 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
         0,
     );
     let none = text_out(
-        admin(dir.path()).args(["--operator", "supervisor", "employee", "duplicates"]),
+        admin(dir.path()).args([
+            "--operator",
+            "supervisor",
+            "--office",
+            "BKN-PUSAT",
+            "employee",
+            "duplicates",
+        ]),
         0,
     );
     assert!(none.contains("Tidak ada alamat email"), "{none}");
-    // Data from before the rule: three accounts with one address, written past the store's
-    // claims as an old database would have them.
+    // Data from before the rule: three accounts with one address and a fourth with its own,
+    // none claimed, as an old database has them.
+    import(
+        dir.path(),
+        "b.csv",
+        "nip,nama,email,instansi\n199203142022211001,Dewi Lama,dewi.lama@example.go.id,BKN\n",
+        0,
+    );
     let db = rusqlite::Connection::open(dir.path().join("sapk.db")).unwrap();
     db.execute(
         "UPDATE accounts SET email = 'Keluarga@example.go.id' WHERE nip IN ('198609262015051001', '199009132025242014', '198501052010121003')",
         [],
     )
     .unwrap();
+    db.execute("DELETE FROM email_claims", []).unwrap();
     drop(db);
+    // Once after upgrading: the address one account alone has is claimed for it, so a new
+    // account cannot take it in another case.
     let v = json_out(
         admin(dir.path()).args([
             "--json",
             "--operator",
             "supervisor",
+            "--office",
+            "BKN-PUSAT",
+            "employee",
+            "duplicates",
+            "--claim",
+        ]),
+        0,
+    );
+    assert_eq!(v["claimed"], 1, "{v}");
+    let v = import(
+        dir.path(),
+        "c.csv",
+        "nip,nama,email\n198212312010011002,Orang Baru,DEWI.LAMA@example.go.id\n",
+        1,
+    );
+    assert!(errors(&v)[0].1.contains("1992***********001"), "{v}");
+    let v = json_out(
+        admin(dir.path()).args([
+            "--json",
+            "--operator",
+            "supervisor",
+            "--office",
+            "BKN-PUSAT",
             "employee",
             "duplicates",
             "--instansi",
@@ -103,7 +142,7 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
         ]),
         0,
     );
-    let list = v.as_array().unwrap();
+    let list = v["shared"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{v}");
     let nips: Vec<&str> = list[0]["holders"]
         .as_array()
@@ -117,7 +156,14 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
         "the BKN account is counted, not named"
     );
     let text = text_out(
-        admin(dir.path()).args(["--operator", "supervisor", "employee", "duplicates"]),
+        admin(dir.path()).args([
+            "--operator",
+            "supervisor",
+            "--office",
+            "BKN-PUSAT",
+            "employee",
+            "duplicates",
+        ]),
         0,
     );
     assert!(

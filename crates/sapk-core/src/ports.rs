@@ -88,6 +88,9 @@ pub trait Accounts: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The NIP whose account claims `email` (case-insensitively), if any.
     async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError>;
+    /// Claims `email` for `nip` if no account claims it yet (the claims accounts from before
+    /// them lack): `true` if it is now `nip`'s, `false` if another account holds it.
+    async fn claim_email(&self, email: &Email, nip: &Nip) -> Result<bool, StoreError>;
     /// Every account, a page at a time: the accounts after `cursor` (`None`: from the start)
     /// and the cursor of the next page (`None`: the last). For the tools that go through them
     /// all (the shared-address report); never on a request path.

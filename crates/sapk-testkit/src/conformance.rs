@@ -1311,6 +1311,15 @@ pub async fn one_address_one_account(s: DynStore) {
         s.get_account(&holder).await.unwrap().unwrap().email,
         Some(prize)
     );
+    // An address from before claims is claimed once for its account, and not for another.
+    let old_one = Email::parse(&format!("lama.{}@example.go.id", a.as_str())).unwrap();
+    assert!(s.claim_email(&old_one, &a).await.unwrap());
+    assert!(
+        s.claim_email(&old_one, &a).await.unwrap(),
+        "again: still its own"
+    );
+    assert!(!s.claim_email(&old_one, &b).await.unwrap());
+    assert_eq!(s.email_holder(&old_one).await.unwrap(), Some(a.clone()));
     // Ten new accounts (an import's rows) racing for one address: one is created.
     let shared = Email::parse(&format!("impor.{}@example.go.id", a.as_str())).unwrap();
     let creations = (0..10).map(|_| {

@@ -223,12 +223,24 @@ async fn a_phone_clock_minutes_off_is_told_not_let_in() {
         )
         .await;
     let uri = a.json()["otpauth_uri"].as_str().expect("uri").to_owned();
-    // Set-up with a phone 5 minutes fast: refused, and said.
+    // A phone 5 minutes fast: a plain wrong code (saying more would confirm a future code).
     let c = app
         .post_bearer(
             "/v1/account/second-factor/confirm",
             &token,
             json!({ "code": code_now(&app, &uri, 300) }),
+        )
+        .await;
+    assert_eq!(
+        (c.status, c.code().as_str()),
+        (400, "invalid_second_factor")
+    );
+    // Set-up with a phone 5 minutes slow: refused, and said.
+    let c = app
+        .post_bearer(
+            "/v1/account/second-factor/confirm",
+            &token,
+            json!({ "code": code_now(&app, &uri, -300) }),
         )
         .await;
     assert_eq!(

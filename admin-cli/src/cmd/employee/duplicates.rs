@@ -6,18 +6,29 @@ use crate::error::CmdResult;
 use crate::output::{print_json, table};
 use std::process::ExitCode;
 
-pub async fn run(g: &Ctx, instansi: Option<&str>) -> CmdResult {
+pub async fn run(g: &Ctx, instansi: Option<&str>, claim: bool) -> CmdResult {
     let l = g.lang;
-    let op = crate::context::operator(g, false).await?;
+    let op = crate::context::operator(g, true).await?;
     let svc = service(g).await?;
-    let found = match svc.staff().shared_addresses(&op, instansi).await {
+    let report = match svc.staff().shared_addresses(&op, instansi, claim).await {
         Ok(f) => f,
         Err(e) => return crate::error::refuse(e.reason(), &e.text(l)),
     };
     if g.json {
-        print_json(&serde_json::to_value(&found)?);
+        print_json(&serde_json::to_value(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
+    if claim {
+        say!(
+            "{} {}",
+            report.claimed,
+            l.pick(
+                "alamat yang hanya dipakai satu akun kini diklaim untuk akun itu.",
+                "addresses held by one account alone are now claimed for it."
+            )
+        );
+    }
+    let found = report.shared;
     if found.is_empty() {
         say!(
             "{}",

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 pub async fn run(g: &Ctx, nip: &str, out: Option<&Path>) -> CmdResult {
     let l = g.lang;
-    let op = crate::context::operator(g, false).await?;
+    // Recorded with the office that answered the request (--office is required).
+    let op = crate::context::operator(g, true).await?;
     let svc = service(g).await?;
     let text = match svc.staff().subject_access_export(nip, &op, l).await {
         Ok(t) => t,
@@ -24,7 +25,33 @@ pub async fn run(g: &Ctx, nip: &str, out: Option<&Path>) -> CmdResult {
         || std::path::PathBuf::from(format!("data-pribadi-{digits}-{day}.txt")),
         Path::to_path_buf,
     );
-    std::fs::write(&path, &text)?;
+    // Personal data: readable by the officer alone, and never over another file.
+    {
+        use std::io::Write as _;
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let mut f = match o.open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return crate::error::refuse(
+                    "file_exists",
+                    &format!(
+                        "{} {} {}",
+                        l.pick("File", "The file"),
+                        path.display(),
+                        l.pick(
+                            "sudah ada; pilih nama lain dengan --out",
+                            "exists; choose another name with --out"
+                        )
+                    ),
+                )
+            }
+            Err(e) => return Err(e.into()),
+        };
+        f.write_all(text.as_bytes())?;
+    }
     if g.json {
         print_json(&json!({ "ok": true, "file": path.display().to_string() }));
     } else {

@@ -59,6 +59,10 @@ pub enum EmployeeCmd {
         /// Only accounts of this agency (as the import's `instansi` column has it).
         #[arg(long)]
         instansi: Option<String>,
+        /// Also claim every address one account alone has (accounts from before the rule
+        /// lack their claims): run once after upgrading, so that no new account can take one.
+        #[arg(long)]
+        claim: bool,
     },
     /// Write what the service holds about a person (account facts, e-mail and its status,
     /// two-step login, lock-out, security history with offices but not officers), in
@@ -114,7 +118,9 @@ pub async fn run(g: &Ctx, cmd: &EmployeeCmd) -> CmdResult {
             import::run(g, args).await
         }
         EmployeeCmd::Show { nip, audit_limit } => show::run(g, nip, *audit_limit).await,
-        EmployeeCmd::Duplicates { instansi } => duplicates::run(g, instansi.as_deref()).await,
+        EmployeeCmd::Duplicates { instansi, claim } => {
+            duplicates::run(g, instansi.as_deref(), *claim).await
+        }
         EmployeeCmd::Export { nip, out } => export::run(g, nip, out.as_deref()).await,
         EmployeeCmd::Renumber {
             old_nip,

@@ -151,6 +151,29 @@ impl Accounts for DynamoStore {
             .map_err(|e| claim_transaction_error(e, "e-mail update", claim_at))
     }
 
+    async fn claim_email(&self, email: &Email, nip: &Nip) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.accounts)
+            .item("nip", s(super::claim_item_key(email)))
+            .item("holder", s(nip.as_str()))
+            .condition_expression("attribute_not_exists(nip) OR holder = :h")
+            .expression_attribute_values(":h", s(nip.as_str()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
     async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError> {
         self.email_claim_holder(email)
             .await?
@@ -297,7 +320,16 @@ impl Accounts for DynamoStore {
         // The claims: the moved address for the new number (from the old one or the
         // replaced account), the old number's other address and the replaced one's released.
         let mut claims = Vec::new();
-        if let Some(e) = &moved.email {
+        // An address another account claims is one shared from before claims: carried as it
+        // is, unclaimed (the account keeps working until its address changes).
+        let claimable = match &moved.email {
+            Some(e) => self
+                .email_claim_holder(e)
+                .await?
+                .is_none_or(|h| h == old.nip.as_str() || h == moved.nip.as_str()),
+            None => false,
+        };
+        if let Some(e) = moved.email.as_ref().filter(|_| claimable) {
             claims.push(
                 TransactWriteItem::builder()
                     .put(self.claim_put(e, &moved.nip, &[&old.nip, &moved.nip])?)
@@ -403,9 +435,9 @@ pub(super) fn account_item(a: &Account, version: u64) -> Result<Item, StoreError
 
 pub(super) fn read_account(item: &Item) -> Result<Account, StoreError> {
     let email = match opt_s(item, "email") {
-        Some(e) => {
-            Some(Email::parse(&e).map_err(|err| StoreError::Corrupt(format!("email: {err}")))?)
-        }
+        Some(e) => Some(
+            Email::parse_stored(&e).map_err(|err| StoreError::Corrupt(format!("email: {err}")))?,
+        ),
         None => None,
     };
     Ok(Account {

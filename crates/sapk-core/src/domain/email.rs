@@ -33,7 +33,24 @@ impl EmailError {
 pub struct Email(String);
 
 impl Email {
+    /// An address a person typed: also plain ASCII, without a quoted local part, a comment
+    /// or an IP-literal domain. Each of those is another spelling of some mailbox (`"budi"@x`
+    /// is `budi@x`, `bücher.id` is `xn--bcher-kva.id`), which would make one mailbox two
+    /// claims; mail services do not deliver to a non-ASCII local part anyway.
     pub fn parse(input: &str) -> Result<Email, EmailError> {
+        let s = input.trim();
+        if s.len() > 254 {
+            return Err(EmailError::TooLong);
+        }
+        if !s.is_ascii() || s.contains(['"', '(', ')', '[', ']', '\\']) {
+            return Err(EmailError::Invalid);
+        }
+        Email::parse_stored(s)
+    }
+
+    /// An address as a store holds it, perhaps written before [`Email::parse`] refused some
+    /// spellings: read as it is, so that no account becomes unreadable.
+    pub fn parse_stored(input: &str) -> Result<Email, EmailError> {
         let s = input.trim();
         if s.len() > 254 {
             return Err(EmailError::TooLong);
@@ -66,11 +83,6 @@ impl Email {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(format!("sapk-email-claim:{}", self.0.to_lowercase()));
         digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// Whether two addresses are one claim.
-    pub fn same_claim(&self, other: &Email) -> bool {
-        self.0.eq_ignore_ascii_case(&other.0) || self.0.to_lowercase() == other.0.to_lowercase()
     }
 
     /// `bu***@example.go.id`: enough for the holder to recognise, little for anyone else.
@@ -112,6 +124,25 @@ impl<'de> Deserialize<'de> for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_spellings_of_one_mailbox_are_refused_as_input_but_read_when_stored() {
+        for other in [
+            "\"budi\"@example.go.id",
+            "budi@[192.0.2.1]",
+            "budi@bücher.id",
+            "budi@ｇｍａｉｌ.com",
+            "ᴮudi@example.go.id",
+            "budi(kantor)@example.go.id",
+        ] {
+            assert!(Email::parse(other).is_err(), "{other}");
+        }
+        assert!(Email::parse_stored("budi@bücher.id").is_ok());
+        assert_eq!(
+            Email::parse("Budi@Example.go.id").unwrap().claim_key(),
+            Email::parse("budi@example.GO.ID").unwrap().claim_key()
+        );
+    }
 
     #[test]
     fn accepts_and_normalises() {

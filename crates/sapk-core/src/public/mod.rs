@@ -16,5 +16,4 @@ pub mod second_step;
 pub mod session;
 
 pub use second_step::{RecoveryCodes, TotpEnrolment};
-pub(crate) use session::coarse_source;
 pub use session::ActivityItem;

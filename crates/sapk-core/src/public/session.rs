@@ -24,21 +24,6 @@ pub struct ActivityItem {
     pub office: Option<String>,
 }
 
-/// An address made coarse: the /24 of an IPv4 address, the /48 of an IPv6 one.
-pub(crate) fn coarse_source(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(v4)) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.x")
-        }
-        Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:…", s[0], s[1], s[2])
-        }
-        Err(_) => "-".to_owned(),
-    }
-}
-
 impl Public<'_> {
     /// `GET /v1/session`.
     #[instrument(skip_all, fields(action = "session"))]
@@ -81,7 +66,7 @@ impl Public<'_> {
             .map(|e| ActivityItem {
                 what: crate::text::audit_text::action(&e.action, lang),
                 outcome: crate::text::audit_text::outcome(&e.outcome, lang),
-                source: e.source_ip.as_deref().map(coarse_source),
+                source: e.source_ip.as_deref().map(crate::text::i18n::coarse_source),
                 office: (e.actor != "self").then_some(e.office).flatten(),
                 at: e.at,
                 action: e.action,

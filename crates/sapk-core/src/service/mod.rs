@@ -310,7 +310,9 @@ impl Service {
         let h = self.hasher.clone();
         let _ = tokio::task::spawn_blocking(move || {
             crate::domain::policy::load_word_list();
-            crate::domain::breached::load();
+            if !crate::domain::breached::load() {
+                tracing::error!("the breached-password filter is unreadable: only the published examples are refused");
+            }
             h.dummy_hash().len()
         })
         .await;

@@ -184,9 +184,11 @@ fn history(o: &EmployeeOverview, lang: Lang) -> String {
         let source = e
             .source_ip
             .as_deref()
-            .map_or_else(|| "-".to_owned(), crate::public::coarse_source);
+            .map_or_else(|| "-".to_owned(), crate::text::i18n::coarse_source);
+        // What came through the public site came from whoever had the NIP (the person, or
+        // someone trying it); an office's action names the office, never the officer.
         let office = if e.actor == "self" {
-            p("Anda sendiri", "yourself").to_owned()
+            p("lewat situs/aplikasi", "through the site or app").to_owned()
         } else {
             e.office
                 .clone()

@@ -24,7 +24,7 @@ pub use identity_check::{CheckFailure, DocumentSeen, IdentityCheck};
 pub use import::{CodeSummary, EmployeeRow, ImportOutcome, IMPORT_BATCH};
 pub use overview::{AccountState, EmployeeOverview};
 pub use renumber::{RenumberOutcome, RenumberReason, RenumberReport};
-pub use shared::{SharedAddress, SharedHolder};
+pub use shared::{SharedAddress, SharedHolder, SharedReport};
 
 use crate::domain::email::{Email, EmailError};
 use crate::domain::nip::{Nip, NipError};

@@ -30,58 +30,80 @@ pub struct SharedHolder {
 /// Accounts read a page at a time while listing.
 const PAGE: usize = 500;
 
+/// What a listing keeps of an account: not the account (its hashes stay in the store).
+struct Held {
+    email: String,
+    holder: SharedHolder,
+}
+
+/// The outcome of a listing: the shared addresses, and how many addresses held by one
+/// account alone were claimed now (with `claim`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedReport {
+    pub shared: Vec<SharedAddress>,
+    pub claimed: usize,
+}
+
 impl Staff<'_> {
     /// Every address two or more accounts have (compared as one claim: whole address, any
     /// case), with the holders within `op`'s scope and, if given, of `instansi`; addresses
-    /// with no such holder are left out. One audit record for the run.
+    /// with no such holder are left out. With `claim`, every address one account alone has
+    /// is claimed for it (what accounts from before claims lack: run once after upgrading).
+    /// One audit record for the run.
     pub async fn shared_addresses(
         self,
         op: &Operator,
         instansi: Option<&str>,
-    ) -> Result<Vec<SharedAddress>, StaffError> {
-        let mut by_address: BTreeMap<String, Vec<crate::ports::Account>> = BTreeMap::new();
+        claim: bool,
+    ) -> Result<SharedReport, StaffError> {
+        let mut by_address: BTreeMap<String, Vec<Held>> = BTreeMap::new();
         let mut cursor = None;
         loop {
             let (page, next) = self.store.accounts_page(cursor, PAGE).await?;
             for a in page {
-                if let Some(e) = &a.email {
-                    by_address
-                        .entry(e.as_str().to_lowercase())
-                        .or_default()
-                        .push(a);
-                }
+                let Some(e) = &a.email else { continue };
+                by_address
+                    .entry(e.as_str().to_lowercase())
+                    .or_default()
+                    .push(Held {
+                        email: e.as_str().to_owned(),
+                        holder: SharedHolder {
+                            nip: a.nip.as_str().to_owned(),
+                            name: a.name.as_str().to_owned(),
+                            instansi: a.instansi,
+                        },
+                    });
             }
             match next {
                 Some(n) => cursor = Some(n),
                 None => break,
             }
         }
-        let wanted = |a: &crate::ports::Account| {
-            op.covers(a.instansi.as_deref())
-                && instansi.is_none_or(|i| a.instansi.as_deref() == Some(i))
+        let claimed = if claim {
+            self.claim_single(&by_address).await?
+        } else {
+            0
         };
-        let mut out = Vec::new();
-        for (_, mut accounts) in by_address.into_iter().filter(|(_, v)| v.len() > 1) {
-            accounts.sort_by(|a, b| a.nip.as_str().cmp(b.nip.as_str()));
-            let holders: Vec<SharedHolder> = accounts
-                .iter()
-                .filter(|a| wanted(a))
-                .map(|a| SharedHolder {
-                    nip: a.nip.as_str().to_owned(),
-                    name: a.name.as_str().to_owned(),
-                    instansi: a.instansi.clone(),
-                })
+        let wanted = |h: &SharedHolder| {
+            op.covers(h.instansi.as_deref())
+                && instansi.is_none_or(|i| h.instansi.as_deref() == Some(i))
+        };
+        let mut shared = Vec::new();
+        for (_, mut held) in by_address.into_iter().filter(|(_, v)| v.len() > 1) {
+            held.sort_by(|a, b| a.holder.nip.cmp(&b.holder.nip));
+            let email = held[0].email.clone();
+            let total = held.len();
+            let holders: Vec<SharedHolder> = held
+                .into_iter()
+                .map(|h| h.holder)
+                .filter(|h| wanted(h))
                 .collect();
             if holders.is_empty() {
                 continue;
             }
-            out.push(SharedAddress {
-                email: accounts[0]
-                    .email
-                    .as_ref()
-                    .map(|e| e.as_str().to_owned())
-                    .unwrap_or_default(),
-                elsewhere: accounts.len() - holders.len(),
+            shared.push(SharedAddress {
+                email,
+                elsewhere: total - holders.len(),
                 holders,
             });
         }
@@ -90,9 +112,30 @@ impl Staff<'_> {
             None,
             Action::SharedAddressesListed,
             Outcome::Done,
-            json!({ "instansi": instansi, "addresses": out.len() }),
+            json!({ "instansi": instansi, "addresses": shared.len(), "claimed": claimed }),
         ))
         .await?;
-        Ok(out)
+        Ok(SharedReport { shared, claimed })
+    }
+
+    /// Claims each address one account alone has; how many it claimed (or held already).
+    async fn claim_single(
+        &self,
+        by_address: &BTreeMap<String, Vec<Held>>,
+    ) -> Result<usize, StaffError> {
+        let mut claimed = 0;
+        for held in by_address.values().filter(|v| v.len() == 1) {
+            let h = &held[0];
+            let (Ok(email), Ok(nip)) = (
+                crate::domain::email::Email::parse_stored(&h.email),
+                crate::domain::nip::Nip::from_stored(&h.holder.nip),
+            ) else {
+                continue;
+            };
+            if self.store.claim_email(&email, &nip).await? {
+                claimed += 1;
+            }
+        }
+        Ok(claimed)
     }
 }

@@ -441,6 +441,21 @@ fn roman_or_number(w: &str) -> Option<usize> {
     usize::try_from(total).ok().filter(|n| *n > 0)
 }
 
+/// An address made coarse: the /24 of an IPv4 address, the /48 of an IPv6 one.
+pub fn coarse_source(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.x")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:…", s[0], s[1], s[2])
+        }
+        Err(_) => "-".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

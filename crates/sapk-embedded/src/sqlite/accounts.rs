@@ -98,6 +98,22 @@ impl Accounts for SqliteStore {
         .await
     }
 
+    async fn claim_email(&self, email: &Email, nip: &Nip) -> Result<bool, StoreError> {
+        let (key, nip) = (email.claim_key(), nip.as_str().to_owned());
+        self.run(move |c| {
+            c.exec(
+                "INSERT INTO email_claims (claim, nip) VALUES (?1, ?2) ON CONFLICT (claim) DO NOTHING",
+                params![key, nip],
+            )
+            .map_err(down)?;
+            let holder: String = c
+                .row("SELECT nip FROM email_claims WHERE claim = ?1", [key], |r| r.get(0))
+                .map_err(down)?;
+            Ok(holder == nip)
+        })
+        .await
+    }
+
     async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError> {
         let key = email.claim_key();
         let holder: Option<String> = self
@@ -224,18 +240,22 @@ impl Accounts for SqliteStore {
                     old.nip, old.version
                 )));
             }
-            claim_free(
-                &tx,
-                moved.email.as_ref(),
-                &[old.nip.as_str(), moved.nip.as_str()],
-            )?;
+            // An address another account claims is one shared from before claims: carried as
+            // it is, unclaimed (the account keeps working until its address changes).
+            let mine = [old.nip.as_str(), moved.nip.as_str()];
+            let claimable = match claim_free(&tx, moved.email.as_ref(), &mine) {
+                Ok(()) => true,
+                Err(StoreError::EmailTaken(_)) => false,
+                Err(e) => return Err(e),
+            };
             match &replaced {
                 Some(r) => write_account(&tx, &moved, r.version)?,
                 None => insert_account_row(&tx, &moved)?,
             }
             move_claim(&tx, old.nip.as_str(), old.email.as_ref(), None)?;
             let before = replaced.as_ref().and_then(|r| r.email.as_ref());
-            move_claim(&tx, moved.nip.as_str(), before, moved.email.as_ref())?;
+            let next_claim = moved.email.as_ref().filter(|_| claimable);
+            move_claim(&tx, moved.nip.as_str(), before, next_claim)?;
             for table in ["reset_codes", "sessions", "email_exceptions"] {
                 tx.exec(
                     &format!("DELETE FROM {table} WHERE nip = ?1"),
@@ -302,7 +322,7 @@ pub(super) fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let email: Option<String> = r.get(2)?;
     let email = match email {
         Some(e) => Some(
-            Email::parse(&e)
+            Email::parse_stored(&e)
                 .map_err(|err| conv_err(StoreError::Corrupt(format!("email: {err}"))))?,
         ),
         None => None,

@@ -74,6 +74,16 @@ impl Accounts for MemoryStore {
         })
     }
 
+    async fn claim_email(&self, email: &Email, nip: &Nip) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            let holder = s
+                .claims
+                .entry(email.claim_key())
+                .or_insert_with(|| nip.clone());
+            holder == nip
+        }))
+    }
+
     async fn email_holder(&self, email: &Email) -> Result<Option<Nip>, StoreError> {
         Ok(self.with(|s| s.claims.get(&email.claim_key()).cloned()))
     }
@@ -157,13 +167,16 @@ impl Accounts for MemoryStore {
                 (Some(v), Some(cur)) if v == cur => next.version = v + 1,
                 _ => return Err(conflict("new account")),
             }
-            free_for(s, moved.email.as_ref(), &[&old.nip, &moved.nip])?;
+            // An address another account claims is one shared from before claims: carried as
+            // it is, unclaimed (the account keeps working until its address changes).
+            let claimable = free_for(s, moved.email.as_ref(), &[&old.nip, &moved.nip]).is_ok();
             move_claim(s, &old.nip, old.email.as_ref(), None);
+            let next_claim = moved.email.as_ref().filter(|_| claimable);
             move_claim(
                 s,
                 &moved.nip,
                 replace.and_then(|r| r.email.as_ref()),
-                moved.email.as_ref(),
+                next_claim,
             );
             s.accounts.remove(&old.nip);
             s.codes.remove(&old.nip);
