@@ -536,3 +536,49 @@ async fn a_signed_in_user_reads_their_own_activity() {
     let a = app.send(read("").header("accept-language", "en")).await;
     assert_eq!(a.json()["events"][0]["what"], "login unlock");
 }
+
+/// An address several accounts have from before one e-mail per ASN (no claim, or another's):
+/// the reset code's e-mail says it is shared and how to get one's own; an address of one's own
+/// gets no such words. The answer is the same either way.
+#[tokio::test]
+async fn a_reset_code_to_a_shared_address_says_it_is_shared() {
+    let app = spawn_app().await;
+    app.seed_default().await;
+    let own = "199009132025242014";
+    app.seed(own, "Ayu Lestari", "ayu.lestari@example.go.id")
+        .await;
+    let other = "198501052010121003";
+    app.seed(other, "Citra Dewi", "citra.dewi@example.go.id")
+        .await;
+    // An old database: the second account has the first one's address, and no claims exist.
+    let db = rusqlite::Connection::open(app.outbox_dir.parent().unwrap().join("sapk.db")).unwrap();
+    db.execute(
+        "UPDATE accounts SET email = ?1 WHERE nip = ?2",
+        rusqlite::params![EMAIL, other],
+    )
+    .unwrap();
+    db.execute("DELETE FROM email_claims WHERE nip <> ?1", [own])
+        .unwrap();
+    drop(db);
+    let shared_words = "juga tercatat untuk akun pegawai lain";
+    for (nip, to, shared) in [
+        (NIP, EMAIL, true),
+        (own, "ayu.lestari@example.go.id", false),
+    ] {
+        let a = app.forgot(nip).await;
+        assert_eq!(a.status, 202);
+        let mail = app
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|m| m.to == to && m.file.ends_with("reset-code.eml"))
+            .last()
+            .expect("the code's e-mail");
+        assert_eq!(
+            mail.text.contains(shared_words),
+            shared,
+            "{nip}: {}",
+            mail.text
+        );
+    }
+}

@@ -37,6 +37,7 @@ async fn reset_code_mail_arrives_in_indonesian_and_english() {
         at,
         15,
         Lang::Id,
+        false,
     )
     .unwrap();
     mailer.send(&id).await.expect("send through SES");
@@ -47,6 +48,7 @@ async fn reset_code_mail_arrives_in_indonesian_and_english() {
         at,
         15,
         Lang::En,
+        false,
     )
     .unwrap();
     mailer.send(&en).await.expect("send through SES");
@@ -102,6 +104,7 @@ async fn an_unreachable_ses_is_a_clear_unavailable_error() {
         Utc::now(),
         15,
         Lang::Id,
+        false,
     )
     .unwrap();
     let err = mailer.send(&m).await.unwrap_err();

@@ -75,6 +75,12 @@ impl Email {
         &self.0
     }
 
+    /// An address no account can have (`.invalid` is reserved, RFC 2606): what a read that
+    /// must look like every other one reads when there is no address.
+    pub(crate) fn nobody() -> Email {
+        Email("tidak-ada@sapk.invalid".to_owned())
+    }
+
     /// The address as one claim (one address, one ASN): trimmed (parsing did), the whole
     /// address in lower case (mail providers treat the local part without regard to case;
     /// dots and `+tags` are kept, as BKN's data has them), hashed so that the claim's key is

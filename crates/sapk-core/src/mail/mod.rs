@@ -17,6 +17,8 @@ pub const DEFAULT_MAIL_FROM: &str = "SAPK BKN <no-reply@sapk.localhost>";
 #[template(path = "reset_code.txt")]
 struct ResetCodeText<'a> {
     en: bool,
+    /// Other accounts have the address too (from before one e-mail per ASN): said.
+    shared: bool,
     name: &'a str,
     code: &'a str,
     expires: &'a str,
@@ -29,6 +31,8 @@ struct ResetCodeText<'a> {
 #[template(path = "reset_code.html")]
 struct ResetCodeHtml<'a> {
     en: bool,
+    /// Other accounts have the address too (from before one e-mail per ASN): said.
+    shared: bool,
     name: &'a str,
     code: &'a str,
     expires: &'a str,
@@ -68,6 +72,8 @@ fn render<T: Template>(t: &T) -> Result<String, TemplateError> {
     t.render().map_err(|e| TemplateError(e.to_string()))
 }
 
+/// The reset code's e-mail; with `shared`, it says that the address is also another
+/// account's and how to get one's own.
 pub fn reset_code_email(
     to: &Email,
     name: &str,
@@ -75,6 +81,7 @@ pub fn reset_code_email(
     expires_at: DateTime<Utc>,
     ttl_minutes: i64,
     lang: Lang,
+    shared: bool,
 ) -> Result<OutgoingEmail, TemplateError> {
     let en = lang == Lang::En;
     let help = help_line(lang);
@@ -82,6 +89,7 @@ pub fn reset_code_email(
     let expires = format_all_zones(expires_at, lang);
     let text = render(&ResetCodeText {
         en,
+        shared,
         name,
         code: &shown,
         expires: &expires,
@@ -91,6 +99,7 @@ pub fn reset_code_email(
     })?;
     let html = render(&ResetCodeHtml {
         en,
+        shared,
         name,
         code: &shown,
         expires: &expires,
@@ -276,8 +285,16 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-11-27T09:05:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let id = reset_code_email(&to, "Budi <Santoso>", &code, at, 15, Lang::Id).unwrap();
+        let id = reset_code_email(&to, "Budi <Santoso>", &code, at, 15, Lang::Id, false).unwrap();
         assert!(id.text.contains("AB12-CD34"));
+        assert!(!id.text.contains("juga tercatat untuk akun pegawai lain"));
+        let shared = reset_code_email(&to, "Budi", &code, at, 15, Lang::Id, true).unwrap();
+        for part in [&shared.text, &shared.html] {
+            assert!(
+                part.contains("juga tercatat untuk akun pegawai lain"),
+                "{part}"
+            );
+        }
         assert!(id
             .text
             .contains("27 November 2026 pukul 16.05 WIB / 17.05 WITA / 18.05 WIT"));
@@ -294,7 +311,7 @@ mod tests {
             id.html
         );
         assert!(id.html.contains("AB12-CD34"));
-        let en = reset_code_email(&to, "Budi", &code, at, 15, Lang::En).unwrap();
+        let en = reset_code_email(&to, "Budi", &code, at, 15, Lang::En, false).unwrap();
         assert!(en.text.contains("If you did not ask for this"));
         assert_eq!(en.subject, "SAPK password reset code");
         assert!(!format!("{en:?}").contains("AB12"));

@@ -57,14 +57,7 @@ impl Service {
                 && c.issued_at + cooldown > now
                 && c.credential_version == credential_version
         }) {
-            // The same write as a new code, changing nothing.
-            self.store.rewrite_reset_code(c).await.map_err(store_down)?;
-            self.audit_on(
-                self.public_event(nip, meta, Action::CodeRequested, Outcome::Cooldown),
-                head,
-            )
-            .await;
-            return Ok(());
+            return self.cooldown(nip, meta, c, account.as_ref(), head).await;
         }
         let no_randomness = |e| {
             error!(error = %e, "no randomness for a reset code");
@@ -89,10 +82,16 @@ impl Service {
             attempts_left: self.config.code_max_attempts,
             credential_version,
         };
-        self.store
-            .put_reset_code(&record)
-            .await
-            .map_err(store_down)?;
+        // With the code's write, the address's claim: another account's (or none, from before
+        // claims) means the address is shared, which the e-mail says. Every path reads one,
+        // so no answer's calls tell an account from no account.
+        let probe = claim_probe(account.as_ref());
+        let (written, holder) = tokio::join!(
+            self.store.put_reset_code(&record),
+            self.store.email_holder(&probe),
+        );
+        written.map_err(store_down)?;
+        let shared = holder.is_ok_and(|h| h.as_ref() != Some(nip));
         let Some((account, email)) = target else {
             let outcome = if account.is_some() {
                 Outcome::NoEmail
@@ -109,10 +108,33 @@ impl Service {
         self.mail_code(
             nip,
             meta,
-            account.name.as_str(),
-            &email,
+            (account.name.as_str(), &email, shared),
             &code,
             &record,
+            head,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// A code asked for again within the cooldown: the same write as a new code, changing
+    /// nothing, the same claim read, and its audit record.
+    async fn cooldown(
+        &self,
+        nip: &Nip,
+        meta: &RequestMeta,
+        current: &ResetCodeRecord,
+        account: Option<&crate::ports::Account>,
+        head: crate::service::Head,
+    ) -> Result<(), AuthError> {
+        let probe = claim_probe(account);
+        let (written, _) = tokio::join!(
+            self.store.rewrite_reset_code(current),
+            self.store.email_holder(&probe),
+        );
+        written.map_err(store_down)?;
+        self.audit_on(
+            self.public_event(nip, meta, Action::CodeRequested, Outcome::Cooldown),
             head,
         )
         .await;
@@ -125,8 +147,7 @@ impl Service {
         &self,
         nip: &Nip,
         meta: &RequestMeta,
-        name: &str,
-        email: &crate::domain::email::Email,
+        (name, email, shared): (&str, &crate::domain::email::Email, bool),
         code: &ResetCode,
         record: &ResetCodeRecord,
         head: crate::service::Head,
@@ -139,6 +160,7 @@ impl Service {
             expires_at,
             self.config.code_ttl_secs / 60,
             meta.lang,
+            shared,
         )
         .map(|mut m| {
             m.guard = Some(crate::ports::CodeGuard {
@@ -163,4 +185,12 @@ impl Service {
         self.audit_on(ev, head).await;
         info!(sent, "reset code issued");
     }
+}
+
+/// The address whose claim a forgot reads: the account's, or one no account can have (every
+/// path reads one claim).
+fn claim_probe(account: Option<&crate::ports::Account>) -> crate::domain::email::Email {
+    account
+        .and_then(|a| a.email.clone())
+        .unwrap_or_else(crate::domain::email::Email::nobody)
 }
