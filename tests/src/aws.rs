@@ -125,6 +125,26 @@ pub struct DynamoCalls {
 /// One item write as sent: (IAM action, table, condition expression).
 pub type ItemWrite = (String, String, Option<String>);
 
+/// A DynamoDB transaction's items: (kind, the IAM action it needs, the item's part), e.g.
+/// `("Put", "PutItem", {"TableName": …, "Item": …})`.
+pub fn transaction_items(v: &Value) -> Vec<(&'static str, &'static str, &Value)> {
+    let mut out = Vec::new();
+    for item in v["TransactItems"].as_array().into_iter().flatten() {
+        for (kind, a) in [
+            ("Put", "PutItem"),
+            ("Delete", "DeleteItem"),
+            ("Update", "UpdateItem"),
+            ("ConditionCheck", "ConditionCheckItem"),
+            ("Get", "GetItem"),
+        ] {
+            if item[kind]["TableName"].is_string() {
+                out.push((kind, a, &item[kind]));
+            }
+        }
+    }
+    out
+}
+
 /// The IAM (action, resource) pairs one DynamoDB request needs, and its item writes. A
 /// query or scan of an index needs the action on the index (`table/index/name`), not the
 /// table; a transaction or a batch needs each item's own action on each item's table.
@@ -135,20 +155,11 @@ pub fn iam_pairs(op: &str, v: &Value) -> (Vec<(String, String)>, Vec<ItemWrite>)
     let mut writes = Vec::new();
     match op {
         "TransactWriteItems" | "TransactGetItems" => {
-            for item in v["TransactItems"].as_array().into_iter().flatten() {
-                for (kind, a) in [
-                    ("Put", "PutItem"),
-                    ("Delete", "DeleteItem"),
-                    ("Update", "UpdateItem"),
-                    ("ConditionCheck", "ConditionCheckItem"),
-                    ("Get", "GetItem"),
-                ] {
-                    if let Some(t) = item[kind]["TableName"].as_str() {
-                        pairs.push((action(a), t.to_owned()));
-                        if kind != "Get" && kind != "ConditionCheck" {
-                            writes.push((action(a), t.to_owned(), cond(&item[kind])));
-                        }
-                    }
+            for (kind, a, part) in transaction_items(v) {
+                let t = part["TableName"].as_str().unwrap_or_default();
+                pairs.push((action(a), t.to_owned()));
+                if kind != "Get" && kind != "ConditionCheck" {
+                    writes.push((action(a), t.to_owned(), cond(part)));
                 }
             }
         }

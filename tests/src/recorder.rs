@@ -143,7 +143,7 @@ fn dynamodb_actions(op: &str, v: &Value) -> Vec<(String, String)> {
             t.to_owned()
         }
     };
-    let Some(items) = v["TransactItems"].as_array() else {
+    if v["TransactItems"].as_array().is_none() {
         return crate::aws::iam_pairs(op, v)
             .0
             .into_iter()
@@ -152,22 +152,14 @@ fn dynamodb_actions(op: &str, v: &Value) -> Vec<(String, String)> {
                 (a, t)
             })
             .collect();
-    };
-    let mut out = Vec::new();
-    for item in items {
-        for (kind, a) in [
-            ("Put", "PutItem"),
-            ("Delete", "DeleteItem"),
-            ("Update", "UpdateItem"),
-            ("ConditionCheck", "ConditionCheckItem"),
-            ("Get", "GetItem"),
-        ] {
-            if let Some(t) = item[kind]["TableName"].as_str() {
-                out.push((format!("dynamodb:{a}"), mark(t, &item[kind])));
-            }
-        }
     }
-    out
+    crate::aws::transaction_items(v)
+        .into_iter()
+        .map(|(_, a, part)| {
+            let t = part["TableName"].as_str().unwrap_or_default();
+            (format!("dynamodb:{a}"), mark(t, part))
+        })
+        .collect()
 }
 
 fn url_pairs(form: &str) -> Vec<(String, String)> {
