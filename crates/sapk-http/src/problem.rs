@@ -274,20 +274,16 @@ fn auth_title_detail(e: &AuthError, lang: Lang, min_len: usize) -> (&'static str
 }
 
 /// What a civil servant reads when the authenticator's code is that of a time a few minutes
-/// away: by how much and which way the phone's clock is off, and how to set it right.
+/// ago (only a slow clock is said: `TotpSecret::clock_offset`): by how much the phone's clock
+/// is behind, and how to set it right.
 fn clock_off_text(offset_secs: i64, lang: Lang) -> String {
-    let minutes = (offset_secs.abs() + 30) / 60;
-    let minutes = minutes.max(1);
-    match (lang, offset_secs > 0) {
-        (Lang::Id, ahead) => format!(
-            "Kode ini milik waktu sekitar {minutes} menit {} dari sekarang, jadi tidak diterima: jam ponsel Anda {} sekitar {minutes} menit. Aktifkan \"Tanggal & waktu otomatis\" (Setelan › Sistem › Tanggal & waktu; di iPhone: Pengaturan › Umum › Tanggal & Waktu › Atur Otomatis), lalu masukkan kode yang tampil.",
-            if ahead { "lebih maju" } else { "lebih lambat" },
-            if ahead { "terlalu cepat" } else { "terlambat" },
+    let minutes = ((offset_secs.abs() + 30) / 60).max(1);
+    match lang {
+        Lang::Id => format!(
+            "Kode ini milik waktu sekitar {minutes} menit lebih lambat dari sekarang, jadi tidak diterima: jam ponsel Anda terlambat sekitar {minutes} menit. Aktifkan \"Tanggal & waktu otomatis\" (Setelan › Sistem › Tanggal & waktu; di iPhone: Pengaturan › Umum › Tanggal & Waktu › Atur Otomatis), lalu masukkan kode yang tampil."
         ),
-        (Lang::En, ahead) => format!(
-            "This code belongs to a time about {minutes} minute(s) {} now, so it is not accepted: your phone's clock is about {minutes} minute(s) {}. Turn on \"Automatic date & time\" (Settings › System › Date & time; on an iPhone: Settings › General › Date & Time › Set Automatically), then enter the code shown.",
-            if ahead { "after" } else { "before" },
-            if ahead { "fast" } else { "slow" },
+        Lang::En => format!(
+            "This code belongs to a time about {minutes} minute(s) before now, so it is not accepted: your phone's clock is about {minutes} minute(s) slow. Turn on \"Automatic date & time\" (Settings › System › Date & time; on an iPhone: Settings › General › Date & Time › Set Automatically), then enter the code shown."
         ),
     }
 }

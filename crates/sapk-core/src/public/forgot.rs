@@ -142,7 +142,6 @@ impl Service {
     }
 
     /// The code's e-mail (queued or sent, carrying its guard) and the audit record of it.
-    #[allow(clippy::too_many_arguments)]
     async fn mail_code(
         &self,
         nip: &Nip,
