@@ -98,7 +98,12 @@ pub fn api_service(s: &Settings, c: &Clients) -> anyhow::Result<Service> {
         Some(queue) => Arc::new(queue),
         None => Arc::new(s.ses(c.ses.clone())),
     };
-    Ok(s.service(store, mailer)?)
+    let service = s.service(store, mailer)?;
+    // New passwords are also checked against the range API, where one is configured.
+    Ok(match sapk_http::breach_range::from_config(&s.config) {
+        Some(range) => service.with_breach_range(range),
+        None => service,
+    })
 }
 
 /// A public function's handler over `routes`. Behind CloudFront (infra/edge.yaml), the

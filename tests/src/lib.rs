@@ -8,6 +8,7 @@ pub mod control_plane;
 pub mod faults;
 pub mod lambda_runtime;
 pub mod proxy;
+pub mod range_api;
 pub mod recorder;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -339,6 +339,25 @@ pub trait Suppressions: Send + Sync {
     async fn release(&self, to: &Email) -> Result<bool, MailError>;
 }
 
+/// A corpus of breached passwords asked by k-anonymity (the Pwned Passwords range API): it
+/// is given the first five hex digits of a password's SHA-1 and answers with the rest of
+/// every SHA-1 in the corpus that starts with them, each with how often it was seen (0 for
+/// the padding the caller asked for). The password, and its full hash, never leave.
+#[async_trait]
+pub trait BreachRange: Send + Sync {
+    async fn suffixes(&self, prefix: &str) -> Result<Vec<(String, u64)>, RangeError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RangeError {
+    #[error("the range service is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the range service answered HTTP {0}")]
+    Status(u16),
+    #[error("the range service's answer is unreadable: {0}")]
+    Malformed(String),
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }

@@ -208,5 +208,42 @@ fn routes(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, routes);
+/// What the range API client adds to a password check beyond the network: one `GET` to a
+/// stand-in on 127.0.0.1 answering 800 padded lines, as the real API does, parsed.
+fn breach_range(c: &mut Criterion) {
+    use sapk_core::ports::BreachRange;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let body: String = (0..800)
+        .map(|i| format!("{i:035X}:{}\r\n", i % 3))
+        .collect();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let url = format!("http://{}/range/", listener.local_addr().expect("addr"));
+    rt.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| {
+                    let body = body.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from(body)),
+                        ))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    let client = sapk_http::breach_range::RangeClient::new(&url).expect("client");
+    c.bench_function("breach range client: one lookup, loopback stand-in", |b| {
+        b.to_async(&rt)
+            .iter(|| async { client.suffixes("5BAA6").await.expect("an answer").len() });
+    });
+}
+
+criterion_group!(benches, routes, breach_range);
 criterion_main!(benches);

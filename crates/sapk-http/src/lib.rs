@@ -3,6 +3,7 @@
 
 #![cfg_attr(test, allow(clippy::too_many_lines))]
 
+pub mod breach_range;
 pub mod event;
 mod problem;
 pub mod routes;

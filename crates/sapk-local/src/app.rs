@@ -98,8 +98,14 @@ impl App {
             mailer = w(mailer);
         }
         let queue = sapk_embedded::MailQueue::new(data.store.clone());
+        let range = sapk_http::breach_range::from_config(&s.config);
+        let service = Service::new(store, Arc::new(queue.clone()), s.clock, s.config, data.key)?;
+        let service = match range {
+            Some(r) => service.with_breach_range(r),
+            None => service,
+        };
         let service = Arc::new(
-            Service::new(store, Arc::new(queue.clone()), s.clock, s.config, data.key)?
+            service
                 .with_pii_key(data.pii_key)
                 .with_factor_key(data.factor_key)
                 .with_audit_key(data.audit_key)

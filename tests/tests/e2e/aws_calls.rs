@@ -59,6 +59,8 @@ struct World {
     names: Vec<(String, String)>,
     origin_value: String,
     sqs: sapk_aws::aws_sdk_sqs::Client,
+    /// The stand-in for the Pwned Passwords range API (`BreachRangeUrl`).
+    range: sapk_e2e::range_api::RangeApi,
 }
 
 async fn world(tag: &str) -> World {
@@ -157,6 +159,8 @@ async fn world(tag: &str) -> World {
     ] {
         refs.insert(param.into(), value.into());
     }
+    let range = sapk_e2e::range_api::RangeApi::start(&[]).await;
+    refs.insert("BreachRangeUrl".into(), range.url.clone());
     // Longest first, so that no name is replaced inside a longer one.
     names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
     World {
@@ -164,6 +168,7 @@ async fn world(tag: &str) -> World {
         names,
         origin_value,
         sqs,
+        range,
     }
 }
 
@@ -956,6 +961,13 @@ async fn record(t: &Y, recorder: &Recorder, plane: &ControlPlane, with_domain: b
         recording: Recording::new(),
     };
     public_flow(&mut run, nip, &email).await;
+    // The two resets (a wrong code, then the right one) and the change each asked the range
+    // API once: the binaries wire it as deployed.
+    let asked = world.range.requests();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert!(asked
+        .iter()
+        .all(|r| r.padding && r.path.len() == "/range/".len() + 5));
     // The archive and a checkpoint first, so that the counter's `audit/verify` reads one.
     audit_flow(&mut run).await;
     staff_flow(&mut run, nip, &held).await;

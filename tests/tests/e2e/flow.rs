@@ -251,6 +251,96 @@ async fn a_breached_password_is_refused_and_said() {
         .contains(&json!("breached")));
 }
 
+/// The app, its range API `range` (a short wait), with the default employee seeded.
+async fn app_with_range(url: &str) -> TestApp {
+    let mut config = test_config();
+    config.breach_range = Some(sapk_core::config::BreachRange {
+        url: url.to_owned(),
+        timeout_ms: 300,
+    });
+    let app = spawn_app_with(AppOptions {
+        config,
+        ..AppOptions::default()
+    })
+    .await;
+    app.seed_default().await;
+    app
+}
+
+/// With the range API configured, a password it lists (and the shipped filter does not) is
+/// refused at reset and at a change; the API is sent only five hex digits of the SHA-1, with
+/// padding asked for.
+#[tokio::test]
+async fn the_range_api_refuses_what_it_lists_and_sees_only_a_prefix() {
+    let range = sapk_e2e::range_api::RangeApi::start(&[STRONG2]).await;
+    let app = app_with_range(&range.url).await;
+    let (code, _) = app.code_and_a_wrong_one().await;
+    let r = app.reset(NIP, &code, STRONG2).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "weak_password"),
+        "{:?}",
+        r.json()
+    );
+    assert_eq!(r.json()["violations"], json!(["breached"]));
+    let (prefix, suffix) = sapk_core::breached::range_key(STRONG2);
+    let seen = range.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].path, format!("/range/{prefix}"));
+    assert!(seen[0].padding, "padding was not asked for");
+    assert!(!seen[0].path.contains(&suffix));
+    // The code is not used up; a password the API does not list is taken.
+    assert_eq!(app.reset(NIP, &code, STRONG).await.status, 200);
+    let token = app.login(NIP, STRONG).await.json()["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let r = app
+        .post_bearer(
+            "/v1/password/change",
+            &token,
+            json!({ "current_password": STRONG, "new_password": STRONG2 }),
+        )
+        .await;
+    assert_eq!((r.status, r.code().as_str()), (422, "weak_password"));
+    assert_eq!(r.json()["violations"], json!(["breached"]));
+}
+
+/// A range API that never answers, or is not there at all, delays a reset by at most its
+/// wait: the shipped filter decides alone (its passwords still refused, others taken).
+#[tokio::test]
+async fn a_range_api_that_is_down_leaves_the_filter_to_decide() {
+    let hanging = sapk_e2e::range_api::RangeApi::start(&[STRONG]).await;
+    hanging.hang();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/range/", l.local_addr().expect("addr"))
+    };
+    for url in [hanging.url.clone(), closed] {
+        let app = app_with_range(&url).await;
+        let (code, _) = app.code_and_a_wrong_one().await;
+        let bounded = |f| tokio::time::timeout(std::time::Duration::from_secs(20), f);
+        let r = bounded(app.reset(NIP, &code, "Hd764nW5d7E1vb1"))
+            .await
+            .expect("an answer while the range API is down");
+        assert!(
+            r.json()["violations"]
+                .as_array()
+                .is_some_and(|v| v.contains(&json!("breached"))),
+            "{url}: {:?}",
+            r.json()
+        );
+        let r = bounded(app.reset(NIP, &code, STRONG))
+            .await
+            .expect("an answer while the range API is down");
+        assert_eq!(r.status, 200, "{url}: {:?}", r.json());
+    }
+    assert!(
+        !hanging.requests().is_empty(),
+        "the hanging API was never asked"
+    );
+}
+
 #[tokio::test]
 async fn five_wrong_codes_kill_the_code() {
     let app = spawn_app().await;

@@ -51,6 +51,26 @@ fn filter() -> Option<&'static BinaryFuse16Ref<'static>> {
     FILTER.get_or_init(|| parse(&DATA.0)).as_ref()
 }
 
+/// A password's SHA-1 as the range API knows it (upper-case hex), split into the five digits
+/// that are sent and the thirty-five that are not.
+pub fn range_key(password: &str) -> (String, String) {
+    use sha1::Digest as _;
+    let hex: String = sha1::Sha1::digest(password.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let (prefix, suffix) = hex.split_at(5);
+    (prefix.to_owned(), suffix.to_owned())
+}
+
+/// Whether the range API's answer for the prefix lists `suffix` as seen in a breach (padding
+/// entries, seen 0 times, do not count; case does not matter).
+pub fn range_lists(answer: &[(String, u64)], suffix: &str) -> bool {
+    answer
+        .iter()
+        .any(|(s, count)| *count > 0 && s.eq_ignore_ascii_case(suffix))
+}
+
 /// Whether `password` appeared in a data breach (or in this project's own examples). Without a
 /// readable filter (a build without the data file) only the examples are known: a test holds
 /// the shipped filter to the corpus.
@@ -85,6 +105,22 @@ pub fn build<'a>(passwords: impl Iterator<Item = &'a str>) -> Result<Vec<u8>, &'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_range_api_is_sent_five_hex_digits_and_padding_never_counts() {
+        // SHA-1("password") = 5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8.
+        let (prefix, suffix) = range_key("password");
+        assert_eq!(prefix, "5BAA6");
+        assert_eq!(suffix, "1E4C9B93F3F0682250B6CF8331B7EE68FD8");
+        let listed = vec![
+            ("1e4c9b93f3f0682250b6cf8331b7ee68fd8".to_owned(), 3),
+            ("0000000000000000000000000000000000A".to_owned(), 0),
+        ];
+        assert!(range_lists(&listed, &suffix));
+        let padded = vec![(suffix.clone(), 0)];
+        assert!(!range_lists(&padded, &suffix));
+        assert!(!range_lists(&[], &suffix));
+    }
 
     #[test]
     fn a_built_filter_knows_its_passwords_and_hardly_any_other() {

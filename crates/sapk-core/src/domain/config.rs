@@ -83,6 +83,22 @@ pub struct Config {
     /// How long audit records (with the masked, keyed-hashed NIK and document numbers in
     /// them) are kept, in days (`SAPK_AUDIT_RETENTION_DAYS`, 30 to 3650).
     pub audit_retention_days: i64,
+    /// The Pwned Passwords range API new passwords are also checked against
+    /// (`SAPK_BREACH_RANGE_URL`, e.g. `https://api.pwnedpasswords.com/range/`, and
+    /// `SAPK_BREACH_RANGE_TIMEOUT_MS`); `None`: the shipped filter alone.
+    pub breach_range: Option<BreachRange>,
+}
+
+/// Where the range API answers (the five hex digits are appended to `url`) and how long a
+/// check waits for it before the shipped filter decides alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreachRange {
+    pub url: String,
+    pub timeout_ms: u64,
+}
+
+impl BreachRange {
+    pub const DEFAULT_TIMEOUT_MS: u64 = 800;
 }
 
 /// Which agencies require two-step login of their employees: none (the default), all
@@ -156,6 +172,7 @@ impl Default for Config {
             help: crate::text::i18n::HelpContacts::default(),
             second_factor_required: FactorRequirement::Nobody,
             audit_retention_days: 5 * 365,
+            breach_range: None,
         }
     }
 }
@@ -260,6 +277,39 @@ fn help_from_lookup(
     })
 }
 
+/// `SAPK_BREACH_RANGE_URL` (an `http(s)://` URL; unset or empty: off) and
+/// `SAPK_BREACH_RANGE_TIMEOUT_MS` (100 to 5000, default 800).
+fn breach_range_from_lookup(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<BreachRange>, ConfigError> {
+    let Some(raw) = get("SAPK_BREACH_RANGE_URL") else {
+        return Ok(None);
+    };
+    let url = raw.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let well_formed = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !well_formed {
+        return Err(ConfigError {
+            name: "SAPK_BREACH_RANGE_URL".to_owned(),
+            value: raw.clone(),
+            reason: "an http(s):// URL the five hex digits are appended to".to_owned(),
+        });
+    }
+    Ok(Some(BreachRange {
+        url: url.to_owned(),
+        timeout_ms: num(
+            get,
+            "SAPK_BREACH_RANGE_TIMEOUT_MS",
+            BreachRange::DEFAULT_TIMEOUT_MS,
+            100,
+            5000,
+        )?,
+    }))
+}
+
 impl Config {
     /// Reads `SAPK_*` variables through `get` (e.g. `|k| std::env::var(k).ok()`).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -323,6 +373,7 @@ impl Config {
             ..d
         };
         c.read_lockout(get)?;
+        c.breach_range = breach_range_from_lookup(get)?;
         Ok(c)
     }
 

@@ -1,16 +1,17 @@
 //! `POST /v1/password/reset`: a new password with the e-mailed code.
 
+use crate::domain::breached;
 use crate::domain::code::ResetCode;
 use crate::domain::keys::ct_eq;
 use crate::domain::nip::Nip;
-use crate::domain::password::{Password, PolicyContext};
+use crate::domain::password::{Password, PolicyContext, Violation};
 use crate::ports::{Account, StoreError};
 use crate::service::error::AuthError;
 use crate::service::throttle;
 use crate::service::Public;
 use crate::text::audit_text::{Action, Outcome};
 use serde_json::json;
-use tracing::{error, info, instrument};
+use tracing::{error, info, instrument, warn};
 
 use crate::service::{hash_down, store_down, Limited, RequestMeta, Service};
 
@@ -72,7 +73,7 @@ impl Public<'_> {
             .map_or_else(|| "-".to_owned(), |r| r.code_hash.clone());
         let right = live.is_some() && ct_eq(&code.hash(&self.key, &nip), &stored_hash);
         if let (true, Some(a)) = (right, &account) {
-            self.check_policy(&password, Service::personal_context(&nip, a))
+            self.check_policy_offline(&password, Service::personal_context(&nip, a))
                 .await?;
         }
         let left = self
@@ -105,6 +106,14 @@ impl Public<'_> {
     }
 }
 
+fn refuse_any(violations: Vec<Violation>) -> Result<(), AuthError> {
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::WeakPassword(violations))
+    }
+}
+
 impl Service {
     /// What anyone knows from the NIP alone: the same for every NIP, whether or not an
     /// account exists.
@@ -121,19 +130,67 @@ impl Service {
         }
     }
 
-    /// The password policy, off the async executor (the estimator costs milliseconds).
+    /// The password policy, off the async executor (the estimator costs milliseconds), then
+    /// the range API where one is configured and the shipped filter did not already know the
+    /// password: every violation at once.
     pub(crate) async fn check_policy(
         &self,
         password: &Password,
         ctx: PolicyContext,
     ) -> Result<(), AuthError> {
+        let mut violations = self.policy_violations(password, ctx).await?;
+        if !violations.contains(&Violation::Breached) && self.range_lists(password).await {
+            violations.push(Violation::Breached);
+        }
+        refuse_any(violations)
+    }
+
+    /// The policy alone (the range API's answer does not depend on the context: a second
+    /// check of the same password with more context does not ask it again).
+    async fn check_policy_offline(
+        &self,
+        password: &Password,
+        ctx: PolicyContext,
+    ) -> Result<(), AuthError> {
+        refuse_any(self.policy_violations(password, ctx).await?)
+    }
+
+    async fn policy_violations(
+        &self,
+        password: &Password,
+        ctx: PolicyContext,
+    ) -> Result<Vec<Violation>, AuthError> {
         let policy = self.config.password.clone();
         let pw = Password::new(password.expose());
         match tokio::task::spawn_blocking(move || policy.check(&pw, &ctx)).await {
-            Ok(r) => r.map_err(AuthError::WeakPassword),
+            Ok(r) => Ok(r.err().unwrap_or_default()),
             Err(e) => {
                 error!(error = %e, "password policy worker failed");
                 Err(AuthError::unavailable())
+            }
+        }
+    }
+
+    /// Whether the range API lists `password` as breached: `false` without one, or when it
+    /// fails or does not answer in time (then the shipped filter has decided alone; logged).
+    async fn range_lists(&self, password: &Password) -> bool {
+        let (Some(range), Some(cfg)) = (&self.breach_range, &self.config.breach_range) else {
+            return false;
+        };
+        let (prefix, suffix) = breached::range_key(password.expose());
+        let wait = std::time::Duration::from_millis(cfg.timeout_ms);
+        match tokio::time::timeout(wait, range.suffixes(&prefix)).await {
+            Ok(Ok(answer)) => breached::range_lists(&answer, &suffix),
+            Ok(Err(e)) => {
+                warn!(error = %e, "breach range API failed: the shipped filter decided alone");
+                false
+            }
+            Err(_) => {
+                warn!(
+                    timeout_ms = cfg.timeout_ms,
+                    "breach range API did not answer in time: the shipped filter decided alone"
+                );
+                false
             }
         }
     }

@@ -112,6 +112,8 @@ pub struct Service {
     /// Where keyed checkpoints of every audit chain's head go, and are read back by a
     /// verification (a folder beside the embedded store; the Object Lock archive on AWS).
     pub(crate) checkpoints: Option<Arc<dyn crate::ports::AuditArchive>>,
+    /// The range API new passwords are also checked against ([`Config::breach_range`]).
+    pub(crate) breach_range: Option<Arc<dyn crate::ports::BreachRange>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -211,6 +213,7 @@ impl Service {
             pii_key: None,
             factor_key: None,
             suppressions: None,
+            breach_range: None,
             audit_key: Some(crate::domain::audit_chain::AuditKey::derived_from(&key)),
             checkpoints: None,
             key,
@@ -268,6 +271,13 @@ impl Service {
 
     /// The same service, with the mail service's suppression list to clear at a staff e-mail
     /// change.
+    /// New passwords also checked against `range` (the shipped filter decides alone when it
+    /// does not answer within [`Config::breach_range`]'s timeout).
+    pub fn with_breach_range(mut self, range: Arc<dyn crate::ports::BreachRange>) -> Service {
+        self.breach_range = Some(range);
+        self
+    }
+
     pub fn with_suppressions(mut self, s: Arc<dyn crate::ports::Suppressions>) -> Service {
         self.suppressions = Some(s);
         self
