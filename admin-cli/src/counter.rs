@@ -126,6 +126,15 @@ impl Counter {
         decode(self.call(&routes::EMPLOYEE, nip, &query, None).await?)
     }
 
+    /// The subject access export's text, in the counter's language; recorded.
+    pub async fn export(&self, nip: &str) -> Result<String, CounterError> {
+        decode(
+            self.call(&routes::EXPORT, nip, "", Some(b"{}".to_vec()))
+                .await?["text"]
+                .take(),
+        )
+    }
+
     pub async fn change_email(
         &self,
         nip: &Nip,

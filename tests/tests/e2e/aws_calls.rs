@@ -718,6 +718,17 @@ async fn staff_flow(run: &mut Run<'_>, nip: &str, held: &str) {
     );
     let (s, o) = run.staff(&staff, "GET", &base, None, ANDI).await;
     assert_eq!(s, 200, "{o}");
+    let (s, b) = run
+        .staff(
+            &staff,
+            "POST",
+            &format!("{base}/export"),
+            Some(json!({})),
+            ANDI,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["text"].as_str().is_some_and(|t| t.contains(nip)), "{b}");
     let pid = std::process::id();
     let check = |extra: Value| {
         let mut body = json!({

@@ -286,6 +286,51 @@ async fn the_counter_signs_and_the_server_decides() {
             );
         }
     }
+    // The subject access export at the counter goes through the staff API too: out of
+    // scope refused (and recorded); Andi's written beside him and recorded under his name.
+    refused_for(
+        &run(RINA_KEY, &["--json", "employee", "export", BUDI]),
+        "out_of_scope",
+    );
+    let out = run(
+        ANDI_KEY,
+        &["--json", "employee", "export", BUDI, "--out", "budi.txt"],
+    );
+    succeeded(&out);
+    let text = std::fs::read_to_string(dir.join("budi.txt")).expect("the export file");
+    assert!(text.contains(BUDI), "{text}");
+    assert!(
+        !text.contains("Andi Wijaya"),
+        "an officer's name in the export: {text}"
+    );
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (
+            ev["action"].as_str(),
+            ev["actor"].as_str(),
+            ev["office"].as_str()
+        ),
+        (Some("subject_access_export"), Some(ANDI), Some("KANREG-I"))
+    );
+    // Never over a file already there.
+    refused_for(
+        &run(
+            ANDI_KEY,
+            &["--json", "employee", "export", BUDI, "--out", "budi.txt"],
+        ),
+        "file_exists",
+    );
+    let all = json_of(&supervisor(
+        dir,
+        &["--json", "audit", BUDI, "--limit", "50"],
+    ));
+    let exports = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "subject_access_export" && e["outcome"] == "done")
+        .count();
+    assert_eq!(exports, 1, "an export not written was recorded: {all}");
     // Andi's e-mail change for Budi with this NIK (and more options).
     let change = |nik: &str, extra: &[&str]| {
         let mut a = vec![

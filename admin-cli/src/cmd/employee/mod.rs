@@ -67,8 +67,8 @@ pub enum EmployeeCmd {
     /// Write what the service holds about a person (account facts, e-mail and its status,
     /// two-step login, lock-out, security history with offices but not officers), in
     /// Indonesian, to a file to hand over: the data subject's right of access (UU PDP art.
-    /// 32, within 3 × 24 hours). Check the person's KTP first; the export is audited. Reads
-    /// the tables directly.
+    /// 32, within 3 × 24 hours). Check the person's KTP first; the export is audited. A
+    /// counter action: with --api through the staff API, as the signed-in officer.
     Export {
         /// The person's NIP.
         nip: String,
@@ -96,7 +96,6 @@ impl EmployeeCmd {
             EmployeeCmd::Import { .. }
                 | EmployeeCmd::Renumber { .. }
                 | EmployeeCmd::Duplicates { .. }
-                | EmployeeCmd::Export { .. }
         )
     }
 }

@@ -11,6 +11,7 @@ mod email_exception_approve;
 mod email_exception_reject;
 mod email_exception_view;
 mod employee;
+mod export;
 mod factor_remove;
 mod sessions_revoke;
 mod unlock;
@@ -115,13 +116,15 @@ pub const UNLOCK: StaffRouteDef = unlock::ROUTE;
 pub const FACTOR_REMOVE: StaffRouteDef = factor_remove::ROUTE;
 /// `POST …/{nip}/sessions/revoke`.
 pub const SESSIONS_REVOKE: StaffRouteDef = sessions_revoke::ROUTE;
+/// `POST …/{nip}/export`: the subject access export (UU PDP art. 32).
+pub const EXPORT: StaffRouteDef = export::ROUTE;
 /// `GET …/{nip}/audit?limit=N`.
 pub const AUDIT: StaffRouteDef = audit::ROUTE;
 /// `GET …/{nip}/audit/verify` (`-` for the chain of records without a NIP).
 pub const AUDIT_VERIFY: StaffRouteDef = audit_verify::ROUTE;
 
 /// Every staff route.
-pub const ALL: [StaffRoute; 11] = [
+pub const ALL: [StaffRoute; 12] = [
     &EMPLOYEE,
     &EMAIL_CHANGE,
     &EMAIL_EXCEPTION,
@@ -131,6 +134,7 @@ pub const ALL: [StaffRoute; 11] = [
     &UNLOCK,
     &FACTOR_REMOVE,
     &SESSIONS_REVOKE,
+    &EXPORT,
     &AUDIT,
     &AUDIT_VERIFY,
 ];
