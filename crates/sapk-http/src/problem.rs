@@ -2,7 +2,7 @@
 
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
-use sapk_core::password::Violation;
+use sapk_core::password::{GuessHint, Violation};
 use sapk_core::{AuthError, Lang};
 use serde_json::{json, Value};
 
@@ -70,6 +70,9 @@ fn violation_text(v: Violation, lang: Lang, min_len: usize) -> String {
                 "not easy to guess: do not use your name, birth date, NIP, e-mail, common words or common passwords; use three or four unrelated words and a number of your own choosing (never copy an example from anywhere)",
             )
             .into(),
+        (Violation::SameAsCurrent, l) => l
+            .pick("berbeda dari password saat ini", "to differ from the current password")
+            .into(),
         (Violation::Breached, l) => l
             .pick(
                 "belum pernah muncul dalam kebocoran data: password yang pernah bocor adalah yang pertama dicoba penyerang, sekuat apa pun kelihatannya",
@@ -98,11 +101,13 @@ impl Problem {
                 AuthError::InvalidNip(_)
                 | AuthError::InvalidToken
                 | AuthError::InvalidSecondFactor
+                | AuthError::WrongSetupCode
                 | AuthError::ClockOff { .. } => StatusCode::BAD_REQUEST,
+                AuthError::WrongCurrentPassword => StatusCode::FORBIDDEN,
                 AuthError::InvalidChallenge => StatusCode::UNAUTHORIZED,
                 AuthError::AlreadyEnrolled | AuthError::NotEnrolled => StatusCode::CONFLICT,
                 AuthError::SecondFactorLocked => StatusCode::FORBIDDEN,
-                AuthError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AuthError::WeakPassword(..) => StatusCode::UNPROCESSABLE_ENTITY,
                 AuthError::InvalidCredentials | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
                 AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AuthError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -169,10 +174,14 @@ impl Problem {
     pub fn response(&self, lang: Lang, min_len: usize) -> Response<Body> {
         let (title, detail) = self.title_detail(lang, min_len);
         let mut extra = serde_json::Map::new();
-        if let Problem::Auth(AuthError::WeakPassword(vs)) = self {
+        if let Problem::Auth(AuthError::WeakPassword(vs, hints)) = self {
             extra.insert(
                 "violations".into(),
                 Value::from(vs.iter().map(|v| v.code()).collect::<Vec<_>>()),
+            );
+            extra.insert(
+                "guessable".into(),
+                Value::from(hints.iter().map(|h| h.code()).collect::<Vec<_>>()),
             );
         }
         let header: Option<(header::HeaderName, String)> = match self {
@@ -207,46 +216,19 @@ fn auth_title_detail(e: &AuthError, lang: Lang, min_len: usize) -> (&'static str
     let p = |id: &'static str, en: &'static str| lang.pick(id, en);
     match e {
         AuthError::InvalidNip(n) => (p("NIP tidak valid", "Invalid NIP"), n.text(lang)),
-        AuthError::WeakPassword(vs) => {
-            let list: Vec<String> = vs
-                .iter()
-                .filter(|v| **v != Violation::Breached)
-                .map(|v| violation_text(*v, lang, min_len))
-                .collect();
-            // A breached password is said first and plainly: it may pass every other rule.
-            let breached = if vs.contains(&Violation::Breached) {
-                p(
-                    "Password ini pernah muncul dalam kebocoran data (daftar password yang bocor dari berbagai layanan), jadi penyerang akan mencobanya lebih dulu; pilih password lain. ",
-                    "This password appeared in a data breach (lists of passwords leaked from many services), so attackers try it first; choose another. ",
-                )
-            } else {
-                ""
-            };
-            let rules = match (list.is_empty(), lang) {
-                (true, _) => String::new(),
-                (false, Lang::Id) => format!("Password baru harus {}. ", list.join("; ")),
-                (false, Lang::En) => format!("The new password must have {}. ", list.join("; ")),
-            };
-            (
-                p("Password terlalu lemah", "Password too weak"),
-                format!(
-                    "{breached}{rules}{}",
-                    p(
-                        "Kode reset Anda belum terpakai.",
-                        "Your reset code was not used up."
-                    )
-                ),
-            )
-        }
+        AuthError::WeakPassword(vs, hints) => (
+            p("Password terlalu lemah", "Password too weak"),
+            weak_password_text(vs, hints, lang, min_len),
+        ),
         AuthError::RateLimited { retry_after_secs } => (
             p("Terlalu banyak percobaan", "Too many attempts"),
             match lang {
                 Lang::Id => format!(
-                    "Terlalu banyak percobaan. Coba lagi dalam {} menit.",
+                    "Terlalu banyak percobaan. Coba lagi dalam {} menit. Jika Anda lupa password, pilih Lupa password untuk membuat password baru dengan kode dari email.",
                     retry_after_secs.div_ceil(60)
                 ),
                 Lang::En => format!(
-                    "Too many attempts. Try again in {} minute(s).",
+                    "Too many attempts. Try again in {} minute(s). If you forgot your password, choose Forgot password to set a new one with a code from your e-mail.",
                     retry_after_secs.div_ceil(60)
                 ),
             },
@@ -270,6 +252,72 @@ fn auth_title_detail(e: &AuthError, lang: Lang, min_len: usize) -> (&'static str
             let ((ti, te), (di, de)) = fixed_text(fixed);
             (p(ti, te), p(di, de).into())
         }
+    }
+}
+
+/// Every rule a new password breaks, in one sentence each: a breach first and plainly (it
+/// may pass every other rule), then the rules, with what made it guessable named.
+fn weak_password_text(vs: &[Violation], hints: &[GuessHint], lang: Lang, min_len: usize) -> String {
+    let p = |id: &'static str, en: &'static str| lang.pick(id, en);
+    let mut out = Vec::new();
+    if vs.contains(&Violation::Breached) {
+        out.push(p(
+            "Password ini pernah muncul dalam kebocoran data (daftar password yang bocor dari berbagai layanan), jadi penyerang akan mencobanya lebih dulu; pilih password lain.",
+            "This password appeared in a data breach (lists of passwords leaked from many services), so attackers try it first; choose another.",
+        ).to_owned());
+    }
+    if vs.contains(&Violation::SameAsCurrent) {
+        out.push(
+            p(
+                "Password baru sama dengan password saat ini; pilih password lain.",
+                "The new password is the current one; choose another.",
+            )
+            .to_owned(),
+        );
+    }
+    let list: Vec<String> = vs
+        .iter()
+        .filter(|v| !matches!(v, Violation::Breached | Violation::SameAsCurrent))
+        .map(|v| match v {
+            Violation::TooGuessable if !hints.is_empty() => guessable_text(hints, lang),
+            other => violation_text(*other, lang, min_len),
+        })
+        .collect();
+    if !list.is_empty() {
+        let intro = p("Password baru harus", "The new password must have");
+        let items: Vec<String> = list.iter().map(|i| format!("- {i}")).collect();
+        out.push(format!("{intro}:\n{}", items.join("\n")));
+    }
+    out.join("\n")
+}
+
+/// "Not easy to guess" with what made it guessable.
+fn guessable_text(hints: &[GuessHint], lang: Lang) -> String {
+    let names: Vec<&str> = hints
+        .iter()
+        .map(|h| match h {
+            GuessHint::Name => lang.pick("nama Anda", "your name"),
+            GuessHint::BirthDate => lang.pick("tanggal lahir Anda", "your birth date"),
+            GuessHint::Nip => lang.pick("NIP Anda", "your NIP"),
+            GuessHint::Email => lang.pick("alamat email Anda", "your e-mail address"),
+            GuessHint::CommonWord => {
+                lang.pick("kata atau password yang umum", "a common word or password")
+            }
+            GuessHint::Pattern => lang.pick(
+                "urutan atau pola papan ketik (123, abc, qwerty, huruf berulang)",
+                "a sequence or keyboard pattern (123, abc, qwerty, repeated letters)",
+            ),
+        })
+        .collect();
+    match lang {
+        Lang::Id => format!(
+            "tidak mudah ditebak: password ini memuat {}. Gabungkan tiga atau empat kata yang tidak berhubungan dengan angka pilihan Anda sendiri",
+            names.join(", ")
+        ),
+        Lang::En => format!(
+            "to be hard to guess: this one contains {}. Join three or four unrelated words and a number of your own",
+            names.join(", ")
+        ),
     }
 }
 
@@ -305,6 +353,20 @@ fn fixed_text(e: &AuthError) -> Texts {
             (
                 "NIP atau password salah. Jika lupa password, gunakan menu Lupa Password.",
                 "Wrong NIP or password. If you forgot your password, use Forgot Password.",
+            ),
+        ),
+        AuthError::WrongCurrentPassword => (
+            ("Password saat ini salah", "Wrong current password"),
+            (
+                "Password saat ini yang Anda masukkan salah; tidak ada yang diubah. Jika Anda lupa, keluar lalu pilih Lupa password. Beberapa kali salah akan mengunci login sementara.",
+                "The current password you entered is wrong; nothing was changed. If you forgot it, log out and choose Forgot password. Several wrong tries lock logins for a while.",
+            ),
+        ),
+        AuthError::WrongSetupCode => (
+            ("Kode pertama tidak cocok", "The first code does not match"),
+            (
+                "Kode ini tidak cocok dengan kunci yang baru dipasang. Pastikan akun yang baru ditambahkan di aplikasi authenticator yang Anda pakai, dan tanggal & waktu ponsel diatur otomatis, lalu masukkan kode 6 digit yang sedang tampil (kode berganti setiap 30 detik).",
+                "This code does not match the key just added. Make sure you read the account just added in your authenticator app and that the phone's date & time are set automatically, then enter the 6-digit code shown now (it changes every 30 seconds).",
             ),
         ),
         AuthError::InvalidSecondFactor => (
@@ -351,7 +413,7 @@ fn fixed_text(e: &AuthError) -> Texts {
         ),
         // The refusals with words of their own are answered by `auth_title_detail`.
         AuthError::InvalidNip(_)
-        | AuthError::WeakPassword(_)
+        | AuthError::WeakPassword(..)
         | AuthError::RateLimited { .. }
         | AuthError::ClockOff { .. }
         | AuthError::Unavailable { .. } => (("", ""), ("", "")),

@@ -49,11 +49,19 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(args.log_json);
     let settings = EmbeddedSettings::from_env()?;
-    let config = settings.config;
+    let mut config = settings.config;
     for weak in config.security_floor_violations() {
         tracing::warn!(setting = %weak, "below the floor a deployed function refuses");
     }
     config.log_effective();
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // The e-mails link to this server's page unless SAPK_PUBLIC_URL says otherwise.
+    if config.help.page_url.is_none() {
+        config.help.page_url = Some(format!("http://{addr}/"));
+    }
     let app = App::build(Settings {
         mail_from: args.mail_from.clone().unwrap_or(settings.mail_from),
         config,
@@ -70,10 +78,6 @@ async fn main() -> anyhow::Result<()> {
             settings.checkpoint_every,
         ));
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    let addr = listener.local_addr()?;
     say_started(&addr, &args, &app);
     // As deployed: no answer waits for the mail; the sender delivers the queue meanwhile.
     tokio::spawn(app.sender.run());

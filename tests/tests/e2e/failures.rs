@@ -249,7 +249,7 @@ async fn every_later_security_event_is_audited_too() {
             serde_json::json!({ "current_password": "Wrong-Password-1", "new_password": STRONG2 }),
         )
         .await;
-    assert_eq!(changed.status, 401);
+    assert_eq!(changed.status, 403);
     let changed = app
         .post_bearer(
             "/v1/password/change",

@@ -58,6 +58,9 @@ async fn forgot_reset_login_session_and_second_reset_ends_the_session() {
             "expires_at": "2026-11-27T10:00:00Z",
             "second_factor": false,
             "second_factor_required": false,
+            "name": "Budi Santoso",
+            "email_masked": "bu***@example.go.id",
+            "recovery_codes_left": null,
         })
     );
 
@@ -535,10 +538,48 @@ async fn a_signed_in_user_changes_the_password() {
         .await;
     assert_eq!((a.status, a.code().as_str()), (401, "unauthorized"));
     let a = app.send(change(&token, "Wrong-Password-1", STRONG2)).await;
-    assert_eq!((a.status, a.code().as_str()), (401, "invalid_credentials"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (403, "wrong_current_password")
+    );
+    assert!(a.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Password saat ini"));
     let a = app.send(change(&token, STRONG, "Budi-Santoso-1986")).await;
     assert_eq!((a.status, a.code().as_str()), (422, "weak_password"));
+    // The current password again is no change: said with every other rule, at once.
+    let a = app.send(change(&token, STRONG, STRONG)).await;
+    assert_eq!((a.status, a.code().as_str()), (422, "weak_password"));
+    assert_eq!(a.json()["violations"], json!(["same_as_current"]));
+    assert!(a.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("sama dengan password saat ini"));
+    let a = app
+        .send(change(&token, "budisantoso1986", "budisantoso1986"))
+        .await;
+    assert_eq!(
+        a.json()["violations"],
+        json!(["no_uppercase", "too_guessable", "same_as_current"]),
+        "{:?}",
+        a.json()
+    );
+    assert_eq!(
+        a.json()["guessable"],
+        json!(["name", "birth_date", "common_word"])
+    );
+    assert!(a.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("nama Anda, tanggal lahir Anda"));
     assert_eq!(app.session(&other).await.status, 200, "nothing changed yet");
+    let notices_before = app
+        .outbox()
+        .await
+        .iter()
+        .filter(|m| m.file.ends_with("password-changed.eml"))
+        .count();
 
     let a = app.send(change(&token, STRONG, STRONG2)).await;
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
@@ -557,14 +598,20 @@ async fn a_signed_in_user_changes_the_password() {
     assert_eq!(app.login(NIP, STRONG).await.status, 401);
     assert_eq!(app.login(NIP, STRONG2).await.status, 200);
     let mails = app.outbox().await;
-    assert!(
+    assert_eq!(
         mails
             .iter()
             .filter(|m| m.file.ends_with("password-changed.eml"))
-            .count()
-            >= 2,
-        "the activation's and the change's notices"
+            .count(),
+        notices_before + 1,
+        "one notice for one change"
     );
+    let notice = mails
+        .iter()
+        .rfind(|m| m.file.ends_with("password-changed.eml"))
+        .unwrap();
+    assert!(notice.text.contains("SAPK Akun ASN"), "{}", notice.text);
+    assert!(!notice.text.contains("MySAPK"), "{}", notice.text);
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let trail = app.store.list_audit(&nip, 20).await.unwrap();
     let changes: Vec<&str> = trail

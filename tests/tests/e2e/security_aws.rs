@@ -33,7 +33,10 @@ async fn enrolled(f: &Functions, nip: &str, email: &str) -> (String, Vec<String>
     let (s, _, _) = start(json!({})).await;
     assert_eq!(s, 400, "no password, no set-up");
     let (s, b, _) = start(json!({ "current_password": "Tebak-Tebakan-77" })).await;
-    assert_eq!((s, b["code"].as_str()), (401, Some("invalid_credentials")));
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (403, Some("wrong_current_password"))
+    );
     let (s, b, _) = start(json!({ "current_password": PW })).await;
     assert_eq!(s, 200, "{b}");
     let uri = b["otpauth_uri"].as_str().unwrap().to_owned();

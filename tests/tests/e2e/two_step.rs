@@ -98,10 +98,9 @@ async fn set_up_then_log_in_in_two_steps() {
             json!({ "code": wrong }),
         )
         .await;
-    assert_eq!(
-        (w.status, w.code().as_str()),
-        (400, "invalid_second_factor")
-    );
+    assert_eq!((w.status, w.code().as_str()), (400, "wrong_setup_code"));
+    // No recovery code exists yet: the answer does not send the person to one.
+    assert!(!w.json()["detail"].as_str().unwrap().contains("pemulihan"));
     let c = app
         .post_bearer(
             "/v1/account/second-factor/confirm",
@@ -231,10 +230,7 @@ async fn a_phone_clock_minutes_off_is_told_not_let_in() {
             json!({ "code": code_now(&app, &uri, 300) }),
         )
         .await;
-    assert_eq!(
-        (c.status, c.code().as_str()),
-        (400, "invalid_second_factor")
-    );
+    assert_eq!((c.status, c.code().as_str()), (400, "wrong_setup_code"));
     // Set-up with a phone 5 minutes slow: refused, and said.
     let c = app
         .post_bearer(
@@ -1073,7 +1069,7 @@ async fn a_stolen_session_alone_cannot_change_how_the_owner_signs_in() {
             .await;
         assert_eq!(
             (guess.status, guess.code().as_str()),
-            (401, "invalid_credentials")
+            (403, "wrong_current_password")
         );
     }
     // Five wrong guesses lock the address out, as five wrong logins would.
@@ -1107,7 +1103,7 @@ async fn a_stolen_session_alone_cannot_change_how_the_owner_signs_in() {
         .await;
     assert_eq!(
         (renew.status, renew.code().as_str()),
-        (401, "invalid_credentials")
+        (403, "wrong_current_password")
     );
 }
 

@@ -274,6 +274,49 @@ fn help_from_lookup(
                     reason: "an e-mail address".to_owned(),
                 })?,
         },
+        page_url: match get("SAPK_PUBLIC_URL").map(|r| r.trim().to_owned()) {
+            None => d.page_url,
+            Some(u) if u.is_empty() => None,
+            Some(u) => Some(page_url(&u).ok_or_else(|| ConfigError {
+                name: "SAPK_PUBLIC_URL".to_owned(),
+                value: u.clone(),
+                reason: "the recovery page's address, http(s)://host[/path]".to_owned(),
+            })?),
+        },
+        product: match get("SAPK_PRODUCT_NAME").map(|r| r.trim().to_owned()) {
+            Some(n)
+                if !n.is_empty() && n.chars().count() <= 40 && !n.chars().any(char::is_control) =>
+            {
+                n
+            }
+            Some(n) if !n.is_empty() => {
+                return Err(ConfigError {
+                    name: "SAPK_PRODUCT_NAME".to_owned(),
+                    value: n,
+                    reason: "a name of at most 40 characters".to_owned(),
+                })
+            }
+            _ => d.product,
+        },
+    })
+}
+
+/// The page's address as configured, ending in `/` where it has no path.
+fn page_url(u: &str) -> Option<String> {
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let clean = !host.is_empty()
+        && !u
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"'`".contains(c));
+    clean.then(|| {
+        if rest.contains('/') {
+            u.to_owned()
+        } else {
+            format!("{u}/")
+        }
     })
 }
 

@@ -56,6 +56,11 @@ impl SecondFactor {
     pub fn is_active(&self) -> bool {
         self.enrolled_at.is_some()
     }
+
+    /// How many recovery codes are still unused.
+    pub fn recovery_codes_left(&self) -> usize {
+        self.recovery.len()
+    }
 }
 
 impl fmt::Debug for SecondFactor {

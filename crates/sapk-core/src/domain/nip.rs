@@ -90,8 +90,8 @@ impl NipError {
             }
             (NipError::NonDigit, l) => l
                 .pick(
-                    "NIP hanya boleh berisi angka.",
-                    "A NIP contains only digits.",
+                    "NIP hanya berisi angka (spasi, titik atau tanda hubung di antaranya boleh).",
+                    "A NIP contains only digits (spaces, dots or hyphens between them are fine).",
                 )
                 .into(),
             (NipError::BirthDate, l) => l
@@ -366,7 +366,11 @@ impl Nip {
 }
 
 fn parse(input: &str, today: Option<NaiveDate>, rules: &NipRules) -> Result<Nip, NipError> {
-    let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    // As people copy it from documents and systems: grouped by spaces, dots or hyphens.
+    let compact: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '-'))
+        .collect();
     let count = compact.chars().count();
     if !compact.chars().all(|c| c.is_ascii_digit()) {
         return Err(NipError::NonDigit);
@@ -475,6 +479,26 @@ mod tests {
     }
 
     #[test]
+    fn dots_hyphens_and_spaces_between_digits_are_separators() {
+        for typed in [
+            "19860926-201505-1-001",
+            "19860926.201505.1.001",
+            " 19860926 201505 1 001 ",
+            "19860926 - 201505 - 1 - 001",
+        ] {
+            assert_eq!(
+                Nip::parse(typed, today()).map(|n| n.as_str().to_owned()),
+                Ok("198609262015051001".to_owned()),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            Nip::parse("19860926_201505_1_001", today()).map(|n| n.as_str().to_owned()),
+            Err(NipError::NonDigit)
+        );
+    }
+
+    #[test]
     fn parses_a_pns_nip_and_its_facts() {
         let nip = Nip::parse("198609262015051001", today()).unwrap();
         let f = nip.facts();
@@ -544,7 +568,6 @@ mod tests {
             ("1986092620150510011", NipError::Length(19)),
             ("", NipError::Length(0)),
             ("19860926201505100a", NipError::NonDigit),
-            ("19860926-201505-1-001", NipError::NonDigit),
             // Arabic-Indic and full-width digits are not ASCII digits.
             ("١٩٨٦٠٩٢٦٢٠١٥٠٥١٠٠١", NipError::NonDigit),
             ("１９８６０９２６２０１５０５１００１", NipError::NonDigit),

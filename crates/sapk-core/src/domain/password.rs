@@ -27,7 +27,7 @@ impl fmt::Debug for Password {
     }
 }
 
-pub use crate::domain::policy::{PasswordPolicy, PolicyContext, Violation};
+pub use crate::domain::policy::{GuessHint, PasswordPolicy, PolicyContext, Violation};
 
 /// argon2id parameters; OWASP's (m=19456 KiB, t=2, p=1) by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,6 +34,35 @@ pub enum Violation {
     /// The password appeared in a data breach (or is one this project showed as an example):
     /// [`crate::domain::breached`].
     Breached,
+    /// The new password is the current one (a change).
+    SameAsCurrent,
+}
+
+/// What made a password guessable, as the refusal names it (`guessable`): the person's name,
+/// birth date, NIP or e-mail, a common word or password, or a keyboard pattern, sequence or
+/// repetition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuessHint {
+    Name,
+    BirthDate,
+    Nip,
+    Email,
+    CommonWord,
+    Pattern,
+}
+
+impl GuessHint {
+    pub fn code(self) -> &'static str {
+        match self {
+            GuessHint::Name => "name",
+            GuessHint::BirthDate => "birth_date",
+            GuessHint::Nip => "nip",
+            GuessHint::Email => "email",
+            GuessHint::CommonWord => "common_word",
+            GuessHint::Pattern => "pattern",
+        }
+    }
 }
 
 impl Violation {
@@ -45,6 +74,7 @@ impl Violation {
             Violation::NoDigit => "no_digit",
             Violation::TooGuessable => "too_guessable",
             Violation::Breached => "breached",
+            Violation::SameAsCurrent => "same_as_current",
         }
     }
 }
@@ -175,6 +205,8 @@ pub fn load_word_list() -> usize {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyContext {
     tokens: Vec<String>,
+    /// What each token is (the same order).
+    kinds: Vec<GuessHint>,
 }
 
 impl PolicyContext {
@@ -183,10 +215,10 @@ impl PolicyContext {
     pub fn for_nip(nip: &Nip) -> PolicyContext {
         let mut c = PolicyContext::default();
         for p in nip.pieces() {
-            c.push(p);
+            c.push(p, GuessHint::Nip);
         }
         c.push_date(nip.facts().birth_date);
-        c.push(&nip.facts().appointment_year.to_string());
+        c.push(&nip.facts().appointment_year.to_string(), GuessHint::Nip);
         c
     }
 
@@ -202,23 +234,23 @@ impl PolicyContext {
             return self;
         }
         for p in &parts {
-            self.push(p);
+            self.push(p, GuessHint::Name);
         }
         let reversed: Vec<String> = parts.iter().rev().cloned().collect();
         for sep in ["", ".", "_", "-", " "] {
-            self.push(&parts.join(sep));
-            self.push(&reversed.join(sep));
+            self.push(&parts.join(sep), GuessHint::Name);
+            self.push(&reversed.join(sep), GuessHint::Name);
         }
         let initials: String = parts.iter().filter_map(|p| p.chars().next()).collect();
-        self.push(&initials);
+        self.push(&initials, GuessHint::Name);
         if parts.len() > 1 {
             let first = &parts[0];
             let last = &parts[parts.len() - 1];
             let rest: String = parts[1..].iter().filter_map(|p| p.chars().next()).collect();
             let first_initial: String = first.chars().take(1).collect();
-            self.push(&format!("{first}{rest}"));
+            self.push(&format!("{first}{rest}"), GuessHint::Name);
             for sep in ["", ".", "_", "-", " "] {
-                self.push(&format!("{first_initial}{sep}{last}"));
+                self.push(&format!("{first_initial}{sep}{last}"), GuessHint::Name);
             }
         }
         self
@@ -229,10 +261,10 @@ impl PolicyContext {
         if let Some((local, _)) = email.as_str().split_once('@') {
             let local = local.to_lowercase();
             for piece in local.split(['.', '_', '-', '+']) {
-                self.push(piece);
+                self.push(piece, GuessHint::Email);
             }
-            self.push(&local.replace(['.', '_', '-', '+'], ""));
-            self.push(&local);
+            self.push(&local.replace(['.', '_', '-', '+'], ""), GuessHint::Email);
+            self.push(&local, GuessHint::Email);
         }
         self
     }
@@ -241,11 +273,24 @@ impl PolicyContext {
         &self.tokens
     }
 
-    fn push(&mut self, token: &str) {
+    fn push(&mut self, token: &str, kind: GuessHint) {
         let t = token.trim().to_lowercase();
         if t.chars().count() >= 2 && !self.tokens.contains(&t) {
             self.tokens.push(t);
+            self.kinds.push(kind);
         }
+    }
+
+    /// The kinds of the tokens of at least three characters that `variants` contain.
+    fn kinds_in(&self, variants: &[String]) -> Vec<GuessHint> {
+        self.tokens
+            .iter()
+            .zip(&self.kinds)
+            .filter(|(t, _)| {
+                t.chars().count() >= 3 && variants.iter().any(|v| v.contains(t.as_str()))
+            })
+            .map(|(_, k)| *k)
+            .collect()
     }
 
     fn push_date(&mut self, d: chrono::NaiveDate) {
@@ -271,13 +316,22 @@ impl PolicyContext {
             format!("{day:02}{}{yy:02}", &month[..3]),
         ];
         for f in forms {
-            self.push(&f);
+            self.push(&f, GuessHint::BirthDate);
         }
         for sep in ['-', '/', '.', ' '] {
-            self.push(&format!("{day:02}{sep}{m:02}{sep}{y}"));
-            self.push(&format!("{day:02}{sep}{m:02}{sep}{yy:02}"));
-            self.push(&format!("{day}{sep}{m}{sep}{y}"));
-            self.push(&format!("{y}{sep}{m:02}{sep}{day:02}"));
+            self.push(
+                &format!("{day:02}{sep}{m:02}{sep}{y}"),
+                GuessHint::BirthDate,
+            );
+            self.push(
+                &format!("{day:02}{sep}{m:02}{sep}{yy:02}"),
+                GuessHint::BirthDate,
+            );
+            self.push(&format!("{day}{sep}{m}{sep}{y}"), GuessHint::BirthDate);
+            self.push(
+                &format!("{y}{sep}{m:02}{sep}{day:02}"),
+                GuessHint::BirthDate,
+            );
         }
     }
 }
@@ -581,6 +635,54 @@ impl PasswordPolicy {
         }
     }
 
+    /// What made `s` guessable, for the refusal to name (each at most once, in the order of
+    /// [`GuessHint`]): parts of `ctx` it contains (also reversed or with letters rewritten),
+    /// common words and passwords, and keyboard patterns, sequences and repetitions.
+    pub fn hints(&self, s: &str, ctx: &PolicyContext) -> Vec<GuessHint> {
+        let prefix: String = s.chars().take(SCORED_PREFIX).collect();
+        let lower = prefix.to_lowercase();
+        let reversed: String = lower.chars().rev().collect();
+        let variants = [
+            unleet(&lower, false),
+            unleet(&lower, true),
+            reversed,
+            lower.clone(),
+        ];
+        let mut found = ctx.kinds_in(&variants);
+        if words_in(&prefix)
+            .iter()
+            .any(|(w, _)| w.chars().count() >= 4)
+        {
+            found.push(GuessHint::CommonWord);
+        }
+        if distinct_leet_symbols(&prefix) <= MAX_LEET_SYMBOLS_FOR_ZXCVBN {
+            for m in zxcvbn::zxcvbn(&prefix, &[]).sequence() {
+                match &m.pattern {
+                    zxcvbn::matching::patterns::MatchPattern::Dictionary(_)
+                        if m.token.chars().count() >= 4 =>
+                    {
+                        found.push(GuessHint::CommonWord);
+                    }
+                    zxcvbn::matching::patterns::MatchPattern::Spatial(_)
+                    | zxcvbn::matching::patterns::MatchPattern::Repeat(_)
+                    | zxcvbn::matching::patterns::MatchPattern::Sequence(_) => {
+                        found.push(GuessHint::Pattern);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let all = [
+            GuessHint::Name,
+            GuessHint::BirthDate,
+            GuessHint::Nip,
+            GuessHint::Email,
+            GuessHint::CommonWord,
+            GuessHint::Pattern,
+        ];
+        all.into_iter().filter(|h| found.contains(h)).collect()
+    }
+
     /// The strength score (0-4, zxcvbn's scale) of the scored prefix: the lower of zxcvbn's
     /// estimate (with the account's dictionary, its parts' guesses multiplied out) and the
     /// cheapest split into known tokens.
@@ -627,6 +729,34 @@ mod tests {
         PolicyContext::for_nip(&nip)
             .with_name("Budi Santoso")
             .with_email(&Email::parse("budi.santoso@example.go.id").unwrap())
+    }
+
+    #[test]
+    fn a_guessable_password_is_told_what_made_it_so() {
+        let p = PasswordPolicy::default();
+        let ctx = budi();
+        assert_eq!(
+            p.hints("Budisantoso1986", &ctx),
+            vec![GuessHint::Name, GuessHint::BirthDate, GuessHint::CommonWord]
+        );
+        assert!(p
+            .hints("Sant0so-26091986", &ctx)
+            .contains(&GuessHint::BirthDate));
+        assert!(p
+            .hints("Wkz-aaaaaaaaa-7", &ctx)
+            .contains(&GuessHint::Pattern));
+        assert!(p.hints("X198609262015Z", &ctx).contains(&GuessHint::Nip));
+        let mail = PolicyContext::for_nip(&Nip::from_stored("198609262015051001").unwrap())
+            .with_email(&Email::parse("kucingoranye77@example.go.id").unwrap());
+        assert!(p
+            .hints("Kucingoranye77!", &mail)
+            .contains(&GuessHint::Email));
+        // Every rule at once: the case, the length and the guessing together.
+        let r = p
+            .check(&Password::new("budisantoso1986"), &ctx)
+            .unwrap_err();
+        assert!(r.contains(&Violation::NoUppercase), "{r:?}");
+        assert!(r.contains(&Violation::TooGuessable), "{r:?}");
     }
 
     fn guessable(pw: &str, ctx: &PolicyContext) -> bool {

@@ -25,6 +25,8 @@ struct ResetCodeText<'a> {
     minutes: i64,
     help: &'a str,
     url: &'a str,
+    product: &'a str,
+    page: &'a str,
 }
 
 #[derive(Template)]
@@ -39,6 +41,8 @@ struct ResetCodeHtml<'a> {
     minutes: i64,
     help: &'a str,
     url: &'a str,
+    product: &'a str,
+    page: &'a str,
 }
 
 #[derive(Template)]
@@ -50,6 +54,8 @@ struct NoticeText<'a> {
     phone: &'a str,
     email: &'a str,
     url: &'a str,
+    product: &'a str,
+    page: &'a str,
 }
 
 #[derive(Template)]
@@ -62,6 +68,8 @@ struct NoticeHtml<'a> {
     phone: &'a str,
     email: &'a str,
     url: &'a str,
+    product: &'a str,
+    page: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +95,8 @@ pub fn reset_code_email(
     let help = help_line(lang);
     let shown = code.display();
     let expires = format_all_zones(expires_at, lang);
+    let contacts = crate::text::i18n::HelpContacts::current();
+    let page = contacts.page_url.as_deref().unwrap_or_default();
     let text = render(&ResetCodeText {
         en,
         shared,
@@ -96,6 +106,8 @@ pub fn reset_code_email(
         minutes: ttl_minutes,
         help: &help,
         url: HELP_URL,
+        product: &contacts.product,
+        page,
     })?;
     let html = render(&ResetCodeHtml {
         en,
@@ -106,6 +118,8 @@ pub fn reset_code_email(
         minutes: ttl_minutes,
         help: &help,
         url: HELP_URL,
+        product: &contacts.product,
+        page,
     })?;
     Ok(OutgoingEmail {
         kind: EmailKind::ResetCode,
@@ -130,6 +144,7 @@ fn notice(
 ) -> Result<OutgoingEmail, TemplateError> {
     let en = lang == Lang::En;
     let contacts = crate::text::i18n::HelpContacts::current();
+    let page = contacts.page_url.as_deref().unwrap_or_default();
     let text = render(&NoticeText {
         en,
         name,
@@ -137,6 +152,8 @@ fn notice(
         phone: &contacts.phone,
         email: &contacts.email,
         url: HELP_URL,
+        product: &contacts.product,
+        page,
     })?;
     let html = render(&NoticeHtml {
         en,
@@ -146,6 +163,8 @@ fn notice(
         phone: &contacts.phone,
         email: &contacts.email,
         url: HELP_URL,
+        product: &contacts.product,
+        page,
     })?;
     Ok(OutgoingEmail {
         kind,
@@ -229,9 +248,10 @@ pub fn email_changed_new_email(
     lang: Lang,
 ) -> Result<OutgoingEmail, TemplateError> {
     let when = format_all_zones(at, lang);
+    let product = crate::text::i18n::HelpContacts::current().product;
     let body = match lang {
-        Lang::Id => format!("Pada {when}, petugas kantor BKN {office} mendaftarkan alamat ini sebagai email akun SAPK Anda. Untuk membuat password baru, pilih \"Lupa Password\" di aplikasi MySAPK dan masukkan NIP Anda: kode reset akan dikirim ke alamat ini."),
-        Lang::En => format!("On {when}, staff at BKN office {office} registered this address as the e-mail of your SAPK account. To set a new password, choose \"Lupa Password\" (Forgot password) in the MySAPK app and enter your NIP: the reset code will be sent here."),
+        Lang::Id => format!("Pada {when}, petugas kantor BKN {office} mendaftarkan alamat ini sebagai email akun SAPK Anda. Untuk membuat password baru, pilih \"Lupa password\" di laman {product} dan masukkan NIP Anda: kode reset akan dikirim ke alamat ini."),
+        Lang::En => format!("On {when}, staff at BKN office {office} registered this address as the e-mail of your SAPK account. To set a new password, choose \"Forgot password\" on the {product} page and enter your NIP: the reset code will be sent here."),
     };
     notice(
         EmailKind::EmailChangedNew,

@@ -31,8 +31,20 @@ impl Public<'_> {
         let nip = session.nip.clone();
         self.rate_limit(Limited::Login, &nip, meta).await?;
         let new = Password::new(new_raw);
-        self.check_policy(&new, Service::personal_context(&nip, &account))
-            .await?;
+        let refused = self
+            .check_policy(&new, Service::personal_context(&nip, &account))
+            .await;
+        // The current password again is no change: said with the other rules, at once.
+        if new.expose() == Password::new(current_raw).expose() {
+            let (mut violations, hints) = match refused {
+                Err(AuthError::WeakPassword(v, h)) => (v, h),
+                Err(other) => return Err(other),
+                Ok(()) => (Vec::new(), Vec::new()),
+            };
+            violations.push(crate::domain::password::Violation::SameAsCurrent);
+            return Err(AuthError::WeakPassword(violations, hints));
+        }
+        refused?;
         let now = self.clock.now();
         self.check_current_password(&account, current_raw, meta, Action::PasswordChange)
             .await?;

@@ -4,7 +4,7 @@ use crate::domain::breached;
 use crate::domain::code::ResetCode;
 use crate::domain::keys::ct_eq;
 use crate::domain::nip::Nip;
-use crate::domain::password::{Password, PolicyContext, Violation};
+use crate::domain::password::{GuessHint, Password, PolicyContext, Violation};
 use crate::ports::{Account, StoreError};
 use crate::service::error::AuthError;
 use crate::service::throttle;
@@ -106,11 +106,14 @@ impl Public<'_> {
     }
 }
 
-fn refuse_any(violations: Vec<Violation>) -> Result<(), AuthError> {
+pub(crate) fn refuse_any(
+    violations: Vec<Violation>,
+    hints: Vec<GuessHint>,
+) -> Result<(), AuthError> {
     if violations.is_empty() {
         Ok(())
     } else {
-        Err(AuthError::WeakPassword(violations))
+        Err(AuthError::WeakPassword(violations, hints))
     }
 }
 
@@ -138,11 +141,11 @@ impl Service {
         password: &Password,
         ctx: PolicyContext,
     ) -> Result<(), AuthError> {
-        let mut violations = self.policy_violations(password, ctx).await?;
+        let (mut violations, hints) = self.policy_violations(password, ctx).await?;
         if !violations.contains(&Violation::Breached) && self.range_lists(password).await {
             violations.push(Violation::Breached);
         }
-        refuse_any(violations)
+        refuse_any(violations, hints)
     }
 
     /// The policy alone (the range API's answer does not depend on the context: a second
@@ -152,18 +155,29 @@ impl Service {
         password: &Password,
         ctx: PolicyContext,
     ) -> Result<(), AuthError> {
-        refuse_any(self.policy_violations(password, ctx).await?)
+        let (violations, hints) = self.policy_violations(password, ctx).await?;
+        refuse_any(violations, hints)
     }
 
-    async fn policy_violations(
+    /// The rules `password` breaks and, if it is too guessable, what made it so.
+    pub(crate) async fn policy_violations(
         &self,
         password: &Password,
         ctx: PolicyContext,
-    ) -> Result<Vec<Violation>, AuthError> {
+    ) -> Result<(Vec<Violation>, Vec<GuessHint>), AuthError> {
         let policy = self.config.password.clone();
         let pw = Password::new(password.expose());
-        match tokio::task::spawn_blocking(move || policy.check(&pw, &ctx)).await {
-            Ok(r) => Ok(r.err().unwrap_or_default()),
+        let work = move || {
+            let violations = policy.check(&pw, &ctx).err().unwrap_or_default();
+            let hints = if violations.contains(&Violation::TooGuessable) {
+                policy.hints(pw.expose(), &ctx)
+            } else {
+                Vec::new()
+            };
+            (violations, hints)
+        };
+        match tokio::task::spawn_blocking(work).await {
+            Ok(r) => Ok(r),
             Err(e) => {
                 error!(error = %e, "password policy worker failed");
                 Err(AuthError::unavailable())

@@ -402,7 +402,7 @@ impl Service {
             let mut ev = self.public_event(nip, meta, action, Outcome::Failed);
             ev.details = json!({ "reason": "wrong_current_password" });
             self.audit(ev).await;
-            return Err(AuthError::InvalidCredentials);
+            return Err(AuthError::WrongCurrentPassword);
         }
         self.give_back_one(&records).await
     }
@@ -662,8 +662,11 @@ impl Service {
             self.audit(ev).await;
             return Err(if capped {
                 AuthError::SecondFactorLocked
-            } else {
+            } else if factor.is_active() {
                 clock_said(AuthError::InvalidSecondFactor, off)
+            } else {
+                // Setting up: no recovery code exists yet to fall back on.
+                clock_said(AuthError::WrongSetupCode, off)
             });
         };
         // A right code gives back its own attempt alone, from the lock-out counts and the
@@ -708,7 +711,9 @@ impl Service {
 /// code of a time a few minutes away; any other refusal as it is.
 fn clock_said(e: AuthError, offset_secs: Option<i64>) -> AuthError {
     match (e, offset_secs) {
-        (AuthError::InvalidSecondFactor, Some(offset_secs)) => AuthError::ClockOff { offset_secs },
+        (AuthError::InvalidSecondFactor | AuthError::WrongSetupCode, Some(offset_secs)) => {
+            AuthError::ClockOff { offset_secs }
+        }
         (e, _) => e,
     }
 }

@@ -20,8 +20,12 @@ pub struct ActivityItem {
     pub outcome: String,
     /// The source network (`203.0.113.x`, `2001:db8:1:…`), not the address.
     pub source: Option<String>,
-    /// For a counter action: the office that acted (never the officer).
+    /// For a counter action: the office that acted (never the officer), its code.
     pub office: Option<String>,
+    /// The office by name (`Kantor Regional IV BKN Makassar`).
+    pub office_name: Option<String>,
+    /// The record in words for the person (`Email akun Anda diganti … di Kantor Regional …`).
+    pub text: String,
 }
 
 impl Public<'_> {
@@ -40,6 +44,16 @@ impl Public<'_> {
                 .config
                 .second_factor_required
                 .applies(account.instansi.as_deref()),
+            name: account.name.as_str().to_owned(),
+            email_masked: account
+                .email
+                .as_ref()
+                .map(crate::domain::email::Email::masked),
+            recovery_codes_left: account
+                .second_factor
+                .as_ref()
+                .filter(|f| f.is_active())
+                .map(crate::domain::factor::SecondFactor::recovery_codes_left),
         })
     }
 
@@ -63,14 +77,34 @@ impl Public<'_> {
             .map_err(store_down)?;
         Ok(events
             .into_iter()
-            .map(|e| ActivityItem {
-                what: crate::text::audit_text::action(&e.action, lang),
-                outcome: crate::text::audit_text::outcome(&e.outcome, lang),
-                source: e.source_ip.as_deref().map(crate::text::i18n::coarse_source),
-                office: (e.actor != "self").then_some(e.office).flatten(),
-                at: e.at,
-                action: e.action,
-                result: e.outcome,
+            .map(|e| {
+                // Only a counter's own office is named: an import's operator office is not one
+                // the person dealt with.
+                let office = (e.actor != "self").then_some(e.office).flatten();
+                let counter = !matches!(
+                    crate::text::audit_text::Action::parse(&e.action),
+                    Some(crate::text::audit_text::Action::EmployeeImported)
+                );
+                let office_name = office
+                    .as_deref()
+                    .filter(|_| counter)
+                    .map(|o| crate::text::activity::office_name(o, lang));
+                ActivityItem {
+                    what: crate::text::audit_text::action(&e.action, lang),
+                    outcome: crate::text::audit_text::outcome(&e.outcome, lang),
+                    text: crate::text::activity::describe(
+                        &e.action,
+                        &e.outcome,
+                        office_name.as_deref(),
+                        lang,
+                    ),
+                    source: e.source_ip.as_deref().map(crate::text::i18n::coarse_source),
+                    office,
+                    office_name,
+                    at: e.at,
+                    action: e.action,
+                    result: e.outcome,
+                }
             })
             .collect())
     }

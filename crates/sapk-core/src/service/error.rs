@@ -11,10 +11,19 @@ pub enum AuthError {
     /// Wrong, expired, used or superseded code: all alike.
     #[error("invalid or expired reset code")]
     InvalidToken,
+    /// The rules broken and, when it is too guessable, what made it so.
     #[error("the new password breaks the policy: {0:?}")]
-    WeakPassword(Vec<Violation>),
+    WeakPassword(Vec<Violation>, Vec<crate::domain::policy::GuessHint>),
     #[error("wrong NIP or password")]
     InvalidCredentials,
+    /// A signed-in form's "current password" is wrong (a change, setting up or renewing two-step
+    /// login): counted as a login attempt, but said as what it is.
+    #[error("wrong current password")]
+    WrongCurrentPassword,
+    /// The first code of an authenticator being set up does not match (no recovery codes exist
+    /// yet: only the code shown now, with the phone's clock right, will do).
+    #[error("wrong first authenticator code")]
+    WrongSetupCode,
     #[error("missing, invalid or expired session")]
     Unauthorized,
     #[error("too many requests; retry after {retry_after_secs} s")]
@@ -48,8 +57,10 @@ impl AuthError {
         match self {
             AuthError::InvalidNip(_) => "invalid_nip",
             AuthError::InvalidToken => "invalid_token",
-            AuthError::WeakPassword(_) => "weak_password",
+            AuthError::WeakPassword(..) => "weak_password",
             AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::WrongCurrentPassword => "wrong_current_password",
+            AuthError::WrongSetupCode => "wrong_setup_code",
             AuthError::Unauthorized => "unauthorized",
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::Unavailable { .. } => "unavailable",

@@ -77,6 +77,12 @@ pub struct SessionInfo {
     pub second_factor: bool,
     /// Whether the account's agency requires it.
     pub second_factor_required: bool,
+    /// Whose account it is, as the page greets them.
+    pub name: String,
+    /// The account's e-mail, masked (`bu***@example.go.id`).
+    pub email_masked: Option<String>,
+    /// How many unused recovery codes are left (two-step login on).
+    pub recovery_codes_left: Option<usize>,
 }
 
 /// What became of a queued e-mail.

@@ -334,6 +334,7 @@ impl Service {
             }
             return Err(e.into());
         }
+        self.reclaim_if_shared(account.email.as_ref()).await;
         let (released, old_notified, new_notified) = self
             .after_email_change(&nip, &account, &new_email, op, now, lang)
             .await;

@@ -261,6 +261,7 @@ impl Service {
                 .update_account_email(&updated, existing.version, existing.email.as_ref())
                 .await
                 .map_err(|e| self.named_holder(e))?;
+            self.reclaim_if_shared(existing.email.as_ref()).await;
         } else {
             self.store
                 .update_account(&updated, existing.version)

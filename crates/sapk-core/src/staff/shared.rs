@@ -118,14 +118,18 @@ impl Staff<'_> {
         Ok(SharedReport { shared, claimed })
     }
 
-    /// Claims each address one account alone has; how many it claimed (or held already).
+    /// Claims every address: for the account that alone has it, and an address accounts
+    /// share (from before the rule) for the first of them by NIP, so that no other account can
+    /// take it either; how many it claimed (or were held already).
     async fn claim_single(
         &self,
         by_address: &BTreeMap<String, Vec<Held>>,
     ) -> Result<usize, StaffError> {
         let mut claimed = 0;
-        for held in by_address.values().filter(|v| v.len() == 1) {
-            let h = &held[0];
+        for held in by_address.values() {
+            let Some(h) = held.iter().min_by(|a, b| a.holder.nip.cmp(&b.holder.nip)) else {
+                continue;
+            };
             let (Ok(email), Ok(nip)) = (
                 crate::domain::email::Email::parse_stored(&h.email),
                 crate::domain::nip::Nip::from_stored(&h.holder.nip),
@@ -137,5 +141,25 @@ impl Staff<'_> {
             }
         }
         Ok(claimed)
+    }
+}
+
+impl crate::service::Service {
+    /// After an account left `previous`: if other accounts still have it (shared from before
+    /// the rule), it is claimed again for one of them, so that it stays closed to newcomers.
+    pub(crate) async fn reclaim_if_shared(&self, previous: Option<&crate::domain::email::Email>) {
+        let Some(previous) = previous else { return };
+        let holders = match self.store.accounts_with_email(previous, 2).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "could not look up who else has a released address");
+                return;
+            }
+        };
+        if let Some(nip) = holders.into_iter().next() {
+            if let Err(e) = self.store.claim_email(previous, &nip).await {
+                tracing::error!(error = %e, "could not claim a shared address again");
+            }
+        }
     }
 }

@@ -114,7 +114,7 @@ codes!(
         Registered = "registered" => ("didaftarkan", "registered"),
         Deactivated = "deactivated" => ("dinonaktifkan", "deactivated"),
         Started = "started" => ("dimulai", "started"),
-        SecondStep = "second_step" => ("password benar, menunggu kode authenticator", "password right, awaiting the authenticator code"),
+        SecondStep = "second_step" => ("password benar, menunggu kode authenticator", "password correct, waiting for the authenticator code"),
         RecoveryCodeUsed = "recovery_code_used" => ("berhasil dengan kode pemulihan", "succeeded with a recovery code"),
     }
 );

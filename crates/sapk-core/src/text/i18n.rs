@@ -10,12 +10,21 @@ pub const HELP_PHONE: &str = "021-8093008";
 /// default. (An `@bkn.go.id` address no public source confirms was used before.)
 pub const HELP_EMAIL: &str = "humasbknri@gmail.com";
 
-/// BKN's line and address that help texts name, configured once per process
-/// (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`; [`HelpContacts::install`]).
+/// The product's name as the page, the e-mails and the answers say it (the default of
+/// `SAPK_PRODUCT_NAME`).
+pub const PRODUCT_NAME: &str = "SAPK Akun ASN";
+
+/// BKN's line and address that help texts name, the page's address the e-mails link to and
+/// the product's name, configured once per process (`SAPK_HELP_PHONE`, `SAPK_HELP_EMAIL`,
+/// `SAPK_PUBLIC_URL`, `SAPK_PRODUCT_NAME`; [`HelpContacts::install`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelpContacts {
     pub phone: String,
     pub email: String,
+    /// The recovery page's address (`https://…/`); `None` where none is configured (the
+    /// e-mails then name the page without a link).
+    pub page_url: Option<String>,
+    pub product: String,
 }
 
 impl Default for HelpContacts {
@@ -23,6 +32,8 @@ impl Default for HelpContacts {
         HelpContacts {
             phone: HELP_PHONE.to_owned(),
             email: HELP_EMAIL.to_owned(),
+            page_url: None,
+            product: PRODUCT_NAME.to_owned(),
         }
     }
 }
@@ -58,7 +69,7 @@ pub const HELP_URL: &str = "https://www.bkn.go.id/homepage/lapor-bkn";
 /// keeps their data), a BKN office, then BKN's general line and e-mail. Every text that
 /// names help (the API's answers, the e-mails) takes it from here.
 pub fn help_line(l: Lang) -> String {
-    let HelpContacts { phone, email } = HelpContacts::current();
+    let HelpContacts { phone, email, .. } = HelpContacts::current();
     match l {
         Lang::Id => format!("Bantuan: unit kepegawaian (BKPSDM/Biro SDM) instansi Anda, kantor BKN terdekat, atau BKN di {phone} / {email}."),
         Lang::En => format!("Help: your agency's HR unit (BKPSDM/Biro SDM), the nearest BKN office, or BKN on {phone} / {email}."),

@@ -1,4 +1,6 @@
-//! `GET /v1/help`: where a civil servant gets help.
+//! `GET /v1/help`: where a civil servant gets help, and what the page says from the server's
+//! configuration: the product's name, its address, how long a code lives and how soon another
+//! can be asked for.
 
 use super::{Answer, Ctx, RouteDef, RouteMethod};
 use crate::json_response;
@@ -23,6 +25,10 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
                 "email": contacts.email,
                 "url": sapk_core::i18n::HELP_URL,
                 "message": sapk_core::i18n::help_line(c.lang),
+                "product": contacts.product,
+                "page_url": contacts.page_url,
+                "code_ttl_minutes": c.svc.config().code_ttl_secs / 60,
+                "resend_after_seconds": c.svc.config().forgot_cooldown_secs,
             }),
         ))
     })

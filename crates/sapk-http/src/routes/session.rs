@@ -23,6 +23,9 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
                 "expires_at": info.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 "second_factor": info.second_factor,
                 "second_factor_required": info.second_factor_required,
+                "name": info.name,
+                "email_masked": info.email_masked,
+                "recovery_codes_left": info.recovery_codes_left,
             }),
         ))
     })
