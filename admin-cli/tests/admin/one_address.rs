@@ -120,7 +120,7 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
         ]),
         0,
     );
-    assert_eq!(v["claimed"], 1, "{v}");
+    assert_eq!(v["claimed"], 2, "the single address and the shared one: {v}");
     let v = import(
         dir.path(),
         "c.csv",
@@ -128,6 +128,16 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
         1,
     );
     assert!(errors(&v)[0].1.contains("1992***********001"), "{v}");
+    // The shared address is closed to a newcomer too, in any case.
+    for (file, spelled) in [("d.csv", "Keluarga@example.go.id"), ("e.csv", "keluarga@EXAMPLE.go.id")] {
+        let v = import(
+            dir.path(),
+            file,
+            &format!("nip,nama,email\n198212312010011002,Orang Baru,{spelled}\n"),
+            1,
+        );
+        assert!(!errors(&v).is_empty(), "{spelled}: {v}");
+    }
     let v = json_out(
         admin(dir.path()).args([
             "--json",
@@ -170,6 +180,21 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
         text.contains("Citra Dewi") && text.contains("Satu email untuk satu ASN"),
         "{text}"
     );
+    // The sharer it is claimed for (the first by NIP, Citra) moves to an address of its own:
+    // the shared one stays claimed, for a sharer still holding it.
+    import(
+        dir.path(),
+        "f.csv",
+        "nip,nama,email,instansi\n198501052010121003,Citra Dewi,citra.baru@example.go.id,BKN\n",
+        0,
+    );
+    let v = import(
+        dir.path(),
+        "g.csv",
+        "nip,nama,email\n198212312010011002,Orang Baru,Keluarga@example.go.id\n",
+        1,
+    );
+    assert!(!errors(&v).is_empty(), "{v}");
 }
 
 #[test]
