@@ -120,7 +120,10 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
         ]),
         0,
     );
-    assert_eq!(v["claimed"], 2, "the single address and the shared one: {v}");
+    assert_eq!(
+        v["claimed"], 2,
+        "the single address and the shared one: {v}"
+    );
     let v = import(
         dir.path(),
         "c.csv",
@@ -129,7 +132,10 @@ fn shared_addresses_from_before_are_listed_for_the_agencies() {
     );
     assert!(errors(&v)[0].1.contains("1992***********001"), "{v}");
     // The shared address is closed to a newcomer too, in any case.
-    for (file, spelled) in [("d.csv", "Keluarga@example.go.id"), ("e.csv", "keluarga@EXAMPLE.go.id")] {
+    for (file, spelled) in [
+        ("d.csv", "Keluarga@example.go.id"),
+        ("e.csv", "keluarga@EXAMPLE.go.id"),
+    ] {
         let v = import(
             dir.path(),
             file,

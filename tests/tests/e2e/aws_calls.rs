@@ -156,6 +156,7 @@ async fn world(tag: &str) -> World {
         ("SecondFactorRequiredFor", ""),
         ("AuditRetentionDays", "1825"),
         ("SesMaxSendRate", "14"),
+        ("PublicUrl", "https://sapk.example.go.id/"),
     ] {
         refs.insert(param.into(), value.into());
     }

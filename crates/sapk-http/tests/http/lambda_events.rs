@@ -417,6 +417,8 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
         Problem::Auth(AuthError::InvalidToken),
         Problem::Auth(AuthError::WeakPassword(vec![Violation::TooShort], vec![])),
         Problem::Auth(AuthError::InvalidCredentials),
+        Problem::Auth(AuthError::WrongCurrentPassword),
+        Problem::Auth(AuthError::WrongSetupCode),
         Problem::Auth(AuthError::Unauthorized),
         Problem::Auth(AuthError::RateLimited {
             retry_after_secs: 1,
@@ -450,6 +452,7 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
         Violation::NoDigit,
         Violation::TooGuessable,
         Violation::Breached,
+        Violation::SameAsCurrent,
     ]
     .iter()
     .map(|v| v.code().to_owned())
