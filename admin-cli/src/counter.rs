@@ -154,14 +154,16 @@ impl Counter {
     }
 
     /// The exception request waiting for `nip`, if any.
+    /// The request waiting for `nip`, and whether this officer asked for it.
     pub async fn pending_exception(
         &self,
         nip: &Nip,
-    ) -> Result<Option<PendingException>, CounterError> {
+    ) -> Result<(Option<PendingException>, bool), CounterError> {
         let mut answer = self
             .call(&routes::EMAIL_EXCEPTION_VIEW, nip.as_str(), "", None)
             .await?;
-        decode(answer["pending"].take())
+        let yours = answer["yours"].as_bool().unwrap_or(false);
+        Ok((decode(answer["pending"].take())?, yours))
     }
 
     /// Officer two: approves the waiting request (the e-mail changes).

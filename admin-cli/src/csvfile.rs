@@ -4,6 +4,19 @@
 use sapk_core::Lang;
 use std::path::Path;
 
+/// The field separator of the export at `path` (from its header; `,` when it cannot be read),
+/// for a report written back in the same form.
+pub fn delimiter_of(path: &Path) -> u8 {
+    use std::io::BufRead as _;
+    let mut first = String::new();
+    let read = std::fs::File::open(path)
+        .and_then(|f| std::io::BufReader::new(f).read_line(&mut first));
+    match read {
+        Ok(_) => delimiter(first.trim_start_matches('\u{feff}')),
+        Err(_) => b',',
+    }
+}
+
 /// The field separator: `;` when the header has more of them than commas.
 fn delimiter(header_line: &str) -> u8 {
     if header_line.matches(';').count() > header_line.matches(',').count() {

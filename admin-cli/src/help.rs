@@ -18,7 +18,7 @@ pub struct Page {
 const ARGS_ID: &[(&str, &str)] = &[
     ("store", "Penyimpanan yang dipakai: sqlite (lokal, di --data-dir) atau dynamodb (wilayah, kredensial, endpoint dan SAPK_TABLE_* dari lingkungan)."),
     ("data_dir", "Folder data lokal (penyimpanan SQLite, outbox, kunci) untuk --store sqlite."),
-    ("api", "API petugas (mis. https://abc123.execute-api.ap-southeast-3.amazonaws.com): perintah loket (employee show, email change, account unlock, session revoke, audit) melaluinya, ditandatangani dengan identitas AWS Anda (IAM Identity Center: `aws sso login`). Identitas petugas dan kantor lalu diambil dari registri petugas, bukan dari pilihan."),
+    ("api", "API petugas (mis. https://abc123.execute-api.ap-southeast-3.amazonaws.com): perintah loket (employee show, employee export, email change/approve/reject, account unlock, account remove-second-factor, session revoke, audit) melaluinya, ditandatangani dengan identitas AWS Anda (IAM Identity Center: `aws sso login`). Identitas petugas dan kantor lalu diambil dari registri petugas, bukan dari pilihan."),
     ("profile", "Profil AWS untuk menandatangani (bawaan: rantai standar, mis. AWS_PROFILE)."),
     ("operator", "Tanpa --api: ID petugas Anda (NIP atau ID staf), dicatat di audit."),
     ("office", "Kode kantor Anda (mis. KANREG-I), dicatat di audit."),
@@ -38,7 +38,7 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("scope", "`bkn` (kantor BKN: semua pegawai) atau `instansi:<nama>` (unit SDM instansi: hanya pegawainya sendiri)."),
     ("new_email", "Alamat email baru."),
     ("nik", "NIK yang diketik dari KTP yang ditunjukkan (16 digit, spasi boleh); dicocokkan dengan NIP."),
-    ("documents", "Dokumen yang dilihat: ktp, karpeg, sk_cpns, sk_pns, kpe, paspor… boleh dengan nomornya sebagai JENIS=NOMOR (hanya disimpan tersamar dan sebagai hash berkunci). Boleh diulang."),
+    ("documents", "Dokumen yang dilihat: ktp, karpeg, sk_cpns, sk_pns, sk_pppk, perjanjian_kerja, kpe, paspor… boleh dengan nomornya sebagai JENIS=NOMOR (hanya disimpan tersamar dan sebagai hash berkunci). Boleh diulang."),
     ("if_version", "Ganti hanya bila akun masih pada versi ini (dari `employee show --json`)."),
     ("yes", "Lanjutkan tanpa ditanya: Anda sudah mengonfirmasi (pada email change: orangnya cocok dengan dokumen)."),
     ("exception", "NIK pada KTP tidak cocok dengan NIP (tanggal lahir salah tercatat di Dukcapil): ajukan pengecualian dengan alasan ini, bukan langsung mengganti. Perlu dokumen selain KTP (mis. akta_kelahiran=NOMOR); petugas kedua menyetujuinya dengan `email approve`."),
@@ -112,15 +112,41 @@ fn indonesian_args(mut cmd: Command) -> Command {
     for (order, (id, positional)) in ids.into_iter().enumerate() {
         let text = ARGS_ID.iter().find(|(k, _)| *k == id).map(|(_, t)| *t);
         cmd = cmd.mut_arg(id.as_str(), |a| {
-            // The English descriptions of the values are in the Indonesian text instead.
-            let a = a
-                .help_heading(if positional { "Argumen" } else { "Pilihan" })
-                .display_order(order)
-                .hide_possible_values(id == "store");
-            match text {
-                Some(t) => a.help(t).long_help(None::<&str>),
-                None => a,
+            // clap's own "[possible values: …]" and "[default: …]" are English: the values
+            // and the default are said in Indonesian after the help instead.
+            let values: Vec<String> = a
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            let default: Vec<String> = a
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            let base = text.map_or_else(
+                || a.get_help().map(ToString::to_string).unwrap_or_default(),
+                str::to_owned,
+            );
+            let mut help = base;
+            // --store's values are described in its Indonesian text already.
+            if !values.is_empty()
+                && id != "store"
+                && !values.iter().all(|v| v == "true" || v == "false")
+            {
+                help.push_str(&format!(" [nilai: {}]", values.join(", ")));
             }
+            if default.iter().any(|d| d != "false") {
+                help.push_str(&format!(" [bawaan: {}]", default.join(", ")));
+            }
+            let takes_value = a.get_action().takes_values();
+            a.help_heading(if positional { "Argumen" } else { "Pilihan" })
+                .display_order(order)
+                .hide_possible_values(takes_value)
+                .hide_default_value(takes_value)
+                .help(help)
+                .long_help(None::<&str>)
         });
     }
     let names: Vec<String> = cmd
@@ -146,6 +172,10 @@ pub fn localise(cmd: Command, l: Lang, pages: &[&[Page]]) -> Command {
     for page in pages.iter().copied().flatten() {
         cmd = edit(cmd, page.path, page, l, template);
     }
+    cmd = cmd.after_help(l.pick(
+        "Kode keluar: 0 = berhasil, 1 = ditolak atau gagal, 2 = salah penggunaan.",
+        "Exit codes: 0 = success, 1 = refused or failed, 2 = usage error.",
+    ));
     if l == Lang::Id {
         cmd = indonesian_args(
             cmd.about("Alat loket untuk petugas BKN dan unit SDM instansi (pemulihan akun SAPK)."),

@@ -62,13 +62,15 @@ pub enum Command {
     /// Create the embedded store in --data-dir (a new folder, its keys); existing ones are
     /// kept. Other commands refuse a folder without a store.
     Init,
-    /// Employees: import from CSV, look one up.
+    /// Employees: import from CSV, look one up, export what is held about one, list shared
+    /// addresses, renumber.
     #[command(subcommand)]
     Employee(cmd::employee::EmployeeCmd),
     /// Change an employee's e-mail after checking identity in person at the counter.
     #[command(subcommand)]
     Email(cmd::email::EmailCmd),
-    /// Account lock-out.
+    /// An account at the counter: lift a login lock-out, or remove a lost authenticator app
+    /// after the identity check.
     #[command(subcommand)]
     Account(cmd::account::AccountCmd),
     /// Login sessions.
@@ -124,9 +126,49 @@ async fn run(g: &Ctx, command: &Command) -> CmdResult {
     }
 }
 
+/// A NIP typed as printed, in groups (`19860926 201505 1 001`, unquoted): consecutive
+/// arguments made only of digits (with dots or hyphens), none 18 digits long by itself, that
+/// together make exactly 18 digits, become one argument. Nothing else is touched.
+fn merge_nip_words(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let digits = |a: &std::ffi::OsString| -> Option<usize> {
+        let s = a.to_str()?;
+        let d = s.chars().filter(char::is_ascii_digit).count();
+        (d > 0
+            && d < 18
+            && s.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-'))
+        .then_some(d)
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut i = 0;
+    while i < args.len() {
+        let mut total = 0;
+        let mut j = i;
+        while j < args.len() && total < 18 {
+            match digits(&args[j]) {
+                Some(d) => total += d,
+                None => break,
+            }
+            j += 1;
+        }
+        if total == 18 && j - i > 1 {
+            let joined: Vec<String> = args[i..j]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            out.push(joined.join(" ").into());
+            i = j;
+        } else {
+            out.push(args[i].clone());
+            i += 1;
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = merge_nip_words(std::env::args_os().collect());
     let text: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -163,5 +205,55 @@ fn main() -> ExitCode {
     match runtime.block_on(run(&g, &cli.command)) {
         Ok(code) => code,
         Err(e) => e.report(g.json, g.lang),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_nip_words;
+
+    fn words(s: &[&str]) -> Vec<String> {
+        merge_nip_words(s.iter().map(|a| (*a).into()).collect())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_nip_typed_in_groups_is_one_argument() {
+        assert_eq!(
+            words(&[
+                "sapk-admin",
+                "employee",
+                "show",
+                "19860926",
+                "201505",
+                "1",
+                "001"
+            ]),
+            ["sapk-admin", "employee", "show", "19860926 201505 1 001"]
+        );
+        assert_eq!(
+            words(&[
+                "x",
+                "email",
+                "change",
+                "19860926",
+                "201505",
+                "1",
+                "001",
+                "a@b.go.id"
+            ]),
+            ["x", "email", "change", "19860926 201505 1 001", "a@b.go.id"]
+        );
+        // Numbers that are not a NIP stay as they are.
+        assert_eq!(
+            words(&["x", "audit", "198609262015051001", "--limit", "20"]),
+            ["x", "audit", "198609262015051001", "--limit", "20"]
+        );
+        assert_eq!(
+            words(&["x", "--limit", "5", "7"]),
+            ["x", "--limit", "5", "7"]
+        );
     }
 }

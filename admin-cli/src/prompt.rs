@@ -9,7 +9,8 @@ pub trait Prompt {
     fn ask(&mut self, question: &str) -> Option<String>;
 
     fn confirm(&mut self, question: &str, lang: Lang) -> bool {
-        let hint = lang.pick("[y/T]", "[y/N]");
+        // Indonesian: "ya" or "tidak" (the default); "y" still works, as typists expect.
+        let hint = lang.pick("[ya/TIDAK]", "[yes/NO]");
         matches!(
             self.ask(&format!("{question} {hint} "))
                 .map(|a| a.trim().to_lowercase())

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod control_plane;
 pub mod faults;
+pub mod iam_server;
 pub mod lambda_runtime;
 pub mod proxy;
 pub mod range_api;

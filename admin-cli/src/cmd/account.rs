@@ -63,7 +63,7 @@ async fn remove_second_factor(
     let who = crate::output::who(&o.name, &o.nip);
     if !identity.yes {
         ask_nik(g, &o, &mut check, prompt);
-        ask_documents(g, false, &mut check, prompt)?;
+        ask_documents(g, o.facts.kind, false, &mut check, prompt)?;
         confirm_person(&mut check, prompt, &who, l);
     }
     let req = FactorRemovalRequest {
@@ -128,7 +128,7 @@ async fn unlock(g: &Ctx, nip: &str) -> CmdResult {
 pub const HELP: &[Page] = &[
     Page {
         path: &["account"],
-        about_id: "Kunci login akun.",
+        about_id: "Akun di loket: buka kunci login, atau hapus aplikasi authenticator yang hilang setelah pemeriksaan identitas.",
         example: "sapk-admin account unlock 198609262015051001",
     },
     Page {

@@ -108,7 +108,7 @@ pub fn audit_table(
             l.pick("Kantor", "Office"),
             l.pick("Aksi", "Action"),
             l.pick("Hasil", "Outcome"),
-            l.pick("Alasan", "Reason"),
+            l.pick("Rincian", "Details"),
             "IP",
         ],
         &events
@@ -116,18 +116,62 @@ pub fn audit_table(
             .map(|e| {
                 vec![
                     sapk_core::i18n::format_compact(e.at, z),
-                    e.actor.clone(),
-                    e.office.clone().unwrap_or_else(|| "-".into()),
+                    actor_text(&e.actor, l),
+                    match e.office.as_deref() {
+                        None => "-".into(),
+                        Some("UNSPECIFIED") => l.pick("tidak disebut", "not given").into(),
+                        Some(o) => o.to_owned(),
+                    },
                     audit_text::action(&e.action, l),
                     audit_text::outcome(&e.outcome, l),
-                    e.details["reason"]
-                        .as_str()
-                        .map_or_else(|| "-".to_owned(), |r| audit_text::reason(r, l)),
+                    details_text(&e.details, l),
                     e.source_ip.clone().unwrap_or_else(|| "-".into()),
                 ]
             })
             .collect::<Vec<_>>(),
     )
+}
+
+/// Who acted, as short as it stays clear: the employee, the system, or an officer by the
+/// user name of their sign-in (the ARN's last part).
+pub fn actor_text(actor: &str, l: Lang) -> String {
+    match actor {
+        "self" => l.pick("pegawai sendiri", "the employee").into(),
+        "system" => l.pick("sistem", "system").into(),
+        "mail-service" => l.pick("layanan email", "mail service").into(),
+        a if a.starts_with("arn:") => a.rsplit('/').next().unwrap_or(a).to_owned(),
+        a => a.strip_prefix("os:").map_or_else(
+            || a.to_owned(),
+            |u| format!("{} {u}", l.pick("pengguna komputer", "computer user")),
+        ),
+    }
+}
+
+/// What an officer needs of a record's details: why it was refused, an e-mail change's old
+/// and new address (masked), who asked for an approved exception, a lock's end.
+fn details_text(d: &serde_json::Value, l: Lang) -> String {
+    let mut parts = Vec::new();
+    if let Some(r) = d["reason"].as_str() {
+        parts.push(sapk_core::audit_text::reason(r, l));
+    }
+    let masked = |v: &serde_json::Value| v["masked"].as_str().map(str::to_owned);
+    match (masked(&d["old_email"]), masked(&d["new_email"])) {
+        (Some(o), Some(n)) => parts.push(format!("{o} → {n}")),
+        (None, Some(n)) => parts.push(format!("{} {n}", l.pick("email baru", "new e-mail"))),
+        _ => {}
+    }
+    if let Some(by) = d["requested_by"].as_str() {
+        parts.push(format!(
+            "{} {}",
+            l.pick("diajukan oleh", "requested by"),
+            actor_text(by, l)
+        ));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// What an officer or auditor reads of a chain check.

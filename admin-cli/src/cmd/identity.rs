@@ -187,6 +187,7 @@ pub fn ask_nik(
 /// exception, the proof of the birth date), each with its number.
 pub fn ask_documents(
     g: &Ctx,
+    kind: sapk_core::nip::NipKind,
     exception: bool,
     check: &mut IdentityCheck,
     prompt: &mut dyn Prompt,
@@ -202,6 +203,15 @@ pub fn ask_documents(
                 "Documents examined, comma-separated (ktp and proof of the birth date: akta_kelahiran, surat_dukcapil): ",
             ),
             "",
+        )
+    } else if kind == sapk_core::nip::NipKind::Pppk {
+        // A PPPK has no karpeg, SK CPNS or SK PNS: the appointment and the work agreement.
+        (
+            l.pick(
+                "Dokumen yang diperiksa, pisahkan dengan koma (ktp, sk_pppk, perjanjian_kerja) [ktp]: ",
+                "Documents examined, comma-separated (ktp, sk_pppk, perjanjian_kerja) [ktp]: ",
+            ),
+            "ktp",
         )
     } else {
         (

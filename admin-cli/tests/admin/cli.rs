@@ -165,7 +165,7 @@ fn show_in_both_languages_and_json() {
         "belum aktivasi",
         // The trail in Indonesian, times in WIB.
         "data pegawai dilihat",
-        " WIB ",
+        " WIB",
         "KANREG-I",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
@@ -254,8 +254,15 @@ fn show_refusals_and_usage_errors() {
         .get_output()
         .stdout
         .clone();
-    assert!(String::from_utf8_lossy(&help)
-        .contains("Exit codes: 0 = success, 1 = refused or failed, 2 = usage error"));
+    // The exit codes in the officer's language alone (English with --lang en).
+    let help = String::from_utf8_lossy(&help);
+    assert!(
+        help.contains("Kode keluar: 0 = berhasil, 1 = ditolak atau gagal, 2 = salah penggunaan"),
+        "{help}"
+    );
+    for english in ["Exit codes", "[possible values", "[default:", "Usage:", "Options:"] {
+        assert!(!help.contains(english), "{english:?} in the Indonesian help:\n{help}");
+    }
 }
 
 #[test]

@@ -81,10 +81,13 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
         .find(|m| m.file.ends_with("email-changed-old.eml"))
         .expect("notice to the old address");
     assert_eq!(notice.to, EMAIL);
+    // The office by its name, not its code.
     assert!(
-        notice.text.contains("KANREG-I")
+        notice.text.contains("petugas Kantor Regional I BKN Yogyakarta")
             && notice.text.contains("Jika ini bukan Anda")
-            && notice.text.contains("021-8093008")
+            && notice.text.contains("021-8093008"),
+        "{}",
+        notice.text
     );
     let confirm = mails
         .iter()
@@ -1012,10 +1015,19 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
     );
     assert_eq!(app.session(&token).await.status, 200, "nothing changed yet");
 
-    // The requester alone: refused, whatever they answer.
+    // The requester alone: refused, whatever they answer, and before any question (no
+    // answer is typed: a question would read end of input and say "cancelled").
     let out = run_as("RINA", &["email", "approve", NIP, "--yes"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("tidak boleh menyetujuinya sendiri"));
+    let out = admin_as("RINA", &["email", "approve", NIP], app.data_dir(), Some(""));
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("tidak boleh menyetujuinya sendiri"), "{said}");
+    assert!(
+        !said.contains("Setujui dan ganti email"),
+        "asked first: {said}"
+    );
 
     // A second officer reads the request and approves it.
     let out = admin_as(
@@ -1075,9 +1087,24 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
     );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(json_of(&out)["pending"]["mismatch"][0], "birth_date");
-    let out = run_as(
+    // Turning it down shows the request and asks; "no" leaves it waiting.
+    let out = admin_as(
         "SUPERVISOR-2",
         &["email", "reject", NIP, "--why", "surat tidak asli"],
+        app.data_dir(),
+        Some("t\n"),
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("Menurut NIK") && said.contains("Tolak pengajuan ini?"),
+        "{said}"
+    );
+    let out = admin_as(
+        "SUPERVISOR-2",
+        &["email", "reject", NIP, "--why", "surat tidak asli"],
+        app.data_dir(),
+        Some("y\n"),
     );
     assert!(out.status.success(), "{}", text(&out));
     let out = run_as("SUPERVISOR-2", &["email", "approve", NIP, "--yes"]);

@@ -21,3 +21,4 @@ mod mail_queue;
 mod security_aws;
 mod staff_cli;
 mod two_step;
+mod windows;

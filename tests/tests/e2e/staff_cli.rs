@@ -4,10 +4,10 @@
 //! hands the IAM identity to the staff function's handler. Every rule is decided there and
 //! every refusal is recorded under the signed-in principal.
 
+use sapk_e2e::iam_server::{run, start, Server};
 use sapk_e2e::*;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BUDI: &str = "198609262015051001";
@@ -15,84 +15,9 @@ const BUDI_NIK: &str = "3174052609860001";
 const AYU: &str = "199009132025242014";
 const AYU_NIK: &str = "3174055309900002";
 
-const ANDI_KEY: &str = "AKIALOCALANDI0000001";
-const RINA_KEY: &str = "AKIALOCALRINA0000001";
-const EVE_KEY: &str = "AKIALOCALEVE00000001";
-const NOBODY_KEY: &str = "AKIALOCALNOBODY00001";
-const SECRET: &str = "local-test-secret-do-not-use-0000000000";
-const ANDI: &str =
-    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/andi@bkn.go.id";
-const RINA: &str =
-    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id";
-const EVE: &str =
-    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/eve@example.go.id";
-const NOBODY: &str =
-    "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/nobody@example.go.id";
-
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start(dir: &Path) -> Server {
-    let creds = dir.join("iam-credentials.txt");
-    std::fs::write(
-        &creds,
-        format!("# test principals\n{ANDI_KEY} {SECRET} {ANDI}\n{RINA_KEY} {SECRET} {RINA}\n{EVE_KEY} {SECRET} {EVE}\n{NOBODY_KEY} {SECRET} {NOBODY}\n"),
-    )
-    .unwrap();
-    let mut child = Command::new(workspace_bin("sapk-local"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.join("data"))
-        .arg("--iam-credentials")
-        .arg(&creds)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sapk-local");
-    let mut first = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut first).unwrap();
-    // Keep reading what the server prints after its first line: a closed pipe would make
-    // its next println fail and stop it.
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
-    });
-    let base = first.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
-    let client = client_from(None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("{base}/v1/session"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "server did not answer");
-        tokio::task::yield_now().await;
-    }
-    Server { child, base }
-}
-
-fn run(mut c: Command, stdin: &str) -> Output {
-    use std::io::Write;
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("sapk-admin");
-    if let Some(mut si) = child.stdin.take() {
-        let _ = si.write_all(stdin.as_bytes());
-    }
-    child.wait_with_output().expect("output")
-}
+use sapk_e2e::iam_server::{
+    ANDI, ANDI_KEY, EVE, EVE_KEY, NOBODY, NOBODY_KEY, RINA, RINA_KEY, SECRET,
+};
 
 /// `sapk-admin --api` as an officer whose only credentials are these keys: no profile, no
 /// instance metadata, no data directory, no token key, no table names.

@@ -58,7 +58,7 @@ pub async fn run(g: &Ctx, a: ChangeArgs<'_>, prompt: &mut dyn Prompt) -> CmdResu
         return submit_refusal(&counter, &o, &request).await;
     };
     if !yes {
-        ask_documents(g, exception, &mut request.identity, prompt)?;
+        ask_documents(g, o.facts.kind, exception, &mut request.identity, prompt)?;
         confirm_change(&a, exception, &mut request, prompt, &who, l);
     }
     if exception {

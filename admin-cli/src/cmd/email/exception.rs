@@ -134,16 +134,17 @@ fn describe(p: &PendingException, o: &EmployeeOverview, g: &Ctx) -> String {
     ])
 }
 
-/// The employee and their waiting request, or why not.
+/// The employee and their waiting request (and whether this officer asked for it), or why
+/// not.
 async fn load(
     g: &Ctx,
     counter: &Counter,
     nip: &str,
-) -> Result<(EmployeeOverview, PendingException), CounterError> {
+) -> Result<(EmployeeOverview, PendingException, bool), CounterError> {
     let o = counter.overview(nip, 1, None).await?;
     match counter.pending_exception(&o.nip).await? {
-        Some(p) => Ok((o, p)),
-        None => {
+        (Some(p), yours) => Ok((o, p, yours)),
+        (None, _) => {
             let f = sapk_core::staff::CheckFailure::NoPendingException;
             Err(CounterError::refused(f.reason(), f.text(g.lang)))
         }
@@ -154,7 +155,12 @@ async fn load(
 pub async fn approve(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> CmdResult {
     let l = g.lang;
     let counter = Counter::open(g, true).await?;
-    let (o, p) = load(g, &counter, nip).await?;
+    let (o, p, yours) = load(g, &counter, nip).await?;
+    if yours {
+        // Refused before any question: the server records the refusal and says why.
+        let out = counter.approve_exception(&o.nip).await?;
+        return super::change::print_changed(g, &out);
+    }
     if !yes {
         eprint!(
             "{}\n{}",
@@ -190,11 +196,47 @@ pub async fn approve(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> 
     super::change::print_changed(g, &out)
 }
 
-/// `email reject NIP [--why TEXT]`.
-pub async fn reject(g: &Ctx, nip: &str, why: Option<&str>) -> CmdResult {
+/// `email reject NIP [--why TEXT] [--yes]`: shows the request, asks, turns it down.
+pub async fn reject(
+    g: &Ctx,
+    nip: &str,
+    why: Option<&str>,
+    yes: bool,
+    prompt: &mut dyn Prompt,
+) -> CmdResult {
+    let l = g.lang;
     let counter = Counter::open(g, true).await?;
-    let nip = counter.overview(nip, 1, None).await?.nip;
-    counter.reject_exception(&nip, why).await?;
+    let (o, p, _) = load(g, &counter, nip).await?;
+    if !yes {
+        eprint!(
+            "{}\n{}",
+            l.pick(
+                "Pengajuan pengecualian (NIK tidak cocok dengan NIP):",
+                "Exception request (the NIK disagrees with the NIP):"
+            ),
+            describe(&p, &o, g)
+        );
+        let q = match l {
+            Lang::Id => format!(
+                "Tolak pengajuan ini? Email {} tetap seperti sekarang dan pengajuan berakhir.",
+                who(&o.name, &o.nip)
+            ),
+            Lang::En => format!(
+                "Turn this request down? The e-mail of {} stays as it is and the request ends.",
+                who(&o.name, &o.nip)
+            ),
+        };
+        if !prompt.confirm(&q, l) {
+            return refuse(
+                "cancelled",
+                l.pick(
+                    "tidak ditolak; pengajuan masih menunggu",
+                    "not turned down; the request is still waiting",
+                ),
+            );
+        }
+    }
+    counter.reject_exception(&o.nip, why).await?;
     g.done(
         "Pengajuan pengecualian ditolak; email tidak diganti.",
         "The exception request was turned down; the e-mail is unchanged.",

@@ -49,6 +49,9 @@ pub enum EmailCmd {
         /// Why (recorded).
         #[arg(long)]
         why: Option<String>,
+        /// Turn it down without showing it and asking.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -71,7 +74,9 @@ pub async fn run(g: &Ctx, cmd: &EmailCmd) -> CmdResult {
             change::run(g, args, &mut StdPrompt).await
         }
         EmailCmd::Approve { nip, yes } => exception::approve(g, nip, *yes, &mut StdPrompt).await,
-        EmailCmd::Reject { nip, why } => exception::reject(g, nip, why.as_deref()).await,
+        EmailCmd::Reject { nip, why, yes } => {
+            exception::reject(g, nip, why.as_deref(), *yes, &mut StdPrompt).await
+        }
     }
 }
 

@@ -211,8 +211,15 @@ fn default_report(file: &Path) -> PathBuf {
     file.with_file_name(format!("{stem}.ditolak.csv"))
 }
 
-fn write_report(path: &Path, errors: &[(u64, String, String)]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
+/// The rejected rows, separated as the input was (`;` from a spreadsheet set to Indonesian).
+fn write_report(
+    path: &Path,
+    errors: &[(u64, String, String)],
+    delimiter: u8,
+) -> anyhow::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_path(path)?;
     w.write_record(["baris", "nip", "kesalahan"])?;
     for (line, nip, error) in errors {
         w.write_record([line.to_string().as_str(), nip, error])?;
@@ -263,7 +270,7 @@ pub async fn run(g: &Ctx, a: Args<'_>) -> CmdResult {
             .report
             .map(Path::to_path_buf)
             .unwrap_or_else(|| default_report(a.file));
-        write_report(&path, &errors)?;
+        write_report(&path, &errors, crate::csvfile::delimiter_of(a.file))?;
         Some(path)
     };
     let seconds = started.elapsed().as_secs_f64();

@@ -80,19 +80,22 @@ fn state_rows(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> Rows 
     vec![
         (
             l.pick("Status akun", "Account state").into(),
-            o.state.text(l).into(),
+            match o.locked_until {
+                Some(_) => format!(
+                    "{}, {}",
+                    o.state.text(l),
+                    l.pick("LOGIN TERKUNCI", "LOGINS LOCKED")
+                ),
+                None => o.state.text(l).into(),
+            },
+        ),
+        (
+            l.pick("Kunci login", "Login lock").into(),
+            lock_text(o, l, z),
         ),
         (
             l.pick("Gagal login", "Failed logins").into(),
-            match o.locked_until {
-                Some(u) => format!(
-                    "{} ({} {})",
-                    o.login_failures,
-                    l.pick("terkunci sampai", "locked until"),
-                    format_wib(u, l)
-                ),
-                None => o.login_failures.to_string(),
-            },
+            o.login_failures.to_string(),
         ),
         (
             l.pick("Verifikasi dua langkah", "Two-step login").into(),
@@ -130,4 +133,28 @@ fn state_rows(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> Rows 
             when(o.password_changed_at),
         ),
     ]
+}
+
+/// The lock-out as the officer needs it: until when (in the office's zone), from where, and
+/// the command that lifts it.
+fn lock_text(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> String {
+    let Some(until) = o.locked_until else {
+        return l.pick("tidak terkunci", "not locked").into();
+    };
+    let at = sapk_core::i18n::format_in(until, l, z);
+    let nip = o.nip.as_str();
+    match (&o.locked_source, l) {
+        (Some(src), Lang::Id) => format!(
+            "terkunci sampai {at} untuk alamat {src} (dari alamat lain masih bisa masuk); bila pegawai ada di loket dan identitasnya sudah diperiksa: sapk-admin account unlock {nip}"
+        ),
+        (Some(src), Lang::En) => format!(
+            "locked until {at} for address {src} (other addresses can still log in); if the employee is at the counter and identified: sapk-admin account unlock {nip}"
+        ),
+        (None, Lang::Id) => format!(
+            "terkunci sampai {at} dari semua alamat; bila pegawai ada di loket dan identitasnya sudah diperiksa: sapk-admin account unlock {nip}"
+        ),
+        (None, Lang::En) => format!(
+            "locked until {at} from every address; if the employee is at the counter and identified: sapk-admin account unlock {nip}"
+        ),
+    }
 }

@@ -185,7 +185,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn num<T: std::str::FromStr + PartialOrd + Copy>(
+fn num<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
     get: &dyn Fn(&str) -> Option<String>,
     name: &str,
     default: T,
@@ -195,10 +195,10 @@ fn num<T: std::str::FromStr + PartialOrd + Copy>(
     let Some(raw) = get(name) else {
         return Ok(default);
     };
-    let err = |reason: &str| ConfigError {
+    let err = |what: &str| ConfigError {
         name: name.to_owned(),
         value: raw.clone(),
-        reason: reason.to_owned(),
+        reason: format!("{what}: a whole number from {min} to {max} (default {default})"),
     };
     let v: T = raw.trim().parse().map_err(|_| err("not a number"))?;
     if v < min || v > max {
@@ -651,6 +651,34 @@ mod tests {
         ] {
             let e = Config::from_lookup(&|n| (n == k).then(|| v.to_string())).unwrap_err();
             assert_eq!(e.name, k);
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_setting_says_the_range() {
+        let e = Config::from_lookup(&|n| (n == "SAPK_CODE_TTL_SECONDS").then(|| "20".into()))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("out of range: a whole number from 60 to 86400 (default 900)"),
+            "{e}"
+        );
+        let c = Config::from_lookup(&|n| match n {
+            "SAPK_PUBLIC_URL" => Some("https://sapk.example.go.id".into()),
+            "SAPK_PRODUCT_NAME" => Some(" Akun ASN ".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            c.help.page_url.as_deref(),
+            Some("https://sapk.example.go.id/")
+        );
+        assert_eq!(c.help.product, "Akun ASN");
+        for bad in ["ftp://x", "https://", "https://a b/", "javascript:alert(1)"] {
+            assert!(
+                Config::from_lookup(&|n| (n == "SAPK_PUBLIC_URL").then(|| bad.into())).is_err(),
+                "{bad}"
+            );
         }
     }
 

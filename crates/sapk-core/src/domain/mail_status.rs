@@ -135,13 +135,38 @@ impl MailStatus {
                 None => format!(": {}", crate::text::i18n::printable(d)),
             })
             .unwrap_or_default();
+        let next = self
+            .next_step(l)
+            .map(|n| format!(". {n}"))
+            .unwrap_or_default();
         format!(
-            "{} {} {} ({}){why}",
+            "{} {} {} ({}){why}{next}",
             self.state.text(l),
             l.pick("pada", "on"),
             format_in(self.at, l, zone),
             self.address.masked()
         )
+    }
+
+    /// What the officer does about it, when anything: a refused or suppressed address needs a
+    /// working one (the e-mail change, after the identity check), and a suppression is lifted
+    /// by that change.
+    pub fn next_step(&self, l: Lang) -> Option<&'static str> {
+        match self.state {
+            MailState::HardBounce | MailState::Suppressed | MailState::Rejected => Some(l.pick(
+                "Langkah berikut: tanyakan alamat email yang aktif kepada pegawai, periksa identitasnya, lalu `sapk-admin email change NIP ALAMAT_BARU` (penggantian juga mengeluarkan alamat baru dari daftar blokir SES)",
+                "Next: ask the employee for a working address, check their identity, then `sapk-admin email change NIP NEW_ADDRESS` (the change also takes the new address off SES's suppression list)",
+            )),
+            MailState::Complaint => Some(l.pick(
+                "Langkah berikut: pegawai menandai email SAPK sebagai spam; minta ia menandainya \"bukan spam\" atau memakai alamat lain (`sapk-admin email change`)",
+                "Next: the employee marked SAPK's mail as spam; ask them to mark it \"not spam\" or to use another address (`sapk-admin email change`)",
+            )),
+            MailState::SoftBounce | MailState::Delayed => Some(l.pick(
+                "Langkah berikut: biasanya kotak surat penuh atau server lambat; minta pegawai mengosongkan kotak suratnya lalu meminta kode lagi",
+                "Next: usually a full mailbox or a slow server; ask the employee to free space and ask for a code again",
+            )),
+            MailState::Delivered => None,
+        }
     }
 }
 
@@ -166,7 +191,13 @@ mod tests {
             t.starts_with("Email terakhir ditolak permanen pada 27 November 2026 pukul 10.02 WIB"),
             "{t}"
         );
-        assert!(t.ends_with(": alamat tidak ada"), "{t}");
+        assert!(t.contains(": alamat tidak ada"), "{t}");
+        assert!(
+            s.describe(Lang::Id, Zone::Wib)
+                .contains("Langkah berikut: tanyakan alamat email yang aktif"),
+            "{}",
+            s.describe(Lang::Id, Zone::Wib)
+        );
         assert!(!t.contains("budi.santoso@"), "the address is masked: {t}");
         let other = MailStatus {
             diagnostic: Some("smtp; 421 try later".into()),
@@ -175,6 +206,6 @@ mod tests {
         };
         assert!(other
             .text(Lang::En, Zone::Wita)
-            .ends_with(": smtp; 421 try later"));
+            .contains(": smtp; 421 try later"));
     }
 }

@@ -63,6 +63,10 @@ pub enum NipError {
     Length(usize),
     #[error("a NIP contains only digits")]
     NonDigit,
+    /// A number a spreadsheet rewrote in scientific notation (`1,98201E+17`): its digits are
+    /// lost.
+    #[error("a NIP a spreadsheet turned into a number in scientific notation")]
+    Scientific,
     #[error("the birth date in the NIP is not a real date")]
     BirthDate,
     #[error("the birth date in the NIP is in the future")]
@@ -92,6 +96,12 @@ impl NipError {
                 .pick(
                     "NIP hanya berisi angka (spasi, titik atau tanda hubung di antaranya boleh).",
                     "A NIP contains only digits (spaces, dots or hyphens between them are fine).",
+                )
+                .into(),
+            (NipError::Scientific, l) => l
+                .pick(
+                    "NIP ini diubah spreadsheet (Excel) menjadi angka ilmiah (misalnya 1,98201E+17) dan digitnya hilang. Format kolom NIP sebagai Teks, ketik atau tempel ulang NIP dari sumbernya, lalu simpan lagi.",
+                    "A spreadsheet (Excel) turned this NIP into a number in scientific notation (e.g. 1.98201E+17) and its digits are lost. Format the NIP column as Text, type or paste the NIPs again from their source, then save again.",
                 )
                 .into(),
             (NipError::BirthDate, l) => l
@@ -373,7 +383,11 @@ fn parse(input: &str, today: Option<NaiveDate>, rules: &NipRules) -> Result<Nip,
         .collect();
     let count = compact.chars().count();
     if !compact.chars().all(|c| c.is_ascii_digit()) {
-        return Err(NipError::NonDigit);
+        return Err(if scientific(input.trim()) {
+            NipError::Scientific
+        } else {
+            NipError::NonDigit
+        });
     }
     if count != 18 {
         return Err(NipError::Length(count));
@@ -406,6 +420,22 @@ fn parse(input: &str, today: Option<NaiveDate>, rules: &NipRules) -> Result<Nip,
         digits: compact,
         facts,
     })
+}
+
+/// `1,98201E+17`, `1.98201e+17`, `198201E17`: a number in a spreadsheet's scientific notation.
+fn scientific(s: &str) -> bool {
+    let upper = s.to_ascii_uppercase();
+    let Some((mantissa, exponent)) = upper.split_once('E') else {
+        return false;
+    };
+    let exponent = exponent.trim_start_matches('+');
+    !mantissa.is_empty()
+        && mantissa
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+        && mantissa.chars().any(|c| c.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Number made of ASCII digits `s[from..to]` (callers pass digit-only strings).
@@ -568,6 +598,8 @@ mod tests {
             ("1986092620150510011", NipError::Length(19)),
             ("", NipError::Length(0)),
             ("19860926201505100a", NipError::NonDigit),
+            ("1,98201E+17", NipError::Scientific),
+            ("1.98609E+17", NipError::Scientific),
             // Arabic-Indic and full-width digits are not ASCII digits.
             ("١٩٨٦٠٩٢٦٢٠١٥٠٥١٠٠١", NipError::NonDigit),
             ("１９８６０９２６２０１５０５１００１", NipError::NonDigit),

@@ -6,6 +6,7 @@ pub mod deliver;
 use crate::domain::code::ResetCode;
 use crate::domain::email::Email;
 use crate::ports::{EmailKind, OutgoingEmail};
+use crate::text::activity::office_name;
 use crate::text::i18n::{format_all_zones, help_line, Lang, HELP_URL};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -221,8 +222,8 @@ pub fn email_changed_old_email(
 ) -> Result<OutgoingEmail, TemplateError> {
     let when = format_all_zones(at, lang);
     let body = match (lang, by) {
-        (Lang::Id, ChangedBy::Office(office)) => format!("Pada {when}, petugas kantor BKN {office} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password."),
-        (Lang::En, ChangedBy::Office(office)) => format!("On {when}, staff at BKN office {office} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes."),
+        (Lang::Id, ChangedBy::Office(office)) => format!("Pada {when}, petugas {} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password.", office_name(office, lang)),
+        (Lang::En, ChangedBy::Office(office)) => format!("On {when}, staff at {} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes.", office_name(office, lang)),
         (Lang::Id, ChangedBy::Import) => format!("Pada {when}, data kepegawaian dari instansi Anda mengganti email akun SAPK Anda menjadi {new_masked}. Alamat ini tidak akan lagi menerima kode reset password. Jika data itu keliru, hubungi unit kepegawaian (BKPSDM) instansi Anda."),
         (Lang::En, ChangedBy::Import) => format!("On {when}, the HR data of your agency changed the e-mail of your SAPK account to {new_masked}. This address will no longer receive password reset codes. If that data is wrong, contact your agency's HR unit (BKPSDM)."),
     };
@@ -249,9 +250,10 @@ pub fn email_changed_new_email(
 ) -> Result<OutgoingEmail, TemplateError> {
     let when = format_all_zones(at, lang);
     let product = crate::text::i18n::HelpContacts::current().product;
+    let office = office_name(office, lang);
     let body = match lang {
-        Lang::Id => format!("Pada {when}, petugas kantor BKN {office} mendaftarkan alamat ini sebagai email akun SAPK Anda. Untuk membuat password baru, pilih \"Lupa password\" di laman {product} dan masukkan NIP Anda: kode reset akan dikirim ke alamat ini."),
-        Lang::En => format!("On {when}, staff at BKN office {office} registered this address as the e-mail of your SAPK account. To set a new password, choose \"Forgot password\" on the {product} page and enter your NIP: the reset code will be sent here."),
+        Lang::Id => format!("Pada {when}, petugas {office} mendaftarkan alamat ini sebagai email akun SAPK Anda. Untuk membuat password baru, pilih \"Lupa password\" di laman {product} dan masukkan NIP Anda: kode reset akan dikirim ke alamat ini."),
+        Lang::En => format!("On {when}, staff at {office} registered this address as the e-mail of your SAPK account. To set a new password, choose \"Forgot password\" on the {product} page and enter your NIP: the reset code will be sent here."),
     };
     notice(
         EmailKind::EmailChangedNew,
@@ -351,6 +353,18 @@ mod tests {
         )
         .unwrap();
         assert!(m.text.contains("bu***@baru.id") && m.text.contains("Jika ini bukan Anda"));
+        assert!(
+            m.text.contains("petugas Kantor Regional I BKN Yogyakarta"),
+            "{}",
+            m.text
+        );
+        let m = email_changed_new_email(&to, "Budi", "BKPSDM-KOTA-MAKASSAR", at, Lang::Id).unwrap();
+        assert!(
+            m.text.contains("petugas BKPSDM Kota Makassar"),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("kantor BKN BKPSDM"), "{}", m.text);
         let m = password_changed_email(&to, "Budi", at, Lang::En).unwrap();
         assert!(m.html.contains("was changed"));
     }

@@ -151,6 +151,15 @@ impl Staff<'_> {
         Ok(pending)
     }
 
+    /// Whether `op` asked for the request waiting for `nip` (then they may not decide it).
+    pub async fn is_requester(
+        self,
+        p: &crate::ports::PendingException,
+        op: &Operator,
+    ) -> Result<bool, StaffError> {
+        self.same_person(p, op).await
+    }
+
     /// The request waiting for `nip` (not audited: for the core's own checks).
     pub async fn pending_email_exception(
         self,

@@ -47,7 +47,13 @@ pub struct EmployeeOverview {
     pub instansi: Option<String>,
     pub state: AccountState,
     pub login_failures: u32,
+    /// When logins are refused until: from every address (the NIP's ceiling) or from the one
+    /// address that failed (`locked_source`).
     pub locked_until: Option<DateTime<Utc>>,
+    /// The network (`203.0.113.x`) whose wrong passwords set the lock, when it is one address's
+    /// lock (others still get in); `None` for the NIP's own lock or none.
+    #[serde(default)]
+    pub locked_source: Option<String>,
     pub active_code: Option<CodeSummary>,
     pub password_changed_at: Option<DateTime<Utc>>,
     /// Whether two-step login (an authenticator app) is on.
@@ -118,7 +124,22 @@ impl Staff<'_> {
                 && c.credential_version == a.credential_version
         });
         let holders = self.viewed_with_holders(&nip, op, new_email).await?;
-        let recent_audit = self.store.list_audit(&nip, audit_limit).await?;
+        let recent_audit = self
+            .store
+            .list_audit(&nip, audit_limit.max(LOCK_SCAN))
+            .await?;
+        let nip_lock = throttle
+            .as_ref()
+            .and_then(|t| t.locked_until)
+            .filter(|u| *u > now);
+        let address_lock = address_lock(&recent_audit, now);
+        let (locked_until, locked_source) = match (nip_lock, address_lock) {
+            (Some(n), Some((a, _))) if n >= a => (Some(n), None),
+            (Some(n), None) => (Some(n), None),
+            (_, Some((a, source))) => (Some(a), source),
+            (None, None) => (None, None),
+        };
+        let recent_audit: Vec<_> = recent_audit.into_iter().take(audit_limit).collect();
         let mail_status = self.store.get_mail_status(&nip).await?;
         Ok(EmployeeOverview {
             new_email_holders: holders.named,
@@ -137,7 +158,8 @@ impl Staff<'_> {
                 AccountState::NotActivated
             },
             login_failures: throttle.as_ref().map_or(0, |t| t.failures),
-            locked_until: throttle.and_then(|t| t.locked_until).filter(|u| *u > now),
+            locked_until,
+            locked_source,
             active_code: code.map(|c| CodeSummary {
                 issued_at: c.issued_at,
                 expires_at: c.expires_at,
@@ -153,6 +175,42 @@ impl Staff<'_> {
             recent_audit,
         })
     }
+}
+
+/// Audit records read to find a lock set from one address.
+const LOCK_SCAN: usize = 50;
+
+/// The lock one address's wrong passwords set, if it holds now: the newest failed login that
+/// set one, unless a completed login, a reset or a counter unlock came after it (each clears
+/// the counts). With the source network it came from.
+fn address_lock(
+    newest_first: &[crate::ports::AuditEvent],
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, Option<String>)> {
+    use crate::text::audit_text::{Action as A, Outcome as O};
+    for e in newest_first {
+        match (A::parse(&e.action), O::parse(&e.outcome)) {
+            (Some(A::Login | A::LoginSecondStep), Some(O::Succeeded | O::RecoveryCodeUsed))
+            | (Some(A::Reset), Some(O::Succeeded))
+            | (Some(A::AccountUnlock), Some(O::Done | O::Ok | O::Succeeded)) => return None,
+            (Some(A::Login), Some(O::Failed)) => {
+                let until = e.details["locked_until"]
+                    .as_str()
+                    .and_then(|u| DateTime::parse_from_rfc3339(u).ok())
+                    .map(|u| u.with_timezone(&Utc));
+                if let Some(u) = until {
+                    return (u > now).then(|| {
+                        (
+                            u,
+                            e.source_ip.as_deref().map(crate::text::i18n::coarse_source),
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 impl Service {

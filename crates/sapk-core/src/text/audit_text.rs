@@ -105,7 +105,7 @@ codes!(
         Updated = "updated" => ("diperbarui", "updated"),
         KeptCounterEmail = "kept_counter_email" => ("email loket dipertahankan", "counter e-mail kept"),
         Done = "done" => ("selesai", "done"),
-        Ok = "ok" => ("ok", "ok"),
+        Ok = "ok" => ("berhasil", "ok"),
         Intact = "intact" => ("utuh", "intact"),
         Broken = "broken" => ("TIDAK UTUH", "NOT INTACT"),
         MovedOut = "moved_out" => ("dipindah keluar", "moved out"),

@@ -22,6 +22,17 @@ fn handler<'a>(c: &'a StaffCtx<'a>) -> StaffAnswer<'a> {
             .view_email_exception(&c.nip, &c.op)
             .await
             .map_err(|e| staff_problem(&e, c.lang))?;
-        Ok(ok(c.lang, &json!({ "pending": pending })))
+        // Whether the reader asked for it: they may not decide it, and are told before any
+        // question.
+        let yours = match &pending {
+            Some(p) => c
+                .svc
+                .staff()
+                .is_requester(p, &c.op)
+                .await
+                .map_err(|e| staff_problem(&e, c.lang))?,
+            None => false,
+        };
+        Ok(ok(c.lang, &json!({ "pending": pending, "yours": yours })))
     })
 }
