@@ -2,13 +2,17 @@
 //! time zone, the operator, and the service on the chosen store.
 
 use crate::error::CounterError;
+#[cfg(feature = "direct")]
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+#[cfg(feature = "direct")]
 use sapk_core::ports::SystemClock;
 use sapk_core::staff::Operator;
 use sapk_core::{Lang, Service};
+#[cfg(feature = "direct")]
 use sapk_embedded::DataDir;
 use std::path::PathBuf;
+#[cfg(feature = "direct")]
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -192,11 +196,37 @@ pub async fn service(g: &Ctx) -> anyhow::Result<Service> {
     open_service(g, false).await
 }
 
+/// The embedded store's file in a data directory (`sapk_embedded::DB_FILE`).
+pub const DB_FILE: &str = "sapk.db";
+
+/// What a build without direct store access (the Windows counter tool) says to a command
+/// that needs it.
+#[cfg(not(feature = "direct"))]
+pub fn api_only(l: Lang) -> CounterError {
+    CounterError::Usage(api_only_text(l).to_owned())
+}
+
+#[cfg(not(feature = "direct"))]
+fn api_only_text(l: Lang) -> &'static str {
+    l.pick(
+            "versi alat ini hanya bekerja melalui API petugas (--api URL atau SAPK_API_URL); perintah ini memerlukan akses langsung ke penyimpanan (versi Linux, peran administrator data atau supervisor)",
+            "this build works only through the staff API (--api URL or SAPK_API_URL); this command needs direct access to a store (the Linux build, the data administrator's or supervisor's role)",
+        )
+}
+
 /// [`service`], creating the embedded store when `create` (`init`, `employee import --init`).
+#[cfg(not(feature = "direct"))]
+pub async fn open_service(g: &Ctx, create: bool) -> anyhow::Result<Service> {
+    let _ = create;
+    Err(crate::error::failure("api_only", api_only_text(g.lang)))
+}
+
+/// [`service`], creating the embedded store when `create` (`init`, `employee import --init`).
+#[cfg(feature = "direct")]
 pub async fn open_service(g: &Ctx, create: bool) -> anyhow::Result<Service> {
     match g.store {
         StoreKind::Sqlite => {
-            if !create && !g.data_dir.join(sapk_embedded::DB_FILE).exists() {
+            if !create && !g.data_dir.join(DB_FILE).exists() {
                 return Err(crate::error::failure(
                     "no_store",
                     format!(
@@ -259,10 +289,13 @@ pub fn target_line(g: &Ctx) -> String {
     let l = g.lang;
     match (&g.api, g.store) {
         (Some(url), _) => format!("{} {url}", l.pick("[API petugas]", "[staff API]")),
+        #[cfg(feature = "direct")]
         (None, StoreKind::Dynamodb) => {
             let t = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
             format!("[DynamoDB] {}", t.accounts)
         }
+        #[cfg(not(feature = "direct"))]
+        (None, StoreKind::Dynamodb) => "[DynamoDB]".to_owned(),
         (None, StoreKind::Sqlite) => format!(
             "[{}] {}",
             l.pick("penyimpanan lokal", "embedded store"),
@@ -277,6 +310,11 @@ pub fn target_line(g: &Ctx) -> String {
 /// user.
 pub async fn operator(g: &Ctx, mutating: bool) -> Result<Operator, CounterError> {
     let l = g.lang;
+    #[cfg(not(feature = "direct"))]
+    if g.store == StoreKind::Dynamodb {
+        return Err(api_only(l));
+    }
+    #[cfg(feature = "direct")]
     if g.store == StoreKind::Dynamodb {
         let sdk = sapk_aws::tool_sdk_config().await;
         let arn = sapk_aws::caller_arn(&sdk).await.map_err(|e| {
@@ -313,5 +351,13 @@ pub async fn operator(g: &Ctx, mutating: bool) -> Result<Operator, CounterError>
         operator_required(g).map_err(CounterError::Usage)
     } else {
         Ok(operator_or_os_user(g))
+    }
+}
+
+#[cfg(all(test, feature = "direct"))]
+mod tests {
+    #[test]
+    fn the_store_file_is_the_embedded_stores() {
+        assert_eq!(super::DB_FILE, sapk_embedded::DB_FILE);
     }
 }

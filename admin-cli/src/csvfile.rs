@@ -9,8 +9,8 @@ use std::path::Path;
 pub fn delimiter_of(path: &Path) -> u8 {
     use std::io::BufRead as _;
     let mut first = String::new();
-    let read = std::fs::File::open(path)
-        .and_then(|f| std::io::BufReader::new(f).read_line(&mut first));
+    let read =
+        std::fs::File::open(path).and_then(|f| std::io::BufReader::new(f).read_line(&mut first));
     match read {
         Ok(_) => delimiter(first.trim_start_matches('\u{feff}')),
         Err(_) => b',',

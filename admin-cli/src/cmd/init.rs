@@ -17,7 +17,7 @@ pub async fn run(g: &Ctx) -> CmdResult {
             "init is for the embedded store only (--data-dir)",
         ));
     }
-    let existed = g.data_dir.join(sapk_embedded::DB_FILE).exists();
+    let existed = g.data_dir.join(crate::context::DB_FILE).exists();
     open_service(g, true).await?;
     if g.json {
         print_json(&json!({ "ok": true, "data_dir": g.data_dir, "created": !existed }));

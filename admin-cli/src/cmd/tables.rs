@@ -1,8 +1,9 @@
 //! `tables create`: the DynamoDB tables for local and test use.
 
-use crate::context::env;
 use crate::context::{Ctx, StoreKind};
-use crate::error::{refuse, CmdResult};
+#[cfg(feature = "direct")]
+use crate::error::refuse;
+use crate::error::CmdResult;
 use crate::help::Page;
 use crate::output::print_json;
 use clap::Subcommand;
@@ -35,7 +36,18 @@ async fn create(g: &Ctx) -> CmdResult {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let names = sapk_aws::TableNames::from_env_or_default(&|k| env(k));
+    create_on_dynamodb(g).await
+}
+
+#[cfg(not(feature = "direct"))]
+async fn create_on_dynamodb(g: &Ctx) -> CmdResult {
+    Err(crate::context::api_only(g.lang))
+}
+
+#[cfg(feature = "direct")]
+async fn create_on_dynamodb(g: &Ctx) -> CmdResult {
+    let l = g.lang;
+    let names = sapk_aws::TableNames::from_env_or_default(&|k| crate::context::env(k));
     let sdk = sapk_aws::tool_sdk_config().await;
     let created = match sapk_aws::create_tables(&sapk_aws::dynamodb_client(&sdk), &names).await {
         Ok(c) => c,

@@ -260,8 +260,17 @@ fn show_refusals_and_usage_errors() {
         help.contains("Kode keluar: 0 = berhasil, 1 = ditolak atau gagal, 2 = salah penggunaan"),
         "{help}"
     );
-    for english in ["Exit codes", "[possible values", "[default:", "Usage:", "Options:"] {
-        assert!(!help.contains(english), "{english:?} in the Indonesian help:\n{help}");
+    for english in [
+        "Exit codes",
+        "[possible values",
+        "[default:",
+        "Usage:",
+        "Options:",
+    ] {
+        assert!(
+            !help.contains(english),
+            "{english:?} in the Indonesian help:\n{help}"
+        );
     }
 }
 

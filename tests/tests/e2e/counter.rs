@@ -83,7 +83,9 @@ async fn after_an_email_change_codes_go_to_the_new_address_and_sessions_end() {
     assert_eq!(notice.to, EMAIL);
     // The office by its name, not its code.
     assert!(
-        notice.text.contains("petugas Kantor Regional I BKN Yogyakarta")
+        notice
+            .text
+            .contains("petugas Kantor Regional I BKN Yogyakarta")
             && notice.text.contains("Jika ini bukan Anda")
             && notice.text.contains("021-8093008"),
         "{}",
