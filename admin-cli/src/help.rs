@@ -207,6 +207,14 @@ fn edit(cmd: Command, path: &[&str], page: &Page, l: Lang, template: &'static st
     })
 }
 
+/// clap's usage line in Indonesian words.
+fn indonesian_usage(u: &str) -> String {
+    u.trim()
+        .replacen("Usage:", "Penggunaan:", 1)
+        .replace("[OPTIONS]", "[PILIHAN]")
+        .replace("<COMMAND>", "<PERINTAH>")
+}
+
 /// A command-line mistake in the officer's language. `--help` and `--version` print and
 /// exit 0; every other parse error exits 2 (a usage error), as the README says. English
 /// keeps clap's own message; Indonesian names the same thing in its own words, with the
@@ -285,8 +293,7 @@ pub fn parse_error(e: clap::Error, l: Lang) -> ! {
     };
     let usage = e
         .get(ContextKind::Usage)
-        .map(|u| u.to_string().replacen("Usage:", "Penggunaan:", 1))
-        .map(|u| format!("\n\n{}", u.trim()))
+        .map(|u| format!("\n\n{}", indonesian_usage(&u.to_string())))
         .unwrap_or_default();
     eprintln!(
         "galat: {message}{suggestion}{usage}\n\nKetik --help untuk bantuan (tambahkan --lang en untuk bahasa Inggris)."

@@ -139,9 +139,30 @@ fn merge_nip_words(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
                 .all(|c| c.is_ascii_digit() || c == '.' || c == '-'))
         .then_some(d)
     };
+    // A merge never starts at an option's value (`--audit-limit 100`, `--why 123`): only
+    // after a command word, a NIP's earlier argument, or a flag that takes no value.
+    const FLAGS: &[&str] = &[
+        "--json",
+        "--yes",
+        "--claim",
+        "--init",
+        "--verify",
+        "--dry-run",
+    ];
+    let after_option = |i: usize| {
+        i > 0
+            && args[i - 1]
+                .to_str()
+                .is_some_and(|p| p.starts_with('-') && !p.contains('=') && !FLAGS.contains(&p))
+    };
     let mut out = Vec::with_capacity(args.len());
     let mut i = 0;
     while i < args.len() {
+        if after_option(i) {
+            out.push(args[i].clone());
+            i += 1;
+            continue;
+        }
         let mut total = 0;
         let mut j = i;
         while j < args.len() && total < 18 {

@@ -259,3 +259,28 @@ fn a_person_gets_what_the_service_holds_about_them_without_officers_names() {
         "{trail}"
     );
 }
+
+/// A NIP a spreadsheet turned into scientific notation is named as such, with what to do;
+/// the rejected rows are written back with the input's separator (a semicolon from an
+/// Indonesian Excel).
+#[test]
+fn an_import_says_what_excel_did_and_reports_in_the_inputs_separator() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = import(
+        dir.path(),
+        "excel.csv",
+        "nip;nama;email\n\
+         1,98609E+17;Budi Santoso;budi@example.go.id\n\
+         199009132025242014;Ayu Lestari;ayu@example.go.id\n",
+        1,
+    );
+    let e = errors(&v);
+    assert_eq!(e.len(), 1, "{v}");
+    assert!(
+        e[0].1.contains("angka ilmiah") && e[0].1.contains("Teks"),
+        "{e:?}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("excel.ditolak.csv")).unwrap();
+    assert!(report.starts_with("baris;nip;kesalahan"), "{report}");
+    assert!(report.contains("2;1,98609E+17;"), "{report}");
+}

@@ -1344,3 +1344,59 @@ mod without_the_key {
         reported(&app, "behind_checkpoint");
     }
 }
+
+/// A locked account looks locked at the counter: "LOGIN TERKUNCI", until when (in the
+/// office's zone), from which network, and the command that lifts it; after the unlock, not.
+#[tokio::test]
+async fn a_locked_account_shows_its_lock_and_how_to_lift_it() {
+    let app = spawn_app().await;
+    app.sync_clock_to_real_time();
+    app.seed_default().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let mut refused = 0;
+    for _ in 0..8 {
+        if app.login(NIP, "Salah-Sandi-123").await.status == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "never locked");
+    assert_eq!(app.login(NIP, STRONG).await.status, 429);
+    let out = admin(&["employee", "show", NIP], app.data_dir(), None);
+    // Read as the officer does, across the wrapped lines of a value.
+    let said = text(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(out.status.success(), "{said}");
+    for shown in [
+        "LOGIN TERKUNCI",
+        "terkunci sampai",
+        " WIB",
+        "untuk alamat 127.0.0.x",
+        &format!("sapk-admin account unlock {NIP}"),
+    ] {
+        assert!(said.contains(shown), "{shown:?} missing from:\n{said}");
+    }
+    // A login from another network does not clear this one's lock, nor hide it.
+    let other = client_from(Some("127.0.0.2".parse().unwrap()));
+    let r = other
+        .post(format!("{}/v1/login", app.base))
+        .json(&serde_json::json!({ "nip": NIP, "password": STRONG }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.login(NIP, STRONG).await.status, 429);
+    let v = json_of(&admin(
+        &["--json", "employee", "show", NIP],
+        app.data_dir(),
+        None,
+    ));
+    assert!(v["locked_until"].is_string(), "{v}");
+    assert_eq!(v["locked_source"], "127.0.0.x", "{v}");
+    let out = admin(&["account", "unlock", NIP], app.data_dir(), None);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&admin(&["employee", "show", NIP], app.data_dir(), None));
+    assert!(
+        said.contains("tidak terkunci") && !said.contains("LOGIN TERKUNCI"),
+        "{said}"
+    );
+    assert_eq!(app.login(NIP, STRONG).await.status, 200);
+}

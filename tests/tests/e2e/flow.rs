@@ -359,6 +359,12 @@ async fn five_wrong_codes_kill_the_code() {
         (400, "invalid_token"),
         "the right code is dead now"
     );
+    // Nor does the dead code tell that it was the right one: a password with the account's
+    // name (checked only for a right code) gets the same answer as with a wrong code.
+    for c in [code.as_str(), wrong] {
+        let r = app.reset(NIP, c, "Budi-Santoso#Kx7q").await;
+        assert_eq!((r.status, r.code().as_str()), (400, "invalid_token"), "{c}");
+    }
     // A fresh code works.
     app.forgot(NIP).await;
     assert_eq!(

@@ -103,7 +103,7 @@ impl Service {
         )
         .await
         .map_err(store_down)?;
-        let retry_after_secs = match reservation {
+        let (retry_after_secs, locked_until) = match reservation {
             Reservation::Taken {
                 pair_failures,
                 nip_failures,
@@ -117,14 +117,13 @@ impl Service {
                     records,
                 })
             }
-            Reservation::Locked(until) => (until - now).num_seconds().max(1) as u64,
-            Reservation::Busy => 1,
+            Reservation::Locked(until) => ((until - now).num_seconds().max(1) as u64, Some(until)),
+            Reservation::Busy => (1, None),
         };
-        self.audit_on(
-            self.public_event(nip, meta, Action::Login, Outcome::Throttled),
-            head,
-        )
-        .await;
+        // With the lock's end: the counter's view of the lock reads it.
+        let mut ev = self.public_event(nip, meta, Action::Login, Outcome::Throttled);
+        ev.details = json!({ "locked_until": locked_until });
+        self.audit_on(ev, head).await;
         Err(AuthError::RateLimited { retry_after_secs })
     }
 

@@ -64,8 +64,11 @@ impl Public<'_> {
         let account = account.map_err(store_down)?;
         let record = record.map_err(store_down)?;
         let now = self.clock.now();
+        // A code with no tries left is spent: never compared again (not even for the
+        // account's own password rules, which would say it was right).
         let live = record.as_ref().filter(|r| {
             r.expires_at > now
+                && r.attempts_left > 0
                 && r.credential_version == account.as_ref().map_or(0, |a| a.credential_version)
         });
         let stored_hash = record
@@ -83,6 +86,9 @@ impl Public<'_> {
             .map_err(store_down)?;
         let reason = match (&record, live, left, right, &account) {
             (None, ..) => Some("no_code"),
+            (Some(r), None, ..) if r.attempts_left == 0 && r.expires_at > now => {
+                Some("no_tries_left")
+            }
             (Some(_), None, ..) => Some("expired_code"),
             (_, _, None, ..) => Some("no_tries_left"),
             (_, _, _, false, _) => Some("wrong_code"),

@@ -352,8 +352,9 @@ impl Service {
         {
             Reservation::Taken { records, .. } => Ok(records),
             Reservation::Locked(until) => {
-                self.audit(self.public_event(nip, meta, action, Outcome::Throttled))
-                    .await;
+                let mut ev = self.public_event(nip, meta, action, Outcome::Throttled);
+                ev.details = json!({ "locked_until": until });
+                self.audit(ev).await;
                 Err(AuthError::RateLimited {
                     retry_after_secs: (until - now).num_seconds().max(1) as u64,
                 })
@@ -400,7 +401,9 @@ impl Service {
             .map_err(crate::service::hash_down)?;
         if !ok {
             let mut ev = self.public_event(nip, meta, action, Outcome::Failed);
-            ev.details = json!({ "reason": "wrong_current_password" });
+            // With the lock this failure set, if any (the counter's view of the lock reads it).
+            let lock = records.iter().take(2).filter_map(|r| r.locked_until).max();
+            ev.details = json!({ "reason": "wrong_current_password", "locked_until": lock });
             self.audit(ev).await;
             return Err(AuthError::WrongCurrentPassword);
         }

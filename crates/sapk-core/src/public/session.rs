@@ -80,14 +80,13 @@ impl Public<'_> {
             .map(|e| {
                 // Only a counter's own office is named: an import's operator office is not one
                 // the person dealt with.
-                let office = (e.actor != "self").then_some(e.office).flatten();
                 let counter = !matches!(
                     crate::text::audit_text::Action::parse(&e.action),
                     Some(crate::text::audit_text::Action::EmployeeImported)
                 );
+                let office = (e.actor != "self" && counter).then_some(e.office).flatten();
                 let office_name = office
                     .as_deref()
-                    .filter(|_| counter)
                     .map(|o| crate::text::activity::office_name(o, lang));
                 ActivityItem {
                     what: crate::text::audit_text::action(&e.action, lang),

@@ -178,36 +178,37 @@ impl Staff<'_> {
 }
 
 /// Audit records read to find a lock set from one address.
-const LOCK_SCAN: usize = 50;
+const LOCK_SCAN: usize = 200;
 
-/// The lock one address's wrong passwords set, if it holds now: the newest failed login that
-/// set one, unless a completed login, a reset or a counter unlock came after it (each clears
-/// the counts). With the source network it came from.
+/// The lock one address's wrong guesses set, if it holds now: the newest record of an attempt
+/// that set a lock or met one (`locked_until` in its details), from an address whose counts
+/// nothing cleared since: a completed login clears its own address, a reset or a counter
+/// unlock every address. With the source network it came from.
 fn address_lock(
     newest_first: &[crate::ports::AuditEvent],
     now: DateTime<Utc>,
 ) -> Option<(DateTime<Utc>, Option<String>)> {
     use crate::text::audit_text::{Action as A, Outcome as O};
+    let mut cleared: Vec<Option<&str>> = Vec::new();
     for e in newest_first {
+        let source = e.source_ip.as_deref();
         match (A::parse(&e.action), O::parse(&e.outcome)) {
-            (Some(A::Login | A::LoginSecondStep), Some(O::Succeeded | O::RecoveryCodeUsed))
-            | (Some(A::Reset), Some(O::Succeeded))
+            (Some(A::Reset), Some(O::Succeeded))
             | (Some(A::AccountUnlock), Some(O::Done | O::Ok | O::Succeeded)) => return None,
-            (Some(A::Login), Some(O::Failed)) => {
+            (Some(A::Login | A::LoginSecondStep), Some(O::Succeeded | O::RecoveryCodeUsed)) => {
+                cleared.push(source);
+            }
+            _ => {
                 let until = e.details["locked_until"]
                     .as_str()
                     .and_then(|u| DateTime::parse_from_rfc3339(u).ok())
                     .map(|u| u.with_timezone(&Utc));
-                if let Some(u) = until {
-                    return (u > now).then(|| {
-                        (
-                            u,
-                            e.source_ip.as_deref().map(crate::text::i18n::coarse_source),
-                        )
-                    });
+                if let (Some(u), false) = (until, cleared.contains(&source)) {
+                    if u > now {
+                        return Some((u, source.map(crate::text::i18n::coarse_source)));
+                    }
                 }
             }
-            _ => {}
         }
     }
     None
