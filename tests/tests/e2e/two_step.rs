@@ -646,9 +646,11 @@ async fn a_reset_by_email_keeps_the_factor_and_ends_open_challenges() {
 
 /// Eight requests with the right code on one challenge, released together by a barrier on a
 /// runtime of four threads: one session, and every loser refused for a reason the race gives:
-/// the challenge taken or out of tries, the code used meanwhile, or (its attempt could not be
-/// counted among so many writers on one NIP, so it was not judged) "try again in a second",
-/// never a lock-out. A round
+/// the challenge taken or out of tries, the code used meanwhile, or "try again" (its attempt
+/// could not be counted among so many writers on one NIP, or, when six of the eight were
+/// counted before the winner finished, the budget's own lock: no concurrency gets more checks
+/// than the budget). Never a lasting lock-out: the winner's completed login clears the counts,
+/// and every round's owner gets in. A round
 /// proves a race when a loser had its attempt counted (it read the challenge before the winner
 /// took it); rounds repeat, a fresh challenge and code each, until one does (at most 25: on
 /// a loaded machine the eight may run one after another for a few rounds).
@@ -663,15 +665,20 @@ async fn a_challenge_gives_one_session_however_many_ask_at_once() {
         let won = answers.iter().filter(|a| a.0 == 200).count();
         assert_eq!(won, 1, "{answers:?}");
         for loser in answers.iter().filter(|a| a.0 != 200) {
-            assert!(
-                [
-                    (401, "invalid_challenge", None),
-                    (400, "invalid_second_factor", None),
-                    (429, "rate_limited", Some("1"))
-                ]
-                .contains(&(loser.0, loser.1.as_str(), loser.2.as_deref())),
-                "{answers:?}"
-            );
+            let fits = [
+                (401, "invalid_challenge"),
+                (400, "invalid_second_factor"),
+                (429, "rate_limited"),
+            ]
+            .contains(&(loser.0, loser.1.as_str()));
+            assert!(fits, "{answers:?}");
+            if loser.0 == 429 {
+                let wait: u64 = loser.2.as_deref().unwrap_or("").parse().unwrap_or(0);
+                assert!(
+                    (1..=60).contains(&wait),
+                    "at most the first lock: {answers:?}"
+                );
+            }
         }
         if second_step_tally(&app).await > before {
             raced = true;
@@ -692,11 +699,14 @@ async fn a_challenge_gives_one_session_however_many_ask_at_once() {
         .list_audit(&sapk_core::Nip::from_stored(NIP).unwrap(), 500)
         .await
         .unwrap();
-    assert!(
-        !trail
-            .iter()
-            .any(|e| e.action == "login_second_step" && e.outcome == "throttled"),
-        "a race is not a lock-out"
+    // No lasting lock-out: the owner logs in again, both steps (past the login rate window,
+    // and at a new authenticator step).
+    app.clock.advance(Duration::seconds(900));
+    let ch = challenge(&app).await;
+    assert_eq!(
+        second(&app, &ch, &code_now(&app, &uri, 0)).await.status,
+        200,
+        "a race is not a lasting lock-out"
     );
     for e in trail
         .iter()

@@ -151,7 +151,27 @@ async fn load(
     }
 }
 
-/// `email approve NIP`: shows the request, asks, approves.
+/// Shows the waiting request and asks `question`: whether the officer goes on.
+fn shown_and_confirmed(
+    g: &Ctx,
+    o: &EmployeeOverview,
+    p: &PendingException,
+    question: &str,
+    prompt: &mut dyn Prompt,
+) -> bool {
+    eprint!(
+        "{}\n{}",
+        g.lang.pick(
+            "Pengajuan pengecualian (NIK tidak cocok dengan NIP):",
+            "Exception request (the NIK disagrees with the NIP):"
+        ),
+        describe(p, o, g)
+    );
+    prompt.confirm(question, g.lang)
+}
+
+/// `email approve NIP`: shows the request, asks, approves. The requester is refused before
+/// anything is shown or asked.
 pub async fn approve(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> CmdResult {
     let l = g.lang;
     let counter = Counter::open(g, true).await?;
@@ -161,36 +181,25 @@ pub async fn approve(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> 
         let out = counter.approve_exception(&o.nip).await?;
         return super::change::print_changed(g, &out);
     }
-    if !yes {
-        eprint!(
-            "{}\n{}",
+    let who = who(&o.name, &o.nip);
+    let q = match l {
+        Lang::Id => format!(
+            "Anda sudah memeriksa alasan dan dokumennya. Setujui dan ganti email {who} menjadi {}? Semua sesi login dan kode reset akan diakhiri.",
+            p.new_email
+        ),
+        Lang::En => format!(
+            "You have checked the reason and the documents. Approve, changing the e-mail of {who} to {}? Every login session and reset code will end.",
+            p.new_email
+        ),
+    };
+    if !yes && !shown_and_confirmed(g, &o, &p, &q, prompt) {
+        return refuse(
+            "cancelled",
             l.pick(
-                "Pengajuan pengecualian (NIK tidak cocok dengan NIP):",
-                "Exception request (the NIK disagrees with the NIP):"
+                "tidak disetujui; tidak ada yang diubah (tolak dengan `email reject`)",
+                "not approved; nothing was changed (turn it down with `email reject`)",
             ),
-            describe(&p, &o, g)
         );
-        let q = match l {
-            Lang::Id => format!(
-                "Anda sudah memeriksa alasan dan dokumennya. Setujui dan ganti email {} menjadi {}? Semua sesi login dan kode reset akan diakhiri.",
-                who(&o.name, &o.nip),
-                p.new_email
-            ),
-            Lang::En => format!(
-                "You have checked the reason and the documents. Approve, changing the e-mail of {} to {}? Every login session and reset code will end.",
-                who(&o.name, &o.nip),
-                p.new_email
-            ),
-        };
-        if !prompt.confirm(&q, l) {
-            return refuse(
-                "cancelled",
-                l.pick(
-                    "tidak disetujui; tidak ada yang diubah (tolak dengan `email reject`)",
-                    "not approved; nothing was changed (turn it down with `email reject`)",
-                ),
-            );
-        }
     }
     let out = counter.approve_exception(&o.nip).await?;
     super::change::print_changed(g, &out)
@@ -207,34 +216,23 @@ pub async fn reject(
     let l = g.lang;
     let counter = Counter::open(g, true).await?;
     let (o, p, _) = load(g, &counter, nip).await?;
-    if !yes {
-        eprint!(
-            "{}\n{}",
+    let who = who(&o.name, &o.nip);
+    let q = match l {
+        Lang::Id => format!(
+            "Tolak pengajuan ini? Email {who} tetap seperti sekarang dan pengajuan berakhir."
+        ),
+        Lang::En => format!(
+            "Turn this request down? The e-mail of {who} stays as it is and the request ends."
+        ),
+    };
+    if !yes && !shown_and_confirmed(g, &o, &p, &q, prompt) {
+        return refuse(
+            "cancelled",
             l.pick(
-                "Pengajuan pengecualian (NIK tidak cocok dengan NIP):",
-                "Exception request (the NIK disagrees with the NIP):"
+                "tidak ditolak; pengajuan masih menunggu",
+                "not turned down; the request is still waiting",
             ),
-            describe(&p, &o, g)
         );
-        let q = match l {
-            Lang::Id => format!(
-                "Tolak pengajuan ini? Email {} tetap seperti sekarang dan pengajuan berakhir.",
-                who(&o.name, &o.nip)
-            ),
-            Lang::En => format!(
-                "Turn this request down? The e-mail of {} stays as it is and the request ends.",
-                who(&o.name, &o.nip)
-            ),
-        };
-        if !prompt.confirm(&q, l) {
-            return refuse(
-                "cancelled",
-                l.pick(
-                    "tidak ditolak; pengajuan masih menunggu",
-                    "not turned down; the request is still waiting",
-                ),
-            );
-        }
     }
     counter.reject_exception(&o.nip, why).await?;
     g.done(
