@@ -183,14 +183,19 @@ async fn twenty_concurrent_resets_on_dynamodb_one_wins() {
         "{statuses:?}"
     );
     // Each of the nineteen losers lost the race in one of its places, and says which: the code
-    // gone before it looked (`no_code`), the code's five tries (`no_tries_left`) or the atomic
-    // write (`code_already_used`, at most four: five tries, one winner).
+    // gone before it looked (`no_code`; `code_superseded` when it read the code before the
+    // winner's write and the account after it), the code's five tries (`no_tries_left`) or the
+    // atomic write (`code_already_used`, at most four: five tries, one winner).
     let reasons = sapk_e2e::reset_failure_reasons(f.service.store().as_ref(), nip).await;
     assert_eq!(reasons.len(), 19, "{reasons:?}");
     assert!(
-        reasons
-            .iter()
-            .all(|r| ["no_code", "no_tries_left", "code_already_used"].contains(&r.as_str())),
+        reasons.iter().all(|r| [
+            "no_code",
+            "code_superseded",
+            "no_tries_left",
+            "code_already_used"
+        ]
+        .contains(&r.as_str())),
         "{reasons:?}"
     );
     assert!(

@@ -89,6 +89,9 @@ impl Public<'_> {
             (Some(r), None, ..) if r.attempts_left == 0 && r.expires_at > now => {
                 Some("no_tries_left")
             }
+            // Still in time, but the account moved on since it was sent (a reset that won a
+            // race, a counter change): the code no longer belongs to the account.
+            (Some(r), None, ..) if r.expires_at > now => Some("code_superseded"),
             (Some(_), None, ..) => Some("expired_code"),
             (_, _, None, ..) => Some("no_tries_left"),
             (_, _, _, false, _) => Some("wrong_code"),
