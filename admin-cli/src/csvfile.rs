@@ -4,19 +4,6 @@
 use sapk_core::Lang;
 use std::path::Path;
 
-/// The field separator of the export at `path` (from its header; `,` when it cannot be read),
-/// for a report written back in the same form.
-pub fn delimiter_of(path: &Path) -> u8 {
-    use std::io::BufRead as _;
-    let mut first = String::new();
-    let read =
-        std::fs::File::open(path).and_then(|f| std::io::BufReader::new(f).read_line(&mut first));
-    match read {
-        Ok(_) => delimiter(first.trim_start_matches('\u{feff}')),
-        Err(_) => b',',
-    }
-}
-
 /// The field separator: `;` when the header has more of them than commas.
 fn delimiter(header_line: &str) -> u8 {
     if header_line.matches(';').count() > header_line.matches(',').count() {
@@ -47,6 +34,8 @@ impl Table {
 /// of rows is never held in memory).
 pub struct Stream {
     pub headers: Vec<String>,
+    /// The export's field separator, for a report written back in the same form.
+    pub delimiter: u8,
     reader: csv::Reader<std::io::BufReader<std::fs::File>>,
     lang: Lang,
 }
@@ -95,10 +84,11 @@ pub fn open(path: &Path, l: Lang) -> anyhow::Result<Stream> {
     std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?)
         .read_line(&mut first)
         .map_err(cannot)?;
+    let separator = delimiter(first.trim_start_matches('\u{feff}'));
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .delimiter(delimiter(first.trim_start_matches('\u{feff}')))
+        .delimiter(separator)
         .from_reader(std::io::BufReader::new(
             std::fs::File::open(path).map_err(cannot)?,
         ));
@@ -110,6 +100,7 @@ pub fn open(path: &Path, l: Lang) -> anyhow::Result<Stream> {
         .collect();
     Ok(Stream {
         headers,
+        delimiter: separator,
         reader,
         lang: l,
     })

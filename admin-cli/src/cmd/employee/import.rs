@@ -249,6 +249,7 @@ pub async fn run(g: &Ctx, a: Args<'_>) -> CmdResult {
     let started = Instant::now();
     let (total, dups) = scan(a.file, l)?;
     let stream = crate::csvfile::open(a.file, l)?;
+    let separator = stream.delimiter;
     let cols = columns(&stream, l)?;
     let op = crate::context::operator(g, false).await?;
     let svc = open_service(g, a.init).await?;
@@ -270,7 +271,7 @@ pub async fn run(g: &Ctx, a: Args<'_>) -> CmdResult {
             .report
             .map(Path::to_path_buf)
             .unwrap_or_else(|| default_report(a.file));
-        write_report(&path, &errors, crate::csvfile::delimiter_of(a.file))?;
+        write_report(&path, &errors, separator)?;
         Some(path)
     };
     let seconds = started.elapsed().as_secs_f64();
