@@ -18,7 +18,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use sapk_core::Lang;
-use sapk_http::staff::StaffRoute;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
@@ -92,22 +91,9 @@ impl StaffClient {
         })
     }
 
-    /// One signed request to a staff route for a NIP as typed (`query` empty or starting
-    /// with `?`), method and path from the staff API's own route table.
-    pub async fn route(
-        &self,
-        route: StaffRoute,
-        nip: &str,
-        query: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<(u16, Value), CounterError> {
-        let path = format!("{}{query}", route.path(nip));
-        self.call(route.method.as_str(), &path, body).await
-    }
-
     /// One signed request: the status and the answer's JSON (`Null` when it is not), or
     /// why no answer came.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path_and_query: &str,

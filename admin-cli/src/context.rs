@@ -30,7 +30,7 @@ pub struct Global {
     #[arg(long, default_value = "./.sapk", env = "SAPK_DATA_DIR", global = true)]
     pub data_dir: PathBuf,
     /// The staff API (e.g. https://abc123.execute-api.ap-southeast-3.amazonaws.com): the
-    /// counter commands (employee show, employee export, email change/approve/reject, account
+    /// counter commands (employee show, employee export, email change/pending/approve/reject, account
     /// unlock, account remove-second-factor, session revoke, audit) go through it, signed with your AWS identity (IAM Identity Center: `aws sso login`).
     /// Your officer identity and office then come from the staff registry, not from flags.
     #[arg(long, env = "SAPK_API_URL", global = true, value_name = "URL")]
@@ -182,6 +182,7 @@ pub fn operator_or_os_user(g: &Ctx) -> Operator {
         office: g.office.clone().unwrap_or_else(|| "UNSPECIFIED".into()),
         officer_id: None,
         scope: None,
+        office_name: None,
     }
 }
 
@@ -273,8 +274,7 @@ pub fn operator_required(g: &Ctx) -> Result<Operator, String> {
             id: id.trim().to_owned(),
             office: office.trim().to_owned(),
             officer_id: None,
-            scope: None,
-        }),
+            scope: None, office_name: None, }),
         _ => Err(g.lang
             .pick(
                 "tindakan ini wajib menyebut petugas: --operator ID dan --office KODE (atau SAPK_OPERATOR dan SAPK_OFFICE)",
@@ -345,6 +345,7 @@ pub async fn operator(g: &Ctx, mutating: bool) -> Result<Operator, CounterError>
             office,
             officer_id: None,
             scope: None,
+            office_name: None,
         });
     }
     if mutating {

@@ -10,6 +10,7 @@ use crate::context::{operator, service, Ctx};
 use crate::error::{CounterError, Refusal};
 use sapk_core::audit_chain::ChainReport;
 use sapk_core::ports::{AuditEvent, PendingException};
+use sapk_core::staff::email_exception::WaitingException;
 use sapk_core::staff::factor_removal::{FactorRemoval, FactorRemovalRequest};
 use sapk_core::staff::{EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator};
 use sapk_core::{Lang, Nip};
@@ -73,10 +74,22 @@ impl Counter {
         query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<Value, CounterError> {
+        self.request(route.method.as_str(), &route.path(nip), query, body)
+            .await
+    }
+
+    /// One request to a staff path (`query` empty or starting with `?`).
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Value, CounterError> {
         let (status, json) = match &self.transport {
-            Transport::Api(c) => c.route(route, nip, query, body).await?,
+            Transport::Api(c) => c.call(method, &format!("{path}{query}"), body).await?,
             Transport::Local { api, op } => {
-                let mut event = ApiGatewayV2::new(route.method.as_str(), &route.path(nip))
+                let mut event = ApiGatewayV2::new(method, path)
                     .query(query.trim_start_matches('?'))
                     .header("accept-language", self.lang.pick("id", "en"))
                     .source_ip("127.0.0.1")
@@ -124,6 +137,12 @@ impl Counter {
             query.push_str(&routes::encode(e));
         }
         decode(self.call(&routes::EMPLOYEE, nip, &query, None).await?)
+    }
+
+    /// The e-mail exceptions waiting for a second officer in this officer's scope, oldest
+    /// first; recorded.
+    pub async fn waiting_exceptions(&self) -> Result<Vec<WaitingException>, CounterError> {
+        decode(self.request("GET", routes::WAITING_PATH, "", None).await?["waiting"].take())
     }
 
     /// The subject access export's text, in the counter's language; recorded.

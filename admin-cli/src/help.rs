@@ -18,7 +18,7 @@ pub struct Page {
 const ARGS_ID: &[(&str, &str)] = &[
     ("store", "Penyimpanan yang dipakai: sqlite (lokal, di --data-dir) atau dynamodb (wilayah, kredensial, endpoint dan SAPK_TABLE_* dari lingkungan)."),
     ("data_dir", "Folder data lokal (penyimpanan SQLite, outbox, kunci) untuk --store sqlite."),
-    ("api", "API petugas (mis. https://abc123.execute-api.ap-southeast-3.amazonaws.com): perintah loket (employee show, employee export, email change/approve/reject, account unlock, account remove-second-factor, session revoke, audit) melaluinya, ditandatangani dengan identitas AWS Anda (IAM Identity Center: `aws sso login`). Identitas petugas dan kantor lalu diambil dari registri petugas, bukan dari pilihan."),
+    ("api", "API petugas (mis. https://abc123.execute-api.ap-southeast-3.amazonaws.com): perintah loket (employee show, employee export, email change/pending/approve/reject, account unlock, account remove-second-factor, session revoke, audit) melaluinya, ditandatangani dengan identitas AWS Anda (IAM Identity Center: `aws sso login`). Identitas petugas dan kantor lalu diambil dari registri petugas, bukan dari pilihan."),
     ("profile", "Profil AWS untuk menandatangani (bawaan: rantai standar, mis. AWS_PROFILE)."),
     ("operator", "Tanpa --api: ID petugas Anda (NIP atau ID staf), dicatat di audit."),
     ("office", "Kode kantor Anda (mis. KANREG-I), dicatat di audit."),
@@ -35,6 +35,7 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("second_role", "ID petugas ini sudah terdaftar untuk identitas lain dan ini peran kedua orang yang sama (permission set lain): tetap daftarkan. Aturan dua petugas membandingkan ID petugas, jadi orang ini tetap tidak dapat menyetujui permintaannya sendiri."),
     ("name", "Nama petugas."),
     ("office_code", "Kode kantor petugas."),
+    ("office_name", "Nama kantor seperti dibaca pegawai dalam pemberitahuan dan riwayat aktivitasnya (mis. \"Kantor Regional IV BKN Makassar\"); tanpa itu nama dibuat dari kodenya."),
     ("scope", "`bkn` (kantor BKN: semua pegawai) atau `instansi:<nama>` (unit SDM instansi: hanya pegawainya sendiri)."),
     ("new_email", "Alamat email baru."),
     ("nik", "NIK yang diketik dari KTP yang ditunjukkan (16 digit, spasi boleh); dicocokkan dengan NIP."),
@@ -207,20 +208,18 @@ fn edit(cmd: Command, path: &[&str], page: &Page, l: Lang, template: &'static st
     })
 }
 
-/// clap's usage line in Indonesian words.
-fn indonesian_usage(u: &str) -> String {
-    u.trim()
-        .replacen("Usage:", "Penggunaan:", 1)
-        .replace("[OPTIONS]", "[PILIHAN]")
-        .replace("<COMMAND>", "<PERINTAH>")
-}
-
-/// A command-line mistake in the officer's language. `--help` and `--version` print and
-/// exit 0; every other parse error exits 2 (a usage error), as the README says. English
-/// keeps clap's own message; Indonesian names the same thing in its own words, with the
-/// usage line and the hint to `--help`.
-pub fn parse_error(e: clap::Error, l: Lang) -> ! {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
+/// Help and version are printed and end the run (help in the officer's language); so does
+/// every mistake in English, in clap's own words.
+fn exit_if_shown(e: &clap::Error, l: Lang) {
+    use clap::error::ErrorKind;
+    if l == Lang::Id
+        && matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        indonesian_help(e)
+    }
     if l == Lang::En
         || matches!(
             e.kind(),
@@ -231,6 +230,48 @@ pub fn parse_error(e: clap::Error, l: Lang) -> ! {
     {
         e.exit()
     }
+}
+
+/// The help clap rendered, with its usage line in Indonesian words (clap writes `[OPTIONS]`
+/// and `<COMMAND>` there whatever the template says), printed as clap would print it: to
+/// standard output with exit 0, or, shown for a missing command, to standard error with its
+/// exit code (2). Plain text: no escape codes for a Windows console to garble.
+fn indonesian_help(e: &clap::Error) -> ! {
+    let text = e.render().to_string();
+    let fixed: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("Penggunaan:") {
+                indonesian_usage(line)
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    if e.use_stderr() {
+        eprintln!("{}", fixed.join("\n").trim_end());
+    } else {
+        println!("{}", fixed.join("\n").trim_end());
+    }
+    std::process::exit(e.exit_code())
+}
+
+/// clap's usage line in Indonesian words.
+fn indonesian_usage(u: &str) -> String {
+    u.trim()
+        .replacen("Usage:", "Penggunaan:", 1)
+        .replace("[OPTIONS]", "[PILIHAN]")
+        .replace("<COMMAND>", "<PERINTAH>")
+        .replace("[COMMAND]", "[PERINTAH]")
+}
+
+/// A command-line mistake in the officer's language. `--help` and `--version` print and
+/// exit 0; every other parse error exits 2 (a usage error), as the README says. English
+/// keeps clap's own message; Indonesian names the same thing in its own words, with the
+/// usage line and the hint to `--help`.
+pub fn parse_error(e: clap::Error, l: Lang) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    exit_if_shown(&e, l);
     let ctx = |k: ContextKind| -> String {
         match e.get(k) {
             Some(ContextValue::String(s)) => s.clone(),

@@ -334,6 +334,7 @@ pub fn checkpoint_operator() -> sapk_core::staff::Operator {
         office: "AWS".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     }
 }
 

@@ -591,6 +591,7 @@ pub async fn seed(svc: &sapk_core::Service, nip: &str, email: &str) {
                 office: "TEST".into(),
                 officer_id: None,
                 scope: None,
+                office_name: None,
             },
         )
         .await
@@ -726,12 +727,14 @@ pub async fn register_bkn_officer_as(
                 scope: sapk_core::ports::StaffScope::Bkn,
                 active: true,
                 updated_at: chrono::Utc::now(),
+                office_name: None,
             },
             &sapk_core::staff::Operator {
                 id: "supervisor".into(),
                 office: "KANREG-III".into(),
                 officer_id: None,
                 scope: None,
+                office_name: None,
             },
             false,
         )

@@ -345,6 +345,12 @@ impl StaffRecords for FailingStore {
         delegate!(self, delete_email_exception(nip))
     }
 
+    async fn list_email_exceptions(
+        &self,
+    ) -> Result<Vec<sapk_core::ports::PendingException>, StoreError> {
+        delegate!(self, list_email_exceptions())
+    }
+
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
         delegate!(self, get_officer(principal))
     }

@@ -200,6 +200,7 @@ impl TestApp {
                     office: "TEST".into(),
                     officer_id: None,
                     scope: None,
+                    office_name: None,
                 },
             )
             .await
@@ -449,6 +450,7 @@ pub async fn verify_chain(service: &Service, nip: &str) -> sapk_core::audit_chai
         office: "KANREG-I".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     service
         .staff()

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 pub enum StaffCmd {
     /// Register (or update) an officer. Example: `sapk-admin staff register
     /// arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id
-    /// --officer-id 199001012015031002 --name "Rina Kartika" --office BKPSDM-KOTA-BANDUNG
-    /// --scope "instansi:Pemerintah Kota Bandung"`. Needs --office, and --operator on the embedded store (on DynamoDB the operator is your AWS identity).
+    /// --officer-id 199001012015031002 --name "Rina Kartika" --office-code BKPSDM-KOTA-BANDUNG
+    /// --office-name "BKPSDM Kota Bandung" --scope "instansi:Pemerintah Kota Bandung"`. Needs --office, and --operator on the embedded store (on DynamoDB the operator is your AWS identity).
     Register {
         /// The IAM principal ARN the officer signs in as.
         principal: String,
@@ -28,6 +28,10 @@ pub enum StaffCmd {
         /// The officer's office code.
         #[arg(long = "office-code")]
         office_code: String,
+        /// The office's name as civil servants read it in notices and in their activity
+        /// ("Kantor Regional IV BKN Makassar"); without it the name is made from the code.
+        #[arg(long)]
+        office_name: Option<String>,
         /// `bkn` (a BKN office: any employee) or `instansi:<name>` (an agency HR unit: only
         /// its own employees).
         #[arg(long)]
@@ -61,6 +65,7 @@ pub async fn run(g: &Ctx, cmd: &StaffCmd) -> CmdResult {
             officer_id,
             name,
             office_code,
+            office_name,
             scope,
             ..
         } => {
@@ -81,6 +86,7 @@ pub async fn run(g: &Ctx, cmd: &StaffCmd) -> CmdResult {
                 scope,
                 active: true,
                 updated_at: svc.now(),
+                office_name: office_name.clone(),
             }
         }
         StaffCmd::Deactivate { principal } => match svc.store().get_officer(principal).await? {
@@ -148,7 +154,10 @@ async fn list(g: &Ctx) -> CmdResult {
             vec![
                 o.principal.clone(),
                 o.name.clone(),
-                o.office.clone(),
+                match &o.office_name {
+                    Some(name) => format!("{name} ({})", o.office),
+                    None => o.office.clone(),
+                },
                 o.scope.as_text(),
                 if o.active {
                     l.pick("aktif", "active").to_owned()
@@ -184,8 +193,8 @@ pub const HELP: &[Page] = &[
     },
     Page {
         path: &["staff", "register"],
-        about_id: "Daftarkan (atau perbarui) petugas. Perlu --office, dan --operator di penyimpanan lokal (di DynamoDB petugasnya adalah identitas AWS Anda).",
-        example: "sapk-admin --store dynamodb --office KANREG-III staff register arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id --officer-id 199001012015031002 --name \"Rina Kartika\" --office-code BKPSDM-KOTA-BANDUNG --scope \"instansi:Pemerintah Kota Bandung\"",
+        about_id: "Daftarkan (atau perbarui) petugas. --office-name memberi nama kantor yang dibaca pegawai dalam pemberitahuan dan riwayat aktivitas (tanpa itu nama dibuat dari kodenya). Perlu --office, dan --operator di penyimpanan lokal (di DynamoDB petugasnya adalah identitas AWS Anda).",
+        example: "sapk-admin --store dynamodb --office KANREG-III staff register arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_CounterStaff_1a2b/rina@bandung.go.id --officer-id 199001012015031002 --name \"Rina Kartika\" --office-code BKPSDM-KOTA-BANDUNG --office-name \"BKPSDM Kota Bandung\" --scope \"instansi:Pemerintah Kota Bandung\"",
     },
     Page {
         path: &["staff", "deactivate"],

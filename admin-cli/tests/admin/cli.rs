@@ -260,17 +260,50 @@ fn show_refusals_and_usage_errors() {
         help.contains("Kode keluar: 0 = berhasil, 1 = ditolak atau gagal, 2 = salah penggunaan"),
         "{help}"
     );
-    for english in [
-        "Exit codes",
-        "[possible values",
-        "[default:",
-        "Usage:",
-        "Options:",
-    ] {
-        assert!(
-            !help.contains(english),
-            "{english:?} in the Indonesian help:\n{help}"
-        );
+    assert!(
+        help.contains("Penggunaan: sapk-admin [PILIHAN] <PERINTAH>"),
+        "{help}"
+    );
+    // Every command's help, and the help shown for a missing command (stderr, exit 2).
+    let sub = admin(dir.path())
+        .args(["email", "pending", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sub = String::from_utf8_lossy(&sub).into_owned();
+    assert!(
+        sub.contains("Penggunaan: sapk-admin email pending [PILIHAN]"),
+        "{sub}"
+    );
+    let missing = admin(dir.path())
+        .arg("email")
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let missing = String::from_utf8_lossy(&missing).into_owned();
+    assert!(
+        missing.contains("Penggunaan: sapk-admin email [PILIHAN] <PERINTAH>"),
+        "{missing}"
+    );
+    for text in [&*help, &*sub, &*missing] {
+        for english in [
+            "Exit codes",
+            "[possible values",
+            "[default:",
+            "Usage:",
+            "Options:",
+            "[OPTIONS]",
+            "<COMMAND>",
+        ] {
+            assert!(
+                !text.contains(english),
+                "{english:?} in the Indonesian help:\n{text}"
+            );
+        }
     }
 }
 

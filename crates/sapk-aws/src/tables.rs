@@ -42,6 +42,13 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 /// without an e-mail are not in it), to tell an officer that an address is already in use.
 pub const EMAIL_INDEX: &str = "email";
 
+/// The ephemeral table's global secondary index on `queue` (keys only; sparse: only records
+/// that wait for someone carry the attribute), to list them without a scan. Today one
+/// queue: the e-mail exceptions waiting for a second officer ([`EXCEPTION_QUEUE`]).
+pub const QUEUE_INDEX: &str = "queue";
+/// The `queue` value of a pending e-mail exception.
+pub const EXCEPTION_QUEUE: &str = "email_exception";
+
 pub const TABLES: [TableSpec; 4] = [
     TableSpec {
         role: TableRole::Accounts,
@@ -59,7 +66,7 @@ pub const TABLES: [TableSpec; 4] = [
         partition_key: "pk",
         sort_key: None,
         ttl_attribute: Some(TTL_ATTRIBUTE),
-        index: None,
+        index: Some((QUEUE_INDEX, "queue")),
     },
     TableSpec {
         role: TableRole::Audit,

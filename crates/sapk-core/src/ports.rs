@@ -275,6 +275,10 @@ pub trait StaffRecords: Send + Sync {
     async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError>;
     /// Ends the NIP's pending exception, if any.
     async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError>;
+    /// Every pending exception, expired or not (hundreds at most: each waits a day), in no
+    /// particular order. On DynamoDB read from an index, so a request made a moment ago
+    /// may be missing.
+    async fn list_email_exceptions(&self) -> Result<Vec<PendingException>, StoreError>;
     /// The registered officer signed in as `principal`, if any.
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError>;
     /// Registers or replaces an officer.

@@ -102,6 +102,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> (Api, Arc<LastMail>) {
                     office: "B".into(),
                     officer_id: None,
                     scope: None,
+                    office_name: None,
                 },
             )
             .await

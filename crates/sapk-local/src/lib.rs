@@ -397,6 +397,7 @@ pub async fn seed_demo_if_empty(
         office: "LOCAL".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     for (nip, name, email) in [
         (DEMO_NIP, DEMO_NAME, DEMO_EMAIL),
@@ -425,6 +426,7 @@ fn checkpoint_operator() -> sapk_core::staff::Operator {
         office: "LOCAL".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     }
 }
 

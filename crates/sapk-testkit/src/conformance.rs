@@ -97,6 +97,7 @@ pub fn exception(nip: &Nip, reason: &str) -> PendingException {
         requested_office: "KANREG-I".into(),
         requested_at: t0(),
         expires_at: t0() + Duration::hours(24),
+        requested_office_name: None,
     }
 }
 
@@ -647,6 +648,14 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     assert_eq!(s.get_reset_code(&old).await.unwrap(), None);
     assert_eq!(s.get_email_exception(&old).await.unwrap(), None);
     assert_eq!(get_one(&s, old.as_str()).await, None);
+    assert!(
+        !s.list_email_exceptions()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.nip == old || p.nip == new),
+        "the old number's exception is not listed after the move"
+    );
     let stored = s.get_account(&new).await.unwrap().unwrap();
     assert_eq!(stored.password_hash, a.password_hash);
     assert_eq!(stored.email_verified_at, Some(t0()));
@@ -784,7 +793,11 @@ pub async fn officers_round_trip(s: DynStore) {
         scope: StaffScope::Instansi("Pemerintah Kota Bandung".into()),
         active: true,
         updated_at: t0(),
+        office_name: None,
     };
+    s.put_officer(&o).await.unwrap();
+    assert_eq!(s.get_officer(&principal).await.unwrap(), Some(o.clone()));
+    o.office_name = Some("BKPSDM Kota Bandung ñ".into());
     s.put_officer(&o).await.unwrap();
     assert_eq!(s.get_officer(&principal).await.unwrap(), Some(o.clone()));
     o.active = false;
@@ -847,6 +860,14 @@ pub async fn an_email_change_and_its_audit_record_are_one_write(s: DynStore) {
         s.get_email_exception(&nip).await.unwrap(),
         None,
         "a change ends the pending exception"
+    );
+    assert!(
+        !s.list_email_exceptions()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.nip == nip),
+        "nor is it listed"
     );
     assert_eq!(s.list_audit(&nip, 10).await.unwrap(), vec![record]);
 }
@@ -1170,11 +1191,33 @@ pub async fn email_exceptions(s: DynStore) {
     assert_eq!(s.get_email_exception(&nip).await.unwrap(), Some(first));
     let second = exception(&nip, "akta kelahiran ñ 🇮🇩");
     s.put_email_exception(&second).await.unwrap();
-    assert_eq!(s.get_email_exception(&nip).await.unwrap(), Some(second));
+    assert_eq!(
+        s.get_email_exception(&nip).await.unwrap(),
+        Some(second.clone())
+    );
     assert_eq!(s.get_email_exception(&other).await.unwrap(), None);
+    // Listed once (the newer replaced the older), whole, beside another NIP's; the office's
+    // display name kept.
+    let mut theirs = exception(&other, "surat Dukcapil");
+    theirs.requested_office_name = Some("Kantor Regional IV BKN Makassar".into());
+    s.put_email_exception(&theirs).await.unwrap();
+    let mine = |all: Vec<PendingException>| -> Vec<PendingException> {
+        all.into_iter()
+            .filter(|p| p.nip == nip || p.nip == other)
+            .collect()
+    };
+    let listed = mine(s.list_email_exceptions().await.unwrap());
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed.contains(&second) && listed.contains(&theirs),
+        "{listed:?}"
+    );
     s.delete_email_exception(&nip).await.unwrap();
     assert_eq!(s.get_email_exception(&nip).await.unwrap(), None);
     s.delete_email_exception(&nip).await.unwrap();
+    assert_eq!(mine(s.list_email_exceptions().await.unwrap()), vec![theirs]);
+    s.delete_email_exception(&other).await.unwrap();
+    assert_eq!(mine(s.list_email_exceptions().await.unwrap()), vec![]);
 }
 
 /// Who has an address: exact matches only, at most `limit`, none after the address changed.

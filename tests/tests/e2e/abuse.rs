@@ -577,6 +577,7 @@ async fn a_forgot_within_the_cooldown_sends_nothing_new() {
         office: "KANREG-I".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     app.service.staff().revoke_sessions(NIP, &op).await.unwrap();
     assert_eq!(app.forgot(NIP).await.status, 202);

@@ -192,6 +192,7 @@ async fn a_supervisor_seals_with_a_key_of_its_own_and_may_not_forge_service_reco
         office: "KANREG-III".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     supervisor
         .staff()
@@ -206,6 +207,7 @@ async fn a_supervisor_seals_with_a_key_of_its_own_and_may_not_forge_service_reco
                 scope: sapk_core::ports::StaffScope::Bkn,
                 active: true,
                 updated_at: chrono::Utc::now(),
+                office_name: None,
             },
             &op,
             false,

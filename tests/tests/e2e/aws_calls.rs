@@ -465,11 +465,12 @@ fn answered(answer: &Value) -> (u16, Value) {
     (status, body)
 }
 
-/// `POST /v1/staff/employees/{nip}/email`: the route with the NIP as a parameter.
+/// `POST /v1/staff/employees/{nip}/email`: the route with the NIP as a parameter (a path
+/// about no NIP as it is).
 fn staff_phase(method: &str, path: &str) -> String {
-    let rest = path
-        .strip_prefix(sapk_http::staff::routes::PREFIX)
-        .unwrap_or(path);
+    let Some(rest) = path.strip_prefix(sapk_http::staff::routes::PREFIX) else {
+        return format!("{method} {path}");
+    };
     let suffix = rest.find('/').map_or("", |i| &rest[i..]);
     format!(
         "{method} {}{{nip}}{suffix}",
@@ -809,6 +810,17 @@ async fn staff_flow(run: &mut Run<'_>, nip: &str, held: &str) {
             )
             .await;
         assert_eq!(s, 200, "{b}");
+        // The list of waiting requests (an index query, then each request).
+        let (s, b) = run
+            .staff(&staff, "GET", "/v1/staff/email-exceptions", None, BUDI)
+            .await;
+        assert_eq!(s, 200, "{b}");
+        assert!(
+            b["waiting"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|x| x["nip"] == nip)),
+            "{b}"
+        );
         let (s, b) = run
             .staff(
                 &staff,

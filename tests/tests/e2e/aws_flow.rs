@@ -228,6 +228,7 @@ async fn an_account_carried_to_its_new_number_on_dynamodb() {
         office: "BKN-PUSAT".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     let r = f
         .service

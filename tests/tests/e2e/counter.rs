@@ -797,6 +797,7 @@ mod registry {
             scope,
             active: true,
             updated_at: chrono::Utc::now(),
+            office_name: None,
         }
     }
 
@@ -818,6 +819,7 @@ mod registry {
                     office: "T".into(),
                     officer_id: None,
                     scope: None,
+                    office_name: None,
                 },
             )
             .await
@@ -827,6 +829,7 @@ mod registry {
             office: "KANREG-III".into(),
             officer_id: None,
             scope: None,
+            office_name: None,
         };
         let agency = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/rina@bandung.go.id";
         let kanreg = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/andi@bkn.go.id";
@@ -1016,6 +1019,20 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
         "{said}"
     );
     assert_eq!(app.session(&token).await.status, 200, "nothing changed yet");
+    // Listed as waiting, marked for its requester, with the command that decides it.
+    let out = run_as("RINA", &["email", "pending"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    for shown in [NIP, "Anda (tidak boleh memutuskan)", "email approve NIP"] {
+        assert!(said.contains(shown), "{shown:?} missing from:\n{said}");
+    }
+    let out = run_as("SUPERVISOR-2", &["--json", "email", "pending"]);
+    let waiting = json_of(&out)["waiting"].clone();
+    assert_eq!(
+        (waiting[0]["nip"].as_str(), waiting[0]["yours"].as_bool()),
+        (Some(NIP), Some(false)),
+        "{waiting}"
+    );
 
     // The requester alone: refused, whatever they answer, and before any question (no
     // answer is typed: a question would read end of input and say "cancelled").
@@ -1044,7 +1061,7 @@ async fn a_nik_with_a_wrong_birth_date_goes_to_a_second_officer() {
         "Menurut NIK",
         "27-09-86",
         "akta_kelahiran *********8765",
-        "RINA (KANREG-I)",
+        "RINA (Kantor Regional I BKN Yogyakarta)",
         "Email berhasil diganti.",
     ] {
         assert!(said.contains(shown), "{shown:?} missing from:\n{said}");

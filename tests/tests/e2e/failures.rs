@@ -268,6 +268,7 @@ async fn every_later_security_event_is_audited_too() {
         office: "KANREG-I".into(),
         officer_id: Some("199001012015031002".into()),
         scope: None,
+        office_name: None,
     };
     app.service.staff().unlock_account(NIP, &op).await.unwrap();
     app.service.staff().revoke_sessions(NIP, &op).await.unwrap();
@@ -415,6 +416,7 @@ async fn a_batched_import_retries_a_row_that_raced_and_survives_a_failed_batch_r
         office: "BKN".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     let row = |nip: &str, name: &str| EmployeeRow {
         nip: nip.into(),

@@ -642,6 +642,7 @@ async fn a_signed_in_user_reads_their_own_activity() {
         office: "KANREG-I".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     app.service.staff().unlock_account(NIP, &op).await.unwrap();
     let read = |q: &str| {
@@ -659,6 +660,7 @@ async fn a_signed_in_user_reads_their_own_activity() {
         (Some("account_unlock"), Some("KANREG-I"))
     );
     assert_eq!(first["what"], "buka kunci login");
+    assert_eq!(first["office_name"], "Kantor Regional I BKN Yogyakarta");
     let body = String::from_utf8_lossy(&a.body).into_owned();
     assert!(
         !body.contains("rina@bkn.go.id"),
@@ -678,6 +680,29 @@ async fn a_signed_in_user_reads_their_own_activity() {
     // In English on request.
     let a = app.send(read("").header("accept-language", "en")).await;
     assert_eq!(a.json()["events"][0]["what"], "login unlock");
+    // An office the registry names: by that name, as the record kept it.
+    let named = sapk_core::staff::Operator {
+        office: "BKPSDM-KOTA-BDG".into(),
+        office_name: Some("BKPSDM Kota Bandung, loket Balai Kota".into()),
+        ..op
+    };
+    app.service
+        .staff()
+        .unlock_account(NIP, &named)
+        .await
+        .unwrap();
+    let a = app.send(read("?limit=1")).await;
+    let first = &a.json()["events"][0];
+    assert_eq!(
+        first["office_name"],
+        "BKPSDM Kota Bandung, loket Balai Kota"
+    );
+    assert!(
+        first["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("di BKPSDM Kota Bandung, loket Balai Kota")),
+        "{first}"
+    );
 }
 
 /// An address several accounts have from before one e-mail per ASN (no claim, or another's):

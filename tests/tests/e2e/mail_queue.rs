@@ -318,6 +318,7 @@ async fn ses_events_become_the_counters_mail_status() {
         office: "KANREG-IV".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     let o = f
         .service

@@ -151,6 +151,7 @@ async fn one_person_two_principals_and_an_out_of_scope_probe_on_dynamodb() {
         office: "KANREG-III".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     let rina = "arn:aws:sts::1:assumed-role/AWSReservedSSO_CounterStaff_1/rina@bandung.go.id";
     let rina2 = "arn:aws:sts::1:assumed-role/AWSReservedSSO_Supervisor_1/rina@bandung.go.id";
@@ -162,6 +163,7 @@ async fn one_person_two_principals_and_an_out_of_scope_probe_on_dynamodb() {
         scope,
         active: true,
         updated_at: chrono::Utc::now(),
+        office_name: None,
     };
     let bandung = StaffScope::Instansi("Pemerintah Kota Bandung".into());
     f.service

@@ -14,6 +14,8 @@ const BUDI: &str = "198609262015051001";
 const BUDI_NIK: &str = "3174052609860001";
 const AYU: &str = "199009132025242014";
 const AYU_NIK: &str = "3174055309900002";
+/// Andi's office as the registry names it (not the name made from its code, KANREG-I).
+const ANDI_OFFICE: &str = "Kantor Regional I BKN Yogyakarta, loket Gedung A";
 
 use sapk_e2e::iam_server::{
     ANDI, ANDI_KEY, EVE, EVE_KEY, NOBODY, NOBODY_KEY, RINA, RINA_KEY, SECRET,
@@ -132,6 +134,9 @@ async fn the_counter_signs_and_the_server_decides() {
                 office,
                 "--scope",
                 scope,
+                // The registry's display name for Andi's office (named in notices).
+                "--office-name",
+                if principal == ANDI { ANDI_OFFICE } else { "" },
             ],
         );
         succeeded(&out);
@@ -317,18 +322,32 @@ async fn the_counter_signs_and_the_server_decides() {
         )
     );
     assert_eq!(ev["details"]["nik_masked"], "************0001");
+    assert_eq!(
+        ev["details"]["office_name"], ANDI_OFFICE,
+        "kept with the record"
+    );
     // Queued by the change, delivered by the server's sender: poll the outbox (bounded).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !read_outbox(&dir.join("data").join("outbox"))
-        .iter()
-        .any(|m| m.to == "budi.baru@example.go.id")
-    {
+    let confirmation = loop {
+        let found = read_outbox(&dir.join("data").join("outbox"))
+            .into_iter()
+            .find(|m| m.to == "budi.baru@example.go.id");
+        if let Some(m) = found {
+            break m;
+        }
         assert!(
             Instant::now() < deadline,
             "no confirmation to the new address"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    };
+    assert!(
+        confirmation
+            .text
+            .contains(&format!("petugas {ANDI_OFFICE}")),
+        "the notice names the office as the registry does: {}",
+        confirmation.text
+    );
 
     // The guided path over the API, answering the prompts.
     let out = officer(
@@ -411,6 +430,36 @@ async fn the_counter_signs_and_the_server_decides() {
     );
     succeeded(&out);
     assert_eq!(json_of(&out)["pending"]["requested_by"], ANDI);
+    // Waiting: listed for a BKN officer (Andi's own, marked), not for Bandung's Rina.
+    let out = run(ANDI_KEY, &["--json", "email", "pending"]);
+    succeeded(&out);
+    let waiting = json_of(&out)["waiting"].clone();
+    assert_eq!(waiting.as_array().map(Vec::len), Some(1), "{waiting}");
+    assert_eq!(
+        (
+            waiting[0]["nip"].as_str(),
+            waiting[0]["yours"].as_bool(),
+            waiting[0]["requested_office_name"].as_str()
+        ),
+        (Some(BUDI), Some(true), Some(ANDI_OFFICE))
+    );
+    let out = run(RINA_KEY, &["--json", "email", "pending"]);
+    succeeded(&out);
+    assert_eq!(json_of(&out)["waiting"], serde_json::json!([]));
+    let out = run(ANDI_KEY, &["email", "pending"]);
+    succeeded(&out);
+    let said = String::from_utf8_lossy(&out.stdout);
+    for shown in [
+        BUDI,
+        "Anda (tidak boleh memutuskan)",
+        "sapk-admin email approve NIP",
+    ] {
+        assert!(said.contains(shown), "{shown:?} missing from:\n{said}");
+    }
+    assert!(
+        !said.contains("budi.lagi@example.go.id"),
+        "the address is masked in the list: {said}"
+    );
     let out = run(ANDI_KEY, &["--json", "email", "approve", BUDI, "--yes"]);
     refused_for(&out, "same_officer");
     let out = run(EVE_KEY, &["--json", "email", "approve", BUDI, "--yes"]);
@@ -424,5 +473,14 @@ async fn the_counter_signs_and_the_server_decides() {
             ev["details"]["exception"]["requested_by"].as_str()
         ),
         (Some("exception_approved"), Some(EVE), Some(ANDI))
+    );
+    // Decided: no longer waiting.
+    let out = run(EVE_KEY, &["email", "pending"]);
+    succeeded(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Tidak ada pengajuan pengecualian yang menunggu"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }

@@ -762,6 +762,7 @@ fn officer() -> Operator {
         office: "KANREG-III".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::context::Ctx;
 use crate::counter::Counter;
 use crate::error::{refuse, CmdResult, CounterError};
-use crate::output::{gender, kv, print_json, who};
+use crate::output::{gender, kv, print_json, table, who};
 use crate::prompt::Prompt;
 use sapk_core::i18n::{format_date, format_in};
 use sapk_core::ports::PendingException;
@@ -121,7 +121,15 @@ fn describe(p: &PendingException, o: &EmployeeOverview, g: &Ctx) -> String {
         (l.pick("Dokumen", "Documents").into(), documents.join("; ")),
         (
             l.pick("Diajukan oleh", "Requested by").into(),
-            format!("{} ({})", p.requested_by, p.requested_office),
+            format!(
+                "{} ({})",
+                p.requested_by,
+                sapk_core::text::activity::office_label(
+                    &p.requested_office,
+                    p.requested_office_name.as_deref(),
+                    l
+                )
+            ),
         ),
         (
             l.pick("Diajukan pada", "Requested at").into(),
@@ -172,6 +180,71 @@ fn shown_and_confirmed(
 
 /// `email approve NIP`: shows the request, asks, approves. The requester is refused before
 /// anything is shown or asked.
+/// `email pending`: the requests waiting for a second officer in this officer's scope,
+/// oldest first, each with the command that decides it.
+pub async fn pending(g: &Ctx) -> CmdResult {
+    let l = g.lang;
+    let counter = Counter::open(g, false).await?;
+    let waiting = counter.waiting_exceptions().await?;
+    if g.json {
+        print_json(&json!({ "waiting": waiting }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if waiting.is_empty() {
+        say!(
+            "{}",
+            l.pick(
+                "Tidak ada pengajuan pengecualian yang menunggu persetujuan di cakupan Anda.",
+                "No exception request in your scope is waiting for approval."
+            )
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = waiting
+        .iter()
+        .map(|w| {
+            vec![
+                // Whole, to be typed into `email approve`: the list is within the scope.
+                w.nip.as_str().to_owned(),
+                sapk_core::i18n::printable(&w.name),
+                w.new_email.clone(),
+                w.requested_office_name.clone(),
+                format_in(w.requested_at, l, g.zone),
+                format_in(w.expires_at, l, g.zone),
+                if w.yours {
+                    l.pick("Anda (tidak boleh memutuskan)", "you (may not decide)")
+                } else {
+                    "-"
+                }
+                .to_owned(),
+            ]
+        })
+        .collect();
+    say_raw!(
+        "{}",
+        table(
+            &[
+                "NIP",
+                l.pick("Nama", "Name"),
+                l.pick("Email baru", "New e-mail"),
+                l.pick("Diajukan oleh", "Requested by"),
+                l.pick("Diajukan pada", "Requested at"),
+                l.pick("Berlaku sampai", "Valid until"),
+                l.pick("Pengaju", "Requester"),
+            ],
+            &rows
+        )
+    );
+    say!(
+        "{}",
+        l.pick(
+            "Periksa alasan dan dokumennya, lalu putuskan dengan `sapk-admin email approve NIP` atau `sapk-admin email reject NIP`.",
+            "Check the reason and the documents, then decide with `sapk-admin email approve NIP` or `sapk-admin email reject NIP`."
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn approve(g: &Ctx, nip: &str, yes: bool, prompt: &mut dyn Prompt) -> CmdResult {
     let l = g.lang;
     let counter = Counter::open(g, true).await?;

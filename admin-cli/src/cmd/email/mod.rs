@@ -42,6 +42,9 @@ pub enum EmailCmd {
         #[arg(long)]
         yes: bool,
     },
+    /// List the exception requests waiting for a second officer in your scope, oldest
+    /// first (the new address masked; `email approve NIP` shows one whole).
+    Pending,
     /// Turn down an exception request; it ends and the record says who and why.
     Reject {
         /// The employee's NIP.
@@ -73,6 +76,7 @@ pub async fn run(g: &Ctx, cmd: &EmailCmd) -> CmdResult {
             };
             change::run(g, args, &mut StdPrompt).await
         }
+        EmailCmd::Pending => exception::pending(g).await,
         EmailCmd::Approve { nip, yes } => exception::approve(g, nip, *yes, &mut StdPrompt).await,
         EmailCmd::Reject { nip, why, yes } => {
             exception::reject(g, nip, why.as_deref(), *yes, &mut StdPrompt).await
@@ -97,6 +101,11 @@ pub const HELP: &[Page] = &[
         path: &["email", "approve"],
         about_id: "Setujui pengecualian yang diajukan petugas lain (NIK tidak cocok dengan NIP): pengajuan ditampilkan, lalu email diganti seperti pada `email change`. Petugas yang mengajukan tidak boleh menyetujuinya sendiri.",
         example: "sapk-admin --api https://abc123.execute-api.ap-southeast-3.amazonaws.com email approve 199009132025242014",
+    },
+    Page {
+        path: &["email", "pending"],
+        about_id: "Daftar pengajuan pengecualian yang menunggu persetujuan petugas kedua di cakupan Anda, yang terlama dulu (email baru disamarkan; `email approve NIP` menampilkannya utuh).",
+        example: "sapk-admin --api https://abc123.execute-api.ap-southeast-3.amazonaws.com email pending",
     },
     Page {
         path: &["email", "reject"],

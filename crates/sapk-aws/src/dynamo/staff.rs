@@ -7,8 +7,21 @@ use sapk_core::ports::StaffRecords;
 #[async_trait]
 impl StaffRecords for DynamoStore {
     async fn put_email_exception(&self, p: &PendingException) -> Result<(), StoreError> {
-        self.put_body(exception_key(&p.nip), &p.nip, p, Some(p.expires_at))
+        let body = serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.tables.ephemeral)
+            .item("pk", exception_key(&p.nip))
+            .item("nip", s(p.nip.as_str()))
+            .item("body", s(body))
+            .item("expires_at", micros(p.expires_at))
+            .item(TTL_ATTRIBUTE, ttl(p.expires_at))
+            // In the sparse `queue` index, where the counter's list finds it.
+            .item("queue", s(crate::tables::EXCEPTION_QUEUE))
+            .send()
             .await
+            .map_err(sdk)?;
+        Ok(())
     }
 
     async fn get_email_exception(&self, nip: &Nip) -> Result<Option<PendingException>, StoreError> {
@@ -17,6 +30,33 @@ impl StaffRecords for DynamoStore {
 
     async fn delete_email_exception(&self, nip: &Nip) -> Result<(), StoreError> {
         self.delete_ephemeral(exception_key(nip)).await
+    }
+
+    async fn list_email_exceptions(&self) -> Result<Vec<PendingException>, StoreError> {
+        let keys = all_pages(|start| async move {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.ephemeral)
+                .index_name(crate::tables::QUEUE_INDEX)
+                .key_condition_expression("#q = :q")
+                .expression_attribute_names("#q", "queue")
+                .expression_attribute_values(":q", s(crate::tables::EXCEPTION_QUEUE))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk)?;
+            Ok((page.items, page.last_evaluated_key))
+        })
+        .await?;
+        // Keys only in the index: each body read from the table (gone meanwhile: skipped).
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys.into_iter().filter_map(|mut k| k.remove("pk")) {
+            if let Some(p) = self.get_body(key).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
@@ -33,7 +73,8 @@ impl StaffRecords for DynamoStore {
     }
 
     async fn put_officer(&self, o: &Officer) -> Result<(), StoreError> {
-        self.client
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.tables.staff)
             .item("principal", s(&o.principal))
@@ -42,10 +83,11 @@ impl StaffRecords for DynamoStore {
             .item("office", s(&o.office))
             .item("scope", s(o.scope.as_text()))
             .item("active", AttributeValue::Bool(o.active))
-            .item("updated_at", micros(o.updated_at))
-            .send()
-            .await
-            .map_err(sdk)?;
+            .item("updated_at", micros(o.updated_at));
+        if let Some(name) = &o.office_name {
+            put = put.item("office_name", s(name));
+        }
+        put.send().await.map_err(sdk)?;
         Ok(())
     }
 
@@ -87,6 +129,7 @@ pub(super) fn read_officer(item: &Item) -> Result<Officer, StoreError> {
             .copied()
             .ok_or_else(|| corrupt("active"))?,
         updated_at: time(item, "updated_at")?,
+        office_name: item.get("office_name").and_then(|v| v.as_s().ok()).cloned(),
     })
 }
 

@@ -184,6 +184,10 @@ pub struct Officer {
     pub name: String,
     /// Office code, e.g. `KANREG-I` or `BKPSDM-KOTA-BANDUNG`.
     pub office: String,
+    /// The office's display name ("Kantor Regional IV BKN Makassar", "BKPSDM Kota
+    /// Makassar"), named in notices and views; `None`: named from the code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office_name: Option<String>,
     pub scope: StaffScope,
     pub active: bool,
     pub updated_at: DateTime<Utc>,
@@ -233,6 +237,9 @@ pub struct PendingException {
     #[serde(default)]
     pub requested_officer_id: String,
     pub requested_office: String,
+    /// The requesting office's display name from the registry, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_office_name: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }

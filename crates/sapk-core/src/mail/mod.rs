@@ -6,7 +6,6 @@ pub mod deliver;
 use crate::domain::code::ResetCode;
 use crate::domain::email::Email;
 use crate::ports::{EmailKind, OutgoingEmail};
-use crate::text::activity::office_name;
 use crate::text::i18n::{format_all_zones, help_line, Lang, HELP_URL};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -205,7 +204,8 @@ pub fn password_changed_email(
 /// Who changed an account's e-mail, for the notice to the old address.
 #[derive(Debug, Clone, Copy)]
 pub enum ChangedBy<'a> {
-    /// Staff at this office, after checking identity in person.
+    /// Staff at this office (its name as a person reads it: `Operator::office_label`),
+    /// after checking identity in person.
     Office(&'a str),
     /// An employee import (the agency's HR data), for an account not yet activated.
     Import,
@@ -222,8 +222,8 @@ pub fn email_changed_old_email(
 ) -> Result<OutgoingEmail, TemplateError> {
     let when = format_all_zones(at, lang);
     let body = match (lang, by) {
-        (Lang::Id, ChangedBy::Office(office)) => format!("Pada {when}, petugas {} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password.", office_name(office, lang)),
-        (Lang::En, ChangedBy::Office(office)) => format!("On {when}, staff at {} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes.", office_name(office, lang)),
+        (Lang::Id, ChangedBy::Office(office)) => format!("Pada {when}, petugas {} mengganti email akun SAPK Anda menjadi {new_masked} setelah memeriksa identitas Anda secara langsung. Email ini tidak akan lagi menerima kode reset password.", office),
+        (Lang::En, ChangedBy::Office(office)) => format!("On {when}, staff at {} changed the e-mail of your SAPK account to {new_masked} after checking your identity in person. This address will no longer receive password reset codes.", office),
         (Lang::Id, ChangedBy::Import) => format!("Pada {when}, data kepegawaian dari instansi Anda mengganti email akun SAPK Anda menjadi {new_masked}. Alamat ini tidak akan lagi menerima kode reset password. Jika data itu keliru, hubungi unit kepegawaian (BKPSDM) instansi Anda."),
         (Lang::En, ChangedBy::Import) => format!("On {when}, the HR data of your agency changed the e-mail of your SAPK account to {new_masked}. This address will no longer receive password reset codes. If that data is wrong, contact your agency's HR unit (BKPSDM)."),
     };
@@ -240,7 +240,8 @@ pub fn email_changed_old_email(
     )
 }
 
-/// To the new address after staff changed the e-mail at a BKN office.
+/// To the new address after staff changed the e-mail at a BKN office (`office` as a person
+/// reads it: `Operator::office_label`).
 pub fn email_changed_new_email(
     to: &Email,
     name: &str,
@@ -250,7 +251,6 @@ pub fn email_changed_new_email(
 ) -> Result<OutgoingEmail, TemplateError> {
     let when = format_all_zones(at, lang);
     let product = crate::text::i18n::HelpContacts::current().product;
-    let office = office_name(office, lang);
     let body = match lang {
         Lang::Id => format!("Pada {when}, petugas {office} mendaftarkan alamat ini sebagai email akun SAPK Anda. Untuk membuat password baru, pilih \"Lupa password\" di laman {product} dan masukkan NIP Anda: kode reset akan dikirim ke alamat ini."),
         Lang::En => format!("On {when}, staff at {office} registered this address as the e-mail of your SAPK account. To set a new password, choose \"Forgot password\" on the {product} page and enter your NIP: the reset code will be sent here."),
@@ -347,7 +347,7 @@ mod tests {
             &to,
             "Budi",
             "bu***@baru.id",
-            ChangedBy::Office("KANREG-I"),
+            ChangedBy::Office("Kantor Regional I BKN Yogyakarta"),
             at,
             Lang::Id,
         )
@@ -358,7 +358,7 @@ mod tests {
             "{}",
             m.text
         );
-        let m = email_changed_new_email(&to, "Budi", "BKPSDM-KOTA-MAKASSAR", at, Lang::Id).unwrap();
+        let m = email_changed_new_email(&to, "Budi", "BKPSDM Kota Makassar", at, Lang::Id).unwrap();
         assert!(
             m.text.contains("petugas BKPSDM Kota Makassar"),
             "{}",
@@ -379,7 +379,8 @@ pub enum FactorNotice<'a> {
     RecoveryCodeUsed { left: usize },
     /// The owner made new recovery codes (the old ones stopped working).
     RecoveryCodesRenewed,
-    /// An office removed the authenticator after checking the owner in person.
+    /// An office (named as a person reads it) removed the authenticator after checking the
+    /// owner in person.
     RemovedAtCounter { office: &'a str },
     /// `wrong` wrong codes (within 30 days) followed right passwords: the authenticator's codes
     /// are refused until a recovery code or a counter visit.

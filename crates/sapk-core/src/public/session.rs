@@ -85,9 +85,14 @@ impl Public<'_> {
                     Some(crate::text::audit_text::Action::EmployeeImported)
                 );
                 let office = (e.actor != "self" && counter).then_some(e.office).flatten();
-                let office_name = office
-                    .as_deref()
-                    .map(|o| crate::text::activity::office_name(o, lang));
+                // The registry's display name as the record kept it, else one from the code.
+                let office_name = office.as_deref().map(|o| {
+                    crate::text::activity::office_label(
+                        o,
+                        e.details.get("office_name").and_then(|v| v.as_str()),
+                        lang,
+                    )
+                });
                 ActivityItem {
                     what: crate::text::audit_text::action(&e.action, lang),
                     outcome: crate::text::audit_text::outcome(&e.outcome, lang),

@@ -374,13 +374,14 @@ impl Service {
             },
             None => None,
         };
+        let office = op.office_label(lang);
         let old_notified = match &account.email {
             Some(old) => Some(
                 self.send(crate::mail::email_changed_old_email(
                     old,
                     account.name.as_str(),
                     &new_email.masked(),
-                    crate::mail::ChangedBy::Office(&op.office),
+                    crate::mail::ChangedBy::Office(&office),
                     now,
                     lang,
                 ))
@@ -392,7 +393,7 @@ impl Service {
             .send(crate::mail::email_changed_new_email(
                 new_email,
                 account.name.as_str(),
-                &op.office,
+                &office,
                 now,
                 lang,
             ))

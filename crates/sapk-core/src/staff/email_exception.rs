@@ -51,6 +51,26 @@ fn clean_reason(raw: Option<&str>) -> Option<String> {
     .then_some(r)
 }
 
+/// The most waiting requests one list shows (oldest first).
+pub const WAITING_MAX: usize = 500;
+
+/// A request waiting for a second officer, as the counter's list shows it: the new address
+/// masked (the request itself shows it whole, and that look is recorded per NIP).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WaitingException {
+    pub nip: Nip,
+    pub name: String,
+    pub new_email: String,
+    pub reason: String,
+    pub mismatch: Vec<String>,
+    pub requested_office: String,
+    pub requested_office_name: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Whether the reader asked for it (then they may not decide it).
+    pub yours: bool,
+}
+
 impl PendingException {
     /// Whether a request is still waiting at `now`.
     pub fn is_open(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
@@ -112,6 +132,7 @@ impl Staff<'_> {
             requested_by: op.id.clone(),
             requested_officer_id,
             requested_office: op.office.clone(),
+            requested_office_name: op.office_name.clone(),
             requested_at: now,
             expires_at: now + chrono::Duration::hours(EXCEPTION_VALID_HOURS),
         };
@@ -149,6 +170,63 @@ impl Staff<'_> {
         ))
         .await?;
         Ok(pending)
+    }
+
+    /// The requests waiting for a second officer within `op`'s scope, oldest first, with
+    /// whether `op` asked for each (then they may not decide it). Audited once, on the
+    /// records without a NIP, with how many were shown.
+    pub async fn list_email_exceptions(
+        self,
+        op: &Operator,
+        lang: crate::text::i18n::Lang,
+    ) -> Result<Vec<WaitingException>, StaffError> {
+        let now = self.now();
+        let mut open: Vec<PendingException> = self
+            .store
+            .list_email_exceptions()
+            .await?
+            .into_iter()
+            .filter(|p| p.is_open(now))
+            .collect();
+        open.sort_by(|a, b| {
+            (a.requested_at, a.nip.as_str()).cmp(&(b.requested_at, b.nip.as_str()))
+        });
+        open.truncate(WAITING_MAX);
+        let nips: Vec<Nip> = open.iter().map(|p| p.nip.clone()).collect();
+        let accounts = self.store.get_accounts(&nips).await?;
+        let mut out = Vec::new();
+        for (p, account) in open.into_iter().zip(accounts) {
+            // An account that is gone or outside the scope is not shown, nor counted.
+            let Some(account) = account.filter(|a| op.covers(a.instansi.as_deref())) else {
+                continue;
+            };
+            let yours = self.same_person(&p, op).await?;
+            out.push(WaitingException {
+                requested_office_name: crate::text::activity::office_label(
+                    &p.requested_office,
+                    p.requested_office_name.as_deref(),
+                    lang,
+                ),
+                nip: p.nip,
+                name: account.name.as_str().to_owned(),
+                new_email: p.new_email.masked(),
+                reason: p.reason,
+                mismatch: p.mismatch,
+                requested_office: p.requested_office,
+                requested_at: p.requested_at,
+                expires_at: p.expires_at,
+                yours,
+            });
+        }
+        self.staff_audit(self.staff_event(
+            op,
+            None,
+            Action::EmailExceptionViewed,
+            Outcome::Ok,
+            json!({ "listed": out.len() }),
+        ))
+        .await?;
+        Ok(out)
     }
 
     /// Whether `op` asked for the request waiting for `nip` (then they may not decide it).

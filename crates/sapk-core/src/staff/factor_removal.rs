@@ -126,12 +126,13 @@ impl Staff<'_> {
         details["was_active"] = json!(was_active);
         self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Done, details))
             .await?;
+        let office = op.office_label(lang);
         let notified = match &account.email {
             Some(email) => Some(
                 self.send(mail::second_factor_email(
                     email,
                     account.name.as_str(),
-                    FactorNotice::RemovedAtCounter { office: &op.office },
+                    FactorNotice::RemovedAtCounter { office: &office },
                     now,
                     lang,
                 ))

@@ -49,9 +49,19 @@ pub struct Operator {
     /// does not name (the embedded store's local operator), who sees every employee.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::ports::StaffScope>,
+    /// The office's display name from the registry ("Kantor Regional IV BKN Makassar"),
+    /// when the supervisor gave one; `None` names the office from its code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_name: Option<String>,
 }
 
 impl Operator {
+    /// The office as a person reads it: the registry's display name, else a name made from
+    /// the code ([`crate::text::activity::office_name`]).
+    pub fn office_label(&self, lang: crate::text::i18n::Lang) -> String {
+        crate::text::activity::office_label(&self.office, self.office_name.as_deref(), lang)
+    }
+
     /// The IAM Identity Center user behind an `AWSReservedSSO_…` assumed-role principal (the
     /// role session name), lower-cased: one person under two permission sets has two
     /// principals and one user.
@@ -104,6 +114,9 @@ pub enum StaffError {
     InvalidEmail(#[from] EmailError),
     #[error("invalid name: {0}")]
     InvalidName(&'static str),
+    /// A registry entry a supervisor typed wrongly, in both languages.
+    #[error("invalid registry entry: {en}")]
+    InvalidEntry { id: &'static str, en: &'static str },
     #[error("no employee with this NIP")]
     UnknownNip,
     #[error("the account is activated and its e-mail differs; change it at the counter with `email change`")]
@@ -140,7 +153,7 @@ impl StaffError {
         match self {
             StaffError::InvalidNip(_) => Reason::InvalidNip,
             StaffError::InvalidEmail(_) => Reason::InvalidEmail,
-            StaffError::InvalidName(_) => Reason::InvalidName,
+            StaffError::InvalidName(_) | StaffError::InvalidEntry { .. } => Reason::InvalidName,
             StaffError::UnknownNip => Reason::UnknownNip,
             StaffError::EmailNeedsCounter => Reason::EmailNeedsCounter,
             StaffError::Conflict => Reason::ConcurrentChange,
@@ -169,6 +182,7 @@ impl StaffError {
         StaffError::InvalidNip(n) => format!("{}: {}", lang.pick("NIP tidak valid", "invalid NIP"), n.text(lang)),
         StaffError::InvalidEmail(m) => m.text(lang),
         StaffError::InvalidName(why) => format!("{}: {why}", lang.pick("nama tidak valid", "invalid name")),
+        StaffError::InvalidEntry { id, en } => lang.pick(id, en).to_owned(),
         StaffError::UnknownNip => lang.pick("NIP tidak terdaftar", "no employee with this NIP").into(),
         StaffError::EmailNeedsCounter => lang
             .pick(
@@ -337,6 +351,16 @@ impl Service {
                 serde_json::Value::Object(m)
             }
             (Some(id), serde_json::Value::Null) => json!({ "officer_id": id }),
+            (_, d) => d,
+        };
+        // The office's display name as the registry had it then, for the notices and views
+        // that name it later.
+        let details = match (&op.office_name, details) {
+            (Some(name), serde_json::Value::Object(mut m)) => {
+                m.insert("office_name".into(), json!(name));
+                serde_json::Value::Object(m)
+            }
+            (Some(name), serde_json::Value::Null) => json!({ "office_name": name }),
             (_, d) => d,
         };
         AuditEvent {

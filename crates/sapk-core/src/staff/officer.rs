@@ -18,6 +18,7 @@ impl crate::ports::Officer {
             office: self.office.clone(),
             officer_id: Some(self.officer_id.clone()).filter(|i| !i.trim().is_empty()),
             scope: Some(self.scope.clone()),
+            office_name: self.office_name.clone(),
         }
     }
 }
@@ -42,6 +43,7 @@ impl Staff<'_> {
             office: officer.map_or_else(|| "UNREGISTERED".to_owned(), |o| o.office),
             officer_id: None,
             scope: None,
+            office_name: None,
         };
         let mut ev = self.staff_event(
             &op,
@@ -91,12 +93,19 @@ impl Staff<'_> {
         officer.principal = officer.principal.trim().to_owned();
         officer.officer_id = officer.officer_id.trim().to_owned();
         if officer.principal.is_empty() || officer.office.trim().is_empty() {
-            return Err(StaffError::InvalidName("principal and office are required"));
+            return Err(StaffError::InvalidEntry {
+                id: "identitas (principal) dan kantor wajib diisi",
+                en: "principal and office are required",
+            });
         }
         if officer.active && officer.officer_id.is_empty() {
-            return Err(StaffError::InvalidName("the officer ID is required"));
+            return Err(StaffError::InvalidEntry {
+                id: "ID petugas wajib diisi",
+                en: "the officer ID is required",
+            });
         }
         officer.name = crate::domain::name::EmployeeName::parse(&officer.name)?.into_string();
+        officer.office_name = clean_office_name(officer.office_name.as_deref())?;
         officer.updated_at = self.now();
         if officer.active && !second_role {
             let key = super::officer_id_key(&officer.officer_id);
@@ -164,4 +173,33 @@ impl Service {
             .map(|r| super::officer_id_key(r))
             .any(|r| !r.is_empty() && r == approver))
     }
+}
+
+/// The longest office display name the registry keeps.
+pub const OFFICE_NAME_MAX: usize = 120;
+
+/// An office's display name as kept: white space folded, `None` when blank; refused when
+/// too long or with control or invisible characters (it is printed in e-mails and pages).
+fn clean_office_name(raw: Option<&str>) -> Result<Option<String>, StaffError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > OFFICE_NAME_MAX {
+        return Err(StaffError::InvalidEntry {
+            id: "nama kantor lebih dari 120 karakter",
+            en: "the office name is longer than 120 characters",
+        });
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || crate::text::i18n::is_invisible_format(c))
+    {
+        return Err(StaffError::InvalidEntry {
+            id: "nama kantor memuat karakter kendali atau tak terlihat",
+            en: "the office name has control or invisible characters",
+        });
+    }
+    Ok(Some(name))
 }

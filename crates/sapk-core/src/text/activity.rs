@@ -116,6 +116,15 @@ pub fn office_name(code: &str, lang: Lang) -> String {
         .join(" ")
 }
 
+/// An office as a person reads it: `display` (the registry's name, trimmed) when there is
+/// one, else [`office_name`] of the code.
+pub fn office_label(code: &str, display: Option<&str>, lang: Lang) -> String {
+    match display.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => d.to_owned(),
+        None => office_name(code, lang),
+    }
+}
+
 /// One record in words for the person it is about; `office` already named.
 pub fn describe(action: &str, outcome: &str, office: Option<&str>, lang: Lang) -> String {
     let at = |id: &str, en: &str| match (office, lang) {

@@ -164,6 +164,8 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     // Who sealed a record and a head (empty: the service; else a writer's own key).
     add_column(conn, "audit", "chain_sealer", "TEXT")?;
     add_column(conn, "audit_heads", "sealer", "TEXT")?;
+    // The office's display name (named in notices and views).
+    add_column(conn, "staff", "office_name", "TEXT")?;
     conn.execute_batch(
         "CREATE UNIQUE INDEX IF NOT EXISTS audit_chain_place \
          ON audit (coalesce(nip, '-'), chain_seq) WHERE chain_seq IS NOT NULL",

@@ -19,6 +19,25 @@ impl StaffRecords for SqliteStore {
         self.delete_body("email_exceptions", n).await
     }
 
+    async fn list_email_exceptions(&self) -> Result<Vec<PendingException>, StoreError> {
+        let bodies: Vec<String> = self
+            .run_heavy(|c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT body FROM email_exceptions")
+                    .map_err(down)?;
+                let rows = stmt.query_map([], |r| r.get(0)).map_err(down)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(down)
+            })
+            .await?;
+        bodies
+            .iter()
+            .map(|b| {
+                serde_json::from_str(b)
+                    .map_err(|e| StoreError::Corrupt(format!("email_exceptions: {e}")))
+            })
+            .collect()
+    }
+
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
         let key = principal.to_owned();
         self.run(move |c| {
@@ -37,7 +56,7 @@ impl StaffRecords for SqliteStore {
         let o = o.clone();
         self.run(move |c| {
             c.exec(
-                &format!("INSERT OR REPLACE INTO staff ({STAFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &format!("INSERT OR REPLACE INTO staff ({STAFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 params![
                     o.principal,
                     o.officer_id,
@@ -45,7 +64,8 @@ impl StaffRecords for SqliteStore {
                     o.office,
                     o.scope.as_text(),
                     o.active,
-                    micros(o.updated_at)
+                    micros(o.updated_at),
+                    o.office_name
                 ],
             )
             .map_err(down)?;
@@ -69,7 +89,7 @@ impl StaffRecords for SqliteStore {
 }
 
 pub(super) const STAFF_COLS: &str =
-    "principal, officer_id, name, office, scope, active, updated_at";
+    "principal, officer_id, name, office, scope, active, updated_at, office_name";
 
 pub(super) fn read_officer(r: &rusqlite::Row<'_>) -> rusqlite::Result<Officer> {
     let scope: String = r.get(4)?;
@@ -82,5 +102,6 @@ pub(super) fn read_officer(r: &rusqlite::Row<'_>) -> rusqlite::Result<Officer> {
             .ok_or_else(|| conv_err(StoreError::Corrupt(format!("scope {scope:?}"))))?,
         active: r.get(5)?,
         updated_at: time(r.get(6)?).map_err(conv_err)?,
+        office_name: r.get(7)?,
     })
 }

@@ -241,6 +241,7 @@ impl StaffApi {
                     scope: StaffScope::Bkn,
                     active: true,
                     updated_at: self.service.now(),
+                    office_name: None,
                 },
                 op,
             )),
@@ -275,6 +276,9 @@ impl StaffApi {
             nip: parsed.as_ref().ok(),
             lang,
         };
+        if path == routes::WAITING_PATH && req.method() == lambda_http::http::Method::GET {
+            return waiting(svc, &op, lang).await;
+        }
         let Some(route) = route else {
             let p = problem(
                 StatusCode::NOT_FOUND,
@@ -359,6 +363,15 @@ impl Refusal<'_> {
 
 /// The chain of records without a NIP (the registry, import runs, checkpoints): a BKN
 /// office's officers may check it, as no person holds the key to check it directly.
+/// `GET /v1/staff/email-exceptions`: the requests waiting in the officer's scope.
+async fn waiting(svc: &Service, op: &Operator, lang: Lang) -> Result<Response<Body>, StaffProblem> {
+    svc.staff()
+        .list_email_exceptions(op, lang)
+        .await
+        .map(|w| ok(lang, &json!({ "waiting": w })))
+        .map_err(|e| staff_problem(&e, lang))
+}
+
 async fn system_chain(
     svc: &Service,
     officer: &Officer,

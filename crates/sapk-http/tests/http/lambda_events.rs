@@ -46,6 +46,7 @@ async fn service(dir: &std::path::Path) -> Arc<Service> {
                 office: "T".into(),
                 officer_id: None,
                 scope: None,
+                office_name: None,
             },
         )
         .await

@@ -64,6 +64,7 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
         office: "BKN".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     for (nip, name, email, instansi) in [
         (BUDI, "Budi Santoso", "budi@example.go.id", None),
@@ -92,6 +93,7 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
         office: "KANREG-III".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     for (principal, officer_id, office, scope) in [
         (
@@ -112,6 +114,7 @@ async fn setup(dir: &std::path::Path) -> (StaffApi, Arc<Service>) {
                     scope,
                     active: true,
                     updated_at: chrono::Utc::now(),
+                    office_name: None,
                 },
                 &supervisor,
                 false,
@@ -663,6 +666,7 @@ async fn one_officer_under_two_principals_cannot_approve_their_own_exception() {
         office: "KANREG-III".into(),
         officer_id: None,
         scope: None,
+        office_name: None,
     };
     let second = |officer_id: &str| Officer {
         principal: rina_supervisor.into(),
@@ -672,6 +676,7 @@ async fn one_officer_under_two_principals_cannot_approve_their_own_exception() {
         scope: StaffScope::Bkn,
         active: true,
         updated_at: chrono::Utc::now(),
+        office_name: None,
     };
     // Rina's officer ID is active under RINA: refused without --second-role (spacing and
     // case variants are the same ID).
@@ -994,4 +999,121 @@ async fn a_malformed_body_is_refused_without_echoing_its_values() {
         .as_str()
         .unwrap()
         .contains("ifVersion"));
+}
+
+/// `GET /v1/staff/email-exceptions` (`sapk-admin email pending`): the requests waiting for a
+/// second officer, each shown only to an officer whose scope covers the employee, oldest
+/// first, the new address masked and the requesting office by its registry name; an expired
+/// one is not listed; the requester sees theirs marked; an unregistered caller learns
+/// nothing; every look is recorded.
+#[tokio::test]
+async fn waiting_exceptions_are_listed_only_within_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, svc) = setup(dir.path()).await;
+    let now = chrono::Utc::now();
+    let waiting = |nip: &str, by: &str, office_name: Option<&str>, age_hours: i64| {
+        let mut p = sapk_testkit::conformance::exception(
+            &sapk_core::Nip::from_stored(nip).unwrap(),
+            "akta",
+        );
+        p.requested_by = by.into();
+        p.requested_office_name = office_name.map(Into::into);
+        p.requested_at = now - chrono::Duration::hours(age_hours);
+        p.expires_at = p.requested_at + chrono::Duration::hours(24);
+        p
+    };
+    let store = svc.store();
+    // Budi's (no agency: only BKN sees it) asked by Andi an hour ago; Ayu's (Bandung) by
+    // Rina three hours ago.
+    store
+        .put_email_exception(&waiting(BUDI, ANDI, None, 1))
+        .await
+        .unwrap();
+    store
+        .put_email_exception(&waiting(AYU, RINA, Some("BKPSDM Kota Bandung"), 3))
+        .await
+        .unwrap();
+    let list = |caller: Option<&'static str>| {
+        let api = &api;
+        async move {
+            let r = api
+                .handle(event("GET", "/v1/staff/email-exceptions", None, caller))
+                .await;
+            (r.status().as_u16(), json_of(&r))
+        }
+    };
+    let nips = |j: &Value| -> Vec<String> {
+        j["waiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["nip"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let (status, rina) = list(Some(RINA)).await;
+    assert_eq!(status, 200, "{rina}");
+    assert_eq!(
+        nips(&rina),
+        vec![AYU],
+        "an agency officer sees their agency's only"
+    );
+    let ayu = &rina["waiting"][0];
+    assert_eq!(ayu["yours"], true, "{ayu}");
+    assert_eq!(ayu["requested_office_name"], "BKPSDM Kota Bandung");
+    assert_eq!(ayu["name"], "Ayu Lestari");
+    assert!(
+        !ayu["new_email"].as_str().unwrap().contains("siti.baru"),
+        "the address is masked in the list: {ayu}"
+    );
+
+    let (status, andi) = list(Some(ANDI)).await;
+    assert_eq!(status, 200, "{andi}");
+    assert_eq!(nips(&andi), vec![AYU, BUDI], "BKN sees both, oldest first");
+    assert_eq!(andi["waiting"][0]["yours"], false);
+    assert_eq!(andi["waiting"][1]["yours"], true);
+    assert_eq!(
+        andi["waiting"][1]["requested_office_name"], "Kantor Regional I BKN Yogyakarta",
+        "no registry name: named from the code"
+    );
+
+    // Expired: no longer listed (the store keeps it until its TTL).
+    store
+        .put_email_exception(&waiting(AYU, RINA, None, 25))
+        .await
+        .unwrap();
+    let (_, andi) = list(Some(ANDI)).await;
+    assert_eq!(nips(&andi), vec![BUDI]);
+
+    // Nobody registered: refused before anything is read; another method: not served.
+    let (status, nobody) = list(Some("arn:aws:iam::123456789012:user/nobody")).await;
+    assert_eq!(status, 403, "{nobody}");
+    assert!(nobody.get("waiting").is_none());
+    let r = api
+        .handle(event(
+            "POST",
+            "/v1/staff/email-exceptions",
+            Some(json!({})),
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 404);
+
+    // Each look is recorded under the officer, with how many were shown.
+    let looks: Vec<_> = store
+        .audit_chain(sapk_core::audit_chain::SYSTEM_CHAIN)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "email_exception_viewed")
+        .map(|e| (e.actor, e.details["listed"].as_u64()))
+        .collect();
+    assert_eq!(
+        looks,
+        vec![
+            (RINA.to_owned(), Some(1)),
+            (ANDI.to_owned(), Some(2)),
+            (ANDI.to_owned(), Some(1)),
+        ]
+    );
 }

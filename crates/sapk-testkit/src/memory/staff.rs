@@ -20,6 +20,10 @@ impl StaffRecords for MemoryStore {
         Ok(())
     }
 
+    async fn list_email_exceptions(&self) -> Result<Vec<PendingException>, StoreError> {
+        Ok(self.with(|s| s.exceptions.values().cloned().collect()))
+    }
+
     async fn get_officer(&self, principal: &str) -> Result<Option<Officer>, StoreError> {
         Ok(self.with(|s| s.officers.get(principal).cloned()))
     }

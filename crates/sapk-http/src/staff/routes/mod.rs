@@ -29,6 +29,10 @@ use std::pin::Pin;
 /// The prefix of every staff route; the NIP is the next path segment.
 pub const PREFIX: &str = "/v1/staff/employees/";
 
+/// `GET /v1/staff/email-exceptions`: the e-mail exceptions waiting for a second officer in
+/// the caller's scope (`sapk-admin email pending`); the one staff route not about one NIP.
+pub const WAITING_PATH: &str = "/v1/staff/email-exceptions";
+
 /// What a handler gets: the officer checked for the employee (registered, active, in scope).
 pub(crate) struct StaffCtx<'a> {
     pub svc: &'a Service,
