@@ -11,6 +11,7 @@ pub mod lambda_runtime;
 pub mod proxy;
 pub mod range_api;
 pub mod recorder;
+pub mod sso_portal;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::MessageParser;

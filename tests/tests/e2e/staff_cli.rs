@@ -484,3 +484,85 @@ async fn the_counter_signs_and_the_server_decides() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// An officer signed in with IAM Identity Center (`aws sso login --profile loket`), as the
+/// counter guide tells them: no keys anywhere, only the profile with its `sso-session` and
+/// the cached access token. The SDK trades the token for the role's keys at the portal (a
+/// stand-in on 127.0.0.1), signs with them, and the server knows the officer. A token the
+/// portal refuses gives the hint to sign in again (exit 1), and nothing is sent unsigned.
+// Two workers: the portal stand-in answers in this process while a worker waits for the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_signed_in_with_identity_center_is_known_to_the_server() {
+    use sapk_e2e::sso_portal::{write_sso_profile, SsoPortal, SSO_ACCOUNT, SSO_ROLE};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = start(dir).await;
+    let out = supervisor(
+        dir,
+        &[
+            "staff",
+            "register",
+            ANDI,
+            "--officer-id",
+            "198001012005011001",
+            "--name",
+            "Andi Wijaya",
+            "--office-code",
+            "KANREG-I",
+            "--scope",
+            "bkn",
+        ],
+    );
+    succeeded(&out);
+    let portal = SsoPortal::start(ANDI_KEY, SECRET).await;
+    let home = dir.join("home");
+    write_sso_profile(&home.join(".aws"), "loket", "bkn", &portal.url, "\n");
+    let show = || {
+        let mut c = Command::new(workspace_bin("sapk-admin"));
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .current_dir(dir)
+            .args(["--api", &server.base, "--profile", "loket"])
+            .args(["--json", "employee", "show", BUDI]);
+        run(c, "")
+    };
+    let out = show();
+    succeeded(&out);
+    assert_eq!(json_of(&out)["nip"], BUDI);
+    let asked = portal.requests();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        asked[0].starts_with("/federation/credentials?")
+            && asked[0].contains(&format!("account_id={SSO_ACCOUNT}"))
+            && asked[0].contains(&format!("role_name={SSO_ROLE}")),
+        "{asked:?}"
+    );
+    let ev = last_audit(dir, BUDI);
+    assert_eq!(
+        (ev["action"].as_str(), ev["actor"].as_str()),
+        (Some("employee_viewed"), Some(ANDI)),
+        "{ev}"
+    );
+
+    // The session's token no longer accepted by the portal: told to sign in again.
+    let cache = home.join(".aws").join("sso").join("cache");
+    for f in std::fs::read_dir(&cache).unwrap().filter_map(Result::ok) {
+        let t = std::fs::read_to_string(f.path()).unwrap();
+        std::fs::write(
+            f.path(),
+            t.replace(sapk_e2e::sso_portal::SSO_TOKEN, "revoked"),
+        )
+        .unwrap();
+    }
+    let out = show();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("aws sso login"), "{said}");
+}

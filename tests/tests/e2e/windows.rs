@@ -1,11 +1,13 @@
 //! `sapk-admin.exe`, the Windows build of the counter tool, under Wine, as an officer at a
 //! Windows office PC uses it: through the staff API (`--api`), signed with the credentials of
-//! the standard AWS chain as Windows keeps them (`%USERPROFILE%\.aws\credentials`), against the
+//! the standard AWS chain as Windows keeps them (`%USERPROFILE%\.aws\credentials`, then an IAM
+//! Identity Center profile with its cached token beside it), against the
 //! real `sapk-local` in its development gateway mode. `scripts/windows-counter` builds the
 //! `.exe`, prepares a Wine prefix and runs this test with `SAPK_TEST_WINDOWS_EXE` and
 //! `WINEPREFIX` set; it is ignored otherwise (it needs Wine).
 
 use sapk_e2e::iam_server::{run, start, ANDI, ANDI_KEY, SECRET};
+use sapk_e2e::sso_portal::{write_sso_profile, SsoPortal};
 use sapk_e2e::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -47,7 +49,8 @@ fn windows_admin(exe: &Path, prefix: &Path, args: &[&str], stdin: &str) -> Outpu
     run(c, stdin)
 }
 
-#[tokio::test]
+// Two workers: the SSO portal stand-in answers in this process while a worker waits for Wine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Wine and the Windows build: scripts/windows-counter runs it"]
 async fn the_windows_counter_tool_works_under_wine() {
     let exe = PathBuf::from(std::env::var("SAPK_TEST_WINDOWS_EXE").expect("SAPK_TEST_WINDOWS_EXE"));
@@ -143,5 +146,21 @@ async fn the_windows_counter_tool_works_under_wine() {
     assert!(
         said.contains(ANDI) && said.contains("email_change"),
         "{said}"
+    );
+
+    // Signed in with IAM Identity Center instead (`aws sso login --profile loket` on the
+    // PC): the profile and the cached token in %USERPROFILE%\.aws, traded for the role's
+    // keys at the portal (a stand-in here).
+    let portal = SsoPortal::start(ANDI_KEY, SECRET).await;
+    write_sso_profile(&aws, "loket", "bkn", &portal.url, "\r\n");
+    let out = admin(&["--profile", "loket", "employee", "show", AYU], "");
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("Ayu Lestari"), "{said}");
+    assert_eq!(
+        portal.requests().len(),
+        1,
+        "the keys came from the portal: {:?}",
+        portal.requests()
     );
 }
