@@ -42,7 +42,7 @@ pub struct Global {
     #[arg(long, env = "SAPK_OPERATOR", global = true)]
     pub operator: Option<String>,
     /// Without --api: your office code (e.g. KANREG-I), recorded in the audit log.
-    #[arg(long, env = "SAPK_OFFICE", global = true)]
+    #[arg(long, env = "SAPK_OFFICE", global = true, value_parser = office_code)]
     pub office: Option<String>,
     /// Language of the output: id (default) or en.
     #[arg(
@@ -264,6 +264,17 @@ pub async fn open_service(g: &Ctx, create: bool) -> anyhow::Result<Service> {
             let mailer = settings.ses(sapk_aws::sesv2_client(&sdk));
             Ok(settings.service(Arc::new(store), Arc::new(mailer))?)
         }
+    }
+}
+
+/// `--office`: a plain office code (ASCII letters and digits, `-`, `_`; at most 40), as the
+/// registry keeps them; it is recorded and printed in notices.
+fn office_code(v: &str) -> Result<String, String> {
+    let code = v.trim();
+    if sapk_core::staff::officer::is_office_code(code) {
+        Ok(code.to_owned())
+    } else {
+        Err("KANREG-IV, BKPSDM-KOTA-BANDUNG: A-Z 0-9 - _ (40)".to_owned())
     }
 }
 

@@ -10,7 +10,7 @@ use crate::context::{operator, service, Ctx};
 use crate::error::{CounterError, Refusal};
 use sapk_core::audit_chain::ChainReport;
 use sapk_core::ports::{AuditEvent, PendingException};
-use sapk_core::staff::email_exception::WaitingException;
+use sapk_core::staff::email_exception::WaitingList;
 use sapk_core::staff::factor_removal::{FactorRemoval, FactorRemovalRequest};
 use sapk_core::staff::{EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator};
 use sapk_core::{Lang, Nip};
@@ -140,9 +140,9 @@ impl Counter {
     }
 
     /// The e-mail exceptions waiting for a second officer in this officer's scope, oldest
-    /// first; recorded.
-    pub async fn waiting_exceptions(&self) -> Result<Vec<WaitingException>, CounterError> {
-        decode(self.request("GET", routes::WAITING_PATH, "", None).await?["waiting"].take())
+    /// first, and how many more there are; recorded.
+    pub async fn waiting_exceptions(&self) -> Result<WaitingList, CounterError> {
+        decode(self.request("GET", routes::WAITING_PATH, "", None).await?)
     }
 
     /// The subject access export's text, in the counter's language; recorded.

@@ -237,6 +237,7 @@ fn exit_if_shown(e: &clap::Error, l: Lang) {
 /// standard output with exit 0, or, shown for a missing command, to standard error with its
 /// exit code (2). Plain text: no escape codes for a Windows console to garble.
 fn indonesian_help(e: &clap::Error) -> ! {
+    use std::io::Write;
     let text = e.render().to_string();
     let fixed: Vec<String> = text
         .lines()
@@ -248,11 +249,13 @@ fn indonesian_help(e: &clap::Error) -> ! {
             }
         })
         .collect();
-    if e.use_stderr() {
-        eprintln!("{}", fixed.join("\n").trim_end());
+    let text = fixed.join("\n");
+    // A closed pipe (`| head`) or a full disk loses the help, never panics.
+    let _ = if e.use_stderr() {
+        writeln!(std::io::stderr().lock(), "{}", text.trim_end())
     } else {
-        println!("{}", fixed.join("\n").trim_end());
-    }
+        writeln!(std::io::stdout().lock(), "{}", text.trim_end())
+    };
     std::process::exit(e.exit_code())
 }
 

@@ -530,3 +530,29 @@ fn a_local_bounce_shows_in_the_employee_view() {
         .assert()
         .code(2);
 }
+
+/// The help written where it cannot go (a full disk, a closed pipe) is lost, never a panic;
+/// an office code that could move or hide text is a usage error, never recorded.
+#[test]
+fn help_to_a_full_disk_and_odd_office_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("sapk-admin"))
+        .args(["email", "pending", "--help"])
+        .env_remove("SAPK_LANG")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for bad in ["KANREG-\u{202E}IV", "KANREG IV", "X\u{1b}[2J"] {
+        admin(dir.path())
+            .args(["--operator", "RINA", "--office", bad, "init"])
+            .assert()
+            .code(2);
+    }
+}

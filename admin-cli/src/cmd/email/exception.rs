@@ -185,11 +185,12 @@ fn shown_and_confirmed(
 pub async fn pending(g: &Ctx) -> CmdResult {
     let l = g.lang;
     let counter = Counter::open(g, false).await?;
-    let waiting = counter.waiting_exceptions().await?;
+    let list = counter.waiting_exceptions().await?;
     if g.json {
-        print_json(&json!({ "waiting": waiting }));
+        print_json(&json!(list));
         return Ok(ExitCode::SUCCESS);
     }
+    let waiting = list.waiting;
     if waiting.is_empty() {
         say!(
             "{}",
@@ -235,6 +236,23 @@ pub async fn pending(g: &Ctx) -> CmdResult {
             &rows
         )
     );
+    if list.more > 0 {
+        say!(
+            "{}",
+            match l {
+                Lang::Id => format!(
+                    "Ditampilkan {} yang terlama; {} lainnya menunggu.",
+                    waiting.len(),
+                    list.more
+                ),
+                Lang::En => format!(
+                    "The oldest {} are shown; {} more are waiting.",
+                    waiting.len(),
+                    list.more
+                ),
+            }
+        );
+    }
     say!(
         "{}",
         l.pick(

@@ -54,21 +54,28 @@ fn clean_reason(raw: Option<&str>) -> Option<String> {
 /// The most waiting requests one list shows (oldest first).
 pub const WAITING_MAX: usize = 500;
 
-/// A request waiting for a second officer, as the counter's list shows it: the new address
-/// masked (the request itself shows it whole, and that look is recorded per NIP).
+/// A request waiting for a second officer, as the counter's list shows it: who and from
+/// where, the new address masked. The reason, what disagrees and the documents are shown (and
+/// that look recorded on the employee's trail) by the request's own view.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WaitingException {
     pub nip: Nip,
     pub name: String,
     pub new_email: String,
-    pub reason: String,
-    pub mismatch: Vec<String>,
     pub requested_office: String,
     pub requested_office_name: String,
     pub requested_at: chrono::DateTime<chrono::Utc>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
     /// Whether the reader asked for it (then they may not decide it).
     pub yours: bool,
+}
+
+/// The waiting requests an officer may see, oldest first, at most [`WAITING_MAX`]; `more`
+/// says how many others in the scope were left out.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WaitingList {
+    pub waiting: Vec<WaitingException>,
+    pub more: usize,
 }
 
 impl PendingException {
@@ -179,7 +186,7 @@ impl Staff<'_> {
         self,
         op: &Operator,
         lang: crate::text::i18n::Lang,
-    ) -> Result<Vec<WaitingException>, StaffError> {
+    ) -> Result<WaitingList, StaffError> {
         let now = self.now();
         let mut open: Vec<PendingException> = self
             .store
@@ -191,17 +198,23 @@ impl Staff<'_> {
         open.sort_by(|a, b| {
             (a.requested_at, a.nip.as_str()).cmp(&(b.requested_at, b.nip.as_str()))
         });
-        open.truncate(WAITING_MAX);
-        let nips: Vec<Nip> = open.iter().map(|p| p.nip.clone()).collect();
-        let accounts = self.store.get_accounts(&nips).await?;
-        let mut out = Vec::new();
-        for (p, account) in open.into_iter().zip(accounts) {
-            // An account that is gone or outside the scope is not shown, nor counted.
-            let Some(account) = account.filter(|a| op.covers(a.instansi.as_deref())) else {
-                continue;
-            };
+        // The scope first (from the accounts as they are now), then the cap: requests
+        // elsewhere never push this officer's own out of the list.
+        let mut mine = Vec::new();
+        for chunk in open.chunks(100) {
+            let nips: Vec<Nip> = chunk.iter().map(|p| p.nip.clone()).collect();
+            let accounts = self.store.get_accounts(&nips).await?;
+            mine.extend(chunk.iter().zip(accounts).filter_map(|(p, a)| {
+                a.filter(|a| op.covers(a.instansi.as_deref()))
+                    .map(|a| (p.clone(), a))
+            }));
+        }
+        let more = mine.len().saturating_sub(WAITING_MAX);
+        mine.truncate(WAITING_MAX);
+        let mut waiting = Vec::with_capacity(mine.len());
+        for (p, account) in mine {
             let yours = self.same_person(&p, op).await?;
-            out.push(WaitingException {
+            waiting.push(WaitingException {
                 requested_office_name: crate::text::activity::office_label(
                     &p.requested_office,
                     p.requested_office_name.as_deref(),
@@ -210,23 +223,24 @@ impl Staff<'_> {
                 nip: p.nip,
                 name: account.name.as_str().to_owned(),
                 new_email: p.new_email.masked(),
-                reason: p.reason,
-                mismatch: p.mismatch,
                 requested_office: p.requested_office,
                 requested_at: p.requested_at,
                 expires_at: p.expires_at,
                 yours,
             });
         }
+        // Who saw whose: the NIPs shown, in the one record of this look (the request itself,
+        // its reason and documents, is shown and recorded per NIP by the view).
+        let shown: Vec<&str> = waiting.iter().map(|w| w.nip.as_str()).collect();
         self.staff_audit(self.staff_event(
             op,
             None,
             Action::EmailExceptionViewed,
             Outcome::Ok,
-            json!({ "listed": out.len() }),
+            json!({ "listed": waiting.len(), "nips": shown, "more": more }),
         ))
         .await?;
-        Ok(out)
+        Ok(WaitingList { waiting, more })
     }
 
     /// Whether `op` asked for the request waiting for `nip` (then they may not decide it).

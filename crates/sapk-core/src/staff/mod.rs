@@ -12,7 +12,7 @@ pub mod factor_removal;
 mod identity_check;
 mod import;
 pub mod mail_status;
-mod officer;
+pub mod officer;
 mod overview;
 mod renumber;
 mod shared;

@@ -104,6 +104,13 @@ impl Staff<'_> {
                 en: "the officer ID is required",
             });
         }
+        officer.office = officer.office.trim().to_owned();
+        if !is_office_code(&officer.office) {
+            return Err(StaffError::InvalidEntry {
+                id: "kode kantor hanya huruf dan angka ASCII, - atau _, paling panjang 40 (mis. KANREG-IV)",
+                en: "an office code is ASCII letters and digits, - or _, at most 40 (e.g. KANREG-IV)",
+            });
+        }
         officer.name = crate::domain::name::EmployeeName::parse(&officer.name)?.into_string();
         officer.office_name = clean_office_name(officer.office_name.as_deref())?;
         officer.updated_at = self.now();
@@ -132,6 +139,9 @@ impl Staff<'_> {
                 "principal": officer.principal,
                 "registered_officer_id": officer.officer_id,
                 "office": officer.office,
+                // The display name this registration gives the office (the record's own
+                // `office_name` is the supervisor's office).
+                "registered_office_name": officer.office_name,
                 "scope": officer.scope.as_text(),
                 "second_role": second_role,
             }),
@@ -175,6 +185,16 @@ impl Service {
     }
 }
 
+/// An office code as kept and recorded: 1 to 40 ASCII letters, digits, `-` or `_`
+/// (`KANREG-IV`, `BKPSDM-KOTA-BANDUNG`). It is printed, named from its words when the
+/// registry has no display name, in notices and on the civil servant's page.
+pub fn is_office_code(code: &str) -> bool {
+    (1..=40).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// The longest office display name the registry keeps.
 pub const OFFICE_NAME_MAX: usize = 120;
 
@@ -192,14 +212,79 @@ fn clean_office_name(raw: Option<&str>) -> Result<Option<String>, StaffError> {
             en: "the office name is longer than 120 characters",
         });
     }
-    if name
-        .chars()
-        .any(|c| c.is_control() || crate::text::i18n::is_invisible_format(c))
-    {
+    // Nothing that draws nothing or moves text: control characters, line and paragraph
+    // separators, Unicode's default-ignorable code points, private use, the braille blank.
+    if name.chars().any(|c| {
+        c.is_control()
+            || crate::text::i18n::is_default_ignorable(c)
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{2800}' | '\u{E000}'..='\u{F8FF}'
+            )
+    }) {
         return Err(StaffError::InvalidEntry {
             id: "nama kantor memuat karakter kendali atau tak terlihat",
             en: "the office name has control or invisible characters",
         });
     }
     Ok(Some(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn office_names_that_draw_nothing_or_move_text_are_refused() {
+        assert_eq!(
+            clean_office_name(Some("  Kantor Regional IV   BKN Makassar ")).unwrap(),
+            Some("Kantor Regional IV BKN Makassar".to_owned())
+        );
+        assert_eq!(clean_office_name(Some(" \t ")).unwrap(), None);
+        for bad in [
+            "BKN\u{00AD}Pusat",
+            "BKN\u{034F}",
+            "BKN\u{115F}",
+            "BKN\u{3164}",
+            "BKN\u{180E}",
+            "BKN\u{FE0F}",
+            "BKN\u{2800}",
+            "BKN\u{E0041}",
+            "BKN\u{202E}",
+            "BKN\u{1b}[2J",
+            "BKN\u{E000}",
+        ] {
+            assert!(clean_office_name(Some(bad)).is_err(), "{bad:?}");
+        }
+        assert!(clean_office_name(Some(&"a".repeat(121))).is_err());
+        // Line and paragraph separators are white space: folded like a tab.
+        assert_eq!(
+            clean_office_name(Some("BKN\u{2028}Pusat\u{2029}")).unwrap(),
+            Some("BKN Pusat".to_owned())
+        );
+        assert!(clean_office_name(Some("BKPSDM Kota Bandung, loket Balai Kota ñ")).is_ok());
+    }
+
+    #[test]
+    fn office_codes_are_plain() {
+        for good in [
+            "KANREG-IV",
+            "BKPSDM-KOTA-BANDUNG",
+            "BKN",
+            "biro_sdm_kemenkeu",
+        ] {
+            assert!(is_office_code(good), "{good}");
+        }
+        for bad in [
+            "",
+            "KANREG IV",
+            "KANREG-\u{202E}IV",
+            "X\n",
+            "\u{1b}[2J",
+            "KANTOR-Ñ",
+            &"A".repeat(41),
+        ] {
+            assert!(!is_office_code(bad), "{bad:?}");
+        }
+    }
 }

@@ -153,6 +153,29 @@ pub fn is_invisible_format(c: char) -> bool {
         | '\u{FEFF}')
 }
 
+/// Code points Unicode marks `Default_Ignorable_Code_Point` (DerivedCoreProperties.txt):
+/// they draw nothing, so two names that look alike can differ by them.
+pub fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{034F}'
+        | '\u{061C}'
+        | '\u{115F}'..='\u{1160}'
+        | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
 /// Text safe to write to a terminal: control and invisible formatting characters become
 /// U+FFFD, so stored data can neither move the cursor nor reorder what an officer reads.
 pub fn printable(s: &str) -> String {

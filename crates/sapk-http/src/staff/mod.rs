@@ -277,7 +277,7 @@ impl StaffApi {
             lang,
         };
         if path == routes::WAITING_PATH && req.method() == lambda_http::http::Method::GET {
-            return waiting(svc, &op, lang).await;
+            return waiting(req, &refusal).await;
         }
         let Some(route) = route else {
             let p = problem(
@@ -363,12 +363,25 @@ impl Refusal<'_> {
 
 /// The chain of records without a NIP (the registry, import runs, checkpoints): a BKN
 /// office's officers may check it, as no person holds the key to check it directly.
-/// `GET /v1/staff/email-exceptions`: the requests waiting in the officer's scope.
-async fn waiting(svc: &Service, op: &Operator, lang: Lang) -> Result<Response<Body>, StaffProblem> {
-    svc.staff()
-        .list_email_exceptions(op, lang)
+/// `GET /v1/staff/email-exceptions`: the requests waiting in the officer's scope. A body
+/// over the limit is refused and recorded, as on every staff route.
+async fn waiting(req: &Request, refusal: &Refusal<'_>) -> Result<Response<Body>, StaffProblem> {
+    let lang = refusal.lang;
+    if req.body().as_ref().len() > MAX_BODY_BYTES {
+        return Err(refusal
+            .record(
+                Action::EmailExceptionViewed,
+                Reason::PayloadTooLarge,
+                too_large(lang),
+            )
+            .await);
+    }
+    refusal
+        .svc
+        .staff()
+        .list_email_exceptions(refusal.op, lang)
         .await
-        .map(|w| ok(lang, &json!({ "waiting": w })))
+        .map(|w| ok(lang, &json!(w)))
         .map_err(|e| staff_problem(&e, lang))
 }
 

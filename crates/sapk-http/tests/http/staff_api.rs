@@ -1063,6 +1063,11 @@ async fn waiting_exceptions_are_listed_only_within_scope() {
     assert_eq!(ayu["requested_office_name"], "BKPSDM Kota Bandung");
     assert_eq!(ayu["name"], "Ayu Lestari");
     assert!(
+        ayu.get("reason").is_none() && ayu.get("mismatch").is_none(),
+        "the reason and what disagrees are for the recorded view of one request: {ayu}"
+    );
+    assert_eq!(rina["more"], 0);
+    assert!(
         !ayu["new_email"].as_str().unwrap().contains("siti.baru"),
         "the address is masked in the list: {ayu}"
     );
@@ -1099,21 +1104,74 @@ async fn waiting_exceptions_are_listed_only_within_scope() {
         .await;
     assert_eq!(r.status(), 404);
 
-    // Each look is recorded under the officer, with how many were shown.
+    // A body over the staff limit: refused and recorded, as on every staff route.
+    let r = api
+        .handle(event(
+            "GET",
+            "/v1/staff/email-exceptions",
+            Some(json!({ "x": "a".repeat(40_000) })),
+            Some(ANDI),
+        ))
+        .await;
+    assert_eq!(r.status(), 413);
+
+    // Each look is recorded under the officer, with the NIPs shown.
     let looks: Vec<_> = store
         .audit_chain(sapk_core::audit_chain::SYSTEM_CHAIN)
         .await
         .unwrap()
         .into_iter()
         .filter(|e| e.action == "email_exception_viewed")
-        .map(|e| (e.actor, e.details["listed"].as_u64()))
+        .map(|e| (e.actor, e.outcome, e.details["nips"].clone()))
         .collect();
     assert_eq!(
         looks,
         vec![
-            (RINA.to_owned(), Some(1)),
-            (ANDI.to_owned(), Some(2)),
-            (ANDI.to_owned(), Some(1)),
+            (RINA.to_owned(), "ok".to_owned(), json!([AYU])),
+            (ANDI.to_owned(), "ok".to_owned(), json!([AYU, BUDI])),
+            (ANDI.to_owned(), "ok".to_owned(), json!([BUDI])),
+            (ANDI.to_owned(), "refused".to_owned(), Value::Null),
         ]
+    );
+
+    // More requests elsewhere than one list shows, all older: the officer's own is still
+    // listed (the scope is applied before the cap), and the BKN list says how many more.
+    for _ in 0..sapk_core::staff::email_exception::WAITING_MAX + 3 {
+        let nip = sapk_testkit::conformance::fresh_nip();
+        let mut p = waiting(BUDI, ANDI, None, 5);
+        p.nip = nip.clone();
+        store.put_email_exception(&p).await.unwrap();
+        let row = EmployeeRow {
+            nip: nip.as_str().into(),
+            name: "Pegawai Lain".into(),
+            email: format!("lain.{}@example.go.id", nip.as_str()),
+            instansi: Some("Pemerintah Kota Surabaya".into()),
+        };
+        let importer = Operator {
+            id: "import".into(),
+            office: "BKN".into(),
+            officer_id: None,
+            scope: None,
+            office_name: None,
+        };
+        svc.staff().import_employee(&row, &importer).await.unwrap();
+    }
+    store
+        .put_email_exception(&waiting(AYU, RINA, None, 1))
+        .await
+        .unwrap();
+    let (_, rina) = list(Some(RINA)).await;
+    assert_eq!(
+        (nips(&rina), &rina["more"]),
+        (vec![AYU.to_owned()], &json!(0))
+    );
+    let (_, andi) = list(Some(ANDI)).await;
+    assert_eq!(
+        andi["waiting"].as_array().map(Vec::len),
+        Some(sapk_core::staff::email_exception::WAITING_MAX)
+    );
+    assert_eq!(
+        andi["more"], 5,
+        "503 elsewhere, Budi's and Ayu's, less the 500 shown"
     );
 }
