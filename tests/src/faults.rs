@@ -401,3 +401,48 @@ impl Mailer for FailingMailer {
         self.inner.send(email).await
     }
 }
+
+/// Passkeys and the WebAuthn ceremonies waiting for an answer.
+#[async_trait]
+impl sapk_core::ports::Passkeys for FailingStore {
+    async fn insert_passkey(&self, p: &sapk_core::ports::PasskeyRecord) -> Result<(), StoreError> {
+        delegate!(self, insert_passkey(p))
+    }
+
+    async fn get_passkey(
+        &self,
+        id: &str,
+    ) -> Result<Option<sapk_core::ports::PasskeyRecord>, StoreError> {
+        delegate!(self, get_passkey(id))
+    }
+
+    async fn list_passkeys(
+        &self,
+        nip: &Nip,
+    ) -> Result<Vec<sapk_core::ports::PasskeyRecord>, StoreError> {
+        delegate!(self, list_passkeys(nip))
+    }
+
+    async fn update_passkey(
+        &self,
+        p: &sapk_core::ports::PasskeyRecord,
+        expected: &str,
+    ) -> Result<(), StoreError> {
+        delegate!(self, update_passkey(p, expected))
+    }
+
+    async fn delete_passkey(&self, nip: &Nip, id: &str) -> Result<bool, StoreError> {
+        delegate!(self, delete_passkey(nip, id))
+    }
+
+    async fn put_ceremony(&self, c: &sapk_core::ports::CeremonyRecord) -> Result<(), StoreError> {
+        delegate!(self, put_ceremony(c))
+    }
+
+    async fn take_ceremony(
+        &self,
+        key: &str,
+    ) -> Result<Option<sapk_core::ports::CeremonyRecord>, StoreError> {
+        delegate!(self, take_ceremony(key))
+    }
+}

@@ -30,14 +30,22 @@ pub enum StoreError {
 /// `mail`). A store is whatever implements them all; use cases hold an `Arc<dyn Store>`,
 /// on which every one of their methods is callable.
 pub trait Store:
-    Accounts + ResetCodes + Sessions + Lockouts + RateWindows + AuditLog + StaffRecords + MailStatuses
+    Accounts
+    + ResetCodes
+    + Sessions
+    + Lockouts
+    + RateWindows
+    + AuditLog
+    + StaffRecords
+    + MailStatuses
+    + Passkeys
 {
 }
 
 /// Every store trait, for code that calls a concrete store (`use sapk_core::ports::stores::*`).
 pub mod stores {
     pub use super::{
-        Accounts, AuditLog, Lockouts, MailStatuses, RateWindows, ResetCodes, Sessions,
+        Accounts, AuditLog, Lockouts, MailStatuses, Passkeys, RateWindows, ResetCodes, Sessions,
         StaffRecords, Store,
     };
 }
@@ -51,6 +59,7 @@ impl<
             + AuditLog
             + StaffRecords
             + MailStatuses
+            + Passkeys
             + ?Sized,
     > Store for T
 {
@@ -129,7 +138,8 @@ pub trait Accounts: Send + Sync {
     /// at `replace.version + 1`). The claims follow: `moved`'s address is claimed for the new
     /// NIP, `old`'s and `replace`'s other addresses released.
     /// `Conflict` (or `EmailTaken`) when any condition fails; then nothing is written.
-    /// The old number's pending e-mail exception ends with it too.
+    /// The old number's pending e-mail exception ends with it too. Its passkeys move to
+    /// the new number (a replaced account's own are removed).
     async fn renumber_account(
         &self,
         old: &Account,
@@ -285,6 +295,34 @@ pub trait StaffRecords: Send + Sync {
     async fn put_officer(&self, officer: &Officer) -> Result<(), StoreError>;
     /// Every registered officer (a registry of hundreds, not millions).
     async fn list_officers(&self) -> Result<Vec<Officer>, StoreError>;
+}
+
+/// Passkeys (WebAuthn credentials) by credential ID, each of one account, and the ceremonies
+/// waiting for a browser's answer. A renumbered account's passkeys move with it
+/// ([`Accounts::renumber_account`]).
+#[async_trait]
+pub trait Passkeys: Send + Sync {
+    /// Adds a passkey: `Conflict` (nothing written) when its credential ID is registered
+    /// already, to this account or another.
+    async fn insert_passkey(&self, passkey: &PasskeyRecord) -> Result<(), StoreError>;
+    async fn get_passkey(&self, id: &str) -> Result<Option<PasskeyRecord>, StoreError>;
+    /// The account's passkeys, oldest first.
+    async fn list_passkeys(&self, nip: &Nip) -> Result<Vec<PasskeyRecord>, StoreError>;
+    /// Replaces a passkey after a sign-in (its counter, backup flags, last use) only if its
+    /// credential is still `expected`: of two sign-ins with one assertion, or two at once,
+    /// one writes and the other gets `Conflict`.
+    async fn update_passkey(
+        &self,
+        passkey: &PasskeyRecord,
+        expected_credential: &str,
+    ) -> Result<(), StoreError>;
+    /// Removes the account's passkey `id`; whether it was the account's.
+    async fn delete_passkey(&self, nip: &Nip, id: &str) -> Result<bool, StoreError>;
+    /// Keeps a ceremony until its expiry.
+    async fn put_ceremony(&self, ceremony: &CeremonyRecord) -> Result<(), StoreError>;
+    /// Takes (removes and returns) the ceremony under `key`, expired or not: of two takes at
+    /// once only one gets it, which makes a challenge single-use.
+    async fn take_ceremony(&self, key: &str) -> Result<Option<CeremonyRecord>, StoreError>;
 }
 
 /// The last mail status of each account (bounces, complaints).

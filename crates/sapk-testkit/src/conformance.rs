@@ -7,8 +7,8 @@ use sapk_core::audit_chain::{chain_of, AuditKey, SYSTEM_CHAIN};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
-    SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
+    Account, AuditEvent, CeremonyRecord, Expect, LoginThrottle, Officer, PasskeyRecord,
+    PendingException, ResetCodeRecord, SessionRecord, StaffScope, Store, StoreError, ThrottleWrite,
 };
 use sapk_core::EmployeeName;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -632,6 +632,9 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     s.put_email_exception(&exception(&old, "akta kelahiran"))
         .await
         .unwrap();
+    let (k1, k2) = (passkey_id(), passkey_id());
+    s.insert_passkey(&passkey(&old, &k1, 0)).await.unwrap();
+    s.insert_passkey(&passkey(&old, &k2, 1)).await.unwrap();
     let mut moved = a.clone();
     moved.nip = new.clone();
     moved.credential_version = 1;
@@ -648,6 +651,20 @@ pub async fn renumber_moves_atomically(s: DynStore) {
     assert_eq!(s.get_reset_code(&old).await.unwrap(), None);
     assert_eq!(s.get_email_exception(&old).await.unwrap(), None);
     assert_eq!(get_one(&s, old.as_str()).await, None);
+    // The passkeys moved with it: listed under the new number, owned by it.
+    assert_eq!(s.list_passkeys(&old).await.unwrap(), vec![]);
+    let keys: Vec<(String, Nip)> = s
+        .list_passkeys(&new)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.id, p.nip))
+        .collect();
+    assert_eq!(keys, vec![(k1.clone(), new.clone()), (k2, new.clone())]);
+    assert_eq!(
+        s.get_passkey(&k1).await.unwrap().map(|p| p.nip),
+        Some(new.clone())
+    );
     assert!(
         !s.list_email_exceptions()
             .await
@@ -1412,6 +1429,128 @@ pub async fn accounts_in_pages(s: DynStore) {
     }
 }
 
+/// A passkey of `nip` made at `t0()` plus `minutes`.
+pub fn passkey(nip: &Nip, id: &str, minutes: i64) -> PasskeyRecord {
+    PasskeyRecord {
+        id: id.to_owned(),
+        nip: nip.clone(),
+        user_handle: "5a3c0b0e-1f2d-4c8b-9e7a-2b6d1c0f9a11".into(),
+        name: "Android, dibuat 6 Des 2026 ñ".into(),
+        credential: format!("{{\"cred\":\"{id}\",\"counter\":0}}"),
+        created_at: t0() + Duration::minutes(minutes),
+        last_used_at: None,
+    }
+}
+
+/// A passkey ID no other test uses.
+fn passkey_id() -> String {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("cred-{}-{n}_AbC-x", std::process::id())
+}
+
+/// Passkeys: by ID, listed per account oldest first, one ID once across accounts, a
+/// sign-in's update only over the credential it read, removal only by the owner.
+pub async fn passkeys_round_trip(s: DynStore) {
+    let (nip, other) = (fresh_nip(), fresh_nip());
+    let (a, b, c) = (passkey_id(), passkey_id(), passkey_id());
+    assert_eq!(s.get_passkey(&a).await.unwrap(), None);
+    assert_eq!(s.list_passkeys(&nip).await.unwrap(), vec![]);
+    let second = passkey(&nip, &b, 5);
+    let first = passkey(&nip, &a, 1);
+    s.insert_passkey(&second).await.unwrap();
+    s.insert_passkey(&first).await.unwrap();
+    s.insert_passkey(&passkey(&other, &c, 0)).await.unwrap();
+    assert_eq!(s.get_passkey(&a).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        s.list_passkeys(&nip).await.unwrap(),
+        vec![first.clone(), second.clone()],
+        "oldest first, only the account's"
+    );
+    // One credential ID, one passkey: not again, nor for another account.
+    assert!(conflict(s.insert_passkey(&passkey(&other, &a, 9)).await));
+    assert!(conflict(s.insert_passkey(&first).await));
+    assert_eq!(s.get_passkey(&a).await.unwrap(), Some(first.clone()));
+    assert_eq!(s.list_passkeys(&other).await.unwrap().len(), 1);
+    // A sign-in's update, over the credential it read.
+    let mut used = first.clone();
+    used.credential = format!("{{\"cred\":\"{a}\",\"counter\":1}}");
+    used.last_used_at = Some(t0() + Duration::hours(1));
+    s.update_passkey(&used, &first.credential).await.unwrap();
+    assert_eq!(s.get_passkey(&a).await.unwrap(), Some(used.clone()));
+    let mut stale = used.clone();
+    stale.credential = "replayed".into();
+    assert!(conflict(s.update_passkey(&stale, &first.credential).await));
+    let mut stolen = used.clone();
+    stolen.nip = other.clone();
+    assert!(conflict(s.update_passkey(&stolen, &used.credential).await));
+    assert_eq!(s.get_passkey(&a).await.unwrap(), Some(used.clone()));
+    // Removed only by its account.
+    assert!(!s.delete_passkey(&other, &a).await.unwrap());
+    assert!(s.get_passkey(&a).await.unwrap().is_some());
+    assert!(s.delete_passkey(&nip, &a).await.unwrap());
+    assert!(!s.delete_passkey(&nip, &a).await.unwrap());
+    assert_eq!(s.get_passkey(&a).await.unwrap(), None);
+    assert_eq!(s.list_passkeys(&nip).await.unwrap(), vec![second]);
+}
+
+/// Of eight sign-ins that read the same credential, one writes.
+pub async fn concurrent_passkey_updates_one_wins(s: DynStore) {
+    let nip = fresh_nip();
+    let id = passkey_id();
+    let p = passkey(&nip, &id, 0);
+    s.insert_passkey(&p).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (s, p) = (s.clone(), p.clone());
+            tokio::spawn(async move {
+                let mut next = p.clone();
+                next.credential = format!("counter {i}");
+                s.update_passkey(&next, &p.credential).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+/// A ceremony is taken once, whoever asks, however many at once.
+pub async fn ceremonies_are_taken_once(s: DynStore) {
+    let key = format!("ceremony-{}", passkey_id());
+    assert_eq!(s.take_ceremony(&key).await.unwrap(), None);
+    let nip = fresh_nip();
+    let c = CeremonyRecord {
+        key: key.clone(),
+        nip: Some(nip),
+        state: "{\"rs\":\"state ñ\"}".into(),
+        expires_at: t0() + Duration::minutes(5),
+    };
+    s.put_ceremony(&c).await.unwrap();
+    assert_eq!(s.take_ceremony(&key).await.unwrap(), Some(c.clone()));
+    assert_eq!(s.take_ceremony(&key).await.unwrap(), None);
+    let anonymous = CeremonyRecord { nip: None, ..c };
+    s.put_ceremony(&anonymous).await.unwrap();
+    let takes: Vec<_> = (0..8)
+        .map(|_| {
+            let (s, key) = (s.clone(), key.clone());
+            tokio::spawn(async move { s.take_ceremony(&key).await })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for t in takes {
+        if let Some(c) = t.await.unwrap().unwrap() {
+            got.push(c);
+        }
+    }
+    assert_eq!(got, vec![anonymous]);
+}
+
 /// Expands to one `#[tokio::test]` per check; `$make` is an async expression giving a
 /// `DynStore`.
 #[macro_export]
@@ -1446,7 +1585,10 @@ macro_rules! store_conformance_tests {
             audit_chain_places,
             audit_heads_are_kept_with_each_append,
             racing_appends_one_place_one_wins,
-            an_email_change_with_a_held_audit_place_writes_nothing
+            an_email_change_with_a_held_audit_place_writes_nothing,
+            passkeys_round_trip,
+            concurrent_passkey_updates_one_wins,
+            ceremonies_are_taken_once
         );
     };
     (@each $make:expr; $($name:ident),*) => {

@@ -829,7 +829,9 @@ async fn a_counter_removes_a_lost_authenticator_after_the_identity_check() {
         .expect("a notice");
     // The office by its name, not its code.
     assert!(
-        notice.text.contains("petugas Kantor Regional III BKN Bandung")
+        notice
+            .text
+            .contains("petugas Kantor Regional III BKN Bandung")
             && !notice.text.contains("KANREG-III"),
         "{}",
         notice.text

@@ -200,8 +200,9 @@ impl Accounts for DynamoStore {
             .table_name(&self.tables.accounts)
             .consistent_read(true)
             .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
-            .filter_expression("NOT begins_with(nip, :claim)")
-            .expression_attribute_values(":claim", s(super::CLAIM_PREFIX));
+            // Accounts only: not the e-mail claims nor the passkeys (keys with a `#`).
+            .filter_expression("NOT contains(nip, :hash)")
+            .expression_attribute_values(":hash", s("#"));
         if let Some(c) = cursor {
             scan = scan.exclusive_start_key("nip", s(c));
         }
@@ -352,6 +353,13 @@ impl Accounts for DynamoStore {
         }
         for c in claims {
             tx = tx.transact_items(c);
+        }
+        // The passkeys move with the account (a replaced account's own go).
+        for item in self
+            .passkey_moves(&old.nip, &moved.nip, replace.is_some())
+            .await?
+        {
+            tx = tx.transact_items(item);
         }
         // Sessions are keyed by token; they die with the old account record (a session
         // whose NIP has no account is refused).

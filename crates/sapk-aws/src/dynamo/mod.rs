@@ -14,8 +14,8 @@ use sapk_core::email::Email;
 use sapk_core::keys::{hex, random_bytes};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
-    SessionRecord, StaffScope, StoreError, ThrottleWrite,
+    Account, AuditEvent, CeremonyRecord, Expect, LoginThrottle, Officer, PasskeyRecord,
+    PendingException, ResetCodeRecord, SessionRecord, StaffScope, StoreError, ThrottleWrite,
 };
 use sapk_core::EmployeeName;
 use std::collections::HashMap;
@@ -25,6 +25,7 @@ mod audit;
 mod codes;
 mod lockouts;
 mod mail;
+mod passkeys;
 mod rate_windows;
 mod sessions;
 mod staff;

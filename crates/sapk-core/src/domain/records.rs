@@ -304,3 +304,35 @@ impl fmt::Debug for OutgoingEmail {
             .finish_non_exhaustive()
     }
 }
+
+/// A passkey (a WebAuthn discoverable credential) of an account. The credential itself (the
+/// public key, the signature counter, the backup flags) is kept as the WebAuthn library
+/// serialises it, opaque to the stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRecord {
+    /// The credential ID, base64url without padding (as WebAuthn's JSON carries it).
+    pub id: String,
+    pub nip: Nip,
+    /// The account's random WebAuthn user handle (never the NIP), base64url: the same for
+    /// every passkey of the account.
+    pub user_handle: String,
+    /// What the person sees in their list ("Android, dibuat 6 Des 2026").
+    pub name: String,
+    /// The credential as the WebAuthn library serialises it (JSON).
+    pub credential: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A WebAuthn ceremony waiting for the browser's answer: the library's state for it (JSON),
+/// kept server-side under a keyed hash of its challenge, used once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CeremonyRecord {
+    /// Keyed hash of the challenge sent to the browser.
+    pub key: String,
+    /// Whose ceremony it is: the NIP of a registration, `None` for a sign-in (the
+    /// discoverable flow names no one until the answer).
+    pub nip: Option<Nip>,
+    pub state: String,
+    pub expires_at: DateTime<Utc>,
+}

@@ -263,6 +263,16 @@ impl Accounts for SqliteStore {
                 )
                 .map_err(down)?;
             }
+            // The passkeys move with the account (a replaced account's own go).
+            if replaced.is_some() {
+                tx.exec("DELETE FROM passkeys WHERE nip = ?1", [moved.nip.as_str()])
+                    .map_err(down)?;
+            }
+            tx.exec(
+                "UPDATE passkeys SET nip = ?2 WHERE nip = ?1",
+                [old.nip.as_str(), moved.nip.as_str()],
+            )
+            .map_err(down)?;
             tx.exec("DELETE FROM login_locks WHERE key = ?1", [old.nip.as_str()])
                 .map_err(down)?;
             tx.commit().map_err(down)

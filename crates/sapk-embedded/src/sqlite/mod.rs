@@ -5,8 +5,8 @@ use sapk_core::audit_chain::{chain_of, AuditKey, AuditLink, SYSTEM_CHAIN};
 use sapk_core::email::Email;
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
-    SessionRecord, StaffScope, StoreError, ThrottleWrite,
+    Account, AuditEvent, CeremonyRecord, Expect, LoginThrottle, Officer, PasskeyRecord,
+    PendingException, ResetCodeRecord, SessionRecord, StaffScope, StoreError, ThrottleWrite,
 };
 use sapk_core::EmployeeName;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ mod audit;
 mod codes;
 mod lockouts;
 mod mail;
+mod passkeys;
 mod rate_windows;
 mod schema;
 mod sessions;
@@ -460,13 +461,19 @@ impl SqliteStore {
         .await
     }
 
-    /// Deletes expired codes, sessions, throttles and rate windows (table `counters`; the local stand-in for
-    /// DynamoDB's TTL). Returns how many rows went.
+    /// Deletes expired codes, sessions, throttles, rate windows (table `counters`) and WebAuthn
+    /// ceremonies: the local stand-in for DynamoDB's TTL. Returns how many rows went.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         self.run_heavy(move |c| {
             let t = micros(now);
             let mut n = 0;
-            for table in ["reset_codes", "sessions", "login_locks", "counters"] {
+            for table in [
+                "reset_codes",
+                "sessions",
+                "login_locks",
+                "counters",
+                "ceremonies",
+            ] {
                 n += c
                     .exec(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), [t])
                     .map_err(down)?;

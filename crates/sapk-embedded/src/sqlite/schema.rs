@@ -43,6 +43,22 @@ CREATE TABLE IF NOT EXISTS sessions (
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS passkeys (
+    id TEXT PRIMARY KEY,
+    nip TEXT NOT NULL,
+    user_handle TEXT NOT NULL,
+    name TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS passkeys_by_nip ON passkeys (nip, created_at);
+CREATE TABLE IF NOT EXISTS ceremonies (
+    key TEXT PRIMARY KEY,
+    nip TEXT,
+    state TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS login_locks (
     key TEXT PRIMARY KEY,
     nip TEXT NOT NULL,

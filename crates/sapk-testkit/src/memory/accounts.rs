@@ -178,6 +178,12 @@ impl Accounts for MemoryStore {
                 replace.and_then(|r| r.email.as_ref()),
                 next_claim,
             );
+            if replace.is_some() {
+                s.passkeys.retain(|_, p| p.nip != moved.nip);
+            }
+            for p in s.passkeys.values_mut().filter(|p| p.nip == old.nip) {
+                p.nip = moved.nip.clone();
+            }
             s.accounts.remove(&old.nip);
             s.codes.remove(&old.nip);
             s.exceptions.remove(&old.nip);

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sapk_core::audit_chain::{chain_of, AuditLink};
 use sapk_core::nip::Nip;
 use sapk_core::ports::{
-    Account, AuditEvent, Expect, LoginThrottle, Officer, PendingException, ResetCodeRecord,
-    SessionRecord, StoreError, ThrottleWrite,
+    Account, AuditEvent, CeremonyRecord, Expect, LoginThrottle, Officer, PasskeyRecord,
+    PendingException, ResetCodeRecord, SessionRecord, StoreError, ThrottleWrite,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,6 +17,7 @@ mod audit;
 mod codes;
 mod lockouts;
 mod mail;
+mod passkeys;
 mod rate_windows;
 mod sessions;
 mod staff;
@@ -39,6 +40,8 @@ struct State {
     mail_status: HashMap<Nip, sapk_core::mail_status::MailStatus>,
     /// One address, one account: claim key → the NIP that holds it.
     claims: HashMap<String, Nip>,
+    passkeys: HashMap<String, PasskeyRecord>,
+    ceremonies: HashMap<String, CeremonyRecord>,
 }
 
 #[derive(Default)]
