@@ -8,6 +8,7 @@ pub mod control_plane;
 pub mod faults;
 pub mod iam_server;
 pub mod lambda_runtime;
+pub mod passkey_device;
 pub mod proxy;
 pub mod range_api;
 pub mod recorder;

@@ -142,7 +142,7 @@ fn viewer_ip(value: &str) -> Option<String> {
         .map(|a| a.to_string())
 }
 
-fn invalid(id: String, en: String) -> Problem {
+pub(crate) fn invalid(id: String, en: String) -> Problem {
     Problem::InvalidRequest { id, en }
 }
 

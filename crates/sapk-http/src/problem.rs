@@ -106,6 +106,10 @@ impl Problem {
                 AuthError::WrongCurrentPassword => StatusCode::FORBIDDEN,
                 AuthError::InvalidChallenge => StatusCode::UNAUTHORIZED,
                 AuthError::AlreadyEnrolled | AuthError::NotEnrolled => StatusCode::CONFLICT,
+                AuthError::PasskeysOff | AuthError::UnknownPasskey => StatusCode::NOT_FOUND,
+                AuthError::InvalidPasskey => StatusCode::UNAUTHORIZED,
+                AuthError::PasskeyRefused => StatusCode::BAD_REQUEST,
+                AuthError::TooManyPasskeys => StatusCode::CONFLICT,
                 AuthError::SecondFactorLocked => StatusCode::FORBIDDEN,
                 AuthError::WeakPassword(..) => StatusCode::UNPROCESSABLE_ENTITY,
                 AuthError::InvalidCredentials | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -402,6 +406,41 @@ fn fixed_text(e: &AuthError) -> Texts {
             (
                 "Belum ada aplikasi authenticator yang terpasang (atau pemasangan lebih dari 10 menit lalu). Mulai lagi dari POST /v1/account/second-factor.",
                 "No authenticator app is set up (or the set-up started more than 10 minutes ago). Start again with POST /v1/account/second-factor.",
+            ),
+        ),
+        AuthError::PasskeysOff => (
+            ("Passkey tidak tersedia", "Passkeys are not available"),
+            (
+                "Masuk dengan passkey tidak tersedia di alamat ini. Masuk dengan NIP dan password.",
+                "Signing in with a passkey is not available at this address. Sign in with your NIP and password.",
+            ),
+        ),
+        AuthError::InvalidPasskey => (
+            ("Passkey tidak diterima", "Passkey not accepted"),
+            (
+                "Masuk dengan passkey tidak berhasil: passkey ini tidak terdaftar (atau sudah dihapus), atau waktunya habis. Coba lagi, atau masuk dengan NIP dan password.",
+                "Signing in with the passkey did not work: this passkey is not registered (or was removed), or the time ran out. Try again, or sign in with your NIP and password.",
+            ),
+        ),
+        AuthError::PasskeyRefused => (
+            ("Passkey tidak dapat ditambahkan", "The passkey could not be added"),
+            (
+                "Perangkat tidak membuat passkey yang dapat diterima (waktunya habis, atau perangkat ini sudah punya passkey untuk akun ini). Coba lagi dari awal.",
+                "The device did not make an acceptable passkey (the time ran out, or this device already has a passkey for this account). Start again.",
+            ),
+        ),
+        AuthError::TooManyPasskeys => (
+            ("Passkey sudah terlalu banyak", "Too many passkeys"),
+            (
+                "Akun ini sudah punya 10 passkey. Hapus passkey yang tidak dipakai lagi, lalu tambahkan yang baru.",
+                "This account has 10 passkeys already. Remove one you no longer use, then add the new one.",
+            ),
+        ),
+        AuthError::UnknownPasskey => (
+            ("Passkey tidak ditemukan", "Passkey not found"),
+            (
+                "Akun ini tidak punya passkey dengan ID itu (mungkin sudah dihapus).",
+                "This account has no passkey with that ID (it may have been removed).",
             ),
         ),
         AuthError::Unauthorized => (

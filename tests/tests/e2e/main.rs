@@ -18,6 +18,7 @@ mod failures;
 mod flow;
 mod local_binary;
 mod mail_queue;
+mod passkeys;
 mod security_aws;
 mod staff_cli;
 mod two_step;

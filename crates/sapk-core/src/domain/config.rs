@@ -87,6 +87,10 @@ pub struct Config {
     /// (`SAPK_BREACH_RANGE_URL`, e.g. `https://api.pwnedpasswords.com/range/`, and
     /// `SAPK_BREACH_RANGE_TIMEOUT_MS`); `None`: the shipped filter alone.
     pub breach_range: Option<BreachRange>,
+    /// The RP ID passkeys are bound to (`SAPK_PASSKEY_RP_ID`): the page's host
+    /// (`SAPK_PUBLIC_URL`) when `None`, or a parent domain of it. Without a page address
+    /// whose host is a name, passkeys are off.
+    pub passkey_rp_id: Option<String>,
 }
 
 /// Where the range API answers (the five hex digits are appended to `url`) and how long a
@@ -173,6 +177,7 @@ impl Default for Config {
             second_factor_required: FactorRequirement::Nobody,
             audit_retention_days: 5 * 365,
             breach_range: None,
+            passkey_rp_id: None,
         }
     }
 }
@@ -417,6 +422,9 @@ impl Config {
         };
         c.read_lockout(get)?;
         c.breach_range = breach_range_from_lookup(get)?;
+        c.passkey_rp_id = get("SAPK_PASSKEY_RP_ID")
+            .map(|r| r.trim().to_ascii_lowercase())
+            .filter(|r| !r.is_empty());
         Ok(c)
     }
 

@@ -14,6 +14,7 @@ pub mod mail_status;
 pub mod name;
 pub mod nik;
 pub mod nip;
+pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod records;

@@ -255,6 +255,8 @@ pub enum EmailKind {
     NipChanged,
     /// Two-step login set up, a recovery code used, codes renewed, or the factor removed.
     SecondFactor,
+    /// A passkey added or removed.
+    Passkey,
 }
 
 impl EmailKind {
@@ -266,6 +268,7 @@ impl EmailKind {
             EmailKind::EmailChangedNew => "email-changed-new",
             EmailKind::NipChanged => "nip-changed",
             EmailKind::SecondFactor => "second-factor",
+            EmailKind::Passkey => "passkey",
         }
     }
 }

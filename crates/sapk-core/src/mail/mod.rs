@@ -370,6 +370,37 @@ mod tests {
     }
 }
 
+/// To the account's address when a passkey was added (`added`) or removed: its name, and
+/// what to do if it was not the owner.
+pub fn passkey_email(
+    to: &Email,
+    name: &str,
+    passkey: &str,
+    added: bool,
+    at: DateTime<Utc>,
+    lang: Lang,
+) -> Result<OutgoingEmail, TemplateError> {
+    let when = format_all_zones(at, lang);
+    let (subject, body) = match (added, lang) {
+        (true, Lang::Id) => ("Passkey baru untuk akun SAPK Anda", format!("Pada {when}, passkey \"{passkey}\" ditambahkan ke akun SAPK Anda. Dengan passkey, Anda masuk memakai kunci layar ponsel atau laptop Anda (sidik jari, wajah atau PIN), tanpa password.")),
+        (true, Lang::En) => ("A new passkey for your SAPK account", format!("On {when}, the passkey \"{passkey}\" was added to your SAPK account. With a passkey you sign in with your phone's or laptop's screen lock (fingerprint, face or PIN), without a password.")),
+        (false, Lang::Id) => ("Passkey dihapus dari akun SAPK Anda", format!("Pada {when}, passkey \"{passkey}\" dihapus dari akun SAPK Anda dan tidak dapat dipakai lagi untuk masuk.")),
+        (false, Lang::En) => ("A passkey was removed from your SAPK account", format!("On {when}, the passkey \"{passkey}\" was removed from your SAPK account and can no longer be used to sign in.")),
+    };
+    let not_you = lang.pick(
+        "Jika bukan Anda yang melakukannya, segera masuk, hapus passkey yang tidak Anda kenal dan ganti password Anda, lalu hubungi kantor BKN atau unit kepegawaian instansi Anda.",
+        "If this was not you, sign in at once, remove any passkey you do not know and change your password, then contact a BKN office or your agency's HR unit.",
+    );
+    notice(
+        EmailKind::Passkey,
+        to,
+        name,
+        subject,
+        vec![body, not_you.to_owned()],
+        lang,
+    )
+}
+
 /// What happened to an account's second factor.
 #[derive(Debug, Clone, Copy)]
 pub enum FactorNotice<'a> {

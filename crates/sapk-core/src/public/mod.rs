@@ -10,10 +10,12 @@
 
 pub mod forgot;
 pub mod login;
+pub mod passkey;
 pub mod password_change;
 pub mod reset;
 pub mod second_step;
 pub mod session;
 
+pub use passkey::PasskeyView;
 pub use second_step::{RecoveryCodes, TotpEnrolment};
 pub use session::ActivityItem;

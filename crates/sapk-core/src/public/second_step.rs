@@ -619,17 +619,21 @@ impl Service {
     /// authenticator in force, toward the second step's tally too, whose cap refuses its
     /// codes here as at login), then stores `factor` on, with the code's step as the last
     /// one used and ten new recovery codes.
-    async fn renew_with_code(
+    /// A signed-in form's code from the authenticator app, counted against the account's
+    /// guess budget and the second step's tally as the second step is: the factor with the
+    /// code's time step taken, to be written with what the form changes (so that the code
+    /// is not used twice), or the refusal (audited under `action`).
+    pub(crate) async fn check_code(
         &self,
         account: &Account,
-        factor: SecondFactor,
+        factor: &SecondFactor,
         code_raw: &str,
         meta: &RequestMeta,
         action: Action,
-        notice: FactorNotice<'_>,
-    ) -> Result<RecoveryCodes, AuthError> {
+    ) -> Result<SecondFactor, AuthError> {
         let nip = &account.nip;
         let now = self.now();
+        let factor = factor.clone();
         let tallies: Vec<throttle::Tally> = if factor.is_active() {
             vec![throttle::Tally {
                 key: throttle::second_step_key(nip),
@@ -675,6 +679,23 @@ impl Service {
         // A right code gives back its own attempt alone, from the lock-out counts and the
         // second step's tally.
         self.give_back_one(&records).await?;
+        Ok(checked)
+    }
+
+    async fn renew_with_code(
+        &self,
+        account: &Account,
+        factor: SecondFactor,
+        code_raw: &str,
+        meta: &RequestMeta,
+        action: Action,
+        notice: FactorNotice<'_>,
+    ) -> Result<RecoveryCodes, AuthError> {
+        let nip = &account.nip;
+        let now = self.now();
+        let checked = self
+            .check_code(account, &factor, code_raw, meta, action)
+            .await?;
         let (codes, hashes) = self
             .factor_key()?
             .new_recovery_codes(nip)

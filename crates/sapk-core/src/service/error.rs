@@ -50,6 +50,22 @@ pub enum AuthError {
     /// No confirmed (or, for a confirmation, no pending) authenticator.
     #[error("two-step login is not set up")]
     NotEnrolled,
+    /// Passkeys are not offered here (no page address whose host is a name).
+    #[error("passkeys are not offered here")]
+    PasskeysOff,
+    /// A passkey sign-in refused: an unknown or removed passkey, a challenge missing, used
+    /// or expired, a wrong origin or RP ID, no user verification, a signature that does not
+    /// verify, a counter that went back: all alike.
+    #[error("passkey sign-in refused")]
+    InvalidPasskey,
+    /// A new passkey refused (the browser's answer does not verify or its challenge is gone).
+    #[error("the new passkey was refused")]
+    PasskeyRefused,
+    #[error("too many passkeys")]
+    TooManyPasskeys,
+    /// No passkey of this account has that ID.
+    #[error("no such passkey")]
+    UnknownPasskey,
 }
 
 impl AuthError {
@@ -70,6 +86,11 @@ impl AuthError {
             AuthError::SecondFactorLocked => "second_factor_locked",
             AuthError::AlreadyEnrolled => "already_enrolled",
             AuthError::NotEnrolled => "not_enrolled",
+            AuthError::PasskeysOff => "passkeys_unavailable",
+            AuthError::InvalidPasskey => "invalid_passkey",
+            AuthError::PasskeyRefused => "passkey_refused",
+            AuthError::TooManyPasskeys => "too_many_passkeys",
+            AuthError::UnknownPasskey => "unknown_passkey",
         }
     }
 

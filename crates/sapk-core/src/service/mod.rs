@@ -120,6 +120,9 @@ pub struct Service {
     pub(crate) checkpoints: Option<Arc<dyn crate::ports::AuditArchive>>,
     /// The range API new passwords are also checked against ([`Config::breach_range`]).
     pub(crate) breach_range: Option<Arc<dyn crate::ports::BreachRange>>,
+    /// This service as a WebAuthn relying party, from the page's address; `None`: passkeys
+    /// are off (no page address, or one whose host is an IP address).
+    pub(crate) passkeys: Option<Arc<crate::domain::passkey::RelyingParty>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -211,6 +214,19 @@ impl Service {
     ) -> Result<Service, HashError> {
         let hasher = PasswordHasher::new(config.hash)?;
         config.help.install();
+        let passkeys = config.help.page_url.as_deref().and_then(|page| {
+            match crate::domain::passkey::RelyingParty::for_page(
+                page,
+                config.passkey_rp_id.as_deref(),
+                &config.help.product,
+            ) {
+                Ok(rp) => rp.map(Arc::new),
+                Err(e) => {
+                    tracing::error!(error = %e, "passkeys are off");
+                    None
+                }
+            }
+        });
         Ok(Service {
             store,
             mailer,
@@ -220,6 +236,7 @@ impl Service {
             factor_key: None,
             suppressions: None,
             breach_range: None,
+            passkeys,
             audit_key: Some(crate::domain::audit_chain::AuditKey::derived_from(&key)),
             checkpoints: None,
             key,

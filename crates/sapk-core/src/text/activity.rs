@@ -183,6 +183,11 @@ pub fn describe(action: &str, outcome: &str, office: Option<&str>, lang: Lang) -
         (A::SecondFactorEnrol, _) => p("Percobaan memasang aplikasi authenticator gagal.", "An attempt to set up an authenticator app failed."),
         (A::RecoveryCodesRenew, O::Succeeded) => p("Kode pemulihan dibuat ulang; kode lama tidak berlaku lagi.", "Recovery codes were renewed; the old ones no longer work."),
         (A::RecoveryCodesRenew, _) => p("Percobaan membuat ulang kode pemulihan gagal.", "An attempt to renew the recovery codes failed."),
+        (A::PasskeyAdd, O::Succeeded) => p("Passkey ditambahkan; Anda dapat masuk dengan kunci layar perangkat itu.", "A passkey was added; you can sign in with that device's screen lock."),
+        (A::PasskeyAdd, _) => p("Percobaan menambah passkey gagal.", "An attempt to add a passkey failed."),
+        (A::PasskeyRemove, _) => at("Passkey dihapus", "A passkey was removed"),
+        (A::PasskeyLogin, O::Succeeded) => p("Anda masuk dengan passkey.", "You signed in with a passkey."),
+        (A::PasskeyLogin, _) => p("Percobaan masuk dengan passkey ditolak.", "A sign-in with a passkey was refused."),
         (a, o) => format!("{}: {}", a.text(lang), o.text(lang)),
     }
 }

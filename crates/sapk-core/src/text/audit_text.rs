@@ -75,6 +75,9 @@ codes!(
         LoginSecondStep = "login_second_step" => ("masuk, langkah kedua (kode authenticator)", "login, second step (authenticator code)"),
         RecoveryCodesRenew = "recovery_codes_renew" => ("buat ulang kode pemulihan", "recovery codes renewed"),
         SecondFactorRemove = "second_factor_remove" => ("hapus verifikasi dua langkah", "two-step login removal"),
+        PasskeyAdd = "passkey_add" => ("tambah passkey", "passkey added"),
+        PasskeyRemove = "passkey_remove" => ("hapus passkey", "passkey removed"),
+        PasskeyLogin = "passkey_login" => ("masuk dengan passkey", "login with a passkey"),
     }
 );
 

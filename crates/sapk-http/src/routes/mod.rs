@@ -11,6 +11,12 @@ mod login;
 mod login_second_step;
 mod logout;
 mod nip_check;
+mod passkey_add;
+mod passkey_list;
+mod passkey_options;
+mod passkey_remove;
+mod passkey_sign_in;
+mod passkey_sign_in_options;
 mod password_change;
 mod password_policy;
 mod recovery_codes;
@@ -107,9 +113,21 @@ pub const PASSWORD_POLICY: RouteDef = password_policy::ROUTE;
 pub const NIP_CHECK: RouteDef = nip_check::ROUTE;
 /// Where a civil servant gets help (the configured contacts).
 pub const HELP: RouteDef = help::ROUTE;
+/// `POST /v1/account/passkeys/options`: the options to make a passkey (password, code).
+pub const PASSKEY_OPTIONS: RouteDef = passkey_options::ROUTE;
+/// `POST /v1/account/passkeys/add`: the new passkey.
+pub const PASSKEY_ADD: RouteDef = passkey_add::ROUTE;
+/// `GET /v1/account/passkeys`.
+pub const PASSKEY_LIST: RouteDef = passkey_list::ROUTE;
+/// `POST /v1/account/passkeys/remove`.
+pub const PASSKEY_REMOVE: RouteDef = passkey_remove::ROUTE;
+/// `POST /v1/login/passkey/options`: a sign-in challenge naming no one.
+pub const PASSKEY_SIGN_IN_OPTIONS: RouteDef = passkey_sign_in_options::ROUTE;
+/// `POST /v1/login/passkey`: a session for a verified assertion.
+pub const PASSKEY_SIGN_IN: RouteDef = passkey_sign_in::ROUTE;
 
 /// Every public route.
-pub const ALL: [Route; 14] = [
+pub const ALL: [Route; 20] = [
     &FORGOT,
     &RESET,
     &LOGIN,
@@ -124,4 +142,10 @@ pub const ALL: [Route; 14] = [
     &PASSWORD_POLICY,
     &NIP_CHECK,
     &HELP,
+    &PASSKEY_OPTIONS,
+    &PASSKEY_ADD,
+    &PASSKEY_LIST,
+    &PASSKEY_REMOVE,
+    &PASSKEY_SIGN_IN_OPTIONS,
+    &PASSKEY_SIGN_IN,
 ];

@@ -1,0 +1,23 @@
+//! `POST /v1/login/passkey`: the browser's assertion (`credential`, WebAuthn's JSON) for a
+//! sign-in challenge; a session, as a login with password and code gives.
+
+use super::passkey_add::credential_of;
+use super::{Answer, Ctx, RouteDef, RouteMethod};
+use crate::{json_response, object, session_body};
+use lambda_http::http::StatusCode;
+
+pub(super) const ROUTE: RouteDef = RouteDef {
+    name: "passkey_sign_in",
+    method: RouteMethod::Post,
+    path: "/v1/login/passkey",
+    handler,
+};
+
+fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
+    Box::pin(async move {
+        let body = object(c.req)?;
+        let credential = credential_of(&body)?;
+        let out = c.svc.public().passkey_sign_in(credential, &c.meta).await?;
+        Ok(json_response(StatusCode::OK, c.lang, &session_body(&out, c.lang)))
+    })
+}

@@ -1,0 +1,286 @@
+//! Passkeys at the API, with a software authenticator (`sapk_e2e::passkey_device`) standing
+//! for the phone: added while signed in (password, and the authenticator's code when
+//! two-step login is on), then a whole sign-in alone; and refused, each as an attacker would
+//! try it: a replayed assertion, a wrong origin, a wrong RP ID, another account's credential
+//! under a victim's user handle, no user verification, a late answer, a removed passkey.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sapk_core::ports::stores::*;
+use sapk_core::ports::Clock;
+use sapk_e2e::passkey_device::Device;
+use sapk_e2e::*;
+use serde_json::{json, Value};
+
+const PAGE: &str = "https://akun.bkn.go.id";
+const AYU: &str = "199009132025242014";
+const AYU_EMAIL: &str = "ayu.lestari@example.go.id";
+
+async fn passkey_app() -> TestApp {
+    let mut config = test_config();
+    config.help.page_url = Some(format!("{PAGE}/"));
+    let app = spawn_app_with(AppOptions {
+        config,
+        ..AppOptions::default()
+    })
+    .await;
+    app.seed_default().await;
+    app.seed(AYU, "Ayu Lestari", AYU_EMAIL).await;
+    app
+}
+
+/// Adds a passkey made by `device` to the account of `token` (password [`STRONG`], `code`
+/// when two-step login is on); the answer.
+async fn add(app: &TestApp, token: &str, device: &mut Device, code: Option<&str>) -> Answer {
+    let mut body = json!({ "current_password": STRONG });
+    if let Some(c) = code {
+        body["code"] = json!(c);
+    }
+    let o = app
+        .post_bearer("/v1/account/passkeys/options", token, body)
+        .await;
+    assert_eq!(o.status, 200, "options: {}", o.json());
+    let credential = device.create(&o.json()).await.expect("the device makes it");
+    app.post_bearer(
+        "/v1/account/passkeys/add",
+        token,
+        json!({ "credential": credential, "name": "Android (Pixel)" }),
+    )
+    .await
+}
+
+/// A sign-in's options, and the device's assertion for them.
+async fn assertion(app: &TestApp, device: &mut Device) -> Value {
+    let o = app.post("/v1/login/passkey/options", json!({})).await;
+    assert_eq!(o.status, 200, "{}", o.json());
+    device.get(&o.json()).await.expect("the device signs")
+}
+
+async fn sign_in(app: &TestApp, credential: &Value) -> Answer {
+    app.post("/v1/login/passkey", json!({ "credential": credential }))
+        .await
+}
+
+#[tokio::test]
+async fn a_passkey_added_while_signed_in_then_signs_in_alone() {
+    let app = passkey_app().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    // Two-step login on: the password alone does not add a passkey.
+    let (uri, _) = app.enrol(&token).await;
+    let mut phone = Device::at(PAGE);
+    let o = app
+        .post_bearer(
+            "/v1/account/passkeys/options",
+            &token,
+            json!({ "current_password": "Wrong-Password-1" }),
+        )
+        .await;
+    assert_eq!((o.status, o.code().as_str()), (403, "wrong_current_password"));
+    let o = app
+        .post_bearer(
+            "/v1/account/passkeys/options",
+            &token,
+            json!({ "current_password": STRONG }),
+        )
+        .await;
+    assert_eq!(o.status, 400, "no code: {}", o.json());
+    app.clock.advance(chrono::Duration::seconds(31));
+    let code = totp_code(&uri, app.clock.now());
+    let a = add(&app, &token, &mut phone, Some(&code)).await;
+    assert_eq!(a.status, 201, "{}", a.json());
+    assert_eq!(a.json()["passkey"]["name"], "Android (Pixel)");
+    // The same code does not add another.
+    let o = app
+        .post_bearer(
+            "/v1/account/passkeys/options",
+            &token,
+            json!({ "current_password": STRONG, "code": code }),
+        )
+        .await;
+    assert_eq!(o.status, 400, "a used code: {}", o.json());
+    let list = app
+        .send(
+            app.client
+                .get(format!("{}/v1/account/passkeys", app.base))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(list.json()["passkeys"].as_array().map(Vec::len), Some(1));
+    let mails = app.outbox().await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to == EMAIL && m.subject == "Passkey baru untuk akun SAPK Anda"
+                && m.text.contains("Android (Pixel)")),
+        "the owner is told"
+    );
+    // The user handle is random, never the NIP.
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let stored = app.store.list_passkeys(&nip).await.unwrap();
+    assert!(!stored[0].user_handle.contains(NIP), "{}", stored[0].user_handle);
+
+    // Signing in: no NIP, no password, no code, though two-step login is on.
+    let options = app.post("/v1/login/passkey/options", json!({})).await.json();
+    assert!(options["publicKey"].get("allowCredentials").is_none(), "{options}");
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    let credential = phone.get(&options).await.unwrap();
+    let s = sign_in(&app, &credential).await;
+    assert_eq!(s.status, 200, "{}", s.json());
+    let session = s.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.session(&session).await.status, 200);
+    // The same assertion again: refused (its challenge was used).
+    let again = sign_in(&app, &credential).await;
+    assert_eq!((again.status, again.code().as_str()), (401, "invalid_passkey"));
+    // Recorded, and in the person's activity in words.
+    let trail = app.store.list_audit(&nip, 10).await.unwrap();
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "passkey_login" && e.outcome == "succeeded"));
+    let activity = app
+        .send(
+            app.client
+                .get(format!("{}/v1/account/activity", app.base))
+                .bearer_auth(&session),
+        )
+        .await;
+    assert!(
+        activity.json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["text"] == "Anda masuk dengan passkey."),
+        "{}",
+        activity.json()
+    );
+    // A reset by e-mail code keeps the passkey.
+    let (code, _) = app.code_and_a_wrong_one().await;
+    assert_eq!(app.reset(NIP, &code, STRONG2).await.status, 200);
+    let s = sign_in(&app, &assertion(&app, &mut phone).await).await;
+    assert_eq!(s.status, 200, "after a reset: {}", s.json());
+}
+
+#[tokio::test]
+async fn what_an_attacker_tries_with_passkeys_is_refused() {
+    let app = passkey_app().await;
+    let budi = app.activate(NIP, EMAIL, STRONG).await;
+    let ayu = app.activate(AYU, AYU_EMAIL, STRONG).await;
+    let (mut budi_phone, mut ayu_phone) = (Device::at(PAGE), Device::at(PAGE));
+    assert_eq!(add(&app, &budi, &mut budi_phone, None).await.status, 201);
+    assert_eq!(add(&app, &ayu, &mut ayu_phone, None).await.status, 201);
+    let refused = |a: &Answer| (a.status, a.code());
+    let invalid = (401, "invalid_passkey".to_owned());
+
+    // A registration made on another origin (a port the page is not on): refused.
+    let mut elsewhere = Device::at("https://akun.bkn.go.id:8443");
+    let a = add(&app, &budi, &mut elsewhere, None).await;
+    assert_eq!(refused(&a), (400, "passkey_refused".to_owned()), "origin");
+    // One bound to another RP ID (the parent domain): refused.
+    let o = app
+        .post_bearer(
+            "/v1/account/passkeys/options",
+            &budi,
+            json!({ "current_password": STRONG }),
+        )
+        .await;
+    let mut options = o.json();
+    options["publicKey"]["rp"]["id"] = json!("bkn.go.id");
+    let credential = Device::at(PAGE).create(&options).await.unwrap();
+    let a = app
+        .post_bearer("/v1/account/passkeys/add", &budi, json!({ "credential": credential }))
+        .await;
+    assert_eq!(refused(&a), (400, "passkey_refused".to_owned()), "RP ID");
+    // A registration answered to another account's ceremony: refused.
+    let o = app
+        .post_bearer(
+            "/v1/account/passkeys/options",
+            &budi,
+            json!({ "current_password": STRONG }),
+        )
+        .await;
+    let credential = Device::at(PAGE).create(&o.json()).await.unwrap();
+    let a = app
+        .post_bearer("/v1/account/passkeys/add", &ayu, json!({ "credential": credential }))
+        .await;
+    assert_eq!(refused(&a), (400, "passkey_refused".to_owned()), "another's ceremony");
+
+    // Signing in from another origin with Budi's real passkey: refused.
+    let good = PAGE.parse().unwrap();
+    budi_phone.origin = "https://akun.bkn.go.id:8443".parse().unwrap();
+    let a = sign_in(&app, &assertion(&app, &mut budi_phone).await).await;
+    assert_eq!(refused(&a), invalid, "origin");
+    budi_phone.origin = good;
+    // Ayu's own passkey presented under Budi's user handle (not signed by the device):
+    // refused, not a session for Budi.
+    let budi_nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    let handle = app.store.list_passkeys(&budi_nip).await.unwrap()[0]
+        .user_handle
+        .clone();
+    let handle = uuid_bytes(&handle);
+    let mut forged = assertion(&app, &mut ayu_phone).await;
+    forged["response"]["userHandle"] = json!(URL_SAFE_NO_PAD.encode(handle));
+    let a = sign_in(&app, &forged).await;
+    assert_eq!(refused(&a), invalid, "another account's credential");
+    // Without user verification (the page's script told the authenticator it was not
+    // needed, and the screen lock was skipped): refused, the service requires it.
+    budi_phone.verify_user(false);
+    let mut o = app.post("/v1/login/passkey/options", json!({})).await.json();
+    o["publicKey"]["userVerification"] = json!("discouraged");
+    let skipped = budi_phone.get(&o).await.expect("signed without the screen lock");
+    let flags = authenticator_flags(&skipped);
+    assert_eq!(flags & 0x04, 0, "the assertion says the user was not verified");
+    assert_eq!(refused(&sign_in(&app, &skipped).await), invalid, "no user verification");
+    budi_phone.verify_user(true);
+    // Answered after the challenge's five minutes: refused.
+    let o = app.post("/v1/login/passkey/options", json!({})).await.json();
+    let late = budi_phone.get(&o).await.unwrap();
+    app.clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(refused(&sign_in(&app, &late).await), invalid, "late");
+    // Malformed answers: refused alike, nothing else said.
+    for junk in [json!({}), json!({ "response": { "clientDataJSON": "%%%" } })] {
+        assert_eq!(refused(&sign_in(&app, &junk).await), invalid, "{junk}");
+    }
+    // Budi's passkey removed: it no longer signs in; Ayu's still does.
+    let id = app.store.list_passkeys(&budi_nip).await.unwrap()[0].id.clone();
+    let token = app.token(NIP, STRONG).await;
+    let r = app
+        .post_bearer("/v1/account/passkeys/remove", &token, json!({ "id": id }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+    let r = app
+        .post_bearer("/v1/account/passkeys/remove", &ayu, json!({ "id": id }))
+        .await;
+    assert_eq!(refused(&r), (404, "unknown_passkey".to_owned()));
+    let a = sign_in(&app, &assertion(&app, &mut budi_phone).await).await;
+    assert_eq!(refused(&a), invalid, "removed");
+    let a = sign_in(&app, &assertion(&app, &mut ayu_phone).await).await;
+    assert_eq!(a.status, 200, "{}", a.json());
+    // A refused sign-in with a known passkey is in its account's trail: Budi's from the
+    // wrong origin, Ayu's under Budi's user handle.
+    for (nip, reason) in [(NIP, "not_verified"), (AYU, "user_handle_mismatch")] {
+        let trail = app
+            .store
+            .list_audit(&sapk_core::Nip::from_stored(nip).unwrap(), 50)
+            .await
+            .unwrap();
+        assert!(
+            trail.iter().any(|e| e.action == "passkey_login"
+                && e.outcome == "failed"
+                && e.details["reason"] == reason),
+            "{nip}: {reason}"
+        );
+    }
+}
+
+/// The flags byte of an assertion's authenticator data (bit 2: user verified).
+fn authenticator_flags(assertion: &Value) -> u8 {
+    let data = assertion["response"]["authenticatorData"].as_str().unwrap();
+    URL_SAFE_NO_PAD.decode(data).unwrap()[32]
+}
+
+fn uuid_bytes(text: &str) -> Vec<u8> {
+    let hex: String = text.chars().filter(char::is_ascii_hexdigit).collect();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
