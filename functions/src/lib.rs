@@ -45,6 +45,12 @@ pub const LOGIN_ROUTES: &[Route] = &[
     &routes::FACTOR_ENROL,
     &routes::FACTOR_CONFIRM,
     &routes::RECOVERY_CODES,
+    &routes::PASSKEY_OPTIONS,
+    &routes::PASSKEY_ADD,
+    &routes::PASSKEY_LIST,
+    &routes::PASSKEY_REMOVE,
+    &routes::PASSKEY_SIGN_IN_OPTIONS,
+    &routes::PASSKEY_SIGN_IN,
 ];
 
 /// The settings ([`Settings::load`]) and the SDK configuration, read once at init. A

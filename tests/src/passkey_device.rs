@@ -150,7 +150,9 @@ impl Device {
             .register(&self.origin, request, DefaultClientData)
             .await
             .map_err(|e| format!("{e:?}"))?;
-        Ok(base64url(serde_json::to_value(&created).map_err(|e| e.to_string())?))
+        Ok(base64url(
+            serde_json::to_value(&created).map_err(|e| e.to_string())?,
+        ))
     }
 
     /// `navigator.credentials.get(options)`: the assertion as the page posts it.
@@ -162,7 +164,9 @@ impl Device {
             .authenticate(&self.origin, request, DefaultClientData)
             .await
             .map_err(|e| format!("{e:?}"))?;
-        Ok(base64url(serde_json::to_value(&asserted).map_err(|e| e.to_string())?))
+        Ok(base64url(
+            serde_json::to_value(&asserted).map_err(|e| e.to_string())?,
+        ))
     }
 }
 

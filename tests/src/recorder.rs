@@ -127,21 +127,36 @@ pub fn actions(
 }
 
 /// A DynamoDB request's (action, table) pairs ([`crate::aws::iam_pairs`]), an item call on
-/// an e-mail claim (`nip` starting `email#`, an item of the accounts table) marked
-/// `?leading=email#`: a role may be let at those items alone (`dynamodb:LeadingKeys`).
+/// an item of the accounts table that is not an account (an e-mail claim `email#…`, a passkey
+/// `passkey#…`, an account's list of passkeys `passkeys#…`) marked with that prefix
+/// (`?leading=email#`): a role may be let at those items alone (`dynamodb:LeadingKeys`). A
+/// batch read is marked when every key it reads has the same prefix.
 fn dynamodb_actions(op: &str, v: &Value) -> Vec<(String, String)> {
-    let is_claim = |x: &Value| {
-        x["Key"]["nip"]["S"]
+    let prefix = |k: &str| k.find('#').map(|i| k[..=i].to_owned());
+    let leading = |x: &Value| -> Option<String> {
+        if let Some(k) = x["Key"]["nip"]["S"]
             .as_str()
             .or_else(|| x["Item"]["nip"]["S"].as_str())
-            .is_some_and(|k| k.starts_with("email#"))
-    };
-    let mark = |t: &str, x: &Value| {
-        if is_claim(x) {
-            format!("{t}?leading=email#")
-        } else {
-            t.to_owned()
+        {
+            return prefix(k);
         }
+        // BatchGetItem: every key of every table read.
+        let tables = x["RequestItems"].as_object()?;
+        let mut found: Option<String> = None;
+        for t in tables.values() {
+            for key in t["Keys"].as_array()? {
+                let p = prefix(key["nip"]["S"].as_str()?)?;
+                match &found {
+                    Some(f) if *f != p => return None,
+                    _ => found = Some(p),
+                }
+            }
+        }
+        found
+    };
+    let mark = |t: &str, x: &Value| match leading(x) {
+        Some(p) => format!("{t}?leading={p}"),
+        None => t.to_owned(),
     };
     if v["TransactItems"].as_array().is_none() {
         return crate::aws::iam_pairs(op, v)

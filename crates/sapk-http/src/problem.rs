@@ -343,6 +343,55 @@ fn clock_off_text(offset_secs: i64, lang: Lang) -> String {
 /// (title, detail), each in Indonesian and English, of the refusals whose words never change.
 type Texts = ((&'static str, &'static str), (&'static str, &'static str));
 
+/// The words of a refused session and of the passkey refusals.
+fn session_text(e: &AuthError) -> Texts {
+    match e {
+        AuthError::Unauthorized => (
+            ("Sesi tidak valid", "Invalid session"),
+            (
+                "Sesi tidak ada atau sudah berakhir. Silakan login kembali.",
+                "The session is missing or has ended. Please log in again.",
+            ),
+        ),
+        AuthError::PasskeysOff => (
+            ("Passkey tidak tersedia", "Passkeys are not available"),
+            (
+                "Masuk dengan passkey tidak tersedia di alamat ini. Masuk dengan NIP dan password.",
+                "Signing in with a passkey is not available at this address. Sign in with your NIP and password.",
+            ),
+        ),
+        AuthError::InvalidPasskey => (
+            ("Passkey tidak diterima", "Passkey not accepted"),
+            (
+                "Masuk dengan passkey tidak berhasil: passkey ini tidak terdaftar (atau sudah dihapus), atau waktunya habis. Coba lagi, atau masuk dengan NIP dan password.",
+                "Signing in with the passkey did not work: this passkey is not registered (or was removed), or the time ran out. Try again, or sign in with your NIP and password.",
+            ),
+        ),
+        AuthError::PasskeyRefused => (
+            ("Passkey tidak dapat ditambahkan", "The passkey could not be added"),
+            (
+                "Perangkat tidak membuat passkey yang dapat diterima (waktunya habis, atau perangkat ini sudah punya passkey untuk akun ini). Coba lagi dari awal.",
+                "The device did not make an acceptable passkey (the time ran out, or this device already has a passkey for this account). Start again.",
+            ),
+        ),
+        AuthError::TooManyPasskeys => (
+            ("Passkey sudah terlalu banyak", "Too many passkeys"),
+            (
+                "Akun ini sudah punya 10 passkey. Hapus passkey yang tidak dipakai lagi, lalu tambahkan yang baru.",
+                "This account has 10 passkeys already. Remove one you no longer use, then add the new one.",
+            ),
+        ),
+        AuthError::UnknownPasskey => (
+            ("Passkey tidak ditemukan", "Passkey not found"),
+            (
+                "Akun ini tidak punya passkey dengan ID itu (mungkin sudah dihapus).",
+                "This account has no passkey with that ID (it may have been removed).",
+            ),
+        ),
+        _ => (("", ""), ("", "")),
+    }
+}
+
 fn fixed_text(e: &AuthError) -> Texts {
     match e {
         AuthError::InvalidToken => (
@@ -408,48 +457,12 @@ fn fixed_text(e: &AuthError) -> Texts {
                 "No authenticator app is set up (or the set-up started more than 10 minutes ago). Start again with POST /v1/account/second-factor.",
             ),
         ),
-        AuthError::PasskeysOff => (
-            ("Passkey tidak tersedia", "Passkeys are not available"),
-            (
-                "Masuk dengan passkey tidak tersedia di alamat ini. Masuk dengan NIP dan password.",
-                "Signing in with a passkey is not available at this address. Sign in with your NIP and password.",
-            ),
-        ),
-        AuthError::InvalidPasskey => (
-            ("Passkey tidak diterima", "Passkey not accepted"),
-            (
-                "Masuk dengan passkey tidak berhasil: passkey ini tidak terdaftar (atau sudah dihapus), atau waktunya habis. Coba lagi, atau masuk dengan NIP dan password.",
-                "Signing in with the passkey did not work: this passkey is not registered (or was removed), or the time ran out. Try again, or sign in with your NIP and password.",
-            ),
-        ),
-        AuthError::PasskeyRefused => (
-            ("Passkey tidak dapat ditambahkan", "The passkey could not be added"),
-            (
-                "Perangkat tidak membuat passkey yang dapat diterima (waktunya habis, atau perangkat ini sudah punya passkey untuk akun ini). Coba lagi dari awal.",
-                "The device did not make an acceptable passkey (the time ran out, or this device already has a passkey for this account). Start again.",
-            ),
-        ),
-        AuthError::TooManyPasskeys => (
-            ("Passkey sudah terlalu banyak", "Too many passkeys"),
-            (
-                "Akun ini sudah punya 10 passkey. Hapus passkey yang tidak dipakai lagi, lalu tambahkan yang baru.",
-                "This account has 10 passkeys already. Remove one you no longer use, then add the new one.",
-            ),
-        ),
-        AuthError::UnknownPasskey => (
-            ("Passkey tidak ditemukan", "Passkey not found"),
-            (
-                "Akun ini tidak punya passkey dengan ID itu (mungkin sudah dihapus).",
-                "This account has no passkey with that ID (it may have been removed).",
-            ),
-        ),
-        AuthError::Unauthorized => (
-            ("Sesi tidak valid", "Invalid session"),
-            (
-                "Sesi tidak ada atau sudah berakhir. Silakan login kembali.",
-                "The session is missing or has ended. Please log in again.",
-            ),
-        ),
+        AuthError::PasskeysOff
+        | AuthError::InvalidPasskey
+        | AuthError::PasskeyRefused
+        | AuthError::TooManyPasskeys
+        | AuthError::UnknownPasskey
+        | AuthError::Unauthorized => session_text(e),
         // The refusals with words of their own are answered by `auth_title_detail`.
         AuthError::InvalidNip(_)
         | AuthError::WeakPassword(..)

@@ -623,6 +623,7 @@ async fn login_flow(run: &mut Run<'_>, nip: &str) {
         .await;
     assert_eq!(s, 200, "{b}");
     let token = b["access_token"].as_str().expect("token").to_owned();
+    passkey_flow(run, &token).await;
     let (s, b) = run
         .api(
             &login,
@@ -694,6 +695,75 @@ async fn login_flow(run: &mut Run<'_>, nip: &str) {
         .api(&login, f, "POST", "/v1/logout", None, Some(&token))
         .await;
     assert!(s < 300, "{s} {b}");
+}
+
+/// Passkeys through the login function, served at a page's domain: one added (options,
+/// the phone's credential), listed, signed in with, removed.
+async fn passkey_flow(run: &mut Run<'_>, token: &str) {
+    const PAGE: &str = "https://akun.bkn.go.id";
+    let login = run
+        .start_with(
+            "LoginFunction",
+            &[("SAPK_PUBLIC_URL", "https://akun.bkn.go.id/")],
+        )
+        .await;
+    let f = "LoginFunction";
+    let mut phone = sapk_e2e::passkey_device::Device::at(PAGE);
+    let (s, options) = run
+        .api(
+            &login,
+            f,
+            "POST",
+            "/v1/account/passkeys/options",
+            Some(json!({ "current_password": PW2 })),
+            Some(token),
+        )
+        .await;
+    assert_eq!(s, 200, "{options}");
+    let credential = phone.create(&options).await.expect("a credential");
+    let (s, b) = run
+        .api(
+            &login,
+            f,
+            "POST",
+            "/v1/account/passkeys/add",
+            Some(json!({ "credential": credential })),
+            Some(token),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["passkey"]["id"].as_str().expect("an id").to_owned();
+    let (s, b) = run
+        .api(&login, f, "GET", "/v1/account/passkeys", None, Some(token))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, options) = run
+        .api(&login, f, "POST", "/v1/login/passkey/options", None, None)
+        .await;
+    assert_eq!(s, 200, "{options}");
+    let assertion = phone.get(&options).await.expect("an assertion");
+    let (s, b) = run
+        .api(
+            &login,
+            f,
+            "POST",
+            "/v1/login/passkey",
+            Some(json!({ "credential": assertion })),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = run
+        .api(
+            &login,
+            f,
+            "POST",
+            "/v1/account/passkeys/remove",
+            Some(json!({ "id": id })),
+            Some(token),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
 }
 
 /// The staff function: every route, the two-officer exception included (one officer asks,

@@ -75,7 +75,10 @@ async fn a_passkey_added_while_signed_in_then_signs_in_alone() {
             json!({ "current_password": "Wrong-Password-1" }),
         )
         .await;
-    assert_eq!((o.status, o.code().as_str()), (403, "wrong_current_password"));
+    assert_eq!(
+        (o.status, o.code().as_str()),
+        (403, "wrong_current_password")
+    );
     let o = app
         .post_bearer(
             "/v1/account/passkeys/options",
@@ -108,20 +111,29 @@ async fn a_passkey_added_while_signed_in_then_signs_in_alone() {
     assert_eq!(list.json()["passkeys"].as_array().map(Vec::len), Some(1));
     let mails = app.outbox().await;
     assert!(
-        mails
-            .iter()
-            .any(|m| m.to == EMAIL && m.subject == "Passkey baru untuk akun SAPK Anda"
-                && m.text.contains("Android (Pixel)")),
+        mails.iter().any(|m| m.to == EMAIL
+            && m.subject == "Passkey baru untuk akun SAPK Anda"
+            && m.text.contains("Android (Pixel)")),
         "the owner is told"
     );
     // The user handle is random, never the NIP.
     let nip = sapk_core::Nip::from_stored(NIP).unwrap();
     let stored = app.store.list_passkeys(&nip).await.unwrap();
-    assert!(!stored[0].user_handle.contains(NIP), "{}", stored[0].user_handle);
+    assert!(
+        !stored[0].user_handle.contains(NIP),
+        "{}",
+        stored[0].user_handle
+    );
 
     // Signing in: no NIP, no password, no code, though two-step login is on.
-    let options = app.post("/v1/login/passkey/options", json!({})).await.json();
-    assert!(options["publicKey"].get("allowCredentials").is_none(), "{options}");
+    let options = app
+        .post("/v1/login/passkey/options", json!({}))
+        .await
+        .json();
+    assert!(
+        options["publicKey"].get("allowCredentials").is_none(),
+        "{options}"
+    );
     assert_eq!(options["publicKey"]["userVerification"], "required");
     let credential = phone.get(&options).await.unwrap();
     let s = sign_in(&app, &credential).await;
@@ -130,7 +142,10 @@ async fn a_passkey_added_while_signed_in_then_signs_in_alone() {
     assert_eq!(app.session(&session).await.status, 200);
     // The same assertion again: refused (its challenge was used).
     let again = sign_in(&app, &credential).await;
-    assert_eq!((again.status, again.code().as_str()), (401, "invalid_passkey"));
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (401, "invalid_passkey")
+    );
     // Recorded, and in the person's activity in words.
     let trail = app.store.list_audit(&nip, 10).await.unwrap();
     assert!(trail
@@ -186,7 +201,11 @@ async fn what_an_attacker_tries_with_passkeys_is_refused() {
     options["publicKey"]["rp"]["id"] = json!("bkn.go.id");
     let credential = Device::at(PAGE).create(&options).await.unwrap();
     let a = app
-        .post_bearer("/v1/account/passkeys/add", &budi, json!({ "credential": credential }))
+        .post_bearer(
+            "/v1/account/passkeys/add",
+            &budi,
+            json!({ "credential": credential }),
+        )
         .await;
     assert_eq!(refused(&a), (400, "passkey_refused".to_owned()), "RP ID");
     // A registration answered to another account's ceremony: refused.
@@ -199,9 +218,17 @@ async fn what_an_attacker_tries_with_passkeys_is_refused() {
         .await;
     let credential = Device::at(PAGE).create(&o.json()).await.unwrap();
     let a = app
-        .post_bearer("/v1/account/passkeys/add", &ayu, json!({ "credential": credential }))
+        .post_bearer(
+            "/v1/account/passkeys/add",
+            &ayu,
+            json!({ "credential": credential }),
+        )
         .await;
-    assert_eq!(refused(&a), (400, "passkey_refused".to_owned()), "another's ceremony");
+    assert_eq!(
+        refused(&a),
+        (400, "passkey_refused".to_owned()),
+        "another's ceremony"
+    );
 
     // Signing in from another origin with Budi's real passkey: refused.
     let good = PAGE.parse().unwrap();
@@ -223,24 +250,46 @@ async fn what_an_attacker_tries_with_passkeys_is_refused() {
     // Without user verification (the page's script told the authenticator it was not
     // needed, and the screen lock was skipped): refused, the service requires it.
     budi_phone.verify_user(false);
-    let mut o = app.post("/v1/login/passkey/options", json!({})).await.json();
+    let mut o = app
+        .post("/v1/login/passkey/options", json!({}))
+        .await
+        .json();
     o["publicKey"]["userVerification"] = json!("discouraged");
-    let skipped = budi_phone.get(&o).await.expect("signed without the screen lock");
+    let skipped = budi_phone
+        .get(&o)
+        .await
+        .expect("signed without the screen lock");
     let flags = authenticator_flags(&skipped);
-    assert_eq!(flags & 0x04, 0, "the assertion says the user was not verified");
-    assert_eq!(refused(&sign_in(&app, &skipped).await), invalid, "no user verification");
+    assert_eq!(
+        flags & 0x04,
+        0,
+        "the assertion says the user was not verified"
+    );
+    assert_eq!(
+        refused(&sign_in(&app, &skipped).await),
+        invalid,
+        "no user verification"
+    );
     budi_phone.verify_user(true);
     // Answered after the challenge's five minutes: refused.
-    let o = app.post("/v1/login/passkey/options", json!({})).await.json();
+    let o = app
+        .post("/v1/login/passkey/options", json!({}))
+        .await
+        .json();
     let late = budi_phone.get(&o).await.unwrap();
     app.clock.advance(chrono::Duration::minutes(6));
     assert_eq!(refused(&sign_in(&app, &late).await), invalid, "late");
     // Malformed answers: refused alike, nothing else said.
-    for junk in [json!({}), json!({ "response": { "clientDataJSON": "%%%" } })] {
+    for junk in [
+        json!({}),
+        json!({ "response": { "clientDataJSON": "%%%" } }),
+    ] {
         assert_eq!(refused(&sign_in(&app, &junk).await), invalid, "{junk}");
     }
     // Budi's passkey removed: it no longer signs in; Ayu's still does.
-    let id = app.store.list_passkeys(&budi_nip).await.unwrap()[0].id.clone();
+    let id = app.store.list_passkeys(&budi_nip).await.unwrap()[0]
+        .id
+        .clone();
     let token = app.token(NIP, STRONG).await;
     let r = app
         .post_bearer("/v1/account/passkeys/remove", &token, json!({ "id": id }))

@@ -120,21 +120,31 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(rp.rp_id, "bkn.go.id");
-        assert!(RelyingParty::for_page("https://akun.bkn.go.id", Some("evil.example"), "SAPK").is_err());
-        assert!(RelyingParty::for_page("http://127.0.0.1:8080/", None, "SAPK")
-            .unwrap()
-            .is_none());
-        assert!(RelyingParty::for_page("http://localhost:8080/", None, "SAPK")
-            .unwrap()
-            .is_some());
+        assert!(
+            RelyingParty::for_page("https://akun.bkn.go.id", Some("evil.example"), "SAPK").is_err()
+        );
+        assert!(
+            RelyingParty::for_page("http://127.0.0.1:8080/", None, "SAPK")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            RelyingParty::for_page("http://localhost:8080/", None, "SAPK")
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
     fn the_answered_challenge_is_read_from_the_client_data() {
-        let client = URL_SAFE_NO_PAD.encode(br#"{"type":"webauthn.get","challenge":"abc_-1","origin":"https://x"}"#);
+        let client = URL_SAFE_NO_PAD
+            .encode(br#"{"type":"webauthn.get","challenge":"abc_-1","origin":"https://x"}"#);
         let answer = serde_json::json!({ "response": { "clientDataJSON": client } });
         assert_eq!(answered_challenge(&answer).as_deref(), Some("abc_-1"));
-        assert_eq!(answered_challenge(&serde_json::json!({ "response": {} })), None);
+        assert_eq!(
+            answered_challenge(&serde_json::json!({ "response": {} })),
+            None
+        );
         assert_eq!(
             answered_challenge(&serde_json::json!({ "response": { "clientDataJSON": "%%%" } })),
             None
@@ -143,8 +153,14 @@ mod tests {
 
     #[test]
     fn names_are_folded_and_short() {
-        assert_eq!(clean_name("  Android \t ponsel  ").as_deref(), Some("Android ponsel"));
+        assert_eq!(
+            clean_name("  Android \t ponsel  ").as_deref(),
+            Some("Android ponsel")
+        );
         assert_eq!(clean_name("\u{202E}\u{200B} ").as_deref(), None);
-        assert_eq!(clean_name(&"x".repeat(100)).map(|n| n.chars().count()), Some(60));
+        assert_eq!(
+            clean_name(&"x".repeat(100)).map(|n| n.chars().count()),
+            Some(60)
+        );
     }
 }

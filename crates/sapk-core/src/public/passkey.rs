@@ -75,7 +75,13 @@ impl Public<'_> {
             .await?;
         if let Some(factor) = account.second_factor.as_ref().filter(|f| f.is_active()) {
             let checked = self
-                .check_code(&account, factor, code.unwrap_or_default(), meta, Action::PasskeyAdd)
+                .check_code(
+                    &account,
+                    factor,
+                    code.unwrap_or_default(),
+                    meta,
+                    Action::PasskeyAdd,
+                )
                 .await?;
             // The code's time step taken, so that it is not used again.
             let mut updated = account.clone();
@@ -86,7 +92,11 @@ impl Public<'_> {
                 .await
                 .map_err(|_| AuthError::Unauthorized)?;
         }
-        let existing = self.store.list_passkeys(&account.nip).await.map_err(store_down)?;
+        let existing = self
+            .store
+            .list_passkeys(&account.nip)
+            .await
+            .map_err(store_down)?;
         if existing.len() >= MAX_PASSKEYS {
             return Err(AuthError::TooManyPasskeys);
         }
@@ -115,7 +125,9 @@ impl Public<'_> {
         // A passkey is a discoverable credential (signing in names no NIP).
         options["publicKey"]["authenticatorSelection"]["residentKey"] = json!("required");
         options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(true);
-        let challenge = options["publicKey"]["challenge"].as_str().unwrap_or_default();
+        let challenge = options["publicKey"]["challenge"]
+            .as_str()
+            .unwrap_or_default();
         let kept = json!({ "registration": state, "user_handle": handle.to_string() });
         self.keep_ceremony(challenge, Some(&account), kept).await?;
         Ok(options)
@@ -188,7 +200,11 @@ impl Public<'_> {
     /// `GET /v1/account/passkeys`: the signed-in account's passkeys, oldest first.
     pub async fn list_passkeys(self, token: &str) -> Result<Vec<PasskeyView>, AuthError> {
         let (session, _) = self.live_session(token).await?;
-        let all = self.store.list_passkeys(&session.nip).await.map_err(store_down)?;
+        let all = self
+            .store
+            .list_passkeys(&session.nip)
+            .await
+            .map_err(store_down)?;
         Ok(all.iter().map(PasskeyView::of).collect())
     }
 
@@ -231,16 +247,21 @@ impl Public<'_> {
     pub async fn passkey_sign_in_options(self, meta: &RequestMeta) -> Result<Value, AuthError> {
         let rp = self.relying_party()?;
         self.rate_limit_source(meta).await?;
-        let (options, state) = rp.webauthn.start_discoverable_authentication().map_err(|e| {
-            warn!(error = %e, "passkey sign-in not started");
-            AuthError::unavailable()
-        })?;
+        let (options, state) = rp
+            .webauthn
+            .start_discoverable_authentication()
+            .map_err(|e| {
+                warn!(error = %e, "passkey sign-in not started");
+                AuthError::unavailable()
+            })?;
         let mut options = serde_json::to_value(&options).map_err(|_| AuthError::unavailable())?;
         // Discoverable: no list of credentials (an empty one would allow none).
         if let Some(pk) = options.get_mut("publicKey").and_then(Value::as_object_mut) {
             pk.remove("allowCredentials");
         }
-        let challenge = options["publicKey"]["challenge"].as_str().unwrap_or_default();
+        let challenge = options["publicKey"]["challenge"]
+            .as_str()
+            .unwrap_or_default();
         self.keep_ceremony(challenge, None, json!({ "sign_in": state }))
             .await?;
         Ok(options)
@@ -278,12 +299,14 @@ impl Public<'_> {
         if Uuid::parse_str(&record.user_handle).ok() != Some(handle) {
             // Another account's user handle put beside this passkey (it is not signed):
             // recorded in the passkey's own account.
-            let mut ev = self.public_event(&record.nip, meta, Action::PasskeyLogin, Outcome::Failed);
+            let mut ev =
+                self.public_event(&record.nip, meta, Action::PasskeyLogin, Outcome::Failed);
             ev.details = json!({ "reason": "user_handle_mismatch", "passkey": record.name });
             self.audit(ev).await;
             return Err(AuthError::InvalidPasskey);
         }
-        self.finish_sign_in(rp, record, assertion, state, meta).await
+        self.finish_sign_in(rp, record, assertion, state, meta)
+            .await
     }
 }
 
@@ -293,8 +316,10 @@ impl Service {
     }
 
     fn ceremony_key(&self, challenge: &str) -> String {
-        self.key
-            .mac_hex("sapk/passkey-ceremony/v1", &[challenge.trim_end_matches('=').as_bytes()])
+        self.key.mac_hex(
+            "sapk/passkey-ceremony/v1",
+            &[challenge.trim_end_matches('=').as_bytes()],
+        )
     }
 
     /// Keeps what a ceremony's answer is checked against, under its challenge.
@@ -380,7 +405,11 @@ impl Service {
             Ok(_) => return Err(failed("no_user_verification").await),
             Err(_) => return Err(failed("not_verified").await),
         };
-        let account = self.store.get_account(&record.nip).await.map_err(store_down)?;
+        let account = self
+            .store
+            .get_account(&record.nip)
+            .await
+            .map_err(store_down)?;
         let Some(account) = account else {
             return Err(failed("no_account").await);
         };
@@ -397,7 +426,8 @@ impl Service {
         let out = self
             .issue_session(&account.nip, account.credential_version, now)
             .await?;
-        let mut ev = self.public_event(&account.nip, meta, Action::PasskeyLogin, Outcome::Succeeded);
+        let mut ev =
+            self.public_event(&account.nip, meta, Action::PasskeyLogin, Outcome::Succeeded);
         ev.details = json!({ "passkey": used.name });
         self.audit(ev).await;
         info!("signed in with a passkey");

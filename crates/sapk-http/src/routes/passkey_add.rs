@@ -42,7 +42,9 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
 }
 
 /// The `credential` object of a body (WebAuthn's JSON of the browser's answer).
-pub(super) fn credential_of(body: &serde_json::Map<String, Value>) -> Result<&Value, crate::Problem> {
+pub(super) fn credential_of(
+    body: &serde_json::Map<String, Value>,
+) -> Result<&Value, crate::Problem> {
     match body.get("credential") {
         Some(v @ Value::Object(_)) => Ok(v),
         None | Some(Value::Null) => Err(invalid(

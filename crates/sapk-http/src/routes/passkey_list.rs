@@ -16,6 +16,10 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
         let token = signed_in(c.req)?;
         let all = c.svc.public().list_passkeys(token).await?;
-        Ok(json_response(StatusCode::OK, c.lang, &json!({ "passkeys": all })))
+        Ok(json_response(
+            StatusCode::OK,
+            c.lang,
+            &json!({ "passkeys": all }),
+        ))
     })
 }

@@ -18,6 +18,10 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
         let body = object(c.req)?;
         let credential = credential_of(&body)?;
         let out = c.svc.public().passkey_sign_in(credential, &c.meta).await?;
-        Ok(json_response(StatusCode::OK, c.lang, &session_body(&out, c.lang)))
+        Ok(json_response(
+            StatusCode::OK,
+            c.lang,
+            &session_body(&out, c.lang),
+        ))
     })
 }

@@ -433,6 +433,11 @@ fn the_openapi_document_names_every_problem_code_and_violation() {
         Problem::Auth(AuthError::SecondFactorLocked),
         Problem::Auth(AuthError::AlreadyEnrolled),
         Problem::Auth(AuthError::NotEnrolled),
+        Problem::Auth(AuthError::PasskeysOff),
+        Problem::Auth(AuthError::InvalidPasskey),
+        Problem::Auth(AuthError::PasskeyRefused),
+        Problem::Auth(AuthError::TooManyPasskeys),
+        Problem::Auth(AuthError::UnknownPasskey),
         Problem::InvalidRequest {
             id: String::new(),
             en: String::new(),
