@@ -31,7 +31,7 @@ pub struct Global {
     pub data_dir: PathBuf,
     /// The staff API (e.g. https://abc123.execute-api.ap-southeast-3.amazonaws.com): the
     /// counter commands (employee show, employee export, email change/pending/approve/reject, account
-    /// unlock, account remove-second-factor, session revoke, audit) go through it, signed with your AWS identity (IAM Identity Center: `aws sso login`).
+    /// unlock, account remove-second-factor, account remove-passkeys, session revoke, audit) go through it, signed with your AWS identity (IAM Identity Center: `aws sso login`).
     /// Your officer identity and office then come from the staff registry, not from flags.
     #[arg(long, env = "SAPK_API_URL", global = true, value_name = "URL")]
     pub api: Option<String>,

@@ -12,6 +12,7 @@ use sapk_core::audit_chain::ChainReport;
 use sapk_core::ports::{AuditEvent, PendingException};
 use sapk_core::staff::email_exception::WaitingList;
 use sapk_core::staff::factor_removal::{FactorRemoval, FactorRemovalRequest};
+use sapk_core::staff::passkey_removal::{PasskeyRemoval, PasskeyRemovalRequest};
 use sapk_core::staff::{EmailChangeOutcome, EmailChangeRequest, EmployeeOverview, Operator};
 use sapk_core::{Lang, Nip};
 use sapk_http::staff::{routes, StaffRoute};
@@ -207,6 +208,14 @@ impl Counter {
         req: &FactorRemovalRequest,
     ) -> Result<FactorRemoval, CounterError> {
         decode(self.send(&routes::FACTOR_REMOVE, nip, req).await?["outcome"].take())
+    }
+
+    pub async fn remove_passkeys(
+        &self,
+        nip: &Nip,
+        req: &PasskeyRemovalRequest,
+    ) -> Result<PasskeyRemoval, CounterError> {
+        decode(self.send(&routes::PASSKEYS_REMOVE, nip, req).await?["outcome"].take())
     }
 
     /// Clears the lock-out; whether the account was locked.

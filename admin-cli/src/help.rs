@@ -18,7 +18,7 @@ pub struct Page {
 const ARGS_ID: &[(&str, &str)] = &[
     ("store", "Penyimpanan yang dipakai: sqlite (lokal, di --data-dir) atau dynamodb (wilayah, kredensial, endpoint dan SAPK_TABLE_* dari lingkungan)."),
     ("data_dir", "Folder data lokal (penyimpanan SQLite, outbox, kunci) untuk --store sqlite."),
-    ("api", "API petugas (mis. https://abc123.execute-api.ap-southeast-3.amazonaws.com): perintah loket (employee show, employee export, email change/pending/approve/reject, account unlock, account remove-second-factor, session revoke, audit) melaluinya, ditandatangani dengan identitas AWS Anda (IAM Identity Center: `aws sso login`). Identitas petugas dan kantor lalu diambil dari registri petugas, bukan dari pilihan."),
+    ("api", "API petugas (mis. https://abc123.execute-api.ap-southeast-3.amazonaws.com): perintah loket (employee show, employee export, email change/pending/approve/reject, account unlock, account remove-second-factor, account remove-passkeys, session revoke, audit) melaluinya, ditandatangani dengan identitas AWS Anda (IAM Identity Center: `aws sso login`). Identitas petugas dan kantor lalu diambil dari registri petugas, bukan dari pilihan."),
     ("profile", "Profil AWS untuk menandatangani (bawaan: rantai standar, mis. AWS_PROFILE)."),
     ("operator", "Tanpa --api: ID petugas Anda (NIP atau ID staf), dicatat di audit."),
     ("office", "Kode kantor Anda (mis. KANREG-I), dicatat di audit."),
@@ -35,6 +35,7 @@ const ARGS_ID: &[(&str, &str)] = &[
     ("second_role", "ID petugas ini sudah terdaftar untuk identitas lain dan ini peran kedua orang yang sama (permission set lain): tetap daftarkan. Aturan dua petugas membandingkan ID petugas, jadi orang ini tetap tidak dapat menyetujui permintaannya sendiri."),
     ("name", "Nama petugas."),
     ("office_code", "Kode kantor petugas."),
+    ("passkey_id", "Hanya passkey ini (ID-nya, dari `employee show --json`)."),
     ("office_name", "Nama kantor seperti dibaca pegawai dalam pemberitahuan dan riwayat aktivitasnya (mis. \"Kantor Regional IV BKN Makassar\"); tanpa itu nama dibuat dari kodenya."),
     ("scope", "`bkn` (kantor BKN: semua pegawai) atau `instansi:<nama>` (unit SDM instansi: hanya pegawainya sendiri)."),
     ("new_email", "Alamat email baru."),

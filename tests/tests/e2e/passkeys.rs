@@ -333,3 +333,97 @@ fn uuid_bytes(text: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
         .collect()
 }
+
+fn admin(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(workspace_bin("sapk-admin"))
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .args(["--operator", "RINA", "--office", "KANREG-I"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sapk-admin");
+    out
+}
+
+/// A lost phone: the counter sees the employee's passkeys, and after the in-person check
+/// removes them; every session ends, the phone no longer signs in, the owner is told. A
+/// wrong NIK removes nothing.
+#[tokio::test]
+async fn a_lost_phones_passkeys_are_removed_at_the_counter() {
+    let app = passkey_app().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    let mut phone = Device::at(PAGE);
+    assert_eq!(add(&app, &token, &mut phone, None).await.status, 201);
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let out = admin(&app, &["employee", "show", NIP]);
+    assert!(text(&out).contains("Android (Pixel)"), "{}", text(&out));
+    let out = admin(
+        &app,
+        &[
+            "account",
+            "remove-passkeys",
+            NIP,
+            "--nik",
+            "3174052709860001",
+            "--document",
+            "ktp",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "a wrong NIK: {}", text(&out));
+    let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+    assert_eq!(app.store.list_passkeys(&nip).await.unwrap().len(), 1);
+    let out = admin(
+        &app,
+        &[
+            "--json",
+            "account",
+            "remove-passkeys",
+            NIP,
+            "--nik",
+            "3174052609860001",
+            "--document",
+            "ktp",
+            "--yes",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["outcome"]["removed"], json!(["Android (Pixel)"]));
+    assert_eq!(app.store.list_passkeys(&nip).await.unwrap(), vec![]);
+    assert_eq!(app.session(&token).await.status, 401, "sessions ended");
+    let a = sign_in(&app, &assertion(&app, &mut phone).await).await;
+    assert_eq!((a.status, a.code().as_str()), (401, "invalid_passkey"));
+    assert!(app
+        .outbox()
+        .await
+        .iter()
+        .any(|m| m.to == EMAIL && m.subject == "Passkey dihapus dari akun SAPK Anda"));
+    // Nothing left to remove: said, exit 1.
+    let out = admin(
+        &app,
+        &[
+            "--json",
+            "account",
+            "remove-passkeys",
+            NIP,
+            "--nik",
+            "3174052609860001",
+            "--document",
+            "ktp",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["reason"],
+        "no_passkey"
+    );
+}

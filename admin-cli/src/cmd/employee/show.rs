@@ -110,6 +110,26 @@ fn state_rows(o: &sapk_core::staff::EmployeeOverview, l: Lang, z: Zone) -> Rows 
             .into(),
         ),
         (
+            "Passkey".into(),
+            if o.passkeys.is_empty() {
+                l.pick("tidak ada", "none").to_owned()
+            } else {
+                let names: Vec<String> = o
+                    .passkeys
+                    .iter()
+                    .map(|p| sapk_core::i18n::printable(&p.name))
+                    .collect();
+                format!(
+                    "{}; {}",
+                    names.join(", "),
+                    l.pick(
+                        "hapus bila perangkat hilang: account remove-passkeys",
+                        "remove a lost device's: account remove-passkeys"
+                    )
+                )
+            },
+        ),
+        (
             l.pick("Kode reset aktif", "Active reset code").into(),
             match &o.active_code {
                 Some(c) => match l {

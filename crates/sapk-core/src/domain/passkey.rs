@@ -69,6 +69,38 @@ impl RelyingParty {
     }
 }
 
+/// A passkey as its owner (or a counter officer) sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether the passkey is synced (backed up) across the person's devices, as its last
+    /// use said.
+    pub synced: bool,
+}
+
+impl PasskeyView {
+    pub fn of(p: &crate::domain::records::PasskeyRecord) -> PasskeyView {
+        let synced = serde_json::from_str::<Passkey>(&p.credential)
+            .ok()
+            .and_then(|k| serde_json::to_value(&k).ok())
+            .and_then(|v| {
+                v.pointer("/cred/backup_state")
+                    .and_then(serde_json::Value::as_bool)
+            })
+            .unwrap_or(false);
+        PasskeyView {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+            synced,
+        }
+    }
+}
+
 /// A credential ID as stored and shown: base64url without padding.
 pub fn credential_id_text(raw: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(raw)

@@ -16,6 +16,6 @@ pub mod reset;
 pub mod second_step;
 pub mod session;
 
-pub use passkey::PasskeyView;
+pub use crate::domain::passkey::PasskeyView;
 pub use second_step::{RecoveryCodes, TotpEnrolment};
 pub use session::ActivityItem;

@@ -15,8 +15,8 @@
 
 use crate::domain::passkey::{
     answered_challenge, clean_name, credential_id_text, DiscoverableAuthentication, Passkey,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, RelyingParty, Uuid,
-    CEREMONY_SECS, MAX_PASSKEYS,
+    PasskeyRegistration, PasskeyView, PublicKeyCredential, RegisterPublicKeyCredential,
+    RelyingParty, Uuid, CEREMONY_SECS, MAX_PASSKEYS,
 };
 use crate::mail;
 use crate::ports::{Account, CeremonyRecord, PasskeyRecord, StoreError};
@@ -26,35 +26,6 @@ use crate::text::audit_text::{Action, Outcome};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tracing::{info, instrument, warn};
-
-/// A passkey as its owner (or a counter officer) sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PasskeyView {
-    pub id: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Whether the passkey is synced (backed up) across the person's devices, as its last
-    /// use said.
-    pub synced: bool,
-}
-
-impl PasskeyView {
-    pub(crate) fn of(p: &PasskeyRecord) -> PasskeyView {
-        let synced = serde_json::from_str::<Passkey>(&p.credential)
-            .ok()
-            .and_then(|k| serde_json::to_value(&k).ok())
-            .and_then(|v| v.pointer("/cred/backup_state").and_then(Value::as_bool))
-            .unwrap_or(false);
-        PasskeyView {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            created_at: p.created_at,
-            last_used_at: p.last_used_at,
-            synced,
-        }
-    }
-}
 
 impl Public<'_> {
     /// `POST /v1/account/passkeys/options`: the options for the browser to make a passkey

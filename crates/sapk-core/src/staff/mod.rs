@@ -14,6 +14,7 @@ mod import;
 pub mod mail_status;
 pub mod officer;
 mod overview;
+pub mod passkey_removal;
 mod renumber;
 mod shared;
 
@@ -135,6 +136,8 @@ pub enum StaffError {
     RenumberMismatch,
     #[error("the employee has no two-step login to remove")]
     NoSecondFactor,
+    #[error("the employee has no such passkey to remove")]
+    NoPasskey,
     /// The officer ID is active under another principal (named): the same person's
     /// second role needs the supervisor's `--second-role`.
     #[error("officer ID already registered under {0}")]
@@ -163,6 +166,7 @@ impl StaffError {
             StaffError::NewNipInUse => Reason::NewNipInUse,
             StaffError::RenumberMismatch => Reason::RenumberMismatch,
             StaffError::NoSecondFactor => Reason::NoSecondFactor,
+            StaffError::NoPasskey => Reason::NoPasskey,
             StaffError::OfficerIdInUse(_) => Reason::OfficerIdInUse,
             StaffError::EmailTaken { .. } => Reason::EmailInUse,
             StaffError::Store(_) => Reason::Unavailable,
@@ -236,6 +240,12 @@ impl StaffError {
             .pick(
                 "pegawai ini tidak memakai verifikasi dua langkah; tidak ada yang dihapus",
                 "this employee has no two-step login; nothing was removed",
+            )
+            .into(),
+        StaffError::NoPasskey => lang
+            .pick(
+                "pegawai ini tidak punya passkey itu; tidak ada yang dihapus",
+                "this employee has no such passkey; nothing was removed",
             )
             .into(),
         StaffError::OfficerIdInUse(other) => format!(

@@ -74,6 +74,9 @@ pub struct EmployeeOverview {
     /// What became of the last e-mail (delivered, bounced…), from the mail service's events.
     #[serde(default)]
     pub mail_status: Option<crate::domain::mail_status::MailStatus>,
+    /// The employee's passkeys (names and dates), oldest first.
+    #[serde(default)]
+    pub passkeys: Vec<crate::domain::passkey::PasskeyView>,
 }
 
 impl Staff<'_> {
@@ -141,10 +144,18 @@ impl Staff<'_> {
         };
         let recent_audit: Vec<_> = recent_audit.into_iter().take(audit_limit).collect();
         let mail_status = self.store.get_mail_status(&nip).await?;
+        let passkeys = self
+            .store
+            .list_passkeys(&nip)
+            .await?
+            .iter()
+            .map(crate::domain::passkey::PasskeyView::of)
+            .collect();
         Ok(EmployeeOverview {
             new_email_holders: holders.named,
             new_email_elsewhere: holders.elsewhere,
             mail_status,
+            passkeys,
             facts: nip.facts().clone(),
             nip,
             name: a.name.into_string(),

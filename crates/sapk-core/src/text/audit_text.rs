@@ -165,6 +165,7 @@ codes!(
         Deactivated = "deactivated" => ("petugas nonaktif", "officer deactivated"),
         OutOfScope = "out_of_scope" => ("di luar instansi petugas", "outside the officer's agency"),
         NoSecondFactor = "no_second_factor" => ("verifikasi dua langkah tidak aktif", "no two-step login"),
+        NoPasskey = "no_passkey" => ("tidak ada passkey itu", "no such passkey"),
     }
 );
 
@@ -219,6 +220,7 @@ mod tests {
             StaffError::NewNipInUse,
             StaffError::RenumberMismatch,
             StaffError::NoSecondFactor,
+            StaffError::NoPasskey,
             StaffError::OfficerIdInUse("arn".into()),
             StaffError::Store(crate::ports::StoreError::Unavailable("x".into())),
         ];

@@ -105,6 +105,7 @@ pub(crate) fn staff_problem(e: &StaffError, lang: Lang) -> StaffProblem {
         StaffError::UnknownNip => (StatusCode::NOT_FOUND, "not_found"),
         StaffError::Conflict => (StatusCode::CONFLICT, "conflict"),
         StaffError::NoSecondFactor => (StatusCode::CONFLICT, "no_second_factor"),
+        StaffError::NoPasskey => (StatusCode::CONFLICT, "no_passkey"),
         StaffError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         _ => (StatusCode::BAD_REQUEST, "invalid_request"),
     };

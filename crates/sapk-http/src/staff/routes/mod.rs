@@ -13,6 +13,7 @@ mod email_exception_view;
 mod employee;
 mod export;
 mod factor_remove;
+mod passkeys_remove;
 mod sessions_revoke;
 mod unlock;
 
@@ -118,6 +119,8 @@ pub const EMAIL_EXCEPTION_REJECT: StaffRouteDef = email_exception_reject::ROUTE;
 pub const UNLOCK: StaffRouteDef = unlock::ROUTE;
 /// `POST …/{nip}/second-factor/remove`.
 pub const FACTOR_REMOVE: StaffRouteDef = factor_remove::ROUTE;
+/// `POST …/{nip}/passkeys/remove`: a lost device's passkeys, after the identity check.
+pub const PASSKEYS_REMOVE: StaffRouteDef = passkeys_remove::ROUTE;
 /// `POST …/{nip}/sessions/revoke`.
 pub const SESSIONS_REVOKE: StaffRouteDef = sessions_revoke::ROUTE;
 /// `POST …/{nip}/export`: the subject access export (UU PDP art. 32).
@@ -128,7 +131,7 @@ pub const AUDIT: StaffRouteDef = audit::ROUTE;
 pub const AUDIT_VERIFY: StaffRouteDef = audit_verify::ROUTE;
 
 /// Every staff route.
-pub const ALL: [StaffRoute; 12] = [
+pub const ALL: [StaffRoute; 13] = [
     &EMPLOYEE,
     &EMAIL_CHANGE,
     &EMAIL_EXCEPTION,
@@ -137,6 +140,7 @@ pub const ALL: [StaffRoute; 12] = [
     &EMAIL_EXCEPTION_REJECT,
     &UNLOCK,
     &FACTOR_REMOVE,
+    &PASSKEYS_REMOVE,
     &SESSIONS_REVOKE,
     &EXPORT,
     &AUDIT,

@@ -1,0 +1,158 @@
+//! Passkeys removed at a counter, after the in-person identity check (a lost or stolen phone
+//! whose passkeys should no longer sign in). A reset by e-mail code never removes them.
+
+use crate::domain::nip::Nip;
+use crate::mail;
+use crate::service::Staff;
+use crate::staff::{ChangeError, CheckFailure, DocumentSeen, IdentityCheck, Operator, StaffError};
+use crate::text::audit_text::{Action, Outcome, Reason};
+use serde_json::json;
+
+/// A removal as the counter submits it: the identity check of an e-mail change, the
+/// passkey (`id`; none: every passkey of the employee), the account version looked at.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "PasskeyRemovalBody")]
+pub struct PasskeyRemovalRequest {
+    #[serde(flatten)]
+    pub identity: IdentityCheck,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub if_version: Option<u64>,
+}
+
+/// The request's JSON as read, any other field refused (see `FactorRemovalRequest`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasskeyRemovalBody {
+    #[serde(default)]
+    nik: Option<String>,
+    #[serde(default)]
+    documents: Vec<DocumentSeen>,
+    #[serde(default)]
+    person_confirmed: bool,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    if_version: Option<u64>,
+}
+
+impl From<PasskeyRemovalBody> for PasskeyRemovalRequest {
+    fn from(b: PasskeyRemovalBody) -> Self {
+        PasskeyRemovalRequest {
+            identity: IdentityCheck {
+                nik: b.nik,
+                documents: b.documents,
+                person_confirmed: b.person_confirmed,
+            },
+            id: b.id,
+            if_version: b.if_version,
+        }
+    }
+}
+
+/// What a removal did.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PasskeyRemoval {
+    /// The names of the passkeys removed.
+    pub removed: Vec<String>,
+    /// Whether the account's e-mail was told (`None`: it has none).
+    pub notified: Option<bool>,
+}
+
+impl Staff<'_> {
+    /// Removes the employee's passkey `id` (or every one) after the officer checked their
+    /// identity in person as for an e-mail change; every session ends (the credential
+    /// version moves). Audited with the identity record; the account's e-mail is told.
+    /// Every refusal is audited too.
+    pub async fn remove_passkeys(
+        self,
+        nip: &Nip,
+        req: &PasskeyRemovalRequest,
+        op: &Operator,
+        lang: crate::text::i18n::Lang,
+    ) -> Result<PasskeyRemoval, ChangeError> {
+        let action = Action::PasskeyRemove;
+        let Some(pii) = self.pii_key.as_ref() else {
+            return Err(StaffError::NoPiiKey.into());
+        };
+        let (nik, documents, base) = match req.identity.record(pii) {
+            Ok(x) => x,
+            Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
+        };
+        let Some(account) = self
+            .store
+            .get_account(nip)
+            .await
+            .map_err(StaffError::from)?
+        else {
+            self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
+                .await?;
+            return Err(StaffError::UnknownNip.into());
+        };
+        let failure = req
+            .identity
+            .failure(documents.as_deref())
+            .or_else(|| nik.check_against(nip).err().map(CheckFailure::NikMismatch));
+        if let Some(f) = failure {
+            return Err(self.refuse_check(op, nip, action, f, &base).await);
+        }
+        if req.if_version.is_some_and(|v| v != account.version) {
+            self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
+                .await?;
+            return Err(StaffError::Conflict.into());
+        }
+        let chosen: Vec<_> = self
+            .store
+            .list_passkeys(nip)
+            .await
+            .map_err(StaffError::from)?
+            .into_iter()
+            .filter(|p| req.id.as_deref().is_none_or(|id| p.id == id))
+            .collect();
+        if chosen.is_empty() {
+            self.refuse_audited(op, nip, action, Reason::NoPasskey, base)
+                .await?;
+            return Err(StaffError::NoPasskey.into());
+        }
+        let mut removed = Vec::new();
+        for p in &chosen {
+            if self
+                .store
+                .delete_passkey(nip, &p.id)
+                .await
+                .map_err(StaffError::from)?
+            {
+                removed.push(p.name.clone());
+            }
+        }
+        // Every session ends: one may be on the lost device.
+        let now = self.now();
+        let mut updated = account.clone();
+        updated.credential_version += 1;
+        updated.updated_at = now;
+        self.store
+            .update_account(&updated, account.version)
+            .await
+            .map_err(StaffError::from)?;
+        let mut details = base;
+        details["removed"] = json!(removed);
+        self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Done, details))
+            .await?;
+        let notified = match &account.email {
+            Some(email) => Some(
+                self.send(mail::passkey_email(
+                    email,
+                    account.name.as_str(),
+                    &removed.join(", "),
+                    false,
+                    now,
+                    lang,
+                ))
+                .await,
+            ),
+            None => None,
+        };
+        Ok(PasskeyRemoval { removed, notified })
+    }
+}
