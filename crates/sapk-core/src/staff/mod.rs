@@ -242,12 +242,7 @@ impl StaffError {
                 "this employee has no two-step login; nothing was removed",
             )
             .into(),
-        StaffError::NoPasskey => lang
-            .pick(
-                "pegawai ini tidak punya passkey itu; tidak ada yang dihapus",
-                "this employee has no such passkey; nothing was removed",
-            )
-            .into(),
+        StaffError::NoPasskey => lang.pick("pegawai ini tidak punya passkey itu; tidak ada yang dihapus", "this employee has no such passkey; nothing was removed").into(),
         StaffError::OfficerIdInUse(other) => format!(
             "{} {other}. {}",
             lang.pick("ID petugas ini sudah terdaftar aktif untuk identitas", "this officer ID is already registered and active for the identity"),

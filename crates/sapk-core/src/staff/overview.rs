@@ -144,18 +144,11 @@ impl Staff<'_> {
         };
         let recent_audit: Vec<_> = recent_audit.into_iter().take(audit_limit).collect();
         let mail_status = self.store.get_mail_status(&nip).await?;
-        let passkeys = self
-            .store
-            .list_passkeys(&nip)
-            .await?
-            .iter()
-            .map(crate::domain::passkey::PasskeyView::of)
-            .collect();
         Ok(EmployeeOverview {
             new_email_holders: holders.named,
             new_email_elsewhere: holders.elsewhere,
             mail_status,
-            passkeys,
+            passkeys: self.passkey_views(&nip).await?,
             facts: nip.facts().clone(),
             nip,
             name: a.name.into_string(),

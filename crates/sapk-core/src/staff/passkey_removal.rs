@@ -61,6 +61,35 @@ pub struct PasskeyRemoval {
 }
 
 impl Staff<'_> {
+    /// The employee's passkeys as the counter shows them.
+    pub(crate) async fn passkey_views(
+        &self,
+        nip: &Nip,
+    ) -> Result<Vec<crate::domain::passkey::PasskeyView>, StaffError> {
+        Ok(self
+            .store
+            .list_passkeys(nip)
+            .await?
+            .iter()
+            .map(crate::domain::passkey::PasskeyView::of)
+            .collect())
+    }
+
+    /// Deletes `chosen`; the names of those that were still there.
+    async fn delete_passkeys(
+        &self,
+        nip: &Nip,
+        chosen: &[crate::ports::PasskeyRecord],
+    ) -> Result<Vec<String>, StaffError> {
+        let mut removed = Vec::new();
+        for p in chosen {
+            if self.store.delete_passkey(nip, &p.id).await? {
+                removed.push(p.name.clone());
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes the employee's passkey `id` (or every one) after the officer checked their
     /// identity in person as for an e-mail change; every session ends (the credential
     /// version moves). Audited with the identity record; the account's e-mail is told.
@@ -115,17 +144,7 @@ impl Staff<'_> {
                 .await?;
             return Err(StaffError::NoPasskey.into());
         }
-        let mut removed = Vec::new();
-        for p in &chosen {
-            if self
-                .store
-                .delete_passkey(nip, &p.id)
-                .await
-                .map_err(StaffError::from)?
-            {
-                removed.push(p.name.clone());
-            }
-        }
+        let removed = self.delete_passkeys(nip, &chosen).await?;
         // Every session ends: one may be on the lost device.
         let now = self.now();
         let mut updated = account.clone();
