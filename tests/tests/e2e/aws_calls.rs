@@ -697,8 +697,9 @@ async fn login_flow(run: &mut Run<'_>, nip: &str) {
     assert!(s < 300, "{s} {b}");
 }
 
-/// Passkeys through the login function, served at a page's domain: one added (options,
-/// the phone's credential), listed, signed in with, removed.
+/// Passkeys through the login function, served at a page's domain: two added (options, a
+/// device's credential), listed, one signed in with and removed (the other is the staff
+/// flow's to remove).
 async fn passkey_flow(run: &mut Run<'_>, token: &str) {
     const PAGE: &str = "https://akun.bkn.go.id";
     let login = run
@@ -732,6 +733,32 @@ async fn passkey_flow(run: &mut Run<'_>, token: &str) {
         )
         .await;
     assert_eq!(s, 201, "{b}");
+    // A second device's, left for the counter to remove (the staff flow).
+    let (_, options) = run
+        .api(
+            &login,
+            f,
+            "POST",
+            "/v1/account/passkeys/options",
+            Some(json!({ "current_password": PW2 })),
+            Some(token),
+        )
+        .await;
+    let laptop = sapk_e2e::passkey_device::Device::at(PAGE)
+        .create(&options)
+        .await
+        .expect("a credential");
+    let (s, b2) = run
+        .api(
+            &login,
+            f,
+            "POST",
+            "/v1/account/passkeys/add",
+            Some(json!({ "credential": laptop })),
+            Some(token),
+        )
+        .await;
+    assert_eq!(s, 201, "{b2}");
     let id = b["passkey"]["id"].as_str().expect("an id").to_owned();
     let (s, b) = run
         .api(&login, f, "GET", "/v1/account/passkeys", None, Some(token))
@@ -849,6 +876,16 @@ async fn staff_flow(run: &mut Run<'_>, nip: &str, held: &str) {
         )
         .await;
     assert_eq!(s, 200, "the authenticator set up at login is removed: {b}");
+    let (s, b) = run
+        .staff(
+            &staff,
+            "POST",
+            &format!("{base}/passkeys/remove"),
+            Some(check(json!({}))),
+            ANDI,
+        )
+        .await;
+    assert_eq!(s, 200, "the passkey left at login is removed: {b}");
     for (method, suffix) in [
         ("POST", "/unlock"),
         ("POST", "/sessions/revoke"),
