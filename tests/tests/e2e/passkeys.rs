@@ -427,3 +427,57 @@ async fn a_lost_phones_passkeys_are_removed_at_the_counter() {
         "no_passkey"
     );
 }
+
+/// Ten passkeys at most, however many ceremonies were started at once; and a passkey left
+/// under a number by an earlier holder (a renumbering that raced its addition) never signs in
+/// to the number's next holder.
+#[tokio::test]
+async fn the_cap_holds_and_a_number_s_next_holder_is_not_signed_in() {
+    let app = passkey_app().await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    for _ in 0..9 {
+        assert_eq!(
+            add(&app, &token, &mut Device::at(PAGE), None).await.status,
+            201
+        );
+    }
+    let start = || async {
+        app.post_bearer(
+            "/v1/account/passkeys/options",
+            &token,
+            json!({ "current_password": STRONG }),
+        )
+        .await
+        .json()
+    };
+    let (first, second) = (start().await, start().await);
+    for (options, want) in [(first, 201), (second, 409)] {
+        let credential = Device::at(PAGE).create(&options).await.unwrap();
+        let a = app
+            .post_bearer(
+                "/v1/account/passkeys/add",
+                &token,
+                json!({ "credential": credential }),
+            )
+            .await;
+        assert_eq!(a.status, want, "{}", a.json());
+    }
+
+    // Ayu's passkey stays under her old number; the number is later given to someone else.
+    let ayu = app.activate(AYU, AYU_EMAIL, STRONG).await;
+    let mut phone = Device::at(PAGE);
+    assert_eq!(add(&app, &ayu, &mut phone, None).await.status, 201);
+    let db = rusqlite::Connection::open(app.data_dir().join("sapk.db")).unwrap();
+    db.execute("DELETE FROM accounts WHERE nip = ?1", [AYU])
+        .unwrap();
+    app.clock.advance(chrono::Duration::minutes(1));
+    app.seed(AYU, "Orang Lain", "orang.lain@example.go.id")
+        .await;
+    let a = sign_in(&app, &assertion(&app, &mut phone).await).await;
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (401, "invalid_passkey"),
+        "{}",
+        a.json()
+    );
+}

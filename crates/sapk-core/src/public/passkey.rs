@@ -143,6 +143,15 @@ impl Public<'_> {
         let Ok(passkey) = rp.webauthn.finish_passkey_registration(&credential, &state) else {
             return Err(refused("not_verified").await);
         };
+        // The cap again: several ceremonies may have been started at once.
+        let held = self
+            .store
+            .list_passkeys(&account.nip)
+            .await
+            .map_err(store_down)?;
+        if held.len() >= MAX_PASSKEYS {
+            return Err(AuthError::TooManyPasskeys);
+        }
         let now = self.now();
         let record = PasskeyRecord {
             id: credential_id_text(passkey.cred_id().as_ref()),
@@ -159,6 +168,18 @@ impl Public<'_> {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(refused("registered_already").await),
             Err(e) => return Err(store_down(e)),
+        }
+        // The account as it is now: a renumbering (or a reset ending every session) that
+        // came between the session's check and the insert would leave the passkey with a
+        // number the account no longer has.
+        let now_account = self
+            .store
+            .get_account(&account.nip)
+            .await
+            .map_err(store_down)?;
+        if now_account.is_none_or(|a| a.credential_version != account.credential_version) {
+            let _ = self.store.delete_passkey(&account.nip, &record.id).await;
+            return Err(refused("account_changed").await);
         }
         let mut ev = self.public_event(&account.nip, meta, Action::PasskeyAdd, Outcome::Succeeded);
         ev.details = json!({ "name": record.name });
@@ -381,7 +402,9 @@ impl Service {
             .get_account(&record.nip)
             .await
             .map_err(store_down)?;
-        let Some(account) = account else {
+        // A passkey made before its account existed belongs to an earlier holder of the
+        // number (left behind by a renumbering): never this account's.
+        let Some(account) = account.filter(|a| a.created_at <= record.created_at) else {
             return Err(failed("no_account").await);
         };
         passkey.update_credential(&result);

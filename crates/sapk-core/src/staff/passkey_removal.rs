@@ -75,6 +75,27 @@ impl Staff<'_> {
             .collect())
     }
 
+    /// Moves the account's credential version (every session and code ends), re-reading
+    /// the account when another write came first (a few times).
+    async fn end_sessions(&self, mut account: crate::ports::Account) -> Result<(), StaffError> {
+        for _ in 0..4 {
+            let mut updated = account.clone();
+            updated.credential_version += 1;
+            updated.updated_at = self.now();
+            match self.store.update_account(&updated, account.version).await {
+                Ok(()) => return Ok(()),
+                Err(crate::ports::StoreError::Conflict(_)) => {
+                    match self.store.get_account(&account.nip).await? {
+                        Some(a) => account = a,
+                        None => return Err(StaffError::UnknownNip),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StaffError::Conflict)
+    }
+
     /// Deletes `chosen`; the names of those that were still there.
     async fn delete_passkeys(
         &self,
@@ -144,16 +165,11 @@ impl Staff<'_> {
                 .await?;
             return Err(StaffError::NoPasskey.into());
         }
-        let removed = self.delete_passkeys(nip, &chosen).await?;
-        // Every session ends: one may be on the lost device.
+        // Every session ends first (one may be on the lost device), so that a removal cut
+        // short never leaves them live; then the passkeys go.
         let now = self.now();
-        let mut updated = account.clone();
-        updated.credential_version += 1;
-        updated.updated_at = now;
-        self.store
-            .update_account(&updated, account.version)
-            .await
-            .map_err(StaffError::from)?;
+        self.end_sessions(account.clone()).await?;
+        let removed = self.delete_passkeys(nip, &chosen).await?;
         let mut details = base;
         details["removed"] = json!(removed);
         self.staff_audit(self.staff_event(op, Some(nip), action, Outcome::Done, details))
