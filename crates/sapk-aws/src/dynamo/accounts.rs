@@ -22,57 +22,13 @@ impl Accounts for DynamoStore {
     /// BatchGetItem, 100 keys a call (DynamoDB's limit), strongly consistent; keys the
     /// service leaves unprocessed (throttling) are asked again, a bounded number of times.
     async fn get_accounts(&self, nips: &[Nip]) -> Result<Vec<Option<Account>>, StoreError> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut unique: Vec<&str> = nips.iter().map(Nip::as_str).collect();
         unique.sort_unstable();
         unique.dedup();
         let mut found: HashMap<String, Account> = HashMap::new();
-        for chunk in unique.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|k| HashMap::from([("nip".to_owned(), s(*k))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            );
-            let mut attempt = 0u32;
-            while let Some(req) = request.take() {
-                attempt += 1;
-                if attempt > 8 {
-                    return Err(StoreError::Unavailable(
-                        "BatchGetItem left keys unprocessed 8 times".into(),
-                    ));
-                }
-                if attempt > 1 {
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
-                        .await;
-                }
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.tables.accounts, req)
-                    .send()
-                    .await
-                    .map_err(sdk)?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.tables.accounts)
-                    .unwrap_or_default()
-                {
-                    let a = read_account(&item)?;
-                    found.insert(a.nip.as_str().to_owned(), a);
-                }
-                request = out
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.tables.accounts)
-                    .filter(|k| !k.keys().is_empty());
-            }
+        for item in self.batch_get_accounts_items(&unique).await? {
+            let a = read_account(&item)?;
+            found.insert(a.nip.as_str().to_owned(), a);
         }
         Ok(nips
             .iter()

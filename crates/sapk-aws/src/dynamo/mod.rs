@@ -187,6 +187,65 @@ fn transaction_error<R: std::fmt::Debug>(
     sdk(e)
 }
 
+impl DynamoStore {
+    /// The accounts table's items under `keys` (`nip` values: NIPs, or keys such as
+    /// `passkey#<id>`), in no order: BatchGetItem, 100 keys a call (DynamoDB's limit), strongly
+    /// consistent; keys the service leaves unprocessed (throttling) are asked again, a bounded
+    /// number of times.
+    pub(crate) async fn batch_get_accounts_items(
+        &self,
+        keys: &[&str],
+    ) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|k| HashMap::from([("nip".to_owned(), s(*k))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            let mut attempt = 0u32;
+            while let Some(req) = request.take() {
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::Unavailable(
+                        "BatchGetItem left keys unprocessed 8 times".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
+                        .await;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.tables.accounts, req)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                found.extend(
+                    out.responses
+                        .unwrap_or_default()
+                        .remove(&self.tables.accounts)
+                        .unwrap_or_default(),
+                );
+                request = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.tables.accounts)
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// Every item of a paginated Scan or Query: `page` asks for the page after a start key and
 /// gives its items and the next start key.
 async fn all_pages<F, Fut>(mut page: F) -> Result<Vec<Item>, StoreError>

@@ -8,7 +8,7 @@
 //! taken by a delete that returns it (only one of two takes gets it).
 
 use super::*;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Update};
+use aws_sdk_dynamodb::types::Update;
 use sapk_core::ports::Passkeys;
 
 pub(super) fn passkey_key(id: &str) -> AttributeValue {
@@ -152,50 +152,13 @@ impl DynamoStore {
     }
 
     async fn get_passkeys(&self, ids: &[String]) -> Result<Vec<PasskeyRecord>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in ids.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| HashMap::from([("nip".to_owned(), passkey_key(id))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(bad)?,
-            );
-            let mut attempt = 0u32;
-            while let Some(req) = request.take() {
-                attempt += 1;
-                if attempt > 8 {
-                    return Err(StoreError::Unavailable(
-                        "BatchGetItem left passkeys unprocessed 8 times".into(),
-                    ));
-                }
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.tables.accounts, req)
-                    .send()
-                    .await
-                    .map_err(sdk)?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.tables.accounts)
-                    .unwrap_or_default()
-                {
-                    found.push(read_passkey(&item)?);
-                }
-                request = out
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.tables.accounts)
-                    .filter(|k| !k.keys().is_empty());
-            }
-        }
-        Ok(found)
+        let keys: Vec<String> = ids.iter().map(|id| format!("passkey#{id}")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.batch_get_accounts_items(&keys)
+            .await?
+            .iter()
+            .map(read_passkey)
+            .collect()
     }
 }
 

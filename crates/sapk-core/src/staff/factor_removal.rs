@@ -61,23 +61,20 @@ pub struct FactorRemoval {
 }
 
 impl Staff<'_> {
-    /// Removes the authenticator (and its recovery codes) of an employee who lost it, after
-    /// the officer checked their identity in person as for an e-mail change. Every session
-    /// ends (the credential version moves); the employee signs in with the password and may
-    /// set up a new authenticator. Audited with the identity record; the account's e-mail
-    /// is told. Every refusal is audited too.
-    pub async fn remove_second_factor(
-        self,
+    /// The in-person identity check of a removal at the counter (an authenticator, a
+    /// device's passkeys), as for an e-mail change: the employee's account and the identity
+    /// record to audit with, or the refusal (audited under `action`).
+    pub(crate) async fn identity_checked(
+        &self,
         nip: &Nip,
-        req: &FactorRemovalRequest,
+        identity: &IdentityCheck,
         op: &Operator,
-        lang: crate::text::i18n::Lang,
-    ) -> Result<FactorRemoval, ChangeError> {
-        let action = Action::SecondFactorRemove;
+        action: Action,
+    ) -> Result<(crate::ports::Account, serde_json::Value), ChangeError> {
         let Some(pii) = self.pii_key.as_ref() else {
             return Err(StaffError::NoPiiKey.into());
         };
-        let (nik, documents, base) = match req.identity.record(pii) {
+        let (nik, documents, base) = match identity.record(pii) {
             Ok(x) => x,
             Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
         };
@@ -91,13 +88,31 @@ impl Staff<'_> {
                 .await?;
             return Err(StaffError::UnknownNip.into());
         };
-        let failure = req
-            .identity
+        let failure = identity
             .failure(documents.as_deref())
             .or_else(|| nik.check_against(nip).err().map(CheckFailure::NikMismatch));
         if let Some(f) = failure {
             return Err(self.refuse_check(op, nip, action, f, &base).await);
         }
+        Ok((account, base))
+    }
+
+    /// Removes the authenticator (and its recovery codes) of an employee who lost it, after
+    /// the officer checked their identity in person as for an e-mail change. Every session
+    /// ends (the credential version moves); the employee signs in with the password and may
+    /// set up a new authenticator. Audited with the identity record; the account's e-mail
+    /// is told. Every refusal is audited too.
+    pub async fn remove_second_factor(
+        self,
+        nip: &Nip,
+        req: &FactorRemovalRequest,
+        op: &Operator,
+        lang: crate::text::i18n::Lang,
+    ) -> Result<FactorRemoval, ChangeError> {
+        let action = Action::SecondFactorRemove;
+        let (account, base) = self
+            .identity_checked(nip, &req.identity, op, action)
+            .await?;
         let Some(factor) = &account.second_factor else {
             self.refuse_audited(op, nip, action, Reason::NoSecondFactor, base)
                 .await?;

@@ -4,7 +4,7 @@
 use crate::domain::nip::Nip;
 use crate::mail;
 use crate::service::Staff;
-use crate::staff::{ChangeError, CheckFailure, DocumentSeen, IdentityCheck, Operator, StaffError};
+use crate::staff::{ChangeError, DocumentSeen, IdentityCheck, Operator, StaffError};
 use crate::text::audit_text::{Action, Outcome, Reason};
 use serde_json::json;
 
@@ -123,30 +123,9 @@ impl Staff<'_> {
         lang: crate::text::i18n::Lang,
     ) -> Result<PasskeyRemoval, ChangeError> {
         let action = Action::PasskeyRemove;
-        let Some(pii) = self.pii_key.as_ref() else {
-            return Err(StaffError::NoPiiKey.into());
-        };
-        let (nik, documents, base) = match req.identity.record(pii) {
-            Ok(x) => x,
-            Err(f) => return Err(self.refuse_check(op, nip, action, f, &json!({})).await),
-        };
-        let Some(account) = self
-            .store
-            .get_account(nip)
-            .await
-            .map_err(StaffError::from)?
-        else {
-            self.refuse_audited(op, nip, action, Reason::UnknownNip, base)
-                .await?;
-            return Err(StaffError::UnknownNip.into());
-        };
-        let failure = req
-            .identity
-            .failure(documents.as_deref())
-            .or_else(|| nik.check_against(nip).err().map(CheckFailure::NikMismatch));
-        if let Some(f) = failure {
-            return Err(self.refuse_check(op, nip, action, f, &base).await);
-        }
+        let (account, base) = self
+            .identity_checked(nip, &req.identity, op, action)
+            .await?;
         if req.if_version.is_some_and(|v| v != account.version) {
             self.refuse_audited(op, nip, action, Reason::ConcurrentChange, base)
                 .await?;
