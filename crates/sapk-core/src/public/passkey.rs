@@ -61,7 +61,7 @@ impl Public<'_> {
             self.store
                 .update_account(&updated, account.version)
                 .await
-                .map_err(|_| AuthError::Unauthorized)?;
+                .map_err(crate::public::second_step::changed_meanwhile)?;
         }
         let existing = self
             .store
@@ -350,10 +350,8 @@ impl Service {
         let limit = self.config.limits.login_ip;
         let now = self.now();
         let ip = crate::service::throttle::source_key(meta.source_ip.as_deref());
-        let window = now.timestamp().div_euclid(limit.window_secs);
-        let ends = (window + 1) * limit.window_secs;
-        let key = format!("rl:passkey:ip:{ip}:{window}");
-        let until = DateTime::from_timestamp(ends, 0).unwrap_or(now);
+        let (key, until) =
+            crate::service::rate_limit::window_key(&format!("rl:passkey:ip:{ip}"), limit, now);
         let counts = self
             .store
             .count_hits(&[(key, until)])
@@ -362,7 +360,7 @@ impl Service {
         if counts.first().is_some_and(|c| *c > limit.max) {
             warn!("passkey sign-ins rate limited");
             return Err(AuthError::RateLimited {
-                retry_after_secs: (ends - now.timestamp()).max(1) as u64,
+                retry_after_secs: (until.timestamp() - now.timestamp()).max(1) as u64,
             });
         }
         Ok(())

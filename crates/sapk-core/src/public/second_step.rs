@@ -62,7 +62,7 @@ fn factor_down(e: FactorError) -> AuthError {
 
 /// An account changed between reading and writing (another request of the same user):
 /// nothing was written; try again.
-fn changed_meanwhile(e: StoreError) -> AuthError {
+pub(crate) fn changed_meanwhile(e: StoreError) -> AuthError {
     match e {
         StoreError::Conflict(_) => AuthError::Unavailable {
             retry_after_secs: 1,

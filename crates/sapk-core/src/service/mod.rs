@@ -5,7 +5,7 @@
 
 mod audit;
 pub mod error;
-mod rate_limit;
+pub(crate) mod rate_limit;
 pub mod throttle;
 
 pub(crate) use rate_limit::Limited;

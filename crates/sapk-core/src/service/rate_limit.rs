@@ -36,6 +36,21 @@ impl Limited {
     }
 }
 
+/// The key of the fixed window of `limit` that `now` falls in (`<key>:<window>`), and when
+/// that window ends: each key counts the hits of one window, its record living until then.
+pub(crate) fn window_key(
+    key: &str,
+    limit: crate::domain::config::RateLimit,
+    now: DateTime<Utc>,
+) -> (String, DateTime<Utc>) {
+    let window = now.timestamp().div_euclid(limit.window_secs);
+    let ends = (window + 1) * limit.window_secs;
+    (
+        format!("{key}:{window}"),
+        DateTime::from_timestamp(ends, 0).unwrap_or(now),
+    )
+}
+
 impl Service {
     /// Counts the request against the limits of `action` per source address, per NIP and
     /// address, and per NIP (unknown NIPs count alike, so limits reveal nothing). The three
@@ -73,20 +88,13 @@ impl Service {
             (format!("rl:{name}:nipip:{nip}@{ip}"), by_nip_ip),
             (format!("rl:{name}:nip:{nip}"), by_nip),
         ];
-        // Each key counts the hits of one fixed window; its record lives until the window ends.
         let windows = limits.map(|(key, limit)| {
-            let window = now.timestamp().div_euclid(limit.window_secs);
-            let ends = (window + 1) * limit.window_secs;
-            (key, window, ends, limit.max)
+            let (key, until) = window_key(&key, limit, now);
+            (key, until, limit.max)
         });
         let keys: Vec<(String, DateTime<Utc>)> = windows
             .iter()
-            .map(|(key, window, ends, _)| {
-                (
-                    format!("{key}:{window}"),
-                    DateTime::from_timestamp(*ends, 0).unwrap_or(now),
-                )
-            })
+            .map(|(key, until, _)| (key.clone(), *until))
             .collect();
         let counts = self.store.count_hits(&keys).await.map_err(store_down)?;
         if counts.len() != keys.len() {
@@ -99,8 +107,8 @@ impl Service {
         Ok(windows
             .iter()
             .zip(counts)
-            .filter(|((_, _, _, max), count)| count > max)
-            .map(|((_, _, ends, _), _)| (ends - now.timestamp()).max(1) as u64)
+            .filter(|((_, _, max), count)| count > max)
+            .map(|((_, until, _), _)| (until.timestamp() - now.timestamp()).max(1) as u64)
             .max())
     }
 
