@@ -481,3 +481,100 @@ async fn the_cap_holds_and_a_number_s_next_holder_is_not_signed_in() {
         a.json()
     );
 }
+
+/// A passkey as the second step after a password: asked for when the agency requires
+/// two-step login and the account has a passkey but no authenticator (the password alone
+/// no longer gives a session), offered beside the code when both are on; the password's
+/// challenge is answered only by that account's passkey, once.
+#[tokio::test]
+async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
+    let mut config = test_config();
+    config.help.page_url = Some(format!("{PAGE}/"));
+    config.second_factor_required = sapk_core::config::FactorRequirement::Everyone;
+    let app = spawn_app_with(AppOptions {
+        config,
+        ..AppOptions::default()
+    })
+    .await;
+    app.seed_default().await;
+    app.seed(AYU, "Ayu Lestari", AYU_EMAIL).await;
+    let token = app.activate(NIP, EMAIL, STRONG).await;
+    let mut phone = Device::at(PAGE);
+    assert_eq!(add(&app, &token, &mut phone, None).await.status, 201);
+
+    let login = app.login(NIP, STRONG).await;
+    assert_eq!(login.status, 200, "{}", login.json());
+    let body = login.json();
+    assert!(
+        body.get("access_token").is_none(),
+        "no session on a password alone: {body}"
+    );
+    assert_eq!(
+        body["second_step"],
+        json!({ "code": false, "passkey": true })
+    );
+    let challenge = body["challenge"].as_str().unwrap().to_owned();
+    // No authenticator on this account: a code does not answer it.
+    let code = app
+        .post(
+            "/v1/login/second-factor",
+            json!({ "challenge": challenge, "code": "123456" }),
+        )
+        .await;
+    assert_eq!(code.status, 401, "{}", code.json());
+
+    // Another account's challenge (Ayu, with an authenticator): this passkey does not answer it.
+    let ayu = app.activate(AYU, AYU_EMAIL, STRONG).await;
+    app.enrol(&ayu).await;
+    let theirs = app.login(AYU, STRONG).await.json();
+    assert_eq!(
+        theirs["second_step"],
+        json!({ "code": true, "passkey": false })
+    );
+    for other in [theirs["challenge"].as_str().unwrap(), "not-a-challenge", ""] {
+        let r = app
+            .post(
+                "/v1/login/passkey",
+                json!({ "credential": assertion(&app, &mut phone).await, "challenge": other }),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (401, "invalid_passkey"),
+            "{other}"
+        );
+    }
+
+    // Its own challenge: a session; then the challenge is used up.
+    let s = app
+        .post(
+            "/v1/login/passkey",
+            json!({ "credential": assertion(&app, &mut phone).await, "challenge": challenge }),
+        )
+        .await;
+    assert_eq!(s.status, 200, "{}", s.json());
+    assert_eq!(
+        app.session(s.json()["access_token"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+    let again = app
+        .post(
+            "/v1/login/passkey",
+            json!({ "credential": assertion(&app, &mut phone).await, "challenge": challenge }),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (401, "invalid_passkey")
+    );
+    // Both on: the passkey is offered beside the code.
+    let (uri, _) = app.enrol(&token).await;
+    assert!(uri.starts_with("otpauth://"));
+    let both = app.login(NIP, STRONG).await.json();
+    assert_eq!(
+        both["second_step"],
+        json!({ "code": true, "passkey": true })
+    );
+}

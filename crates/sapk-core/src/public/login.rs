@@ -142,10 +142,28 @@ impl Service {
         now: DateTime<Utc>,
         head: crate::service::Head,
     ) -> Result<LoginStep, AuthError> {
-        let two_step = account
+        let code = account
             .second_factor
             .as_ref()
             .is_some_and(crate::domain::factor::SecondFactor::is_active);
+        // A passkey is a second step too: offered beside the code, and asked for after the
+        // password when the agency requires two-step login and the account has a passkey
+        // but no authenticator (a password alone does not satisfy the requirement then).
+        let required = self
+            .config
+            .second_factor_required
+            .applies(account.instansi.as_deref());
+        let passkey = if (code || required) && self.passkeys.is_some() {
+            !self
+                .store
+                .list_passkeys(nip)
+                .await
+                .map_err(store_down)?
+                .is_empty()
+        } else {
+            false
+        };
+        let two_step = code || passkey;
         let give_back = async {
             if two_step {
                 throttle::give_back_one(self.store.as_ref(), records).await
@@ -162,9 +180,10 @@ impl Service {
         };
         let step = async {
             if two_step {
-                let challenge = self
+                let mut challenge = self
                     .issue_challenge(nip, account.credential_version, now)
                     .await?;
+                (challenge.code, challenge.passkey) = (code, passkey);
                 return Ok(LoginStep::SecondStep(challenge));
             }
             let mut out = self
@@ -182,7 +201,8 @@ impl Service {
         step
     }
 
-    /// Whether the account's agency requires two-step login and it is not on.
+    /// Whether the account's agency requires two-step login and it is not on (an account
+    /// with a passkey is asked for it after the password, so never gets here).
     pub(crate) fn second_factor_required(&self, account: &Account) -> bool {
         self.config
             .second_factor_required

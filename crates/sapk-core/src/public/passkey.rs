@@ -19,7 +19,7 @@ use crate::domain::passkey::{
     RelyingParty, Uuid, CEREMONY_SECS, MAX_PASSKEYS,
 };
 use crate::mail;
-use crate::ports::{Account, CeremonyRecord, PasskeyRecord, StoreError};
+use crate::ports::{Account, CeremonyRecord, PasskeyRecord, SessionRecord, StoreError};
 use crate::service::error::AuthError;
 use crate::service::{store_down, Limited, LoginOutput, Public, RequestMeta, Service};
 use crate::text::audit_text::{Action, Outcome};
@@ -260,15 +260,22 @@ impl Public<'_> {
     }
 
     /// `POST /v1/login/passkey`: the browser's assertion for a sign-in challenge; a session
-    /// when it verifies for a passkey of an account. Every refusal is `invalid_passkey`.
+    /// when it verifies for a passkey of an account. With `second_step` (the challenge a
+    /// right password gave), the passkey must be that account's and the challenge is used
+    /// up. Every refusal is `invalid_passkey`.
     #[instrument(skip_all, fields(action = "passkey_login"))]
     pub async fn passkey_sign_in(
         self,
         answer: &Value,
+        second_step: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<LoginOutput, AuthError> {
         let rp = self.relying_party()?;
         self.rate_limit_source(meta).await?;
+        let after_password = match second_step {
+            None => None,
+            Some(token) => Some(self.live_challenge(token).await?),
+        };
         let ceremony = match self.take_ceremony(answer).await? {
             Some(c) if c.nip.is_none() => c,
             _ => return Err(AuthError::InvalidPasskey),
@@ -297,7 +304,7 @@ impl Public<'_> {
             self.audit(ev).await;
             return Err(AuthError::InvalidPasskey);
         }
-        self.finish_sign_in(rp, record, assertion, state, meta)
+        self.finish_sign_in(rp, record, (assertion, state), after_password, meta)
             .await
     }
 }
@@ -366,12 +373,25 @@ impl Service {
         Ok(())
     }
 
+    /// The second step's challenge `token` as kept, while it lasts (else `invalid_passkey`,
+    /// as every refusal of a passkey sign-in).
+    async fn live_challenge(&self, token: &str) -> Result<(String, SessionRecord), AuthError> {
+        if !Service::token_shape_ok(token) {
+            return Err(AuthError::InvalidPasskey);
+        }
+        let hash = self.challenge_hash(token);
+        match self.store.get_session(&hash).await.map_err(store_down)? {
+            Some(c) if c.expires_at > self.now() => Ok((hash, c)),
+            _ => Err(AuthError::InvalidPasskey),
+        }
+    }
+
     async fn finish_sign_in(
         &self,
         rp: &RelyingParty,
         record: PasskeyRecord,
-        assertion: PublicKeyCredential,
-        state: DiscoverableAuthentication,
+        (assertion, state): (PublicKeyCredential, DiscoverableAuthentication),
+        after_password: Option<(String, SessionRecord)>,
         meta: &RequestMeta,
     ) -> Result<LoginOutput, AuthError> {
         let (nip, name) = (record.nip.clone(), record.name.clone());
@@ -405,6 +425,12 @@ impl Service {
         let Some(account) = account.filter(|a| a.created_at <= record.created_at) else {
             return Err(failed("no_account").await);
         };
+        // After a password: that account's passkey, the account as the password found it.
+        if let Some((_, ch)) = &after_password {
+            if ch.nip != account.nip || ch.credential_version != account.credential_version {
+                return Err(failed("not_the_password_s_account").await);
+            }
+        }
         passkey.update_credential(&result);
         let now = self.now();
         let mut used = record.clone();
@@ -415,12 +441,18 @@ impl Service {
             Err(StoreError::Conflict(_)) => return Err(failed("used_meanwhile").await),
             Err(e) => return Err(store_down(e)),
         }
+        // The password's challenge is used once: of two answers to it, one gets a session.
+        if let Some((hash, _)) = &after_password {
+            if !self.store.delete_session(hash).await.map_err(store_down)? {
+                return Err(failed("challenge_used").await);
+            }
+        }
         let out = self
             .issue_session(&account.nip, account.credential_version, now)
             .await?;
         let mut ev =
             self.public_event(&account.nip, meta, Action::PasskeyLogin, Outcome::Succeeded);
-        ev.details = json!({ "passkey": used.name });
+        ev.details = json!({ "passkey": used.name, "after_password": after_password.is_some() });
         self.audit(ev).await;
         info!("signed in with a passkey");
         // A passkey is a second factor in itself: no two-step set-up is asked for.

@@ -297,7 +297,7 @@ impl Service {
         })
     }
 
-    fn challenge_hash(&self, token: &str) -> String {
+    pub(crate) fn challenge_hash(&self, token: &str) -> String {
         self.key.mac_hex("sapk/challenge/v1", &[token.as_bytes()])
     }
 
@@ -323,6 +323,8 @@ impl Service {
         Ok(Challenge {
             token: SecretString::from(token),
             expires_in: CHALLENGE_TTL_SECS,
+            code: true,
+            passkey: false,
         })
     }
 

@@ -51,12 +51,18 @@ impl std::fmt::Debug for LoginOutput {
 pub struct Challenge {
     pub token: secrecy::SecretString,
     pub expires_in: i64,
+    /// Whether the authenticator's code (or a recovery code) answers it.
+    pub code: bool,
+    /// Whether one of the account's passkeys answers it (`POST /v1/login/passkey`).
+    pub passkey: bool,
 }
 
 impl std::fmt::Debug for Challenge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Challenge")
             .field("expires_in", &self.expires_in)
+            .field("code", &self.code)
+            .field("passkey", &self.passkey)
             .finish_non_exhaustive()
     }
 }
@@ -65,7 +71,8 @@ impl std::fmt::Debug for Challenge {
 #[derive(Debug)]
 pub enum LoginStep {
     Session(LoginOutput),
-    /// Two-step login is on: the authenticator (or a recovery code) is asked for next.
+    /// Two-step login is on: the authenticator's code (or a recovery code) or a passkey is
+    /// asked for next.
     SecondStep(Challenge),
 }
 

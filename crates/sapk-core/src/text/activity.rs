@@ -152,7 +152,7 @@ pub fn describe(action: &str, outcome: &str, office: Option<&str>, lang: Lang) -
         (A::Reset, O::Succeeded) => p("Password baru dibuat dengan kode dari email.", "A new password was set with the code from your e-mail."),
         (A::Reset, _) => p("Percobaan membuat password baru gagal (kode salah, kedaluwarsa, atau password ditolak).", "An attempt to set a new password failed (wrong or expired code, or the password was refused)."),
         (A::Login, O::Succeeded | O::RecoveryCodeUsed) => p("Anda masuk.", "You logged in."),
-        (A::Login, O::SecondStep) => p("Password benar; menunggu kode dari aplikasi authenticator.", "Password correct; waiting for the authenticator code."),
+        (A::Login, O::SecondStep) => p("Password benar; menunggu langkah kedua (kode authenticator atau passkey).", "Password correct; waiting for the second step (the authenticator code or a passkey)."),
         (A::Login, O::Throttled) => p("Login dikunci sementara setelah beberapa percobaan salah.", "Logins were locked for a while after several wrong tries."),
         (A::Login, _) => p("Percobaan masuk gagal (password salah).", "A login attempt failed (wrong password)."),
         (A::LoginSecondStep, O::Succeeded) => p("Anda masuk dengan kode authenticator.", "You logged in with the authenticator code."),

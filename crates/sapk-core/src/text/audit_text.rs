@@ -117,7 +117,7 @@ codes!(
         Registered = "registered" => ("didaftarkan", "registered"),
         Deactivated = "deactivated" => ("dinonaktifkan", "deactivated"),
         Started = "started" => ("dimulai", "started"),
-        SecondStep = "second_step" => ("password benar, menunggu kode authenticator", "password correct, waiting for the authenticator code"),
+        SecondStep = "second_step" => ("password benar, menunggu langkah kedua", "password correct, waiting for the second step"),
         RecoveryCodeUsed = "recovery_code_used" => ("berhasil dengan kode pemulihan", "succeeded with a recovery code"),
     }
 );

@@ -24,10 +24,21 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
                 "second_factor_required": true,
                 "challenge": ch.token.expose_secret(),
                 "challenge_expires_in": ch.expires_in,
-                "message": c.lang.pick(
-                    "Masukkan kode 6 digit dari aplikasi authenticator Anda, atau salah satu kode pemulihan.",
-                    "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
-                ),
+                "second_step": { "code": ch.code, "passkey": ch.passkey },
+                "message": match (ch.code, ch.passkey) {
+                    (true, false) => c.lang.pick(
+                        "Masukkan kode 6 digit dari aplikasi authenticator Anda, atau salah satu kode pemulihan.",
+                        "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+                    ),
+                    (true, true) => c.lang.pick(
+                        "Pakai passkey Anda, atau masukkan kode 6 digit dari aplikasi authenticator atau salah satu kode pemulihan.",
+                        "Use your passkey, or enter the 6-digit code from your authenticator app or one of your recovery codes.",
+                    ),
+                    _ => c.lang.pick(
+                        "Instansi Anda mewajibkan verifikasi dua langkah: pakai passkey Anda.",
+                        "Your agency requires two-step login: use your passkey.",
+                    ),
+                },
             }),
         };
         Ok(json_response(StatusCode::OK, c.lang, &body))

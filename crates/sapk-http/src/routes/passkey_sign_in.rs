@@ -1,9 +1,10 @@
 //! `POST /v1/login/passkey`: the browser's assertion (`credential`, WebAuthn's JSON) for a
-//! sign-in challenge; a session, as a login with password and code gives.
+//! sign-in challenge, and the password's `challenge` when the passkey is the second step; a
+//! session, as a login with password and code gives.
 
 use super::passkey_add::credential_of;
 use super::{Answer, Ctx, RouteDef, RouteMethod};
-use crate::{json_response, object, session_body};
+use crate::{field, json_response, object, session_body};
 use lambda_http::http::StatusCode;
 
 pub(super) const ROUTE: RouteDef = RouteDef {
@@ -17,7 +18,15 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
         let body = object(c.req)?;
         let credential = credential_of(&body)?;
-        let out = c.svc.public().passkey_sign_in(credential, &c.meta).await?;
+        let challenge = match body.get("challenge") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(_) => Some(field(&body, "challenge")?),
+        };
+        let out = c
+            .svc
+            .public()
+            .passkey_sign_in(credential, challenge, &c.meta)
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,
