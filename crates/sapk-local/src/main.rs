@@ -58,9 +58,15 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    // The e-mails link to this server's page unless SAPK_PUBLIC_URL says otherwise.
+    // The e-mails link to this server's page unless SAPK_PUBLIC_URL says otherwise: on a
+    // loopback address by the name `localhost`, where browsers offer passkeys (never at an
+    // IP address).
     if config.help.page_url.is_none() {
-        config.help.page_url = Some(format!("http://{addr}/"));
+        config.help.page_url = Some(if addr.ip().is_loopback() {
+            format!("http://localhost:{}/", addr.port())
+        } else {
+            format!("http://{addr}/")
+        });
     }
     let app = App::build(Settings {
         mail_from: args.mail_from.clone().unwrap_or(settings.mail_from),
@@ -79,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     say_started(&addr, &args, &app);
+    if let Some(page) = &app.service.config().help.page_url {
+        say!("  the page: {page}");
+    }
     // As deployed: no answer waits for the mail; the sender delivers the queue meanwhile.
     tokio::spawn(app.sender.run());
     tokio::select! {

@@ -73,6 +73,28 @@ const T = {
     factor_done: 'Verifikasi dua langkah aktif.',
     renewed: 'Kode pemulihan baru dibuat; kode lama tidak berlaku lagi.',
     session_over: 'Sesi Anda berakhir. Silakan masuk kembali.',
+    or: 'atau', passkey_login: 'Masuk dengan passkey',
+    passkey_login_hint: 'Pakai kunci layar ponsel atau laptop Anda (sidik jari, wajah atau PIN), tanpa password.',
+    passkey_cancelled: 'Passkey tidak dipakai (dibatalkan, atau waktunya habis). Coba lagi, atau masuk dengan NIP dan password.',
+    second_passkey_intro: 'Pakai passkey Anda: kunci layar ponsel atau laptop tempat passkey itu dibuat.',
+    second_passkey_only: 'Instansi Anda mewajibkan verifikasi dua langkah. Pakai passkey Anda: kunci layar ponsel atau laptop tempat passkey itu dibuat.',
+    second_passkey: 'Pakai passkey',
+    passkey_title: 'Passkey',
+    passkey_intro: 'Dengan passkey Anda masuk memakai kunci layar ponsel atau laptop (sidik jari, wajah atau PIN), tanpa password dan tanpa kode. Passkey tidak dapat dipakai di situs palsu.',
+    passkey_unsupported: 'Peramban atau alamat ini tidak mendukung passkey. Buka halaman ini di peramban terbaru (Chrome, Safari, Edge atau Firefox).',
+    passkey_reauth: 'Untuk keamanan, masukkan lagi password Anda sebelum menambahkan passkey.',
+    passkey_reauth_code: 'Untuk keamanan, masukkan lagi password Anda dan kode dari aplikasi authenticator sebelum menambahkan passkey.',
+    passkey_name: 'Nama passkey (agar mudah dikenali)', passkey_add: 'Tambahkan passkey',
+    passkey_made_on: 'dibuat', passkey_none: 'Belum ada passkey.',
+    passkey_made: 'Dibuat {at}', passkey_used: 'terakhir dipakai {at}', passkey_never: 'belum pernah dipakai',
+    passkey_synced: 'tersinkron ke perangkat Anda yang lain',
+    passkey_remove: 'Hapus', passkey_remove_label: 'Hapus passkey {name}',
+    passkey_remove_question: 'Hapus passkey \u201c{name}\u201d? Anda tidak dapat lagi masuk dengan passkey itu.',
+    passkey_remove_yes: 'Ya, hapus',
+    passkey_added: 'Passkey ditambahkan. Mulai sekarang Anda dapat masuk dengan kunci layar perangkat ini, tanpa password. Pemberitahuan dikirim ke email Anda.',
+    passkey_removed: 'Passkey dihapus. Pemberitahuan dikirim ke email Anda.',
+    passkey_exists: 'Perangkat ini sudah punya passkey untuk akun Anda.',
+    passkey_not_made: 'Passkey tidak dibuat (dibatalkan, atau waktunya habis). Coba lagi.',
   },
   en: {
     skip: 'Skip to content', menu: 'Menu',
@@ -142,6 +164,28 @@ const T = {
     factor_done: 'Two-step login is on.',
     renewed: 'New recovery codes were made; the old ones no longer work.',
     session_over: 'Your session ended. Please log in again.',
+    or: 'or', passkey_login: 'Sign in with a passkey',
+    passkey_login_hint: 'Use your phone\u2019s or laptop\u2019s screen lock (fingerprint, face or PIN), without a password.',
+    passkey_cancelled: 'No passkey was used (cancelled, or the time ran out). Try again, or log in with your NIP and password.',
+    second_passkey_intro: 'Use your passkey: the screen lock of the phone or laptop where you made it.',
+    second_passkey_only: 'Your agency requires two-step login. Use your passkey: the screen lock of the phone or laptop where you made it.',
+    second_passkey: 'Use a passkey',
+    passkey_title: 'Passkeys',
+    passkey_intro: 'With a passkey you sign in with your phone\u2019s or laptop\u2019s screen lock (fingerprint, face or PIN), without a password or a code. A passkey cannot be used on a fake site.',
+    passkey_unsupported: 'This browser or address does not support passkeys. Open this page in an up-to-date browser (Chrome, Safari, Edge or Firefox).',
+    passkey_reauth: 'For your security, enter your password again before adding a passkey.',
+    passkey_reauth_code: 'For your security, enter your password again and a code from the authenticator app before adding a passkey.',
+    passkey_name: 'Passkey name (to recognise it)', passkey_add: 'Add a passkey',
+    passkey_made_on: 'made', passkey_none: 'No passkeys yet.',
+    passkey_made: 'Made {at}', passkey_used: 'last used {at}', passkey_never: 'never used',
+    passkey_synced: 'synced to your other devices',
+    passkey_remove: 'Remove', passkey_remove_label: 'Remove the passkey {name}',
+    passkey_remove_question: 'Remove the passkey \u201c{name}\u201d? You will no longer be able to sign in with it.',
+    passkey_remove_yes: 'Yes, remove',
+    passkey_added: 'Passkey added. From now on you can sign in with this device\u2019s screen lock, without a password. Your e-mail was told.',
+    passkey_removed: 'Passkey removed. Your e-mail was told.',
+    passkey_exists: 'This device already has a passkey for your account.',
+    passkey_not_made: 'No passkey was made (cancelled, or the time ran out). Try again.',
   },
 };
 
@@ -149,12 +193,16 @@ const state = {
   lang: localStorage.getItem('sapk-lang') === 'en' ? 'en' : 'id',
   token: sessionStorage.getItem('sapk-token'),
   challenge: null,
+  // What answers the second step's challenge: the authenticator's code, a passkey.
+  second: { code: true, passkey: false },
+  // The account's passkeys as last listed.
+  passkeys: [],
   policy: null,
   session: null,
   // Recovery codes on screen and not yet acknowledged: nothing else until they are.
   recoveryPending: false,
   // What the server says (GET /v1/help replaces these defaults with the configured ones).
-  help: { phone: '021-8093008', email: 'humasbknri@gmail.com', url: 'https://www.bkn.go.id/homepage/lapor-bkn', product: 'SAPK Akun ASN', minutes: 15, resend: 60 },
+  help: { phone: '021-8093008', email: 'humasbknri@gmail.com', url: 'https://www.bkn.go.id/homepage/lapor-bkn', product: 'SAPK Akun ASN', minutes: 15, resend: 60, passkeys: true },
   // The success box of each view, as a key and its values, so that a language switch redraws it.
   done: {},
   resendAt: 0,
@@ -212,7 +260,7 @@ function problemText(res, form) {
 // --- messages and focus ------------------------------------------------------------------
 
 function showError(form, text) {
-  const box = $('.error', form);
+  const box = form.classList.contains('error') ? form : $('.error', form);
   box.textContent = text;
   box.hidden = false;
   box.focus();
@@ -248,6 +296,14 @@ function show(view) {
   for (const v of VIEWS) if (v !== view) hideDone(v);
   if (view === 'account') loadAccount();
   if (view === 'reset' || view === 'account') loadPolicy();
+  if (view === 'second') showSecondStep();
+  $('#login-passkey-box').hidden = !passkeysHere();
+  // One autofill request while the login is on screen (a language switch keeps it).
+  if (view === 'login' && !state.token && passkeysHere()) {
+    if (!autofill) startAutofill();
+  } else {
+    stopAutofill();
+  }
   const h1 = $('#view-' + view + ' h1');
   document.title = h1.textContent + ' \u00b7 ' + state.help.product;
 }
@@ -293,6 +349,8 @@ function applyLanguage() {
   $('#forgot-intro').textContent = t('forgot_intro');
   $('#reset-intro').textContent = t('reset_intro');
   $('#enrol-qr').alt = t('qr_alt');
+  $('#second-passkey-intro').textContent = t(state.second.code ? 'second_passkey_intro' : 'second_passkey_only');
+  $('#passkey-reauth').textContent = t(state.session && state.session.second_factor ? 'passkey_reauth_code' : 'passkey_reauth');
   $('#help-link').href = state.help.url;
   for (const [view, d] of Object.entries(state.done)) $('.done', $('#view-' + view)).textContent = t(d.key, d.vars);
   tick();
@@ -553,12 +611,16 @@ function setUpPublicForms() {
     $('#login-password').value = '';
     if (res.data.second_factor_required) {
       state.challenge = res.data.challenge;
+      state.second = res.data.second_step || { code: true, passkey: false };
       go('second');
-      $('#second-code').focus();
+      (state.second.code ? $('#second-code') : $('#second-passkey')).focus();
       return;
     }
     startSession(res.data);
   });
+
+  $('#login-passkey').addEventListener('click', () => passkeyButton(null, $('#form-login'), $('#login-passkey')));
+  $('#second-passkey').addEventListener('click', () => passkeyButton(state.challenge, $('#second-passkey-error'), $('#second-passkey')));
 
   onSubmit('form-second', async (form) => {
     const { code } = values(form);
@@ -628,6 +690,9 @@ function setUpAccountForms() {
     showRecovery(res.data.recovery_codes, 'renewed');
   });
 
+  onSubmit('form-passkey', addPasskey);
+  setUpPasskeyRemoval();
+
   $('#enrol-copy').addEventListener('click', () => copy($('#enrol-secret').dataset.key || '', '#enrol-copied'));
   $('#recovery-copy').addEventListener('click', () => copy(recoveryText(), '#recovery-copied'));
   $('#recovery-download').addEventListener('click', download);
@@ -670,6 +735,219 @@ function setUp() {
   window.addEventListener('beforeunload', (e) => { if (state.recoveryPending) { e.preventDefault(); e.returnValue = ''; } });
 }
 
+// --- passkeys (WebAuthn) -----------------------------------------------------------------
+// The server's options and the browser's answers travel as WebAuthn's JSON (binary fields
+// in base64url); the ceremony's rules (user verification, origin, RP ID, challenge) are the
+// server's.
+
+/** Whether this browser, at this address, can use passkeys. */
+function passkeysHere() {
+  return !!window.PublicKeyCredential && window.isSecureContext && state.help.passkeys;
+}
+
+function fromB64u(text) {
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out.buffer;
+}
+
+function toB64u(buffer) {
+  let bin = '';
+  for (const b of new Uint8Array(buffer)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const withIds = (list) => (list || []).map((c) => ({ ...c, id: fromB64u(c.id) }));
+
+function creationOptions(o) {
+  const pk = { ...o.publicKey };
+  pk.challenge = fromB64u(pk.challenge);
+  pk.user = { ...pk.user, id: fromB64u(pk.user.id) };
+  pk.excludeCredentials = withIds(pk.excludeCredentials);
+  return { publicKey: pk };
+}
+
+function requestOptions(o) {
+  const pk = { ...o.publicKey };
+  pk.challenge = fromB64u(pk.challenge);
+  if (pk.allowCredentials) pk.allowCredentials = withIds(pk.allowCredentials);
+  return pk;
+}
+
+/** The browser's new passkey or assertion as the server reads it. */
+function credentialJSON(c) {
+  const r = c.response;
+  const response = { clientDataJSON: toB64u(r.clientDataJSON) };
+  if (r.attestationObject) response.attestationObject = toB64u(r.attestationObject);
+  if (r.signature) {
+    response.authenticatorData = toB64u(r.authenticatorData);
+    response.signature = toB64u(r.signature);
+    response.userHandle = r.userHandle ? toB64u(r.userHandle) : null;
+  }
+  const extensions = c.getClientExtensionResults ? c.getClientExtensionResults() : {};
+  return { id: c.id, rawId: toB64u(c.rawId), type: c.type, response, extensions };
+}
+
+let autofill = null;
+
+/** The NIP field's autofill offers the device's passkeys (conditional mediation). */
+async function startAutofill() {
+  stopAutofill();
+  if (!passkeysHere() || !PublicKeyCredential.isConditionalMediationAvailable) return;
+  const ctl = new AbortController();
+  autofill = ctl;
+  if (!(await PublicKeyCredential.isConditionalMediationAvailable()) || ctl.signal.aborted) return;
+  const o = await api('POST', '/v1/login/passkey/options', {});
+  if (!o.ok || ctl.signal.aborted) return;
+  let cred;
+  try {
+    cred = await navigator.credentials.get({ publicKey: requestOptions(o.data), mediation: 'conditional', signal: ctl.signal });
+  } catch (e) {
+    return; // none picked, or the button took over: the form stays as it is
+  }
+  if (autofill === ctl) autofill = null;
+  if (cred) await passkeySignIn(cred, null, $('#form-login'));
+}
+
+function stopAutofill() {
+  if (autofill) autofill.abort();
+  autofill = null;
+}
+
+/** A passkey asked for by a button: a whole login, or (with `challenge`) the second step. */
+async function passkeyButton(challenge, errorBox, button) {
+  stopAutofill();
+  clearError(errorBox.classList.contains('error') ? errorBox.parentElement : errorBox);
+  if (!passkeysHere()) return showError(errorBox, t('passkey_unsupported'));
+  button.disabled = true;
+  try {
+    const o = await api('POST', '/v1/login/passkey/options', {});
+    if (!o.ok) return showError(errorBox, problemText(o));
+    let cred;
+    try {
+      cred = await navigator.credentials.get({ publicKey: requestOptions(o.data) });
+    } catch (e) {
+      return showError(errorBox, t('passkey_cancelled'));
+    }
+    await passkeySignIn(cred, challenge, errorBox);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function passkeySignIn(cred, challenge, errorBox) {
+  const body = { credential: credentialJSON(cred) };
+  if (challenge) body.challenge = challenge;
+  const res = await api('POST', '/v1/login/passkey', body);
+  if (!res.ok) return showError(errorBox, problemText(res));
+  $('#login-password').value = '';
+  startSession(res.data);
+}
+
+/** The second step: the code's form, the passkey's button, or both. */
+function showSecondStep() {
+  const { code, passkey } = state.second;
+  $('#second-intro').hidden = !code;
+  $('#form-second').hidden = !code;
+  $('#second-passkey-box').hidden = !passkey;
+  $('#second-passkey-intro').textContent = t(code ? 'second_passkey_intro' : 'second_passkey_only');
+  $('#second-passkey-error').hidden = true;
+}
+
+/** A name the person recognises: the kind of device and the day ("Android, dibuat 7 Des 2026"). */
+function suggestedName() {
+  const ua = navigator.userAgent;
+  const kinds = [[/Android/, 'Android'], [/iPhone/, 'iPhone'], [/iPad/, 'iPad'], [/Windows/, 'Windows'],
+    [/CrOS/, 'Chromebook'], [/Macintosh/, 'Mac'], [/Linux/, 'Linux']];
+  const kind = (kinds.find(([re]) => re.test(ua)) || [null, 'Passkey'])[1];
+  const day = new Date().toLocaleDateString(state.lang === 'id' ? 'id-ID' : 'en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+  return kind + ', ' + t('passkey_made_on') + ' ' + day;
+}
+
+async function loadPasskeys() {
+  const res = await api('GET', '/v1/account/passkeys', undefined, true);
+  state.passkeys = (res.ok && res.data.passkeys) || [];
+  const ul = $('#passkey-list');
+  ul.textContent = '';
+  if (!state.passkeys.length) {
+    const li = document.createElement('li');
+    li.textContent = t('passkey_none');
+    ul.appendChild(li);
+  }
+  for (const p of state.passkeys) {
+    const li = document.createElement('li');
+    const about = document.createElement('span');
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = p.name;
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = [t('passkey_made', { at: when(p.created_at) }),
+      p.last_used_at ? t('passkey_used', { at: when(p.last_used_at) }) : t('passkey_never'),
+      p.synced ? t('passkey_synced') : null].filter(Boolean).join(' \u00b7 ');
+    about.append(name, meta);
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'secondary passkey-remove';
+    remove.dataset.id = p.id;
+    remove.dataset.name = p.name;
+    remove.textContent = t('passkey_remove');
+    remove.setAttribute('aria-label', t('passkey_remove_label', { name: p.name }));
+    li.append(about, remove);
+    ul.appendChild(li);
+  }
+  const unsupported = !passkeysHere();
+  $('#passkey-unsupported').hidden = !unsupported;
+  $('#form-passkey').hidden = unsupported;
+  if (!$('#passkey-name').value) $('#passkey-name').value = suggestedName();
+}
+
+async function addPasskey(form) {
+  const body = values(form);
+  const withCode = !!(state.session && state.session.second_factor);
+  if (!body.current_password || (withCode && !body.code.trim())) return showError(form, t('fill_all'));
+  const o = await api('POST', '/v1/account/passkeys/options',
+    { current_password: body.current_password, code: withCode ? body.code : undefined }, true);
+  if (sessionGone(o)) return;
+  if (!o.ok) return showError(form, problemText(o, form));
+  let cred;
+  try {
+    cred = await navigator.credentials.create(creationOptions(o.data));
+  } catch (e) {
+    return showError(form, t(e && e.name === 'InvalidStateError' ? 'passkey_exists' : 'passkey_not_made'));
+  }
+  const res = await api('POST', '/v1/account/passkeys/add',
+    { credential: credentialJSON(cred), name: body.name.trim() || undefined }, true);
+  if (sessionGone(res)) return;
+  if (!res.ok) return showError(form, problemText(res, form));
+  form.reset();
+  showDone('account', 'passkey_added');
+  await loadAccount();
+}
+
+function setUpPasskeyRemoval() {
+  const dialog = $('#passkey-dialog');
+  $('#passkey-list').addEventListener('click', (e) => {
+    const button = e.target.closest && e.target.closest('.passkey-remove');
+    if (!button) return;
+    dialog.dataset.id = button.dataset.id;
+    $('#passkey-question').textContent = t('passkey_remove_question', { name: button.dataset.name });
+    dialog.returnValue = '';
+    dialog.showModal();
+    $('#passkey-no').focus();
+  });
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue !== 'yes') return $('#passkey-title').focus();
+    const res = await api('POST', '/v1/account/passkeys/remove', { id: dialog.dataset.id }, true);
+    if (sessionGone(res)) return;
+    if (!res.ok) return showError($('#form-passkey'), problemText(res));
+    showDone('account', 'passkey_removed');
+    await loadAccount();
+  });
+}
+
 // --- the signed-in account ---------------------------------------------------------------
 
 async function loadAccount() {
@@ -687,7 +965,11 @@ async function loadAccount() {
   $('#form-enrol').hidden = s.second_factor || !$('#form-confirm').hidden;
   $('#form-renew').hidden = !s.second_factor;
   $('#renew-left').textContent = s.second_factor ? t('renew_left', { n: s.recovery_codes_left }) : '';
-  await loadActivity();
+  $('#passkey-reauth').textContent = t(s.second_factor ? 'passkey_reauth_code' : 'passkey_reauth');
+  $('#passkey-code-field').hidden = !s.second_factor;
+  await Promise.all([loadPasskeys(), loadActivity()]);
+  // A passkey satisfies an agency's two-step requirement too.
+  $('#account-2fa-required').hidden = !(s.second_factor_required && !s.second_factor && !state.passkeys.length);
 }
 
 /** The account's recent security activity, in words (refreshed after every account form). */
@@ -721,6 +1003,7 @@ async function loadHelp() {
     product: d.product || state.help.product,
     minutes: d.code_ttl_minutes || state.help.minutes,
     resend: d.resend_after_seconds !== undefined ? d.resend_after_seconds : state.help.resend,
+    passkeys: d.passkeys !== false,
   };
   applyLanguage();
 }

@@ -1,5 +1,6 @@
 //! The recovery page in a real browser: Debian's headless Chromium driven over WebDriver
-//! (ChromeDriver) against the real `sapk-local` on 127.0.0.1, the code read from the
+//! (ChromeDriver) against the real `sapk-local` on 127.0.0.1 (the page opened as
+//! `localhost`), the code read from the
 //! outbox; axe-core checks each step. `scripts/test` installs the browser and axe-core and
 //! says where they are (`SAPK_TEST_CHROMEDRIVER`, `SAPK_TEST_CHROMIUM`, `SAPK_TEST_AXE`).
 //! With `SAPK_SCREENSHOTS=DIR` each step is also saved as a PNG (phone and desktop), as in
@@ -19,7 +20,7 @@ const STRONG: &str = "Danau-Toba-Kabut-64";
 /// The help line the server is configured with: the page shows it (one configurable place).
 const HELP_PHONE: &str = "(021) 8093008";
 
-struct Child(std::process::Child);
+pub(crate) struct Child(std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -28,7 +29,7 @@ impl Drop for Child {
     }
 }
 
-fn tool(var: &str, default: &str) -> String {
+pub(crate) fn tool(var: &str, default: &str) -> String {
     let path = std::env::var(var).unwrap_or_else(|_| default.to_owned());
     assert!(
         std::path::Path::new(&path).exists(),
@@ -38,7 +39,7 @@ fn tool(var: &str, default: &str) -> String {
     path
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -46,12 +47,15 @@ fn free_port() -> u16 {
 }
 
 /// The real server over a fresh data directory (demo employees seeded), forgot limited to
-/// two a NIP so that the page's rate-limit message can be seen.
-fn start_server(dir: &std::path::Path) -> (Child, String) {
+/// two a NIP so that the page's rate-limit message can be seen, with `env` besides; the
+/// page's address, by the name `localhost` (as a person opens it: browsers offer passkeys
+/// at a name, never at an IP address).
+pub(crate) fn start_server(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Child(
         Command::new(workspace_bin("sapk-local"))
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .envs(env.iter().copied())
             .env("SAPK_FORGOT_MIN_MS", "0")
             .env("SAPK_FORGOT_COOLDOWN_SECONDS", "45")
             .env("SAPK_CODE_TTL_SECONDS", "1200")
@@ -73,11 +77,11 @@ fn start_server(dir: &std::path::Path) -> (Child, String) {
     });
     let base = first.trim().rsplit(' ').next().unwrap_or("").to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{first}");
-    (child, base)
+    (child, base.replacen("127.0.0.1", "localhost", 1))
 }
 
 /// ChromeDriver on a free port, and a headless Chromium session of `width`×`height`.
-async fn browser(profile: &std::path::Path, width: u32, height: u32) -> (Child, Client) {
+pub(crate) async fn browser(profile: &std::path::Path, width: u32, height: u32) -> (Child, Client) {
     let port = free_port();
     let driver = Child(
         Command::new(tool("SAPK_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -122,7 +126,7 @@ async fn browser(profile: &std::path::Path, width: u32, height: u32) -> (Child, 
 }
 
 /// Waits (bounded) until `script` (a JavaScript expression) is true in the page.
-async fn until(c: &Client, script: &str) {
+pub(crate) async fn until(c: &Client, script: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let v = c
@@ -137,7 +141,7 @@ async fn until(c: &Client, script: &str) {
     }
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
@@ -146,13 +150,13 @@ async fn text(c: &Client, css: &str) -> String {
         .expect("text")
 }
 
-async fn fill(c: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, value: &str) {
     let e = c.find(Locator::Css(css)).await.expect(css);
     e.clear().await.expect("clear");
     e.send_keys(value).await.expect("type");
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
@@ -161,12 +165,12 @@ async fn click(c: &Client, css: &str) {
         .expect("click");
 }
 
-async fn submit(c: &Client, form: &str) {
+pub(crate) async fn submit(c: &Client, form: &str) {
     click(c, &format!("#{form} button[type=submit]")).await;
 }
 
 /// axe-core on the page as it is: no serious or critical violation.
-async fn accessible(c: &Client, axe: &str, step: &str) {
+pub(crate) async fn accessible(c: &Client, axe: &str, step: &str) {
     c.execute(axe, vec![]).await.expect("axe-core loads");
     let result = c
         .execute_async(
@@ -188,12 +192,12 @@ async fn accessible(c: &Client, axe: &str, step: &str) {
 }
 
 /// A step of the flow: axe-core on it, and its screenshot when asked for.
-async fn step(c: &Client, axe: &str, step: &str, shot_name: &str) {
+pub(crate) async fn step(c: &Client, axe: &str, step: &str, shot_name: &str) {
     accessible(c, axe, step).await;
     shot(c, shot_name).await;
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     if let Ok(dir) = std::env::var("SAPK_SCREENSHOTS") {
         let png = c.screenshot().await.expect("screenshot");
         std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png)
@@ -243,7 +247,7 @@ async fn clipboard(c: &Client) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
-async fn js(c: &Client, script: &str) -> Value {
+pub(crate) async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.expect("script")
 }
 
@@ -588,18 +592,23 @@ async fn logout_and_back(c: &Client, axe: &str, recovery: &[String]) {
     until(c, "!document.querySelector('#view-login').hidden").await;
 }
 
-async fn recover_in(width: u32, height: u32, prefix: &str) {
-    let axe = std::fs::read_to_string(tool(
+/// axe-core's script, as `scripts/test` installed it.
+pub(crate) fn axe_source() -> String {
+    std::fs::read_to_string(tool(
         "SAPK_TEST_AXE",
         concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/web/node_modules/axe-core/axe.min.js"
         ),
     ))
-    .expect("axe-core");
+    .expect("axe-core")
+}
+
+async fn recover_in(width: u32, height: u32, prefix: &str) {
+    let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let (_server, base) = start_server(dir.path());
+    let (_server, base) = start_server(dir.path(), &[]);
     let (_driver, c) = browser(profile.path(), width, height).await;
     let outbox = dir.path().join("outbox");
     c.goto(&format!("{base}/")).await.expect("the page");

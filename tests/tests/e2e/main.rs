@@ -12,6 +12,7 @@ mod aws_calls;
 mod aws_flow;
 mod bad_input;
 mod browser;
+mod browser_passkeys;
 mod counter;
 mod edge;
 mod failures;

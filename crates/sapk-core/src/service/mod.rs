@@ -324,6 +324,11 @@ impl Service {
         self
     }
 
+    /// Whether passkeys are offered: the page is served at a domain name (not an IP address).
+    pub fn passkeys_on(&self) -> bool {
+        self.passkeys.is_some()
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -1,6 +1,6 @@
 //! `GET /v1/help`: where a civil servant gets help, and what the page says from the server's
 //! configuration: the product's name, its address, how long a code lives and how soon another
-//! can be asked for.
+//! can be asked for, and whether passkeys are offered at this address.
 
 use super::{Answer, Ctx, RouteDef, RouteMethod};
 use crate::json_response;
@@ -29,6 +29,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
                 "page_url": contacts.page_url,
                 "code_ttl_minutes": c.svc.config().code_ttl_secs / 60,
                 "resend_after_seconds": c.svc.config().forgot_cooldown_secs,
+                "passkeys": c.svc.passkeys_on(),
             }),
         ))
     })
