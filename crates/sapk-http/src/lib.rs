@@ -202,6 +202,17 @@ pub(crate) fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Result<&'a s
     }
 }
 
+/// An optional text field: `None` when absent or `null`, else as [`field`] reads it.
+pub(crate) fn optional_field<'a>(
+    map: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, Problem> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => field(map, name).map(Some),
+    }
+}
+
 fn bearer(req: &Request) -> Option<&str> {
     let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.trim().split_once(' ')?;

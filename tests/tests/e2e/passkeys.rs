@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sapk_core::ports::stores::*;
 use sapk_core::ports::Clock;
+use sapk_core::ports::PasskeyRecord;
 use sapk_e2e::passkey_device::Device;
 use sapk_e2e::*;
 use serde_json::{json, Value};
@@ -54,6 +55,16 @@ async fn assertion(app: &TestApp, device: &mut Device) -> Value {
     let o = app.post("/v1/login/passkey/options", json!({})).await;
     assert_eq!(o.status, 200, "{}", o.json());
     device.get(&o.json()).await.expect("the device signs")
+}
+
+/// The device's passkey as the answer to the password's `challenge`.
+async fn second_step(app: &TestApp, device: &mut Device, challenge: &str) -> Answer {
+    let credential = assertion(app, device).await;
+    app.post(
+        "/v1/login/passkey",
+        json!({ "credential": credential, "challenge": challenge }),
+    )
+    .await
 }
 
 async fn sign_in(app: &TestApp, credential: &Value) -> Answer {
@@ -522,6 +533,22 @@ async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
         )
         .await;
     assert_eq!(code.status, 401, "{}", code.json());
+    // Nor is a code counted: a thief with the password alone, sending codes to challenges no
+    // code answers, leaves nothing against the authenticator the owner sets up later.
+    for _ in 0..11 {
+        app.clock.advance(chrono::Duration::hours(1));
+        let ch = app.login(NIP, STRONG).await.json()["challenge"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let wrong = app
+            .post(
+                "/v1/login/second-factor",
+                json!({ "challenge": ch, "code": "123456" }),
+            )
+            .await;
+        assert_eq!(wrong.status, 401, "{}", wrong.json());
+    }
 
     // Another account's challenge (Ayu, with an authenticator): this passkey does not answer it.
     let ayu = app.activate(AYU, AYU_EMAIL, STRONG).await;
@@ -532,12 +559,7 @@ async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
         json!({ "code": true, "passkey": false })
     );
     for other in [theirs["challenge"].as_str().unwrap(), "not-a-challenge", ""] {
-        let r = app
-            .post(
-                "/v1/login/passkey",
-                json!({ "credential": assertion(&app, &mut phone).await, "challenge": other }),
-            )
-            .await;
+        let r = second_step(&app, &mut phone, other).await;
         assert_eq!(
             (r.status, r.code().as_str()),
             (401, "invalid_passkey"),
@@ -546,35 +568,94 @@ async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
     }
 
     // Its own challenge: a session; then the challenge is used up.
-    let s = app
-        .post(
-            "/v1/login/passkey",
-            json!({ "credential": assertion(&app, &mut phone).await, "challenge": challenge }),
-        )
-        .await;
+    let challenge = app.login(NIP, STRONG).await.json()["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let s = second_step(&app, &mut phone, &challenge).await;
     assert_eq!(s.status, 200, "{}", s.json());
-    assert_eq!(
-        app.session(s.json()["access_token"].as_str().unwrap())
-            .await
-            .status,
-        200
-    );
-    let again = app
-        .post(
-            "/v1/login/passkey",
-            json!({ "credential": assertion(&app, &mut phone).await, "challenge": challenge }),
-        )
-        .await;
+    let own = s.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.session(&own).await.status, 200);
+    let again = second_step(&app, &mut phone, &challenge).await;
     assert_eq!(
         (again.status, again.code().as_str()),
         (401, "invalid_passkey")
     );
-    // Both on: the passkey is offered beside the code.
-    let (uri, _) = app.enrol(&token).await;
-    assert!(uri.starts_with("otpauth://"));
+    // Both on: the passkey is offered beside the code, and the owner's code works.
+    let (uri, _) = app.enrol(&own).await;
+    app.clock.advance(chrono::Duration::seconds(31));
     let both = app.login(NIP, STRONG).await.json();
+    let right = app
+        .post(
+            "/v1/login/second-factor",
+            json!({ "challenge": both["challenge"], "code": totp_code(&uri, app.clock.now()) }),
+        )
+        .await;
+    assert_eq!(
+        right.status,
+        200,
+        "not locked by the thief: {}",
+        right.json()
+    );
     assert_eq!(
         both["second_step"],
         json!({ "code": true, "passkey": true })
     );
+}
+
+/// Where the requirement meets passkeys the service cannot use: with passkeys off (no page
+/// address), an account's passkey still keeps the password alone from a session (fail
+/// closed); a passkey left under the number by an earlier holder (older than the account)
+/// is not this account's, so it neither asks for a second step nor shows in the list.
+#[tokio::test]
+async fn the_requirement_fails_closed_and_ignores_an_earlier_holder_s_passkey() {
+    for (page, made_before) in [(None, false), (Some(format!("{PAGE}/")), true)] {
+        let mut config = test_config();
+        config.help.page_url = page.clone();
+        config.second_factor_required = sapk_core::config::FactorRequirement::Everyone;
+        let app = spawn_app_with(AppOptions {
+            config,
+            ..AppOptions::default()
+        })
+        .await;
+        app.seed_default().await;
+        let token = app.activate(NIP, EMAIL, STRONG).await;
+        let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+        let account = app.store.get_account(&nip).await.unwrap().unwrap();
+        let at = if made_before {
+            account.created_at - chrono::Duration::days(30)
+        } else {
+            app.clock.now()
+        };
+        app.store
+            .insert_passkey(&PasskeyRecord {
+                id: format!("kept-{made_before}"),
+                nip: nip.clone(),
+                user_handle: "00000000-0000-4000-8000-000000000000".into(),
+                name: "Android, dibuat 1 Nov 2026".into(),
+                credential: "{}".into(),
+                created_at: at,
+                last_used_at: None,
+            })
+            .await
+            .unwrap();
+        let login = app.login(NIP, STRONG).await;
+        assert_eq!(login.status, 200, "{}", login.json());
+        assert_eq!(
+            login.json().get("access_token").is_some(),
+            made_before,
+            "page {page:?}: {}",
+            login.json()
+        );
+        if made_before {
+            let list = app
+                .send(
+                    app.client
+                        .get(format!("{}/v1/account/passkeys", app.base))
+                        .bearer_auth(&token),
+                )
+                .await;
+            assert_eq!(list.json()["passkeys"], json!([]), "an earlier holder's");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use crate::domain::nip::Nip;
 use crate::domain::password::Password;
 use crate::ports::{Account, SessionRecord};
+use crate::public::passkey::belongs_to;
 use crate::service::error::AuthError;
 use crate::service::throttle::{self, Reservation};
 use crate::service::Public;
@@ -153,13 +154,11 @@ impl Service {
             .config
             .second_factor_required
             .applies(account.instansi.as_deref());
-        let passkey = if (code || required) && self.passkeys.is_some() {
-            !self
-                .store
-                .list_passkeys(nip)
-                .await
-                .map_err(store_down)?
-                .is_empty()
+        // Read whether passkeys are offered here or not: with them off (no page address),
+        // the requirement is not met by the password alone either (fail closed).
+        let passkey = if code || required {
+            let kept = self.store.list_passkeys(nip).await.map_err(store_down)?;
+            kept.iter().any(|p| belongs_to(p, account))
         } else {
             false
         };

@@ -191,13 +191,17 @@ impl Public<'_> {
 
     /// `GET /v1/account/passkeys`: the signed-in account's passkeys, oldest first.
     pub async fn list_passkeys(self, token: &str) -> Result<Vec<PasskeyView>, AuthError> {
-        let (session, _) = self.live_session(token).await?;
+        let (session, account) = self.live_session(token).await?;
         let all = self
             .store
             .list_passkeys(&session.nip)
             .await
             .map_err(store_down)?;
-        Ok(all.iter().map(PasskeyView::of).collect())
+        Ok(all
+            .iter()
+            .filter(|p| belongs_to(p, &account))
+            .map(PasskeyView::of)
+            .collect())
     }
 
     /// `POST /v1/account/passkeys/remove`: removes one of the account's passkeys; the owner
@@ -422,7 +426,7 @@ impl Service {
             .map_err(store_down)?;
         // A passkey made before its account existed belongs to an earlier holder of the
         // number (left behind by a renumbering): never this account's.
-        let Some(account) = account.filter(|a| a.created_at <= record.created_at) else {
+        let Some(account) = account.filter(|a| belongs_to(&record, a)) else {
             return Err(failed("no_account").await);
         };
         // After a password: that account's passkey, the account as the password found it.
@@ -472,6 +476,12 @@ impl Service {
             .await;
         }
     }
+}
+
+/// Whether `passkey` is `account`'s: kept under its number and made since the account exists
+/// (one made before belongs to an earlier holder of the number, left by a renumbering).
+pub(crate) fn belongs_to(passkey: &PasskeyRecord, account: &Account) -> bool {
+    passkey.nip == account.nip && account.created_at <= passkey.created_at
 }
 
 /// A passkey's name when the browser gave none: "Passkey, dibuat 6 Des 2026".

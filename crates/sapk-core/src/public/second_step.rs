@@ -105,16 +105,10 @@ impl Public<'_> {
         };
         let nip = ch.nip.clone();
         self.rate_limit(Limited::Login, &nip, meta).await?;
-        let records = self.reserve_second_step(&ch, &hash, meta, now).await?;
-        // Counted before this attempt: the account's wrong codes of the last 30 days, and this
-        // challenge's.
-        let wrong_before = records[2].failures.saturating_sub(1);
-        if records[3].failures > CHALLENGE_TRIES {
-            self.store.delete_session(&hash).await.map_err(store_down)?;
-            return Err(AuthError::InvalidChallenge);
-        }
         // The account as it was when the challenge was given (a reset or a counter action
-        // since ends it), with its authenticator still on.
+        // since ends it), with its authenticator still on. Read before anything is counted:
+        // a challenge no code answers (a passkey's second step, on an account without an
+        // authenticator) is refused without adding to the account's wrong codes.
         let account = self
             .store
             .get_account(&nip)
@@ -129,6 +123,14 @@ impl Public<'_> {
         }) else {
             return Err(AuthError::InvalidChallenge);
         };
+        let records = self.reserve_second_step(&ch, &hash, meta, now).await?;
+        // Counted before this attempt: the account's wrong codes of the last 30 days, and this
+        // challenge's.
+        let wrong_before = records[2].failures.saturating_sub(1);
+        if records[3].failures > CHALLENGE_TRIES {
+            self.store.delete_session(&hash).await.map_err(store_down)?;
+            return Err(AuthError::InvalidChallenge);
+        }
         let input = FactorInput::parse(code_raw);
         let capped = wrong_before >= self.config.second_step_cap;
         let accepted = match &input {

@@ -2,7 +2,7 @@
 //! and an optional `name`; the passkey as listed.
 
 use super::{Answer, Ctx, RouteDef, RouteMethod};
-use crate::{field, invalid, json_response, object, signed_in};
+use crate::{invalid, json_response, object, optional_field, signed_in};
 use lambda_http::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -18,10 +18,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
         let token = signed_in(c.req)?;
         let body = object(c.req)?;
         let credential = credential_of(&body)?;
-        let name = match body.get("name") {
-            None | Some(Value::Null) => None,
-            Some(_) => Some(field(&body, "name")?),
-        };
+        let name = optional_field(&body, "name")?;
         let added = c
             .svc
             .public()

@@ -2,7 +2,7 @@
 //! the current password and, with two-step login on, the authenticator's code.
 
 use super::{Answer, Ctx, RouteDef, RouteMethod};
-use crate::{field, json_response, object, signed_in};
+use crate::{field, json_response, object, optional_field, signed_in};
 use lambda_http::http::StatusCode;
 
 pub(super) const ROUTE: RouteDef = RouteDef {
@@ -17,10 +17,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
         let token = signed_in(c.req)?;
         let body = object(c.req)?;
         let current = field(&body, "current_password")?;
-        let code = match body.get("code") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(_) => Some(field(&body, "code")?),
-        };
+        let code = optional_field(&body, "code")?;
         let options = c
             .svc
             .public()

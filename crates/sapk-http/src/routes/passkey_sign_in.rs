@@ -4,7 +4,7 @@
 
 use super::passkey_add::credential_of;
 use super::{Answer, Ctx, RouteDef, RouteMethod};
-use crate::{field, json_response, object, session_body};
+use crate::{json_response, object, optional_field, session_body};
 use lambda_http::http::StatusCode;
 
 pub(super) const ROUTE: RouteDef = RouteDef {
@@ -18,10 +18,7 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
         let body = object(c.req)?;
         let credential = credential_of(&body)?;
-        let challenge = match body.get("challenge") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(_) => Some(field(&body, "challenge")?),
-        };
+        let challenge = optional_field(&body, "challenge")?;
         let out = c
             .svc
             .public()
