@@ -92,7 +92,7 @@ const T = {
     passkey_remove_question: 'Hapus passkey \u201c{name}\u201d? Anda tidak dapat lagi masuk dengan passkey itu.',
     passkey_remove_yes: 'Ya, hapus',
     passkey_added: 'Passkey ditambahkan. Mulai sekarang Anda dapat masuk dengan kunci layar perangkat ini, tanpa password. Pemberitahuan dikirim ke email Anda.',
-    passkey_removed: 'Passkey dihapus. Pemberitahuan dikirim ke email Anda.',
+    passkey_removed: 'Passkey dihapus. Sesi lain sudah diakhiri, dan pemberitahuan dikirim ke email Anda.',
     passkey_exists: 'Perangkat ini sudah punya passkey untuk akun Anda.',
     passkey_not_made: 'Passkey tidak dibuat (dibatalkan, atau waktunya habis). Coba lagi.',
   },
@@ -183,7 +183,7 @@ const T = {
     passkey_remove_question: 'Remove the passkey \u201c{name}\u201d? You will no longer be able to sign in with it.',
     passkey_remove_yes: 'Yes, remove',
     passkey_added: 'Passkey added. From now on you can sign in with this device\u2019s screen lock, without a password. Your e-mail was told.',
-    passkey_removed: 'Passkey removed. Your e-mail was told.',
+    passkey_removed: 'Passkey removed. Other sessions were ended, and your e-mail was told.',
     passkey_exists: 'This device already has a passkey for your account.',
     passkey_not_made: 'No passkey was made (cancelled, or the time ran out). Try again.',
   },
@@ -943,6 +943,9 @@ function setUpPasskeyRemoval() {
     const res = await api('POST', '/v1/account/passkeys/remove', { id: dialog.dataset.id }, true);
     if (sessionGone(res)) return;
     if (!res.ok) return showError($('#form-passkey'), problemText(res));
+    // Every other session ended: this one goes on with the new token.
+    state.token = res.data.access_token;
+    sessionStorage.setItem('sapk-token', state.token);
     showDone('account', 'passkey_removed');
     await loadAccount();
   });

@@ -623,7 +623,8 @@ async fn login_flow(run: &mut Run<'_>, nip: &str) {
         .await;
     assert_eq!(s, 200, "{b}");
     let token = b["access_token"].as_str().expect("token").to_owned();
-    passkey_flow(run, &token).await;
+    // The passkey's removal ends the other sessions and renews this one.
+    let token = passkey_flow(run, &token).await;
     let (s, b) = run
         .api(
             &login,
@@ -700,7 +701,7 @@ async fn login_flow(run: &mut Run<'_>, nip: &str) {
 /// Passkeys through the login function, served at a page's domain: two added (options, a
 /// device's credential), listed, one signed in with and removed (the other is the staff
 /// flow's to remove).
-async fn passkey_flow(run: &mut Run<'_>, token: &str) {
+async fn passkey_flow(run: &mut Run<'_>, token: &str) -> String {
     const PAGE: &str = "https://akun.bkn.go.id";
     let login = run
         .start_with(
@@ -791,6 +792,7 @@ async fn passkey_flow(run: &mut Run<'_>, token: &str) {
         )
         .await;
     assert_eq!(s, 200, "{b}");
+    b["access_token"].as_str().expect("a new token").to_owned()
 }
 
 /// The staff function: every route, the two-officer exception included (one officer asks,

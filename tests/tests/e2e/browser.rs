@@ -80,7 +80,12 @@ pub(crate) fn start_server(dir: &std::path::Path, env: &[(&str, &str)]) -> (Chil
     (child, base.replacen("127.0.0.1", "localhost", 1))
 }
 
-/// ChromeDriver on a free port, and a headless Chromium session of `width`×`height`.
+/// What the phone profile's browser says it is: Chrome on an Android phone.
+const PHONE_USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36";
+
+/// ChromeDriver on a free port, and a headless Chromium session of `width`×`height` (a
+/// phone's, with a phone's user agent, below 800 pixels).
 pub(crate) async fn browser(profile: &std::path::Path, width: u32, height: u32) -> (Child, Client) {
     let port = free_port();
     let driver = Child(
@@ -113,6 +118,7 @@ pub(crate) async fn browser(profile: &std::path::Path, width: u32, height: u32) 
         // phone's viewport (and touch) by device emulation.
         options["mobileEmulation"] = json!({
             "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1, "touch": true },
+            "userAgent": PHONE_USER_AGENT,
         });
     }
     let mut caps = serde_json::Map::new();

@@ -173,6 +173,11 @@ async fn activity_says(c: &Client, words: &str) {
 /// The account page's passkey form: the password, the suggested name, the device's screen
 /// lock (the virtual authenticator) — a passkey listed, the e-mail told.
 async fn add_passkey(c: &Client, axe: &str, prefix: &str, outbox: &std::path::Path) {
+    let device = if prefix == "phone" {
+        "Android"
+    } else {
+        "Linux"
+    };
     until(c, "!document.querySelector('#account-2fa-required').hidden").await;
     until(
         c,
@@ -181,7 +186,8 @@ async fn add_passkey(c: &Client, axe: &str, prefix: &str, outbox: &std::path::Pa
     .await;
     let name = js(c, "return document.querySelector('#passkey-name').value;").await;
     assert!(
-        name.as_str().is_some_and(|n| n.contains(", dibuat ")),
+        name.as_str()
+            .is_some_and(|n| n.starts_with(&format!("{device}, dibuat "))),
         "a name the person recognises: {name}"
     );
     fill(c, "#passkey-current", "Wrong-Password-1").await;
@@ -203,7 +209,9 @@ async fn add_passkey(c: &Client, axe: &str, prefix: &str, outbox: &std::path::Pa
         "document.querySelectorAll('#passkey-list .passkey-remove').length === 1",
     )
     .await;
-    assert!(text(c, "#passkey-list").await.contains(", dibuat "));
+    assert!(text(c, "#passkey-list")
+        .await
+        .contains(&format!("{device}, dibuat ")));
     // A passkey satisfies the agency's two-step requirement: no more nagging.
     until(c, "document.querySelector('#account-2fa-required').hidden").await;
     activity_says(c, "Passkey ditambahkan").await;

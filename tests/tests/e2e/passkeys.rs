@@ -301,11 +301,23 @@ async fn what_an_attacker_tries_with_passkeys_is_refused() {
     let id = app.store.list_passkeys(&budi_nip).await.unwrap()[0]
         .id
         .clone();
+    // The lost phone's session (signed in with the passkey) ends with the removal; the
+    // owner goes on with the answer's new token.
+    let phone_session = sign_in(&app, &assertion(&app, &mut budi_phone).await)
+        .await
+        .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let token = app.token(NIP, STRONG).await;
     let r = app
         .post_bearer("/v1/account/passkeys/remove", &token, json!({ "id": id }))
         .await;
     assert_eq!(r.status, 200, "{}", r.json());
+    let renewed = r.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.session(&phone_session).await.status, 401, "the phone's");
+    assert_eq!(app.session(&token).await.status, 401, "replaced");
+    assert_eq!(app.session(&renewed).await.status, 200);
     let r = app
         .post_bearer("/v1/account/passkeys/remove", &ayu, json!({ "id": id }))
         .await;

@@ -83,9 +83,9 @@ pub struct PasskeyView {
 
 impl PasskeyView {
     pub fn of(p: &crate::domain::records::PasskeyRecord) -> PasskeyView {
-        let synced = serde_json::from_str::<Passkey>(&p.credential)
+        // Read from the stored JSON (the library's own serialisation of the credential).
+        let synced = serde_json::from_str::<serde_json::Value>(&p.credential)
             .ok()
-            .and_then(|k| serde_json::to_value(&k).ok())
             .and_then(|v| {
                 v.pointer("/cred/backup_state")
                     .and_then(serde_json::Value::as_bool)
@@ -138,6 +138,25 @@ pub fn clean_name(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passkey_is_shown_synced_as_its_stored_backup_state_says() {
+        let record = |credential: &str| crate::domain::records::PasskeyRecord {
+            id: "k".into(),
+            nip: crate::domain::nip::Nip::from_stored("198609262015051001").unwrap(),
+            user_handle: "h".into(),
+            name: "Android, dibuat 7 Des 2026".into(),
+            credential: credential.into(),
+            created_at: chrono::Utc::now(),
+            last_used_at: None,
+        };
+        let synced = |c: &str| PasskeyView::of(&record(c)).synced;
+        assert!(synced(
+            r#"{"cred":{"backup_state":true,"backup_eligible":true}}"#
+        ));
+        assert!(!synced(r#"{"cred":{"backup_state":false}}"#));
+        assert!(!synced("not json"));
+    }
 
     #[test]
     fn the_rp_id_is_the_pages_host_or_a_parent_of_it() {

@@ -204,15 +204,16 @@ impl Public<'_> {
             .collect())
     }
 
-    /// `POST /v1/account/passkeys/remove`: removes one of the account's passkeys; the owner
-    /// is told by e-mail.
+    /// `POST /v1/account/passkeys/remove`: removes one of the account's passkeys; every
+    /// other session ends first (one a lost device opened with the passkey among them) and
+    /// a new session replaces this one; the owner is told by e-mail.
     #[instrument(skip_all, fields(action = "passkey_remove"))]
     pub async fn remove_passkey(
         self,
         token: &str,
         id: &str,
         meta: &RequestMeta,
-    ) -> Result<(), AuthError> {
+    ) -> Result<LoginOutput, AuthError> {
         let (session, account) = self.live_session(token).await?;
         let Some(p) = self
             .store
@@ -223,19 +224,30 @@ impl Public<'_> {
         else {
             return Err(AuthError::UnknownPasskey);
         };
-        if !self
+        let Some(ended) = self
+            .end_every_session(account.clone())
+            .await
+            .map_err(crate::public::second_step::changed_meanwhile)?
+        else {
+            return Err(AuthError::Unauthorized);
+        };
+        let out = self
+            .issue_session(&session.nip, ended.credential_version, self.now())
+            .await?;
+        // Removed meanwhile by another request (which told the owner): done all the same.
+        if self
             .store
             .delete_passkey(&session.nip, id)
             .await
             .map_err(store_down)?
         {
-            return Err(AuthError::UnknownPasskey);
+            let mut ev =
+                self.public_event(&session.nip, meta, Action::PasskeyRemove, Outcome::Done);
+            ev.details = json!({ "name": p.name, "by": "owner" });
+            self.audit(ev).await;
+            self.tell(&account, &p.name, false, meta).await;
         }
-        let mut ev = self.public_event(&session.nip, meta, Action::PasskeyRemove, Outcome::Done);
-        ev.details = json!({ "name": p.name, "by": "owner" });
-        self.audit(ev).await;
-        self.tell(&account, &p.name, false, meta).await;
-        Ok(())
+        Ok(out)
     }
 
     /// `POST /v1/login/passkey/options`: a sign-in challenge for the browser

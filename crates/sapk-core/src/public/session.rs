@@ -170,3 +170,32 @@ impl Service {
         }
     }
 }
+
+impl crate::service::Service {
+    /// Moves the account's credential version (every session and code of it ends),
+    /// re-reading the account when another write came first (a few times): the account as
+    /// written, `None` when it is gone, `Conflict` when writes kept coming.
+    pub(crate) async fn end_every_session(
+        &self,
+        mut account: crate::ports::Account,
+    ) -> Result<Option<crate::ports::Account>, crate::ports::StoreError> {
+        for _ in 0..4 {
+            let mut updated = account.clone();
+            updated.credential_version += 1;
+            updated.updated_at = self.now();
+            match self.store.update_account(&updated, account.version).await {
+                Ok(()) => return Ok(Some(updated)),
+                Err(crate::ports::StoreError::Conflict(_)) => {
+                    match self.store.get_account(&account.nip).await? {
+                        Some(a) => account = a,
+                        None => return Ok(None),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(crate::ports::StoreError::Conflict(
+            "the account kept changing".into(),
+        ))
+    }
+}

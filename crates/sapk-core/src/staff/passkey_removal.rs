@@ -75,25 +75,14 @@ impl Staff<'_> {
             .collect())
     }
 
-    /// Moves the account's credential version (every session and code ends), re-reading
-    /// the account when another write came first (a few times).
-    async fn end_sessions(&self, mut account: crate::ports::Account) -> Result<(), StaffError> {
-        for _ in 0..4 {
-            let mut updated = account.clone();
-            updated.credential_version += 1;
-            updated.updated_at = self.now();
-            match self.store.update_account(&updated, account.version).await {
-                Ok(()) => return Ok(()),
-                Err(crate::ports::StoreError::Conflict(_)) => {
-                    match self.store.get_account(&account.nip).await? {
-                        Some(a) => account = a,
-                        None => return Err(StaffError::UnknownNip),
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
+    /// Ends every session of the account (its credential version moves).
+    async fn end_sessions(&self, account: crate::ports::Account) -> Result<(), StaffError> {
+        match self.end_every_session(account).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(StaffError::UnknownNip),
+            Err(crate::ports::StoreError::Conflict(_)) => Err(StaffError::Conflict),
+            Err(e) => Err(e.into()),
         }
-        Err(StaffError::Conflict)
     }
 
     /// Deletes `chosen`; the names of those that were still there.
