@@ -18,8 +18,17 @@ const AYU: &str = "199009132025242014";
 const AYU_EMAIL: &str = "ayu.lestari@example.go.id";
 
 async fn passkey_app() -> TestApp {
+    app_with(Some(format!("{PAGE}/")), false).await
+}
+
+/// The app with its page at `page` (passkeys off without one), two-step login required of
+/// everyone when `required`; Budi and Ayu seeded.
+async fn app_with(page: Option<String>, required: bool) -> TestApp {
     let mut config = test_config();
-    config.help.page_url = Some(format!("{PAGE}/"));
+    config.help.page_url = page;
+    if required {
+        config.second_factor_required = sapk_core::config::FactorRequirement::Everyone;
+    }
     let app = spawn_app_with(AppOptions {
         config,
         ..AppOptions::default()
@@ -55,6 +64,19 @@ async fn assertion(app: &TestApp, device: &mut Device) -> Value {
     let o = app.post("/v1/login/passkey/options", json!({})).await;
     assert_eq!(o.status, 200, "{}", o.json());
     device.get(&o.json()).await.expect("the device signs")
+}
+
+/// `GET /v1/account/passkeys` for the session `token`: the answer's body.
+async fn listed(app: &TestApp, token: &str) -> Value {
+    let list = app
+        .send(
+            app.client
+                .get(format!("{}/v1/account/passkeys", app.base))
+                .bearer_auth(token),
+        )
+        .await;
+    assert_eq!(list.status, 200, "{}", list.json());
+    list.json()
 }
 
 /// The device's passkey as the answer to the password's `challenge`.
@@ -112,14 +134,8 @@ async fn a_passkey_added_while_signed_in_then_signs_in_alone() {
         )
         .await;
     assert_eq!(o.status, 400, "a used code: {}", o.json());
-    let list = app
-        .send(
-            app.client
-                .get(format!("{}/v1/account/passkeys", app.base))
-                .bearer_auth(&token),
-        )
-        .await;
-    assert_eq!(list.json()["passkeys"].as_array().map(Vec::len), Some(1));
+    let list = listed(&app, &token).await;
+    assert_eq!(list["passkeys"].as_array().map(Vec::len), Some(1));
     let mails = app.outbox().await;
     assert!(
         mails.iter().any(|m| m.to == EMAIL
@@ -511,16 +527,7 @@ async fn the_cap_holds_and_a_number_s_next_holder_is_not_signed_in() {
 /// challenge is answered only by that account's passkey, once.
 #[tokio::test]
 async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
-    let mut config = test_config();
-    config.help.page_url = Some(format!("{PAGE}/"));
-    config.second_factor_required = sapk_core::config::FactorRequirement::Everyone;
-    let app = spawn_app_with(AppOptions {
-        config,
-        ..AppOptions::default()
-    })
-    .await;
-    app.seed_default().await;
-    app.seed(AYU, "Ayu Lestari", AYU_EMAIL).await;
+    let app = app_with(Some(format!("{PAGE}/")), true).await;
     let token = app.activate(NIP, EMAIL, STRONG).await;
     let mut phone = Device::at(PAGE);
     assert_eq!(add(&app, &token, &mut phone, None).await.status, 201);
@@ -536,23 +543,11 @@ async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
         body["second_step"],
         json!({ "code": false, "passkey": true })
     );
-    let challenge = body["challenge"].as_str().unwrap().to_owned();
-    // No authenticator on this account: a code does not answer it.
-    let code = app
-        .post(
-            "/v1/login/second-factor",
-            json!({ "challenge": challenge, "code": "123456" }),
-        )
-        .await;
-    assert_eq!(code.status, 401, "{}", code.json());
-    // Nor is a code counted: a thief with the password alone, sending codes to challenges no
-    // code answers, leaves nothing against the authenticator the owner sets up later.
+    // No authenticator on this account: a code does not answer it, nor is it counted: a
+    // thief with the password alone, sending codes to challenges no code answers, leaves
+    // nothing against the authenticator the owner sets up later.
+    let mut ch = body["challenge"].as_str().unwrap().to_owned();
     for _ in 0..11 {
-        app.clock.advance(chrono::Duration::hours(1));
-        let ch = app.login(NIP, STRONG).await.json()["challenge"]
-            .as_str()
-            .unwrap()
-            .to_owned();
         let wrong = app
             .post(
                 "/v1/login/second-factor",
@@ -560,6 +555,11 @@ async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
             )
             .await;
         assert_eq!(wrong.status, 401, "{}", wrong.json());
+        app.clock.advance(chrono::Duration::hours(1));
+        ch = app.login(NIP, STRONG).await.json()["challenge"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     }
 
     // Another account's challenge (Ayu, with an authenticator): this passkey does not answer it.
@@ -580,10 +580,7 @@ async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
     }
 
     // Its own challenge: a session; then the challenge is used up.
-    let challenge = app.login(NIP, STRONG).await.json()["challenge"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let challenge = ch;
     let s = second_step(&app, &mut phone, &challenge).await;
     assert_eq!(s.status, 200, "{}", s.json());
     let own = s.json()["access_token"].as_str().unwrap().to_owned();
@@ -622,15 +619,7 @@ async fn a_passkey_answers_the_second_step_of_its_own_account_once() {
 #[tokio::test]
 async fn the_requirement_fails_closed_and_ignores_an_earlier_holder_s_passkey() {
     for (page, made_before) in [(None, false), (Some(format!("{PAGE}/")), true)] {
-        let mut config = test_config();
-        config.help.page_url = page.clone();
-        config.second_factor_required = sapk_core::config::FactorRequirement::Everyone;
-        let app = spawn_app_with(AppOptions {
-            config,
-            ..AppOptions::default()
-        })
-        .await;
-        app.seed_default().await;
+        let app = app_with(page.clone(), true).await;
         let token = app.activate(NIP, EMAIL, STRONG).await;
         let nip = sapk_core::Nip::from_stored(NIP).unwrap();
         let account = app.store.get_account(&nip).await.unwrap().unwrap();
@@ -660,14 +649,8 @@ async fn the_requirement_fails_closed_and_ignores_an_earlier_holder_s_passkey() 
             login.json()
         );
         if made_before {
-            let list = app
-                .send(
-                    app.client
-                        .get(format!("{}/v1/account/passkeys", app.base))
-                        .bearer_auth(&token),
-                )
-                .await;
-            assert_eq!(list.json()["passkeys"], json!([]), "an earlier holder's");
+            let list = listed(&app, &token).await;
+            assert_eq!(list["passkeys"], json!([]), "an earlier holder's");
         }
     }
 }
