@@ -89,7 +89,7 @@ const T = {
     passkey_made: 'Dibuat {at}', passkey_used: 'terakhir dipakai {at}', passkey_never: 'belum pernah dipakai',
     passkey_synced: 'tersinkron ke perangkat Anda yang lain',
     passkey_remove: 'Hapus', passkey_remove_label: 'Hapus passkey {name}',
-    passkey_remove_question: 'Hapus passkey \u201c{name}\u201d? Anda tidak dapat lagi masuk dengan passkey itu.',
+    passkey_remove_question: 'Hapus passkey \u201c{name}\u201d? Anda tidak dapat lagi masuk dengan passkey itu, dan sesi lain di perangkat mana pun diakhiri. Untuk keamanan, masukkan password Anda.',
     passkey_remove_yes: 'Ya, hapus',
     passkey_added: 'Passkey ditambahkan. Mulai sekarang Anda dapat masuk dengan kunci layar perangkat ini, tanpa password. Pemberitahuan dikirim ke email Anda.',
     passkey_removed: 'Passkey dihapus. Sesi lain sudah diakhiri, dan pemberitahuan dikirim ke email Anda.',
@@ -180,7 +180,7 @@ const T = {
     passkey_made: 'Made {at}', passkey_used: 'last used {at}', passkey_never: 'never used',
     passkey_synced: 'synced to your other devices',
     passkey_remove: 'Remove', passkey_remove_label: 'Remove the passkey {name}',
-    passkey_remove_question: 'Remove the passkey \u201c{name}\u201d? You will no longer be able to sign in with it.',
+    passkey_remove_question: 'Remove the passkey \u201c{name}\u201d? You will no longer be able to sign in with it, and your other sessions on any device end. For your security, enter your password.',
     passkey_remove_yes: 'Yes, remove',
     passkey_added: 'Passkey added. From now on you can sign in with this device\u2019s screen lock, without a password. Your e-mail was told.',
     passkey_removed: 'Passkey removed. Other sessions were ended, and your e-mail was told.',
@@ -934,15 +934,22 @@ function setUpPasskeyRemoval() {
     if (!button) return;
     dialog.dataset.id = button.dataset.id;
     $('#passkey-question').textContent = t('passkey_remove_question', { name: button.dataset.name });
+    $('#passkey-remove-current').value = '';
     dialog.returnValue = '';
     dialog.showModal();
-    $('#passkey-no').focus();
+    $('#passkey-remove-current').focus();
   });
   dialog.addEventListener('close', async () => {
+    const current = $('#passkey-remove-current').value;
+    $('#passkey-remove-current').value = '';
+    const box = $('#passkey-list-error');
+    box.hidden = true;
     if (dialog.returnValue !== 'yes') return $('#passkey-title').focus();
-    const res = await api('POST', '/v1/account/passkeys/remove', { id: dialog.dataset.id }, true);
+    hideDone('account');
+    if (!current) return showError(box, t('fill_all'));
+    const res = await api('POST', '/v1/account/passkeys/remove', { id: dialog.dataset.id, current_password: current }, true);
     if (sessionGone(res)) return;
-    if (!res.ok) return showError($('#form-passkey'), problemText(res));
+    if (!res.ok) return showError(box, problemText(res));
     // Every other session ended: this one goes on with the new token.
     state.token = res.data.access_token;
     sessionStorage.setItem('sapk-token', state.token);

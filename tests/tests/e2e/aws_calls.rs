@@ -787,7 +787,7 @@ async fn passkey_flow(run: &mut Run<'_>, token: &str) -> String {
             f,
             "POST",
             "/v1/account/passkeys/remove",
-            Some(json!({ "id": id })),
+            Some(json!({ "id": id, "current_password": PW2 })),
             Some(token),
         )
         .await;

@@ -338,9 +338,25 @@ async fn passkeys_in(width: u32, height: u32, prefix: &str) {
         "document.querySelectorAll('#passkey-list .passkey-remove').length === 1",
     )
     .await;
+    // A wrong password removes nothing, and says so.
+    click(&c, "#passkey-list .passkey-remove").await;
+    until(&c, "document.querySelector('#passkey-dialog').open").await;
+    fill(&c, "#passkey-remove-current", "Wrong-Password-1").await;
+    click(&c, "#passkey-yes").await;
+    until(&c, "!document.querySelector('#passkey-list-error').hidden").await;
+    assert!(text(&c, "#passkey-list-error").await.contains("assword"));
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('#passkey-list .passkey-remove').length;"
+        )
+        .await,
+        json!(1)
+    );
     click(&c, "#passkey-list .passkey-remove").await;
     until(&c, "document.querySelector('#passkey-dialog').open").await;
     accessible(&c, &axe, "remove the passkey?").await;
+    fill(&c, "#passkey-remove-current", STRONG).await;
     click(&c, "#passkey-yes").await;
     until(
         &c,

@@ -326,16 +326,43 @@ async fn what_an_attacker_tries_with_passkeys_is_refused() {
         .unwrap()
         .to_owned();
     let token = app.token(NIP, STRONG).await;
+    let ends_at = app.session(&token).await.json()["expires_at"].clone();
+    app.clock.advance(chrono::Duration::hours(1));
+    // The phone's session alone (a thief's): no password, nothing removed, no one signed out.
     let r = app
-        .post_bearer("/v1/account/passkeys/remove", &token, json!({ "id": id }))
+        .post_bearer(
+            "/v1/account/passkeys/remove",
+            &phone_session,
+            json!({ "id": id, "current_password": "Wrong-Password-1" }),
+        )
+        .await;
+    assert_eq!(refused(&r), (403, "wrong_current_password".to_owned()));
+    assert_eq!(app.session(&token).await.status, 200, "the owner's");
+    let r = app
+        .post_bearer(
+            "/v1/account/passkeys/remove",
+            &token,
+            json!({ "id": id, "current_password": STRONG }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.json());
     let renewed = r.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.session(&phone_session).await.status, 401, "the phone's");
     assert_eq!(app.session(&token).await.status, 401, "replaced");
-    assert_eq!(app.session(&renewed).await.status, 200);
+    let left = app.session(&renewed).await;
+    assert_eq!(left.status, 200);
+    assert_eq!(
+        left.json()["expires_at"],
+        ends_at,
+        "no longer than the session it replaced"
+    );
+    assert_eq!(r.json()["expires_in"], json!(7 * 3600));
     let r = app
-        .post_bearer("/v1/account/passkeys/remove", &ayu, json!({ "id": id }))
+        .post_bearer(
+            "/v1/account/passkeys/remove",
+            &ayu,
+            json!({ "id": id, "current_password": STRONG }),
+        )
         .await;
     assert_eq!(refused(&r), (404, "unknown_passkey".to_owned()));
     let a = sign_in(&app, &assertion(&app, &mut budi_phone).await).await;
@@ -652,5 +679,69 @@ async fn the_requirement_fails_closed_and_ignores_an_earlier_holder_s_passkey() 
             let list = listed(&app, &token).await;
             assert_eq!(list["passkeys"], json!([]), "an earlier holder's");
         }
+    }
+}
+
+/// Two removals at once from two sessions (the owner's and a thief's who has the password):
+/// each ends every other session, so never do both get a session back; the one that lost
+/// the race is signed out, not renewed over the other's sign-out.
+#[tokio::test]
+async fn of_two_removals_at_once_one_keeps_a_session() {
+    let app = passkey_app().await;
+    app.activate(NIP, EMAIL, STRONG).await;
+    let mut phone = Device::at(PAGE);
+    for round in 0..3 {
+        // Every session ended in the round before: signed in again.
+        let token = app.token(NIP, STRONG).await;
+        let ids: Vec<String> = {
+            for _ in 0..2 {
+                assert_eq!(add(&app, &token, &mut phone, None).await.status, 201);
+            }
+            let nip = sapk_core::Nip::from_stored(NIP).unwrap();
+            app.store
+                .list_passkeys(&nip)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        let (owner, thief) = (app.token(NIP, STRONG).await, app.token(NIP, STRONG).await);
+        let remove = |session: String, id: String| {
+            let app = &app;
+            async move {
+                app.post_bearer(
+                    "/v1/account/passkeys/remove",
+                    &session,
+                    json!({ "id": id, "current_password": STRONG }),
+                )
+                .await
+            }
+        };
+        let (a, b) = tokio::join!(
+            remove(owner.clone(), ids[0].clone()),
+            remove(thief.clone(), ids[1].clone())
+        );
+        let won: Vec<String> = [&a, &b]
+            .iter()
+            .filter(|r| r.status == 200)
+            .map(|r| r.json()["access_token"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(won.len() <= 1, "round {round}: both renewed");
+        for r in [&a, &b] {
+            assert!(
+                r.status == 200 || r.status == 401,
+                "round {round}: {}",
+                r.json()
+            );
+        }
+        let mut alive = 0;
+        for t in won.iter().chain([&owner, &thief]) {
+            if app.session(t).await.status == 200 {
+                alive += 1;
+            }
+        }
+        assert!(alive <= 1, "round {round}: {alive} sessions left");
+        assert_eq!(app.session(&token).await.status, 401, "round {round}");
     }
 }

@@ -219,8 +219,21 @@ impl Service {
         credential_version: u64,
         now: DateTime<Utc>,
     ) -> Result<LoginOutput, AuthError> {
-        let token = new_bearer_token()?;
         let expires_at = now + Duration::seconds(self.config.session_ttl_secs);
+        self.issue_session_until(nip, credential_version, now, expires_at)
+            .await
+    }
+
+    /// A new session of `nip` at `credential_version` that ends at `expires_at` (a renewed
+    /// session keeps the end of the one it replaces).
+    pub(crate) async fn issue_session_until(
+        &self,
+        nip: &Nip,
+        credential_version: u64,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<LoginOutput, AuthError> {
+        let token = new_bearer_token()?;
         self.store
             .put_session(&SessionRecord {
                 token_hash: self.session_hash(&token),
@@ -233,7 +246,7 @@ impl Service {
             .map_err(store_down)?;
         Ok(LoginOutput {
             access_token: secrecy::SecretString::from(token),
-            expires_in: self.config.session_ttl_secs,
+            expires_in: (expires_at - now).num_seconds().max(0),
             enrol_second_factor: false,
         })
     }

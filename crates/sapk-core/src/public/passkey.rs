@@ -204,17 +204,21 @@ impl Public<'_> {
             .collect())
     }
 
-    /// `POST /v1/account/passkeys/remove`: removes one of the account's passkeys; every
-    /// other session ends first (one a lost device opened with the passkey among them) and
-    /// a new session replaces this one; the owner is told by e-mail.
+    /// `POST /v1/account/passkeys/remove`: removes one of the account's passkeys, given the
+    /// current password (counted as a login attempt: a stolen session alone removes nothing
+    /// and signs no one out). Then every other session ends (one a lost device opened with
+    /// the passkey among them) and a new session, expiring when this one would have,
+    /// replaces this one; the owner is told by e-mail.
     #[instrument(skip_all, fields(action = "passkey_remove"))]
     pub async fn remove_passkey(
         self,
         token: &str,
         id: &str,
+        current_raw: &str,
         meta: &RequestMeta,
     ) -> Result<LoginOutput, AuthError> {
         let (session, account) = self.live_session(token).await?;
+        self.rate_limit(Limited::Login, &session.nip, meta).await?;
         let Some(p) = self
             .store
             .get_passkey(id)
@@ -224,30 +228,37 @@ impl Public<'_> {
         else {
             return Err(AuthError::UnknownPasskey);
         };
-        let Some(ended) = self
-            .end_every_session(account.clone())
-            .await
-            .map_err(crate::public::second_step::changed_meanwhile)?
-        else {
-            return Err(AuthError::Unauthorized);
-        };
-        let out = self
-            .issue_session(&session.nip, ended.credential_version, self.now())
+        self.check_current_password(&account, current_raw, meta, Action::PasskeyRemove)
             .await?;
-        // Removed meanwhile by another request (which told the owner): done all the same.
-        if self
+        // The passkey first: whatever happens next, the lost device signs in no more.
+        if !self
             .store
             .delete_passkey(&session.nip, id)
             .await
             .map_err(store_down)?
         {
-            let mut ev =
-                self.public_event(&session.nip, meta, Action::PasskeyRemove, Outcome::Done);
-            ev.details = json!({ "name": p.name, "by": "owner" });
-            self.audit(ev).await;
-            self.tell(&account, &p.name, false, meta).await;
+            return Err(AuthError::UnknownPasskey);
         }
-        Ok(out)
+        let mut ev = self.public_event(&session.nip, meta, Action::PasskeyRemove, Outcome::Done);
+        ev.details = json!({ "name": p.name, "by": "owner", "sessions_ended": true });
+        self.audit(ev).await;
+        self.tell(&account, &p.name, false, meta).await;
+        // Only while this session's credential version stands: a password change, a reset
+        // or a counter's action meanwhile ended it, and nothing renews it.
+        let Some(ended) = self
+            .end_every_session(account, true)
+            .await
+            .map_err(crate::public::second_step::changed_meanwhile)?
+        else {
+            return Err(AuthError::Unauthorized);
+        };
+        self.issue_session_until(
+            &session.nip,
+            ended.credential_version,
+            self.now(),
+            session.expires_at,
+        )
+        .await
     }
 
     /// `POST /v1/login/passkey/options`: a sign-in challenge for the browser

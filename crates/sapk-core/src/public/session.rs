@@ -172,13 +172,18 @@ impl Service {
 }
 
 impl crate::service::Service {
-    /// Moves the account's credential version (every session and code of it ends),
-    /// re-reading the account when another write came first (a few times): the account as
-    /// written, `None` when it is gone, `Conflict` when writes kept coming.
+    /// Moves the account's credential version (every session and code of it ends): the
+    /// account as written, `None` when it is gone. When another write came first the account
+    /// is read again and the move retried (a few times, then `Conflict`), unless `as_read`:
+    /// then only while its credential version and creation are still the ones read (another
+    /// credential move meanwhile, a password change or reset, a counter's action, has ended
+    /// the caller's session: `None`).
     pub(crate) async fn end_every_session(
         &self,
         mut account: crate::ports::Account,
+        as_read: bool,
     ) -> Result<Option<crate::ports::Account>, crate::ports::StoreError> {
+        let first = (account.credential_version, account.created_at);
         for _ in 0..4 {
             let mut updated = account.clone();
             updated.credential_version += 1;
@@ -187,8 +192,10 @@ impl crate::service::Service {
                 Ok(()) => return Ok(Some(updated)),
                 Err(crate::ports::StoreError::Conflict(_)) => {
                     match self.store.get_account(&account.nip).await? {
-                        Some(a) => account = a,
-                        None => return Ok(None),
+                        Some(a) if !as_read || (a.credential_version, a.created_at) == first => {
+                            account = a;
+                        }
+                        _ => return Ok(None),
                     }
                 }
                 Err(e) => return Err(e),

@@ -77,7 +77,7 @@ impl Staff<'_> {
 
     /// Ends every session of the account (its credential version moves).
     async fn end_sessions(&self, account: crate::ports::Account) -> Result<(), StaffError> {
-        match self.end_every_session(account).await {
+        match self.end_every_session(account, false).await {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(StaffError::UnknownNip),
             Err(crate::ports::StoreError::Conflict(_)) => Err(StaffError::Conflict),

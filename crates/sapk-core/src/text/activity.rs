@@ -185,6 +185,7 @@ pub fn describe(action: &str, outcome: &str, office: Option<&str>, lang: Lang) -
         (A::RecoveryCodesRenew, _) => p("Percobaan membuat ulang kode pemulihan gagal.", "An attempt to renew the recovery codes failed."),
         (A::PasskeyAdd, O::Succeeded) => p("Passkey ditambahkan; Anda dapat masuk dengan kunci layar perangkat itu.", "A passkey was added; you can sign in with that device's screen lock."),
         (A::PasskeyAdd, _) => p("Percobaan menambah passkey gagal.", "An attempt to add a passkey failed."),
+        (A::PasskeyRemove, O::Failed) => p("Percobaan menghapus passkey gagal (password salah).", "An attempt to remove a passkey failed (wrong password)."),
         (A::PasskeyRemove, _) => at("Passkey dihapus", "A passkey was removed"),
         (A::PasskeyLogin, O::Succeeded) => p("Anda masuk dengan passkey.", "You signed in with a passkey."),
         (A::PasskeyLogin, _) => p("Percobaan masuk dengan passkey ditolak.", "A sign-in with a passkey was refused."),

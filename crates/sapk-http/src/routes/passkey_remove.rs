@@ -1,5 +1,5 @@
-//! `POST /v1/account/passkeys/remove`: removes the account's passkey `id`; other sessions end
-//! and the answer carries a new token.
+//! `POST /v1/account/passkeys/remove`: removes the account's passkey `id`, given the
+//! `current_password`; other sessions end and the answer carries a new token.
 
 use super::{Answer, Ctx, RouteDef, RouteMethod};
 use crate::{field, json_response, object, signed_in};
@@ -18,8 +18,12 @@ fn handler<'a>(c: &'a Ctx<'a>) -> Answer<'a> {
     Box::pin(async move {
         let token = signed_in(c.req)?;
         let body = object(c.req)?;
-        let id = field(&body, "id")?;
-        let out = c.svc.public().remove_passkey(token, id, &c.meta).await?;
+        let (id, current) = (field(&body, "id")?, field(&body, "current_password")?);
+        let out = c
+            .svc
+            .public()
+            .remove_passkey(token, id, current, &c.meta)
+            .await?;
         Ok(json_response(
             StatusCode::OK,
             c.lang,
