@@ -125,6 +125,13 @@ async fn set_password(base: &str, outbox: &std::path::Path) {
 const VISIBLE_ACCOUNT: &str = "!document.querySelector('#view-account').hidden";
 const VISIBLE_LOGIN: &str = "!document.querySelector('#view-login').hidden";
 
+/// Budi's NIP and password in the login form, sent.
+async fn password_login(c: &Client) {
+    fill(c, "#login-nip", PNS).await;
+    fill(c, "#login-password", STRONG).await;
+    submit(c, "form-login").await;
+}
+
 async fn log_out(c: &Client) {
     confirm_log_out(c).await;
     until(c, VISIBLE_LOGIN).await;
@@ -258,9 +265,7 @@ async fn passkeys_in(width: u32, height: u32, prefix: &str) {
         json!("username webauthn"),
         "the NIP field offers the device's passkeys"
     );
-    fill(&c, "#login-nip", PNS).await;
-    fill(&c, "#login-password", STRONG).await;
-    submit(&c, "form-login").await;
+    password_login(&c).await;
     until(&c, VISIBLE_ACCOUNT).await;
     add_passkey(&c, &axe, prefix, &outbox).await;
 
@@ -309,9 +314,7 @@ async fn passkeys_in(width: u32, height: u32, prefix: &str) {
     // only, no code field.
     let kept = device.take_away().await;
     log_out(&c).await;
-    fill(&c, "#login-nip", PNS).await;
-    fill(&c, "#login-password", STRONG).await;
-    submit(&c, "form-login").await;
+    password_login(&c).await;
     until(&c, "!document.querySelector('#view-second').hidden").await;
     until(&c, "!document.querySelector('#second-passkey-box').hidden && document.querySelector('#form-second').hidden").await;
     step(

@@ -301,7 +301,11 @@ impl Public<'_> {
         self.rate_limit_source(meta).await?;
         let after_password = match second_step {
             None => None,
-            Some(token) => Some(self.live_challenge(token).await?),
+            // An unknown, used or expired challenge: refused as every passkey sign-in is.
+            Some(token) => match self.live_challenge(token).await? {
+                Some(kept) => Some(kept),
+                None => return Err(AuthError::InvalidPasskey),
+            },
         };
         let ceremony = match self.take_ceremony(answer).await? {
             Some(c) if c.nip.is_none() => c,
@@ -398,19 +402,6 @@ impl Service {
             });
         }
         Ok(())
-    }
-
-    /// The second step's challenge `token` as kept, while it lasts (else `invalid_passkey`,
-    /// as every refusal of a passkey sign-in).
-    async fn live_challenge(&self, token: &str) -> Result<(String, SessionRecord), AuthError> {
-        if !Service::token_shape_ok(token) {
-            return Err(AuthError::InvalidPasskey);
-        }
-        let hash = self.challenge_hash(token);
-        match self.store.get_session(&hash).await.map_err(store_down)? {
-            Some(c) if c.expires_at > self.now() => Ok((hash, c)),
-            _ => Err(AuthError::InvalidPasskey),
-        }
     }
 
     async fn finish_sign_in(

@@ -94,14 +94,9 @@ impl Public<'_> {
         code_raw: &str,
         meta: &RequestMeta,
     ) -> Result<LoginOutput, AuthError> {
-        if !Service::token_shape_ok(challenge) {
-            return Err(AuthError::InvalidChallenge);
-        }
-        let hash = self.challenge_hash(challenge);
         let now = self.now();
-        let ch = match self.store.get_session(&hash).await.map_err(store_down)? {
-            Some(c) if c.expires_at > now => c,
-            _ => return Err(AuthError::InvalidChallenge),
+        let Some((hash, ch)) = self.live_challenge(challenge).await? else {
+            return Err(AuthError::InvalidChallenge);
         };
         let nip = ch.nip.clone();
         self.rate_limit(Limited::Login, &nip, meta).await?;
@@ -299,8 +294,24 @@ impl Service {
         })
     }
 
-    pub(crate) fn challenge_hash(&self, token: &str) -> String {
+    fn challenge_hash(&self, token: &str) -> String {
         self.key.mac_hex("sapk/challenge/v1", &[token.as_bytes()])
+    }
+
+    /// The second step's challenge `token` as kept (under its keyed hash, also returned),
+    /// while it lasts; `None` for a malformed, unknown, used or expired one.
+    pub(crate) async fn live_challenge(
+        &self,
+        token: &str,
+    ) -> Result<Option<(String, SessionRecord)>, AuthError> {
+        if !Service::token_shape_ok(token) {
+            return Ok(None);
+        }
+        let hash = self.challenge_hash(token);
+        let kept = self.store.get_session(&hash).await.map_err(store_down)?;
+        Ok(kept
+            .filter(|c| c.expires_at > self.now())
+            .map(|c| (hash, c)))
     }
 
     /// A challenge for the second step: kept (as a keyed hash) beside sessions, under a
